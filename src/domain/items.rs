@@ -1,0 +1,99 @@
+use super::{InvalidInput, Quantity, Sku};
+use std::collections::HashSet;
+
+/// One line of a cart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CartItem {
+    /// What is bought.
+    pub sku: Sku,
+    /// How many.
+    pub quantity: Quantity,
+}
+
+/// A validated cart: 1..=100 lines, no SKU twice (a duplicate would make "how much is
+/// short" ambiguous and let one SKU be checked twice against the same stock).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct CartItems(Vec<CartItem>);
+
+impl CartItems {
+    /// Most lines one cart may hold.
+    pub const MAX_LINES: usize = 100;
+
+    /// Parses the `items` array of a request body.
+    pub fn parse(value: Option<&serde_json::Value>) -> Result<Self, InvalidInput> {
+        let lines = value
+            .and_then(|v| v.as_array())
+            .filter(|a| (1..=Self::MAX_LINES).contains(&a.len()))
+            .ok_or_else(|| InvalidInput::new("items must be an array of 1-100 {sku, quantity} objects"))?;
+        let mut seen = HashSet::new();
+        let mut items = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            let obj = line
+                .as_object()
+                .ok_or_else(|| InvalidInput::new(format!("items[{i}] must be an object")))?;
+            let sku = obj
+                .get("sku")
+                .and_then(|s| s.as_str())
+                .ok_or_else(|| InvalidInput::new(format!("items[{i}].sku must be a string")))
+                .and_then(|s| {
+                    Sku::parse(s).map_err(|e| InvalidInput::new(format!("items[{i}].{e}")))
+                })?;
+            let quantity = Quantity::parse(
+                obj.get("quantity").unwrap_or(&serde_json::Value::Null),
+                &format!("items[{i}].quantity"),
+            )?;
+            if !seen.insert(sku.clone()) {
+                return Err(InvalidInput::new(format!("items[{i}].sku {sku} appears twice")));
+            }
+            items.push(CartItem { sku, quantity });
+        }
+        Ok(Self(items))
+    }
+
+    /// A one-line cart, which is what a single-SKU purchase is.
+    pub fn single(sku: Sku, quantity: Quantity) -> Self {
+        Self(vec![CartItem { sku, quantity }])
+    }
+
+    /// The lines, in request order.
+    pub fn lines(&self) -> &[CartItem] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_a_cart() {
+        let cart = CartItems::parse(Some(&json!([
+            {"sku": "a", "quantity": 1, "extra": true},
+            {"sku": "b", "quantity": 3}
+        ])))
+        .unwrap();
+        assert_eq!(cart.lines().len(), 2);
+        assert_eq!(cart.lines()[1].quantity.get(), 3);
+    }
+
+    #[test]
+    fn refuses_bad_carts_naming_the_field() {
+        let too_many: Vec<_> = (0..101).map(|i| json!({"sku": format!("s{i}"), "quantity": 1})).collect();
+        let cases = [
+            (json!([]), "items"),
+            (json!({}), "items"),
+            (json!(too_many), "items"),
+            (json!([{"sku": "a", "quantity": 1}, {"sku": "a", "quantity": 2}]), "twice"),
+            (json!([{"sku": "a:b", "quantity": 1}]), "items[0].sku"),
+            (json!([{"sku": "a"}]), "items[0].quantity"),
+            (json!([5]), "items[0]"),
+        ];
+        for (body, needle) in cases {
+            let err = CartItems::parse(Some(&body)).unwrap_err();
+            assert!(err.0.contains(needle), "{body}: {err}");
+        }
+        assert!(CartItems::parse(None).is_err());
+    }
+}

@@ -1,0 +1,268 @@
+//! Every failure stockwatch can report, and the one place each becomes an HTTP status and a
+//! stable error code from the contract (`../shared/API.md`).
+
+use crate::domain::{InvalidInput, Sku};
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// A SKU line that could not be served, as listed in `409 insufficient_stock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shortage {
+    /// The short SKU.
+    pub sku: Sku,
+    /// What was available when the decision was taken.
+    pub available: i64,
+    /// What the request asked for.
+    pub requested: i64,
+}
+
+/// Infrastructure failures: Redis could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No answer within the response timeout (paused, overloaded or partitioned server).
+    #[error("redis did not answer within the response timeout")]
+    Timeout,
+    /// Connection refused, reset or closed; the pool could not hand out a connection.
+    #[error("redis is unavailable: {0}")]
+    Unavailable(String),
+    /// Redis refused a write because `maxmemory` is reached; nothing was written.
+    #[error("redis is out of memory: {0}")]
+    OutOfMemory(String),
+    /// A command failed inside EXEC after others applied (Redis has no rollback), or the
+    /// transaction was refused at queue time. Data may need `stockwatch verify`.
+    #[error("transaction failed inside EXEC: {0}")]
+    ExecFailed(String),
+    /// A reply did not have the shape we wrote: corrupt data or a foreign key.
+    #[error("unexpected reply from redis: {0}")]
+    Protocol(String),
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        if e.code() == Some("OOM") || e.to_string().contains("OOM") {
+            Self::OutOfMemory(e.to_string())
+        } else if e.is_timeout() {
+            Self::Timeout
+        } else if e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_unrecoverable_error()
+            || matches!(e.code(), Some("LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN"))
+        {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Protocol(e.to_string())
+        }
+    }
+}
+
+impl From<redis::ParsingError> for StoreError {
+    fn from(e: redis::ParsingError) -> Self {
+        Self::Protocol(e.to_string())
+    }
+}
+
+impl From<deadpool_redis::PoolError> for StoreError {
+    fn from(e: deadpool_redis::PoolError) -> Self {
+        match e {
+            deadpool_redis::PoolError::Backend(e) => e.into(),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Everything an operation or request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; the message names the field.
+    #[error("{0}")]
+    InvalidRequest(#[from] InvalidInput),
+    /// The body is larger than the 64 KiB limit.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// An admin endpoint was called without a token.
+    #[error("this endpoint needs an Authorization: Bearer token")]
+    Unauthorized,
+    /// An admin endpoint was called with the wrong token.
+    #[error("the admin token is not valid")]
+    Forbidden,
+    /// `strategy=broken` on a server not started with `--allow-broken`.
+    #[error("the broken strategy is disabled; start the server with --allow-broken to teach with it")]
+    BrokenDisabled,
+    /// No such SKU.
+    #[error("unknown sku {sku}")]
+    UnknownSku {
+        /// The SKU that does not exist, as asked for (truncated to 64 characters).
+        sku: String,
+    },
+    /// No such order.
+    #[error("unknown order")]
+    UnknownOrder,
+    /// No such reservation.
+    #[error("unknown reservation")]
+    UnknownReservation,
+    /// No route matches the path.
+    #[error("no such endpoint")]
+    NotFound,
+    /// The route exists but not with this method.
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    /// Not enough stock for one or more lines; nothing was taken.
+    #[error("insufficient stock")]
+    InsufficientStock(Vec<Shortage>),
+    /// The reservation is confirmed, cancelled or expired (possibly not yet swept).
+    #[error("reservation is {status}, not active")]
+    ReservationNotActive {
+        /// Its current status.
+        status: String,
+    },
+    /// The same Idempotency-Key was sent with a different request.
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    /// Optimistic retries ran out: too many writers on the same keys right now.
+    #[error("too much contention; retried {attempts} times")]
+    Contention {
+        /// Attempts made, the first included.
+        attempts: u32,
+    },
+    /// Redis failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    /// `unknown_sku` for whatever the client named, valid or not (a SKU that cannot be valid
+    /// cannot exist); truncated so a hostile path is not echoed in full.
+    pub fn unknown_sku(named: &str) -> Self {
+        Self::UnknownSku { sku: named.chars().take(Sku::MAX_LEN).collect() }
+    }
+
+    /// The stable snake_case code of the contract.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::BrokenDisabled => "broken_disabled",
+            Self::UnknownSku { .. } => "unknown_sku",
+            Self::UnknownOrder => "unknown_order",
+            Self::UnknownReservation => "unknown_reservation",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InsufficientStock(_) => "insufficient_stock",
+            Self::ReservationNotActive { .. } => "reservation_not_active",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::Contention { .. } => "contention",
+            Self::Store(StoreError::Timeout | StoreError::Unavailable(_)) => "redis_unavailable",
+            Self::Store(StoreError::OutOfMemory(_)) => "redis_out_of_memory",
+            Self::Store(StoreError::ExecFailed(_) | StoreError::Protocol(_)) => "internal_error",
+        }
+    }
+
+    /// The HTTP status of the contract.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::BrokenDisabled => StatusCode::FORBIDDEN,
+            Self::UnknownSku { .. }
+            | Self::UnknownOrder
+            | Self::UnknownReservation
+            | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InsufficientStock(_) | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(StoreError::Timeout | StoreError::Unavailable(_) | StoreError::OutOfMemory(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Store(StoreError::ExecFailed(_) | StoreError::Protocol(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The JSON body: `error`, `message`, and the extra fields the contract lists.
+    pub fn body(&self) -> Value {
+        let mut body = json!({ "error": self.code(), "message": self.message() });
+        let extra = match self {
+            Self::UnknownSku { sku } => json!({ "sku": sku }),
+            Self::InsufficientStock(short) => match short.as_slice() {
+                // A single line also gets the purchase shape (`sku`, `available`, `requested`).
+                [one] => json!({ "sku": one.sku, "available": one.available,
+                                 "requested": one.requested, "items": short }),
+                _ => json!({ "items": short }),
+            },
+            Self::ReservationNotActive { status } => json!({ "status": status }),
+            Self::Contention { attempts } => json!({ "attempts": attempts }),
+            _ => json!({}),
+        };
+        if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+            body.extend(extra);
+        }
+        body
+    }
+
+    /// One human sentence; infrastructure detail stays in the logs, not in responses.
+    fn message(&self) -> String {
+        match self {
+            Self::Store(StoreError::Timeout | StoreError::Unavailable(_)) => {
+                "Redis is unavailable or did not answer in time; try again".into()
+            }
+            Self::Store(StoreError::OutOfMemory(_)) => {
+                "Redis is out of memory; nothing was written".into()
+            }
+            Self::Store(_) => "internal error; see the server log".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status().is_server_error() {
+            tracing::warn!(error = %self, code = self.code(), "request failed");
+        }
+        let mut response = HttpResponse::build(self.status());
+        if matches!(self, Self::Contention { .. }) {
+            response.insert_header(("Retry-After", "1"));
+        }
+        response.json(self.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_the_contract_shape() {
+        let sku = Sku::parse("a").unwrap();
+        let cases = [
+            (Error::unknown_sku("a"), 404, "unknown_sku"),
+            (Error::Contention { attempts: 3 }, 503, "contention"),
+            (Error::Store(StoreError::Timeout), 503, "redis_unavailable"),
+            (Error::BrokenDisabled, 403, "broken_disabled"),
+            (Error::IdempotencyKeyReused, 422, "idempotency_key_reused"),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status().as_u16(), status);
+            let body = err.body();
+            assert_eq!(body["error"], code);
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+        let short = Error::InsufficientStock(vec![Shortage { sku, available: 1, requested: 2 }]);
+        assert_eq!(short.body()["available"], 1);
+        assert_eq!(short.body()["items"][0]["requested"], 2);
+    }
+}

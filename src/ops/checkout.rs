@@ -1,0 +1,42 @@
+use super::take::sell;
+use super::{Effort, OrderSource};
+use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
+use crate::error::Error;
+use crate::store::Store;
+use serde::Serialize;
+
+/// One line of a completed checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckoutLine {
+    /// What was bought.
+    pub sku: Sku,
+    /// How many.
+    pub quantity: Quantity,
+    /// `available` right after this checkout.
+    pub remaining: i64,
+}
+
+/// A completed cart: the `201` body of `POST /v1/checkouts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checkout {
+    /// The new order.
+    pub order_id: OrderId,
+    /// Every line, in cart order.
+    pub items: Vec<CheckoutLine>,
+    /// Attempts and conflicts it took.
+    #[serde(flatten)]
+    pub effort: Effort,
+}
+
+/// Buys a whole cart, all or nothing: one transaction watches every SKU, so either every line
+/// is taken or none is, and a refusal lists every short line.
+pub async fn checkout(store: &Store, strategy: Strategy, items: &CartItems, user: &UserId) -> Result<Checkout, Error> {
+    let (order_id, taken) = sell(store, strategy, items, user, OrderSource::Checkout).await?;
+    let items = items
+        .lines()
+        .iter()
+        .zip(taken.remaining)
+        .map(|(l, remaining)| CheckoutLine { sku: l.sku.clone(), quantity: l.quantity, remaining })
+        .collect();
+    Ok(Checkout { order_id, items, effort: taken.effort })
+}

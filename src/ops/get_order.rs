@@ -1,0 +1,11 @@
+use super::Order;
+use crate::domain::OrderId;
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+
+/// Reads one order.
+pub async fn get_order(store: &Store, id: &OrderId) -> Result<Order, Error> {
+    let raw: Option<String> = store.query(redis::cmd("GET").arg(store.keys().order(id))).await?;
+    let raw = raw.ok_or(Error::UnknownOrder)?;
+    serde_json::from_str(&raw).map_err(|e| Error::Store(StoreError::Protocol(format!("order {id}: {e}"))))
+}

@@ -1,0 +1,130 @@
+//! Stock operations, one file each. An operation that must be atomic implements
+//! [`crate::txn::Optimistic`] (its watch keys, read and decision) and, where the contract
+//! offers it, a Lua twin in `src/lua/`.
+
+mod checkout;
+mod get_order;
+mod get_stock;
+mod purchase;
+mod restock;
+mod set_stock;
+mod take;
+
+pub use checkout::{Checkout, CheckoutLine, checkout};
+pub use get_order::get_order;
+pub use get_stock::get_stock;
+pub use purchase::{Purchase, purchase};
+pub use restock::restock;
+pub use set_stock::set_stock;
+
+use crate::domain::Sku;
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+use crate::txn::TxError;
+use serde::{Deserialize, Serialize};
+
+/// The stock object of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stock {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units that can be bought or reserved now. Negative only after `broken` oversold.
+    pub available: i64,
+    /// Units held by active reservations.
+    pub reserved: i64,
+    /// Units in orders.
+    pub sold: i64,
+}
+
+/// How an order came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderSource {
+    /// `POST /v1/purchases`.
+    Purchase,
+    /// `POST /v1/checkouts`.
+    Checkout,
+    /// A confirmed reservation.
+    Reservation,
+}
+
+/// One line of a stored order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// The SKU sold.
+    pub sku: String,
+    /// Units sold.
+    pub quantity: i64,
+}
+
+/// An order as stored (JSON) and as `GET /v1/orders/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// UUIDv7, time-ordered.
+    pub order_id: String,
+    /// Who bought.
+    pub user_id: String,
+    /// What was sold.
+    pub items: Vec<OrderLine>,
+    /// Unix epoch milliseconds.
+    pub created_at: i64,
+    /// Which endpoint made it.
+    pub source: OrderSource,
+}
+
+/// What every stock-moving call reports besides its own result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Effort {
+    /// Attempts made (1 for `lua` and `broken`).
+    pub attempts: u32,
+    /// Attempts aborted by a conflicting write (always 0 for `lua` and `broken`).
+    pub conflicts: u32,
+}
+
+/// Milliseconds since the Unix epoch, the contract's time unit.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The XADD of one movement, appended in the same MULTI or script as the change it records.
+pub(crate) fn movement_cmd(store: &Store, sku: &Sku, kind: &str, quantity: i64, reference: &str, at_ms: i64) -> redis::Cmd {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(store.keys().movements(sku))
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(store.config().movements_maxlen)
+        .arg("*")
+        .arg(&[("kind", kind), ("ref", reference)])
+        .arg("quantity")
+        .arg(quantity)
+        .arg("at")
+        .arg(at_ms);
+    cmd
+}
+
+/// Maps an engine failure whose rejection is already an [`Error`].
+impl From<TxError<Error>> for Error {
+    fn from(e: TxError<Error>) -> Self {
+        match e {
+            TxError::Rejected { rejection, .. } => rejection,
+            TxError::Contention { attempts } => Error::Contention { attempts },
+            TxError::Store(e) => Error::Store(e),
+        }
+    }
+}
+
+/// Decodes a stock hash's `available, reserved, sold` (HMGET) into a [`Stock`].
+pub(crate) fn stock_from_fields(sku: &Sku, fields: [Option<i64>; 3]) -> Result<Option<Stock>, StoreError> {
+    match fields {
+        [None, None, None] => Ok(None),
+        [Some(available), reserved, sold] => Ok(Some(Stock {
+            sku: sku.clone(),
+            available,
+            reserved: reserved.unwrap_or(0),
+            sold: sold.unwrap_or(0),
+        })),
+        _ => Err(StoreError::Protocol(format!("stock of {sku} has no available field"))),
+    }
+}

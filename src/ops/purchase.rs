@@ -1,0 +1,29 @@
+use super::take::sell;
+use super::{Effort, OrderSource};
+use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
+use crate::error::Error;
+use crate::store::Store;
+use serde::Serialize;
+
+/// A completed single-SKU purchase: the `201` body of `POST /v1/purchases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Purchase {
+    /// The new order.
+    pub order_id: OrderId,
+    /// What was bought.
+    pub sku: Sku,
+    /// How many.
+    pub quantity: Quantity,
+    /// `available` right after this purchase.
+    pub remaining: i64,
+    /// Attempts and conflicts it took.
+    #[serde(flatten)]
+    pub effort: Effort,
+}
+
+/// Buys `quantity` of one SKU: a one-line checkout with its own answer shape.
+pub async fn purchase(store: &Store, strategy: Strategy, sku: &Sku, quantity: Quantity, user: &UserId) -> Result<Purchase, Error> {
+    let items = CartItems::single(sku.clone(), quantity);
+    let (order_id, taken) = sell(store, strategy, &items, user, OrderSource::Purchase).await?;
+    Ok(Purchase { order_id, sku: sku.clone(), quantity, remaining: taken.remaining[0], effort: taken.effort })
+}

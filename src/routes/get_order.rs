@@ -1,0 +1,12 @@
+use super::{AppState, path_param};
+use crate::domain::OrderId;
+use crate::error::Error;
+use crate::ops;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// `GET /v1/orders/{id}`. An id that is not one of our UUIDv7s is a 404 without a Redis call.
+#[tracing::instrument(skip_all)]
+pub async fn get_order(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let id = OrderId::parse(&path_param(&req, "id")).ok_or(Error::UnknownOrder)?;
+    Ok(HttpResponse::Ok().json(ops::get_order(&state.store, &id).await?))
+}

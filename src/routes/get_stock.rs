@@ -1,0 +1,14 @@
+use super::{AppState, path_param};
+use crate::domain::Sku;
+use crate::error::Error;
+use crate::ops;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// `GET /v1/skus/{sku}`. A SKU that cannot be valid cannot exist: 404.
+#[tracing::instrument(skip_all, fields(sku))]
+pub async fn get_stock(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let raw = path_param(&req, "sku");
+    let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
+    tracing::Span::current().record("sku", sku.as_str());
+    Ok(HttpResponse::Ok().json(ops::get_stock(&state.store, &sku).await?))
+}

@@ -1,0 +1,90 @@
+//! Building and running the HTTP service. Binding port 0 gives each test its own server.
+
+use crate::routes::{self, AdminToken, AppState};
+use crate::store::Store;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use tracing_actix_web::TracingLogger;
+
+/// What the HTTP layer needs beyond the store.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// `host:port` to bind; port 0 picks a free one.
+    pub bind: String,
+    /// Admin bearer token; required when `bind` is not a loopback address.
+    pub admin_token: Option<String>,
+    /// Serve `?strategy=broken`.
+    pub allow_broken: bool,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+}
+
+/// A bound, not yet running, HTTP service.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listener and wires the routes. Refuses a non-loopback bind without an admin
+    /// token: the admin endpoints would be open to the network.
+    pub fn build(settings: HttpSettings, store: Store) -> Result<Self, String> {
+        let addrs: Vec<SocketAddr> = settings
+            .bind
+            .to_socket_addrs()
+            .map_err(|e| format!("--bind {}: {e}", settings.bind))?
+            .collect();
+        let addr = *addrs.first().ok_or_else(|| format!("--bind {} resolves to nothing", settings.bind))?;
+        if settings.admin_token.is_none() && addrs.iter().any(|a| !a.ip().is_loopback()) {
+            return Err(format!(
+                "refusing to bind {} (not a loopback address) without an admin token: set --admin-token or STOCKWATCH_ADMIN_TOKEN",
+                settings.bind
+            ));
+        }
+        if settings.admin_token.as_deref().is_some_and(str::is_empty) {
+            return Err("the admin token must not be empty".into());
+        }
+        let listener = TcpListener::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let state = web::Data::new(AppState {
+            store,
+            admin_token: settings.admin_token.map(AdminToken::new),
+            allow_broken: settings.allow_broken,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .disable_signals()
+        .shutdown_timeout(10);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server.listen(listener).map_err(|e| e.to_string())?.run();
+        Ok(Self { port, server })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let server = self.server;
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => result,
+            () = shutdown => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                handle.stop(true).await;
+                server.await
+            }
+        }
+    }
+}

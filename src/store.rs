@@ -1,0 +1,172 @@
+//! The handle every operation runs through: key layout, connections, and the knobs that
+//! shape transactions. Cheap to clone; share one per process.
+
+use crate::error::StoreError;
+use crate::keys::Keys;
+use crate::txn::RetryPolicy;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Settings of a [`Store`]; each has a documented default.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Prefix of every key; tests use a fresh one each.
+    pub key_prefix: String,
+    /// Bound on every Redis call and on one whole operation (default 2 s); past it the caller
+    /// gets `redis_unavailable` instead of hanging.
+    pub response_timeout: Duration,
+    /// How WATCH transactions retry on conflict.
+    pub retry: RetryPolicy,
+    /// Dedicated connections for WATCH transactions (default 50). Each transaction holds one
+    /// from WATCH to EXEC, so this caps concurrent transactions.
+    pub pool_size: usize,
+    /// Pause between check and act on the `broken` path (default 5 ms) so that the race it
+    /// teaches shows up reliably even on a fast machine.
+    pub broken_think_time: Duration,
+    /// Approximate cap of each SKU's movement stream (XADD MAXLEN ~).
+    pub movements_maxlen: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            key_prefix: "sw".into(),
+            response_timeout: Duration::from_secs(2),
+            retry: RetryPolicy::default(),
+            pool_size: 50,
+            broken_think_time: Duration::from_millis(5),
+            movements_maxlen: 10_000,
+        }
+    }
+}
+
+/// Connections and configuration shared by every operation.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: Keys,
+    config: StoreConfig,
+    /// Dedicated connections: one borrower at a time, so a WATCH belongs to one transaction.
+    pool: deadpool_redis::Pool,
+    /// One multiplexed, self-reconnecting connection for everything that does not WATCH:
+    /// scripts, plain reads, and `broken`'s unguarded writes. Concurrent calls pipeline.
+    shared: ConnectionManager,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("prefix", &self.inner.keys.prefix()).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Builds the store without connecting: Redis may come up later, and `/readyz` says when.
+    pub fn new(redis_url: &str, config: StoreConfig) -> Result<Self, String> {
+        let keys = Keys::new(&config.key_prefix)?;
+        let client = redis::Client::open(redis_url).map_err(|e| format!("REDIS_URL: {e}"))?;
+        let timeout = config.response_timeout;
+        let conn_config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        let manager = deadpool_redis::Manager::new_with_config(redis_url, conn_config)
+            .map_err(|e| format!("REDIS_URL: {e}"))?;
+        let pool = deadpool_redis::Pool::builder(manager)
+            .max_size(config.pool_size.max(1))
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .runtime(deadpool_redis::Runtime::Tokio1)
+            .build()
+            .map_err(|e| format!("redis pool: {e}"))?;
+        let shared = ConnectionManager::new_lazy_with_config(
+            client,
+            ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(200)),
+        )
+        .map_err(|e| format!("redis connection: {e}"))?;
+        Ok(Self { inner: Arc::new(Inner { keys, config, pool, shared }) })
+    }
+
+    /// The key layout.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// The settings this store was built with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// The pool of dedicated connections, for the WATCH engine.
+    pub(crate) fn pool(&self) -> &deadpool_redis::Pool {
+        &self.inner.pool
+    }
+
+    /// A handle on the shared multiplexed connection. Never WATCH on it.
+    pub fn shared(&self) -> ConnectionManager {
+        self.inner.shared.clone()
+    }
+
+    /// The point in time by which an operation starting now must answer.
+    pub fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.config.response_timeout
+    }
+
+    /// Runs one Redis future, bounded by `deadline`.
+    pub async fn bounded<T, E: Into<StoreError>>(
+        deadline: Instant,
+        fut: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout_at(deadline, fut).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+
+    /// Runs a command on the shared connection within the response timeout.
+    pub async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        let mut conn = self.shared();
+        Self::bounded(self.deadline(), cmd.query_async::<T>(&mut conn)).await
+    }
+
+    /// PING: is Redis answering right now?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let pong: String = self.query(&redis::cmd("PING")).await?;
+        if pong == "PONG" { Ok(()) } else { Err(StoreError::Protocol(pong)) }
+    }
+
+    /// The server's version as (major, minor, patch), from `INFO server`.
+    pub async fn server_version(&self) -> Result<(u32, u32, u32), StoreError> {
+        let info: String = self.query(redis::cmd("INFO").arg("server")).await?;
+        parse_redis_version(&info)
+            .ok_or_else(|| StoreError::Protocol("INFO server has no redis_version".into()))
+    }
+}
+
+/// Extracts `redis_version:x.y.z` from INFO output.
+pub fn parse_redis_version(info: &str) -> Option<(u32, u32, u32)> {
+    let line = info.lines().find_map(|l| l.trim().strip_prefix("redis_version:"))?;
+    let mut parts = line.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_from_info() {
+        let info = "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:0\r\n";
+        assert_eq!(parse_redis_version(info), Some((7, 0, 15)));
+        assert_eq!(parse_redis_version("redis_version:6.2\r\n"), Some((6, 2, 0)));
+        assert_eq!(parse_redis_version("nothing"), None);
+    }
+}

@@ -1,0 +1,229 @@
+//! The optimistic-transaction engine: WATCH, read, decide, MULTI…EXEC, retry on conflict.
+//!
+//! An operation implements [`Optimistic`]: the keys to watch, the read, and a pure decision.
+//! [`run`] owns everything else, and the rules in ENGINEERING.md live here once:
+//!
+//! - a **dedicated** pooled connection per attempt, never the shared multiplexed one, so no
+//!   other task's EXEC/UNWATCH can clear our WATCH;
+//! - **UNWATCH** on every path that does not reach EXEC; a connection that failed or was
+//!   abandoned mid-transaction (timeout, error, dropped future) is closed, not pooled;
+//! - **every EXEC reply element is checked**: nil is a conflict, an error element is an
+//!   error (Redis has no rollback), never a success;
+//! - only conflicts are retried, with [`RetryPolicy`]'s backoff; business rejections never.
+
+mod backoff;
+
+pub use backoff::{Jitter, JitteredBackoff, RetryPolicy};
+
+use crate::error::StoreError;
+use crate::store::Store;
+use backon::Retryable;
+use redis::{Cmd, Pipeline, Value};
+use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::time::Instant;
+
+/// What a decision commits: the writes for MULTI…EXEC and the answer they stand for.
+#[derive(Debug)]
+pub struct Plan<T> {
+    /// Commands queued between MULTI and EXEC.
+    pub writes: Vec<Cmd>,
+    /// What the caller gets if EXEC commits.
+    pub output: T,
+}
+
+/// One operation, as the engine sees it.
+pub trait Optimistic: Sync {
+    /// What the read decodes into (from the array of the read commands' replies).
+    type Snapshot: redis::FromRedisValue;
+    /// What a committed transaction yields.
+    type Output;
+    /// A business refusal (e.g. out of stock): final, never retried.
+    type Rejection;
+
+    /// Keys whose change between read and EXEC must abort the commit.
+    fn watch_keys(&self) -> Vec<String>;
+
+    /// Appends the read commands; they run right after WATCH in the same round trip.
+    fn read(&self, pipe: &mut Pipeline);
+
+    /// Decides from the snapshot alone. `attempt` is 1-based, for answers that report it.
+    fn decide(&self, snapshot: Self::Snapshot, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection>;
+}
+
+/// A committed transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed<T> {
+    /// The decision's output.
+    pub output: T,
+    /// Attempts made, this one included.
+    pub attempts: u32,
+    /// Attempts aborted by a conflicting write.
+    pub conflicts: u32,
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum TxError<R> {
+    /// The decision refused; nothing was written.
+    #[error("rejected")]
+    Rejected {
+        /// The refusal.
+        rejection: R,
+        /// Attempts made.
+        attempts: u32,
+        /// Conflicts seen before the refusal.
+        conflicts: u32,
+    },
+    /// Every attempt conflicted until the policy gave up.
+    #[error("gave up after {attempts} attempts")]
+    Contention {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Redis failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Outcome of one attempt, before the retry loop looks at it.
+enum AttemptError<R> {
+    Conflict,
+    Rejected(R),
+    Store(StoreError),
+}
+
+/// Runs `op` to a commit, a rejection, contention, or a Redis error, all within the store's
+/// response timeout.
+pub async fn run<O: Optimistic>(store: &Store, op: &O) -> Result<Committed<O::Output>, TxError<O::Rejection>> {
+    let deadline = store.deadline();
+    let attempts = AtomicU32::new(0);
+    let result = (|| async {
+        let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        attempt_once(store, op, attempt, deadline).await
+    })
+    .retry(store.config().retry.backoff())
+    .sleep(tokio::time::sleep)
+    .when(|e| matches!(e, AttemptError::Conflict))
+    .await;
+    // Only conflicts are retried, so every attempt before the last one conflicted.
+    let attempts = attempts.into_inner();
+    let conflicts = attempts - 1;
+    match result {
+        Ok(output) => Ok(Committed { output, attempts, conflicts }),
+        Err(AttemptError::Rejected(rejection)) => Err(TxError::Rejected { rejection, attempts, conflicts }),
+        Err(AttemptError::Conflict) => Err(TxError::Contention { attempts }),
+        Err(AttemptError::Store(e)) => Err(TxError::Store(e)),
+    }
+}
+
+async fn attempt_once<O: Optimistic>(
+    store: &Store,
+    op: &O,
+    attempt: u32,
+    deadline: Instant,
+) -> Result<O::Output, AttemptError<O::Rejection>> {
+    let mut conn = Dedicated::checkout(store, deadline).await.map_err(AttemptError::Store)?;
+    let snapshot = conn.watch_and_read(op).await.map_err(AttemptError::Store)?;
+    match op.decide(snapshot, attempt) {
+        Err(rejection) => {
+            conn.unwatch().await.map_err(AttemptError::Store)?;
+            Err(AttemptError::Rejected(rejection))
+        }
+        Ok(plan) => match conn.exec(&plan.writes).await.map_err(AttemptError::Store)? {
+            true => Ok(plan.output),
+            false => Err(AttemptError::Conflict),
+        },
+    }
+}
+
+/// A pooled connection held for one attempt. While `watching`, dropping it (error,
+/// timeout, cancelled future) closes the socket instead of pooling it: closing is the one
+/// way to clear a WATCH that cannot fail.
+struct Dedicated {
+    conn: Option<deadpool_redis::Connection>,
+    watching: bool,
+    deadline: Instant,
+}
+
+impl Dedicated {
+    async fn checkout(store: &Store, deadline: Instant) -> Result<Self, StoreError> {
+        let conn = Store::bounded(deadline, store.pool().get()).await?;
+        Ok(Self { conn: Some(conn), watching: false, deadline })
+    }
+
+    fn conn(&mut self) -> &mut deadpool_redis::Connection {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+
+    /// WATCH and the reads in one round trip; WATCH runs first, so the reads see a state
+    /// that EXEC will only commit against if no watched key changes.
+    async fn watch_and_read<O: Optimistic>(&mut self, op: &O) -> Result<O::Snapshot, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("WATCH").arg(op.watch_keys()).ignore();
+        op.read(&mut pipe);
+        self.watching = true;
+        let deadline = self.deadline;
+        Store::bounded(deadline, pipe.query_async::<O::Snapshot>(self.conn())).await
+    }
+
+    async fn unwatch(&mut self) -> Result<(), StoreError> {
+        let deadline = self.deadline;
+        let _: () = Store::bounded(deadline, redis::cmd("UNWATCH").query_async(self.conn())).await?;
+        self.watching = false;
+        Ok(())
+    }
+
+    /// MULTI, the writes, EXEC in one round trip. `Ok(true)` committed, `Ok(false)` aborted
+    /// by a watched key's change. Every reply is checked, so a queue-time error (OOM,
+    /// EXECABORT) or a runtime error inside EXEC (WRONGTYPE) is an error, never a commit.
+    async fn exec(&mut self, writes: &[Cmd]) -> Result<bool, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors().cmd("MULTI");
+        for cmd in writes {
+            pipe.add_command(cmd.clone());
+        }
+        pipe.cmd("EXEC");
+        let deadline = self.deadline;
+        let mut replies: Vec<Value> = Store::bounded(deadline, pipe.query_async(self.conn())).await?;
+        // EXEC, even an aborted or refused one, clears WATCH on the server.
+        self.watching = false;
+        let exec_reply = replies.pop().ok_or_else(|| StoreError::Protocol("no EXEC reply".into()))?;
+        if let Some(Value::ServerError(e)) = replies.iter().find(|v| matches!(v, Value::ServerError(_))) {
+            let e = redis::RedisError::from(e.clone());
+            return Err(match StoreError::from(e) {
+                oom @ StoreError::OutOfMemory(_) => oom,
+                other => StoreError::ExecFailed(format!("refused at queue time: {other}")),
+            });
+        }
+        match exec_reply {
+            Value::Nil => Ok(false),
+            Value::Array(results) => {
+                for (i, r) in results.iter().enumerate() {
+                    if let Value::ServerError(e) = r {
+                        return Err(StoreError::ExecFailed(format!(
+                            "command {} of {} inside EXEC failed ({e:?}); the others applied",
+                            i + 1,
+                            results.len()
+                        )));
+                    }
+                }
+                Ok(true)
+            }
+            Value::ServerError(e) => Err(match StoreError::from(redis::RedisError::from(e)) {
+                oom @ StoreError::OutOfMemory(_) => oom,
+                other => StoreError::ExecFailed(other.to_string()),
+            }),
+            other => Err(StoreError::Protocol(format!("EXEC replied {other:?}"))),
+        }
+    }
+}
+
+impl Drop for Dedicated {
+    fn drop(&mut self) {
+        if self.watching {
+            if let Some(conn) = self.conn.take() {
+                drop(deadpool_redis::Connection::take(conn));
+            }
+        }
+    }
+}
