@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Approximate cap of each SKU's movement stream.
     #[arg(long, env = "STOCKWATCH_MOVEMENTS_MAXLEN", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub movements_maxlen: u64,
+    /// Group commit of concurrent same-SKU takes on `watch` (`off`: one buyer per transaction).
+    #[arg(long, env = "STOCKWATCH_BATCHING", default_value = "on", value_parser = ["on", "off"])]
+    pub batching: String,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "STOCKWATCH_WORKERS")]
     pub workers: Option<usize>,
@@ -132,6 +135,7 @@ impl ServeArgs {
             pool_size: self.redis.pool_size as usize,
             broken_think_time: Duration::from_millis(self.broken_think_ms),
             movements_maxlen: self.movements_maxlen as usize,
+            batching: self.batching == "on",
         })
     }
 }

@@ -18,7 +18,7 @@ pub struct Shortage {
 }
 
 /// Infrastructure failures: Redis could not do what was asked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// No answer within the response timeout (paused, overloaded or partitioned server).
     #[error("redis did not answer within the response timeout")]
@@ -73,7 +73,7 @@ impl From<deadpool_redis::PoolError> for StoreError {
 }
 
 /// Everything an operation or request can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The request is malformed; the message names the field.
     #[error("{0}")]
@@ -138,7 +138,9 @@ impl Error {
     /// `unknown_sku` for whatever the client named, valid or not (a SKU that cannot be valid
     /// cannot exist); truncated so a hostile path is not echoed in full.
     pub fn unknown_sku(named: &str) -> Self {
-        Self::UnknownSku { sku: named.chars().take(Sku::MAX_LEN).collect() }
+        Self::UnknownSku {
+            sku: named.chars().take(Sku::MAX_LEN).collect(),
+        }
     }
 
     /// The stable snake_case code of the contract.
@@ -171,10 +173,9 @@ impl Error {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::BrokenDisabled => StatusCode::FORBIDDEN,
-            Self::UnknownSku { .. }
-            | Self::UnknownOrder
-            | Self::UnknownReservation
-            | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::UnknownSku { .. } | Self::UnknownOrder | Self::UnknownReservation | Self::NotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStock(_) | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -182,9 +183,7 @@ impl Error {
             Self::Store(StoreError::Timeout | StoreError::Unavailable(_) | StoreError::OutOfMemory(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Self::Store(StoreError::ExecFailed(_) | StoreError::Protocol(_)) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::Store(StoreError::ExecFailed(_) | StoreError::Protocol(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -215,9 +214,7 @@ impl Error {
             Self::Store(StoreError::Timeout | StoreError::Unavailable(_)) => {
                 "Redis is unavailable or did not answer in time; try again".into()
             }
-            Self::Store(StoreError::OutOfMemory(_)) => {
-                "Redis is out of memory; nothing was written".into()
-            }
+            Self::Store(StoreError::OutOfMemory(_)) => "Redis is out of memory; nothing was written".into(),
             Self::Store(_) => "internal error; see the server log".into(),
             other => other.to_string(),
         }
@@ -261,7 +258,11 @@ mod tests {
             assert_eq!(body["error"], code);
             assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
         }
-        let short = Error::InsufficientStock(vec![Shortage { sku, available: 1, requested: 2 }]);
+        let short = Error::InsufficientStock(vec![Shortage {
+            sku,
+            available: 1,
+            requested: 2,
+        }]);
         assert_eq!(short.body()["available"], 1);
         assert_eq!(short.body()["items"][0]["requested"], 2);
     }

@@ -34,7 +34,9 @@ impl Keys {
                 "key prefix {prefix:?} must be 1-64 characters of A-Z a-z 0-9 . _ - :"
             ));
         }
-        Ok(Self { prefix: prefix.to_owned() })
+        Ok(Self {
+            prefix: prefix.to_owned(),
+        })
     }
 
     /// The prefix every key starts with.

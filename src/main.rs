@@ -1,11 +1,11 @@
 //! The `stockwatch` command line.
 
 use clap::Parser;
+use std::process::ExitCode;
 use stockwatch::config::{Cli, Command, RedisArgs, ServeArgs};
 use stockwatch::managed_redis::ManagedRedis;
 use stockwatch::startup::{Application, HttpSettings};
 use stockwatch::{Store, StoreConfig, telemetry};
-use std::process::ExitCode;
 
 /// Oldest Redis with everything we rely on (e.g. EXEC aborting on expired watched keys).
 const MIN_REDIS: (u32, u32, u32) = (6, 2, 0);
@@ -40,7 +40,10 @@ async fn connect(redis: &RedisArgs, config: StoreConfig) -> Result<(Store, Optio
     let store = Store::new(&url, config)?;
     match store.server_version().await {
         Ok(v) if v < MIN_REDIS => {
-            return Err(format!("Redis {}.{}.{} is too old: stockwatch needs 6.2 or newer", v.0, v.1, v.2));
+            return Err(format!(
+                "Redis {}.{}.{} is too old: stockwatch needs 6.2 or newer",
+                v.0, v.1, v.2
+            ));
         }
         Ok(v) => tracing::info!(version = %format!("{}.{}.{}", v.0, v.1, v.2), "redis is reachable"),
         Err(e) => tracing::warn!(error = %e, "redis is not reachable yet; /readyz will say when it is"),
@@ -81,7 +84,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -27,18 +27,22 @@ pub struct ManagedRedis {
 }
 
 /// The one line shown when the server binary is missing.
-pub const INSTALL_HINT: &str =
-    "redis-server was not found on PATH: install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`) or set REDIS_URL to an existing Redis";
+pub const INSTALL_HINT: &str = "redis-server was not found on PATH: install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`) or set REDIS_URL to an existing Redis";
 
 impl ManagedRedis {
     /// Starts `redis-server` with its data, socket and log in `dir` (created if needed), and
     /// waits until it answers PING (AOF loading included).
     pub async fn start(dir: &Path, persistence: Persistence) -> Result<Self, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let dir = dir.canonicalize().map_err(|e| format!("data dir {}: {e}", dir.display()))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| format!("data dir {}: {e}", dir.display()))?;
         let socket = dir.join("redis.sock");
         if socket.as_os_str().len() > 100 {
-            return Err(format!("data dir path {} is too long for a Unix socket; use a shorter --data-dir", dir.display()));
+            return Err(format!(
+                "data dir path {} is too long for a Unix socket; use a shorter --data-dir",
+                dir.display()
+            ));
         }
         if socket.exists() {
             if ping(&socket).await.is_ok() {
@@ -50,13 +54,20 @@ impl ManagedRedis {
             let _ = std::fs::remove_file(&socket);
         }
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port").arg("0")
-            .arg("--unixsocket").arg(&socket)
-            .arg("--unixsocketperm").arg("700")
-            .arg("--dir").arg(&dir)
-            .arg("--logfile").arg("redis.log")
-            .arg("--daemonize").arg("no")
-            .arg("--save").arg("");
+        cmd.arg("--port")
+            .arg("0")
+            .arg("--unixsocket")
+            .arg(&socket)
+            .arg("--unixsocketperm")
+            .arg("700")
+            .arg("--dir")
+            .arg(&dir)
+            .arg("--logfile")
+            .arg("redis.log")
+            .arg("--daemonize")
+            .arg("no")
+            .arg("--save")
+            .arg("");
         match persistence {
             Persistence::None => cmd.args(["--appendonly", "no"]),
             Persistence::Always => cmd.args(["--appendonly", "yes", "--appendfsync", "always"]),
@@ -71,7 +82,11 @@ impl ManagedRedis {
                 std::io::ErrorKind::NotFound => INSTALL_HINT.to_string(),
                 _ => format!("cannot start redis-server: {e}"),
             })?;
-        let mut me = Self { child: Some(child), dir, socket };
+        let mut me = Self {
+            child: Some(child),
+            dir,
+            socket,
+        };
         me.wait_ready().await?;
         Ok(me)
     }
@@ -82,7 +97,10 @@ impl ManagedRedis {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 let log = std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default();
                 let tail: Vec<_> = log.lines().rev().take(5).collect();
-                return Err(format!("redis-server exited ({status}) before it was ready: {}", tail.join(" | ")));
+                return Err(format!(
+                    "redis-server exited ({status}) before it was ready: {}",
+                    tail.join(" | ")
+                ));
             }
             if ping(&self.socket).await.is_ok() {
                 return Ok(());
@@ -111,17 +129,20 @@ impl ManagedRedis {
 
     /// Stops it gracefully (SHUTDOWN lets it flush the AOF), killing it if it will not go.
     pub async fn shutdown(mut self) {
-        if let Ok(client) = redis::Client::open(self.url()) {
-            if let Ok(Ok(mut conn)) =
+        if let Ok(client) = redis::Client::open(self.url())
+            && let Ok(Ok(mut conn)) =
                 tokio::time::timeout(Duration::from_secs(2), client.get_multiplexed_async_connection()).await
-            {
-                // The server closes the connection instead of replying; the error is expected.
-                let _ = tokio::time::timeout(Duration::from_secs(5), redis::cmd("SHUTDOWN").exec_async(&mut conn)).await;
-            }
+        {
+            // The server closes the connection instead of replying; the error is expected.
+            let _ = tokio::time::timeout(Duration::from_secs(5), redis::cmd("SHUTDOWN").exec_async(&mut conn)).await;
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while std::time::Instant::now() < deadline {
-            if self.child.as_mut().is_none_or(|c| c.try_wait().ok().flatten().is_some()) {
+            if self
+                .child
+                .as_mut()
+                .is_none_or(|c| c.try_wait().ok().flatten().is_some())
+            {
                 self.child = None;
                 return;
             }

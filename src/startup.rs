@@ -35,7 +35,9 @@ impl Application {
             .to_socket_addrs()
             .map_err(|e| format!("--bind {}: {e}", settings.bind))?
             .collect();
-        let addr = *addrs.first().ok_or_else(|| format!("--bind {} resolves to nothing", settings.bind))?;
+        let addr = *addrs
+            .first()
+            .ok_or_else(|| format!("--bind {} resolves to nothing", settings.bind))?;
         if settings.admin_token.is_none() && addrs.iter().any(|a| !a.ip().is_loopback()) {
             return Err(format!(
                 "refusing to bind {} (not a loopback address) without an admin token: set --admin-token or STOCKWATCH_ADMIN_TOKEN",
@@ -82,8 +84,9 @@ impl Application {
             result = &mut server => result,
             () = shutdown => {
                 tracing::info!("shutting down: finishing in-flight requests");
-                handle.stop(true).await;
-                server.await
+                // The server future must keep being polled for the stop to complete.
+                let ((), result) = tokio::join!(handle.stop(true), server);
+                result
             }
         }
     }

@@ -27,6 +27,9 @@ pub struct StoreConfig {
     pub broken_think_time: Duration,
     /// Approximate cap of each SKU's movement stream (XADD MAXLEN ~).
     pub movements_maxlen: usize,
+    /// Group commit (default on): concurrent `watch` takes of one SKU share one transaction
+    /// instead of aborting each other. Off gives the textbook one-buyer-per-transaction path.
+    pub batching: bool,
 }
 
 impl Default for StoreConfig {
@@ -38,6 +41,7 @@ impl Default for StoreConfig {
             pool_size: 50,
             broken_think_time: Duration::from_millis(5),
             movements_maxlen: 10_000,
+            batching: true,
         }
     }
 }
@@ -56,11 +60,15 @@ struct Inner {
     /// One multiplexed, self-reconnecting connection for everything that does not WATCH:
     /// scripts, plain reads, and `broken`'s unguarded writes. Concurrent calls pipeline.
     shared: ConnectionManager,
+    /// Group-commit queues for hot SKUs.
+    combiner: Arc<crate::ops::combine::Combiner>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("prefix", &self.inner.keys.prefix()).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("prefix", &self.inner.keys.prefix())
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,8 +81,8 @@ impl Store {
         let conn_config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
-        let manager = deadpool_redis::Manager::new_with_config(redis_url, conn_config)
-            .map_err(|e| format!("REDIS_URL: {e}"))?;
+        let manager =
+            deadpool_redis::Manager::new_with_config(redis_url, conn_config).map_err(|e| format!("REDIS_URL: {e}"))?;
         let pool = deadpool_redis::Pool::builder(manager)
             .max_size(config.pool_size.max(1))
             .wait_timeout(Some(timeout))
@@ -92,7 +100,15 @@ impl Store {
                 .set_max_delay(Duration::from_millis(200)),
         )
         .map_err(|e| format!("redis connection: {e}"))?;
-        Ok(Self { inner: Arc::new(Inner { keys, config, pool, shared }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                keys,
+                config,
+                pool,
+                shared,
+                combiner: Arc::default(),
+            }),
+        })
     }
 
     /// The key layout.
@@ -108,6 +124,11 @@ impl Store {
     /// The pool of dedicated connections, for the WATCH engine.
     pub(crate) fn pool(&self) -> &deadpool_redis::Pool {
         &self.inner.pool
+    }
+
+    /// The group-commit queues.
+    pub(crate) fn combiner(&self) -> &Arc<crate::ops::combine::Combiner> {
+        &self.inner.combiner
     }
 
     /// A handle on the shared multiplexed connection. Never WATCH on it.
@@ -140,14 +161,17 @@ impl Store {
     /// PING: is Redis answering right now?
     pub async fn ping(&self) -> Result<(), StoreError> {
         let pong: String = self.query(&redis::cmd("PING")).await?;
-        if pong == "PONG" { Ok(()) } else { Err(StoreError::Protocol(pong)) }
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Protocol(pong))
+        }
     }
 
     /// The server's version as (major, minor, patch), from `INFO server`.
     pub async fn server_version(&self) -> Result<(u32, u32, u32), StoreError> {
         let info: String = self.query(redis::cmd("INFO").arg("server")).await?;
-        parse_redis_version(&info)
-            .ok_or_else(|| StoreError::Protocol("INFO server has no redis_version".into()))
+        parse_redis_version(&info).ok_or_else(|| StoreError::Protocol("INFO server has no redis_version".into()))
     }
 }
 

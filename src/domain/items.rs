@@ -36,9 +36,7 @@ impl CartItems {
                 .get("sku")
                 .and_then(|s| s.as_str())
                 .ok_or_else(|| InvalidInput::new(format!("items[{i}].sku must be a string")))
-                .and_then(|s| {
-                    Sku::parse(s).map_err(|e| InvalidInput::new(format!("items[{i}].{e}")))
-                })?;
+                .and_then(|s| Sku::parse(s).map_err(|e| InvalidInput::new(format!("items[{i}].{e}"))))?;
             let quantity = Quantity::parse(
                 obj.get("quantity").unwrap_or(&serde_json::Value::Null),
                 &format!("items[{i}].quantity"),
@@ -80,12 +78,17 @@ mod tests {
 
     #[test]
     fn refuses_bad_carts_naming_the_field() {
-        let too_many: Vec<_> = (0..101).map(|i| json!({"sku": format!("s{i}"), "quantity": 1})).collect();
+        let too_many: Vec<_> = (0..101)
+            .map(|i| json!({"sku": format!("s{i}"), "quantity": 1}))
+            .collect();
         let cases = [
             (json!([]), "items"),
             (json!({}), "items"),
             (json!(too_many), "items"),
-            (json!([{"sku": "a", "quantity": 1}, {"sku": "a", "quantity": 2}]), "twice"),
+            (
+                json!([{"sku": "a", "quantity": 1}, {"sku": "a", "quantity": 2}]),
+                "twice",
+            ),
             (json!([{"sku": "a:b", "quantity": 1}]), "items[0].sku"),
             (json!([{"sku": "a"}]), "items[0].quantity"),
             (json!([5]), "items[0]"),

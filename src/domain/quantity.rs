@@ -61,7 +61,14 @@ mod tests {
     fn quantity_bounds() {
         assert_eq!(Quantity::parse(&json!(1), "q").unwrap().get(), 1);
         assert_eq!(Quantity::parse(&json!(1_000_000), "q").unwrap().get(), 1_000_000);
-        for bad in [json!(0), json!(-1), json!(1_000_001), json!(1.5), json!("1"), json!(null)] {
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(1_000_001),
+            json!(1.5),
+            json!("1"),
+            json!(null),
+        ] {
             let err = Quantity::parse(&bad, "quantity").unwrap_err();
             assert!(err.0.contains("quantity"), "{bad}: {err}");
         }
@@ -70,7 +77,10 @@ mod tests {
     #[test]
     fn available_bounds() {
         assert_eq!(Available::parse(&json!(0), "a").unwrap().get(), 0);
-        assert_eq!(Available::parse(&json!(1_000_000_000), "a").unwrap().get(), 1_000_000_000);
+        assert_eq!(
+            Available::parse(&json!(1_000_000_000), "a").unwrap().get(),
+            1_000_000_000
+        );
         for bad in [json!(-1), json!(1_000_000_001), json!(2.0e20), json!(true)] {
             assert!(Available::parse(&bad, "available").is_err(), "{bad}");
         }

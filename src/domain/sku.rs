@@ -17,9 +17,7 @@ impl Sku {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
         if raw.is_empty() || raw.len() > Self::MAX_LEN || !raw.chars().all(ok_char) {
-            return Err(InvalidInput::new(
-                "sku must be 1-64 characters of A-Z a-z 0-9 . _ -",
-            ));
+            return Err(InvalidInput::new("sku must be 1-64 characters of A-Z a-z 0-9 . _ -"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -51,8 +49,7 @@ mod tests {
     fn refuses_anything_that_could_reach_another_key() {
         let long = "x".repeat(65);
         for bad in [
-            "", "a:b", "{a}", "a}", "a*", "a?", "a b", " a", "a\n", "..:x", "ａ", "а", "a/b",
-            "a\u{0}", "é", &long,
+            "", "a:b", "{a}", "a}", "a*", "a?", "a b", " a", "a\n", "..:x", "ａ", "а", "a/b", "a\u{0}", "é", &long,
         ] {
             assert!(Sku::parse(bad).is_err(), "{bad:?} must be refused");
         }

@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn ttl_rules() {
         assert_eq!(TtlSeconds::parse(None).unwrap(), TtlSeconds::DEFAULT);
-        assert_eq!(TtlSeconds::parse(Some(&json!(86_400))).unwrap().duration().as_secs(), 86_400);
+        assert_eq!(
+            TtlSeconds::parse(Some(&json!(86_400))).unwrap().duration().as_secs(),
+            86_400
+        );
         for bad in [json!(0), json!(86_401), json!("60"), json!(null)] {
             assert!(TtlSeconds::parse(Some(&bad)).is_err(), "{bad}");
         }

@@ -35,8 +35,17 @@ mod tests {
     #[test]
     fn user_id_rules() {
         assert!(UserId::parse(&json!("alice")).is_ok());
-        assert!(UserId::parse(&json!("é".repeat(128))).is_ok(), "counts characters, not bytes");
-        for bad in [json!(""), json!("a\nb"), json!("\u{7f}"), json!("x".repeat(129)), json!(5)] {
+        assert!(
+            UserId::parse(&json!("é".repeat(128))).is_ok(),
+            "counts characters, not bytes"
+        );
+        for bad in [
+            json!(""),
+            json!("a\nb"),
+            json!("\u{7f}"),
+            json!("x".repeat(129)),
+            json!(5),
+        ] {
             assert!(UserId::parse(&bad).is_err(), "{bad}");
         }
     }

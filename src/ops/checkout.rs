@@ -36,7 +36,15 @@ pub async fn checkout(store: &Store, strategy: Strategy, items: &CartItems, user
         .lines()
         .iter()
         .zip(taken.remaining)
-        .map(|(l, remaining)| CheckoutLine { sku: l.sku.clone(), quantity: l.quantity, remaining })
+        .map(|(l, remaining)| CheckoutLine {
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+            remaining,
+        })
         .collect();
-    Ok(Checkout { order_id, items, effort: taken.effort })
+    Ok(Checkout {
+        order_id,
+        items,
+        effort: taken.effort,
+    })
 }

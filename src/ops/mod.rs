@@ -3,6 +3,7 @@
 //! offers it, a Lua twin in `src/lua/`.
 
 mod checkout;
+pub(crate) mod combine;
 mod get_order;
 mod get_stock;
 mod purchase;
@@ -89,7 +90,14 @@ pub fn now_ms() -> i64 {
 }
 
 /// The XADD of one movement, appended in the same MULTI or script as the change it records.
-pub(crate) fn movement_cmd(store: &Store, sku: &Sku, kind: &str, quantity: i64, reference: &str, at_ms: i64) -> redis::Cmd {
+pub(crate) fn movement_cmd(
+    store: &Store,
+    sku: &Sku,
+    kind: &str,
+    quantity: i64,
+    reference: &str,
+    at_ms: i64,
+) -> redis::Cmd {
     let mut cmd = redis::cmd("XADD");
     cmd.arg(store.keys().movements(sku))
         .arg("MAXLEN")

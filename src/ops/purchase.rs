@@ -22,8 +22,20 @@ pub struct Purchase {
 }
 
 /// Buys `quantity` of one SKU: a one-line checkout with its own answer shape.
-pub async fn purchase(store: &Store, strategy: Strategy, sku: &Sku, quantity: Quantity, user: &UserId) -> Result<Purchase, Error> {
+pub async fn purchase(
+    store: &Store,
+    strategy: Strategy,
+    sku: &Sku,
+    quantity: Quantity,
+    user: &UserId,
+) -> Result<Purchase, Error> {
     let items = CartItems::single(sku.clone(), quantity);
     let (order_id, taken) = sell(store, strategy, &items, user, OrderSource::Purchase).await?;
-    Ok(Purchase { order_id, sku: sku.clone(), quantity, remaining: taken.remaining[0], effort: taken.effort })
+    Ok(Purchase {
+        order_id,
+        sku: sku.clone(),
+        quantity,
+        remaining: taken.remaining[0],
+        effort: taken.effort,
+    })
 }

@@ -6,7 +6,12 @@ use crate::txn::{self, Optimistic, Plan};
 
 /// Adds units to `available` of an existing SKU (a delivery arrived).
 pub async fn restock(store: &Store, sku: &Sku, quantity: Quantity) -> Result<Stock, Error> {
-    let op = Restock { store, sku, quantity, at_ms: now_ms() };
+    let op = Restock {
+        store,
+        sku,
+        quantity,
+        at_ms: now_ms(),
+    };
     Ok(txn::run(store, &op).await?.output)
 }
 
@@ -27,7 +32,9 @@ impl Optimistic for Restock<'_> {
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        pipe.cmd("HMGET").arg(self.store.keys().stock(self.sku)).arg(&["available", "reserved", "sold"]);
+        pipe.cmd("HMGET")
+            .arg(self.store.keys().stock(self.sku))
+            .arg(&["available", "reserved", "sold"]);
     }
 
     fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<Stock>, Error> {
@@ -40,7 +47,10 @@ impl Optimistic for Restock<'_> {
                 redis::cmd("HINCRBY").arg(&key).arg("received").arg(q).to_owned(),
                 movement_cmd(self.store, self.sku, "restock", q, "admin", self.at_ms),
             ],
-            output: Stock { available: stock.available + q, ..stock },
+            output: Stock {
+                available: stock.available + q,
+                ..stock
+            },
         })
     }
 }

@@ -7,7 +7,12 @@ use crate::txn::{self, Optimistic, Plan};
 /// Sets `available` to an absolute level, creating the SKU if needed; `reserved` and `sold`
 /// are left alone. `received` moves by the difference, so conservation can be verified.
 pub async fn set_stock(store: &Store, sku: &Sku, available: Available) -> Result<Stock, Error> {
-    let op = SetStock { store, sku, available, at_ms: now_ms() };
+    let op = SetStock {
+        store,
+        sku,
+        available,
+        at_ms: now_ms(),
+    };
     Ok(txn::run(store, &op).await?.output)
 }
 
@@ -28,25 +33,53 @@ impl Optimistic for SetStock<'_> {
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        pipe.cmd("HMGET").arg(self.store.keys().stock(self.sku)).arg(&["available", "reserved", "sold"]);
+        pipe.cmd("HMGET")
+            .arg(self.store.keys().stock(self.sku))
+            .arg(&["available", "reserved", "sold"]);
     }
 
     fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<Stock>, Error> {
         let key = self.store.keys().stock(self.sku);
         let new = self.available.get();
         let (before, writes) = match stock_from_fields(self.sku, fields).map_err(Error::Store)? {
-            Some(stock) => (stock, vec![
-                redis::cmd("HSET").arg(&key).arg("available").arg(new).to_owned(),
-            ]),
+            Some(stock) => (
+                stock,
+                vec![redis::cmd("HSET").arg(&key).arg("available").arg(new).to_owned()],
+            ),
             None => (
-                Stock { sku: self.sku.clone(), available: 0, reserved: 0, sold: 0 },
-                vec![redis::cmd("HSET").arg(&key).arg("available").arg(new).arg("reserved").arg(0).arg("sold").arg(0).arg("received").arg(0).to_owned()],
+                Stock {
+                    sku: self.sku.clone(),
+                    available: 0,
+                    reserved: 0,
+                    sold: 0,
+                },
+                vec![
+                    redis::cmd("HSET")
+                        .arg(&key)
+                        .arg("available")
+                        .arg(new)
+                        .arg("reserved")
+                        .arg(0)
+                        .arg("sold")
+                        .arg(0)
+                        .arg("received")
+                        .arg(0)
+                        .to_owned(),
+                ],
             ),
         };
-        let delta = new.checked_sub(before.available).ok_or_else(|| Error::Store(StoreError::Protocol("available out of range".into())))?;
+        let delta = new
+            .checked_sub(before.available)
+            .ok_or_else(|| Error::Store(StoreError::Protocol("available out of range".into())))?;
         let mut writes = writes;
         writes.push(redis::cmd("HINCRBY").arg(&key).arg("received").arg(delta).to_owned());
         writes.push(movement_cmd(self.store, self.sku, "set", delta, "admin", self.at_ms));
-        Ok(Plan { writes, output: Stock { available: new, ..before } })
+        Ok(Plan {
+            writes,
+            output: Stock {
+                available: new,
+                ..before
+            },
+        })
     }
 }

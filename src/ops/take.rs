@@ -36,9 +36,9 @@ pub(crate) enum Record {
 
 /// One cart to take, with everything the decision needs fixed in advance (ids, time), so
 /// that every retry and every strategy writes the same thing.
-pub(crate) struct Take<'a> {
-    pub store: &'a Store,
-    pub items: &'a CartItems,
+pub(crate) struct Take {
+    pub store: Store,
+    pub items: CartItems,
     /// Movement kind: `purchase`, `checkout` or `reserve`.
     pub kind: &'static str,
     /// The order or reservation id the movements point at.
@@ -67,7 +67,14 @@ pub(crate) async fn sell(
     let order = Order {
         order_id: order_id.to_string(),
         user_id: user.as_str().to_owned(),
-        items: items.lines().iter().map(|l| OrderLine { sku: l.sku.to_string(), quantity: l.quantity.get() }).collect(),
+        items: items
+            .lines()
+            .iter()
+            .map(|l| OrderLine {
+                sku: l.sku.to_string(),
+                quantity: l.quantity.get(),
+            })
+            .collect(),
         created_at: at_ms,
         source,
     };
@@ -76,17 +83,20 @@ pub(crate) async fn sell(
         OrderSource::Checkout | OrderSource::Reservation => "checkout",
     };
     let take = Take {
-        store,
-        items,
+        store: store.clone(),
+        items: items.clone(),
         kind,
         reference: order_id.to_string(),
-        record: Record::Order { key: store.keys().order(&order_id), json: serde_json::to_string(&order).expect("order serializes") },
+        record: Record::Order {
+            key: store.keys().order(&order_id),
+            json: serde_json::to_string(&order).expect("order serializes"),
+        },
         at_ms,
     };
     Ok((order_id, take.run(strategy).await?))
 }
 
-impl Take<'_> {
+impl Take {
     fn destination(&self) -> &'static str {
         match self.record {
             Record::Order { .. } => "sold",
@@ -94,12 +104,23 @@ impl Take<'_> {
         }
     }
 
-    /// Runs the take under `strategy`.
-    pub async fn run(&self, strategy: Strategy) -> Result<Taken, Error> {
+    /// Runs the take under `strategy`. On `watch`, single-line takes go through the
+    /// store's group commit unless batching is off.
+    pub async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
         match strategy {
+            Strategy::Watch if self.store.config().batching && self.items.lines().len() == 1 => {
+                let store = self.store.clone();
+                store.combiner().submit(self).await
+            }
             Strategy::Watch => {
-                let done = txn::run(self.store, self).await?;
-                Ok(Taken { remaining: done.output, effort: Effort { attempts: done.attempts, conflicts: done.conflicts } })
+                let done = txn::run(&self.store, &self).await?;
+                Ok(Taken {
+                    remaining: done.output,
+                    effort: Effort {
+                        attempts: done.attempts,
+                        conflicts: done.conflicts,
+                    },
+                })
             }
             Strategy::Lua => self.run_lua().await,
             Strategy::Broken => self.run_broken().await,
@@ -131,7 +152,12 @@ impl Take<'_> {
             Record::Order { key, json } => {
                 inv.key(key).arg("order").arg(json);
             }
-            Record::Reservation { key, expiry_key, expires_at, fields } => {
+            Record::Reservation {
+                key,
+                expiry_key,
+                expires_at,
+                fields,
+            } => {
                 inv.key(key).key(expiry_key).arg("reservation").arg(expires_at);
                 for (f, v) in fields {
                     inv.arg(f).arg(v);
@@ -141,23 +167,48 @@ impl Take<'_> {
         let mut conn = self.store.shared();
         let reply: Vec<Value> = Store::bounded(self.store.deadline(), inv.invoke_async(&mut conn)).await?;
         let remaining = self.script_outcome(reply)?;
-        Ok(Taken { remaining, effort: Effort { attempts: 1, conflicts: 0 } })
+        Ok(Taken {
+            remaining,
+            effort: Effort {
+                attempts: 1,
+                conflicts: 0,
+            },
+        })
     }
 
     fn script_outcome(&self, reply: Vec<Value>) -> Result<Vec<i64>, Error> {
         let protocol = |what: &str| Error::Store(StoreError::Protocol(format!("take.lua: {what}")));
         let mut it = reply.into_iter();
-        let tag: String = it.next().map(redis::from_redis_value).transpose().map_err(StoreError::from)?.ok_or_else(|| protocol("empty reply"))?;
-        let nums: Vec<i64> = it.map(redis::from_redis_value).collect::<Result<_, _>>().map_err(StoreError::from)?;
-        let line = |i: i64| self.items.lines().get((i - 1) as usize).ok_or_else(|| protocol("line index out of range"));
+        let tag: String = it
+            .next()
+            .map(redis::from_redis_value)
+            .transpose()
+            .map_err(StoreError::from)?
+            .ok_or_else(|| protocol("empty reply"))?;
+        let nums: Vec<i64> = it
+            .map(redis::from_redis_value)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)?;
+        let line = |i: i64| {
+            self.items
+                .lines()
+                .get((i - 1) as usize)
+                .ok_or_else(|| protocol("line index out of range"))
+        };
         match tag.as_str() {
             "ok" => Ok(nums),
-            "unknown_sku" => Err(Error::unknown_sku(line(*nums.first().ok_or_else(|| protocol("no index"))?)?.sku.as_str())),
+            "unknown_sku" => Err(Error::unknown_sku(
+                line(*nums.first().ok_or_else(|| protocol("no index"))?)?.sku.as_str(),
+            )),
             "insufficient_stock" => Err(Error::InsufficientStock(
                 nums.chunks(2)
                     .map(|c| {
                         let l = line(c[0])?;
-                        Ok(Shortage { sku: l.sku.clone(), available: *c.get(1).unwrap_or(&0), requested: l.quantity.get() })
+                        Ok(Shortage {
+                            sku: l.sku.clone(),
+                            available: *c.get(1).unwrap_or(&0),
+                            requested: l.quantity.get(),
+                        })
                     })
                     .collect::<Result<_, Error>>()?,
             )),
@@ -182,11 +233,17 @@ impl Take<'_> {
             act.add_command(cmd).ignore();
         }
         let _: () = Store::bounded(deadline, act.query_async(&mut conn)).await?;
-        Ok(Taken { remaining: plan.output, effort: Effort { attempts: 1, conflicts: 0 } })
+        Ok(Taken {
+            remaining: plan.output,
+            effort: Effort {
+                attempts: 1,
+                conflicts: 0,
+            },
+        })
     }
 }
 
-impl Optimistic for Take<'_> {
+impl Optimistic for Take {
     /// `available` of each line (nil: unknown SKU).
     type Snapshot = Vec<Option<i64>>;
     /// `available` after each line.
@@ -194,49 +251,107 @@ impl Optimistic for Take<'_> {
     type Rejection = Error;
 
     fn watch_keys(&self) -> Vec<String> {
-        self.items.lines().iter().map(|l| self.store.keys().stock(&l.sku)).collect()
+        self.items
+            .lines()
+            .iter()
+            .map(|l| self.store.keys().stock(&l.sku))
+            .collect()
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
         for line in self.items.lines() {
-            pipe.cmd("HGET").arg(self.store.keys().stock(&line.sku)).arg("available");
+            pipe.cmd("HGET")
+                .arg(self.store.keys().stock(&line.sku))
+                .arg("available");
         }
     }
 
     fn decide(&self, available: Vec<Option<i64>>, _attempt: u32) -> Result<Plan<Vec<i64>>, Error> {
+        let remaining = self.check(&available)?;
+        Ok(Plan {
+            writes: self.writes(),
+            output: remaining,
+        })
+    }
+}
+
+impl Take {
+    /// The decision: every SKU exists and has enough, given `available` per line (in cart
+    /// order). Returns what each line leaves, or the refusal listing every short line.
+    pub(crate) fn check(&self, available: &[Option<i64>]) -> Result<Vec<i64>, Error> {
         let lines = self.items.lines();
         if available.len() != lines.len() {
-            return Err(Error::Store(StoreError::Protocol("read returned the wrong number of replies".into())));
+            return Err(Error::Store(StoreError::Protocol(
+                "read returned the wrong number of replies".into(),
+            )));
         }
-        if let Some(missing) = lines.iter().zip(&available).find(|(_, a)| a.is_none()) {
+        if let Some(missing) = lines.iter().zip(available).find(|(_, a)| a.is_none()) {
             return Err(Error::unknown_sku(missing.0.sku.as_str()));
         }
-        let available: Vec<i64> = available.into_iter().flatten().collect();
+        let available: Vec<i64> = available.iter().flatten().copied().collect();
         let short: Vec<Shortage> = lines
             .iter()
             .zip(&available)
             .filter(|(l, a)| **a < l.quantity.get())
-            .map(|(l, a)| Shortage { sku: l.sku.clone(), available: *a, requested: l.quantity.get() })
+            .map(|(l, a)| Shortage {
+                sku: l.sku.clone(),
+                available: *a,
+                requested: l.quantity.get(),
+            })
             .collect();
         if !short.is_empty() {
             return Err(Error::InsufficientStock(short));
         }
+        Ok(lines
+            .iter()
+            .zip(&available)
+            .map(|(l, a)| a - l.quantity.get())
+            .collect())
+    }
+
+    /// The writes of an accepted take. They do not depend on the levels read (counters move
+    /// by increments), which is what lets a group commit queue many takes in one MULTI.
+    pub(crate) fn writes(&self) -> Vec<Cmd> {
+        let lines = self.items.lines();
         let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 2);
         for line in lines {
             let key = self.store.keys().stock(&line.sku);
             let q = line.quantity.get();
             writes.push(redis::cmd("HINCRBY").arg(&key).arg("available").arg(-q).to_owned());
-            writes.push(redis::cmd("HINCRBY").arg(&key).arg(self.destination()).arg(q).to_owned());
-            writes.push(movement_cmd(self.store, &line.sku, self.kind, q, &self.reference, self.at_ms));
+            writes.push(
+                redis::cmd("HINCRBY")
+                    .arg(&key)
+                    .arg(self.destination())
+                    .arg(q)
+                    .to_owned(),
+            );
+            writes.push(movement_cmd(
+                &self.store,
+                &line.sku,
+                self.kind,
+                q,
+                &self.reference,
+                self.at_ms,
+            ));
         }
         match &self.record {
             Record::Order { key, json } => writes.push(redis::cmd("SET").arg(key).arg(json).to_owned()),
-            Record::Reservation { key, expiry_key, expires_at, fields } => {
+            Record::Reservation {
+                key,
+                expiry_key,
+                expires_at,
+                fields,
+            } => {
                 writes.push(redis::cmd("HSET").arg(key).arg(fields).to_owned());
-                writes.push(redis::cmd("ZADD").arg(expiry_key).arg(expires_at).arg(&self.reference).to_owned());
+                writes.push(
+                    redis::cmd("ZADD")
+                        .arg(expiry_key)
+                        .arg(expires_at)
+                        .arg(&self.reference)
+                        .to_owned(),
+                );
             }
         }
-        let remaining = lines.iter().zip(&available).map(|(l, a)| a - l.quantity.get()).collect();
-        Ok(Plan { writes, output: remaining })
+        writes
     }
 }

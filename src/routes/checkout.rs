@@ -6,7 +6,11 @@ use actix_web::{HttpResponse, web};
 
 /// `POST /v1/checkouts`: buy a whole cart, all or nothing.
 #[tracing::instrument(skip_all, fields(strategy = %strategy.0, lines, attempts))]
-pub async fn checkout(strategy: StrategyParam, state: web::Data<AppState>, body: JsonBody) -> Result<HttpResponse, Error> {
+pub async fn checkout(
+    strategy: StrategyParam,
+    state: web::Data<AppState>,
+    body: JsonBody,
+) -> Result<HttpResponse, Error> {
     let user = UserId::parse(body.required("user_id")?)?;
     let items = CartItems::parse(body.get("items"))?;
     tracing::Span::current().record("lines", items.lines().len());

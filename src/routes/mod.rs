@@ -57,14 +57,46 @@ impl std::fmt::Debug for AdminToken {
 /// Wires every route; unknown paths and methods get JSON errors too.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let not_allowed = || web::route().to(|| async { Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed) });
-    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)).default_service(not_allowed()))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)).default_service(not_allowed()))
-        .service(web::resource("/v1/skus/{sku}").route(web::get().to(get_stock::get_stock)).default_service(not_allowed()))
-        .service(web::resource("/v1/skus/{sku}/stock").route(web::put().to(set_stock::set_stock)).default_service(not_allowed()))
-        .service(web::resource("/v1/skus/{sku}/restock").route(web::post().to(restock::restock)).default_service(not_allowed()))
-        .service(web::resource("/v1/purchases").route(web::post().to(purchase::purchase)).default_service(not_allowed()))
-        .service(web::resource("/v1/checkouts").route(web::post().to(checkout::checkout)).default_service(not_allowed()))
-        .service(web::resource("/v1/orders/{id}").route(web::get().to(get_order::get_order)).default_service(not_allowed()));
+    cfg.service(
+        web::resource("/healthz")
+            .route(web::get().to(health::healthz))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(health::readyz))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/skus/{sku}")
+            .route(web::get().to(get_stock::get_stock))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/skus/{sku}/stock")
+            .route(web::put().to(set_stock::set_stock))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/skus/{sku}/restock")
+            .route(web::post().to(restock::restock))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/purchases")
+            .route(web::post().to(purchase::purchase))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/checkouts")
+            .route(web::post().to(checkout::checkout))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/orders/{id}")
+            .route(web::get().to(get_order::get_order))
+            .default_service(not_allowed()),
+    );
 }
 
 /// The 404 for paths no route matches.
@@ -84,7 +116,10 @@ impl JsonBody {
 
     /// A field that must be present; `null` counts as absent.
     pub fn required(&self, field: &str) -> Result<&Value, InvalidInput> {
-        self.0.get(field).filter(|v| !v.is_null()).ok_or_else(|| InvalidInput::new(format!("{field} is required")))
+        self.0
+            .get(field)
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| InvalidInput::new(format!("{field} is required")))
     }
 }
 
@@ -129,7 +164,9 @@ impl FromRequest for Admin {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
-        let Some(token) = &state.admin_token else { return std::future::ready(Ok(Admin)) };
+        let Some(token) = &state.admin_token else {
+            return std::future::ready(Ok(Admin));
+        };
         let presented = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)

@@ -6,7 +6,11 @@ use actix_web::{HttpResponse, web};
 
 /// `POST /v1/purchases`: buy one SKU.
 #[tracing::instrument(skip_all, fields(strategy = %strategy.0, sku, attempts))]
-pub async fn purchase(strategy: StrategyParam, state: web::Data<AppState>, body: JsonBody) -> Result<HttpResponse, Error> {
+pub async fn purchase(
+    strategy: StrategyParam,
+    state: web::Data<AppState>,
+    body: JsonBody,
+) -> Result<HttpResponse, Error> {
     let sku = Sku::parse(body.required("sku")?.as_str().unwrap_or_default())?;
     let quantity = Quantity::parse(body.required("quantity")?, "quantity")?;
     let user = UserId::parse(body.required("user_id")?)?;

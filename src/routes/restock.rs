@@ -6,7 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/skus/{sku}/restock` (admin): add to `available` of an existing SKU.
 #[tracing::instrument(skip_all, fields(sku))]
-pub async fn restock(_: Admin, req: HttpRequest, state: web::Data<AppState>, body: JsonBody) -> Result<HttpResponse, Error> {
+pub async fn restock(
+    _: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: JsonBody,
+) -> Result<HttpResponse, Error> {
     let raw = path_param(&req, "sku");
     let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
     tracing::Span::current().record("sku", sku.as_str());

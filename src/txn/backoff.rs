@@ -93,9 +93,7 @@ impl RetryPolicy {
             Jitter::None => expo,
             Jitter::Full => uniform(rng, Duration::ZERO, expo),
             Jitter::Equal => expo / 2 + uniform(rng, Duration::ZERO, expo / 2),
-            Jitter::Decorrelated => {
-                uniform(rng, self.base, previous.saturating_mul(3)).min(self.cap)
-            }
+            Jitter::Decorrelated => uniform(rng, self.base, previous.saturating_mul(3)).min(self.cap),
         }
     }
 }
@@ -145,7 +143,10 @@ mod tests {
         let mut rng = rand::rng();
         for n in 0..40 {
             let expo = policy(Jitter::None).expo(n);
-            assert_eq!(expo, Duration::from_millis(4 * 2u64.pow(n.min(20))).min(Duration::from_millis(100)));
+            assert_eq!(
+                expo,
+                Duration::from_millis(4 * 2u64.pow(n.min(20))).min(Duration::from_millis(100))
+            );
             assert_eq!(policy(Jitter::None).delay(n, expo, &mut rng), expo);
             let full = policy(Jitter::Full).delay(n, expo, &mut rng);
             assert!(full <= expo);
@@ -161,8 +162,7 @@ mod tests {
     fn full_jitter_actually_varies() {
         let mut rng = rand::rng();
         let p = policy(Jitter::Full);
-        let samples: std::collections::HashSet<_> =
-            (0..50).map(|_| p.delay(5, Duration::ZERO, &mut rng)).collect();
+        let samples: std::collections::HashSet<_> = (0..50).map(|_| p.delay(5, Duration::ZERO, &mut rng)).collect();
         assert!(samples.len() > 10);
     }
 

@@ -109,8 +109,16 @@ pub async fn run<O: Optimistic>(store: &Store, op: &O) -> Result<Committed<O::Ou
     let attempts = attempts.into_inner();
     let conflicts = attempts - 1;
     match result {
-        Ok(output) => Ok(Committed { output, attempts, conflicts }),
-        Err(AttemptError::Rejected(rejection)) => Err(TxError::Rejected { rejection, attempts, conflicts }),
+        Ok(output) => Ok(Committed {
+            output,
+            attempts,
+            conflicts,
+        }),
+        Err(AttemptError::Rejected(rejection)) => Err(TxError::Rejected {
+            rejection,
+            attempts,
+            conflicts,
+        }),
         Err(AttemptError::Conflict) => Err(TxError::Contention { attempts }),
         Err(AttemptError::Store(e)) => Err(TxError::Store(e)),
     }
@@ -122,7 +130,9 @@ async fn attempt_once<O: Optimistic>(
     attempt: u32,
     deadline: Instant,
 ) -> Result<O::Output, AttemptError<O::Rejection>> {
-    let mut conn = Dedicated::checkout(store, deadline).await.map_err(AttemptError::Store)?;
+    let mut conn = Dedicated::checkout(store, deadline)
+        .await
+        .map_err(AttemptError::Store)?;
     let snapshot = conn.watch_and_read(op).await.map_err(AttemptError::Store)?;
     match op.decide(snapshot, attempt) {
         Err(rejection) => {
@@ -148,7 +158,11 @@ struct Dedicated {
 impl Dedicated {
     async fn checkout(store: &Store, deadline: Instant) -> Result<Self, StoreError> {
         let conn = Store::bounded(deadline, store.pool().get()).await?;
-        Ok(Self { conn: Some(conn), watching: false, deadline })
+        Ok(Self {
+            conn: Some(conn),
+            watching: false,
+            deadline,
+        })
     }
 
     fn conn(&mut self) -> &mut deadpool_redis::Connection {
@@ -187,7 +201,9 @@ impl Dedicated {
         let mut replies: Vec<Value> = Store::bounded(deadline, pipe.query_async(self.conn())).await?;
         // EXEC, even an aborted or refused one, clears WATCH on the server.
         self.watching = false;
-        let exec_reply = replies.pop().ok_or_else(|| StoreError::Protocol("no EXEC reply".into()))?;
+        let exec_reply = replies
+            .pop()
+            .ok_or_else(|| StoreError::Protocol("no EXEC reply".into()))?;
         if let Some(Value::ServerError(e)) = replies.iter().find(|v| matches!(v, Value::ServerError(_))) {
             let e = redis::RedisError::from(e.clone());
             return Err(match StoreError::from(e) {
@@ -220,10 +236,10 @@ impl Dedicated {
 
 impl Drop for Dedicated {
     fn drop(&mut self) {
-        if self.watching {
-            if let Some(conn) = self.conn.take() {
-                drop(deadpool_redis::Connection::take(conn));
-            }
+        if self.watching
+            && let Some(conn) = self.conn.take()
+        {
+            drop(deadpool_redis::Connection::take(conn));
         }
     }
 }

@@ -1,0 +1,231 @@
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU32, Ordering};
+use stockwatch::managed_redis::{ManagedRedis, Persistence};
+use stockwatch::startup::{Application, HttpSettings};
+use stockwatch::{Store, StoreConfig};
+
+/// A private redis-server for one test; killed when dropped.
+pub struct TestRedis {
+    pub server: ManagedRedis,
+    _dir: tempfile::TempDir,
+}
+
+impl TestRedis {
+    pub async fn start() -> Self {
+        let dir = tempfile::Builder::new().prefix("sw-test").tempdir().expect("temp dir");
+        let server = ManagedRedis::start(dir.path(), Persistence::None)
+            .await
+            .expect("redis-server starts");
+        Self { server, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// A plain connection for assertions and for meddling (never used by the code under test).
+    pub async fn raw(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
+
+/// A key prefix no other test in this run uses.
+pub fn fresh_prefix() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("t{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn store_on(redis: &TestRedis, tweak: impl FnOnce(&mut StoreConfig)) -> Store {
+    let mut config = StoreConfig {
+        key_prefix: fresh_prefix(),
+        ..StoreConfig::default()
+    };
+    tweak(&mut config);
+    Store::new(&redis.url(), config).expect("store")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub redis: TestRedis,
+}
+
+pub struct AppOptions {
+    pub allow_broken: bool,
+    pub admin_token: Option<String>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            allow_broken: true,
+            admin_token: None,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions::default(), |_| {}).await
+}
+
+pub async fn spawn_app_with(options: AppOptions, tweak: impl FnOnce(&mut StoreConfig)) -> TestApp {
+    let redis = TestRedis::start().await;
+    let store = store_on(&redis, tweak);
+    let settings = HttpSettings {
+        bind: "127.0.0.1:0".into(),
+        admin_token: options.admin_token,
+        allow_broken: options.allow_broken,
+        workers: Some(2),
+    };
+    let app = Application::build(settings, store.clone()).expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(600).build().unwrap();
+    TestApp {
+        address,
+        client,
+        store,
+        redis,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn set_stock(&self, sku: &str, available: i64) {
+        let (status, body) = self
+            .send(
+                reqwest::Method::PUT,
+                &format!("/v1/skus/{sku}/stock"),
+                Some(json!({"available": available})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    pub async fn stock(&self, sku: &str) -> Value {
+        let (status, body) = self.get(&format!("/v1/skus/{sku}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Every key under this app's prefix with its type and value, to prove "nothing changed".
+    pub async fn dump(&self) -> Vec<(String, String)> {
+        let mut conn = self.redis.raw().await;
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.store.keys().prefix()))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        keys.sort();
+        let mut out = Vec::new();
+        for k in keys {
+            let t: String = redis::cmd("TYPE").arg(&k).query_async(&mut conn).await.unwrap();
+            let v: Value = match t.as_str() {
+                "string" => json!(
+                    redis::cmd("GET")
+                        .arg(&k)
+                        .query_async::<String>(&mut conn)
+                        .await
+                        .unwrap()
+                ),
+                "hash" => json!(
+                    redis::cmd("HGETALL")
+                        .arg(&k)
+                        .query_async::<std::collections::BTreeMap<String, String>>(&mut conn)
+                        .await
+                        .unwrap()
+                ),
+                "stream" => json!(redis::cmd("XLEN").arg(&k).query_async::<i64>(&mut conn).await.unwrap()),
+                "zset" => json!(
+                    redis::cmd("ZRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .arg("WITHSCORES")
+                        .query_async::<Vec<String>>(&mut conn)
+                        .await
+                        .unwrap()
+                ),
+                other => json!(other),
+            };
+            out.push((k, v.to_string()));
+        }
+        out
+    }
+
+    /// Fires `n` purchases of one unit at once; returns the status of each.
+    pub async fn rush(&self, sku: &str, n: usize, strategy: &str) -> Vec<u16> {
+        let mut tasks = Vec::with_capacity(n);
+        for i in 0..n {
+            let client = self.client.clone();
+            let url = self.url(&format!("/v1/purchases?strategy={strategy}"));
+            let body = json!({"sku": sku, "quantity": 1, "user_id": format!("buyer-{i}")});
+            tasks.push(tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }));
+        }
+        let mut statuses = Vec::with_capacity(n);
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        statuses
+    }
+
+    /// Sum of quantities of `sku` over every stored order.
+    pub async fn units_in_orders(&self, sku: &str) -> i64 {
+        let mut conn = self.redis.raw().await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(self.store.keys().order_pattern())
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let mut total = 0;
+        for k in keys {
+            let raw: String = redis::cmd("GET").arg(&k).query_async(&mut conn).await.unwrap();
+            let order: Value = serde_json::from_str(&raw).unwrap();
+            for line in order["items"].as_array().unwrap() {
+                if line["sku"] == sku {
+                    total += line["quantity"].as_i64().unwrap();
+                }
+            }
+        }
+        total
+    }
+}
+
+pub fn count(statuses: &[u16], code: u16) -> usize {
+    statuses.iter().filter(|s| **s == code).count()
+}

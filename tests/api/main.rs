@@ -1,0 +1,9 @@
+//! Integration tests: one binary, each test against its own real redis-server (started by
+//! `helpers`, in a temp dir, on a Unix socket, killed on drop) and a fresh key prefix.
+
+mod checkout;
+mod engine;
+mod errors;
+mod helpers;
+mod purchase;
+mod server;

@@ -1,0 +1,136 @@
+//! The service as an operator meets it: binding rules, health, and the managed redis-server.
+
+use crate::helpers::{TestRedis, spawn_app, store_on};
+use std::process::Stdio;
+use std::time::Duration;
+use stockwatch::managed_redis::{ManagedRedis, Persistence};
+use stockwatch::startup::{Application, HttpSettings};
+
+fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
+    HttpSettings {
+        bind: bind.into(),
+        admin_token: token.map(Into::into),
+        allow_broken: false,
+        workers: Some(1),
+    }
+}
+
+#[tokio::test]
+async fn a_public_bind_without_admin_token_is_refused() {
+    let redis = TestRedis::start().await;
+    let store = store_on(&redis, |_| {});
+    let err = Application::build(settings("0.0.0.0:0", None), store.clone())
+        .err()
+        .expect("refused");
+    assert!(err.contains("admin token"), "{err}");
+    assert!(Application::build(settings("0.0.0.0:0", Some("t0ken")), store.clone()).is_ok());
+    assert!(Application::build(settings("127.0.0.1:0", None), store.clone()).is_ok());
+    assert!(
+        Application::build(settings("[::1]:0", None), store).is_ok() || std::net::TcpListener::bind("[::1]:0").is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.0, 200);
+    assert_eq!(app.get("/readyz").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_redis_keeps_data_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = ManagedRedis::start(dir.path(), Persistence::Always).await.unwrap();
+    let mut conn = redis::Client::open(first.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    redis::cmd("SET")
+        .arg("k")
+        .arg("kept")
+        .exec_async(&mut conn)
+        .await
+        .unwrap();
+    first.shutdown().await;
+    let second = ManagedRedis::start(dir.path(), Persistence::Always).await.unwrap();
+    let mut conn = redis::Client::open(second.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let v: String = redis::cmd("GET").arg("k").query_async(&mut conn).await.unwrap();
+    assert_eq!(v, "kept");
+}
+
+#[tokio::test]
+async fn serve_without_redis_server_on_path_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("PATH", dir.path())
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("stockwatch:"))
+        .expect("one error line");
+    assert!(
+        line.contains("apt-get install") && line.contains("REDIS_URL"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_service_and_its_managed_redis() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("REDIS_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let socket = dir.path().canonicalize().unwrap().join("redis.sock");
+    let url = format!("redis+unix://{}", socket.display());
+    let mut up = false;
+    for _ in 0..500 {
+        if let Ok(mut c) = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+        {
+            up = redis::cmd("PING").query_async::<String>(&mut c).await.is_ok();
+            if up {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(up, "managed redis came up");
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let gone = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .is_err();
+    assert!(gone, "the managed redis-server stopped with the service");
+}
