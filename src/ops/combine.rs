@@ -9,7 +9,7 @@
 
 use super::Effort;
 use super::take::{Take, Taken};
-use crate::error::Error;
+use crate::error::{Error, StoreError};
 use crate::txn::{self, Optimistic, Plan, TxError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -68,7 +68,17 @@ impl Combiner {
                 let n = waiting.len().min(MAX_BATCH);
                 waiting.drain(..n).collect()
             };
-            let (takes, replies): (Vec<Take>, Vec<Reply>) = batch.into_iter().unzip();
+            // A take whose caller has already timed out is answered, not run: committing it
+            // now would turn its 503 into a lie.
+            let now = tokio::time::Instant::now();
+            let (live, expired): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(t, _)| t.deadline > now);
+            for (_, reply) in expired {
+                let _ = reply.send(Err(Error::Store(StoreError::Timeout)));
+            }
+            if live.is_empty() {
+                continue;
+            }
+            let (takes, replies): (Vec<Take>, Vec<Reply>) = live.into_iter().unzip();
             let results = commit(&takes).await;
             for (reply, result) in replies.into_iter().zip(results) {
                 // A buyer that went away still has its order; nobody is left to tell.
@@ -81,6 +91,7 @@ impl Combiner {
 /// Runs one batch as one optimistic transaction; one result per take, in order.
 async fn commit(takes: &[Take]) -> Vec<Result<Taken, Error>> {
     let store = &takes[0].store;
+    let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
     let with_effort = |levels: Vec<Result<i64, Error>>, effort: Effort| {
         levels
             .into_iter()
@@ -92,7 +103,7 @@ async fn commit(takes: &[Take]) -> Vec<Result<Taken, Error>> {
             })
             .collect()
     };
-    match txn::run(store, &Batch { takes }).await {
+    match txn::run_until(store, &Batch { takes }, deadline).await {
         Ok(done) => with_effort(
             done.output,
             Effort {

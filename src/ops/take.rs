@@ -45,6 +45,8 @@ pub(crate) struct Take {
     pub reference: String,
     pub record: Record,
     pub at_ms: i64,
+    /// When the caller stops waiting: the request's response timeout.
+    pub deadline: tokio::time::Instant,
 }
 
 /// What taking left behind: `available` after each line, in cart order.
@@ -92,6 +94,7 @@ pub(crate) async fn sell(
             json: serde_json::to_string(&order).expect("order serializes"),
         },
         at_ms,
+        deadline: store.deadline(),
     };
     Ok((order_id, take.run(strategy).await?))
 }
@@ -113,7 +116,7 @@ impl Take {
                 store.combiner().submit(self).await
             }
             Strategy::Watch => {
-                let done = txn::run(&self.store, &self).await?;
+                let done = txn::run_until(&self.store, &self, self.deadline).await?;
                 Ok(Taken {
                     remaining: done.output,
                     effort: Effort {
@@ -165,7 +168,7 @@ impl Take {
             }
         }
         let mut conn = self.store.shared();
-        let reply: Vec<Value> = Store::bounded(self.store.deadline(), inv.invoke_async(&mut conn)).await?;
+        let reply: Vec<Value> = Store::bounded(self.deadline, inv.invoke_async(&mut conn)).await?;
         let remaining = self.script_outcome(reply)?;
         Ok(Taken {
             remaining,
@@ -220,7 +223,7 @@ impl Take {
     /// that other buyers have already made stale. The same read and decision as `watch`;
     /// the only thing missing is the WATCH.
     async fn run_broken(&self) -> Result<Taken, Error> {
-        let deadline = self.store.deadline();
+        let deadline = self.deadline;
         let mut conn = self.store.shared();
         let mut read = redis::pipe();
         self.read(&mut read);

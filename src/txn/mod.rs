@@ -95,7 +95,15 @@ enum AttemptError<R> {
 /// Runs `op` to a commit, a rejection, contention, or a Redis error, all within the store's
 /// response timeout.
 pub async fn run<O: Optimistic>(store: &Store, op: &O) -> Result<Committed<O::Output>, TxError<O::Rejection>> {
-    let deadline = store.deadline();
+    run_until(store, op, store.deadline()).await
+}
+
+/// [`run`], bounded by an explicit deadline (a group commit uses its earliest caller's).
+pub async fn run_until<O: Optimistic>(
+    store: &Store,
+    op: &O,
+    deadline: Instant,
+) -> Result<Committed<O::Output>, TxError<O::Rejection>> {
     let attempts = AtomicU32::new(0);
     let result = (|| async {
         let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;

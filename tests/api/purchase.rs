@@ -88,14 +88,24 @@ async fn seed_b(strategy: &str) {
             let (client, url) = (app.client.clone(), url.clone());
             async move {
                 let body = serde_json::json!({"sku": "console", "quantity": 1, "user_id": format!("b{i}")});
-                client.post(url).json(&body).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+                client
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
             }
         })
         .buffer_unordered(500)
         .collect()
         .await;
     assert_eq!(count(&statuses, 201), 1_000, "{strategy}");
-    assert_eq!(count(&statuses, 409), 9_000, "{strategy}: nobody gave up while stock was left");
+    assert_eq!(
+        count(&statuses, 409),
+        9_000,
+        "{strategy}: nobody gave up while stock was left"
+    );
     assert_eq!(app.stock("console").await["available"], 0);
     assert_eq!(app.units_in_orders("console").await, 1_000);
 }
