@@ -52,6 +52,7 @@ async fn connect(redis: &RedisArgs, config: StoreConfig) -> Result<(Store, Optio
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    let shutdown = shutdown_signal()?;
     let config = args.store_config()?;
     let http = HttpSettings {
         bind: args.bind.clone(),
@@ -59,7 +60,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         allow_broken: args.allow_broken,
         workers: args.workers,
     };
-    // Check the bind before starting Redis, so a refused bind leaves nothing behind.
+    // A refused bind (e.g. public without a token) stops the managed redis-server again.
     let (store, managed) = connect(&args.redis, config).await?;
     let app = match Application::build(http, store) {
         Ok(app) => app,
@@ -71,7 +72,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
     };
     tracing::info!(bind = %args.bind, port = app.port(), allow_broken = args.allow_broken, admin_token = args.admin_token.is_some(), "stockwatch is serving");
-    let result = app.run_until_stopped(shutdown_signal()).await;
+    let result = app.run_until_stopped(shutdown).await;
     if let Some(m) = managed {
         m.shutdown().await;
         tracing::info!("managed redis-server stopped");
@@ -79,18 +80,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     result.map_err(|e| e.to_string())
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+/// Installs SIGINT/SIGTERM handlers now (not when first polled, so a signal during startup
+/// is not fatal and cannot orphan the managed redis-server) and completes on either.
+fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
             _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    })
 }

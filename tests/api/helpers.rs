@@ -180,28 +180,32 @@ impl TestApp {
         out
     }
 
-    /// Fires `n` purchases of one unit at once; returns the status of each.
+    /// Fires `n` purchases of one unit, all at once; returns the status of each.
     pub async fn rush(&self, sku: &str, n: usize, strategy: &str) -> Vec<u16> {
-        let mut tasks = Vec::with_capacity(n);
-        for i in 0..n {
-            let client = self.client.clone();
-            let url = self.url(&format!("/v1/purchases?strategy={strategy}"));
-            let body = json!({"sku": sku, "quantity": 1, "user_id": format!("buyer-{i}")});
-            tasks.push(tokio::spawn(async move {
-                client
-                    .post(url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }));
-        }
-        let mut statuses = Vec::with_capacity(n);
-        for t in tasks {
-            statuses.push(t.await.unwrap());
-        }
-        statuses
+        self.rush_limited(sku, n, strategy, n).await
+    }
+
+    /// Fires `n` purchases of one unit with at most `in_flight` outstanding at a time.
+    pub async fn rush_limited(&self, sku: &str, n: usize, strategy: &str, in_flight: usize) -> Vec<u16> {
+        use futures_util::StreamExt;
+        let url = self.url(&format!("/v1/purchases?strategy={strategy}"));
+        futures_util::stream::iter(0..n)
+            .map(|i| {
+                let (client, url) = (self.client.clone(), url.clone());
+                let body = json!({"sku": sku, "quantity": 1, "user_id": format!("buyer-{i}")});
+                async move {
+                    client
+                        .post(url)
+                        .json(&body)
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0)
+                }
+            })
+            .buffer_unordered(in_flight.max(1))
+            .collect()
+            .await
     }
 
     /// Sum of quantities of `sku` over every stored order.

@@ -79,27 +79,9 @@ async fn a_purchase_answers_with_the_order_it_stored() {
 }
 
 async fn seed_b(strategy: &str) {
-    use futures_util::StreamExt;
     let app = spawn_app().await;
     app.set_stock("console", 1_000).await;
-    let url = app.url(&format!("/v1/purchases?strategy={strategy}"));
-    let statuses: Vec<u16> = futures_util::stream::iter(0..10_000)
-        .map(|i| {
-            let (client, url) = (app.client.clone(), url.clone());
-            async move {
-                let body = serde_json::json!({"sku": "console", "quantity": 1, "user_id": format!("b{i}")});
-                client
-                    .post(url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }
-        })
-        .buffer_unordered(500)
-        .collect()
-        .await;
+    let statuses = app.rush_limited("console", 10_000, strategy, 500).await;
     assert_eq!(count(&statuses, 201), 1_000, "{strategy}");
     assert_eq!(
         count(&statuses, 409),
