@@ -112,7 +112,7 @@ pub enum Error {
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
     /// Not enough stock for one or more lines; nothing was taken.
-    #[error("insufficient stock")]
+    #[error("not enough stock, nothing was taken: {}", describe_shortages(.0))]
     InsufficientStock(Vec<Shortage>),
     /// The reservation is confirmed, cancelled or expired (possibly not yet swept).
     #[error("reservation is {status}, not active")]
@@ -238,6 +238,15 @@ impl ResponseError for Error {
     }
 }
 
+/// "ps5: 1 available, 5 requested; cable: 0 available, 1 requested".
+fn describe_shortages(short: &[Shortage]) -> String {
+    let parts: Vec<String> = short
+        .iter()
+        .map(|s| format!("{}: {} available, {} requested", s.sku, s.available, s.requested))
+        .collect();
+    parts.join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +274,11 @@ mod tests {
         }]);
         assert_eq!(short.body()["available"], 1);
         assert_eq!(short.body()["items"][0]["requested"], 2);
+        assert!(
+            short.body()["message"]
+                .as_str()
+                .unwrap()
+                .contains("a: 1 available, 2 requested")
+        );
     }
 }
