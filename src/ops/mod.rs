@@ -123,6 +123,14 @@ impl From<TxError<Error>> for Error {
     }
 }
 
+/// Appends the read of a stock hash's `available, reserved, sold` (decoded by
+/// [`stock_from_fields`]); shared by the admin operations.
+pub(crate) fn read_stock(store: &Store, sku: &Sku, pipe: &mut redis::Pipeline) {
+    pipe.cmd("HMGET")
+        .arg(store.keys().stock(sku))
+        .arg(&["available", "reserved", "sold"]);
+}
+
 /// Decodes a stock hash's `available, reserved, sold` (HMGET) into a [`Stock`].
 pub(crate) fn stock_from_fields(sku: &Sku, fields: [Option<i64>; 3]) -> Result<Option<Stock>, StoreError> {
     match fields {

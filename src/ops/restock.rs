@@ -1,4 +1,4 @@
-use super::{Stock, movement_cmd, now_ms, stock_from_fields};
+use super::{Stock, movement_cmd, now_ms, read_stock, stock_from_fields};
 use crate::domain::{Quantity, Sku};
 use crate::error::Error;
 use crate::store::Store;
@@ -32,9 +32,7 @@ impl Optimistic for Restock<'_> {
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        pipe.cmd("HMGET")
-            .arg(self.store.keys().stock(self.sku))
-            .arg(&["available", "reserved", "sold"]);
+        read_stock(self.store, self.sku, pipe);
     }
 
     fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<Stock>, Error> {

@@ -1,4 +1,4 @@
-use super::{Stock, movement_cmd, now_ms, stock_from_fields};
+use super::{Stock, movement_cmd, now_ms, read_stock, stock_from_fields};
 use crate::domain::{Available, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
@@ -33,9 +33,7 @@ impl Optimistic for SetStock<'_> {
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        pipe.cmd("HMGET")
-            .arg(self.store.keys().stock(self.sku))
-            .arg(&["available", "reserved", "sold"]);
+        read_stock(self.store, self.sku, pipe);
     }
 
     fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<Stock>, Error> {
