@@ -27,7 +27,7 @@ async fn scenario(store: &Store, name: &str, buyers: u32, units: u32, concurrenc
                 let user = UserId::parse(&format!("b{i}").into()).expect("valid");
                 tokio::spawn(async move {
                     let _permit = gate.acquire().await.unwrap();
-                    ops::purchase(&store, strategy, &sku, one, &user).await.is_ok()
+                    ops::purchase(&store, strategy, &sku, one, &user, None).await.is_ok()
                 })
             })
             .collect();

@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|i| {
                 let (store, sku) = (store.clone(), sku.clone());
                 let user = UserId::parse(&format!("buyer-{i}").into()).expect("valid user");
-                tokio::spawn(async move { ops::purchase(&store, strategy, &sku, one, &user).await.is_ok() })
+                tokio::spawn(async move { ops::purchase(&store, strategy, &sku, one, &user, None).await.is_ok() })
             })
             .collect();
         let mut orders = 0;

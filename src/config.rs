@@ -1,6 +1,7 @@
 //! Command-line settings. Every flag has an environment variable (`STOCKWATCH_*`, or
 //! `REDIS_URL`) and a documented default; `stockwatch serve --help` lists them.
 
+use crate::expiry::ExpiryConfig;
 use crate::managed_redis::Persistence;
 use crate::store::StoreConfig;
 use crate::txn::{Jitter, RetryPolicy};
@@ -20,8 +21,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP service.
+    /// Run the HTTP service (and, by default, an expiry worker).
     Serve(ServeArgs),
+    /// Run only an expiry worker: releases lapsed reservations until SIGTERM/SIGINT.
+    ExpiryWorker(WorkerArgs),
+    /// Check every invariant of the contract over all SKUs; exit 1 naming what is broken.
+    Verify(VerifyArgs),
 }
 
 /// Where Redis is, or where to run our own.
@@ -46,6 +51,68 @@ pub struct RedisArgs {
     /// Dedicated connections for WATCH transactions.
     #[arg(long, env = "STOCKWATCH_POOL_SIZE", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub pool_size: u64,
+}
+
+impl RedisArgs {
+    /// Store settings from these flags, the rest at their defaults.
+    pub fn store_config(&self) -> StoreConfig {
+        StoreConfig {
+            key_prefix: self.key_prefix.clone(),
+            response_timeout: Duration::from_millis(self.response_timeout_ms),
+            pool_size: self.pool_size as usize,
+            ..StoreConfig::default()
+        }
+    }
+}
+
+/// How the expiry worker paces itself.
+#[derive(Debug, Clone, Args)]
+pub struct ExpiryArgs {
+    /// Longest sleep between sweeps, milliseconds: the bound on how late a hold is released.
+    #[arg(long, env = "STOCKWATCH_EXPIRY_POLL_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub expiry_poll_ms: u64,
+    /// Most due holds taken from the index per step.
+    #[arg(long, env = "STOCKWATCH_EXPIRY_BATCH", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub expiry_batch: u64,
+    /// Releases in flight at once.
+    #[arg(long, env = "STOCKWATCH_EXPIRY_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub expiry_concurrency: u64,
+}
+
+impl ExpiryArgs {
+    /// The worker settings these flags describe.
+    pub fn config(&self) -> ExpiryConfig {
+        ExpiryConfig {
+            poll: Duration::from_millis(self.expiry_poll_ms),
+            batch: self.expiry_batch as usize,
+            concurrency: self.expiry_concurrency as usize,
+        }
+    }
+}
+
+/// `stockwatch expiry-worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Redis settings.
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Pacing.
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+    /// Retry settings of each release's transaction.
+    #[command(flatten)]
+    pub retry: RetryArgs,
+}
+
+/// `stockwatch verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Redis settings.
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How conflicted WATCH transactions retry.
@@ -117,6 +184,16 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "STOCKWATCH_WORKERS")]
     pub workers: Option<usize>,
+    /// Run an expiry worker inside the service (`off` when separate `stockwatch
+    /// expiry-worker` processes release holds; any number may run at once).
+    #[arg(long, env = "STOCKWATCH_EXPIRY_WORKER", default_value = "on", value_parser = ["on", "off"])]
+    pub expiry_worker: String,
+    /// How long terminal reservations and Idempotency-Key answers are kept, in hours.
+    #[arg(long, env = "STOCKWATCH_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..=8760))]
+    pub retention_hours: u64,
+    /// Expiry worker pacing.
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
     /// Redis settings.
     #[command(flatten)]
     pub redis: RedisArgs,
@@ -129,13 +206,17 @@ impl ServeArgs {
     /// The store settings these flags describe.
     pub fn store_config(&self) -> Result<StoreConfig, String> {
         Ok(StoreConfig {
-            key_prefix: self.redis.key_prefix.clone(),
-            response_timeout: Duration::from_millis(self.redis.response_timeout_ms),
             retry: self.retry.policy()?,
-            pool_size: self.redis.pool_size as usize,
             broken_think_time: Duration::from_millis(self.broken_think_ms),
             movements_maxlen: self.movements_maxlen as usize,
             batching: self.batching == "on",
+            retention: Duration::from_secs(self.retention_hours * 3600),
+            ..self.redis.store_config()
         })
+    }
+
+    /// The in-process expiry worker's settings, unless it is off.
+    pub fn expiry_config(&self) -> Option<ExpiryConfig> {
+        (self.expiry_worker == "on").then(|| self.expiry.config())
     }
 }

@@ -9,6 +9,7 @@
 //! - [`txn`]: the optimistic-transaction engine. Operations supply watch keys, a read and a
 //!   pure decision; the engine owns WATCH/MULTI/EXEC, UNWATCH, reply checks and backoff.
 //! - [`ops`]: the stock operations, one file each, each on `watch`, `lua` or `broken`.
+//! - [`expiry`]: the worker that releases lapsed reservations, driven by a ZSET of deadlines.
 //! - [`error`]: every failure, and its HTTP status and contract code, in one place.
 //! - [`routes`]: thin actix-web handlers, one file each; [`startup`] wires them into an
 //!   [`startup::Application`].
@@ -21,6 +22,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod expiry;
 pub mod keys;
 pub mod managed_redis;
 pub mod ops;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use stockwatch::config::{Cli, Command, RedisArgs, ServeArgs};
+use stockwatch::config::{Cli, Command, RedisArgs, ServeArgs, VerifyArgs, WorkerArgs};
 use stockwatch::managed_redis::ManagedRedis;
 use stockwatch::startup::{Application, HttpSettings};
 use stockwatch::{Store, StoreConfig, telemetry};
@@ -16,6 +16,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::ExpiryWorker(args) => expiry_worker(args).await,
+        Command::Verify(args) => return verify(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -27,11 +29,17 @@ async fn main() -> ExitCode {
 }
 
 /// Connects to `REDIS_URL`, or starts the managed redis-server; returns the store and the
-/// managed server (to stop at the end) if there is one.
-async fn connect(redis: &RedisArgs, config: StoreConfig) -> Result<(Store, Option<ManagedRedis>), String> {
-    let (url, managed) = match &redis.redis_url {
-        Some(url) => (url.clone(), None),
-        None => {
+/// managed server (to stop at the end) if there is one. With `join`, a managed server that
+/// is already running in the data dir (a `serve`'s) is used instead of starting one.
+async fn connect(redis: &RedisArgs, config: StoreConfig, join: bool) -> Result<(Store, Option<ManagedRedis>), String> {
+    let running = match (&redis.redis_url, join) {
+        (None, true) => ManagedRedis::running_in(&redis.data_dir).await,
+        _ => None,
+    };
+    let (url, managed) = match (&redis.redis_url, running) {
+        (Some(url), _) => (url.clone(), None),
+        (None, Some(url)) => (url, None),
+        (None, None) => {
             let managed = ManagedRedis::start(&redis.data_dir, redis.appendfsync).await?;
             tracing::info!(dir = %managed.dir().display(), appendfsync = ?redis.appendfsync, "started managed redis-server");
             (managed.url(), Some(managed))
@@ -59,9 +67,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         admin_token: args.admin_token.clone(),
         allow_broken: args.allow_broken,
         workers: args.workers,
+        expiry: args.expiry_config(),
     };
     // A refused bind (e.g. public without a token) stops the managed redis-server again.
-    let (store, managed) = connect(&args.redis, config).await?;
+    let (store, managed) = connect(&args.redis, config, false).await?;
     let app = match Application::build(http, store) {
         Ok(app) => app,
         Err(e) => {
@@ -78,6 +87,64 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!("managed redis-server stopped");
     }
     result.map_err(|e| e.to_string())
+}
+
+async fn expiry_worker(args: WorkerArgs) -> Result<(), String> {
+    let shutdown = shutdown_signal()?;
+    let config = StoreConfig {
+        retry: args.retry.policy()?,
+        ..args.redis.store_config()
+    };
+    let (store, managed) = connect(&args.redis, config, true).await?;
+    stockwatch::expiry::run(store, args.expiry.config(), shutdown).await;
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Exit 0 when every invariant holds, 1 when one is broken, 2 when the check could not run.
+async fn verify(args: VerifyArgs) -> ExitCode {
+    let run = async {
+        let (store, managed) = connect(&args.redis, args.redis.store_config(), true).await?;
+        let report = stockwatch::ops::verify(&store).await.map_err(|e| e.to_string());
+        if let Some(m) = managed {
+            m.shutdown().await;
+        }
+        report
+    };
+    match run.await {
+        Ok(report) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
+            } else {
+                println!(
+                    "checked {} SKUs, {} orders, {} reservations ({} active)",
+                    report.skus, report.orders, report.reservations, report.active_reservations
+                );
+                for v in &report.violations {
+                    println!("FAIL {} [{}]: {}", v.sku.as_deref().unwrap_or("-"), v.rule, v.message);
+                }
+                println!(
+                    "{}",
+                    if report.ok {
+                        "OK: every invariant holds"
+                    } else {
+                        "BROKEN: see above"
+                    }
+                );
+            }
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("stockwatch verify: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Installs SIGINT/SIGTERM handlers now (not when first polled, so a signal during startup

@@ -112,6 +112,14 @@ impl ManagedRedis {
         }
     }
 
+    /// The URL of a managed server already answering in `dir` (e.g. the one `serve` runs),
+    /// so that `verify` and `expiry-worker` can join it instead of starting another.
+    pub async fn running_in(dir: &Path) -> Option<String> {
+        let socket = dir.canonicalize().ok()?.join("redis.sock");
+        ping(&socket).await.ok()?;
+        Some(format!("redis+unix://{}", socket.display()))
+    }
+
     /// The URL to connect to it.
     pub fn url(&self) -> String {
         format!("redis+unix://{}", self.socket.display())

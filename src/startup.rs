@@ -1,5 +1,6 @@
 //! Building and running the HTTP service. Binding port 0 gives each test its own server.
 
+use crate::expiry::{self, ExpiryConfig};
 use crate::routes::{self, AdminToken, AppState};
 use crate::store::Store;
 use actix_web::dev::Server;
@@ -7,7 +8,7 @@ use actix_web::{App, HttpServer, web};
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use tracing_actix_web::TracingLogger;
 
-/// What the HTTP layer needs beyond the store.
+/// What the service needs beyond the store.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// `host:port` to bind; port 0 picks a free one.
@@ -18,12 +19,16 @@ pub struct HttpSettings {
     pub allow_broken: bool,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
+    /// Run an expiry worker beside the HTTP server (`None`: another process releases holds).
+    pub expiry: Option<ExpiryConfig>,
 }
 
-/// A bound, not yet running, HTTP service.
+/// A bound, not yet running, HTTP service (and its expiry worker).
 pub struct Application {
     port: u16,
     server: Server,
+    store: Store,
+    expiry: Option<ExpiryConfig>,
 }
 
 impl Application {
@@ -50,7 +55,7 @@ impl Application {
         let listener = TcpListener::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let state = web::Data::new(AppState {
-            store,
+            store: store.clone(),
             admin_token: settings.admin_token.map(AdminToken::new),
             allow_broken: settings.allow_broken,
         });
@@ -67,7 +72,12 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         let server = server.listen(listener).map_err(|e| e.to_string())?.run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            store,
+            expiry: settings.expiry,
+        })
     }
 
     /// The port actually bound (useful with port 0).
@@ -75,12 +85,20 @@ impl Application {
         self.port
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then lets in-flight requests finish. The shutdown
+    /// is fanned out through a broadcast to every background task (the expiry worker).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+        let worker = self.expiry.map(|config| {
+            let mut stopped = stop.subscribe();
+            tokio::spawn(expiry::run(self.store.clone(), config, async move {
+                let _ = stopped.recv().await;
+            }))
+        });
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
-        tokio::select! {
+        let result = tokio::select! {
             result = &mut server => result,
             () = shutdown => {
                 tracing::info!("shutting down: finishing in-flight requests");
@@ -88,6 +106,11 @@ impl Application {
                 let ((), result) = tokio::join!(handle.stop(true), server);
                 result
             }
+        };
+        let _ = stop.send(());
+        if let Some(worker) = worker {
+            let _ = worker.await;
         }
+        result
     }
 }

@@ -30,6 +30,9 @@ pub struct StoreConfig {
     /// Group commit (default on): concurrent `watch` takes of one SKU share one transaction
     /// instead of aborting each other. Off gives the textbook one-buyer-per-transaction path.
     pub batching: bool,
+    /// How long terminal reservations and idempotent answers are kept (default 24 h, the
+    /// contract's minimum), after which Redis deletes them by TTL.
+    pub retention: Duration,
 }
 
 impl Default for StoreConfig {
@@ -42,6 +45,7 @@ impl Default for StoreConfig {
             broken_think_time: Duration::from_millis(5),
             movements_maxlen: 10_000,
             batching: true,
+            retention: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -62,6 +66,17 @@ struct Inner {
     shared: ConnectionManager,
     /// Group-commit queues for hot SKUs.
     combiner: Arc<crate::ops::combine::Combiner>,
+    /// Wakes this process's expiry worker when a hold due sooner than its next wake is added.
+    expiry_signal: ExpirySignal,
+}
+
+/// How a new hold reaches a sleeping expiry worker in the same process.
+#[derive(Debug)]
+pub(crate) struct ExpirySignal {
+    /// Woken when a hold due before `next_wake_ms` is added.
+    pub notify: tokio::sync::Notify,
+    /// When the worker plans to wake next (epoch ms); `i64::MAX` when it is not sleeping.
+    pub next_wake_ms: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Store {
@@ -107,6 +122,10 @@ impl Store {
                 pool,
                 shared,
                 combiner: Arc::default(),
+                expiry_signal: ExpirySignal {
+                    notify: tokio::sync::Notify::new(),
+                    next_wake_ms: std::sync::atomic::AtomicI64::new(i64::MAX),
+                },
             }),
         })
     }
@@ -129,6 +148,20 @@ impl Store {
     /// The group-commit queues.
     pub(crate) fn combiner(&self) -> &Arc<crate::ops::combine::Combiner> {
         &self.inner.combiner
+    }
+
+    /// The expiry worker's wake-up signal.
+    pub(crate) fn expiry_signal(&self) -> &ExpirySignal {
+        &self.inner.expiry_signal
+    }
+
+    /// Tells this process's expiry worker about a hold due at `expires_at`, waking it if it
+    /// planned to sleep past that.
+    pub(crate) fn hold_added(&self, expires_at: i64) {
+        let signal = &self.inner.expiry_signal;
+        if expires_at < signal.next_wake_ms.load(std::sync::atomic::Ordering::Acquire) {
+            signal.notify.notify_one();
+        }
     }
 
     /// A handle on the shared multiplexed connection. Never WATCH on it.

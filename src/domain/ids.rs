@@ -22,6 +22,15 @@ macro_rules! time_ordered_id {
             }
         }
 
+        /// Only our own canonical form deserializes, so stored data cannot smuggle in a
+        /// foreign id.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&raw).ok_or_else(|| serde::de::Error::custom("not a stockwatch id"))
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.hyphenated().fmt(f)

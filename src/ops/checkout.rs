@@ -1,3 +1,4 @@
+use super::idempotency::Idempotency;
 use super::take::sell;
 use super::{Effort, OrderSource};
 use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
@@ -5,7 +6,7 @@ use crate::error::Error;
 use crate::store::Store;
 use serde::Serialize;
 
-/// One line of a completed checkout.
+/// One line of a completed checkout or a new reservation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckoutLine {
     /// What was bought.
@@ -14,6 +15,22 @@ pub struct CheckoutLine {
     pub quantity: Quantity,
     /// `available` right after this checkout.
     pub remaining: i64,
+}
+
+impl CheckoutLine {
+    /// Pairs each cart line with what it left.
+    pub(crate) fn zip(items: &CartItems, remaining: Vec<i64>) -> Vec<Self> {
+        items
+            .lines()
+            .iter()
+            .zip(remaining)
+            .map(|(l, remaining)| Self {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                remaining,
+            })
+            .collect()
+    }
 }
 
 /// A completed cart: the `201` body of `POST /v1/checkouts`.
@@ -30,21 +47,17 @@ pub struct Checkout {
 
 /// Buys a whole cart, all or nothing: one transaction watches every SKU, so either every line
 /// is taken or none is, and a refusal lists every short line.
-pub async fn checkout(store: &Store, strategy: Strategy, items: &CartItems, user: &UserId) -> Result<Checkout, Error> {
-    let (order_id, taken) = sell(store, strategy, items, user, OrderSource::Checkout).await?;
-    let items = items
-        .lines()
-        .iter()
-        .zip(taken.remaining)
-        .map(|(l, remaining)| CheckoutLine {
-            sku: l.sku.clone(),
-            quantity: l.quantity,
-            remaining,
-        })
-        .collect();
+pub async fn checkout(
+    store: &Store,
+    strategy: Strategy,
+    items: &CartItems,
+    user: &UserId,
+    idem: Option<&Idempotency>,
+) -> Result<Checkout, Error> {
+    let (order_id, taken) = sell(store, strategy, items, user, OrderSource::Checkout, idem).await?;
     Ok(Checkout {
         order_id,
-        items,
+        items: CheckoutLine::zip(items, taken.remaining),
         effort: taken.effort,
     })
 }

@@ -8,9 +8,11 @@
 //! WATCH still guards against every other writer (other processes, admin calls, carts).
 
 use super::Effort;
-use super::take::{Take, Taken};
+use super::idempotency::Slot;
+use super::take::{Outcome, Receipt, Settled, Take};
 use crate::error::{Error, StoreError};
 use crate::txn::{self, Optimistic, Plan, TxError};
+use redis::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -18,7 +20,7 @@ use tokio::sync::oneshot;
 /// Most takes one transaction commits; bounds the size of a MULTI.
 const MAX_BATCH: usize = 256;
 
-type Reply = oneshot::Sender<Result<Taken, Error>>;
+type Reply = oneshot::Sender<Result<Receipt, Error>>;
 
 /// The queues of waiting takes, one per SKU. A queue exists exactly while its leader runs.
 #[derive(Default)]
@@ -29,7 +31,7 @@ pub(crate) struct Combiner {
 impl Combiner {
     /// Queues `take` (a single-line take) and waits for its batch to finish. Starts a leader
     /// for its SKU when none is running.
-    pub async fn submit(self: &Arc<Self>, take: Take) -> Result<Taken, Error> {
+    pub async fn submit(self: &Arc<Self>, take: Take) -> Result<Receipt, Error> {
         let key = take.watch_keys().concat();
         let (tx, rx) = oneshot::channel();
         let lead = {
@@ -89,33 +91,12 @@ impl Combiner {
 }
 
 /// Runs one batch as one optimistic transaction; one result per take, in order.
-async fn commit(takes: &[Take]) -> Vec<Result<Taken, Error>> {
+async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     let store = &takes[0].store;
     let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
-    let with_effort = |levels: Vec<Result<i64, Error>>, effort: Effort| {
-        levels
-            .into_iter()
-            .map(|r| {
-                r.map(|left| Taken {
-                    remaining: vec![left],
-                    effort,
-                })
-            })
-            .collect()
-    };
     match txn::run_until(store, &Batch { takes }, deadline).await {
-        Ok(done) => with_effort(
-            done.output,
-            Effort {
-                attempts: done.attempts,
-                conflicts: done.conflicts,
-            },
-        ),
-        Err(TxError::Rejected {
-            rejection,
-            attempts,
-            conflicts,
-        }) => with_effort(rejection, Effort { attempts, conflicts }),
+        Ok(done) => done.output,
+        Err(TxError::Rejected { rejection, .. }) => rejection,
         Err(TxError::Contention { attempts }) => takes.iter().map(|_| Err(Error::Contention { attempts })).collect(),
         Err(TxError::Store(e)) => takes.iter().map(|_| Err(Error::Store(e.clone()))).collect(),
     }
@@ -127,33 +108,77 @@ struct Batch<'a> {
 }
 
 impl Optimistic for Batch<'_> {
-    type Snapshot = Vec<Option<i64>>;
-    /// `available` after each accepted take, or its refusal.
-    type Output = Vec<Result<i64, Error>>;
-    /// Every take refused: nothing to commit.
-    type Rejection = Vec<Result<i64, Error>>;
+    /// The SKU's `available`, then each idempotent take's slot, in batch order.
+    type Snapshot = Vec<Value>;
+    /// Each take's receipt (committed or replayed) or its refusal.
+    type Output = Vec<Result<Receipt, Error>>;
+    /// Nothing to commit: every take was refused or replayed.
+    type Rejection = Vec<Result<Receipt, Error>>;
 
+    /// The SKU and every idempotency slot: a repeat committed elsewhere must abort us.
     fn watch_keys(&self) -> Vec<String> {
-        self.takes[0].watch_keys()
+        let mut keys = vec![self.takes[0].store.keys().stock(&self.takes[0].items.lines()[0].sku)];
+        keys.extend(self.takes.iter().filter_map(|t| t.idem.as_ref().map(|s| s.key.clone())));
+        keys
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        self.takes[0].read(pipe);
+        let first = &self.takes[0];
+        pipe.cmd("HGET")
+            .arg(first.store.keys().stock(&first.items.lines()[0].sku))
+            .arg("available");
+        for slot in self.takes.iter().filter_map(|t| t.idem.as_ref()) {
+            slot.read(pipe);
+        }
     }
 
-    fn decide(&self, snapshot: Vec<Option<i64>>, _attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection> {
-        let mut level = snapshot;
+    fn decide(&self, snapshot: Vec<Value>, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection> {
+        let effort = Effort {
+            attempts: attempt,
+            conflicts: attempt - 1,
+        };
+        let mut values = snapshot.into_iter();
+        let mut level: Vec<Option<i64>> = match values.next().map(redis::from_redis_value) {
+            Some(Ok(level)) => vec![level],
+            _ => {
+                let e = Error::Store(StoreError::Protocol("batch read has no stock level".into()));
+                return Err(self.takes.iter().map(|_| Err(e.clone())).collect());
+            }
+        };
         let mut writes = Vec::new();
         let mut results = Vec::with_capacity(self.takes.len());
+        // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
+        let mut answered: HashMap<&str, (&Slot, Result<Receipt, Error>)> = HashMap::new();
         for take in self.takes {
-            match take.check(&level) {
-                Ok(remaining) => {
-                    writes.extend(take.writes());
-                    level = vec![Some(remaining[0])];
-                    results.push(Ok(remaining[0]));
-                }
-                Err(refusal) => results.push(Err(refusal)),
+            let stored = take.idem.as_ref().and_then(|_| values.next());
+            if let Some(slot) = &take.idem
+                && let Some((first, answer)) = answered.get(slot.key.as_str())
+            {
+                results.push(match slot.same_request(first) {
+                    true => answer.clone(),
+                    false => Err(Error::IdempotencyKeyReused),
+                });
+                continue;
             }
+            let settled = match take.recall(stored) {
+                Ok(recalled) => take.settle(&level, recalled, effort),
+                Err(e) => Settled::Refused(e),
+            };
+            let result = match settled {
+                Settled::Commit { writes: w, receipt } => {
+                    if let Outcome::Taken(left) = &receipt.outcome {
+                        level = vec![Some(left[0])];
+                    }
+                    writes.extend(w);
+                    Ok(receipt)
+                }
+                Settled::Replay(receipt) => Ok(receipt),
+                Settled::Refused(e) => Err(e),
+            };
+            if let Some(slot) = &take.idem {
+                answered.insert(slot.key.as_str(), (slot, result.clone()));
+            }
+            results.push(result);
         }
         if writes.is_empty() {
             Err(results)

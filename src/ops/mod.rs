@@ -2,23 +2,43 @@
 //! [`crate::txn::Optimistic`] (its watch keys, read and decision) and, where the contract
 //! offers it, a Lua twin in `src/lua/`.
 
+mod cancel;
 mod checkout;
 pub(crate) mod combine;
+mod confirm;
+mod expire;
+mod extend;
 mod get_order;
+mod get_reservation;
 mod get_stock;
+mod idempotency;
+mod movements;
 mod purchase;
+mod reservation;
+mod reserve;
 mod restock;
 mod set_stock;
 mod take;
+mod verify;
 
+pub use cancel::cancel;
 pub use checkout::{Checkout, CheckoutLine, checkout};
+pub use confirm::{Confirmed, confirm};
+pub use expire::{Expired, expire};
+pub use extend::extend;
 pub use get_order::get_order;
+pub use get_reservation::get_reservation;
 pub use get_stock::get_stock;
+pub use idempotency::Idempotency;
+pub use movements::{Movement, Movements, movements};
 pub use purchase::{Purchase, purchase};
+pub use reservation::Reservation;
+pub use reserve::{Reserved, reserve};
 pub use restock::restock;
 pub use set_stock::set_stock;
+pub use verify::{Report, Violation, verify};
 
-use crate::domain::Sku;
+use crate::domain::{CartItems, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
 use crate::txn::TxError;
@@ -49,13 +69,27 @@ pub enum OrderSource {
     Reservation,
 }
 
-/// One line of a stored order.
+/// One line of a stored order or reservation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
-    /// The SKU sold.
+    /// The SKU sold or held.
     pub sku: String,
-    /// Units sold.
+    /// Units sold or held.
     pub quantity: i64,
+}
+
+impl OrderLine {
+    /// The lines of a validated cart, as stored.
+    pub fn of(items: &CartItems) -> Vec<Self> {
+        items
+            .lines()
+            .iter()
+            .map(|l| Self {
+                sku: l.sku.to_string(),
+                quantity: l.quantity.get(),
+            })
+            .collect()
+    }
 }
 
 /// An order as stored (JSON) and as `GET /v1/orders/{id}` returns it.
@@ -71,6 +105,9 @@ pub struct Order {
     pub created_at: i64,
     /// Which endpoint made it.
     pub source: OrderSource,
+    /// The reservation it confirmed, when `source` is `reservation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_id: Option<String>,
 }
 
 /// What every stock-moving call reports besides its own result.

@@ -1,3 +1,4 @@
+use super::idempotency::Idempotency;
 use super::take::sell;
 use super::{Effort, OrderSource};
 use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
@@ -28,9 +29,10 @@ pub async fn purchase(
     sku: &Sku,
     quantity: Quantity,
     user: &UserId,
+    idem: Option<&Idempotency>,
 ) -> Result<Purchase, Error> {
     let items = CartItems::single(sku.clone(), quantity);
-    let (order_id, taken) = sell(store, strategy, &items, user, OrderSource::Purchase).await?;
+    let (order_id, taken) = sell(store, strategy, &items, user, OrderSource::Purchase, idem).await?;
     Ok(Purchase {
         order_id,
         sku: sku.clone(),

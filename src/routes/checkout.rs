@@ -1,4 +1,4 @@
-use super::{AppState, JsonBody, StrategyParam};
+use super::{AppState, IdempotencyHeader, JsonBody, StrategyParam};
 use crate::domain::{CartItems, UserId};
 use crate::error::Error;
 use crate::ops;
@@ -9,12 +9,14 @@ use actix_web::{HttpResponse, web};
 pub async fn checkout(
     strategy: StrategyParam,
     state: web::Data<AppState>,
+    idem: IdempotencyHeader,
     body: JsonBody,
 ) -> Result<HttpResponse, Error> {
     let user = UserId::parse(body.required("user_id")?)?;
     let items = CartItems::parse(body.get("items"))?;
     tracing::Span::current().record("lines", items.lines().len());
-    let done = ops::checkout(&state.store, strategy.0, &items, &user).await?;
+    let idem = idem.for_request(&[strategy.0.as_str(), &body.canonical()]);
+    let done = ops::checkout(&state.store, strategy.0, &items, &user, idem.as_ref()).await?;
     tracing::Span::current().record("attempts", done.effort.attempts);
     Ok(HttpResponse::Created().json(done))
 }

@@ -1,16 +1,23 @@
 //! HTTP handlers, one file each, and the extractors they share. Handlers are thin: parse
 //! into domain types, call one operation, shape the JSON.
 
+mod cancel;
 mod checkout;
+mod confirm;
+mod extend;
 mod get_order;
+mod get_reservation;
 mod get_stock;
 mod health;
+mod movements;
 mod purchase;
+mod reserve;
 mod restock;
 mod set_stock;
 
-use crate::domain::{InvalidInput, Strategy};
+use crate::domain::{IdempotencyKey, InvalidInput, Strategy};
 use crate::error::Error;
+use crate::ops::Idempotency;
 use crate::store::Store;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -96,6 +103,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/v1/orders/{id}")
             .route(web::get().to(get_order::get_order))
             .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/skus/{sku}/movements")
+            .route(web::get().to(movements::movements))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/reservations")
+            .route(web::post().to(reserve::reserve))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/reservations/{id}")
+            .route(web::get().to(get_reservation::get_reservation))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/reservations/{id}/confirm")
+            .route(web::post().to(confirm::confirm))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/reservations/{id}/cancel")
+            .route(web::post().to(cancel::cancel))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/reservations/{id}/extend")
+            .route(web::post().to(extend::extend))
+            .default_service(not_allowed()),
     );
 }
 
@@ -112,6 +149,12 @@ impl JsonBody {
     /// A field, or `None` when absent.
     pub fn get(&self, field: &str) -> Option<&Value> {
         self.0.get(field)
+    }
+
+    /// The body in one canonical form (keys sorted), so that the same request fingerprints
+    /// the same however its JSON was spaced or ordered.
+    pub fn canonical(&self) -> String {
+        serde_json::to_string(&self.0).expect("a JSON map serializes")
     }
 
     /// A field that must be present; `null` counts as absent.
@@ -194,6 +237,29 @@ impl FromRequest for StrategyParam {
         std::future::ready(match Strategy::parse(raw.as_deref()) {
             Ok(Strategy::Broken) if !state.allow_broken => Err(Error::BrokenDisabled),
             Ok(s) => Ok(StrategyParam(s)),
+            Err(e) => Err(e.into()),
+        })
+    }
+}
+
+/// The optional `Idempotency-Key` header; a malformed one is a `400`.
+pub struct IdempotencyHeader(Option<IdempotencyKey>);
+
+impl IdempotencyHeader {
+    /// Pairs the key with a fingerprint of what makes this request what it is.
+    pub fn for_request(self, parts: &[&str]) -> Option<Idempotency> {
+        self.0.map(|key| Idempotency::new(key, parts))
+    }
+}
+
+impl FromRequest for IdempotencyHeader {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let raw = req.headers().get("Idempotency-Key");
+        std::future::ready(match raw.map(|v| IdempotencyKey::parse(v.as_bytes())).transpose() {
+            Ok(key) => Ok(Self(key)),
             Err(e) => Err(e.into()),
         })
     }

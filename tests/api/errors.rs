@@ -179,14 +179,18 @@ async fn broken_is_refused_unless_allowed() {
     let app = spawn_app_with(
         AppOptions {
             allow_broken: false,
-            admin_token: None,
+            ..AppOptions::default()
         },
         |_| {},
     )
     .await;
     app.set_stock("a", 2).await;
     let before = app.dump().await;
-    for path in ["/v1/purchases?strategy=broken", "/v1/checkouts?strategy=broken"] {
+    for path in [
+        "/v1/purchases?strategy=broken",
+        "/v1/checkouts?strategy=broken",
+        "/v1/reservations?strategy=broken",
+    ] {
         let (status, body) = app
             .post(
                 path,
@@ -204,6 +208,7 @@ async fn admin_endpoints_need_the_token_when_one_is_set() {
         AppOptions {
             allow_broken: false,
             admin_token: Some("s3cret-token".into()),
+            ..AppOptions::default()
         },
         |_| {},
     )

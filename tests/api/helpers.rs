@@ -1,5 +1,6 @@
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU32, Ordering};
+use stockwatch::expiry::ExpiryConfig;
 use stockwatch::managed_redis::{ManagedRedis, Persistence};
 use stockwatch::startup::{Application, HttpSettings};
 use stockwatch::{Store, StoreConfig};
@@ -58,6 +59,8 @@ pub struct TestApp {
 pub struct AppOptions {
     pub allow_broken: bool,
     pub admin_token: Option<String>,
+    /// The in-process expiry worker (on by default, as in `serve`).
+    pub expiry: Option<ExpiryConfig>,
 }
 
 impl Default for AppOptions {
@@ -65,6 +68,7 @@ impl Default for AppOptions {
         Self {
             allow_broken: true,
             admin_token: None,
+            expiry: Some(ExpiryConfig::default()),
         }
     }
 }
@@ -81,6 +85,7 @@ pub async fn spawn_app_with(options: AppOptions, tweak: impl FnOnce(&mut StoreCo
         admin_token: options.admin_token,
         allow_broken: options.allow_broken,
         workers: Some(2),
+        expiry: options.expiry,
     };
     let app = Application::build(settings, store.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

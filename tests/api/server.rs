@@ -12,6 +12,7 @@ fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
         admin_token: token.map(Into::into),
         allow_broken: false,
         workers: Some(1),
+        expiry: None,
     }
 }
 

@@ -1,0 +1,42 @@
+use super::InvalidInput;
+
+/// A client's `Idempotency-Key` header: 1–128 visible ASCII characters (`!`..=`~`). It is
+/// hashed before it reaches a Redis key ([`crate::keys::Keys::idempotency`]), so even a
+/// valid key full of `:` and `*` shapes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Longest key accepted.
+    pub const MAX_LEN: usize = 128;
+
+    /// Checks the header value's length and alphabet.
+    pub fn parse(raw: &[u8]) -> Result<Self, InvalidInput> {
+        let visible = |b: &u8| (b'!'..=b'~').contains(b);
+        if raw.is_empty() || raw.len() > Self::MAX_LEN || !raw.iter().all(visible) {
+            return Err(InvalidInput::new(
+                "Idempotency-Key header must be 1-128 visible ASCII characters",
+            ));
+        }
+        Ok(Self(String::from_utf8_lossy(raw).into_owned()))
+    }
+
+    /// The key as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_key_rules() {
+        assert!(IdempotencyKey::parse(b"order-42:retry*{x}").is_ok());
+        assert!(IdempotencyKey::parse(&[b'k'; 128]).is_ok());
+        for bad in [&b""[..], b"has space", b"tab\t", &[b'k'; 129], "é".as_bytes(), b"\x7f"] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+use super::idempotency::Idempotency;
+use super::reservation::{self, Reservation, Step};
+use crate::domain::{ReservationId, ReservationStatus};
+use crate::error::Error;
+use crate::store::Store;
+use redis::Cmd;
+
+/// Gives an active hold back: `reserved` returns to `available`, in one transaction that
+/// watches the reservation. Answers the reservation, now `cancelled`.
+pub async fn cancel(store: &Store, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Reservation, Error> {
+    reservation::run(store, id, "cancel", idem, Cancel).await
+}
+
+struct Cancel;
+
+impl Step for Cancel {
+    type Output = Reservation;
+
+    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Reservation), Error> {
+        let resv = Reservation::require_active(found, now_ms)?;
+        let ended = Reservation {
+            status: ReservationStatus::Cancelled,
+            ..resv.clone()
+        };
+        Ok((resv.end(store, &ended, "available", "cancel", now_ms), ended))
+    }
+}

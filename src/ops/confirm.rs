@@ -1,0 +1,69 @@
+use super::idempotency::Idempotency;
+use super::reservation::{self, Reservation, Step};
+use super::{Order, OrderLine, OrderSource};
+use crate::domain::{OrderId, ReservationId, ReservationStatus};
+use crate::error::Error;
+use crate::store::Store;
+use redis::Cmd;
+use serde::{Deserialize, Serialize};
+
+/// A confirmed reservation: the `201` body of `POST /v1/reservations/{id}/confirm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmed {
+    /// The order the held units were sold in.
+    pub order_id: OrderId,
+    /// The reservation, now `confirmed`.
+    pub reservation_id: ReservationId,
+    /// What was sold.
+    pub items: Vec<OrderLine>,
+}
+
+/// Sells what an active reservation holds: `reserved` moves to `sold` and an order with
+/// `source: reservation` is created, in one transaction that watches the reservation.
+pub async fn confirm(store: &Store, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Confirmed, Error> {
+    let step = Confirm {
+        // Fixed before the first attempt, so a retry writes the same order.
+        order_id: OrderId::generate(),
+    };
+    reservation::run(store, id, "confirm", idem, step).await
+}
+
+struct Confirm {
+    order_id: OrderId,
+}
+
+impl Step for Confirm {
+    type Output = Confirmed;
+
+    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Confirmed), Error> {
+        let resv = Reservation::require_active(found, now_ms)?;
+        let ended = Reservation {
+            status: ReservationStatus::Confirmed,
+            order_id: Some(self.order_id.to_string()),
+            ..resv.clone()
+        };
+        let order = Order {
+            order_id: self.order_id.to_string(),
+            user_id: resv.user_id.clone(),
+            items: resv.items.clone(),
+            created_at: now_ms,
+            source: OrderSource::Reservation,
+            reservation_id: Some(resv.reservation_id.to_string()),
+        };
+        let mut writes = resv.end(store, &ended, "sold", "confirm", now_ms);
+        writes.push(
+            redis::cmd("SET")
+                .arg(store.keys().order(&self.order_id))
+                .arg(serde_json::to_string(&order).expect("order serializes"))
+                .to_owned(),
+        );
+        Ok((
+            writes,
+            Confirmed {
+                order_id: self.order_id,
+                reservation_id: resv.reservation_id,
+                items: resv.items,
+            },
+        ))
+    }
+}

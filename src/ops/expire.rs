@@ -1,0 +1,67 @@
+use super::reservation::{self, Reservation, Step};
+use crate::domain::{ReservationId, ReservationStatus};
+use crate::error::Error;
+use crate::store::Store;
+use redis::Cmd;
+use serde::{Deserialize, Serialize};
+
+/// What the expiry worker found when it came for a hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expired {
+    /// It lapsed and was released now: `reserved` went back to `available`.
+    Released {
+        /// How late the release was, in ms past `expires_at`.
+        lag_ms: i64,
+    },
+    /// It was extended past now; it stays (its index entry already has the new deadline).
+    NotDue,
+    /// It had already ended (confirmed, cancelled, or expired by another worker); its stale
+    /// index entry, if any, is removed.
+    AlreadyEnded,
+    /// No such reservation: a stray index entry, removed.
+    Missing,
+}
+
+/// Releases one lapsed hold, in one transaction that watches the reservation. Safe to run
+/// for the same id from any number of workers at once: exactly one of them releases it.
+pub async fn expire(store: &Store, id: &ReservationId) -> Result<Expired, Error> {
+    reservation::run(store, id, "expire", None, Expire { id: *id }).await
+}
+
+struct Expire {
+    id: ReservationId,
+}
+
+impl Step for Expire {
+    type Output = Expired;
+
+    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Expired), Error> {
+        let unindex = || {
+            vec![
+                redis::cmd("ZREM")
+                    .arg(store.keys().expiry())
+                    .arg(self.id.to_string())
+                    .to_owned(),
+            ]
+        };
+        let Some(resv) = found else {
+            return Ok((unindex(), Expired::Missing));
+        };
+        if resv.status != ReservationStatus::Active {
+            return Ok((unindex(), Expired::AlreadyEnded));
+        }
+        if now_ms < resv.expires_at {
+            return Ok((Vec::new(), Expired::NotDue));
+        }
+        let ended = Reservation {
+            status: ReservationStatus::Expired,
+            ..resv.clone()
+        };
+        let lag_ms = now_ms - resv.expires_at;
+        Ok((
+            resv.end(store, &ended, "available", "expire", now_ms),
+            Expired::Released { lag_ms },
+        ))
+    }
+}

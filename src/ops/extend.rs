@@ -1,0 +1,46 @@
+use super::idempotency::Idempotency;
+use super::reservation::{self, Reservation, Step};
+use crate::domain::{ReservationId, TtlSeconds};
+use crate::error::Error;
+use crate::store::Store;
+use redis::Cmd;
+
+/// Moves an active hold's deadline to now + `ttl` (later or sooner) and re-scores it in the
+/// expiry index, in one transaction that watches the reservation.
+pub async fn extend(
+    store: &Store,
+    id: &ReservationId,
+    ttl: TtlSeconds,
+    idem: Option<&Idempotency>,
+) -> Result<Reservation, Error> {
+    let resv = reservation::run(store, id, "extend", idem, Extend { ttl }).await?;
+    store.hold_added(resv.expires_at);
+    Ok(resv)
+}
+
+struct Extend {
+    ttl: TtlSeconds,
+}
+
+impl Step for Extend {
+    type Output = Reservation;
+
+    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Reservation), Error> {
+        let resv = Reservation::require_active(found, now_ms)?;
+        let expires_at = now_ms + self.ttl.duration().as_millis() as i64;
+        let id = resv.reservation_id;
+        let writes = vec![
+            redis::cmd("HSET")
+                .arg(store.keys().reservation(&id))
+                .arg("expires_at")
+                .arg(expires_at)
+                .to_owned(),
+            redis::cmd("ZADD")
+                .arg(store.keys().expiry())
+                .arg(expires_at)
+                .arg(id.to_string())
+                .to_owned(),
+        ];
+        Ok((writes, Reservation { expires_at, ..resv }))
+    }
+}

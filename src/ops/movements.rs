@@ -1,0 +1,77 @@
+use crate::domain::{Limit, Sku};
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+use redis::streams::StreamRangeReply;
+use serde::Serialize;
+
+/// One stock change, as appended to the SKU's stream in the same MULTI or script as the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Movement {
+    /// The stream entry id (`ms-seq`), unique and time-ordered.
+    pub id: String,
+    /// `set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`, `cancel` or `expire`.
+    pub kind: String,
+    /// Units moved; for `set`, the difference it made to `available` (may be negative).
+    pub quantity: i64,
+    /// The order or reservation it belongs to (`admin` for set and restock).
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// When, epoch ms.
+    pub at: i64,
+}
+
+/// The `200` body of `GET /v1/skus/{sku}/movements`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Movements {
+    /// The SKU.
+    pub sku: Sku,
+    /// Newest first.
+    pub movements: Vec<Movement>,
+}
+
+/// The newest `limit` movements of a SKU. The stream is capped (`--movements-maxlen`), so
+/// old entries eventually fall off; the counters stay exact.
+pub async fn movements(store: &Store, sku: &Sku, limit: Limit) -> Result<Movements, Error> {
+    let mut pipe = redis::pipe();
+    pipe.cmd("EXISTS")
+        .arg(store.keys().stock(sku))
+        .cmd("XREVRANGE")
+        .arg(store.keys().movements(sku))
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(limit.get());
+    let mut conn = store.shared();
+    let (exists, range): (bool, StreamRangeReply) =
+        Store::bounded(store.deadline(), pipe.query_async(&mut conn)).await?;
+    if !exists {
+        return Err(Error::unknown_sku(sku.as_str()));
+    }
+    let movements = range
+        .ids
+        .into_iter()
+        .map(|entry| {
+            let text = |name: &str| -> Result<String, StoreError> {
+                entry
+                    .get::<String>(name)
+                    .ok_or_else(|| StoreError::Protocol(format!("movement {} has no {name}", entry.id)))
+            };
+            let num = |name: &str| -> Result<i64, StoreError> {
+                text(name)?
+                    .parse()
+                    .map_err(|_| StoreError::Protocol(format!("movement {}: {name} is not a number", entry.id)))
+            };
+            Ok(Movement {
+                kind: text("kind")?,
+                quantity: num("quantity")?,
+                reference: text("ref")?,
+                at: num("at")?,
+                id: entry.id.clone(),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Movements {
+        sku: sku.clone(),
+        movements,
+    })
+}

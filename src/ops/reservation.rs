@@ -1,0 +1,237 @@
+//! The reservation record, and the one engine behind every change to it (confirm, cancel,
+//! extend, expire): watch the reservation, read it, let the step decide.
+//!
+//! Every transition watches the reservation's key, so two transitions racing (a confirm
+//! and the expiry worker, two workers, a cancel and an extend) cannot both commit against
+//! the same `active` state: one EXEC aborts, re-reads, and sees the other's result. That is
+//! what makes "ends in exactly one terminal state, once" hold.
+
+use super::idempotency::{Idempotency, Recalled, Slot, field};
+use super::{OrderLine, movement_cmd, now_ms};
+use crate::domain::{ReservationId, ReservationStatus, Sku};
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+use crate::txn::{self, Optimistic, Plan, TxError};
+use redis::{Cmd, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// A reservation as stored and as `GET /v1/reservations/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Reservation {
+    /// UUIDv7.
+    pub reservation_id: ReservationId,
+    /// Where it is in its life.
+    pub status: ReservationStatus,
+    /// What it holds.
+    pub items: Vec<OrderLine>,
+    /// Who holds it.
+    pub user_id: String,
+    /// When the hold lapses, epoch ms.
+    pub expires_at: i64,
+    /// When it was made, epoch ms.
+    pub created_at: i64,
+    /// The order a confirm created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+}
+
+impl Reservation {
+    /// The hash fields it is stored as.
+    pub(crate) fn to_fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("status", self.status.as_str().to_owned()),
+            ("user_id", self.user_id.clone()),
+            ("items", serde_json::to_string(&self.items).expect("lines serialize")),
+            ("expires_at", self.expires_at.to_string()),
+            ("created_at", self.created_at.to_string()),
+        ];
+        fields.extend(self.order_id.clone().map(|o| ("order_id", o)));
+        fields
+    }
+
+    /// Decodes a stored hash (HGETALL); `None` when the reservation does not exist.
+    pub(crate) fn from_fields(
+        id: &ReservationId,
+        mut fields: HashMap<String, String>,
+    ) -> Result<Option<Self>, StoreError> {
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let corrupt = |what: &str| StoreError::Protocol(format!("reservation {id}: bad {what}"));
+        let num = |f: &HashMap<String, String>, name: &str| {
+            field(f, name)
+                .map_err(|_| corrupt(name))?
+                .parse::<i64>()
+                .map_err(|_| corrupt(name))
+        };
+        Ok(Some(Self {
+            reservation_id: *id,
+            status: ReservationStatus::parse(field(&fields, "status").map_err(|_| corrupt("status"))?)
+                .ok_or_else(|| corrupt("status"))?,
+            items: serde_json::from_str(field(&fields, "items").map_err(|_| corrupt("items"))?)
+                .map_err(|_| corrupt("items"))?,
+            expires_at: num(&fields, "expires_at")?,
+            created_at: num(&fields, "created_at")?,
+            user_id: fields.remove("user_id").ok_or_else(|| corrupt("user_id"))?,
+            order_id: fields.remove("order_id"),
+        }))
+    }
+
+    /// The status clients see: a hold past its deadline is `expired` even before the worker
+    /// has swept it, because it can no longer be confirmed, cancelled or extended.
+    pub fn effective_status(&self, now_ms: i64) -> ReservationStatus {
+        match self.status {
+            ReservationStatus::Active if now_ms >= self.expires_at => ReservationStatus::Expired,
+            status => status,
+        }
+    }
+
+    /// This reservation, refused unless it is active and not past its deadline.
+    pub(crate) fn require_active(found: Option<Self>, now_ms: i64) -> Result<Self, Error> {
+        let resv = found.ok_or(Error::UnknownReservation)?;
+        match resv.effective_status(now_ms) {
+            ReservationStatus::Active => Ok(resv),
+            status => Err(Error::ReservationNotActive {
+                status: status.as_str().to_owned(),
+            }),
+        }
+    }
+
+    /// The writes that end this hold: every line leaves `reserved` for `to` (`sold` or
+    /// `available`) with a movement of `kind`; the record takes its terminal status, drops
+    /// out of the expiry index, and is deleted by TTL after the retention period.
+    pub(crate) fn end(&self, store: &Store, ended: &Self, to: &str, kind: &str, now_ms: i64) -> Vec<Cmd> {
+        let mut writes = Vec::with_capacity(self.items.len() * 3 + 3);
+        for line in &self.items {
+            // Stored lines were validated SKUs when reserved; a corrupt one fails the parse.
+            let Ok(sku) = Sku::parse(&line.sku) else { continue };
+            let key = store.keys().stock(&sku);
+            writes.push(
+                redis::cmd("HINCRBY")
+                    .arg(&key)
+                    .arg("reserved")
+                    .arg(-line.quantity)
+                    .to_owned(),
+            );
+            writes.push(redis::cmd("HINCRBY").arg(&key).arg(to).arg(line.quantity).to_owned());
+            writes.push(movement_cmd(
+                store,
+                &sku,
+                kind,
+                line.quantity,
+                &self.reservation_id.to_string(),
+                now_ms,
+            ));
+        }
+        let key = store.keys().reservation(&self.reservation_id);
+        let mut hset = redis::cmd("HSET");
+        hset.arg(&key).arg(ended.to_fields()).arg("ended_at").arg(now_ms);
+        writes.push(hset);
+        writes.push(
+            redis::cmd("PEXPIRE")
+                .arg(&key)
+                .arg(store.config().retention.as_millis() as u64)
+                .to_owned(),
+        );
+        writes.push(
+            redis::cmd("ZREM")
+                .arg(store.keys().expiry())
+                .arg(self.reservation_id.to_string())
+                .to_owned(),
+        );
+        writes
+    }
+}
+
+/// One change to one reservation: the decision only; [`run`] supplies the rest.
+pub(crate) trait Step: Sync {
+    /// What the change answers. Stored as JSON for idempotent repeats, so it must round-trip.
+    type Output: Serialize + DeserializeOwned;
+
+    /// Decides from the reservation as read (`None`: it does not exist) and the time.
+    /// Empty writes mean "nothing to change": the answer is given without a commit.
+    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64)
+    -> Result<(Vec<Cmd>, Self::Output), Error>;
+}
+
+/// Runs `step` on reservation `id` as one optimistic transaction. `scope` names the
+/// endpoint for its idempotency slot.
+pub(crate) async fn run<S: Step>(
+    store: &Store,
+    id: &ReservationId,
+    scope: &str,
+    idem: Option<&Idempotency>,
+    step: S,
+) -> Result<S::Output, Error> {
+    let op = Transition {
+        store,
+        key: store.keys().reservation(id),
+        id: *id,
+        idem: idem.map(|i| Slot::new(store, &format!("{scope}:{id}"), i)),
+        step,
+    };
+    match txn::run(store, &op).await {
+        Ok(done) => Ok(done.output),
+        Err(TxError::Rejected { rejection, .. }) => rejection,
+        Err(TxError::Contention { attempts }) => Err(Error::Contention { attempts }),
+        Err(TxError::Store(e)) => Err(e.into()),
+    }
+}
+
+struct Transition<'a, S> {
+    store: &'a Store,
+    key: String,
+    id: ReservationId,
+    idem: Option<Slot>,
+    step: S,
+}
+
+impl<S: Step> Optimistic for Transition<'_, S> {
+    /// The reservation hash, then the idempotency slot if any.
+    type Snapshot = Vec<Value>;
+    type Output = S::Output;
+    /// A final answer with nothing to write (`Ok`: a replay or a no-op), or a refusal.
+    type Rejection = Result<S::Output, Error>;
+
+    fn watch_keys(&self) -> Vec<String> {
+        let mut keys = vec![self.key.clone()];
+        keys.extend(self.idem.as_ref().map(|s| s.key.clone()));
+        keys
+    }
+
+    fn read(&self, pipe: &mut redis::Pipeline) {
+        pipe.cmd("HGETALL").arg(&self.key);
+        if let Some(slot) = &self.idem {
+            slot.read(pipe);
+        }
+    }
+
+    fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<S::Output>, Self::Rejection> {
+        let protocol = |e: String| Err(Error::Store(StoreError::Protocol(e)));
+        let mut values = snapshot.into_iter();
+        let resv = values.next();
+        if let Some(slot) = &self.idem {
+            let stored = values.next().unwrap_or(Value::Nil);
+            if let Recalled::Replay(fields) = slot.recall(stored).map_err(Err)? {
+                let body = field(&fields, "body").map_err(|e| Err(e.into()))?;
+                return Err(serde_json::from_str(body).or_else(|e| protocol(format!("stored answer: {e}"))));
+            }
+        }
+        let fields: HashMap<String, String> = match resv.map(redis::from_redis_value) {
+            Some(Ok(f)) => f,
+            _ => return Err(protocol(format!("reservation {} read failed", self.id))),
+        };
+        let found = Reservation::from_fields(&self.id, fields).map_err(|e| Err(e.into()))?;
+        let (mut writes, output) = self.step.decide(self.store, found, now_ms()).map_err(Err)?;
+        if writes.is_empty() {
+            return Err(Ok(output));
+        }
+        if let Some(slot) = &self.idem {
+            let body = serde_json::to_string(&output).expect("answers serialize");
+            writes.extend(slot.remember(&[("body", body)]));
+        }
+        Ok(Plan { writes, output })
+    }
+}

@@ -1,0 +1,77 @@
+use super::idempotency::{Idempotency, Slot};
+use super::reservation::Reservation;
+use super::take::{Record, Take};
+use super::{CheckoutLine, Effort, OrderLine, now_ms};
+use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy, TtlSeconds, UserId};
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+use serde::Serialize;
+
+/// A new hold: the `201` body of `POST /v1/reservations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reserved {
+    /// The new reservation.
+    pub reservation_id: ReservationId,
+    /// Always `active` for a new hold.
+    pub status: ReservationStatus,
+    /// Every line, in cart order.
+    pub items: Vec<CheckoutLine>,
+    /// Who holds it.
+    pub user_id: UserId,
+    /// When the hold lapses unless confirmed, cancelled or extended (epoch ms).
+    pub expires_at: i64,
+    /// Attempts and conflicts it took.
+    #[serde(flatten)]
+    pub effort: Effort,
+}
+
+/// Holds a cart for `ttl`: in one transaction (or script), every line moves from
+/// `available` to `reserved`, the reservation is stored `active`, and it enters the expiry
+/// index scored by its deadline. All or nothing, like a checkout.
+pub async fn reserve(
+    store: &Store,
+    strategy: Strategy,
+    items: &CartItems,
+    user: &UserId,
+    ttl: TtlSeconds,
+    idem: Option<&Idempotency>,
+) -> Result<Reserved, Error> {
+    let id = ReservationId::generate();
+    let at_ms = now_ms();
+    let expires_at = at_ms + ttl.duration().as_millis() as i64;
+    let resv = Reservation {
+        reservation_id: id,
+        status: ReservationStatus::Active,
+        items: OrderLine::of(items),
+        user_id: user.as_str().to_owned(),
+        expires_at,
+        created_at: at_ms,
+        order_id: None,
+    };
+    let take = Take {
+        store: store.clone(),
+        items: items.clone(),
+        kind: "reserve",
+        reference: id.to_string(),
+        record: Record::Reservation {
+            key: store.keys().reservation(&id),
+            expires_at,
+            fields: resv.to_fields(),
+        },
+        at_ms,
+        idem: idem.map(|i| Slot::new(store, "reserve", i)),
+        deadline: store.deadline(),
+    };
+    let taken = take.run(strategy).await?;
+    store.hold_added(taken.expires_at);
+    let reservation_id = ReservationId::parse(&taken.reference)
+        .ok_or_else(|| StoreError::Protocol(format!("stored reservation id {:?} is not ours", taken.reference)))?;
+    Ok(Reserved {
+        reservation_id,
+        status: ReservationStatus::Active,
+        items: CheckoutLine::zip(items, taken.remaining),
+        user_id: user.clone(),
+        expires_at: taken.expires_at,
+        effort: taken.effort,
+    })
+}

@@ -1,0 +1,327 @@
+//! `stockwatch verify`: checks every invariant of the contract over all SKUs, reading with
+//! SCAN (never KEYS) so a big store is walked in small steps without blocking Redis.
+//!
+//! Run it at a quiescent moment: while traffic flows, a SKU read before an order and the
+//! order read after it disagree without anything being wrong.
+
+use super::Order;
+use super::reservation::Reservation;
+use crate::domain::{ReservationId, ReservationStatus, Sku};
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+use redis::Value;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Keys asked for per SCAN step and read per pipeline.
+const STEP: usize = 500;
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Which rule: `available_negative`, `reserved_negative`, `sold_negative`,
+    /// `reserved_mismatch`, `sold_mismatch`, `conservation`, `movements_mismatch`,
+    /// `unknown_sku_reference`, `hold_not_indexed` or `corrupt_record`.
+    pub rule: &'static str,
+    /// The SKU it concerns, when it concerns one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// One sentence with the numbers.
+    pub message: String,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// True when no rule is broken.
+    pub ok: bool,
+    /// SKUs checked.
+    pub skus: usize,
+    /// Orders read.
+    pub orders: usize,
+    /// Reservations read (terminal ones included, until their TTL deletes them).
+    pub reservations: usize,
+    /// Active reservations among them.
+    pub active_reservations: usize,
+    /// Every broken rule, SKUs in name order.
+    pub violations: Vec<Violation>,
+}
+
+#[derive(Default)]
+struct Counters {
+    available: i64,
+    reserved: i64,
+    sold: i64,
+    received: i64,
+}
+
+/// Checks, for every SKU: no counter below zero; `reserved` = the active reservations'
+/// quantities; `sold` = the order lines' quantities; `available + reserved + sold` = the
+/// stock received (the `received` counter, and the sum of `set`/`restock` movements while
+/// the stream has not been trimmed). Also: every order and reservation names a known SKU,
+/// and every active reservation is in the expiry index (else no worker would release it).
+pub async fn verify(store: &Store) -> Result<Report, Error> {
+    let keys = store.keys();
+    let mut violations = Vec::new();
+    let mut stock: BTreeMap<String, Counters> = BTreeMap::new();
+    for chunk in scan(store, &keys.stock_pattern()).await?.chunks(STEP) {
+        let mut pipe = redis::pipe();
+        for key in chunk {
+            pipe.cmd("HMGET")
+                .arg(key)
+                .arg(&["available", "reserved", "sold", "received"]);
+        }
+        let rows: Vec<[Option<i64>; 4]> = query(store, &pipe).await?;
+        for (key, [a, r, s, rec]) in chunk.iter().zip(rows) {
+            let Some(sku) = keys.sku_of_stock_key(key) else {
+                continue;
+            };
+            stock.insert(
+                sku.to_string(),
+                Counters {
+                    available: a.unwrap_or(0),
+                    reserved: r.unwrap_or(0),
+                    sold: s.unwrap_or(0),
+                    received: rec.unwrap_or(0),
+                },
+            );
+        }
+    }
+
+    let mut sold: HashMap<String, i64> = HashMap::new();
+    let order_keys = scan(store, &keys.order_pattern()).await?;
+    for chunk in order_keys.chunks(STEP) {
+        let mut pipe = redis::pipe();
+        for key in chunk {
+            pipe.cmd("GET").arg(key);
+        }
+        let rows: Vec<Option<String>> = query(store, &pipe).await?;
+        for (key, raw) in chunk.iter().zip(rows) {
+            match raw.as_deref().map(serde_json::from_str::<Order>) {
+                Some(Ok(order)) => {
+                    for line in order.items {
+                        *sold.entry(line.sku).or_default() += line.quantity;
+                    }
+                }
+                Some(Err(e)) => violations.push(corrupt(key, &e.to_string())),
+                None => {} // deleted between SCAN and GET
+            }
+        }
+    }
+
+    let mut reserved: HashMap<String, i64> = HashMap::new();
+    let indexed: HashSet<String> = {
+        let all: Vec<String> = store
+            .query(redis::cmd("ZRANGE").arg(keys.expiry()).arg(0).arg(-1))
+            .await?;
+        all.into_iter().collect()
+    };
+    let resv_keys = scan(store, &keys.reservation_pattern()).await?;
+    let mut active = 0;
+    for chunk in resv_keys.chunks(STEP) {
+        let mut pipe = redis::pipe();
+        for key in chunk {
+            pipe.cmd("HGETALL").arg(key);
+        }
+        let rows: Vec<HashMap<String, String>> = query(store, &pipe).await?;
+        for (key, fields) in chunk.iter().zip(rows) {
+            let id = key.rsplit(':').next().and_then(ReservationId::parse);
+            let resv = match id.map(|id| Reservation::from_fields(&id, fields)) {
+                Some(Ok(Some(resv))) => resv,
+                Some(Ok(None)) => continue,
+                Some(Err(e)) => {
+                    violations.push(corrupt(key, &e.to_string()));
+                    continue;
+                }
+                None => {
+                    violations.push(corrupt(key, "not a reservation id"));
+                    continue;
+                }
+            };
+            if resv.status != ReservationStatus::Active {
+                continue;
+            }
+            active += 1;
+            if !indexed.contains(&resv.reservation_id.to_string()) {
+                violations.push(Violation {
+                    rule: "hold_not_indexed",
+                    sku: resv.items.first().map(|l| l.sku.clone()),
+                    message: format!(
+                        "active reservation {} is not in the expiry index, so it would never be released",
+                        resv.reservation_id
+                    ),
+                });
+            }
+            for line in resv.items {
+                *reserved.entry(line.sku).or_default() += line.quantity;
+            }
+        }
+    }
+
+    for (sku, c) in &stock {
+        let mut broken = |rule: &'static str, message: String| {
+            violations.push(Violation {
+                rule,
+                sku: Some(sku.clone()),
+                message,
+            })
+        };
+        if c.available < 0 {
+            broken(
+                "available_negative",
+                format!("available is {}: oversold by {} units", c.available, -c.available),
+            );
+        }
+        if c.reserved < 0 {
+            broken("reserved_negative", format!("reserved is {}", c.reserved));
+        }
+        if c.sold < 0 {
+            broken("sold_negative", format!("sold is {}", c.sold));
+        }
+        let held = reserved.get(sku).copied().unwrap_or(0);
+        if c.reserved != held {
+            broken(
+                "reserved_mismatch",
+                format!("reserved is {} but active reservations hold {held}", c.reserved),
+            );
+        }
+        let in_orders = sold.get(sku).copied().unwrap_or(0);
+        if c.sold != in_orders {
+            broken(
+                "sold_mismatch",
+                format!("sold is {} but orders contain {in_orders}", c.sold),
+            );
+        }
+        let total = c.available + c.reserved + c.sold;
+        if total != c.received {
+            broken(
+                "conservation",
+                format!(
+                    "available + reserved + sold = {total} but {} units were received",
+                    c.received
+                ),
+            );
+        }
+        let parsed = Sku::parse(sku).map_err(|e| StoreError::Protocol(e.to_string()))?;
+        if let Some(by_moves) = received_by_movements(store, &parsed).await?
+            && by_moves != c.received
+        {
+            broken(
+                "movements_mismatch",
+                format!(
+                    "set/restock movements add up to {by_moves} but the received counter is {}",
+                    c.received
+                ),
+            );
+        }
+    }
+    let mut unknown: Vec<&String> = sold
+        .keys()
+        .chain(reserved.keys())
+        .filter(|s| !stock.contains_key(*s))
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    for sku in unknown {
+        violations.push(Violation {
+            rule: "unknown_sku_reference",
+            sku: Some(sku.clone()),
+            message: "orders or active reservations name a SKU that has no stock record".into(),
+        });
+    }
+    Ok(Report {
+        ok: violations.is_empty(),
+        skus: stock.len(),
+        orders: order_keys.len(),
+        reservations: resv_keys.len(),
+        active_reservations: active,
+        violations,
+    })
+}
+
+fn corrupt(key: &str, why: &str) -> Violation {
+    Violation {
+        rule: "corrupt_record",
+        sku: None,
+        message: format!("{key}: {why}"),
+    }
+}
+
+/// Every key matching `pattern`, by SCAN (each key once, even if SCAN repeats it).
+async fn scan(store: &Store, pattern: &str) -> Result<Vec<String>, StoreError> {
+    let mut cursor: u64 = 0;
+    let mut seen = HashSet::new();
+    loop {
+        let (next, batch): (u64, Vec<String>) = store
+            .query(
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(STEP),
+            )
+            .await?;
+        seen.extend(batch);
+        if next == 0 {
+            let mut keys: Vec<String> = seen.into_iter().collect();
+            keys.sort();
+            return Ok(keys);
+        }
+        cursor = next;
+    }
+}
+
+async fn query<T: redis::FromRedisValue>(store: &Store, pipe: &redis::Pipeline) -> Result<T, StoreError> {
+    let mut conn = store.shared();
+    Store::bounded(store.deadline(), pipe.query_async(&mut conn)).await
+}
+
+/// Σ of `set`/`restock` quantities, when the stream still holds every entry ever added
+/// (Redis 7's `entries-added` equals its length); `None` when it was trimmed or the server
+/// cannot tell, since a partial sum proves nothing.
+async fn received_by_movements(store: &Store, sku: &Sku) -> Result<Option<i64>, StoreError> {
+    let key = store.keys().movements(sku);
+    let info: Value = match store.query(redis::cmd("XINFO").arg("STREAM").arg(&key)).await {
+        Ok(v) => v,
+        Err(StoreError::Protocol(_)) => return Ok(Some(0)), // no stream: nothing received by movement
+        Err(e) => return Err(e),
+    };
+    let info: HashMap<String, Value> = redis::from_redis_value(info).map_err(StoreError::from)?;
+    let num = |name: &str| {
+        info.get(name)
+            .and_then(|v| redis::from_redis_value::<i64>(v.clone()).ok())
+    };
+    match (num("length"), num("entries-added")) {
+        (Some(len), Some(added)) if len == added => {}
+        _ => return Ok(None),
+    }
+    let mut sum = 0;
+    let mut start = "-".to_owned();
+    loop {
+        let page: redis::streams::StreamRangeReply = store
+            .query(
+                redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg(&start)
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(1000),
+            )
+            .await?;
+        let Some(last) = page.ids.last().map(|e| e.id.clone()) else {
+            break;
+        };
+        for entry in &page.ids {
+            let kind: Option<String> = entry.get("kind");
+            if matches!(kind.as_deref(), Some("set" | "restock")) {
+                sum += entry.get::<i64>("quantity").unwrap_or(0);
+            }
+        }
+        if page.ids.len() < 1000 {
+            break;
+        }
+        start = format!("({last}");
+    }
+    Ok(Some(sum))
+}

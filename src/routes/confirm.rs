@@ -1,0 +1,18 @@
+use super::get_reservation::reservation_id;
+use super::{AppState, IdempotencyHeader};
+use crate::error::Error;
+use crate::ops;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// `POST /v1/reservations/{id}/confirm`: sell what the hold holds.
+#[tracing::instrument(skip_all, fields(reservation_id))]
+pub async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    idem: IdempotencyHeader,
+) -> Result<HttpResponse, Error> {
+    let id = reservation_id(&req)?;
+    tracing::Span::current().record("reservation_id", tracing::field::display(&id));
+    let idem = idem.for_request(&[]);
+    Ok(HttpResponse::Created().json(ops::confirm(&state.store, &id, idem.as_ref()).await?))
+}

@@ -1,0 +1,15 @@
+use super::{AppState, path_param, query_param};
+use crate::domain::{Limit, Sku};
+use crate::error::Error;
+use crate::ops;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// `GET /v1/skus/{sku}/movements?limit=n`: the SKU's stock changes, newest first.
+#[tracing::instrument(skip_all, fields(sku))]
+pub async fn movements(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let raw = path_param(&req, "sku");
+    let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
+    tracing::Span::current().record("sku", sku.as_str());
+    let limit = Limit::parse(query_param(&req, "limit").as_deref())?;
+    Ok(HttpResponse::Ok().json(ops::movements(&state.store, &sku, limit).await?))
+}
