@@ -123,6 +123,38 @@ impl TestApp {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// A POST carrying an `Idempotency-Key`; returns the status and the raw body text too,
+    /// so replays can be compared byte for byte.
+    pub async fn post_keyed(&self, path: &str, body: Value, key: &str) -> (u16, String) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+    }
+
+    /// Holds `items` (`[(sku, quantity)]`) for `ttl` seconds; panics unless it is a 201.
+    pub async fn reserve(&self, strategy: &str, items: &[(&str, i64)], ttl: u64) -> Value {
+        let items: Vec<Value> = items.iter().map(|(s, q)| json!({"sku": s, "quantity": q})).collect();
+        let (status, body) = self
+            .post(
+                &format!("/v1/reservations?strategy={strategy}"),
+                json!({"user_id": "holder", "items": items, "ttl_seconds": ttl}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// Runs `stockwatch verify`'s checks over this app's prefix.
+    pub async fn verify(&self) -> stockwatch::ops::Report {
+        stockwatch::ops::verify(&self.store).await.expect("verify runs")
+    }
+
     pub async fn set_stock(&self, sku: &str, available: i64) {
         let (status, body) = self
             .send(

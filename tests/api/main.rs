@@ -4,6 +4,8 @@
 mod checkout;
 mod engine;
 mod errors;
+mod expiry;
 mod helpers;
 mod purchase;
+mod reservations;
 mod server;
