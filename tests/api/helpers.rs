@@ -224,21 +224,25 @@ impl TestApp {
 
     /// Fires `n` purchases of one unit with at most `in_flight` outstanding at a time.
     pub async fn rush_limited(&self, sku: &str, n: usize, strategy: &str, in_flight: usize) -> Vec<u16> {
+        let path = format!("/v1/purchases?strategy={strategy}");
+        self.fire(
+            &path,
+            n,
+            in_flight,
+            |i| json!({"sku": sku, "quantity": 1, "user_id": format!("buyer-{i}")}),
+        )
+        .await
+    }
+
+    /// POSTs `body(i)` to `path` for i in 0..n, at most `in_flight` at a time; each status
+    /// (0 when the request itself failed).
+    pub async fn fire(&self, path: &str, n: usize, in_flight: usize, body: impl Fn(usize) -> Value) -> Vec<u16> {
         use futures_util::StreamExt;
-        let url = self.url(&format!("/v1/purchases?strategy={strategy}"));
+        let url = self.url(path);
         futures_util::stream::iter(0..n)
             .map(|i| {
-                let (client, url) = (self.client.clone(), url.clone());
-                let body = json!({"sku": sku, "quantity": 1, "user_id": format!("buyer-{i}")});
-                async move {
-                    client
-                        .post(url)
-                        .json(&body)
-                        .send()
-                        .await
-                        .map(|r| r.status().as_u16())
-                        .unwrap_or(0)
-                }
+                let request = self.client.post(&url).json(&body(i));
+                async move { request.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
             })
             .buffer_unordered(in_flight.max(1))
             .collect()

@@ -289,26 +289,15 @@ async fn a_lapsed_hold_is_expired_even_before_the_worker_sweeps_it() {
 async fn broken_reserve_oversells_and_verify_names_it() {
     let app = spawn_app().await;
     app.set_stock("hot", 20).await;
-    let url = app.url("/v1/reservations?strategy=broken");
-    let tasks: Vec<_> = (0..200)
-        .map(|i| {
-            let (client, url) = (app.client.clone(), url.clone());
-            tokio::spawn(async move {
-                let body = json!({"user_id": format!("u{i}"), "items": [{"sku": "hot", "quantity": 1}]});
-                client
-                    .post(url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            })
-        })
-        .collect();
-    let mut held = 0;
-    for t in tasks {
-        held += i64::from(t.await.unwrap() == 201);
-    }
+    let statuses = app
+        .fire(
+            "/v1/reservations?strategy=broken",
+            200,
+            200,
+            |i| json!({"user_id": format!("u{i}"), "items": [{"sku": "hot", "quantity": 1}]}),
+        )
+        .await;
+    let held = crate::helpers::count(&statuses, 201) as i64;
     assert!(held > 20, "check-then-act holds more than exists: {held}");
     let stock = app.stock("hot").await;
     assert_eq!(stock["reserved"].as_i64().unwrap(), held);

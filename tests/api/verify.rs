@@ -99,6 +99,17 @@ async fn every_rule_catches_its_own_kind_of_damage() {
     let mut conn = app.redis.raw().await;
     let keys = app.store.keys();
     let sku = |s: &str| stockwatch::domain::Sku::parse(s).unwrap();
+    // Damage done behind stockwatch's back, one counter at a time.
+    let bump = async |s: &str, field: &str, by: i64| {
+        let mut conn = app.redis.raw().await;
+        let _: () = redis::cmd("HINCRBY")
+            .arg(keys.stock(&sku(s)))
+            .arg(field)
+            .arg(by)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    };
     let rules = |report: &stockwatch::ops::Report| -> Vec<(String, &'static str)> {
         report
             .violations
@@ -108,57 +119,21 @@ async fn every_rule_catches_its_own_kind_of_damage() {
     };
 
     // A sale with no order: sold is off, and the units came from nowhere.
-    let _: () = redis::cmd("HINCRBY")
-        .arg(keys.stock(&sku("a")))
-        .arg("sold")
-        .arg(1)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    bump("a", "sold", 1).await;
     let found = rules(&app.verify().await);
     assert!(
         found.contains(&("a".into(), "sold_mismatch")) && found.contains(&("a".into(), "conservation")),
         "{found:?}"
     );
-    let _: () = redis::cmd("HINCRBY")
-        .arg(keys.stock(&sku("a")))
-        .arg("sold")
-        .arg(-1)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    bump("a", "sold", -1).await;
     assert!(app.verify().await.ok);
 
     // Units moved to reserved without a reservation.
-    let _: () = redis::cmd("HINCRBY")
-        .arg(keys.stock(&sku("b")))
-        .arg("reserved")
-        .arg(2)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let _: () = redis::cmd("HINCRBY")
-        .arg(keys.stock(&sku("b")))
-        .arg("available")
-        .arg(-2)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    bump("b", "reserved", 2).await;
+    bump("b", "available", -2).await;
     assert_eq!(rules(&app.verify().await), [("b".into(), "reserved_mismatch")]);
-    let _: () = redis::cmd("HINCRBY")
-        .arg(keys.stock(&sku("b")))
-        .arg("reserved")
-        .arg(-2)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let _: () = redis::cmd("HINCRBY")
-        .arg(keys.stock(&sku("b")))
-        .arg("available")
-        .arg(2)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    bump("b", "reserved", -2).await;
+    bump("b", "available", 2).await;
 
     // An active hold the worker can never find.
     let held: Vec<String> = redis::cmd("ZRANGE")
@@ -187,19 +162,7 @@ async fn every_rule_catches_its_own_kind_of_damage() {
     assert!(app.verify().await.ok);
 
     // Stock appearing without a set or restock movement.
-    let _: () = redis::cmd("HINCRBY")
-        .arg(keys.stock(&sku("a")))
-        .arg("available")
-        .arg(5)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let _: () = redis::cmd("HINCRBY")
-        .arg(keys.stock(&sku("a")))
-        .arg("received")
-        .arg(5)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    bump("a", "available", 5).await;
+    bump("a", "received", 5).await;
     assert_eq!(rules(&app.verify().await), [("a".into(), "movements_mismatch")]);
 }
