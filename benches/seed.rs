@@ -1,53 +1,70 @@
-//! `cargo bench`: the seed scenarios on each strategy, through the library, on a private
-//! redis-server. Prints buyers/s and orders; the full harness is `stockwatch bench`.
+//! `cargo bench`: the named scenarios, each through broken, watch and lua, via the library
+//! on a private redis-server (no persistence). `stockwatch bench` is the same engine with
+//! every knob exposed; BENCHMARKS.md has the results.
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) every scenario runs at 1/100
+//! scale, so the suite checks that the harness works without spending minutes on it.
 
-use std::time::Instant;
-use stockwatch::domain::{Available, Quantity, Sku, Strategy, UserId};
+use stockwatch::StoreConfig;
+use stockwatch::bench::{self, Distribution, Driver, Op, Workload};
+use stockwatch::domain::Strategy;
 use stockwatch::managed_redis::{ManagedRedis, Persistence};
-use stockwatch::{Store, StoreConfig, ops};
-use tokio::sync::Semaphore;
 
-async fn scenario(store: &Store, name: &str, buyers: u32, units: u32, concurrency: usize) {
-    let sku = Sku::parse(name).expect("valid sku");
-    let one = Quantity::parse(&1.into(), "quantity").expect("valid");
-    for strategy in [Strategy::Watch, Strategy::Lua] {
-        ops::set_stock(
-            store,
-            &sku,
-            Available::parse(&units.into(), "available").expect("valid"),
-        )
-        .await
-        .unwrap();
-        let sold_before = ops::get_stock(store, &sku).await.unwrap().sold;
-        let gate = std::sync::Arc::new(Semaphore::new(concurrency));
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..buyers)
-            .map(|i| {
-                let (store, sku, gate) = (store.clone(), sku.clone(), gate.clone());
-                let user = UserId::parse(&format!("b{i}").into()).expect("valid");
-                tokio::spawn(async move {
-                    let _permit = gate.acquire().await.unwrap();
-                    ops::purchase(&store, strategy, &sku, one, &user, None).await.is_ok()
-                })
-            })
-            .collect();
-        let mut orders = 0u32;
-        for t in tasks {
-            orders += u32::from(t.await.unwrap());
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        let stock = ops::get_stock(store, &sku).await.unwrap();
-        assert_eq!(stock.sold - sold_before, i64::from(orders));
-        println!(
-            "{name:<10} {:<6} buyers={buyers:<6} units={units:<6} orders={orders:<6} final={:<4} {:>9.0} buyers/s",
-            strategy.as_str(),
-            stock.available,
-            f64::from(buyers) / elapsed
-        );
-    }
+struct Scenario {
+    name: &'static str,
+    op: Op,
+    buyers: u64,
+    stock: i64,
+    skus: usize,
+    distribution: Distribution,
 }
 
+const SCENARIOS: [Scenario; 5] = [
+    Scenario {
+        name: "seed A",
+        op: Op::Purchase,
+        buyers: 500,
+        stock: 100,
+        skus: 1,
+        distribution: Distribution::Uniform,
+    },
+    Scenario {
+        name: "seed B",
+        op: Op::Purchase,
+        buyers: 10_000,
+        stock: 1_000,
+        skus: 1,
+        distribution: Distribution::Uniform,
+    },
+    Scenario {
+        name: "hot sustained",
+        op: Op::Purchase,
+        buyers: 100_000,
+        stock: 100_000,
+        skus: 1,
+        distribution: Distribution::Uniform,
+    },
+    Scenario {
+        name: "uncontended",
+        op: Op::Purchase,
+        buyers: 20_000,
+        stock: 1_000,
+        skus: 10_000,
+        distribution: Distribution::Uniform,
+    },
+    Scenario {
+        name: "zipf carts",
+        op: Op::Checkout,
+        buyers: 20_000,
+        stock: 200,
+        skus: 1_000,
+        distribution: Distribution::Zipf(1.1),
+    },
+];
+
 fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let scale = if full { 1 } else { 100 };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -57,16 +74,48 @@ fn main() {
         let redis = ManagedRedis::start(dir.path(), Persistence::None)
             .await
             .expect("redis-server");
-        let store = Store::new(
-            &redis.url(),
-            StoreConfig {
-                key_prefix: "bench".into(),
-                ..StoreConfig::default()
-            },
-        )
-        .unwrap();
-        scenario(&store, "seed-a", 500, 100, 50).await;
-        scenario(&store, "seed-b", 10_000, 1_000, 50).await;
-        scenario(&store, "hot", 20_000, 20_000, 50).await;
+        let driver = Driver::Library {
+            redis_url: redis.url(),
+            config: StoreConfig::default(),
+        };
+        for s in &SCENARIOS {
+            let workload = Workload {
+                op: s.op,
+                buyers: (s.buyers / scale).max(50),
+                stock: (s.stock / scale as i64).max(10),
+                skus: (s.skus / scale as usize).max(1),
+                distribution: s.distribution,
+                concurrency: 50,
+                cart_size: 3,
+            };
+            let mut results = Vec::new();
+            for strategy in Strategy::ALL {
+                let bar = bench::progress_bar(workload.buyers, strategy.as_str());
+                results.push(
+                    bench::run_strategy(&driver, strategy, &workload, &bar)
+                        .await
+                        .expect("scenario runs"),
+                );
+                bar.finish_and_clear();
+            }
+            println!(
+                "\n== {} ({:?}, {} buyers, {} SKUs x {} units, {}) ==",
+                s.name, workload.op, workload.buyers, workload.skus, workload.stock, workload.distribution
+            );
+            bench::print_table(&results);
+            for r in &results {
+                if r.strategy != Strategy::Broken {
+                    assert_eq!(r.oversold, 0, "{}: {} oversold", s.name, r.strategy.as_str());
+                    assert_eq!(
+                        r.verified,
+                        Some(true),
+                        "{}: {} broke an invariant",
+                        s.name,
+                        r.strategy.as_str()
+                    );
+                }
+            }
+        }
+        redis.shutdown().await;
     });
 }

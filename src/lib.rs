@@ -15,10 +15,12 @@
 //!   [`startup::Application`].
 //! - [`managed_redis`]: runs a private `redis-server` when no `REDIS_URL` is given.
 //! - [`config`]: command-line and environment settings.
+//! - [`bench`]: the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -33,4 +35,4 @@ pub mod telemetry;
 pub mod txn;
 
 pub use error::{Error, StoreError};
-pub use store::{Store, StoreConfig};
+pub use store::{Stats, Store, StoreConfig};

@@ -2,9 +2,13 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use stockwatch::config::{Cli, Command, RedisArgs, ServeArgs, VerifyArgs, WorkerArgs};
+use stockwatch::bench::{self, Driver, Tuning};
+use stockwatch::config::{
+    BenchArgs, BenchCommand, Cli, Command, RedisArgs, ServeArgs, SweepArgs, VerifyArgs, WorkerArgs,
+};
 use stockwatch::managed_redis::ManagedRedis;
 use stockwatch::startup::{Application, HttpSettings};
+use stockwatch::txn::RetryPolicy;
 use stockwatch::{Store, StoreConfig, telemetry};
 
 /// Oldest Redis with everything we rely on (e.g. EXEC aborting on expired watched keys).
@@ -18,6 +22,10 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::ExpiryWorker(args) => expiry_worker(args).await,
         Command::Verify(args) => return verify(args).await,
+        Command::Bench(args) => match args.command.clone() {
+            Some(BenchCommand::Sweep(sweep)) => bench_sweep(sweep).await,
+            None => bench(args).await,
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,6 +40,24 @@ async fn main() -> ExitCode {
 /// managed server (to stop at the end) if there is one. With `join`, a managed server that
 /// is already running in the data dir (a `serve`'s) is used instead of starting one.
 async fn connect(redis: &RedisArgs, config: StoreConfig, join: bool) -> Result<(Store, Option<ManagedRedis>), String> {
+    let (url, managed) = redis_url(redis, join).await?;
+    let store = Store::new(&url, config)?;
+    match store.server_version().await {
+        Ok(v) if v < MIN_REDIS => {
+            return Err(format!(
+                "Redis {}.{}.{} is too old: stockwatch needs 6.2 or newer",
+                v.0, v.1, v.2
+            ));
+        }
+        Ok(v) => tracing::info!(version = %format!("{}.{}.{}", v.0, v.1, v.2), "redis is reachable"),
+        Err(e) => tracing::warn!(error = %e, "redis is not reachable yet; /readyz will say when it is"),
+    }
+    Ok((store, managed))
+}
+
+/// `REDIS_URL`; else, with `join`, a managed server already running in the data dir; else a
+/// managed server started now (returned, to stop at the end).
+async fn redis_url(redis: &RedisArgs, join: bool) -> Result<(String, Option<ManagedRedis>), String> {
     let running = match (&redis.redis_url, join) {
         (None, true) => ManagedRedis::running_in(&redis.data_dir).await,
         _ => None,
@@ -45,18 +71,7 @@ async fn connect(redis: &RedisArgs, config: StoreConfig, join: bool) -> Result<(
             (managed.url(), Some(managed))
         }
     };
-    let store = Store::new(&url, config)?;
-    match store.server_version().await {
-        Ok(v) if v < MIN_REDIS => {
-            return Err(format!(
-                "Redis {}.{}.{} is too old: stockwatch needs 6.2 or newer",
-                v.0, v.1, v.2
-            ));
-        }
-        Ok(v) => tracing::info!(version = %format!("{}.{}.{}", v.0, v.1, v.2), "redis is reachable"),
-        Err(e) => tracing::warn!(error = %e, "redis is not reachable yet; /readyz will say when it is"),
-    }
-    Ok((store, managed))
+    Ok((url, managed))
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
@@ -100,6 +115,90 @@ async fn expiry_worker(args: WorkerArgs) -> Result<(), String> {
     if let Some(m) = managed {
         m.shutdown().await;
     }
+    Ok(())
+}
+
+async fn bench(args: BenchArgs) -> Result<(), String> {
+    let w = &args.workload;
+    let retry = args.retry.policy()?;
+    let workload = w.workload(args.concurrency as usize);
+    let (driver, managed, tuning, target) = match &w.target {
+        Some(url) => (Driver::http(url, w.admin_token.clone()), None, None, url.clone()),
+        None => {
+            let (url, managed) = redis_url(&w.redis, true).await?;
+            let tuning = Tuning {
+                batching: w.batching == "on",
+                retry,
+            };
+            let config = StoreConfig {
+                retry,
+                batching: tuning.batching,
+                pool_size: (w.redis.pool_size as usize).max(workload.concurrency),
+                ..w.redis.store_config()
+            };
+            (
+                Driver::Library { redis_url: url, config },
+                managed,
+                Some(tuning),
+                "library".to_owned(),
+            )
+        }
+    };
+    let mut results = Vec::new();
+    for &strategy in &w.strategy.0 {
+        let bar = bench::progress_bar(workload.buyers, strategy.as_str());
+        let result = bench::run_strategy(&driver, strategy, &workload, &bar).await;
+        bar.finish_and_clear();
+        results.push(result?);
+    }
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    if args.json {
+        let report = bench::to_json(&workload, tuning.as_ref(), &target, &results);
+        println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
+    } else {
+        println!(
+            "{:?} x{} buyers, {} SKUs x{} units, {}, concurrency {}, target {target}",
+            workload.op, workload.buyers, workload.skus, workload.stock, workload.distribution, workload.concurrency
+        );
+        bench::print_table(&results);
+    }
+    Ok(())
+}
+
+async fn bench_sweep(args: SweepArgs) -> Result<(), String> {
+    let w = &args.workload;
+    if w.target.is_some() {
+        return Err("bench sweep drives the library (retry settings are per point); drop --target".into());
+    }
+    let retry = stockwatch::config::RetryArgs {
+        jitter: stockwatch::txn::Jitter::Full,
+        base_ms: 1.0,
+        cap_ms: args.cap_ms,
+        max_attempts: args.max_attempts,
+        max_elapsed_ms: args.max_elapsed_ms,
+    }
+    .policy()?;
+    let (url, managed) = redis_url(&w.redis, true).await?;
+    let config = StoreConfig {
+        retry: RetryPolicy { ..retry },
+        batching: w.batching == "on",
+        ..w.redis.store_config()
+    };
+    let grid = bench::sweep::Grid {
+        strategies: w.strategy.0.clone(),
+        concurrency: args.concurrency.clone(),
+        jitter: args.jitter.clone(),
+        base_ms: args.base_ms.clone(),
+    };
+    let points = bench::sweep::run(&url, &config, &w.workload(1), &grid, &args.out).await;
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    let points = points?;
+    print!("{}", bench::sweep::csv(&points));
+    eprintln!("wrote {}/sweep.csv and plots", args.out.display());
     Ok(())
 }
 

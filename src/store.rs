@@ -22,8 +22,8 @@ pub struct StoreConfig {
     /// Dedicated connections for WATCH transactions (default 50). Each transaction holds one
     /// from WATCH to EXEC, so this caps concurrent transactions.
     pub pool_size: usize,
-    /// Pause between check and act on the `broken` path (default 5 ms) so that the race it
-    /// teaches shows up reliably even on a fast machine.
+    /// Pause between check and act on the `broken` path (default 5 ms, varied ±50% per
+    /// call) so that the race it teaches shows up reliably even on a fast machine.
     pub broken_think_time: Duration,
     /// Approximate cap of each SKU's movement stream (XADD MAXLEN ~).
     pub movements_maxlen: usize,
@@ -68,6 +68,19 @@ struct Inner {
     combiner: Arc<crate::ops::combine::Combiner>,
     /// Wakes this process's expiry worker when a hold due sooner than its next wake is added.
     expiry_signal: ExpirySignal,
+    /// Attempts and conflicts of every caller so far.
+    effort: [std::sync::atomic::AtomicU64; 2],
+}
+
+/// Work done by this store's callers since it was built: each caller's attempts (a group
+/// commit attempt counts once per buyer it carries) and the conflicts among them. The bench
+/// reads the difference across a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Attempts, the first of each call included.
+    pub attempts: u64,
+    /// Attempts aborted by a conflicting write.
+    pub conflicts: u64,
 }
 
 /// How a new hold reaches a sleeping expiry worker in the same process.
@@ -126,6 +139,7 @@ impl Store {
                     notify: tokio::sync::Notify::new(),
                     next_wake_ms: std::sync::atomic::AtomicI64::new(i64::MAX),
                 },
+                effort: Default::default(),
             }),
         })
     }
@@ -148,6 +162,22 @@ impl Store {
     /// The group-commit queues.
     pub(crate) fn combiner(&self) -> &Arc<crate::ops::combine::Combiner> {
         &self.inner.combiner
+    }
+
+    /// Attempts and conflicts so far.
+    pub fn stats(&self) -> Stats {
+        let [a, c] = &self.inner.effort;
+        Stats {
+            attempts: a.load(std::sync::atomic::Ordering::Relaxed),
+            conflicts: c.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// Adds to the effort counters.
+    pub(crate) fn count_effort(&self, attempts: u64, conflicts: u64) {
+        let [a, c] = &self.inner.effort;
+        a.fetch_add(attempts, std::sync::atomic::Ordering::Relaxed);
+        c.fetch_add(conflicts, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The expiry worker's wake-up signal.

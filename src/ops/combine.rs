@@ -115,6 +115,10 @@ impl Optimistic for Batch<'_> {
     /// Nothing to commit: every take was refused or replayed.
     type Rejection = Vec<Result<Receipt, Error>>;
 
+    fn weight(&self) -> u64 {
+        self.takes.len() as u64
+    }
+
     /// The SKU and every idempotency slot: a repeat committed elsewhere must abort us.
     fn watch_keys(&self) -> Vec<String> {
         let mut keys = vec![self.takes[0].store.keys().stock(&self.takes[0].items.lines()[0].sku)];

@@ -266,8 +266,13 @@ impl Take {
                 Err(TxError::Contention { attempts }) => return Err(Error::Contention { attempts }),
                 Err(TxError::Store(e)) => return Err(e.into()),
             },
-            Strategy::Lua => self.run_lua().await?,
-            Strategy::Broken => self.run_broken().await?,
+            Strategy::Lua | Strategy::Broken => {
+                self.store.count_effort(1, 0);
+                match strategy {
+                    Strategy::Lua => self.run_lua().await?,
+                    _ => self.run_broken().await?,
+                }
+            }
         };
         receipt.into_taken(&items)
     }
@@ -366,7 +371,14 @@ impl Take {
         let mut read = redis::pipe();
         self.read(&mut read);
         let snapshot: Vec<Value> = Store::bounded(deadline, read.query_async(&mut conn)).await?;
-        tokio::time::sleep(self.store.config().broken_think_time).await;
+        // Think times vary in real code; a fixed pause would let buyers run in lockstep
+        // rounds that happen to land exactly on zero and hide the race.
+        let think = self
+            .store
+            .config()
+            .broken_think_time
+            .mul_f64(rand::random_range(0.5..1.5));
+        tokio::time::sleep(think).await;
         let (levels, recalled) = self.split(snapshot)?;
         let effort = Effort {
             attempts: 1,

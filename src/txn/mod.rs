@@ -48,6 +48,12 @@ pub trait Optimistic: Sync {
 
     /// Decides from the snapshot alone. `attempt` is 1-based, for answers that report it.
     fn decide(&self, snapshot: Self::Snapshot, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection>;
+
+    /// How many callers each attempt serves, for the effort counters ([`Store::stats`]): a
+    /// group commit carries its whole batch.
+    fn weight(&self) -> u64 {
+        1
+    }
 }
 
 /// A committed transaction.
@@ -116,6 +122,7 @@ pub async fn run_until<O: Optimistic>(
     // Only conflicts are retried, so every attempt before the last one conflicted.
     let attempts = attempts.into_inner();
     let conflicts = attempts - 1;
+    store.count_effort(op.weight() * u64::from(attempts), op.weight() * u64::from(conflicts));
     match result {
         Ok(output) => Ok(Committed {
             output,

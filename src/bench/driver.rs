@@ -1,0 +1,274 @@
+//! Where the buyers go: the library in this process, or a running server over HTTP.
+
+use super::{Call, HOLD, Op, Outcome, Workload};
+use crate::domain::{Available, CartItems, Quantity, Sku, Strategy, UserId};
+use crate::error::Error;
+use crate::ops;
+use crate::store::{Stats, Store, StoreConfig};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+/// The system under test.
+pub enum Driver {
+    /// Calls the library directly on this Redis, with these settings (a fresh key prefix is
+    /// used for each strategy).
+    Library {
+        /// `redis://…` or `redis+unix://…`.
+        redis_url: String,
+        /// Retry, batching and pool settings to measure.
+        config: StoreConfig,
+    },
+    /// POSTs to a running `stockwatch serve`.
+    Http {
+        /// `http://host:port`.
+        base: String,
+        /// Sent as `Authorization: Bearer` when setting stock.
+        admin_token: Option<String>,
+        /// Shared keep-alive client.
+        client: reqwest::Client,
+    },
+}
+
+/// One strategy's run, set up with fresh stock.
+pub(super) struct Prepared {
+    strategy: Strategy,
+    op: Op,
+    stock: i64,
+    skus: Vec<Sku>,
+    target: Target,
+}
+
+enum Target {
+    Library(Store),
+    Http { base: String, client: reqwest::Client },
+}
+
+impl Driver {
+    /// A driver for a running server.
+    pub fn http(base: &str, admin_token: Option<String>) -> Self {
+        Self::Http {
+            base: base.trim_end_matches('/').to_owned(),
+            admin_token,
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(1024)
+                .build()
+                .expect("http client"),
+        }
+    }
+
+    /// Sets fresh stock on fresh SKUs (or a fresh prefix) for one strategy.
+    pub(super) async fn prepare(&self, strategy: Strategy, w: &Workload) -> Result<Prepared, String> {
+        let run = format!("{:x}", rand::random::<u32>());
+        let available = Available::parse(&json!(w.stock), "stock").map_err(|e| e.to_string())?;
+        let target = match self {
+            Self::Library { redis_url, config } => Target::Library(Store::new(
+                redis_url,
+                StoreConfig {
+                    key_prefix: format!("bench-{run}-{}", strategy.as_str()),
+                    ..config.clone()
+                },
+            )?),
+            Self::Http { base, client, .. } => Target::Http {
+                base: base.clone(),
+                client: client.clone(),
+            },
+        };
+        let prefix = match self {
+            Self::Library { .. } => String::new(),
+            Self::Http { .. } => format!("b{run}-{}-", strategy.as_str()),
+        };
+        let skus: Vec<Sku> = (0..w.skus)
+            .map(|i| Sku::parse(&format!("{prefix}sku{i}")).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
+        let (target_ref, stock) = (&target, w.stock);
+        let results: Vec<Result<(), String>> = futures_util::stream::iter(skus.iter())
+            .map(|sku| async move {
+                match (target_ref, self) {
+                    (Target::Library(store), _) => ops::set_stock(store, sku, available)
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string()),
+                    (Target::Http { base, client }, Self::Http { admin_token, .. }) => {
+                        let mut req = client
+                            .put(format!("{base}/v1/skus/{sku}/stock"))
+                            .json(&json!({"available": stock}));
+                        if let Some(t) = admin_token {
+                            req = req.bearer_auth(t);
+                        }
+                        match req.send().await {
+                            Ok(r) if r.status().is_success() => Ok(()),
+                            Ok(r) => Err(format!("setting stock: HTTP {}", r.status())),
+                            Err(e) => Err(format!("setting stock: {e}")),
+                        }
+                    }
+                    _ => unreachable!("target matches driver"),
+                }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<(), String>>()?;
+        Ok(Prepared {
+            strategy,
+            op: w.op,
+            stock: w.stock,
+            skus,
+            target,
+        })
+    }
+}
+
+impl Prepared {
+    /// The store's effort counters (library mode).
+    pub(super) fn effort_counter(&self) -> Option<Stats> {
+        match &self.target {
+            Target::Library(store) => Some(store.stats()),
+            Target::Http { .. } => None,
+        }
+    }
+
+    /// One buyer's call on the SKUs at these indexes.
+    pub(super) async fn call(&self, cart: &[usize]) -> Call {
+        match &self.target {
+            Target::Library(store) => self.call_library(store, cart).await,
+            Target::Http { base, client } => self.call_http(base, client, cart).await,
+        }
+    }
+
+    async fn call_library(&self, store: &Store, cart: &[usize]) -> Call {
+        let user = UserId::parse(&json!("bench")).expect("valid user");
+        let one = Quantity::parse(&json!(1), "quantity").expect("valid quantity");
+        let result = match self.op {
+            Op::Purchase => ops::purchase(store, self.strategy, &self.skus[cart[0]], one, &user, None)
+                .await
+                .map(drop),
+            Op::Checkout | Op::Reserve => {
+                let items = CartItems::parse(Some(&self.items_json(cart))).expect("valid cart");
+                match self.op {
+                    Op::Checkout => ops::checkout(store, self.strategy, &items, &user, None).await.map(drop),
+                    _ => ops::reserve(store, self.strategy, &items, &user, HOLD, None)
+                        .await
+                        .map(drop),
+                }
+            }
+        };
+        let outcome = match result {
+            Ok(()) => Outcome::Success,
+            Err(Error::InsufficientStock(_)) => Outcome::Rejected,
+            Err(Error::Contention { .. }) => Outcome::GaveUp,
+            Err(_) => Outcome::Failed,
+        };
+        Call { outcome, effort: None }
+    }
+
+    async fn call_http(&self, base: &str, client: &reqwest::Client, cart: &[usize]) -> Call {
+        let strategy = self.strategy.as_str();
+        let (path, body) = match self.op {
+            Op::Purchase => (
+                "purchases",
+                json!({"sku": self.skus[cart[0]], "quantity": 1, "user_id": "bench"}),
+            ),
+            Op::Checkout => ("checkouts", json!({"user_id": "bench", "items": self.items_json(cart)})),
+            Op::Reserve => (
+                "reservations",
+                json!({"user_id": "bench", "items": self.items_json(cart), "ttl_seconds": 600}),
+            ),
+        };
+        let failed = Call {
+            outcome: Outcome::Failed,
+            effort: None,
+        };
+        let Ok(resp) = client
+            .post(format!("{base}/v1/{path}?strategy={strategy}"))
+            .json(&body)
+            .send()
+            .await
+        else {
+            return failed;
+        };
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let attempts = body["attempts"].as_u64().unwrap_or(1);
+        match (status, body["error"].as_str()) {
+            (201, _) => Call {
+                outcome: Outcome::Success,
+                effort: Some((attempts, body["conflicts"].as_u64().unwrap_or(0))),
+            },
+            (409, _) => Call {
+                outcome: Outcome::Rejected,
+                effort: Some((1, 0)),
+            },
+            (503, Some("contention")) => Call {
+                outcome: Outcome::GaveUp,
+                effort: Some((attempts, attempts)),
+            },
+            _ => failed,
+        }
+    }
+
+    fn items_json(&self, cart: &[usize]) -> Value {
+        Value::Array(
+            cart.iter()
+                .map(|i| json!({"sku": self.skus[*i], "quantity": 1}))
+                .collect(),
+        )
+    }
+
+    /// Units taken beyond the stock that existed, summed over SKUs, read back from Redis;
+    /// and, in library mode, whether every invariant holds (orders included).
+    pub(super) async fn audit(&self) -> Result<(i64, Option<bool>), String> {
+        let mut oversold = 0;
+        for sku in &self.skus {
+            let (reserved, sold) = match &self.target {
+                Target::Library(store) => {
+                    let s = ops::get_stock(store, sku).await.map_err(|e| e.to_string())?;
+                    (s.reserved, s.sold)
+                }
+                Target::Http { base, client } => {
+                    let s: Value = client
+                        .get(format!("{base}/v1/skus/{sku}"))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .json()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    (s["reserved"].as_i64().unwrap_or(0), s["sold"].as_i64().unwrap_or(0))
+                }
+            };
+            oversold += (reserved + sold - self.stock).max(0);
+        }
+        let verified = match &self.target {
+            Target::Library(store) => Some(ops::verify(store).await.map_err(|e| e.to_string())?.ok),
+            Target::Http { .. } => None,
+        };
+        Ok((oversold, verified))
+    }
+
+    /// Deletes this run's keys (library mode), so repeated runs do not fill Redis.
+    pub(super) async fn clean_up(&self) {
+        let Target::Library(store) = &self.target else { return };
+        let pattern = format!("{}:*", store.keys().prefix());
+        let mut cursor: u64 = 0;
+        loop {
+            let step: Result<(u64, Vec<String>), _> = store
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000),
+                )
+                .await;
+            let Ok((next, keys)) = step else { return };
+            if !keys.is_empty() {
+                let _: Result<i64, _> = store.query(redis::cmd("UNLINK").arg(&keys)).await;
+            }
+            if next == 0 {
+                return;
+            }
+            cursor = next;
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The benchmark harness: one closed-loop workload, run through each strategy.
+//!
+//! `concurrency` buyers loop until `buyers` purchases (or checkouts, or reservations) have
+//! been made, against stock set fresh for each strategy. Each strategy is measured on what
+//! actually happened: outcomes by kind, attempts and conflicts (from the store's counters,
+//! or from the answers over HTTP), latency in an HDR histogram, and oversold units read back
+//! from Redis afterwards, never assumed.
+//!
+//! [`Driver`] is where the buyers go: the library directly, or a running server over HTTP.
+
+mod driver;
+mod report;
+pub mod sweep;
+
+pub use driver::Driver;
+pub use report::{print_table, to_json};
+
+use crate::domain::{Strategy, TtlSeconds};
+use crate::txn::RetryPolicy;
+use futures_util::future::join_all;
+use hdrhistogram::Histogram;
+use rand::Rng;
+use rand::SeedableRng;
+use rand_distr::Distribution as _;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Which operation every buyer performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    /// `POST /v1/purchases`: one unit of one SKU.
+    Purchase,
+    /// `POST /v1/checkouts`: one unit of each of `cart_size` SKUs, all or nothing.
+    Checkout,
+    /// `POST /v1/reservations`: a hold on `cart_size` SKUs (10 minute TTL).
+    Reserve,
+}
+
+/// How buyers pick SKUs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Distribution {
+    /// Every SKU equally likely.
+    Uniform,
+    /// Zipf with exponent `s`: a few SKUs get most buyers (s = 1.1 is a typical shop).
+    Zipf(f64),
+}
+
+impl Distribution {
+    /// `uniform` or `zipf:<s>` with s > 0.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.split_once(':') {
+            None if raw == "uniform" => Ok(Self::Uniform),
+            Some(("zipf", s)) => match s.parse::<f64>() {
+                Ok(s) if s > 0.0 && s.is_finite() => Ok(Self::Zipf(s)),
+                _ => Err(format!("zipf exponent {s:?} must be a positive number")),
+            },
+            _ => Err(format!("distribution {raw:?} must be uniform or zipf:<s>")),
+        }
+    }
+}
+
+impl std::fmt::Display for Distribution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Uniform => f.write_str("uniform"),
+            Self::Zipf(s) => write!(f, "zipf:{s}"),
+        }
+    }
+}
+
+/// One workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    /// The operation.
+    pub op: Op,
+    /// Buyers in all (each makes one call).
+    pub buyers: u64,
+    /// Units of each SKU set before each strategy runs.
+    pub stock: i64,
+    /// SKUs in play.
+    pub skus: usize,
+    /// How buyers pick SKUs.
+    #[serde(serialize_with = "report::display")]
+    pub distribution: Distribution,
+    /// Buyers in flight at once (closed loop).
+    pub concurrency: usize,
+    /// Lines per checkout or reservation.
+    pub cart_size: usize,
+}
+
+/// What one strategy did. Field names are the `--json` contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategyResult {
+    /// `broken`, `watch` or `lua`.
+    pub strategy: Strategy,
+    /// Calls answered 201.
+    pub successes: u64,
+    /// Refused for stock (409 insufficient_stock).
+    pub rejections: u64,
+    /// Retries exhausted (503 contention).
+    pub give_ups: u64,
+    /// Anything else (timeouts, Redis errors); 0 on a healthy run.
+    pub errors: u64,
+    /// Units taken beyond what existed, read back from Redis afterwards.
+    pub oversold: i64,
+    /// Attempts by all buyers (a group commit attempt counts once per buyer it carries).
+    pub attempts: u64,
+    /// Attempts aborted by a conflict.
+    pub conflicts: u64,
+    /// conflicts / attempts.
+    pub conflict_rate: f64,
+    /// attempts / successes.
+    pub attempts_per_success: f64,
+    /// Wall time of the buying, seconds.
+    pub elapsed_s: f64,
+    /// Buyers finished per second, any outcome.
+    pub ops_per_s: f64,
+    /// Successes per second.
+    pub orders_per_s: f64,
+    /// Latency percentiles, milliseconds.
+    pub latency_ms: Percentiles,
+    /// Whether `verify` passed afterwards (library mode only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+}
+
+/// How one call ended, as the tally sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Taken.
+    Success,
+    /// Out of stock.
+    Rejected,
+    /// Retries exhausted.
+    GaveUp,
+    /// Anything else.
+    Failed,
+}
+
+/// One call's result: its outcome, and its effort when the answer reports it (HTTP mode).
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Attempts and conflicts, if the answer said.
+    pub effort: Option<(u64, u64)>,
+}
+
+#[derive(Default)]
+struct Tally {
+    counts: [u64; 4],
+    attempts: u64,
+    conflicts: u64,
+}
+
+/// Runs `workload` through one strategy on fresh stock. `progress` is advanced per buyer.
+pub async fn run_strategy(
+    driver: &Driver,
+    strategy: Strategy,
+    workload: &Workload,
+    progress: &indicatif::ProgressBar,
+) -> Result<StrategyResult, String> {
+    let run = driver.prepare(strategy, workload).await?;
+    let run = Arc::new(run);
+    let next = Arc::new(AtomicU64::new(0));
+    let before = run.effort_counter();
+    let started = Instant::now();
+    let workers = (0..workload.concurrency.max(1)).map(|w| {
+        let (run, next, workload, progress) = (run.clone(), next.clone(), workload.clone(), progress.clone());
+        tokio::spawn(async move {
+            let mut rng = rand::rngs::SmallRng::seed_from_u64(w as u64 ^ 0x5eed);
+            let zipf = match workload.distribution {
+                Distribution::Zipf(s) => Some(rand_distr::Zipf::new(workload.skus as f64, s).expect("valid zipf")),
+                Distribution::Uniform => None,
+            };
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+            let mut tally = Tally::default();
+            while next.fetch_add(1, Ordering::Relaxed) < workload.buyers {
+                let lines = match workload.op {
+                    Op::Purchase => 1,
+                    Op::Checkout | Op::Reserve => workload.cart_size.clamp(1, workload.skus),
+                };
+                let mut cart: Vec<usize> = Vec::with_capacity(lines);
+                while cart.len() < lines {
+                    let i = match &zipf {
+                        Some(z) => (z.sample(&mut rng) as usize).clamp(1, workload.skus) - 1,
+                        None => rng.random_range(0..workload.skus),
+                    };
+                    if !cart.contains(&i) {
+                        cart.push(i);
+                    }
+                }
+                let t = Instant::now();
+                let call = run.call(&cart).await;
+                let _ = hist.record((t.elapsed().as_micros() as u64).max(1));
+                tally.counts[call.outcome as usize] += 1;
+                if let Some((a, c)) = call.effort {
+                    tally.attempts += a;
+                    tally.conflicts += c;
+                }
+                progress.inc(1);
+            }
+            (hist, tally)
+        })
+    });
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    let mut tally = Tally::default();
+    for joined in join_all(workers).await {
+        let (h, t) = joined.map_err(|e| format!("a buyer task failed: {e}"))?;
+        hist.add(h).map_err(|e| e.to_string())?;
+        for (sum, n) in tally.counts.iter_mut().zip(t.counts) {
+            *sum += n;
+        }
+        tally.attempts += t.attempts;
+        tally.conflicts += t.conflicts;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (attempts, conflicts) = match (before, run.effort_counter()) {
+        (Some(b), Some(a)) => (a.attempts - b.attempts, a.conflicts - b.conflicts),
+        _ => (tally.attempts, tally.conflicts),
+    };
+    let (oversold, verified) = run.audit().await?;
+    run.clean_up().await;
+    let [successes, rejections, give_ups, errors] = tally.counts;
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    Ok(StrategyResult {
+        strategy,
+        successes,
+        rejections,
+        give_ups,
+        errors,
+        oversold,
+        attempts,
+        conflicts,
+        conflict_rate: ratio(conflicts as f64, attempts as f64),
+        attempts_per_success: ratio(attempts as f64, successes as f64),
+        elapsed_s: elapsed,
+        ops_per_s: ratio(workload.buyers as f64, elapsed),
+        orders_per_s: ratio(successes as f64, elapsed),
+        latency_ms: Percentiles {
+            p50: ms(0.5),
+            p90: ms(0.9),
+            p99: ms(0.99),
+            p999: ms(0.999),
+        },
+        verified,
+    })
+}
+
+/// Settings that shape the `watch` path, reported with the results.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Tuning {
+    /// Group commit on or off (library mode; a server uses its own setting).
+    pub batching: bool,
+    /// The retry policy (library mode).
+    pub retry: RetryPolicy,
+}
+
+/// How long a benchmark reservation holds: long enough never to lapse during a run.
+pub(crate) const HOLD: TtlSeconds = TtlSeconds::DEFAULT;
+
+/// A progress bar on stderr when it is a terminal, hidden otherwise.
+pub fn progress_bar(len: u64, label: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {per_sec} {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(label.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distributions_parse() {
+        assert_eq!(Distribution::parse("uniform").unwrap(), Distribution::Uniform);
+        assert_eq!(Distribution::parse("zipf:1.1").unwrap(), Distribution::Zipf(1.1));
+        for bad in ["zipf", "zipf:0", "zipf:-1", "zipf:x", "normal"] {
+            assert!(Distribution::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Distribution::Zipf(1.1).to_string(), "zipf:1.1");
+    }
+}

@@ -1,0 +1,67 @@
+//! The bench's outputs: a table for people, JSON for tools.
+
+use super::{StrategyResult, Tuning, Workload};
+use serde::Serializer;
+use serde_json::{Value, json};
+
+pub(super) fn display<T: std::fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// `{"config": {...}, "results": [...]}`.
+pub fn to_json(workload: &Workload, tuning: Option<&Tuning>, target: &str, results: &[StrategyResult]) -> Value {
+    let mut config = serde_json::to_value(workload).expect("workload serializes");
+    config["target"] = json!(target);
+    if let Some(t) = tuning {
+        config["batching"] = json!(t.batching);
+        config["jitter"] = json!(t.retry.jitter.as_str());
+        config["base_ms"] = json!(t.retry.base.as_secs_f64() * 1000.0);
+        config["cap_ms"] = json!(t.retry.cap.as_secs_f64() * 1000.0);
+        config["max_attempts"] = json!(t.retry.max_attempts);
+    }
+    json!({ "config": config, "results": results })
+}
+
+/// One row per strategy.
+pub fn print_table(results: &[StrategyResult]) {
+    println!(
+        "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "strategy",
+        "successes",
+        "rejected",
+        "give_ups",
+        "oversold",
+        "errors",
+        "attempts",
+        "conflicts",
+        "c_rate",
+        "att/ok",
+        "ops/s",
+        "orders/s",
+        "p50ms",
+        "p90ms",
+        "p99ms",
+        "p99.9ms"
+    );
+    for r in results {
+        println!(
+            "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7.3} {:>7.2} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            r.strategy.as_str(),
+            r.successes,
+            r.rejections,
+            r.give_ups,
+            r.oversold,
+            r.errors,
+            r.attempts,
+            r.conflicts,
+            r.conflict_rate,
+            r.attempts_per_success,
+            r.ops_per_s,
+            r.orders_per_s,
+            r.latency_ms.p50,
+            r.latency_ms.p90,
+            r.latency_ms.p99,
+            r.latency_ms.p999,
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! `stockwatch bench sweep`: the workload over a grid of concurrency × jitter × base (and
+//! strategy), written as CSV and plotted, so retry settings are chosen from measurements.
+
+use super::{Driver, StrategyResult, Workload, run_strategy};
+use crate::domain::Strategy;
+use crate::store::StoreConfig;
+use crate::txn::{Jitter, RetryPolicy};
+use plotters::prelude::*;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+/// The grid.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// Strategies to run at each point.
+    pub strategies: Vec<Strategy>,
+    /// Buyers in flight.
+    pub concurrency: Vec<usize>,
+    /// Jitters.
+    pub jitter: Vec<Jitter>,
+    /// First backoff delays, ms.
+    pub base_ms: Vec<f64>,
+}
+
+/// One measured point.
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Buyers in flight.
+    pub concurrency: usize,
+    /// The jitter.
+    pub jitter: Jitter,
+    /// The base delay, ms.
+    pub base_ms: f64,
+    /// What happened.
+    pub result: StrategyResult,
+}
+
+/// Runs every point of `grid` (library mode: retry settings are per point) and writes
+/// `sweep.csv` and the plots into `out`.
+pub async fn run(
+    redis_url: &str,
+    base: &StoreConfig,
+    workload: &Workload,
+    grid: &Grid,
+    out: &Path,
+) -> Result<Vec<Point>, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut points = Vec::new();
+    let total = grid.strategies.len() * grid.concurrency.len() * grid.jitter.len() * grid.base_ms.len();
+    let bar = super::progress_bar((total as u64) * workload.buyers, "sweep");
+    for &strategy in &grid.strategies {
+        for &base_ms in &grid.base_ms {
+            for &jitter in &grid.jitter {
+                for &concurrency in &grid.concurrency {
+                    let config = StoreConfig {
+                        retry: RetryPolicy {
+                            jitter,
+                            base: Duration::from_secs_f64(base_ms / 1000.0),
+                            ..base.retry
+                        },
+                        pool_size: base.pool_size.max(concurrency),
+                        ..base.clone()
+                    };
+                    let driver = Driver::Library {
+                        redis_url: redis_url.to_owned(),
+                        config,
+                    };
+                    let w = Workload {
+                        concurrency,
+                        ..workload.clone()
+                    };
+                    let result = run_strategy(&driver, strategy, &w, &bar).await?;
+                    points.push(Point {
+                        strategy,
+                        concurrency,
+                        jitter,
+                        base_ms,
+                        result,
+                    });
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    std::fs::write(out.join("sweep.csv"), csv(&points)).map_err(|e| e.to_string())?;
+    for &base_ms in &grid.base_ms {
+        let at: Vec<&Point> = points.iter().filter(|p| p.base_ms == base_ms).collect();
+        let tag = format!("base{base_ms}ms");
+        plot(&at, &out.join(format!("throughput-{tag}.svg")), "buyers/s", |r| {
+            r.ops_per_s
+        })?;
+        plot(
+            &at,
+            &out.join(format!("conflict-rate-{tag}.svg")),
+            "conflict rate",
+            |r| r.conflict_rate,
+        )?;
+        plot(
+            &at,
+            &out.join(format!("attempts-per-success-{tag}.svg")),
+            "attempts per order",
+            |r| r.attempts_per_success,
+        )?;
+    }
+    Ok(points)
+}
+
+/// Every point as one CSV row.
+pub fn csv(points: &[Point]) -> String {
+    let mut s = String::from(
+        "strategy,jitter,base_ms,concurrency,buyers_per_s,orders_per_s,successes,rejections,give_ups,oversold,errors,attempts,conflicts,conflict_rate,attempts_per_success,elapsed_s,p50_ms,p90_ms,p99_ms,p999_ms\n",
+    );
+    for p in points {
+        let r = &p.result;
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{:.0},{:.0},{},{},{},{},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            p.strategy.as_str(),
+            p.jitter.as_str(),
+            p.base_ms,
+            p.concurrency,
+            r.ops_per_s,
+            r.orders_per_s,
+            r.successes,
+            r.rejections,
+            r.give_ups,
+            r.oversold,
+            r.errors,
+            r.attempts,
+            r.conflicts,
+            r.conflict_rate,
+            r.attempts_per_success,
+            r.elapsed_s,
+            r.latency_ms.p50,
+            r.latency_ms.p90,
+            r.latency_ms.p99,
+            r.latency_ms.p999
+        );
+    }
+    s
+}
+
+/// One line per (strategy, jitter): `metric` against concurrency.
+fn plot(points: &[&Point], path: &Path, label: &str, metric: fn(&StrategyResult) -> f64) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
+    let x_max = points.iter().map(|p| p.concurrency).max().unwrap_or(1) as f64;
+    let y_max = points.iter().map(|p| metric(&p.result)).fold(0.0, f64::max).max(1e-9) * 1.1;
+    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("{label} vs concurrency"), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..x_max * 1.05, 0.0..y_max)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("concurrent buyers")
+        .y_desc(label)
+        .draw()
+        .map_err(|e| err(&e))?;
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for p in points {
+        let name = format!("{} / {} jitter", p.strategy.as_str(), p.jitter.as_str());
+        let xy = (p.concurrency as f64, metric(&p.result));
+        match series.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push(xy),
+            None => series.push((name, vec![xy])),
+        }
+    }
+    for (i, (name, mut xy)) in series.into_iter().enumerate() {
+        xy.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(xy.clone(), color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        chart
+            .draw_series(xy.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| err(&e))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
