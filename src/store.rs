@@ -22,7 +22,7 @@ pub struct StoreConfig {
     /// Dedicated connections for WATCH transactions (default 50). Each transaction holds one
     /// from WATCH to EXEC, so this caps concurrent transactions.
     pub pool_size: usize,
-    /// Pause between check and act on the `broken` path (default 5 ms, varied ±50% per
+    /// Pause between check and act on the `broken` path (default 5 ms, varied ±25% per
     /// call) so that the race it teaches shows up reliably even on a fast machine.
     pub broken_think_time: Duration,
     /// Approximate cap of each SKU's movement stream (XADD MAXLEN ~).

@@ -1,11 +1,13 @@
-//! Group commit for hot SKUs.
+//! Group commit: the process never races itself.
 //!
 //! On one hot key, N optimistic transactions from one process mostly abort each other: about
-//! one in N commits per round. So the process does not race itself: concurrent single-line
-//! takes of the same SKU queue behind one leader task, which decides them in arrival order
-//! against the level it read and commits the accepted ones in one WATCH/MULTI/EXEC. Each
-//! buyer still gets its own answer and its own order, and a buyer is still all-or-nothing.
-//! WATCH still guards against every other writer (other processes, admin calls, carts).
+//! one in N commits per round. And even on cold keys, one transaction per buyer pays a
+//! dedicated connection and two round trips each. So concurrent `watch` takes queue behind
+//! one leader task, which reads every SKU they touch once, decides them in arrival order
+//! against those levels, and commits the accepted ones in one WATCH/MULTI/EXEC. Each buyer
+//! still gets its own answer and its own order, and a buyer (a whole cart) is still
+//! all-or-nothing. WATCH still guards against every other writer (other processes, admin
+//! calls); if one interferes, the batch retries as a whole.
 
 use super::Effort;
 use super::idempotency::Slot;
@@ -22,33 +24,29 @@ const MAX_BATCH: usize = 256;
 
 type Reply = oneshot::Sender<Result<Receipt, Error>>;
 
-/// The queues of waiting takes, one per SKU. A queue exists exactly while its leader runs.
+/// The takes waiting for the next batch, and whether a leader is running to take them.
 #[derive(Default)]
 pub(crate) struct Combiner {
-    queues: Mutex<HashMap<String, Vec<(Take, Reply)>>>,
+    queue: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    leading: bool,
+    waiting: Vec<(Take, Reply)>,
 }
 
 impl Combiner {
-    /// Queues `take` (a single-line take) and waits for its batch to finish. Starts a leader
-    /// for its SKU when none is running.
+    /// Queues `take` and waits for its batch to finish. Starts a leader when none is running.
     pub async fn submit(self: &Arc<Self>, take: Take) -> Result<Receipt, Error> {
-        let key = take.watch_keys().concat();
         let (tx, rx) = oneshot::channel();
         let lead = {
-            let mut queues = self.queues.lock().expect("combiner lock");
-            match queues.get_mut(&key) {
-                Some(waiting) => {
-                    waiting.push((take, tx));
-                    false
-                }
-                None => {
-                    queues.insert(key.clone(), vec![(take, tx)]);
-                    true
-                }
-            }
+            let mut queue = self.queue.lock().expect("combiner lock");
+            queue.waiting.push((take, tx));
+            !std::mem::replace(&mut queue.leading, true)
         };
         if lead {
-            tokio::spawn(Arc::clone(self).lead(key));
+            tokio::spawn(Arc::clone(self).lead());
         }
         rx.await.unwrap_or_else(|_| {
             Err(Error::Store(crate::StoreError::Protocol(
@@ -57,18 +55,17 @@ impl Combiner {
         })
     }
 
-    /// Commits batches for one SKU until its queue is empty, then removes the queue.
-    async fn lead(self: Arc<Self>, key: String) {
+    /// Commits batches until the queue is empty, then steps down.
+    async fn lead(self: Arc<Self>) {
         loop {
             let batch: Vec<(Take, Reply)> = {
-                let mut queues = self.queues.lock().expect("combiner lock");
-                let Some(waiting) = queues.get_mut(&key) else { return };
-                if waiting.is_empty() {
-                    queues.remove(&key);
+                let mut queue = self.queue.lock().expect("combiner lock");
+                if queue.waiting.is_empty() {
+                    queue.leading = false;
                     return;
                 }
-                let n = waiting.len().min(MAX_BATCH);
-                waiting.drain(..n).collect()
+                let n = queue.waiting.len().min(MAX_BATCH);
+                queue.waiting.drain(..n).collect()
             };
             // A take whose caller has already timed out is answered, not run: committing it
             // now would turn its 503 into a lie.
@@ -102,13 +99,26 @@ async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     }
 }
 
-/// Many single-line takes of one SKU, decided in order against one read.
+/// Many takes, decided in order against one read of every SKU they touch.
 struct Batch<'a> {
     takes: &'a [Take],
 }
 
+impl Batch<'_> {
+    /// Every stock key the batch touches, each once, in order of first use.
+    fn stock_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::new();
+        for key in self.takes.iter().flat_map(Take::stock_keys) {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+}
+
 impl Optimistic for Batch<'_> {
-    /// The SKU's `available`, then each idempotent take's slot, in batch order.
+    /// `available` of each stock key, then each idempotent take's slot, in batch order.
     type Snapshot = Vec<Value>;
     /// Each take's receipt (committed or replayed) or its refusal.
     type Output = Vec<Result<Receipt, Error>>;
@@ -119,18 +129,17 @@ impl Optimistic for Batch<'_> {
         self.takes.len() as u64
     }
 
-    /// The SKU and every idempotency slot: a repeat committed elsewhere must abort us.
+    /// Every SKU and every idempotency slot: a repeat committed elsewhere must abort us.
     fn watch_keys(&self) -> Vec<String> {
-        let mut keys = vec![self.takes[0].store.keys().stock(&self.takes[0].items.lines()[0].sku)];
+        let mut keys = self.stock_keys();
         keys.extend(self.takes.iter().filter_map(|t| t.idem.as_ref().map(|s| s.key.clone())));
         keys
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        let first = &self.takes[0];
-        pipe.cmd("HGET")
-            .arg(first.store.keys().stock(&first.items.lines()[0].sku))
-            .arg("available");
+        for key in self.stock_keys() {
+            pipe.cmd("HGET").arg(key).arg("available");
+        }
         for slot in self.takes.iter().filter_map(|t| t.idem.as_ref()) {
             slot.read(pipe);
         }
@@ -141,14 +150,20 @@ impl Optimistic for Batch<'_> {
             attempts: attempt,
             conflicts: attempt - 1,
         };
+        let keys = self.stock_keys();
         let mut values = snapshot.into_iter();
-        let mut level: Vec<Option<i64>> = match values.next().map(redis::from_redis_value) {
-            Some(Ok(level)) => vec![level],
-            _ => {
-                let e = Error::Store(StoreError::Protocol("batch read has no stock level".into()));
-                return Err(self.takes.iter().map(|_| Err(e.clone())).collect());
+        let mut level: HashMap<String, Option<i64>> = HashMap::with_capacity(keys.len());
+        for key in keys {
+            match values.next().map(redis::from_redis_value) {
+                Some(Ok(l)) => {
+                    level.insert(key, l);
+                }
+                _ => {
+                    let e = Error::Store(StoreError::Protocol("batch read has no stock level".into()));
+                    return Err(self.takes.iter().map(|_| Err(e.clone())).collect());
+                }
             }
-        };
+        }
         let mut writes = Vec::new();
         let mut results = Vec::with_capacity(self.takes.len());
         // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
@@ -164,14 +179,18 @@ impl Optimistic for Batch<'_> {
                 });
                 continue;
             }
+            let keys = take.stock_keys();
+            let levels: Vec<Option<i64>> = keys.iter().map(|k| level.get(k).copied().flatten()).collect();
             let settled = match take.recall(stored) {
-                Ok(recalled) => take.settle(&level, recalled, effort),
+                Ok(recalled) => take.settle(&levels, recalled, effort),
                 Err(e) => Settled::Refused(e),
             };
             let result = match settled {
                 Settled::Commit { writes: w, receipt } => {
                     if let Outcome::Taken(left) = &receipt.outcome {
-                        level = vec![Some(left[0])];
+                        for (key, left) in keys.into_iter().zip(left) {
+                            level.insert(key, Some(*left));
+                        }
                     }
                     writes.extend(w);
                     Ok(receipt)

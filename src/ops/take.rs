@@ -251,12 +251,12 @@ impl Take {
         }
     }
 
-    /// Runs the take under `strategy`. On `watch`, single-line takes go through the
-    /// store's group commit unless batching is off.
+    /// Runs the take under `strategy`. On `watch`, takes go through the store's group
+    /// commit unless batching is off.
     pub async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
         let items = self.items.clone();
         let receipt = match strategy {
-            Strategy::Watch if self.store.config().batching && self.items.lines().len() == 1 => {
+            Strategy::Watch if self.store.config().batching => {
                 let store = self.store.clone();
                 store.combiner().submit(self).await?
             }
@@ -377,7 +377,7 @@ impl Take {
             .store
             .config()
             .broken_think_time
-            .mul_f64(rand::random_range(0.5..1.5));
+            .mul_f64(rand::random_range(0.75..1.25));
         tokio::time::sleep(think).await;
         let (levels, recalled) = self.split(snapshot)?;
         let effort = Effort {
@@ -406,6 +406,15 @@ impl Take {
             outcome,
             effort,
         }
+    }
+
+    /// The stock key of each line, in cart order.
+    pub(crate) fn stock_keys(&self) -> Vec<String> {
+        self.items
+            .lines()
+            .iter()
+            .map(|l| self.store.keys().stock(&l.sku))
+            .collect()
     }
 
     /// Splits this take's read: `available` per line, then the idempotency slot if any.
@@ -542,12 +551,7 @@ impl Optimistic for Take {
     type Rejection = Result<Receipt, Error>;
 
     fn watch_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .items
-            .lines()
-            .iter()
-            .map(|l| self.store.keys().stock(&l.sku))
-            .collect();
+        let mut keys = self.stock_keys();
         keys.extend(self.idem.as_ref().map(|s| s.key.clone()));
         keys
     }

@@ -70,7 +70,7 @@ async fn an_oversell_by_broken_is_caught_and_named() {
     let app = spawn_app().await;
     app.set_stock("ps5", 10).await;
     app.set_stock("fine", 10).await;
-    app.rush("ps5", 100, "broken").await;
+    app.rush_limited("ps5", 300, "broken", 100).await;
     let oversold = -app.stock("ps5").await["available"].as_i64().unwrap();
     assert!(oversold > 0);
     let (code, out) = verify_cli(&app, true);
