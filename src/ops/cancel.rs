@@ -22,6 +22,6 @@ impl Step for Cancel {
             status: ReservationStatus::Cancelled,
             ..resv.clone()
         };
-        Ok((resv.end(store, &ended, "available", "cancel", now_ms), ended))
+        Ok((resv.end(store, &ended, "available", "cancel", now_ms)?, ended))
     }
 }

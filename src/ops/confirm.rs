@@ -50,7 +50,7 @@ impl Step for Confirm {
             source: OrderSource::Reservation,
             reservation_id: Some(resv.reservation_id.to_string()),
         };
-        let mut writes = resv.end(store, &ended, "sold", "confirm", now_ms);
+        let mut writes = resv.end(store, &ended, "sold", "confirm", now_ms)?;
         writes.push(
             redis::cmd("SET")
                 .arg(store.keys().order(&self.order_id))

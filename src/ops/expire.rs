@@ -60,7 +60,7 @@ impl Step for Expire {
         };
         let lag_ms = now_ms - resv.expires_at;
         Ok((
-            resv.end(store, &ended, "available", "expire", now_ms),
+            resv.end(store, &ended, "available", "expire", now_ms)?,
             Expired::Released { lag_ms },
         ))
     }

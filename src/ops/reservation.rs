@@ -102,11 +102,21 @@ impl Reservation {
     /// The writes that end this hold: every line leaves `reserved` for `to` (`sold` or
     /// `available`) with a movement of `kind`; the record takes its terminal status, drops
     /// out of the expiry index, and is deleted by TTL after the retention period.
-    pub(crate) fn end(&self, store: &Store, ended: &Self, to: &str, kind: &str, now_ms: i64) -> Vec<Cmd> {
+    /// A stored line whose SKU does not parse is corrupt data: refused, never skipped, since
+    /// skipping it would end the hold without giving its units back.
+    pub(crate) fn end(
+        &self,
+        store: &Store,
+        ended: &Self,
+        to: &str,
+        kind: &str,
+        now_ms: i64,
+    ) -> Result<Vec<Cmd>, Error> {
         let mut writes = Vec::with_capacity(self.items.len() * 3 + 3);
         for line in &self.items {
-            // Stored lines were validated SKUs when reserved; a corrupt one fails the parse.
-            let Ok(sku) = Sku::parse(&line.sku) else { continue };
+            let sku = Sku::parse(&line.sku).map_err(|_| {
+                StoreError::Protocol(format!("reservation {}: bad sku {:?}", self.reservation_id, line.sku))
+            })?;
             let key = store.keys().stock(&sku);
             writes.push(
                 redis::cmd("HINCRBY")
@@ -141,7 +151,7 @@ impl Reservation {
                 .arg(self.reservation_id.to_string())
                 .to_owned(),
         );
-        writes
+        Ok(writes)
     }
 }
 

@@ -266,13 +266,8 @@ impl Take {
                 Err(TxError::Contention { attempts }) => return Err(Error::Contention { attempts }),
                 Err(TxError::Store(e)) => return Err(e.into()),
             },
-            Strategy::Lua | Strategy::Broken => {
-                self.store.count_effort(1, 0);
-                match strategy {
-                    Strategy::Lua => self.run_lua().await?,
-                    _ => self.run_broken().await?,
-                }
-            }
+            Strategy::Lua => self.run_lua().await?,
+            Strategy::Broken => self.run_broken().await?,
         };
         receipt.into_taken(&items)
     }
@@ -280,6 +275,7 @@ impl Take {
     /// One script call on the shared multiplexed connection; `redis::Script` reloads the
     /// script transparently after NOSCRIPT (a restart or SCRIPT FLUSH).
     async fn run_lua(&self) -> Result<Receipt, Error> {
+        self.store.count_effort(1, 0);
         let keys = self.store.keys();
         let lines = self.items.lines();
         let mut inv = TAKE_SCRIPT.prepare_invoke();
@@ -366,6 +362,7 @@ impl Take {
     /// that other buyers have already made stale. The same read and decision as `watch`;
     /// the only thing missing is the WATCH.
     async fn run_broken(&self) -> Result<Receipt, Error> {
+        self.store.count_effort(1, 0);
         let deadline = self.deadline;
         let mut conn = self.store.shared();
         let mut read = redis::pipe();
