@@ -1,13 +1,23 @@
-//! Command-line settings. Every flag has an environment variable (`STOCKWATCH_*`, or
-//! `REDIS_URL`) and a documented default; `stockwatch serve --help` lists them.
+//! Settings, layered: a flag beats its environment variable (`STOCKWATCH_*`, or
+//! `REDIS_URL`), which beats the optional config file (`--config stockwatch.toml`), which
+//! beats the documented default. `stockwatch serve --help` lists them all.
+//!
+//! The config file is TOML with the flags' names as keys (`pool-size = 50` or
+//! `pool_size = 50`). Top-level keys apply to every subcommand that has that setting; a
+//! `[serve]` (or `[verify]`, …) table applies to that subcommand only. File values become
+//! clap defaults, so they pass the same validation as flags, and an unknown key or a bad
+//! value stops the start with a message naming it.
 
 use crate::bench::{Distribution, Op, Workload};
 use crate::domain::Strategy;
 use crate::expiry::ExpiryConfig;
 use crate::managed_redis::Persistence;
 use crate::store::StoreConfig;
+use crate::telemetry::LogFormat;
 use crate::txn::{Jitter, RetryPolicy};
-use clap::{Args, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +28,171 @@ pub struct Cli {
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
+    /// Read settings from this TOML file; flags and environment variables take precedence.
+    #[arg(long, global = true, env = "STOCKWATCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log lines as human-readable text or as JSON (level from RUST_LOG, default info).
+    #[arg(
+        long,
+        global = true,
+        env = "STOCKWATCH_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+impl Cli {
+    /// Parses the process's arguments with the config file layered in; on an error, prints
+    /// it and exits (status 2), as clap does.
+    pub fn load() -> Self {
+        Self::load_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::load`] for explicit arguments.
+    pub fn load_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let mut cmd = Self::command();
+        if let Some(path) = config_path(&args) {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| cmd.error(ErrorKind::Io, format!("config file {}: {e}", path.display())))?;
+            let table: toml::Table = toml::from_str(&text)
+                .map_err(|e| cmd.error(ErrorKind::InvalidValue, format!("config file {}: {e}", path.display())))?;
+            cmd = layer_file(cmd, &table, &path)?;
+        }
+        let matches = cmd.try_get_matches_from_mut(args)?;
+        Self::from_arg_matches(&matches)
+    }
+}
+
+/// `--config X`, `--config=X`, or `STOCKWATCH_CONFIG`, found before the real parse.
+fn config_path(args: &[OsString]) -> Option<PathBuf> {
+    let mut it = args.iter().skip(1);
+    while let Some(arg) = it.next() {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if arg == "--config" {
+            return it.next().map(PathBuf::from);
+        }
+        if let Some(path) = arg.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("STOCKWATCH_CONFIG").map(PathBuf::from)
+}
+
+/// A TOML value as the string a flag would carry (lists comma-separated).
+fn flag_value(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|v| flag_value(v).filter(|_| !v.is_array() && !v.is_table()))
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join(",")),
+        toml::Value::Datetime(_) | toml::Value::Table(_) => None,
+    }
+}
+
+/// Makes each file setting the default of the flag it names, in every (sub)command that
+/// has it, after checking it with the flag's own parser.
+fn layer_file(
+    mut cmd: clap::Command,
+    table: &toml::Table,
+    path: &std::path::Path,
+) -> Result<clap::Command, clap::Error> {
+    let subcommands: Vec<String> = cmd.get_subcommands().map(|c| c.get_name().to_owned()).collect();
+    for (key, value) in table {
+        if let (Some(section), toml::Value::Table(inner)) = (subcommands.iter().find(|s| *s == key), value) {
+            let sub = cmd.find_subcommand(section).expect("listed above").clone();
+            let sub = layer_file(sub, inner, path)?;
+            cmd = cmd.mut_subcommand(section, |_| sub);
+            continue;
+        }
+        let flag = key.replace('_', "-");
+        let bad = |msg: String| {
+            clap::Error::raw(
+                ErrorKind::InvalidValue,
+                format!("config file {}: {msg}\n", path.display()),
+            )
+        };
+        let value =
+            flag_value(value).ok_or_else(|| bad(format!("`{key}` must be a string, number, boolean or list")))?;
+        let mut found = false;
+        cmd = apply_default(cmd, &flag, &value, &mut found)
+            .map_err(|e| bad(format!("`{key}` = {value:?}: {}", first_line(&e))))?;
+        if !found {
+            return Err(bad(format!("unknown setting `{key}` (see --help for the names)")));
+        }
+    }
+    Ok(cmd)
+}
+
+fn first_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned()
+}
+
+/// Runs `value` through the flag's own parser and range, as if given on the command line.
+fn check_value(arg: &clap::Arg, flag: &str, value: &str) -> Result<(), clap::Error> {
+    if !arg.get_action().takes_values() {
+        return match value {
+            "true" | "false" => Ok(()),
+            _ => Err(clap::Error::raw(ErrorKind::InvalidValue, "expected true or false")),
+        };
+    }
+    let probe = arg
+        .clone()
+        .required(false)
+        .global(false)
+        .env(None::<&str>)
+        .default_value(None::<&str>);
+    clap::Command::new("check")
+        .arg(probe)
+        .try_get_matches_from(["check".to_owned(), format!("--{flag}={value}")])
+        .map(|_| ())
+}
+
+/// Sets `value` as the default of `--flag` here and in every nested subcommand.
+fn apply_default(
+    mut cmd: clap::Command,
+    flag: &str,
+    value: &str,
+    found: &mut bool,
+) -> Result<clap::Command, clap::Error> {
+    let arg = cmd.get_arguments().find(|a| a.get_long() == Some(flag)).cloned();
+    if flag != "config"
+        && let Some(arg) = arg
+    {
+        check_value(&arg, flag, value)?;
+        *found = true;
+        let value = value.to_owned();
+        // A secret (admin token, Redis URL) must not show up in --help either.
+        cmd = cmd.mut_arg(arg.get_id().clone(), |a| {
+            let secret = a.is_hide_env_values_set();
+            a.default_value(value).hide_default_value(secret)
+        });
+    }
+    let names: Vec<String> = cmd.get_subcommands().map(|c| c.get_name().to_owned()).collect();
+    for name in names {
+        let sub = cmd.find_subcommand(&name).expect("listed above").clone();
+        let sub = apply_default(sub, flag, value, found)?;
+        cmd = cmd.mut_subcommand(&name, |_| sub);
+    }
+    Ok(cmd)
 }
 
 /// The subcommands.

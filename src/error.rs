@@ -4,10 +4,10 @@
 use crate::domain::{InvalidInput, Sku};
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// A SKU line that could not be served, as listed in `409 insufficient_stock`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Shortage {
     /// The short SKU.
     pub sku: Sku,
@@ -15,6 +15,35 @@ pub struct Shortage {
     pub available: i64,
     /// What the request asked for.
     pub requested: i64,
+}
+
+/// Every error response: `error` and `message`, plus the fields the contract lists for
+/// that code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The stable snake_case code, e.g. `insufficient_stock`.
+    #[schema(example = "insufficient_stock")]
+    pub error: &'static str,
+    /// One human sentence.
+    pub message: String,
+    /// `unknown_sku`, and a one-line `insufficient_stock`: the SKU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// One-line `insufficient_stock`: what was available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
+    /// One-line `insufficient_stock`: what was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<i64>,
+    /// `insufficient_stock`: every short line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<Shortage>>,
+    /// `reservation_not_active`: the reservation's status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `contention`: attempts made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
 }
 
 /// Infrastructure failures: Redis could not do what was asked.
@@ -36,6 +65,19 @@ pub enum StoreError {
     /// A reply did not have the shape we wrote: corrupt data or a foreign key.
     #[error("unexpected reply from redis: {0}")]
     Protocol(String),
+}
+
+impl StoreError {
+    /// A short, bounded label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Unavailable(_) => "unavailable",
+            Self::OutOfMemory(_) => "out_of_memory",
+            Self::ExecFailed(_) => "exec_failed",
+            Self::Protocol(_) => "protocol",
+        }
+    }
 }
 
 impl From<redis::RedisError> for StoreError {
@@ -189,21 +231,30 @@ impl Error {
 
     /// The JSON body: `error`, `message`, and the extra fields the contract lists.
     pub fn body(&self) -> Value {
-        let mut body = json!({ "error": self.code(), "message": self.message() });
-        let extra = match self {
-            Self::UnknownSku { sku } => json!({ "sku": sku }),
-            Self::InsufficientStock(short) => match short.as_slice() {
-                // A single line also gets the purchase shape (`sku`, `available`, `requested`).
-                [one] => json!({ "sku": one.sku, "available": one.available,
-                                 "requested": one.requested, "items": short }),
-                _ => json!({ "items": short }),
-            },
-            Self::ReservationNotActive { status } => json!({ "status": status }),
-            Self::Contention { attempts } => json!({ "attempts": attempts }),
-            _ => json!({}),
+        serde_json::to_value(self.error_body()).expect("error bodies serialize")
+    }
+
+    /// The body as a typed value (its shape is what `/openapi.json` publishes).
+    pub fn error_body(&self) -> ErrorBody {
+        let mut body = ErrorBody {
+            error: self.code(),
+            message: self.message(),
+            ..ErrorBody::default()
         };
-        if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
-            body.extend(extra);
+        match self {
+            Self::UnknownSku { sku } => body.sku = Some(sku.clone()),
+            Self::InsufficientStock(short) => {
+                // A single line also gets the purchase shape (`sku`, `available`, `requested`).
+                if let [one] = short.as_slice() {
+                    body.sku = Some(one.sku.to_string());
+                    body.available = Some(one.available);
+                    body.requested = Some(one.requested);
+                }
+                body.items = Some(short.clone());
+            }
+            Self::ReservationNotActive { status } => body.status = Some(status.clone()),
+            Self::Contention { attempts } => body.attempts = Some(*attempts),
+            _ => {}
         }
         body
     }
@@ -234,7 +285,7 @@ impl ResponseError for Error {
         if matches!(self, Self::Contention { .. }) {
             response.insert_header(("Retry-After", "1"));
         }
-        response.json(self.body())
+        response.json(self.error_body())
     }
 }
 

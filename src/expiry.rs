@@ -78,6 +78,9 @@ pub async fn run(store: Store, config: ExpiryConfig, shutdown: impl Future<Outpu
                 s.failed > 0
             }
             Err(e) => {
+                if let Error::Store(e) = &e {
+                    store.metrics().redis_error(e);
+                }
                 tracing::warn!(error = %e, "expiry sweep failed; retrying after the poll interval");
                 true
             }
@@ -124,6 +127,7 @@ pub async fn sweep(store: &Store, config: &ExpiryConfig) -> Result<Sweep, Error>
             return Ok(total);
         }
         let full = due.len() >= config.batch.max(1);
+        store.metrics().expiry_batch(due.len());
         let results: Vec<Result<Expired, Error>> = futures_util::stream::iter(due)
             .map(|id| release(store, id))
             .buffer_unordered(config.concurrency.max(1))
@@ -133,6 +137,7 @@ pub async fn sweep(store: &Store, config: &ExpiryConfig) -> Result<Sweep, Error>
         for result in results {
             match result {
                 Ok(Expired::Released { lag_ms }) => {
+                    store.metrics().expiry_released(lag_ms);
                     total.released += 1;
                     total.max_lag_ms = total.max_lag_ms.max(lag_ms);
                 }
@@ -140,6 +145,9 @@ pub async fn sweep(store: &Store, config: &ExpiryConfig) -> Result<Sweep, Error>
                 // Extended by a writer whose clock runs behind ours; it is due later.
                 Ok(Expired::NotDue) => total.failed += 1,
                 Err(e) => {
+                    if let Error::Store(e) = &e {
+                        store.metrics().redis_error(e);
+                    }
                     tracing::warn!(error = %e, "could not release a hold; will retry");
                     total.failed += 1;
                 }

@@ -10,6 +10,8 @@
 //!   pure decision; the engine owns WATCH/MULTI/EXEC, UNWATCH, reply checks and backoff.
 //! - [`ops`]: the stock operations, one file each, each on `watch`, `lua` or `broken`.
 //! - [`expiry`]: the worker that releases lapsed reservations, driven by a ZSET of deadlines.
+//! - [`metrics`]: the Prometheus registry behind `GET /metrics`; [`events`]: the stock-change
+//!   feed behind `GET /v1/events`, published after each commit.
 //! - [`error`]: every failure, and its HTTP status and contract code, in one place.
 //! - [`routes`]: thin actix-web handlers, one file each; [`startup`] wires them into an
 //!   [`startup::Application`].
@@ -24,9 +26,11 @@ pub mod bench;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod expiry;
 pub mod keys;
 pub mod managed_redis;
+pub mod metrics;
 pub mod ops;
 pub mod routes;
 pub mod startup;

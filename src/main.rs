@@ -1,6 +1,5 @@
 //! The `stockwatch` command line.
 
-use clap::Parser;
 use std::process::ExitCode;
 use stockwatch::bench::{self, Driver, Tuning};
 use stockwatch::config::{
@@ -16,8 +15,8 @@ const MIN_REDIS: (u32, u32, u32) = (6, 2, 0);
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    telemetry::init();
-    let cli = Cli::parse();
+    let cli = Cli::load();
+    telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::ExpiryWorker(args) => expiry_worker(args).await,

@@ -6,7 +6,6 @@ use crate::store::Store;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use tracing_actix_web::TracingLogger;
 
 /// What the service needs beyond the store.
 #[derive(Debug, Clone)]
@@ -29,6 +28,8 @@ pub struct Application {
     server: Server,
     store: Store,
     expiry: Option<ExpiryConfig>,
+    /// Fanned out to every background task and endless response when the server stops.
+    stop: tokio::sync::broadcast::Sender<()>,
 }
 
 impl Application {
@@ -54,14 +55,16 @@ impl Application {
         }
         let listener = TcpListener::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
         let state = web::Data::new(AppState {
             store: store.clone(),
             admin_token: settings.admin_token.map(AdminToken::new),
             allow_broken: settings.allow_broken,
+            stop: stop.clone(),
         });
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(routes::observe::observe))
                 .app_data(state.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
@@ -77,6 +80,7 @@ impl Application {
             server,
             store,
             expiry: settings.expiry,
+            stop,
         })
     }
 
@@ -88,7 +92,7 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish. The shutdown
     /// is fanned out through a broadcast to every background task (the expiry worker).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+        let stop = self.stop;
         let worker = self.expiry.map(|config| {
             let mut stopped = stop.subscribe();
             tokio::spawn(expiry::run(self.store.clone(), config, async move {
@@ -102,6 +106,8 @@ impl Application {
             result = &mut server => result,
             () = shutdown => {
                 tracing::info!("shutting down: finishing in-flight requests");
+                // Event streams never finish by themselves; end them first.
+                let _ = stop.send(());
                 // The server future must keep being polled for the stop to complete.
                 let ((), result) = tokio::join!(handle.stop(true), server);
                 result

@@ -68,8 +68,10 @@ struct Inner {
     combiner: Arc<crate::ops::combine::Combiner>,
     /// Wakes this process's expiry worker when a hold due sooner than its next wake is added.
     expiry_signal: ExpirySignal,
-    /// Attempts and conflicts of every caller so far.
-    effort: [std::sync::atomic::AtomicU64; 2],
+    /// Prometheus metrics of everything this store's callers do.
+    metrics: crate::metrics::Metrics,
+    /// Stock changes for `GET /v1/events`, published after each commit.
+    events: crate::events::Events,
 }
 
 /// Work done by this store's callers since it was built: each caller's attempts (a group
@@ -139,7 +141,8 @@ impl Store {
                     notify: tokio::sync::Notify::new(),
                     next_wake_ms: std::sync::atomic::AtomicI64::new(i64::MAX),
                 },
-                effort: Default::default(),
+                metrics: crate::metrics::Metrics::new(),
+                events: crate::events::Events::default(),
             }),
         })
     }
@@ -166,18 +169,23 @@ impl Store {
 
     /// Attempts and conflicts so far.
     pub fn stats(&self) -> Stats {
-        let [a, c] = &self.inner.effort;
-        Stats {
-            attempts: a.load(std::sync::atomic::Ordering::Relaxed),
-            conflicts: c.load(std::sync::atomic::Ordering::Relaxed),
-        }
+        let (attempts, conflicts) = self.inner.metrics.totals();
+        Stats { attempts, conflicts }
     }
 
-    /// Adds to the effort counters.
-    pub(crate) fn count_effort(&self, attempts: u64, conflicts: u64) {
-        let [a, c] = &self.inner.effort;
-        a.fetch_add(attempts, std::sync::atomic::Ordering::Relaxed);
-        c.fetch_add(conflicts, std::sync::atomic::Ordering::Relaxed);
+    /// The metrics registry `GET /metrics` renders.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// The stock-change feed behind `GET /v1/events`.
+    pub fn events(&self) -> &crate::events::Events {
+        &self.inner.events
+    }
+
+    /// `GET /metrics`: every metric, with the pool sampled now.
+    pub fn render_metrics(&self) -> String {
+        self.inner.metrics.render(self.inner.pool.status())
     }
 
     /// The expiry worker's wake-up signal.

@@ -4,8 +4,9 @@ use uuid::Uuid;
 macro_rules! time_ordered_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
         #[serde(transparent)]
+        #[schema(value_type = String, format = "uuid", example = "01936b2e-8f3a-7c4d-9e5f-0a1b2c3d4e5f")]
         pub struct $name(Uuid);
 
         impl $name {

@@ -1,7 +1,8 @@
 use super::InvalidInput;
 
 /// How many units one line of an order moves: 1..=1_000_000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
+#[schema(value_type = u32, example = 1)]
 #[serde(transparent)]
 pub struct Quantity(u32);
 

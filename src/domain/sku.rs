@@ -5,7 +5,8 @@ use std::fmt;
 ///
 /// The alphabet is what makes the key layout safe: no `:` to forge another key, no `{`/`}`
 /// to escape the cluster hash tag, no `*`/`?`/`[` to widen a SCAN pattern.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
+#[schema(value_type = String, example = "ps5")]
 #[serde(transparent)]
 pub struct Sku(String);
 

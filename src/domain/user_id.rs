@@ -2,7 +2,8 @@ use super::InvalidInput;
 
 /// Who is buying: 1–128 characters, none of them control characters (they would corrupt
 /// logs and terminals that display it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(value_type = String, example = "alice")]
 #[serde(transparent)]
 pub struct UserId(String);
 

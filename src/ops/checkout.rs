@@ -7,7 +7,7 @@ use crate::store::Store;
 use serde::Serialize;
 
 /// One line of a completed checkout or a new reservation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CheckoutLine {
     /// What was bought.
     pub sku: Sku,
@@ -34,7 +34,7 @@ impl CheckoutLine {
 }
 
 /// A completed cart: the `201` body of `POST /v1/checkouts`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Checkout {
     /// The new order.
     pub order_id: OrderId,

@@ -125,10 +125,6 @@ impl Optimistic for Batch<'_> {
     /// Nothing to commit: every take was refused or replayed.
     type Rejection = Vec<Result<Receipt, Error>>;
 
-    fn weight(&self) -> u64 {
-        self.takes.len() as u64
-    }
-
     /// Every SKU and every idempotency slot: a repeat committed elsewhere must abort us.
     fn watch_keys(&self) -> Vec<String> {
         let mut keys = self.stock_keys();

@@ -8,7 +8,7 @@ use redis::Cmd;
 use serde::{Deserialize, Serialize};
 
 /// A confirmed reservation: the `201` body of `POST /v1/reservations/{id}/confirm`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Confirmed {
     /// The order the held units were sold in.
     pub order_id: OrderId,

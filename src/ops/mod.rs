@@ -45,7 +45,7 @@ use crate::txn::TxError;
 use serde::{Deserialize, Serialize};
 
 /// The stock object of the contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Stock {
     /// The SKU.
     pub sku: Sku,
@@ -58,7 +58,7 @@ pub struct Stock {
 }
 
 /// How an order came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderSource {
     /// `POST /v1/purchases`.
@@ -70,7 +70,7 @@ pub enum OrderSource {
 }
 
 /// One line of a stored order or reservation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderLine {
     /// The SKU sold or held.
     pub sku: String,
@@ -93,7 +93,7 @@ impl OrderLine {
 }
 
 /// An order as stored (JSON) and as `GET /v1/orders/{id}` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Order {
     /// UUIDv7, time-ordered.
     pub order_id: String,
@@ -111,12 +111,66 @@ pub struct Order {
 }
 
 /// What every stock-moving call reports besides its own result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Effort {
     /// Attempts made (1 for `lua` and `broken`).
     pub attempts: u32,
     /// Attempts aborted by a conflicting write (always 0 for `lua` and `broken`).
     pub conflicts: u32,
+}
+
+/// Reports one finished stock-moving call: metrics always, and a stock event per SKU when
+/// it committed. The one place calls are observed, whatever their path.
+pub(crate) fn finished<T>(
+    store: &Store,
+    op: &'static str,
+    strategy: &'static str,
+    started: tokio::time::Instant,
+    result: &Result<T, Error>,
+    effort: Option<Effort>,
+    skus: impl FnOnce() -> Vec<Sku>,
+) {
+    let outcome = crate::metrics::CallOutcome::of(result);
+    let effort = match (effort, result) {
+        (None, Err(Error::Contention { attempts })) => Some(Effort {
+            attempts: *attempts,
+            conflicts: *attempts,
+        }),
+        (effort, _) => effort,
+    };
+    store.metrics().call(op, strategy, outcome, effort, started.elapsed());
+    if outcome == crate::metrics::CallOutcome::Committed {
+        store.events().changed(crate::events::Change {
+            skus: skus(),
+            kind: op,
+            strategy,
+            effort: effort.unwrap_or(Effort {
+                attempts: 1,
+                conflicts: 0,
+            }),
+        });
+    }
+}
+
+/// Runs an admin change of one SKU's stock on the engine, and reports it.
+pub(crate) async fn run_admin<O>(store: &Store, kind: &'static str, sku: &Sku, op: &O) -> Result<Stock, Error>
+where
+    O: crate::txn::Optimistic<Output = Stock, Rejection = Error>,
+{
+    let started = tokio::time::Instant::now();
+    let (result, effort) = match crate::txn::run(store, op).await {
+        Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts))),
+        Err(e) => (Err(Error::from(e)), None),
+    };
+    finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
+    result
+}
+
+impl Effort {
+    /// From the engine's counts.
+    pub fn of(attempts: u32, conflicts: u32) -> Self {
+        Self { attempts, conflicts }
+    }
 }
 
 /// Milliseconds since the Unix epoch, the contract's time unit.

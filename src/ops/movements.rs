@@ -5,7 +5,7 @@ use redis::streams::StreamRangeReply;
 use serde::Serialize;
 
 /// One stock change, as appended to the SKU's stream in the same MULTI or script as the change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Movement {
     /// The stream entry id (`ms-seq`), unique and time-ordered.
     pub id: String,
@@ -21,7 +21,7 @@ pub struct Movement {
 }
 
 /// The `200` body of `GET /v1/skus/{sku}/movements`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Movements {
     /// The SKU.
     pub sku: Sku,

@@ -7,7 +7,7 @@ use crate::store::Store;
 use serde::Serialize;
 
 /// A completed single-SKU purchase: the `201` body of `POST /v1/purchases`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Purchase {
     /// The new order.
     pub order_id: OrderId,

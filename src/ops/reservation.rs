@@ -7,7 +7,7 @@
 //! what makes "ends in exactly one terminal state, once" hold.
 
 use super::idempotency::{Idempotency, Recalled, Slot, field};
-use super::{OrderLine, movement_cmd, now_ms};
+use super::{Effort, OrderLine, movement_cmd, now_ms};
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
 /// A reservation as stored and as `GET /v1/reservations/{id}` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Reservation {
     /// UUIDv7.
     pub reservation_id: ReservationId,
@@ -160,6 +160,9 @@ pub(crate) trait Step: Sync {
     /// What the change answers. Stored as JSON for idempotent repeats, so it must round-trip.
     type Output: Serialize + DeserializeOwned;
 
+    /// Whether a commit moves stock (and so is published on `GET /v1/events`).
+    const MOVES_STOCK: bool = true;
+
     /// Decides from the reservation as read (`None`: it does not exist) and the time.
     /// Empty writes mean "nothing to change": the answer is given without a commit.
     fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64)
@@ -171,23 +174,33 @@ pub(crate) trait Step: Sync {
 pub(crate) async fn run<S: Step>(
     store: &Store,
     id: &ReservationId,
-    scope: &str,
+    scope: &'static str,
     idem: Option<&Idempotency>,
     step: S,
 ) -> Result<S::Output, Error> {
+    let started = tokio::time::Instant::now();
     let op = Transition {
         store,
         key: store.keys().reservation(id),
         id: *id,
         idem: idem.map(|i| Slot::new(store, &format!("{scope}:{id}"), i)),
         step,
+        touched: std::sync::Mutex::default(),
     };
-    match txn::run(store, &op).await {
-        Ok(done) => Ok(done.output),
-        Err(TxError::Rejected { rejection, .. }) => rejection,
-        Err(TxError::Contention { attempts }) => Err(Error::Contention { attempts }),
-        Err(TxError::Store(e)) => Err(e.into()),
-    }
+    let (result, effort) = match txn::run(store, &op).await {
+        Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts))),
+        Err(TxError::Rejected {
+            rejection,
+            attempts,
+            conflicts,
+        }) => (rejection, Some(Effort::of(attempts, conflicts))),
+        Err(TxError::Contention { attempts }) => (Err(Error::Contention { attempts }), None),
+        Err(TxError::Store(e)) => (Err(e.into()), None),
+    };
+    let touched = std::mem::take(&mut *op.touched.lock().expect("not poisoned"));
+    let touched = if S::MOVES_STOCK { touched } else { Vec::new() };
+    super::finished(store, scope, "watch", started, &result, effort, || touched);
+    result
 }
 
 struct Transition<'a, S> {
@@ -196,6 +209,8 @@ struct Transition<'a, S> {
     id: ReservationId,
     idem: Option<Slot>,
     step: S,
+    /// The SKUs of the reservation as last read, for the stock events after a commit.
+    touched: std::sync::Mutex<Vec<Sku>>,
 }
 
 impl<S: Step> Optimistic for Transition<'_, S> {
@@ -234,6 +249,10 @@ impl<S: Step> Optimistic for Transition<'_, S> {
             _ => return Err(protocol(format!("reservation {} read failed", self.id))),
         };
         let found = Reservation::from_fields(&self.id, fields).map_err(|e| Err(e.into()))?;
+        if let Some(resv) = &found {
+            *self.touched.lock().expect("not poisoned") =
+                resv.items.iter().filter_map(|l| Sku::parse(&l.sku).ok()).collect();
+        }
         let (mut writes, output) = self.step.decide(self.store, found, now_ms()).map_err(Err)?;
         if writes.is_empty() {
             return Err(Ok(output));

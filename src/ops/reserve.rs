@@ -8,7 +8,7 @@ use crate::store::Store;
 use serde::Serialize;
 
 /// A new hold: the `201` body of `POST /v1/reservations`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Reserved {
     /// The new reservation.
     pub reservation_id: ReservationId,

@@ -2,7 +2,7 @@ use super::{Stock, movement_cmd, now_ms, read_stock, stock_from_fields};
 use crate::domain::{Quantity, Sku};
 use crate::error::Error;
 use crate::store::Store;
-use crate::txn::{self, Optimistic, Plan};
+use crate::txn::{Optimistic, Plan};
 
 /// Adds units to `available` of an existing SKU (a delivery arrived).
 pub async fn restock(store: &Store, sku: &Sku, quantity: Quantity) -> Result<Stock, Error> {
@@ -12,7 +12,7 @@ pub async fn restock(store: &Store, sku: &Sku, quantity: Quantity) -> Result<Sto
         quantity,
         at_ms: now_ms(),
     };
-    Ok(txn::run(store, &op).await?.output)
+    super::run_admin(store, "restock", sku, &op).await
 }
 
 struct Restock<'a> {

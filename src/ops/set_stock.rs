@@ -2,7 +2,7 @@ use super::{Stock, movement_cmd, now_ms, read_stock, stock_from_fields};
 use crate::domain::{Available, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
-use crate::txn::{self, Optimistic, Plan};
+use crate::txn::{Optimistic, Plan};
 
 /// Sets `available` to an absolute level, creating the SKU if needed; `reserved` and `sold`
 /// are left alone. `received` moves by the difference, so conservation can be verified.
@@ -13,7 +13,7 @@ pub async fn set_stock(store: &Store, sku: &Sku, available: Available) -> Result
         available,
         at_ms: now_ms(),
     };
-    Ok(txn::run(store, &op).await?.output)
+    super::run_admin(store, "set", sku, &op).await
 }
 
 struct SetStock<'a> {

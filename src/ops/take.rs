@@ -254,28 +254,34 @@ impl Take {
     /// Runs the take under `strategy`. On `watch`, takes go through the store's group
     /// commit unless batching is off.
     pub async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
-        let items = self.items.clone();
-        let receipt = match strategy {
-            Strategy::Watch if self.store.config().batching => {
-                let store = self.store.clone();
-                store.combiner().submit(self).await?
-            }
-            Strategy::Watch => match txn::run_until(&self.store, &self, self.deadline).await {
-                Ok(done) => done.output,
-                Err(TxError::Rejected { rejection, .. }) => rejection?,
-                Err(TxError::Contention { attempts }) => return Err(Error::Contention { attempts }),
-                Err(TxError::Store(e)) => return Err(e.into()),
+        let started = tokio::time::Instant::now();
+        let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
+        let (receipt, effort) = match strategy {
+            Strategy::Watch if store.config().batching => (store.combiner().submit(self).await, None),
+            Strategy::Watch => match txn::run_until(&store, &self, self.deadline).await {
+                Ok(done) => (Ok(done.output), None),
+                Err(TxError::Rejected {
+                    rejection,
+                    attempts,
+                    conflicts,
+                }) => (rejection, Some(Effort { attempts, conflicts })),
+                Err(TxError::Contention { attempts }) => (Err(Error::Contention { attempts }), None),
+                Err(TxError::Store(e)) => (Err(e.into()), None),
             },
-            Strategy::Lua => self.run_lua().await?,
-            Strategy::Broken => self.run_broken().await?,
+            Strategy::Lua => (self.run_lua().await, None),
+            Strategy::Broken => (self.run_broken().await, None),
         };
-        receipt.into_taken(&items)
+        let effort = receipt.as_ref().ok().map(|r| r.effort).or(effort);
+        let taken = receipt.and_then(|r| r.into_taken(&items));
+        super::finished(&store, kind, strategy.as_str(), started, &taken, effort, || {
+            items.lines().iter().map(|l| l.sku.clone()).collect()
+        });
+        taken
     }
 
     /// One script call on the shared multiplexed connection; `redis::Script` reloads the
     /// script transparently after NOSCRIPT (a restart or SCRIPT FLUSH).
     async fn run_lua(&self) -> Result<Receipt, Error> {
-        self.store.count_effort(1, 0);
         let keys = self.store.keys();
         let lines = self.items.lines();
         let mut inv = TAKE_SCRIPT.prepare_invoke();
@@ -362,7 +368,6 @@ impl Take {
     /// that other buyers have already made stale. The same read and decision as `watch`;
     /// the only thing missing is the WATCH.
     async fn run_broken(&self) -> Result<Receipt, Error> {
-        self.store.count_effort(1, 0);
         let deadline = self.deadline;
         let mut conn = self.store.shared();
         let mut read = redis::pipe();

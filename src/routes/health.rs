@@ -3,11 +3,17 @@ use crate::error::Error;
 use actix_web::{HttpResponse, web};
 
 /// Liveness: the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "The process runs", body = Object, example = json!({"status": "ok"}))))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 /// Readiness: Redis answers PING within the response timeout.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses(
+        (status = 200, description = "Redis answers", body = Object, example = json!({"status": "ready"})),
+        (status = 503, description = "Redis does not answer in time (`redis_unavailable`)", body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     state.store.ping().await?;

@@ -4,12 +4,16 @@
 mod cancel;
 mod checkout;
 mod confirm;
+mod events;
 mod extend;
 mod get_order;
 mod get_reservation;
 mod get_stock;
 mod health;
+mod metrics;
 mod movements;
+pub mod observe;
+pub mod openapi;
 mod purchase;
 mod reserve;
 mod restock;
@@ -38,6 +42,8 @@ pub struct AppState {
     pub admin_token: Option<AdminToken>,
     /// Whether `?strategy=broken` is served.
     pub allow_broken: bool,
+    /// Fires when the server stops, so that endless responses (event streams) end.
+    pub stop: tokio::sync::broadcast::Sender<()>,
 }
 
 /// The admin bearer token. Its `Debug` never shows the secret, so it cannot leak into logs.
@@ -64,6 +70,19 @@ impl std::fmt::Debug for AdminToken {
 /// Wires every route; unknown paths and methods get JSON errors too.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let not_allowed = || web::route().to(|| async { Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed) });
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document());
+    cfg.service(docs)
+        .service(web::redirect("/docs", "/docs/"))
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(metrics::metrics))
+                .default_service(not_allowed()),
+        )
+        .service(
+            web::resource("/v1/events")
+                .route(web::get().to(events::events))
+                .default_service(not_allowed()),
+        );
     cfg.service(
         web::resource("/healthz")
             .route(web::get().to(health::healthz))

@@ -48,12 +48,6 @@ pub trait Optimistic: Sync {
 
     /// Decides from the snapshot alone. `attempt` is 1-based, for answers that report it.
     fn decide(&self, snapshot: Self::Snapshot, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection>;
-
-    /// How many callers each attempt serves, for the effort counters ([`Store::stats`]): a
-    /// group commit carries its whole batch.
-    fn weight(&self) -> u64 {
-        1
-    }
 }
 
 /// A committed transaction.
@@ -122,7 +116,6 @@ pub async fn run_until<O: Optimistic>(
     // Only conflicts are retried, so every attempt before the last one conflicted.
     let attempts = attempts.into_inner();
     let conflicts = attempts - 1;
-    store.count_effort(op.weight() * u64::from(attempts), op.weight() * u64::from(conflicts));
     match result {
         Ok(output) => Ok(Committed {
             output,
@@ -172,7 +165,9 @@ struct Dedicated {
 
 impl Dedicated {
     async fn checkout(store: &Store, deadline: Instant) -> Result<Self, StoreError> {
+        let asked = Instant::now();
         let conn = Store::bounded(deadline, store.pool().get()).await?;
+        store.metrics().pool_wait(asked.elapsed());
         Ok(Self {
             conn: Some(conn),
             watching: false,

@@ -1,0 +1,154 @@
+//! The stock-change feed behind `GET /v1/events` (and the dashboard).
+//!
+//! Operations report a change only after their transaction committed, so an aborted attempt
+//! never shows up. One publisher task per store reads the new stock of the changed SKUs,
+//! in the order the changes were reported, and broadcasts one event per change: the last
+//! event for a SKU always shows a state at least as new as its last commit. Nothing is read
+//! or queued while nobody listens.
+//!
+//! The feed covers this process's changes; an `expiry-worker` running as its own process
+//! releases holds without events here.
+
+use crate::domain::Sku;
+use crate::keys::Keys;
+use crate::ops::Effort;
+use redis::aio::ConnectionManager;
+use serde::Serialize;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// Events kept for a slow subscriber before it skips ahead (each event carries the whole
+/// stock object, so skipping loses no state, only intermediate steps).
+const BACKLOG: usize = 4096;
+/// Most changes read in one pipelined round trip.
+const READ_BATCH: usize = 256;
+
+/// One `event: stock` of `GET /v1/events`: the stock object after the change, plus what
+/// made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StockEvent {
+    /// The SKU.
+    pub sku: String,
+    /// `available` as read after the change (negative after `broken` oversold).
+    pub available: i64,
+    /// `reserved` after the change.
+    pub reserved: i64,
+    /// `sold` after the change.
+    pub sold: i64,
+    /// Movement kind: `set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`,
+    /// `cancel` or `expire`.
+    pub kind: &'static str,
+    /// `watch`, `lua` or `broken`.
+    pub strategy: &'static str,
+    /// Attempts the committing call made.
+    pub attempts: u32,
+    /// Of which aborted by a conflicting write.
+    pub conflicts: u32,
+}
+
+/// A committed change, as reported by an operation.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    pub skus: Vec<Sku>,
+    pub kind: &'static str,
+    pub strategy: &'static str,
+    pub effort: Effort,
+}
+
+/// The feed: a broadcast to subscribers, fed by a publisher task started on first use.
+#[derive(Debug)]
+pub struct Events {
+    feed: broadcast::Sender<StockEvent>,
+    queue: OnceLock<mpsc::UnboundedSender<Change>>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self {
+            feed: broadcast::channel(BACKLOG).0,
+            queue: OnceLock::new(),
+        }
+    }
+}
+
+impl Events {
+    /// A new subscription. The first one starts the publisher (on the current runtime); it
+    /// ends when the store is dropped.
+    pub fn subscribe(
+        &self,
+        keys: &Keys,
+        conn: ConnectionManager,
+        timeout: Duration,
+    ) -> broadcast::Receiver<StockEvent> {
+        let receiver = self.feed.subscribe();
+        self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(publish(rx, self.feed.clone(), keys.clone(), conn, timeout));
+            tx
+        });
+        receiver
+    }
+
+    /// Queues a committed change, unless nobody listens.
+    pub(crate) fn changed(&self, change: Change) {
+        if self.feed.receiver_count() == 0 {
+            return;
+        }
+        if let Some(queue) = self.queue.get() {
+            let _ = queue.send(change);
+        }
+    }
+}
+
+async fn publish(
+    mut queue: mpsc::UnboundedReceiver<Change>,
+    feed: broadcast::Sender<StockEvent>,
+    keys: Keys,
+    mut conn: ConnectionManager,
+    timeout: Duration,
+) {
+    let mut changes = Vec::with_capacity(READ_BATCH);
+    while queue.recv_many(&mut changes, READ_BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        for change in &changes {
+            for sku in &change.skus {
+                pipe.cmd("HMGET")
+                    .arg(keys.stock(sku))
+                    .arg(&["available", "reserved", "sold"]);
+            }
+        }
+        let read = tokio::time::timeout(timeout, pipe.query_async::<Vec<[Option<i64>; 3]>>(&mut conn)).await;
+        match read {
+            Ok(Ok(levels)) => {
+                let mut levels = levels.into_iter();
+                for change in changes.drain(..) {
+                    for sku in &change.skus {
+                        let Some([Some(available), reserved, sold]) = levels.next() else {
+                            continue;
+                        };
+                        let _ = feed.send(StockEvent {
+                            sku: sku.to_string(),
+                            available,
+                            reserved: reserved.unwrap_or(0),
+                            sold: sold.unwrap_or(0),
+                            kind: change.kind,
+                            strategy: change.strategy,
+                            attempts: change.effort.attempts,
+                            conflicts: change.effort.conflicts,
+                        });
+                    }
+                }
+            }
+            // Redis is down: these changes' events are lost, the next ones carry the state.
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, dropped = changes.len(), "events: stock read failed");
+                changes.clear();
+            }
+            Err(_) => {
+                tracing::warn!(dropped = changes.len(), "events: stock read timed out");
+                changes.clear();
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+use super::AppState;
+use crate::events::StockEvent;
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, web};
+use futures_util::stream;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// A comment line this often keeps proxies from closing an idle stream.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// `GET /v1/events`: every committed stock change in this process, as server-sent events
+/// (`event: stock`, data = the stock object plus `kind`, `strategy`, `attempts`,
+/// `conflicts`). A client too slow to keep up gets `event: lagged` with how many it missed;
+/// the next event carries the full state again. The stream ends when the server stops.
+#[utoipa::path(get, path = "/v1/events", tag = "ops",
+    responses((status = 200, description = "text/event-stream of `stock` events; data is a StockEvent", content_type = "text/event-stream", body = String)))]
+pub async fn events(state: web::Data<AppState>) -> HttpResponse {
+    let store = &state.store;
+    let feed = store
+        .events()
+        .subscribe(store.keys(), store.shared(), store.config().response_timeout);
+    let clients = Connected::new(store.metrics().sse_clients.clone());
+    let stopped = state.stop.subscribe();
+    let opening = Bytes::from_static(b"retry: 1000\n: stockwatch stock events\n\n");
+    let body = stream::unfold(
+        (Some(opening), feed, stopped, clients),
+        |(first, mut feed, mut stopped, clients)| async move {
+            if let Some(first) = first {
+                return Some((Ok::<_, actix_web::Error>(first), (None, feed, stopped, clients)));
+            }
+            let frame = tokio::select! {
+                _ = stopped.recv() => return None,
+                next = tokio::time::timeout(KEEPALIVE, feed.recv()) => match next {
+                    Err(_) => Bytes::from_static(b": keepalive\n\n"),
+                    Ok(Ok(event)) => frame("stock", &event),
+                    Ok(Err(RecvError::Lagged(missed))) => Bytes::from(format!("event: lagged\ndata: {{\"missed\":{missed}}}\n\n")),
+                    Ok(Err(RecvError::Closed)) => return None,
+                },
+            };
+            Some((Ok(frame), (None, feed, stopped, clients)))
+        },
+    );
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body)
+}
+
+fn frame(name: &str, event: &StockEvent) -> Bytes {
+    let data = serde_json::to_string(event).expect("events serialize");
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+/// Counts an open stream in the `sse_clients` gauge for as long as it lives.
+struct Connected(prometheus::IntGauge);
+
+impl Connected {
+    fn new(gauge: prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

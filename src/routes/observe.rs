@@ -1,0 +1,107 @@
+//! The middleware every request passes through: a request id (taken from `X-Request-Id`
+//! when the client sent a sane one, else a new UUIDv7, and echoed back), a root span that
+//! carries it, one log line per answered request, and the HTTP metrics.
+
+use super::AppState;
+use crate::error::Error;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use tracing::Instrument;
+use tracing::field::Empty;
+
+/// The request id header, read and echoed.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client-sent id is kept when it is 1–128 characters of `A-Z a-z 0-9 - _ . :`, so it
+/// can be logged as is; anything else is replaced.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        })
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
+}
+
+/// The request's root span, for handlers to record what they learned (attempts).
+#[derive(Clone)]
+pub struct RequestSpan(tracing::Span);
+
+impl RequestSpan {
+    /// Records the strategy the request ran on and the attempts its transaction took.
+    pub fn took(&self, strategy: crate::domain::Strategy, attempts: u32) {
+        self.0.record("strategy", strategy.as_str());
+        self.0.record("attempts", attempts);
+    }
+}
+
+impl FromRequest for RequestSpan {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let span = req
+            .extensions()
+            .get::<RequestSpan>()
+            .cloned()
+            .unwrap_or_else(|| RequestSpan(tracing::Span::none()));
+        std::future::ready(Ok(span))
+    }
+}
+
+/// Wraps every request: see the module docs.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let id = request_id(&req);
+    let strategy =
+        super::query_param(req.request(), "strategy").filter(|s| crate::domain::Strategy::parse(Some(s)).is_ok());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.path(),
+        operation = Empty,
+        strategy = strategy.as_deref().unwrap_or("-"),
+        attempts = Empty,
+        status = Empty,
+    );
+    req.extensions_mut().insert(RequestSpan(span.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+
+    let status = res.status().as_u16();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let elapsed = started.elapsed();
+    span.record("operation", format!("{} {route}", res.request().method()).as_str());
+    span.record("status", status);
+    if let Some(state) = state {
+        state
+            .store
+            .metrics()
+            .http(&route, res.request().method().as_str(), status, elapsed);
+        if let Some(Error::Store(e)) = res.response().error().and_then(|e| e.as_error::<Error>()) {
+            state.store.metrics().redis_error(e);
+        }
+    }
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, latency_ms, "request answered");
+        } else {
+            tracing::info!(status, latency_ms, "request answered");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(res)
+}

@@ -1,0 +1,165 @@
+//! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]` annotations and
+//! the response types themselves, served at `/openapi.json` with Swagger UI at `/docs`.
+//!
+//! Handlers parse bodies field by field (so that a 400 can name the field), so the request
+//! bodies are described here; their bounds mirror the domain types' `parse` functions.
+
+use serde::Deserialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// `POST /v1/purchases`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PurchaseRequest {
+    /// The SKU to buy.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]{1,64}$",
+        example = "ps5"
+    )]
+    pub sku: String,
+    /// Units to buy.
+    #[schema(minimum = 1, maximum = 1_000_000, example = 1)]
+    pub quantity: u32,
+    /// Who buys: 1-128 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f]{1,128}$",
+        example = "alice"
+    )]
+    pub user_id: String,
+}
+
+/// One line of a cart.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CartLine {
+    /// The SKU; each may appear once per cart.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]{1,64}$",
+        example = "ps5"
+    )]
+    pub sku: String,
+    /// Units.
+    #[schema(minimum = 1, maximum = 1_000_000, example = 1)]
+    pub quantity: u32,
+}
+
+/// `POST /v1/checkouts`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckoutRequest {
+    /// Who buys.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f]{1,128}$",
+        example = "alice"
+    )]
+    pub user_id: String,
+    /// 1-100 lines, each SKU once.
+    #[schema(min_items = 1, max_items = 100)]
+    pub items: Vec<CartLine>,
+}
+
+/// `POST /v1/reservations`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReserveRequest {
+    /// Who holds.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f]{1,128}$",
+        example = "alice"
+    )]
+    pub user_id: String,
+    /// 1-100 lines, each SKU once.
+    #[schema(min_items = 1, max_items = 100)]
+    pub items: Vec<CartLine>,
+    /// How long the hold lasts, seconds (default 600).
+    #[schema(minimum = 1, maximum = 86_400, example = 600)]
+    pub ttl_seconds: Option<u32>,
+}
+
+/// `POST /v1/reservations/{id}/extend`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExtendRequest {
+    /// The hold now lapses this many seconds from now.
+    #[schema(minimum = 1, maximum = 86_400, example = 600)]
+    pub ttl_seconds: u32,
+}
+
+/// `PUT /v1/skus/{sku}/stock`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetStockRequest {
+    /// The new `available`.
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 100)]
+    pub available: u32,
+}
+
+/// `POST /v1/skus/{sku}/restock`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RestockRequest {
+    /// Units to add to `available`.
+    #[schema(minimum = 1, maximum = 1_000_000, example = 10)]
+    pub quantity: u32,
+}
+
+/// Declares the admin bearer token.
+struct AdminTokenScheme;
+
+impl Modify for AdminTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "stockwatch",
+        description = "Inventory and checkout on Redis that never oversells. Every error is \
+            `{\"error\": \"<code>\", \"message\": \"...\"}` with the extra fields listed per code.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(
+        super::health::healthz,
+        super::health::readyz,
+        super::metrics::metrics,
+        super::events::events,
+        super::set_stock::set_stock,
+        super::restock::restock,
+        super::get_stock::get_stock,
+        super::movements::movements,
+        super::purchase::purchase,
+        super::checkout::checkout,
+        super::get_order::get_order,
+        super::reserve::reserve,
+        super::get_reservation::get_reservation,
+        super::confirm::confirm,
+        super::cancel::cancel,
+        super::extend::extend,
+    ),
+    components(schemas(crate::events::StockEvent)),
+    modifiers(&AdminTokenScheme),
+    tags(
+        (name = "stock", description = "Reading stock and its movements"),
+        (name = "admin", description = "Setting stock (bearer token when the server has one)"),
+        (name = "checkout", description = "Purchases, carts and orders"),
+        (name = "reservations", description = "Timed holds: reserve, then confirm, cancel or let lapse"),
+        (name = "ops", description = "Health, readiness, metrics and the live event stream"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document, built once per server (it does not change at run time).
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
