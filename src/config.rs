@@ -40,6 +40,9 @@ pub struct Cli {
         default_value = "text"
     )]
     pub log_format: LogFormat,
+    /// Every setting of the subcommand as resolved, with where it came from (`--print-config`).
+    #[arg(skip)]
+    pub resolved: String,
 }
 
 impl Cli {
@@ -57,16 +60,60 @@ impl Cli {
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let mut cmd = Self::command();
+        let mut from_file = Vec::new();
         if let Some(path) = config_path(&args) {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| cmd.error(ErrorKind::Io, format!("config file {}: {e}", path.display())))?;
             let table: toml::Table = toml::from_str(&text)
                 .map_err(|e| cmd.error(ErrorKind::InvalidValue, format!("config file {}: {e}", path.display())))?;
-            cmd = layer_file(cmd, &table, &path)?;
+            cmd = layer_file(cmd, &table, &path, &mut from_file)?;
         }
         let matches = cmd.try_get_matches_from_mut(args)?;
-        Self::from_arg_matches(&matches)
+        let mut cli = Self::from_arg_matches(&matches)?;
+        cli.resolved = describe(&cmd, &matches, &from_file);
+        Ok(cli)
     }
+}
+
+/// `name = value  # source` for every setting of the chosen subcommand (and the global
+/// ones); secrets are shown as `<set>`.
+fn describe(cmd: &clap::Command, matches: &clap::ArgMatches, from_file: &[String]) -> String {
+    use clap::parser::ValueSource;
+    let (cmd, sub) = match matches.subcommand() {
+        Some((name, sub)) => (cmd.find_subcommand(name).unwrap_or(cmd), sub),
+        None => (cmd, matches),
+    };
+    let mut lines = Vec::new();
+    for arg in cmd.get_arguments() {
+        let (Some(long), id) = (arg.get_long(), arg.get_id().as_str()) else {
+            continue;
+        };
+        if matches!(long, "help" | "version" | "print-config") {
+            continue;
+        }
+        let Some(source) = sub.value_source(id) else {
+            lines.push(format!("{long} = (unset)"));
+            continue;
+        };
+        let values: Vec<String> = sub
+            .get_raw(id)
+            .map(|v| v.map(|v| v.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        let value = if arg.is_hide_env_values_set() {
+            "<set>".to_owned()
+        } else {
+            values.join(",")
+        };
+        let source = match source {
+            ValueSource::CommandLine => "flag",
+            ValueSource::EnvVariable => "env",
+            ValueSource::DefaultValue if from_file.iter().any(|f| f == long) => "config file",
+            _ => "default",
+        };
+        lines.push(format!("{long} = {value}  # {source}"));
+    }
+    lines.sort();
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// `--config X`, `--config=X`, or `STOCKWATCH_CONFIG`, found before the real parse.
@@ -109,12 +156,13 @@ fn layer_file(
     mut cmd: clap::Command,
     table: &toml::Table,
     path: &std::path::Path,
+    from_file: &mut Vec<String>,
 ) -> Result<clap::Command, clap::Error> {
     let subcommands: Vec<String> = cmd.get_subcommands().map(|c| c.get_name().to_owned()).collect();
     for (key, value) in table {
         if let (Some(section), toml::Value::Table(inner)) = (subcommands.iter().find(|s| *s == key), value) {
             let sub = cmd.find_subcommand(section).expect("listed above").clone();
-            let sub = layer_file(sub, inner, path)?;
+            let sub = layer_file(sub, inner, path, from_file)?;
             cmd = cmd.mut_subcommand(section, |_| sub);
             continue;
         }
@@ -133,6 +181,7 @@ fn layer_file(
         if !found {
             return Err(bad(format!("unknown setting `{key}` (see --help for the names)")));
         }
+        from_file.push(flag);
     }
     Ok(cmd)
 }
@@ -475,6 +524,9 @@ impl RetryArgs {
 /// `stockwatch serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// Print every setting as resolved (flag > env > config file > default) and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Address to listen on. A non-loopback address needs --admin-token.
     #[arg(long, env = "STOCKWATCH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,

@@ -152,7 +152,10 @@ pub enum Error {
     NotFound,
     /// The route exists but not with this method.
     #[error("method not allowed on this endpoint")]
-    MethodNotAllowed,
+    MethodNotAllowed {
+        /// The method the endpoint does serve, for the `Allow` header.
+        allow: &'static str,
+    },
     /// Not enough stock for one or more lines; nothing was taken.
     #[error("not enough stock, nothing was taken: {}", describe_shortages(.0))]
     InsufficientStock(Vec<Shortage>),
@@ -197,7 +200,7 @@ impl Error {
             Self::UnknownOrder => "unknown_order",
             Self::UnknownReservation => "unknown_reservation",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::InsufficientStock(_) => "insufficient_stock",
             Self::ReservationNotActive { .. } => "reservation_not_active",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
@@ -218,7 +221,7 @@ impl Error {
             Self::UnknownSku { .. } | Self::UnknownOrder | Self::UnknownReservation | Self::NotFound => {
                 StatusCode::NOT_FOUND
             }
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStock(_) | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -282,8 +285,14 @@ impl ResponseError for Error {
             tracing::warn!(error = %self, code = self.code(), "request failed");
         }
         let mut response = HttpResponse::build(self.status());
-        if matches!(self, Self::Contention { .. }) {
-            response.insert_header(("Retry-After", "1"));
+        match self {
+            Self::Contention { .. } => {
+                response.insert_header(("Retry-After", "1"));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header(("Allow", *allow));
+            }
+            _ => {}
         }
         response.json(self.error_body())
     }

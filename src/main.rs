@@ -18,6 +18,10 @@ async fn main() -> ExitCode {
     let cli = Cli::load();
     telemetry::init(cli.log_format);
     let result = match cli.command {
+        Command::Serve(args) if args.print_config => {
+            print!("{}", cli.resolved);
+            return ExitCode::SUCCESS;
+        }
         Command::Serve(args) => serve(args).await,
         Command::ExpiryWorker(args) => expiry_worker(args).await,
         Command::Verify(args) => return verify(args).await,

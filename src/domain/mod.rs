@@ -35,3 +35,36 @@ impl InvalidInput {
         Self(message.into())
     }
 }
+
+/// A JSON number that is a non-negative whole number, as JSON Schema counts them: `7` and
+/// `7.0` are the same integer; `7.5`, `-1`, `"7"` and `1e30` are not.
+pub fn whole_number(value: &serde_json::Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        let f = value.as_f64()?;
+        (f.fract() == 0.0 && (0.0..=9.0e15).contains(&f)).then_some(f as u64)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_number;
+    use serde_json::json;
+
+    #[test]
+    fn whole_numbers_as_json_schema_counts_them() {
+        assert_eq!(whole_number(&json!(7)), Some(7));
+        assert_eq!(whole_number(&json!(7.0)), Some(7));
+        assert_eq!(whole_number(&json!(0)), Some(0));
+        for not in [
+            json!(7.5),
+            json!(-1),
+            json!(-1.0),
+            json!("7"),
+            json!(1e30),
+            json!(null),
+            json!(true),
+        ] {
+            assert_eq!(whole_number(&not), None, "{not}");
+        }
+    }
+}

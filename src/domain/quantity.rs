@@ -1,4 +1,4 @@
-use super::InvalidInput;
+use super::{InvalidInput, whole_number};
 
 /// How many units one line of an order moves: 1..=1_000_000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
@@ -12,7 +12,7 @@ impl Quantity {
 
     /// Accepts a JSON number only if it is an integer in range; `field` names it in the error.
     pub fn parse(value: &serde_json::Value, field: &str) -> Result<Self, InvalidInput> {
-        match value.as_u64() {
+        match whole_number(value) {
             Some(n) if (1..=u64::from(Self::MAX)).contains(&n) => Ok(Self(n as u32)),
             _ => Err(InvalidInput::new(format!(
                 "{field} must be an integer from 1 to {}",
@@ -38,7 +38,7 @@ impl Available {
 
     /// Accepts a JSON integer in range; `field` names it in the error.
     pub fn parse(value: &serde_json::Value, field: &str) -> Result<Self, InvalidInput> {
-        match value.as_u64() {
+        match whole_number(value) {
             Some(n) if n <= u64::from(Self::MAX) => Ok(Self(n as u32)),
             _ => Err(InvalidInput::new(format!(
                 "{field} must be an integer from 0 to {}",

@@ -14,7 +14,7 @@ impl TtlSeconds {
     /// Accepts a JSON integer in range; `None` (field absent) gives the default.
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self, InvalidInput> {
         let Some(value) = value else { return Ok(Self::DEFAULT) };
-        match value.as_u64() {
+        match super::whole_number(value) {
             Some(n) if (1..=u64::from(Self::MAX)).contains(&n) => Ok(Self(n as u32)),
             _ => Err(InvalidInput::new("ttl_seconds must be an integer from 1 to 86400")),
         }

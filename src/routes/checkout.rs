@@ -7,7 +7,8 @@ use actix_web::{HttpResponse, web};
 
 /// `POST /v1/checkouts`: buy a whole cart, all or nothing.
 #[utoipa::path(post, path = "/v1/checkouts", tag = "checkout",
-    params(("strategy" = Option<String>, Query, description = "watch (default), lua or broken"), ("Idempotency-Key" = Option<String>, Header, description = "1-128 visible ASCII characters; a repeat returns the first answer")), request_body = super::openapi::CheckoutRequest, responses((status = 201, description = "The whole cart bought", body = crate::ops::Checkout),
+    params(("strategy" = Option<crate::domain::Strategy>, Query, description = "watch (default), lua or broken (only with --allow-broken)"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = r"^[!-~]{1,128}$", description = "1-128 visible ASCII characters; a repeat returns the first answer")), request_body = super::openapi::CheckoutRequest, responses((status = 201, description = "The whole cart bought", body = crate::ops::Checkout,
+            links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
         (status = 403, description = "`strategy=broken` on a server without --allow-broken (`broken_disabled`)", body = crate::error::ErrorBody),
         (status = 404, description = "No such SKU (`unknown_sku`, with `sku`)", body = crate::error::ErrorBody),

@@ -6,7 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/confirm`: sell what the hold holds.
 #[utoipa::path(post, path = "/v1/reservations/{id}/confirm", tag = "reservations",
-    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), ("Idempotency-Key" = Option<String>, Header, description = "1-128 visible ASCII characters; a repeat returns the first answer")), responses((status = 201, description = "Sold: the order", body = crate::ops::Confirmed),
+    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = r"^[!-~]{1,128}$", description = "1-128 visible ASCII characters; a repeat returns the first answer")), responses((status = 201, description = "Sold: the order", body = crate::ops::Confirmed,
+            links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
         (status = 404, description = "No such reservation (`unknown_reservation`)", body = crate::error::ErrorBody),
         (status = 409, description = "The reservation is confirmed, cancelled or expired (`reservation_not_active`, with `status`)", body = crate::error::ErrorBody),

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/extend`: the hold now lapses `ttl_seconds` from now.
 #[utoipa::path(post, path = "/v1/reservations/{id}/extend", tag = "reservations",
-    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), ("Idempotency-Key" = Option<String>, Header, description = "1-128 visible ASCII characters; a repeat returns the first answer")), request_body = super::openapi::ExtendRequest, responses((status = 200, description = "The reservation with its new `expires_at`", body = crate::ops::Reservation),
+    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = r"^[!-~]{1,128}$", description = "1-128 visible ASCII characters; a repeat returns the first answer")), request_body = super::openapi::ExtendRequest, responses((status = 200, description = "The reservation with its new `expires_at`", body = crate::ops::Reservation),
         (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
         (status = 404, description = "No such reservation (`unknown_reservation`)", body = crate::error::ErrorBody),
         (status = 409, description = "The reservation is confirmed, cancelled or expired (`reservation_not_active`, with `status`)", body = crate::error::ErrorBody),

@@ -69,90 +69,60 @@ impl std::fmt::Debug for AdminToken {
 
 /// Wires every route; unknown paths and methods get JSON errors too.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let not_allowed = || web::route().to(|| async { Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed) });
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document());
     cfg.service(docs)
         .service(web::redirect("/docs", "/docs/"))
-        .service(
-            web::resource("/metrics")
-                .route(web::get().to(metrics::metrics))
-                .default_service(not_allowed()),
-        )
-        .service(
-            web::resource("/v1/events")
-                .route(web::get().to(events::events))
-                .default_service(not_allowed()),
-        );
-    cfg.service(
-        web::resource("/healthz")
-            .route(web::get().to(health::healthz))
-            .default_service(not_allowed()),
+        .service(endpoint("/metrics", "GET", web::get().to(metrics::metrics)))
+        .service(endpoint("/v1/events", "GET", web::get().to(events::events)))
+        .service(endpoint("/healthz", "GET", web::get().to(health::healthz)))
+        .service(endpoint("/readyz", "GET", web::get().to(health::readyz)))
+        .service(endpoint("/v1/skus/{sku}", "GET", web::get().to(get_stock::get_stock)))
+        .service(endpoint(
+            "/v1/skus/{sku}/stock",
+            "PUT",
+            web::put().to(set_stock::set_stock),
+        ))
+        .service(endpoint(
+            "/v1/skus/{sku}/restock",
+            "POST",
+            web::post().to(restock::restock),
+        ))
+        .service(endpoint("/v1/purchases", "POST", web::post().to(purchase::purchase)))
+        .service(endpoint("/v1/checkouts", "POST", web::post().to(checkout::checkout)))
+        .service(endpoint("/v1/orders/{id}", "GET", web::get().to(get_order::get_order)))
+        .service(endpoint(
+            "/v1/skus/{sku}/movements",
+            "GET",
+            web::get().to(movements::movements),
+        ))
+        .service(endpoint("/v1/reservations", "POST", web::post().to(reserve::reserve)))
+        .service(endpoint(
+            "/v1/reservations/{id}",
+            "GET",
+            web::get().to(get_reservation::get_reservation),
+        ))
+        .service(endpoint(
+            "/v1/reservations/{id}/confirm",
+            "POST",
+            web::post().to(confirm::confirm),
+        ))
+        .service(endpoint(
+            "/v1/reservations/{id}/cancel",
+            "POST",
+            web::post().to(cancel::cancel),
+        ))
+        .service(endpoint(
+            "/v1/reservations/{id}/extend",
+            "POST",
+            web::post().to(extend::extend),
+        ));
+}
+
+/// One path with one method; any other method is a `405` whose `Allow` header names it.
+fn endpoint(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path).route(route).default_service(
+        web::route().to(move || async move { Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed { allow }) }),
     )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(health::readyz))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/skus/{sku}")
-            .route(web::get().to(get_stock::get_stock))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/skus/{sku}/stock")
-            .route(web::put().to(set_stock::set_stock))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/skus/{sku}/restock")
-            .route(web::post().to(restock::restock))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/purchases")
-            .route(web::post().to(purchase::purchase))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/checkouts")
-            .route(web::post().to(checkout::checkout))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/orders/{id}")
-            .route(web::get().to(get_order::get_order))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/skus/{sku}/movements")
-            .route(web::get().to(movements::movements))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/reservations")
-            .route(web::post().to(reserve::reserve))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/reservations/{id}")
-            .route(web::get().to(get_reservation::get_reservation))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/reservations/{id}/confirm")
-            .route(web::post().to(confirm::confirm))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/reservations/{id}/cancel")
-            .route(web::post().to(cancel::cancel))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/reservations/{id}/extend")
-            .route(web::post().to(extend::extend))
-            .default_service(not_allowed()),
-    );
 }
 
 /// The 404 for paths no route matches.

@@ -26,7 +26,7 @@ pub struct PurchaseRequest {
     #[schema(
         min_length = 1,
         max_length = 128,
-        pattern = r"^[^\x00-\x1f\x7f]{1,128}$",
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$",
         example = "alice"
     )]
     pub user_id: String,
@@ -55,7 +55,7 @@ pub struct CheckoutRequest {
     #[schema(
         min_length = 1,
         max_length = 128,
-        pattern = r"^[^\x00-\x1f\x7f]{1,128}$",
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$",
         example = "alice"
     )]
     pub user_id: String,
@@ -71,7 +71,7 @@ pub struct ReserveRequest {
     #[schema(
         min_length = 1,
         max_length = 128,
-        pattern = r"^[^\x00-\x1f\x7f]{1,128}$",
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$",
         example = "alice"
     )]
     pub user_id: String,
@@ -147,7 +147,7 @@ impl Modify for AdminTokenScheme {
         super::cancel::cancel,
         super::extend::extend,
     ),
-    components(schemas(crate::events::StockEvent)),
+    components(schemas(crate::events::StockEvent, crate::domain::Strategy)),
     modifiers(&AdminTokenScheme),
     tags(
         (name = "stock", description = "Reading stock and its movements"),

@@ -9,6 +9,7 @@ mod expiry;
 mod helpers;
 mod idempotency;
 mod movements;
+mod operability;
 mod proxy;
 mod purchase;
 mod reservations;
