@@ -412,3 +412,88 @@ fn invalid_settings_fail_at_start_naming_the_setting() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/stockwatch.toml"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_request_ids_and_never_a_secret() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "s3cret-admin-token-do-not-log";
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+        .arg(dir.path())
+        .env("STOCKWATCH_ADMIN_TOKEN", secret)
+        .env("RUST_LOG", "debug")
+        .env_remove("REDIS_URL")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut captured = Vec::new();
+    let port = loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("serving in time")
+            .unwrap()
+            .expect("log open");
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        captured.push(line);
+        if let Some(port) = json["fields"]["port"].as_u64() {
+            break port;
+        }
+    };
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let r = client
+        .put(format!("{base}/v1/skus/ps5/stock"))
+        .header("Authorization", format!("Bearer {secret}"))
+        .header("X-Request-Id", "req-json-1")
+        .json(&serde_json::json!({"available": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .put(format!("{base}/v1/skus/ps5/stock"))
+        .header("Authorization", "Bearer wrong-guess")
+        .json(&serde_json::json!({"available": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = client
+        .post(format!("{base}/v1/purchases"))
+        .header("X-Request-Id", "req-json-2")
+        .json(&serde_json::json!({"sku": "ps5", "quantity": 1, "user_id": "u"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // SIGTERM, then read everything it logged.
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await {
+        captured.push(line);
+    }
+    let _ = child.wait().await;
+    let all = captured.join("\n");
+    assert!(!all.contains(secret), "the admin token was logged");
+    assert!(!all.contains("wrong-guess"), "a presented token was logged");
+    let answered: Vec<serde_json::Value> = captured
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|j| j["fields"]["message"] == "request answered")
+        .collect();
+    let purchase = answered
+        .iter()
+        .find(|j| j["span"]["request_id"] == "req-json-2")
+        .expect("the purchase was logged with its request id");
+    assert_eq!(purchase["span"]["operation"], "POST /v1/purchases");
+    assert_eq!(purchase["span"]["strategy"], "watch");
+    assert_eq!(purchase["span"]["attempts"], 1);
+    assert_eq!(purchase["fields"]["status"], 201);
+    assert!(answered.iter().any(|j| j["span"]["request_id"] == "req-json-1"));
+}
