@@ -256,6 +256,49 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run one workload through broken, watch and lua, and measure each (`bench sweep`: a grid).
     Bench(BenchArgs),
+    /// Teaching demos that make the race visible.
+    Demo(DemoArgs),
+}
+
+/// `stockwatch demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Which demo.
+    #[command(subcommand)]
+    pub command: DemoCommand,
+}
+
+/// The demos.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DemoCommand {
+    /// Black Friday: N buyers rush M units through broken, watch and lua; see who oversells.
+    Race(RaceArgs),
+}
+
+/// `stockwatch demo race`.
+#[derive(Debug, Clone, Args)]
+pub struct RaceArgs {
+    /// Buyers (default 500; 2 with --interleave).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::demo::MAX_BUYERS))]
+    pub buyers: Option<u64>,
+    /// Units in stock (default 100; 1 with --interleave).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..=1_000_000))]
+    pub stock: Option<i64>,
+    /// Strategies, comma-separated, or `all`.
+    #[arg(long, default_value = "all", value_parser = Strategies::parse)]
+    pub strategy: Strategies,
+    /// Replay the lost update step by step (broken, then watch) instead of rushing.
+    #[arg(long)]
+    pub interleave: bool,
+    /// Group commit on the watch path; off (the default here) shows textbook WATCH conflicts.
+    #[arg(long, default_value = "off", value_parser = ["on", "off"])]
+    pub batching: String,
+    /// Print JSON instead of a table or timeline.
+    #[arg(long)]
+    pub json: bool,
+    /// Redis settings.
+    #[command(flatten)]
+    pub redis: RedisArgs,
 }
 
 /// `stockwatch bench`.

@@ -18,12 +18,14 @@
 //! - [`managed_redis`]: runs a private `redis-server` when no `REDIS_URL` is given.
 //! - [`config`]: command-line and environment settings.
 //! - [`bench`]: the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`).
+//! - [`demo`]: the teaching demos (`stockwatch demo race`, the dashboard's rush).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bench;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use stockwatch::bench::{self, Driver, Tuning};
 use stockwatch::config::{
-    BenchArgs, BenchCommand, Cli, Command, RedisArgs, ServeArgs, SweepArgs, VerifyArgs, WorkerArgs,
+    BenchArgs, BenchCommand, Cli, Command, DemoCommand, RaceArgs, RedisArgs, ServeArgs, SweepArgs, VerifyArgs, WorkerArgs,
 };
 use stockwatch::managed_redis::ManagedRedis;
 use stockwatch::startup::{Application, HttpSettings};
@@ -25,6 +25,9 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::ExpiryWorker(args) => expiry_worker(args).await,
         Command::Verify(args) => return verify(args).await,
+        Command::Demo(args) => match args.command {
+            DemoCommand::Race(race) => demo_race(race).await,
+        },
         Command::Bench(args) => match args.command.clone() {
             Some(BenchCommand::Sweep(sweep)) => bench_sweep(sweep).await,
             None => bench(args).await,
@@ -261,4 +264,63 @@ fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
             _ = int.recv() => {}
         }
     })
+}
+
+/// `stockwatch demo race`: the rush through each strategy, or the step-by-step replay.
+async fn demo_race(args: RaceArgs) -> Result<(), String> {
+    use stockwatch::domain::{Available, Sku, Strategy};
+    let (url, managed) = redis_url(&args.redis, true).await?;
+    let result = async {
+        if args.interleave {
+            let buyers = args.buyers.unwrap_or(2).min(26) as usize;
+            let stock = args.stock.unwrap_or(1);
+            let mut replays = Vec::new();
+            for strategy in [Strategy::Broken, Strategy::Watch] {
+                replays.push(stockwatch::demo::replay(&url, "demo-interleave", strategy, buyers, stock).await?);
+            }
+            if args.json {
+                println!("{}", serde_json::json!({ "replays": replays }));
+            } else {
+                println!("The lost update, replayed: {buyers} buyers, every one reads before anyone writes.\n");
+                for r in &replays {
+                    println!("{}", stockwatch::demo::timeline(r, stock));
+                }
+            }
+            return Ok(());
+        }
+        let config = StoreConfig {
+            key_prefix: "demo-race".into(),
+            batching: args.batching == "on",
+            response_timeout: std::time::Duration::from_secs(30),
+            pool_size: 50,
+            retry: RetryPolicy {
+                max_attempts: 200,
+                max_elapsed: std::time::Duration::from_secs(20),
+                ..RetryPolicy::default()
+            },
+            ..StoreConfig::default()
+        };
+        let store = Store::new(&url, config)?;
+        let rush = |strategy| stockwatch::demo::Rush {
+            sku: Sku::parse("ps5").expect("a valid sku"),
+            buyers: args.buyers.unwrap_or(500),
+            stock: Available::parse(&args.stock.unwrap_or(100).into(), "stock").expect("range checked by clap"),
+            strategy,
+        };
+        let mut results = Vec::new();
+        for strategy in &args.strategy.0 {
+            results.push(rush(*strategy).run(&store).await.map_err(|e| e.to_string())?);
+        }
+        if args.json {
+            println!("{}", serde_json::json!({ "results": results }));
+        } else {
+            print!("{}", stockwatch::demo::race_table(&results));
+        }
+        Ok(())
+    }
+    .await;
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    result
 }

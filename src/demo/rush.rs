@@ -1,0 +1,97 @@
+//! A rush: N buyers for one SKU at once, through one strategy, measured on what Redis holds
+//! afterwards. Behind `stockwatch demo race`, the dashboard's rush panel
+//! (`POST /v1/demo/rush`) and `examples/race_condition.rs`.
+
+use crate::domain::{Available, Quantity, Sku, Strategy, UserId};
+use crate::error::Error;
+use crate::ops;
+use crate::store::Store;
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Most buyers one rush may launch (the dashboard's endpoint is reachable over HTTP).
+pub const MAX_BUYERS: u64 = 5_000;
+
+/// What to rush.
+#[derive(Debug, Clone)]
+pub struct Rush {
+    /// The SKU every buyer wants one unit of.
+    pub sku: Sku,
+    /// Buyers, all launched at once.
+    pub buyers: u64,
+    /// Units the SKU is set to before the rush.
+    pub stock: Available,
+    /// How every buyer buys.
+    pub strategy: Strategy,
+}
+
+/// How a rush ended, read back from Redis: never assumed from the answers alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RushResult {
+    /// `broken`, `watch` or `lua`.
+    pub strategy: String,
+    /// The SKU rushed.
+    pub sku: String,
+    /// Buyers launched.
+    pub buyers: u64,
+    /// Units there were.
+    pub stock: i64,
+    /// Orders placed: how far `sold` moved.
+    pub orders: i64,
+    /// Buyers told "out of stock" (409).
+    pub refused: u64,
+    /// Buyers who got another error (e.g. `503 contention` after the retries ran out).
+    pub errors: u64,
+    /// `available` afterwards; below zero only when `broken` oversold.
+    pub final_stock: i64,
+    /// Orders beyond the stock there was.
+    pub oversold: i64,
+    /// Attempts made by all buyers (one per buyer on `lua` and `broken`).
+    pub attempts: u64,
+    /// Attempts aborted because another buyer changed the stock after this one's WATCH.
+    pub conflicts: u64,
+    /// Wall time of the whole rush.
+    pub elapsed_ms: u64,
+}
+
+impl Rush {
+    /// Sets the stock, launches every buyer at once, waits for all, reads the outcome back.
+    /// Attempts and conflicts are the store's counters across the rush, so other traffic on
+    /// the same store at the same time would be counted too.
+    pub async fn run(&self, store: &Store) -> Result<RushResult, Error> {
+        ops::set_stock(store, &self.sku, self.stock).await?;
+        let before = ops::get_stock(store, &self.sku).await?;
+        let stats = store.stats();
+        let one = Quantity::parse(&1.into(), "quantity").expect("1 is a valid quantity");
+        let started = Instant::now();
+        let buyers = (0..self.buyers).map(|i| {
+            let user = UserId::parse(&format!("rush-buyer-{i}").into()).expect("a valid user id");
+            async move { ops::purchase(store, self.strategy, &self.sku, one, &user, None).await }
+        });
+        let answers = join_all(buyers).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let after = ops::get_stock(store, &self.sku).await?;
+        let effort = store.stats();
+        let refused = answers
+            .iter()
+            .filter(|a| matches!(a, Err(Error::InsufficientStock(_))))
+            .count() as u64;
+        let failed = answers.iter().filter(|a| a.is_err()).count() as u64;
+        let orders = after.sold - before.sold;
+        Ok(RushResult {
+            strategy: self.strategy.as_str().into(),
+            sku: self.sku.to_string(),
+            buyers: self.buyers,
+            stock: self.stock.get(),
+            orders,
+            refused,
+            errors: failed - refused,
+            final_stock: after.available,
+            oversold: (orders - self.stock.get()).max(0),
+            attempts: effort.attempts - stats.attempts,
+            conflicts: effort.conflicts - stats.conflicts,
+            elapsed_ms,
+        })
+    }
+}
