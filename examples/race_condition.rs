@@ -3,63 +3,46 @@
 //! 500 buyers rush 100 units of one SKU, once per strategy. `broken` reads the stock, pauses,
 //! then decrements what it read, so buyers who all saw "1 left" all buy it. `watch` aborts
 //! every EXEC whose watched stock changed since its read and retries; `lua` runs check and
-//! act as one indivisible script.
+//! act as one indivisible script. The outcome is read back from Redis, not assumed.
 //!
 //! Run: `cargo run --example race_condition` (uses REDIS_URL, or starts a private
-//! redis-server in a temp dir).
+//! redis-server in a temp dir). `stockwatch demo race` is the same, with more options.
 
-use std::time::Instant;
-use stockwatch::domain::{Available, Quantity, Sku, Strategy, UserId};
-use stockwatch::managed_redis::{ManagedRedis, Persistence};
-use stockwatch::{Store, StoreConfig, ops};
+use stockwatch::demo::{Rush, race_table};
+use stockwatch::domain::{Available, Sku, Strategy};
+use stockwatch::managed_redis::ManagedRedis;
+use stockwatch::txn::RetryPolicy;
+use stockwatch::{Store, StoreConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-    let (url, _managed) = match std::env::var("REDIS_URL") {
-        Ok(url) => (url, None),
-        Err(_) => {
-            let m = ManagedRedis::start(dir.path(), Persistence::None).await?;
-            (m.url(), Some(m))
-        }
-    };
+    let (url, _redis) = ManagedRedis::from_env_or_start(dir.path()).await?;
+    // The textbook WATCH path (no group commit), with room to retry: 500 buyers conflict a lot.
     let store = Store::new(
         &url,
         StoreConfig {
             key_prefix: "example-race".into(),
+            batching: false,
+            response_timeout: std::time::Duration::from_secs(30),
+            retry: RetryPolicy {
+                max_attempts: 200,
+                max_elapsed: std::time::Duration::from_secs(20),
+                ..RetryPolicy::default()
+            },
             ..StoreConfig::default()
         },
     )?;
-    let sku = Sku::parse("ps5").expect("valid sku");
-    let one = Quantity::parse(&1.into(), "quantity").expect("valid quantity");
-    println!(
-        "{:<8} {:>7} {:>12} {:>9} {:>9}",
-        "strategy", "orders", "final stock", "oversold", "time"
-    );
+    let mut results = Vec::new();
     for strategy in Strategy::ALL {
-        ops::set_stock(&store, &sku, Available::parse(&100.into(), "available").expect("valid")).await?;
-        let before = ops::get_stock(&store, &sku).await?.sold;
-        let started = Instant::now();
-        let buyers: Vec<_> = (0..500)
-            .map(|i| {
-                let (store, sku) = (store.clone(), sku.clone());
-                let user = UserId::parse(&format!("buyer-{i}").into()).expect("valid user");
-                tokio::spawn(async move { ops::purchase(&store, strategy, &sku, one, &user, None).await.is_ok() })
-            })
-            .collect();
-        let mut orders = 0;
-        for b in buyers {
-            orders += i64::from(b.await?);
-        }
-        let stock = ops::get_stock(&store, &sku).await?;
-        println!(
-            "{:<8} {:>7} {:>12} {:>9} {:>7}ms",
-            strategy.as_str(),
-            orders,
-            stock.available,
-            (stock.sold - before - 100).max(0),
-            started.elapsed().as_millis()
-        );
+        let rush = Rush {
+            sku: Sku::parse("ps5").expect("valid sku"),
+            buyers: 500,
+            stock: Available::parse(&100.into(), "stock").expect("valid stock"),
+            strategy,
+        };
+        results.push(rush.run(&store).await?);
     }
+    print!("{}", race_table(&results));
     Ok(())
 }

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 use stockwatch::bench::{self, Driver, Tuning};
 use stockwatch::config::{
-    BenchArgs, BenchCommand, Cli, Command, DemoCommand, RaceArgs, RedisArgs, ServeArgs, SweepArgs, VerifyArgs, WorkerArgs,
+    BenchArgs, BenchCommand, Cli, Command, DemoCommand, RaceArgs, RedisArgs, ServeArgs, SweepArgs, VerifyArgs,
+    WorkerArgs,
 };
 use stockwatch::managed_redis::ManagedRedis;
 use stockwatch::startup::{Application, HttpSettings};

@@ -30,6 +30,18 @@ pub struct ManagedRedis {
 pub const INSTALL_HINT: &str = "redis-server was not found on PATH: install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`) or set REDIS_URL to an existing Redis";
 
 impl ManagedRedis {
+    /// `REDIS_URL` when set, else a private throwaway server in `dir` (no persistence):
+    /// what the examples and one-off tools want. Keep the returned server alive while used.
+    pub async fn from_env_or_start(dir: &Path) -> Result<(String, Option<Self>), String> {
+        match std::env::var("REDIS_URL") {
+            Ok(url) => Ok((url, None)),
+            Err(_) => {
+                let managed = Self::start(dir, Persistence::None).await?;
+                Ok((managed.url(), Some(managed)))
+            }
+        }
+    }
+
     /// Starts `redis-server` with its data, socket and log in `dir` (created if needed), and
     /// waits until it answers PING (AOF loading included).
     pub async fn start(dir: &Path, persistence: Persistence) -> Result<Self, String> {

@@ -68,16 +68,27 @@ pub async fn replay(
     let sku = Sku::parse("ps5").expect("a valid sku");
     let key = keys.stock(&sku);
     let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
-    let mut admin = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
+    let mut admin = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
     let reset = redis::pipe()
         .del(&key)
-        .hset_multiple(&key, &[("available", stock), ("reserved", 0), ("sold", 0), ("received", stock)])
+        .hset_multiple(
+            &key,
+            &[("available", stock), ("reserved", 0), ("sold", 0), ("received", stock)],
+        )
         .query_async::<()>(&mut admin)
         .await;
     reset.map_err(|e| e.to_string())?;
     let mut conns = Vec::with_capacity(buyers);
     for _ in 0..buyers {
-        conns.push(client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?);
+        conns.push(
+            client
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(|e| e.to_string())?,
+        );
     }
     let mut timeline = Timeline {
         conns,
@@ -97,7 +108,11 @@ pub async fn replay(
         .query_async::<(i64, i64)>(&mut admin)
         .await
         .map_err(|e| e.to_string())?;
-    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut admin).await.map_err(|e| e.to_string())?;
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut admin)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Replay {
         strategy: if strategy == Strategy::Watch { "watch" } else { "broken" },
         steps: timeline.steps,
@@ -129,7 +144,13 @@ impl Timeline {
         let reply: Value = cmd
             .query_async(&mut self.conns[i])
             .await
-            .or_else(|e| if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ExecAbort) { Ok(Value::Nil) } else { Err(e) })
+            .or_else(|e| {
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ExecAbort) {
+                    Ok(Value::Nil)
+                } else {
+                    Err(e)
+                }
+            })
             .map_err(|e| e.to_string())?;
         self.steps.push(Step {
             n: self.steps.len() + 1,

@@ -30,15 +30,7 @@ pub fn race_table(results: &[RushResult]) -> String {
         let bad = r.oversold > 0 || r.final_stock < 0;
         let row = format!(
             "{:<8} {:>7} {:>8} {:>7} {:>12} {:>9} {:>9} {:>10} {:>7}ms",
-            r.strategy,
-            r.orders,
-            r.refused,
-            r.errors,
-            r.final_stock,
-            r.oversold,
-            r.attempts,
-            r.conflicts,
-            r.elapsed_ms
+            r.strategy, r.orders, r.refused, r.errors, r.final_stock, r.oversold, r.attempts, r.conflicts, r.elapsed_ms
         );
         let row = if bad {
             style(row).red().bold().to_string()
