@@ -3,5 +3,5 @@
 # Extra arguments go to `stockwatch serve` (try --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-redis.sh
+scripts/ensure-packages.sh redis-server:redis-server
 exec cargo run --release -- serve "$@"

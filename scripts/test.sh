@@ -2,5 +2,6 @@
 # Runs the whole test suite against real redis-server processes the tests start themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-redis.sh
+# The dashboard test drives headless Chromium through ChromeDriver.
+scripts/ensure-packages.sh redis-server:redis-server chromium:chromium chromedriver:chromium-driver
 exec cargo test --all-targets "$@"

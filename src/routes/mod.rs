@@ -4,6 +4,7 @@
 mod cancel;
 mod checkout;
 mod confirm;
+mod dashboard;
 mod events;
 mod extend;
 mod get_order;
@@ -17,6 +18,7 @@ pub mod openapi;
 mod purchase;
 mod reserve;
 mod restock;
+mod rush;
 mod set_stock;
 
 use crate::domain::{IdempotencyKey, InvalidInput, Strategy};
@@ -72,6 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document());
     cfg.service(docs)
         .service(web::redirect("/docs", "/docs/"))
+        .service(endpoint("/", "GET", web::get().to(dashboard::dashboard)))
+        .service(endpoint("/v1/demo/rush", "POST", web::post().to(rush::rush)))
         .service(endpoint("/metrics", "GET", web::get().to(metrics::metrics)))
         .service(endpoint("/v1/events", "GET", web::get().to(events::events)))
         .service(endpoint("/healthz", "GET", web::get().to(health::healthz)))

@@ -107,6 +107,28 @@ pub struct RestockRequest {
     pub quantity: u32,
 }
 
+/// `POST /v1/demo/rush`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RushRequest {
+    /// The SKU to rush; its stock is set to `stock` first.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]{1,64}$",
+        example = "ps5"
+    )]
+    pub sku: String,
+    /// Buyers launched at once, each buying one unit.
+    #[schema(minimum = 1, maximum = 5000, example = 500)]
+    pub buyers: u32,
+    /// Units in stock before the rush.
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 100)]
+    pub stock: u32,
+    /// How every buyer buys (default watch).
+    #[schema(value_type = Option<crate::domain::Strategy>)]
+    pub strategy: Option<String>,
+}
+
 /// Declares the admin bearer token.
 struct AdminTokenScheme;
 
@@ -146,6 +168,7 @@ impl Modify for AdminTokenScheme {
         super::confirm::confirm,
         super::cancel::cancel,
         super::extend::extend,
+        super::rush::rush,
     ),
     components(schemas(crate::events::StockEvent, crate::domain::Strategy)),
     modifiers(&AdminTokenScheme),
@@ -155,6 +178,7 @@ impl Modify for AdminTokenScheme {
         (name = "checkout", description = "Purchases, carts and orders"),
         (name = "reservations", description = "Timed holds: reserve, then confirm, cancel or let lapse"),
         (name = "ops", description = "Health, readiness, metrics and the live event stream"),
+        (name = "demo", description = "Teaching: the dashboard at / and its rush (not part of the v1 contract)"),
     )
 )]
 pub struct ApiDoc;

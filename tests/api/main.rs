@@ -3,6 +3,7 @@
 
 mod bench;
 mod checkout;
+mod dashboard;
 mod engine;
 mod errors;
 mod expiry;

@@ -209,6 +209,10 @@ async fn the_openapi_spec_matches_the_contract() {
                 .keys()
                 .map(|k| k.parse().unwrap())
                 .collect();
+            // The teaching endpoints are documented but are not part of the v1 contract.
+            if op["tags"][0] == "demo" {
+                continue;
+            }
             documented.insert((method.clone(), path.clone()));
             let key = (method.clone(), path.clone());
             let wanted = contract

@@ -1,0 +1,310 @@
+//! The dashboard in a real browser (headless Chromium through ChromeDriver, both from
+//! Debian's packages), and the event stream it reads.
+
+use crate::helpers::{AppOptions, spawn_app_with};
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// A ChromeDriver on a free port, killed on drop.
+struct Driver {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        assert!(
+            std::path::Path::new(&binary).exists(),
+            "{binary} not found: install Debian's chromium and chromium-driver (scripts/test.sh does)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        Self { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver) -> fantoccini::Client {
+    let profile = tempfile::tempdir().unwrap().keep();
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            // No background networking: this machine has no internet, and nothing may be fetched.
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--window-size=1366,900", format!("--user-data-dir={}", profile.display())]
+        }
+    });
+    let caps: serde_json::Map<String, Value> = caps.as_object().unwrap().clone();
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    for _ in 0..100 {
+        // ChromeDriver is local plain HTTP: no TLS stack needed.
+        let connected = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await;
+        if let Ok(client) = connected {
+            return client;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not accept a session");
+}
+
+/// Waits until `js` (an expression) is truthy in the page.
+async fn wait_until(client: &fantoccini::Client, js: &str) -> Value {
+    for _ in 0..200 {
+        let v = client.execute(&format!("return {js};"), vec![]).await.unwrap();
+        if v.as_bool() == Some(true) || (v.is_number() || v.is_string()) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {js}");
+}
+
+async fn rush_from_the_page(client: &fantoccini::Client, sku: &str, strategy: &str, buyers: u32, stock: u32) {
+    for (id, value) in [
+        ("sku", sku.to_owned()),
+        ("buyers", buyers.to_string()),
+        ("stock", stock.to_string()),
+    ] {
+        let input = client.find(Locator::Id(id)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(&value).await.unwrap();
+    }
+    client
+        .execute(
+            "document.getElementById('strategy').value = arguments[0];",
+            vec![json!(strategy)],
+        )
+        .await
+        .unwrap();
+    client.find(Locator::Id("go")).await.unwrap().click().await.unwrap();
+    // The rush answers once every buyer is done; the verdict names the strategy.
+    wait_until(
+        client,
+        &format!("(document.querySelector('[data-testid=verdict]')?.textContent || '').startsWith('{strategy}: ')"),
+    )
+    .await;
+}
+
+async fn cell(client: &fantoccini::Client, sku: &str, field: &str) -> i64 {
+    let js = format!("document.querySelector('tr[data-sku=\"{sku}\"] [data-field=\"{field}\"]')?.textContent");
+    let v = client.execute(&format!("return {js};"), vec![]).await.unwrap();
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{sku}.{field} is {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
+    let app = spawn_app_with(
+        AppOptions {
+            allow_broken: true,
+            ..AppOptions::default()
+        },
+        |_| {},
+    )
+    .await;
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    client.goto(&app.url("/")).await.unwrap();
+    // Live once the EventSource is open.
+    wait_until(&client, "document.getElementById('conn').textContent === 'live'").await;
+    assert!(
+        client
+            .find(Locator::Id("empty"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+
+    rush_from_the_page(&client, "tv-broken", "broken", 300, 50).await;
+    // The counters came from the event stream: the row shows what Redis holds at the end.
+    let truth = app.stock("tv-broken").await;
+    wait_until(
+        &client,
+        &format!(
+            "document.querySelector('tr[data-sku=\"tv-broken\"] [data-field=\"sold\"]')?.textContent === '{}'",
+            truth["sold"]
+        ),
+    )
+    .await;
+    let oversold = cell(&client, "tv-broken", "oversold").await;
+    assert!(oversold > 0, "broken must oversell on the page");
+    assert_eq!(
+        oversold,
+        -truth["available"].as_i64().unwrap(),
+        "the page shows what Redis holds"
+    );
+    assert_eq!(
+        cell(&client, "tv-broken", "available").await,
+        truth["available"].as_i64().unwrap()
+    );
+
+    rush_from_the_page(&client, "tv-watch", "watch", 300, 50).await;
+    wait_until(
+        &client,
+        "Number(document.querySelector('tr[data-sku=\"tv-watch\"] [data-field=\"sold\"]')?.textContent) === 50",
+    )
+    .await;
+    assert_eq!(cell(&client, "tv-watch", "available").await, 0);
+    assert_eq!(cell(&client, "tv-watch", "oversold").await, 0);
+    assert_eq!(cell(&client, "tv-watch", "commits").await, 50);
+
+    // Purchases from another client show up too: the page follows the store, not the form.
+    app.post(
+        "/v1/purchases?strategy=lua",
+        json!({"sku": "tv-watch", "quantity": 1, "user_id": "x"}),
+    )
+    .await;
+    app.set_stock("tv-lua", 5).await;
+    let (status, _) = app
+        .post(
+            "/v1/purchases?strategy=lua",
+            json!({"sku": "tv-lua", "quantity": 2, "user_id": "x"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    wait_until(
+        &client,
+        "document.querySelector('tr[data-sku=\"tv-lua\"] [data-field=\"available\"]')?.textContent === '3'",
+    )
+    .await;
+
+    let history = client.find_all(Locator::Css("#history tbody tr")).await.unwrap().len();
+    assert_eq!(history, 2);
+    let png = client.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
+    std::fs::write(&out, &png).unwrap();
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_needs_nothing_from_elsewhere_and_respects_the_server_settings() {
+    let app = spawn_app_with(
+        AppOptions {
+            admin_token: Some("t0ken".into()),
+            allow_broken: false,
+            ..AppOptions::default()
+        },
+        |_| {},
+    )
+    .await;
+    let page = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    let html = page.text().await.unwrap();
+    for external in ["http://", "https://", "src=\"//", "href=\"//"] {
+        assert!(!html.contains(external), "the dashboard references {external}");
+    }
+    assert!(html.contains(r#"{"allowBroken":false,"needsToken":true}"#));
+    // The rush is an admin endpoint and broken stays refused when the server does not allow it.
+    let (status, body) = app
+        .post(
+            "/v1/demo/rush",
+            json!({"sku": "x", "buyers": 5, "stock": 1, "strategy": "watch"}),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+    let authed = |body: Value| {
+        app.client
+            .post(app.url("/v1/demo/rush"))
+            .bearer_auth("t0ken")
+            .json(&body)
+            .send()
+    };
+    let r = authed(json!({"sku": "x", "buyers": 5, "stock": 1, "strategy": "broken"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "broken_disabled");
+    for bad in [
+        json!({"sku": "x", "buyers": 0, "stock": 1}),
+        json!({"sku": "x", "buyers": 5001, "stock": 1}),
+        json!({"sku": "a:b", "buyers": 5, "stock": 1}),
+        json!({"sku": "x", "buyers": 5, "stock": -1}),
+        json!({"sku": "x", "buyers": 5, "stock": 1, "strategy": "fast"}),
+    ] {
+        let r = authed(bad.clone()).await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    assert!(app.get("/v1/skus/x").await.0 == 404, "a refused rush changed nothing");
+    let r = authed(json!({"sku": "x", "buyers": 20, "stock": 5, "strategy": "lua"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let result: Value = r.json().await.unwrap();
+    assert_eq!(
+        (result["orders"].as_i64(), result["refused"].as_i64()),
+        (Some(5), Some(15))
+    );
+    assert_eq!(
+        (result["oversold"].as_i64(), result["final_stock"].as_i64()),
+        (Some(0), Some(0))
+    );
+}
+
+/// Reads `GET /v1/events` as a raw SSE client while purchases happen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_arrive_after_commits_and_never_for_refusals() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    app.set_stock("sse", 3).await;
+    let mut stream = app.client.get(app.url("/v1/events")).send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let statuses = app.rush_limited("sse", 10, "watch", 10).await;
+    assert_eq!(crate::helpers::count(&statuses, 201), 3);
+    let mut text = String::new();
+    while text.matches("event: stock").count() < 3 {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+            .await
+            .expect("events arrive")
+            .unwrap()
+            .expect("stream open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // Give any extra (wrong) event a moment to show up.
+    if let Ok(Ok(Some(more))) = tokio::time::timeout(Duration::from_millis(300), stream.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&more));
+    }
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(
+        events.len(),
+        3,
+        "one event per committed purchase, none for the 7 refusals: {text}"
+    );
+    for e in &events {
+        assert_eq!((e["sku"].as_str(), e["kind"].as_str()), (Some("sse"), Some("purchase")));
+        assert_eq!(e["strategy"], "watch");
+        assert!(e["attempts"].as_u64().unwrap() >= 1);
+    }
+    let last = events.last().unwrap();
+    assert_eq!((last["available"].as_i64(), last["sold"].as_i64()), (Some(0), Some(3)));
+}
