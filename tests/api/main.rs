@@ -4,6 +4,7 @@
 mod bench;
 mod checkout;
 mod dashboard;
+mod demo;
 mod engine;
 mod errors;
 mod expiry;
