@@ -1,5 +1,5 @@
 //! Every failure stockwatch can report, and the one place each becomes an HTTP status and a
-//! stable error code from the contract (`../shared/API.md`).
+//! stable error code from the contract (`docs/API.md`, a copy of the shared contract).
 
 use crate::domain::{InvalidInput, Sku};
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
