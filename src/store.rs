@@ -223,10 +223,19 @@ impl Store {
         }
     }
 
-    /// Runs a command on the shared connection within the response timeout.
+    /// Runs an idempotent command (a read, a ZREM, PING) on the shared connection within the
+    /// response timeout. When the connection was dropped (a restart, `CLIENT KILL`), it is
+    /// tried once more on the connection the manager re-establishes, so one stale socket
+    /// does not fail a read. Never use it for a command that must not run twice.
     pub async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        let deadline = self.deadline();
         let mut conn = self.shared();
-        Self::bounded(self.deadline(), cmd.query_async::<T>(&mut conn)).await
+        match Self::bounded(deadline, cmd.query_async::<T>(&mut conn)).await {
+            Err(StoreError::Unavailable(_)) if Instant::now() < deadline => {
+                Self::bounded(deadline, cmd.query_async::<T>(&mut conn)).await
+            }
+            other => other,
+        }
     }
 
     /// PING: is Redis answering right now?

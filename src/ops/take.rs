@@ -326,7 +326,21 @@ impl Take {
             }
         }
         let mut conn = self.store.shared();
-        let reply: Vec<Value> = Store::bounded(self.deadline, inv.invoke_async(&mut conn)).await?;
+        let invoke = async {
+            // redis-rs answers NOSCRIPT with SCRIPT LOAD and a second EVALSHA; a SCRIPT FLUSH
+            // in between makes that one fail too. NOSCRIPT means the script did not run, so
+            // trying again is safe.
+            let mut tries = 0;
+            loop {
+                match inv.invoke_async::<Vec<Value>>(&mut conn).await {
+                    Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) && tries < 5 => {
+                        tries += 1;
+                    }
+                    other => return other,
+                }
+            }
+        };
+        let reply: Vec<Value> = Store::bounded(self.deadline, invoke).await?;
         self.script_receipt(reply)
     }
 

@@ -8,16 +8,33 @@ use stockwatch::{Store, StoreConfig};
 /// A private redis-server for one test; killed when dropped.
 pub struct TestRedis {
     pub server: ManagedRedis,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    persistence: Persistence,
 }
 
 impl TestRedis {
     pub async fn start() -> Self {
+        Self::start_with(Persistence::None).await
+    }
+
+    pub async fn start_with(persistence: Persistence) -> Self {
         let dir = tempfile::Builder::new().prefix("sw-test").tempdir().expect("temp dir");
-        let server = ManagedRedis::start(dir.path(), Persistence::None)
+        let server = ManagedRedis::start(dir.path(), persistence)
             .await
             .expect("redis-server starts");
-        Self { server, _dir: dir }
+        Self {
+            server,
+            dir,
+            persistence,
+        }
+    }
+
+    /// A new redis-server on the same directory and socket, after the first one died (the AOF
+    /// replays). Keep the handle: dropping it stops the server.
+    pub async fn restart(&self) -> ManagedRedis {
+        ManagedRedis::start(self.dir.path(), self.persistence)
+            .await
+            .unwrap_or_else(|e| panic!("restart: {e}"))
     }
 
     pub fn url(&self) -> String {
@@ -78,8 +95,17 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: AppOptions, tweak: impl FnOnce(&mut StoreConfig)) -> TestApp {
-    let redis = TestRedis::start().await;
+    spawn_app_on(TestRedis::start().await, options, tweak).await
+}
+
+/// An app on a given redis-server (e.g. one the test will crash and restart).
+pub async fn spawn_app_on(redis: TestRedis, options: AppOptions, tweak: impl FnOnce(&mut StoreConfig)) -> TestApp {
     let store = store_on(&redis, tweak);
+    serve_store(redis, store, options).await
+}
+
+/// An app on a store built by the test (e.g. one that reaches Redis through a proxy).
+pub async fn serve_store(redis: TestRedis, store: Store, options: AppOptions) -> TestApp {
     let settings = HttpSettings {
         bind: "127.0.0.1:0".into(),
         admin_token: options.admin_token,
@@ -90,7 +116,13 @@ pub async fn spawn_app_with(options: AppOptions, tweak: impl FnOnce(&mut StoreCo
     let app = Application::build(settings, store.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(600).build().unwrap();
+    // Idle connections are dropped before the server's 5 s keep-alive closes them, so a
+    // request never races the server closing the connection it was sent on.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(600)
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
     TestApp {
         address,
         client,

@@ -8,6 +8,7 @@ mod demo;
 mod engine;
 mod errors;
 mod expiry;
+mod faults;
 mod helpers;
 mod idempotency;
 mod movements;
