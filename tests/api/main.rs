@@ -13,6 +13,7 @@ mod helpers;
 mod idempotency;
 mod movements;
 mod operability;
+mod props;
 mod proxy;
 mod purchase;
 mod reservations;
