@@ -2,6 +2,6 @@
 # Runs the whole test suite against real redis-server processes the tests start themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The dashboard test drives headless Chromium through ChromeDriver.
-scripts/ensure-packages.sh redis-server:redis-server chromium:chromium chromedriver:chromium-driver
+# The dashboard test drives headless Chromium through ChromeDriver; the TLS test needs openssl.
+scripts/ensure-packages.sh redis-server:redis-server chromium:chromium chromedriver:chromium-driver openssl:openssl
 exec cargo test --all-targets "$@"

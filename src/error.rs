@@ -126,6 +126,12 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The request's headers are larger than the limit.
+    #[error("request headers are larger than {limit} bytes")]
+    HeadersTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// An admin endpoint was called without a token.
     #[error("this endpoint needs an Authorization: Bearer token")]
     Unauthorized,
@@ -193,6 +199,7 @@ impl Error {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::HeadersTooLarge { .. } => "headers_too_large",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::BrokenDisabled => "broken_disabled",
@@ -216,6 +223,7 @@ impl Error {
         match self {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::BrokenDisabled => StatusCode::FORBIDDEN,
             Self::UnknownSku { .. } | Self::UnknownOrder | Self::UnknownReservation | Self::NotFound => {

@@ -105,6 +105,9 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Builds the store without connecting: Redis may come up later, and `/readyz` says when.
     pub fn new(redis_url: &str, config: StoreConfig) -> Result<Self, String> {
+        // rediss:// needs a process-wide rustls crypto provider; the first store installs
+        // ring's (a no-op when one is already installed).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let keys = Keys::new(&config.key_prefix)?;
         let client = redis::Client::open(redis_url).map_err(|e| format!("REDIS_URL: {e}"))?;
         let timeout = config.response_timeout;

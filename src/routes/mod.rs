@@ -269,3 +269,25 @@ pub fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
 pub fn path_param(req: &HttpRequest, name: &str) -> String {
     req.match_info().get(name).unwrap_or_default().to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AdminToken;
+
+    #[test]
+    fn the_admin_token_matches_only_itself_and_never_shows() {
+        let token = AdminToken::new("s3cret-token".into());
+        assert!(token.matches("s3cret-token"));
+        for wrong in [
+            "",
+            "s3cret-toke",
+            "s3cret-token ",
+            "S3cret-token",
+            "s3cret-tokeN",
+            "x3cret-token",
+        ] {
+            assert!(!token.matches(wrong), "{wrong:?}");
+        }
+        assert!(!format!("{token:?}").contains("s3cret"));
+    }
+}

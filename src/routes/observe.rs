@@ -4,13 +4,17 @@
 
 use super::AppState;
 use crate::error::Error;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use tracing::Instrument;
 use tracing::field::Empty;
+
+/// Most bytes of request headers (names and values) accepted; more is a `431` with the
+/// contract's error JSON. (Heads over actix's own 128 KiB buffer get actix's plain 431.)
+pub const HEADER_LIMIT: usize = 16 * 1024;
 
 /// The request id header, read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -59,7 +63,7 @@ impl FromRequest for RequestSpan {
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let id = request_id(&req);
     let strategy =
@@ -76,7 +80,12 @@ pub async fn observe(
     );
     req.extensions_mut().insert(RequestSpan(span.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    let mut res = if header_bytes > HEADER_LIMIT {
+        req.error_response(Error::HeadersTooLarge { limit: HEADER_LIMIT })
+    } else {
+        next.call(req).instrument(span.clone()).await?.map_into_boxed_body()
+    };
 
     let status = res.status().as_u16();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());

@@ -17,5 +17,6 @@ mod props;
 mod proxy;
 mod purchase;
 mod reservations;
+mod security;
 mod server;
 mod verify;

@@ -19,6 +19,7 @@ use stockwatch::{Store, ops};
 const CODES: &[&str] = &[
     "invalid_request",
     "payload_too_large",
+    "headers_too_large",
     "unauthorized",
     "forbidden",
     "broken_disabled",
