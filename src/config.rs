@@ -258,6 +258,44 @@ pub enum Command {
     Bench(BenchArgs),
     /// Teaching demos that make the race visible.
     Demo(DemoArgs),
+    /// A long mixed workload against a running server; reports statuses, p99 over time,
+    /// RSS growth, expired holds and a final verify (exit 1 when a target is missed).
+    Soak(SoakArgs),
+}
+
+/// `stockwatch soak`.
+#[derive(Debug, Clone, Args)]
+pub struct SoakArgs {
+    /// The server to soak.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub target: String,
+    /// Its admin token, if it has one.
+    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// How long to run (e.g. 90s, 10m, 1h).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Clients in flight.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=2_000))]
+    pub concurrency: u64,
+    /// Latency window of the report.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub window: std::time::Duration,
+    /// Time before the RSS baseline is taken.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub warm_up: std::time::Duration,
+    /// Hot SKUs (65% of single-SKU traffic, and one line of every cart).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub hot_skus: u64,
+    /// Cold SKUs.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(3..=100_000))]
+    pub cold_skus: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The server's Redis, for the final verify (REDIS_URL, or the managed one in --data-dir).
+    #[command(flatten)]
+    pub redis: RedisArgs,
 }
 
 /// `stockwatch demo`.

@@ -18,6 +18,7 @@
 //! - [`managed_redis`]: runs a private `redis-server` when no `REDIS_URL` is given.
 //! - [`config`]: command-line and environment settings.
 //! - [`bench`]: the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`).
+//! - [`soak`]: the long mixed-workload run against a server (`stockwatch soak`).
 //! - [`demo`]: the teaching demos (`stockwatch demo race`, the dashboard's rush).
 
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod managed_redis;
 pub mod metrics;
 pub mod ops;
 pub mod routes;
+pub mod soak;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 use stockwatch::bench::{self, Driver, Tuning};
 use stockwatch::config::{
-    BenchArgs, BenchCommand, Cli, Command, DemoCommand, RaceArgs, RedisArgs, ServeArgs, SweepArgs, VerifyArgs,
-    WorkerArgs,
+    BenchArgs, BenchCommand, Cli, Command, DemoCommand, RaceArgs, RedisArgs, ServeArgs, SoakArgs, SweepArgs,
+    VerifyArgs, WorkerArgs,
 };
 use stockwatch::managed_redis::ManagedRedis;
 use stockwatch::startup::{Application, HttpSettings};
@@ -26,6 +26,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::ExpiryWorker(args) => expiry_worker(args).await,
         Command::Verify(args) => return verify(args).await,
+        Command::Soak(args) => return soak(args).await,
         Command::Demo(args) => match args.command {
             DemoCommand::Race(race) => demo_race(race).await,
         },
@@ -324,4 +325,81 @@ async fn demo_race(args: RaceArgs) -> Result<(), String> {
         m.shutdown().await;
     }
     result
+}
+
+/// `stockwatch soak`: exit 0 when every target is met, 1 when one is missed, 2 on error.
+async fn soak(args: SoakArgs) -> ExitCode {
+    let plan = stockwatch::soak::Plan {
+        target: args.target.clone(),
+        admin_token: args.admin_token.clone(),
+        duration: args.duration,
+        concurrency: args.concurrency as usize,
+        window: args.window,
+        warm_up: args.warm_up,
+        hot_skus: args.hot_skus as usize,
+        cold_skus: args.cold_skus as usize,
+    };
+    let bar = bench::progress_bar(args.duration.as_secs(), "soak");
+    let report = match stockwatch::soak::run(&plan, |s| bar.set_position(s)).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stockwatch soak: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    bar.finish_and_clear();
+    // The longest hold is 3 s; let the worker release what was abandoned, then check.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let verified = match redis_url(&args.redis, true).await {
+        Ok((url, managed)) => {
+            let config = StoreConfig {
+                key_prefix: args.redis.key_prefix.clone(),
+                ..StoreConfig::default()
+            };
+            let result = match Store::new(&url, config) {
+                Ok(store) => stockwatch::ops::verify(&store).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Some(m) = managed {
+                m.shutdown().await;
+            }
+            result
+        }
+        Err(e) => Err(e),
+    };
+    let mut failures = report.failures();
+    let verify_json = match &verified {
+        Ok(r) if r.ok => serde_json::json!({"ok": true}),
+        Ok(r) => {
+            failures.push(format!("verify: {} violations", r.violations.len()));
+            serde_json::json!({"ok": false, "violations": r.violations})
+        }
+        Err(e) => {
+            failures.push(format!("verify could not run: {e}"));
+            serde_json::json!({"ok": false, "error": e})
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"report": report, "verify": verify_json, "failures": failures})
+        );
+    } else {
+        stockwatch::soak::print(&report);
+        match &verified {
+            Ok(r) if r.ok => println!("verify: every invariant holds"),
+            Ok(r) => r.violations.iter().for_each(|v| println!("verify: FAIL {v:?}")),
+            Err(e) => println!("verify: could not run: {e}"),
+        }
+        if failures.is_empty() {
+            println!("targets: all met");
+        } else {
+            failures.iter().for_each(|f| println!("target missed: {f}"));
+        }
+    }
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

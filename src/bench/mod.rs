@@ -140,6 +140,19 @@ pub struct Percentiles {
     pub p999: f64,
 }
 
+impl Percentiles {
+    /// From a histogram of microseconds.
+    pub fn of(hist: &Histogram<u64>) -> Self {
+        let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+        Self {
+            p50: ms(0.5),
+            p90: ms(0.9),
+            p99: ms(0.99),
+            p999: ms(0.999),
+        }
+    }
+}
+
 /// How one call ended, as the tally sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -238,7 +251,6 @@ pub async fn run_strategy(
     let (oversold, verified) = run.audit().await?;
     run.clean_up().await;
     let [successes, rejections, give_ups, errors] = tally.counts;
-    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     Ok(StrategyResult {
         strategy,
@@ -254,12 +266,7 @@ pub async fn run_strategy(
         elapsed_s: elapsed,
         ops_per_s: ratio(workload.buyers as f64, elapsed),
         orders_per_s: ratio(successes as f64, elapsed),
-        latency_ms: Percentiles {
-            p50: ms(0.5),
-            p90: ms(0.9),
-            p99: ms(0.99),
-            p999: ms(0.999),
-        },
+        latency_ms: Percentiles::of(&hist),
         verified,
     })
 }
