@@ -156,7 +156,7 @@ pub async fn run(plan: &Plan, progress: impl Fn(u64)) -> Result<Report, String> 
     for c in clients {
         c.await.map_err(|e| format!("a soak client failed: {e}"))?;
     }
-    if shared.window.lock().expect("not poisoned").len() > 0 {
+    if !shared.window.lock().expect("not poisoned").is_empty() {
         windows.push(close_window(&shared, started));
     }
     let elapsed = started.elapsed().as_secs_f64();
