@@ -6,12 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/cancel`: give the hold back.
 #[utoipa::path(post, path = "/v1/reservations/{id}/cancel", tag = "reservations",
-    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = r"^[!-~]{1,128}$", description = "1-128 visible ASCII characters; a repeat returns the first answer")), responses((status = 200, description = "Cancelled; the units are available again", body = crate::ops::Reservation),
-        (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
-        (status = 404, description = "No such reservation (`unknown_reservation`)", body = crate::error::ErrorBody),
-        (status = 409, description = "The reservation is confirmed, cancelled or expired (`reservation_not_active`, with `status`)", body = crate::error::ErrorBody),
-        (status = 422, description = "Idempotency-Key reused with a different request (`idempotency_key_reused`)", body = crate::error::ErrorBody),
-        (status = 503, description = "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)", body = crate::error::ErrorBody))
+    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), super::openapi::IdempotencyKeyHeader), responses((status = 200, description = "Cancelled; the units are available again", body = crate::ops::Reservation),
+        super::openapi::InvalidRequest,
+        super::openapi::UnknownReservation,
+        super::openapi::NotActive,
+        super::openapi::KeyReused,
+        super::openapi::Unavailable)
 )]
 #[tracing::instrument(skip_all, fields(reservation_id))]
 pub async fn cancel(

@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// `GET /v1/orders/{id}`. An id that is not one of our UUIDv7s is a 404 without a Redis call.
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "checkout",
     params(("id" = String, Path, description = "Order id (UUIDv7)")), responses((status = 200, description = "The order", body = crate::ops::Order),
-        (status = 404, description = "No such order (`unknown_order`)", body = crate::error::ErrorBody),
-        (status = 503, description = "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)", body = crate::error::ErrorBody))
+        super::openapi::UnknownOrder,
+        super::openapi::Unavailable)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn get_order(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {

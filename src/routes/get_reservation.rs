@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// `GET /v1/reservations/{id}`. Terminal reservations stay readable for the retention period.
 #[utoipa::path(get, path = "/v1/reservations/{id}", tag = "reservations",
     params(("id" = String, Path, description = "Reservation id (UUIDv7)")), responses((status = 200, description = "The reservation", body = crate::ops::Reservation),
-        (status = 404, description = "No such reservation (`unknown_reservation`)", body = crate::error::ErrorBody),
-        (status = 503, description = "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)", body = crate::error::ErrorBody))
+        super::openapi::UnknownReservation,
+        super::openapi::Unavailable)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn get_reservation(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {

@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// `GET /v1/skus/{sku}`. A SKU that cannot be valid cannot exist: 404.
 #[utoipa::path(get, path = "/v1/skus/{sku}", tag = "stock",
     params(("sku" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "SKU: 1-64 of A-Z a-z 0-9 . _ -")), responses((status = 200, description = "The stock object", body = crate::ops::Stock),
-        (status = 404, description = "No such SKU (`unknown_sku`, with `sku`)", body = crate::error::ErrorBody),
-        (status = 503, description = "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)", body = crate::error::ErrorBody))
+        super::openapi::UnknownSku,
+        super::openapi::Unavailable)
 )]
 #[tracing::instrument(skip_all, fields(sku))]
 pub async fn get_stock(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {

@@ -7,9 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// `GET /v1/skus/{sku}/movements?limit=n`: the SKU's stock changes, newest first.
 #[utoipa::path(get, path = "/v1/skus/{sku}/movements", tag = "stock",
     params(("sku" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "SKU: 1-64 of A-Z a-z 0-9 . _ -"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Newest n, default 100")), responses((status = 200, description = "Stock changes, newest first", body = crate::ops::Movements),
-        (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
-        (status = 404, description = "No such SKU (`unknown_sku`, with `sku`)", body = crate::error::ErrorBody),
-        (status = 503, description = "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)", body = crate::error::ErrorBody))
+        super::openapi::InvalidRequest,
+        super::openapi::UnknownSku,
+        super::openapi::Unavailable)
 )]
 #[tracing::instrument(skip_all, fields(sku))]
 pub async fn movements(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {

@@ -4,9 +4,10 @@
 //! Handlers parse bodies field by field (so that a 400 can name the field), so the request
 //! bodies are described here; their bounds mirror the domain types' `parse` functions.
 
+use crate::error::ErrorBody;
 use serde::Deserialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 /// `POST /v1/purchases`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -128,6 +129,72 @@ pub struct RushRequest {
     #[schema(value_type = Option<crate::domain::Strategy>)]
     pub strategy: Option<String>,
 }
+
+/// `?strategy=` of the stock-moving endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StrategyQuery {
+    /// watch (default), lua or broken (only with --allow-broken).
+    #[param(value_type = Option<crate::domain::Strategy>)]
+    pub strategy: Option<String>,
+}
+
+/// The `Idempotency-Key` header.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// 1-128 visible ASCII characters; a repeat with the same body returns the first answer.
+    #[serde(rename = "Idempotency-Key")]
+    #[param(min_length = 1, max_length = 128, pattern = r"^[!-~]{1,128}$")]
+    pub idempotency_key: Option<String>,
+}
+
+/// Declares one error response: its status, its description, and the error body.
+macro_rules! error_response {
+    ($name:ident, $status:literal, $description:literal) => {
+        #[doc = $description]
+        #[derive(IntoResponses)]
+        #[response(status = $status, description = $description)]
+        pub struct $name(pub ErrorBody);
+    };
+}
+
+error_response!(
+    InvalidRequest,
+    400,
+    "Invalid request: the message names the field (`invalid_request`)"
+);
+error_response!(Unauthorized, 401, "Admin token missing (`unauthorized`)");
+error_response!(Forbidden, 403, "Wrong admin token (`forbidden`)");
+error_response!(
+    BrokenDisabled,
+    403,
+    "`strategy=broken` on a server without --allow-broken (`broken_disabled`)"
+);
+error_response!(UnknownSku, 404, "No such SKU (`unknown_sku`, with `sku`)");
+error_response!(UnknownReservation, 404, "No such reservation (`unknown_reservation`)");
+error_response!(UnknownOrder, 404, "No such order (`unknown_order`)");
+error_response!(
+    InsufficientStock,
+    409,
+    "Not enough stock; nothing was taken (`insufficient_stock`, listing every short line in `items`)"
+);
+error_response!(
+    NotActive,
+    409,
+    "The reservation is confirmed, cancelled or expired (`reservation_not_active`, with `status`)"
+);
+error_response!(TooLarge, 413, "Body over 64 KiB (`payload_too_large`)");
+error_response!(
+    KeyReused,
+    422,
+    "Idempotency-Key reused with a different request (`idempotency_key_reused`)"
+);
+error_response!(
+    Unavailable,
+    503,
+    "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)"
+);
 
 /// Declares the admin bearer token.
 struct AdminTokenScheme;

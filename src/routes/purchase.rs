@@ -7,15 +7,15 @@ use actix_web::{HttpResponse, web};
 
 /// `POST /v1/purchases`: buy one SKU.
 #[utoipa::path(post, path = "/v1/purchases", tag = "checkout",
-    params(("strategy" = Option<crate::domain::Strategy>, Query, description = "watch (default), lua or broken (only with --allow-broken)"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = r"^[!-~]{1,128}$", description = "1-128 visible ASCII characters; a repeat returns the first answer")), request_body = super::openapi::PurchaseRequest, responses((status = 201, description = "Bought", body = crate::ops::Purchase,
+    params(super::openapi::StrategyQuery, super::openapi::IdempotencyKeyHeader), request_body = super::openapi::PurchaseRequest, responses((status = 201, description = "Bought", body = crate::ops::Purchase,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
-        (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
-        (status = 403, description = "`strategy=broken` on a server without --allow-broken (`broken_disabled`)", body = crate::error::ErrorBody),
-        (status = 404, description = "No such SKU (`unknown_sku`, with `sku`)", body = crate::error::ErrorBody),
-        (status = 409, description = "Not enough stock; nothing was taken (`insufficient_stock`, listing every short line in `items`)", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = crate::error::ErrorBody),
-        (status = 422, description = "Idempotency-Key reused with a different request (`idempotency_key_reused`)", body = crate::error::ErrorBody),
-        (status = 503, description = "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)", body = crate::error::ErrorBody))
+        super::openapi::InvalidRequest,
+        super::openapi::BrokenDisabled,
+        super::openapi::UnknownSku,
+        super::openapi::InsufficientStock,
+        super::openapi::TooLarge,
+        super::openapi::KeyReused,
+        super::openapi::Unavailable)
 )]
 #[tracing::instrument(skip_all, fields(strategy = %strategy.0, sku))]
 pub async fn purchase(

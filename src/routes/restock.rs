@@ -7,12 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// `POST /v1/skus/{sku}/restock` (admin): add to `available` of an existing SKU.
 #[utoipa::path(post, path = "/v1/skus/{sku}/restock", tag = "admin",
     params(("sku" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "SKU: 1-64 of A-Z a-z 0-9 . _ -")), request_body = super::openapi::RestockRequest, responses((status = 200, description = "The stock, with `quantity` added", body = crate::ops::Stock),
-        (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
-        (status = 401, description = "Admin token missing (`unauthorized`)", body = crate::error::ErrorBody),
-        (status = 403, description = "Wrong admin token (`forbidden`)", body = crate::error::ErrorBody),
-        (status = 404, description = "No such SKU (`unknown_sku`, with `sku`)", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = crate::error::ErrorBody),
-        (status = 503, description = "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)", body = crate::error::ErrorBody)),
+        super::openapi::InvalidRequest,
+        super::openapi::Unauthorized,
+        super::openapi::Forbidden,
+        super::openapi::UnknownSku,
+        super::openapi::TooLarge,
+        super::openapi::Unavailable),
     security(("admin_token" = []))
 )]
 #[tracing::instrument(skip_all, fields(sku))]

@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// `PUT /v1/skus/{sku}/stock` (admin): set `available`, creating the SKU if needed.
 #[utoipa::path(put, path = "/v1/skus/{sku}/stock", tag = "admin",
     params(("sku" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "SKU: 1-64 of A-Z a-z 0-9 . _ -")), request_body = super::openapi::SetStockRequest, responses((status = 200, description = "The stock, with `available` set", body = crate::ops::Stock),
-        (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
-        (status = 401, description = "Admin token missing (`unauthorized`)", body = crate::error::ErrorBody),
-        (status = 403, description = "Wrong admin token (`forbidden`)", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = crate::error::ErrorBody),
-        (status = 503, description = "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)", body = crate::error::ErrorBody)),
+        super::openapi::InvalidRequest,
+        super::openapi::Unauthorized,
+        super::openapi::Forbidden,
+        super::openapi::TooLarge,
+        super::openapi::Unavailable),
     security(("admin_token" = []))
 )]
 #[tracing::instrument(skip_all, fields(sku))]
