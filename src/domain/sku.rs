@@ -5,10 +5,25 @@ use std::fmt;
 ///
 /// The alphabet is what makes the key layout safe: no `:` to forge another key, no `{`/`}`
 /// to escape the cluster hash tag, no `*`/`?`/`[` to widen a SCAN pattern.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
-#[schema(value_type = String, example = "ps5")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct Sku(String);
+
+/// The rule of [`Sku::parse`] for `/openapi.json`, so the spec states what parse checks.
+impl utoipa::PartialSchema for Sku {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(Self::MAX_LEN))
+            .pattern(Some("^[A-Za-z0-9._-]{1,64}$"))
+            .description(Some("1-64 characters of A-Z a-z 0-9 . _ -"))
+            .examples(["ps5"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Sku {}
 
 impl Sku {
     /// Longest SKU accepted, in characters (all are ASCII, so also bytes).

@@ -2,10 +2,25 @@ use super::InvalidInput;
 
 /// Who is buying: 1–128 characters, none of them control characters (they would corrupt
 /// logs and terminals that display it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[schema(value_type = String, example = "alice")]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct UserId(String);
+
+/// The rule of [`UserId::parse`] for `/openapi.json`.
+impl utoipa::PartialSchema for UserId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(Self::MAX_CHARS))
+            .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]{1,128}$"))
+            .description(Some("1-128 characters, no control characters"))
+            .examples(["alice"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for UserId {}
 
 impl UserId {
     /// Longest user id accepted, in characters.

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /v1/skus/{sku}`. A SKU that cannot be valid cannot exist: 404.
 #[utoipa::path(get, path = "/v1/skus/{sku}", tag = "stock",
-    params(("sku" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "SKU: 1-64 of A-Z a-z 0-9 . _ -")), responses((status = 200, description = "The stock object", body = crate::ops::Stock),
+    params(("sku" = crate::domain::Sku, Path, description = "The SKU")), responses((status = 200, description = "The stock object", body = crate::ops::Stock),
         super::openapi::UnknownSku,
         super::openapi::Unavailable)
 )]

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /v1/skus/{sku}/movements?limit=n`: the SKU's stock changes, newest first.
 #[utoipa::path(get, path = "/v1/skus/{sku}/movements", tag = "stock",
-    params(("sku" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "SKU: 1-64 of A-Z a-z 0-9 . _ -"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Newest n, default 100")), responses((status = 200, description = "Stock changes, newest first", body = crate::ops::Movements),
+    params(("sku" = crate::domain::Sku, Path, description = "The SKU"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Newest n, default 100")), responses((status = 200, description = "Stock changes, newest first", body = crate::ops::Movements),
         super::openapi::InvalidRequest,
         super::openapi::UnknownSku,
         super::openapi::Unavailable)

@@ -13,23 +13,13 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PurchaseRequest {
     /// The SKU to buy.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[A-Za-z0-9._-]{1,64}$",
-        example = "ps5"
-    )]
+    #[schema(value_type = crate::domain::Sku)]
     pub sku: String,
     /// Units to buy.
     #[schema(minimum = 1, maximum = 1_000_000, example = 1)]
     pub quantity: u32,
     /// Who buys: 1-128 characters, no control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$",
-        example = "alice"
-    )]
+    #[schema(value_type = crate::domain::UserId)]
     pub user_id: String,
 }
 
@@ -37,12 +27,7 @@ pub struct PurchaseRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CartLine {
     /// The SKU; each may appear once per cart.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[A-Za-z0-9._-]{1,64}$",
-        example = "ps5"
-    )]
+    #[schema(value_type = crate::domain::Sku)]
     pub sku: String,
     /// Units.
     #[schema(minimum = 1, maximum = 1_000_000, example = 1)]
@@ -53,12 +38,7 @@ pub struct CartLine {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CheckoutRequest {
     /// Who buys.
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$",
-        example = "alice"
-    )]
+    #[schema(value_type = crate::domain::UserId)]
     pub user_id: String,
     /// 1-100 lines, each SKU once.
     #[schema(min_items = 1, max_items = 100)]
@@ -69,12 +49,7 @@ pub struct CheckoutRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReserveRequest {
     /// Who holds.
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$",
-        example = "alice"
-    )]
+    #[schema(value_type = crate::domain::UserId)]
     pub user_id: String,
     /// 1-100 lines, each SKU once.
     #[schema(min_items = 1, max_items = 100)]
@@ -112,12 +87,7 @@ pub struct RestockRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RushRequest {
     /// The SKU to rush; its stock is set to `stock` first.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[A-Za-z0-9._-]{1,64}$",
-        example = "ps5"
-    )]
+    #[schema(value_type = crate::domain::Sku)]
     pub sku: String,
     /// Buyers launched at once, each buying one unit.
     #[schema(minimum = 1, maximum = 5000, example = 500)]

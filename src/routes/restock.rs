@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/skus/{sku}/restock` (admin): add to `available` of an existing SKU.
 #[utoipa::path(post, path = "/v1/skus/{sku}/restock", tag = "admin",
-    params(("sku" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "SKU: 1-64 of A-Z a-z 0-9 . _ -")), request_body = super::openapi::RestockRequest, responses((status = 200, description = "The stock, with `quantity` added", body = crate::ops::Stock),
+    params(("sku" = crate::domain::Sku, Path, description = "The SKU")), request_body = super::openapi::RestockRequest, responses((status = 200, description = "The stock, with `quantity` added", body = crate::ops::Stock),
         super::openapi::InvalidRequest,
         super::openapi::Unauthorized,
         super::openapi::Forbidden,

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `PUT /v1/skus/{sku}/stock` (admin): set `available`, creating the SKU if needed.
 #[utoipa::path(put, path = "/v1/skus/{sku}/stock", tag = "admin",
-    params(("sku" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,64}$", description = "SKU: 1-64 of A-Z a-z 0-9 . _ -")), request_body = super::openapi::SetStockRequest, responses((status = 200, description = "The stock, with `available` set", body = crate::ops::Stock),
+    params(("sku" = crate::domain::Sku, Path, description = "The SKU")), request_body = super::openapi::SetStockRequest, responses((status = 200, description = "The stock, with `available` set", body = crate::ops::Stock),
         super::openapi::InvalidRequest,
         super::openapi::Unauthorized,
         super::openapi::Forbidden,

@@ -186,15 +186,7 @@ async fn a_frozen_redis_gives_bounded_503s_and_then_recovers() {
     );
     assert_eq!(ready, 503);
     wait_ready(&app).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.text("/metrics").await;
     assert!(
         metrics.contains("stockwatch_pool_waiting 0"),
         "callers still waiting for a connection"

@@ -91,15 +91,7 @@ async fn metrics_exist_and_move_during_a_contended_rush() {
     );
 
     // Labels are bounded: no SKU, user or id ever becomes a label value.
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.text("/metrics").await;
     assert!(
         !text.contains("hot-secret-sku") && !text.contains("cold\""),
         "a SKU leaked into a label"
