@@ -71,7 +71,14 @@ impl std::fmt::Debug for AdminToken {
 
 /// Wires every route; unknown paths and methods get JSON errors too.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document());
+    // No online validator badge: the page must work with no network at all.
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+        .url("/openapi.json", openapi::document())
+        .config(
+            utoipa_swagger_ui::Config::default()
+                .validator_url("none")
+                .try_it_out_enabled(true),
+        );
     cfg.service(docs)
         .service(web::redirect("/docs", "/docs/"))
         .service(endpoint("/", "GET", web::get().to(dashboard::dashboard)))

@@ -308,3 +308,38 @@ async fn events_arrive_after_commits_and_never_for_refusals() {
     let last = events.last().unwrap();
     assert_eq!((last["available"].as_i64(), last["sold"].as_i64()), (Some(0), Some(3)));
 }
+
+/// `/docs` in a real browser on a machine with no internet: the page renders every
+/// operation from the embedded Swagger UI and `/openapi.json`, and the browser fetched
+/// nothing from any other origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_page_renders_offline_in_a_browser() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    client.goto(&app.url("/docs/")).await.unwrap();
+    wait_until(&client, "document.querySelectorAll('.opblock').length >= 16").await;
+    let title = client
+        .execute(
+            "return document.querySelector('.info .title')?.textContent || '';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(title.as_str().unwrap().contains("stockwatch"), "{title}");
+    let foreign = client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name).filter(u => !u.startsWith(location.origin));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(foreign, json!([]), "resources from elsewhere: {foreign}");
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/docs.png"),
+        png,
+    )
+    .unwrap();
+    client.close().await.unwrap();
+}

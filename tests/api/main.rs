@@ -19,4 +19,5 @@ mod purchase;
 mod reservations;
 mod security;
 mod server;
+mod soak;
 mod verify;

@@ -1,0 +1,59 @@
+//! `stockwatch soak` as an operator runs it, shortened to a few seconds: the report's
+//! figures come from the server, and a clean run meets every target.
+
+use crate::helpers::{AppOptions, spawn_app_with};
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_soak_reports_real_figures_and_meets_its_targets() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args([
+            "soak",
+            "--duration",
+            "6s",
+            "--window",
+            "2s",
+            "--warm-up",
+            "2s",
+            "--concurrency",
+            "8",
+        ])
+        .args(["--cold-skus", "20", "--json", "--target", &app.address])
+        .args(["--key-prefix", app.store.keys().prefix()])
+        .env("REDIS_URL", app.redis.url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    let report = &json["report"];
+    let statuses = report["statuses"].as_object().unwrap();
+    let total: u64 = statuses.values().map(|v| v.as_u64().unwrap()).sum();
+    assert!(total > 100, "{statuses:?}");
+    assert!(
+        statuses.contains_key("201") && statuses.contains_key("200"),
+        "{statuses:?}"
+    );
+    assert_eq!(report["server_errors"], 0);
+    assert!(report["windows"].as_array().unwrap().len() >= 3);
+    assert!(report["rss_end_mib"].as_f64().unwrap() > 1.0, "RSS read from /metrics");
+    assert!(
+        report["holds_expired"].as_u64().unwrap() > 0,
+        "abandoned holds were released"
+    );
+    assert_eq!(json["verify"]["ok"], true);
+    assert!(json["failures"].as_array().unwrap().is_empty());
+    // The server's own counters agree that the soak happened.
+    let metrics = app.text("/metrics").await;
+    assert!(
+        metrics.contains("stockwatch_http_requests_total{method=\"POST\",route=\"/v1/reservations\",status=\"201\"}")
+    );
+}
