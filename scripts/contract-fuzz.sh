@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Contract fuzzing with an outside tool: schemathesis (from PyPI) against /openapi.json of a
 # running server, every check on (no 5xx, status codes, schemas, headers, auth, ...).
-# Usage: scripts/contract-fuzz.sh [max-examples]   (default 50; about a minute)
+# Usage: scripts/contract-fuzz.sh [max-examples]   (default 50; at most 150 s of fuzzing)
+# The seed is fixed so CI is reproducible; SCHEMATHESIS_SEED=<n> explores others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples=${1:-50}
@@ -27,4 +28,4 @@ for sku in 0 00 A a ps5 I; do
 done
 "$venv/bin/schemathesis" --config-file ci/schemathesis.toml run "$base/openapi.json" \
   --checks all --max-examples "$examples" --max-time 150 --exclude-path /v1/events --exclude-path /v1/demo/rush \
-  -H "Authorization: Bearer $token" --no-color --seed "${SCHEMATHESIS_SEED:-$RANDOM}"
+  -H "Authorization: Bearer $token" --no-color --seed "${SCHEMATHESIS_SEED:-22426}"
