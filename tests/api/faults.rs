@@ -235,13 +235,13 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
     let ready = get("/readyz").await.unwrap();
     assert_eq!(ready.status(), 503);
     assert_eq!(ready.json::<Value>().await.unwrap()["error"], "redis_unavailable");
-    let r = client
-        .put(format!("{base}/v1/skus/late/stock"))
-        .json(&json!({"available": 3}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
+    let set_stock = || {
+        client
+            .put(format!("{base}/v1/skus/late/stock"))
+            .json(&json!({"available": 3}))
+            .send()
+    };
+    assert_eq!(set_stock().await.unwrap().status(), 503);
 
     let _redis = ManagedRedis::start(dir.path(), Persistence::None).await.unwrap();
     let mut ok = false;
@@ -253,13 +253,7 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ok, "/readyz never turned 200");
-    let r = client
-        .put(format!("{base}/v1/skus/late/stock"))
-        .json(&json!({"available": 3}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(set_stock().await.unwrap().status(), 200);
     for strategy in ["watch", "lua"] {
         let r = client
             .post(format!("{base}/v1/purchases?strategy={strategy}"))
