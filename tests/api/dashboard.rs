@@ -343,3 +343,50 @@ async fn the_docs_page_renders_offline_in_a_browser() {
     .unwrap();
     client.close().await.unwrap();
 }
+
+/// Under contention (textbook WATCH, many aborted EXECs), there is still exactly one event
+/// per commit: an aborted attempt publishes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborted_attempts_publish_no_event() {
+    let app = spawn_app_with(AppOptions::default(), |c| {
+        c.batching = false;
+        c.retry.max_attempts = 100;
+        c.retry.max_elapsed = Duration::from_secs(5);
+        c.response_timeout = Duration::from_secs(8);
+    })
+    .await;
+    app.set_stock("contended", 40).await;
+    let mut stream = app.client.get(app.url("/v1/events")).send().await.unwrap();
+    let before = app.store.stats();
+    let statuses = app.rush_limited("contended", 120, "watch", 60).await;
+    let effort = app.store.stats();
+    assert_eq!(crate::helpers::count(&statuses, 201), 40);
+    assert!(
+        effort.conflicts > before.conflicts,
+        "the rush must have had aborted attempts"
+    );
+    let mut text = String::new();
+    while text.matches("event: stock").count() < 40 {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+            .await
+            .expect("events arrive")
+            .unwrap()
+            .expect("stream open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    if let Ok(Ok(Some(more))) = tokio::time::timeout(Duration::from_millis(300), stream.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&more));
+    }
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(events.len(), 40, "one event per commit, none per aborted attempt");
+    let conflicts: u64 = events.iter().map(|e| e["conflicts"].as_u64().unwrap()).sum();
+    assert!(
+        conflicts > 0,
+        "the events report the conflicts their commits went through"
+    );
+    assert_eq!(events.last().unwrap()["available"], 0);
+}
