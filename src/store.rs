@@ -54,11 +54,12 @@ impl Default for StoreConfig {
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+    /// Per handle, so that [`Store::with_batching`] can share everything else.
+    config: Arc<StoreConfig>,
 }
 
 struct Inner {
     keys: Keys,
-    config: StoreConfig,
     /// Dedicated connections: one borrower at a time, so a WATCH belongs to one transaction.
     pool: deadpool_redis::Pool,
     /// One multiplexed, self-reconnecting connection for everything that does not WATCH:
@@ -134,9 +135,9 @@ impl Store {
         )
         .map_err(|e| format!("redis connection: {e}"))?;
         Ok(Self {
+            config: Arc::new(config),
             inner: Arc::new(Inner {
                 keys,
-                config,
                 pool,
                 shared,
                 combiner: Arc::default(),
@@ -157,7 +158,20 @@ impl Store {
 
     /// The settings this store was built with.
     pub fn config(&self) -> &StoreConfig {
-        &self.inner.config
+        &self.config
+    }
+
+    /// The same store (connections, metrics, events) with group commit on or off, for a
+    /// caller that wants the other path: the dashboard's rush shows textbook WATCH conflicts
+    /// on a server that batches.
+    pub fn with_batching(&self, batching: bool) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::new(StoreConfig {
+                batching,
+                ..(*self.config).clone()
+            }),
+        }
     }
 
     /// The pool of dedicated connections, for the WATCH engine.
@@ -212,7 +226,7 @@ impl Store {
 
     /// The point in time by which an operation starting now must answer.
     pub fn deadline(&self) -> Instant {
-        Instant::now() + self.inner.config.response_timeout
+        Instant::now() + self.config.response_timeout
     }
 
     /// Runs one Redis future, bounded by `deadline`.

@@ -53,6 +53,8 @@ pub struct RushResult {
     pub conflicts: u64,
     /// Wall time of the whole rush.
     pub elapsed_ms: u64,
+    /// Whether `watch` buyers shared group commits (off: one buyer per transaction).
+    pub batching: bool,
 }
 
 impl Rush {
@@ -92,6 +94,7 @@ impl Rush {
             attempts: effort.attempts - stats.attempts,
             conflicts: effort.conflicts - stats.conflicts,
             elapsed_ms,
+            batching: store.config().batching,
         })
     }
 }

@@ -11,6 +11,7 @@ pub async fn dashboard(state: web::Data<AppState>) -> HttpResponse {
     let settings = serde_json::json!({
         "allowBroken": state.allow_broken,
         "needsToken": state.admin_token.is_some(),
+        "batching": state.store.config().batching,
     });
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

@@ -98,6 +98,8 @@ pub struct RushRequest {
     /// How every buyer buys (default watch).
     #[schema(value_type = Option<crate::domain::Strategy>)]
     pub strategy: Option<String>,
+    /// Group commit for `watch` buyers (default: the server's `--batching`).
+    pub batching: Option<bool>,
 }
 
 /// `?strategy=` of the stock-moving endpoints.

@@ -6,7 +6,9 @@ use actix_web::{HttpResponse, web};
 
 /// `POST /v1/demo/rush` (admin): the dashboard's rush panel. Sets the SKU's stock, launches
 /// `buyers` purchases of one unit at once through `strategy`, and answers with what Redis
-/// holds afterwards. Every commit shows up on `GET /v1/events` as it happens.
+/// holds afterwards. Every commit shows up on `GET /v1/events` as it happens. `batching`
+/// overrides the server's group commit for this rush (false: textbook WATCH, whose
+/// conflicts and retries are what a class wants to see).
 #[utoipa::path(post, path = "/v1/demo/rush", tag = "demo",
     request_body = super::openapi::RushRequest,
     responses(
@@ -29,6 +31,11 @@ pub async fn rush(_: Admin, state: web::Data<AppState>, body: JsonBody) -> Resul
     if strategy == Strategy::Broken && !state.allow_broken {
         return Err(Error::BrokenDisabled);
     }
+    let store = match body.get("batching") {
+        None | Some(serde_json::Value::Null) => state.store.clone(),
+        Some(serde_json::Value::Bool(on)) => state.store.with_batching(*on),
+        Some(_) => return Err(InvalidInput::new("batching must be true or false").into()),
+    };
     let span = tracing::Span::current();
     span.record("sku", sku.as_str());
     span.record("strategy", strategy.as_str());
@@ -39,5 +46,5 @@ pub async fn rush(_: Admin, state: web::Data<AppState>, body: JsonBody) -> Resul
         stock,
         strategy,
     };
-    Ok(HttpResponse::Ok().json(rush.run(&state.store).await?))
+    Ok(HttpResponse::Ok().json(rush.run(&store).await?))
 }

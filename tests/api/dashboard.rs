@@ -81,7 +81,14 @@ async fn wait_until(client: &fantoccini::Client, js: &str) -> Value {
     panic!("timed out waiting for {js}");
 }
 
-async fn rush_from_the_page(client: &fantoccini::Client, sku: &str, strategy: &str, buyers: u32, stock: u32) {
+async fn rush_from_the_page(
+    client: &fantoccini::Client,
+    sku: &str,
+    strategy: &str,
+    buyers: u32,
+    stock: u32,
+    batching: bool,
+) {
     for (id, value) in [
         ("sku", sku.to_owned()),
         ("buyers", buyers.to_string()),
@@ -93,8 +100,8 @@ async fn rush_from_the_page(client: &fantoccini::Client, sku: &str, strategy: &s
     }
     client
         .execute(
-            "document.getElementById('strategy').value = arguments[0];",
-            vec![json!(strategy)],
+            "document.getElementById('strategy').value = arguments[0]; document.getElementById('batching').checked = arguments[1];",
+            vec![json!(strategy), json!(batching)],
         )
         .await
         .unwrap();
@@ -140,7 +147,7 @@ async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
             .unwrap()
     );
 
-    rush_from_the_page(&client, "tv-broken", "broken", 300, 50).await;
+    rush_from_the_page(&client, "tv-broken", "broken", 300, 50, true).await;
     // The counters came from the event stream: the row shows what Redis holds at the end.
     let truth = app.stock("tv-broken").await;
     wait_until(
@@ -163,7 +170,7 @@ async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
         truth["available"].as_i64().unwrap()
     );
 
-    rush_from_the_page(&client, "tv-watch", "watch", 300, 50).await;
+    rush_from_the_page(&client, "tv-watch", "watch", 300, 50, true).await;
     wait_until(
         &client,
         "Number(document.querySelector('tr[data-sku=\"tv-watch\"] [data-field=\"sold\"]')?.textContent) === 50",
@@ -193,8 +200,30 @@ async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
     )
     .await;
 
+    // Textbook WATCH from the form (group commit off): conflicts show on the row.
+    rush_from_the_page(&client, "tv-textbook", "watch", 60, 30, false).await;
+    let truth = app.stock("tv-textbook").await;
+    wait_until(
+        &client,
+        &format!(
+            "document.querySelector('tr[data-sku=\"tv-textbook\"] [data-field=\"sold\"]')?.textContent === '{}'",
+            truth["sold"]
+        ),
+    )
+    .await;
+    assert_eq!(cell(&client, "tv-textbook", "oversold").await, 0);
+    let rate = client
+        .execute(
+            "return document.querySelector('tr[data-sku=\"tv-textbook\"] [data-field=\"conflict-rate\"]').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let rate: f64 = rate.as_str().unwrap().trim_end_matches('%').parse().unwrap();
+    assert!(rate > 0.0, "textbook WATCH shows its conflicts: {rate}%");
+
     let history = client.find_all(Locator::Css("#history tbody tr")).await.unwrap().len();
-    assert_eq!(history, 2);
+    assert_eq!(history, 3);
     let png = client.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"));
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
@@ -221,7 +250,7 @@ async fn the_page_needs_nothing_from_elsewhere_and_respects_the_server_settings(
     for external in ["http://", "https://", "src=\"//", "href=\"//"] {
         assert!(!html.contains(external), "the dashboard references {external}");
     }
-    assert!(html.contains(r#"{"allowBroken":false,"needsToken":true}"#));
+    assert!(html.contains(r#"{"allowBroken":false,"batching":true,"needsToken":true}"#));
     // The rush is an admin endpoint and broken stays refused when the server does not allow it.
     let (status, body) = app
         .post(
@@ -248,6 +277,7 @@ async fn the_page_needs_nothing_from_elsewhere_and_respects_the_server_settings(
         json!({"sku": "a:b", "buyers": 5, "stock": 1}),
         json!({"sku": "x", "buyers": 5, "stock": -1}),
         json!({"sku": "x", "buyers": 5, "stock": 1, "strategy": "fast"}),
+        json!({"sku": "x", "buyers": 5, "stock": 1, "batching": "yes"}),
     ] {
         let r = authed(bad.clone()).await.unwrap();
         assert_eq!(r.status(), 400, "{bad}");
