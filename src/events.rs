@@ -92,7 +92,7 @@ impl Events {
 
     /// Queues a committed change, unless nobody listens.
     pub(crate) fn changed(&self, change: Change) {
-        if self.feed.receiver_count() == 0 {
+        if self.feed.receiver_count() == 0 || change.skus.is_empty() {
             return;
         }
         if let Some(queue) = self.queue.get() {

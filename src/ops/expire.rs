@@ -36,6 +36,11 @@ struct Expire {
 impl Step for Expire {
     type Output = Expired;
 
+    /// Cleaning an ended or missing hold out of the index moves no stock.
+    fn moved_stock(output: &Expired) -> bool {
+        matches!(output, Expired::Released { .. })
+    }
+
     fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Expired), Error> {
         let unindex = || {
             vec![

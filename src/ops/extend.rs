@@ -24,7 +24,10 @@ struct Extend {
 
 impl Step for Extend {
     type Output = Reservation;
-    const MOVES_STOCK: bool = false;
+
+    fn moved_stock(_: &Reservation) -> bool {
+        false
+    }
 
     fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Reservation), Error> {
         let resv = Reservation::require_active(found, now_ms)?;

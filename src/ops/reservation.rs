@@ -160,8 +160,10 @@ pub(crate) trait Step: Sync {
     /// What the change answers. Stored as JSON for idempotent repeats, so it must round-trip.
     type Output: Serialize + DeserializeOwned;
 
-    /// Whether a commit moves stock (and so is published on `GET /v1/events`).
-    const MOVES_STOCK: bool = true;
+    /// Whether a committed answer moved stock (and so is published on `GET /v1/events`).
+    fn moved_stock(_output: &Self::Output) -> bool {
+        true
+    }
 
     /// Decides from the reservation as read (`None`: it does not exist) and the time.
     /// Empty writes mean "nothing to change": the answer is given without a commit.
@@ -187,18 +189,24 @@ pub(crate) async fn run<S: Step>(
         step,
         touched: std::sync::Mutex::default(),
     };
-    let (result, effort) = match txn::run(store, &op).await {
-        Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts))),
+    // Only a commit moved stock; an answer given without one (a replay, a hold already
+    // ended) publishes no stock event.
+    let (result, effort, committed) = match txn::run(store, &op).await {
+        Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts)), true),
         Err(TxError::Rejected {
             rejection,
             attempts,
             conflicts,
-        }) => (rejection, Some(Effort::of(attempts, conflicts))),
-        Err(TxError::Contention { attempts }) => (Err(Error::Contention { attempts }), None),
-        Err(TxError::Store(e)) => (Err(e.into()), None),
+        }) => (rejection, Some(Effort::of(attempts, conflicts)), false),
+        Err(TxError::Contention { attempts }) => (Err(Error::Contention { attempts }), None, false),
+        Err(TxError::Store(e)) => (Err(e.into()), None, false),
     };
     let touched = std::mem::take(&mut *op.touched.lock().expect("not poisoned"));
-    let touched = if S::MOVES_STOCK { touched } else { Vec::new() };
+    let touched = if committed && result.as_ref().is_ok_and(S::moved_stock) {
+        touched
+    } else {
+        Vec::new()
+    };
     super::finished(store, scope, "watch", started, &result, effort, || touched);
     result
 }

@@ -420,3 +420,37 @@ async fn aborted_attempts_publish_no_event() {
     );
     assert_eq!(events.last().unwrap()["available"], 0);
 }
+
+/// Answers given without a commit (an idempotent replay, a hold that already ended) move no
+/// stock, and publish nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_without_a_commit_publish_nothing() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    app.set_stock("quiet", 5).await;
+    let mut stream = app.client.get(app.url("/v1/events")).send().await.unwrap();
+    let held = app.reserve("watch", &[("quiet", 2)], 600).await;
+    let id = held["reservation_id"].as_str().unwrap().to_owned();
+    let cancel = format!("/v1/reservations/{id}/cancel");
+    assert_eq!(app.post_keyed(&cancel, json!({}), "cancel-once").await.0, 200);
+    // A replay of the same cancel, a second cancel, and a release of the ended hold.
+    assert_eq!(app.post_keyed(&cancel, json!({}), "cancel-once").await.0, 200);
+    assert_eq!(app.post(&cancel, json!({})).await.0, 409);
+    let rid = stockwatch::domain::ReservationId::parse(&id).unwrap();
+    let expired = stockwatch::ops::expire(&app.store, &rid).await.unwrap();
+    assert!(matches!(expired, stockwatch::ops::Expired::AlreadyEnded));
+    let mut text = String::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(Duration::from_millis(500), stream.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let kinds: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| {
+            serde_json::from_str::<Value>(d).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["reserve", "cancel"], "{text}");
+}
