@@ -181,7 +181,7 @@ async fn a_frozen_redis_gives_bounded_503s_and_then_recovers() {
         assert!(*took < timeout * 5, "answered after {took:?}");
     }
     assert!(
-        started.elapsed() < timeout * 8,
+        started.elapsed() < timeout * 12,
         "the 120 answers did not queue behind each other"
     );
     assert_eq!(ready, 503);
@@ -333,7 +333,7 @@ async fn a_slow_then_resetting_network_gives_bounded_errors_and_no_partial_state
         &proxy.url(),
         StoreConfig {
             key_prefix: crate::helpers::fresh_prefix(),
-            response_timeout: Duration::from_millis(300),
+            response_timeout: Duration::from_millis(1000),
             ..StoreConfig::default()
         },
     )
@@ -341,7 +341,7 @@ async fn a_slow_then_resetting_network_gives_bounded_errors_and_no_partial_state
     let app = crate::helpers::serve_store(redis, store, AppOptions::default()).await;
     app.set_stock("net", 200).await;
 
-    proxy.delay(Duration::from_millis(600));
+    proxy.delay(Duration::from_millis(1500));
     let t = Instant::now();
     let slow = rush(&app, "net", "watch", 30, 30).await;
     assert!(
@@ -349,12 +349,12 @@ async fn a_slow_then_resetting_network_gives_bounded_errors_and_no_partial_state
         "{slow:?}"
     );
     assert!(
-        t.elapsed() < Duration::from_secs(3),
+        t.elapsed() < Duration::from_secs(6),
         "bounded by the timeout: {:?}",
         t.elapsed()
     );
     proxy.delay(Duration::ZERO);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
 
     let resets = async {
         for _ in 0..10 {

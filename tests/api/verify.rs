@@ -1,8 +1,9 @@
 //! `stockwatch verify`: passes on a consistent store, and names the SKU and rule when one
 //! is broken, both as a library call and as the command (exit codes, `--json`).
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// Runs the real binary against the app's Redis and prefix: (exit code, stdout).
 fn verify_cli(app: &TestApp, json: bool) -> (i32, String) {
@@ -67,7 +68,11 @@ async fn a_consistent_store_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversell_by_broken_is_caught_and_named() {
-    let app = spawn_app().await;
+    // A long pause between check and act, so the oversell happens even on a starved CI core.
+    let app = spawn_app_with(AppOptions::default(), |c| {
+        c.broken_think_time = Duration::from_millis(50)
+    })
+    .await;
     app.set_stock("ps5", 10).await;
     app.set_stock("fine", 10).await;
     app.rush_limited("ps5", 300, "broken", 100).await;
