@@ -298,6 +298,27 @@ async fn the_page_needs_nothing_from_elsewhere_and_respects_the_server_settings(
     );
 }
 
+/// The `stock` events of an open `GET /v1/events` response: at least `at_least` of them
+/// (waiting up to 5 s each), plus any that arrive within `quiet` after the last one.
+async fn stock_events(stream: &mut reqwest::Response, at_least: usize, quiet: Duration) -> Vec<Value> {
+    let mut text = String::new();
+    while text.matches("event: stock").count() < at_least {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+            .await
+            .expect("events arrive")
+            .unwrap()
+            .expect("stream open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    while let Ok(Ok(Some(more))) = tokio::time::timeout(quiet, stream.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&more));
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
 /// Reads `GET /v1/events` as a raw SSE client while purchases happen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_arrive_after_commits_and_never_for_refusals() {
@@ -307,28 +328,12 @@ async fn events_arrive_after_commits_and_never_for_refusals() {
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let statuses = app.rush_limited("sse", 10, "watch", 10).await;
     assert_eq!(crate::helpers::count(&statuses, 201), 3);
-    let mut text = String::new();
-    while text.matches("event: stock").count() < 3 {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
-            .await
-            .expect("events arrive")
-            .unwrap()
-            .expect("stream open");
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    // Give any extra (wrong) event a moment to show up.
-    if let Ok(Ok(Some(more))) = tokio::time::timeout(Duration::from_millis(300), stream.chunk()).await {
-        text.push_str(&String::from_utf8_lossy(&more));
-    }
-    let events: Vec<Value> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    // Wait a moment past the third for any extra (wrong) event.
+    let events = stock_events(&mut stream, 3, Duration::from_millis(300)).await;
     assert_eq!(
         events.len(),
         3,
-        "one event per committed purchase, none for the 7 refusals: {text}"
+        "one event per committed purchase, none for the 7 refusals: {events:?}"
     );
     for e in &events {
         assert_eq!((e["sku"].as_str(), e["kind"].as_str()), (Some("sse"), Some("purchase")));
@@ -395,23 +400,7 @@ async fn aborted_attempts_publish_no_event() {
         effort.conflicts > before.conflicts,
         "the rush must have had aborted attempts"
     );
-    let mut text = String::new();
-    while text.matches("event: stock").count() < 40 {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
-            .await
-            .expect("events arrive")
-            .unwrap()
-            .expect("stream open");
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    if let Ok(Ok(Some(more))) = tokio::time::timeout(Duration::from_millis(300), stream.chunk()).await {
-        text.push_str(&String::from_utf8_lossy(&more));
-    }
-    let events: Vec<Value> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let events = stock_events(&mut stream, 40, Duration::from_millis(300)).await;
     assert_eq!(events.len(), 40, "one event per commit, none per aborted attempt");
     let conflicts: u64 = events.iter().map(|e| e["conflicts"].as_u64().unwrap()).sum();
     assert!(
@@ -438,19 +427,7 @@ async fn answers_without_a_commit_publish_nothing() {
     let rid = stockwatch::domain::ReservationId::parse(&id).unwrap();
     let expired = stockwatch::ops::expire(&app.store, &rid).await.unwrap();
     assert!(matches!(expired, stockwatch::ops::Expired::AlreadyEnded));
-    let mut text = String::new();
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(Duration::from_millis(500), stream.chunk()).await {
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    let kinds: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| {
-            serde_json::from_str::<Value>(d).unwrap()["kind"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(kinds, ["reserve", "cancel"], "{text}");
+    let events = stock_events(&mut stream, 0, Duration::from_millis(500)).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["reserve", "cancel"]);
 }
