@@ -8,31 +8,17 @@
 //! Run: `cargo run --example race_condition` (uses REDIS_URL, or starts a private
 //! redis-server in a temp dir). `stockwatch demo race` is the same, with more options.
 
-use stockwatch::demo::{Rush, race_table};
+use stockwatch::Store;
+use stockwatch::demo::{Rush, race_config, race_table};
 use stockwatch::domain::{Available, Sku, Strategy};
 use stockwatch::managed_redis::ManagedRedis;
-use stockwatch::txn::RetryPolicy;
-use stockwatch::{Store, StoreConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let (url, _redis) = ManagedRedis::from_env_or_start(dir.path()).await?;
     // The textbook WATCH path (no group commit), with room to retry: 500 buyers conflict a lot.
-    let store = Store::new(
-        &url,
-        StoreConfig {
-            key_prefix: "example-race".into(),
-            batching: false,
-            response_timeout: std::time::Duration::from_secs(30),
-            retry: RetryPolicy {
-                max_attempts: 200,
-                max_elapsed: std::time::Duration::from_secs(20),
-                ..RetryPolicy::default()
-            },
-            ..StoreConfig::default()
-        },
-    )?;
+    let store = Store::new(&url, race_config("example-race", false))?;
     let mut results = Vec::new();
     for strategy in Strategy::ALL {
         let rush = Rush {

@@ -1,9 +1,10 @@
 //! The stock-change feed behind `GET /v1/events` (and the dashboard).
 //!
 //! Operations report a change only after their transaction committed, so an aborted attempt
-//! never shows up. One publisher task per store reads the new stock of the changed SKUs,
-//! in the order the changes were reported, and broadcasts one event per change: the last
-//! event for a SKU always shows a state at least as new as its last commit. Nothing is read
+//! never shows up. One publisher task per store takes the changes in the order they were
+//! reported, reads the new stock of their SKUs (once per SKU per batch), and broadcasts one
+//! event per change: the last event for a SKU always shows a state at least as new as its
+//! last commit. Nothing is read
 //! or queued while nobody listens.
 //!
 //! The feed covers this process's changes; an `expiry-worker` running as its own process
@@ -14,6 +15,7 @@ use crate::keys::Keys;
 use crate::ops::Effort;
 use redis::aio::ConnectionManager;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -75,7 +77,7 @@ impl Default for Events {
 impl Events {
     /// A new subscription. The first one starts the publisher (on the current runtime); it
     /// ends when the store is dropped.
-    pub fn subscribe(
+    pub(crate) fn subscribe(
         &self,
         keys: &Keys,
         conn: ConnectionManager,
@@ -110,9 +112,13 @@ async fn publish(
 ) {
     let mut changes = Vec::with_capacity(READ_BATCH);
     while queue.recv_many(&mut changes, READ_BATCH).await > 0 {
+        // Each SKU is read once per batch, however many of its changes the batch holds
+        // (a hot SKU can have hundreds): its events all show the state read after them.
+        let mut slot: HashMap<Sku, usize> = HashMap::new();
         let mut pipe = redis::pipe();
-        for change in &changes {
-            for sku in &change.skus {
+        for sku in changes.iter().flat_map(|c| &c.skus) {
+            if !slot.contains_key(sku) {
+                slot.insert(sku.clone(), slot.len());
                 pipe.cmd("HMGET")
                     .arg(keys.stock(sku))
                     .arg(&["available", "reserved", "sold"]);
@@ -121,10 +127,9 @@ async fn publish(
         let read = tokio::time::timeout(timeout, pipe.query_async::<Vec<[Option<i64>; 3]>>(&mut conn)).await;
         match read {
             Ok(Ok(levels)) => {
-                let mut levels = levels.into_iter();
                 for change in changes.drain(..) {
                     for sku in &change.skus {
-                        let Some([Some(available), reserved, sold]) = levels.next() else {
+                        let Some([Some(available), reserved, sold]) = levels.get(slot[sku]).copied() else {
                             continue;
                         };
                         let _ = feed.send(StockEvent {

@@ -211,16 +211,18 @@ async fn bench_sweep(args: SweepArgs) -> Result<(), String> {
 }
 
 /// Exit 0 when every invariant holds, 1 when one is broken, 2 when the check could not run.
+/// Every invariant over the store `redis` names (joining a running `serve`'s managed Redis).
+async fn check(redis: &RedisArgs) -> Result<stockwatch::ops::Report, String> {
+    let (store, managed) = connect(redis, redis.store_config(), true).await?;
+    let report = stockwatch::ops::verify(&store).await.map_err(|e| e.to_string());
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    report
+}
+
 async fn verify(args: VerifyArgs) -> ExitCode {
-    let run = async {
-        let (store, managed) = connect(&args.redis, args.redis.store_config(), true).await?;
-        let report = stockwatch::ops::verify(&store).await.map_err(|e| e.to_string());
-        if let Some(m) = managed {
-            m.shutdown().await;
-        }
-        report
-    };
-    match run.await {
+    match check(&args.redis).await {
         Ok(report) => {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
@@ -290,18 +292,7 @@ async fn demo_race(args: RaceArgs) -> Result<(), String> {
             }
             return Ok(());
         }
-        let config = StoreConfig {
-            key_prefix: "demo-race".into(),
-            batching: args.batching == "on",
-            response_timeout: std::time::Duration::from_secs(30),
-            pool_size: 50,
-            retry: RetryPolicy {
-                max_attempts: 200,
-                max_elapsed: std::time::Duration::from_secs(20),
-                ..RetryPolicy::default()
-            },
-            ..StoreConfig::default()
-        };
+        let config = stockwatch::demo::race_config("demo-race", args.batching == "on");
         let store = Store::new(&url, config)?;
         let rush = |strategy| stockwatch::demo::Rush {
             sku: Sku::parse("ps5").expect("a valid sku"),
@@ -350,23 +341,7 @@ async fn soak(args: SoakArgs) -> ExitCode {
     bar.finish_and_clear();
     // The longest hold is 3 s; let the worker release what was abandoned, then check.
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
-    let verified = match redis_url(&args.redis, true).await {
-        Ok((url, managed)) => {
-            let config = StoreConfig {
-                key_prefix: args.redis.key_prefix.clone(),
-                ..StoreConfig::default()
-            };
-            let result = match Store::new(&url, config) {
-                Ok(store) => stockwatch::ops::verify(&store).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
-            if let Some(m) = managed {
-                m.shutdown().await;
-            }
-            result
-        }
-        Err(e) => Err(e),
-    };
+    let verified = check(&args.redis).await;
     let mut failures = report.failures();
     let verify_json = match &verified {
         Ok(r) if r.ok => serde_json::json!({"ok": true}),

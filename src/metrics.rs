@@ -233,14 +233,9 @@ impl Metrics {
         }
     }
 
-    /// Records one finished stock-moving call. `effort` is `None` when it is unknown (a
-    /// Redis error part-way); such a call counts one attempt.
-    pub fn call(&self, op: &str, strategy: &str, outcome: CallOutcome, effort: Option<Effort>, elapsed: Duration) {
+    /// Records one finished stock-moving call.
+    pub fn call(&self, op: &str, strategy: &str, outcome: CallOutcome, effort: Effort, elapsed: Duration) {
         let labels = &[op, strategy];
-        let effort = effort.unwrap_or(Effort {
-            attempts: 1,
-            conflicts: 0,
-        });
         self.calls.with_label_values(&[op, strategy, outcome.label()]).inc();
         self.attempts.with_label_values(labels).inc_by(effort.attempts.into());
         self.conflicts.with_label_values(labels).inc_by(effort.conflicts.into());
@@ -328,14 +323,14 @@ mod tests {
             "purchase",
             "watch",
             CallOutcome::Committed,
-            Some(effort),
+            effort,
             Duration::from_millis(4),
         );
         m.call(
             "purchase",
             "watch",
             CallOutcome::Rejected("insufficient_stock"),
-            None,
+            Effort::of(1, 0),
             Duration::from_millis(1),
         );
         let text = m.render(deadpool_redis::Status {

@@ -200,6 +200,13 @@ impl Store {
         &self.inner.events
     }
 
+    /// A subscription to every committed stock change in this process.
+    pub fn subscribe_stock(&self) -> tokio::sync::broadcast::Receiver<crate::events::StockEvent> {
+        self.inner
+            .events
+            .subscribe(&self.inner.keys, self.shared(), self.config.response_timeout)
+    }
+
     /// `GET /metrics`: every metric, with the pool sampled now.
     pub fn render_metrics(&self) -> String {
         self.inner.metrics.render(self.inner.pool.status())

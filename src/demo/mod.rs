@@ -9,7 +9,7 @@ pub mod interleave;
 pub mod rush;
 
 pub use interleave::{Replay, replay};
-pub use rush::{MAX_BUYERS, Rush, RushResult};
+pub use rush::{MAX_BUYERS, Rush, RushResult, race_config};
 
 use console::style;
 

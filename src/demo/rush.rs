@@ -13,6 +13,22 @@ use std::time::Instant;
 /// Most buyers one rush may launch (the dashboard's endpoint is reachable over HTTP).
 pub const MAX_BUYERS: u64 = 5_000;
 
+/// Store settings for a rush in the terminal or an example: room to retry, because 500
+/// textbook WATCH buyers on one SKU conflict a lot and a give-up would hide the lesson.
+pub fn race_config(key_prefix: &str, batching: bool) -> crate::StoreConfig {
+    crate::StoreConfig {
+        key_prefix: key_prefix.into(),
+        batching,
+        response_timeout: std::time::Duration::from_secs(30),
+        retry: crate::txn::RetryPolicy {
+            max_attempts: 200,
+            max_elapsed: std::time::Duration::from_secs(20),
+            ..crate::txn::RetryPolicy::default()
+        },
+        ..crate::StoreConfig::default()
+    }
+}
+
 /// What to rush.
 #[derive(Debug, Clone)]
 pub struct Rush {

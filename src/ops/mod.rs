@@ -131,12 +131,11 @@ pub(crate) fn finished<T>(
     skus: impl FnOnce() -> Vec<Sku>,
 ) {
     let outcome = crate::metrics::CallOutcome::of(result);
+    // Unknown effort: a give-up conflicted on every attempt; anything else made one.
     let effort = match (effort, result) {
-        (None, Err(Error::Contention { attempts })) => Some(Effort {
-            attempts: *attempts,
-            conflicts: *attempts,
-        }),
-        (effort, _) => effort,
+        (Some(effort), _) => effort,
+        (None, Err(Error::Contention { attempts })) => Effort::of(*attempts, *attempts),
+        (None, _) => Effort::of(1, 0),
     };
     store.metrics().call(op, strategy, outcome, effort, started.elapsed());
     if outcome == crate::metrics::CallOutcome::Committed {
@@ -144,11 +143,26 @@ pub(crate) fn finished<T>(
             skus: skus(),
             kind: op,
             strategy,
-            effort: effort.unwrap_or(Effort {
-                attempts: 1,
-                conflicts: 0,
-            }),
+            effort,
         });
+    }
+}
+
+/// An engine run as its caller's answer: the output (or, for a rejection, the answer the
+/// rejection carries), the effort when the engine counted it, and whether anything committed.
+pub(crate) fn answer<T, R>(
+    run: Result<crate::txn::Committed<T>, TxError<R>>,
+    rejected: impl FnOnce(R) -> Result<T, Error>,
+) -> (Result<T, Error>, Option<Effort>, bool) {
+    match run {
+        Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts)), true),
+        Err(TxError::Rejected {
+            rejection,
+            attempts,
+            conflicts,
+        }) => (rejected(rejection), Some(Effort::of(attempts, conflicts)), false),
+        Err(TxError::Contention { attempts }) => (Err(Error::Contention { attempts }), None, false),
+        Err(TxError::Store(e)) => (Err(e.into()), None, false),
     }
 }
 
@@ -158,10 +172,7 @@ where
     O: crate::txn::Optimistic<Output = Stock, Rejection = Error>,
 {
     let started = tokio::time::Instant::now();
-    let (result, effort) = match crate::txn::run(store, op).await {
-        Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts))),
-        Err(e) => (Err(Error::from(e)), None),
-    };
+    let (result, effort, _) = answer(crate::txn::run(store, op).await, Err);
     finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
     result
 }
@@ -201,17 +212,6 @@ pub(crate) fn movement_cmd(
         .arg("at")
         .arg(at_ms);
     cmd
-}
-
-/// Maps an engine failure whose rejection is already an [`Error`].
-impl From<TxError<Error>> for Error {
-    fn from(e: TxError<Error>) -> Self {
-        match e {
-            TxError::Rejected { rejection, .. } => rejection,
-            TxError::Contention { attempts } => Error::Contention { attempts },
-            TxError::Store(e) => Error::Store(e),
-        }
-    }
 }
 
 /// Appends the read of a stock hash's `available, reserved, sold` (decoded by

@@ -7,11 +7,11 @@
 //! what makes "ends in exactly one terminal state, once" hold.
 
 use super::idempotency::{Idempotency, Recalled, Slot, field};
-use super::{Effort, OrderLine, movement_cmd, now_ms};
+use super::{OrderLine, movement_cmd, now_ms};
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
-use crate::txn::{self, Optimistic, Plan, TxError};
+use crate::txn::{self, Optimistic, Plan};
 use redis::{Cmd, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -191,16 +191,7 @@ pub(crate) async fn run<S: Step>(
     };
     // Only a commit moved stock; an answer given without one (a replay, a hold already
     // ended) publishes no stock event.
-    let (result, effort, committed) = match txn::run(store, &op).await {
-        Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts)), true),
-        Err(TxError::Rejected {
-            rejection,
-            attempts,
-            conflicts,
-        }) => (rejection, Some(Effort::of(attempts, conflicts)), false),
-        Err(TxError::Contention { attempts }) => (Err(Error::Contention { attempts }), None, false),
-        Err(TxError::Store(e)) => (Err(e.into()), None, false),
-    };
+    let (result, effort, committed) = super::answer(txn::run(store, &op).await, |answer| answer);
     let touched = std::mem::take(&mut *op.touched.lock().expect("not poisoned"));
     let touched = if committed && result.as_ref().is_ok_and(S::moved_stock) {
         touched

@@ -10,7 +10,7 @@ use super::{Effort, Order, OrderLine, OrderSource, movement_cmd, now_ms};
 use crate::domain::{CartItems, OrderId, Strategy, UserId};
 use crate::error::{Error, Shortage, StoreError};
 use crate::store::Store;
-use crate::txn::{self, Optimistic, Plan, TxError};
+use crate::txn::{self, Optimistic, Plan};
 use redis::{Cmd, Value};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -258,16 +258,10 @@ impl Take {
         let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
         let (receipt, effort) = match strategy {
             Strategy::Watch if store.config().batching => (store.combiner().submit(self).await, None),
-            Strategy::Watch => match txn::run_until(&store, &self, self.deadline).await {
-                Ok(done) => (Ok(done.output), None),
-                Err(TxError::Rejected {
-                    rejection,
-                    attempts,
-                    conflicts,
-                }) => (rejection, Some(Effort { attempts, conflicts })),
-                Err(TxError::Contention { attempts }) => (Err(Error::Contention { attempts }), None),
-                Err(TxError::Store(e)) => (Err(e.into()), None),
-            },
+            Strategy::Watch => {
+                let (receipt, effort, _) = super::answer(txn::run_until(&store, &self, self.deadline).await, |r| r);
+                (receipt, effort)
+            }
             Strategy::Lua => (self.run_lua().await, None),
             Strategy::Broken => (self.run_broken().await, None),
         };

@@ -6,12 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/cancel`: give the hold back.
 #[utoipa::path(post, path = "/v1/reservations/{id}/cancel", tag = "reservations",
-    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), super::openapi::IdempotencyKeyHeader), responses((status = 200, description = "Cancelled; the units are available again", body = crate::ops::Reservation),
-        super::openapi::InvalidRequest,
-        super::openapi::UnknownReservation,
-        super::openapi::NotActive,
-        super::openapi::KeyReused,
-        super::openapi::Unavailable)
+    params(super::openapi::ReservationPath, super::openapi::IdempotencyKeyHeader), responses((status = 200, description = "Cancelled; the units are available again", body = crate::ops::Reservation),
+        super::openapi::HoldRefusals)
 )]
 #[tracing::instrument(skip_all, fields(reservation_id))]
 pub async fn cancel(

@@ -9,13 +9,7 @@ use actix_web::{HttpResponse, web};
 #[utoipa::path(post, path = "/v1/checkouts", tag = "checkout",
     params(super::openapi::StrategyQuery, super::openapi::IdempotencyKeyHeader), request_body = super::openapi::CheckoutRequest, responses((status = 201, description = "The whole cart bought", body = crate::ops::Checkout,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
-        super::openapi::InvalidRequest,
-        super::openapi::BrokenDisabled,
-        super::openapi::UnknownSku,
-        super::openapi::InsufficientStock,
-        super::openapi::TooLarge,
-        super::openapi::KeyReused,
-        super::openapi::Unavailable)
+        super::openapi::TakeRefusals)
 )]
 #[tracing::instrument(skip_all, fields(strategy = %strategy.0, lines))]
 pub async fn checkout(

@@ -6,13 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/confirm`: sell what the hold holds.
 #[utoipa::path(post, path = "/v1/reservations/{id}/confirm", tag = "reservations",
-    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), super::openapi::IdempotencyKeyHeader), responses((status = 201, description = "Sold: the order", body = crate::ops::Confirmed,
+    params(super::openapi::ReservationPath, super::openapi::IdempotencyKeyHeader), responses((status = 201, description = "Sold: the order", body = crate::ops::Confirmed,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
-        super::openapi::InvalidRequest,
-        super::openapi::UnknownReservation,
-        super::openapi::NotActive,
-        super::openapi::KeyReused,
-        super::openapi::Unavailable)
+        super::openapi::HoldRefusals)
 )]
 #[tracing::instrument(skip_all, fields(reservation_id))]
 pub async fn confirm(

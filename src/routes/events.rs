@@ -17,9 +17,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
     responses((status = 200, description = "text/event-stream of `stock` events; data is a StockEvent", content_type = "text/event-stream", body = String)))]
 pub async fn events(state: web::Data<AppState>) -> HttpResponse {
     let store = &state.store;
-    let feed = store
-        .events()
-        .subscribe(store.keys(), store.shared(), store.config().response_timeout);
+    let feed = store.subscribe_stock();
     let clients = Connected::new(store.metrics().sse_clients.clone());
     let stopped = state.stop.subscribe();
     let opening = Bytes::from_static(b"retry: 1000\n: stockwatch stock events\n\n");

@@ -7,13 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/extend`: the hold now lapses `ttl_seconds` from now.
 #[utoipa::path(post, path = "/v1/reservations/{id}/extend", tag = "reservations",
-    params(("id" = String, Path, description = "Reservation id (UUIDv7)"), super::openapi::IdempotencyKeyHeader), request_body = super::openapi::ExtendRequest, responses((status = 200, description = "The reservation with its new `expires_at`", body = crate::ops::Reservation),
-        super::openapi::InvalidRequest,
-        super::openapi::UnknownReservation,
-        super::openapi::NotActive,
-        super::openapi::TooLarge,
-        super::openapi::KeyReused,
-        super::openapi::Unavailable)
+    params(super::openapi::ReservationPath, super::openapi::IdempotencyKeyHeader), request_body = super::openapi::ExtendRequest, responses((status = 200, description = "The reservation with its new `expires_at`", body = crate::ops::Reservation),
+        super::openapi::HoldRefusals,
+        super::openapi::TooLarge)
 )]
 #[tracing::instrument(skip_all, fields(reservation_id))]
 pub async fn extend(

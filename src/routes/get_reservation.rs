@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /v1/reservations/{id}`. Terminal reservations stay readable for the retention period.
 #[utoipa::path(get, path = "/v1/reservations/{id}", tag = "reservations",
-    params(("id" = String, Path, description = "Reservation id (UUIDv7)")), responses((status = 200, description = "The reservation", body = crate::ops::Reservation),
+    params(super::openapi::ReservationPath), responses((status = 200, description = "The reservation", body = crate::ops::Reservation),
         super::openapi::UnknownReservation,
         super::openapi::Unavailable)
 )]

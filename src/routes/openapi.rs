@@ -6,6 +6,9 @@
 
 use crate::error::ErrorBody;
 use serde::Deserialize;
+use std::collections::BTreeMap;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::response::Response;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
@@ -167,6 +170,39 @@ error_response!(
     503,
     "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)"
 );
+
+/// Several error responses as one, so that endpoints refusing alike list them once.
+macro_rules! error_responses {
+    ($(#[$doc:meta])* $name:ident = $($part:ident),+) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                let mut all = BTreeMap::new();
+                $(all.append(&mut <$part as IntoResponses>::responses());)+
+                all
+            }
+        }
+    };
+}
+
+error_responses!(
+    /// How a purchase, checkout or reservation can be refused.
+    TakeRefusals = InvalidRequest, BrokenDisabled, UnknownSku, InsufficientStock, TooLarge, KeyReused, Unavailable
+);
+error_responses!(
+    /// How a change to a reservation (confirm, cancel) can be refused.
+    HoldRefusals = InvalidRequest, UnknownReservation, NotActive, KeyReused, Unavailable
+);
+
+/// The `{id}` of a reservation path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ReservationPath {
+    /// Reservation id (UUIDv7)
+    pub id: String,
+}
 
 /// Declares the admin bearer token.
 struct AdminTokenScheme;

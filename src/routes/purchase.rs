@@ -9,13 +9,7 @@ use actix_web::{HttpResponse, web};
 #[utoipa::path(post, path = "/v1/purchases", tag = "checkout",
     params(super::openapi::StrategyQuery, super::openapi::IdempotencyKeyHeader), request_body = super::openapi::PurchaseRequest, responses((status = 201, description = "Bought", body = crate::ops::Purchase,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
-        super::openapi::InvalidRequest,
-        super::openapi::BrokenDisabled,
-        super::openapi::UnknownSku,
-        super::openapi::InsufficientStock,
-        super::openapi::TooLarge,
-        super::openapi::KeyReused,
-        super::openapi::Unavailable)
+        super::openapi::TakeRefusals)
 )]
 #[tracing::instrument(skip_all, fields(strategy = %strategy.0, sku))]
 pub async fn purchase(

@@ -9,13 +9,7 @@ use actix_web::{HttpResponse, web};
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations",
     params(super::openapi::StrategyQuery, super::openapi::IdempotencyKeyHeader), request_body = super::openapi::ReserveRequest, responses((status = 201, description = "Held until `expires_at`", body = crate::ops::Reserved,
             links(("get" = (operation_id = "get_reservation", parameters(("id" = "$response.body#/reservation_id")))), ("confirm" = (operation_id = "confirm", parameters(("id" = "$response.body#/reservation_id")))), ("cancel" = (operation_id = "cancel", parameters(("id" = "$response.body#/reservation_id")))), ("extend" = (operation_id = "extend", parameters(("id" = "$response.body#/reservation_id")))))),
-        super::openapi::InvalidRequest,
-        super::openapi::BrokenDisabled,
-        super::openapi::UnknownSku,
-        super::openapi::InsufficientStock,
-        super::openapi::TooLarge,
-        super::openapi::KeyReused,
-        super::openapi::Unavailable)
+        super::openapi::TakeRefusals)
 )]
 #[tracing::instrument(skip_all, fields(strategy = %strategy.0, lines))]
 pub async fn reserve(
