@@ -42,10 +42,13 @@ impl TestRedis {
     }
 
     /// A plain connection for assertions and for meddling (never used by the code under test).
+    /// Its response timeout is generous: redis-rs's 500 ms default is too short for a
+    /// big XRANGE on a starved CI core.
     pub async fn raw(&self) -> redis::aio::MultiplexedConnection {
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(10)));
         redis::Client::open(self.url())
             .unwrap()
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(&config)
             .await
             .unwrap()
     }
@@ -194,9 +197,20 @@ impl TestApp {
         body
     }
 
-    /// Runs `stockwatch verify`'s checks over this app's prefix.
+    /// Runs `stockwatch verify`'s checks over this app's prefix, straight on the test's
+    /// redis-server with a relaxed timeout: the check must not depend on the app's own
+    /// (sometimes deliberately tight, or proxied) connection.
     pub async fn verify(&self) -> stockwatch::ops::Report {
-        stockwatch::ops::verify(&self.store).await.expect("verify runs")
+        let checker = Store::new(
+            &self.redis.url(),
+            StoreConfig {
+                key_prefix: self.store.keys().prefix().to_owned(),
+                response_timeout: std::time::Duration::from_secs(10),
+                ..StoreConfig::default()
+            },
+        )
+        .expect("store");
+        stockwatch::ops::verify(&checker).await.expect("verify runs")
     }
 
     pub async fn set_stock(&self, sku: &str, available: i64) {
