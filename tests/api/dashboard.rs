@@ -36,7 +36,18 @@ impl Driver {
 }
 
 impl Drop for Driver {
+    /// SIGTERM first: ChromeDriver then quits the browsers of sessions a failed test left
+    /// open (SIGKILL would orphan them).
     fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
