@@ -12,7 +12,7 @@
 
 use crate::domain::Sku;
 use crate::keys::Keys;
-use crate::ops::Effort;
+use crate::outcome::Effort;
 use redis::aio::ConnectionManager;
 use serde::Serialize;
 use std::collections::HashMap;

@@ -35,6 +35,8 @@ pub mod keys;
 pub mod managed_redis;
 pub mod metrics;
 pub mod ops;
+pub mod outcome;
+pub mod retry;
 pub mod routes;
 pub mod soak;
 pub mod startup;

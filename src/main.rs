@@ -7,8 +7,8 @@ use stockwatch::config::{
     VerifyArgs, WorkerArgs,
 };
 use stockwatch::managed_redis::ManagedRedis;
+use stockwatch::retry::RetryPolicy;
 use stockwatch::startup::{Application, HttpSettings};
-use stockwatch::txn::RetryPolicy;
 use stockwatch::{Store, StoreConfig, telemetry};
 
 /// Oldest Redis with everything we rely on (e.g. EXEC aborting on expired watched keys).
@@ -181,7 +181,7 @@ async fn bench_sweep(args: SweepArgs) -> Result<(), String> {
         return Err("bench sweep drives the library (retry settings are per point); drop --target".into());
     }
     let retry = stockwatch::config::RetryArgs {
-        jitter: stockwatch::txn::Jitter::Full,
+        jitter: stockwatch::retry::Jitter::Full,
         base_ms: 1.0,
         cap_ms: args.cap_ms,
         max_attempts: args.max_attempts,

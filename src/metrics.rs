@@ -4,8 +4,8 @@
 //! Every label value comes from a closed set (operation, strategy, route pattern, error
 //! kind), never from a SKU, user or id, so the number of series stays bounded.
 
-use crate::error::{Error, StoreError};
-use crate::ops::Effort;
+use crate::error::StoreError;
+use crate::outcome::{CallOutcome, Effort};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -21,40 +21,6 @@ const LATENCY_BUCKETS: &[f64] = &[
 const LAG_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0];
 /// Buckets for expiry batch sizes.
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
-
-/// How one stock-moving call ended, for the `outcome` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallOutcome {
-    /// Its writes committed (or an idempotent repeat was answered).
-    Committed,
-    /// Refused for a business reason (`insufficient_stock`, `reservation_not_active`, …).
-    Rejected(&'static str),
-    /// Retries ran out under contention (`503 contention`).
-    GaveUp,
-    /// Redis failed.
-    Failed,
-}
-
-impl CallOutcome {
-    /// Classifies an operation's result.
-    pub fn of<T>(result: &Result<T, Error>) -> Self {
-        match result {
-            Ok(_) => Self::Committed,
-            Err(Error::Contention { .. }) => Self::GaveUp,
-            Err(Error::Store(_)) => Self::Failed,
-            Err(e) => Self::Rejected(e.code()),
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::Committed => "committed",
-            Self::Rejected(_) => "rejected",
-            Self::GaveUp => "gave_up",
-            Self::Failed => "error",
-        }
-    }
-}
 
 /// The service's metrics. Cheap to share behind the store's `Arc`.
 pub struct Metrics {

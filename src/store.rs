@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use crate::keys::Keys;
-use crate::txn::RetryPolicy;
+use crate::retry::RetryPolicy;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,8 +65,9 @@ struct Inner {
     /// One multiplexed, self-reconnecting connection for everything that does not WATCH:
     /// scripts, plain reads, and `broken`'s unguarded writes. Concurrent calls pipeline.
     shared: ConnectionManager,
-    /// Group-commit queues for hot SKUs.
-    combiner: Arc<crate::ops::combine::Combiner>,
+    /// Per-process state of the floor above (the operations' group-commit queues), typed by
+    /// that floor and made on first use, so that the store never names a module above it.
+    above: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
     /// Wakes this process's expiry worker when a hold due sooner than its next wake is added.
     expiry_signal: ExpirySignal,
     /// Prometheus metrics of everything this store's callers do.
@@ -140,7 +141,7 @@ impl Store {
                 keys,
                 pool,
                 shared,
-                combiner: Arc::default(),
+                above: std::sync::OnceLock::new(),
                 expiry_signal: ExpirySignal {
                     notify: tokio::sync::Notify::new(),
                     next_wake_ms: std::sync::atomic::AtomicI64::new(i64::MAX),
@@ -179,9 +180,12 @@ impl Store {
         &self.inner.pool
     }
 
-    /// The group-commit queues.
-    pub(crate) fn combiner(&self) -> &Arc<crate::ops::combine::Combiner> {
-        &self.inner.combiner
+    /// The one per-process value the floor above keeps on this store, made on first use.
+    /// Only one type may claim it (the operations' state); asking for another is a bug.
+    pub(crate) fn above<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let any = self.inner.above.get_or_init(|| Arc::new(T::default())).clone();
+        any.downcast::<T>()
+            .unwrap_or_else(|_| panic!("the store's upper state is already another type"))
     }
 
     /// Attempts and conflicts so far.

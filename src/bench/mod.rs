@@ -16,7 +16,7 @@ pub use driver::Driver;
 pub use report::{print_table, to_json};
 
 use crate::domain::{Strategy, TtlSeconds};
-use crate::txn::RetryPolicy;
+use crate::retry::RetryPolicy;
 use futures_util::future::join_all;
 use hdrhistogram::Histogram;
 use rand::Rng;

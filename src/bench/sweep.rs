@@ -3,8 +3,8 @@
 
 use super::{Driver, StrategyResult, Workload, run_strategy};
 use crate::domain::Strategy;
+use crate::retry::{Jitter, RetryPolicy};
 use crate::store::StoreConfig;
-use crate::txn::{Jitter, RetryPolicy};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;

@@ -20,10 +20,10 @@ pub fn race_config(key_prefix: &str, batching: bool) -> crate::StoreConfig {
         key_prefix: key_prefix.into(),
         batching,
         response_timeout: std::time::Duration::from_secs(30),
-        retry: crate::txn::RetryPolicy {
+        retry: crate::retry::RetryPolicy {
             max_attempts: 200,
             max_elapsed: std::time::Duration::from_secs(20),
-            ..crate::txn::RetryPolicy::default()
+            ..crate::retry::RetryPolicy::default()
         },
         ..crate::StoreConfig::default()
     }

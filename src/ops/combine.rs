@@ -48,11 +48,8 @@ impl Combiner {
         if lead {
             tokio::spawn(Arc::clone(self).lead());
         }
-        rx.await.unwrap_or_else(|_| {
-            Err(Error::Store(crate::StoreError::Protocol(
-                "group commit leader stopped".into(),
-            )))
-        })
+        rx.await
+            .unwrap_or_else(|_| Err(Error::Store(StoreError::Protocol("group commit leader stopped".into()))))
     }
 
     /// Commits batches until the queue is empty, then steps down.

@@ -4,7 +4,7 @@
 
 mod cancel;
 mod checkout;
-pub(crate) mod combine;
+mod combine;
 mod confirm;
 mod expire;
 mod extend;
@@ -40,6 +40,8 @@ pub use verify::{Report, Violation, verify};
 
 use crate::domain::{CartItems, Sku};
 use crate::error::{Error, StoreError};
+use crate::outcome::CallOutcome;
+pub use crate::outcome::Effort;
 use crate::store::Store;
 use crate::txn::TxError;
 use serde::{Deserialize, Serialize};
@@ -110,15 +112,6 @@ pub struct Order {
     pub reservation_id: Option<String>,
 }
 
-/// What every stock-moving call reports besides its own result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Effort {
-    /// Attempts made (1 for `lua` and `broken`).
-    pub attempts: u32,
-    /// Attempts aborted by a conflicting write (always 0 for `lua` and `broken`).
-    pub conflicts: u32,
-}
-
 /// Reports one finished stock-moving call: metrics always, and a stock event per SKU when
 /// it committed. The one place calls are observed, whatever their path.
 pub(crate) fn finished<T>(
@@ -130,7 +123,7 @@ pub(crate) fn finished<T>(
     effort: Option<Effort>,
     skus: impl FnOnce() -> Vec<Sku>,
 ) {
-    let outcome = crate::metrics::CallOutcome::of(result);
+    let outcome = CallOutcome::of(result);
     // Unknown effort: a give-up conflicted on every attempt; anything else made one.
     let effort = match (effort, result) {
         (Some(effort), _) => effort,
@@ -138,7 +131,7 @@ pub(crate) fn finished<T>(
         (None, _) => Effort::of(1, 0),
     };
     store.metrics().call(op, strategy, outcome, effort, started.elapsed());
-    if outcome == crate::metrics::CallOutcome::Committed {
+    if outcome == CallOutcome::Committed {
         store.events().changed(crate::events::Change {
             skus: skus(),
             kind: op,
@@ -175,13 +168,6 @@ where
     let (result, effort, _) = answer(crate::txn::run(store, op).await, Err);
     finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
     result
-}
-
-impl Effort {
-    /// From the engine's counts.
-    pub fn of(attempts: u32, conflicts: u32) -> Self {
-        Self { attempts, conflicts }
-    }
 }
 
 /// Milliseconds since the Unix epoch, the contract's time unit.

@@ -257,7 +257,9 @@ impl Take {
         let started = tokio::time::Instant::now();
         let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
         let (receipt, effort) = match strategy {
-            Strategy::Watch if store.config().batching => (store.combiner().submit(self).await, None),
+            Strategy::Watch if store.config().batching => {
+                (store.above::<super::combine::Combiner>().submit(self).await, None)
+            }
             Strategy::Watch => {
                 let (receipt, effort, _) = super::answer(txn::run_until(&store, &self, self.deadline).await, |r| r);
                 (receipt, effort)

@@ -9,11 +9,7 @@
 //!   abandoned mid-transaction (timeout, error, dropped future) is closed, not pooled;
 //! - **every EXEC reply element is checked**: nil is a conflict, an error element is an
 //!   error (Redis has no rollback), never a success;
-//! - only conflicts are retried, with [`RetryPolicy`]'s backoff; business rejections never.
-
-mod backoff;
-
-pub use backoff::{Jitter, JitteredBackoff, RetryPolicy};
+//! - only conflicts are retried, with [`crate::retry::RetryPolicy`]'s backoff; business rejections never.
 
 use crate::error::StoreError;
 use crate::store::Store;

@@ -6,7 +6,7 @@ use serde_json::Value;
 use stockwatch::StoreConfig;
 use stockwatch::bench::{self, Distribution, Driver, Op, Workload};
 use stockwatch::domain::Strategy;
-use stockwatch::txn::Jitter;
+use stockwatch::retry::Jitter;
 
 fn rush(buyers: u64, stock: i64) -> Workload {
     Workload {

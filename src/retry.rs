@@ -1,4 +1,5 @@
-//! Retry timing for optimistic transactions. The four jitter formulas come from AWS's
+//! Retry timing for optimistic transactions, below the store (whose settings carry it) and
+//! the engine (which follows it). The four jitter formulas come from AWS's
 //! "Exponential Backoff and Jitter" (see ENGINEERING.md); `backon` drives the loop and the
 //! sleeping, this module only says how long each sleep is and when to stop.
 
