@@ -1,5 +1,38 @@
-use super::{InvalidInput, Quantity, Sku};
+use super::{Field, InvalidInput, Quantity, Sku};
+use serde::Deserialize;
 use std::collections::HashSet;
+
+// The type behind both `CartItems::parse` and the OpenAPI schema, so the two cannot drift.
+/// One line of a cart.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"sku": "ps5", "quantity": 1}))]
+pub struct CartLine {
+    /// The SKU; each may appear once per cart.
+    #[serde(default)]
+    #[schema(value_type = Sku, required = true)]
+    pub sku: Field,
+    /// Units.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000, example = 1)]
+    pub quantity: Field,
+}
+
+impl CartLine {
+    /// The line as line `i` of a cart; errors name `items[i].<field>`.
+    fn parse(&self, i: usize) -> Result<CartItem, InvalidInput> {
+        let sku = self
+            .sku
+            .get()
+            .and_then(|s| s.as_str())
+            .ok_or_else(|| InvalidInput::new(format!("items[{i}].sku must be a string")))
+            .and_then(|s| Sku::parse(s).map_err(|e| InvalidInput::new(format!("items[{i}].{e}"))))?;
+        let quantity = Quantity::parse(
+            self.quantity.get().unwrap_or(&serde_json::Value::Null),
+            &format!("items[{i}].quantity"),
+        )?;
+        Ok(CartItem { sku, quantity })
+    }
+}
 
 /// One line of a cart.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -20,7 +53,7 @@ impl CartItems {
     /// Most lines one cart may hold.
     pub const MAX_LINES: usize = 100;
 
-    /// Parses the `items` array of a request body.
+    /// Parses the `items` array of a request body, each line through [`CartLine`].
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self, InvalidInput> {
         let lines = value
             .and_then(|v| v.as_array())
@@ -29,22 +62,16 @@ impl CartItems {
         let mut seen = HashSet::new();
         let mut items = Vec::with_capacity(lines.len());
         for (i, line) in lines.iter().enumerate() {
-            let obj = line
-                .as_object()
+            // An array would deserialize into the struct by position: only objects are lines.
+            let line = Some(line)
+                .filter(|l| l.is_object())
+                .and_then(|l| CartLine::deserialize(l).ok())
                 .ok_or_else(|| InvalidInput::new(format!("items[{i}] must be an object")))?;
-            let sku = obj
-                .get("sku")
-                .and_then(|s| s.as_str())
-                .ok_or_else(|| InvalidInput::new(format!("items[{i}].sku must be a string")))
-                .and_then(|s| Sku::parse(s).map_err(|e| InvalidInput::new(format!("items[{i}].{e}"))))?;
-            let quantity = Quantity::parse(
-                obj.get("quantity").unwrap_or(&serde_json::Value::Null),
-                &format!("items[{i}].quantity"),
-            )?;
-            if !seen.insert(sku.clone()) {
-                return Err(InvalidInput::new(format!("items[{i}].sku {sku} appears twice")));
+            let item = line.parse(i)?;
+            if !seen.insert(item.sku.clone()) {
+                return Err(InvalidInput::new(format!("items[{i}].sku {} appears twice", item.sku)));
             }
-            items.push(CartItem { sku, quantity });
+            items.push(item);
         }
         Ok(Self(items))
     }

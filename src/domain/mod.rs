@@ -2,6 +2,7 @@
 //! the input was checked ("parse, don't validate"). The error message names the field, which
 //! is what the API's `400 invalid_request` promises.
 
+mod field;
 mod idempotency_key;
 mod ids;
 mod items;
@@ -13,9 +14,10 @@ mod strategy;
 mod ttl;
 mod user_id;
 
+pub use field::Field;
 pub use idempotency_key::IdempotencyKey;
 pub use ids::{OrderId, ReservationId};
-pub use items::{CartItem, CartItems};
+pub use items::{CartItem, CartItems, CartLine};
 pub use limit::Limit;
 pub use quantity::{Available, Quantity};
 pub use sku::Sku;

@@ -4,7 +4,6 @@
 
 mod cancel;
 mod checkout;
-mod combine;
 mod confirm;
 mod expire;
 mod extend;

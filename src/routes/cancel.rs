@@ -1,13 +1,12 @@
-use super::get_reservation::reservation_id;
-use super::{AppState, IdempotencyHeader};
+use super::extract::{AppState, IdempotencyHeader, reservation_id};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/cancel`: give the hold back.
 #[utoipa::path(post, path = "/v1/reservations/{id}/cancel", tag = "reservations",
-    params(super::openapi::ReservationPath, super::openapi::IdempotencyKeyHeader), responses((status = 200, description = "Cancelled; the units are available again", body = crate::ops::Reservation),
-        super::openapi::HoldRefusals)
+    params(super::api::ReservationPath, super::api::IdempotencyKeyHeader), responses((status = 200, description = "Cancelled; the units are available again", body = crate::ops::Reservation),
+        super::api::HoldRefusals)
 )]
 #[tracing::instrument(skip_all, fields(reservation_id))]
 pub async fn cancel(

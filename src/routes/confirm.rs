@@ -1,14 +1,13 @@
-use super::get_reservation::reservation_id;
-use super::{AppState, IdempotencyHeader};
+use super::extract::{AppState, IdempotencyHeader, reservation_id};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/confirm`: sell what the hold holds.
 #[utoipa::path(post, path = "/v1/reservations/{id}/confirm", tag = "reservations",
-    params(super::openapi::ReservationPath, super::openapi::IdempotencyKeyHeader), responses((status = 201, description = "Sold: the order", body = crate::ops::Confirmed,
+    params(super::api::ReservationPath, super::api::IdempotencyKeyHeader), responses((status = 201, description = "Sold: the order", body = crate::ops::Confirmed,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
-        super::openapi::HoldRefusals)
+        super::api::HoldRefusals)
 )]
 #[tracing::instrument(skip_all, fields(reservation_id))]
 pub async fn confirm(

@@ -1,4 +1,4 @@
-use super::AppState;
+use super::extract::AppState;
 use actix_web::{HttpResponse, web};
 
 /// The page, compiled into the binary: no file to deploy, nothing fetched from elsewhere.

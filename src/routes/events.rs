@@ -1,4 +1,4 @@
-use super::AppState;
+use super::extract::AppState;
 use crate::events::StockEvent;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};

@@ -1,5 +1,5 @@
-use super::get_reservation::reservation_id;
-use super::{AppState, IdempotencyHeader, JsonBody};
+use super::api::ExtendRequest;
+use super::extract::{AppState, IdempotencyHeader, JsonBody, reservation_id};
 use crate::domain::TtlSeconds;
 use crate::error::Error;
 use crate::ops;
@@ -7,20 +7,20 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/extend`: the hold now lapses `ttl_seconds` from now.
 #[utoipa::path(post, path = "/v1/reservations/{id}/extend", tag = "reservations",
-    params(super::openapi::ReservationPath, super::openapi::IdempotencyKeyHeader), request_body = super::openapi::ExtendRequest, responses((status = 200, description = "The reservation with its new `expires_at`", body = crate::ops::Reservation),
-        super::openapi::HoldRefusals,
-        super::openapi::TooLarge)
+    params(super::api::ReservationPath, super::api::IdempotencyKeyHeader), request_body = super::api::ExtendRequest, responses((status = 200, description = "The reservation with its new `expires_at`", body = crate::ops::Reservation),
+        super::api::HoldRefusals,
+        super::api::TooLarge)
 )]
 #[tracing::instrument(skip_all, fields(reservation_id))]
 pub async fn extend(
     req: HttpRequest,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,
-    body: JsonBody,
+    body: JsonBody<ExtendRequest>,
 ) -> Result<HttpResponse, Error> {
     let id = reservation_id(&req)?;
     tracing::Span::current().record("reservation_id", tracing::field::display(&id));
-    let ttl = TtlSeconds::parse(Some(body.required("ttl_seconds")?))?;
-    let idem = idem.for_request(&[&body.canonical()]);
+    let ttl = TtlSeconds::try_from(body.get())?;
+    let idem = idem.for_body(&[], &body);
     Ok(HttpResponse::Ok().json(ops::extend(&state.store, &id, ttl, idem.as_ref()).await?))
 }

@@ -1,4 +1,4 @@
-use super::{AppState, path_param};
+use super::extract::{AppState, path_param};
 use crate::domain::OrderId;
 use crate::error::Error;
 use crate::ops;
@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// `GET /v1/orders/{id}`. An id that is not one of our UUIDv7s is a 404 without a Redis call.
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "checkout",
     params(("id" = String, Path, description = "Order id (UUIDv7)")), responses((status = 200, description = "The order", body = crate::ops::Order),
-        super::openapi::UnknownOrder,
-        super::openapi::Unavailable)
+        super::api::UnknownOrder,
+        super::api::Unavailable)
 )]
 #[tracing::instrument(skip_all)]
 pub async fn get_order(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {

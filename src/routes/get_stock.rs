@@ -1,4 +1,4 @@
-use super::{AppState, path_param};
+use super::extract::{AppState, path_param};
 use crate::domain::Sku;
 use crate::error::Error;
 use crate::ops;
@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /v1/skus/{sku}`. A SKU that cannot be valid cannot exist: 404.
 #[utoipa::path(get, path = "/v1/skus/{sku}", tag = "stock",
-    params(("sku" = crate::domain::Sku, Path, description = "The SKU")), responses((status = 200, description = "The stock object", body = crate::ops::Stock),
-        super::openapi::UnknownSku,
-        super::openapi::Unavailable)
+    params(super::api::SkuPath), responses((status = 200, description = "The stock object", body = crate::ops::Stock),
+        super::api::UnknownSku,
+        super::api::Unavailable)
 )]
 #[tracing::instrument(skip_all, fields(sku))]
 pub async fn get_stock(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {

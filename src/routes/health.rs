@@ -1,4 +1,4 @@
-use super::AppState;
+use super::extract::AppState;
 use crate::error::Error;
 use actix_web::{HttpResponse, web};
 

@@ -1,4 +1,4 @@
-use super::AppState;
+use super::extract::AppState;
 use actix_web::{HttpResponse, web};
 
 /// `GET /metrics`: Prometheus text format. Label values are bounded (operation, strategy,

@@ -1,4 +1,4 @@
-use super::{AppState, path_param, query_param};
+use super::extract::{AppState, path_param, query_param};
 use crate::domain::{Limit, Sku};
 use crate::error::Error;
 use crate::ops;
@@ -6,10 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /v1/skus/{sku}/movements?limit=n`: the SKU's stock changes, newest first.
 #[utoipa::path(get, path = "/v1/skus/{sku}/movements", tag = "stock",
-    params(("sku" = crate::domain::Sku, Path, description = "The SKU"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Newest n, default 100")), responses((status = 200, description = "Stock changes, newest first", body = crate::ops::Movements),
-        super::openapi::InvalidRequest,
-        super::openapi::UnknownSku,
-        super::openapi::Unavailable)
+    params(super::api::SkuPath, ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Newest n, default 100")), responses((status = 200, description = "Stock changes, newest first", body = crate::ops::Movements),
+        super::api::InvalidRequest,
+        super::api::UnknownSku,
+        super::api::Unavailable)
 )]
 #[tracing::instrument(skip_all, fields(sku))]
 pub async fn movements(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {

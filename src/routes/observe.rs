@@ -2,7 +2,7 @@
 //! when the client sent a sane one, else a new UUIDv7, and echoed back), a root span that
 //! carries it, one log line per answered request, and the HTTP metrics.
 
-use super::AppState;
+use super::extract::AppState;
 use crate::error::Error;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -66,8 +66,8 @@ pub async fn observe(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let id = request_id(&req);
-    let strategy =
-        super::query_param(req.request(), "strategy").filter(|s| crate::domain::Strategy::parse(Some(s)).is_ok());
+    let strategy = super::extract::query_param(req.request(), "strategy")
+        .filter(|s| crate::domain::Strategy::parse(Some(s)).is_ok());
     let span = tracing::info_span!(
         "request",
         request_id = %id,

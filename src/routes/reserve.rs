@@ -1,29 +1,27 @@
+use super::api::{NewHold, ReserveRequest};
+use super::extract::{AppState, IdempotencyHeader, JsonBody, StrategyParam};
 use super::observe::RequestSpan;
-use super::{AppState, IdempotencyHeader, JsonBody, StrategyParam};
-use crate::domain::{CartItems, TtlSeconds, UserId};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpResponse, web};
 
 /// `POST /v1/reservations`: hold a cart for `ttl_seconds`.
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations",
-    params(super::openapi::StrategyQuery, super::openapi::IdempotencyKeyHeader), request_body = super::openapi::ReserveRequest, responses((status = 201, description = "Held until `expires_at`", body = crate::ops::Reserved,
+    params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader), request_body = super::api::ReserveRequest, responses((status = 201, description = "Held until `expires_at`", body = crate::ops::Reserved,
             links(("get" = (operation_id = "get_reservation", parameters(("id" = "$response.body#/reservation_id")))), ("confirm" = (operation_id = "confirm", parameters(("id" = "$response.body#/reservation_id")))), ("cancel" = (operation_id = "cancel", parameters(("id" = "$response.body#/reservation_id")))), ("extend" = (operation_id = "extend", parameters(("id" = "$response.body#/reservation_id")))))),
-        super::openapi::TakeRefusals)
+        super::api::TakeRefusals)
 )]
 #[tracing::instrument(skip_all, fields(strategy = %strategy.0, lines))]
 pub async fn reserve(
     strategy: StrategyParam,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,
-    body: JsonBody,
+    body: JsonBody<ReserveRequest>,
     span: RequestSpan,
 ) -> Result<HttpResponse, Error> {
-    let user = UserId::parse(body.required("user_id")?)?;
-    let items = CartItems::parse(body.get("items"))?;
-    let ttl = TtlSeconds::parse(body.get("ttl_seconds"))?;
+    let NewHold { user, items, ttl } = body.get().try_into()?;
     tracing::Span::current().record("lines", items.lines().len());
-    let idem = idem.for_request(&[strategy.0.as_str(), &body.canonical()]);
+    let idem = idem.for_body(&[strategy.0.as_str()], &body);
     let done = ops::reserve(&state.store, strategy.0, &items, &user, ttl, idem.as_ref()).await?;
     span.took(strategy.0, done.effort.attempts);
     Ok(HttpResponse::Created().json(done))

@@ -1,6 +1,6 @@
-use super::{Admin, AppState, JsonBody};
-use crate::demo::{MAX_BUYERS, Rush};
-use crate::domain::{Available, InvalidInput, Sku, Strategy};
+use super::api::{NewRush, RushRequest};
+use super::extract::{Admin, AppState, JsonBody};
+use crate::domain::Strategy;
 use crate::error::Error;
 use actix_web::{HttpResponse, web};
 
@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, web};
 /// overrides the server's group commit for this rush (false: textbook WATCH, whose
 /// conflicts and retries are what a class wants to see).
 #[utoipa::path(post, path = "/v1/demo/rush", tag = "demo",
-    request_body = super::openapi::RushRequest,
+    request_body = RushRequest,
     responses(
         (status = 200, description = "The rush, read back from Redis", body = crate::demo::RushResult),
         (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
@@ -21,30 +21,18 @@ use actix_web::{HttpResponse, web};
     security(("admin_token" = []))
 )]
 #[tracing::instrument(skip_all, fields(sku, strategy, buyers))]
-pub async fn rush(_: Admin, state: web::Data<AppState>, body: JsonBody) -> Result<HttpResponse, Error> {
-    let sku = Sku::parse(body.required("sku")?.as_str().unwrap_or_default())?;
-    let buyers = crate::domain::whole_number(body.required("buyers")?)
-        .filter(|n| (1..=MAX_BUYERS).contains(n))
-        .ok_or_else(|| InvalidInput::new(format!("buyers must be an integer from 1 to {MAX_BUYERS}")))?;
-    let stock = Available::parse(body.required("stock")?, "stock")?;
-    let strategy = Strategy::parse(body.get("strategy").and_then(|v| v.as_str()))?;
-    if strategy == Strategy::Broken && !state.allow_broken {
+pub async fn rush(_: Admin, state: web::Data<AppState>, body: JsonBody<RushRequest>) -> Result<HttpResponse, Error> {
+    let NewRush { rush, batching } = body.get().try_into()?;
+    if rush.strategy == Strategy::Broken && !state.allow_broken {
         return Err(Error::BrokenDisabled);
     }
-    let store = match body.get("batching") {
-        None | Some(serde_json::Value::Null) => state.store.clone(),
-        Some(serde_json::Value::Bool(on)) => state.store.with_batching(*on),
-        Some(_) => return Err(InvalidInput::new("batching must be true or false").into()),
+    let store = match batching {
+        None => state.store.clone(),
+        Some(on) => state.store.with_batching(on),
     };
     let span = tracing::Span::current();
-    span.record("sku", sku.as_str());
-    span.record("strategy", strategy.as_str());
-    span.record("buyers", buyers);
-    let rush = Rush {
-        sku,
-        buyers,
-        stock,
-        strategy,
-    };
+    span.record("sku", rush.sku.as_str());
+    span.record("strategy", rush.strategy.as_str());
+    span.record("buyers", rush.buyers);
     Ok(HttpResponse::Ok().json(rush.run(&store).await?))
 }

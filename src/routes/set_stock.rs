@@ -1,4 +1,5 @@
-use super::{Admin, AppState, JsonBody, path_param};
+use super::api::SetStockRequest;
+use super::extract::{Admin, AppState, JsonBody, path_param};
 use crate::domain::{Available, InvalidInput, Sku};
 use crate::error::Error;
 use crate::ops;
@@ -6,12 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `PUT /v1/skus/{sku}/stock` (admin): set `available`, creating the SKU if needed.
 #[utoipa::path(put, path = "/v1/skus/{sku}/stock", tag = "admin",
-    params(("sku" = crate::domain::Sku, Path, description = "The SKU")), request_body = super::openapi::SetStockRequest, responses((status = 200, description = "The stock, with `available` set", body = crate::ops::Stock),
-        super::openapi::InvalidRequest,
-        super::openapi::Unauthorized,
-        super::openapi::Forbidden,
-        super::openapi::TooLarge,
-        super::openapi::Unavailable),
+    params(super::api::SkuPath), request_body = super::api::SetStockRequest, responses((status = 200, description = "The stock, with `available` set", body = crate::ops::Stock),
+        super::api::InvalidRequest,
+        super::api::Unauthorized,
+        super::api::Forbidden,
+        super::api::TooLarge,
+        super::api::Unavailable),
     security(("admin_token" = []))
 )]
 #[tracing::instrument(skip_all, fields(sku))]
@@ -19,10 +20,10 @@ pub async fn set_stock(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: JsonBody,
+    body: JsonBody<SetStockRequest>,
 ) -> Result<HttpResponse, Error> {
     let sku = Sku::parse(&path_param(&req, "sku")).map_err(|e| InvalidInput::new(format!("path {e}")))?;
     tracing::Span::current().record("sku", sku.as_str());
-    let available = Available::parse(body.required("available")?, "available")?;
+    let available = Available::try_from(body.get())?;
     Ok(HttpResponse::Ok().json(ops::set_stock(&state.store, &sku, available).await?))
 }

@@ -9,10 +9,12 @@
 //! all-or-nothing. WATCH still guards against every other writer (other processes, admin
 //! calls); if one interferes, the batch retries as a whole.
 
-use super::Effort;
-use super::idempotency::Slot;
-use super::take::{Outcome, Receipt, Settled, Take};
+use super::Take;
+use super::decide::Settled;
+use super::receipt::{Outcome, Receipt};
 use crate::error::{Error, StoreError};
+use crate::ops::idempotency::Slot;
+use crate::outcome::Effort;
 use crate::txn::{self, Optimistic, Plan, TxError};
 use redis::Value;
 use std::collections::HashMap;

@@ -1,0 +1,50 @@
+//! A take as check-then-act, the teaching strategy: the same read and decision as `watch`,
+//! with the WATCH left out, so concurrent buyers decide on stale levels and oversell.
+
+use super::Take;
+use super::decide::Settled;
+use super::receipt::Receipt;
+use crate::error::Error;
+use crate::outcome::Effort;
+use crate::store::Store;
+use crate::txn::Optimistic;
+use redis::Value;
+
+impl Take {
+    /// Check-then-act, deliberately: read, pause, then write what was decided from a read
+    /// that other buyers have already made stale. The same read and decision as `watch`;
+    /// the only thing missing is the WATCH.
+    pub(super) async fn run_broken(&self) -> Result<Receipt, Error> {
+        let deadline = self.deadline;
+        let mut conn = self.store.shared();
+        let mut read = redis::pipe();
+        self.read(&mut read);
+        let snapshot: Vec<Value> = Store::bounded(deadline, read.query_async(&mut conn)).await?;
+        // Think times vary in real code; a fixed pause would let buyers run in lockstep
+        // rounds that happen to land exactly on zero and hide the race.
+        let think = self
+            .store
+            .config()
+            .broken_think_time
+            .mul_f64(rand::random_range(0.75..1.25));
+        tokio::time::sleep(think).await;
+        let (levels, recalled) = self.split(snapshot)?;
+        let effort = Effort {
+            attempts: 1,
+            conflicts: 0,
+        };
+        match self.settle(&levels, recalled, effort) {
+            Settled::Commit { writes, receipt } => {
+                let mut act = redis::pipe();
+                act.atomic();
+                for cmd in writes {
+                    act.add_command(cmd).ignore();
+                }
+                let _: () = Store::bounded(deadline, act.query_async(&mut conn)).await?;
+                Ok(receipt)
+            }
+            Settled::Replay(receipt) => Ok(receipt),
+            Settled::Refused(e) => Err(e),
+        }
+    }
+}

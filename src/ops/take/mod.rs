@@ -1,0 +1,167 @@
+//! Taking stock out of `available` for a cart: the one decision behind purchases, checkouts
+//! and reservations, run by any of the three strategies.
+//!
+//! A take ends in a [`Receipt`]: what it decided plus the ids it created. With an
+//! Idempotency-Key the receipt is stored in the same MULTI or script as the effect (refusals
+//! too), and a repeat gets the stored receipt back instead of a second effect.
+//!
+//! This file holds the model (`Take`, `Record`), `sell`, and the choice of strategy. Around
+//! it, one file per concern:
+//! - `receipt`: the outcome and the stored answer, and their encodings;
+//! - `decide`: the decision from the levels read, shared by every strategy;
+//! - `multi`: the writes and the WATCH/MULTI/EXEC form (`txn::Optimistic`);
+//! - `batch`: group commit, many takes in one WATCH/MULTI/EXEC;
+//! - `lua`: the script form; `broken`: check-then-act, for teaching.
+
+mod batch;
+mod broken;
+mod decide;
+mod lua;
+mod multi;
+mod receipt;
+
+pub(crate) use receipt::Taken;
+
+use super::idempotency::{Idempotency, Slot};
+use super::{Effort, Order, OrderLine, OrderSource, now_ms};
+use crate::domain::{CartItems, OrderId, Strategy, UserId};
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+use crate::txn;
+use receipt::{Outcome, Receipt};
+
+/// Where the taken units go, and what record the taking leaves.
+pub(crate) enum Record {
+    /// Sold now: an order stored as JSON.
+    Order {
+        /// Key of the order.
+        key: String,
+        /// The order JSON.
+        json: String,
+    },
+    /// Held: a reservation hash plus its entry in the expiry index.
+    Reservation {
+        /// Key of the reservation hash.
+        key: String,
+        /// Deadline, epoch ms: the ZSET score.
+        expires_at: i64,
+        /// Field/value pairs of the hash.
+        fields: Vec<(&'static str, String)>,
+    },
+}
+
+/// One cart to take, with everything the decision needs fixed in advance (ids, time), so
+/// that every retry and every strategy writes the same thing.
+pub(crate) struct Take {
+    pub store: Store,
+    pub items: CartItems,
+    /// Movement kind: `purchase`, `checkout` or `reserve`.
+    pub kind: &'static str,
+    /// The order or reservation id the movements point at.
+    pub reference: String,
+    pub record: Record,
+    pub at_ms: i64,
+    /// Where the answer is stored when the client sent an Idempotency-Key.
+    pub idem: Option<Slot>,
+    /// When the caller stops waiting: the request's response timeout.
+    pub deadline: tokio::time::Instant,
+}
+
+/// Sells a cart as a new order (purchase or checkout): builds the order once, then takes.
+/// A replayed take answers with the first order's id, and writes nothing.
+pub(crate) async fn sell(
+    store: &Store,
+    strategy: Strategy,
+    items: &CartItems,
+    user: &UserId,
+    source: OrderSource,
+    idem: Option<&Idempotency>,
+) -> Result<(OrderId, Taken), Error> {
+    let order_id = OrderId::generate();
+    let at_ms = now_ms();
+    let order = Order {
+        order_id: order_id.to_string(),
+        user_id: user.as_str().to_owned(),
+        items: OrderLine::of(items),
+        created_at: at_ms,
+        source,
+        reservation_id: None,
+    };
+    let kind = match source {
+        OrderSource::Purchase => "purchase",
+        OrderSource::Checkout | OrderSource::Reservation => "checkout",
+    };
+    let take = Take {
+        store: store.clone(),
+        items: items.clone(),
+        kind,
+        reference: order_id.to_string(),
+        record: Record::Order {
+            key: store.keys().order(&order_id),
+            json: serde_json::to_string(&order).expect("order serializes"),
+        },
+        at_ms,
+        idem: idem.map(|i| Slot::new(store, kind, i)),
+        deadline: store.deadline(),
+    };
+    let taken = take.run(strategy).await?;
+    let order_id = OrderId::parse(&taken.reference)
+        .ok_or_else(|| StoreError::Protocol(format!("stored order id {:?} is not one of ours", taken.reference)))?;
+    Ok((order_id, taken))
+}
+
+impl Take {
+    fn destination(&self) -> &'static str {
+        match self.record {
+            Record::Order { .. } => "sold",
+            Record::Reservation { .. } => "reserved",
+        }
+    }
+
+    fn expires_at(&self) -> i64 {
+        match self.record {
+            Record::Order { .. } => 0,
+            Record::Reservation { expires_at, .. } => expires_at,
+        }
+    }
+
+    /// Runs the take under `strategy`. On `watch`, takes go through the store's group
+    /// commit unless batching is off.
+    pub async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
+        let started = tokio::time::Instant::now();
+        let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
+        let (receipt, effort) = match strategy {
+            Strategy::Watch if store.config().batching => (store.above::<batch::Combiner>().submit(self).await, None),
+            Strategy::Watch => {
+                let (receipt, effort, _) = super::answer(txn::run_until(&store, &self, self.deadline).await, |r| r);
+                (receipt, effort)
+            }
+            Strategy::Lua => (self.run_lua().await, None),
+            Strategy::Broken => (self.run_broken().await, None),
+        };
+        let effort = receipt.as_ref().ok().map(|r| r.effort).or(effort);
+        let taken = receipt.and_then(|r| r.into_taken(&items));
+        super::finished(&store, kind, strategy.as_str(), started, &taken, effort, || {
+            items.lines().iter().map(|l| l.sku.clone()).collect()
+        });
+        taken
+    }
+
+    fn receipt(&self, outcome: Outcome, effort: Effort) -> Receipt {
+        Receipt {
+            reference: self.reference.clone(),
+            expires_at: self.expires_at(),
+            outcome,
+            effort,
+        }
+    }
+
+    /// The stock key of each line, in cart order.
+    pub(crate) fn stock_keys(&self) -> Vec<String> {
+        self.items
+            .lines()
+            .iter()
+            .map(|l| self.store.keys().stock(&l.sku))
+            .collect()
+    }
+}

@@ -1,0 +1,158 @@
+//! What a take decided, as an [`Outcome`], and the [`Receipt`] an idempotent request stores:
+//! both with the encodings the script and the stored hash share, so a replay renders the
+//! same answer as the first call.
+
+use super::super::idempotency::field;
+use crate::domain::CartItems;
+use crate::error::{Error, Shortage, StoreError};
+use crate::outcome::Effort;
+use std::collections::HashMap;
+
+/// The decision, in cart order, before any wire format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Taken: `available` left after each line.
+    Taken(Vec<i64>),
+    /// Line `i` (0-based) names a SKU that does not exist.
+    UnknownSku(usize),
+    /// These lines (0-based) are short, with what was available.
+    Short(Vec<(usize, i64)>),
+}
+
+impl Outcome {
+    /// The tag and numbers both the script and the stored receipt use (1-based lines).
+    pub(super) fn encode(&self) -> (&'static str, Vec<i64>) {
+        match self {
+            Self::Taken(left) => ("ok", left.clone()),
+            Self::UnknownSku(i) => ("unknown_sku", vec![*i as i64 + 1]),
+            Self::Short(lines) => (
+                "insufficient_stock",
+                lines.iter().flat_map(|(i, a)| [*i as i64 + 1, *a]).collect(),
+            ),
+        }
+    }
+
+    pub(super) fn decode(tag: &str, nums: &[i64], lines: usize) -> Result<Self, StoreError> {
+        let bad = || StoreError::Protocol(format!("take outcome {tag} {nums:?} does not fit a {lines}-line cart"));
+        let index = |i: i64| usize::try_from(i - 1).ok().filter(|i| *i < lines).ok_or_else(bad);
+        match tag {
+            "ok" if nums.len() == lines => Ok(Self::Taken(nums.to_vec())),
+            "unknown_sku" if nums.len() == 1 => Ok(Self::UnknownSku(index(nums[0])?)),
+            "insufficient_stock" if !nums.is_empty() && nums.len().is_multiple_of(2) => Ok(Self::Short(
+                nums.chunks(2)
+                    .map(|c| Ok((index(c[0])?, c[1])))
+                    .collect::<Result<_, StoreError>>()?,
+            )),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// What a take ended as: the stored answer of an idempotent request, and what every answer
+/// is rendered from, so a replay renders the same body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Receipt {
+    /// The order or reservation id created (or that would have been).
+    pub reference: String,
+    /// The reservation's deadline (0 for orders).
+    pub expires_at: i64,
+    pub outcome: Outcome,
+    pub effort: Effort,
+}
+
+impl Receipt {
+    pub(super) fn fields(&self) -> Vec<(&'static str, String)> {
+        let (tag, nums) = self.outcome.encode();
+        let nums: Vec<String> = nums.iter().map(i64::to_string).collect();
+        vec![
+            ("ref", self.reference.clone()),
+            ("exp", self.expires_at.to_string()),
+            ("tag", tag.to_owned()),
+            ("nums", nums.join(",")),
+            ("attempts", self.effort.attempts.to_string()),
+            ("conflicts", self.effort.conflicts.to_string()),
+        ]
+    }
+
+    pub(super) fn from_fields(fields: &HashMap<String, String>, lines: usize) -> Result<Self, StoreError> {
+        let num = |name: &str| {
+            field(fields, name)?
+                .parse::<i64>()
+                .map_err(|_| StoreError::Protocol(format!("stored {name} is not a number")))
+        };
+        let nums = field(fields, "nums")?;
+        let nums: Vec<i64> = nums
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| StoreError::Protocol("stored nums are not numbers".into()))?;
+        Ok(Self {
+            reference: field(fields, "ref")?.to_owned(),
+            expires_at: num("exp")?,
+            outcome: Outcome::decode(field(fields, "tag")?, &nums, lines)?,
+            effort: Effort {
+                attempts: num("attempts")? as u32,
+                conflicts: num("conflicts")? as u32,
+            },
+        })
+    }
+}
+
+/// A take that went through: what each line left, and the ids to answer with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Taken {
+    /// The order or reservation id.
+    pub reference: String,
+    /// The reservation's deadline (0 for orders).
+    pub expires_at: i64,
+    /// `available` after each line, in cart order.
+    pub remaining: Vec<i64>,
+    pub effort: Effort,
+}
+
+impl Receipt {
+    /// The answer this receipt stands for: taken, or the refusal naming the lines.
+    pub fn into_taken(self, items: &CartItems) -> Result<Taken, Error> {
+        let lines = items.lines();
+        match self.outcome {
+            Outcome::Taken(remaining) => Ok(Taken {
+                reference: self.reference,
+                expires_at: self.expires_at,
+                remaining,
+                effort: self.effort,
+            }),
+            Outcome::UnknownSku(i) => Err(Error::unknown_sku(lines[i].sku.as_str())),
+            Outcome::Short(short) => Err(Error::InsufficientStock(
+                short
+                    .into_iter()
+                    .map(|(i, available)| Shortage {
+                        sku: lines[i].sku.clone(),
+                        available,
+                        requested: lines[i].quantity.get(),
+                    })
+                    .collect(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip_through_their_encoding() {
+        for outcome in [
+            Outcome::Taken(vec![3, 0]),
+            Outcome::UnknownSku(1),
+            Outcome::Short(vec![(0, 2), (1, -1)]),
+        ] {
+            let (tag, nums) = outcome.encode();
+            assert_eq!(Outcome::decode(tag, &nums, 2).unwrap(), outcome);
+        }
+        assert!(Outcome::decode("unknown_sku", &[3], 2).is_err(), "line out of range");
+        assert!(Outcome::decode("ok", &[1], 2).is_err(), "one number per line");
+        assert!(Outcome::decode("what", &[], 2).is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! The HTTP API's shared types: request bodies, path, query and header parameters, and the
+//! refusal sets. Both the handlers and the OpenAPI document import them from here, and this
+//! module imports neither, so the document can list the handlers without a circle.
+
+mod params;
+mod refusals;
+mod requests;
+
+pub use params::{IdempotencyKeyHeader, ReservationPath, SkuPath, StrategyQuery};
+pub use refusals::*;
+pub use requests::{
+    CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewRush, PurchaseRequest, ReserveRequest,
+    RestockRequest, RushRequest, SetStockRequest,
+};

@@ -1,0 +1,80 @@
+//! The ways a request can be refused, as OpenAPI responses: one per contract error code,
+//! and the sets that several endpoints share, so each is declared once.
+
+use crate::error::ErrorBody;
+use std::collections::BTreeMap;
+use utoipa::IntoResponses;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::response::Response;
+
+/// Declares one error response: its status, its description, and the error body.
+macro_rules! error_response {
+    ($name:ident, $status:literal, $description:literal) => {
+        #[doc = $description]
+        #[derive(IntoResponses)]
+        #[response(status = $status, description = $description)]
+        pub struct $name(pub ErrorBody);
+    };
+}
+
+error_response!(
+    InvalidRequest,
+    400,
+    "Invalid request: the message names the field (`invalid_request`)"
+);
+error_response!(Unauthorized, 401, "Admin token missing (`unauthorized`)");
+error_response!(Forbidden, 403, "Wrong admin token (`forbidden`)");
+error_response!(
+    BrokenDisabled,
+    403,
+    "`strategy=broken` on a server without --allow-broken (`broken_disabled`)"
+);
+error_response!(UnknownSku, 404, "No such SKU (`unknown_sku`, with `sku`)");
+error_response!(UnknownReservation, 404, "No such reservation (`unknown_reservation`)");
+error_response!(UnknownOrder, 404, "No such order (`unknown_order`)");
+error_response!(
+    InsufficientStock,
+    409,
+    "Not enough stock; nothing was taken (`insufficient_stock`, listing every short line in `items`)"
+);
+error_response!(
+    NotActive,
+    409,
+    "The reservation is confirmed, cancelled or expired (`reservation_not_active`, with `status`)"
+);
+error_response!(TooLarge, 413, "Body over 64 KiB (`payload_too_large`)");
+error_response!(
+    KeyReused,
+    422,
+    "Idempotency-Key reused with a different request (`idempotency_key_reused`)"
+);
+error_response!(
+    Unavailable,
+    503,
+    "Redis unavailable or out of memory (`redis_unavailable`, `redis_out_of_memory`), or retries exhausted (`contention`, with a Retry-After header)"
+);
+
+/// Several error responses as one, so that endpoints refusing alike list them once.
+macro_rules! error_responses {
+    ($(#[$doc:meta])* $name:ident = $($part:ident),+) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                let mut all = BTreeMap::new();
+                $(all.append(&mut <$part as IntoResponses>::responses());)+
+                all
+            }
+        }
+    };
+}
+
+error_responses!(
+    /// How a purchase, checkout or reservation can be refused.
+    TakeRefusals = InvalidRequest, BrokenDisabled, UnknownSku, InsufficientStock, TooLarge, KeyReused, Unavailable
+);
+error_responses!(
+    /// How a change to a reservation (confirm, cancel) can be refused.
+    HoldRefusals = InvalidRequest, UnknownReservation, NotActive, KeyReused, Unavailable
+);

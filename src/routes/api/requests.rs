@@ -1,0 +1,247 @@
+//! Request bodies: one type per body. The handler deserializes it, the OpenAPI document
+//! describes it, so a field cannot exist in one and not the other. Each converts with
+//! `TryFrom` into checked domain types (the `New…` commands), refusing with a message that
+//! names the field, in the order the fields are listed here.
+//!
+//! Fields are [`Field`]s, raw until converted: see its module for why serde's own errors
+//! would not do. The `value_type` on each field is what the schema shows; the conversion
+//! below it is what enforces it, through the domain type's `parse`.
+
+use crate::demo::{MAX_BUYERS, Rush};
+use crate::domain::{
+    Available, CartItems, CartLine, Field, InvalidInput, Quantity, Sku, Strategy, TtlSeconds, UserId, whole_number,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// `POST /v1/purchases`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"sku": "ps5", "quantity": 1, "user_id": "alice"}))]
+pub struct PurchaseRequest {
+    /// The SKU to buy.
+    #[serde(default)]
+    #[schema(value_type = Sku, required = true)]
+    pub sku: Field,
+    /// Units to buy.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000, example = 1)]
+    pub quantity: Field,
+    /// Who buys: 1-128 characters, no control characters.
+    #[serde(default)]
+    #[schema(value_type = UserId, required = true)]
+    pub user_id: Field,
+}
+
+/// A checked purchase.
+#[derive(Debug)]
+pub struct NewPurchase {
+    /// What to buy.
+    pub sku: Sku,
+    /// How many.
+    pub quantity: Quantity,
+    /// Who buys.
+    pub user: UserId,
+}
+
+impl TryFrom<&PurchaseRequest> for NewPurchase {
+    type Error = InvalidInput;
+
+    fn try_from(body: &PurchaseRequest) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            sku: Sku::parse(body.sku.required("sku")?.as_str().unwrap_or_default())?,
+            quantity: Quantity::parse(body.quantity.required("quantity")?, "quantity")?,
+            user: UserId::parse(body.user_id.required("user_id")?)?,
+        })
+    }
+}
+
+/// `POST /v1/checkouts`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"user_id": "alice", "items": [{"sku": "ps5", "quantity": 1}, {"sku": "controller", "quantity": 2}]}))]
+pub struct CheckoutRequest {
+    /// Who buys.
+    #[serde(default)]
+    #[schema(value_type = UserId, required = true)]
+    pub user_id: Field,
+    /// 1-100 lines, each SKU once.
+    #[serde(default)]
+    #[schema(value_type = Vec<CartLine>, required = true, min_items = 1, max_items = 100)]
+    pub items: Field,
+}
+
+/// A checked cart.
+#[derive(Debug)]
+pub struct NewCart {
+    /// Who buys.
+    pub user: UserId,
+    /// What, all or nothing.
+    pub items: CartItems,
+}
+
+impl TryFrom<&CheckoutRequest> for NewCart {
+    type Error = InvalidInput;
+
+    fn try_from(body: &CheckoutRequest) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            user: UserId::parse(body.user_id.required("user_id")?)?,
+            items: CartItems::parse(body.items.get())?,
+        })
+    }
+}
+
+/// `POST /v1/reservations`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"user_id": "alice", "items": [{"sku": "ps5", "quantity": 1}], "ttl_seconds": 600}))]
+pub struct ReserveRequest {
+    /// Who holds.
+    #[serde(default)]
+    #[schema(value_type = UserId, required = true)]
+    pub user_id: Field,
+    /// 1-100 lines, each SKU once.
+    #[serde(default)]
+    #[schema(value_type = Vec<CartLine>, required = true, min_items = 1, max_items = 100)]
+    pub items: Field,
+    /// How long the hold lasts, seconds (default 600 when absent; `null` is refused).
+    #[serde(default)]
+    #[schema(value_type = u32, required = false, minimum = 1, maximum = 86_400, example = 600)]
+    pub ttl_seconds: Field,
+}
+
+/// A checked hold.
+#[derive(Debug)]
+pub struct NewHold {
+    /// Who holds.
+    pub user: UserId,
+    /// What, all or nothing.
+    pub items: CartItems,
+    /// For how long.
+    pub ttl: TtlSeconds,
+}
+
+impl TryFrom<&ReserveRequest> for NewHold {
+    type Error = InvalidInput;
+
+    fn try_from(body: &ReserveRequest) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            user: UserId::parse(body.user_id.required("user_id")?)?,
+            items: CartItems::parse(body.items.get())?,
+            ttl: TtlSeconds::parse(body.ttl_seconds.get())?,
+        })
+    }
+}
+
+/// `POST /v1/reservations/{id}/extend`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"ttl_seconds": 600}))]
+pub struct ExtendRequest {
+    /// The hold now lapses this many seconds from now.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 86_400, example = 600)]
+    pub ttl_seconds: Field,
+}
+
+impl TryFrom<&ExtendRequest> for TtlSeconds {
+    type Error = InvalidInput;
+
+    fn try_from(body: &ExtendRequest) -> Result<Self, InvalidInput> {
+        TtlSeconds::parse(Some(body.ttl_seconds.required("ttl_seconds")?))
+    }
+}
+
+/// `PUT /v1/skus/{sku}/stock`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"available": 100}))]
+pub struct SetStockRequest {
+    /// The new `available`.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 0, maximum = 1_000_000_000, example = 100)]
+    pub available: Field,
+}
+
+impl TryFrom<&SetStockRequest> for Available {
+    type Error = InvalidInput;
+
+    fn try_from(body: &SetStockRequest) -> Result<Self, InvalidInput> {
+        Available::parse(body.available.required("available")?, "available")
+    }
+}
+
+/// `POST /v1/skus/{sku}/restock`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"quantity": 10}))]
+pub struct RestockRequest {
+    /// Units to add to `available`.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000, example = 10)]
+    pub quantity: Field,
+}
+
+impl TryFrom<&RestockRequest> for Quantity {
+    type Error = InvalidInput;
+
+    fn try_from(body: &RestockRequest) -> Result<Self, InvalidInput> {
+        Quantity::parse(body.quantity.required("quantity")?, "quantity")
+    }
+}
+
+/// `POST /v1/demo/rush`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"sku": "ps5", "buyers": 500, "stock": 100, "strategy": "watch", "batching": false}))]
+pub struct RushRequest {
+    /// The SKU to rush; its stock is set to `stock` first.
+    #[serde(default)]
+    #[schema(value_type = Sku, required = true)]
+    pub sku: Field,
+    /// Buyers launched at once, each buying one unit.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 5000, example = 500)]
+    pub buyers: Field,
+    /// Units in stock before the rush.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 0, maximum = 1_000_000_000, example = 100)]
+    pub stock: Field,
+    /// How every buyer buys (default watch).
+    #[serde(default)]
+    #[schema(value_type = Option<Strategy>)]
+    pub strategy: Field,
+    /// Group commit for `watch` buyers (default: the server's `--batching`).
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub batching: Field,
+}
+
+/// A checked rush.
+#[derive(Debug)]
+pub struct NewRush {
+    /// What to run.
+    pub rush: Rush,
+    /// Group commit for this rush, when the body overrides the server's.
+    pub batching: Option<bool>,
+}
+
+impl TryFrom<&RushRequest> for NewRush {
+    type Error = InvalidInput;
+
+    fn try_from(body: &RushRequest) -> Result<Self, InvalidInput> {
+        let sku = Sku::parse(body.sku.required("sku")?.as_str().unwrap_or_default())?;
+        let buyers = whole_number(body.buyers.required("buyers")?)
+            .filter(|n| (1..=MAX_BUYERS).contains(n))
+            .ok_or_else(|| InvalidInput::new(format!("buyers must be an integer from 1 to {MAX_BUYERS}")))?;
+        let stock = Available::parse(body.stock.required("stock")?, "stock")?;
+        let strategy = Strategy::parse(body.strategy.get().and_then(|v| v.as_str()))?;
+        let batching = match body.batching.get() {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Bool(on)) => Some(*on),
+            Some(_) => return Err(InvalidInput::new("batching must be true or false")),
+        };
+        Ok(Self {
+            rush: Rush {
+                sku,
+                buyers,
+                stock,
+                strategy,
+            },
+            batching,
+        })
+    }
+}
