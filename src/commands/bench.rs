@@ -1,0 +1,91 @@
+//! `stockwatch bench` and `stockwatch bench sweep`.
+
+use super::redis_url;
+use stockwatch::StoreConfig;
+use stockwatch::bench::{self, Driver, Tuning};
+use stockwatch::config::{BenchArgs, SweepArgs};
+use stockwatch::retry::RetryPolicy;
+
+pub async fn bench(args: BenchArgs) -> Result<(), String> {
+    let w = &args.workload;
+    let retry = args.retry.policy()?;
+    let workload = w.workload(args.concurrency as usize);
+    let (driver, managed, tuning, target) = match &w.target {
+        Some(url) => (Driver::http(url, w.admin_token.clone()), None, None, url.clone()),
+        None => {
+            let (url, managed) = redis_url(&w.redis, true).await?;
+            let tuning = Tuning {
+                batching: w.batching == "on",
+                retry,
+            };
+            let config = StoreConfig {
+                retry,
+                batching: tuning.batching,
+                pool_size: (w.redis.pool_size as usize).max(workload.concurrency),
+                ..w.redis.store_config()
+            };
+            (
+                Driver::Library { redis_url: url, config },
+                managed,
+                Some(tuning),
+                "library".to_owned(),
+            )
+        }
+    };
+    let mut results = Vec::new();
+    for &strategy in &w.strategy.0 {
+        let bar = bench::progress_bar(workload.buyers, strategy.as_str());
+        let result = bench::run_strategy(&driver, strategy, &workload, &bar).await;
+        bar.finish_and_clear();
+        results.push(result?);
+    }
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    if args.json {
+        let report = bench::to_json(&workload, tuning.as_ref(), &target, &results);
+        println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
+    } else {
+        println!(
+            "{:?} x{} buyers, {} SKUs x{} units, {}, concurrency {}, target {target}",
+            workload.op, workload.buyers, workload.skus, workload.stock, workload.distribution, workload.concurrency
+        );
+        bench::print_table(&results);
+    }
+    Ok(())
+}
+
+pub async fn sweep(args: SweepArgs) -> Result<(), String> {
+    let w = &args.workload;
+    if w.target.is_some() {
+        return Err("bench sweep drives the library (retry settings are per point); drop --target".into());
+    }
+    let retry = stockwatch::config::RetryArgs {
+        jitter: stockwatch::retry::Jitter::Full,
+        base_ms: 1.0,
+        cap_ms: args.cap_ms,
+        max_attempts: args.max_attempts,
+        max_elapsed_ms: args.max_elapsed_ms,
+    }
+    .policy()?;
+    let (url, managed) = redis_url(&w.redis, true).await?;
+    let config = StoreConfig {
+        retry: RetryPolicy { ..retry },
+        batching: w.batching == "on",
+        ..w.redis.store_config()
+    };
+    let grid = bench::sweep::Grid {
+        strategies: w.strategy.0.clone(),
+        concurrency: args.concurrency.clone(),
+        jitter: args.jitter.clone(),
+        base_ms: args.base_ms.clone(),
+    };
+    let points = bench::sweep::run(&url, &config, &w.workload(1), &grid, &args.out).await;
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    let points = points?;
+    print!("{}", bench::sweep::csv(&points));
+    eprintln!("wrote {}/sweep.csv and plots", args.out.display());
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! `stockwatch demo race`.
+
+use super::redis_url;
+use stockwatch::Store;
+use stockwatch::config::RaceArgs;
+
+/// `stockwatch demo race`: the rush through each strategy, or the step-by-step replay.
+pub async fn race(args: RaceArgs) -> Result<(), String> {
+    use stockwatch::domain::{Available, Sku, Strategy};
+    let (url, managed) = redis_url(&args.redis, true).await?;
+    let result = async {
+        if args.interleave {
+            let buyers = args.buyers.unwrap_or(2).min(26) as usize;
+            let stock = args.stock.unwrap_or(1);
+            let mut replays = Vec::new();
+            for strategy in [Strategy::Broken, Strategy::Watch] {
+                replays.push(stockwatch::demo::replay(&url, "demo-interleave", strategy, buyers, stock).await?);
+            }
+            if args.json {
+                println!("{}", serde_json::json!({ "replays": replays }));
+            } else {
+                println!("The lost update, replayed: {buyers} buyers, every one reads before anyone writes.\n");
+                for r in &replays {
+                    println!("{}", stockwatch::demo::timeline(r, stock));
+                }
+            }
+            return Ok(());
+        }
+        let config = stockwatch::demo::race_config("demo-race", args.batching == "on");
+        let store = Store::new(&url, config)?;
+        let rush = |strategy| stockwatch::demo::Rush {
+            sku: Sku::parse("ps5").expect("a valid sku"),
+            buyers: args.buyers.unwrap_or(500),
+            stock: Available::parse(&args.stock.unwrap_or(100).into(), "stock").expect("range checked by clap"),
+            strategy,
+        };
+        let mut results = Vec::new();
+        for strategy in &args.strategy.0 {
+            results.push(rush(*strategy).run(&store).await.map_err(|e| e.to_string())?);
+        }
+        if args.json {
+            println!("{}", serde_json::json!({ "results": results }));
+        } else {
+            print!("{}", stockwatch::demo::race_table(&results));
+        }
+        Ok(())
+    }
+    .await;
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    result
+}

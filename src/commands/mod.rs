@@ -1,0 +1,71 @@
+//! The subcommands' bodies, one file each, and what they share: finding or starting Redis,
+//! and waiting for a stop signal.
+
+pub mod bench;
+pub mod demo;
+pub mod serve;
+pub mod soak;
+pub mod verify;
+
+use stockwatch::config::RedisArgs;
+use stockwatch::managed_redis::ManagedRedis;
+use stockwatch::{Store, StoreConfig};
+
+/// Oldest Redis with everything we rely on (e.g. EXEC aborting on expired watched keys).
+const MIN_REDIS: (u32, u32, u32) = (6, 2, 0);
+
+/// Connects to `REDIS_URL`, or starts the managed redis-server; returns the store and the
+/// managed server (to stop at the end) if there is one. With `join`, a managed server that
+/// is already running in the data dir (a `serve`'s) is used instead of starting one.
+pub async fn connect(
+    redis: &RedisArgs,
+    config: StoreConfig,
+    join: bool,
+) -> Result<(Store, Option<ManagedRedis>), String> {
+    let (url, managed) = redis_url(redis, join).await?;
+    let store = Store::new(&url, config)?;
+    match store.server_version().await {
+        Ok(v) if v < MIN_REDIS => {
+            return Err(format!(
+                "Redis {}.{}.{} is too old: stockwatch needs 6.2 or newer",
+                v.0, v.1, v.2
+            ));
+        }
+        Ok(v) => tracing::info!(version = %format!("{}.{}.{}", v.0, v.1, v.2), "redis is reachable"),
+        Err(e) => tracing::warn!(error = %e, "redis is not reachable yet; /readyz will say when it is"),
+    }
+    Ok((store, managed))
+}
+
+/// `REDIS_URL`; else, with `join`, a managed server already running in the data dir; else a
+/// managed server started now (returned, to stop at the end).
+pub async fn redis_url(redis: &RedisArgs, join: bool) -> Result<(String, Option<ManagedRedis>), String> {
+    let running = match (&redis.redis_url, join) {
+        (None, true) => ManagedRedis::running_in(&redis.data_dir).await,
+        _ => None,
+    };
+    let (url, managed) = match (&redis.redis_url, running) {
+        (Some(url), _) => (url.clone(), None),
+        (None, Some(url)) => (url, None),
+        (None, None) => {
+            let managed = ManagedRedis::start(&redis.data_dir, redis.appendfsync).await?;
+            tracing::info!(dir = %managed.dir().display(), appendfsync = ?redis.appendfsync, "started managed redis-server");
+            (managed.url(), Some(managed))
+        }
+    };
+    Ok((url, managed))
+}
+
+/// Installs SIGINT/SIGTERM handlers now (not when first polled, so a signal during startup
+/// is not fatal and cannot orphan the managed redis-server) and completes on either.
+pub fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}

@@ -1,0 +1,205 @@
+//! Settings of the service's subcommands (`serve`, `expiry-worker`, `verify`) and the groups
+//! they share: where Redis is, how transactions retry, how the expiry worker paces itself.
+
+use crate::expiry::ExpiryConfig;
+use crate::managed_redis::Persistence;
+use crate::retry::{Jitter, RetryPolicy};
+use crate::store::StoreConfig;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where Redis is, or where to run our own.
+#[derive(Debug, Clone, Args)]
+pub struct RedisArgs {
+    /// Redis to use (redis://, rediss://, redis+unix://; a password in the URL works). When
+    /// unset, stockwatch starts and owns a local redis-server in --data-dir.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Data directory of the managed redis-server (AOF, socket, log).
+    #[arg(long, env = "STOCKWATCH_DATA_DIR", default_value = "./.stockwatch")]
+    pub data_dir: PathBuf,
+    /// AOF fsync policy of the managed redis-server.
+    #[arg(long, env = "STOCKWATCH_APPENDFSYNC", value_enum, default_value = "everysec")]
+    pub appendfsync: Persistence,
+    /// Prefix of every Redis key.
+    #[arg(long, env = "STOCKWATCH_KEY_PREFIX", default_value = "sw")]
+    pub key_prefix: String,
+    /// Bound on every Redis call and on each request's Redis work, in milliseconds.
+    #[arg(long, env = "STOCKWATCH_RESPONSE_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub response_timeout_ms: u64,
+    /// Dedicated connections for WATCH transactions.
+    #[arg(long, env = "STOCKWATCH_POOL_SIZE", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub pool_size: u64,
+}
+
+impl RedisArgs {
+    /// Store settings from these flags, the rest at their defaults.
+    pub fn store_config(&self) -> StoreConfig {
+        StoreConfig {
+            key_prefix: self.key_prefix.clone(),
+            response_timeout: Duration::from_millis(self.response_timeout_ms),
+            pool_size: self.pool_size as usize,
+            ..StoreConfig::default()
+        }
+    }
+}
+
+/// How the expiry worker paces itself.
+#[derive(Debug, Clone, Args)]
+pub struct ExpiryArgs {
+    /// Longest sleep between sweeps, milliseconds: the bound on how late a hold is released.
+    #[arg(long, env = "STOCKWATCH_EXPIRY_POLL_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub expiry_poll_ms: u64,
+    /// Most due holds taken from the index per step.
+    #[arg(long, env = "STOCKWATCH_EXPIRY_BATCH", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub expiry_batch: u64,
+    /// Releases in flight at once.
+    #[arg(long, env = "STOCKWATCH_EXPIRY_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub expiry_concurrency: u64,
+}
+
+impl ExpiryArgs {
+    /// The worker settings these flags describe.
+    pub fn config(&self) -> ExpiryConfig {
+        ExpiryConfig {
+            poll: Duration::from_millis(self.expiry_poll_ms),
+            batch: self.expiry_batch as usize,
+            concurrency: self.expiry_concurrency as usize,
+        }
+    }
+}
+
+/// `stockwatch expiry-worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Redis settings.
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Pacing.
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+    /// Retry settings of each release's transaction.
+    #[command(flatten)]
+    pub retry: RetryArgs,
+}
+
+/// `stockwatch verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Redis settings.
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How conflicted WATCH transactions retry.
+#[derive(Debug, Clone, Args)]
+pub struct RetryArgs {
+    /// Jitter applied to each backoff delay.
+    #[arg(long, env = "STOCKWATCH_JITTER", value_enum, default_value = "full")]
+    pub jitter: Jitter,
+    /// First backoff delay, milliseconds (fractions allowed).
+    #[arg(long, env = "STOCKWATCH_BASE_MS", default_value_t = 1.0)]
+    pub base_ms: f64,
+    /// Longest backoff delay, milliseconds.
+    #[arg(long, env = "STOCKWATCH_CAP_MS", default_value_t = 50.0)]
+    pub cap_ms: f64,
+    /// Attempts in all, the first included.
+    #[arg(long, env = "STOCKWATCH_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_attempts: u32,
+    /// No retry starts after this many milliseconds.
+    #[arg(long, env = "STOCKWATCH_MAX_ELAPSED_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub max_elapsed_ms: u64,
+}
+
+impl RetryArgs {
+    /// The policy these flags describe; refuses negative or inverted delays.
+    pub fn policy(&self) -> Result<RetryPolicy, String> {
+        let ms = |name: &str, v: f64| {
+            if v.is_finite() && (0.0..=60_000.0).contains(&v) {
+                Ok(Duration::from_secs_f64(v / 1000.0))
+            } else {
+                Err(format!("--{name} must be between 0 and 60000 milliseconds"))
+            }
+        };
+        let base = ms("base-ms", self.base_ms)?;
+        let cap = ms("cap-ms", self.cap_ms)?;
+        if cap < base {
+            return Err("--cap-ms must not be smaller than --base-ms".into());
+        }
+        Ok(RetryPolicy {
+            jitter: self.jitter,
+            base,
+            cap,
+            max_attempts: self.max_attempts,
+            max_elapsed: Duration::from_millis(self.max_elapsed_ms),
+        })
+    }
+}
+
+/// `stockwatch serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Print every setting as resolved (flag > env > config file > default) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Address to listen on. A non-loopback address needs --admin-token.
+    #[arg(long, env = "STOCKWATCH_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Bearer token required by the admin endpoints. Never logged.
+    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Serve `?strategy=broken` (check-then-act; it oversells). For teaching only.
+    #[arg(long, env = "STOCKWATCH_ALLOW_BROKEN")]
+    pub allow_broken: bool,
+    /// Pause between check and act on the broken path, milliseconds, so its race shows.
+    #[arg(long, env = "STOCKWATCH_BROKEN_THINK_MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub broken_think_ms: u64,
+    /// Approximate cap of each SKU's movement stream.
+    #[arg(long, env = "STOCKWATCH_MOVEMENTS_MAXLEN", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub movements_maxlen: u64,
+    /// Group commit of concurrent same-SKU takes on `watch` (`off`: one buyer per transaction).
+    #[arg(long, env = "STOCKWATCH_BATCHING", default_value = "on", value_parser = ["on", "off"])]
+    pub batching: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "STOCKWATCH_WORKERS")]
+    pub workers: Option<usize>,
+    /// Run an expiry worker inside the service (`off` when separate `stockwatch
+    /// expiry-worker` processes release holds; any number may run at once).
+    #[arg(long, env = "STOCKWATCH_EXPIRY_WORKER", default_value = "on", value_parser = ["on", "off"])]
+    pub expiry_worker: String,
+    /// How long terminal reservations and Idempotency-Key answers are kept, in hours.
+    #[arg(long, env = "STOCKWATCH_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..=8760))]
+    pub retention_hours: u64,
+    /// Expiry worker pacing.
+    #[command(flatten)]
+    pub expiry: ExpiryArgs,
+    /// Redis settings.
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Retry settings.
+    #[command(flatten)]
+    pub retry: RetryArgs,
+}
+
+impl ServeArgs {
+    /// The store settings these flags describe.
+    pub fn store_config(&self) -> Result<StoreConfig, String> {
+        Ok(StoreConfig {
+            retry: self.retry.policy()?,
+            broken_think_time: Duration::from_millis(self.broken_think_ms),
+            movements_maxlen: self.movements_maxlen as usize,
+            batching: self.batching == "on",
+            retention: Duration::from_secs(self.retention_hours * 3600),
+            ..self.redis.store_config()
+        })
+    }
+
+    /// The in-process expiry worker's settings, unless it is off.
+    pub fn expiry_config(&self) -> Option<ExpiryConfig> {
+        (self.expiry_worker == "on").then(|| self.expiry.config())
+    }
+}

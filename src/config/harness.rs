@@ -1,0 +1,216 @@
+//! Settings of the harness subcommands: `bench` (and `bench sweep`), `soak` and `demo race`.
+
+use super::{RedisArgs, RetryArgs};
+use crate::bench::{Distribution, Op, Workload};
+use crate::domain::Strategy;
+use crate::retry::Jitter;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// `stockwatch soak`.
+#[derive(Debug, Clone, Args)]
+pub struct SoakArgs {
+    /// The server to soak.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub target: String,
+    /// Its admin token, if it has one.
+    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// How long to run (e.g. 90s, 10m, 1h).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Clients in flight.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=2_000))]
+    pub concurrency: u64,
+    /// Latency window of the report.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub window: std::time::Duration,
+    /// Time before the RSS baseline is taken.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub warm_up: std::time::Duration,
+    /// Hot SKUs (65% of single-SKU traffic, and one line of every cart).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub hot_skus: u64,
+    /// Cold SKUs.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(3..=100_000))]
+    pub cold_skus: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The server's Redis, for the final verify (REDIS_URL, or the managed one in --data-dir).
+    #[command(flatten)]
+    pub redis: RedisArgs,
+}
+
+/// `stockwatch demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Which demo.
+    #[command(subcommand)]
+    pub command: DemoCommand,
+}
+
+/// The demos.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DemoCommand {
+    /// Black Friday: N buyers rush M units through broken, watch and lua; see who oversells.
+    Race(RaceArgs),
+}
+
+/// `stockwatch demo race`.
+#[derive(Debug, Clone, Args)]
+pub struct RaceArgs {
+    /// Buyers (default 500; 2 with --interleave).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::demo::MAX_BUYERS))]
+    pub buyers: Option<u64>,
+    /// Units in stock (default 100; 1 with --interleave).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..=1_000_000))]
+    pub stock: Option<i64>,
+    /// Strategies, comma-separated, or `all`.
+    #[arg(long, default_value = "all", value_parser = Strategies::parse)]
+    pub strategy: Strategies,
+    /// Replay the lost update step by step (broken, then watch) instead of rushing.
+    #[arg(long)]
+    pub interleave: bool,
+    /// Group commit on the watch path; off (the default here) shows textbook WATCH conflicts.
+    #[arg(long, default_value = "off", value_parser = ["on", "off"])]
+    pub batching: String,
+    /// Print JSON instead of a table or timeline.
+    #[arg(long)]
+    pub json: bool,
+    /// Redis settings.
+    #[command(flatten)]
+    pub redis: RedisArgs,
+}
+
+/// `stockwatch bench`.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchArgs {
+    /// `sweep`: run a grid of settings instead of one workload.
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+    /// The workload.
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// Buyers in flight at once (closed loop).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub concurrency: u64,
+    /// Retry settings of the watch path (library mode).
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    /// Print `{"config", "results"}` as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Subcommands of `stockwatch bench`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BenchCommand {
+    /// Run the workload over concurrency × jitter × base (× strategy); write CSV and SVG plots.
+    Sweep(SweepArgs),
+}
+
+/// What every buyer does, and against what.
+#[derive(Debug, Clone, Args)]
+pub struct WorkloadArgs {
+    /// Strategies, comma-separated (`broken,watch,lua`), or `all`.
+    #[arg(long, default_value = "all", value_parser = Strategies::parse)]
+    pub strategy: Strategies,
+    /// What each buyer does.
+    #[arg(long, value_enum, default_value = "purchase")]
+    pub op: Op,
+    /// Buyers in all (one call each).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub buyers: u64,
+    /// Units of each SKU, set fresh before each strategy.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(i64).range(0..=1_000_000_000))]
+    pub stock: i64,
+    /// SKUs in play.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub skus: u64,
+    /// How buyers pick SKUs: `uniform` or `zipf:<s>`.
+    #[arg(long, default_value = "uniform", value_parser = Distribution::parse)]
+    pub distribution: Distribution,
+    /// Lines per checkout or reservation.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub cart_size: u64,
+    /// Group commit on the watch path (library mode; `off` is the textbook path).
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    pub batching: String,
+    /// Drive a running server at this URL (`http://host:port`) instead of the library.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Admin token for setting stock on the target server.
+    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Redis settings (library mode).
+    #[command(flatten)]
+    pub redis: RedisArgs,
+}
+
+impl WorkloadArgs {
+    /// The workload at `concurrency`.
+    pub fn workload(&self, concurrency: usize) -> Workload {
+        Workload {
+            op: self.op,
+            buyers: self.buyers,
+            stock: self.stock,
+            skus: self.skus as usize,
+            distribution: self.distribution,
+            concurrency,
+            cart_size: self.cart_size as usize,
+        }
+    }
+}
+
+/// `stockwatch bench sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// The workload.
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// Concurrency levels, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "5,10,25,50,100")]
+    pub concurrency: Vec<usize>,
+    /// Jitters, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "none,full,equal,decorrelated"
+    )]
+    pub jitter: Vec<Jitter>,
+    /// First backoff delays in ms, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub base_ms: Vec<f64>,
+    /// Longest backoff delay, ms.
+    #[arg(long, default_value_t = 50.0)]
+    pub cap_ms: f64,
+    /// Attempts in all, the first included.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_attempts: u32,
+    /// No retry starts after this many milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub max_elapsed_ms: u64,
+    /// Where sweep.csv and the SVG plots go.
+    #[arg(long, default_value = "bench-out")]
+    pub out: PathBuf,
+}
+
+/// A `--strategy` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strategies(pub Vec<Strategy>);
+
+impl Strategies {
+    /// `all`, or a comma-separated list of `broken`, `watch`, `lua`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw == "all" {
+            return Ok(Self(Strategy::ALL.to_vec()));
+        }
+        raw.split(',')
+            .map(|s| Strategy::parse(Some(s.trim())).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
