@@ -2,24 +2,41 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: request newtypes (`Sku`, `Quantity`, `CartItems`, …), built only by `parse`.
+//! Floors import only downward; nothing imports a module that imports it back
+//! (`tests/api/layout.rs` reads `src/` and holds the code to this):
+//!
+//! ```text
+//! routes ─→ ops ─→ txn ─→ store ─→ keys, domain, error, retry, outcome
+//!    │        │                 └─→ metrics, events (beside the store)
+//!    └─→ demo ┘    expiry ─→ ops     bench, soak ─→ ops, store     config, startup: the top
+//! ```
+//!
+//! - [`domain`]: request newtypes (`Sku`, `Quantity`, `CartItems`, …), built only by `parse`,
+//!   and [`domain::Field`], a body field kept raw until its `parse`.
 //! - [`keys`]: the Redis key layout, in one place.
+//! - [`error`]: every failure, and its HTTP status and contract code, in one place.
+//! - [`retry`]: how conflicted transactions back off; [`outcome`]: how a call ended and what
+//!   it cost, the vocabulary that operations produce and metrics and events record.
 //! - [`store`]: the connections (a pool of dedicated ones for WATCH, one multiplexed one
-//!   for scripts and reads) and the response timeout.
+//!   for scripts and reads) and the response timeout. It keeps the operations' per-process
+//!   state (group commit) in a slot typed by them, so it never names a floor above it.
+//! - [`metrics`]: the Prometheus registry behind `GET /metrics`; [`events`]: the stock-change
+//!   feed behind `GET /v1/events`, published after each commit. Both sit beside the store.
 //! - [`txn`]: the optimistic-transaction engine. Operations supply watch keys, a read and a
 //!   pure decision; the engine owns WATCH/MULTI/EXEC, UNWATCH, reply checks and backoff.
-//! - [`ops`]: the stock operations, one file each, each on `watch`, `lua` or `broken`.
+//! - [`ops`]: the stock operations, one file each, each on `watch`, `lua` or `broken`;
+//!   `ops/take/` is the decision behind purchases, checkouts and reservations.
 //! - [`expiry`]: the worker that releases lapsed reservations, driven by a ZSET of deadlines.
-//! - [`metrics`]: the Prometheus registry behind `GET /metrics`; [`events`]: the stock-change
-//!   feed behind `GET /v1/events`, published after each commit.
-//! - [`error`]: every failure, and its HTTP status and contract code, in one place.
-//! - [`routes`]: thin actix-web handlers, one file each; [`startup`] wires them into an
-//!   [`startup::Application`].
+//! - [`routes`]: thin actix-web handlers, one file each; [`routes::api`] holds the request
+//!   bodies, parameters and refusal sets that both the handlers and the OpenAPI document
+//!   use; [`startup`] wires them into an [`startup::Application`].
 //! - [`managed_redis`]: runs a private `redis-server` when no `REDIS_URL` is given.
-//! - [`config`]: command-line and environment settings.
+//! - [`config`]: command-line, environment and config-file settings; [`telemetry`]: logs.
 //! - [`bench`]: the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`).
 //! - [`soak`]: the long mixed-workload run against a server (`stockwatch soak`).
 //! - [`demo`]: the teaching demos (`stockwatch demo race`, the dashboard's rush).
+//!
+//! The binary (`main.rs`, with each subcommand's body in `commands/`) sits on top of it all.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -11,7 +11,7 @@ use stockwatch::telemetry;
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::load();
-    telemetry::init(cli.log_format);
+    let _logs = telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) if args.print_config => {
             print!("{}", cli.resolved);

@@ -1,6 +1,14 @@
 //! Logging setup: `tracing` to stderr, level from `RUST_LOG` (default `info`), either as
 //! human-readable lines or as JSON lines (`--log-format json`) for log shippers.
+//!
+//! Lines go through `tracing-appender`'s non-blocking writer: a request's worker thread only
+//! queues its line, and one background thread writes. Should the queue ever fill (stderr
+//! blocked by a stuck reader), lines are dropped rather than stalling checkout. Colour
+//! codes are written only when stderr is a terminal, so files and log shippers get plain
+//! text.
 
+use std::io::IsTerminal;
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 /// How log lines are written.
@@ -13,14 +21,19 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber once; later calls (tests) are ignored.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber once; later calls (tests) are ignored. Keep the guard
+/// until the process ends: dropping it flushes the lines still queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat) -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
     };
+    guard
 }

@@ -228,7 +228,11 @@ impl TryFrom<&RushRequest> for NewRush {
             .filter(|n| (1..=MAX_BUYERS).contains(n))
             .ok_or_else(|| InvalidInput::new(format!("buyers must be an integer from 1 to {MAX_BUYERS}")))?;
         let stock = Available::parse(body.stock.required("stock")?, "stock")?;
-        let strategy = Strategy::parse(body.strategy.get().and_then(|v| v.as_str()))?;
+        // Absent or null is the default; anything but a strategy's name is refused.
+        let strategy = Strategy::parse(match body.strategy.get() {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(v.as_str().unwrap_or_default()),
+        })?;
         let batching = match body.batching.get() {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::Bool(on)) => Some(*on),
