@@ -179,6 +179,8 @@ pub enum Error {
     Contention {
         /// Attempts made, the first included.
         attempts: u32,
+        /// Whether the store's retry budget, not the call's own policy, ended the retries.
+        throttled: bool,
     },
     /// Redis failed.
     #[error(transparent)]
@@ -264,7 +266,7 @@ impl Error {
                 body.items = Some(short.clone());
             }
             Self::ReservationNotActive { status } => body.status = Some(status.clone()),
-            Self::Contention { attempts } => body.attempts = Some(*attempts),
+            Self::Contention { attempts, .. } => body.attempts = Some(*attempts),
             _ => {}
         }
         body
@@ -324,7 +326,14 @@ mod tests {
         let sku = Sku::parse("a").unwrap();
         let cases = [
             (Error::unknown_sku("a"), 404, "unknown_sku"),
-            (Error::Contention { attempts: 3 }, 503, "contention"),
+            (
+                Error::Contention {
+                    attempts: 3,
+                    throttled: false,
+                },
+                503,
+                "contention",
+            ),
             (Error::Store(StoreError::Timeout), 503, "redis_unavailable"),
             (Error::BrokenDisabled, 403, "broken_disabled"),
             (Error::IdempotencyKeyReused, 422, "idempotency_key_reused"),

@@ -33,6 +33,8 @@ pub struct Metrics {
     conflicts: IntCounterVec,
     /// Calls that ran out of retries.
     giveups: IntCounterVec,
+    /// Of those, calls whose retries the store's retry budget refused.
+    budget_exhausted: IntCounterVec,
     /// Business refusals by contract code.
     rejections: IntCounterVec,
     /// Attempts each call needed.
@@ -136,6 +138,12 @@ impl Metrics {
                 "Calls that ran out of retries (503 contention).",
                 op,
             ),
+            budget_exhausted: counter_vec(
+                &r,
+                "retry_budget_exhausted_total",
+                "Calls given up because the retry budget was spent (503 contention).",
+                op,
+            ),
             rejections: counter_vec(
                 &r,
                 "txn_rejections_total",
@@ -210,7 +218,12 @@ impl Metrics {
             .observe(effort.attempts.into());
         self.duration.with_label_values(labels).observe(elapsed.as_secs_f64());
         match outcome {
-            CallOutcome::GaveUp => self.giveups.with_label_values(labels).inc(),
+            CallOutcome::GaveUp { throttled } => {
+                self.giveups.with_label_values(labels).inc();
+                if throttled {
+                    self.budget_exhausted.with_label_values(labels).inc();
+                }
+            }
             CallOutcome::Rejected(reason) => self.rejections.with_label_values(&[op, strategy, reason]).inc(),
             CallOutcome::Committed | CallOutcome::Failed => {}
         }

@@ -28,8 +28,12 @@ pub enum CallOutcome {
     Committed,
     /// Refused for a business reason (`insufficient_stock`, `reservation_not_active`, …).
     Rejected(&'static str),
-    /// Retries ran out under contention (`503 contention`).
-    GaveUp,
+    /// Retries ran out under contention (`503 contention`); `throttled` when the store's
+    /// retry budget, not the call's own policy, stopped them.
+    GaveUp {
+        /// The retry budget was spent.
+        throttled: bool,
+    },
     /// Redis failed.
     Failed,
 }
@@ -39,7 +43,7 @@ impl CallOutcome {
     pub fn of<T>(result: &Result<T, Error>) -> Self {
         match result {
             Ok(_) => Self::Committed,
-            Err(Error::Contention { .. }) => Self::GaveUp,
+            Err(Error::Contention { throttled, .. }) => Self::GaveUp { throttled: *throttled },
             Err(Error::Store(_)) => Self::Failed,
             Err(e) => Self::Rejected(e.code()),
         }
@@ -50,7 +54,7 @@ impl CallOutcome {
         match self {
             Self::Committed => "committed",
             Self::Rejected(_) => "rejected",
-            Self::GaveUp => "gave_up",
+            Self::GaveUp { .. } => "gave_up",
             Self::Failed => "error",
         }
     }

@@ -99,6 +99,53 @@ impl RetryPolicy {
     }
 }
 
+/// A cap on retries across all calls, after Finagle's `RetryBudget` and gRPC's retry
+/// throttling: over a sliding window of [`RetryBudget::WINDOW`], retries may be at most
+/// `percent` % of first attempts, plus `min_per_sec` a second. A conflicted transaction
+/// that finds the budget spent is not retried; its caller gets `503 contention`, as when
+/// its own attempts run out. First attempts are never throttled. `0` and `0` never retry.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct RetryBudget {
+    /// Retries allowed per 100 first attempts (0 to 100,000).
+    pub percent: f32,
+    /// Retries allowed each second on top, so a quiet service can still retry.
+    pub min_per_sec: u32,
+}
+
+impl RetryBudget {
+    /// How long a first attempt counts towards the budget (Finagle's and tower's default).
+    pub const WINDOW: Duration = Duration::from_secs(10);
+    /// Largest `percent` the token bucket takes (1000 retries per first attempt).
+    pub const MAX_PERCENT: f32 = 100_000.0;
+
+    /// A live bucket with this budget, shared by every transaction of one store.
+    pub fn bucket(&self) -> Budget {
+        let percent = self.percent.clamp(0.0, Self::MAX_PERCENT);
+        Budget(tower::retry::budget::TpsBudget::new(
+            Self::WINDOW,
+            self.min_per_sec,
+            percent / 100.0,
+        ))
+    }
+}
+
+/// The running account of a [`RetryBudget`]: `tower`'s `TpsBudget`, a token bucket whose
+/// deposits expire after the window.
+#[derive(Debug)]
+pub struct Budget(tower::retry::budget::TpsBudget);
+
+impl Budget {
+    /// Counts a first attempt.
+    pub fn deposit(&self) {
+        tower::retry::budget::Budget::deposit(&self.0);
+    }
+
+    /// Takes one retry from the budget; `false` when it is spent.
+    pub fn withdraw(&self) -> bool {
+        tower::retry::budget::Budget::withdraw(&self.0)
+    }
+}
+
 /// The delays of one transaction's retries; ends when attempts or time run out.
 #[derive(Debug)]
 pub struct JitteredBackoff {
@@ -128,6 +175,24 @@ impl Iterator for JitteredBackoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_budget_allows_its_share_of_first_attempts_and_no_more() {
+        let none = RetryBudget { percent: 0.0, min_per_sec: 0 }.bucket();
+        for _ in 0..100 {
+            none.deposit();
+        }
+        assert!(!none.withdraw(), "0 % and 0/s never retries");
+        let fifth = RetryBudget { percent: 20.0, min_per_sec: 0 }.bucket();
+        for _ in 0..100 {
+            fifth.deposit();
+        }
+        let allowed = (0..100).take_while(|_| fifth.withdraw()).count();
+        assert_eq!(allowed, 20, "20 % of 100 first attempts");
+        let floor = RetryBudget { percent: 0.0, min_per_sec: 3 }.bucket();
+        let allowed = (0..1000).take_while(|_| floor.withdraw()).count();
+        assert_eq!(allowed, 30, "3 a second over the 10 s window, with no first attempts at all");
+    }
 
     fn policy(jitter: Jitter) -> RetryPolicy {
         RetryPolicy {

@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use crate::keys::Keys;
-use crate::retry::RetryPolicy;
+use crate::retry::{Budget, RetryBudget, RetryPolicy};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,10 @@ pub struct StoreConfig {
     pub response_timeout: Duration,
     /// How WATCH transactions retry on conflict.
     pub retry: RetryPolicy,
+    /// Retries across all calls, as a share of first attempts (`None`: only each call's own
+    /// policy limits them). The library leaves it off; `serve` and `bench` default to
+    /// Finagle's 20 % plus 10 a second, for the reasons in the README.
+    pub retry_budget: Option<RetryBudget>,
     /// Dedicated connections for WATCH transactions (default 50). Each transaction holds one
     /// from WATCH to EXEC, so this caps concurrent transactions.
     pub pool_size: usize,
@@ -41,6 +45,7 @@ impl Default for StoreConfig {
             key_prefix: "sw".into(),
             response_timeout: Duration::from_secs(2),
             retry: RetryPolicy::default(),
+            retry_budget: None,
             pool_size: 50,
             broken_think_time: Duration::from_millis(5),
             movements_maxlen: 10_000,
@@ -74,6 +79,8 @@ struct Inner {
     metrics: crate::metrics::Metrics,
     /// Stock changes for `GET /v1/events`, published after each commit.
     events: crate::events::Events,
+    /// The retry budget's account, shared by every transaction of this store.
+    budget: Option<Budget>,
 }
 
 /// Work done by this store's callers since it was built: each caller's attempts (a group
@@ -135,6 +142,7 @@ impl Store {
                 .set_max_delay(Duration::from_millis(200)),
         )
         .map_err(|e| format!("redis connection: {e}"))?;
+        let budget = config.retry_budget.map(|b| b.bucket());
         Ok(Self {
             config: Arc::new(config),
             inner: Arc::new(Inner {
@@ -148,6 +156,7 @@ impl Store {
                 },
                 metrics: crate::metrics::Metrics::new(),
                 events: crate::events::Events::default(),
+                budget,
             }),
         })
     }
@@ -186,6 +195,18 @@ impl Store {
         let any = self.inner.above.get_or_init(|| Arc::new(T::default())).clone();
         any.downcast::<T>()
             .unwrap_or_else(|_| panic!("the store's upper state is already another type"))
+    }
+
+    /// Counts a first attempt towards the retry budget.
+    pub(crate) fn first_attempt(&self) {
+        if let Some(budget) = &self.inner.budget {
+            budget.deposit();
+        }
+    }
+
+    /// Whether the retry budget allows one more retry (always, without a budget).
+    pub(crate) fn may_retry(&self) -> bool {
+        self.inner.budget.as_ref().is_none_or(Budget::withdraw)
     }
 
     /// Attempts and conflicts so far.

@@ -278,6 +278,8 @@ pub struct Tuning {
     pub batching: bool,
     /// The retry policy (library mode).
     pub retry: RetryPolicy,
+    /// The retry budget across calls (library mode; `None`: off).
+    pub budget: Option<crate::retry::RetryBudget>,
 }
 
 /// How long a benchmark reservation holds: long enough never to lapse during a run.

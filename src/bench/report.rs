@@ -18,6 +18,8 @@ pub fn to_json(workload: &Workload, tuning: Option<&Tuning>, target: &str, resul
         config["base_ms"] = json!(t.retry.base.as_secs_f64() * 1000.0);
         config["cap_ms"] = json!(t.retry.cap.as_secs_f64() * 1000.0);
         config["max_attempts"] = json!(t.retry.max_attempts);
+        config["retry_budget_percent"] = json!(t.budget.map(|b| b.percent));
+        config["retry_budget_min_per_s"] = json!(t.budget.map(|b| b.min_per_sec));
     }
     json!({ "config": config, "results": results })
 }

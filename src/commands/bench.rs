@@ -17,9 +17,11 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
             let tuning = Tuning {
                 batching: w.batching == "on",
                 retry,
+                budget: args.retry.budget(),
             };
             let config = StoreConfig {
                 retry,
+                retry_budget: tuning.budget,
                 batching: tuning.batching,
                 pool_size: (w.redis.pool_size as usize).max(workload.concurrency),
                 ..w.redis.store_config()
@@ -66,6 +68,9 @@ pub async fn sweep(args: SweepArgs) -> Result<(), String> {
         cap_ms: args.cap_ms,
         max_attempts: args.max_attempts,
         max_elapsed_ms: args.max_elapsed_ms,
+        // A sweep measures the backoff itself: no budget cuts its retries short.
+        retry_budget_percent: stockwatch::config::BudgetPercent(None),
+        retry_budget_min_per_s: 0,
     }
     .policy()?;
     let (url, managed) = redis_url(&w.redis, true).await?;

@@ -26,7 +26,10 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
             }
             return Ok(());
         }
-        let config = stockwatch::demo::race_config("demo-race", args.batching == "on");
+        let config = stockwatch::StoreConfig {
+            retry_budget: args.retry_budget_percent.budget(args.retry_budget_min_per_s),
+            ..stockwatch::demo::race_config("demo-race", args.batching == "on")
+        };
         let store = Store::new(&url, config)?;
         let rush = |strategy| stockwatch::demo::Rush {
             sku: Sku::parse("ps5").expect("a valid sku"),

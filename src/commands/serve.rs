@@ -39,6 +39,7 @@ pub async fn expiry_worker(args: WorkerArgs) -> Result<(), String> {
     let shutdown = shutdown_signal()?;
     let config = StoreConfig {
         retry: args.retry.policy()?,
+        retry_budget: args.retry.budget(),
         ..args.redis.store_config()
     };
     let (store, managed) = connect(&args.redis, config, true).await?;

@@ -3,7 +3,7 @@
 
 use crate::expiry::ExpiryConfig;
 use crate::managed_redis::Persistence;
-use crate::retry::{Jitter, RetryPolicy};
+use crate::retry::{Jitter, RetryBudget, RetryPolicy};
 use crate::store::StoreConfig;
 use clap::Args;
 use std::path::PathBuf;
@@ -113,9 +113,46 @@ pub struct RetryArgs {
     /// No retry starts after this many milliseconds.
     #[arg(long, env = "STOCKWATCH_MAX_ELAPSED_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub max_elapsed_ms: u64,
+    /// Retry budget across all calls: retries may be at most this % of first attempts over
+    /// 10 s (plus --retry-budget-min-per-s); `off` for none. Finagle's default.
+    #[arg(long, env = "STOCKWATCH_RETRY_BUDGET_PERCENT", default_value = "20")]
+    pub retry_budget_percent: BudgetPercent,
+    /// Retries per second the budget always allows on top of its percentage.
+    #[arg(long, env = "STOCKWATCH_RETRY_BUDGET_MIN_PER_S", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub retry_budget_min_per_s: u32,
+}
+
+/// `--retry-budget-percent`: a share of first attempts (0 to 100000), or `off`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetPercent(pub Option<f32>);
+
+impl std::str::FromStr for BudgetPercent {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        if raw == "off" {
+            return Ok(Self(None));
+        }
+        match raw.parse::<f32>() {
+            Ok(p) if (0.0..=RetryBudget::MAX_PERCENT).contains(&p) => Ok(Self(Some(p))),
+            _ => Err(format!("expected a percentage from 0 to {} or `off`", RetryBudget::MAX_PERCENT)),
+        }
+    }
+}
+
+impl BudgetPercent {
+    /// The budget this percentage and a per-second floor describe.
+    pub fn budget(self, min_per_sec: u32) -> Option<RetryBudget> {
+        self.0.map(|percent| RetryBudget { percent, min_per_sec })
+    }
 }
 
 impl RetryArgs {
+    /// The retry budget these flags describe (`None` when off).
+    pub fn budget(&self) -> Option<RetryBudget> {
+        self.retry_budget_percent.budget(self.retry_budget_min_per_s)
+    }
+
     /// The policy these flags describe; refuses negative or inverted delays.
     pub fn policy(&self) -> Result<RetryPolicy, String> {
         let ms = |name: &str, v: f64| {
@@ -190,6 +227,7 @@ impl ServeArgs {
     pub fn store_config(&self) -> Result<StoreConfig, String> {
         Ok(StoreConfig {
             retry: self.retry.policy()?,
+            retry_budget: self.retry.budget(),
             broken_think_time: Duration::from_millis(self.broken_think_ms),
             movements_maxlen: self.movements_maxlen as usize,
             batching: self.batching == "on",

@@ -1,6 +1,6 @@
 //! Settings of the harness subcommands: `bench` (and `bench sweep`), `soak` and `demo race`.
 
-use super::{RedisArgs, RetryArgs};
+use super::{BudgetPercent, RedisArgs, RetryArgs};
 use crate::bench::{Distribution, Op, Workload};
 use crate::domain::Strategy;
 use crate::retry::Jitter;
@@ -78,6 +78,13 @@ pub struct RaceArgs {
     /// Print JSON instead of a table or timeline.
     #[arg(long)]
     pub json: bool,
+    /// Retry budget of the watch buyers, as a % of first attempts over 10 s; `off` (the
+    /// default here, so the lesson shows every retry) or e.g. 20 to see a budget bite.
+    #[arg(long, default_value = "off")]
+    pub retry_budget_percent: BudgetPercent,
+    /// Retries per second the budget always allows on top of its percentage.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub retry_budget_min_per_s: u32,
     /// Redis settings.
     #[command(flatten)]
     pub redis: RedisArgs,

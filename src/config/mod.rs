@@ -25,7 +25,7 @@ mod args;
 mod file;
 mod harness;
 
-pub use args::{ExpiryArgs, RedisArgs, RetryArgs, ServeArgs, VerifyArgs, WorkerArgs};
+pub use args::{BudgetPercent, ExpiryArgs, RedisArgs, RetryArgs, ServeArgs, VerifyArgs, WorkerArgs};
 pub use harness::{
     BenchArgs, BenchCommand, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,
 };

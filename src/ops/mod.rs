@@ -126,7 +126,7 @@ pub(crate) fn finished<T>(
     // Unknown effort: a give-up conflicted on every attempt; anything else made one.
     let effort = match (effort, result) {
         (Some(effort), _) => effort,
-        (None, Err(Error::Contention { attempts })) => Effort::of(*attempts, *attempts),
+        (None, Err(Error::Contention { attempts, .. })) => Effort::of(*attempts, *attempts),
         (None, _) => Effort::of(1, 0),
     };
     store.metrics().call(op, strategy, outcome, effort, started.elapsed());
@@ -153,7 +153,9 @@ pub(crate) fn answer<T, R>(
             attempts,
             conflicts,
         }) => (rejected(rejection), Some(Effort::of(attempts, conflicts)), false),
-        Err(TxError::Contention { attempts }) => (Err(Error::Contention { attempts }), None, false),
+        Err(TxError::Contention { attempts, throttled }) => {
+            (Err(Error::Contention { attempts, throttled }), None, false)
+        }
         Err(TxError::Store(e)) => (Err(e.into()), None, false),
     }
 }

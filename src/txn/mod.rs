@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::store::Store;
 use backon::Retryable;
 use redis::{Cmd, Pipeline, Value};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use tokio::time::Instant;
 
 /// What a decision commits: the writes for MULTI…EXEC and the answer they stand for.
@@ -70,9 +70,11 @@ pub enum TxError<R> {
         /// Conflicts seen before the refusal.
         conflicts: u32,
     },
-    /// Every attempt conflicted until the policy gave up.
+    /// Every attempt conflicted until the policy, or the store's retry budget, gave up.
     #[error("gave up after {attempts} attempts")]
     Contention {
+        /// Whether the retry budget (not the call's own policy) stopped the retries.
+        throttled: bool,
         /// Attempts made.
         attempts: u32,
     },
@@ -101,11 +103,18 @@ pub async fn run_until<O: Optimistic>(
     deadline: Instant,
 ) -> Result<Committed<O::Output>, TxError<O::Rejection>> {
     let attempts = AtomicU32::new(0);
+    let throttled = AtomicBool::new(false);
+    store.first_attempt();
+    let delays = Budgeted {
+        delays: store.config().retry.backoff(),
+        store,
+        throttled: &throttled,
+    };
     let result = (|| async {
         let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
         attempt_once(store, op, attempt, deadline).await
     })
-    .retry(store.config().retry.backoff())
+    .retry(delays)
     .sleep(tokio::time::sleep)
     .when(|e| matches!(e, AttemptError::Conflict))
     .await;
@@ -123,8 +132,33 @@ pub async fn run_until<O: Optimistic>(
             attempts,
             conflicts,
         }),
-        Err(AttemptError::Conflict) => Err(TxError::Contention { attempts }),
+        Err(AttemptError::Conflict) => Err(TxError::Contention {
+            attempts,
+            throttled: throttled.into_inner(),
+        }),
         Err(AttemptError::Store(e)) => Err(TxError::Store(e)),
+    }
+}
+
+/// The policy's delays, each retry also paid for from the store's retry budget: a retry the
+/// policy allows but the budget does not is not made, and the call ends as throttled.
+struct Budgeted<'a> {
+    delays: crate::retry::JitteredBackoff,
+    store: &'a Store,
+    throttled: &'a AtomicBool,
+}
+
+impl Iterator for Budgeted<'_> {
+    type Item = std::time::Duration;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let delay = self.delays.next()?;
+        if self.store.may_retry() {
+            Some(delay)
+        } else {
+            self.throttled.store(true, Ordering::Relaxed);
+            None
+        }
     }
 }
 

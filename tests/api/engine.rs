@@ -93,12 +93,41 @@ async fn exhausted_retries_are_contention_not_success() {
         meddle_on: vec![1, 2, 3],
     };
     match txn::run(&store, &op).await {
-        Err(TxError::Contention { attempts }) => assert_eq!(attempts, 3),
+        Err(TxError::Contention { attempts, throttled }) => {
+            assert_eq!(attempts, 3);
+            assert!(!throttled, "the call's own policy stopped it; no budget is set");
+        }
         other => panic!("expected contention, got {other:?}"),
     }
     let mut raw = redis.raw().await;
     let stored: i64 = redis::cmd("GET").arg(&op.key).query_async(&mut raw).await.unwrap();
     assert_eq!(stored, 300, "only the rival's writes landed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_retry_budget_ends_a_conflicted_call_without_a_retry() {
+    let redis = TestRedis::start().await;
+    let store = store_on(&redis, |c| {
+        c.retry_budget = Some(stockwatch::retry::RetryBudget {
+            percent: 0.0,
+            min_per_sec: 0,
+        })
+    });
+    let op = Increment {
+        key: format!("{}:counter", store.keys().prefix()),
+        rival_url: Some(redis.url()),
+        meddle_on: vec![1],
+    };
+    match txn::run(&store, &op).await {
+        Err(TxError::Contention { attempts, throttled }) => {
+            assert_eq!(attempts, 1, "0 % and 0/s: never a retry");
+            assert!(throttled, "the budget, not the policy (12 attempts), stopped it");
+        }
+        other => panic!("expected contention, got {other:?}"),
+    }
+    let mut raw = redis.raw().await;
+    let stored: i64 = redis::cmd("GET").arg(&op.key).query_async(&mut raw).await.unwrap();
+    assert_eq!(stored, 100, "only the rival's write landed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -493,3 +493,41 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
     assert_eq!(purchase["fields"]["status"], 201);
     assert!(answered.iter().any(|j| j["span"]["request_id"] == "req-json-1"));
 }
+
+/// Under a textbook-WATCH rush on one SKU, the retry budget caps retries at its share of
+/// first attempts, and every call it stops is a `503 contention` counted as exhausted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retry_budget_caps_retries_at_its_share_of_first_attempts() {
+    const BUYERS: usize = 300;
+    for percent in [0.0_f32, 20.0] {
+        let app = spawn_app_with(AppOptions::default(), |c| {
+            c.batching = false;
+            c.response_timeout = Duration::from_secs(10);
+            c.retry.max_attempts = 1000;
+            c.retry.max_elapsed = Duration::from_secs(8);
+            c.retry_budget = Some(stockwatch::retry::RetryBudget {
+                percent,
+                min_per_sec: 0,
+            });
+        })
+        .await;
+        app.set_stock("hot", 10_000).await;
+        let statuses = app
+            .fire("/v1/purchases", BUYERS, BUYERS, |i| {
+                serde_json::json!({"sku": "hot", "quantity": 1, "user_id": format!("u{i}")})
+            })
+            .await;
+        let (sold, refused) = (count(&statuses, 201), count(&statuses, 503));
+        assert_eq!(sold + refused, BUYERS, "{statuses:?}");
+        assert!(refused > 0, "{percent}%: 300 unbatched buyers of one SKU conflict");
+        let metrics = scrape(&app).await;
+        let labels = r#"{op="purchase",strategy="watch"}"#;
+        let attempts = value(&metrics, &format!("stockwatch_txn_attempts_total{labels}"));
+        let retries = attempts - BUYERS as f64;
+        let allowed = f64::from(percent) / 100.0 * BUYERS as f64;
+        assert!(retries <= allowed, "{percent}%: {retries} retries for {BUYERS} first attempts");
+        let exhausted = value(&metrics, &format!("stockwatch_retry_budget_exhausted_total{labels}"));
+        assert_eq!(exhausted, refused as f64, "{percent}%: every give-up was the budget's");
+        assert_eq!(app.stock("hot").await["sold"], sold as i64);
+    }
+}

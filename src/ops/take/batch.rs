@@ -93,7 +93,10 @@ async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     match txn::run_until(store, &Batch { takes }, deadline).await {
         Ok(done) => done.output,
         Err(TxError::Rejected { rejection, .. }) => rejection,
-        Err(TxError::Contention { attempts }) => takes.iter().map(|_| Err(Error::Contention { attempts })).collect(),
+        Err(TxError::Contention { attempts, throttled }) => takes
+            .iter()
+            .map(|_| Err(Error::Contention { attempts, throttled }))
+            .collect(),
         Err(TxError::Store(e)) => takes.iter().map(|_| Err(Error::Store(e.clone()))).collect(),
     }
 }
