@@ -178,20 +178,35 @@ mod tests {
 
     #[tokio::test]
     async fn a_budget_allows_its_share_of_first_attempts_and_no_more() {
-        let none = RetryBudget { percent: 0.0, min_per_sec: 0 }.bucket();
+        let none = RetryBudget {
+            percent: 0.0,
+            min_per_sec: 0,
+        }
+        .bucket();
         for _ in 0..100 {
             none.deposit();
         }
         assert!(!none.withdraw(), "0 % and 0/s never retries");
-        let fifth = RetryBudget { percent: 20.0, min_per_sec: 0 }.bucket();
+        let fifth = RetryBudget {
+            percent: 20.0,
+            min_per_sec: 0,
+        }
+        .bucket();
         for _ in 0..100 {
             fifth.deposit();
         }
         let allowed = (0..100).take_while(|_| fifth.withdraw()).count();
         assert_eq!(allowed, 20, "20 % of 100 first attempts");
-        let floor = RetryBudget { percent: 0.0, min_per_sec: 3 }.bucket();
+        let floor = RetryBudget {
+            percent: 0.0,
+            min_per_sec: 3,
+        }
+        .bucket();
         let allowed = (0..1000).take_while(|_| floor.withdraw()).count();
-        assert_eq!(allowed, 30, "3 a second over the 10 s window, with no first attempts at all");
+        assert_eq!(
+            allowed, 30,
+            "3 a second over the 10 s window, with no first attempts at all"
+        );
     }
 
     fn policy(jitter: Jitter) -> RetryPolicy {

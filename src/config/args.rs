@@ -135,7 +135,10 @@ impl std::str::FromStr for BudgetPercent {
         }
         match raw.parse::<f32>() {
             Ok(p) if (0.0..=RetryBudget::MAX_PERCENT).contains(&p) => Ok(Self(Some(p))),
-            _ => Err(format!("expected a percentage from 0 to {} or `off`", RetryBudget::MAX_PERCENT)),
+            _ => Err(format!(
+                "expected a percentage from 0 to {} or `off`",
+                RetryBudget::MAX_PERCENT
+            )),
         }
     }
 }

@@ -513,9 +513,12 @@ async fn the_retry_budget_caps_retries_at_its_share_of_first_attempts() {
         .await;
         app.set_stock("hot", 10_000).await;
         let statuses = app
-            .fire("/v1/purchases", BUYERS, BUYERS, |i| {
-                serde_json::json!({"sku": "hot", "quantity": 1, "user_id": format!("u{i}")})
-            })
+            .fire(
+                "/v1/purchases",
+                BUYERS,
+                BUYERS,
+                |i| serde_json::json!({"sku": "hot", "quantity": 1, "user_id": format!("u{i}")}),
+            )
             .await;
         let (sold, refused) = (count(&statuses, 201), count(&statuses, 503));
         assert_eq!(sold + refused, BUYERS, "{statuses:?}");
@@ -525,7 +528,10 @@ async fn the_retry_budget_caps_retries_at_its_share_of_first_attempts() {
         let attempts = value(&metrics, &format!("stockwatch_txn_attempts_total{labels}"));
         let retries = attempts - BUYERS as f64;
         let allowed = f64::from(percent) / 100.0 * BUYERS as f64;
-        assert!(retries <= allowed, "{percent}%: {retries} retries for {BUYERS} first attempts");
+        assert!(
+            retries <= allowed,
+            "{percent}%: {retries} retries for {BUYERS} first attempts"
+        );
         let exhausted = value(&metrics, &format!("stockwatch_retry_budget_exhausted_total{labels}"));
         assert_eq!(exhausted, refused as f64, "{percent}%: every give-up was the budget's");
         assert_eq!(app.stock("hot").await["sold"], sold as i64);
