@@ -176,35 +176,21 @@ impl Iterator for JitteredBackoff {
 mod tests {
     use super::*;
 
+    /// A fresh bucket of this budget after `first_attempts` deposits, and how many of up to
+    /// 1,000 retries it then allows.
+    fn retries_allowed(percent: f32, min_per_sec: u32, first_attempts: usize) -> usize {
+        let bucket = RetryBudget { percent, min_per_sec }.bucket();
+        (0..first_attempts).for_each(|_| bucket.deposit());
+        (0..1000).take_while(|_| bucket.withdraw()).count()
+    }
+
     #[tokio::test]
     async fn a_budget_allows_its_share_of_first_attempts_and_no_more() {
-        let none = RetryBudget {
-            percent: 0.0,
-            min_per_sec: 0,
-        }
-        .bucket();
-        for _ in 0..100 {
-            none.deposit();
-        }
-        assert!(!none.withdraw(), "0 % and 0/s never retries");
-        let fifth = RetryBudget {
-            percent: 20.0,
-            min_per_sec: 0,
-        }
-        .bucket();
-        for _ in 0..100 {
-            fifth.deposit();
-        }
-        let allowed = (0..100).take_while(|_| fifth.withdraw()).count();
-        assert_eq!(allowed, 20, "20 % of 100 first attempts");
-        let floor = RetryBudget {
-            percent: 0.0,
-            min_per_sec: 3,
-        }
-        .bucket();
-        let allowed = (0..1000).take_while(|_| floor.withdraw()).count();
+        assert_eq!(retries_allowed(0.0, 0, 100), 0, "0 % and 0/s never retries");
+        assert_eq!(retries_allowed(20.0, 0, 100), 20, "20 % of 100 first attempts");
         assert_eq!(
-            allowed, 30,
+            retries_allowed(0.0, 3, 0),
+            30,
             "3 a second over the 10 s window, with no first attempts at all"
         );
     }
