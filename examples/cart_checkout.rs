@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let short = answers
         .iter()
         .find_map(|a| match a {
-            Err(Error::InsufficientStock(lines)) => Some(lines.clone()),
+            Err(Error::InsufficientStock { items, .. }) => Some(items.clone()),
             _ => None,
         })
         .unwrap_or_default();

@@ -41,7 +41,8 @@ pub struct ErrorBody {
     /// `reservation_not_active`: the reservation's status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// `contention`: attempts made.
+    /// `contention` and `insufficient_stock`: attempts made (a refusal after retries shows
+    /// who lost a race only after trying hard).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
 }
@@ -163,8 +164,13 @@ pub enum Error {
         allow: &'static str,
     },
     /// Not enough stock for one or more lines; nothing was taken.
-    #[error("not enough stock, nothing was taken: {}", describe_shortages(.0))]
-    InsufficientStock(Vec<Shortage>),
+    #[error("not enough stock, nothing was taken: {}", describe_shortages(items))]
+    InsufficientStock {
+        /// Every short line.
+        items: Vec<Shortage>,
+        /// Attempts made before the refusal (more than 1 when conflicts forced re-reads).
+        attempts: u32,
+    },
     /// The reservation is confirmed, cancelled or expired (possibly not yet swept).
     #[error("reservation is {status}, not active")]
     ReservationNotActive {
@@ -210,7 +216,7 @@ impl Error {
             Self::UnknownReservation => "unknown_reservation",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::InsufficientStock(_) => "insufficient_stock",
+            Self::InsufficientStock { .. } => "insufficient_stock",
             Self::ReservationNotActive { .. } => "reservation_not_active",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Contention { .. } => "contention",
@@ -232,7 +238,7 @@ impl Error {
                 StatusCode::NOT_FOUND
             }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InsufficientStock(_) | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
+            Self::InsufficientStock { .. } | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(StoreError::Timeout | StoreError::Unavailable(_) | StoreError::OutOfMemory(_)) => {
@@ -256,7 +262,7 @@ impl Error {
         };
         match self {
             Self::UnknownSku { sku } => body.sku = Some(sku.clone()),
-            Self::InsufficientStock(short) => {
+            Self::InsufficientStock { items: short, attempts } => {
                 // A single line also gets the purchase shape (`sku`, `available`, `requested`).
                 if let [one] = short.as_slice() {
                     body.sku = Some(one.sku.to_string());
@@ -264,6 +270,7 @@ impl Error {
                     body.requested = Some(one.requested);
                 }
                 body.items = Some(short.clone());
+                body.attempts = Some(*attempts);
             }
             Self::ReservationNotActive { status } => body.status = Some(status.clone()),
             Self::Contention { attempts, .. } => body.attempts = Some(*attempts),
@@ -344,11 +351,15 @@ mod tests {
             assert_eq!(body["error"], code);
             assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
         }
-        let short = Error::InsufficientStock(vec![Shortage {
-            sku,
-            available: 1,
-            requested: 2,
-        }]);
+        let short = Error::InsufficientStock {
+            items: vec![Shortage {
+                sku,
+                available: 1,
+                requested: 2,
+            }],
+            attempts: 4,
+        };
+        assert_eq!(short.body()["attempts"], 4);
         assert_eq!(short.body()["available"], 1);
         assert_eq!(short.body()["items"][0]["requested"], 2);
         assert!(

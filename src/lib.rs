@@ -9,6 +9,7 @@
 //! routes ─→ ops ─→ txn ─→ store ─→ keys, domain, error, retry, outcome
 //!    │        │                 └─→ metrics, events (beside the store)
 //!    └─→ demo ┘    expiry ─→ ops     bench, soak ─→ ops, store     config, startup: the top
+//!  demo, bench ─→ race ─→ error, outcome
 //! ```
 //!
 //! - [`domain`]: request newtypes (`Sku`, `Quantity`, `CartItems`, …), built only by `parse`,
@@ -34,6 +35,8 @@
 //! - [`config`]: command-line, environment and config-file settings; [`telemetry`]: logs.
 //! - [`bench`]: the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`).
 //! - [`soak`]: the long mixed-workload run against a server (`stockwatch soak`).
+//! - [`race`]: what a race looked like from its buyers' answers: fairness (who won), the
+//!   timeline of stock over time, and its picture. Shared by the demos and the bench.
 //! - [`demo`]: the teaching demos (`stockwatch demo race`, the dashboard's rush).
 //!
 //! The binary (`main.rs`, with each subcommand's body in `commands/`) sits on top of it all.
@@ -53,6 +56,7 @@ pub mod managed_redis;
 pub mod metrics;
 pub mod ops;
 pub mod outcome;
+pub mod race;
 pub mod retry;
 pub mod routes;
 pub mod soak;

@@ -64,6 +64,9 @@ pub struct Metrics {
     pub sse_clients: IntGauge,
     /// Totals the bench reads without parsing the text format.
     totals: [std::sync::atomic::AtomicU64; 2],
+    /// The same totals, counted as Redis answers each attempt rather than when the call
+    /// ends: what a race's timeline samples, so effort shows when it happened.
+    live: [std::sync::atomic::AtomicU64; 2],
 }
 
 impl std::fmt::Debug for Metrics {
@@ -204,6 +207,7 @@ impl Metrics {
             sse_clients: gauge(&r, "sse_clients", "Open GET /v1/events streams."),
             registry: r,
             totals: Default::default(),
+            live: Default::default(),
         }
     }
 
@@ -230,6 +234,25 @@ impl Metrics {
         let [a, c] = &self.totals;
         a.fetch_add(effort.attempts.into(), std::sync::atomic::Ordering::Relaxed);
         c.fetch_add(effort.conflicts.into(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// One attempt that Redis answered, made on behalf of `callers` calls (a group commit
+    /// carries many), aborted by a conflict or not.
+    pub fn attempt_answered(&self, callers: u32, conflicted: bool) {
+        let [a, c] = &self.live;
+        a.fetch_add(callers.into(), std::sync::atomic::Ordering::Relaxed);
+        if conflicted {
+            c.fetch_add(callers.into(), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Attempts and conflicts so far, counted as Redis answered each attempt.
+    pub fn live_totals(&self) -> (u64, u64) {
+        let [a, c] = &self.live;
+        (
+            a.load(std::sync::atomic::Ordering::Relaxed),
+            c.load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Attempts and conflicts of every call so far.

@@ -209,7 +209,14 @@ impl Store {
         self.inner.budget.as_ref().is_none_or(Budget::withdraw)
     }
 
-    /// Attempts and conflicts so far.
+    /// Attempts and conflicts so far, counted as Redis answered each attempt: mid-race this
+    /// includes the attempts of calls still running, which [`Store::stats`] does not.
+    pub fn live_stats(&self) -> Stats {
+        let (attempts, conflicts) = self.inner.metrics.live_totals();
+        Stats { attempts, conflicts }
+    }
+
+    /// Attempts and conflicts so far, counted as each call ends.
     pub fn stats(&self) -> Stats {
         let (attempts, conflicts) = self.inner.metrics.totals();
         Stats { attempts, conflicts }

@@ -1,12 +1,13 @@
 //! Where the buyers go: the library in this process, or a running server over HTTP.
 
-use super::{Call, HOLD, Op, Outcome, Workload};
+use super::{HOLD, Op, Workload};
 use crate::domain::{Available, CartItems, Quantity, Sku, Strategy, UserId};
-use crate::error::Error;
 use crate::ops;
+use crate::race::{Answer, Outcome};
 use crate::store::{Stats, Store, StoreConfig};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// The system under test.
 pub enum Driver {
@@ -38,6 +39,8 @@ pub(super) struct Prepared {
     op: Op,
     stock: i64,
     skus: Vec<Sku>,
+    /// Each SKU's index, to file the levels an answer names by SKU.
+    index: HashMap<String, u32>,
     target: Target,
 }
 
@@ -117,6 +120,11 @@ impl Driver {
             one: Quantity::parse(&json!(1), "quantity").map_err(|e| e.to_string())?,
             op: w.op,
             stock: w.stock,
+            index: skus
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.to_string(), i as u32))
+                .collect(),
             skus,
             target,
         })
@@ -132,40 +140,48 @@ impl Prepared {
         }
     }
 
+    /// The store's effort counters as Redis answers each attempt (library mode).
+    pub(super) fn live_counter(&self) -> Option<Stats> {
+        match &self.target {
+            Target::Library(store) => Some(store.live_stats()),
+            Target::Http { .. } => None,
+        }
+    }
+
     /// One buyer's call on the SKUs at these indexes.
-    pub(super) async fn call(&self, cart: &[usize]) -> Call {
+    pub(super) async fn call(&self, cart: &[usize]) -> Answer {
         match &self.target {
             Target::Library(store) => self.call_library(store, cart).await,
             Target::Http { base, client } => self.call_http(base, client, cart).await,
         }
     }
 
-    async fn call_library(&self, store: &Store, cart: &[usize]) -> Call {
+    async fn call_library(&self, store: &Store, cart: &[usize]) -> Answer {
         let (user, one) = (&self.user, self.one);
-        let result = match self.op {
-            Op::Purchase => ops::purchase(store, self.strategy, &self.skus[cart[0]], one, user, None)
-                .await
-                .map(drop),
-            Op::Checkout | Op::Reserve => {
-                let items = CartItems::parse(Some(&self.items_json(cart))).expect("valid cart");
-                match self.op {
-                    Op::Checkout => ops::checkout(store, self.strategy, &items, user, None).await.map(drop),
-                    _ => ops::reserve(store, self.strategy, &items, user, HOLD, None)
-                        .await
-                        .map(drop),
-                }
+        let index = |sku: &Sku| self.index.get(sku.as_str()).copied().unwrap_or(u32::MAX);
+        let lines = |items: &[ops::CheckoutLine]| -> Vec<(u32, i64)> {
+            items.iter().map(|l| (index(&l.sku), l.remaining)).collect()
+        };
+        match self.op {
+            Op::Purchase => {
+                let sku = &self.skus[cart[0]];
+                let result = ops::purchase(store, self.strategy, sku, one, user, None).await;
+                Answer::library(&result, |p| (p.effort, vec![(cart[0] as u32, p.remaining)]), index)
             }
-        };
-        let outcome = match result {
-            Ok(()) => Outcome::Success,
-            Err(Error::InsufficientStock(_)) => Outcome::Rejected,
-            Err(Error::Contention { .. }) => Outcome::GaveUp,
-            Err(_) => Outcome::Failed,
-        };
-        Call { outcome, effort: None }
+            Op::Checkout => {
+                let items = CartItems::parse(Some(&self.items_json(cart))).expect("valid cart");
+                let result = ops::checkout(store, self.strategy, &items, user, None).await;
+                Answer::library(&result, |c| (c.effort, lines(&c.items)), index)
+            }
+            Op::Reserve => {
+                let items = CartItems::parse(Some(&self.items_json(cart))).expect("valid cart");
+                let result = ops::reserve(store, self.strategy, &items, user, HOLD, None).await;
+                Answer::library(&result, |r| (r.effort, lines(&r.items)), index)
+            }
+        }
     }
 
-    async fn call_http(&self, base: &str, client: &reqwest::Client, cart: &[usize]) -> Call {
+    async fn call_http(&self, base: &str, client: &reqwest::Client, cart: &[usize]) -> Answer {
         let strategy = self.strategy.as_str();
         let (path, body) = match self.op {
             Op::Purchase => (
@@ -178,9 +194,11 @@ impl Prepared {
                 json!({"user_id": "bench", "items": self.items_json(cart), "ttl_seconds": 600}),
             ),
         };
-        let failed = Call {
-            outcome: Outcome::Failed,
-            effort: None,
+        let answer = |outcome, attempts: u64, conflicts: u64, levels| Answer {
+            outcome,
+            attempts: attempts as u32,
+            conflicts: conflicts as u32,
+            levels,
         };
         let Ok(resp) = client
             .post(format!("{base}/v1/{path}?strategy={strategy}"))
@@ -188,25 +206,35 @@ impl Prepared {
             .send()
             .await
         else {
-            return failed;
+            return answer(Outcome::Failed, 1, 0, Vec::new());
         };
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         let attempts = body["attempts"].as_u64().unwrap_or(1);
+        // The levels the answer names: `remaining` on a 201, `available` of short lines on a 409.
+        let levels = |field: &str| -> Vec<(u32, i64)> {
+            let named = |line: &Value| Some((*self.index.get(line["sku"].as_str()?)?, line[field].as_i64()?));
+            match body["items"].as_array() {
+                Some(lines) => lines.iter().filter_map(named).collect(),
+                None => named(&body).into_iter().collect(),
+            }
+        };
         match (status, body["error"].as_str()) {
-            (201, _) => Call {
-                outcome: Outcome::Success,
-                effort: Some((attempts, body["conflicts"].as_u64().unwrap_or(0))),
-            },
-            (409, _) => Call {
-                outcome: Outcome::Rejected,
-                effort: Some((1, 0)),
-            },
-            (503, Some("contention")) => Call {
-                outcome: Outcome::GaveUp,
-                effort: Some((attempts, attempts)),
-            },
-            _ => failed,
+            (201, _) => answer(
+                Outcome::Success,
+                attempts,
+                body["conflicts"].as_u64().unwrap_or(0),
+                levels("remaining"),
+            ),
+            // Every retry of a refused call followed a conflict.
+            (409, Some("insufficient_stock")) => answer(
+                Outcome::Rejected,
+                attempts,
+                attempts.saturating_sub(1),
+                levels("available"),
+            ),
+            (503, Some("contention")) => answer(Outcome::GaveUp, attempts, attempts, Vec::new()),
+            _ => answer(Outcome::Failed, 1, 0, Vec::new()),
         }
     }
 

@@ -16,16 +16,17 @@ pub use driver::Driver;
 pub use report::{print_table, to_json};
 
 use crate::domain::{Strategy, TtlSeconds};
+pub use crate::race::Percentiles;
+use crate::race::{Call, Clock, Fairness, Outcome, Timeline};
 use crate::retry::RetryPolicy;
 use futures_util::future::join_all;
-use hdrhistogram::Histogram;
 use rand::Rng;
 use rand::SeedableRng;
 use rand_distr::Distribution as _;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Which operation every buyer performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -122,64 +123,13 @@ pub struct StrategyResult {
     pub orders_per_s: f64,
     /// Latency percentiles, milliseconds.
     pub latency_ms: Percentiles,
+    /// Who got the units: arrival order against who was served.
+    pub fairness: Fairness,
+    /// Stock, commits, attempts and conflicts over the run, from the buyers' answers.
+    pub timeline: Timeline,
     /// Whether `verify` passed afterwards (library mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
-}
-
-/// Latency percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Percentiles {
-    /// Median.
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-}
-
-impl Percentiles {
-    /// From a histogram of microseconds.
-    pub fn of(hist: &Histogram<u64>) -> Self {
-        let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-        Self {
-            p50: ms(0.5),
-            p90: ms(0.9),
-            p99: ms(0.99),
-            p999: ms(0.999),
-        }
-    }
-}
-
-/// How one call ended, as the tally sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Taken.
-    Success,
-    /// Out of stock.
-    Rejected,
-    /// Retries exhausted.
-    GaveUp,
-    /// Anything else.
-    Failed,
-}
-
-/// One call's result: its outcome, and its effort when the answer reports it (HTTP mode).
-#[derive(Debug, Clone, Copy)]
-pub struct Call {
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Attempts and conflicts, if the answer said.
-    pub effort: Option<(u64, u64)>,
-}
-
-#[derive(Default)]
-struct Tally {
-    counts: [u64; 4],
-    attempts: u64,
-    conflicts: u64,
 }
 
 /// Runs `workload` through one strategy on fresh stock. `progress` is advanced per buyer.
@@ -193,17 +143,22 @@ pub async fn run_strategy(
     let run = Arc::new(run);
     let next = Arc::new(AtomicU64::new(0));
     let before = run.effort_counter();
-    let started = Instant::now();
+    let clock = Arc::new(Clock::start());
     let workers = (0..workload.concurrency.max(1)).map(|w| {
-        let (run, next, workload, progress) = (run.clone(), next.clone(), workload.clone(), progress.clone());
+        let (run, next, workload, progress, clock) = (
+            run.clone(),
+            next.clone(),
+            workload.clone(),
+            progress.clone(),
+            clock.clone(),
+        );
         tokio::spawn(async move {
             let mut rng = rand::rngs::SmallRng::seed_from_u64(w as u64 ^ 0x5eed);
             let zipf = match workload.distribution {
                 Distribution::Zipf(s) => Some(rand_distr::Zipf::new(workload.skus as f64, s).expect("valid zipf")),
                 Distribution::Uniform => None,
             };
-            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
-            let mut tally = Tally::default();
+            let mut calls = Vec::new();
             while next.fetch_add(1, Ordering::Relaxed) < workload.buyers {
                 let lines = match workload.op {
                     Op::Purchase => 1,
@@ -219,38 +174,38 @@ pub async fn run_strategy(
                         cart.push(i);
                     }
                 }
-                let t = Instant::now();
-                let call = run.call(&cart).await;
-                let _ = hist.record((t.elapsed().as_micros() as u64).max(1));
-                tally.counts[call.outcome as usize] += 1;
-                if let Some((a, c)) = call.effort {
-                    tally.attempts += a;
-                    tally.conflicts += c;
-                }
+                calls.push(clock.time(run.call(&cart)).await);
                 progress.inc(1);
             }
-            (hist, tally)
+            calls
         })
     });
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
-    let mut tally = Tally::default();
-    for joined in join_all(workers).await {
-        let (h, t) = joined.map_err(|e| format!("a buyer task failed: {e}"))?;
-        hist.add(h).map_err(|e| e.to_string())?;
-        for (sum, n) in tally.counts.iter_mut().zip(t.counts) {
-            *sum += n;
-        }
-        tally.attempts += t.attempts;
-        tally.conflicts += t.conflicts;
+    let counters = || {
+        let s = run.live_counter().unwrap_or_default();
+        (s.attempts, s.conflicts)
+    };
+    let (joined, effort) = crate::race::sampled(&clock, counters, join_all(workers)).await;
+    let mut calls: Vec<Call> = Vec::with_capacity(workload.buyers as usize);
+    for joined in joined {
+        calls.extend(joined.map_err(|e| format!("a buyer task failed: {e}"))?);
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = clock.now_us() as f64 / 1e6;
+    // The store's counters when the library ran (a group commit attempt counted per buyer),
+    // otherwise what each answer reported.
     let (attempts, conflicts) = match (before, run.effort_counter()) {
         (Some(b), Some(a)) => (a.attempts - b.attempts, a.conflicts - b.conflicts),
-        _ => (tally.attempts, tally.conflicts),
+        _ => calls.iter().fold((0, 0), |(a, c), call| {
+            (
+                a + u64::from(call.answer.attempts),
+                c + u64::from(call.answer.conflicts),
+            )
+        }),
     };
     let (oversold, verified) = run.audit().await?;
     run.clean_up().await;
-    let [successes, rejections, give_ups, errors] = tally.counts;
+    let count = |o: Outcome| calls.iter().filter(|c| c.answer.outcome == o).count() as u64;
+    let [successes, rejections, give_ups, errors] =
+        [Outcome::Success, Outcome::Rejected, Outcome::GaveUp, Outcome::Failed].map(count);
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     Ok(StrategyResult {
         strategy,
@@ -266,7 +221,13 @@ pub async fn run_strategy(
         elapsed_s: elapsed,
         ops_per_s: ratio(workload.buyers as f64, elapsed),
         orders_per_s: ratio(successes as f64, elapsed),
-        latency_ms: Percentiles::of(&hist),
+        latency_ms: Percentiles::of_us(calls.iter().map(Call::latency_us)).unwrap_or(Percentiles::ZERO),
+        fairness: Fairness::of(&calls),
+        timeline: Timeline::of(
+            &calls,
+            &vec![workload.stock; workload.skus],
+            before.is_some().then_some(effort.as_slice()),
+        ),
         verified,
     })
 }

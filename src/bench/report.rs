@@ -24,8 +24,15 @@ pub fn to_json(workload: &Workload, tuning: Option<&Tuning>, target: &str, resul
     json!({ "config": config, "results": results })
 }
 
-/// One row per strategy.
+/// One row per strategy, then who won (the fairness figures).
 pub fn print_table(results: &[StrategyResult]) {
+    print_effort(results);
+    let rows: Vec<(&str, &crate::race::Fairness)> =
+        results.iter().map(|r| (r.strategy.as_str(), &r.fairness)).collect();
+    println!("\n{}", crate::race::fairness_table(&rows));
+}
+
+fn print_effort(results: &[StrategyResult]) {
     println!(
         "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}",
         "strategy",

@@ -41,10 +41,25 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
         for strategy in &args.strategy.0 {
             results.push(rush(*strategy).run(&store).await.map_err(|e| e.to_string())?);
         }
+        if let Some(path) = &args.plot {
+            let races: Vec<(&str, &stockwatch::race::Timeline)> =
+                results.iter().map(|r| (r.strategy.as_str(), &r.timeline)).collect();
+            let first = &results[0];
+            let title = format!(
+                "{} buyers, {} units, all at once (group commit {})",
+                first.buyers,
+                first.stock,
+                if first.batching { "on" } else { "off" }
+            );
+            stockwatch::race::plot::race_svg(path, &title, &races)?;
+        }
         if args.json {
             println!("{}", serde_json::json!({ "results": results }));
         } else {
             print!("{}", stockwatch::demo::race_table(&results));
+            if let Some(path) = &args.plot {
+                println!("The race, drawn: {}", path.display());
+            }
         }
         Ok(())
     }

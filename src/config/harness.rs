@@ -78,6 +78,10 @@ pub struct RaceArgs {
     /// Print JSON instead of a table or timeline.
     #[arg(long)]
     pub json: bool,
+    /// Also draw the rush as an SVG: stock over time per strategy (broken dives below zero),
+    /// and attempts and conflicts over time.
+    #[arg(long, value_name = "FILE.svg", conflicts_with = "interleave")]
+    pub plot: Option<std::path::PathBuf>,
     /// Retry budget of the watch buyers, as a % of first attempts over 10 s; `off` (the
     /// default here, so the lesson shows every retry) or e.g. 20 to see a budget bite.
     #[arg(long, default_value = "off")]

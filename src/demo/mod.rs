@@ -41,6 +41,13 @@ pub fn race_table(results: &[RushResult]) -> String {
         out.push('\n');
     }
     out.push('\n');
+    let rows: Vec<(&str, &crate::race::Fairness)> =
+        results.iter().map(|r| (r.strategy.as_str(), &r.fairness)).collect();
+    out.push_str(&crate::race::fairness_table(&rows));
+    out.push_str(
+        "out_of_order: share of served buyers who arrived after someone was turned away \
+         (0 = first come, first served).\n\n",
+    );
     for r in results.iter().filter(|r| r.oversold > 0) {
         out.push_str(&format!(
             "{}: {} orders for {} units, {} oversold. Buyers read the stock, paused, then bought \

@@ -5,10 +5,10 @@
 use crate::domain::{Available, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
 use crate::ops;
+use crate::race::{Answer, Call, Clock, Fairness, Outcome, Timeline, sampled};
 use crate::store::Store;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 
 /// Most buyers one rush may launch (the dashboard's endpoint is reachable over HTTP).
 pub const MAX_BUYERS: u64 = 5_000;
@@ -43,7 +43,7 @@ pub struct Rush {
 }
 
 /// How a rush ended, read back from Redis: never assumed from the answers alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RushResult {
     /// `broken`, `watch` or `lua`.
     pub strategy: String,
@@ -71,6 +71,10 @@ pub struct RushResult {
     pub elapsed_ms: u64,
     /// Whether `watch` buyers shared group commits (off: one buyer per transaction).
     pub batching: bool,
+    /// Who got the units: arrival order against who was served.
+    pub fairness: Fairness,
+    /// Stock, commits, attempts and conflicts over the rush, from the buyers' answers.
+    pub timeline: Timeline,
 }
 
 impl Rush {
@@ -82,20 +86,30 @@ impl Rush {
         let before = ops::get_stock(store, &self.sku).await?;
         let stats = store.stats();
         let one = Quantity::parse(&1.into(), "quantity").expect("1 is a valid quantity");
-        let started = Instant::now();
+        let clock = Clock::start();
         let buyers = (0..self.buyers).map(|i| {
             let user = UserId::parse(&format!("rush-buyer-{i}").into()).expect("a valid user id");
-            async move { ops::purchase(store, self.strategy, &self.sku, one, &user, None).await }
+            let clock = &clock;
+            async move {
+                clock
+                    .time(async {
+                        let answer = ops::purchase(store, self.strategy, &self.sku, one, &user, None).await;
+                        Answer::library(&answer, |p| (p.effort, vec![(0, p.remaining)]), |_| 0)
+                    })
+                    .await
+            }
         });
-        let answers = join_all(buyers).await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let counters = || {
+            let s = store.live_stats();
+            (s.attempts, s.conflicts)
+        };
+        let (calls, samples): (Vec<Call>, _) = sampled(&clock, counters, join_all(buyers)).await;
+        let elapsed_ms = clock.now_us() / 1000;
         let after = ops::get_stock(store, &self.sku).await?;
         let effort = store.stats();
-        let refused = answers
-            .iter()
-            .filter(|a| matches!(a, Err(Error::InsufficientStock(_))))
-            .count() as u64;
-        let failed = answers.iter().filter(|a| a.is_err()).count() as u64;
+        let count = |o: Outcome| calls.iter().filter(|c| c.answer.outcome == o).count() as u64;
+        let refused = count(Outcome::Rejected);
+        let failed = self.buyers - count(Outcome::Success);
         let orders = after.sold - before.sold;
         Ok(RushResult {
             strategy: self.strategy.as_str().into(),
@@ -111,6 +125,8 @@ impl Rush {
             conflicts: effort.conflicts - stats.conflicts,
             elapsed_ms,
             batching: store.config().batching,
+            fairness: Fairness::of(&calls),
+            timeline: Timeline::of(&calls, &[before.available], Some(&samples)),
         })
     }
 }

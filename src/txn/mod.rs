@@ -44,6 +44,12 @@ pub trait Optimistic: Sync {
 
     /// Decides from the snapshot alone. `attempt` is 1-based, for answers that report it.
     fn decide(&self, snapshot: Self::Snapshot, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection>;
+
+    /// Calls this transaction decides for: each attempt counts once per caller, as each
+    /// caller's own effort does (a group commit carries many).
+    fn callers(&self) -> u32 {
+        1
+    }
 }
 
 /// A committed transaction.
@@ -172,14 +178,22 @@ async fn attempt_once<O: Optimistic>(
         .await
         .map_err(AttemptError::Store)?;
     let snapshot = conn.watch_and_read(op).await.map_err(AttemptError::Store)?;
+    let answered = |conflicted| store.metrics().attempt_answered(op.callers(), conflicted);
     match op.decide(snapshot, attempt) {
         Err(rejection) => {
             conn.unwatch().await.map_err(AttemptError::Store)?;
+            answered(false);
             Err(AttemptError::Rejected(rejection))
         }
         Ok(plan) => match conn.exec(&plan.writes).await.map_err(AttemptError::Store)? {
-            true => Ok(plan.output),
-            false => Err(AttemptError::Conflict),
+            true => {
+                answered(false);
+                Ok(plan.output)
+            }
+            false => {
+                answered(true);
+                Err(AttemptError::Conflict)
+            }
         },
     }
 }

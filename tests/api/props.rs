@@ -410,7 +410,7 @@ async fn run(store: &Store, strategy: Way, action: &Action, holds: &tokio::sync:
     };
     match result {
         Ok(())
-        | Err(stockwatch::Error::InsufficientStock(_))
+        | Err(stockwatch::Error::InsufficientStock { .. })
         | Err(stockwatch::Error::ReservationNotActive { .. })
         | Err(stockwatch::Error::Contention { .. }) => {}
         Err(e) => panic!("{action:?} on {strategy}: {e}"),

@@ -143,6 +143,10 @@ impl Optimistic for Batch<'_> {
         }
     }
 
+    fn callers(&self) -> u32 {
+        self.takes.len() as u32
+    }
+
     fn decide(&self, snapshot: Vec<Value>, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection> {
         let effort = Effort {
             attempts: attempt,

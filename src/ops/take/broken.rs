@@ -3,8 +3,9 @@
 
 use super::Take;
 use super::decide::Settled;
-use super::receipt::Receipt;
-use crate::error::Error;
+use super::multi::WRITES_PER_LINE;
+use super::receipt::{Outcome, Receipt};
+use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
 use crate::store::Store;
 use crate::txn::Optimistic;
@@ -34,17 +35,34 @@ impl Take {
             conflicts: 0,
         };
         match self.settle(&levels, recalled, effort) {
-            Settled::Commit { writes, receipt } => {
+            Settled::Commit { writes, mut receipt } => {
                 let mut act = redis::pipe();
                 act.atomic();
                 for cmd in writes {
-                    act.add_command(cmd).ignore();
+                    act.add_command(cmd);
                 }
-                let _: () = Store::bounded(deadline, act.query_async(&mut conn)).await?;
+                let replies: Vec<Value> = Store::bounded(deadline, act.query_async(&mut conn)).await?;
+                self.store.metrics().attempt_answered(1, false);
+                // The answer says what Redis holds after the write, not what the stale read
+                // predicted: that is how an oversold level below zero reaches the client (and
+                // the race's timeline). A stored idempotent receipt keeps the prediction.
+                if let Outcome::Taken(left) = &mut receipt.outcome {
+                    for (i, level) in left.iter_mut().enumerate() {
+                        if let Some(v) = replies.get(i * WRITES_PER_LINE) {
+                            *level = redis::from_redis_value(v.clone()).map_err(StoreError::from)?;
+                        }
+                    }
+                }
                 Ok(receipt)
             }
-            Settled::Replay(receipt) => Ok(receipt),
-            Settled::Refused(e) => Err(e),
+            Settled::Replay(receipt) => {
+                self.store.metrics().attempt_answered(1, false);
+                Ok(receipt)
+            }
+            Settled::Refused(e) => {
+                self.store.metrics().attempt_answered(1, false);
+                Err(e)
+            }
         }
     }
 }

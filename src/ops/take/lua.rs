@@ -74,6 +74,7 @@ impl Take {
             }
         };
         let reply: Vec<Value> = Store::bounded(self.deadline, invoke).await?;
+        self.store.metrics().attempt_answered(1, false);
         self.script_receipt(reply)
     }
 

@@ -12,12 +12,16 @@ use crate::outcome::Effort;
 use crate::txn::{Optimistic, Plan};
 use redis::{Cmd, Value};
 
+/// Writes per cart line, the line's `HINCRBY … available` first: the broken path reads the
+/// level Redis answered from that position.
+pub(super) const WRITES_PER_LINE: usize = 3;
+
 impl Take {
     /// The writes of an accepted take. They do not depend on the levels read (counters move
     /// by increments), which is what lets a group commit queue many takes in one MULTI.
     pub(super) fn writes(&self) -> Vec<Cmd> {
         let lines = self.items.lines();
-        let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 2);
+        let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * WRITES_PER_LINE + 2);
         for line in lines {
             let key = self.store.keys().stock(&line.sku);
             let q = line.quantity.get();

@@ -123,8 +123,8 @@ impl Receipt {
                 effort: self.effort,
             }),
             Outcome::UnknownSku(i) => Err(Error::unknown_sku(lines[i].sku.as_str())),
-            Outcome::Short(short) => Err(Error::InsufficientStock(
-                short
+            Outcome::Short(short) => Err(Error::InsufficientStock {
+                items: short
                     .into_iter()
                     .map(|(i, available)| Shortage {
                         sku: lines[i].sku.clone(),
@@ -132,7 +132,8 @@ impl Receipt {
                         requested: lines[i].quantity.get(),
                     })
                     .collect(),
-            )),
+                attempts: self.effort.attempts,
+            }),
         }
     }
 }
