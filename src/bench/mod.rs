@@ -9,6 +9,7 @@
 //! [`Driver`] is where the buyers go: the library directly, or a running server over HTTP.
 
 mod driver;
+pub mod recommend;
 mod report;
 pub mod sweep;
 

@@ -1,8 +1,10 @@
-//! `stockwatch bench sweep`: the workload over a grid of concurrency × jitter × base (and
-//! strategy), written as CSV and plotted, so retry settings are chosen from measurements.
+//! `stockwatch bench sweep`: the workload over a grid of concurrency × jitter × base × cap
+//! (and strategy), written as CSV and plotted, so retry settings are chosen from
+//! measurements; [`recommend`] picks the fastest settings that keep p99 under a target.
 
 use super::{Driver, StrategyResult, Workload, run_strategy};
 use crate::domain::Strategy;
+use crate::race::plot::{Key, LEGEND_WIDTH, draw_legend};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::store::StoreConfig;
 use plotters::prelude::*;
@@ -21,6 +23,8 @@ pub struct Grid {
     pub jitter: Vec<Jitter>,
     /// First backoff delays, ms.
     pub base_ms: Vec<f64>,
+    /// Longest backoff delays, ms.
+    pub cap_ms: Vec<f64>,
 }
 
 /// One measured point.
@@ -34,6 +38,8 @@ pub struct Point {
     pub jitter: Jitter,
     /// The base delay, ms.
     pub base_ms: f64,
+    /// The longest delay, ms.
+    pub cap_ms: f64,
     /// What happened.
     pub result: StrategyResult,
 }
@@ -49,16 +55,22 @@ pub async fn run(
 ) -> Result<Vec<Point>, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut points = Vec::new();
-    let total = grid.strategies.len() * grid.concurrency.len() * grid.jitter.len() * grid.base_ms.len();
+    let total =
+        grid.strategies.len() * grid.concurrency.len() * grid.jitter.len() * grid.base_ms.len() * grid.cap_ms.len();
     let bar = super::progress_bar((total as u64) * workload.buyers, "sweep");
+    let settings = grid
+        .base_ms
+        .iter()
+        .flat_map(|&b| grid.cap_ms.iter().map(move |&c| (b, c)));
     for &strategy in &grid.strategies {
-        for &base_ms in &grid.base_ms {
+        for (base_ms, cap_ms) in settings.clone() {
             for &jitter in &grid.jitter {
                 for &concurrency in &grid.concurrency {
                     let config = StoreConfig {
                         retry: RetryPolicy {
                             jitter,
                             base: Duration::from_secs_f64(base_ms / 1000.0),
+                            cap: Duration::from_secs_f64(cap_ms / 1000.0),
                             ..base.retry
                         },
                         pool_size: base.pool_size.max(concurrency),
@@ -78,6 +90,7 @@ pub async fn run(
                         concurrency,
                         jitter,
                         base_ms,
+                        cap_ms,
                         result,
                     });
                 }
@@ -86,9 +99,16 @@ pub async fn run(
     }
     bar.finish_and_clear();
     std::fs::write(out.join("sweep.csv"), csv(&points)).map_err(|e| e.to_string())?;
-    for &base_ms in &grid.base_ms {
-        let at: Vec<&Point> = points.iter().filter(|p| p.base_ms == base_ms).collect();
-        let tag = format!("base{base_ms}ms");
+    for (base_ms, cap_ms) in settings {
+        let at: Vec<&Point> = points
+            .iter()
+            .filter(|p| p.base_ms == base_ms && p.cap_ms == cap_ms)
+            .collect();
+        // One cap keeps the historical file names that BENCHMARKS.md links to.
+        let tag = match grid.cap_ms.len() {
+            1 => format!("base{base_ms}ms"),
+            _ => format!("base{base_ms}ms-cap{cap_ms}ms"),
+        };
         plot(&at, &out.join(format!("throughput-{tag}.svg")), "buyers/s", |r| {
             r.ops_per_s
         })?;
@@ -111,16 +131,22 @@ pub async fn run(
 /// Every point as one CSV row.
 pub fn csv(points: &[Point]) -> String {
     let mut s = String::from(
-        "strategy,jitter,base_ms,concurrency,buyers_per_s,orders_per_s,successes,rejections,give_ups,oversold,errors,attempts,conflicts,conflict_rate,attempts_per_success,elapsed_s,p50_ms,p90_ms,p99_ms,p999_ms\n",
+        "strategy,jitter,base_ms,cap_ms,concurrency,buyers_per_s,orders_per_s,successes,rejections,give_ups,oversold,errors,attempts,conflicts,conflict_rate,attempts_per_success,elapsed_s,p50_ms,p90_ms,p99_ms,p999_ms,out_of_order,max_attempts,winners_p50_ms,winners_p99_ms,losers_p50_ms,losers_p99_ms\n",
     );
+    // An empty cell when a race had no winners (or no losers).
+    let ms = |p: Option<crate::race::Percentiles>, f: fn(&crate::race::Percentiles) -> f64| {
+        p.as_ref().map_or(String::new(), |p| format!("{:.3}", f(p)))
+    };
     for p in points {
         let r = &p.result;
+        let f = &r.fairness;
         let _ = writeln!(
             s,
-            "{},{},{},{},{:.0},{:.0},{},{},{},{},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            "{},{},{},{},{},{:.0},{:.0},{},{},{},{},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.4},{},{},{},{},{}",
             p.strategy.as_str(),
             p.jitter.as_str(),
             p.base_ms,
+            p.cap_ms,
             p.concurrency,
             r.ops_per_s,
             r.orders_per_s,
@@ -137,7 +163,13 @@ pub fn csv(points: &[Point]) -> String {
             r.latency_ms.p50,
             r.latency_ms.p90,
             r.latency_ms.p99,
-            r.latency_ms.p999
+            r.latency_ms.p999,
+            f.out_of_order,
+            f.max_attempts,
+            ms(f.winners_ms, |p| p.p50),
+            ms(f.winners_ms, |p| p.p99),
+            ms(f.losers_ms, |p| p.p50),
+            ms(f.losers_ms, |p| p.p99),
         );
     }
     s
@@ -148,9 +180,11 @@ fn plot(points: &[&Point], path: &Path, label: &str, metric: fn(&StrategyResult)
     let err = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
     let x_max = points.iter().map(|p| p.concurrency).max().unwrap_or(1) as f64;
     let y_max = points.iter().map(|p| metric(&p.result)).fold(0.0, f64::max).max(1e-9) * 1.1;
-    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
+    let root = SVGBackend::new(path, (900 + LEGEND_WIDTH, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
+    // The legend gets its own column: over the chart it would hide the lines.
+    let (area, legend) = root.split_horizontally(900);
+    let mut chart = ChartBuilder::on(&area)
         .caption(format!("{label} vs concurrency"), ("sans-serif", 22))
         .margin(16)
         .x_label_area_size(40)
@@ -172,24 +206,23 @@ fn plot(points: &[&Point], path: &Path, label: &str, metric: fn(&StrategyResult)
             None => series.push((name, vec![xy])),
         }
     }
+    let mut keys = Vec::new();
     for (i, (name, mut xy)) in series.into_iter().enumerate() {
         xy.sort_by(|a, b| a.0.total_cmp(&b.0));
         let color = Palette99::pick(i).to_rgba();
         chart
             .draw_series(LineSeries::new(xy.clone(), color.stroke_width(2)))
-            .map_err(|e| err(&e))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            .map_err(|e| err(&e))?;
         chart
             .draw_series(xy.into_iter().map(|p| Circle::new(p, 3, color.filled())))
             .map_err(|e| err(&e))?;
+        keys.push(Key {
+            name,
+            color,
+            dashed: false,
+        });
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| err(&e))?;
+    draw_legend(&legend, &keys)?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }

@@ -62,17 +62,23 @@ pub async fn sweep(args: SweepArgs) -> Result<(), String> {
     if w.target.is_some() {
         return Err("bench sweep drives the library (retry settings are per point); drop --target".into());
     }
-    let retry = stockwatch::config::RetryArgs {
+    let at = |base_ms, cap_ms| stockwatch::config::RetryArgs {
         jitter: stockwatch::retry::Jitter::Full,
-        base_ms: 1.0,
-        cap_ms: args.cap_ms,
+        base_ms,
+        cap_ms,
         max_attempts: args.max_attempts,
         max_elapsed_ms: args.max_elapsed_ms,
         // A sweep measures the backoff itself: no budget cuts its retries short.
         retry_budget_percent: stockwatch::config::BudgetPercent(None),
         retry_budget_min_per_s: 0,
+    };
+    // Every point of the grid must be a valid policy before the first one runs.
+    for &base in &args.base_ms {
+        for &cap in &args.cap_ms {
+            at(base, cap).policy()?;
+        }
     }
-    .policy()?;
+    let retry = at(1.0, 1.0).policy()?;
     let (url, managed) = redis_url(&w.redis, true).await?;
     let config = StoreConfig {
         retry: RetryPolicy { ..retry },
@@ -84,6 +90,7 @@ pub async fn sweep(args: SweepArgs) -> Result<(), String> {
         concurrency: args.concurrency.clone(),
         jitter: args.jitter.clone(),
         base_ms: args.base_ms.clone(),
+        cap_ms: args.cap_ms.clone(),
     };
     let points = bench::sweep::run(&url, &config, &w.workload(1), &grid, &args.out).await;
     if let Some(m) = managed {
@@ -92,5 +99,10 @@ pub async fn sweep(args: SweepArgs) -> Result<(), String> {
     let points = points?;
     print!("{}", bench::sweep::csv(&points));
     eprintln!("wrote {}/sweep.csv and plots", args.out.display());
+    if let Some(target) = args.p99_target_ms {
+        let advice = bench::recommend::recommend(&points, target).to_string();
+        std::fs::write(args.out.join("recommendation.txt"), &advice).map_err(|e| e.to_string())?;
+        println!("\n{advice}");
+    }
     Ok(())
 }

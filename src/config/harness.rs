@@ -118,7 +118,8 @@ pub struct BenchArgs {
 /// Subcommands of `stockwatch bench`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum BenchCommand {
-    /// Run the workload over concurrency × jitter × base (× strategy); write CSV and SVG plots.
+    /// Run the workload over concurrency × jitter × base × cap (× strategy); write CSV and
+    /// SVG plots, and with --p99-target-ms recommend settings.
     Sweep(SweepArgs),
 }
 
@@ -195,9 +196,9 @@ pub struct SweepArgs {
     /// First backoff delays in ms, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub base_ms: Vec<f64>,
-    /// Longest backoff delay, ms.
-    #[arg(long, default_value_t = 50.0)]
-    pub cap_ms: f64,
+    /// Longest backoff delays in ms, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "50")]
+    pub cap_ms: Vec<f64>,
     /// Attempts in all, the first included.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_attempts: u32,
@@ -207,6 +208,17 @@ pub struct SweepArgs {
     /// Where sweep.csv and the SVG plots go.
     #[arg(long, default_value = "bench-out")]
     pub out: PathBuf,
+    /// End with a recommendation: the jitter, base and cap with the highest throughput whose
+    /// p99 latency stays under this many ms, and the fairness they give.
+    #[arg(long, value_name = "MS", value_parser = positive_ms)]
+    pub p99_target_ms: Option<f64>,
+}
+
+fn positive_ms(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(ms) if ms > 0.0 && ms.is_finite() => Ok(ms),
+        _ => Err(format!("{raw:?} is not a positive number of milliseconds")),
+    }
 }
 
 /// A `--strategy` list.

@@ -35,13 +35,37 @@ async fn the_library_bench_reads_oversold_back_and_finds_it_only_on_broken() {
         assert_eq!(r.errors, 0);
         assert!(r.attempts >= r.successes + r.rejections, "{r:?}");
         assert!(r.latency_ms.p50 > 0.0 && r.latency_ms.p50 <= r.latency_ms.p999);
+        // The timeline adds up to the totals: commits to successes, and the engine's attempts
+        // counted as Redis answered them to the attempts counted as each call ended.
+        let t = &r.timeline;
+        assert_eq!(t.start_available, 40);
+        assert_eq!(t.buckets.iter().map(|b| b.commits).sum::<u64>(), r.successes);
+        assert_eq!(
+            t.buckets.iter().map(|b| b.attempts).sum::<u64>(),
+            r.attempts,
+            "{strategy:?}"
+        );
+        assert_eq!(t.buckets.iter().map(|b| b.conflicts).sum::<u64>(), r.conflicts);
+        assert_eq!(
+            t.buckets.last().unwrap().available,
+            40 - r.successes as i64,
+            "the last level is what Redis holds"
+        );
+        let f = &r.fairness;
+        assert!(
+            f.max_attempts >= 1 && f.winners_ms.is_some() && f.losers_ms.is_some(),
+            "{f:?}"
+        );
+        assert!((0.0..=1.0).contains(&f.out_of_order));
         match strategy {
             Strategy::Broken => {
+                assert!(t.lowest() < 0, "the timeline dives below zero");
                 assert!(r.oversold > 0, "check-then-act oversells: {r:?}");
                 assert_eq!(r.oversold, r.successes as i64 - 40, "read back, it matches the tally");
                 assert_eq!(r.verified, Some(false), "verify catches it");
             }
             _ => {
+                assert_eq!(t.lowest(), 0, "stops at zero");
                 assert_eq!((r.successes, r.oversold, r.verified), (40, 0, Some(true)), "{r:?}");
             }
         }
@@ -59,6 +83,10 @@ async fn the_http_bench_drives_a_running_server() {
             .unwrap();
         assert_eq!((r.successes, r.rejections, r.oversold), (100, 200, 0), "{r:?}");
         assert_eq!(r.verified, None, "no Redis access over HTTP");
+        // Over HTTP the levels come from the answers' `remaining` and `available`.
+        assert_eq!(r.timeline.lowest(), 0);
+        assert_eq!(r.timeline.buckets.iter().map(|b| b.commits).sum::<u64>(), 100);
+        assert!(r.fairness.max_attempts >= 1, "{:?}", r.fairness);
     }
     let carts = Workload {
         op: Op::Reserve,
@@ -116,6 +144,16 @@ async fn bench_json_keeps_the_documented_names() {
         for p in ["p50", "p90", "p99", "p999"] {
             assert!(r["latency_ms"][p].as_f64().is_some(), "{p}");
         }
+        for field in [
+            "out_of_order",
+            "served_out_of_order",
+            "max_attempts",
+            "winners_ms",
+            "losers_ms",
+        ] {
+            assert!(r["fairness"].get(field).is_some(), "fairness.{field} missing from {r}");
+        }
+        assert!(r["timeline"]["buckets"].as_array().is_some_and(|b| !b.is_empty()));
     }
     assert_eq!(results[0]["strategy"], "broken");
     assert!(results[0]["oversold"].as_i64().unwrap() > 0);
@@ -135,6 +173,7 @@ async fn a_sweep_writes_one_csv_row_per_point_and_the_plots() {
         concurrency: vec![5, 20],
         jitter: vec![Jitter::None, Jitter::Full],
         base_ms: vec![1.0],
+        cap_ms: vec![50.0],
     };
     let points = bench::sweep::run(&redis.url(), &config, &rush(200, 200), &grid, dir.path())
         .await
@@ -142,11 +181,34 @@ async fn a_sweep_writes_one_csv_row_per_point_and_the_plots() {
     assert_eq!(points.len(), 4);
     let csv = std::fs::read_to_string(dir.path().join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
-    assert!(csv.lines().nth(1).unwrap().starts_with("watch,none,1,5,"));
+    assert!(csv.lines().nth(1).unwrap().starts_with("watch,none,1,50,5,"));
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for column in [
+        "cap_ms",
+        "out_of_order",
+        "max_attempts",
+        "winners_p99_ms",
+        "losers_p99_ms",
+    ] {
+        assert!(header.contains(&column), "{column} missing from {header:?}");
+    }
+    assert!(csv.lines().skip(1).all(|l| l.split(',').count() == header.len()));
     for plot in ["throughput", "conflict-rate", "attempts-per-success"] {
         let svg = std::fs::read_to_string(dir.path().join(format!("{plot}-base1ms.svg"))).unwrap();
         assert!(svg.contains("<svg") && svg.contains("full jitter"), "{plot}");
     }
+    // The recommendation weighs what was measured: a generous target finds a setting that
+    // meets it everywhere, an impossible one finds none.
+    let generous = bench::recommend::recommend(&points, 60_000.0);
+    let pick = generous.overall.expect("everything is under a minute");
+    let fastest = points
+        .iter()
+        .filter(|p| p.jitter == pick.setting.jitter)
+        .map(|p| p.result.orders_per_s)
+        .sum::<f64>()
+        / 2.0;
+    assert_eq!(pick.mean_orders_per_s, fastest);
+    assert!(bench::recommend::recommend(&points, 0.000_001).overall.is_none());
     // The textbook path on one hot SKU conflicts, and more so with more buyers.
     let rate = |c: usize| {
         points

@@ -40,6 +40,20 @@ async fn the_race_shows_broken_overselling_and_the_others_exact() {
             100,
             "{r}"
         );
+        // Who won, and the stock over time, ending where Redis ended.
+        let fairness = &r["fairness"];
+        assert!(
+            fairness["out_of_order"]
+                .as_f64()
+                .is_some_and(|x| (0.0..=1.0).contains(&x)),
+            "{r}"
+        );
+        assert!(fairness["max_attempts"].as_u64().unwrap() >= 1);
+        let buckets = r["timeline"]["buckets"].as_array().unwrap();
+        assert_eq!(r["timeline"]["start_available"], 100);
+        assert_eq!(buckets.last().unwrap()["available"], r["final_stock"], "{r}");
+        let commits: i64 = buckets.iter().map(|b| b["commits"].as_i64().unwrap()).sum();
+        assert_eq!(commits, r["orders"].as_i64().unwrap());
     }
     let (broken, watch, lua) = (&results[0], &results[1], &results[2]);
     assert!(broken["oversold"].as_i64().unwrap() > 0, "{broken}");
@@ -66,14 +80,60 @@ async fn the_race_shows_broken_overselling_and_the_others_exact() {
         .lines()
         .filter(|l| matches!(l.split_whitespace().next(), Some("watch" | "lua")))
         .collect();
-    assert_eq!(rows.len(), 2, "{table}");
-    for row in rows {
+    // The effort table, then who won.
+    assert_eq!(rows.len(), 4, "{table}");
+    assert!(
+        table.contains("out_of_order") && table.contains("max_attempts"),
+        "{table}"
+    );
+    for row in &rows[2..] {
+        let out_of_order: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&out_of_order), "{row}");
+    }
+    for row in &rows[..2] {
         let cols: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(
             (cols[1], cols[4], cols[5]),
             ("20", "0", "0"),
             "orders, final stock, oversold: {row}"
         );
+    }
+}
+
+/// `--plot` draws the race: a line per strategy, broken's reaching below zero, and the
+/// effort panel, with every legend entry beside the chart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_race_can_be_drawn() {
+    let redis = TestRedis::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let svg_path = dir.path().join("race.svg");
+    let json: Value = serde_json::from_str(&demo(
+        &redis,
+        &[
+            "--buyers",
+            "120",
+            "--stock",
+            "30",
+            "--json",
+            "--plot",
+            svg_path.to_str().unwrap(),
+        ],
+    ))
+    .unwrap();
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
+    let broken = &json["results"][0];
+    let lowest = broken["final_stock"].as_i64().unwrap();
+    assert!(lowest < 0, "{broken}");
+    for label in [
+        format!("broken: lowest {lowest}"),
+        "watch: lowest 0".into(),
+        "lua: lowest 0".into(),
+        "available stock".into(),
+        "conflicts (dashed)".into(),
+        format!("watch: {} conflicts", json["results"][1]["conflicts"]),
+    ] {
+        assert!(svg.contains(&label), "{label} missing from the plot");
     }
 }
 
