@@ -70,6 +70,8 @@ struct Inner {
     /// One multiplexed, self-reconnecting connection for everything that does not WATCH:
     /// scripts, plain reads, and `broken`'s unguarded writes. Concurrent calls pipeline.
     shared: ConnectionManager,
+    /// For callers that need connections of their own (the replay gives each buyer one).
+    client: redis::Client,
     /// Per-process state of the floor above (the operations' group-commit queues), typed by
     /// that floor and made on first use, so that the store never names a module above it.
     above: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
@@ -134,7 +136,7 @@ impl Store {
             .build()
             .map_err(|e| format!("redis pool: {e}"))?;
         let shared = ConnectionManager::new_lazy_with_config(
-            client,
+            client.clone(),
             ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(timeout))
                 .set_response_timeout(Some(timeout))
@@ -149,6 +151,7 @@ impl Store {
                 keys,
                 pool,
                 shared,
+                client,
                 above: std::sync::OnceLock::new(),
                 expiry_signal: ExpirySignal {
                     notify: tokio::sync::Notify::new(),
@@ -159,6 +162,11 @@ impl Store {
                 budget,
             }),
         })
+    }
+
+    /// The Redis client, for callers that need connections of their own.
+    pub(crate) fn client(&self) -> &redis::Client {
+        &self.inner.client
     }
 
     /// The key layout.

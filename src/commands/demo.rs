@@ -10,11 +10,12 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
     let (url, managed) = redis_url(&args.redis, true).await?;
     let result = async {
         if args.interleave {
-            let buyers = args.buyers.unwrap_or(2).min(26) as usize;
+            let buyers = (args.buyers.unwrap_or(2) as usize).min(stockwatch::demo::MAX_REPLAY_BUYERS);
             let stock = args.stock.unwrap_or(1);
+            let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
             let mut replays = Vec::new();
             for strategy in [Strategy::Broken, Strategy::Watch] {
-                replays.push(stockwatch::demo::replay(&url, "demo-interleave", strategy, buyers, stock).await?);
+                replays.push(stockwatch::demo::replay(&client, "demo-interleave", strategy, buyers, stock).await?);
             }
             if args.json {
                 println!("{}", serde_json::json!({ "replays": replays }));

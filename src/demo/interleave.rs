@@ -11,7 +11,10 @@
 //!   (aborted) because the stock changed after that buyer's WATCH. The buyer retries, reads
 //!   0, and is refused.
 //!
-//! Apart from how long it took, the output is the same on every run.
+//! Apart from how long it took, the output is the same on every run. Each step that makes
+//! the lesson is marked: the read that is stale by the time its buyer writes, the write
+//! committed on it (`broken`), and the EXEC that WATCH aborted (`watch`). The dashboard's
+//! replay panel steps through the same JSON (`POST /v1/demo/replay`).
 
 use crate::domain::{Sku, Strategy};
 use crate::keys::Keys;
@@ -20,8 +23,20 @@ use redis::aio::MultiplexedConnection;
 use serde::Serialize;
 use std::time::Instant;
 
+/// What a step shows, when it is one of the steps the lesson turns on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// A read that another buyer's commit made stale before this buyer wrote.
+    StaleRead,
+    /// An EXEC that committed a decision taken on a stale read: the lost update.
+    StaleWrite,
+    /// An EXEC that WATCH aborted (`nil`), because the stock changed after this buyer's WATCH.
+    Aborted,
+}
+
 /// One command a buyer sent, and what Redis answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Step {
     /// 1-based position in the timeline.
     pub n: usize,
@@ -34,13 +49,20 @@ pub struct Step {
     /// What the buyer concluded from it, when it concluded something.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Set on the steps the lesson turns on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<Mark>,
 }
 
 /// One strategy's replay.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Replay {
     /// `broken` or `watch`.
     pub strategy: &'static str,
+    /// Buyers, each on its own connection.
+    pub buyers: usize,
+    /// Units in stock before the first step.
+    pub stock: i64,
     /// Every command, in the order Redis received them.
     pub steps: Vec<Step>,
     /// Buyers that got an order.
@@ -55,10 +77,13 @@ pub struct Replay {
     pub elapsed_us: u64,
 }
 
+/// Most buyers a replay takes (they are named A to Z).
+pub const MAX_REPLAY_BUYERS: usize = 26;
+
 /// Replays the lost update on `strategy` (`broken` or `watch`) with `buyers` buyers and
 /// `stock` units, on keys under `prefix` (deleted before and after).
 pub async fn replay(
-    redis_url: &str,
+    client: &redis::Client,
     prefix: &str,
     strategy: Strategy,
     buyers: usize,
@@ -67,9 +92,14 @@ pub async fn replay(
     let keys = Keys::new(prefix)?;
     let sku = Sku::parse("ps5").expect("a valid sku");
     let key = keys.stock(&sku);
-    let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
+    let buyers = buyers.clamp(1, MAX_REPLAY_BUYERS);
+    // Bounded: the server serves replays, and a Redis that stopped answering must not hold
+    // a request forever.
+    let timeouts = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
+        .set_response_timeout(Some(std::time::Duration::from_secs(2)));
     let mut admin = client
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&timeouts)
         .await
         .map_err(|e| e.to_string())?;
     let reset = redis::pipe()
@@ -85,7 +115,7 @@ pub async fn replay(
     for _ in 0..buyers {
         conns.push(
             client
-                .get_multiplexed_async_connection()
+                .get_multiplexed_async_connection_with_config(&timeouts)
                 .await
                 .map_err(|e| e.to_string())?,
         );
@@ -94,6 +124,8 @@ pub async fn replay(
         conns,
         key: key.clone(),
         steps: Vec::new(),
+        commits: 0,
+        read_at: vec![(0, 0); buyers],
     };
     let started = Instant::now();
     let orders = match strategy {
@@ -115,6 +147,8 @@ pub async fn replay(
         .map_err(|e| e.to_string())?;
     Ok(Replay {
         strategy: if strategy == Strategy::Watch { "watch" } else { "broken" },
+        buyers,
+        stock,
         steps: timeline.steps,
         orders,
         final_stock: available,
@@ -132,6 +166,10 @@ struct Timeline {
     conns: Vec<MultiplexedConnection>,
     key: String,
     steps: Vec<Step>,
+    /// Commits so far: a read taken before a later commit is stale.
+    commits: usize,
+    /// Per buyer: the index of its last read step, and `commits` when it read.
+    read_at: Vec<(usize, usize)>,
 }
 
 impl Timeline {
@@ -158,6 +196,7 @@ impl Timeline {
             command: args.join(" "),
             reply: show(&reply),
             note: None,
+            mark: None,
         });
         Ok(reply)
     }
@@ -168,22 +207,39 @@ impl Timeline {
         }
     }
 
+    fn mark(&mut self, step: usize, mark: Mark) {
+        self.steps[step].mark = Some(mark);
+    }
+
     /// HGET available, as a number.
     async fn read(&mut self, i: usize) -> Result<i64, String> {
         let key = self.key.clone();
-        match self.send(i, &["HGET", &key, "available"]).await? {
+        let reply = self.send(i, &["HGET", &key, "available"]).await?;
+        self.read_at[i] = (self.steps.len() - 1, self.commits);
+        match reply {
             Value::BulkString(b) => String::from_utf8_lossy(&b).parse().map_err(|_| "not a number".into()),
             other => Err(format!("HGET replied {other:?}")),
         }
     }
 
-    /// MULTI, the two HINCRBYs, EXEC: `true` when EXEC committed.
+    /// MULTI, the two HINCRBYs, EXEC: `true` when EXEC committed. Marks the lesson: a
+    /// read made stale by a commit since, and what its EXEC did with it.
     async fn write(&mut self, i: usize) -> Result<bool, String> {
         let key = self.key.clone();
         self.send(i, &["MULTI"]).await?;
         self.send(i, &["HINCRBY", &key, "available", "-1"]).await?;
         self.send(i, &["HINCRBY", &key, "sold", "1"]).await?;
-        Ok(self.send(i, &["EXEC"]).await? != Value::Nil)
+        let committed = self.send(i, &["EXEC"]).await? != Value::Nil;
+        let exec = self.steps.len() - 1;
+        let (read, seen) = self.read_at[i];
+        if seen < self.commits {
+            self.mark(read, Mark::StaleRead);
+            self.mark(exec, if committed { Mark::StaleWrite } else { Mark::Aborted });
+        }
+        if committed {
+            self.commits += 1;
+        }
+        Ok(committed)
     }
 
     /// Everyone reads, then everyone writes what they decided.

@@ -8,7 +8,7 @@
 pub mod interleave;
 pub mod rush;
 
-pub use interleave::{Replay, replay};
+pub use interleave::{MAX_REPLAY_BUYERS, Mark, Replay, replay};
 pub use rush::{MAX_BUYERS, Rush, RushResult, race_config};
 
 use console::style;
@@ -85,11 +85,18 @@ pub fn timeline(replay: &Replay, stock: i64) -> String {
         } else {
             s.reply.clone()
         };
+        // The steps the lesson turns on stand out (padded first: escapes have no width).
+        let command = format!("{:<52}", s.command);
+        let command = match s.mark {
+            Some(Mark::StaleRead | Mark::StaleWrite) => style(command).red().bold().to_string(),
+            Some(Mark::Aborted) => style(command).yellow().bold().to_string(),
+            None => command,
+        };
         out.push_str(&format!(
-            "{:>3}  {}  {:<52} → {}{}\n",
+            "{:>3}  {}  {} → {}{}\n",
             s.n,
             style(&s.buyer).cyan().bold(),
-            s.command,
+            command,
             reply,
             style(note).dim()
         ));

@@ -19,6 +19,7 @@ mod movements;
 pub mod observe;
 pub mod openapi;
 mod purchase;
+mod replay;
 mod reserve;
 mod restock;
 mod rush;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::redirect("/docs", "/docs/"))
         .service(endpoint("/", "GET", web::get().to(dashboard::dashboard)))
         .service(endpoint("/v1/demo/rush", "POST", web::post().to(rush::rush)))
+        .service(endpoint("/v1/demo/replay", "POST", web::post().to(replay::replay)))
         .service(endpoint("/metrics", "GET", web::get().to(metrics::metrics)))
         .service(endpoint("/v1/events", "GET", web::get().to(events::events)))
         .service(endpoint("/healthz", "GET", web::get().to(health::healthz)))

@@ -47,6 +47,7 @@ impl Modify for AdminTokenScheme {
         super::cancel::cancel,
         super::extend::extend,
         super::rush::rush,
+        super::replay::replay,
     ),
     components(schemas(crate::events::StockEvent, crate::domain::Strategy)),
     modifiers(&AdminTokenScheme),
@@ -56,7 +57,7 @@ impl Modify for AdminTokenScheme {
         (name = "checkout", description = "Purchases, carts and orders"),
         (name = "reservations", description = "Timed holds: reserve, then confirm, cancel or let lapse"),
         (name = "ops", description = "Health, readiness, metrics and the live event stream"),
-        (name = "demo", description = "Teaching: the dashboard at / and its rush (not part of the v1 contract)"),
+        (name = "demo", description = "Teaching: the dashboard at /, its rush and its step-through replay (not part of the v1 contract)"),
     )
 )]
 pub struct ApiDoc;

@@ -181,7 +181,34 @@ async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
         truth["available"].as_i64().unwrap()
     );
 
+    // The chart drew the rush: once it answered, its line is the rush's own timeline, and
+    // it reaches the level Redis holds, below zero.
+    let lowest = |sku: &str| {
+        format!("document.querySelector('#race-legend li[data-sku=\"{sku}\"][data-final=\"true\"]')?.dataset.lowest")
+    };
+    let drawn = wait_until(&client, &lowest("tv-broken")).await;
+    assert_eq!(
+        drawn.as_str().unwrap(),
+        truth["available"].to_string(),
+        "the chart's lowest point is Redis's"
+    );
+
     rush_from_the_page(&client, "tv-watch", "watch", 300, 50, true).await;
+    assert_eq!(
+        wait_until(&client, &lowest("tv-watch")).await,
+        "0",
+        "watch stops at zero"
+    );
+    let lines = client
+        .execute(
+            "return [...document.querySelectorAll('#race-chart polyline')].map(l => l.getAttribute('points').split(' ').length);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let lines: Vec<u64> = serde_json::from_value(lines).unwrap();
+    assert_eq!(lines.len(), 6, "stock, attempts and conflicts for each of two rushes");
+    assert!(lines.iter().all(|n| *n >= 2), "{lines:?}");
     wait_until(
         &client,
         "Number(document.querySelector('tr[data-sku=\"tv-watch\"] [data-field=\"sold\"]')?.textContent) === 50",
@@ -235,11 +262,203 @@ async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
 
     let history = client.find_all(Locator::Css("#history tbody tr")).await.unwrap().len();
     assert_eq!(history, 3);
+    // Every rush row says who won.
+    let fairness = client
+        .execute(
+            "return [...document.querySelectorAll('#history tbody tr')].map(r => Number(r.dataset.outOfOrder));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let fairness: Vec<f64> = serde_json::from_value(fairness).unwrap();
+    assert!(fairness.iter().all(|f| (0.0..=1.0).contains(f)), "{fairness:?}");
     let png = client.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"));
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
     std::fs::write(&out, &png).unwrap();
     client.close().await.unwrap();
+}
+
+/// Loads a replay in the panel, clicks Next to the end, and reads what the page shows.
+async fn step_through(client: &fantoccini::Client, strategy: &str) -> (i64, Vec<String>) {
+    client
+        .execute(
+            "document.getElementById('replay-strategy').value = arguments[0];",
+            vec![json!(strategy)],
+        )
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("replay-load"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        client,
+        "document.querySelector('[data-testid=replay-step]')?.textContent === '0'",
+    )
+    .await;
+    let steps = client
+        .find_all(Locator::Css("#replay-steps tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    let next = client.find(Locator::Id("replay-next")).await.unwrap();
+    for _ in 0..steps {
+        next.click().await.unwrap();
+    }
+    assert!(!next.is_enabled().await.unwrap(), "Next stops at the last step");
+    // One step back and forth again: Back undoes exactly one step.
+    client
+        .find(Locator::Id("replay-back"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let back = client
+        .find(Locator::Css("[data-testid=replay-step]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(back, (steps - 1).to_string());
+    next.click().await.unwrap();
+    let stock = client
+        .find(Locator::Css("[data-testid=replay-stock]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marks = client
+        .execute(
+            "return [...document.querySelectorAll('#replay-steps tbody tr')].map(r => ['stale_read','stale_write','aborted'].find(m => r.classList.contains(m)) || '');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (stock.parse().unwrap(), serde_json::from_value(marks).unwrap())
+}
+
+/// The replay panel in a real browser: stepping through to the end shows the stock Redis
+/// ended with, -1 on broken and 0 on watch, with the steps the lesson turns on highlighted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_panel_steps_through_the_lost_update() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    client.goto(&app.url("/")).await.unwrap();
+
+    let (stock, marks) = step_through(&client, "broken").await;
+    assert_eq!(stock, -1, "two buyers, one unit: broken sells it twice");
+    let at = |m: &str| marks.iter().position(|x| x == m);
+    let (read, write) = (
+        at("stale_read").expect("a stale read"),
+        at("stale_write").expect("a stale write"),
+    );
+    assert!(read < write, "{marks:?}");
+    assert_eq!(at("aborted"), None);
+
+    let (stock, marks) = step_through(&client, "watch").await;
+    assert_eq!(stock, 0, "WATCH aborts the second EXEC: stock stops at 0");
+    assert!(marks.iter().any(|m| m == "aborted"), "{marks:?}");
+    assert!(!marks.iter().any(|m| m == "stale_write"), "{marks:?}");
+    client
+        .execute("document.getElementById('replay-panel').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/replay.png"),
+        png,
+    )
+    .unwrap();
+    client.close().await.unwrap();
+}
+
+async fn keys_now(app: &crate::helpers::TestApp) -> Vec<String> {
+    let mut keys: Vec<String> = app
+        .store
+        .query(redis::cmd("KEYS").arg(format!("{}*", app.store.keys().prefix())))
+        .await
+        .unwrap();
+    keys.sort();
+    keys
+}
+
+/// The replay endpoint answers the same timeline as the terminal's, and checks its input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_endpoint_serves_the_interleaving() {
+    let app = spawn_app_with(
+        AppOptions {
+            admin_token: Some("t0ken".into()),
+            ..AppOptions::default()
+        },
+        |_| {},
+    )
+    .await;
+    let replay = |body: Value| {
+        app.client
+            .post(app.url("/v1/demo/replay"))
+            .bearer_auth("t0ken")
+            .json(&body)
+            .send()
+    };
+    app.client
+        .put(app.url("/v1/skus/real/stock"))
+        .bearer_auth("t0ken")
+        .json(&json!({"available": 5}))
+        .send()
+        .await
+        .unwrap();
+    let before = keys_now(&app).await;
+    assert!(!before.is_empty());
+    let (status, _) = app.post("/v1/demo/replay", json!({"strategy": "watch"})).await;
+    assert_eq!(status, 401, "admin only");
+    let r: Value = replay(json!({"strategy": "broken", "buyers": 3, "stock": 1}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r["orders"].as_i64(), r["final_stock"].as_i64()),
+        (Some(3), Some(-2)),
+        "{r}"
+    );
+    assert_eq!((r["buyers"].as_i64(), r["stock"].as_i64()), (Some(3), Some(1)));
+    let marked = |r: &Value, m: &str| r["steps"].as_array().unwrap().iter().filter(|s| s["mark"] == m).count();
+    assert_eq!(marked(&r, "stale_write"), 2, "B and C write on stale reads");
+    assert_eq!(marked(&r, "stale_read"), 2);
+    let w: Value = replay(json!({"strategy": "watch"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (w["orders"].as_i64(), w["final_stock"].as_i64()),
+        (Some(1), Some(0)),
+        "{w}"
+    );
+    assert_eq!(marked(&w, "aborted"), 1);
+    for bad in [
+        json!({}),
+        json!({"strategy": "lua"}),
+        json!({"strategy": "watch", "buyers": 27}),
+        json!({"strategy": "watch", "buyers": 0}),
+        json!({"strategy": "watch", "stock": -1}),
+        json!({"strategy": "watch", "stock": "1"}),
+    ] {
+        let r = replay(bad.clone()).await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    // The scratch keys are gone: the server's keyspace is as it was before the replays.
+    assert_eq!(keys_now(&app).await, before, "a replay leaves nothing in Redis");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,6 @@ mod requests;
 pub use params::{IdempotencyKeyHeader, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;
 pub use requests::{
-    CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewRush, PurchaseRequest, ReserveRequest,
-    RestockRequest, RushRequest, SetStockRequest,
+    CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRush, PurchaseRequest, ReplayRequest,
+    ReserveRequest, RestockRequest, RushRequest, SetStockRequest,
 };

@@ -249,3 +249,60 @@ impl TryFrom<&RushRequest> for NewRush {
         })
     }
 }
+
+/// `POST /v1/demo/replay`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"strategy": "broken", "buyers": 2, "stock": 1}))]
+pub struct ReplayRequest {
+    /// `broken` (the lost update) or `watch` (WATCH aborts it).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, example = "broken")]
+    pub strategy: Field,
+    /// Buyers, named A to Z (default 2).
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 26, example = 2)]
+    pub buyers: Field,
+    /// Units in stock before the first step (default 1).
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 1000, example = 1)]
+    pub stock: Field,
+}
+
+/// A checked replay.
+#[derive(Debug)]
+pub struct NewReplay {
+    /// `broken` or `watch`.
+    pub strategy: Strategy,
+    /// Buyers.
+    pub buyers: usize,
+    /// Units.
+    pub stock: i64,
+}
+
+impl TryFrom<&ReplayRequest> for NewReplay {
+    type Error = InvalidInput;
+
+    fn try_from(body: &ReplayRequest) -> Result<Self, InvalidInput> {
+        let strategy = match body.strategy.required("strategy")?.as_str() {
+            Some("broken") => Strategy::Broken,
+            Some("watch") => Strategy::Watch,
+            _ => return Err(InvalidInput::new("strategy must be broken or watch")),
+        };
+        let max = crate::demo::MAX_REPLAY_BUYERS as u64;
+        let number = |field: &Field, name: &str, range: std::ops::RangeInclusive<u64>, default: u64| match field.get() {
+            None | Some(serde_json::Value::Null) => Ok(default),
+            Some(v) => whole_number(v).filter(|n| range.contains(n)).ok_or_else(|| {
+                InvalidInput::new(format!(
+                    "{name} must be an integer from {} to {}",
+                    range.start(),
+                    range.end()
+                ))
+            }),
+        };
+        Ok(Self {
+            strategy,
+            buyers: number(&body.buyers, "buyers", 1..=max, 2)? as usize,
+            stock: number(&body.stock, "stock", 0..=1000, 1)? as i64,
+        })
+    }
+}
