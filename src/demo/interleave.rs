@@ -258,7 +258,12 @@ impl Timeline {
         for (i, buys) in decided.into_iter().enumerate() {
             if buys && self.write(i).await? {
                 orders += 1;
-                self.note("committed, on a read that is stale by now");
+                let stale = self.steps.last().and_then(|s| s.mark) == Some(Mark::StaleWrite);
+                self.note(if stale {
+                    "committed, on a read that is stale by now: the lost update"
+                } else {
+                    "committed"
+                });
             }
         }
         Ok(orders)
