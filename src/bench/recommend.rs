@@ -141,14 +141,14 @@ impl fmt::Display for Recommendation {
         writeln!(f, "Fastest under the target at each concurrency:")?;
         writeln!(
             f,
-            "  {:>11}  {:<40} {:>9} {:>8} {:>12} {:>12}",
+            "  {:>11}  {:<48} {:>9} {:>8} {:>12} {:>12}",
             "concurrency", "settings", "orders/s", "p99_ms", "out_of_order", "max_attempts"
         )?;
         for (c, best) in &self.per_level {
             match best {
                 Some(p) => writeln!(
                     f,
-                    "  {:>11}  {:<40} {:>9.0} {:>8.2} {:>12.3} {:>12}",
+                    "  {:>11}  {:<48} {:>9.0} {:>8.2} {:>12.3} {:>12}",
                     c,
                     Setting::of(p).to_string(),
                     p.result.orders_per_s,
