@@ -133,16 +133,16 @@ pub fn csv(points: &[Point]) -> String {
     let mut s = String::from(
         "strategy,jitter,base_ms,cap_ms,concurrency,buyers_per_s,orders_per_s,successes,rejections,give_ups,oversold,errors,attempts,conflicts,conflict_rate,attempts_per_success,elapsed_s,p50_ms,p90_ms,p99_ms,p999_ms,out_of_order,max_attempts,winners_p50_ms,winners_p99_ms,losers_p50_ms,losers_p99_ms\n",
     );
-    // An empty cell when a race had no winners (or no losers).
-    let ms = |p: Option<crate::race::Percentiles>, f: fn(&crate::race::Percentiles) -> f64| {
-        p.as_ref().map_or(String::new(), |p| format!("{:.3}", f(p)))
-    };
     for p in points {
         let r = &p.result;
         let f = &r.fairness;
+        // An empty cell when a race had no winners (or no losers).
+        let latency = f
+            .latency_columns()
+            .map(|ms| ms.map_or(String::new(), |v| format!("{v:.3}")));
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{:.0},{:.0},{},{},{},{},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.4},{},{},{},{},{}",
+            "{},{},{},{},{},{:.0},{:.0},{},{},{},{},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.4},{},{}",
             p.strategy.as_str(),
             p.jitter.as_str(),
             p.base_ms,
@@ -166,10 +166,7 @@ pub fn csv(points: &[Point]) -> String {
             r.latency_ms.p999,
             f.out_of_order,
             f.max_attempts,
-            ms(f.winners_ms, |p| p.p50),
-            ms(f.winners_ms, |p| p.p99),
-            ms(f.losers_ms, |p| p.p50),
-            ms(f.losers_ms, |p| p.p99),
+            latency.join(","),
         );
     }
     s

@@ -104,25 +104,33 @@ impl Fairness {
     }
 }
 
+impl Fairness {
+    /// Winners' p50 and p99, then losers' p50 and p99, in ms: the latency columns of the
+    /// table and of the sweep's CSV (`None` where that side had nobody).
+    pub fn latency_columns(&self) -> [Option<f64>; 4] {
+        let at = |p: Option<Percentiles>, f: fn(&Percentiles) -> f64| p.as_ref().map(f);
+        [
+            at(self.winners_ms, |p| p.p50),
+            at(self.winners_ms, |p| p.p99),
+            at(self.losers_ms, |p| p.p50),
+            at(self.losers_ms, |p| p.p99),
+        ]
+    }
+}
+
 /// The fairness figures as a table, one row per strategy, for the terminal.
 pub fn table(rows: &[(&str, &Fairness)]) -> String {
-    let ms =
-        |p: Option<Percentiles>, f: fn(&Percentiles) -> f64| p.as_ref().map_or("-".into(), |p| format!("{:.2}", f(p)));
     let mut out = format!(
         "{:<8} {:>12} {:>12} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
         "who won", "out_of_order", "served late", "max_attempts", "win p50ms", "win p99ms", "lose p50ms", "lose p99ms"
     );
     for (strategy, f) in rows {
+        let [wp50, wp99, lp50, lp99] = f
+            .latency_columns()
+            .map(|ms| ms.map_or("-".into(), |v| format!("{v:.2}")));
         out.push_str(&format!(
-            "{:<8} {:>12.3} {:>12} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
-            strategy,
-            f.out_of_order,
-            f.served_out_of_order,
-            f.max_attempts,
-            ms(f.winners_ms, |p| p.p50),
-            ms(f.winners_ms, |p| p.p99),
-            ms(f.losers_ms, |p| p.p50),
-            ms(f.losers_ms, |p| p.p99),
+            "{:<8} {:>12.3} {:>12} {:>12} {wp50:>11} {wp99:>11} {lp50:>11} {lp99:>11}\n",
+            strategy, f.out_of_order, f.served_out_of_order, f.max_attempts,
         ));
     }
     out

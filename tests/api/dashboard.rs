@@ -80,6 +80,12 @@ async fn browser(driver: &Driver) -> fantoccini::Client {
     panic!("chromedriver did not accept a session");
 }
 
+/// The value of `js` (an expression) in the page.
+async fn eval<T: serde::de::DeserializeOwned>(client: &fantoccini::Client, js: &str) -> T {
+    let v = client.execute(&format!("return {js};"), vec![]).await.unwrap();
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{js} gave {v}: {e}"))
+}
+
 /// Waits until `js` (an expression) is truthy in the page.
 async fn wait_until(client: &fantoccini::Client, js: &str) -> Value {
     for _ in 0..200 {
@@ -199,14 +205,11 @@ async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
         "0",
         "watch stops at zero"
     );
-    let lines = client
-        .execute(
-            "return [...document.querySelectorAll('#race-chart polyline')].map(l => l.getAttribute('points').split(' ').length);",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let lines: Vec<u64> = serde_json::from_value(lines).unwrap();
+    let lines: Vec<u64> = eval(
+        &client,
+        "[...document.querySelectorAll('#race-chart polyline')].map(l => l.getAttribute('points').split(' ').length)",
+    )
+    .await;
     assert_eq!(lines.len(), 6, "stock, attempts and conflicts for each of two rushes");
     assert!(lines.iter().all(|n| *n >= 2), "{lines:?}");
     wait_until(
@@ -263,14 +266,11 @@ async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
     let history = client.find_all(Locator::Css("#history tbody tr")).await.unwrap().len();
     assert_eq!(history, 3);
     // Every rush row says who won.
-    let fairness = client
-        .execute(
-            "return [...document.querySelectorAll('#history tbody tr')].map(r => Number(r.dataset.outOfOrder));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let fairness: Vec<f64> = serde_json::from_value(fairness).unwrap();
+    let fairness: Vec<f64> = eval(
+        &client,
+        "[...document.querySelectorAll('#history tbody tr')].map(r => Number(r.dataset.outOfOrder))",
+    )
+    .await;
     assert!(fairness.iter().all(|f| (0.0..=1.0).contains(f)), "{fairness:?}");
     let png = client.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"));
@@ -334,14 +334,12 @@ async fn step_through(client: &fantoccini::Client, strategy: &str) -> (i64, Vec<
         .text()
         .await
         .unwrap();
-    let marks = client
-        .execute(
-            "return [...document.querySelectorAll('#replay-steps tbody tr')].map(r => ['stale_read','stale_write','aborted'].find(m => r.classList.contains(m)) || '');",
-            vec![],
-        )
-        .await
-        .unwrap();
-    (stock.parse().unwrap(), serde_json::from_value(marks).unwrap())
+    let marks = eval(
+        client,
+        "[...document.querySelectorAll('#replay-steps tbody tr')].map(r => ['stale_read','stale_write','aborted'].find(m => r.classList.contains(m)) || '')",
+    )
+    .await;
+    (stock.parse().unwrap(), marks)
 }
 
 /// The replay panel in a real browser: stepping through to the end shows the stock Redis
