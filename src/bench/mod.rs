@@ -185,7 +185,9 @@ pub async fn run_strategy(
         let s = run.live_counter().unwrap_or_default();
         (s.attempts, s.conflicts)
     };
-    let (joined, effort) = crate::race::sampled(&clock, counters, join_all(workers)).await;
+    // The workers are spawned inside the sampled future, after its first sample: spawned
+    // any earlier, one could make an attempt before the sampler's baseline.
+    let (joined, effort) = crate::race::sampled(&clock, counters, async move { join_all(workers).await }).await;
     let mut calls: Vec<Call> = Vec::with_capacity(workload.buyers as usize);
     for joined in joined {
         calls.extend(joined.map_err(|e| format!("a buyer task failed: {e}"))?);
