@@ -256,7 +256,7 @@ impl TryFrom<&RushRequest> for NewRush {
 pub struct ReplayRequest {
     /// `broken` (the lost update) or `watch` (WATCH aborts it).
     #[serde(default)]
-    #[schema(value_type = String, required = true, example = "broken")]
+    #[schema(value_type = String, required = true, example = "broken", pattern = "^(broken|watch)$")]
     pub strategy: Field,
     /// Buyers, named A to Z (default 2).
     #[serde(default)]
