@@ -19,6 +19,17 @@ impl Effort {
     pub fn of(attempts: u32, conflicts: u32) -> Self {
         Self { attempts, conflicts }
     }
+
+    /// A call refused after `attempts`: only conflicts are retried, so every attempt before
+    /// the last one conflicted.
+    pub fn refused_after(attempts: u32) -> Self {
+        Self::of(attempts, attempts.saturating_sub(1))
+    }
+
+    /// A call whose retries ran out: every attempt conflicted.
+    pub fn gave_up_after(attempts: u32) -> Self {
+        Self::of(attempts, attempts)
+    }
 }
 
 /// How one stock-moving call ended, for the `outcome` label.

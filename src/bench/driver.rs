@@ -3,6 +3,7 @@
 use super::{HOLD, Op, Workload};
 use crate::domain::{Available, CartItems, Quantity, Sku, Strategy, UserId};
 use crate::ops;
+use crate::outcome::Effort;
 use crate::race::{Answer, Outcome};
 use crate::store::{Stats, Store, StoreConfig};
 use futures_util::StreamExt;
@@ -194,23 +195,18 @@ impl Prepared {
                 json!({"user_id": "bench", "items": self.items_json(cart), "ttl_seconds": 600}),
             ),
         };
-        let answer = |outcome, attempts: u64, conflicts: u64, levels| Answer {
-            outcome,
-            attempts: attempts as u32,
-            conflicts: conflicts as u32,
-            levels,
-        };
+        let failed = || Answer::new(Outcome::Failed, Effort::of(1, 0), Vec::new());
         let Ok(resp) = client
             .post(format!("{base}/v1/{path}?strategy={strategy}"))
             .json(&body)
             .send()
             .await
         else {
-            return answer(Outcome::Failed, 1, 0, Vec::new());
+            return failed();
         };
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
-        let attempts = body["attempts"].as_u64().unwrap_or(1);
+        let attempts = body["attempts"].as_u64().unwrap_or(1) as u32;
         // The levels the answer names: `remaining` on a 201, `available` of short lines on a 409.
         let levels = |field: &str| -> Vec<(u32, i64)> {
             let named = |line: &Value| Some((*self.index.get(line["sku"].as_str()?)?, line[field].as_i64()?));
@@ -220,21 +216,16 @@ impl Prepared {
             }
         };
         match (status, body["error"].as_str()) {
-            (201, _) => answer(
+            (201, _) => Answer::new(
                 Outcome::Success,
-                attempts,
-                body["conflicts"].as_u64().unwrap_or(0),
+                Effort::of(attempts, body["conflicts"].as_u64().unwrap_or(0) as u32),
                 levels("remaining"),
             ),
-            // Every retry of a refused call followed a conflict.
-            (409, Some("insufficient_stock")) => answer(
-                Outcome::Rejected,
-                attempts,
-                attempts.saturating_sub(1),
-                levels("available"),
-            ),
-            (503, Some("contention")) => answer(Outcome::GaveUp, attempts, attempts, Vec::new()),
-            _ => answer(Outcome::Failed, 1, 0, Vec::new()),
+            (409, Some("insufficient_stock")) => {
+                Answer::new(Outcome::Rejected, Effort::refused_after(attempts), levels("available"))
+            }
+            (503, Some("contention")) => Answer::new(Outcome::GaveUp, Effort::gave_up_after(attempts), Vec::new()),
+            _ => failed(),
         }
     }
 

@@ -206,9 +206,8 @@ pub async fn run_strategy(
     };
     let (oversold, verified) = run.audit().await?;
     run.clean_up().await;
-    let count = |o: Outcome| calls.iter().filter(|c| c.answer.outcome == o).count() as u64;
     let [successes, rejections, give_ups, errors] =
-        [Outcome::Success, Outcome::Rejected, Outcome::GaveUp, Outcome::Failed].map(count);
+        [Outcome::Success, Outcome::Rejected, Outcome::GaveUp, Outcome::Failed].map(|o| crate::race::count(&calls, o));
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     Ok(StrategyResult {
         strategy,

@@ -5,7 +5,7 @@
 use crate::domain::{Available, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
 use crate::ops;
-use crate::race::{Answer, Call, Clock, Fairness, Outcome, Timeline, sampled};
+use crate::race::{Answer, Call, Clock, Fairness, Outcome, Timeline, count, sampled};
 use crate::store::Store;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -107,9 +107,8 @@ impl Rush {
         let elapsed_ms = clock.now_us() / 1000;
         let after = ops::get_stock(store, &self.sku).await?;
         let effort = store.stats();
-        let count = |o: Outcome| calls.iter().filter(|c| c.answer.outcome == o).count() as u64;
-        let refused = count(Outcome::Rejected);
-        let failed = self.buyers - count(Outcome::Success);
+        let refused = count(&calls, Outcome::Rejected);
+        let failed = self.buyers - count(&calls, Outcome::Success);
         let orders = after.sold - before.sold;
         Ok(RushResult {
             strategy: self.strategy.as_str().into(),

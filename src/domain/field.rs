@@ -36,10 +36,14 @@ impl Field {
         }
     }
 
+    /// The value of a field that may be left out; `null` counts as absent.
+    pub fn optional(&self) -> Option<&Value> {
+        self.get().filter(|v| !v.is_null())
+    }
+
     /// The value of a field that must be there; `null` counts as absent.
     pub fn required(&self, name: &str) -> Result<&Value, InvalidInput> {
-        self.get()
-            .filter(|v| !v.is_null())
+        self.optional()
             .ok_or_else(|| InvalidInput::new(format!("{name} is required")))
     }
 }

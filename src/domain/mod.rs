@@ -47,6 +47,21 @@ pub fn whole_number(value: &serde_json::Value) -> Option<u64> {
     })
 }
 
+/// A [`whole_number`] in `range`, or a refusal naming the field and the range.
+pub fn whole_in(
+    value: &serde_json::Value,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, InvalidInput> {
+    whole_number(value).filter(|n| range.contains(n)).ok_or_else(|| {
+        InvalidInput::new(format!(
+            "{name} must be an integer from {} to {}",
+            range.start(),
+            range.end()
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::whole_number;

@@ -123,12 +123,11 @@ pub(crate) fn finished<T>(
     skus: impl FnOnce() -> Vec<Sku>,
 ) {
     let outcome = CallOutcome::of(result);
-    // Unknown effort: a give-up conflicted on every attempt, a refusal on every one before
-    // its last; anything else made one.
+    // Unknown effort: what the error says of it; anything else made one attempt.
     let effort = match (effort, result) {
         (Some(effort), _) => effort,
-        (None, Err(Error::Contention { attempts, .. })) => Effort::of(*attempts, *attempts),
-        (None, Err(Error::InsufficientStock { attempts, .. })) => Effort::of(*attempts, attempts.saturating_sub(1)),
+        (None, Err(Error::Contention { attempts, .. })) => Effort::gave_up_after(*attempts),
+        (None, Err(Error::InsufficientStock { attempts, .. })) => Effort::refused_after(*attempts),
         (None, _) => Effort::of(1, 0),
     };
     store.metrics().call(op, strategy, outcome, effort, started.elapsed());

@@ -55,6 +55,16 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// An answer that cost `effort`.
+    pub fn new(outcome: Outcome, effort: Effort, levels: Vec<(u32, i64)>) -> Self {
+        Self {
+            outcome,
+            attempts: effort.attempts,
+            conflicts: effort.conflicts,
+            levels,
+        }
+    }
+
     /// A library call's answer. `taken` gives a success's effort and the level each cart
     /// line left; `index` maps a SKU to its index in the race.
     pub fn library<T>(
@@ -65,32 +75,17 @@ impl Answer {
         match result {
             Ok(t) => {
                 let (effort, levels) = taken(t);
-                Self {
-                    outcome: Outcome::Success,
-                    attempts: effort.attempts,
-                    conflicts: effort.conflicts,
-                    levels,
-                }
+                Self::new(Outcome::Success, effort, levels)
             }
-            Err(Error::InsufficientStock { items, attempts }) => Self {
-                outcome: Outcome::Rejected,
-                attempts: *attempts,
-                // Every retry of a refused call followed a conflict.
-                conflicts: attempts.saturating_sub(1),
-                levels: items.iter().map(|s| (index(&s.sku), s.available)).collect(),
-            },
-            Err(Error::Contention { attempts, .. }) => Self {
-                outcome: Outcome::GaveUp,
-                attempts: *attempts,
-                conflicts: *attempts,
-                levels: Vec::new(),
-            },
-            Err(_) => Self {
-                outcome: Outcome::Failed,
-                attempts: 1,
-                conflicts: 0,
-                levels: Vec::new(),
-            },
+            Err(Error::InsufficientStock { items, attempts }) => Self::new(
+                Outcome::Rejected,
+                Effort::refused_after(*attempts),
+                items.iter().map(|s| (index(&s.sku), s.available)).collect(),
+            ),
+            Err(Error::Contention { attempts, .. }) => {
+                Self::new(Outcome::GaveUp, Effort::gave_up_after(*attempts), Vec::new())
+            }
+            Err(_) => Self::new(Outcome::Failed, Effort::of(1, 0), Vec::new()),
         }
     }
 }
@@ -113,6 +108,11 @@ impl Call {
     pub fn latency_us(&self) -> u64 {
         self.end_us.saturating_sub(self.start_us)
     }
+}
+
+/// Calls that ended as `outcome`.
+pub fn count(calls: &[Call], outcome: Outcome) -> u64 {
+    calls.iter().filter(|c| c.answer.outcome == outcome).count() as u64
 }
 
 /// The race's clock: hands out arrival numbers and timestamps to every buyer.

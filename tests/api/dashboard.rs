@@ -122,7 +122,7 @@ async fn rush_from_the_page(
         )
         .await
         .unwrap();
-    client.find(Locator::Id("go")).await.unwrap().click().await.unwrap();
+    click(client, "go").await;
     // The rush answers once every buyer is done; the verdict names the strategy.
     wait_until(
         client,
@@ -279,6 +279,11 @@ async fn the_dashboard_shows_broken_overselling_and_watch_stopping_at_zero() {
     client.close().await.unwrap();
 }
 
+/// Clicks the element with this id.
+async fn click(client: &fantoccini::Client, id: &str) {
+    client.find(Locator::Id(id)).await.unwrap().click().await.unwrap();
+}
+
 /// Loads a replay in the panel, clicks Next to the end, and reads what the page shows.
 async fn step_through(client: &fantoccini::Client, strategy: &str) -> (i64, Vec<String>) {
     client
@@ -288,52 +293,25 @@ async fn step_through(client: &fantoccini::Client, strategy: &str) -> (i64, Vec<
         )
         .await
         .unwrap();
-    client
-        .find(Locator::Id("replay-load"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_until(
+    click(client, "replay-load").await;
+    let shown = "document.querySelector('[data-testid=replay-step]')?.textContent";
+    wait_until(client, &format!("{shown} === '0'")).await;
+    let steps: usize = eval(client, "document.querySelectorAll('#replay-steps tbody tr').length").await;
+    for _ in 0..steps {
+        click(client, "replay-next").await;
+    }
+    let next_enabled: bool = eval(client, "!document.getElementById('replay-next').disabled").await;
+    assert!(!next_enabled, "Next stops at the last step");
+    // One step back and forth again: Back undoes exactly one step.
+    click(client, "replay-back").await;
+    let back: String = eval(client, shown).await;
+    assert_eq!(back, (steps - 1).to_string());
+    click(client, "replay-next").await;
+    let stock: String = eval(
         client,
-        "document.querySelector('[data-testid=replay-step]')?.textContent === '0'",
+        "document.querySelector('[data-testid=replay-stock]').textContent",
     )
     .await;
-    let steps = client
-        .find_all(Locator::Css("#replay-steps tbody tr"))
-        .await
-        .unwrap()
-        .len();
-    let next = client.find(Locator::Id("replay-next")).await.unwrap();
-    for _ in 0..steps {
-        next.click().await.unwrap();
-    }
-    assert!(!next.is_enabled().await.unwrap(), "Next stops at the last step");
-    // One step back and forth again: Back undoes exactly one step.
-    client
-        .find(Locator::Id("replay-back"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let back = client
-        .find(Locator::Css("[data-testid=replay-step]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(back, (steps - 1).to_string());
-    next.click().await.unwrap();
-    let stock = client
-        .find(Locator::Css("[data-testid=replay-stock]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     let marks = eval(
         client,
         "[...document.querySelectorAll('#replay-steps tbody tr')].map(r => ['stale_read','stale_write','aborted'].find(m => r.classList.contains(m)) || '')",

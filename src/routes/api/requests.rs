@@ -9,7 +9,7 @@
 
 use crate::demo::{MAX_BUYERS, Rush};
 use crate::domain::{
-    Available, CartItems, CartLine, Field, InvalidInput, Quantity, Sku, Strategy, TtlSeconds, UserId, whole_number,
+    Available, CartItems, CartLine, Field, InvalidInput, Quantity, Sku, Strategy, TtlSeconds, UserId, whole_in,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -224,17 +224,12 @@ impl TryFrom<&RushRequest> for NewRush {
 
     fn try_from(body: &RushRequest) -> Result<Self, InvalidInput> {
         let sku = Sku::parse(body.sku.required("sku")?.as_str().unwrap_or_default())?;
-        let buyers = whole_number(body.buyers.required("buyers")?)
-            .filter(|n| (1..=MAX_BUYERS).contains(n))
-            .ok_or_else(|| InvalidInput::new(format!("buyers must be an integer from 1 to {MAX_BUYERS}")))?;
+        let buyers = whole_in(body.buyers.required("buyers")?, "buyers", 1..=MAX_BUYERS)?;
         let stock = Available::parse(body.stock.required("stock")?, "stock")?;
         // Absent or null is the default; anything but a strategy's name is refused.
-        let strategy = Strategy::parse(match body.strategy.get() {
-            None | Some(serde_json::Value::Null) => None,
-            Some(v) => Some(v.as_str().unwrap_or_default()),
-        })?;
-        let batching = match body.batching.get() {
-            None | Some(serde_json::Value::Null) => None,
+        let strategy = Strategy::parse(body.strategy.optional().map(|v| v.as_str().unwrap_or_default()))?;
+        let batching = match body.batching.optional() {
+            None => None,
             Some(serde_json::Value::Bool(on)) => Some(*on),
             Some(_) => return Err(InvalidInput::new("batching must be true or false")),
         };
@@ -289,15 +284,9 @@ impl TryFrom<&ReplayRequest> for NewReplay {
             _ => return Err(InvalidInput::new("strategy must be broken or watch")),
         };
         let max = crate::demo::MAX_REPLAY_BUYERS as u64;
-        let number = |field: &Field, name: &str, range: std::ops::RangeInclusive<u64>, default: u64| match field.get() {
-            None | Some(serde_json::Value::Null) => Ok(default),
-            Some(v) => whole_number(v).filter(|n| range.contains(n)).ok_or_else(|| {
-                InvalidInput::new(format!(
-                    "{name} must be an integer from {} to {}",
-                    range.start(),
-                    range.end()
-                ))
-            }),
+        // Absent or null is the default.
+        let number = |field: &Field, name: &str, range, default| {
+            field.optional().map_or(Ok(default), |v| whole_in(v, name, range))
         };
         Ok(Self {
             strategy,
