@@ -1,22 +1,82 @@
 //! The key layout: the only place that spells a Redis key.
 //!
-//! With prefix `sw` (the default):
+//! With prefix `sw` (the default); `{T}` is the tag of a Redis Cluster slot ([`tag_for`]):
 //!
-//! | key | type | holds |
-//! |---|---|---|
-//! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received` |
-//! | `sw:sku:{SKU}:moves` | stream | movements of that SKU, capped by MAXLEN |
-//! | `sw:order:ID` | string | the order as JSON |
-//! | `sw:resv:ID` | hash | a reservation |
-//! | `sw:expiry` | zset | active reservation ids scored by `expires_at` (ms) |
-//! | `sw:idem:HASH` | string | a stored response for an `Idempotency-Key` |
+//! | key | type | holds | slot |
+//! |---|---|---|---|
+//! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received` | the SKU's |
+//! | `sw:sku:{SKU}:moves` | stream | movements of that SKU, capped by MAXLEN | the SKU's |
+//! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
+//! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
+//! | `sw:expiry:{T}` | zset | active reservation ids of slot T, scored by `expires_at` (ms) | T |
+//! | `sw:expiry:slots` | set | the slots whose expiry index may hold entries | its own |
+//! | `sw:expiry:due` | zset | listed slots, scored by when the worker should next look | its own |
+//! | `sw:idem:{T}:HASH` | hash | a stored answer for an `Idempotency-Key` | the call's |
+//! | `sw:idem:HASH` | string | the fingerprint the key was first used with | its own |
+//! | `sw:events` | channel | committed stock changes, for every process's feed | its own |
 //!
-//! Every key of one SKU carries the hash tag `{SKU}`, so a single-SKU transaction stays in
-//! one Redis Cluster slot. SKUs are validated ([`Sku`]) before they get here, so no input can
-//! forge a `:` or `}` and reach a key it should not.
+//! Why: every atomic step must stay in one cluster slot, and a step is about one SKU (or a
+//! cart of SKUs in one slot). So the order or reservation a take creates, its hold-index
+//! entry and its idempotent answer all go in the slot of the SKU whose stock moves. An id is
+//! made in that slot ([`crate::domain::OrderId::generate_in`]): it is a plain UUIDv7 whose
+//! low 14 bits name the slot, so `GET /v1/orders/{id}` finds the key from the id alone, and
+//! clients still see a UUID. On a single Redis the same layout is used, so one layout is
+//! tested everywhere.
+//!
+//! SKUs are validated ([`Sku`]) before they get here, so no input can forge a `:` or `}`
+//! and reach a key it should not.
 
-use crate::domain::{OrderId, ReservationId, Sku};
+use crate::domain::{CartItems, OrderId, ReservationId, Sku};
 use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+/// Redis Cluster's hash slots.
+pub const SLOTS: u16 = crate::domain::CLUSTER_SLOTS;
+
+/// The cluster slot of a key: CRC16/XMODEM of its hash tag (the first non-empty `{…}`), or
+/// of the whole key when it has none. The same rule Redis applies.
+pub fn slot_of(key: &str) -> u16 {
+    let bytes = key.as_bytes();
+    let tagged = bytes.iter().position(|&b| b == b'{').and_then(|open| {
+        let close = bytes[open + 1..].iter().position(|&b| b == b'}')?;
+        (close > 0).then(|| &bytes[open + 1..open + 1 + close])
+    });
+    crc16::State::<crc16::XMODEM>::calculate(tagged.unwrap_or(bytes)) % SLOTS
+}
+
+/// A short tag that hashes to each slot: the first base-36 number to land there. Built once
+/// (about 170k CRCs, a few ms), so any key can be placed in any slot.
+static TAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let mut tags = vec![String::new(); SLOTS as usize];
+    let mut missing = SLOTS as usize;
+    let mut n: u64 = 0;
+    while missing > 0 {
+        let tag = base36(n);
+        let slot = slot_of(&tag) as usize;
+        if tags[slot].is_empty() {
+            tags[slot] = tag;
+            missing -= 1;
+        }
+        n += 1;
+    }
+    tags
+});
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = vec![DIGITS[(n % 36) as usize]];
+    while n >= 36 {
+        n /= 36;
+        out.push(DIGITS[(n % 36) as usize]);
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ascii")
+}
+
+/// The tag of `slot` (taken modulo [`SLOTS`]): a key containing `{tag}` lives in that slot.
+pub fn tag_for(slot: u16) -> &'static str {
+    &TAGS[(slot % SLOTS) as usize]
+}
 
 /// Builds every key from one validated prefix, so tests (and tenants) isolate by prefix.
 #[derive(Debug, Clone)]
@@ -49,6 +109,17 @@ impl Keys {
         format!("{}:sku:{{{sku}}}", self.prefix)
     }
 
+    /// The cluster slot of a SKU's keys, where every step that moves its stock runs.
+    pub fn slot_of_sku(&self, sku: &Sku) -> u16 {
+        slot_of(sku.as_str())
+    }
+
+    /// The slot a cart's record and answer live in: its first SKU's. A cart whose SKUs all
+    /// share that slot is one atomic step; on one Redis every cart is.
+    pub fn slot_of_cart(&self, items: &CartItems) -> u16 {
+        self.slot_of_sku(&items.lines()[0].sku)
+    }
+
     /// The movement stream of one SKU (same hash tag as its stock).
     pub fn movements(&self, sku: &Sku) -> String {
         format!("{}:sku:{{{sku}}}:moves", self.prefix)
@@ -68,9 +139,9 @@ impl Keys {
         Sku::parse(inner).ok()
     }
 
-    /// One order.
+    /// One order, in the slot its id names.
     pub fn order(&self, id: &OrderId) -> String {
-        format!("{}:order:{id}", self.prefix)
+        format!("{}:order:{{{}}}:{id}", self.prefix, tag_for(id.slot()))
     }
 
     /// A SCAN pattern matching every order key.
@@ -78,9 +149,9 @@ impl Keys {
         format!("{}:order:*", self.prefix)
     }
 
-    /// One reservation.
+    /// One reservation, in the slot its id names.
     pub fn reservation(&self, id: &ReservationId) -> String {
-        format!("{}:resv:{id}", self.prefix)
+        format!("{}:resv:{{{}}}:{id}", self.prefix, tag_for(id.slot()))
     }
 
     /// A SCAN pattern matching every reservation key.
@@ -88,20 +159,53 @@ impl Keys {
         format!("{}:resv:*", self.prefix)
     }
 
-    /// The expiry index of active reservations.
-    pub fn expiry(&self) -> String {
-        format!("{}:expiry", self.prefix)
+    /// The expiry index of the active reservations of one slot: a hold is indexed in the
+    /// same transaction that takes it, so the index must live in the hold's slot.
+    pub fn expiry(&self, slot: u16) -> String {
+        format!("{}:expiry:{{{}}}", self.prefix, tag_for(slot))
     }
 
-    /// A stored idempotent response. The client's key is hashed, so whatever visible ASCII it
-    /// holds never shapes our key space.
-    pub fn idempotency(&self, scope: &str, client_key: &str) -> String {
+    /// The set of slots whose expiry index may hold entries, so the worker sweeps only
+    /// those. A slot is added before its first hold (a superset, never a subset).
+    pub fn expiry_slots(&self) -> String {
+        format!("{}:expiry:slots", self.prefix)
+    }
+
+    /// When each listed slot next needs the worker: member the slot, score a time no later
+    /// than its earliest hold's deadline. Writers lower it after each hold; the worker parks
+    /// it far ahead before sweeping a slot and lowers it again to the head it leaves, so a
+    /// sweep visits only slots with something due.
+    pub fn expiry_due(&self) -> String {
+        format!("{}:expiry:due", self.prefix)
+    }
+
+    /// A stored idempotent answer, in the slot of the step that writes it (the same MULTI or
+    /// script). The client's key is hashed, so whatever visible ASCII it holds never shapes
+    /// our key space.
+    pub fn idempotency(&self, scope: &str, client_key: &str, slot: u16) -> String {
+        let digest = Self::idempotency_digest(scope, client_key);
+        format!("{}:idem:{{{}}}:{digest}", self.prefix, tag_for(slot))
+    }
+
+    /// The fingerprint a client's key was first used with. The answer lives in the slot of
+    /// the request's SKUs, so a key reused for other SKUs would look in another slot; this
+    /// one key per client key (in a slot of its own) catches that reuse.
+    pub fn idempotency_claim(&self, scope: &str, client_key: &str) -> String {
+        format!("{}:idem:{}", self.prefix, Self::idempotency_digest(scope, client_key))
+    }
+
+    fn idempotency_digest(scope: &str, client_key: &str) -> String {
         let digest = Sha256::new()
             .chain_update(scope.as_bytes())
             .chain_update([0])
             .chain_update(client_key.as_bytes())
             .finalize();
-        format!("{}:idem:{}", self.prefix, hex::encode(digest))
+        hex::encode(digest)
+    }
+
+    /// The pub/sub channel of committed stock changes, which every process's feed follows.
+    pub fn events(&self) -> String {
+        format!("{}:events", self.prefix)
     }
 }
 
@@ -131,8 +235,47 @@ mod tests {
     #[test]
     fn idempotency_keys_are_scoped_and_opaque() {
         let keys = Keys::new("sw").unwrap();
-        let a = keys.idempotency("purchase", "k:1}*");
+        let a = keys.idempotency_claim("purchase", "k:1}*");
         assert!(a.starts_with("sw:idem:") && a.len() == "sw:idem:".len() + 64);
-        assert_ne!(a, keys.idempotency("checkout", "k:1}*"));
+        assert_ne!(a, keys.idempotency_claim("checkout", "k:1}*"));
+        let answer = keys.idempotency("purchase", "k:1}*", 42);
+        assert_eq!(slot_of(&answer), 42);
+        assert!(answer.ends_with(&a["sw:idem:".len()..]));
+    }
+
+    #[test]
+    fn slots_match_redis() {
+        // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
+        assert_eq!(slot_of("123456789"), 0x31c3 % SLOTS);
+        assert_eq!(slot_of("foo"), 12182);
+        assert_eq!(slot_of("{user1000}.following"), slot_of("{user1000}.followers"));
+        assert_eq!(
+            slot_of("foo{}{bar}"),
+            slot_of("foo{}{bar}"),
+            "an empty tag hashes the whole key"
+        );
+        assert_ne!(slot_of("foo{}{bar}"), slot_of("bar"));
+        assert_eq!(slot_of("foo{{bar}}zap"), slot_of("{bar"));
+    }
+
+    #[test]
+    fn every_slot_has_a_tag_that_lands_there() {
+        for slot in 0..SLOTS {
+            let tag = tag_for(slot);
+            assert!(tag.len() <= 4 && tag.bytes().all(|b| b.is_ascii_alphanumeric()));
+            assert_eq!(slot_of(&format!("x:{{{tag}}}:y")), slot);
+        }
+    }
+
+    #[test]
+    fn records_live_in_the_slot_their_id_names() {
+        let keys = Keys::new("sw").unwrap();
+        let sku = Sku::parse("PS5").unwrap();
+        let slot = keys.slot_of_sku(&sku);
+        assert_eq!(slot_of(&keys.stock(&sku)), slot);
+        assert_eq!(slot_of(&keys.movements(&sku)), slot);
+        assert_eq!(slot_of(&keys.order(&OrderId::generate_in(slot))), slot);
+        assert_eq!(slot_of(&keys.reservation(&ReservationId::generate_in(slot))), slot);
+        assert_eq!(slot_of(&keys.expiry(slot)), slot);
     }
 }

@@ -83,7 +83,14 @@ struct Inner {
     events: crate::events::Events,
     /// The retry budget's account, shared by every transaction of this store.
     budget: Option<Budget>,
+    /// When this process last added each slot to the expiry worker's set (epoch s; 0:
+    /// never), so a hold costs that extra write once per slot per [`EXPIRY_SLOT_REFRESH_S`].
+    expiry_slots_listed: Box<[std::sync::atomic::AtomicU64]>,
 }
+
+/// How often a slot in use is listed again for the expiry worker: were the set lost (a
+/// FLUSHALL while running), holds of a busy slot are found again within this time.
+const EXPIRY_SLOT_REFRESH_S: u64 = 10;
 
 /// Work done by this store's callers since it was built: each caller's attempts (a group
 /// commit attempt counts once per buyer it carries) and the conflicts among them. The bench
@@ -160,6 +167,9 @@ impl Store {
                 metrics: crate::metrics::Metrics::new(),
                 events: crate::events::Events::default(),
                 budget,
+                expiry_slots_listed: (0..crate::keys::SLOTS)
+                    .map(|_| std::sync::atomic::AtomicU64::new(0))
+                    .collect(),
             }),
         })
     }
@@ -252,14 +262,43 @@ impl Store {
         self.inner.metrics.render(self.inner.pool.status())
     }
 
+    /// Lists `slot` in the expiry worker's set of slots. Called before a hold is taken in
+    /// it, so the set is never missing a slot with holds: the worker sweeps only listed slots.
+    pub(crate) async fn index_expiry_slot(&self, slot: u16) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let listed = &self.inner.expiry_slots_listed[usize::from(slot % crate::keys::SLOTS)];
+        if now.saturating_sub(listed.load(Ordering::Relaxed)) < EXPIRY_SLOT_REFRESH_S {
+            return Ok(());
+        }
+        let _: i64 = self
+            .query(redis::cmd("SADD").arg(self.inner.keys.expiry_slots()).arg(slot))
+            .await?;
+        listed.store(now, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// The expiry worker's wake-up signal.
     pub(crate) fn expiry_signal(&self) -> &ExpirySignal {
         &self.inner.expiry_signal
     }
 
-    /// Tells this process's expiry worker about a hold due at `expires_at`, waking it if it
-    /// planned to sleep past that.
-    pub(crate) fn hold_added(&self, expires_at: i64) {
+    /// After a hold in `slot` due at `expires_at` committed: lowers the slot's entry in the
+    /// workers' schedule (every process's workers read it) and wakes this process's worker
+    /// if it planned to sleep past that. A failure here delays nothing for long: the
+    /// worker's full pass finds every listed slot's holds.
+    pub(crate) async fn hold_added(&self, slot: u16, expires_at: i64) {
+        let hint = redis::cmd("ZADD")
+            .arg(self.inner.keys.expiry_due())
+            .arg("LT")
+            .arg(expires_at)
+            .arg(slot)
+            .to_owned();
+        if let Err(e) = self.query::<i64>(&hint).await {
+            tracing::warn!(error = %e, slot, "could not schedule a hold; the worker's full pass will find it");
+        }
         let signal = &self.inner.expiry_signal;
         if expires_at < signal.next_wake_ms.load(std::sync::atomic::Ordering::Acquire) {
             signal.notify.notify_one();

@@ -57,6 +57,10 @@ pub struct ExpiryArgs {
     /// Releases in flight at once.
     #[arg(long, env = "STOCKWATCH_EXPIRY_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1_000))]
     pub expiry_concurrency: u64,
+    /// How often every slot with holds is swept, due or not, seconds: the bound on a release
+    /// delayed by a process that died between a hold's commit and its schedule entry.
+    #[arg(long, env = "STOCKWATCH_EXPIRY_FULL_PASS_S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub expiry_full_pass_s: u64,
 }
 
 impl ExpiryArgs {
@@ -66,6 +70,7 @@ impl ExpiryArgs {
             poll: Duration::from_millis(self.expiry_poll_ms),
             batch: self.expiry_batch as usize,
             concurrency: self.expiry_concurrency as usize,
+            full_pass: Duration::from_secs(self.expiry_full_pass_s),
         }
     }
 }

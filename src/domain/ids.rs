@@ -1,6 +1,9 @@
 use std::fmt;
 use uuid::Uuid;
 
+/// Redis Cluster's hash slots: an id names one of them (its low 14 bits).
+pub const CLUSTER_SLOTS: u16 = 16384;
+
 macro_rules! time_ordered_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -10,9 +13,21 @@ macro_rules! time_ordered_id {
         pub struct $name(Uuid);
 
         impl $name {
-            /// A fresh UUIDv7: unique, and sortable by creation time.
-            pub fn generate() -> Self {
-                Self(Uuid::now_v7())
+            /// A fresh UUIDv7 whose low 14 bits name the Redis Cluster slot its record lives
+            /// in (see [`crate::keys`]). The bits taken were random: the time and uuid's
+            /// 42-bit counter come first, so ids stay unique and sort by creation time.
+            pub fn generate_in(slot: u16) -> Self {
+                let mut bytes = Uuid::now_v7().into_bytes();
+                let slot = slot % CLUSTER_SLOTS;
+                bytes[14] = (bytes[14] & 0xC0) | (slot >> 8) as u8;
+                bytes[15] = slot as u8;
+                Self(Uuid::from_bytes(bytes))
+            }
+
+            /// The cluster slot this id's record lives in.
+            pub fn slot(&self) -> u16 {
+                let bytes = self.0.as_bytes();
+                (u16::from(bytes[14] & 0x3F) << 8) | u16::from(bytes[15])
             }
 
             /// Parses an id from a path. Only the canonical hyphenated lowercase form is one
@@ -55,15 +70,29 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_sort_by_time() {
-        let a = OrderId::generate();
-        let b = OrderId::generate();
+        let a = OrderId::generate_in(16383);
+        let b = OrderId::generate_in(0);
         assert_eq!(OrderId::parse(&a.to_string()), Some(a));
-        assert!(a.to_string() < b.to_string(), "v7 ids sort by creation time");
+        assert!(
+            a.to_string() < b.to_string(),
+            "v7 ids sort by creation time, whatever their slot"
+        );
+    }
+
+    #[test]
+    fn ids_carry_their_slot() {
+        for slot in [0, 1, 255, 256, 9189, 16383] {
+            let id = ReservationId::generate_in(slot);
+            assert_eq!(id.slot(), slot);
+            assert_eq!(ReservationId::parse(&id.to_string()).map(|i| i.slot()), Some(slot));
+        }
+        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| OrderId::generate_in(7)).collect();
+        assert_eq!(ids.len(), 10_000, "the slot bits leave ids unique");
     }
 
     #[test]
     fn foreign_forms_are_not_ours() {
-        let id = ReservationId::generate().to_string();
+        let id = ReservationId::generate_in(0).to_string();
         for bad in [
             id.to_uppercase(),
             id.replace('-', ""),

@@ -16,7 +16,7 @@ mod user_id;
 
 pub use field::Field;
 pub use idempotency_key::IdempotencyKey;
-pub use ids::{OrderId, ReservationId};
+pub use ids::{CLUSTER_SLOTS, OrderId, ReservationId};
 pub use items::{CartItem, CartItems, CartLine};
 pub use limit::Limit;
 pub use quantity::{Available, Quantity};

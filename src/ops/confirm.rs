@@ -23,7 +23,7 @@ pub struct Confirmed {
 pub async fn confirm(store: &Store, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Confirmed, Error> {
     let step = Confirm {
         // Fixed before the first attempt, so a retry writes the same order.
-        order_id: OrderId::generate(),
+        order_id: OrderId::generate_in(id.slot()),
     };
     reservation::run(store, id, "confirm", idem, step).await
 }

@@ -45,7 +45,7 @@ impl Step for Expire {
         let unindex = || {
             vec![
                 redis::cmd("ZREM")
-                    .arg(store.keys().expiry())
+                    .arg(store.keys().expiry(self.id.slot()))
                     .arg(self.id.to_string())
                     .to_owned(),
             ]

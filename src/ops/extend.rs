@@ -14,7 +14,7 @@ pub async fn extend(
     idem: Option<&Idempotency>,
 ) -> Result<Reservation, Error> {
     let resv = reservation::run(store, id, "extend", idem, Extend { ttl }).await?;
-    store.hold_added(resv.expires_at);
+    store.hold_added(id.slot(), resv.expires_at).await;
     Ok(resv)
 }
 
@@ -40,7 +40,7 @@ impl Step for Extend {
                 .arg(expires_at)
                 .to_owned(),
             redis::cmd("ZADD")
-                .arg(store.keys().expiry())
+                .arg(store.keys().expiry(id.slot()))
                 .arg(expires_at)
                 .arg(id.to_string())
                 .to_owned(),

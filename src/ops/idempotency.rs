@@ -1,5 +1,9 @@
 //! `Idempotency-Key`: a request's answer, stored in the same MULTI (or script) as its effect.
 //!
+//! The answer lives in the slot of the step that writes it (the SKU's, on a cluster). A
+//! claim kept under the client's key alone records the request's fingerprint first, so a
+//! key reused for a request on other SKUs (whose answer would live elsewhere) is refused.
+//!
 //! Because the answer is written atomically with the effect, a repeat can never find the
 //! effect without the answer or the answer without the effect. A repeat that races the
 //! first attempt is caught by WATCH on the stored answer's key (or by the script running
@@ -39,7 +43,7 @@ impl Idempotency {
 
 /// Where one endpoint's answer for one key lives, and how it is read and written.
 #[derive(Debug, Clone)]
-pub(crate) struct Slot {
+pub(crate) struct StoredAnswer {
     /// The Redis hash holding the answer.
     pub key: String,
     fingerprint: String,
@@ -54,15 +58,34 @@ pub(crate) enum Recalled {
     Replay(HashMap<String, String>),
 }
 
-impl Slot {
-    /// The slot of `idem` for one endpoint; `scope` names the endpoint (and its path id), so
-    /// one key can be used on different endpoints without colliding.
-    pub fn new(store: &Store, scope: &str, idem: &Idempotency) -> Self {
-        Self {
-            key: store.keys().idempotency(scope, idem.key.as_str()),
-            fingerprint: idem.fingerprint.clone(),
-            retention_ms: store.config().retention.as_millis(),
+impl StoredAnswer {
+    /// Claims `idem` for one endpoint (`scope` names the endpoint and its path id, so one key
+    /// can be used on different endpoints) and says where its answer lives: in `slot`, the
+    /// slot of the step that will write it. A key first used with another fingerprint is
+    /// refused here, before anything runs.
+    pub async fn claim(store: &Store, scope: &str, idem: &Idempotency, slot: u16) -> Result<Self, Error> {
+        let keys = store.keys();
+        let retention_ms = store.config().retention.as_millis();
+        // SET NX GET (Redis 7): one round trip that claims a fresh key or returns the claim.
+        let prior: Option<String> = store
+            .query(
+                redis::cmd("SET")
+                    .arg(keys.idempotency_claim(scope, idem.key.as_str()))
+                    .arg(&idem.fingerprint)
+                    .arg("NX")
+                    .arg("GET")
+                    .arg("PX")
+                    .arg(retention_ms as u64),
+            )
+            .await?;
+        if prior.is_some_and(|fp| fp != idem.fingerprint) {
+            return Err(Error::IdempotencyKeyReused);
         }
+        Ok(Self {
+            key: keys.idempotency(scope, idem.key.as_str(), slot),
+            fingerprint: idem.fingerprint.clone(),
+            retention_ms,
+        })
     }
 
     /// Appends the read of the stored answer (HGETALL; empty when none).
@@ -70,7 +93,7 @@ impl Slot {
         pipe.cmd("HGETALL").arg(&self.key);
     }
 
-    /// Decodes what [`Slot::read`] returned: fresh, a replay, or a key reused for another request.
+    /// Decodes what [`StoredAnswer::read`] returned: fresh, a replay, or a key reused for another request.
     pub fn recall(&self, stored: redis::Value) -> Result<Recalled, Error> {
         let mut fields: HashMap<String, String> = redis::from_redis_value(stored).map_err(StoreError::from)?;
         match fields.remove("fp") {
@@ -97,7 +120,7 @@ impl Slot {
     }
 
     /// Whether two requests with the same key are the same request.
-    pub fn same_request(&self, other: &Slot) -> bool {
+    pub fn same_request(&self, other: &StoredAnswer) -> bool {
         self.fingerprint == other.fingerprint
     }
 

@@ -6,7 +6,7 @@
 //! the same `active` state: one EXEC aborts, re-reads, and sees the other's result. That is
 //! what makes "ends in exactly one terminal state, once" hold.
 
-use super::idempotency::{Idempotency, Recalled, Slot, field};
+use super::idempotency::{Idempotency, Recalled, StoredAnswer, field};
 use super::{OrderLine, movement_cmd, now_ms};
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
@@ -147,7 +147,7 @@ impl Reservation {
         );
         writes.push(
             redis::cmd("ZREM")
-                .arg(store.keys().expiry())
+                .arg(store.keys().expiry(self.reservation_id.slot()))
                 .arg(self.reservation_id.to_string())
                 .to_owned(),
         );
@@ -185,7 +185,10 @@ pub(crate) async fn run<S: Step>(
         store,
         key: store.keys().reservation(id),
         id: *id,
-        idem: idem.map(|i| Slot::new(store, &format!("{scope}:{id}"), i)),
+        idem: match idem {
+            Some(i) => Some(StoredAnswer::claim(store, &format!("{scope}:{id}"), i, id.slot()).await?),
+            None => None,
+        },
         step,
         touched: std::sync::Mutex::default(),
     };
@@ -206,7 +209,7 @@ struct Transition<'a, S> {
     store: &'a Store,
     key: String,
     id: ReservationId,
-    idem: Option<Slot>,
+    idem: Option<StoredAnswer>,
     step: S,
     /// The SKUs of the reservation as last read, for the stock events after a commit.
     touched: std::sync::Mutex<Vec<Sku>>,

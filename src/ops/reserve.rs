@@ -1,4 +1,4 @@
-use super::idempotency::{Idempotency, Slot};
+use super::idempotency::{Idempotency, StoredAnswer};
 use super::reservation::Reservation;
 use super::take::{Record, Take};
 use super::{CheckoutLine, Effort, OrderLine, now_ms};
@@ -36,7 +36,8 @@ pub async fn reserve(
     ttl: TtlSeconds,
     idem: Option<&Idempotency>,
 ) -> Result<Reserved, Error> {
-    let id = ReservationId::generate();
+    let slot = store.keys().slot_of_cart(items);
+    let id = ReservationId::generate_in(slot);
     let at_ms = now_ms();
     let expires_at = at_ms + ttl.duration().as_millis() as i64;
     let resv = Reservation {
@@ -48,22 +49,30 @@ pub async fn reserve(
         created_at: at_ms,
         order_id: None,
     };
+    let idem = match idem {
+        Some(i) => Some(StoredAnswer::claim(store, "reserve", i, slot).await?),
+        None => None,
+    };
+    // Before the hold exists, so the worker's set of slots is never missing this one.
+    store.index_expiry_slot(slot).await?;
     let take = Take {
         store: store.clone(),
         items: items.clone(),
+        slot,
         kind: "reserve",
         reference: id.to_string(),
         record: Record::Reservation {
             key: store.keys().reservation(&id),
+            index: store.keys().expiry(slot),
             expires_at,
             fields: resv.to_fields(),
         },
         at_ms,
-        idem: idem.map(|i| Slot::new(store, "reserve", i)),
+        idem,
         deadline: store.deadline(),
     };
     let taken = take.run(strategy).await?;
-    store.hold_added(taken.expires_at);
+    store.hold_added(slot, taken.expires_at).await;
     let reservation_id = ReservationId::parse(&taken.reference)
         .ok_or_else(|| StoreError::Protocol(format!("stored reservation id {:?} is not ours", taken.reference)))?;
     Ok(Reserved {

@@ -110,12 +110,15 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
     }
 
     let mut reserved: HashMap<String, i64> = HashMap::new();
-    let indexed: HashSet<String> = {
-        let all: Vec<String> = store
-            .query(redis::cmd("ZRANGE").arg(keys.expiry()).arg(0).arg(-1))
+    // Only the indexes of listed slots count: the worker sweeps no other.
+    let mut indexed: HashSet<String> = HashSet::new();
+    let slots: Vec<u16> = store.query(redis::cmd("SMEMBERS").arg(keys.expiry_slots())).await?;
+    for slot in slots {
+        let ids: Vec<String> = store
+            .query(redis::cmd("ZRANGE").arg(keys.expiry(slot)).arg(0).arg(-1))
             .await?;
-        all.into_iter().collect()
-    };
+        indexed.extend(ids);
+    }
     let resv_keys = scan(store, &keys.reservation_pattern()).await?;
     let mut active = 0;
     for chunk in resv_keys.chunks(STEP) {

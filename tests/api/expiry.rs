@@ -54,13 +54,25 @@ async fn movements_by_ref(app: &TestApp, sku: &str) -> HashMap<(String, String),
     out
 }
 
+/// Holds in every slot's expiry index.
 async fn index_len(app: &TestApp) -> usize {
     let mut conn = app.redis.raw().await;
-    redis::cmd("ZCARD")
-        .arg(app.store.keys().expiry())
+    let keys = app.store.keys();
+    let slots: Vec<u16> = redis::cmd("SMEMBERS")
+        .arg(keys.expiry_slots())
         .query_async(&mut conn)
         .await
-        .unwrap()
+        .unwrap();
+    let mut total = 0;
+    for slot in slots {
+        let n: usize = redis::cmd("ZCARD")
+            .arg(keys.expiry(slot))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        total += n;
+    }
+    total
 }
 
 /// Polls until `done` holds or `limit` passes; a generous bound, not a speed assertion.

@@ -253,7 +253,14 @@ async fn idempotent_answers_are_kept_at_least_a_day() {
         .await;
     assert_eq!(status, 201);
     let mut conn = app.redis.raw().await;
-    let key = app.store.keys().idempotency("purchase", "kept");
-    let ttl: i64 = redis::cmd("PTTL").arg(key).query_async(&mut conn).await.unwrap();
-    assert!(ttl > 23 * 3600 * 1000, "{ttl}");
+    let keys = app.store.keys();
+    let slot = keys.slot_of_sku(&stockwatch::domain::Sku::parse("a").unwrap());
+    // The answer (in the SKU's slot) and the claim of the key's first fingerprint.
+    for key in [
+        keys.idempotency("purchase", "kept", slot),
+        keys.idempotency_claim("purchase", "kept"),
+    ] {
+        let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await.unwrap();
+        assert!(ttl > 23 * 3600 * 1000, "{key}: {ttl}");
+    }
 }

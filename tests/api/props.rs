@@ -390,7 +390,7 @@ async fn run(store: &Store, strategy: Way, action: &Action, holds: &tokio::sync:
                         .arg(past)
                         .ignore()
                         .cmd("ZADD")
-                        .arg(store.keys().expiry())
+                        .arg(store.keys().expiry(id.slot()))
                         .arg("XX")
                         .arg(past)
                         .arg(id.to_string())

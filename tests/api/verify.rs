@@ -140,16 +140,17 @@ async fn every_rule_catches_its_own_kind_of_damage() {
     bump("b", "reserved", -2).await;
     bump("b", "available", 2).await;
 
-    // An active hold the worker can never find.
+    // An active hold the worker can never find (the one kept on b, indexed in b's slot).
+    let index = keys.expiry(keys.slot_of_sku(&sku("b")));
     let held: Vec<String> = redis::cmd("ZRANGE")
-        .arg(keys.expiry())
+        .arg(&index)
         .arg(0)
         .arg(0)
         .query_async(&mut conn)
         .await
         .unwrap();
     let _: () = redis::cmd("ZREM")
-        .arg(keys.expiry())
+        .arg(&index)
         .arg(&held[0])
         .query_async(&mut conn)
         .await
@@ -158,7 +159,7 @@ async fn every_rule_catches_its_own_kind_of_damage() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].1, "hold_not_indexed");
     let _: () = redis::cmd("ZADD")
-        .arg(keys.expiry())
+        .arg(&index)
         .arg(i64::MAX)
         .arg(&held[0])
         .query_async(&mut conn)

@@ -13,7 +13,7 @@ use super::Take;
 use super::decide::Settled;
 use super::receipt::{Outcome, Receipt};
 use crate::error::{Error, StoreError};
-use crate::ops::idempotency::Slot;
+use crate::ops::idempotency::StoredAnswer;
 use crate::outcome::Effort;
 use crate::txn::{self, Optimistic, Plan, TxError};
 use redis::Value;
@@ -169,7 +169,7 @@ impl Optimistic for Batch<'_> {
         let mut writes = Vec::new();
         let mut results = Vec::with_capacity(self.takes.len());
         // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
-        let mut answered: HashMap<&str, (&Slot, Result<Receipt, Error>)> = HashMap::new();
+        let mut answered: HashMap<&str, (&StoredAnswer, Result<Receipt, Error>)> = HashMap::new();
         for take in self.takes {
             let stored = take.idem.as_ref().and_then(|_| values.next());
             if let Some(slot) = &take.idem

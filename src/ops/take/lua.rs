@@ -28,7 +28,7 @@ impl Take {
             Record::Order { key, .. } => ("order", key),
             Record::Reservation { key, .. } => ("reservation", key),
         };
-        inv.key(record_key).key(keys.expiry());
+        inv.key(record_key).key(keys.expiry(self.slot));
         let (fp, retention) = match &self.idem {
             Some(slot) => {
                 let (key, fp, retention) = slot.script_args();

@@ -22,7 +22,7 @@ mod receipt;
 
 pub(crate) use receipt::Taken;
 
-use super::idempotency::{Idempotency, Slot};
+use super::idempotency::{Idempotency, StoredAnswer};
 use super::{Effort, Order, OrderLine, OrderSource, now_ms};
 use crate::domain::{CartItems, OrderId, Strategy, UserId};
 use crate::error::{Error, StoreError};
@@ -39,10 +39,12 @@ pub(crate) enum Record {
         /// The order JSON.
         json: String,
     },
-    /// Held: a reservation hash plus its entry in the expiry index.
+    /// Held: a reservation hash plus its entry in its slot's expiry index.
     Reservation {
         /// Key of the reservation hash.
         key: String,
+        /// The expiry index of the take's slot.
+        index: String,
         /// Deadline, epoch ms: the ZSET score.
         expires_at: i64,
         /// Field/value pairs of the hash.
@@ -55,6 +57,8 @@ pub(crate) enum Record {
 pub(crate) struct Take {
     pub store: Store,
     pub items: CartItems,
+    /// The cluster slot of the cart's SKUs, where the record and the answer are written.
+    pub slot: u16,
     /// Movement kind: `purchase`, `checkout` or `reserve`.
     pub kind: &'static str,
     /// The order or reservation id the movements point at.
@@ -62,7 +66,7 @@ pub(crate) struct Take {
     pub record: Record,
     pub at_ms: i64,
     /// Where the answer is stored when the client sent an Idempotency-Key.
-    pub idem: Option<Slot>,
+    pub idem: Option<StoredAnswer>,
     /// When the caller stops waiting: the request's response timeout.
     pub deadline: tokio::time::Instant,
 }
@@ -77,7 +81,8 @@ pub(crate) async fn sell(
     source: OrderSource,
     idem: Option<&Idempotency>,
 ) -> Result<(OrderId, Taken), Error> {
-    let order_id = OrderId::generate();
+    let slot = store.keys().slot_of_cart(items);
+    let order_id = OrderId::generate_in(slot);
     let at_ms = now_ms();
     let order = Order {
         order_id: order_id.to_string(),
@@ -91,9 +96,14 @@ pub(crate) async fn sell(
         OrderSource::Purchase => "purchase",
         OrderSource::Checkout | OrderSource::Reservation => "checkout",
     };
+    let idem = match idem {
+        Some(i) => Some(StoredAnswer::claim(store, kind, i, slot).await?),
+        None => None,
+    };
     let take = Take {
         store: store.clone(),
         items: items.clone(),
+        slot,
         kind,
         reference: order_id.to_string(),
         record: Record::Order {
@@ -101,7 +111,7 @@ pub(crate) async fn sell(
             json: serde_json::to_string(&order).expect("order serializes"),
         },
         at_ms,
-        idem: idem.map(|i| Slot::new(store, kind, i)),
+        idem,
         deadline: store.deadline(),
     };
     let taken = take.run(strategy).await?;

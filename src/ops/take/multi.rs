@@ -46,13 +46,14 @@ impl Take {
             Record::Order { key, json } => writes.push(redis::cmd("SET").arg(key).arg(json).to_owned()),
             Record::Reservation {
                 key,
+                index,
                 expires_at,
                 fields,
             } => {
                 writes.push(redis::cmd("HSET").arg(key).arg(fields).to_owned());
                 writes.push(
                     redis::cmd("ZADD")
-                        .arg(self.store.keys().expiry())
+                        .arg(index)
                         .arg(expires_at)
                         .arg(&self.reference)
                         .to_owned(),
