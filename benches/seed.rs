@@ -75,7 +75,7 @@ fn main() {
             .await
             .expect("redis-server");
         let driver = Driver::Library {
-            redis_url: redis.url(),
+            redis: stockwatch::store::Target::Single(redis.url()),
             config: StoreConfig::default(),
         };
         for s in &SCENARIOS {

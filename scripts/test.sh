@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The dashboard test drives headless Chromium through ChromeDriver; the TLS test needs openssl.
-scripts/ensure-packages.sh redis-server:redis-server chromium:chromium chromedriver:chromium-driver openssl:openssl
+scripts/ensure-packages.sh redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver openssl:openssl
 exec cargo test --all-targets "$@"

@@ -66,6 +66,10 @@ pub enum StoreError {
     /// A reply did not have the shape we wrote: corrupt data or a foreign key.
     #[error("unexpected reply from redis: {0}")]
     Protocol(String),
+    /// On a cluster, the slot moved or is moving (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`):
+    /// nothing was committed, and the attempt is retried against the new owner.
+    #[error("redis cluster slot moved: {0}")]
+    Moved(String),
 }
 
 impl StoreError {
@@ -77,6 +81,7 @@ impl StoreError {
             Self::OutOfMemory(_) => "out_of_memory",
             Self::ExecFailed(_) => "exec_failed",
             Self::Protocol(_) => "protocol",
+            Self::Moved(_) => "moved",
         }
     }
 }
@@ -85,13 +90,15 @@ impl From<redis::RedisError> for StoreError {
     fn from(e: redis::RedisError) -> Self {
         if e.code() == Some("OOM") || e.to_string().contains("OOM") {
             Self::OutOfMemory(e.to_string())
+        } else if matches!(e.code(), Some("MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN")) {
+            Self::Moved(e.to_string())
         } else if e.is_timeout() {
             Self::Timeout
         } else if e.is_io_error()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
             || e.is_unrecoverable_error()
-            || matches!(e.code(), Some("LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN"))
+            || matches!(e.code(), Some("LOADING" | "BUSY" | "MASTERDOWN"))
         {
             Self::Unavailable(e.to_string())
         } else {
@@ -220,7 +227,7 @@ impl Error {
             Self::ReservationNotActive { .. } => "reservation_not_active",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Contention { .. } => "contention",
-            Self::Store(StoreError::Timeout | StoreError::Unavailable(_)) => "redis_unavailable",
+            Self::Store(StoreError::Timeout | StoreError::Unavailable(_) | StoreError::Moved(_)) => "redis_unavailable",
             Self::Store(StoreError::OutOfMemory(_)) => "redis_out_of_memory",
             Self::Store(StoreError::ExecFailed(_) | StoreError::Protocol(_)) => "internal_error",
         }
@@ -241,9 +248,9 @@ impl Error {
             Self::InsufficientStock { .. } | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Store(StoreError::Timeout | StoreError::Unavailable(_) | StoreError::OutOfMemory(_)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Store(
+                StoreError::Timeout | StoreError::Unavailable(_) | StoreError::OutOfMemory(_) | StoreError::Moved(_),
+            ) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(StoreError::ExecFailed(_) | StoreError::Protocol(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -282,7 +289,7 @@ impl Error {
     /// One human sentence; infrastructure detail stays in the logs, not in responses.
     fn message(&self) -> String {
         match self {
-            Self::Store(StoreError::Timeout | StoreError::Unavailable(_)) => {
+            Self::Store(StoreError::Timeout | StoreError::Unavailable(_) | StoreError::Moved(_)) => {
                 "Redis is unavailable or did not answer in time; try again".into()
             }
             Self::Store(StoreError::OutOfMemory(_)) => "Redis is out of memory; nothing was written".into(),

@@ -10,10 +10,10 @@
 //! The feed covers this process's changes; an `expiry-worker` running as its own process
 //! releases holds without events here.
 
+use crate::conn::Shared;
 use crate::domain::Sku;
 use crate::keys::Keys;
 use crate::outcome::Effort;
-use redis::aio::ConnectionManager;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -77,12 +77,7 @@ impl Default for Events {
 impl Events {
     /// A new subscription. The first one starts the publisher (on the current runtime); it
     /// ends when the store is dropped.
-    pub(crate) fn subscribe(
-        &self,
-        keys: &Keys,
-        conn: ConnectionManager,
-        timeout: Duration,
-    ) -> broadcast::Receiver<StockEvent> {
+    pub(crate) fn subscribe(&self, keys: &Keys, conn: Shared, timeout: Duration) -> broadcast::Receiver<StockEvent> {
         let receiver = self.feed.subscribe();
         self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -107,7 +102,7 @@ async fn publish(
     mut queue: mpsc::UnboundedReceiver<Change>,
     feed: broadcast::Sender<StockEvent>,
     keys: Keys,
-    mut conn: ConnectionManager,
+    conn: Shared,
     timeout: Duration,
 ) {
     let mut changes = Vec::with_capacity(READ_BATCH);
@@ -115,16 +110,19 @@ async fn publish(
         // Each SKU is read once per batch, however many of its changes the batch holds
         // (a hot SKU can have hundreds): its events all show the state read after them.
         let mut slot: HashMap<Sku, usize> = HashMap::new();
-        let mut pipe = redis::pipe();
+        let mut reads = Vec::new();
         for sku in changes.iter().flat_map(|c| &c.skus) {
             if !slot.contains_key(sku) {
                 slot.insert(sku.clone(), slot.len());
-                pipe.cmd("HMGET")
-                    .arg(keys.stock(sku))
-                    .arg(&["available", "reserved", "sold"]);
+                reads.push(
+                    redis::cmd("HMGET")
+                        .arg(keys.stock(sku))
+                        .arg(&["available", "reserved", "sold"])
+                        .to_owned(),
+                );
             }
         }
-        let read = tokio::time::timeout(timeout, pipe.query_async::<Vec<[Option<i64>; 3]>>(&mut conn)).await;
+        let read = tokio::time::timeout(timeout, conn.read_all::<[Option<i64>; 3]>(reads)).await;
         match read {
             Ok(Ok(levels)) => {
                 for change in changes.drain(..) {

@@ -6,8 +6,8 @@
 //! (`tests/api/layout.rs` reads `src/` and holds the code to this):
 //!
 //! ```text
-//! routes ─→ ops ─→ txn ─→ store ─→ keys, domain, error, retry, outcome
-//!    │        │                 └─→ metrics, events (beside the store)
+//! routes ─→ ops ─→ txn ─→ store ─→ conn, keys, domain, error, retry, outcome
+//!    │        │                 └─→ metrics, events (beside the store) ─→ conn
 //!    └─→ demo ┘    expiry ─→ ops     bench, soak ─→ ops, store     config, startup: the top
 //!  demo, bench ─→ race ─→ error, outcome
 //! ```
@@ -18,8 +18,10 @@
 //! - [`error`]: every failure, and its HTTP status and contract code, in one place.
 //! - [`retry`]: how conflicted transactions back off; [`outcome`]: how a call ended and what
 //!   it cost, the vocabulary that operations produce and metrics and events record.
-//! - [`store`]: the connections (a pool of dedicated ones for WATCH, one multiplexed one
-//!   for scripts and reads) and the response timeout. It keeps the operations' per-process
+//! - [`conn`]: where Redis is (one server or a cluster, [`conn::Target`]) and the shared
+//!   multiplexed connection of either kind.
+//! - [`store`]: the connections (dedicated ones for WATCH, per master on a cluster; the
+//!   multiplexed one for scripts and reads) and the response timeout. It keeps the operations' per-process
 //!   state (group commit) in a slot typed by them, so it never names a floor above it.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`; [`events`]: the stock-change
 //!   feed behind `GET /v1/events`, published after each commit. Both sit beside the store.
@@ -31,7 +33,8 @@
 //! - [`routes`]: thin actix-web handlers, one file each; [`routes::api`] holds the request
 //!   bodies, parameters and refusal sets that both the handlers and the OpenAPI document
 //!   use; [`startup`] wires them into an [`startup::Application`].
-//! - [`managed_redis`]: runs a private `redis-server` when no `REDIS_URL` is given.
+//! - [`managed_redis`]: runs a private `redis-server` when no `REDIS_URL` is given;
+//!   [`managed_cluster`]: a private 3-master Redis Cluster (`scripts/cluster.sh`, tests).
 //! - [`config`]: command-line, environment and config-file settings; [`telemetry`]: logs.
 //! - [`bench`]: the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`).
 //! - [`soak`]: the long mixed-workload run against a server (`stockwatch soak`).
@@ -46,12 +49,14 @@
 
 pub mod bench;
 pub mod config;
+pub mod conn;
 pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod expiry;
 pub mod keys;
+pub mod managed_cluster;
 pub mod managed_redis;
 pub mod metrics;
 pub mod ops;

@@ -15,8 +15,8 @@ pub enum Driver {
     /// Calls the library directly on this Redis, with these settings (a fresh key prefix is
     /// used for each strategy).
     Library {
-        /// `redis://…` or `redis+unix://…`.
-        redis_url: String,
+        /// One Redis or a cluster.
+        redis: crate::store::Target,
         /// Retry, batching and pool settings to measure.
         config: StoreConfig,
     },
@@ -68,8 +68,8 @@ impl Driver {
         let run = format!("{:x}", rand::random::<u32>());
         let available = Available::parse(&json!(w.stock), "stock").map_err(|e| e.to_string())?;
         let target = match self {
-            Self::Library { redis_url, config } => Target::Library(Store::new(
-                redis_url,
+            Self::Library { redis, config } => Target::Library(Store::connect(
+                redis,
                 StoreConfig {
                     key_prefix: format!("bench-{run}-{}", strategy.as_str()),
                     ..config.clone()

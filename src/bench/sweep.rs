@@ -47,7 +47,7 @@ pub struct Point {
 /// Runs every point of `grid` (library mode: retry settings are per point) and writes
 /// `sweep.csv` and the plots into `out`.
 pub async fn run(
-    redis_url: &str,
+    redis: &crate::store::Target,
     base: &StoreConfig,
     workload: &Workload,
     grid: &Grid,
@@ -77,7 +77,7 @@ pub async fn run(
                         ..base.clone()
                     };
                     let driver = Driver::Library {
-                        redis_url: redis_url.to_owned(),
+                        redis: redis.clone(),
                         config,
                     };
                     let w = Workload {

@@ -1,6 +1,6 @@
 //! `stockwatch bench` and `stockwatch bench sweep`.
 
-use super::redis_url;
+use super::redis_target;
 use stockwatch::StoreConfig;
 use stockwatch::bench::{self, Driver, Tuning};
 use stockwatch::config::{BenchArgs, SweepArgs};
@@ -13,7 +13,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
     let (driver, managed, tuning, target) = match &w.target {
         Some(url) => (Driver::http(url, w.admin_token.clone()), None, None, url.clone()),
         None => {
-            let (url, managed) = redis_url(&w.redis, true).await?;
+            let (redis, managed) = redis_target(&w.redis, true).await?;
             let tuning = Tuning {
                 batching: w.batching == "on",
                 retry,
@@ -27,7 +27,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
                 ..w.redis.store_config()
             };
             (
-                Driver::Library { redis_url: url, config },
+                Driver::Library { redis, config },
                 managed,
                 Some(tuning),
                 "library".to_owned(),
@@ -79,7 +79,7 @@ pub async fn sweep(args: SweepArgs) -> Result<(), String> {
         }
     }
     let retry = at(1.0, 1.0).policy()?;
-    let (url, managed) = redis_url(&w.redis, true).await?;
+    let (redis, managed) = redis_target(&w.redis, true).await?;
     let config = StoreConfig {
         retry: RetryPolicy { ..retry },
         batching: w.batching == "on",
@@ -92,7 +92,7 @@ pub async fn sweep(args: SweepArgs) -> Result<(), String> {
         base_ms: args.base_ms.clone(),
         cap_ms: args.cap_ms.clone(),
     };
-    let points = bench::sweep::run(&url, &config, &w.workload(1), &grid, &args.out).await;
+    let points = bench::sweep::run(&redis, &config, &w.workload(1), &grid, &args.out).await;
     if let Some(m) = managed {
         m.shutdown().await;
     }

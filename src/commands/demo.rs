@@ -1,21 +1,21 @@
 //! `stockwatch demo race`.
 
-use super::redis_url;
+use super::redis_target;
 use stockwatch::Store;
 use stockwatch::config::RaceArgs;
 
 /// `stockwatch demo race`: the rush through each strategy, or the step-by-step replay.
 pub async fn race(args: RaceArgs) -> Result<(), String> {
     use stockwatch::domain::{Available, Sku, Strategy};
-    let (url, managed) = redis_url(&args.redis, true).await?;
+    let (target, managed) = redis_target(&args.redis, true).await?;
     let result = async {
         if args.interleave {
             let buyers = (args.buyers.unwrap_or(2) as usize).min(stockwatch::demo::MAX_REPLAY_BUYERS);
             let stock = args.stock.unwrap_or(1);
-            let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+            let store = Store::connect(&target, stockwatch::demo::race_config("demo-interleave", false))?;
             let mut replays = Vec::new();
             for strategy in [Strategy::Broken, Strategy::Watch] {
-                replays.push(stockwatch::demo::replay(&client, "demo-interleave", strategy, buyers, stock).await?);
+                replays.push(stockwatch::demo::replay(&store, "demo-interleave", strategy, buyers, stock).await?);
             }
             if args.json {
                 println!("{}", serde_json::json!({ "replays": replays }));
@@ -31,7 +31,7 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
             retry_budget: args.retry_budget_percent.budget(args.retry_budget_min_per_s),
             ..stockwatch::demo::race_config("demo-race", args.batching == "on")
         };
-        let store = Store::new(&url, config)?;
+        let store = Store::connect(&target, config)?;
         let rush = |strategy| stockwatch::demo::Rush {
             sku: Sku::parse("ps5").expect("a valid sku"),
             buyers: args.buyers.unwrap_or(500),

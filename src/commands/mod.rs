@@ -9,6 +9,7 @@ pub mod verify;
 
 use stockwatch::config::RedisArgs;
 use stockwatch::managed_redis::ManagedRedis;
+use stockwatch::store::Target;
 use stockwatch::{Store, StoreConfig};
 
 /// Oldest Redis with everything we rely on (e.g. EXEC aborting on expired watched keys).
@@ -22,8 +23,8 @@ pub async fn connect(
     config: StoreConfig,
     join: bool,
 ) -> Result<(Store, Option<ManagedRedis>), String> {
-    let (url, managed) = redis_url(redis, join).await?;
-    let store = Store::new(&url, config)?;
+    let (target, managed) = redis_target(redis, join).await?;
+    let store = Store::connect(&target, config)?;
     match store.server_version().await {
         Ok(v) if v < MIN_REDIS => {
             return Err(format!(
@@ -37,9 +38,18 @@ pub async fn connect(
     Ok((store, managed))
 }
 
-/// `REDIS_URL`; else, with `join`, a managed server already running in the data dir; else a
-/// managed server started now (returned, to stop at the end).
-pub async fn redis_url(redis: &RedisArgs, join: bool) -> Result<(String, Option<ManagedRedis>), String> {
+/// `REDIS_CLUSTER_NODES` or `REDIS_URL`; else, with `join`, a managed server already running
+/// in the data dir; else a managed server started now (returned, to stop at the end).
+pub async fn redis_target(redis: &RedisArgs, join: bool) -> Result<(Target, Option<ManagedRedis>), String> {
+    let seeds: Vec<String> = redis
+        .redis_cluster_nodes
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !seeds.is_empty() {
+        return Ok((Target::Cluster(seeds), None));
+    }
     let running = match (&redis.redis_url, join) {
         (None, true) => ManagedRedis::running_in(&redis.data_dir).await,
         _ => None,
@@ -53,7 +63,7 @@ pub async fn redis_url(redis: &RedisArgs, join: bool) -> Result<(String, Option<
             (managed.url(), Some(managed))
         }
     };
-    Ok((url, managed))
+    Ok((Target::Single(url), managed))
 }
 
 /// Installs SIGINT/SIGTERM handlers now (not when first polled, so a signal during startup

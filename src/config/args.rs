@@ -14,8 +14,17 @@ use std::time::Duration;
 pub struct RedisArgs {
     /// Redis to use (redis://, rediss://, redis+unix://; a password in the URL works). When
     /// unset, stockwatch starts and owns a local redis-server in --data-dir.
-    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        hide_env_values = true,
+        conflicts_with = "redis_cluster_nodes"
+    )]
     pub redis_url: Option<String>,
+    /// A Redis Cluster instead: comma-separated seed URLs (redis:// or rediss://; passwords
+    /// as in REDIS_URL). Any one reachable master is enough to find the rest.
+    #[arg(long, env = "REDIS_CLUSTER_NODES", hide_env_values = true, value_delimiter = ',')]
+    pub redis_cluster_nodes: Vec<String>,
     /// Data directory of the managed redis-server (AOF, socket, log).
     #[arg(long, env = "STOCKWATCH_DATA_DIR", default_value = "./.stockwatch")]
     pub data_dir: PathBuf,

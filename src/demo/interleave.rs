@@ -83,7 +83,7 @@ pub const MAX_REPLAY_BUYERS: usize = 26;
 /// Replays the lost update on `strategy` (`broken` or `watch`) with `buyers` buyers and
 /// `stock` units, on keys under `prefix` (deleted before and after).
 pub async fn replay(
-    client: &redis::Client,
+    store: &crate::store::Store,
     prefix: &str,
     strategy: Strategy,
     buyers: usize,
@@ -93,6 +93,11 @@ pub async fn replay(
     let sku = Sku::parse("ps5").expect("a valid sku");
     let key = keys.stock(&sku);
     let buyers = buyers.clamp(1, MAX_REPLAY_BUYERS);
+    // Each buyer gets a connection of its own, to the server that owns the SKU's slot.
+    let client = store
+        .client_for(keys.slot_of_sku(&sku))
+        .await
+        .map_err(|e| e.to_string())?;
     // Bounded: the server serves replays, and a Redis that stopped answering must not hold
     // a request forever.
     let timeouts = redis::AsyncConnectionConfig::new()

@@ -36,7 +36,7 @@ pub async fn reserve(
     ttl: TtlSeconds,
     idem: Option<&Idempotency>,
 ) -> Result<Reserved, Error> {
-    let slot = store.keys().slot_of_cart(items);
+    let slot = super::take::home_slot(store, items)?;
     let id = ReservationId::generate_in(slot);
     let at_ms = now_ms();
     let expires_at = at_ms + ttl.duration().as_millis() as i64;

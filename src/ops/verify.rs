@@ -64,14 +64,14 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
     let keys = store.keys();
     let mut violations = Vec::new();
     let mut stock: BTreeMap<String, Counters> = BTreeMap::new();
-    for chunk in scan(store, &keys.stock_pattern()).await?.chunks(STEP) {
-        let mut pipe = redis::pipe();
-        for key in chunk {
-            pipe.cmd("HMGET")
+    for chunk in store.scan(&keys.stock_pattern(), STEP).await?.chunks(STEP) {
+        let reads = chunk.iter().map(|key| {
+            redis::cmd("HMGET")
                 .arg(key)
-                .arg(&["available", "reserved", "sold", "received"]);
-        }
-        let rows: Vec<[Option<i64>; 4]> = query(store, &pipe).await?;
+                .arg(&["available", "reserved", "sold", "received"])
+                .to_owned()
+        });
+        let rows: Vec<[Option<i64>; 4]> = store.read_all(reads.collect()).await?;
         for (key, [a, r, s, rec]) in chunk.iter().zip(rows) {
             let Some(sku) = keys.sku_of_stock_key(key) else {
                 continue;
@@ -89,13 +89,11 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
     }
 
     let mut sold: HashMap<String, i64> = HashMap::new();
-    let order_keys = scan(store, &keys.order_pattern()).await?;
+    let order_keys = store.scan(&keys.order_pattern(), STEP).await?;
     for chunk in order_keys.chunks(STEP) {
-        let mut pipe = redis::pipe();
-        for key in chunk {
-            pipe.cmd("GET").arg(key);
-        }
-        let rows: Vec<Option<String>> = query(store, &pipe).await?;
+        let rows: Vec<Option<String>> = store
+            .read_all(chunk.iter().map(|key| redis::cmd("GET").arg(key).to_owned()).collect())
+            .await?;
         for (key, raw) in chunk.iter().zip(rows) {
             match raw.as_deref().map(serde_json::from_str::<Order>) {
                 Some(Ok(order)) => {
@@ -119,14 +117,17 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
             .await?;
         indexed.extend(ids);
     }
-    let resv_keys = scan(store, &keys.reservation_pattern()).await?;
+    let resv_keys = store.scan(&keys.reservation_pattern(), STEP).await?;
     let mut active = 0;
     for chunk in resv_keys.chunks(STEP) {
-        let mut pipe = redis::pipe();
-        for key in chunk {
-            pipe.cmd("HGETALL").arg(key);
-        }
-        let rows: Vec<HashMap<String, String>> = query(store, &pipe).await?;
+        let rows: Vec<HashMap<String, String>> = store
+            .read_all(
+                chunk
+                    .iter()
+                    .map(|key| redis::cmd("HGETALL").arg(key).to_owned())
+                    .collect(),
+            )
+            .await?;
         for (key, fields) in chunk.iter().zip(rows) {
             let id = key.rsplit(':').next().and_then(ReservationId::parse);
             let resv = match id.map(|id| Reservation::from_fields(&id, fields)) {
@@ -248,36 +249,6 @@ fn corrupt(key: &str, why: &str) -> Violation {
         sku: None,
         message: format!("{key}: {why}"),
     }
-}
-
-/// Every key matching `pattern`, by SCAN (each key once, even if SCAN repeats it).
-async fn scan(store: &Store, pattern: &str) -> Result<Vec<String>, StoreError> {
-    let mut cursor: u64 = 0;
-    let mut seen = HashSet::new();
-    loop {
-        let (next, batch): (u64, Vec<String>) = store
-            .query(
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(pattern)
-                    .arg("COUNT")
-                    .arg(STEP),
-            )
-            .await?;
-        seen.extend(batch);
-        if next == 0 {
-            let mut keys: Vec<String> = seen.into_iter().collect();
-            keys.sort();
-            return Ok(keys);
-        }
-        cursor = next;
-    }
-}
-
-async fn query<T: redis::FromRedisValue>(store: &Store, pipe: &redis::Pipeline) -> Result<T, StoreError> {
-    let mut conn = store.shared();
-    Store::bounded(store.deadline(), pipe.query_async(&mut conn)).await
 }
 
 /// Σ of `set`/`restock` quantities, when the stream still holds every entry ever added

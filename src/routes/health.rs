@@ -9,11 +9,12 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Readiness: Redis answers PING within the response timeout.
+/// Readiness: Redis answers PING within the response timeout (and, on a cluster, reports
+/// `cluster_state:ok`).
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses(
         (status = 200, description = "Redis answers", body = Object, example = json!({"status": "ready"})),
-        (status = 503, description = "Redis does not answer in time (`redis_unavailable`)", body = crate::error::ErrorBody)))]
+        (status = 503, description = "Redis does not answer in time, or the cluster is not ok (`redis_unavailable`)", body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     state.store.ping().await?;

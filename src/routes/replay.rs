@@ -37,7 +37,7 @@ pub async fn replay(
     // step. Prefixes are ASCII and at most 64 long; 50 of it leaves room for the suffix.
     let base = state.store.keys().prefix();
     let prefix = format!("{}:r{:06x}", &base[..base.len().min(50)], rand::random::<u32>() >> 8);
-    let replay = crate::demo::replay(state.store.client(), &prefix, strategy, buyers, stock)
+    let replay = crate::demo::replay(&state.store, &prefix, strategy, buyers, stock)
         .await
         .map_err(|e| Error::Store(StoreError::Unavailable(e)))?;
     Ok(HttpResponse::Ok().json(replay))

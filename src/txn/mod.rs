@@ -109,6 +109,7 @@ pub async fn run_until<O: Optimistic>(
     deadline: Instant,
 ) -> Result<Committed<O::Output>, TxError<O::Rejection>> {
     let attempts = AtomicU32::new(0);
+    let conflicts = AtomicU32::new(0);
     let throttled = AtomicBool::new(false);
     store.first_attempt();
     let delays = Budgeted {
@@ -122,11 +123,16 @@ pub async fn run_until<O: Optimistic>(
     })
     .retry(delays)
     .sleep(tokio::time::sleep)
-    .when(|e| matches!(e, AttemptError::Conflict))
+    // A moved slot is retried like a conflict (from WATCH, on the new owner), but is not one.
+    .when(|e| matches!(e, AttemptError::Conflict | AttemptError::Store(StoreError::Moved(_))))
+    .notify(|e, _| {
+        if matches!(e, AttemptError::Conflict) {
+            conflicts.fetch_add(1, Ordering::Relaxed);
+        }
+    })
     .await;
-    // Only conflicts are retried, so every attempt before the last one conflicted.
     let attempts = attempts.into_inner();
-    let conflicts = attempts - 1;
+    let conflicts = conflicts.into_inner();
     match result {
         Ok(output) => Ok(Committed {
             output,
@@ -174,10 +180,17 @@ async fn attempt_once<O: Optimistic>(
     attempt: u32,
     deadline: Instant,
 ) -> Result<O::Output, AttemptError<O::Rejection>> {
-    let mut conn = Dedicated::checkout(store, deadline)
-        .await
-        .map_err(AttemptError::Store)?;
-    let snapshot = conn.watch_and_read(op).await.map_err(AttemptError::Store)?;
+    let watch = op.watch_keys();
+    let slot = watch.first().map_or(0, |key| crate::keys::slot_of(key));
+    let attempted = async {
+        let mut conn = Dedicated::checkout(store, slot, deadline).await?;
+        let snapshot = conn.watch_and_read(&watch, op).await?;
+        Ok::<_, StoreError>((conn, snapshot))
+    };
+    let (mut conn, snapshot) = match attempted.await {
+        Ok(ready) => ready,
+        Err(e) => return Err(moved(store, e).await),
+    };
     let answered = |conflicted| store.metrics().attempt_answered(op.callers(), conflicted);
     match op.decide(snapshot, attempt) {
         Err(rejection) => {
@@ -185,17 +198,29 @@ async fn attempt_once<O: Optimistic>(
             answered(false);
             Err(AttemptError::Rejected(rejection))
         }
-        Ok(plan) => match conn.exec(&plan.writes).await.map_err(AttemptError::Store)? {
-            true => {
-                answered(false);
-                Ok(plan.output)
-            }
-            false => {
-                answered(true);
-                Err(AttemptError::Conflict)
-            }
+        Ok(plan) => match conn.exec(&plan.writes).await {
+            Err(e) => Err(moved(store, e).await),
+            Ok(committed) => match committed {
+                true => {
+                    answered(false);
+                    Ok(plan.output)
+                }
+                false => {
+                    answered(true);
+                    Err(AttemptError::Conflict)
+                }
+            },
         },
     }
+}
+
+/// An attempt's Redis error; when the slot moved, the slot map is read again first, so the
+/// retry goes to the new owner.
+async fn moved<R>(store: &Store, e: StoreError) -> AttemptError<R> {
+    if matches!(e, StoreError::Moved(_)) {
+        store.slots_moved().await;
+    }
+    AttemptError::Store(e)
 }
 
 /// A pooled connection held for one attempt. While `watching`, dropping it (error,
@@ -208,9 +233,9 @@ struct Dedicated {
 }
 
 impl Dedicated {
-    async fn checkout(store: &Store, deadline: Instant) -> Result<Self, StoreError> {
+    async fn checkout(store: &Store, slot: u16, deadline: Instant) -> Result<Self, StoreError> {
         let asked = Instant::now();
-        let conn = Store::bounded(deadline, store.pool().get()).await?;
+        let conn = Store::bounded(deadline, store.dedicated(slot)).await?;
         store.metrics().pool_wait(asked.elapsed());
         Ok(Self {
             conn: Some(conn),
@@ -225,9 +250,9 @@ impl Dedicated {
 
     /// WATCH and the reads in one round trip; WATCH runs first, so the reads see a state
     /// that EXEC will only commit against if no watched key changes.
-    async fn watch_and_read<O: Optimistic>(&mut self, op: &O) -> Result<O::Snapshot, StoreError> {
+    async fn watch_and_read<O: Optimistic>(&mut self, watch: &[String], op: &O) -> Result<O::Snapshot, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("WATCH").arg(op.watch_keys()).ignore();
+        pipe.cmd("WATCH").arg(watch).ignore();
         op.read(&mut pipe);
         self.watching = true;
         let deadline = self.deadline;
@@ -260,8 +285,9 @@ impl Dedicated {
             .ok_or_else(|| StoreError::Protocol("no EXEC reply".into()))?;
         if let Some(Value::ServerError(e)) = replies.iter().find(|v| matches!(v, Value::ServerError(_))) {
             let e = redis::RedisError::from(e.clone());
+            // A queued write refused (the slot moved mid-attempt: EXEC then aborts whole).
             return Err(match StoreError::from(e) {
-                oom @ StoreError::OutOfMemory(_) => oom,
+                kept @ (StoreError::OutOfMemory(_) | StoreError::Moved(_)) => kept,
                 other => StoreError::ExecFailed(format!("refused at queue time: {other}")),
             });
         }

@@ -7,6 +7,7 @@ use stockwatch::StoreConfig;
 use stockwatch::bench::{self, Distribution, Driver, Op, Workload};
 use stockwatch::domain::Strategy;
 use stockwatch::retry::Jitter;
+use stockwatch::store::Target;
 
 fn rush(buyers: u64, stock: i64) -> Workload {
     Workload {
@@ -24,7 +25,7 @@ fn rush(buyers: u64, stock: i64) -> Workload {
 async fn the_library_bench_reads_oversold_back_and_finds_it_only_on_broken() {
     let redis = TestRedis::start().await;
     let driver = Driver::Library {
-        redis_url: redis.url(),
+        redis: Target::Single(redis.url()),
         config: StoreConfig::default(),
     };
     let w = rush(400, 40);
@@ -175,9 +176,15 @@ async fn a_sweep_writes_one_csv_row_per_point_and_the_plots() {
         base_ms: vec![1.0],
         cap_ms: vec![50.0],
     };
-    let points = bench::sweep::run(&redis.url(), &config, &rush(200, 200), &grid, dir.path())
-        .await
-        .unwrap();
+    let points = bench::sweep::run(
+        &Target::Single(redis.url()),
+        &config,
+        &rush(200, 200),
+        &grid,
+        dir.path(),
+    )
+    .await
+    .unwrap();
     assert_eq!(points.len(), 4);
     let csv = std::fs::read_to_string(dir.path().join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");

@@ -3,6 +3,7 @@
 
 mod bench;
 mod checkout;
+mod cluster;
 mod dashboard;
 mod demo;
 mod engine;

@@ -24,7 +24,7 @@ pub(crate) use receipt::Taken;
 
 use super::idempotency::{Idempotency, StoredAnswer};
 use super::{Effort, Order, OrderLine, OrderSource, now_ms};
-use crate::domain::{CartItems, OrderId, Strategy, UserId};
+use crate::domain::{CartItems, InvalidInput, OrderId, Strategy, UserId};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
 use crate::txn;
@@ -71,6 +71,22 @@ pub(crate) struct Take {
     pub deadline: tokio::time::Instant,
 }
 
+/// The slot a cart's record and answer live in (its first SKU's). On a cluster a cart whose
+/// SKUs span slots cannot be one transaction; until the saga that would take it lands, it is
+/// refused with a 400 that says so, before anything is written.
+pub(crate) fn home_slot(store: &Store, items: &CartItems) -> Result<u16, Error> {
+    let keys = store.keys();
+    let slot = keys.slot_of_cart(items);
+    if store.is_cluster() && items.lines().iter().any(|l| keys.slot_of_sku(&l.sku) != slot) {
+        return Err(InvalidInput::new(
+            "items: on a Redis Cluster, every SKU of one cart must live in the same hash slot; \
+             carts across slots are not supported yet",
+        )
+        .into());
+    }
+    Ok(slot)
+}
+
 /// Sells a cart as a new order (purchase or checkout): builds the order once, then takes.
 /// A replayed take answers with the first order's id, and writes nothing.
 pub(crate) async fn sell(
@@ -81,7 +97,7 @@ pub(crate) async fn sell(
     source: OrderSource,
     idem: Option<&Idempotency>,
 ) -> Result<(OrderId, Taken), Error> {
-    let slot = store.keys().slot_of_cart(items);
+    let slot = home_slot(store, items)?;
     let order_id = OrderId::generate_in(slot);
     let at_ms = now_ms();
     let order = Order {

@@ -1,10 +1,21 @@
 //! The handle every operation runs through: key layout, connections, and the knobs that
 //! shape transactions. Cheap to clone; share one per process.
+//!
+//! It talks to one Redis or to a Redis Cluster ([`Target`]); [`Shared`] is the multiplexed
+//! connection of either kind, and `cluster` keeps the slot map and the per-master pools
+//! that WATCH transactions need on a cluster.
+
+mod cluster;
+mod connections;
+mod holds;
+
+use connections::Redis;
+
+pub use crate::conn::{Shared, Target};
 
 use crate::error::StoreError;
 use crate::keys::Keys;
 use crate::retry::{Budget, RetryBudget, RetryPolicy};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -65,32 +76,21 @@ pub struct Store {
 
 struct Inner {
     keys: Keys,
-    /// Dedicated connections: one borrower at a time, so a WATCH belongs to one transaction.
-    pool: deadpool_redis::Pool,
-    /// One multiplexed, self-reconnecting connection for everything that does not WATCH:
-    /// scripts, plain reads, and `broken`'s unguarded writes. Concurrent calls pipeline.
-    shared: ConnectionManager,
-    /// For callers that need connections of their own (the replay gives each buyer one).
-    client: redis::Client,
+    /// The connections, to one server or to a cluster.
+    redis: Redis,
     /// Per-process state of the floor above (the operations' group-commit queues), typed by
     /// that floor and made on first use, so that the store never names a module above it.
     above: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
-    /// Wakes this process's expiry worker when a hold due sooner than its next wake is added.
-    expiry_signal: ExpirySignal,
+    /// What this process knows of holds: the expiry worker's wake-up, and the slots it
+    /// listed lately.
+    holds: holds::Holds,
     /// Prometheus metrics of everything this store's callers do.
     metrics: crate::metrics::Metrics,
     /// Stock changes for `GET /v1/events`, published after each commit.
     events: crate::events::Events,
     /// The retry budget's account, shared by every transaction of this store.
     budget: Option<Budget>,
-    /// When this process last added each slot to the expiry worker's set (epoch s; 0:
-    /// never), so a hold costs that extra write once per slot per [`EXPIRY_SLOT_REFRESH_S`].
-    expiry_slots_listed: Box<[std::sync::atomic::AtomicU64]>,
 }
-
-/// How often a slot in use is listed again for the expiry worker: were the set lost (a
-/// FLUSHALL while running), holds of a busy slot are found again within this time.
-const EXPIRY_SLOT_REFRESH_S: u64 = 10;
 
 /// Work done by this store's callers since it was built: each caller's attempts (a group
 /// commit attempt counts once per buyer it carries) and the conflicts among them. The bench
@@ -103,15 +103,6 @@ pub struct Stats {
     pub conflicts: u64,
 }
 
-/// How a new hold reaches a sleeping expiry worker in the same process.
-#[derive(Debug)]
-pub(crate) struct ExpirySignal {
-    /// Woken when a hold due before `next_wake_ms` is added.
-    pub notify: tokio::sync::Notify,
-    /// When the worker plans to wake next (epoch ms); `i64::MAX` when it is not sleeping.
-    pub next_wake_ms: std::sync::atomic::AtomicI64,
-}
-
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
@@ -121,62 +112,44 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Builds the store without connecting: Redis may come up later, and `/readyz` says when.
+    /// Builds a store on one Redis at `redis_url`; see [`Store::connect`].
     pub fn new(redis_url: &str, config: StoreConfig) -> Result<Self, String> {
+        Self::connect(&Target::Single(redis_url.to_owned()), config)
+    }
+
+    /// Builds the store without connecting: Redis may come up later, and `/readyz` says when.
+    /// On a cluster, it must be called inside a Tokio runtime (the cluster client starts its
+    /// own task).
+    pub fn connect(target: &Target, config: StoreConfig) -> Result<Self, String> {
         // rediss:// needs a process-wide rustls crypto provider; the first store installs
         // ring's (a no-op when one is already installed).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let keys = Keys::new(&config.key_prefix)?;
-        let client = redis::Client::open(redis_url).map_err(|e| format!("REDIS_URL: {e}"))?;
-        let timeout = config.response_timeout;
-        let conn_config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout));
-        let manager =
-            deadpool_redis::Manager::new_with_config(redis_url, conn_config).map_err(|e| format!("REDIS_URL: {e}"))?;
-        let pool = deadpool_redis::Pool::builder(manager)
-            .max_size(config.pool_size.max(1))
-            .wait_timeout(Some(timeout))
-            .create_timeout(Some(timeout))
-            .recycle_timeout(Some(timeout))
-            .runtime(deadpool_redis::Runtime::Tokio1)
-            .build()
-            .map_err(|e| format!("redis pool: {e}"))?;
-        let shared = ConnectionManager::new_lazy_with_config(
-            client.clone(),
-            ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(timeout))
-                .set_response_timeout(Some(timeout))
-                .set_number_of_retries(1)
-                .set_max_delay(Duration::from_millis(200)),
-        )
-        .map_err(|e| format!("redis connection: {e}"))?;
+        let redis = Redis::open(target, &config)?;
         let budget = config.retry_budget.map(|b| b.bucket());
         Ok(Self {
             config: Arc::new(config),
             inner: Arc::new(Inner {
                 keys,
-                pool,
-                shared,
-                client,
+                redis,
                 above: std::sync::OnceLock::new(),
-                expiry_signal: ExpirySignal {
-                    notify: tokio::sync::Notify::new(),
-                    next_wake_ms: std::sync::atomic::AtomicI64::new(i64::MAX),
-                },
+                holds: holds::Holds::default(),
                 metrics: crate::metrics::Metrics::new(),
                 events: crate::events::Events::default(),
                 budget,
-                expiry_slots_listed: (0..crate::keys::SLOTS)
-                    .map(|_| std::sync::atomic::AtomicU64::new(0))
-                    .collect(),
             }),
         })
     }
 
-    /// The Redis client, for callers that need connections of their own.
-    pub(crate) fn client(&self) -> &redis::Client {
-        &self.inner.client
+    /// A client of the server that owns `slot` (the only server, on one Redis), for callers
+    /// that need connections of their own: the replay gives each buyer one, all on one SKU.
+    pub(crate) async fn client_for(&self, slot: u16) -> Result<redis::Client, StoreError> {
+        self.inner.redis.client_for(slot).await
+    }
+
+    /// Whether this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.inner.redis.is_cluster()
     }
 
     /// The key layout.
@@ -202,9 +175,27 @@ impl Store {
         }
     }
 
-    /// The pool of dedicated connections, for the WATCH engine.
-    pub(crate) fn pool(&self) -> &deadpool_redis::Pool {
-        &self.inner.pool
+    /// A dedicated connection to the server that owns `slot`, for one WATCH transaction.
+    pub(crate) async fn dedicated(&self, slot: u16) -> Result<deadpool_redis::Connection, StoreError> {
+        self.inner.redis.dedicated(slot).await
+    }
+
+    /// After a redirect (or a lost master): reads the cluster's slot map again, so the next
+    /// attempt goes to the new owner. Nothing to do on one Redis.
+    pub(crate) async fn slots_moved(&self) {
+        self.inner.redis.slots_moved().await;
+    }
+
+    /// Every key matching `pattern`, from every master (SCAN is per server), deduplicated
+    /// and sorted. Cursor-based, so no server is blocked; keys written meanwhile may be
+    /// missed, which the callers (audits) accept.
+    pub async fn scan(&self, pattern: &str, count: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.redis.scan(pattern, count, self.deadline()).await
+    }
+
+    /// Runs read commands within the response timeout ([`Shared::read_all`]).
+    pub async fn read_all<T: redis::FromRedisValue>(&self, cmds: Vec<redis::Cmd>) -> Result<Vec<T>, StoreError> {
+        Self::bounded(self.deadline(), self.shared().read_all(cmds)).await
     }
 
     /// The one per-process value the floor above keeps on this store, made on first use.
@@ -257,57 +248,14 @@ impl Store {
             .subscribe(&self.inner.keys, self.shared(), self.config.response_timeout)
     }
 
-    /// `GET /metrics`: every metric, with the pool sampled now.
+    /// `GET /metrics`: every metric, with the pool (all masters' pools) sampled now.
     pub fn render_metrics(&self) -> String {
-        self.inner.metrics.render(self.inner.pool.status())
-    }
-
-    /// Lists `slot` in the expiry worker's set of slots. Called before a hold is taken in
-    /// it, so the set is never missing a slot with holds: the worker sweeps only listed slots.
-    pub(crate) async fn index_expiry_slot(&self, slot: u16) -> Result<(), StoreError> {
-        use std::sync::atomic::Ordering;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let listed = &self.inner.expiry_slots_listed[usize::from(slot % crate::keys::SLOTS)];
-        if now.saturating_sub(listed.load(Ordering::Relaxed)) < EXPIRY_SLOT_REFRESH_S {
-            return Ok(());
-        }
-        let _: i64 = self
-            .query(redis::cmd("SADD").arg(self.inner.keys.expiry_slots()).arg(slot))
-            .await?;
-        listed.store(now, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// The expiry worker's wake-up signal.
-    pub(crate) fn expiry_signal(&self) -> &ExpirySignal {
-        &self.inner.expiry_signal
-    }
-
-    /// After a hold in `slot` due at `expires_at` committed: lowers the slot's entry in the
-    /// workers' schedule (every process's workers read it) and wakes this process's worker
-    /// if it planned to sleep past that. A failure here delays nothing for long: the
-    /// worker's full pass finds every listed slot's holds.
-    pub(crate) async fn hold_added(&self, slot: u16, expires_at: i64) {
-        let hint = redis::cmd("ZADD")
-            .arg(self.inner.keys.expiry_due())
-            .arg("LT")
-            .arg(expires_at)
-            .arg(slot)
-            .to_owned();
-        if let Err(e) = self.query::<i64>(&hint).await {
-            tracing::warn!(error = %e, slot, "could not schedule a hold; the worker's full pass will find it");
-        }
-        let signal = &self.inner.expiry_signal;
-        if expires_at < signal.next_wake_ms.load(std::sync::atomic::Ordering::Acquire) {
-            signal.notify.notify_one();
-        }
+        self.inner.metrics.render(self.inner.redis.pool_status())
     }
 
     /// A handle on the shared multiplexed connection. Never WATCH on it.
-    pub fn shared(&self) -> ConnectionManager {
-        self.inner.shared.clone()
+    pub fn shared(&self) -> Shared {
+        self.inner.redis.shared()
     }
 
     /// The point in time by which an operation starting now must answer.
@@ -341,14 +289,20 @@ impl Store {
         }
     }
 
-    /// PING: is Redis answering right now?
+    /// PING: is Redis answering right now? On a cluster, also: does the node asked say
+    /// `cluster_state:ok` (every slot served)?
     pub async fn ping(&self) -> Result<(), StoreError> {
         let pong: String = self.query(&redis::cmd("PING")).await?;
-        if pong == "PONG" {
-            Ok(())
-        } else {
-            Err(StoreError::Protocol(pong))
+        if pong != "PONG" {
+            return Err(StoreError::Protocol(pong));
         }
+        if self.is_cluster() {
+            let info: String = self.query(redis::cmd("CLUSTER").arg("INFO")).await?;
+            if !info.lines().any(|l| l.trim() == "cluster_state:ok") {
+                return Err(StoreError::Moved("cluster_state is not ok".into()));
+            }
+        }
+        Ok(())
     }
 
     /// The server's version as (major, minor, patch), from `INFO server`.

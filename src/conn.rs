@@ -1,0 +1,90 @@
+//! Where Redis is, and the multiplexed connection every non-WATCH command shares. Below the
+//! store, so that the store and the event feed beside it can both use it.
+
+use crate::error::StoreError;
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+/// The Redis a store talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// One server (`REDIS_URL`).
+    Single(String),
+    /// A Redis Cluster, found from these seed URLs (`REDIS_CLUSTER_NODES`); each URL may
+    /// carry the password, as in `REDIS_URL`.
+    Cluster(Vec<String>),
+}
+
+impl Target {
+    /// The seeds, for messages and for clients of their own.
+    pub fn urls(&self) -> Vec<String> {
+        match self {
+            Self::Single(url) => vec![url.clone()],
+            Self::Cluster(seeds) => seeds.clone(),
+        }
+    }
+}
+
+/// The shared multiplexed connection: one server's self-reconnecting manager, or the
+/// cluster client's connection, which routes each command by its key's slot and follows
+/// MOVED and ASK itself. Never WATCH on it: other tasks' commands interleave.
+#[derive(Clone)]
+pub enum Shared {
+    /// One server.
+    Single(ConnectionManager),
+    /// A cluster.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Shared {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+impl Shared {
+    /// Runs read commands and returns their replies in order: one pipeline on one Redis; on
+    /// a cluster, each command on its own (a pipeline must stay in one slot), all at once
+    /// over the multiplexed connection, which pipelines them per node.
+    pub async fn read_all<T: redis::FromRedisValue>(&self, cmds: Vec<Cmd>) -> Result<Vec<T>, StoreError> {
+        match self {
+            Self::Single(conn) => {
+                let mut pipe = redis::pipe();
+                for cmd in cmds {
+                    pipe.add_command(cmd);
+                }
+                Ok(pipe.query_async(&mut conn.clone()).await?)
+            }
+            Self::Cluster(conn) => {
+                let replies = cmds.iter().map(|cmd| {
+                    let mut conn = conn.clone();
+                    async move { cmd.query_async::<T>(&mut conn).await }
+                });
+                Ok(futures_util::future::try_join_all(replies).await?)
+            }
+        }
+    }
+}

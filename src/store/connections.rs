@@ -1,0 +1,182 @@
+//! The connections of each kind of [`Target`]: the shared multiplexed one, and the
+//! dedicated ones WATCH needs (one pool on one Redis; one per master on a cluster).
+
+use super::cluster;
+use crate::conn::{Shared, Target};
+use crate::error::StoreError;
+use crate::store::{Store, StoreConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The connections of each kind of [`Target`].
+pub(super) enum Redis {
+    Single {
+        /// Dedicated connections: one borrower at a time, so a WATCH belongs to one
+        /// transaction.
+        pool: deadpool_redis::Pool,
+        /// One multiplexed, self-reconnecting connection for everything that does not WATCH:
+        /// scripts, plain reads, and `broken`'s unguarded writes. Concurrent calls pipeline.
+        shared: ConnectionManager,
+        /// For callers that need connections of their own (the replay gives each buyer one).
+        client: redis::Client,
+    },
+    Cluster {
+        /// The cluster client's multiplexed connection: routes by slot, follows redirects.
+        shared: redis::cluster_async::ClusterConnection,
+        /// The slot map and a pool of dedicated connections per master, for WATCH.
+        topology: cluster::Topology,
+    },
+}
+
+impl Redis {
+    /// Opens nothing yet: connections are made on first use.
+    pub(super) fn open(target: &Target, config: &StoreConfig) -> Result<Self, String> {
+        let timeout = config.response_timeout;
+        let pool_size = config.pool_size.max(1);
+        let make_pool = move |url: &str| dedicated_pool(url, pool_size, timeout);
+        Ok(match target {
+            Target::Single(url) => {
+                let client = redis::Client::open(url.as_str()).map_err(|e| format!("REDIS_URL: {e}"))?;
+                let shared = ConnectionManager::new_lazy_with_config(
+                    client.clone(),
+                    ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(timeout))
+                        .set_response_timeout(Some(timeout))
+                        .set_number_of_retries(1)
+                        .set_max_delay(Duration::from_millis(200)),
+                )
+                .map_err(|e| format!("redis connection: {e}"))?;
+                Redis::Single {
+                    pool: make_pool(url)?,
+                    shared,
+                    client,
+                }
+            }
+            Target::Cluster(seeds) => {
+                let first = seeds.first().ok_or("REDIS_CLUSTER_NODES: no seed URL")?;
+                let client = redis::cluster::ClusterClientBuilder::new(seeds.iter().map(String::as_str))
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .build()
+                    .map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
+                let shared = client.get_pending_async_connection_with_config(
+                    redis::cluster::ClusterConfig::new()
+                        .set_connection_timeout(timeout)
+                        .set_response_timeout(timeout),
+                );
+                Redis::Cluster {
+                    shared,
+                    topology: cluster::Topology::new(first, make_pool)?,
+                }
+            }
+        })
+    }
+
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(self, Self::Cluster { .. })
+    }
+
+    pub(super) fn shared(&self) -> Shared {
+        match self {
+            Self::Single { shared, .. } => Shared::Single(shared.clone()),
+            Self::Cluster { shared, .. } => Shared::Cluster(shared.clone()),
+        }
+    }
+
+    /// The dedicated pools' connections (all masters' on a cluster), for `/metrics`.
+    pub(super) fn pool_status(&self) -> deadpool_redis::Status {
+        match self {
+            Self::Single { pool, .. } => pool.status(),
+            Self::Cluster { topology, .. } => topology.status(),
+        }
+    }
+
+    pub(super) async fn client_for(&self, slot: u16) -> Result<redis::Client, StoreError> {
+        let url = match self {
+            Self::Single { client, .. } => return Ok(client.clone()),
+            Self::Cluster { shared, topology } => {
+                topology.pool_for(slot, &mut shared.clone()).await?;
+                topology.url_of_owner(slot)
+            }
+        };
+        let url = url.ok_or_else(|| StoreError::Moved(format!("no master serves slot {slot}")))?;
+        redis::Client::open(url).map_err(StoreError::from)
+    }
+
+    pub(super) async fn dedicated(&self, slot: u16) -> Result<deadpool_redis::Connection, StoreError> {
+        let pool = match self {
+            Self::Single { pool, .. } => pool.clone(),
+            Self::Cluster { shared, topology } => topology.pool_for(slot, &mut shared.clone()).await?,
+        };
+        Ok(pool.get().await?)
+    }
+
+    pub(super) async fn slots_moved(&self) {
+        if let Self::Cluster { shared, topology } = self
+            && let Err(e) = topology.refresh(&mut shared.clone()).await
+        {
+            tracing::warn!(error = %e, "could not read the cluster's slot map");
+        }
+    }
+
+    pub(super) async fn scan(&self, pattern: &str, count: usize, deadline: Instant) -> Result<Vec<String>, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        match self {
+            Self::Single { .. } => scan_one(&mut self.shared(), pattern, count, deadline, &mut seen).await?,
+            Self::Cluster { shared, topology } => {
+                topology.refresh(&mut shared.clone()).await?;
+                for master in topology.masters() {
+                    let mut conn = topology.pool_of_master(&master)?.get().await?;
+                    scan_one(&mut conn, pattern, count, deadline, &mut seen).await?;
+                }
+            }
+        }
+        let mut keys: Vec<String> = seen.into_iter().collect();
+        keys.sort();
+        Ok(keys)
+    }
+}
+
+/// A pool of dedicated connections to one server: each transaction holds one from WATCH to
+/// EXEC, so `size` caps concurrent transactions on that server.
+fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<deadpool_redis::Pool, String> {
+    let conn_config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout));
+    let manager = deadpool_redis::Manager::new_with_config(url, conn_config).map_err(|e| format!("redis URL: {e}"))?;
+    deadpool_redis::Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(deadpool_redis::Runtime::Tokio1)
+        .build()
+        .map_err(|e| format!("redis pool: {e}"))
+}
+
+/// SCANs one server to the end, adding what matches `pattern` to `seen`.
+async fn scan_one(
+    conn: &mut impl redis::aio::ConnectionLike,
+    pattern: &str,
+    count: usize,
+    deadline: Instant,
+    seen: &mut std::collections::HashSet<String>,
+) -> Result<(), StoreError> {
+    let mut cursor: u64 = 0;
+    loop {
+        let scan = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count)
+            .to_owned();
+        let (next, batch): (u64, Vec<String>) = Store::bounded(deadline, scan.query_async(conn)).await?;
+        seen.extend(batch);
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}

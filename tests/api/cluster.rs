@@ -1,0 +1,235 @@
+//! On a real 3-master Redis Cluster (started here, killed on drop): rushes sell exactly the
+//! stock on every strategy, records are found from their ids, holds on every master expire,
+//! and `verify` scans every master.
+
+use crate::helpers::fresh_prefix;
+use stockwatch::domain::{Available, CartItems, Quantity, Sku, Strategy, TtlSeconds, UserId};
+use stockwatch::managed_cluster::ManagedCluster;
+use stockwatch::store::Target;
+use stockwatch::{Error, Store, StoreConfig, keys, ops};
+
+/// A cluster in a temp dir; both are removed when dropped.
+pub struct TestCluster {
+    pub cluster: ManagedCluster,
+    _dir: tempfile::TempDir,
+}
+
+impl TestCluster {
+    pub async fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("sw-cluster")
+            .tempdir()
+            .expect("temp dir");
+        let cluster = ManagedCluster::start(dir.path(), 3, None)
+            .await
+            .unwrap_or_else(|e| panic!("cluster: {e}"));
+        Self { cluster, _dir: dir }
+    }
+
+    pub fn store(&self, tweak: impl FnOnce(&mut StoreConfig)) -> Store {
+        let mut config = StoreConfig {
+            key_prefix: fresh_prefix(),
+            ..StoreConfig::default()
+        };
+        tweak(&mut config);
+        Store::connect(&Target::Cluster(self.cluster.seeds()), config).expect("store")
+    }
+}
+
+/// A SKU whose slot lies in `range` (redis-cli gives each of 3 masters a third of the slots,
+/// in order), so a test can put work on a chosen master.
+fn sku_in(range: std::ops::Range<u16>, name: &str) -> Sku {
+    (0..)
+        .map(|n| Sku::parse(&format!("{name}-{n}")).unwrap())
+        .find(|sku| range.contains(&keys::slot_of(sku.as_str())))
+        .unwrap()
+}
+
+/// One SKU on each master.
+fn one_per_master(name: &str) -> [Sku; 3] {
+    [
+        sku_in(0..5461, name),
+        sku_in(5461..10923, name),
+        sku_in(10923..16384, name),
+    ]
+}
+
+/// Buyers in flight at once.
+const IN_FLIGHT: usize = 300;
+
+async fn rush(store: &Store, strategy: Strategy, sku: &Sku, buyers: usize, stock: i64) -> (usize, usize) {
+    ops::set_stock(store, sku, Available::parse(&stock.into(), "stock").unwrap())
+        .await
+        .unwrap();
+    // Hundreds in flight at once (a busy shop's front end), through every buyer.
+    use futures_util::StreamExt;
+    let answers: Vec<bool> = futures_util::stream::iter(0..buyers)
+        .map(|i| {
+            let (store, sku) = (store.clone(), sku.clone());
+            async move {
+                let user = UserId::parse(&format!("u{i}").into()).unwrap();
+                match ops::purchase(
+                    &store,
+                    strategy,
+                    &sku,
+                    Quantity::parse(&1.into(), "q").unwrap(),
+                    &user,
+                    None,
+                )
+                .await
+                {
+                    Ok(p) => {
+                        // Every 201 is a sale: its order is found from its id alone.
+                        let order = ops::get_order(&store, &p.order_id).await.unwrap();
+                        assert_eq!(order.items[0].sku, sku.as_str());
+                        true
+                    }
+                    Err(Error::InsufficientStock { .. } | Error::Contention { .. }) => false,
+                    Err(e) => panic!("{strategy:?}: {e}"),
+                }
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let sold = answers.iter().filter(|sold| **sold).count();
+    (sold, answers.len() - sold)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rushes_on_a_cluster_sell_exactly_the_stock() {
+    let cluster = TestCluster::start().await;
+    for (strategy, batching) in [(Strategy::Watch, true), (Strategy::Watch, false), (Strategy::Lua, true)] {
+        let store = cluster.store(|c| c.batching = batching);
+        let [a, b, c] = one_per_master("hot");
+        // 500 buyers for 100 units, and 10,000 for 1,000, on SKUs of different masters.
+        let (sold, refused) = rush(&store, strategy, &a, 500, 100).await;
+        assert_eq!((sold, sold + refused), (100, 500), "{strategy:?} batching {batching}");
+        let (sold, _) = rush(&store, strategy, &b, 10_000, 1_000).await;
+        assert_eq!(sold, 1_000, "{strategy:?} batching {batching}");
+        let (sold, _) = rush(&store, strategy, &c, 2_000, 300).await;
+        assert_eq!(sold, 300, "{strategy:?} batching {batching}");
+        for (sku, left) in [(&a, 0), (&b, 0), (&c, 0)] {
+            let stock = ops::get_stock(&store, sku).await.unwrap();
+            assert_eq!(stock.available, left, "{sku}");
+        }
+        let report = ops::verify(&store).await.unwrap();
+        assert!(report.ok, "{:?}", report.violations);
+        assert_eq!(report.orders, 1_400, "verify read every master's orders");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_on_every_master_expire_and_the_rest_is_found_by_id() {
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let skus = one_per_master("held");
+    let user = UserId::parse(&"u".into()).unwrap();
+    let mut kept = Vec::new();
+    for sku in &skus {
+        ops::set_stock(&store, sku, Available::parse(&10.into(), "s").unwrap())
+            .await
+            .unwrap();
+        for strategy in [Strategy::Watch, Strategy::Lua] {
+            let items = CartItems::single(sku.clone(), Quantity::parse(&2.into(), "q").unwrap());
+            let ttl = TtlSeconds::parse(Some(&1.into())).unwrap();
+            let held = ops::reserve(&store, strategy, &items, &user, ttl, None).await.unwrap();
+            assert_eq!(held.reservation_id.slot(), keys::slot_of(sku.as_str()));
+            kept.push(held.reservation_id);
+        }
+    }
+    for sku in &skus {
+        assert_eq!(ops::get_stock(&store, sku).await.unwrap().reserved, 4);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let swept = stockwatch::expiry::sweep(&store, &Default::default()).await.unwrap();
+    assert_eq!(swept.released, 6, "{swept:?}");
+    for sku in &skus {
+        let stock = ops::get_stock(&store, sku).await.unwrap();
+        assert_eq!((stock.available, stock.reserved), (10, 0), "{sku}");
+    }
+    for id in &kept {
+        let resv = ops::get_reservation(&store, id).await.unwrap();
+        assert_eq!(resv.status.as_str(), "expired");
+    }
+    let report = ops::verify(&store).await.unwrap();
+    assert!(report.ok, "{:?}", report.violations);
+    assert_eq!(report.reservations, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_purchase_replays_on_its_own_master() {
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let user = UserId::parse(&"u".into()).unwrap();
+    let [a, b, _] = one_per_master("idem");
+    for sku in [&a, &b] {
+        ops::set_stock(&store, sku, Available::parse(&5.into(), "s").unwrap())
+            .await
+            .unwrap();
+    }
+    let one = Quantity::parse(&1.into(), "q").unwrap();
+    let key = |k: &str, parts: &[&str]| {
+        ops::Idempotency::new(stockwatch::domain::IdempotencyKey::parse(k.as_bytes()).unwrap(), parts)
+    };
+    let first = ops::purchase(&store, Strategy::Watch, &a, one, &user, Some(&key("k1", &["a"])))
+        .await
+        .unwrap();
+    let again = ops::purchase(&store, Strategy::Lua, &a, one, &user, Some(&key("k1", &["a"])))
+        .await
+        .unwrap();
+    assert_eq!(first.order_id, again.order_id);
+    // The same key for a purchase on another master's SKU is caught by the claim.
+    let reused = ops::purchase(&store, Strategy::Watch, &b, one, &user, Some(&key("k1", &["b"]))).await;
+    assert!(matches!(reused, Err(Error::IdempotencyKeyReused)), "{reused:?}");
+    assert_eq!(ops::get_stock(&store, &a).await.unwrap().available, 4);
+    assert_eq!(ops::get_stock(&store, &b).await.unwrap().available, 5);
+    store.ping().await.expect("readiness: cluster_state:ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cart_across_slots_is_refused_clearly_and_changes_nothing() {
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let user = UserId::parse(&"u".into()).unwrap();
+    let [a, b, _] = one_per_master("cart");
+    for sku in [&a, &b] {
+        ops::set_stock(&store, sku, Available::parse(&5.into(), "s").unwrap())
+            .await
+            .unwrap();
+    }
+    let items = CartItems::parse(Some(&serde_json::json!([
+        {"sku": a.as_str(), "quantity": 1},
+        {"sku": b.as_str(), "quantity": 1}
+    ])))
+    .unwrap();
+    for strategy in [Strategy::Watch, Strategy::Lua, Strategy::Broken] {
+        let sold = ops::checkout(&store, strategy, &items, &user, None).await;
+        assert!(matches!(sold, Err(Error::InvalidRequest(_))), "{strategy:?}: {sold:?}");
+        let ttl = TtlSeconds::parse(None).unwrap();
+        let held = ops::reserve(&store, strategy, &items, &user, ttl, None).await;
+        assert!(matches!(held, Err(Error::InvalidRequest(_))), "{strategy:?}: {held:?}");
+    }
+    for sku in [&a, &b] {
+        let stock = ops::get_stock(&store, sku).await.unwrap();
+        assert_eq!((stock.available, stock.reserved, stock.sold), (5, 0, 0));
+    }
+    // A cart whose SKUs share a slot is one transaction, as on one Redis.
+    let twin = (0..)
+        .map(|n| Sku::parse(&format!("twin-{n}")).unwrap())
+        .find(|s| keys::slot_of(s.as_str()) == keys::slot_of(a.as_str()) && s != &a)
+        .unwrap();
+    ops::set_stock(&store, &twin, Available::parse(&5.into(), "s").unwrap())
+        .await
+        .unwrap();
+    let items = CartItems::parse(Some(&serde_json::json!([
+        {"sku": a.as_str(), "quantity": 2},
+        {"sku": twin.as_str(), "quantity": 3}
+    ])))
+    .unwrap();
+    let sold = ops::checkout(&store, Strategy::Watch, &items, &user, None)
+        .await
+        .unwrap();
+    assert_eq!(sold.order_id.slot(), keys::slot_of(a.as_str()));
+    assert!(ops::verify(&store).await.unwrap().ok);
+}
