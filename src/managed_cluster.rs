@@ -2,7 +2,7 @@
 //! `redis-cli --cluster create`. `stockwatch cluster` (and `scripts/cluster.sh`) runs one for
 //! users; the tests run one in a temp dir. Each node's bus port is its port + 10000.
 
-use crate::managed_redis::INSTALL_HINT;
+use crate::managed_redis::spawn_error;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -47,10 +47,7 @@ impl ManagedCluster {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => INSTALL_HINT.to_string(),
-                    _ => format!("cannot start redis-server: {e}"),
-                })?;
+                .map_err(spawn_error)?;
             cluster.nodes.push(Node {
                 port,
                 child: Some(child),

@@ -26,6 +26,14 @@ pub struct ManagedRedis {
     socket: PathBuf,
 }
 
+/// Why `redis-server` did not start, with the install hint when it is missing.
+pub(crate) fn spawn_error(e: std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => INSTALL_HINT.to_string(),
+        _ => format!("cannot start redis-server: {e}"),
+    }
+}
+
 /// The one line shown when the server binary is missing.
 pub const INSTALL_HINT: &str = "redis-server was not found on PATH: install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`) or set REDIS_URL to an existing Redis";
 
@@ -90,10 +98,7 @@ impl ManagedRedis {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => INSTALL_HINT.to_string(),
-                _ => format!("cannot start redis-server: {e}"),
-            })?;
+            .map_err(spawn_error)?;
         let mut me = Self {
             child: Some(child),
             dir,

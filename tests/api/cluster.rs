@@ -45,6 +45,15 @@ fn sku_in(range: std::ops::Range<u16>, name: &str) -> Sku {
         .unwrap()
 }
 
+/// A cart of these lines.
+fn cart(lines: &[(&Sku, u64)]) -> CartItems {
+    let items: Vec<_> = lines
+        .iter()
+        .map(|(sku, q)| serde_json::json!({"sku": sku.as_str(), "quantity": q}))
+        .collect();
+    CartItems::parse(Some(&serde_json::Value::from(items))).unwrap()
+}
+
 /// One SKU on each master.
 fn one_per_master(name: &str) -> [Sku; 3] {
     [
@@ -198,11 +207,7 @@ async fn a_cart_across_slots_is_refused_clearly_and_changes_nothing() {
             .await
             .unwrap();
     }
-    let items = CartItems::parse(Some(&serde_json::json!([
-        {"sku": a.as_str(), "quantity": 1},
-        {"sku": b.as_str(), "quantity": 1}
-    ])))
-    .unwrap();
+    let items = cart(&[(&a, 1), (&b, 1)]);
     for strategy in [Strategy::Watch, Strategy::Lua, Strategy::Broken] {
         let sold = ops::checkout(&store, strategy, &items, &user, None).await;
         assert!(matches!(sold, Err(Error::InvalidRequest(_))), "{strategy:?}: {sold:?}");
@@ -222,11 +227,7 @@ async fn a_cart_across_slots_is_refused_clearly_and_changes_nothing() {
     ops::set_stock(&store, &twin, Available::parse(&5.into(), "s").unwrap())
         .await
         .unwrap();
-    let items = CartItems::parse(Some(&serde_json::json!([
-        {"sku": a.as_str(), "quantity": 2},
-        {"sku": twin.as_str(), "quantity": 3}
-    ])))
-    .unwrap();
+    let items = cart(&[(&a, 2), (&twin, 3)]);
     let sold = ops::checkout(&store, Strategy::Watch, &items, &user, None)
         .await
         .unwrap();
