@@ -59,6 +59,19 @@ pub(crate) enum Recalled {
 }
 
 impl StoredAnswer {
+    /// [`StoredAnswer::claim`] when the call carries a key; `None` when it does not.
+    pub async fn claim_if_keyed(
+        store: &Store,
+        scope: &str,
+        idem: Option<&Idempotency>,
+        slot: u16,
+    ) -> Result<Option<Self>, Error> {
+        match idem {
+            Some(idem) => Ok(Some(Self::claim(store, scope, idem, slot).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Claims `idem` for one endpoint (`scope` names the endpoint and its path id, so one key
     /// can be used on different endpoints) and says where its answer lives: in `slot`, the
     /// slot of the step that will write it. A key first used with another fingerprint is

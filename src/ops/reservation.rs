@@ -185,10 +185,7 @@ pub(crate) async fn run<S: Step>(
         store,
         key: store.keys().reservation(id),
         id: *id,
-        idem: match idem {
-            Some(i) => Some(StoredAnswer::claim(store, &format!("{scope}:{id}"), i, id.slot()).await?),
-            None => None,
-        },
+        idem: StoredAnswer::claim_if_keyed(store, &format!("{scope}:{id}"), idem, id.slot()).await?,
         step,
         touched: std::sync::Mutex::default(),
     };

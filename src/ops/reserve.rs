@@ -49,10 +49,7 @@ pub async fn reserve(
         created_at: at_ms,
         order_id: None,
     };
-    let idem = match idem {
-        Some(i) => Some(StoredAnswer::claim(store, "reserve", i, slot).await?),
-        None => None,
-    };
+    let idem = StoredAnswer::claim_if_keyed(store, "reserve", idem, slot).await?;
     // Before the hold exists, so the worker's set of slots is never missing this one.
     store.index_expiry_slot(slot).await?;
     let take = Take {

@@ -45,6 +45,12 @@ fn sku_in(range: std::ops::Range<u16>, name: &str) -> Sku {
         .unwrap()
 }
 
+/// Sets a SKU's stock.
+async fn stock(store: &Store, sku: &Sku, available: i64) {
+    let available = Available::parse(&available.into(), "available").unwrap();
+    ops::set_stock(store, sku, available).await.unwrap();
+}
+
 /// A cart of these lines.
 fn cart(lines: &[(&Sku, u64)]) -> CartItems {
     let items: Vec<_> = lines
@@ -67,9 +73,7 @@ fn one_per_master(name: &str) -> [Sku; 3] {
 const IN_FLIGHT: usize = 300;
 
 async fn rush(store: &Store, strategy: Strategy, sku: &Sku, buyers: usize, stock: i64) -> (usize, usize) {
-    ops::set_stock(store, sku, Available::parse(&stock.into(), "stock").unwrap())
-        .await
-        .unwrap();
+    self::stock(store, sku, stock).await;
     // Hundreds in flight at once (a busy shop's front end), through every buyer.
     use futures_util::StreamExt;
     let answers: Vec<bool> = futures_util::stream::iter(0..buyers)
@@ -136,9 +140,7 @@ async fn holds_on_every_master_expire_and_the_rest_is_found_by_id() {
     let user = UserId::parse(&"u".into()).unwrap();
     let mut kept = Vec::new();
     for sku in &skus {
-        ops::set_stock(&store, sku, Available::parse(&10.into(), "s").unwrap())
-            .await
-            .unwrap();
+        stock(&store, sku, 10).await;
         for strategy in [Strategy::Watch, Strategy::Lua] {
             let items = CartItems::single(sku.clone(), Quantity::parse(&2.into(), "q").unwrap());
             let ttl = TtlSeconds::parse(Some(&1.into())).unwrap();
@@ -173,9 +175,7 @@ async fn an_idempotent_purchase_replays_on_its_own_master() {
     let user = UserId::parse(&"u".into()).unwrap();
     let [a, b, _] = one_per_master("idem");
     for sku in [&a, &b] {
-        ops::set_stock(&store, sku, Available::parse(&5.into(), "s").unwrap())
-            .await
-            .unwrap();
+        stock(&store, sku, 5).await;
     }
     let one = Quantity::parse(&1.into(), "q").unwrap();
     let key = |k: &str, parts: &[&str]| {
@@ -203,9 +203,7 @@ async fn a_cart_across_slots_is_refused_clearly_and_changes_nothing() {
     let user = UserId::parse(&"u".into()).unwrap();
     let [a, b, _] = one_per_master("cart");
     for sku in [&a, &b] {
-        ops::set_stock(&store, sku, Available::parse(&5.into(), "s").unwrap())
-            .await
-            .unwrap();
+        stock(&store, sku, 5).await;
     }
     let items = cart(&[(&a, 1), (&b, 1)]);
     for strategy in [Strategy::Watch, Strategy::Lua, Strategy::Broken] {
@@ -224,9 +222,7 @@ async fn a_cart_across_slots_is_refused_clearly_and_changes_nothing() {
         .map(|n| Sku::parse(&format!("twin-{n}")).unwrap())
         .find(|s| keys::slot_of(s.as_str()) == keys::slot_of(a.as_str()) && s != &a)
         .unwrap();
-    ops::set_stock(&store, &twin, Available::parse(&5.into(), "s").unwrap())
-        .await
-        .unwrap();
+    stock(&store, &twin, 5).await;
     let items = cart(&[(&a, 2), (&twin, 3)]);
     let sold = ops::checkout(&store, Strategy::Watch, &items, &user, None)
         .await

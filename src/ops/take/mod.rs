@@ -112,10 +112,7 @@ pub(crate) async fn sell(
         OrderSource::Purchase => "purchase",
         OrderSource::Checkout | OrderSource::Reservation => "checkout",
     };
-    let idem = match idem {
-        Some(i) => Some(StoredAnswer::claim(store, kind, i, slot).await?),
-        None => None,
-    };
+    let idem = StoredAnswer::claim_if_keyed(store, kind, idem, slot).await?;
     let take = Take {
         store: store.clone(),
         items: items.clone(),
