@@ -45,6 +45,9 @@
 //! The binary (`main.rs`, with each subcommand's body in `commands/`) sits on top of it all.
 
 #![forbid(unsafe_code)]
+// The async futures of a bench setup (set stock through the store's cluster-capable
+// connections) nest deeper than rustc's default query depth on a clean build.
+#![recursion_limit = "256"]
 #![warn(missing_docs)]
 
 pub mod bench;
