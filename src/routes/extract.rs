@@ -16,6 +16,9 @@ use subtle::ConstantTimeEq;
 
 /// Largest request body accepted (the contract's 64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Oversized bodies up to this size are read to the end before the 413, so the client
+/// gets the answer instead of a reset connection.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -85,7 +88,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
-            if declared.is_some_and(|n| n > BODY_LIMIT) {
+            if let Some(declared) = declared.filter(|&n| n > BODY_LIMIT) {
+                // Read (and drop) a modestly oversized body before answering: refusing while
+                // the client still sends makes the kernel reset the connection, and the
+                // client never reads its 413. Far larger bodies are refused at once.
+                if declared <= DRAIN_LIMIT {
+                    while let Some(Ok(_)) = payload.next().await {}
+                }
                 return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
             }
             let mut bytes = web::BytesMut::new();
