@@ -272,7 +272,7 @@ async fn sweep_slot(store: &Store, config: &ExpiryConfig, slot: u16) -> Result<S
                     total.released += 1;
                     total.max_lag_ms = total.max_lag_ms.max(lag_ms);
                 }
-                Ok(Expired::AlreadyEnded | Expired::Missing) => total.cleaned += 1,
+                Ok(Expired::AlreadyEnded | Expired::Missing | Expired::Followed) => total.cleaned += 1,
                 // Extended by a writer whose clock runs behind ours; it is due later.
                 Ok(Expired::NotDue) => total.failed += 1,
                 Err(e) => {

@@ -8,6 +8,7 @@
 //! | `sw:sku:{SKU}:moves` | stream | movements of that SKU, capped by MAXLEN | the SKU's |
 //! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
 //! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
+//! | `sw:saga:{T}:ID` | string | `commit` or `abort`: the decision of a cross-slot cart (ID is its order or reservation) | the id's |
 //! | `sw:expiry:{T}` | zset | active reservation ids of slot T, scored by `expires_at` (ms) | T |
 //! | `sw:expiry:slots` | set | the slots whose expiry index may hold entries | its own |
 //! | `sw:expiry:due` | zset | listed slots, scored by when the worker should next look | its own |
@@ -22,6 +23,10 @@
 //! low 14 bits name the slot, so `GET /v1/orders/{id}` finds the key from the id alone, and
 //! clients still see a UUID. On a single Redis the same layout is used, so one layout is
 //! tested everywhere.
+//!
+//! A cart whose SKUs span slots cannot be one step: it is a saga (`crate::ops::saga`) of
+//! one timed hold per slot (ordinary reservations, each in its own slot, with their own
+//! index entries) and one decision, kept with the order or reservation it creates.
 //!
 //! SKUs are validated ([`Sku`]) before they get here, so no input can forge a `:` or `}`
 //! and reach a key it should not.
@@ -152,6 +157,13 @@ impl Keys {
     /// One reservation, in the slot its id names.
     pub fn reservation(&self, id: &ReservationId) -> String {
         format!("{}:resv:{{{}}}:{id}", self.prefix, tag_for(id.slot()))
+    }
+
+    /// The decision of a cross-slot saga whose order or reservation is `parent`: written once
+    /// (`commit` by the coordinator, or `abort` by whoever gives up first), in the parent's
+    /// slot, so the commit and the parent record are one transaction.
+    pub fn saga(&self, parent: &str, slot: u16) -> String {
+        format!("{}:saga:{{{}}}:{parent}", self.prefix, tag_for(slot))
     }
 
     /// A SCAN pattern matching every reservation key.

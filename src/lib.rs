@@ -28,7 +28,8 @@
 //! - [`txn`]: the optimistic-transaction engine. Operations supply watch keys, a read and a
 //!   pure decision; the engine owns WATCH/MULTI/EXEC, UNWATCH, reply checks and backoff.
 //! - [`ops`]: the stock operations, one file each, each on `watch`, `lua` or `broken`;
-//!   `ops/take/` is the decision behind purchases, checkouts and reservations.
+//!   `ops/take/` is the decision behind purchases, checkouts and reservations, and
+//!   `ops/saga/` takes a cart across cluster slots (holds, one decision, parts that follow).
 //! - [`expiry`]: the worker that releases lapsed reservations, driven by a ZSET of deadlines.
 //! - [`routes`]: thin actix-web handlers, one file each; [`routes::api`] holds the request
 //!   bodies, parameters and refusal sets that both the handlers and the OpenAPI document

@@ -228,6 +228,10 @@ pub struct ServeArgs {
     /// How long terminal reservations and Idempotency-Key answers are kept, in hours.
     #[arg(long, env = "STOCKWATCH_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(24..=8760))]
     pub retention_hours: u64,
+    /// On a cluster, how long a cross-slot cart's holds wait for their coordinator before
+    /// the expiry worker releases them, in seconds.
+    #[arg(long, env = "STOCKWATCH_SAGA_HOLD_S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=3600))]
+    pub saga_hold_s: u64,
     /// Expiry worker pacing.
     #[command(flatten)]
     pub expiry: ExpiryArgs,
@@ -249,6 +253,7 @@ impl ServeArgs {
             movements_maxlen: self.movements_maxlen as usize,
             batching: self.batching == "on",
             retention: Duration::from_secs(self.retention_hours * 3600),
+            saga_hold: Duration::from_secs(self.saga_hold_s),
             ..self.redis.store_config()
         })
     }

@@ -81,6 +81,12 @@ impl CartItems {
         Self(vec![CartItem { sku, quantity }])
     }
 
+    /// The lines at `indexes` (each a valid index), as a cart of their own: one slot's share
+    /// of a cart that spans slots.
+    pub fn subset(&self, indexes: &[usize]) -> Self {
+        Self(indexes.iter().map(|&i| self.0[i].clone()).collect())
+    }
+
     /// The lines, in request order.
     pub fn lines(&self) -> &[CartItem] {
         &self.0

@@ -1,5 +1,6 @@
 use super::idempotency::Idempotency;
 use super::reservation::{self, Reservation, Step};
+use super::saga;
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::Error;
 use crate::store::Store;
@@ -8,7 +9,9 @@ use redis::Cmd;
 /// Gives an active hold back: `reserved` returns to `available`, in one transaction that
 /// watches the reservation. Answers the reservation, now `cancelled`.
 pub async fn cancel(store: &Store, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Reservation, Error> {
-    reservation::run(store, id, "cancel", idem, Cancel).await
+    let ran = reservation::run(store, id, "cancel", idem, Cancel).await?;
+    saga::follow(store, &ran.parts).await;
+    Ok(ran.output)
 }
 
 struct Cancel;

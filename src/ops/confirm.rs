@@ -1,5 +1,6 @@
 use super::idempotency::Idempotency;
 use super::reservation::{self, Reservation, Step};
+use super::saga;
 use super::{Order, OrderLine, OrderSource};
 use crate::domain::{OrderId, ReservationId, ReservationStatus};
 use crate::error::Error;
@@ -25,7 +26,9 @@ pub async fn confirm(store: &Store, id: &ReservationId, idem: Option<&Idempotenc
         // Fixed before the first attempt, so a retry writes the same order.
         order_id: OrderId::generate_in(id.slot()),
     };
-    reservation::run(store, id, "confirm", idem, step).await
+    let ran = reservation::run(store, id, "confirm", idem, step).await?;
+    saga::follow(store, &ran.parts).await;
+    Ok(ran.output)
 }
 
 struct Confirm {

@@ -1,4 +1,5 @@
 use super::reservation::{self, Reservation, Step};
+use super::saga::{self, Followed};
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::Error;
 use crate::store::Store;
@@ -21,12 +22,25 @@ pub enum Expired {
     AlreadyEnded,
     /// No such reservation: a stray index entry, removed.
     Missing,
+    /// One slot's hold of a cross-slot cart, settled by its saga's decision instead: sold,
+    /// or given its reservation's later deadline. (Released ones report `Released`.)
+    Followed,
 }
 
 /// Releases one lapsed hold, in one transaction that watches the reservation. Safe to run
 /// for the same id from any number of workers at once: exactly one of them releases it.
 pub async fn expire(store: &Store, id: &ReservationId) -> Result<Expired, Error> {
-    reservation::run(store, id, "expire", None, Expire { id: *id }).await
+    let ran = reservation::run(store, id, "expire", None, Expire { id: *id }).await?;
+    if ran.output != Expired::Followed {
+        return Ok(ran.output);
+    }
+    // A saga's hold: what becomes of it is its saga's decision, not its deadline alone.
+    Ok(match saga::settle_part(store, id).await? {
+        Followed::Released { lag_ms } => Expired::Released { lag_ms },
+        Followed::Sold | Followed::Rearmed => Expired::Followed,
+        Followed::Pending => Expired::NotDue,
+        Followed::Settled => Expired::AlreadyEnded,
+    })
 }
 
 struct Expire {
@@ -58,6 +72,9 @@ impl Step for Expire {
         }
         if now_ms < resv.expires_at {
             return Ok((Vec::new(), Expired::NotDue));
+        }
+        if resv.saga.is_some() {
+            return Ok((Vec::new(), Expired::Followed));
         }
         let ended = Reservation {
             status: ReservationStatus::Expired,

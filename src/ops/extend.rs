@@ -1,5 +1,6 @@
 use super::idempotency::Idempotency;
 use super::reservation::{self, Reservation, Step};
+use super::saga;
 use crate::domain::{ReservationId, TtlSeconds};
 use crate::error::Error;
 use crate::store::Store;
@@ -13,9 +14,12 @@ pub async fn extend(
     ttl: TtlSeconds,
     idem: Option<&Idempotency>,
 ) -> Result<Reservation, Error> {
-    let resv = reservation::run(store, id, "extend", idem, Extend { ttl }).await?;
-    store.hold_added(id.slot(), resv.expires_at).await;
-    Ok(resv)
+    let ran = reservation::run(store, id, "extend", idem, Extend { ttl }).await?;
+    if ran.parts.is_empty() {
+        store.hold_added(id.slot(), ran.output.expires_at).await;
+    }
+    saga::follow(store, &ran.parts).await;
+    Ok(ran.output)
 }
 
 struct Extend {
@@ -33,18 +37,23 @@ impl Step for Extend {
         let resv = Reservation::require_active(found, now_ms)?;
         let expires_at = now_ms + self.ttl.duration().as_millis() as i64;
         let id = resv.reservation_id;
-        let writes = vec![
+        let mut writes = vec![
             redis::cmd("HSET")
                 .arg(store.keys().reservation(&id))
                 .arg("expires_at")
                 .arg(expires_at)
                 .to_owned(),
-            redis::cmd("ZADD")
-                .arg(store.keys().expiry(id.slot()))
-                .arg(expires_at)
-                .arg(id.to_string())
-                .to_owned(),
         ];
+        // A cross-slot reservation is not indexed: its parts are, and follow it.
+        if resv.parts.is_empty() {
+            writes.push(
+                redis::cmd("ZADD")
+                    .arg(store.keys().expiry(id.slot()))
+                    .arg(expires_at)
+                    .arg(id.to_string())
+                    .to_owned(),
+            );
+        }
         Ok((writes, Reservation { expires_at, ..resv }))
     }
 }

@@ -16,6 +16,8 @@ mod purchase;
 mod reservation;
 mod reserve;
 mod restock;
+mod saga;
+mod sell;
 mod set_stock;
 mod take;
 mod verify;

@@ -1,5 +1,5 @@
 use super::idempotency::Idempotency;
-use super::take::sell;
+use super::sell::sell;
 use super::{Effort, OrderSource};
 use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;

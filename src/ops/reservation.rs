@@ -35,6 +35,40 @@ pub struct Reservation {
     /// The order a confirm created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// A cross-slot reservation holds nothing itself: these holds, one per slot, do. Its
+    /// transitions decide; the holds follow (`super::saga`).
+    #[serde(skip)]
+    pub(crate) parts: Vec<ReservationId>,
+    /// When this is one slot's hold of a cross-slot cart: whose.
+    #[serde(skip)]
+    pub(crate) saga: Option<SagaLink>,
+}
+
+/// What a saga's hold belongs to: the order or reservation its decision creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SagaLink {
+    /// The order or reservation id; its slot holds the decision.
+    pub parent: String,
+    /// Which of the two it is.
+    pub kind: SagaKind,
+}
+
+/// What a cross-slot cart becomes once its holds are all in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SagaKind {
+    /// A checkout: the holds are sold at once.
+    Order,
+    /// A reservation: the holds follow the reservation's own transitions.
+    Reservation,
+}
+
+impl SagaKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Order => "order",
+            Self::Reservation => "reservation",
+        }
+    }
 }
 
 impl Reservation {
@@ -48,6 +82,14 @@ impl Reservation {
             ("created_at", self.created_at.to_string()),
         ];
         fields.extend(self.order_id.clone().map(|o| ("order_id", o)));
+        if !self.parts.is_empty() {
+            let parts: Vec<String> = self.parts.iter().map(ToString::to_string).collect();
+            fields.push(("parts", parts.join(",")));
+        }
+        if let Some(link) = &self.saga {
+            fields.push(("saga", link.parent.clone()));
+            fields.push(("saga_kind", link.kind.as_str().to_owned()));
+        }
         fields
     }
 
@@ -66,7 +108,28 @@ impl Reservation {
                 .parse::<i64>()
                 .map_err(|_| corrupt(name))
         };
+        let parts = match fields.remove("parts") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|p| ReservationId::parse(p).ok_or_else(|| corrupt("parts")))
+                .collect::<Result<_, _>>()?,
+        };
+        let saga = match (fields.remove("saga"), fields.remove("saga_kind").as_deref()) {
+            (None, None) => None,
+            (Some(parent), Some("order")) => Some(SagaLink {
+                parent,
+                kind: SagaKind::Order,
+            }),
+            (Some(parent), Some("reservation")) => Some(SagaLink {
+                parent,
+                kind: SagaKind::Reservation,
+            }),
+            _ => return Err(corrupt("saga")),
+        };
         Ok(Some(Self {
+            parts,
+            saga,
             reservation_id: *id,
             status: ReservationStatus::parse(field(&fields, "status").map_err(|_| corrupt("status"))?)
                 .ok_or_else(|| corrupt("status"))?,
@@ -113,7 +176,9 @@ impl Reservation {
         now_ms: i64,
     ) -> Result<Vec<Cmd>, Error> {
         let mut writes = Vec::with_capacity(self.items.len() * 3 + 3);
-        for line in &self.items {
+        // A cross-slot reservation's units are in its parts, which follow it after the commit.
+        let held_here = if self.parts.is_empty() { &self.items[..] } else { &[] };
+        for line in held_here {
             let sku = Sku::parse(&line.sku).map_err(|_| {
                 StoreError::Protocol(format!("reservation {}: bad sku {:?}", self.reservation_id, line.sku))
             })?;
@@ -171,6 +236,15 @@ pub(crate) trait Step: Sync {
     -> Result<(Vec<Cmd>, Self::Output), Error>;
 }
 
+/// A step's answer, and the parts that must now follow the reservation (those of a
+/// cross-slot reservation the step changed; empty otherwise).
+pub(crate) struct Ran<T> {
+    /// The step's answer.
+    pub output: T,
+    /// Hand these to `super::saga::follow` once the answer is known.
+    pub parts: Vec<ReservationId>,
+}
+
 /// Runs `step` on reservation `id` as one optimistic transaction. `scope` names the
 /// endpoint for its idempotency slot.
 pub(crate) async fn run<S: Step>(
@@ -179,7 +253,7 @@ pub(crate) async fn run<S: Step>(
     scope: &'static str,
     idem: Option<&Idempotency>,
     step: S,
-) -> Result<S::Output, Error> {
+) -> Result<Ran<S::Output>, Error> {
     let started = tokio::time::Instant::now();
     let op = Transition {
         store,
@@ -188,6 +262,7 @@ pub(crate) async fn run<S: Step>(
         idem: StoredAnswer::claim_if_keyed(store, &format!("{scope}:{id}"), idem, id.slot()).await?,
         step,
         touched: std::sync::Mutex::default(),
+        parts: std::sync::Mutex::default(),
     };
     // Only a commit moved stock; an answer given without one (a replay, a hold already
     // ended) publishes no stock event.
@@ -199,7 +274,9 @@ pub(crate) async fn run<S: Step>(
         Vec::new()
     };
     super::finished(store, scope, "watch", started, &result, effort, || touched);
-    result
+    let parts = std::mem::take(&mut *op.parts.lock().expect("not poisoned"));
+    let parts = if committed { parts } else { Vec::new() };
+    result.map(|output| Ran { output, parts })
 }
 
 struct Transition<'a, S> {
@@ -208,8 +285,11 @@ struct Transition<'a, S> {
     id: ReservationId,
     idem: Option<StoredAnswer>,
     step: S,
-    /// The SKUs of the reservation as last read, for the stock events after a commit.
+    /// The SKUs of the reservation as last read, for the stock events after a commit (none
+    /// for a cross-slot reservation: its parts move the stock).
     touched: std::sync::Mutex<Vec<Sku>>,
+    /// The parts of the reservation as last read.
+    parts: std::sync::Mutex<Vec<ReservationId>>,
 }
 
 impl<S: Step> Optimistic for Transition<'_, S> {
@@ -249,8 +329,14 @@ impl<S: Step> Optimistic for Transition<'_, S> {
         };
         let found = Reservation::from_fields(&self.id, fields).map_err(|e| Err(e.into()))?;
         if let Some(resv) = &found {
-            *self.touched.lock().expect("not poisoned") =
-                resv.items.iter().filter_map(|l| Sku::parse(&l.sku).ok()).collect();
+            let holds_stock = resv.parts.is_empty();
+            *self.touched.lock().expect("not poisoned") = resv
+                .items
+                .iter()
+                .filter(|_| holds_stock)
+                .filter_map(|l| Sku::parse(&l.sku).ok())
+                .collect();
+            self.parts.lock().expect("not poisoned").clone_from(&resv.parts);
         }
         let (mut writes, output) = self.step.decide(self.store, found, now_ms()).map_err(Err)?;
         if writes.is_empty() {

@@ -1,6 +1,7 @@
 use super::idempotency::{Idempotency, StoredAnswer};
 use super::reservation::Reservation;
-use super::take::{Record, Take};
+use super::saga::{self, Across, Parent};
+use super::take::{Record, Take, Taken};
 use super::{CheckoutLine, Effort, OrderLine, now_ms};
 use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy, TtlSeconds, UserId};
 use crate::error::{Error, StoreError};
@@ -36,7 +37,7 @@ pub async fn reserve(
     ttl: TtlSeconds,
     idem: Option<&Idempotency>,
 ) -> Result<Reserved, Error> {
-    let slot = super::take::home_slot(store, items)?;
+    let slot = store.keys().slot_of_cart(items);
     let id = ReservationId::generate_in(slot);
     let at_ms = now_ms();
     let expires_at = at_ms + ttl.duration().as_millis() as i64;
@@ -48,7 +49,27 @@ pub async fn reserve(
         expires_at,
         created_at: at_ms,
         order_id: None,
+        parts: Vec::new(),
+        saga: None,
     };
+    if saga::spans_slots(store, items) {
+        let started = tokio::time::Instant::now();
+        let taken = Across {
+            store,
+            strategy,
+            items,
+            scope: "reserve",
+            idem,
+            user_id: user.as_str().to_owned(),
+            at_ms,
+            parent: Parent::Reservation(resv),
+        }
+        .run()
+        .await;
+        let effort = taken.as_ref().ok().map(|t| t.effort);
+        super::finished(store, "reserve", strategy.as_str(), started, &taken, effort, Vec::new);
+        return reserved(items, user, taken?);
+    }
     let idem = StoredAnswer::claim_if_keyed(store, "reserve", idem, slot).await?;
     // Before the hold exists, so the worker's set of slots is never missing this one.
     store.index_expiry_slot(slot).await?;
@@ -70,6 +91,11 @@ pub async fn reserve(
     };
     let taken = take.run(strategy).await?;
     store.hold_added(slot, taken.expires_at).await;
+    reserved(items, user, taken)
+}
+
+/// The `201` body for a take that went through.
+fn reserved(items: &CartItems, user: &UserId, taken: Taken) -> Result<Reserved, Error> {
     let reservation_id = ReservationId::parse(&taken.reference)
         .ok_or_else(|| StoreError::Protocol(format!("stored reservation id {:?} is not ours", taken.reference)))?;
     Ok(Reserved {

@@ -142,7 +142,8 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
                     continue;
                 }
             };
-            if resv.status != ReservationStatus::Active {
+            // A cross-slot reservation holds nothing itself; its parts (counted here) do.
+            if resv.status != ReservationStatus::Active || !resv.parts.is_empty() {
                 continue;
             }
             active += 1;

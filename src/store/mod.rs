@@ -48,6 +48,10 @@ pub struct StoreConfig {
     /// How long terminal reservations and idempotent answers are kept (default 24 h, the
     /// contract's minimum), after which Redis deletes them by TTL.
     pub retention: Duration,
+    /// How long a cross-slot cart's holds wait for their coordinator's decision before the
+    /// expiry worker gives up on it and releases them (default 30 s; cluster only). Far
+    /// above the response timeout, since a coordinator stops at that.
+    pub saga_hold: Duration,
 }
 
 impl Default for StoreConfig {
@@ -62,6 +66,7 @@ impl Default for StoreConfig {
             movements_maxlen: 10_000,
             batching: true,
             retention: Duration::from_secs(24 * 3600),
+            saga_hold: Duration::from_secs(30),
         }
     }
 }

@@ -20,6 +20,7 @@ mod proxy;
 mod purchase;
 mod requests;
 mod reservations;
+mod saga;
 mod security;
 mod server;
 mod soak;

@@ -8,6 +8,9 @@
 //! still gets its own answer and its own order, and a buyer (a whole cart) is still
 //! all-or-nothing. WATCH still guards against every other writer (other processes, admin
 //! calls); if one interferes, the batch retries as a whole.
+//!
+//! On a cluster a transaction cannot span slots, so there is one queue (and one leader) per
+//! slot; on one Redis, one queue takes every slot.
 
 use super::Take;
 use super::decide::Settled;
@@ -26,10 +29,11 @@ const MAX_BATCH: usize = 256;
 
 type Reply = oneshot::Sender<Result<Receipt, Error>>;
 
-/// The takes waiting for the next batch, and whether a leader is running to take them.
+/// The takes waiting for their next batch, per queue (a slot on a cluster), each with
+/// whether a leader is running to take them. A queue is removed when its leader steps down.
 #[derive(Default)]
 pub(crate) struct Combiner {
-    queue: Mutex<Queue>,
+    queues: Mutex<HashMap<u16, Queue>>,
 }
 
 #[derive(Default)]
@@ -42,29 +46,31 @@ impl Combiner {
     /// Queues `take` and waits for its batch to finish. Starts a leader when none is running.
     pub async fn submit(self: &Arc<Self>, take: Take) -> Result<Receipt, Error> {
         let (tx, rx) = oneshot::channel();
+        let queue = if take.store.is_cluster() { take.slot } else { 0 };
         let lead = {
-            let mut queue = self.queue.lock().expect("combiner lock");
-            queue.waiting.push((take, tx));
-            !std::mem::replace(&mut queue.leading, true)
+            let mut queues = self.queues.lock().expect("combiner lock");
+            let waiting = queues.entry(queue).or_default();
+            waiting.waiting.push((take, tx));
+            !std::mem::replace(&mut waiting.leading, true)
         };
         if lead {
-            tokio::spawn(Arc::clone(self).lead());
+            tokio::spawn(Arc::clone(self).lead(queue));
         }
         rx.await
             .unwrap_or_else(|_| Err(Error::Store(StoreError::Protocol("group commit leader stopped".into()))))
     }
 
-    /// Commits batches until the queue is empty, then steps down.
-    async fn lead(self: Arc<Self>) {
+    /// Commits batches from one queue until it is empty, then steps down.
+    async fn lead(self: Arc<Self>, queue: u16) {
         loop {
             let batch: Vec<(Take, Reply)> = {
-                let mut queue = self.queue.lock().expect("combiner lock");
-                if queue.waiting.is_empty() {
-                    queue.leading = false;
+                let mut queues = self.queues.lock().expect("combiner lock");
+                let Some(waiting) = queues.get_mut(&queue).filter(|q| !q.waiting.is_empty()) else {
+                    queues.remove(&queue);
                     return;
-                }
-                let n = queue.waiting.len().min(MAX_BATCH);
-                queue.waiting.drain(..n).collect()
+                };
+                let n = waiting.waiting.len().min(MAX_BATCH);
+                waiting.waiting.drain(..n).collect()
             };
             // A take whose caller has already timed out is answered, not run: committing it
             // now would turn its 503 into a lie.

@@ -20,15 +20,14 @@ mod lua;
 mod multi;
 mod receipt;
 
-pub(crate) use receipt::Taken;
+pub(crate) use receipt::{Outcome, Receipt, Taken};
 
-use super::idempotency::{Idempotency, StoredAnswer};
-use super::{Effort, Order, OrderLine, OrderSource, now_ms};
-use crate::domain::{CartItems, InvalidInput, OrderId, Strategy, UserId};
-use crate::error::{Error, StoreError};
+use super::Effort;
+use super::idempotency::StoredAnswer;
+use crate::domain::{CartItems, Strategy};
+use crate::error::Error;
 use crate::store::Store;
 use crate::txn;
-use receipt::{Outcome, Receipt};
 
 /// Where the taken units go, and what record the taking leaves.
 pub(crate) enum Record {
@@ -69,68 +68,6 @@ pub(crate) struct Take {
     pub idem: Option<StoredAnswer>,
     /// When the caller stops waiting: the request's response timeout.
     pub deadline: tokio::time::Instant,
-}
-
-/// The slot a cart's record and answer live in (its first SKU's). On a cluster a cart whose
-/// SKUs span slots cannot be one transaction; until the saga that would take it lands, it is
-/// refused with a 400 that says so, before anything is written.
-pub(crate) fn home_slot(store: &Store, items: &CartItems) -> Result<u16, Error> {
-    let keys = store.keys();
-    let slot = keys.slot_of_cart(items);
-    if store.is_cluster() && items.lines().iter().any(|l| keys.slot_of_sku(&l.sku) != slot) {
-        return Err(InvalidInput::new(
-            "items: on a Redis Cluster, every SKU of one cart must live in the same hash slot; \
-             carts across slots are not supported yet",
-        )
-        .into());
-    }
-    Ok(slot)
-}
-
-/// Sells a cart as a new order (purchase or checkout): builds the order once, then takes.
-/// A replayed take answers with the first order's id, and writes nothing.
-pub(crate) async fn sell(
-    store: &Store,
-    strategy: Strategy,
-    items: &CartItems,
-    user: &UserId,
-    source: OrderSource,
-    idem: Option<&Idempotency>,
-) -> Result<(OrderId, Taken), Error> {
-    let slot = home_slot(store, items)?;
-    let order_id = OrderId::generate_in(slot);
-    let at_ms = now_ms();
-    let order = Order {
-        order_id: order_id.to_string(),
-        user_id: user.as_str().to_owned(),
-        items: OrderLine::of(items),
-        created_at: at_ms,
-        source,
-        reservation_id: None,
-    };
-    let kind = match source {
-        OrderSource::Purchase => "purchase",
-        OrderSource::Checkout | OrderSource::Reservation => "checkout",
-    };
-    let idem = StoredAnswer::claim_if_keyed(store, kind, idem, slot).await?;
-    let take = Take {
-        store: store.clone(),
-        items: items.clone(),
-        slot,
-        kind,
-        reference: order_id.to_string(),
-        record: Record::Order {
-            key: store.keys().order(&order_id),
-            json: serde_json::to_string(&order).expect("order serializes"),
-        },
-        at_ms,
-        idem,
-        deadline: store.deadline(),
-    };
-    let taken = take.run(strategy).await?;
-    let order_id = OrderId::parse(&taken.reference)
-        .ok_or_else(|| StoreError::Protocol(format!("stored order id {:?} is not one of ours", taken.reference)))?;
-    Ok((order_id, taken))
 }
 
 impl Take {

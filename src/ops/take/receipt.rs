@@ -61,7 +61,7 @@ pub(crate) struct Receipt {
 }
 
 impl Receipt {
-    pub(super) fn fields(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn fields(&self) -> Vec<(&'static str, String)> {
         let (tag, nums) = self.outcome.encode();
         let nums: Vec<String> = nums.iter().map(i64::to_string).collect();
         vec![
@@ -74,7 +74,7 @@ impl Receipt {
         ]
     }
 
-    pub(super) fn from_fields(fields: &HashMap<String, String>, lines: usize) -> Result<Self, StoreError> {
+    pub(crate) fn from_fields(fields: &HashMap<String, String>, lines: usize) -> Result<Self, StoreError> {
         let num = |name: &str| {
             field(fields, name)?
                 .parse::<i64>()

@@ -1,0 +1,354 @@
+//! Carts whose SKUs span cluster slots: a saga of timed holds and one decision.
+//!
+//! On a Redis Cluster no transaction spans slots, so such a cart cannot be one WATCH/MULTI/
+//! EXEC. The protocol (the README's "Carts across slots" tells its failure cases):
+//!
+//! 1. **Hold**, slot by slot in slot order: each slot's lines are taken into a *part*, an
+//!    ordinary reservation in that slot (one atomic step, in the slot's expiry index, with a
+//!    short deadline and a link to the parent). Every coordinator holds slots in the same
+//!    order, so two carts racing for the last units refuse one another at the first shared
+//!    slot instead of each holding half.
+//! 2. **Refused** (short, unknown SKU, Redis failing): decide `abort`, then release the
+//!    parts held, in reverse order. Nothing is left held when the call returns; if a release
+//!    fails, the part is a timed hold and the expiry worker releases it.
+//! 3. **Commit**: one transaction in the parent's slot writes the decision `commit` and the
+//!    parent record (the order, or the reservation) and the idempotent answer, unless a
+//!    decision exists already. That EXEC is the point of no return.
+//! 4. **Follow**: each part is made to agree with its parent: sold (checkout), or given the
+//!    reservation's deadline. Later transitions of the reservation (confirm, cancel, extend,
+//!    expire) decide on the parent alone and are followed the same way.
+//!
+//! The decision key is written once (`SET NX`): by the coordinator's commit, or by whoever
+//! gives up first (the coordinator on a refusal, the expiry worker on a part whose deadline
+//! passed with no decision). Whoever finds a part reads the decision and acts on it, so a
+//! coordinator that dies anywhere leaves only timed holds that the worker settles one way:
+//! never a unit held forever, never a half-sold cart.
+
+mod conclude;
+mod decision;
+mod parts;
+
+use conclude::{Conclude, Concluded};
+use decision::{Decision, decision_key, give_up, home_slot};
+pub(crate) use parts::{Followed, follow, settle_part};
+
+use super::idempotency::{Idempotency, Recalled, StoredAnswer};
+use super::reservation::{Reservation, SagaKind, SagaLink};
+use super::take::{Outcome, Receipt, Record, Take, Taken};
+use super::{Effort, Order, OrderLine};
+use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy};
+use crate::error::{Error, Shortage, StoreError};
+use crate::store::Store;
+use crate::txn::{self, TxError};
+use redis::{Cmd, Value};
+use std::collections::BTreeMap;
+
+/// Whether `items` must be a saga: on a cluster, when its SKUs live in more than one slot.
+pub(crate) fn spans_slots(store: &Store, items: &CartItems) -> bool {
+    let keys = store.keys();
+    let home = keys.slot_of_cart(items);
+    store.is_cluster() && items.lines().iter().any(|l| keys.slot_of_sku(&l.sku) != home)
+}
+
+/// What a committed saga creates, in the slot of its first SKU.
+pub(crate) enum Parent {
+    /// A checkout's order.
+    Order(Order),
+    /// A reservation (its `parts` are filled in here).
+    Reservation(Reservation),
+}
+
+impl Parent {
+    fn id(&self) -> String {
+        match self {
+            Self::Order(o) => o.order_id.clone(),
+            Self::Reservation(r) => r.reservation_id.to_string(),
+        }
+    }
+
+    fn link(&self) -> SagaLink {
+        SagaLink {
+            parent: self.id(),
+            kind: match self {
+                Self::Order(_) => SagaKind::Order,
+                Self::Reservation(_) => SagaKind::Reservation,
+            },
+        }
+    }
+
+    fn expires_at(&self) -> i64 {
+        match self {
+            Self::Order(_) => 0,
+            Self::Reservation(r) => r.expires_at,
+        }
+    }
+
+    /// The writes that create the parent record.
+    fn writes(&self, store: &Store) -> Cmd {
+        match self {
+            Self::Order(order) => {
+                let id = crate::domain::OrderId::parse(&order.order_id).expect("an order id we made");
+                redis::cmd("SET")
+                    .arg(store.keys().order(&id))
+                    .arg(serde_json::to_string(order).expect("order serializes"))
+                    .to_owned()
+            }
+            Self::Reservation(resv) => redis::cmd("HSET")
+                .arg(store.keys().reservation(&resv.reservation_id))
+                .arg(resv.to_fields())
+                .to_owned(),
+        }
+    }
+}
+
+/// One cross-slot cart to take.
+pub(crate) struct Across<'a> {
+    pub store: &'a Store,
+    pub strategy: Strategy,
+    pub items: &'a CartItems,
+    /// The endpoint, for the idempotency scope: `checkout` or `reserve`.
+    pub scope: &'static str,
+    pub idem: Option<&'a Idempotency>,
+    pub user_id: String,
+    pub at_ms: i64,
+    pub parent: Parent,
+}
+
+impl Across<'_> {
+    /// Runs the saga: hold every slot's lines, then commit, or release and refuse.
+    pub async fn run(mut self) -> Result<Taken, Error> {
+        let store = self.store;
+        let link = self.parent.link();
+        let answer = StoredAnswer::claim_if_keyed(store, self.scope, self.idem, home_slot(&link)).await?;
+        if let Some(answer) = &answer
+            && let Some(receipt) = self.recall(answer).await?
+        {
+            return receipt.into_taken(self.items);
+        }
+        let deadline = store.deadline();
+        let hold_until = self.at_ms + store.config().saga_hold.as_millis() as i64;
+        let mut groups: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+        for (i, line) in self.items.lines().iter().enumerate() {
+            groups.entry(store.keys().slot_of_sku(&line.sku)).or_default().push(i);
+        }
+        let mut held: Vec<ReservationId> = Vec::with_capacity(groups.len());
+        let mut remaining = vec![0; self.items.lines().len()];
+        let mut effort = Effort::of(0, 0);
+        let mut refused = None;
+        for (&slot, lines) in &groups {
+            let part_id = ReservationId::generate_in(slot);
+            // Listed before its attempt: a part whose reply was lost is still released.
+            held.push(part_id);
+            match self.hold(slot, part_id, lines, hold_until, deadline).await {
+                Ok(taken) => {
+                    for (k, &i) in lines.iter().enumerate() {
+                        remaining[i] = taken.remaining[k];
+                    }
+                    effort.attempts += taken.effort.attempts;
+                    effort.conflicts += taken.effort.conflicts;
+                }
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(refusal) = refused {
+            let refusal = self.widen(refusal, &groups, held.len()).await;
+            release(store, &link, &held).await;
+            return self.refuse(refusal, answer.as_ref(), &link).await;
+        }
+        if let Parent::Reservation(resv) = &mut self.parent {
+            resv.parts.clone_from(&held);
+        }
+        let receipt = Receipt {
+            reference: link.parent.clone(),
+            expires_at: self.parent.expires_at(),
+            outcome: Outcome::Taken(remaining),
+            effort,
+        };
+        let commit = Conclude {
+            decision: Some(decision_key(store, &link)),
+            effect: vec![self.parent.writes(store)],
+            receipt: receipt.clone(),
+            answer: answer.as_ref(),
+            lines: self.items.lines().len(),
+            retention_ms: store.config().retention.as_millis() as u64,
+        };
+        let concluded = match txn::run_until(store, &commit, deadline).await {
+            Ok(_) => Ok(receipt),
+            Err(TxError::Rejected { rejection, .. }) => Err(rejection),
+            // A lost EXEC reply may still have committed: whatever stands is the answer.
+            Err(TxError::Store(e)) => match give_up(store, &link).await {
+                Ok(Decision::Commit) => Ok(receipt),
+                _ => Err(Concluded::Failed(e.into())),
+            },
+            Err(TxError::Contention { attempts, throttled }) => {
+                Err(Concluded::Failed(Error::Contention { attempts, throttled }))
+            }
+        };
+        match concluded {
+            Ok(receipt) => {
+                follow(store, &held).await;
+                receipt.into_taken(self.items)
+            }
+            Err(other) => {
+                release(store, &link, &held).await;
+                match other {
+                    Concluded::Replayed(receipt) => receipt.into_taken(self.items),
+                    Concluded::Decided => Err(StoreError::Timeout.into()),
+                    Concluded::Failed(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Takes one slot's lines into a part: an active reservation in that slot, linked to
+    /// the parent, due at `hold_until`.
+    async fn hold(
+        &self,
+        slot: u16,
+        id: ReservationId,
+        lines: &[usize],
+        hold_until: i64,
+        deadline: tokio::time::Instant,
+    ) -> Result<Taken, Error> {
+        let store = self.store;
+        let items = self.items.subset(lines);
+        let part = Reservation {
+            reservation_id: id,
+            status: ReservationStatus::Active,
+            items: OrderLine::of(&items),
+            user_id: self.user_id.clone(),
+            expires_at: hold_until,
+            created_at: self.at_ms,
+            order_id: None,
+            parts: Vec::new(),
+            saga: Some(self.parent.link()),
+        };
+        store.index_expiry_slot(slot).await?;
+        let take = Take {
+            store: store.clone(),
+            items,
+            slot,
+            kind: "reserve",
+            reference: id.to_string(),
+            record: Record::Reservation {
+                key: store.keys().reservation(&id),
+                index: store.keys().expiry(slot),
+                expires_at: hold_until,
+                fields: part.to_fields(),
+            },
+            at_ms: self.at_ms,
+            idem: None,
+            deadline,
+        };
+        let taken = take.run(self.strategy).await?;
+        store.hold_added(slot, hold_until).await;
+        Ok(taken)
+    }
+
+    /// A stored answer for this call's key, if an earlier call left one.
+    async fn recall(&self, answer: &StoredAnswer) -> Result<Option<Receipt>, Error> {
+        let stored: Value = self.store.query(redis::cmd("HGETALL").arg(&answer.key)).await?;
+        match answer.recall(stored)? {
+            Recalled::Fresh => Ok(None),
+            Recalled::Replay(fields) => Ok(Some(Receipt::from_fields(&fields, self.items.lines().len())?)),
+        }
+    }
+
+    /// A short slot's refusal, widened to every short line of the cart: the slots not
+    /// reached are read (a plain read; they were never held).
+    async fn widen(&self, refusal: Error, groups: &BTreeMap<u16, Vec<usize>>, reached: usize) -> Error {
+        let Error::InsufficientStock { mut items, attempts } = refusal else {
+            return refusal;
+        };
+        let lines = self.items.lines();
+        let unread: Vec<usize> = groups.values().skip(reached).flatten().copied().collect();
+        let reads = unread
+            .iter()
+            .map(|&i| {
+                redis::cmd("HGET")
+                    .arg(self.store.keys().stock(&lines[i].sku))
+                    .arg("available")
+                    .to_owned()
+            })
+            .collect();
+        if let Ok(levels) = self.store.read_all::<Option<i64>>(reads).await {
+            for (&i, level) in unread.iter().zip(levels) {
+                if let Some(available) = level.filter(|a| *a < lines[i].quantity.get()) {
+                    items.push(Shortage {
+                        sku: lines[i].sku.clone(),
+                        available,
+                        requested: lines[i].quantity.get(),
+                    });
+                }
+            }
+        }
+        let order: Vec<_> = lines.iter().map(|l| &l.sku).collect();
+        items.sort_by_key(|s| order.iter().position(|sku| **sku == s.sku));
+        Error::InsufficientStock { items, attempts }
+    }
+
+    /// Answers a refusal, storing it first when the call carries a key (a repeat must get
+    /// the same answer). A repeat that committed meanwhile wins: its answer is returned.
+    async fn refuse(&self, refusal: Error, answer: Option<&StoredAnswer>, link: &SagaLink) -> Result<Taken, Error> {
+        let Some(answer) = answer else {
+            return Err(refusal);
+        };
+        let lines = self.items.lines();
+        let index = |sku: &crate::domain::Sku| lines.iter().position(|l| l.sku == *sku).unwrap_or(0);
+        let outcome = match &refusal {
+            Error::InsufficientStock { items, .. } => {
+                Outcome::Short(items.iter().map(|s| (index(&s.sku), s.available)).collect())
+            }
+            Error::UnknownSku { sku, .. } => match crate::domain::Sku::parse(sku) {
+                Ok(sku) => Outcome::UnknownSku(index(&sku)),
+                Err(_) => return Err(refusal),
+            },
+            // Redis failing or contention: nothing to remember, a repeat may do better.
+            _ => return Err(refusal),
+        };
+        let attempts = match &refusal {
+            Error::InsufficientStock { attempts, .. } => *attempts,
+            _ => 1,
+        };
+        let store_it = Conclude {
+            decision: None,
+            effect: Vec::new(),
+            receipt: Receipt {
+                reference: link.parent.clone(),
+                expires_at: self.parent.expires_at(),
+                outcome,
+                effort: Effort::refused_after(attempts),
+            },
+            answer: Some(answer),
+            lines: lines.len(),
+            retention_ms: self.store.config().retention.as_millis() as u64,
+        };
+        match txn::run(self.store, &store_it).await {
+            Ok(_) => Err(refusal),
+            Err(TxError::Rejected {
+                rejection: Concluded::Replayed(receipt),
+                ..
+            }) => receipt.into_taken(self.items),
+            Err(_) => Err(refusal),
+        }
+    }
+}
+
+/// Gives up on a saga and releases its parts, last held first. A failure is left to the
+/// expiry worker: every part is a timed hold, and the decision says what becomes of it.
+async fn release(store: &Store, link: &SagaLink, held: &[ReservationId]) {
+    match give_up(store, link).await {
+        Ok(_) => follow_reversed(store, held).await,
+        Err(e) => {
+            tracing::warn!(error = %e, saga = %link.parent, "saga: could not decide abort; the expiry worker will")
+        }
+    }
+}
+
+async fn follow_reversed(store: &Store, held: &[ReservationId]) {
+    let reversed: Vec<ReservationId> = held.iter().rev().copied().collect();
+    follow(store, &reversed).await;
+}

@@ -1,0 +1,222 @@
+//! A part follows its saga: whoever finds one (the coordinator after its decision, a
+//! transition of the parent reservation, the expiry worker at the part's deadline) reads
+//! the decision and the parent, then makes the part agree in one transaction on the part.
+//!
+//! Every step here is safe to repeat and to race: each watches the part, acts only while
+//! it is `active`, and the decision and the parent's terminal states never change once
+//! written, so two finders always agree on what the part becomes.
+
+use super::super::now_ms;
+use super::super::reservation::{self, Reservation, SagaKind, SagaLink, Step};
+use super::decision::{Decision, decision, give_up};
+use crate::domain::{ReservationId, ReservationStatus};
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+use redis::Cmd;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What became of one part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Followed {
+    /// Its units went to `sold`: the saga committed an order, or the reservation was confirmed.
+    Sold,
+    /// Its units went back to `available`: the saga aborted, or the reservation ended unsold.
+    Released {
+        /// How far past the part's deadline (0 when released before it).
+        lag_ms: i64,
+    },
+    /// It now has the reservation's deadline.
+    Rearmed,
+    /// No decision yet and its deadline is ahead: the coordinator is still at work.
+    Pending,
+    /// It had ended already, or does not exist (a hold whose reply was lost never landed).
+    Settled,
+}
+
+/// Settles each part, one after another. Failures are logged, not returned: the part stays
+/// a timed hold, and the expiry worker settles it at its deadline.
+pub(crate) async fn follow(store: &Store, parts: &[ReservationId]) {
+    for part in parts {
+        if let Err(e) = settle_part(store, part).await {
+            tracing::warn!(error = %e, part = %part, "saga: could not settle a part; the expiry worker will");
+        }
+    }
+}
+
+/// Makes one part agree with its saga's decision and parent.
+pub(crate) async fn settle_part(store: &Store, id: &ReservationId) -> Result<Followed, Error> {
+    let Some(part) = read(store, id).await? else {
+        return Ok(Followed::Settled);
+    };
+    let Some(link) = part.saga.clone().filter(|_| part.status == ReservationStatus::Active) else {
+        return Ok(Followed::Settled);
+    };
+    let now = now_ms();
+    let decided = match decision(store, &link).await? {
+        Some(d) => d,
+        None if now < part.expires_at => return Ok(Followed::Pending),
+        // The coordinator had its time: give up on it, unless it decided meanwhile.
+        None => give_up(store, &link).await?,
+    };
+    let action = match (decided, link.kind) {
+        (Decision::Abort, _) => Action::release(&part, now),
+        (Decision::Commit, SagaKind::Order) => Action::Sell {
+            order_id: link.parent.clone(),
+        },
+        (Decision::Commit, SagaKind::Reservation) => after_parent(store, &link, &part).await?,
+    };
+    let scope = action.scope();
+    let rearmed_to = match action {
+        Action::Rearm { expires_at } => Some(expires_at),
+        _ => None,
+    };
+    let followed = reservation::run(store, id, scope, None, action).await?.output;
+    if let (Followed::Rearmed, Some(at)) = (followed, rearmed_to) {
+        // An earlier deadline than the hold's must reach the worker's schedule too.
+        store.hold_added(id.slot(), at).await;
+    }
+    Ok(followed)
+}
+
+/// What the parent reservation says of its part. A parent past its deadline is expired
+/// first (a transaction on the parent, which a racing confirm or cancel may win), so the
+/// part never acts on a state the parent could still leave.
+async fn after_parent(store: &Store, link: &SagaLink, part: &Reservation) -> Result<Action, Error> {
+    let parent_id = ReservationId::parse(&link.parent)
+        .ok_or_else(|| StoreError::Protocol(format!("saga parent {:?} is not a reservation id", link.parent)))?;
+    for _ in 0..3 {
+        let now = now_ms();
+        let Some(parent) = read(store, &parent_id).await? else {
+            // Aged out long after it ended: nothing can sell this part any more.
+            return Ok(Action::release(part, now));
+        };
+        return Ok(match parent.status {
+            ReservationStatus::Active if now < parent.expires_at => Action::Rearm {
+                expires_at: parent.expires_at,
+            },
+            ReservationStatus::Active => {
+                reservation::run(store, &parent_id, "expire", None, Lapse).await?;
+                continue;
+            }
+            ReservationStatus::Confirmed => Action::Sell {
+                order_id: parent.order_id.unwrap_or_default(),
+            },
+            ReservationStatus::Cancelled => Action::Release { kind: "cancel", now },
+            ReservationStatus::Expired => Action::Release { kind: "expire", now },
+        });
+    }
+    Err(StoreError::Protocol(format!("saga parent {parent_id} would not settle")).into())
+}
+
+/// A reservation record as stored (not as clients see it: no effective status).
+async fn read(store: &Store, id: &ReservationId) -> Result<Option<Reservation>, Error> {
+    let fields: HashMap<String, String> = store
+        .query(redis::cmd("HGETALL").arg(store.keys().reservation(id)))
+        .await?;
+    Ok(Reservation::from_fields(id, fields)?)
+}
+
+/// What a part becomes: one step on the part.
+enum Action {
+    Sell { order_id: String },
+    Release { kind: &'static str, now: i64 },
+    Rearm { expires_at: i64 },
+}
+
+impl Action {
+    /// Released by a lapse when its deadline passed, else by a cancel.
+    fn release(part: &Reservation, now: i64) -> Self {
+        let kind = if now >= part.expires_at { "expire" } else { "cancel" };
+        Self::Release { kind, now }
+    }
+
+    /// The movement kind it writes, which also names it in metrics and events.
+    fn scope(&self) -> &'static str {
+        match self {
+            Self::Sell { .. } => "confirm",
+            Self::Release { kind, .. } => kind,
+            Self::Rearm { .. } => "extend",
+        }
+    }
+}
+
+impl Step for Action {
+    type Output = Followed;
+
+    fn moved_stock(output: &Followed) -> bool {
+        matches!(output, Followed::Sold | Followed::Released { .. })
+    }
+
+    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Followed), Error> {
+        let Some(part) = found.filter(|p| p.status == ReservationStatus::Active) else {
+            return Ok((Vec::new(), Followed::Settled));
+        };
+        let id = part.reservation_id;
+        match self {
+            Self::Sell { order_id } => {
+                let ended = Reservation {
+                    status: ReservationStatus::Confirmed,
+                    order_id: Some(order_id.clone()),
+                    ..part.clone()
+                };
+                Ok((part.end(store, &ended, "sold", "confirm", now_ms)?, Followed::Sold))
+            }
+            Self::Release { kind, now } => {
+                let status = if *kind == "expire" {
+                    ReservationStatus::Expired
+                } else {
+                    ReservationStatus::Cancelled
+                };
+                let ended = Reservation { status, ..part.clone() };
+                let lag_ms = (now - part.expires_at).max(0);
+                Ok((
+                    part.end(store, &ended, "available", kind, now_ms)?,
+                    Followed::Released { lag_ms },
+                ))
+            }
+            Self::Rearm { expires_at } if *expires_at == part.expires_at => Ok((Vec::new(), Followed::Rearmed)),
+            Self::Rearm { expires_at } => Ok((
+                vec![
+                    redis::cmd("HSET")
+                        .arg(store.keys().reservation(&id))
+                        .arg("expires_at")
+                        .arg(expires_at)
+                        .to_owned(),
+                    redis::cmd("ZADD")
+                        .arg(store.keys().expiry(id.slot()))
+                        .arg(expires_at)
+                        .arg(id.to_string())
+                        .to_owned(),
+                ],
+                Followed::Rearmed,
+            )),
+        }
+    }
+}
+
+/// Ends a cross-slot reservation whose deadline passed; it holds no stock itself, so this
+/// only writes its status (its parts follow).
+struct Lapse;
+
+impl Step for Lapse {
+    type Output = bool;
+
+    fn moved_stock(_: &bool) -> bool {
+        false
+    }
+
+    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, bool), Error> {
+        match found {
+            Some(resv) if resv.status == ReservationStatus::Active && now_ms >= resv.expires_at => {
+                let ended = Reservation {
+                    status: ReservationStatus::Expired,
+                    ..resv.clone()
+                };
+                Ok((resv.end(store, &ended, "available", "expire", now_ms)?, true))
+            }
+            _ => Ok((Vec::new(), false)),
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Selling a cart as a new order: the one path behind purchases and checkouts.
+
+use super::idempotency::{Idempotency, StoredAnswer};
+use super::saga::{self, Across, Parent};
+use super::take::{Record, Take, Taken};
+use super::{Order, OrderLine, OrderSource, now_ms};
+use crate::domain::{CartItems, OrderId, Strategy, UserId};
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+
+/// Sells a cart as a new order (purchase or checkout): builds the order once, then takes,
+/// in one step, or as a saga when the cart spans cluster slots.
+/// A replayed take answers with the first order's id, and writes nothing.
+pub(crate) async fn sell(
+    store: &Store,
+    strategy: Strategy,
+    items: &CartItems,
+    user: &UserId,
+    source: OrderSource,
+    idem: Option<&Idempotency>,
+) -> Result<(OrderId, Taken), Error> {
+    let slot = store.keys().slot_of_cart(items);
+    let order_id = OrderId::generate_in(slot);
+    let at_ms = now_ms();
+    let started = tokio::time::Instant::now();
+    let order = Order {
+        order_id: order_id.to_string(),
+        user_id: user.as_str().to_owned(),
+        items: OrderLine::of(items),
+        created_at: at_ms,
+        source,
+        reservation_id: None,
+    };
+    let kind = match source {
+        OrderSource::Purchase => "purchase",
+        OrderSource::Checkout | OrderSource::Reservation => "checkout",
+    };
+    if saga::spans_slots(store, items) {
+        let taken = Across {
+            store,
+            strategy,
+            items,
+            scope: kind,
+            idem,
+            user_id: user.as_str().to_owned(),
+            at_ms,
+            parent: Parent::Order(order),
+        }
+        .run()
+        .await;
+        let effort = taken.as_ref().ok().map(|t| t.effort);
+        super::finished(store, kind, strategy.as_str(), started, &taken, effort, Vec::new);
+        return taken.and_then(|t| Ok((order_id_of(&t)?, t)));
+    }
+    let idem = StoredAnswer::claim_if_keyed(store, kind, idem, slot).await?;
+    let take = Take {
+        store: store.clone(),
+        items: items.clone(),
+        slot,
+        kind,
+        reference: order_id.to_string(),
+        record: Record::Order {
+            key: store.keys().order(&order_id),
+            json: serde_json::to_string(&order).expect("order serializes"),
+        },
+        at_ms,
+        idem,
+        deadline: store.deadline(),
+    };
+    let taken = take.run(strategy).await?;
+    Ok((order_id_of(&taken)?, taken))
+}
+
+/// The order a take answered with (a replay's is the first call's).
+fn order_id_of(taken: &Taken) -> Result<OrderId, Error> {
+    OrderId::parse(&taken.reference)
+        .ok_or_else(|| StoreError::Protocol(format!("stored order id {:?} is not one of ours", taken.reference)).into())
+}
