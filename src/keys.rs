@@ -14,7 +14,8 @@
 //! | `sw:expiry:due` | zset | listed slots, scored by when the worker should next look | its own |
 //! | `sw:idem:{T}:HASH` | hash | a stored answer for an `Idempotency-Key` | the call's |
 //! | `sw:idem:HASH` | string | the fingerprint the key was first used with | its own |
-//! | `sw:events` | channel | committed stock changes, for every process's feed | its own |
+//! | `sw:events` | channel | committed stock changes, for every process's feed (one server) | its own |
+//! | `sw:events:{T}` | sharded channel | the same on a cluster, one of 64 by the SKU's slot range | T, the range's first |
 //!
 //! Why: every atomic step must stay in one cluster slot, and a step is about one SKU (or a
 //! cart of SKUs in one slot). So the order or reservation a take creates, its hold-index
@@ -37,6 +38,10 @@ use std::sync::LazyLock;
 
 /// Redis Cluster's hash slots.
 pub const SLOTS: u16 = crate::domain::CLUSTER_SLOTS;
+
+/// Sharded event channels on a cluster: enough to spread the feed over any sensible number
+/// of masters, few enough for one subscriber to follow them all.
+pub const EVENT_SHARDS: u16 = 64;
 
 /// The cluster slot of a key: CRC16/XMODEM of its hash tag (the first non-empty `{…}`), or
 /// of the whole key when it has none. The same rule Redis applies.
@@ -215,9 +220,24 @@ impl Keys {
         hex::encode(digest)
     }
 
-    /// The pub/sub channel of committed stock changes, which every process's feed follows.
+    /// The pub/sub channel of committed stock changes on one server, which every process's
+    /// feed follows.
     pub fn events(&self) -> String {
         format!("{}:events", self.prefix)
+    }
+
+    /// On a cluster, the sharded channel (`SPUBLISH`) of a SKU in `slot`: one of
+    /// [`EVENT_SHARDS`], each tagged with the first slot of its range, so a SKU's events
+    /// mostly go through the master that holds its stock.
+    pub fn events_shard(&self, slot: u16) -> String {
+        let width = SLOTS / EVENT_SHARDS;
+        format!("{}:events:{{{}}}", self.prefix, tag_for(slot / width * width))
+    }
+
+    /// Every sharded event channel, for a subscriber.
+    pub fn events_shards(&self) -> Vec<String> {
+        let width = SLOTS / EVENT_SHARDS;
+        (0..EVENT_SHARDS).map(|i| self.events_shard(i * width)).collect()
     }
 }
 

@@ -72,6 +72,9 @@ impl Driver {
                 redis,
                 StoreConfig {
                     key_prefix: format!("bench-{run}-{}", strategy.as_str()),
+                    // The bench measures the engine; the feed's reads and publishes are the
+                    // service's cost, measured over HTTP.
+                    publish_events: false,
                     ..config.clone()
                 },
             )?),

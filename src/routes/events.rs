@@ -9,7 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 /// A comment line this often keeps proxies from closing an idle stream.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// `GET /v1/events`: every committed stock change in this process, as server-sent events
+/// `GET /v1/events`: every committed stock change, from any process on this Redis, as server-sent events
 /// (`event: stock`, data = the stock object plus `kind`, `strategy`, `attempts`,
 /// `conflicts`). A client too slow to keep up gets `event: lagged` with how many it missed;
 /// the next event carries the full state again. The stream ends when the server stops.
@@ -17,7 +17,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
     responses((status = 200, description = "text/event-stream of `stock` events; data is a StockEvent", content_type = "text/event-stream", body = String)))]
 pub async fn events(state: web::Data<AppState>) -> HttpResponse {
     let store = &state.store;
-    let feed = store.subscribe_stock();
+    let feed = store.subscribe_stock().await;
     let clients = Connected::new(store.metrics().sse_clients.clone());
     let stopped = state.stop.subscribe();
     let opening = Bytes::from_static(b"retry: 1000\n: stockwatch stock events\n\n");

@@ -16,6 +16,7 @@ pub use crate::conn::{Shared, Target};
 use crate::error::StoreError;
 use crate::keys::Keys;
 use crate::retry::{Budget, RetryBudget, RetryPolicy};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -52,6 +53,9 @@ pub struct StoreConfig {
     /// expiry worker gives up on it and releases them (default 30 s; cluster only). Far
     /// above the response timeout, since a coordinator stops at that.
     pub saga_hold: Duration,
+    /// Whether committed changes are published for every process's `GET /v1/events`
+    /// (default on). The bench turns it off: it measures the engine, not the feed.
+    pub publish_events: bool,
 }
 
 impl Default for StoreConfig {
@@ -67,6 +71,7 @@ impl Default for StoreConfig {
             batching: true,
             retention: Duration::from_secs(24 * 3600),
             saga_hold: Duration::from_secs(30),
+            publish_events: true,
         }
     }
 }
@@ -132,6 +137,13 @@ impl Store {
         let keys = Keys::new(&config.key_prefix)?;
         let redis = Redis::open(target, &config)?;
         let budget = config.retry_budget.map(|b| b.bucket());
+        let wiring = crate::events::Wiring {
+            target: target.clone(),
+            keys: keys.clone(),
+            conn: redis.shared(),
+            timeout: config.response_timeout,
+        };
+        let events = crate::events::Events::new(wiring, config.publish_events);
         Ok(Self {
             config: Arc::new(config),
             inner: Arc::new(Inner {
@@ -140,7 +152,7 @@ impl Store {
                 above: std::sync::OnceLock::new(),
                 holds: holds::Holds::default(),
                 metrics: crate::metrics::Metrics::new(),
-                events: crate::events::Events::default(),
+                events,
                 budget,
             }),
         })
@@ -246,11 +258,9 @@ impl Store {
         &self.inner.events
     }
 
-    /// A subscription to every committed stock change in this process.
-    pub fn subscribe_stock(&self) -> tokio::sync::broadcast::Receiver<crate::events::StockEvent> {
-        self.inner
-            .events
-            .subscribe(&self.inner.keys, self.shared(), self.config.response_timeout)
+    /// A subscription to every committed stock change, from any process on this Redis.
+    pub async fn subscribe_stock(&self) -> tokio::sync::broadcast::Receiver<crate::events::StockEvent> {
+        self.inner.events.subscribe().await
     }
 
     /// `GET /metrics`: every metric, with the pool (all masters' pools) sampled now.
@@ -312,8 +322,15 @@ impl Store {
 
     /// The server's version as (major, minor, patch), from `INFO server`.
     pub async fn server_version(&self) -> Result<(u32, u32, u32), StoreError> {
+        let missing = || StoreError::Protocol("INFO server has no redis_version".into());
+        // A cluster answers INFO from every node, keyed by node: the oldest one counts.
+        if self.is_cluster() {
+            let infos: HashMap<String, String> = self.query(redis::cmd("INFO").arg("server")).await?;
+            let versions: Option<Vec<_>> = infos.values().map(|i| parse_redis_version(i)).collect();
+            return versions.and_then(|v| v.into_iter().min()).ok_or_else(missing);
+        }
         let info: String = self.query(redis::cmd("INFO").arg("server")).await?;
-        parse_redis_version(&info).ok_or_else(|| StoreError::Protocol("INFO server has no redis_version".into()))
+        parse_redis_version(&info).ok_or_else(missing)
     }
 }
 

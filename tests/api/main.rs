@@ -10,6 +10,7 @@ mod engine;
 mod errors;
 mod expiry;
 mod faults;
+mod fleet;
 mod helpers;
 mod idempotency;
 mod layout;
