@@ -26,6 +26,17 @@ impl Target {
     }
 }
 
+/// A cluster client builder on `seeds` with short internal retries. redis-rs's defaults
+/// (16 retries, waits from 1.28 s up to 655 s) let one resharding stall every request on the
+/// connection for minutes; stockwatch bounds each call itself and retries a moved slot from
+/// WATCH, so the client only needs a few quick tries to follow `MOVED`, `ASK` and `TRYAGAIN`.
+pub fn cluster_client(seeds: &[String]) -> redis::cluster::ClusterClientBuilder {
+    redis::cluster::ClusterClientBuilder::new(seeds.iter().map(String::as_str))
+        .retries(4)
+        .min_retry_wait(10)
+        .max_retry_wait(200)
+}
+
 /// The shared multiplexed connection: one server's self-reconnecting manager, or the
 /// cluster client's connection, which routes each command by its key's slot and follows
 /// MOVED and ASK itself. Never WATCH on it: other tasks' commands interleave.

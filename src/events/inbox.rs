@@ -151,7 +151,7 @@ async fn subscribe(
             Ok((Subscription::Single(conn), 1))
         }
         Target::Cluster(seeds) => {
-            let client = redis::cluster::ClusterClientBuilder::new(seeds.iter().map(String::as_str))
+            let client = crate::conn::cluster_client(seeds)
                 .use_protocol(ProtocolVersion::RESP3)
                 .push_sender(tx)
                 .connection_timeout(timeout)

@@ -55,7 +55,7 @@ impl Redis {
             }
             Target::Cluster(seeds) => {
                 let first = seeds.first().ok_or("REDIS_CLUSTER_NODES: no seed URL")?;
-                let client = redis::cluster::ClusterClientBuilder::new(seeds.iter().map(String::as_str))
+                let client = crate::conn::cluster_client(seeds)
                     .connection_timeout(timeout)
                     .response_timeout(timeout)
                     .build()

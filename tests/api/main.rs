@@ -21,6 +21,7 @@ mod proxy;
 mod purchase;
 mod requests;
 mod reservations;
+mod resharding;
 mod saga;
 mod security;
 mod server;

@@ -61,13 +61,19 @@ impl Take {
         let mut conn = self.store.shared();
         let invoke = async {
             // redis-rs answers NOSCRIPT with SCRIPT LOAD and a second EVALSHA; a SCRIPT FLUSH
-            // in between makes that one fail too. NOSCRIPT means the script did not run, so
-            // trying again is safe.
-            let mut tries = 0;
+            // in between makes that one fail too. On a cluster mid-resharding, a slot that
+            // moved or is half moved answers MOVED, ASK or TRYAGAIN past the client's own few
+            // tries. Each of these means the script did not run, so trying again is safe; the
+            // deadline bounds it.
+            let mut tries = 0u64;
             loop {
                 match inv.invoke_async::<Vec<Value>>(&mut conn).await {
                     Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) && tries < 5 => {
                         tries += 1;
+                    }
+                    Err(e) if matches!(StoreError::from(e.clone()), StoreError::Moved(_)) => {
+                        tries += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(tries.min(20) * 5)).await;
                     }
                     other => return other,
                 }
