@@ -5,6 +5,8 @@ use crate::error::StoreError;
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// The Redis a store talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,14 +47,68 @@ pub enum Shared {
     /// One server.
     Single(ConnectionManager),
     /// A cluster.
-    Cluster(ClusterConnection),
+    Cluster(ClusterShared),
+}
+
+/// The cluster client's connection, replaceable. redis-rs learns a new slot map only from
+/// a `MOVED`; a master that died never sends one, so after a failover the connection keeps
+/// knocking on the dead node. [`ClusterShared::reset`] swaps in a fresh connection (which
+/// reads the map anew) for every holder at once.
+#[derive(Clone)]
+pub struct ClusterShared(Arc<Replaceable>);
+
+struct Replaceable {
+    client: redis::cluster::ClusterClient,
+    config: redis::cluster::ClusterConfig,
+    conn: RwLock<ClusterConnection>,
+    /// When the connection was last replaced, so a burst of failures replaces it once.
+    reset_at: Mutex<Option<Instant>>,
+}
+
+/// Replacements closer together than this reuse the last one.
+const RESET_GAP: Duration = Duration::from_secs(1);
+
+impl ClusterShared {
+    /// A connection of `client` with `config`, made on first use.
+    pub fn new(client: redis::cluster::ClusterClient, config: redis::cluster::ClusterConfig) -> Self {
+        let conn = client.get_pending_async_connection_with_config(config.clone());
+        Self(Arc::new(Replaceable {
+            client,
+            config,
+            conn: RwLock::new(conn),
+            reset_at: Mutex::new(None),
+        }))
+    }
+
+    /// The connection now in use.
+    pub fn current(&self) -> ClusterConnection {
+        self.0.conn.read().expect("not poisoned").clone()
+    }
+
+    /// Replaces the connection with a fresh one, unless that was done a moment ago.
+    pub fn reset(&self) {
+        let mut last = self.0.reset_at.lock().expect("not poisoned");
+        if last.is_some_and(|at| at.elapsed() < RESET_GAP) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let fresh = self
+            .0
+            .client
+            .get_pending_async_connection_with_config(self.0.config.clone());
+        *self.0.conn.write().expect("not poisoned") = fresh;
+        tracing::warn!("cluster: a master stopped answering; reconnecting with a fresh slot map");
+    }
 }
 
 impl ConnectionLike for Shared {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Self::Single(c) => c.req_packed_command(cmd),
-            Self::Cluster(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => {
+                let mut conn = c.current();
+                Box::pin(async move { conn.req_packed_command(cmd).await })
+            }
         }
     }
 
@@ -64,14 +120,17 @@ impl ConnectionLike for Shared {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => {
+                let mut conn = c.current();
+                Box::pin(async move { conn.req_packed_commands(pipeline, offset, count).await })
+            }
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Self::Single(c) => c.get_db(),
-            Self::Cluster(c) => c.get_db(),
+            Self::Cluster(c) => c.current().get_db(),
         }
     }
 }
@@ -91,7 +150,7 @@ impl Shared {
             }
             Self::Cluster(conn) => {
                 let replies = cmds.iter().map(|cmd| {
-                    let mut conn = conn.clone();
+                    let mut conn = conn.current();
                     async move { cmd.query_async::<T>(&mut conn).await }
                 });
                 Ok(futures_util::future::try_join_all(replies).await?)

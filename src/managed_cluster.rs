@@ -24,13 +24,25 @@ impl ManagedCluster {
     /// `dir/<port>`, on `first_port`, `first_port + 1`, … or on free ports when `None`, then
     /// creates the cluster and waits until every node says `cluster_state:ok`.
     pub async fn start(dir: &Path, masters: usize, first_port: Option<u16>) -> Result<Self, String> {
+        Self::start_with_replicas(dir, masters, 0, first_port).await
+    }
+
+    /// [`ManagedCluster::start`], with `replicas` replicas of each master (so a master can
+    /// fail over). Waits until every replica's link to its master is up.
+    pub async fn start_with_replicas(
+        dir: &Path,
+        masters: usize,
+        replicas: usize,
+        first_port: Option<u16>,
+    ) -> Result<Self, String> {
         if masters < 3 {
             return Err("a Redis Cluster needs at least 3 masters".into());
         }
+        let count = masters * (1 + replicas);
         let ports = match first_port {
-            Some(p) if u32::from(p) + masters as u32 + 10_000 <= 65_535 => (p..p + masters as u16).collect(),
+            Some(p) if u32::from(p) + count as u32 + 10_000 <= 65_535 => (p..p + count as u16).collect(),
             Some(p) => return Err(format!("port {p}: the bus ports (port + 10000) must stay below 65536")),
-            None => free_ports(masters)?,
+            None => free_ports(count)?,
         };
         let mut cluster = Self { nodes: Vec::new() };
         for port in ports {
@@ -40,6 +52,8 @@ impl ManagedCluster {
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
                 .args(["--cluster-node-timeout", "2000", "--appendonly", "no", "--save", ""])
+                // A replica's first sync starts at once instead of after Redis's 5 s wait.
+                .args(["--repl-diskless-sync-delay", "0"])
                 .args(["--logfile", "redis.log", "--daemonize", "no"])
                 .arg("--dir")
                 .arg(&node_dir)
@@ -60,7 +74,7 @@ impl ManagedCluster {
         let created = tokio::process::Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdin(Stdio::null())
             .output()
             .await
@@ -79,7 +93,32 @@ impl ManagedCluster {
             )
             .await?;
         }
+        // Every master with its replicas online, every replica done with its first sync: a
+        // replica promoted in the middle of that sync would come up empty.
+        for node in &cluster.nodes {
+            wait_for_info(node.port, "replication", |info| {
+                let online = info.matches("state=online").count();
+                (info.contains("role:master") && online == replicas)
+                    || (info.contains("role:slave")
+                        && info.contains("master_link_status:up")
+                        && info.contains("master_sync_in_progress:0"))
+            })
+            .await?;
+        }
         Ok(cluster)
+    }
+
+    /// Kills the node on `port` with SIGKILL (a crash: nothing flushed, no goodbye).
+    pub fn kill(&mut self, port: u16) {
+        if let Some(mut child) = self
+            .nodes
+            .iter_mut()
+            .find(|n| n.port == port)
+            .and_then(|n| n.child.take())
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// The seed URLs, for `REDIS_CLUSTER_NODES`.
@@ -135,6 +174,16 @@ fn free_ports(count: usize) -> Result<Vec<u16>, String> {
 
 /// Polls `CLUSTER INFO` on a node until `ready` accepts it (30 s at most).
 async fn wait_for(port: u16, ready: impl Fn(&str) -> bool, what: &str) -> Result<(), String> {
+    poll(port, redis::cmd("CLUSTER").arg("INFO").to_owned(), ready, what).await
+}
+
+/// Polls `INFO section` on a node until `ready` accepts it (30 s at most).
+async fn wait_for_info(port: u16, section: &str, ready: impl Fn(&str) -> bool) -> Result<(), String> {
+    let what = format!("report a ready INFO {section}");
+    poll(port, redis::cmd("INFO").arg(section).to_owned(), ready, &what).await
+}
+
+async fn poll(port: u16, cmd: redis::Cmd, ready: impl Fn(&str) -> bool, what: &str) -> Result<(), String> {
     let started = std::time::Instant::now();
     loop {
         let info = async {
@@ -143,11 +192,7 @@ async fn wait_for(port: u16, ready: impl Fn(&str) -> bool, what: &str) -> Result
                 .await
                 .ok()?
                 .ok()?;
-            redis::cmd("CLUSTER")
-                .arg("INFO")
-                .query_async::<String>(&mut conn)
-                .await
-                .ok()
+            cmd.query_async::<String>(&mut conn).await.ok()
         };
         if let Some(info) = info.await
             && ready(&info)

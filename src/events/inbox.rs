@@ -101,7 +101,16 @@ pub(super) async fn run(wiring: Wiring, feed: broadcast::WeakSender<StockEvent>,
                 resync_at = None;
                 let Some(feed) = feed.upgrade() else { return };
                 if gap {
-                    match subscription.again(&wiring).await {
+                    // On the same connection if it recovers; else on a new one (after a
+                    // failover, the old one may keep asking the dead master).
+                    let again = match subscription.again(&wiring).await {
+                        Ok(channels) => Ok(channels),
+                        Err(_) => subscribe(&wiring, tx.clone()).await.map(|(fresh, channels)| {
+                            subscription = fresh;
+                            channels
+                        }),
+                    };
+                    match again {
                         // Its own confirmations are not another gap.
                         Ok(channels) => {
                             initial += channels;

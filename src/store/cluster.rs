@@ -118,7 +118,23 @@ impl Topology {
         if last.is_some_and(|at| at.elapsed() < REFRESH_GAP) {
             return Ok(());
         }
-        let reply: Value = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
+        // Ask the masters we know directly first: after a failover the cluster client may
+        // still route to the dead one. Any live master knows the whole map.
+        let mut reply = None;
+        for master in self.masters() {
+            let asked = async {
+                let mut direct = self.pool_of(&Node::from(master.as_str()))?.get().await?;
+                Ok::<Value, StoreError>(redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut direct).await?)
+            };
+            if let Ok(slots) = asked.await {
+                reply = Some(slots);
+                break;
+            }
+        }
+        let reply: Value = match reply {
+            Some(slots) => slots,
+            None => redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?,
+        };
         let owners = parse_slots(reply, self.seed.host_str().unwrap_or("127.0.0.1"))?;
         *self.owners.write().expect("not poisoned") = Arc::new(owners);
         *last = Some(Instant::now());

@@ -23,7 +23,7 @@ pub(super) enum Redis {
     },
     Cluster {
         /// The cluster client's multiplexed connection: routes by slot, follows redirects.
-        shared: redis::cluster_async::ClusterConnection,
+        shared: crate::conn::ClusterShared,
         /// The slot map and a pool of dedicated connections per master, for WATCH.
         topology: cluster::Topology,
     },
@@ -60,7 +60,8 @@ impl Redis {
                     .response_timeout(timeout)
                     .build()
                     .map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
-                let shared = client.get_pending_async_connection_with_config(
+                let shared = crate::conn::ClusterShared::new(
+                    client,
                     redis::cluster::ClusterConfig::new()
                         .set_connection_timeout(timeout)
                         .set_response_timeout(timeout),
@@ -96,7 +97,7 @@ impl Redis {
         let url = match self {
             Self::Single { client, .. } => return Ok(client.clone()),
             Self::Cluster { shared, topology } => {
-                topology.pool_for(slot, &mut shared.clone()).await?;
+                topology.pool_for(slot, &mut shared.current()).await?;
                 topology.url_of_owner(slot)
             }
         };
@@ -107,16 +108,25 @@ impl Redis {
     pub(super) async fn dedicated(&self, slot: u16) -> Result<deadpool_redis::Connection, StoreError> {
         let pool = match self {
             Self::Single { pool, .. } => pool.clone(),
-            Self::Cluster { shared, topology } => topology.pool_for(slot, &mut shared.clone()).await?,
+            Self::Cluster { shared, topology } => topology.pool_for(slot, &mut shared.current()).await?,
         };
         Ok(pool.get().await?)
     }
 
     pub(super) async fn slots_moved(&self) {
         if let Self::Cluster { shared, topology } = self
-            && let Err(e) = topology.refresh(&mut shared.clone()).await
+            && let Err(e) = topology.refresh(&mut shared.current()).await
         {
             tracing::warn!(error = %e, "could not read the cluster's slot map");
+        }
+    }
+
+    /// A master stopped answering (killed, or failing over): on a cluster, replace the
+    /// shared connection (which would keep asking the dead node) and read the slot map.
+    pub(super) async fn master_lost(&self) {
+        if let Self::Cluster { shared, .. } = self {
+            shared.reset();
+            self.slots_moved().await;
         }
     }
 
@@ -125,7 +135,7 @@ impl Redis {
         match self {
             Self::Single { .. } => scan_one(&mut self.shared(), pattern, count, deadline, &mut seen).await?,
             Self::Cluster { shared, topology } => {
-                topology.refresh(&mut shared.clone()).await?;
+                topology.refresh(&mut shared.current()).await?;
                 for master in topology.masters() {
                     let mut conn = topology.pool_of_master(&master)?.get().await?;
                     scan_one(&mut conn, pattern, count, deadline, &mut seen).await?;

@@ -203,6 +203,16 @@ impl Store {
         self.inner.redis.slots_moved().await;
     }
 
+    /// A call failed as if its master were gone (unreachable, or silent past the timeout).
+    /// On a cluster a replica may be taking over: reconnect the shared connection with a
+    /// fresh slot map and read ours again (both rate-limited), so the next call finds the
+    /// new master without a restart. Nothing happens on one Redis.
+    pub(crate) async fn master_lost(&self, e: &StoreError) {
+        if self.is_cluster() && matches!(e, StoreError::Unavailable(_) | StoreError::Timeout) {
+            self.inner.redis.master_lost().await;
+        }
+    }
+
     /// Every key matching `pattern`, from every master (SCAN is per server), deduplicated
     /// and sorted. Cursor-based, so no server is blocked; keys written meanwhile may be
     /// missed, which the callers (audits) accept.
@@ -296,12 +306,16 @@ impl Store {
     pub async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let deadline = self.deadline();
         let mut conn = self.shared();
-        match Self::bounded(deadline, cmd.query_async::<T>(&mut conn)).await {
+        let result = match Self::bounded(deadline, cmd.query_async::<T>(&mut conn)).await {
             Err(StoreError::Unavailable(_)) if Instant::now() < deadline => {
                 Self::bounded(deadline, cmd.query_async::<T>(&mut conn)).await
             }
             other => other,
+        };
+        if let Err(e) = &result {
+            self.master_lost(e).await;
         }
+        result
     }
 
     /// PING: is Redis answering right now? On a cluster, also: does the node asked say

@@ -214,12 +214,14 @@ async fn attempt_once<O: Optimistic>(
     }
 }
 
-/// An attempt's Redis error; when the slot moved, the slot map is read again first, so the
-/// retry goes to the new owner.
+/// An attempt's Redis error; when the slot moved, or its master stopped answering (on a
+/// cluster a replica may be taking over), the slot map is read again first, so the next
+/// attempt goes to the new owner.
 async fn moved<R>(store: &Store, e: StoreError) -> AttemptError<R> {
     if matches!(e, StoreError::Moved(_)) {
         store.slots_moved().await;
     }
+    store.master_lost(&e).await;
     AttemptError::Store(e)
 }
 

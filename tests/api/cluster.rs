@@ -45,6 +45,36 @@ pub(crate) fn sku_in(range: std::ops::Range<u16>, name: &str) -> Sku {
         .unwrap()
 }
 
+/// A connection to the node on `port`, and its node id.
+pub(crate) async fn node(port: u16) -> (redis::aio::MultiplexedConnection, String) {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    // Long enough for a WAIT on a replica still catching up.
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(10)));
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap();
+    let id: String = redis::cmd("CLUSTER").arg("MYID").query_async(&mut conn).await.unwrap();
+    (conn, id)
+}
+
+/// The port of the master serving `slot`, from any node's `CLUSTER SLOTS`.
+pub(crate) async fn owner(port: u16, slot: u16) -> u16 {
+    let (mut conn, _) = node(port).await;
+    let ranges: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut conn).await.unwrap();
+    for range in ranges {
+        let redis::Value::Array(parts) = range else { continue };
+        let num = |v: &redis::Value| redis::from_redis_value::<i64>(v.clone()).unwrap();
+        if (num(&parts[0])..=num(&parts[1])).contains(&i64::from(slot)) {
+            let redis::Value::Array(master) = &parts[2] else {
+                panic!("no master")
+            };
+            return num(&master[1]) as u16;
+        }
+    }
+    panic!("slot {slot} unowned");
+}
+
 /// Sets a SKU's stock.
 pub(crate) async fn stock(store: &Store, sku: &Sku, available: i64) {
     let available = Available::parse(&available.into(), "available").unwrap();

@@ -9,6 +9,7 @@ mod demo;
 mod engine;
 mod errors;
 mod expiry;
+mod failover;
 mod faults;
 mod fleet;
 mod helpers;

@@ -3,38 +3,12 @@
 //! batches, `SETSLOT … NODE`), on both strategies: every `201` is a sale, nothing is
 //! oversold, stock is conserved, and `verify` (which scans every master) is clean.
 
-use crate::cluster::{TestCluster, stock};
+use crate::cluster::{TestCluster, node, owner, stock};
 use futures_util::StreamExt;
 use redis::Value;
-use redis::aio::MultiplexedConnection;
 use std::time::Duration;
 use stockwatch::domain::{Quantity, Sku, Strategy, UserId};
 use stockwatch::{Error, Store, keys, ops};
-
-/// A connection to the node on `port`, and its node id.
-async fn node(port: u16) -> (MultiplexedConnection, String) {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let id: String = redis::cmd("CLUSTER").arg("MYID").query_async(&mut conn).await.unwrap();
-    (conn, id)
-}
-
-/// The port of the master serving `slot`, from any node's `CLUSTER SLOTS`.
-async fn owner(port: u16, slot: u16) -> u16 {
-    let (mut conn, _) = node(port).await;
-    let ranges: Vec<Value> = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut conn).await.unwrap();
-    for range in ranges {
-        let Value::Array(parts) = range else { continue };
-        let num = |v: &Value| redis::from_redis_value::<i64>(v.clone()).unwrap();
-        if (num(&parts[0])..=num(&parts[1])).contains(&i64::from(slot)) {
-            let Value::Array(master) = &parts[2] else {
-                panic!("no master")
-            };
-            return num(&master[1]) as u16;
-        }
-    }
-    panic!("slot {slot} unowned");
-}
 
 /// Moves `slot` from the master on `from` to the one on `to`, a few keys at a time, while
 /// traffic runs; then tells every master.

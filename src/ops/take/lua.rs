@@ -79,7 +79,13 @@ impl Take {
                 }
             }
         };
-        let reply: Vec<Value> = Store::bounded(self.deadline, invoke).await?;
+        let reply: Vec<Value> = match Store::bounded(self.deadline, invoke).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                self.store.master_lost(&e).await;
+                return Err(e.into());
+            }
+        };
         self.store.metrics().attempt_answered(1, false);
         self.script_receipt(reply)
     }
