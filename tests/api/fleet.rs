@@ -12,17 +12,20 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// How the children find Redis: one env var and its value.
-type RedisEnv = (&'static str, String);
+pub(crate) type RedisEnv = (&'static str, String);
+
+/// The `serve` processes here leave holds to a separate `expiry-worker`.
+const NO_WORKER: &[&str] = &["--expiry-worker", "off"];
 
 /// One child process, killed on drop.
-struct Serve {
+pub(crate) struct Serve {
     _child: Child,
-    base: String,
+    pub base: String,
 }
 
-/// Starts `stockwatch serve` on a free port with no in-process expiry worker, and waits for
-/// the port it logs.
-async fn serve(redis: &RedisEnv, prefix: &str) -> Serve {
+/// Starts `stockwatch serve` on a free port, with `extra` arguments, and waits for the port
+/// it logs.
+pub(crate) async fn serve(redis: &RedisEnv, prefix: &str, extra: &[&str]) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stockwatch"))
         .args([
             "serve",
@@ -32,7 +35,8 @@ async fn serve(redis: &RedisEnv, prefix: &str) -> Serve {
             "json",
             "--allow-broken",
         ])
-        .args(["--expiry-worker", "off", "--key-prefix", prefix, "--workers", "2"])
+        .args(["--key-prefix", prefix, "--workers", "2"])
+        .args(extra)
         .env_remove("REDIS_URL")
         .env(redis.0, &redis.1)
         .env("RUST_LOG", "info")
@@ -98,9 +102,9 @@ fn count(seen: &[Value], kind: &str) -> usize {
 async fn three_processes_act_as_one(redis: RedisEnv, cut: impl AsyncFn()) {
     let prefix = fresh_prefix();
     let fleet = [
-        serve(&redis, &prefix).await,
-        serve(&redis, &prefix).await,
-        serve(&redis, &prefix).await,
+        serve(&redis, &prefix, NO_WORKER).await,
+        serve(&redis, &prefix, NO_WORKER).await,
+        serve(&redis, &prefix, NO_WORKER).await,
     ];
     let client = reqwest::Client::new();
     // B's feed is open before anything happens; changes come through A and C.

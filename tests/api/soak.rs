@@ -57,3 +57,44 @@ async fn a_short_soak_reports_real_figures_and_meets_its_targets() {
         metrics.contains("stockwatch_http_requests_total{method=\"POST\",route=\"/v1/reservations\",status=\"201\"}")
     );
 }
+
+/// The same on a 3-master cluster, through a `serve` process on it: carts span masters
+/// (sagas), holds expire on every master, and the final `verify` scans them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_soak_on_a_cluster_meets_its_targets() {
+    let cluster = crate::cluster::TestCluster::start().await;
+    let nodes = ("REDIS_CLUSTER_NODES", cluster.cluster.seeds().join(","));
+    let prefix = crate::helpers::fresh_prefix();
+    let server = crate::fleet::serve(&nodes, &prefix, &[]).await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args(["soak", "--duration", "6s", "--window", "2s", "--warm-up", "2s"])
+        .args(["--concurrency", "8", "--cold-skus", "20", "--json"])
+        .args(["--target", &server.base, "--key-prefix", &prefix])
+        .env_remove("REDIS_URL")
+        .env(nodes.0, &nodes.1)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    let report = &json["report"];
+    assert_eq!(report["server_errors"], 0);
+    assert!(
+        report["statuses"]["201"].as_u64().unwrap() > 50,
+        "{}",
+        report["statuses"]
+    );
+    assert!(
+        report["holds_expired"].as_u64().unwrap() > 0,
+        "abandoned holds were released"
+    );
+    assert_eq!(json["verify"]["ok"], true, "{}", json["verify"]);
+    assert!(json["failures"].as_array().unwrap().is_empty(), "{}", json["failures"]);
+}
