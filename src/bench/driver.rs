@@ -152,6 +152,15 @@ impl Prepared {
         }
     }
 
+    /// Redis's CPU seconds so far, summed over every node (library mode; `None` over HTTP,
+    /// where the bench does not know the server's Redis, or when INFO fails).
+    pub(super) async fn redis_cpu_s(&self) -> Option<f64> {
+        match &self.target {
+            Target::Library(store) => store.redis_cpu_seconds().await.ok(),
+            Target::Http { .. } => None,
+        }
+    }
+
     /// One buyer's call on the SKUs at these indexes.
     pub(super) async fn call(&self, cart: &[usize]) -> Answer {
         match &self.target {

@@ -128,6 +128,15 @@ pub struct StrategyResult {
     pub fairness: Fairness,
     /// Stock, commits, attempts and conflicts over the run, from the buyers' answers.
     pub timeline: Timeline,
+    /// Redis CPU time (user + sys, every node) per call, in microseconds, from `INFO CPU`
+    /// read right before the first call and right after the last: setup and verification
+    /// are outside the window. Library mode only. The sizing figure: a master serves about
+    /// 1e6 / this many calls a second per core.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_cpu_us_per_call: Option<f64>,
+    /// The same per successful call (per order or hold).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_cpu_us_per_success: Option<f64>,
     /// Whether `verify` passed afterwards (library mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
@@ -144,6 +153,7 @@ pub async fn run_strategy(
     let run = Arc::new(run);
     let next = Arc::new(AtomicU64::new(0));
     let before = run.effort_counter();
+    let cpu_before = run.redis_cpu_s().await;
     let clock = Arc::new(Clock::start());
     let workers = (0..workload.concurrency.max(1)).map(|w| {
         let (run, next, workload, progress, clock) = (
@@ -193,6 +203,10 @@ pub async fn run_strategy(
         calls.extend(joined.map_err(|e| format!("a buyer task failed: {e}"))?);
     }
     let elapsed = clock.now_us() as f64 / 1e6;
+    let redis_cpu_us = match (cpu_before, run.redis_cpu_s().await) {
+        (Some(b), Some(a)) => Some((a - b).max(0.0) * 1e6),
+        _ => None,
+    };
     // The store's counters when the library ran (a group commit attempt counted per buyer),
     // otherwise what each answer reported.
     let (attempts, conflicts) = match (before, run.effort_counter()) {
@@ -230,6 +244,8 @@ pub async fn run_strategy(
             &vec![workload.stock; workload.skus],
             before.is_some().then_some(effort.as_slice()),
         ),
+        redis_cpu_us_per_call: redis_cpu_us.map(|us| ratio(us, workload.buyers as f64)),
+        redis_cpu_us_per_success: redis_cpu_us.map(|us| ratio(us, successes as f64)),
         verified,
     })
 }

@@ -34,7 +34,7 @@ pub fn print_table(results: &[StrategyResult]) {
 
 fn print_effort(results: &[StrategyResult]) {
     println!(
-        "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>11}",
         "strategy",
         "successes",
         "rejected",
@@ -50,11 +50,12 @@ fn print_effort(results: &[StrategyResult]) {
         "p50ms",
         "p90ms",
         "p99ms",
-        "p99.9ms"
+        "p99.9ms",
+        "redis_us/op"
     );
     for r in results {
         println!(
-            "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7.3} {:>7.2} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7.3} {:>7.2} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>11}",
             r.strategy.as_str(),
             r.successes,
             r.rejections,
@@ -71,6 +72,7 @@ fn print_effort(results: &[StrategyResult]) {
             r.latency_ms.p90,
             r.latency_ms.p99,
             r.latency_ms.p999,
+            r.redis_cpu_us_per_call.map_or("-".into(), |us| format!("{us:.1}")),
         );
     }
 }

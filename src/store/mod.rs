@@ -318,6 +318,25 @@ impl Store {
         result
     }
 
+    /// Redis's CPU time so far (`used_cpu_user + used_cpu_sys` of `INFO cpu`), in seconds,
+    /// summed over every node of a cluster: the bench reads it around its timed window.
+    pub async fn redis_cpu_seconds(&self) -> Result<f64, StoreError> {
+        let used = |info: &str| -> f64 {
+            info.lines()
+                .filter_map(|l| {
+                    let (name, value) = l.trim().split_once(':')?;
+                    matches!(name, "used_cpu_user" | "used_cpu_sys").then(|| value.parse::<f64>().ok())?
+                })
+                .sum()
+        };
+        if self.is_cluster() {
+            let infos: HashMap<String, String> = self.query(redis::cmd("INFO").arg("cpu")).await?;
+            return Ok(infos.values().map(|i| used(i)).sum());
+        }
+        let info: String = self.query(redis::cmd("INFO").arg("cpu")).await?;
+        Ok(used(&info))
+    }
+
     /// PING: is Redis answering right now? On a cluster, also: does the node asked say
     /// `cluster_state:ok` (every slot served)?
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -68,6 +68,10 @@ async fn the_library_bench_reads_oversold_back_and_finds_it_only_on_broken() {
             _ => {
                 assert_eq!(t.lowest(), 0, "stops at zero");
                 assert_eq!((r.successes, r.oversold, r.verified), (40, 0, Some(true)), "{r:?}");
+                // Redis did work for these calls, and INFO CPU saw it (a whole run of
+                // calls cannot cost Redis nothing, nor a second each).
+                let cpu = r.redis_cpu_us_per_call.expect("library mode reads INFO CPU");
+                assert!(cpu > 0.0 && cpu < 1e6, "{cpu} µs per call");
             }
         }
     }
@@ -84,6 +88,7 @@ async fn the_http_bench_drives_a_running_server() {
             .unwrap();
         assert_eq!((r.successes, r.rejections, r.oversold), (100, 200, 0), "{r:?}");
         assert_eq!(r.verified, None, "no Redis access over HTTP");
+        assert_eq!(r.redis_cpu_us_per_call, None, "nor its CPU");
         // Over HTTP the levels come from the answers' `remaining` and `available`.
         assert_eq!(r.timeline.lowest(), 0);
         assert_eq!(r.timeline.buckets.iter().map(|b| b.commits).sum::<u64>(), 100);
