@@ -206,6 +206,8 @@ mod tests {
                     start_available: 0,
                     buckets: Vec::new(),
                 },
+                redis_cpu_us_per_call: None,
+                redis_cpu_us_per_success: None,
                 verified: None,
             },
         }
