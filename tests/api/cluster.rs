@@ -259,3 +259,42 @@ async fn group_commit_batches_per_slot_when_buyers_spread_over_many_skus() {
     let report = ops::verify(&store).await.unwrap();
     assert!(report.ok, "{:?}", report.violations);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_workers_on_a_cluster_release_each_hold_once() {
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let skus = one_per_master("thrice");
+    let user = UserId::parse(&"u".into()).unwrap();
+    let one = Quantity::parse(&1.into(), "q").unwrap();
+    let ttl = TtlSeconds::parse(Some(&1.into())).unwrap();
+    for sku in &skus {
+        stock(&store, sku, 100).await;
+        for _ in 0..100 {
+            let items = CartItems::single(sku.clone(), one);
+            ops::reserve(&store, Strategy::Lua, &items, &user, ttl, None)
+                .await
+                .unwrap();
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    // Three workers with connections of their own, sweeping at once.
+    let prefix = store.keys().prefix().to_owned();
+    let workers = (0..3).map(|_| {
+        let worker = cluster.store(|c| c.key_prefix = prefix.clone());
+        async move { stockwatch::expiry::sweep(&worker, &Default::default()).await.unwrap() }
+    });
+    let swept = futures_util::future::join_all(workers).await;
+    let released: u64 = swept.iter().map(|s| s.released as u64).sum();
+    assert_eq!(released, 300, "each hold released by exactly one worker: {swept:?}");
+    for sku in &skus {
+        let level = ops::get_stock(&store, sku).await.unwrap();
+        assert_eq!((level.available, level.reserved), (100, 0), "{sku}");
+        let limit = stockwatch::domain::Limit::parse(Some("1000")).unwrap();
+        let moves = ops::movements(&store, sku, limit).await.unwrap();
+        let expired = moves.movements.iter().filter(|m| m.kind == "expire").count();
+        assert_eq!(expired, 100, "{sku}: one expire movement per hold");
+    }
+    let report = ops::verify(&store).await.unwrap();
+    assert!(report.ok, "{:?}", report.violations);
+}
