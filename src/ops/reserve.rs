@@ -1,7 +1,7 @@
 use super::idempotency::{Idempotency, StoredAnswer};
 use super::reservation::Reservation;
 use super::saga::{self, Across, Parent};
-use super::take::{Record, Take, Taken};
+use super::take::{Take, Taken};
 use super::{CheckoutLine, Effort, OrderLine, now_ms};
 use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy, TtlSeconds, UserId};
 use crate::error::{Error, StoreError};
@@ -53,7 +53,6 @@ pub async fn reserve(
         saga: None,
     };
     if saga::spans_slots(store, items) {
-        let started = tokio::time::Instant::now();
         let taken = Across {
             store,
             strategy,
@@ -65,31 +64,15 @@ pub async fn reserve(
             parent: Parent::Reservation(resv),
         }
         .run()
-        .await;
-        let effort = taken.as_ref().ok().map(|t| t.effort);
-        super::finished(store, "reserve", strategy.as_str(), started, &taken, effort, Vec::new);
-        return reserved(items, user, taken?);
+        .await?;
+        return reserved(items, user, taken);
     }
     let idem = StoredAnswer::claim_if_keyed(store, "reserve", idem, slot).await?;
     // Before the hold exists, so the worker's set of slots is never missing this one.
     store.index_expiry_slot(slot).await?;
-    let take = Take {
-        store: store.clone(),
-        items: items.clone(),
-        slot,
-        kind: "reserve",
-        reference: id.to_string(),
-        record: Record::Reservation {
-            key: store.keys().reservation(&id),
-            index: store.keys().expiry(slot),
-            expires_at,
-            fields: resv.to_fields(),
-        },
-        at_ms,
-        idem,
-        deadline: store.deadline(),
-    };
-    let taken = take.run(strategy).await?;
+    let taken = Take::hold(store, items.clone(), &resv, idem, store.deadline())
+        .run(strategy)
+        .await?;
     store.hold_added(slot, taken.expires_at).await;
     reserved(items, user, taken)
 }

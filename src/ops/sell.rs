@@ -22,7 +22,6 @@ pub(crate) async fn sell(
     let slot = store.keys().slot_of_cart(items);
     let order_id = OrderId::generate_in(slot);
     let at_ms = now_ms();
-    let started = tokio::time::Instant::now();
     let order = Order {
         order_id: order_id.to_string(),
         user_id: user.as_str().to_owned(),
@@ -47,10 +46,8 @@ pub(crate) async fn sell(
             parent: Parent::Order(order),
         }
         .run()
-        .await;
-        let effort = taken.as_ref().ok().map(|t| t.effort);
-        super::finished(store, kind, strategy.as_str(), started, &taken, effort, Vec::new);
-        return taken.and_then(|t| Ok((order_id_of(&t)?, t)));
+        .await?;
+        return Ok((order_id_of(&taken)?, taken));
     }
     let idem = StoredAnswer::claim_if_keyed(store, kind, idem, slot).await?;
     let take = Take {

@@ -4,24 +4,15 @@
 use crate::helpers::{AppOptions, spawn_app_with};
 use serde_json::Value;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_short_soak_reports_real_figures_and_meets_its_targets() {
-    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+/// Runs a 6-second soak against `target`, whose Redis `redis` names (an env var and its
+/// value), and returns its JSON once it exited 0.
+async fn soak(target: &str, prefix: &str, redis: (&str, &str)) -> Value {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
-        .args([
-            "soak",
-            "--duration",
-            "6s",
-            "--window",
-            "2s",
-            "--warm-up",
-            "2s",
-            "--concurrency",
-            "8",
-        ])
-        .args(["--cold-skus", "20", "--json", "--target", &app.address])
-        .args(["--key-prefix", app.store.keys().prefix()])
-        .env("REDIS_URL", app.redis.url())
+        .args(["soak", "--duration", "6s", "--window", "2s", "--warm-up", "2s"])
+        .args(["--concurrency", "8", "--cold-skus", "20", "--json"])
+        .args(["--target", target, "--key-prefix", prefix])
+        .env_remove("REDIS_URL")
+        .env(redis.0, redis.1)
         .env("RUST_LOG", "warn")
         .output()
         .await
@@ -33,7 +24,13 @@ async fn a_short_soak_reports_real_figures_and_meets_its_targets() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let json: Value = serde_json::from_str(&stdout).unwrap();
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_soak_reports_real_figures_and_meets_its_targets() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    let json = soak(&app.address, app.store.keys().prefix(), ("REDIS_URL", &app.redis.url())).await;
     let report = &json["report"];
     let statuses = report["statuses"].as_object().unwrap();
     let total: u64 = statuses.values().map(|v| v.as_u64().unwrap()).sum();
@@ -66,24 +63,7 @@ async fn a_short_soak_on_a_cluster_meets_its_targets() {
     let nodes = ("REDIS_CLUSTER_NODES", cluster.cluster.seeds().join(","));
     let prefix = crate::helpers::fresh_prefix();
     let server = crate::fleet::serve(&nodes, &prefix, &[]).await;
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
-        .args(["soak", "--duration", "6s", "--window", "2s", "--warm-up", "2s"])
-        .args(["--concurrency", "8", "--cold-skus", "20", "--json"])
-        .args(["--target", &server.base, "--key-prefix", &prefix])
-        .env_remove("REDIS_URL")
-        .env(nodes.0, &nodes.1)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_str(&stdout).unwrap();
+    let json = soak(&server.base, &prefix, (nodes.0, &nodes.1)).await;
     let report = &json["report"];
     assert_eq!(report["server_errors"], 0);
     assert!(

@@ -34,7 +34,7 @@ pub(crate) use parts::{Followed, follow, settle_part};
 
 use super::idempotency::{Idempotency, Recalled, StoredAnswer};
 use super::reservation::{Reservation, SagaKind, SagaLink};
-use super::take::{Outcome, Receipt, Record, Take, Taken};
+use super::take::{Outcome, Receipt, Take, Taken};
 use super::{Effort, Order, OrderLine};
 use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy};
 use crate::error::{Error, Shortage, StoreError};
@@ -115,8 +115,18 @@ pub(crate) struct Across<'a> {
 }
 
 impl Across<'_> {
-    /// Runs the saga: hold every slot's lines, then commit, or release and refuse.
-    pub async fn run(mut self) -> Result<Taken, Error> {
+    /// Runs the saga, and reports it as one call of its endpoint.
+    pub async fn run(self) -> Result<Taken, Error> {
+        let (store, scope, strategy) = (self.store, self.scope, self.strategy);
+        let started = tokio::time::Instant::now();
+        let taken = self.hold_then_commit().await;
+        let effort = taken.as_ref().ok().map(|t| t.effort);
+        super::finished(store, scope, strategy.as_str(), started, &taken, effort, Vec::new);
+        taken
+    }
+
+    /// The saga: hold every slot's lines, then commit, or release and refuse.
+    async fn hold_then_commit(mut self) -> Result<Taken, Error> {
         let store = self.store;
         let link = self.parent.link();
         let answer = StoredAnswer::claim_if_keyed(store, self.scope, self.idem, home_slot(&link)).await?;
@@ -227,22 +237,7 @@ impl Across<'_> {
             saga: Some(self.parent.link()),
         };
         store.index_expiry_slot(slot).await?;
-        let take = Take {
-            store: store.clone(),
-            items,
-            slot,
-            kind: "reserve",
-            reference: id.to_string(),
-            record: Record::Reservation {
-                key: store.keys().reservation(&id),
-                index: store.keys().expiry(slot),
-                expires_at: hold_until,
-                fields: part.to_fields(),
-            },
-            at_ms: self.at_ms,
-            idem: None,
-            deadline,
-        };
+        let take = Take::hold(store, items, &part, None, deadline);
         let taken = take.run(self.strategy).await?;
         store.hold_added(slot, hold_until).await;
         Ok(taken)

@@ -24,6 +24,7 @@ pub(crate) use receipt::{Outcome, Receipt, Taken};
 
 use super::Effort;
 use super::idempotency::StoredAnswer;
+use super::reservation::Reservation;
 use crate::domain::{CartItems, Strategy};
 use crate::error::Error;
 use crate::store::Store;
@@ -71,6 +72,34 @@ pub(crate) struct Take {
 }
 
 impl Take {
+    /// A take of `items` into the new reservation `resv` (in its id's slot, indexed at its
+    /// deadline): a hold, by a client or by one slot of a saga.
+    pub(crate) fn hold(
+        store: &Store,
+        items: CartItems,
+        resv: &Reservation,
+        idem: Option<StoredAnswer>,
+        deadline: tokio::time::Instant,
+    ) -> Self {
+        let (id, slot) = (resv.reservation_id, resv.reservation_id.slot());
+        Self {
+            store: store.clone(),
+            items,
+            slot,
+            kind: "reserve",
+            reference: id.to_string(),
+            record: Record::Reservation {
+                key: store.keys().reservation(&id),
+                index: store.keys().expiry(slot),
+                expires_at: resv.expires_at,
+                fields: resv.to_fields(),
+            },
+            at_ms: resv.created_at,
+            idem,
+            deadline,
+        }
+    }
+
     fn destination(&self) -> &'static str {
         match self.record {
             Record::Order { .. } => "sold",
