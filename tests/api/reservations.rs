@@ -301,7 +301,12 @@ async fn a_lapsed_hold_is_expired_even_before_the_worker_sweeps_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_reserve_oversells_and_verify_names_it() {
-    let app = spawn_app().await;
+    // A long think time: even on a machine so loaded that the 200 requests trickle in,
+    // many of them read the same level before any of them writes.
+    let app = spawn_app_with(AppOptions::default(), |c| {
+        c.broken_think_time = std::time::Duration::from_millis(100)
+    })
+    .await;
     app.set_stock("hot", 20).await;
     let statuses = app
         .fire(
