@@ -6,6 +6,7 @@
 //! it is `active`, and the decision and the parent's terminal states never change once
 //! written, so two finders always agree on what the part becomes.
 
+use super::super::get_reservation::load;
 use super::super::now_ms;
 use super::super::reservation::{self, Reservation, SagaKind, SagaLink, Step};
 use super::decision::{Decision, decision, give_up};
@@ -14,7 +15,6 @@ use crate::error::{Error, StoreError};
 use crate::store::Store;
 use redis::Cmd;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// What became of one part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +47,7 @@ pub(crate) async fn follow(store: &Store, parts: &[ReservationId]) {
 
 /// Makes one part agree with its saga's decision and parent.
 pub(crate) async fn settle_part(store: &Store, id: &ReservationId) -> Result<Followed, Error> {
-    let Some(part) = read(store, id).await? else {
+    let Some(part) = load(store, id).await? else {
         return Ok(Followed::Settled);
     };
     let Some(link) = part.saga.clone().filter(|_| part.status == ReservationStatus::Active) else {
@@ -88,7 +88,7 @@ async fn after_parent(store: &Store, link: &SagaLink, part: &Reservation) -> Res
         .ok_or_else(|| StoreError::Protocol(format!("saga parent {:?} is not a reservation id", link.parent)))?;
     for _ in 0..3 {
         let now = now_ms();
-        let Some(parent) = read(store, &parent_id).await? else {
+        let Some(parent) = load(store, &parent_id).await? else {
             // Aged out long after it ended: nothing can sell this part any more.
             return Ok(Action::release(part, now));
         };
@@ -108,14 +108,6 @@ async fn after_parent(store: &Store, link: &SagaLink, part: &Reservation) -> Res
         });
     }
     Err(StoreError::Protocol(format!("saga parent {parent_id} would not settle")).into())
-}
-
-/// A reservation record as stored (not as clients see it: no effective status).
-async fn read(store: &Store, id: &ReservationId) -> Result<Option<Reservation>, Error> {
-    let fields: HashMap<String, String> = store
-        .query(redis::cmd("HGETALL").arg(store.keys().reservation(id)))
-        .await?;
-    Ok(Reservation::from_fields(id, fields)?)
 }
 
 /// What a part becomes: one step on the part.
