@@ -195,6 +195,10 @@ pub enum Error {
         /// Whether the store's retry budget, not the call's own policy, ended the retries.
         throttled: bool,
     },
+    /// The ledger's PostgreSQL did not answer a read only it can serve (an order that aged
+    /// out of Redis).
+    #[error("the ledger (PostgreSQL) is unavailable; try again")]
+    LedgerUnavailable,
     /// Redis failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -227,6 +231,7 @@ impl Error {
             Self::ReservationNotActive { .. } => "reservation_not_active",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Contention { .. } => "contention",
+            Self::LedgerUnavailable => "ledger_unavailable",
             Self::Store(StoreError::Timeout | StoreError::Unavailable(_) | StoreError::Moved(_)) => "redis_unavailable",
             Self::Store(StoreError::OutOfMemory(_)) => "redis_out_of_memory",
             Self::Store(StoreError::ExecFailed(_) | StoreError::Protocol(_)) => "internal_error",
@@ -247,7 +252,7 @@ impl Error {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStock { .. } | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Contention { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Contention { .. } | Self::LedgerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(
                 StoreError::Timeout | StoreError::Unavailable(_) | StoreError::OutOfMemory(_) | StoreError::Moved(_),
             ) => StatusCode::SERVICE_UNAVAILABLE,

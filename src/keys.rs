@@ -14,6 +14,12 @@
 //! | `sw:expiry:due` | zset | listed slots, scored by when the worker should next look | its own |
 //! | `sw:idem:{T}:HASH` | hash | a stored answer for an `Idempotency-Key` | the call's |
 //! | `sw:idem:HASH` | string | the fingerprint the key was first used with | its own |
+//! | `sw:ledger:{T}` | stream | the ledger feed of slot T: one entry per change, in the same MULTI or script (`crate::ops::journal`) | T |
+//! | `sw:ledger:dead:{T}` | stream | entries of slot T the projector gave up on | T |
+//! | `sw:ledger:slots` | set | the slots whose feed may hold entries | its own |
+//! | `sw:ledger:dirty` | set | slots written since a projector last looked (a hint) | its own |
+//! | `sw:aging:{T}` | zset | projected orders of slot T, scored by `created_at` (ms) | T |
+//! | `sw:aged:{T}` | hash | per SKU, units sold in orders of slot T that aged out of Redis | T |
 //! | `sw:events` | channel | committed stock changes, for every process's feed (one server) | its own |
 //! | `sw:events:{T}` | sharded channel | the same on a cluster, one of 64 by the SKU's slot range | T, the range's first |
 //!
@@ -220,6 +226,39 @@ impl Keys {
         hex::encode(digest)
     }
 
+    /// The ledger feed of one slot: a change's entry must be written in its own MULTI or
+    /// script, so the feed is per slot, like the expiry index.
+    pub fn journal(&self, slot: u16) -> String {
+        format!("{}:ledger:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The dead letters of one slot's feed, beside it so moving an entry is one MULTI.
+    pub fn journal_dead(&self, slot: u16) -> String {
+        format!("{}:ledger:dead:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The slots whose feed may hold entries; a slot is added before its first entry (a
+    /// superset, never a subset), so a projector's full pass misses nothing.
+    pub fn journal_slots(&self) -> String {
+        format!("{}:ledger:slots", self.prefix)
+    }
+
+    /// Slots written lately, added after commits: a hint that spares projectors a full pass.
+    pub fn journal_dirty(&self) -> String {
+        format!("{}:ledger:dirty", self.prefix)
+    }
+
+    /// Orders of one slot that are in the ledger, scored by `created_at`: what may age out.
+    pub fn aging(&self, slot: u16) -> String {
+        format!("{}:aging:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// Per SKU, the units sold in orders of one slot that aged out of Redis, written in the
+    /// same MULTI that deletes them, so `verify` stays exact.
+    pub fn aged(&self, slot: u16) -> String {
+        format!("{}:aged:{{{}}}", self.prefix, tag_for(slot))
+    }
+
     /// The pub/sub channel of committed stock changes on one server, which every process's
     /// feed follows.
     pub fn events(&self) -> String {
@@ -309,5 +348,13 @@ mod tests {
         assert_eq!(slot_of(&keys.order(&OrderId::generate_in(slot))), slot);
         assert_eq!(slot_of(&keys.reservation(&ReservationId::generate_in(slot))), slot);
         assert_eq!(slot_of(&keys.expiry(slot)), slot);
+        for key in [
+            keys.journal(slot),
+            keys.journal_dead(slot),
+            keys.aging(slot),
+            keys.aged(slot),
+        ] {
+            assert_eq!(slot_of(&key), slot, "{key}");
+        }
     }
 }

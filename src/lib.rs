@@ -60,6 +60,7 @@ pub mod error;
 pub mod events;
 pub mod expiry;
 pub mod keys;
+pub mod ledger;
 pub mod managed_cluster;
 pub mod managed_redis;
 pub mod metrics;

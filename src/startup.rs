@@ -20,6 +20,10 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Run an expiry worker beside the HTTP server (`None`: another process releases holds).
     pub expiry: Option<ExpiryConfig>,
+    /// The ledger's PostgreSQL URL, for reads of aged-out orders (`None`: no ledger).
+    pub ledger_url: Option<String>,
+    /// Run a ledger projector beside the HTTP server.
+    pub projector: Option<crate::ledger::LedgerConfig>,
 }
 
 /// A bound, not yet running, HTTP service (and its expiry worker).
@@ -28,6 +32,7 @@ pub struct Application {
     server: Server,
     store: Store,
     expiry: Option<ExpiryConfig>,
+    projector: Option<crate::ledger::LedgerConfig>,
     /// Fanned out to every background task and endless response when the server stops.
     stop: tokio::sync::broadcast::Sender<()>,
 }
@@ -61,6 +66,7 @@ impl Application {
             admin_token: settings.admin_token.map(AdminToken::new),
             allow_broken: settings.allow_broken,
             stop: stop.clone(),
+            books: settings.ledger_url.as_deref().map(crate::ledger::pool).transpose()?,
         });
         let mut server = HttpServer::new(move || {
             App::new()
@@ -80,6 +86,7 @@ impl Application {
             server,
             store,
             expiry: settings.expiry,
+            projector: settings.projector,
             stop,
         })
     }
@@ -99,6 +106,12 @@ impl Application {
                 let _ = stopped.recv().await;
             }))
         });
+        let projector = self.projector.map(|config| {
+            let mut stopped = stop.subscribe();
+            tokio::spawn(crate::ledger::run(self.store.clone(), config, async move {
+                let _ = stopped.recv().await;
+            }))
+        });
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
@@ -114,8 +127,8 @@ impl Application {
             }
         };
         let _ = stop.send(());
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        for task in worker.into_iter().chain(projector) {
+            let _ = task.await;
         }
         result
     }

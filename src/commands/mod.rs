@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod ledger;
 pub mod serve;
 pub mod soak;
 pub mod verify;

@@ -14,6 +14,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         allow_broken: args.allow_broken,
         workers: args.workers,
         expiry: args.expiry_config(),
+        ledger_url: args.redis.ledger_url.clone(),
+        projector: match &args.redis.ledger_url {
+            Some(url) if args.ledger.on() => Some(args.ledger.config(url)?),
+            _ => None,
+        },
     };
     // A refused bind (e.g. public without a token) stops the managed redis-server again.
     let (store, managed) = connect(&args.redis, config, false).await?;
@@ -26,7 +31,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             return Err(e);
         }
     };
-    tracing::info!(bind = %args.bind, port = app.port(), allow_broken = args.allow_broken, admin_token = args.admin_token.is_some(), "stockwatch is serving");
+    tracing::info!(bind = %args.bind, port = app.port(), allow_broken = args.allow_broken, admin_token = args.admin_token.is_some(), ledger = args.redis.ledger_url.is_some(), "stockwatch is serving");
     let result = app.run_until_stopped(shutdown).await;
     if let Some(m) = managed {
         m.shutdown().await;

@@ -16,36 +16,69 @@ pub async fn check(redis: &RedisArgs) -> Result<stockwatch::ops::Report, String>
 }
 
 pub async fn verify(args: VerifyArgs) -> ExitCode {
-    match check(&args.redis).await {
-        Ok(report) => {
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
-            } else {
-                println!(
-                    "checked {} SKUs, {} orders, {} reservations ({} active)",
-                    report.skus, report.orders, report.reservations, report.active_reservations
-                );
-                for v in &report.violations {
-                    println!("FAIL {} [{}]: {}", v.sku.as_deref().unwrap_or("-"), v.rule, v.message);
-                }
-                println!(
-                    "{}",
-                    if report.ok {
-                        "OK: every invariant holds"
-                    } else {
-                        "BROKEN: see above"
-                    }
-                );
-            }
-            if report.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+    let report = match check(&args.redis).await {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("stockwatch verify: {e}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
         }
+    };
+    let books = if args.ledger {
+        match check_ledger(&args).await {
+            Ok(books) => Some(books),
+            Err(e) => {
+                eprintln!("stockwatch verify --ledger: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    let ok = report.ok && books.as_ref().is_none_or(|b| b.ok);
+    if args.json {
+        let both = serde_json::json!({ "ok": ok, "redis": report, "ledger": books });
+        println!("{}", serde_json::to_string_pretty(&both).expect("report serializes"));
+    } else {
+        println!(
+            "checked {} SKUs, {} orders, {} reservations ({} active)",
+            report.skus, report.orders, report.reservations, report.active_reservations
+        );
+        for v in &report.violations {
+            println!("FAIL {} [{}]: {}", v.sku.as_deref().unwrap_or("-"), v.rule, v.message);
+        }
+        if let Some(b) = &books {
+            println!(
+                "ledger: compared {} SKUs and {} orders; {} orders aged out of Redis",
+                b.skus, b.orders, b.aged_out
+            );
+            for d in &b.differences {
+                println!("FAIL {} [{}]: {}", d.subject, d.rule, d.message);
+            }
+        }
+        println!(
+            "{}",
+            if ok {
+                "OK: every invariant holds"
+            } else {
+                "BROKEN: see above"
+            }
+        );
     }
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// The books against Redis, once the projectors drained (waiting up to `--ledger-drain-s`).
+async fn check_ledger(args: &VerifyArgs) -> Result<stockwatch::ledger::LedgerReport, String> {
+    let url = args.redis.ledger_url.as_deref().ok_or("--ledger needs --ledger-url")?;
+    let (store, managed) = connect(&args.redis, args.redis.store_config(), true).await?;
+    let pool = stockwatch::ledger::pool(url)?;
+    let retention = args
+        .order_retention_hours
+        .map(|h| std::time::Duration::from_secs_f64(h.max(0.0) * 3600.0));
+    let drain = std::time::Duration::from_secs(args.ledger_drain_s);
+    let report = stockwatch::ledger::check(&store, &pool, drain, retention).await;
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    report
 }

@@ -40,6 +40,10 @@ pub struct RedisArgs {
     /// Dedicated connections for WATCH transactions.
     #[arg(long, env = "STOCKWATCH_POOL_SIZE", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub pool_size: u64,
+    /// The ledger's PostgreSQL (postgres://…). When set, every change also writes its
+    /// ledger entry, so every process that writes (servers, expiry workers) must have it.
+    #[arg(long, env = "STOCKWATCH_LEDGER_URL", hide_env_values = true)]
+    pub ledger_url: Option<String>,
 }
 
 impl RedisArgs {
@@ -49,6 +53,7 @@ impl RedisArgs {
             key_prefix: self.key_prefix.clone(),
             response_timeout: Duration::from_millis(self.response_timeout_ms),
             pool_size: self.pool_size as usize,
+            journal: self.ledger_url.is_some(),
             ..StoreConfig::default()
         }
     }
@@ -107,6 +112,16 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also check the ledger (`--ledger-url`) against Redis, once its projectors drained.
+    #[arg(long)]
+    pub ledger: bool,
+    /// With `--ledger`: how long to wait for the projectors to drain, seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub ledger_drain_s: u64,
+    /// With `--ledger`: the servers' `--order-retention-hours`, so an order only in the
+    /// ledger and older than this is reported as aged out, not missing.
+    #[arg(long, env = "STOCKWATCH_ORDER_RETENTION_HOURS")]
+    pub order_retention_hours: Option<f64>,
 }
 
 /// How conflicted WATCH transactions retry.
@@ -241,6 +256,9 @@ pub struct ServeArgs {
     /// Retry settings.
     #[command(flatten)]
     pub retry: RetryArgs,
+    /// The in-process ledger projector (with `--ledger-url`).
+    #[command(flatten)]
+    pub ledger: super::ledger::LedgerArgs,
 }
 
 impl ServeArgs {

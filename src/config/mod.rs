@@ -19,16 +19,19 @@
 //! - this file: the command line's shape (`Cli`, `Command`) and loading it;
 //! - `file.rs`: the config file, layered in as clap defaults, and `--print-config`;
 //! - `args.rs`: the service's settings (Redis, retries, expiry, `serve`, `verify`, the worker);
-//! - `harness.rs`: the bench, soak and demo subcommands.
+//! - `harness.rs`: the bench, soak and demo subcommands;
+//! - `ledger.rs`: the ledger projector's settings and `stockwatch ledger`.
 
 mod args;
 mod file;
 mod harness;
+mod ledger;
 
 pub use args::{BudgetPercent, ExpiryArgs, RedisArgs, RetryArgs, ServeArgs, VerifyArgs, WorkerArgs};
 pub use harness::{
     BenchArgs, BenchCommand, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,
 };
+pub use ledger::{LedgerAction, LedgerArgs, LedgerCommandArgs};
 
 use crate::telemetry::LogFormat;
 use clap::error::ErrorKind;
@@ -101,6 +104,8 @@ pub enum Command {
     ExpiryWorker(WorkerArgs),
     /// Check every invariant of the contract over all SKUs; exit 1 naming what is broken.
     Verify(VerifyArgs),
+    /// Run only a ledger projector (Redis feed to PostgreSQL), or manage its dead letters.
+    Ledger(LedgerCommandArgs),
     /// Run one workload through broken, watch and lua, and measure each (`bench sweep`: a grid).
     Bench(BenchArgs),
     /// Teaching demos that make the race visible.

@@ -3,16 +3,17 @@
 -- errors after a write keeps it. With an idempotency key, a stored answer is replayed, and
 -- a fresh answer (a refusal too) is stored in the same script as the effect.
 --
--- KEYS: stock_1..n, moves_1..n, record, expiry, [idempotency]
+-- KEYS: stock_1..n, moves_1..n, record, expiry, ledger feed, [idempotency]
 -- ARGV: n, destination ('sold'|'reserved'), movement kind, ref, at_ms, maxlen,
 --       mode ('order'|'reservation'), expires_at, fingerprint, retention_ms,
---       q_1..q_n, then the order JSON or the reservation's field/value pairs
+--       ledger entry ('' when the ledger is off), q_1..q_n, then the order JSON or the reservation's field/value pairs
 -- Returns {'ok', remaining_1..n} | {'unknown_sku', i} | {'insufficient_stock', i, avail, ...}
 --       | {'replay', field, value, ...} | {'key_reused'}
 local n = tonumber(ARGV[1])
 local dest, kind, ref, at, maxlen = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local mode, exp, fp, retention = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local idem = KEYS[2 * n + 3]
+local entry = ARGV[11]
+local idem = KEYS[2 * n + 4]
 
 if idem then
   local stored = redis.call('HGET', idem, 'fp')
@@ -45,7 +46,7 @@ end
 
 local short = {'insufficient_stock'}
 for i = 1, n do
-  if available[i] < tonumber(ARGV[10 + i]) then
+  if available[i] < tonumber(ARGV[11 + i]) then
     table.insert(short, i)
     table.insert(short, available[i])
   end
@@ -54,7 +55,7 @@ if #short > 1 then return answer(short) end
 
 local reply = {'ok'}
 for i = 1, n do
-  local q = tonumber(ARGV[10 + i])
+  local q = tonumber(ARGV[11 + i])
   table.insert(reply, redis.call('HINCRBY', KEYS[i], 'available', -q))
   redis.call('HINCRBY', KEYS[i], dest, q)
   redis.call('XADD', KEYS[n + i], 'MAXLEN', '~', maxlen, '*',
@@ -62,11 +63,12 @@ for i = 1, n do
 end
 
 if mode == 'order' then
-  redis.call('SET', KEYS[2 * n + 1], ARGV[11 + n])
+  redis.call('SET', KEYS[2 * n + 1], ARGV[12 + n])
 else
   local fields = {}
-  for j = 11 + n, #ARGV do table.insert(fields, ARGV[j]) end
+  for j = 12 + n, #ARGV do table.insert(fields, ARGV[j]) end
   redis.call('HSET', KEYS[2 * n + 1], unpack(fields))
   redis.call('ZADD', KEYS[2 * n + 2], exp, ref)
 end
+if entry ~= '' then redis.call('XADD', KEYS[2 * n + 3], '*', 'e', entry) end
 return answer(reply)

@@ -1,4 +1,5 @@
 use super::idempotency::Idempotency;
+use super::journal::{Entry, journal_cmd};
 use super::reservation::{self, Reservation, Step};
 use super::saga;
 use super::{Order, OrderLine, OrderSource};
@@ -54,6 +55,8 @@ impl Step for Confirm {
             reservation_id: Some(resv.reservation_id.to_string()),
         };
         let mut writes = resv.end(store, &ended, "sold", "confirm", now_ms)?;
+        let entry = Entry::new("order", &order.order_id, now_ms).order(&order);
+        writes.extend(journal_cmd(store, self.order_id.slot(), &entry));
         writes.push(
             redis::cmd("SET")
                 .arg(store.keys().order(&self.order_id))

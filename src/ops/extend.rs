@@ -1,4 +1,5 @@
 use super::idempotency::Idempotency;
+use super::journal::{Entry, journal_cmd};
 use super::reservation::{self, Reservation, Step};
 use super::saga;
 use crate::domain::{ReservationId, TtlSeconds};
@@ -54,6 +55,9 @@ impl Step for Extend {
                     .to_owned(),
             );
         }
-        Ok((writes, Reservation { expires_at, ..resv }))
+        let extended = Reservation { expires_at, ..resv };
+        let entry = Entry::new("extend", &id.to_string(), now_ms).reservation(&extended);
+        writes.extend(journal_cmd(store, id.slot(), &entry));
+        Ok((writes, extended))
     }
 }

@@ -11,6 +11,7 @@ mod get_order;
 mod get_reservation;
 mod get_stock;
 mod idempotency;
+pub mod journal;
 mod movements;
 mod purchase;
 mod reservation;
@@ -134,8 +135,10 @@ pub(crate) fn finished<T>(
     };
     store.metrics().call(op, strategy, outcome, effort, started.elapsed());
     if outcome == CallOutcome::Committed {
+        let skus = skus();
+        store.journal_written(skus.iter().map(|s| store.keys().slot_of_sku(s)));
         store.events().changed(crate::events::Change {
-            skus: skus(),
+            skus,
             kind: op,
             strategy,
             effort,
@@ -169,6 +172,7 @@ where
     O: crate::txn::Optimistic<Output = Stock, Rejection = Error>,
 {
     let started = tokio::time::Instant::now();
+    store.list_journal_slot(store.keys().slot_of_sku(sku)).await?;
     let (result, effort, _) = answer(crate::txn::run(store, op).await, Err);
     finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
     result
@@ -202,6 +206,16 @@ pub(crate) fn movement_cmd(
         .arg("at")
         .arg(at_ms);
     cmd
+}
+
+/// The ledger entry of an admin change of one SKU (`set` or `restock`), if the ledger is on.
+pub(crate) fn admin_entry(store: &Store, sku: &Sku, kind: &str, quantity: i64, at_ms: i64) -> Option<redis::Cmd> {
+    let line = OrderLine {
+        sku: sku.to_string(),
+        quantity,
+    };
+    let entry = journal::Entry::new(kind, "admin", at_ms).lines(vec![line]);
+    journal::journal_cmd(store, store.keys().slot_of_sku(sku), &entry)
 }
 
 /// Appends the read of a stock hash's `available, reserved, sold` (decoded by

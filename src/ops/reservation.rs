@@ -7,6 +7,7 @@
 //! what makes "ends in exactly one terminal state, once" hold.
 
 use super::idempotency::{Idempotency, Recalled, StoredAnswer, field};
+use super::journal::{Entry, journal_cmd};
 use super::{OrderLine, movement_cmd, now_ms};
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
@@ -216,6 +217,10 @@ impl Reservation {
                 .arg(self.reservation_id.to_string())
                 .to_owned(),
         );
+        let entry = Entry::new(kind, &self.reservation_id.to_string(), now_ms)
+            .lines(held_here.to_vec())
+            .reservation(ended);
+        writes.extend(journal_cmd(store, self.reservation_id.slot(), &entry));
         Ok(writes)
     }
 }
@@ -255,6 +260,7 @@ pub(crate) async fn run<S: Step>(
     step: S,
 ) -> Result<Ran<S::Output>, Error> {
     let started = tokio::time::Instant::now();
+    store.list_journal_slot(id.slot()).await?;
     let op = Transition {
         store,
         key: store.keys().reservation(id),

@@ -1,4 +1,4 @@
-use super::{Stock, movement_cmd, now_ms, read_stock, stock_from_fields};
+use super::{Stock, admin_entry, movement_cmd, now_ms, read_stock, stock_from_fields};
 use crate::domain::{Quantity, Sku};
 use crate::error::Error;
 use crate::store::Store;
@@ -39,12 +39,14 @@ impl Optimistic for Restock<'_> {
         let stock = stock_from_fields(self.sku, fields)?.ok_or_else(|| Error::unknown_sku(self.sku.as_str()))?;
         let key = self.store.keys().stock(self.sku);
         let q = self.quantity.get();
+        let mut writes = vec![
+            redis::cmd("HINCRBY").arg(&key).arg("available").arg(q).to_owned(),
+            redis::cmd("HINCRBY").arg(&key).arg("received").arg(q).to_owned(),
+            movement_cmd(self.store, self.sku, "restock", q, "admin", self.at_ms),
+        ];
+        writes.extend(admin_entry(self.store, self.sku, "restock", q, self.at_ms));
         Ok(Plan {
-            writes: vec![
-                redis::cmd("HINCRBY").arg(&key).arg("available").arg(q).to_owned(),
-                redis::cmd("HINCRBY").arg(&key).arg("received").arg(q).to_owned(),
-                movement_cmd(self.store, self.sku, "restock", q, "admin", self.at_ms),
-            ],
+            writes,
             output: Stock {
                 available: stock.available + q,
                 ..stock

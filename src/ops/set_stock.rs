@@ -1,4 +1,4 @@
-use super::{Stock, movement_cmd, now_ms, read_stock, stock_from_fields};
+use super::{Stock, admin_entry, movement_cmd, now_ms, read_stock, stock_from_fields};
 use crate::domain::{Available, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
@@ -72,6 +72,7 @@ impl Optimistic for SetStock<'_> {
         let mut writes = writes;
         writes.push(redis::cmd("HINCRBY").arg(&key).arg("received").arg(delta).to_owned());
         writes.push(movement_cmd(self.store, self.sku, "set", delta, "admin", self.at_ms));
+        writes.extend(admin_entry(self.store, self.sku, "set", delta, self.at_ms));
         Ok(Plan {
             writes,
             output: Stock {

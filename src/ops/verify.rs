@@ -56,7 +56,8 @@ struct Counters {
 }
 
 /// Checks, for every SKU: no counter below zero; `reserved` = the active reservations'
-/// quantities; `sold` = the order lines' quantities; `available + reserved + sold` = the
+/// quantities; `sold` = the order lines' quantities (those of orders that aged out of Redis
+/// into the ledger included, from their slots' `aged` counters); `available + reserved + sold` = the
 /// stock received (the `received` counter, and the sum of `set`/`restock` movements while
 /// the stream has not been trimmed). Also: every order and reservation names a known SKU,
 /// and every active reservation is in the expiry index (else no worker would release it).
@@ -105,6 +106,20 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
                 None => {} // deleted between SCAN and GET
             }
         }
+    }
+
+    // Orders that aged out of Redis once in the ledger: their lines, kept per slot.
+    let ledger_slots: Vec<u16> = store.query(redis::cmd("SMEMBERS").arg(keys.journal_slots())).await?;
+    let aged: Vec<HashMap<String, i64>> = store
+        .read_all(
+            ledger_slots
+                .iter()
+                .map(|&s| redis::cmd("HGETALL").arg(keys.aged(s)).to_owned())
+                .collect(),
+        )
+        .await?;
+    for (sku, units) in aged.into_iter().flatten() {
+        *sold.entry(sku).or_default() += units;
     }
 
     let mut reserved: HashMap<String, i64> = HashMap::new();

@@ -31,6 +31,8 @@ pub struct AppState {
     pub allow_broken: bool,
     /// Fires when the server stops, so that endless responses (event streams) end.
     pub stop: tokio::sync::broadcast::Sender<()>,
+    /// The ledger's PostgreSQL, when configured: where aged-out orders are read.
+    pub books: Option<sqlx::PgPool>,
 }
 
 /// The admin bearer token. Its `Debug` never shows the secret, so it cannot leak into logs.

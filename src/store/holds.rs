@@ -25,7 +25,35 @@ pub(crate) struct Holds {
     signal: ExpirySignal,
     /// When this process last added each slot to the expiry worker's set (epoch s; 0:
     /// never), so a hold costs that extra write once per slot per [`EXPIRY_SLOT_REFRESH_S`].
-    listed: Box<[AtomicU64]>,
+    listed: Listed,
+}
+
+/// When this process last listed each slot in some set of slots (epoch s; 0: never), so a
+/// write costs the extra SADD once per slot per [`EXPIRY_SLOT_REFRESH_S`]. Were the set
+/// lost (a FLUSHALL while running), a busy slot is listed again within that time.
+#[derive(Debug)]
+pub(crate) struct Listed(Box<[AtomicU64]>);
+
+impl Default for Listed {
+    fn default() -> Self {
+        Self((0..crate::keys::SLOTS).map(|_| AtomicU64::new(0)).collect())
+    }
+}
+
+impl Listed {
+    /// Adds `slot` to the set `key` unless this process did so lately.
+    pub(crate) async fn list(&self, store: &Store, key: String, slot: u16) -> Result<(), StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let listed = &self.0[usize::from(slot % crate::keys::SLOTS)];
+        if now.saturating_sub(listed.load(Ordering::Relaxed)) < EXPIRY_SLOT_REFRESH_S {
+            return Ok(());
+        }
+        let _: i64 = store.query(redis::cmd("SADD").arg(key).arg(slot)).await?;
+        listed.store(now, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 impl Default for Holds {
@@ -35,7 +63,7 @@ impl Default for Holds {
                 notify: tokio::sync::Notify::new(),
                 next_wake_ms: AtomicI64::new(i64::MAX),
             },
-            listed: (0..crate::keys::SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            listed: Listed::default(),
         }
     }
 }
@@ -44,18 +72,11 @@ impl Store {
     /// Lists `slot` in the expiry worker's set of slots. Called before a hold is taken in
     /// it, so the set is never missing a slot with holds: the worker sweeps only listed slots.
     pub(crate) async fn index_expiry_slot(&self, slot: u16) -> Result<(), StoreError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let listed = &self.inner.holds.listed[usize::from(slot % crate::keys::SLOTS)];
-        if now.saturating_sub(listed.load(Ordering::Relaxed)) < EXPIRY_SLOT_REFRESH_S {
-            return Ok(());
-        }
-        let _: i64 = self
-            .query(redis::cmd("SADD").arg(self.inner.keys.expiry_slots()).arg(slot))
-            .await?;
-        listed.store(now, Ordering::Relaxed);
-        Ok(())
+        self.inner
+            .holds
+            .listed
+            .list(self, self.inner.keys.expiry_slots(), slot)
+            .await
     }
 
     /// The expiry worker's wake-up signal.

@@ -8,6 +8,7 @@
 mod cluster;
 mod connections;
 mod holds;
+mod journal;
 
 use connections::Redis;
 
@@ -56,6 +57,10 @@ pub struct StoreConfig {
     /// Whether committed changes are published for every process's `GET /v1/events`
     /// (default on). The bench turns it off: it measures the engine, not the feed.
     pub publish_events: bool,
+    /// Whether every change also writes its ledger entry (`crate::ops::journal`) for the
+    /// PostgreSQL projector. On whenever a ledger URL is configured; every process that
+    /// writes (servers and expiry workers) must agree, or the books miss their changes.
+    pub journal: bool,
 }
 
 impl Default for StoreConfig {
@@ -72,6 +77,7 @@ impl Default for StoreConfig {
             retention: Duration::from_secs(24 * 3600),
             saga_hold: Duration::from_secs(30),
             publish_events: true,
+            journal: false,
         }
     }
 }
@@ -94,6 +100,8 @@ struct Inner {
     /// What this process knows of holds: the expiry worker's wake-up, and the slots it
     /// listed lately.
     holds: holds::Holds,
+    /// The slots this process listed for the ledger's projectors, and its unsent hints.
+    journal: journal::Journal,
     /// Prometheus metrics of everything this store's callers do.
     metrics: crate::metrics::Metrics,
     /// Stock changes for `GET /v1/events`, published after each commit.
@@ -151,6 +159,7 @@ impl Store {
                 redis,
                 above: std::sync::OnceLock::new(),
                 holds: holds::Holds::default(),
+                journal: journal::Journal::default(),
                 metrics: crate::metrics::Metrics::new(),
                 events,
                 budget,

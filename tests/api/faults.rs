@@ -223,6 +223,8 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
             allow_broken: false,
             workers: Some(1),
             expiry: Some(Default::default()),
+            ledger_url: None,
+            projector: None,
         },
         store,
     )

@@ -115,6 +115,8 @@ pub async fn serve_store(redis: TestRedis, store: Store, options: AppOptions) ->
         allow_broken: options.allow_broken,
         workers: Some(2),
         expiry: options.expiry,
+        ledger_url: None,
+        projector: None,
     };
     let app = Application::build(settings, store.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -190,6 +190,8 @@ async fn lost_reply(strategy: &str, pattern: &[u8]) {
         allow_broken: false,
         workers: Some(2),
         expiry: None,
+        ledger_url: None,
+        projector: None,
     };
     let proxied = stockwatch::startup::Application::build(settings, store).unwrap();
     let base = format!("http://127.0.0.1:{}", proxied.port());

@@ -13,6 +13,8 @@ fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
         allow_broken: false,
         workers: Some(1),
         expiry: None,
+        ledger_url: None,
+        projector: None,
     }
 }
 

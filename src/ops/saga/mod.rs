@@ -33,6 +33,7 @@ use decision::{Decision, decision_key, give_up, home_slot};
 pub(crate) use parts::{Followed, follow, settle_part};
 
 use super::idempotency::{Idempotency, Recalled, StoredAnswer};
+use super::journal::{Entry, journal_cmd};
 use super::reservation::{Reservation, SagaKind, SagaLink};
 use super::take::{Outcome, Receipt, Take, Taken};
 use super::{Effort, Order, OrderLine};
@@ -83,21 +84,38 @@ impl Parent {
         }
     }
 
-    /// The writes that create the parent record.
-    fn writes(&self, store: &Store) -> Cmd {
-        match self {
+    /// The writes that create the parent record, and its ledger entry (its parts move the
+    /// stock, each in its own slot's entries).
+    fn writes(&self, store: &Store) -> Vec<Cmd> {
+        let (slot, record, entry) = match self {
             Self::Order(order) => {
                 let id = crate::domain::OrderId::parse(&order.order_id).expect("an order id we made");
-                redis::cmd("SET")
+                let set = redis::cmd("SET")
                     .arg(store.keys().order(&id))
                     .arg(serde_json::to_string(order).expect("order serializes"))
-                    .to_owned()
+                    .to_owned();
+                (
+                    id.slot(),
+                    set,
+                    Entry::new("order", &order.order_id, order.created_at).order(order),
+                )
             }
-            Self::Reservation(resv) => redis::cmd("HSET")
-                .arg(store.keys().reservation(&resv.reservation_id))
-                .arg(resv.to_fields())
-                .to_owned(),
-        }
+            Self::Reservation(resv) => {
+                let id = resv.reservation_id;
+                let hset = redis::cmd("HSET")
+                    .arg(store.keys().reservation(&id))
+                    .arg(resv.to_fields())
+                    .to_owned();
+                (
+                    id.slot(),
+                    hset,
+                    Entry::new("reserve", &id.to_string(), resv.created_at).reservation(resv),
+                )
+            }
+        };
+        std::iter::once(record)
+            .chain(journal_cmd(store, slot, &entry))
+            .collect()
     }
 }
 
@@ -130,6 +148,7 @@ impl Across<'_> {
         let store = self.store;
         let link = self.parent.link();
         let answer = StoredAnswer::claim_if_keyed(store, self.scope, self.idem, home_slot(&link)).await?;
+        store.list_journal_slot(home_slot(&link)).await?;
         if let Some(answer) = &answer
             && let Some(receipt) = self.recall(answer).await?
         {
@@ -179,7 +198,7 @@ impl Across<'_> {
         };
         let commit = Conclude {
             decision: Some(decision_key(store, &link)),
-            effect: vec![self.parent.writes(store)],
+            effect: self.parent.writes(store),
             receipt: receipt.clone(),
             answer: answer.as_ref(),
             lines: self.items.lines().len(),

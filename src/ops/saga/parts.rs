@@ -7,6 +7,7 @@
 //! written, so two finders always agree on what the part becomes.
 
 use super::super::get_reservation::load;
+use super::super::journal::{Entry, journal_cmd};
 use super::super::now_ms;
 use super::super::reservation::{self, Reservation, SagaKind, SagaLink, Step};
 use super::decision::{Decision, decision, give_up};
@@ -170,18 +171,27 @@ impl Step for Action {
             }
             Self::Rearm { expires_at } if *expires_at == part.expires_at => Ok((Vec::new(), Followed::Rearmed)),
             Self::Rearm { expires_at } => Ok((
-                vec![
-                    redis::cmd("HSET")
-                        .arg(store.keys().reservation(&id))
-                        .arg("expires_at")
-                        .arg(expires_at)
-                        .to_owned(),
-                    redis::cmd("ZADD")
-                        .arg(store.keys().expiry(id.slot()))
-                        .arg(expires_at)
-                        .arg(id.to_string())
-                        .to_owned(),
-                ],
+                {
+                    let rearmed = Reservation {
+                        expires_at: *expires_at,
+                        ..part.clone()
+                    };
+                    let entry = Entry::new("extend", &id.to_string(), now_ms).reservation(&rearmed);
+                    let mut writes = vec![
+                        redis::cmd("HSET")
+                            .arg(store.keys().reservation(&id))
+                            .arg("expires_at")
+                            .arg(expires_at)
+                            .to_owned(),
+                        redis::cmd("ZADD")
+                            .arg(store.keys().expiry(id.slot()))
+                            .arg(expires_at)
+                            .arg(id.to_string())
+                            .to_owned(),
+                    ];
+                    writes.extend(journal_cmd(store, id.slot(), &entry));
+                    writes
+                },
                 Followed::Rearmed,
             )),
         }

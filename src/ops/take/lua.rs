@@ -28,7 +28,9 @@ impl Take {
             Record::Order { key, .. } => ("order", key),
             Record::Reservation { key, .. } => ("reservation", key),
         };
-        inv.key(record_key).key(keys.expiry(self.slot));
+        inv.key(record_key)
+            .key(keys.expiry(self.slot))
+            .key(keys.journal(self.slot));
         let (fp, retention) = match &self.idem {
             Some(slot) => {
                 let (key, fp, retention) = slot.script_args();
@@ -46,7 +48,12 @@ impl Take {
             .arg(mode)
             .arg(self.expires_at())
             .arg(fp)
-            .arg(retention);
+            .arg(retention)
+            .arg(if self.store.config().journal {
+                self.entry.to_json()
+            } else {
+                String::new()
+            });
         for line in lines {
             inv.arg(line.quantity.get());
         }

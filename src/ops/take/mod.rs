@@ -24,6 +24,7 @@ pub(crate) use receipt::{Outcome, Receipt, Taken};
 
 use super::Effort;
 use super::idempotency::StoredAnswer;
+use super::journal::Entry;
 use super::reservation::Reservation;
 use crate::domain::{CartItems, Strategy};
 use crate::error::Error;
@@ -69,6 +70,8 @@ pub(crate) struct Take {
     pub idem: Option<StoredAnswer>,
     /// When the caller stops waiting: the request's response timeout.
     pub deadline: tokio::time::Instant,
+    /// What the books learn of it (`super::journal`), written with the take when the ledger is on.
+    pub entry: Entry,
 }
 
 impl Take {
@@ -97,6 +100,9 @@ impl Take {
             at_ms: resv.created_at,
             idem,
             deadline,
+            entry: Entry::new("reserve", &id.to_string(), resv.created_at)
+                .lines(resv.items.clone())
+                .reservation(resv),
         }
     }
 
@@ -119,6 +125,7 @@ impl Take {
     pub async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
         let started = tokio::time::Instant::now();
         let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
+        store.list_journal_slot(self.slot).await?;
         let (receipt, effort) = match strategy {
             Strategy::Watch if store.config().batching => (store.above::<batch::Combiner>().submit(self).await, None),
             Strategy::Watch => {

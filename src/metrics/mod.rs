@@ -4,6 +4,9 @@
 //! Every label value comes from a closed set (operation, strategy, route pattern, error
 //! kind), never from a SKU, user or id, so the number of series stays bounded.
 
+mod ledger;
+pub use ledger::LedgerMetrics;
+
 use crate::error::StoreError;
 use crate::outcome::{CallOutcome, Effort};
 use prometheus::{
@@ -62,6 +65,8 @@ pub struct Metrics {
     redis_errors: IntCounterVec,
     /// Open `GET /v1/events` streams.
     pub sse_clients: IntGauge,
+    /// The ledger projector's.
+    pub ledger: LedgerMetrics,
     /// Totals the bench reads without parsing the text format.
     totals: [std::sync::atomic::AtomicU64; 2],
     /// The same totals, counted as Redis answers each attempt rather than when the call
@@ -205,6 +210,7 @@ impl Metrics {
             pool_waiting: gauge(&r, "pool_waiting", "Callers waiting for a dedicated connection."),
             redis_errors: counter_vec(&r, "redis_errors_total", "Redis failures by kind.", &["kind"]),
             sse_clients: gauge(&r, "sse_clients", "Open GET /v1/events streams."),
+            ledger: LedgerMetrics::new(&r),
             registry: r,
             totals: Default::default(),
             live: Default::default(),

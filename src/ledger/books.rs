@@ -1,0 +1,273 @@
+//! Reading the books: an order that aged out of Redis, and `stockwatch verify --ledger`.
+
+use super::feed::{Feed, dead_letters, listed_slots};
+use crate::domain::OrderId;
+use crate::error::StoreError;
+use crate::ops::{Order, OrderLine, OrderSource};
+use crate::store::Store;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+/// Order ids asked of PostgreSQL per query.
+const CHUNK: usize = 1000;
+
+/// An order from the books (`GET /v1/orders/{id}` once it aged out of Redis).
+pub async fn find_order(pool: &PgPool, id: &OrderId) -> Result<Option<Order>, sqlx::Error> {
+    let id = id.to_string();
+    let head: Option<(String, String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT user_id, source, reservation_id::text, round(extract(epoch from created_at) * 1000)::bigint
+         FROM orders WHERE order_id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((user_id, source, reservation_id, created_at)) = head else {
+        return Ok(None);
+    };
+    let lines: Vec<(String, i64)> =
+        sqlx::query_as("SELECT sku, quantity FROM order_lines WHERE order_id = $1::uuid ORDER BY line_no")
+            .bind(&id)
+            .fetch_all(pool)
+            .await?;
+    let source: OrderSource =
+        serde_json::from_value(serde_json::Value::String(source)).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Some(Order {
+        order_id: id,
+        user_id,
+        items: lines
+            .into_iter()
+            .map(|(sku, quantity)| OrderLine { sku, quantity })
+            .collect(),
+        created_at,
+        source,
+        reservation_id,
+    }))
+}
+
+/// One way the books and Redis disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// `not_drained`, `dead_letter`, `counter_mismatch`, `order_lines_mismatch`,
+    /// `order_missing_in_ledger`, `order_differs` or `order_missing_in_redis`.
+    pub rule: &'static str,
+    /// The SKU or order it is about.
+    pub subject: String,
+    /// One sentence with the numbers.
+    pub message: String,
+}
+
+/// What `verify --ledger` found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LedgerReport {
+    /// No difference.
+    pub ok: bool,
+    /// SKUs compared.
+    pub skus: usize,
+    /// Redis orders looked up in the books.
+    pub orders: usize,
+    /// Orders only in the books because they aged out of Redis (reported, not a fault).
+    pub aged_out: usize,
+    /// Every difference.
+    pub differences: Vec<Difference>,
+}
+
+/// Compares the books with Redis, after waiting up to `drain` for the projectors to catch
+/// up. `retention`: how long orders stay in Redis (`None`: for ever), so an order only in
+/// the books is either aged out or missing.
+pub async fn check(
+    store: &Store,
+    pool: &PgPool,
+    drain: Duration,
+    retention: Option<Duration>,
+) -> Result<LedgerReport, String> {
+    let mut report = LedgerReport::default();
+    let diff = |rule, subject: &str, message: String| Difference {
+        rule,
+        subject: subject.to_owned(),
+        message,
+    };
+    let slots = listed_slots(store).await.map_err(|e| e.to_string())?;
+    let feed = Feed::new(store.clone(), 1, Duration::from_secs(3600));
+    let waited = tokio::time::Instant::now();
+    loop {
+        let lag = feed.trim_and_measure(&slots).await.map_err(|e| e.to_string())?;
+        if lag.entries == 0 {
+            break;
+        }
+        if waited.elapsed() >= drain {
+            report.differences.push(diff(
+                "not_drained",
+                "ledger",
+                format!(
+                    "{} feed entries are not in the books yet (oldest {:.1} s)",
+                    lag.entries, lag.seconds
+                ),
+            ));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for letter in dead_letters(store).await.map_err(|e| e.to_string())? {
+        report.differences.push(diff(
+            "dead_letter",
+            &letter.source,
+            format!(
+                "entry {} of slot {} is a dead letter: {}",
+                letter.source, letter.slot, letter.reason
+            ),
+        ));
+    }
+    compare_counters(store, pool, &mut report).await?;
+    compare_orders(store, pool, retention, &mut report).await?;
+    report.ok = report.differences.is_empty();
+    Ok(report)
+}
+
+async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerReport) -> Result<(), String> {
+    let keys = store.keys();
+    let mut redis: BTreeMap<String, [i64; 4]> = BTreeMap::new();
+    for chunk in store
+        .scan(&keys.stock_pattern(), 500)
+        .await
+        .map_err(|e| e.to_string())?
+        .chunks(500)
+    {
+        let reads = chunk
+            .iter()
+            .map(|k| {
+                redis::cmd("HMGET")
+                    .arg(k)
+                    .arg(&["available", "reserved", "sold", "received"])
+                    .to_owned()
+            })
+            .collect();
+        let rows: Vec<[Option<i64>; 4]> = store.read_all(reads).await.map_err(|e| e.to_string())?;
+        for (key, row) in chunk.iter().zip(rows) {
+            if let Some(sku) = keys.sku_of_stock_key(key) {
+                redis.insert(sku.to_string(), row.map(|v| v.unwrap_or(0)));
+            }
+        }
+    }
+    let sums: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT sku, sum(d_available)::bigint, sum(d_reserved)::bigint, sum(d_sold)::bigint, sum(d_received)::bigint
+         FROM movements GROUP BY sku",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(|e| e.to_string())?;
+    let books: HashMap<String, [i64; 4]> = sums.into_iter().map(|(s, a, r, so, re)| (s, [a, r, so, re])).collect();
+    let lines: Vec<(String, i64)> = sqlx::query_as("SELECT sku, sum(quantity)::bigint FROM order_lines GROUP BY sku")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let in_orders: HashMap<String, i64> = lines.into_iter().collect();
+    let names = ["available", "reserved", "sold", "received"];
+    let skus: HashSet<&String> = redis.keys().chain(books.keys()).collect();
+    let mut skus: Vec<&String> = skus.into_iter().collect();
+    skus.sort();
+    report.skus = skus.len();
+    for sku in skus {
+        let r = redis.get(sku).copied().unwrap_or_default();
+        let b = books.get(sku).copied().unwrap_or_default();
+        for i in 0..4 {
+            if r[i] != b[i] {
+                report.differences.push(Difference {
+                    rule: "counter_mismatch",
+                    subject: sku.clone(),
+                    message: format!(
+                        "{} is {} in Redis but the ledger's movements add up to {}",
+                        names[i], r[i], b[i]
+                    ),
+                });
+            }
+        }
+        let sold_in_orders = in_orders.get(sku).copied().unwrap_or(0);
+        if sold_in_orders != r[2] {
+            report.differences.push(Difference {
+                rule: "order_lines_mismatch",
+                subject: sku.clone(),
+                message: format!(
+                    "sold is {} in Redis but the ledger's order lines add up to {sold_in_orders}",
+                    r[2]
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn compare_orders(
+    store: &Store,
+    pool: &PgPool,
+    retention: Option<Duration>,
+    report: &mut LedgerReport,
+) -> Result<(), String> {
+    let keys = store.keys();
+    let order_keys = store
+        .scan(&keys.order_pattern(), 500)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut in_redis: HashSet<String> = HashSet::new();
+    for chunk in order_keys.chunks(CHUNK) {
+        let raws: Vec<Option<String>> = store
+            .read_all(chunk.iter().map(|k| redis::cmd("GET").arg(k).to_owned()).collect())
+            .await
+            .map_err(|e: StoreError| e.to_string())?;
+        let orders: Vec<Order> = raws
+            .into_iter()
+            .flatten()
+            .filter_map(|raw| serde_json::from_str(&raw).ok())
+            .collect();
+        let ids: Vec<String> = orders.iter().map(|o| o.order_id.clone()).collect();
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT order_id::text, sku, quantity FROM order_lines WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no",
+        )
+        .bind(&ids)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        let mut books: HashMap<String, Vec<OrderLine>> = HashMap::new();
+        for (id, sku, quantity) in rows {
+            books.entry(id).or_default().push(OrderLine { sku, quantity });
+        }
+        for order in orders {
+            report.orders += 1;
+            match books.get(&order.order_id) {
+                None => report.differences.push(Difference {
+                    rule: "order_missing_in_ledger",
+                    subject: order.order_id.clone(),
+                    message: "the order is in Redis but not in the ledger".into(),
+                }),
+                Some(lines) if *lines != order.items => report.differences.push(Difference {
+                    rule: "order_differs",
+                    subject: order.order_id.clone(),
+                    message: format!("Redis has {:?} but the ledger has {:?}", order.items, lines),
+                }),
+                Some(_) => {}
+            }
+            in_redis.insert(order.order_id);
+        }
+    }
+    let cutoff_ms = retention.map(|r| crate::ops::now_ms() - r.as_millis() as i64);
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT order_id::text, round(extract(epoch from created_at) * 1000)::bigint FROM orders")
+            .fetch_all(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+    for (id, created_at) in rows {
+        if in_redis.contains(&id) {
+            continue;
+        }
+        match cutoff_ms {
+            Some(cutoff) if created_at <= cutoff => report.aged_out += 1,
+            _ => report.differences.push(Difference {
+                rule: "order_missing_in_redis",
+                subject: id,
+                message: "the ledger has an order Redis never had, or lost before its retention".into(),
+            }),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The ledger feed: what each change tells the books, written to its slot's stream
+//! (`sw:ledger:{T}`) in the same MULTI or script as the change, so the feed can never miss a
+//! committed change nor hold one that did not commit. The projector (`crate::ledger`) moves
+//! it into PostgreSQL.
+//!
+//! One entry per change, one field `e` holding [`Entry`] as JSON. Its lines move stock by
+//! the entry's `kind` ([`deltas`]); an order or reservation snapshot rides along when the
+//! change created or changed one. The format is versioned (`v`), since entries outlive the
+//! binary that wrote them.
+
+use super::reservation::Reservation;
+use super::{Order, OrderLine};
+use crate::store::Store;
+use serde::{Deserialize, Serialize};
+
+/// The format version this binary writes and reads.
+pub const VERSION: u32 = 1;
+
+/// One change, as the ledger sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Format version ([`VERSION`]).
+    pub v: u32,
+    /// A movement kind (`set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`,
+    /// `cancel`, `expire`) when `lines` move stock; `order` or `extend` for a record alone.
+    pub kind: String,
+    /// The order or reservation the change belongs to (`admin` for set and restock).
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// When, epoch ms.
+    pub at: i64,
+    /// The stock moved, per SKU, as `kind` moves it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<OrderLine>,
+    /// An order this change created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+    /// A reservation as this change left it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<Reservation>,
+    /// For one slot's hold of a cross-slot cart: the order or reservation it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saga_parent: Option<String>,
+}
+
+impl Entry {
+    /// An entry of `kind` about `reference`, with nothing in it yet.
+    pub fn new(kind: &str, reference: &str, at: i64) -> Self {
+        Self {
+            v: VERSION,
+            kind: kind.to_owned(),
+            reference: reference.to_owned(),
+            at,
+            lines: Vec::new(),
+            order: None,
+            reservation: None,
+            saga_parent: None,
+        }
+    }
+
+    /// With these lines moved.
+    pub fn lines(mut self, lines: Vec<OrderLine>) -> Self {
+        self.lines = lines;
+        self
+    }
+
+    /// With the order it created.
+    pub fn order(mut self, order: &Order) -> Self {
+        self.order = Some(order.clone());
+        self
+    }
+
+    /// With the reservation as the change left it (and its saga parent, if a part).
+    pub fn reservation(mut self, resv: &Reservation) -> Self {
+        self.saga_parent = resv.saga.as_ref().map(|l| l.parent.clone());
+        self.reservation = Some(resv.clone());
+        self
+    }
+
+    /// The JSON stored in the entry's `e` field.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("entries serialize")
+    }
+}
+
+/// What one unit of a line of `kind` does to `available, reserved, sold, received`; `None`
+/// for a kind that moves no stock.
+pub fn deltas(kind: &str) -> Option<[i64; 4]> {
+    Some(match kind {
+        "set" | "restock" => [1, 0, 0, 1],
+        "purchase" | "checkout" => [-1, 0, 1, 0],
+        "reserve" => [-1, 1, 0, 0],
+        "confirm" => [0, -1, 1, 0],
+        "cancel" | "expire" => [1, -1, 0, 0],
+        _ => return None,
+    })
+}
+
+/// The XADD of `entry` to `slot`'s feed, or nothing when the ledger is off. Called while a
+/// step builds its writes, so the entry commits with them. Its slot was listed for the
+/// projectors before the step ran ([`Store::list_journal_slot`]).
+pub(crate) fn journal_cmd(store: &Store, slot: u16, entry: &Entry) -> Option<redis::Cmd> {
+    store.config().journal.then(|| {
+        redis::cmd("XADD")
+            .arg(store.keys().journal(slot))
+            .arg("*")
+            .arg("e")
+            .arg(entry.to_json())
+            .to_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_movement_kind_conserves_stock_but_set_and_restock() {
+        for kind in ["purchase", "checkout", "reserve", "confirm", "cancel", "expire"] {
+            let [a, r, s, rec] = deltas(kind).unwrap();
+            assert_eq!(a + r + s, rec, "{kind}");
+            assert_eq!(rec, 0, "{kind}");
+        }
+        for kind in ["set", "restock"] {
+            let [a, r, s, rec] = deltas(kind).unwrap();
+            assert_eq!((a + r + s, rec), (1, 1));
+        }
+        assert_eq!(deltas("order"), None);
+        assert_eq!(deltas("extend"), None);
+    }
+
+    #[test]
+    fn entries_round_trip_and_skip_what_is_empty() {
+        let entry = Entry::new("restock", "admin", 5).lines(vec![OrderLine {
+            sku: "A".into(),
+            quantity: 3,
+        }]);
+        let json = entry.to_json();
+        assert!(!json.contains("order") && !json.contains("reservation"), "{json}");
+        assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), entry);
+    }
+}
