@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The dashboard test drives headless Chromium through ChromeDriver; the TLS test needs openssl.
-scripts/ensure-packages.sh redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver openssl:openssl
+# The ledger tests start a private PostgreSQL (pg_ctlcluster is how the package shows on PATH).
+scripts/ensure-packages.sh redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver openssl:openssl pg_ctlcluster:postgresql
 exec cargo test --all-targets "$@"

@@ -8,7 +8,8 @@
 //! ```text
 //! routes ─→ ops ─→ txn ─→ store ─→ conn, keys, domain, error, retry, outcome
 //!    │        │                 └─→ metrics, events (beside the store) ─→ conn
-//!    └─→ demo ┘    expiry ─→ ops     bench, soak ─→ ops, store     config, startup: the top
+//!    └─→ demo ┘    expiry, ledger ─→ ops, txn, store     bench, soak ─→ ops, store
+//!  config, startup: the top; routes ─→ ledger (aged-out orders)
 //!  demo, bench ─→ race ─→ error, outcome
 //! ```
 //!
@@ -31,11 +32,15 @@
 //!   `ops/take/` is the decision behind purchases, checkouts and reservations, and
 //!   `ops/saga/` takes a cart across cluster slots (holds, one decision, parts that follow).
 //! - [`expiry`]: the worker that releases lapsed reservations, driven by a ZSET of deadlines.
+//! - [`ledger`]: the projector that moves every change into PostgreSQL exactly once (each
+//!   change's entry is written by `ops::journal` in the same MULTI or script), and the
+//!   reads of those books (`verify --ledger`, aged-out orders).
 //! - [`routes`]: thin actix-web handlers, one file each; [`routes::api`] holds the request
 //!   bodies, parameters and refusal sets that both the handlers and the OpenAPI document
 //!   use; [`startup`] wires them into an [`startup::Application`].
 //! - [`managed_redis`]: runs a private `redis-server` when no `REDIS_URL` is given;
-//!   [`managed_cluster`]: a private 3-master Redis Cluster (`scripts/cluster.sh`, tests).
+//!   [`managed_cluster`]: a private 3-master Redis Cluster (`scripts/cluster.sh`, tests);
+//!   [`managed_postgres`]: a private PostgreSQL for the ledger's tests and trials.
 //! - [`config`]: command-line, environment and config-file settings; [`telemetry`]: logs.
 //! - [`bench`]: the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`).
 //! - [`soak`]: the long mixed-workload run against a server (`stockwatch soak`).
@@ -62,6 +67,7 @@ pub mod expiry;
 pub mod keys;
 pub mod ledger;
 pub mod managed_cluster;
+pub mod managed_postgres;
 pub mod managed_redis;
 pub mod metrics;
 pub mod ops;

@@ -28,6 +28,19 @@ use feed::{Fed, Feed};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
+/// A deliberate crash for the tests (`STOCKWATCH_LEDGER_FAULT`): `abort-before-commit` or
+/// `abort-after-commit` ends the process like `kill -9` at that point of its first batch,
+/// so the tests can prove both windows replay nothing twice and skip nothing.
+static FAULT: std::sync::LazyLock<Option<String>> =
+    std::sync::LazyLock::new(|| std::env::var("STOCKWATCH_LEDGER_FAULT").ok());
+
+pub(crate) fn crash_if(point: &str) {
+    if FAULT.as_deref() == Some(point) {
+        eprintln!("stockwatch ledger: STOCKWATCH_LEDGER_FAULT={point}: aborting");
+        std::process::abort();
+    }
+}
+
 /// The migrations, embedded: `migrations/` at the crate root.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
@@ -200,6 +213,7 @@ impl Projector {
         loop {
             match project::project(&self.pool, &good).await {
                 Ok(fresh) => {
+                    crash_if("abort-after-commit");
                     metrics.projected.inc_by(fresh);
                     self.backoff = MIN_BACKOFF;
                     break;

@@ -51,6 +51,7 @@ pub(super) async fn project(pool: &PgPool, batch: &[Fed]) -> Result<u64, sqlx::E
         .collect();
     let rows = Rows::of(&new);
     rows.write(&mut tx).await?;
+    super::crash_if("abort-before-commit");
     tx.commit().await?;
     Ok(new.len() as u64)
 }

@@ -231,6 +231,9 @@ impl Store {
 
     /// Runs read commands within the response timeout ([`Shared::read_all`]).
     pub async fn read_all<T: redis::FromRedisValue>(&self, cmds: Vec<redis::Cmd>) -> Result<Vec<T>, StoreError> {
+        if cmds.is_empty() {
+            return Ok(Vec::new());
+        }
         Self::bounded(self.deadline(), self.shared().read_all(cmds)).await
     }
 

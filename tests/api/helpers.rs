@@ -81,6 +81,8 @@ pub struct AppOptions {
     pub admin_token: Option<String>,
     /// The in-process expiry worker (on by default, as in `serve`).
     pub expiry: Option<ExpiryConfig>,
+    /// The ledger: its URL, and whether a projector runs in the app (`serve --ledger on`).
+    pub ledger: Option<(String, Option<stockwatch::ledger::LedgerConfig>)>,
 }
 
 impl Default for AppOptions {
@@ -89,6 +91,7 @@ impl Default for AppOptions {
             allow_broken: true,
             admin_token: None,
             expiry: Some(ExpiryConfig::default()),
+            ledger: None,
         }
     }
 }
@@ -115,8 +118,8 @@ pub async fn serve_store(redis: TestRedis, store: Store, options: AppOptions) ->
         allow_broken: options.allow_broken,
         workers: Some(2),
         expiry: options.expiry,
-        ledger_url: None,
-        projector: None,
+        ledger_url: options.ledger.as_ref().map(|(url, _)| url.clone()),
+        projector: options.ledger.and_then(|(_, projector)| projector),
     };
     let app = Application::build(settings, store.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

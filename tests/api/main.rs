@@ -15,6 +15,7 @@ mod fleet;
 mod helpers;
 mod idempotency;
 mod layout;
+mod ledger;
 mod movements;
 mod operability;
 mod props;
