@@ -160,6 +160,7 @@ impl Projector {
         while let Err(e) = migrate(&self.pool).await {
             tracing::warn!(error = %e, "ledger: PostgreSQL not ready; retrying");
             self.wait_after_failure().await;
+            self.measure().await;
         }
         self.backoff = MIN_BACKOFF;
         tracing::info!(consumer = %self.feed.consumer(), "ledger projector running");
@@ -228,6 +229,7 @@ impl Projector {
                     metrics.batch_failures.inc();
                     tracing::warn!(error = %redact(&e.to_string()), entries = good.len(), "ledger: PostgreSQL unavailable; will retry the batch");
                     self.wait_after_failure().await;
+                    self.measure().await;
                 }
             }
         }
@@ -284,6 +286,16 @@ impl Projector {
                     self.wait_after_failure().await;
                 }
             }
+        }
+    }
+
+    /// Measures lag outside a full pass: while PostgreSQL is away, `/metrics` still shows
+    /// the books falling behind.
+    async fn measure(&mut self) {
+        if let Ok(slots) = feed::listed_slots(self.feed.store()).await
+            && let Ok(lag) = self.feed.trim_and_measure(&slots).await
+        {
+            self.report_lag(lag);
         }
     }
 

@@ -32,6 +32,11 @@ pub(super) async fn project(pool: &PgPool, batch: &[Fed]) -> Result<u64, sqlx::E
         return Ok(0);
     }
     let mut tx = pool.begin().await?;
+    // XACK follows COMMIT, so COMMIT must mean durable, whatever the server's default: with
+    // asynchronous commit, a PostgreSQL crash could lose a batch Redis already let go of.
+    sqlx::query("SET LOCAL synchronous_commit = on")
+        .execute(&mut *tx)
+        .await?;
     let fresh: Vec<(i32, String)> = sqlx::query_as(
         "INSERT INTO ledger_entries (slot, entry_id, kind, ref, at)
          SELECT s, e, k, r, to_timestamp(a / 1000.0) FROM UNNEST($1::int[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS t(s, e, k, r, a)

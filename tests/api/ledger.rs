@@ -215,3 +215,399 @@ async fn a_mixed_rush_lands_in_the_books_exactly() {
     assert!(metrics.contains("stockwatch_ledger_projected_total"), "{metrics}");
     assert!(metrics.contains("stockwatch_ledger_lag_entries 0"), "{metrics}");
 }
+
+/// Movements ever written to the SKUs' own (capped, here untrimmed) streams: one ledger
+/// movement row each, counted independently of the ledger.
+async fn movements_written(app: &TestApp, skus: &[&str]) -> i64 {
+    let mut conn = app.redis.raw().await;
+    let mut total = 0;
+    for sku in skus {
+        let key = app
+            .store
+            .keys()
+            .movements(&stockwatch::domain::Sku::parse(sku).unwrap());
+        let info: std::collections::HashMap<String, redis::Value> = redis::cmd("XINFO")
+            .arg("STREAM")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        total += redis::from_redis_value::<i64>(info["entries-added"].clone()).unwrap();
+    }
+    total
+}
+
+/// `stockwatch ledger` as its own process on this app's Redis and prefix.
+fn projector_process(app: &TestApp, books: &TestBooks, fault: Option<&str>) -> tokio::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stockwatch"));
+    cmd.args(["ledger", "--redis-url", &app.redis.url()])
+        .args(["--key-prefix", app.store.keys().prefix()])
+        .args(["--ledger-url", &books.url])
+        .args(["--ledger-claim-idle-ms", "500", "--ledger-full-pass-ms", "100"])
+        .env_remove("REDIS_URL")
+        .env_remove("STOCKWATCH_LEDGER_FAULT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(fault) = fault {
+        cmd.env("STOCKWATCH_LEDGER_FAULT", fault);
+    }
+    cmd.spawn().expect("stockwatch ledger starts")
+}
+
+async fn pending(app: &TestApp) -> u64 {
+    let mut conn = app.redis.raw().await;
+    let keys = app.store.keys();
+    let slots: Vec<u16> = redis::cmd("SMEMBERS")
+        .arg(keys.journal_slots())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut total = 0;
+    for slot in slots {
+        let summary: Vec<redis::Value> = redis::cmd("XPENDING")
+            .arg(keys.journal(slot))
+            .arg("ledger")
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        total += summary
+            .first()
+            .and_then(|v| redis::from_redis_value::<u64>(v.clone()).ok())
+            .unwrap_or(0);
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_projector_killed_before_or_after_its_commit_replays_nothing_twice_and_skips_nothing() {
+    let books = TestBooks::start().await;
+    let app = app_with_books(&books, false).await;
+    let orders = mixed_rush(&app, 200).await;
+    until_released(&app).await;
+    let written = entries_written(&app).await;
+    let pool = books.pool().await;
+
+    // Dies inside its first transaction: nothing lands, everything it read stays pending.
+    let status = projector_process(&app, &books, Some("abort-before-commit"))
+        .wait()
+        .await
+        .unwrap();
+    assert!(!status.success(), "the fault must end the process");
+    assert_eq!(books.count(&pool, "ledger_entries").await, 0);
+    let stranded = pending(&app).await;
+    assert!(stranded > 0, "the dead projector left its batch pending");
+
+    // Dies after COMMIT, before XACK: its batch is in the books and still pending in Redis.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let status = projector_process(&app, &books, Some("abort-after-commit"))
+        .wait()
+        .await
+        .unwrap();
+    assert!(!status.success());
+    let landed = books.count(&pool, "ledger_entries").await;
+    assert!(landed > 0, "the batch committed");
+    assert!(pending(&app).await > 0, "but was never acknowledged");
+
+    // A healthy projector claims both leftovers (after their idle time) and drains.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let _healthy = projector_process(&app, &books, None);
+    let report = check(&app.store, &books).await;
+    assert!(report.ok, "{:#?}", report.differences);
+    assert_eq!(report.orders, orders.len());
+    assert_eq!(books.count(&pool, "ledger_entries").await as u64, written);
+    assert_eq!(
+        books.count(&pool, "movements").await,
+        movements_written(&app, &["L-A", "L-B"]).await
+    );
+    assert_eq!(books.count(&pool, "orders").await, orders.len() as i64);
+    assert_eq!(pending(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_projectors_at_once_land_each_entry_once() {
+    let books = TestBooks::start().await;
+    let app = app_with_books(&books, false).await;
+    // Two projectors with stores of their own (so their metrics are their own), racing
+    // the rush itself; small batches so both get work.
+    let mut projectors = Vec::new();
+    let mut stores = Vec::new();
+    for _ in 0..2 {
+        let store = Store::new(
+            &app.redis.url(),
+            stockwatch::StoreConfig {
+                key_prefix: app.store.keys().prefix().to_owned(),
+                journal: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let config = LedgerConfig {
+            batch: 20,
+            ..books.config()
+        };
+        stores.push(store.clone());
+        projectors.push(tokio::spawn(stockwatch::ledger::run(
+            store,
+            config,
+            std::future::pending(),
+        )));
+    }
+    let orders = mixed_rush(&app, 300).await;
+    until_released(&app).await;
+    let report = check(&app.store, &books).await;
+    assert!(report.ok, "{:#?}", report.differences);
+    let pool = books.pool().await;
+    let written = entries_written(&app).await;
+    assert_eq!(books.count(&pool, "ledger_entries").await as u64, written);
+    assert_eq!(
+        books.count(&pool, "movements").await,
+        movements_written(&app, &["L-A", "L-B"]).await
+    );
+    assert_eq!(books.count(&pool, "orders").await, orders.len() as i64);
+    let shares: Vec<u64> = stores.iter().map(|s| s.metrics().ledger.projected.get()).collect();
+    assert_eq!(
+        shares.iter().sum::<u64>(),
+        written,
+        "each entry counted by exactly one: {shares:?}"
+    );
+    assert!(shares.iter().all(|&n| n > 0), "both took part: {shares:?}");
+    for p in projectors {
+        p.abort();
+    }
+}
+
+/// Buys `n` units of `sku` one at a time; panics on anything but a 201.
+async fn buy(app: &TestApp, sku: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let (s, b) = app
+            .post(
+                "/v1/purchases",
+                json!({"sku": sku, "quantity": 1, "user_id": format!("b{i}")}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        ids.push(b["order_id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_postgresql_down_every_checkout_is_answered_as_usual_and_the_books_catch_up() {
+    let mut books = TestBooks::start().await;
+    let app = app_with_books(&books, true).await;
+    app.set_stock("L-A", 200).await;
+    // The projector is up and has the books' schema before they go away.
+    for _ in 0..100 {
+        if metric(&app, "stockwatch_ledger_projected_total").await >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::task::block_in_place(|| books.pg.stop());
+    // 300 buyers for 200 units, on both strategies, while the books are unreachable.
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(if i % 2 == 0 {
+                "/v1/purchases"
+            } else {
+                "/v1/purchases?strategy=lua"
+            }),
+        );
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .json(&json!({"sku": "L-A", "quantity": 1, "user_id": format!("u{i}")}))
+                .send()
+                .await
+                .unwrap();
+            resp.status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 200, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 409).count(), 100, "{statuses:?}");
+    // The lag shows while PostgreSQL is down.
+    let mut behind = 0.0;
+    for _ in 0..50 {
+        behind = metric(&app, "stockwatch_ledger_lag_entries").await;
+        if behind > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(behind >= 200.0, "lag {behind}");
+    assert!(metric(&app, "stockwatch_ledger_batch_failures_total").await > 0.0);
+    tokio::task::block_in_place(|| books.pg.start_again()).expect("postgres restarts");
+    let report = check(&app.store, &books).await;
+    assert!(report.ok, "{:#?}", report.differences);
+    assert_eq!(report.orders, 200);
+}
+
+/// `stockwatch verify --ledger` on this app's data: its exit code and output.
+async fn verify_cli(app: &TestApp, ledger_url: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args([
+            "verify",
+            "--ledger",
+            "--ledger-drain-s",
+            "10",
+            "--redis-url",
+            &app.redis.url(),
+        ])
+        .args(["--key-prefix", app.store.keys().prefix(), "--ledger-url", ledger_url])
+        .env_remove("REDIS_URL")
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verify_ledger_names_a_tampered_row_and_exits_by_the_contract() {
+    let books = TestBooks::start().await;
+    let app = app_with_books(&books, true).await;
+    app.set_stock("L-A", 50).await;
+    let orders = buy(&app, "L-A", 10).await;
+    let (code, out) = verify_cli(&app, &books.url).await;
+    assert_eq!(code, 0, "{out}");
+    let pool = books.pool().await;
+    let changed = sqlx::query("UPDATE order_lines SET quantity = quantity + 1 WHERE order_id = $1::uuid")
+        .bind(&orders[3])
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    let (code, out) = verify_cli(&app, &books.url).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&orders[3]) && out.contains("order_differs"), "{out}");
+    assert!(out.contains("L-A [order_lines_mismatch]"), "{out}");
+    // Books that cannot be reached: the check cannot run.
+    let (code, out) = verify_cli(&app, "postgres://postgres@127.0.0.1:1/books").await;
+    assert_eq!(code, 2, "{out}");
+}
+
+async fn xlen(app: &TestApp, key: &str) -> u64 {
+    let mut conn = app.redis.raw().await;
+    redis::cmd("XLEN").arg(key).query_async(&mut conn).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn trimming_at_its_tightest_never_drops_an_entry_someone_has_not_acknowledged() {
+    let books = TestBooks::start().await;
+    let app = app_with_books(&books, false).await;
+    app.set_stock("L-A", 100).await;
+    app.set_stock("L-B", 100).await;
+    let keys = app.store.keys().clone();
+    let feed_a = keys.journal(keys.slot_of_sku(&stockwatch::domain::Sku::parse("L-A").unwrap()));
+    let feed_b = keys.journal(keys.slot_of_sku(&stockwatch::domain::Sku::parse("L-B").unwrap()));
+    assert_ne!(feed_a, feed_b);
+    // A second group on L-A's feed (an auditor) that has read nothing yet.
+    let mut conn = app.redis.raw().await;
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&feed_a)
+        .arg("audit")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    buy(&app, "L-A", 20).await;
+    buy(&app, "L-B", 20).await;
+    // A projector dies holding its first batch: those entries are pending, unprojected.
+    let status = projector_process(&app, &books, Some("abort-before-commit"))
+        .wait()
+        .await
+        .unwrap();
+    assert!(!status.success());
+    let stranded = pending(&app).await;
+    assert!(stranded > 0);
+    // A projector that will not claim them (idle time far off) trims at every pass.
+    let store = Store::new(
+        &app.redis.url(),
+        stockwatch::StoreConfig {
+            key_prefix: keys.prefix().to_owned(),
+            journal: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let patient = LedgerConfig {
+        claim_idle: Duration::from_secs(3600),
+        full_pass: Duration::from_millis(50),
+        ..books.config()
+    };
+    let task = tokio::spawn(stockwatch::ledger::run(store.clone(), patient, std::future::pending()));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    task.abort();
+    assert_eq!(pending(&app).await, stranded, "still pending, still unprojected");
+    assert!(xlen(&app, &feed_a).await >= 21, "the auditor's unread entries stay");
+    assert!(xlen(&app, &feed_b).await >= stranded.min(21) || xlen(&app, &feed_b).await > 0);
+    // A projector that claims them drains everything; then only what the auditor has not
+    // read is kept: all of L-A's feed, none of L-B's.
+    let task = tokio::spawn(stockwatch::ledger::run(
+        store.clone(),
+        books.config(),
+        std::future::pending(),
+    ));
+    let report = check(&app.store, &books).await;
+    assert!(report.ok, "{:#?}", report.differences);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(xlen(&app, &feed_b).await, 0, "acknowledged by the only group: trimmed");
+    assert_eq!(
+        xlen(&app, &feed_a).await,
+        21,
+        "the set and 20 sales, unread by the auditor"
+    );
+    // Once the auditor has read and acknowledged them, they go too.
+    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("audit")
+        .arg("a1")
+        .arg("STREAMS")
+        .arg(&feed_a)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let ids: Vec<String> = read.keys[0].ids.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), 21);
+    let _: i64 = redis::cmd("XACK")
+        .arg(&feed_a)
+        .arg("audit")
+        .arg(&ids)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(xlen(&app, &feed_a).await, 0);
+    task.abort();
+}
