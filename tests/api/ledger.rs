@@ -2,7 +2,7 @@
 //! redis-server: drains after mixed rushes, crashes on both sides of COMMIT, two projectors,
 //! PostgreSQL down mid-rush, tampering, trimming at its tightest, poison entries, retention.
 
-use crate::helpers::{AppOptions, TestApp, TestRedis, fresh_prefix, spawn_app_on};
+use crate::helpers::{AppOptions, TestApp, TestRedis, spawn_app_on};
 use serde_json::json;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -610,4 +610,160 @@ async fn trimming_at_its_tightest_never_drops_an_entry_someone_has_not_acknowled
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(xlen(&app, &feed_a).await, 0);
     task.abort();
+}
+
+/// `stockwatch ledger dead-letters …` on this app's data.
+async fn dead_letters_cli(app: &TestApp, books: &TestBooks, extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args([
+            "ledger",
+            "--redis-url",
+            &app.redis.url(),
+            "--key-prefix",
+            app.store.keys().prefix(),
+        ])
+        .args(["--ledger-url", &books.url, "dead-letters"])
+        .args(extra)
+        .env_remove("REDIS_URL")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_entry_goes_to_the_dead_letters_and_the_entries_behind_it_still_land() {
+    let books = TestBooks::start().await;
+    let app = app_with_books(&books, true).await;
+    let pool = books.pool().await;
+    // The books refuse one SKU (a rule added by an operator, later lifted).
+    sqlx::query("ALTER TABLE order_lines ADD CONSTRAINT no_blocked CHECK (sku <> 'L-BLOCK')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    app.set_stock("L-A", 100).await;
+    app.set_stock("L-BLOCK", 10).await;
+    let before = buy(&app, "L-A", 5).await;
+    let blocked = buy(&app, "L-BLOCK", 1).await;
+    // And an entry no projector can read, in L-A's own feed, between its sales.
+    let keys = app.store.keys();
+    let feed = keys.journal(keys.slot_of_sku(&stockwatch::domain::Sku::parse("L-A").unwrap()));
+    let mut conn = app.redis.raw().await;
+    let malformed: String = redis::cmd("XADD")
+        .arg(&feed)
+        .arg("*")
+        .arg("e")
+        .arg("{not json")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let after = buy(&app, "L-A", 5).await;
+
+    let report = check(&app.store, &books).await;
+    let dead: Vec<&str> = report
+        .differences
+        .iter()
+        .filter(|d| d.rule == "dead_letter")
+        .map(|d| d.subject.as_str())
+        .collect();
+    assert_eq!(dead.len(), 2, "{:#?}", report.differences);
+    assert!(dead.contains(&malformed.as_str()));
+    // Everything else landed, before and after the poison.
+    for id in before.iter().chain(&after) {
+        let found: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE order_id = $1::uuid")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(found, 1, "{id}");
+    }
+    assert!(
+        report
+            .differences
+            .iter()
+            .any(|d| d.rule == "order_missing_in_ledger" && d.subject == blocked[0])
+    );
+    assert_eq!(metric(&app, "stockwatch_ledger_dead_lettered_total").await, 2.0);
+    let listed = dead_letters_cli(&app, &books, &["--json"]).await;
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.len(), 2);
+    let refused = listed.iter().find(|l| l["source"] != malformed.as_str()).unwrap();
+    assert!(refused["reason"].as_str().unwrap().contains("no_blocked"), "{refused}");
+
+    // The rule is lifted; the refused entry is replayed and lands, once.
+    sqlx::query("ALTER TABLE order_lines DROP CONSTRAINT no_blocked")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let source = refused["source"].as_str().unwrap();
+    let said = dead_letters_cli(&app, &books, &["--replay", "--id", source]).await;
+    assert!(said.starts_with("1 "), "{said}");
+    let report = check(&app.store, &books).await;
+    let left: Vec<(&str, &str)> = report
+        .differences
+        .iter()
+        .map(|d| (d.rule, d.subject.as_str()))
+        .collect();
+    assert_eq!(
+        left,
+        [("dead_letter", malformed.as_str())],
+        "only the unreadable one remains"
+    );
+    let found: i64 = sqlx::query_scalar("SELECT count(*) FROM ledger_entries WHERE entry_id = $1")
+        .bind(source)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(found, 1, "the replay keeps its original id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn projected_orders_age_out_of_redis_and_are_still_served_and_verified() {
+    let books = TestBooks::start().await;
+    let retention = Duration::from_millis(800);
+    let config = LedgerConfig {
+        order_retention: Some(retention),
+        ..books.config()
+    };
+    let options = AppOptions {
+        ledger: Some((books.url.clone(), Some(config))),
+        ..AppOptions::default()
+    };
+    let app = spawn_app_on(TestRedis::start().await, options, |c| c.journal = true).await;
+    app.set_stock("L-A", 100).await;
+    let ids = buy(&app, "L-A", 20).await;
+    let (_, first) = app.get(&format!("/v1/orders/{}", ids[0])).await;
+    let mut conn = app.redis.raw().await;
+    let pattern = app.store.keys().order_pattern();
+    let mut left = usize::MAX;
+    for _ in 0..100 {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query_async(&mut conn).await.unwrap();
+        left = keys.len();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "every projected order aged out of Redis");
+    // Still served, the same body, now from the books.
+    let (status, again) = app.get(&format!("/v1/orders/{}", ids[0])).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, first);
+    // Redis's own verify still balances `sold` (with the aged counters) ...
+    let redis_report = app.verify().await;
+    assert!(redis_report.ok, "{:?}", redis_report.violations);
+    assert_eq!(redis_report.orders, 0);
+    // ... and the books report the orders as aged out, not missing.
+    let pool = books.pool().await;
+    let report = stockwatch::ledger::check(&app.store, &pool, Duration::from_secs(10), Some(retention))
+        .await
+        .unwrap();
+    assert!(report.ok, "{:#?}", report.differences);
+    assert_eq!(report.aged_out, 20);
+    // Without the retention, the same orders would be missing from Redis: a difference.
+    let strict = stockwatch::ledger::check(&app.store, &pool, Duration::from_secs(10), None)
+        .await
+        .unwrap();
+    assert_eq!(strict.differences.len(), 20);
 }
