@@ -767,3 +767,82 @@ async fn projected_orders_age_out_of_redis_and_are_still_served_and_verified() {
         .unwrap();
     assert_eq!(strict.differences.len(), 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_a_cluster_every_slot_feeds_the_books_and_cross_slot_carts_land_whole() {
+    use crate::cluster::{TestCluster, cart, one_per_master, stock};
+    use stockwatch::domain::{Strategy, TtlSeconds, UserId};
+    use stockwatch::ops;
+    let books = TestBooks::start().await;
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|c| c.journal = true);
+    let skus = one_per_master("LC");
+    for sku in &skus {
+        stock(&store, sku, 1000).await;
+    }
+    let projector = tokio::spawn(stockwatch::ledger::run(
+        store.clone(),
+        books.config(),
+        std::future::pending(),
+    ));
+    let user = |i: usize| UserId::parse(&format!("u{i}").into()).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..150 {
+        let (store, skus) = (store.clone(), skus.clone());
+        tasks.push(tokio::spawn(async move {
+            let strategy = if i % 2 == 0 { Strategy::Watch } else { Strategy::Lua };
+            let sku = &skus[i % 3];
+            match i % 3 {
+                // A purchase on one master.
+                0 => {
+                    ops::checkout(&store, strategy, &cart(&[(sku, 1)]), &user(i), None)
+                        .await
+                        .unwrap();
+                }
+                // A cart across all three masters: a saga.
+                1 => {
+                    let items = cart(&[(&skus[0], 1), (&skus[1], 2), (&skus[2], 1)]);
+                    ops::checkout(&store, strategy, &items, &user(i), None).await.unwrap();
+                }
+                // A cross-slot reservation, confirmed or cancelled.
+                _ => {
+                    let items = cart(&[(&skus[0], 1), (&skus[2], 1)]);
+                    let ttl = TtlSeconds::parse(Some(&60.into())).unwrap();
+                    let held = ops::reserve(&store, strategy, &items, &user(i), ttl, None)
+                        .await
+                        .unwrap();
+                    if i % 2 == 0 {
+                        ops::confirm(&store, &held.reservation_id, None).await.unwrap();
+                    } else {
+                        ops::cancel(&store, &held.reservation_id, None).await.unwrap();
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let pool = books.pool().await;
+    let report = stockwatch::ledger::check(&store, &pool, Duration::from_secs(30), None)
+        .await
+        .unwrap();
+    assert!(report.ok, "{:#?}", report.differences);
+    assert!(ops::verify(&store).await.unwrap().ok);
+    // Feeds on every master took part.
+    let slots: Vec<i32> = sqlx::query_scalar("SELECT DISTINCT slot FROM ledger_entries")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    for range in [0..5461, 5461..10923, 10923..16384] {
+        assert!(slots.iter().any(|s| range.contains(&(*s as u16))), "{slots:?}");
+    }
+    // A saga's order is one row with all its lines, whatever slots moved the stock.
+    let widest: i64 =
+        sqlx::query_scalar("SELECT max(n) FROM (SELECT count(*) AS n FROM order_lines GROUP BY order_id) t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(widest, 3);
+    projector.abort();
+}
