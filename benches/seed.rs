@@ -77,6 +77,7 @@ fn main() {
         let driver = Driver::Library {
             redis: stockwatch::store::Target::Single(redis.url()),
             config: StoreConfig::default(),
+            ledger: None,
         };
         for s in &SCENARIOS {
             let workload = Workload {

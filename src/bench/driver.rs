@@ -19,6 +19,8 @@ pub enum Driver {
         redis: crate::store::Target,
         /// Retry, batching and pool settings to measure.
         config: StoreConfig,
+        /// With a ledger: a projector follows each run into this PostgreSQL, measured too.
+        ledger: Option<crate::ledger::LedgerConfig>,
     },
     /// POSTs to a running `stockwatch serve`.
     Http {
@@ -68,7 +70,7 @@ impl Driver {
         let run = format!("{:x}", rand::random::<u32>());
         let available = Available::parse(&json!(w.stock), "stock").map_err(|e| e.to_string())?;
         let target = match self {
-            Self::Library { redis, config } => Target::Library(Store::connect(
+            Self::Library { redis, config, .. } => Target::Library(Store::connect(
                 redis,
                 StoreConfig {
                     key_prefix: format!("bench-{run}-{}", strategy.as_str()),
@@ -278,6 +280,14 @@ impl Prepared {
             Target::Http { .. } => None,
         };
         Ok((oversold, verified))
+    }
+
+    /// The run's store (library mode).
+    pub(super) fn store(&self) -> Option<&Store> {
+        match &self.target {
+            Target::Library(store) => Some(store),
+            Target::Http { .. } => None,
+        }
     }
 
     /// Deletes this run's keys (library mode), so repeated runs do not fill Redis.

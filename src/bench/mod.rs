@@ -9,11 +9,13 @@
 //! [`Driver`] is where the buyers go: the library directly, or a running server over HTTP.
 
 mod driver;
+mod ledger;
 pub mod recommend;
 mod report;
 pub mod sweep;
 
 pub use driver::Driver;
+pub use ledger::LedgerFigures;
 pub use report::{print_table, to_json};
 
 use crate::domain::{Strategy, TtlSeconds};
@@ -140,6 +142,9 @@ pub struct StrategyResult {
     /// Whether `verify` passed afterwards (library mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// What the ledger's projector kept up with, when the run had one (`--ledger-url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerFigures>,
 }
 
 /// Runs `workload` through one strategy on fresh stock. `progress` is advanced per buyer.
@@ -153,6 +158,15 @@ pub async fn run_strategy(
     let run = Arc::new(run);
     let next = Arc::new(AtomicU64::new(0));
     let before = run.effort_counter();
+    let books = match (driver, run.store()) {
+        (
+            Driver::Library {
+                ledger: Some(config), ..
+            },
+            Some(store),
+        ) => Some(ledger::Follow::start(store, config).await?),
+        _ => None,
+    };
     let cpu_before = run.redis_cpu_s().await;
     let clock = Arc::new(Clock::start());
     let workers = (0..workload.concurrency.max(1)).map(|w| {
@@ -218,6 +232,10 @@ pub async fn run_strategy(
             )
         }),
     };
+    let ledger = match books {
+        Some(books) => Some(books.finish().await?),
+        None => None,
+    };
     let (oversold, verified) = run.audit().await?;
     run.clean_up().await;
     let [successes, rejections, give_ups, errors] =
@@ -247,6 +265,7 @@ pub async fn run_strategy(
         redis_cpu_us_per_call: redis_cpu_us.map(|us| ratio(us, workload.buyers as f64)),
         redis_cpu_us_per_success: redis_cpu_us.map(|us| ratio(us, successes as f64)),
         verified,
+        ledger,
     })
 }
 

@@ -209,6 +209,7 @@ mod tests {
                 redis_cpu_us_per_call: None,
                 redis_cpu_us_per_success: None,
                 verified: None,
+                ledger: None,
             },
         }
     }

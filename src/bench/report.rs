@@ -27,6 +27,21 @@ pub fn to_json(workload: &Workload, tuning: Option<&Tuning>, target: &str, resul
 /// One row per strategy, then who won (the fairness figures).
 pub fn print_table(results: &[StrategyResult]) {
     print_effort(results);
+    for r in results {
+        if let Some(l) = &r.ledger {
+            println!(
+                "ledger {:<6} {} entries, {:.0} entries/s, {:.0} rows/s into PostgreSQL; lag p99 {} entries ({:.2} s), max {}; drained {:.2} s after the last call",
+                r.strategy.as_str(),
+                l.entries,
+                l.entries_per_s,
+                l.rows_per_s,
+                l.lag_p99_entries,
+                l.lag_p99_s,
+                l.lag_max_entries,
+                l.drain_s
+            );
+        }
+    }
     let rows: Vec<(&str, &crate::race::Fairness)> =
         results.iter().map(|r| (r.strategy.as_str(), &r.fairness)).collect();
     println!("\n{}", crate::race::fairness_table(&rows));

@@ -79,6 +79,7 @@ pub async fn run(
                     let driver = Driver::Library {
                         redis: redis.clone(),
                         config,
+                        ledger: None,
                     };
                     let w = Workload {
                         concurrency,

@@ -27,7 +27,11 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
                 ..w.redis.store_config()
             };
             (
-                Driver::Library { redis, config },
+                Driver::Library {
+                    redis,
+                    config,
+                    ledger: w.redis.ledger_url.as_deref().map(stockwatch::ledger::LedgerConfig::new),
+                },
                 managed,
                 Some(tuning),
                 "library".to_owned(),

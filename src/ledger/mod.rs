@@ -120,11 +120,14 @@ pub async fn run(store: Store, config: LedgerConfig, shutdown: impl Future<Outpu
         }
     };
     tokio::pin!(shutdown);
+    let running = store.metrics().ledger.projector.clone();
+    running.set(1);
     let mut projector = Projector::new(store, pool, config);
     tokio::select! {
         () = projector.run() => {}
         () = &mut shutdown => {}
     }
+    running.set(0);
     tracing::info!("ledger projector stopped");
 }
 

@@ -19,6 +19,8 @@ pub struct LedgerMetrics {
     pub dead_letters: IntGauge,
     /// Batches that PostgreSQL refused or could not take, retried after a back-off.
     pub batch_failures: IntCounter,
+    /// 1 while a projector runs in this process (what the dashboard shows the lag for).
+    pub projector: IntGauge,
 }
 
 impl LedgerMetrics {
@@ -49,6 +51,7 @@ impl LedgerMetrics {
                 "ledger_batch_failures_total",
                 "Projection batches that failed and were retried.",
             ),
+            projector: int_gauge("ledger_projector", "1 while a ledger projector runs in this process."),
         }
     }
 }

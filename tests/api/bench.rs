@@ -27,6 +27,7 @@ async fn the_library_bench_reads_oversold_back_and_finds_it_only_on_broken() {
     let driver = Driver::Library {
         redis: Target::Single(redis.url()),
         config: StoreConfig::default(),
+        ledger: None,
     };
     let w = rush(400, 40);
     let hidden = indicatif::ProgressBar::hidden();

@@ -214,6 +214,10 @@ async fn a_mixed_rush_lands_in_the_books_exactly() {
         .unwrap();
     assert!(metrics.contains("stockwatch_ledger_projected_total"), "{metrics}");
     assert!(metrics.contains("stockwatch_ledger_lag_entries 0"), "{metrics}");
+    assert!(
+        metrics.contains("stockwatch_ledger_projector 1"),
+        "the dashboard shows lag only then"
+    );
 }
 
 /// Movements ever written to the SKUs' own (capped, here untrimmed) streams: one ledger
