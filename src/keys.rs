@@ -14,7 +14,7 @@
 //! | `sw:expiry:due` | zset | listed slots, scored by when the worker should next look | its own |
 //! | `sw:idem:{T}:HASH` | hash | a stored answer for an `Idempotency-Key` | the call's |
 //! | `sw:idem:HASH` | string | the fingerprint the key was first used with | its own |
-//! | `sw:ledger:{T}` | stream | the ledger feed of slot T: one entry per change, in the same MULTI or script (`crate::ops::journal`) | T |
+//! | `sw:ledger:{T}` | stream | the ledger feed of slot T: one entry per change, in the same MULTI or script (`crate::ops::journal`); on one server, all changes use slot 0's | T |
 //! | `sw:ledger:dead:{T}` | stream | entries of slot T the projector gave up on | T |
 //! | `sw:ledger:slots` | set | the slots whose feed may hold entries | its own |
 //! | `sw:ledger:dirty` | set | slots written since a projector last looked (a hint) | its own |

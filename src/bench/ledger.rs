@@ -7,8 +7,9 @@ use crate::store::Store;
 use serde::Serialize;
 use std::time::Duration;
 
-/// How often lag is sampled (and the projector measures it: its full pass).
-const SAMPLE: Duration = Duration::from_millis(100);
+/// How often lag is sampled. The projector measures it at each full pass (default 1 s):
+/// measuring more often would cost Redis more than the books do, with thousands of slots.
+const SAMPLE: Duration = Duration::from_millis(250);
 
 /// What the ledger did during one strategy's run.
 #[derive(Debug, Clone, Serialize)]
@@ -45,10 +46,7 @@ pub(super) struct Follow {
 impl Follow {
     /// Starts a projector and a lag sampler on `store`'s feed.
     pub(super) async fn start(store: &Store, config: &LedgerConfig) -> Result<Self, String> {
-        let config = LedgerConfig {
-            full_pass: SAMPLE,
-            ..config.clone()
-        };
+        let config = config.clone();
         let pool = crate::ledger::pool(&config.url)?;
         crate::ledger::migrate(&pool).await?;
         let rows_before = rows(&pool).await?;
@@ -82,19 +80,15 @@ impl Follow {
         let _ = self.stop.send(true);
         let samples = self.sampler.await.map_err(|e| e.to_string())?;
         let ledger = self.store.metrics().ledger.clone();
-        // Drained: a full pass that started after the last call saw nothing left.
+        // Drained: a full pass that started after the last call saw nothing left. A pass
+        // that ends after the call may have started before it, so wait for the second.
+        let passes = ledger.full_passes.get();
         let mut drained = None;
-        let mut passes_seen = 0;
         while bought.elapsed() < Duration::from_secs(60) {
-            tokio::time::sleep(SAMPLE / 4).await;
-            if ledger.lag_entries.get() == 0 {
-                passes_seen += 1;
-                if passes_seen >= 8 {
-                    drained = Some(bought.elapsed().saturating_sub(SAMPLE * 2));
-                    break;
-                }
-            } else {
-                passes_seen = 0;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if ledger.full_passes.get() >= passes + 2 && ledger.lag_entries.get() == 0 {
+                drained = Some(bought.elapsed());
+                break;
             }
         }
         self.projector.abort();

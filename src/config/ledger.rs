@@ -12,8 +12,9 @@ pub struct LedgerArgs {
     /// for `stockwatch ledger` processes elsewhere to project.
     #[arg(long = "ledger", env = "STOCKWATCH_LEDGER", default_value = "on", value_parser = ["on", "off"])]
     pub ledger_mode: String,
-    /// Most entries read from one slot's feed, and written in one SQL transaction.
-    #[arg(long, env = "STOCKWATCH_LEDGER_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    /// Most entries read from one slot's feed per round (a round's reads are written in one
+    /// SQL transaction). Large batches are what let the books keep up (BENCHMARKS.md).
+    #[arg(long, env = "STOCKWATCH_LEDGER_BATCH", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub ledger_batch: u64,
     /// Sleep when the feed is empty, milliseconds.
     #[arg(long, env = "STOCKWATCH_LEDGER_POLL_MS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]

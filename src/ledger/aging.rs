@@ -23,7 +23,7 @@ pub(super) async fn listed(store: &Store, batch: &[Fed]) -> Result<(), StoreErro
     for order in batch.iter().filter_map(|f| f.entry.as_ref().ok()?.order.as_ref()) {
         if let Some(id) = OrderId::parse(&order.order_id) {
             by_slot
-                .entry(id.slot())
+                .entry(store.feed_slot(id.slot()))
                 .or_default()
                 .push((order.created_at, order.order_id.clone()));
         }
@@ -74,8 +74,9 @@ pub(super) async fn age_out(store: &Store, slots: &[u16], retention: Duration) {
     }
 }
 
-/// Deletes due orders of one slot and adds their lines to the slot's aged counters, in one
-/// transaction that watches the orders (so an order is counted once, whoever races).
+/// Deletes due orders of one feed slot and adds their lines to its aged counters, in one
+/// transaction that watches the orders (so an order is counted once, whoever races). On a
+/// cluster the feed slot is the orders' own; on one server, every order's is 0.
 struct AgeOut<'a> {
     store: &'a Store,
     slot: u16,

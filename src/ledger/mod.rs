@@ -70,7 +70,7 @@ impl LedgerConfig {
     pub fn new(url: &str) -> Self {
         Self {
             url: url.to_owned(),
-            batch: 1000,
+            batch: 5000,
             poll: Duration::from_millis(20),
             full_pass: Duration::from_secs(1),
             claim_idle: Duration::from_secs(30),
@@ -140,6 +140,9 @@ struct Projector {
     backoff: Duration,
     /// When the last full pass ran.
     last_full: Option<tokio::time::Instant>,
+    /// When idle consumers' entries were last claimed (every half claim-idle time: each
+    /// claim is one command per listed slot).
+    last_claim: Option<tokio::time::Instant>,
     /// When the last lag warning was logged, so a long outage logs once a minute.
     last_warned: Option<tokio::time::Instant>,
 }
@@ -155,6 +158,7 @@ impl Projector {
             config,
             backoff: MIN_BACKOFF,
             last_full: None,
+            last_claim: None,
             last_warned: None,
         }
     }
@@ -185,7 +189,12 @@ impl Projector {
         let full = self.last_full.is_none_or(|at| at.elapsed() >= self.config.full_pass);
         let slots = self.feed.slots(full).await.map_err(|e| e.to_string())?;
         let mut batch = Vec::new();
-        if full {
+        if full
+            && self
+                .last_claim
+                .is_none_or(|at| at.elapsed() >= self.config.claim_idle / 2)
+        {
+            self.last_claim = Some(tokio::time::Instant::now());
             batch.extend(self.feed.claim(&slots).await.map_err(|e| e.to_string())?);
         }
         batch.extend(self.feed.read(&slots).await.map_err(|e| e.to_string())?);
@@ -197,6 +206,7 @@ impl Projector {
             self.last_full = Some(tokio::time::Instant::now());
             let lag = self.feed.trim_and_measure(&slots).await.map_err(|e| e.to_string())?;
             self.report_lag(lag);
+            self.feed.store().metrics().ledger.full_passes.inc();
             if let Some(retention) = self.config.order_retention {
                 aging::age_out(self.feed.store(), &slots, retention).await;
             }

@@ -21,6 +21,8 @@ pub struct LedgerMetrics {
     pub batch_failures: IntCounter,
     /// 1 while a projector runs in this process (what the dashboard shows the lag for).
     pub projector: IntGauge,
+    /// Full passes (every listed slot read, lag measured) this process's projector made.
+    pub full_passes: IntCounter,
 }
 
 impl LedgerMetrics {
@@ -52,6 +54,7 @@ impl LedgerMetrics {
                 "Projection batches that failed and were retried.",
             ),
             projector: int_gauge("ledger_projector", "1 while a ledger projector runs in this process."),
+            full_passes: counter("ledger_full_passes_total", "Full passes over every listed slot's feed."),
         }
     }
 }

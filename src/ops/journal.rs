@@ -96,13 +96,14 @@ pub fn deltas(kind: &str) -> Option<[i64; 4]> {
     })
 }
 
-/// The XADD of `entry` to `slot`'s feed, or nothing when the ledger is off. Called while a
+/// The XADD of `entry` to the feed of `slot` ([`Store::feed_slot`]), or nothing when the
+/// ledger is off. Called while a
 /// step builds its writes, so the entry commits with them. Its slot was listed for the
 /// projectors before the step ran ([`Store::list_journal_slot`]).
 pub(crate) fn journal_cmd(store: &Store, slot: u16, entry: &Entry) -> Option<redis::Cmd> {
     store.config().journal.then(|| {
         redis::cmd("XADD")
-            .arg(store.keys().journal(slot))
+            .arg(store.keys().journal(store.feed_slot(slot)))
             .arg("*")
             .arg("e")
             .arg(entry.to_json())

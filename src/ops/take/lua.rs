@@ -30,7 +30,7 @@ impl Take {
         };
         inv.key(record_key)
             .key(keys.expiry(self.slot))
-            .key(keys.journal(self.slot));
+            .key(keys.journal(self.store.feed_slot(self.slot)));
         let (fp, retention) = match &self.idem {
             Some(slot) => {
                 let (key, fp, retention) = slot.script_args();
