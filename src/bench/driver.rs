@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// The system under test.
+#[allow(clippy::large_enum_variant, reason = "one per bench run; boxing buys nothing")]
 pub enum Driver {
     /// Calls the library directly on this Redis, with these settings (a fresh key prefix is
     /// used for each strategy).

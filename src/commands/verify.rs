@@ -36,8 +36,15 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
     };
     let ok = report.ok && books.as_ref().is_none_or(|b| b.ok);
     if args.json {
-        let both = serde_json::json!({ "ok": ok, "redis": report, "ledger": books });
-        println!("{}", serde_json::to_string_pretty(&both).expect("report serializes"));
+        // Without --ledger, the report alone, as before; with it, both beside each other.
+        let json = match &books {
+            None => serde_json::to_value(&report),
+            Some(books) => Ok(serde_json::json!({ "ok": ok, "redis": report, "ledger": books })),
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json.expect("report serializes")).expect("json prints")
+        );
     } else {
         println!(
             "checked {} SKUs, {} orders, {} reservations ({} active)",

@@ -5,7 +5,7 @@ use crate::expiry::ExpiryConfig;
 use crate::managed_redis::Persistence;
 use crate::retry::{Jitter, RetryBudget, RetryPolicy};
 use crate::store::StoreConfig;
-use clap::Args;
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -280,4 +280,36 @@ impl ServeArgs {
     pub fn expiry_config(&self) -> Option<ExpiryConfig> {
         (self.expiry_worker == "on").then(|| self.expiry.config())
     }
+}
+
+/// `stockwatch ledger`.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerCommandArgs {
+    /// Redis settings (`--ledger-url` is required here).
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Projector settings.
+    #[command(flatten)]
+    pub ledger: super::ledger::LedgerArgs,
+    /// What to do; without one, project until SIGTERM/SIGINT.
+    #[command(subcommand)]
+    pub action: Option<LedgerAction>,
+}
+
+/// What `stockwatch ledger` does besides projecting.
+#[derive(Debug, Clone, Subcommand)]
+pub enum LedgerAction {
+    /// List the entries in the dead-letter streams, or put them back in the feed.
+    DeadLetters {
+        /// Put every dead letter (or the ones named with `--id`) back into its feed, to be
+        /// projected again (after the cause was fixed).
+        #[arg(long)]
+        replay: bool,
+        /// With `--replay`: only this dead letter's original entry id (repeatable).
+        #[arg(long)]
+        id: Vec<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

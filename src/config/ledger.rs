@@ -1,8 +1,7 @@
 //! Settings of the ledger projector (`serve --ledger on`, `stockwatch ledger`).
 
-use super::args::RedisArgs;
 use crate::ledger::LedgerConfig;
-use clap::{Args, Subcommand};
+use clap::Args;
 use std::time::Duration;
 
 /// How the projector reads the feed and writes PostgreSQL.
@@ -68,36 +67,4 @@ impl LedgerArgs {
     pub fn on(&self) -> bool {
         self.ledger_mode == "on"
     }
-}
-
-/// `stockwatch ledger`.
-#[derive(Debug, Clone, Args)]
-pub struct LedgerCommandArgs {
-    /// Redis settings (`--ledger-url` is required here).
-    #[command(flatten)]
-    pub redis: RedisArgs,
-    /// Projector settings.
-    #[command(flatten)]
-    pub ledger: LedgerArgs,
-    /// What to do; without one, project until SIGTERM/SIGINT.
-    #[command(subcommand)]
-    pub action: Option<LedgerAction>,
-}
-
-/// What `stockwatch ledger` does besides projecting.
-#[derive(Debug, Clone, Subcommand)]
-pub enum LedgerAction {
-    /// List the entries in the dead-letter streams, or put them back in the feed.
-    DeadLetters {
-        /// Put every dead letter (or the ones named with `--id`) back into its feed, to be
-        /// projected again (after the cause was fixed).
-        #[arg(long)]
-        replay: bool,
-        /// With `--replay`: only this dead letter's original entry id (repeatable).
-        #[arg(long)]
-        id: Vec<String>,
-        /// Print as JSON.
-        #[arg(long)]
-        json: bool,
-    },
 }

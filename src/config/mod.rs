@@ -28,10 +28,11 @@ mod harness;
 mod ledger;
 
 pub use args::{BudgetPercent, ExpiryArgs, RedisArgs, RetryArgs, ServeArgs, VerifyArgs, WorkerArgs};
+pub use args::{LedgerAction, LedgerCommandArgs};
 pub use harness::{
     BenchArgs, BenchCommand, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,
 };
-pub use ledger::{LedgerAction, LedgerArgs, LedgerCommandArgs};
+pub use ledger::LedgerArgs;
 
 use crate::telemetry::LogFormat;
 use clap::error::ErrorKind;

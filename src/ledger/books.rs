@@ -1,6 +1,7 @@
 //! Reading the books: an order that aged out of Redis, and `stockwatch verify --ledger`.
 
-use super::feed::{Feed, dead_letters, listed_slots};
+use super::dead::dead_letters;
+use super::feed::{Feed, listed_slots};
 use crate::domain::OrderId;
 use crate::error::StoreError;
 use crate::ops::{Order, OrderLine, OrderSource};

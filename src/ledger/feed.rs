@@ -9,7 +9,6 @@ use crate::ops::journal::Entry;
 use crate::store::Store;
 use redis::Value;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
-use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
@@ -227,151 +226,12 @@ impl Feed {
             .collect();
         self.store.read_all::<i64>(acks).await.map(drop)
     }
-
-    /// Moves an entry to its slot's dead letters and acknowledges it, in one MULTI (both
-    /// keys are in its slot), so it is never both lost and acknowledged.
-    pub(super) async fn dead_letter(&self, fed: &Fed, why: &str) -> Result<(), StoreError> {
-        let keys = self.store.keys();
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("XADD")
-            .arg(keys.journal_dead(fed.slot))
-            .arg("*")
-            .arg(&[("e", fed.raw.as_str()), ("src", fed.key.as_str()), ("why", why)])
-            .ignore()
-            .cmd("XACK")
-            .arg(keys.journal(fed.slot))
-            .arg(GROUP)
-            .arg(&fed.id)
-            .ignore();
-        let mut conn = self.store.shared();
-        Store::bounded(self.store.deadline(), pipe.query_async::<()>(&mut conn)).await
-    }
-
-    /// Trims each feed behind every group on it (a group's floor is its oldest pending
-    /// entry, or else the one after the last it was given), and measures what the ledger
-    /// group has not acknowledged. Floors only rise while this runs (new deliveries come
-    /// after the last one; claims keep ids), so a floor read here is safe to trim to.
-    pub(super) async fn trim_and_measure(&self, slots: &[u16]) -> Result<Lag, StoreError> {
-        let keys = self.store.keys();
-        let infos: Vec<Value> = self
-            .store
-            .read_all(
-                slots
-                    .iter()
-                    .map(|&s| redis::cmd("XINFO").arg("GROUPS").arg(keys.journal(s)).to_owned())
-                    .collect(),
-            )
-            .await?;
-        let mut lag = Lag::default();
-        // Per slot, each group's floor; pending groups' floors are filled in below.
-        let mut floors: Vec<(u16, String, Option<EntryId>)> = Vec::new();
-        for (&slot, info) in slots.iter().zip(infos) {
-            let groups: Vec<HashMap<String, Value>> = redis::from_redis_value(info).unwrap_or_default();
-            for group in &groups {
-                let text = |name: &str| {
-                    group
-                        .get(name)
-                        .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok())
-                };
-                let num = |name: &str| {
-                    group
-                        .get(name)
-                        .and_then(|v| redis::from_redis_value::<u64>(v.clone()).ok())
-                };
-                let name = text("name").unwrap_or_default();
-                let pending = num("pending").unwrap_or(0);
-                if name == GROUP {
-                    // `lag` is nil when Redis cannot tell (after deletions): pending counts still.
-                    lag.entries += pending + num("lag").unwrap_or(0);
-                }
-                let delivered = text("last-delivered-id").and_then(|id| parse_id(&id)).unwrap_or((0, 0));
-                let floor = (pending == 0).then_some((delivered.0, delivered.1 + 1));
-                floors.push((slot, name, floor));
-            }
-        }
-        let pending_reads = floors
-            .iter()
-            .filter(|(_, _, floor)| floor.is_none())
-            .map(|(slot, name, _)| redis::cmd("XPENDING").arg(keys.journal(*slot)).arg(name).to_owned())
-            .collect();
-        let summaries: Vec<Value> = self.store.read_all(pending_reads).await?;
-        let mut summaries = summaries.into_iter();
-        for (_, _, floor) in floors.iter_mut().filter(|(_, _, floor)| floor.is_none()) {
-            let parts: Vec<Value> = summaries
-                .next()
-                .map(redis::from_redis_value)
-                .and_then(Result::ok)
-                .unwrap_or_default();
-            let smallest = parts
-                .get(1)
-                .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok())
-                .and_then(|id| parse_id(&id));
-            // Unreadable: the floor of nothing, so nothing is trimmed.
-            *floor = Some(smallest.unwrap_or((0, 0)));
-        }
-        let mut trims: HashMap<u16, (u64, u64)> = HashMap::new();
-        for (slot, _, floor) in &floors {
-            let floor = floor.unwrap_or((0, 0));
-            trims.entry(*slot).and_modify(|f| *f = (*f).min(floor)).or_insert(floor);
-        }
-        let trims: Vec<(u16, (u64, u64))> = trims.into_iter().filter(|(_, f)| *f != (0, 0)).collect();
-        let cmds: Vec<redis::Cmd> = trims
-            .iter()
-            .map(|(slot, (ms, seq))| {
-                redis::cmd("XTRIM")
-                    .arg(keys.journal(*slot))
-                    .arg("MINID")
-                    .arg(format!("{ms}-{seq}"))
-                    .to_owned()
-            })
-            .chain(
-                slots
-                    .iter()
-                    .map(|&s| redis::cmd("XLEN").arg(keys.journal_dead(s)).to_owned()),
-            )
-            .collect();
-        let counts: Vec<u64> = self.store.read_all(cmds).await?;
-        lag.dead_letters = counts[trims.len()..].iter().sum();
-        if lag.entries > 0 {
-            // Trimmed to the floors, each feed now starts at its oldest unacknowledged entry.
-            let now = crate::ops::now_ms() as f64;
-            let oldest = self.oldest_entry_ms(slots).await?;
-            lag.seconds = oldest.map_or(0.0, |ms| (now - ms as f64).max(0.0) / 1000.0);
-        }
-        Ok(lag)
-    }
-
-    /// The time of the oldest entry in any of these feeds.
-    async fn oldest_entry_ms(&self, slots: &[u16]) -> Result<Option<u64>, StoreError> {
-        let firsts: Vec<StreamRange> = self
-            .store
-            .read_all(
-                slots
-                    .iter()
-                    .map(|&s| {
-                        redis::cmd("XRANGE")
-                            .arg(self.store.keys().journal(s))
-                            .arg("-")
-                            .arg("+")
-                            .arg("COUNT")
-                            .arg(1)
-                            .to_owned()
-                    })
-                    .collect(),
-            )
-            .await?;
-        Ok(firsts
-            .iter()
-            .filter_map(|r| r.ids.first().and_then(|e| parse_id(&e.id)).map(|(ms, _)| ms))
-            .min())
-    }
 }
 
-type StreamRange = redis::streams::StreamRangeReply;
+pub(super) type StreamRange = redis::streams::StreamRangeReply;
 
 /// A feed entry id, `ms-seq`, as numbers (ordered as Redis orders them).
-type EntryId = (u64, u64);
+pub(super) type EntryId = (u64, u64);
 
 /// Every slot listed for the projectors.
 pub(super) async fn listed_slots(store: &Store) -> Result<Vec<u16>, StoreError> {
@@ -408,73 +268,6 @@ fn fed(slot: u16, id: StreamId) -> Fed {
         raw,
         entry,
     }
-}
-
-/// One dead letter, as `stockwatch ledger dead-letters` lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeadLetter {
-    /// The slot whose feed it came from.
-    pub slot: u16,
-    /// Its id in the dead-letter stream.
-    pub id: String,
-    /// The id it had in the feed (what the books would key it by).
-    pub source: String,
-    /// Why the projector gave up on it.
-    pub reason: String,
-    /// The entry as it was written.
-    pub entry: String,
-}
-
-/// Every dead letter, over every listed slot.
-pub async fn dead_letters(store: &Store) -> Result<Vec<DeadLetter>, StoreError> {
-    let mut out = Vec::new();
-    for slot in listed_slots(store).await? {
-        let range: StreamRange = store
-            .query(
-                redis::cmd("XRANGE")
-                    .arg(store.keys().journal_dead(slot))
-                    .arg("-")
-                    .arg("+"),
-            )
-            .await?;
-        for e in range.ids {
-            out.push(DeadLetter {
-                slot,
-                source: e.get("src").unwrap_or_default(),
-                reason: e.get("why").unwrap_or_default(),
-                entry: e.get("e").unwrap_or_default(),
-                id: e.id,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Puts dead letters back into their feeds (all, or those whose source id is in `only`), in
-/// one MULTI each with their removal, keeping their source id so a replay lands once.
-pub async fn replay_dead_letters(store: &Store, only: &[String]) -> Result<usize, StoreError> {
-    let mut replayed = 0;
-    for letter in dead_letters(store).await? {
-        if !only.is_empty() && !only.contains(&letter.source) {
-            continue;
-        }
-        let keys = store.keys();
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("XADD")
-            .arg(keys.journal(letter.slot))
-            .arg("*")
-            .arg(&[("e", letter.entry.as_str()), ("src", letter.source.as_str())])
-            .ignore()
-            .cmd("XDEL")
-            .arg(keys.journal_dead(letter.slot))
-            .arg(&letter.id)
-            .ignore();
-        let mut conn = store.shared();
-        Store::bounded(store.deadline(), pipe.query_async::<()>(&mut conn)).await?;
-        replayed += 1;
-    }
-    Ok(replayed)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! - `feed`: the Redis side: which slots to read, XREADGROUP and XAUTOCLAIM, XACK after
 //!   COMMIT, trimming behind every group, dead letters, lag;
 //! - `project`: one SQL transaction per batch, idempotent by the entry's id;
+//! - `trim`: trimming each feed behind every group, and measuring lag;
+//! - `dead`: dead letters, listed and replayed;
 //! - `aging`: orders leave Redis once projected and past their retention;
 //! - `books`: reads of the books (an aged-out order, `verify --ledger`).
 //!
@@ -17,11 +19,13 @@
 
 mod aging;
 mod books;
+mod dead;
 mod feed;
 mod project;
+mod trim;
 
 pub use books::{Difference, LedgerReport, check, find_order};
-pub use feed::{DeadLetter, dead_letters, replay_dead_letters};
+pub use dead::{DeadLetter, dead_letters, replay_dead_letters};
 
 use crate::store::Store;
 use feed::{Fed, Feed};

@@ -8,8 +8,9 @@
 //! change created or changed one. The format is versioned (`v`), since entries outlive the
 //! binary that wrote them.
 
-use super::reservation::Reservation;
-use super::{Order, OrderLine};
+// Through the parent's re-exports: `reservation` writes entries, so naming it here would
+// make a circle.
+use super::{Order, OrderLine, Reservation};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 
