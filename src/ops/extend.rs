@@ -1,5 +1,4 @@
 use super::idempotency::Idempotency;
-use super::journal::{Entry, journal_cmd};
 use super::reservation::{self, Reservation, Step};
 use super::saga;
 use crate::domain::{ReservationId, TtlSeconds};
@@ -37,27 +36,6 @@ impl Step for Extend {
     fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Reservation), Error> {
         let resv = Reservation::require_active(found, now_ms)?;
         let expires_at = now_ms + self.ttl.duration().as_millis() as i64;
-        let id = resv.reservation_id;
-        let mut writes = vec![
-            redis::cmd("HSET")
-                .arg(store.keys().reservation(&id))
-                .arg("expires_at")
-                .arg(expires_at)
-                .to_owned(),
-        ];
-        // A cross-slot reservation is not indexed: its parts are, and follow it.
-        if resv.parts.is_empty() {
-            writes.push(
-                redis::cmd("ZADD")
-                    .arg(store.keys().expiry(id.slot()))
-                    .arg(expires_at)
-                    .arg(id.to_string())
-                    .to_owned(),
-            );
-        }
-        let extended = Reservation { expires_at, ..resv };
-        let entry = Entry::new("extend", &id.to_string(), now_ms).reservation(&extended);
-        writes.extend(journal_cmd(store, id.slot(), &entry));
-        Ok((writes, extended))
+        Ok(resv.rearm(store, expires_at, now_ms))
     }
 }

@@ -225,6 +225,38 @@ impl Reservation {
     }
 }
 
+impl Reservation {
+    /// The writes that give this active hold a new deadline: the hash, its expiry index
+    /// entry (a cross-slot reservation is not indexed: its parts are, and follow it), and
+    /// the ledger entry; and the reservation as they leave it.
+    pub(crate) fn rearm(&self, store: &Store, expires_at: i64, now_ms: i64) -> (Vec<Cmd>, Self) {
+        let id = self.reservation_id;
+        let mut writes = vec![
+            redis::cmd("HSET")
+                .arg(store.keys().reservation(&id))
+                .arg("expires_at")
+                .arg(expires_at)
+                .to_owned(),
+        ];
+        if self.parts.is_empty() {
+            writes.push(
+                redis::cmd("ZADD")
+                    .arg(store.keys().expiry(id.slot()))
+                    .arg(expires_at)
+                    .arg(id.to_string())
+                    .to_owned(),
+            );
+        }
+        let rearmed = Self {
+            expires_at,
+            ..self.clone()
+        };
+        let entry = Entry::new("extend", &id.to_string(), now_ms).reservation(&rearmed);
+        writes.extend(journal_cmd(store, id.slot(), &entry));
+        (writes, rearmed)
+    }
+}
+
 /// One change to one reservation: the decision only; [`run`] supplies the rest.
 pub(crate) trait Step: Sync {
     /// What the change answers. Stored as JSON for idempotent repeats, so it must round-trip.

@@ -7,7 +7,6 @@
 //! written, so two finders always agree on what the part becomes.
 
 use super::super::get_reservation::load;
-use super::super::journal::{Entry, journal_cmd};
 use super::super::now_ms;
 use super::super::reservation::{self, Reservation, SagaKind, SagaLink, Step};
 use super::decision::{Decision, decision, give_up};
@@ -146,7 +145,6 @@ impl Step for Action {
         let Some(part) = found.filter(|p| p.status == ReservationStatus::Active) else {
             return Ok((Vec::new(), Followed::Settled));
         };
-        let id = part.reservation_id;
         match self {
             Self::Sell { order_id } => {
                 let ended = Reservation {
@@ -170,30 +168,7 @@ impl Step for Action {
                 ))
             }
             Self::Rearm { expires_at } if *expires_at == part.expires_at => Ok((Vec::new(), Followed::Rearmed)),
-            Self::Rearm { expires_at } => Ok((
-                {
-                    let rearmed = Reservation {
-                        expires_at: *expires_at,
-                        ..part.clone()
-                    };
-                    let entry = Entry::new("extend", &id.to_string(), now_ms).reservation(&rearmed);
-                    let mut writes = vec![
-                        redis::cmd("HSET")
-                            .arg(store.keys().reservation(&id))
-                            .arg("expires_at")
-                            .arg(expires_at)
-                            .to_owned(),
-                        redis::cmd("ZADD")
-                            .arg(store.keys().expiry(id.slot()))
-                            .arg(expires_at)
-                            .arg(id.to_string())
-                            .to_owned(),
-                    ];
-                    writes.extend(journal_cmd(store, id.slot(), &entry));
-                    writes
-                },
-                Followed::Rearmed,
-            )),
+            Self::Rearm { expires_at } => Ok((part.rearm(store, *expires_at, now_ms).0, Followed::Rearmed)),
         }
     }
 }
