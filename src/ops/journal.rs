@@ -98,18 +98,26 @@ pub fn deltas(kind: &str) -> Option<[i64; 4]> {
 }
 
 /// The XADD of `entry` to the feed of `slot` ([`Store::feed_slot`]), or nothing when the
-/// ledger is off. Called while a
-/// step builds its writes, so the entry commits with them. Its slot was listed for the
-/// projectors before the step ran ([`Store::list_journal_slot`]).
+/// ledger is off. Called while a step builds its writes, so the entry commits with them.
+/// Its slot was listed for the projectors before the step ran ([`Store::list_journal_slot`]).
 pub(crate) fn journal_cmd(store: &Store, slot: u16, entry: &Entry) -> Option<redis::Cmd> {
-    store.config().journal.then(|| {
-        redis::cmd("XADD")
-            .arg(store.keys().journal(store.feed_slot(slot)))
-            .arg("*")
-            .arg("e")
-            .arg(entry.to_json())
-            .to_owned()
-    })
+    store.config().journal.then(|| xadd(store, slot, &entry.to_json()))
+}
+
+/// The entry's JSON, built only when the ledger is on: a take encodes it once, not per
+/// attempt, and costs nothing with the ledger off.
+pub(crate) fn encoded(store: &Store, entry: impl FnOnce() -> Entry) -> Option<String> {
+    store.config().journal.then(|| entry().to_json())
+}
+
+/// The XADD of an encoded entry to the feed of `slot`.
+pub(crate) fn xadd(store: &Store, slot: u16, json: &str) -> redis::Cmd {
+    redis::cmd("XADD")
+        .arg(store.keys().journal(store.feed_slot(slot)))
+        .arg("*")
+        .arg("e")
+        .arg(json)
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Selling a cart as a new order: the one path behind purchases and checkouts.
 
 use super::idempotency::{Idempotency, StoredAnswer};
-use super::journal::Entry;
+use super::journal::{Entry, encoded};
 use super::saga::{self, Across, Parent};
 use super::take::{Record, Take, Taken};
 use super::{Order, OrderLine, OrderSource, now_ms};
@@ -51,7 +51,6 @@ pub(crate) async fn sell(
         return Ok((order_id_of(&taken)?, taken));
     }
     let idem = StoredAnswer::claim_if_keyed(store, kind, idem, slot).await?;
-    let reference = order_id.to_string();
     let take = Take {
         store: store.clone(),
         items: items.clone(),
@@ -62,9 +61,11 @@ pub(crate) async fn sell(
             key: store.keys().order(&order_id),
             json: serde_json::to_string(&order).expect("order serializes"),
         },
-        entry: Entry::new(kind, &reference, at_ms)
-            .lines(order.items.clone())
-            .order(&order),
+        entry: encoded(store, || {
+            Entry::new(kind, &order.order_id, at_ms)
+                .lines(order.items.clone())
+                .order(&order)
+        }),
         at_ms,
         idem,
         deadline: store.deadline(),

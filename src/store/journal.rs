@@ -81,17 +81,15 @@ impl Store {
     }
 
     async fn send_hints(&self, slots: BTreeSet<u16>) {
-        {
-            if slots.is_empty() {
-                return;
-            }
-            let hint = redis::cmd("SADD")
-                .arg(self.inner.keys.journal_dirty())
-                .arg(slots.into_iter().collect::<Vec<_>>())
-                .to_owned();
-            if let Err(e) = self.query::<i64>(&hint).await {
-                tracing::debug!(error = %e, "ledger hint lost; the projectors' full pass covers it");
-            }
+        if slots.is_empty() {
+            return;
+        }
+        let hint = redis::cmd("SADD")
+            .arg(self.inner.keys.journal_dirty())
+            .arg(slots.into_iter().collect::<Vec<_>>())
+            .to_owned();
+        if let Err(e) = self.query::<i64>(&hint).await {
+            tracing::debug!(error = %e, "ledger hint lost; the projectors' full pass covers it");
         }
     }
 }

@@ -49,11 +49,7 @@ impl Take {
             .arg(self.expires_at())
             .arg(fp)
             .arg(retention)
-            .arg(if self.store.config().journal {
-                self.entry.to_json()
-            } else {
-                String::new()
-            });
+            .arg(self.entry.as_deref().unwrap_or(""));
         for line in lines {
             inv.arg(line.quantity.get());
         }

@@ -24,7 +24,7 @@ pub(crate) use receipt::{Outcome, Receipt, Taken};
 
 use super::Effort;
 use super::idempotency::StoredAnswer;
-use super::journal::Entry;
+use super::journal::{Entry, encoded};
 use super::reservation::Reservation;
 use crate::domain::{CartItems, Strategy};
 use crate::error::Error;
@@ -70,8 +70,8 @@ pub(crate) struct Take {
     pub idem: Option<StoredAnswer>,
     /// When the caller stops waiting: the request's response timeout.
     pub deadline: tokio::time::Instant,
-    /// What the books learn of it (`super::journal`), written with the take when the ledger is on.
-    pub entry: Entry,
+    /// Its ledger entry, encoded once (`super::journal::encoded`); `None` with the ledger off.
+    pub entry: Option<String>,
 }
 
 impl Take {
@@ -100,9 +100,11 @@ impl Take {
             at_ms: resv.created_at,
             idem,
             deadline,
-            entry: Entry::new("reserve", &id.to_string(), resv.created_at)
-                .lines(resv.items.clone())
-                .reservation(resv),
+            entry: encoded(store, || {
+                Entry::new("reserve", &id.to_string(), resv.created_at)
+                    .lines(resv.items.clone())
+                    .reservation(resv)
+            }),
         }
     }
 

@@ -2,7 +2,7 @@
 //! writes move counters by increments, so they do not depend on the levels read; that is
 //! what lets group commit queue many takes in one MULTI.
 
-use super::super::journal::journal_cmd;
+use super::super::journal::xadd;
 use super::super::movement_cmd;
 use super::Record;
 use super::Take;
@@ -61,7 +61,7 @@ impl Take {
                 );
             }
         }
-        writes.extend(journal_cmd(&self.store, self.slot, &self.entry));
+        writes.extend(self.entry.as_deref().map(|json| xadd(&self.store, self.slot, json)));
         writes
     }
 }
