@@ -26,9 +26,12 @@ pub struct ErrorBody {
     pub error: &'static str,
     /// One human sentence.
     pub message: String,
-    /// `unknown_sku`, and a one-line `insufficient_stock`: the SKU.
+    /// `unknown_sku`, `unknown_location`, and a one-line `insufficient_stock`: the SKU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
+    /// `unknown_location`: the location asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// One-line `insufficient_stock`: what was available.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<i64>,
@@ -155,6 +158,14 @@ pub enum Error {
         /// The SKU that does not exist, as asked for (truncated to 64 characters).
         sku: String,
     },
+    /// The SKU has no such location (a line pinned to it, a transfer or an adjustment).
+    #[error("sku {sku} has no location {location}")]
+    UnknownLocation {
+        /// The SKU.
+        sku: String,
+        /// The location asked for.
+        location: String,
+    },
     /// No such order.
     #[error("unknown order")]
     UnknownOrder,
@@ -223,6 +234,7 @@ impl Error {
             Self::Forbidden => "forbidden",
             Self::BrokenDisabled => "broken_disabled",
             Self::UnknownSku { .. } => "unknown_sku",
+            Self::UnknownLocation { .. } => "unknown_location",
             Self::UnknownOrder => "unknown_order",
             Self::UnknownReservation => "unknown_reservation",
             Self::NotFound => "not_found",
@@ -246,7 +258,11 @@ impl Error {
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::BrokenDisabled => StatusCode::FORBIDDEN,
-            Self::UnknownSku { .. } | Self::UnknownOrder | Self::UnknownReservation | Self::NotFound => {
+            Self::UnknownSku { .. }
+            | Self::UnknownLocation { .. }
+            | Self::UnknownOrder
+            | Self::UnknownReservation
+            | Self::NotFound => {
                 StatusCode::NOT_FOUND
             }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -274,6 +290,10 @@ impl Error {
         };
         match self {
             Self::UnknownSku { sku } => body.sku = Some(sku.clone()),
+            Self::UnknownLocation { sku, location } => {
+                body.sku = Some(sku.clone());
+                body.location = Some(location.clone());
+            }
             Self::InsufficientStock { items: short, attempts } => {
                 // A single line also gets the purchase shape (`sku`, `available`, `requested`).
                 if let [one] = short.as_slice() {

@@ -1,4 +1,4 @@
-use super::{Field, InvalidInput, Quantity, Sku};
+use super::{Field, InvalidInput, Location, Quantity, Sku};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -15,6 +15,11 @@ pub struct CartLine {
     #[serde(default)]
     #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000, example = 1)]
     pub quantity: Field,
+    /// Pins the line to one of the SKU's locations; without it, the line is drawn from the
+    /// locations in priority order.
+    #[serde(default)]
+    #[schema(value_type = Option<Location>)]
+    pub location: Field,
 }
 
 impl CartLine {
@@ -30,7 +35,12 @@ impl CartLine {
             self.quantity.get().unwrap_or(&serde_json::Value::Null),
             &format!("items[{i}].quantity"),
         )?;
-        Ok(CartItem { sku, quantity })
+        let location = Location::parse_optional(self.location.get(), &format!("items[{i}].location"))?;
+        Ok(CartItem {
+            sku,
+            quantity,
+            location,
+        })
     }
 }
 
@@ -41,6 +51,9 @@ pub struct CartItem {
     pub sku: Sku,
     /// How many.
     pub quantity: Quantity,
+    /// The one location to draw from, if the client pinned it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
 }
 
 /// A validated cart: 1..=100 lines, no SKU twice (a duplicate would make "how much is
@@ -78,7 +91,16 @@ impl CartItems {
 
     /// A one-line cart, which is what a single-SKU purchase is.
     pub fn single(sku: Sku, quantity: Quantity) -> Self {
-        Self(vec![CartItem { sku, quantity }])
+        Self::single_at(sku, quantity, None)
+    }
+
+    /// A one-line cart, pinned to `location` when given.
+    pub fn single_at(sku: Sku, quantity: Quantity, location: Option<Location>) -> Self {
+        Self(vec![CartItem {
+            sku,
+            quantity,
+            location,
+        }])
     }
 
     /// The lines at `indexes` (each a valid index), as a cart of their own: one slot's share
@@ -90,6 +112,11 @@ impl CartItems {
     /// The lines, in request order.
     pub fn lines(&self) -> &[CartItem] {
         &self.0
+    }
+
+    /// Each line's quantity, in request order.
+    pub fn quantities(&self) -> Vec<i64> {
+        self.0.iter().map(|l| l.quantity.get()).collect()
     }
 }
 
@@ -107,6 +134,8 @@ mod tests {
         .unwrap();
         assert_eq!(cart.lines().len(), 2);
         assert_eq!(cart.lines()[1].quantity.get(), 3);
+        let pinned = CartItems::parse(Some(&json!([{"sku": "a", "quantity": 1, "location": "east"}]))).unwrap();
+        assert_eq!(pinned.lines()[0].location.as_ref().unwrap().as_str(), "east");
     }
 
     #[test]
@@ -125,6 +154,8 @@ mod tests {
             (json!([{"sku": "a:b", "quantity": 1}]), "items[0].sku"),
             (json!([{"sku": "a"}]), "items[0].quantity"),
             (json!([5]), "items[0]"),
+            (json!([{"sku": "a", "quantity": 1, "location": "a@b"}]), "items[0].location"),
+            (json!([{"sku": "a", "quantity": 1, "location": 7}]), "items[0].location"),
         ];
         for (body, needle) in cases {
             let err = CartItems::parse(Some(&body)).unwrap_err();

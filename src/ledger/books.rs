@@ -39,7 +39,11 @@ pub async fn find_order(pool: &PgPool, id: &OrderId) -> Result<Option<Order>, sq
         user_id,
         items: lines
             .into_iter()
-            .map(|(sku, quantity)| OrderLine { sku, quantity })
+            .map(|(sku, quantity)| OrderLine {
+                sku,
+                quantity,
+                allocations: Vec::new(),
+            })
             .collect(),
         created_at,
         source,
@@ -231,7 +235,11 @@ async fn compare_orders(
         .map_err(|e| e.to_string())?;
         let mut books: HashMap<String, Vec<OrderLine>> = HashMap::new();
         for (id, sku, quantity) in rows {
-            books.entry(id).or_default().push(OrderLine { sku, quantity });
+            books.entry(id).or_default().push(OrderLine {
+                sku,
+                quantity,
+                allocations: Vec::new(),
+            });
         }
         for order in orders {
             report.orders += 1;

@@ -1,5 +1,7 @@
 use super::idempotency::Idempotency;
+use super::level::Allocation;
 use super::sell::sell;
+use super::take::Taken;
 use super::{Effort, OrderSource};
 use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
@@ -15,19 +17,23 @@ pub struct CheckoutLine {
     pub quantity: Quantity,
     /// `available` right after this checkout.
     pub remaining: i64,
+    /// Where the units came from.
+    pub allocations: Vec<Allocation>,
 }
 
 impl CheckoutLine {
-    /// Pairs each cart line with what it left.
-    pub(crate) fn zip(items: &CartItems, remaining: Vec<i64>) -> Vec<Self> {
+    /// Pairs each cart line with what it left and where it was drawn from.
+    pub(crate) fn zip(items: &CartItems, taken: Taken) -> Vec<Self> {
         items
             .lines()
             .iter()
-            .zip(remaining)
-            .map(|(l, remaining)| Self {
+            .zip(taken.remaining)
+            .zip(taken.drawn)
+            .map(|((l, remaining), allocations)| Self {
                 sku: l.sku.clone(),
                 quantity: l.quantity,
                 remaining,
+                allocations,
             })
             .collect()
     }
@@ -57,7 +63,7 @@ pub async fn checkout(
     let (order_id, taken) = sell(store, strategy, items, user, OrderSource::Checkout, idem).await?;
     Ok(Checkout {
         order_id,
-        items: CheckoutLine::zip(items, taken.remaining),
         effort: taken.effort,
+        items: CheckoutLine::zip(items, taken),
     })
 }

@@ -3,9 +3,11 @@ use crate::domain::OrderId;
 use crate::error::{Error, StoreError};
 use crate::store::Store;
 
-/// Reads one order.
+/// Reads one order, with every line's allocations.
 pub async fn get_order(store: &Store, id: &OrderId) -> Result<Order, Error> {
     let raw: Option<String> = store.query(redis::cmd("GET").arg(store.keys().order(id))).await?;
     let raw = raw.ok_or(Error::UnknownOrder)?;
-    serde_json::from_str(&raw).map_err(|e| Error::Store(StoreError::Protocol(format!("order {id}: {e}"))))
+    let order: Order =
+        serde_json::from_str(&raw).map_err(|e| Error::Store(StoreError::Protocol(format!("order {id}: {e}"))))?;
+    Ok(order.with_allocations())
 }

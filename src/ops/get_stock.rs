@@ -1,16 +1,13 @@
-use super::{Stock, stock_from_fields};
+use super::{Stock, level_of};
 use crate::domain::Sku;
 use crate::error::Error;
 use crate::store::Store;
+use std::collections::HashMap;
 
-/// Reads one SKU's stock. A plain read: it needs no transaction because it writes nothing.
+/// Reads one SKU's stock, with its locations. A plain read: it needs no transaction
+/// because it writes nothing, and the whole hash is one reply, so it is consistent.
 pub async fn get_stock(store: &Store, sku: &Sku) -> Result<Stock, Error> {
-    let fields: [Option<i64>; 3] = store
-        .query(
-            redis::cmd("HMGET")
-                .arg(store.keys().stock(sku))
-                .arg(&["available", "reserved", "sold"]),
-        )
-        .await?;
-    stock_from_fields(sku, fields)?.ok_or_else(|| Error::unknown_sku(sku.as_str()))
+    let fields: HashMap<String, String> = store.query(redis::cmd("HGETALL").arg(store.keys().stock(sku))).await?;
+    let level = level_of(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku.as_str()))?;
+    Ok(level.to_stock(sku))
 }

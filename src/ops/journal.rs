@@ -88,7 +88,9 @@ impl Entry {
 /// for a kind that moves no stock.
 pub fn deltas(kind: &str) -> Option<[i64; 4]> {
     Some(match kind {
-        "set" | "restock" => [1, 0, 0, 1],
+        "set" | "restock" | "adjust" => [1, 0, 0, 1],
+        // Between locations of one SKU: the totals the ledger keeps do not move.
+        "transfer" => [0, 0, 0, 0],
         "purchase" | "checkout" => [-1, 0, 1, 0],
         "reserve" => [-1, 1, 0, 0],
         "confirm" => [0, -1, 1, 0],

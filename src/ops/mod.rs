@@ -2,6 +2,7 @@
 //! [`crate::txn::Optimistic`] (its watch keys, read and decision) and, where the contract
 //! offers it, a Lua twin in `src/lua/`.
 
+mod adjust;
 mod cancel;
 mod checkout;
 mod confirm;
@@ -12,6 +13,7 @@ mod get_reservation;
 mod get_stock;
 mod idempotency;
 pub mod journal;
+pub mod level;
 mod movements;
 mod purchase;
 mod reservation;
@@ -20,9 +22,12 @@ mod restock;
 mod saga;
 mod sell;
 mod set_stock;
+mod stockroom;
 mod take;
+mod transfer;
 mod verify;
 
+pub use adjust::{Correction, Reason, adjust};
 pub use cancel::cancel;
 pub use checkout::{Checkout, CheckoutLine, checkout};
 pub use confirm::{Confirmed, confirm};
@@ -33,14 +38,17 @@ pub use get_reservation::get_reservation;
 pub use get_stock::get_stock;
 pub use idempotency::Idempotency;
 pub use movements::{Movement, Movements, movements};
-pub use purchase::{Purchase, purchase};
+pub use purchase::{Purchase, purchase, purchase_at};
 pub use reservation::Reservation;
 pub use reserve::{Reserved, reserve};
 pub use restock::restock;
-pub use set_stock::set_stock;
+pub use set_stock::{set_location_stock, set_stock};
+pub use transfer::transfer;
 pub use verify::{Report, Violation, verify};
 
-use crate::domain::{CartItems, Sku};
+use crate::domain::{CartItems, Location, Sku};
+use level::{Allocation, Level};
+use std::collections::HashMap;
 use crate::error::{Error, StoreError};
 use crate::outcome::CallOutcome;
 pub use crate::outcome::Effort;
@@ -59,6 +67,24 @@ pub struct Stock {
     pub reserved: i64,
     /// Units in orders.
     pub sold: i64,
+    /// Where the units are, in draw order; a SKU that never had a named location has just
+    /// `default`, holding everything.
+    pub locations: Vec<LocationStock>,
+}
+
+/// The counters of one location of a SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LocationStock {
+    /// The location.
+    pub location: Location,
+    /// Units that can be taken there now.
+    pub available: i64,
+    /// Units held there by active reservations.
+    pub reserved: i64,
+    /// Units sold from there.
+    pub sold: i64,
+    /// Lower is drawn from first.
+    pub priority: i64,
 }
 
 /// How an order came to be.
@@ -80,9 +106,41 @@ pub struct OrderLine {
     pub sku: String,
     /// Units sold or held.
     pub quantity: i64,
+    /// Where the units came from. Stored only when not all from `default`; filled in on
+    /// every read ([`OrderLine::with_allocations`]), so answers always show it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allocations: Vec<Allocation>,
 }
 
 impl OrderLine {
+    /// This line's allocations, `default` for all of it when none were stored.
+    pub fn drawn(&self) -> Vec<Allocation> {
+        if self.allocations.is_empty() {
+            Allocation::all_default(self.quantity)
+        } else {
+            self.allocations.clone()
+        }
+    }
+
+    /// Fills in stored-as-nothing allocations, for answers.
+    pub fn with_allocations(mut lines: Vec<Self>) -> Vec<Self> {
+        for line in &mut lines {
+            line.allocations = line.drawn();
+        }
+        lines
+    }
+
+    /// Records `drawn` on each line, as stored: nothing for a line all from `default`.
+    pub fn allocate(lines: &mut [Self], drawn: &[Vec<Allocation>]) {
+        for (line, drawn) in lines.iter_mut().zip(drawn) {
+            line.allocations = if Allocation::is_all_default(drawn) {
+                Vec::new()
+            } else {
+                drawn.clone()
+            };
+        }
+    }
+
     /// The lines of a validated cart, as stored.
     pub fn of(items: &CartItems) -> Vec<Self> {
         items
@@ -91,6 +149,7 @@ impl OrderLine {
             .map(|l| Self {
                 sku: l.sku.to_string(),
                 quantity: l.quantity.get(),
+                allocations: Vec::new(),
             })
             .collect()
     }
@@ -112,6 +171,16 @@ pub struct Order {
     /// The reservation it confirmed, when `source` is `reservation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reservation_id: Option<String>,
+}
+
+impl Order {
+    /// This order with every line's allocations shown (`default` where none were stored).
+    pub fn with_allocations(self) -> Self {
+        Self {
+            items: OrderLine::with_allocations(self.items),
+            ..self
+        }
+    }
 }
 
 /// Reports one finished stock-moving call: metrics always, and a stock event per SKU when
@@ -194,6 +263,20 @@ pub(crate) fn movement_cmd(
     reference: &str,
     at_ms: i64,
 ) -> redis::Cmd {
+    movement_with(store, sku, kind, quantity, reference, at_ms, &[])
+}
+
+/// [`movement_cmd`] with more fields: the `location` of a stockroom change, a transfer's
+/// `to`, an adjustment's `reason`.
+pub(crate) fn movement_with(
+    store: &Store,
+    sku: &Sku,
+    kind: &str,
+    quantity: i64,
+    reference: &str,
+    at_ms: i64,
+    extra: &[(&str, &str)],
+) -> redis::Cmd {
     let mut cmd = redis::cmd("XADD");
     cmd.arg(store.keys().movements(sku))
         .arg("MAXLEN")
@@ -205,6 +288,9 @@ pub(crate) fn movement_cmd(
         .arg(quantity)
         .arg("at")
         .arg(at_ms);
+    for (field, value) in extra {
+        cmd.arg(*field).arg(*value);
+    }
     cmd
 }
 
@@ -213,29 +299,19 @@ pub(crate) fn admin_entry(store: &Store, sku: &Sku, kind: &str, quantity: i64, a
     let line = OrderLine {
         sku: sku.to_string(),
         quantity,
+        allocations: Vec::new(),
     };
     let entry = journal::Entry::new(kind, "admin", at_ms).lines(vec![line]);
     journal::journal_cmd(store, store.keys().slot_of_sku(sku), &entry)
 }
 
-/// Appends the read of a stock hash's `available, reserved, sold` (decoded by
-/// [`stock_from_fields`]); shared by the admin operations.
+/// Appends the read of a whole stock hash (decoded by [`level_of`]); shared by the admin
+/// operations, which need every location.
 pub(crate) fn read_stock(store: &Store, sku: &Sku, pipe: &mut redis::Pipeline) {
-    pipe.cmd("HMGET")
-        .arg(store.keys().stock(sku))
-        .arg(&["available", "reserved", "sold"]);
+    pipe.cmd("HGETALL").arg(store.keys().stock(sku));
 }
 
-/// Decodes a stock hash's `available, reserved, sold` (HMGET) into a [`Stock`].
-pub(crate) fn stock_from_fields(sku: &Sku, fields: [Option<i64>; 3]) -> Result<Option<Stock>, StoreError> {
-    match fields {
-        [None, None, None] => Ok(None),
-        [Some(available), reserved, sold] => Ok(Some(Stock {
-            sku: sku.clone(),
-            available,
-            reserved: reserved.unwrap_or(0),
-            sold: sold.unwrap_or(0),
-        })),
-        _ => Err(StoreError::Protocol(format!("stock of {sku} has no available field"))),
-    }
+/// Decodes a stock hash read by [`read_stock`]: `None` when the SKU does not exist.
+pub(crate) fn level_of(sku: &Sku, fields: &HashMap<String, String>) -> Result<Option<Level>, StoreError> {
+    Level::parse(sku, fields)
 }

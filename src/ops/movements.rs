@@ -9,15 +9,27 @@ use serde::Serialize;
 pub struct Movement {
     /// The stream entry id (`ms-seq`), unique and time-ordered.
     pub id: String,
-    /// `set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`, `cancel` or `expire`.
+    /// `set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`, `cancel`, `expire`,
+    /// `transfer` or `adjust`.
     pub kind: String,
-    /// Units moved; for `set`, the difference it made to `available` (may be negative).
+    /// Units moved; for `set` and `adjust`, the difference it made to `available` (may be
+    /// negative).
     pub quantity: i64,
     /// The order or reservation it belongs to (`admin` for set and restock).
     #[serde(rename = "ref")]
     pub reference: String,
     /// When, epoch ms.
     pub at: i64,
+    /// The named location a stockroom change (`set`, `restock`, `adjust`) applied to, or
+    /// that a `transfer` left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Where a `transfer` went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Why an `adjust` was made: `cycle_count`, `damaged`, `lost` or `found`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The `200` body of `GET /v1/skus/{sku}/movements`.
@@ -66,6 +78,9 @@ pub async fn movements(store: &Store, sku: &Sku, limit: Limit) -> Result<Movemen
                 quantity: num("quantity")?,
                 reference: text("ref")?,
                 at: num("at")?,
+                location: entry.get("location"),
+                to: entry.get("to"),
+                reason: entry.get("reason"),
                 id: entry.id.clone(),
             })
         })

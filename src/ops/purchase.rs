@@ -1,7 +1,8 @@
 use super::idempotency::Idempotency;
 use super::sell::sell;
 use super::{Effort, OrderSource};
-use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
+use super::level::Allocation;
+use crate::domain::{CartItems, Location, OrderId, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
 use crate::store::Store;
 use serde::Serialize;
@@ -17,6 +18,8 @@ pub struct Purchase {
     pub quantity: Quantity,
     /// `available` right after this purchase.
     pub remaining: i64,
+    /// Where the units came from.
+    pub allocations: Vec<Allocation>,
     /// Attempts and conflicts it took.
     #[serde(flatten)]
     pub effort: Effort,
@@ -31,7 +34,20 @@ pub async fn purchase(
     user: &UserId,
     idem: Option<&Idempotency>,
 ) -> Result<Purchase, Error> {
-    let items = CartItems::single(sku.clone(), quantity);
+    purchase_at(store, strategy, sku, quantity, None, user, idem).await
+}
+
+/// [`purchase`], drawn from `location` alone when it is given.
+pub async fn purchase_at(
+    store: &Store,
+    strategy: Strategy,
+    sku: &Sku,
+    quantity: Quantity,
+    location: Option<&Location>,
+    user: &UserId,
+    idem: Option<&Idempotency>,
+) -> Result<Purchase, Error> {
+    let items = CartItems::single_at(sku.clone(), quantity, location.cloned());
     let (order_id, taken) = sell(store, strategy, &items, user, OrderSource::Purchase, idem).await?;
     Ok(Purchase {
         order_id,
@@ -39,5 +55,6 @@ pub async fn purchase(
         quantity,
         remaining: taken.remaining[0],
         effort: taken.effort,
+        allocations: taken.drawn.into_iter().next().unwrap_or_default(),
     })
 }

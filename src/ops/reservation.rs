@@ -8,6 +8,7 @@
 
 use super::idempotency::{Idempotency, Recalled, StoredAnswer, field};
 use super::journal::{Entry, journal_cmd};
+use super::level::shift;
 use super::{OrderLine, movement_cmd, now_ms};
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
@@ -134,8 +135,10 @@ impl Reservation {
             reservation_id: *id,
             status: ReservationStatus::parse(field(&fields, "status").map_err(|_| corrupt("status"))?)
                 .ok_or_else(|| corrupt("status"))?,
-            items: serde_json::from_str(field(&fields, "items").map_err(|_| corrupt("items"))?)
-                .map_err(|_| corrupt("items"))?,
+            items: OrderLine::with_allocations(
+                serde_json::from_str(field(&fields, "items").map_err(|_| corrupt("items"))?)
+                    .map_err(|_| corrupt("items"))?,
+            ),
             expires_at: num(&fields, "expires_at")?,
             created_at: num(&fields, "created_at")?,
             user_id: fields.remove("user_id").ok_or_else(|| corrupt("user_id"))?,
@@ -183,15 +186,8 @@ impl Reservation {
             let sku = Sku::parse(&line.sku).map_err(|_| {
                 StoreError::Protocol(format!("reservation {}: bad sku {:?}", self.reservation_id, line.sku))
             })?;
-            let key = store.keys().stock(&sku);
-            writes.push(
-                redis::cmd("HINCRBY")
-                    .arg(&key)
-                    .arg("reserved")
-                    .arg(-line.quantity)
-                    .to_owned(),
-            );
-            writes.push(redis::cmd("HINCRBY").arg(&key).arg(to).arg(line.quantity).to_owned());
+            // Each unit goes back to (or is sold from) the location it was drawn from.
+            writes.extend(shift(&store.keys().stock(&sku), &line.drawn(), Some("reserved"), Some(to)));
             writes.push(movement_cmd(
                 store,
                 &sku,

@@ -84,9 +84,9 @@ fn reserved(items: &CartItems, user: &UserId, taken: Taken) -> Result<Reserved, 
     Ok(Reserved {
         reservation_id,
         status: ReservationStatus::Active,
-        items: CheckoutLine::zip(items, taken.remaining),
         user_id: user.clone(),
         expires_at: taken.expires_at,
         effort: taken.effort,
+        items: CheckoutLine::zip(items, taken),
     })
 }

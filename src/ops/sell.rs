@@ -60,6 +60,7 @@ pub(crate) async fn sell(
         record: Record::Order {
             key: store.keys().order(&order_id),
             json: serde_json::to_string(&order).expect("order serializes"),
+            order: Box::new(order.clone()),
         },
         entry: encoded(store, || {
             Entry::new(kind, &order.order_id, at_ms)

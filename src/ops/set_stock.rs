@@ -1,16 +1,35 @@
-use super::{Stock, admin_entry, movement_cmd, now_ms, read_stock, stock_from_fields};
-use crate::domain::{Available, Sku};
-use crate::error::{Error, StoreError};
+use super::stockroom::Change;
+use super::{Stock, admin_entry, level_of, movement_with, now_ms, read_stock};
+use crate::domain::{Available, Location, Priority, Sku};
+use crate::error::Error;
 use crate::store::Store;
 use crate::txn::{Optimistic, Plan};
+use std::collections::HashMap;
 
-/// Sets `available` to an absolute level, creating the SKU if needed; `reserved` and `sold`
-/// are left alone. `received` moves by the difference, so conservation can be verified.
+/// `PUT /v1/skus/{sku}/stock`: sets `available` of the implicit location `default`,
+/// creating the SKU if needed. For a SKU without named locations that is its `available`,
+/// exactly as v1 always did; `reserved` and `sold` are left alone.
 pub async fn set_stock(store: &Store, sku: &Sku, available: Available) -> Result<Stock, Error> {
+    set_location_stock(store, sku, &Location::default_location(), available, None).await
+}
+
+/// `PUT /v1/skus/{sku}/locations/{location}/stock`: sets `available` at one location,
+/// creating the SKU and the location if needed, and its priority when given (a new
+/// location without one is drawn from last). `received` moves by the difference, at the
+/// location and in total, so conservation can be verified per location.
+pub async fn set_location_stock(
+    store: &Store,
+    sku: &Sku,
+    location: &Location,
+    available: Available,
+    priority: Option<Priority>,
+) -> Result<Stock, Error> {
     let op = SetStock {
         store,
         sku,
+        location,
         available,
+        priority,
         at_ms: now_ms(),
     };
     super::run_admin(store, "set", sku, &op).await
@@ -19,12 +38,14 @@ pub async fn set_stock(store: &Store, sku: &Sku, available: Available) -> Result
 struct SetStock<'a> {
     store: &'a Store,
     sku: &'a Sku,
+    location: &'a Location,
     available: Available,
+    priority: Option<Priority>,
     at_ms: i64,
 }
 
 impl Optimistic for SetStock<'_> {
-    type Snapshot = ([Option<i64>; 3],);
+    type Snapshot = (HashMap<String, String>,);
     type Output = Stock;
     type Rejection = Error;
 
@@ -37,48 +58,23 @@ impl Optimistic for SetStock<'_> {
     }
 
     fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<Stock>, Error> {
-        let key = self.store.keys().stock(self.sku);
-        let new = self.available.get();
-        let (before, writes) = match stock_from_fields(self.sku, fields).map_err(Error::Store)? {
-            Some(stock) => (
-                stock,
-                vec![redis::cmd("HSET").arg(&key).arg("available").arg(new).to_owned()],
-            ),
-            None => (
-                Stock {
-                    sku: self.sku.clone(),
-                    available: 0,
-                    reserved: 0,
-                    sold: 0,
-                },
-                vec![
-                    redis::cmd("HSET")
-                        .arg(&key)
-                        .arg("available")
-                        .arg(new)
-                        .arg("reserved")
-                        .arg(0)
-                        .arg("sold")
-                        .arg(0)
-                        .arg("received")
-                        .arg(0)
-                        .to_owned(),
-                ],
-            ),
-        };
-        let delta = new
-            .checked_sub(before.available)
-            .ok_or_else(|| Error::Store(StoreError::Protocol("available out of range".into())))?;
-        let mut writes = writes;
-        writes.push(redis::cmd("HINCRBY").arg(&key).arg("received").arg(delta).to_owned());
-        writes.push(movement_cmd(self.store, self.sku, "set", delta, "admin", self.at_ms));
-        writes.extend(admin_entry(self.store, self.sku, "set", delta, self.at_ms));
+        let level = level_of(self.sku, &fields)?;
+        let mut change = Change::new(self.store.keys().stock(self.sku), level);
+        change.place(self.location, self.priority.map(Priority::get))?;
+        let before = change.existing(self.sku, self.location)?.counts.available;
+        let delta = self.available.get() - before;
+        change.receive(self.location, delta, true);
+        let at = [("location", self.location.as_str())];
+        let extra: &[(&str, &str)] = if self.location.is_default() { &[] } else { &at };
+        change
+            .writes
+            .push(movement_with(self.store, self.sku, "set", delta, "admin", self.at_ms, extra));
+        change
+            .writes
+            .extend(admin_entry(self.store, self.sku, "set", delta, self.at_ms));
         Ok(Plan {
-            writes,
-            output: Stock {
-                available: new,
-                ..before
-            },
+            output: change.level.to_stock(self.sku),
+            writes: change.writes,
         })
     }
 }

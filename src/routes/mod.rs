@@ -3,6 +3,7 @@
 //! JSON. [`openapi`] lists the handlers; handlers never import it back.
 
 pub mod api;
+mod adjust;
 mod cancel;
 mod checkout;
 mod confirm;
@@ -23,7 +24,9 @@ mod replay;
 mod reserve;
 mod restock;
 mod rush;
+mod set_location_stock;
 mod set_stock;
+mod transfer;
 
 pub use extract::{AdminToken, AppState, BODY_LIMIT};
 
@@ -59,6 +62,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/v1/skus/{sku}/restock",
             "POST",
             web::post().to(restock::restock),
+        ))
+        .service(endpoint(
+            "/v1/skus/{sku}/locations/{location}/stock",
+            "PUT",
+            web::put().to(set_location_stock::set_location_stock),
+        ))
+        .service(endpoint(
+            "/v1/skus/{sku}/locations/{location}/adjustments",
+            "POST",
+            web::post().to(adjust::adjust),
+        ))
+        .service(endpoint(
+            "/v1/skus/{sku}/transfers",
+            "POST",
+            web::post().to(transfer::transfer),
         ))
         .service(endpoint("/v1/purchases", "POST", web::post().to(purchase::purchase)))
         .service(endpoint("/v1/checkouts", "POST", web::post().to(checkout::checkout)))

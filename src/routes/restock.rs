@@ -1,6 +1,6 @@
-use super::api::RestockRequest;
+use super::api::{NewRestock, RestockRequest};
 use super::extract::{Admin, AppState, JsonBody, path_param};
-use crate::domain::{Quantity, Sku};
+use crate::domain::Sku;
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -26,6 +26,6 @@ pub async fn restock(
     let raw = path_param(&req, "sku");
     let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
     tracing::Span::current().record("sku", sku.as_str());
-    let quantity = Quantity::try_from(body.get())?;
-    Ok(HttpResponse::Ok().json(ops::restock(&state.store, &sku, quantity).await?))
+    let NewRestock { quantity, location } = body.get().try_into()?;
+    Ok(HttpResponse::Ok().json(ops::restock(&state.store, &sku, quantity, location.as_ref()).await?))
 }

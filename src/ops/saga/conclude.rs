@@ -26,7 +26,7 @@ pub(super) struct Conclude<'a> {
     pub effect: Vec<Cmd>,
     pub receipt: Receipt,
     pub answer: Option<&'a StoredAnswer>,
-    pub lines: usize,
+    pub quantities: Vec<i64>,
     pub retention_ms: u64,
 }
 
@@ -73,7 +73,7 @@ impl Optimistic for Conclude<'_> {
             let stored = values.next().unwrap_or(Value::Nil);
             match answer.recall(stored) {
                 Ok(Recalled::Replay(fields)) => {
-                    return Err(match Receipt::from_fields(&fields, self.lines) {
+                    return Err(match Receipt::from_fields(&fields, &self.quantities) {
                         Ok(receipt) => Concluded::Replayed(receipt),
                         Err(e) => Concluded::Failed(e.into()),
                     });

@@ -162,6 +162,7 @@ impl Across<'_> {
         }
         let mut held: Vec<ReservationId> = Vec::with_capacity(groups.len());
         let mut remaining = vec![0; self.items.lines().len()];
+        let mut drawn = vec![Vec::new(); self.items.lines().len()];
         let mut effort = Effort::of(0, 0);
         let mut refused = None;
         for (&slot, lines) in &groups {
@@ -172,6 +173,7 @@ impl Across<'_> {
                 Ok(taken) => {
                     for (k, &i) in lines.iter().enumerate() {
                         remaining[i] = taken.remaining[k];
+                        drawn[i].clone_from(&taken.drawn[k]);
                     }
                     effort.attempts += taken.effort.attempts;
                     effort.conflicts += taken.effort.conflicts;
@@ -187,21 +189,26 @@ impl Across<'_> {
             release(store, &link, &held).await;
             return self.refuse(refusal, answer.as_ref(), &link).await;
         }
-        if let Parent::Reservation(resv) = &mut self.parent {
-            resv.parts.clone_from(&held);
+        match &mut self.parent {
+            Parent::Reservation(resv) => {
+                resv.parts.clone_from(&held);
+                OrderLine::allocate(&mut resv.items, &drawn);
+            }
+            Parent::Order(order) => OrderLine::allocate(&mut order.items, &drawn),
         }
         let receipt = Receipt {
             reference: link.parent.clone(),
             expires_at: self.parent.expires_at(),
             outcome: Outcome::Taken(remaining),
             effort,
+            drawn,
         };
         let commit = Conclude {
             decision: Some(decision_key(store, &link)),
             effect: self.parent.writes(store),
             receipt: receipt.clone(),
             answer: answer.as_ref(),
-            lines: self.items.lines().len(),
+            quantities: self.items.quantities(),
             retention_ms: store.config().retention.as_millis() as u64,
         };
         let concluded = match txn::run_until(store, &commit, deadline).await {
@@ -267,7 +274,7 @@ impl Across<'_> {
         let stored: Value = self.store.query(redis::cmd("HGETALL").arg(&answer.key)).await?;
         match answer.recall(stored)? {
             Recalled::Fresh => Ok(None),
-            Recalled::Replay(fields) => Ok(Some(Receipt::from_fields(&fields, self.items.lines().len())?)),
+            Recalled::Replay(fields) => Ok(Some(Receipt::from_fields(&fields, &self.items.quantities())?)),
         }
     }
 
@@ -320,6 +327,10 @@ impl Across<'_> {
                 Ok(sku) => Outcome::UnknownSku(index(&sku)),
                 Err(_) => return Err(refusal),
             },
+            Error::UnknownLocation { sku, .. } => match crate::domain::Sku::parse(sku) {
+                Ok(sku) => Outcome::UnknownLocation(index(&sku)),
+                Err(_) => return Err(refusal),
+            },
             // Redis failing or contention: nothing to remember, a repeat may do better.
             _ => return Err(refusal),
         };
@@ -335,9 +346,10 @@ impl Across<'_> {
                 expires_at: self.parent.expires_at(),
                 outcome,
                 effort: Effort::refused_after(attempts),
+                drawn: Vec::new(),
             },
             answer: Some(answer),
-            lines: lines.len(),
+            quantities: self.items.quantities(),
             retention_ms: self.store.config().retention.as_millis() as u64,
         };
         match txn::run(self.store, &store_it).await {

@@ -13,7 +13,9 @@
 //! slot; on one Redis, one queue takes every slot.
 
 use super::Take;
-use super::decide::Settled;
+use super::decide::{Settled, level_from};
+use crate::domain::Sku;
+use crate::ops::level::Level;
 use super::receipt::{Outcome, Receipt};
 use crate::error::{Error, StoreError};
 use crate::ops::idempotency::StoredAnswer;
@@ -113,12 +115,14 @@ struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    /// Every stock key the batch touches, each once, in order of first use.
-    fn stock_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = Vec::new();
-        for key in self.takes.iter().flat_map(Take::stock_keys) {
-            if !keys.contains(&key) {
-                keys.push(key);
+    /// Every stock key the batch touches, each once, in order of first use, with its SKU.
+    fn stock_keys(&self) -> Vec<(String, Sku)> {
+        let mut keys: Vec<(String, Sku)> = Vec::new();
+        for take in self.takes {
+            for (key, line) in take.stock_keys().into_iter().zip(take.items.lines()) {
+                if !keys.iter().any(|(k, _)| *k == key) {
+                    keys.push((key, line.sku.clone()));
+                }
             }
         }
         keys
@@ -126,7 +130,7 @@ impl Batch<'_> {
 }
 
 impl Optimistic for Batch<'_> {
-    /// `available` of each stock key, then each idempotent take's slot, in batch order.
+    /// Each stock hash, then each idempotent take's slot, in batch order.
     type Snapshot = Vec<Value>;
     /// Each take's receipt (committed or replayed) or its refusal.
     type Output = Vec<Result<Receipt, Error>>;
@@ -135,14 +139,14 @@ impl Optimistic for Batch<'_> {
 
     /// Every SKU and every idempotency slot: a repeat committed elsewhere must abort us.
     fn watch_keys(&self) -> Vec<String> {
-        let mut keys = self.stock_keys();
+        let mut keys: Vec<String> = self.stock_keys().into_iter().map(|(k, _)| k).collect();
         keys.extend(self.takes.iter().filter_map(|t| t.idem.as_ref().map(|s| s.key.clone())));
         keys
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        for key in self.stock_keys() {
-            pipe.cmd("HGET").arg(key).arg("available");
+        for (key, _) in self.stock_keys() {
+            pipe.cmd("HGETALL").arg(key);
         }
         for slot in self.takes.iter().filter_map(|t| t.idem.as_ref()) {
             slot.read(pipe);
@@ -160,16 +164,13 @@ impl Optimistic for Batch<'_> {
         };
         let keys = self.stock_keys();
         let mut values = snapshot.into_iter();
-        let mut level: HashMap<String, Option<i64>> = HashMap::with_capacity(keys.len());
-        for key in keys {
-            match values.next().map(redis::from_redis_value) {
-                Some(Ok(l)) => {
+        let mut level: HashMap<String, Option<Level>> = HashMap::with_capacity(keys.len());
+        for (key, sku) in keys {
+            match level_from(&sku, values.next()) {
+                Ok(l) => {
                     level.insert(key, l);
                 }
-                _ => {
-                    let e = Error::Store(StoreError::Protocol("batch read has no stock level".into()));
-                    return Err(self.takes.iter().map(|_| Err(e.clone())).collect());
-                }
+                Err(e) => return Err(self.takes.iter().map(|_| Err(e.clone())).collect()),
             }
         }
         let mut writes = Vec::new();
@@ -188,16 +189,18 @@ impl Optimistic for Batch<'_> {
                 continue;
             }
             let keys = take.stock_keys();
-            let levels: Vec<Option<i64>> = keys.iter().map(|k| level.get(k).copied().flatten()).collect();
+            let levels: Vec<Option<Level>> = keys.iter().map(|k| level.get(k).cloned().flatten()).collect();
             let settled = match take.recall(stored) {
                 Ok(recalled) => take.settle(&levels, recalled, effort),
                 Err(e) => Settled::Refused(e),
             };
             let result = match settled {
                 Settled::Commit { writes: w, receipt } => {
-                    if let Outcome::Taken(left) = &receipt.outcome {
-                        for (key, left) in keys.into_iter().zip(left) {
-                            level.insert(key, Some(*left));
+                    if let Outcome::Taken(_) = &receipt.outcome {
+                        for (key, drawn) in keys.iter().zip(&receipt.drawn) {
+                            if let Some(Some(l)) = level.get_mut(key) {
+                                l.withdraw(drawn);
+                            }
                         }
                     }
                     writes.extend(w);

@@ -3,7 +3,6 @@
 
 use super::Take;
 use super::decide::Settled;
-use super::multi::WRITES_PER_LINE;
 use super::receipt::{Outcome, Receipt};
 use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
@@ -36,6 +35,8 @@ impl Take {
         };
         match self.settle(&levels, recalled, effort) {
             Settled::Commit { writes, mut receipt } => {
+                // Where each line's `available` write sits, to read back what Redis answered.
+                let (_, positions) = self.writes(&receipt.drawn);
                 let mut act = redis::pipe();
                 act.atomic();
                 for cmd in writes {
@@ -47,8 +48,8 @@ impl Take {
                 // predicted: that is how an oversold level below zero reaches the client (and
                 // the race's timeline). A stored idempotent receipt keeps the prediction.
                 if let Outcome::Taken(left) = &mut receipt.outcome {
-                    for (i, level) in left.iter_mut().enumerate() {
-                        if let Some(v) = replies.get(i * WRITES_PER_LINE) {
+                    for (level, at) in left.iter_mut().zip(positions) {
+                        if let Some(v) = replies.get(at) {
                             *level = redis::from_redis_value(v.clone()).map_err(StoreError::from)?;
                         }
                     }

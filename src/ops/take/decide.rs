@@ -2,11 +2,14 @@
 //! settle the take against the levels, into writes, a replay or a refusal.
 
 use super::super::idempotency::Recalled;
+use super::super::level::{Allocation, Draw, Level};
 use super::Take;
 use super::receipt::{Outcome, Receipt};
+use crate::domain::Sku;
 use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
 use redis::{Cmd, Value};
+use std::collections::HashMap;
 
 /// How one take settles against a level and whatever its idempotency slot held.
 pub(crate) enum Settled {
@@ -19,17 +22,16 @@ pub(crate) enum Settled {
 }
 
 impl Take {
-    /// Splits this take's read: `available` per line, then the idempotency slot if any.
+    /// Splits this take's read: each line's stock hash, then the idempotency slot if any.
     /// A reused key is an error here, like a read that does not decode.
-    pub(crate) fn split(&self, snapshot: Vec<Value>) -> Result<(Vec<Option<i64>>, Recalled), Error> {
-        let n = self.items.lines().len();
+    pub(crate) fn split(&self, snapshot: Vec<Value>) -> Result<(Vec<Option<Level>>, Recalled), Error> {
         let mut it = snapshot.into_iter();
-        let levels = it
-            .by_ref()
-            .take(n)
-            .map(redis::from_redis_value)
-            .collect::<Result<Vec<Option<i64>>, _>>()
-            .map_err(StoreError::from)?;
+        let levels = self
+            .items
+            .lines()
+            .iter()
+            .map(|line| level_from(&line.sku, it.next()))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((levels, self.recall(it.next())?))
     }
 
@@ -42,21 +44,22 @@ impl Take {
         }
     }
 
-    /// Settles this take against `available` per line (in cart order).
-    pub(crate) fn settle(&self, levels: &[Option<i64>], recalled: Recalled, effort: Effort) -> Settled {
+    /// Settles this take against each line's stock (in cart order).
+    pub(crate) fn settle(&self, levels: &[Option<Level>], recalled: Recalled, effort: Effort) -> Settled {
         if let Recalled::Replay(fields) = recalled {
-            return match Receipt::from_fields(&fields, self.items.lines().len()) {
+            return match Receipt::from_fields(&fields, &self.items.quantities()) {
                 Ok(r) => Settled::Replay(r),
                 Err(e) => Settled::Refused(e.into()),
             };
         }
-        let outcome = match self.check(levels) {
+        let (outcome, drawn) = match self.check(levels) {
             Ok(o) => o,
             Err(e) => return Settled::Refused(e),
         };
-        let receipt = self.receipt(outcome, effort);
+        let mut receipt = self.receipt(outcome, effort);
+        receipt.drawn = drawn;
         let mut writes = match (&receipt.outcome, &self.idem) {
-            (Outcome::Taken(_), _) => self.writes(),
+            (Outcome::Taken(_), _) => self.writes(&receipt.drawn).0,
             (_, Some(_)) => Vec::new(),
             (_, None) => {
                 let refusal = receipt.into_taken(&self.items).err();
@@ -69,32 +72,41 @@ impl Take {
         Settled::Commit { writes, receipt }
     }
 
-    /// The decision: every SKU exists and has enough, given `available` per line.
-    pub(crate) fn check(&self, available: &[Option<i64>]) -> Result<Outcome, Error> {
+    /// The decision: every SKU exists and each line can be drawn from its locations (the
+    /// one it is pinned to, or all of them in priority order). Taken: what each line leaves
+    /// in `available`, and where each line's units come from.
+    pub(crate) fn check(&self, levels: &[Option<Level>]) -> Result<(Outcome, Vec<Vec<Allocation>>), Error> {
         let lines = self.items.lines();
-        if available.len() != lines.len() {
+        if levels.len() != lines.len() {
             return Err(StoreError::Protocol("read returned the wrong number of replies".into()).into());
         }
-        if let Some(missing) = available.iter().position(Option::is_none) {
-            return Ok(Outcome::UnknownSku(missing));
+        if let Some(missing) = levels.iter().position(Option::is_none) {
+            return Ok((Outcome::UnknownSku(missing), Vec::new()));
         }
-        let available: Vec<i64> = available.iter().flatten().copied().collect();
-        let short: Vec<(usize, i64)> = lines
-            .iter()
-            .zip(&available)
-            .enumerate()
-            .filter(|(_, (l, a))| **a < l.quantity.get())
-            .map(|(i, (_, a))| (i, *a))
-            .collect();
+        let mut drawn = Vec::with_capacity(lines.len());
+        let mut short = Vec::new();
+        for (i, (line, level)) in lines.iter().zip(levels.iter().flatten()).enumerate() {
+            match level.draw(line.quantity.get(), line.location.as_ref()) {
+                Draw::Drawn(d) => drawn.push(d),
+                Draw::UnknownLocation => return Ok((Outcome::UnknownLocation(i), Vec::new())),
+                Draw::Short(available) => short.push((i, available)),
+            }
+        }
         if !short.is_empty() {
-            return Ok(Outcome::Short(short));
+            return Ok((Outcome::Short(short), Vec::new()));
         }
-        Ok(Outcome::Taken(
-            lines
-                .iter()
-                .zip(&available)
-                .map(|(l, a)| a - l.quantity.get())
-                .collect(),
-        ))
+        let left = lines
+            .iter()
+            .zip(levels.iter().flatten())
+            .map(|(l, level)| level.totals.available - l.quantity.get())
+            .collect();
+        Ok((Outcome::Taken(left), drawn))
     }
+}
+
+/// Decodes one stock hash of a take's read (HGETALL); `None` when the SKU does not exist.
+pub(crate) fn level_from(sku: &Sku, value: Option<Value>) -> Result<Option<Level>, Error> {
+    let value = value.ok_or_else(|| StoreError::Protocol("take read is missing a stock hash".into()))?;
+    let fields: HashMap<String, String> = redis::from_redis_value(value).map_err(StoreError::from)?;
+    Ok(Level::parse(sku, &fields)?)
 }

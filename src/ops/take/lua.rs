@@ -53,6 +53,9 @@ impl Take {
         for line in lines {
             inv.arg(line.quantity.get());
         }
+        for line in lines {
+            inv.arg(line.location.as_ref().map_or("", |l| l.as_str()));
+        }
         match &self.record {
             Record::Order { json, .. } => {
                 inv.arg(json);
@@ -109,20 +112,33 @@ impl Take {
                 let fields = flat
                     .chunks(2)
                     .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()));
-                Ok(Receipt::from_fields(&fields.collect(), self.items.lines().len())?)
+                Ok(Receipt::from_fields(&fields.collect(), &self.items.quantities())?)
             }
             tag => {
-                let nums: Vec<i64> = it
-                    .map(redis::from_redis_value)
+                // A take answers its levels, then each line's allocations.
+                let n = self.items.lines().len();
+                let values: Vec<Value> = it.collect();
+                let (nums, allocs) = values.split_at(if tag == "ok" { n.min(values.len()) } else { values.len() });
+                let nums: Vec<i64> = nums
+                    .iter()
+                    .map(redis::from_redis_value_ref)
                     .collect::<Result<_, _>>()
                     .map_err(StoreError::from)?;
-                Ok(self.receipt(
-                    Outcome::decode(tag, &nums, self.items.lines().len())?,
+                let allocs: Vec<String> = allocs
+                    .iter()
+                    .map(redis::from_redis_value_ref)
+                    .collect::<Result<_, _>>()
+                    .map_err(StoreError::from)?;
+                let outcome = Outcome::decode(tag, &nums, n)?;
+                let mut receipt = self.receipt(
+                    outcome,
                     Effort {
                         attempts: 1,
                         conflicts: 0,
                     },
-                ))
+                );
+                receipt.drawn = Receipt::drawn_of(&receipt.outcome, &allocs.join(";"), &self.items.quantities())?;
+                Ok(receipt)
             }
         }
     }

@@ -37,7 +37,9 @@ pub(crate) enum Record {
     Order {
         /// Key of the order.
         key: String,
-        /// The order JSON.
+        /// The order, for a take drawn from named locations: stored with its allocations.
+        order: Box<super::Order>,
+        /// The order JSON, encoded once, for a take drawn all from `default`.
         json: String,
     },
     /// Held: a reservation hash plus its entry in its slot's expiry index.
@@ -151,6 +153,7 @@ impl Take {
             expires_at: self.expires_at(),
             outcome,
             effort,
+            drawn: Vec::new(),
         }
     }
 

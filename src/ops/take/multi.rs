@@ -3,7 +3,8 @@
 //! what lets group commit queue many takes in one MULTI.
 
 use super::super::journal::xadd;
-use super::super::movement_cmd;
+use super::super::level::{Allocation, shift};
+use super::super::{OrderLine, movement_cmd};
 use super::Record;
 use super::Take;
 use super::decide::Settled;
@@ -13,45 +14,55 @@ use crate::outcome::Effort;
 use crate::txn::{Optimistic, Plan};
 use redis::{Cmd, Value};
 
-/// Writes per cart line, the line's `HINCRBY … available` first: the broken path reads the
-/// level Redis answered from that position.
-pub(super) const WRITES_PER_LINE: usize = 3;
-
 impl Take {
-    /// The writes of an accepted take. They do not depend on the levels read (counters move
-    /// by increments), which is what lets a group commit queue many takes in one MULTI.
-    pub(super) fn writes(&self) -> Vec<Cmd> {
+    /// The writes of an accepted take drawn as `drawn` (per line, in cart order), and where
+    /// each line's `HINCRBY … available` sits among them: the broken path reads the level
+    /// Redis answered from there. Counters move by increments, so the writes do not depend
+    /// on the levels read; that is what lets a group commit queue many takes in one MULTI.
+    pub(super) fn writes(&self, drawn: &[Vec<Allocation>]) -> (Vec<Cmd>, Vec<usize>) {
         let lines = self.items.lines();
-        let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * WRITES_PER_LINE + 2);
-        for line in lines {
+        let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 3);
+        let mut positions = Vec::with_capacity(lines.len());
+        let all_default = drawn.iter().all(|d| Allocation::is_all_default(d));
+        for (line, drawn) in lines.iter().zip(drawn) {
             let key = self.store.keys().stock(&line.sku);
-            let q = line.quantity.get();
-            writes.push(redis::cmd("HINCRBY").arg(&key).arg("available").arg(-q).to_owned());
-            writes.push(
-                redis::cmd("HINCRBY")
-                    .arg(&key)
-                    .arg(self.destination())
-                    .arg(q)
-                    .to_owned(),
-            );
+            positions.push(writes.len());
+            writes.extend(shift(&key, drawn, Some("available"), Some(self.destination())));
             writes.push(movement_cmd(
                 &self.store,
                 &line.sku,
                 self.kind,
-                q,
+                line.quantity.get(),
                 &self.reference,
                 self.at_ms,
             ));
         }
         match &self.record {
-            Record::Order { key, json } => writes.push(redis::cmd("SET").arg(key).arg(json).to_owned()),
+            Record::Order { key, json, .. } if all_default => writes.push(redis::cmd("SET").arg(key).arg(json).to_owned()),
+            Record::Order { key, order, .. } => {
+                let mut order = order.as_ref().clone();
+                OrderLine::allocate(&mut order.items, drawn);
+                let json = serde_json::to_string(&order).expect("order serializes");
+                writes.push(redis::cmd("SET").arg(key).arg(json).to_owned());
+            }
             Record::Reservation {
                 key,
                 index,
                 expires_at,
                 fields,
             } => {
-                writes.push(redis::cmd("HSET").arg(key).arg(fields).to_owned());
+                let mut hset = redis::cmd("HSET");
+                hset.arg(key);
+                for (name, value) in fields {
+                    if *name == "items" && !all_default {
+                        let mut lines = OrderLine::of(&self.items);
+                        OrderLine::allocate(&mut lines, drawn);
+                        hset.arg(*name).arg(serde_json::to_string(&lines).expect("lines serialize"));
+                    } else {
+                        hset.arg(*name).arg(value);
+                    }
+                }
+                writes.push(hset);
                 writes.push(
                     redis::cmd("ZADD")
                         .arg(index)
@@ -62,12 +73,12 @@ impl Take {
             }
         }
         writes.extend(self.entry.as_deref().map(|json| xadd(&self.store, self.slot, json)));
-        writes
+        (writes, positions)
     }
 }
 
 impl Optimistic for Take {
-    /// `available` of each line (nil: unknown SKU), then the idempotency slot if any.
+    /// Each line's stock hash (empty: unknown SKU), then the idempotency slot if any.
     type Snapshot = Vec<Value>;
     /// The committed answer.
     type Output = Receipt;
@@ -82,9 +93,7 @@ impl Optimistic for Take {
 
     fn read(&self, pipe: &mut redis::Pipeline) {
         for line in self.items.lines() {
-            pipe.cmd("HGET")
-                .arg(self.store.keys().stock(&line.sku))
-                .arg("available");
+            pipe.cmd("HGETALL").arg(self.store.keys().stock(&line.sku));
         }
         if let Some(slot) = &self.idem {
             slot.read(pipe);

@@ -3,6 +3,7 @@
 //! same answer as the first call.
 
 use super::super::idempotency::field;
+use super::super::level::Allocation;
 use crate::domain::CartItems;
 use crate::error::{Error, Shortage, StoreError};
 use crate::outcome::Effort;
@@ -15,6 +16,8 @@ pub(crate) enum Outcome {
     Taken(Vec<i64>),
     /// Line `i` (0-based) names a SKU that does not exist.
     UnknownSku(usize),
+    /// Line `i` (0-based) is pinned to a location its SKU does not have.
+    UnknownLocation(usize),
     /// These lines (0-based) are short, with what was available.
     Short(Vec<(usize, i64)>),
 }
@@ -25,6 +28,7 @@ impl Outcome {
         match self {
             Self::Taken(left) => ("ok", left.clone()),
             Self::UnknownSku(i) => ("unknown_sku", vec![*i as i64 + 1]),
+            Self::UnknownLocation(i) => ("unknown_location", vec![*i as i64 + 1]),
             Self::Short(lines) => (
                 "insufficient_stock",
                 lines.iter().flat_map(|(i, a)| [*i as i64 + 1, *a]).collect(),
@@ -38,6 +42,7 @@ impl Outcome {
         match tag {
             "ok" if nums.len() == lines => Ok(Self::Taken(nums.to_vec())),
             "unknown_sku" if nums.len() == 1 => Ok(Self::UnknownSku(index(nums[0])?)),
+            "unknown_location" if nums.len() == 1 => Ok(Self::UnknownLocation(index(nums[0])?)),
             "insufficient_stock" if !nums.is_empty() && nums.len().is_multiple_of(2) => Ok(Self::Short(
                 nums.chunks(2)
                     .map(|c| Ok((index(c[0])?, c[1])))
@@ -58,6 +63,8 @@ pub(crate) struct Receipt {
     pub expires_at: i64,
     pub outcome: Outcome,
     pub effort: Effort,
+    /// Where each line's units came from, when taken (empty otherwise).
+    pub drawn: Vec<Vec<Allocation>>,
 }
 
 impl Receipt {
@@ -71,10 +78,20 @@ impl Receipt {
             ("nums", nums.join(",")),
             ("attempts", self.effort.attempts.to_string()),
             ("conflicts", self.effort.conflicts.to_string()),
+            ("alloc", Allocation::encode(&self.drawn)),
         ]
     }
 
-    pub(crate) fn from_fields(fields: &HashMap<String, String>, lines: usize) -> Result<Self, StoreError> {
+    /// The lines' allocations from their compact form, for a taken outcome (none otherwise).
+    pub(super) fn drawn_of(outcome: &Outcome, text: &str, quantities: &[i64]) -> Result<Vec<Vec<Allocation>>, StoreError> {
+        match outcome {
+            Outcome::Taken(_) => Allocation::decode(text, quantities),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    pub(crate) fn from_fields(fields: &HashMap<String, String>, quantities: &[i64]) -> Result<Self, StoreError> {
+        let lines = quantities.len();
         let num = |name: &str| {
             field(fields, name)?
                 .parse::<i64>()
@@ -87,10 +104,13 @@ impl Receipt {
             .map(str::parse)
             .collect::<Result<_, _>>()
             .map_err(|_| StoreError::Protocol("stored nums are not numbers".into()))?;
+        let outcome = Outcome::decode(field(fields, "tag")?, &nums, lines)?;
         Ok(Self {
             reference: field(fields, "ref")?.to_owned(),
             expires_at: num("exp")?,
-            outcome: Outcome::decode(field(fields, "tag")?, &nums, lines)?,
+            // Answers stored before locations existed have no `alloc`: all from `default`.
+            drawn: Self::drawn_of(&outcome, fields.get("alloc").map_or("", String::as_str), quantities)?,
+            outcome,
             effort: Effort {
                 attempts: num("attempts")? as u32,
                 conflicts: num("conflicts")? as u32,
@@ -109,6 +129,8 @@ pub(crate) struct Taken {
     /// `available` after each line, in cart order.
     pub remaining: Vec<i64>,
     pub effort: Effort,
+    /// Where each line's units came from, in cart order.
+    pub drawn: Vec<Vec<Allocation>>,
 }
 
 impl Receipt {
@@ -121,8 +143,17 @@ impl Receipt {
                 expires_at: self.expires_at,
                 remaining,
                 effort: self.effort,
+                drawn: if self.drawn.len() == lines.len() {
+                    self.drawn
+                } else {
+                    lines.iter().map(|l| Allocation::all_default(l.quantity.get())).collect()
+                },
             }),
             Outcome::UnknownSku(i) => Err(Error::unknown_sku(lines[i].sku.as_str())),
+            Outcome::UnknownLocation(i) => Err(Error::UnknownLocation {
+                sku: lines[i].sku.to_string(),
+                location: lines[i].location.as_ref().map(ToString::to_string).unwrap_or_default(),
+            }),
             Outcome::Short(short) => Err(Error::InsufficientStock {
                 items: short
                     .into_iter()
@@ -147,6 +178,7 @@ mod tests {
         for outcome in [
             Outcome::Taken(vec![3, 0]),
             Outcome::UnknownSku(1),
+            Outcome::UnknownLocation(0),
             Outcome::Short(vec![(0, 2), (1, -1)]),
         ] {
             let (tag, nums) = outcome.encode();

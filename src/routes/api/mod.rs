@@ -5,10 +5,14 @@
 mod params;
 mod refusals;
 mod requests;
+mod stockroom;
 
-pub use params::{IdempotencyKeyHeader, ReservationPath, SkuPath, StrategyQuery};
+pub use params::{IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;
 pub use requests::{
     CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRush, PurchaseRequest, ReplayRequest,
-    ReserveRequest, RestockRequest, RushRequest, SetStockRequest,
+    ReserveRequest, RestockRequest, NewRestock, RushRequest, SetStockRequest,
+};
+pub use stockroom::{
+    AdjustmentRequest, NewAdjustment, NewLocationStock, NewTransfer, SetLocationStockRequest, TransferRequest,
 };

@@ -38,3 +38,15 @@ pub struct SkuPath {
     #[param(value_type = crate::domain::Sku)]
     pub sku: String,
 }
+
+/// `{sku}` and `{location}` in a path.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct LocationPath {
+    /// The SKU
+    #[param(value_type = crate::domain::Sku)]
+    pub sku: String,
+    /// One of its locations (`default` is the implicit one)
+    #[param(value_type = crate::domain::Location)]
+    pub location: String,
+}

@@ -30,6 +30,11 @@ error_response!(
     "`strategy=broken` on a server without --allow-broken (`broken_disabled`)"
 );
 error_response!(UnknownSku, 404, "No such SKU (`unknown_sku`, with `sku`)");
+error_response!(
+    UnknownLocation,
+    404,
+    "The SKU has no such location (`unknown_location`, with `sku` and `location`)"
+);
 error_response!(UnknownReservation, 404, "No such reservation (`unknown_reservation`)");
 error_response!(UnknownOrder, 404, "No such order (`unknown_order`)");
 error_response!(
@@ -72,7 +77,11 @@ macro_rules! error_responses {
 
 error_responses!(
     /// How a purchase, checkout or reservation can be refused.
-    TakeRefusals = InvalidRequest, BrokenDisabled, UnknownSku, InsufficientStock, TooLarge, KeyReused, Unavailable
+    TakeRefusals = InvalidRequest, BrokenDisabled, UnknownSku, UnknownLocation, InsufficientStock, TooLarge, KeyReused, Unavailable
+);
+error_responses!(
+    /// How a stockroom change (transfer, adjustment) can be refused.
+    StockroomRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSku, UnknownLocation, InsufficientStock, TooLarge, Unavailable
 );
 error_responses!(
     /// How a change to a reservation (confirm, cancel) can be refused.

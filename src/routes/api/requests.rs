@@ -9,7 +9,7 @@
 
 use crate::demo::{MAX_BUYERS, Rush};
 use crate::domain::{
-    Available, CartItems, CartLine, Field, InvalidInput, Quantity, Sku, Strategy, TtlSeconds, UserId, whole_in,
+    Available, CartItems, CartLine, Field, InvalidInput, Location, Quantity, Sku, Strategy, TtlSeconds, UserId, whole_in,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -30,6 +30,11 @@ pub struct PurchaseRequest {
     #[serde(default)]
     #[schema(value_type = UserId, required = true)]
     pub user_id: Field,
+    /// Pins the purchase to one of the SKU's locations; without it, locations are drawn
+    /// from in priority order.
+    #[serde(default)]
+    #[schema(value_type = Option<Location>)]
+    pub location: Field,
 }
 
 /// A checked purchase.
@@ -41,6 +46,8 @@ pub struct NewPurchase {
     pub quantity: Quantity,
     /// Who buys.
     pub user: UserId,
+    /// The one location to draw from, if pinned.
+    pub location: Option<Location>,
 }
 
 impl TryFrom<&PurchaseRequest> for NewPurchase {
@@ -51,6 +58,7 @@ impl TryFrom<&PurchaseRequest> for NewPurchase {
             sku: Sku::parse(body.sku.required("sku")?.as_str().unwrap_or_default())?,
             quantity: Quantity::parse(body.quantity.required("quantity")?, "quantity")?,
             user: UserId::parse(body.user_id.required("user_id")?)?,
+            location: Location::parse_optional(body.location.get(), "location")?,
         })
     }
 }
@@ -174,13 +182,29 @@ pub struct RestockRequest {
     #[serde(default)]
     #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000, example = 10)]
     pub quantity: Field,
+    /// Where the delivery arrived; `default` when absent. A named one must exist.
+    #[serde(default)]
+    #[schema(value_type = Option<Location>)]
+    pub location: Field,
 }
 
-impl TryFrom<&RestockRequest> for Quantity {
+/// A checked restock.
+#[derive(Debug)]
+pub struct NewRestock {
+    /// Units received.
+    pub quantity: Quantity,
+    /// Where, if named.
+    pub location: Option<Location>,
+}
+
+impl TryFrom<&RestockRequest> for NewRestock {
     type Error = InvalidInput;
 
     fn try_from(body: &RestockRequest) -> Result<Self, InvalidInput> {
-        Quantity::parse(body.quantity.required("quantity")?, "quantity")
+        Ok(Self {
+            quantity: Quantity::parse(body.quantity.required("quantity")?, "quantity")?,
+            location: Location::parse_optional(body.location.get(), "location")?,
+        })
     }
 }
 

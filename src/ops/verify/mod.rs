@@ -4,8 +4,12 @@
 //! Run it at a quiescent moment: while traffic flows, a SKU read before an order and the
 //! order read after it disagree without anything being wrong.
 
+mod locations;
+
 use super::Order;
+use super::level::Level;
 use super::reservation::Reservation;
+use locations::ByLocation;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
@@ -21,7 +25,9 @@ const STEP: usize = 500;
 pub struct Violation {
     /// Which rule: `available_negative`, `reserved_negative`, `sold_negative`,
     /// `reserved_mismatch`, `sold_mismatch`, `conservation`, `movements_mismatch`,
-    /// `unknown_sku_reference`, `hold_not_indexed` or `corrupt_record`.
+    /// `unknown_sku_reference`, `hold_not_indexed`, `corrupt_record`, or one of
+    /// `location_negative`, `location_reserved_mismatch`, `location_sold_mismatch`,
+    /// `location_conservation` (the same rules, per location).
     pub rule: &'static str,
     /// The SKU it concerns, when it concerns one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,47 +53,33 @@ pub struct Report {
     pub violations: Vec<Violation>,
 }
 
-#[derive(Default)]
-struct Counters {
-    available: i64,
-    reserved: i64,
-    sold: i64,
-    received: i64,
-}
-
 /// Checks, for every SKU: no counter below zero; `reserved` = the active reservations'
 /// quantities; `sold` = the order lines' quantities (those of orders that aged out of Redis
 /// into the ledger included, from their slots' `aged` counters); `available + reserved + sold` = the
 /// stock received (the `received` counter, and the sum of `set`/`restock` movements while
-/// the stream has not been trimmed). Also: every order and reservation names a known SKU,
+/// the stream has not been trimmed). The same per location (`locations`). Also: every order and reservation names a known SKU,
 /// and every active reservation is in the expiry index (else no worker would release it).
 pub async fn verify(store: &Store) -> Result<Report, Error> {
     let keys = store.keys();
     let mut violations = Vec::new();
-    let mut stock: BTreeMap<String, Counters> = BTreeMap::new();
+    let mut stock: BTreeMap<String, Level> = BTreeMap::new();
     for chunk in store.scan(&keys.stock_pattern(), STEP).await?.chunks(STEP) {
-        let reads = chunk.iter().map(|key| {
-            redis::cmd("HMGET")
-                .arg(key)
-                .arg(&["available", "reserved", "sold", "received"])
-                .to_owned()
-        });
-        let rows: Vec<[Option<i64>; 4]> = store.read_all(reads.collect()).await?;
-        for (key, [a, r, s, rec]) in chunk.iter().zip(rows) {
+        let reads = chunk.iter().map(|key| redis::cmd("HGETALL").arg(key).to_owned());
+        let rows: Vec<HashMap<String, String>> = store.read_all(reads.collect()).await?;
+        for (key, fields) in chunk.iter().zip(rows) {
             let Some(sku) = keys.sku_of_stock_key(key) else {
                 continue;
             };
-            stock.insert(
-                sku.to_string(),
-                Counters {
-                    available: a.unwrap_or(0),
-                    reserved: r.unwrap_or(0),
-                    sold: s.unwrap_or(0),
-                    received: rec.unwrap_or(0),
-                },
-            );
+            match Level::parse(&sku, &fields) {
+                Ok(Some(level)) => {
+                    stock.insert(sku.to_string(), level);
+                }
+                Ok(None) => {} // deleted between SCAN and read
+                Err(e) => violations.push(corrupt(key, &e.to_string())),
+            }
         }
     }
+    let mut by_location = ByLocation::default();
 
     let mut sold: HashMap<String, i64> = HashMap::new();
     let order_keys = store.scan(&keys.order_pattern(), STEP).await?;
@@ -99,6 +91,7 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
             match raw.as_deref().map(serde_json::from_str::<Order>) {
                 Some(Ok(order)) => {
                     for line in order.items {
+                        by_location.sold(&line);
                         *sold.entry(line.sku).or_default() += line.quantity;
                     }
                 }
@@ -119,6 +112,7 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
         )
         .await?;
     for (sku, units) in aged.into_iter().flatten() {
+        by_location.aged(&sku);
         *sold.entry(sku).or_default() += units;
     }
 
@@ -173,12 +167,15 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
                 });
             }
             for line in resv.items {
+                by_location.reserved(&line);
                 *reserved.entry(line.sku).or_default() += line.quantity;
             }
         }
     }
 
-    for (sku, c) in &stock {
+    for (sku, level) in &stock {
+        let c = &level.totals;
+        by_location.check(sku, level, &mut violations);
         let mut broken = |rule: &'static str, message: String| {
             violations.push(Violation {
                 rule,
@@ -229,7 +226,7 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
             broken(
                 "movements_mismatch",
                 format!(
-                    "set/restock movements add up to {by_moves} but the received counter is {}",
+                    "set/restock/adjust movements add up to {by_moves} but the received counter is {}",
                     c.received
                 ),
             );
@@ -267,7 +264,7 @@ fn corrupt(key: &str, why: &str) -> Violation {
     }
 }
 
-/// Σ of `set`/`restock` quantities, when the stream still holds every entry ever added
+/// Σ of `set`/`restock`/`adjust` quantities (a transfer moves nothing in total), when the stream still holds every entry ever added
 /// (Redis 7's `entries-added` equals its length); `None` when it was trimmed or the server
 /// cannot tell, since a partial sum proves nothing.
 async fn received_by_movements(store: &Store, sku: &Sku) -> Result<Option<i64>, StoreError> {
@@ -304,7 +301,7 @@ async fn received_by_movements(store: &Store, sku: &Sku) -> Result<Option<i64>, 
         };
         for entry in &page.ids {
             let kind: Option<String> = entry.get("kind");
-            if matches!(kind.as_deref(), Some("set" | "restock")) {
+            if matches!(kind.as_deref(), Some("set" | "restock" | "adjust")) {
                 sum += entry.get::<i64>("quantity").unwrap_or(0);
             }
         }

@@ -1,0 +1,28 @@
+use super::api::{NewTransfer, TransferRequest};
+use super::extract::{Admin, AppState, JsonBody, path_param};
+use crate::domain::Sku;
+use crate::error::Error;
+use crate::ops;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// `POST /v1/skus/{sku}/transfers` (admin): move available units between two locations of
+/// one SKU, all or nothing.
+#[utoipa::path(post, path = "/v1/skus/{sku}/transfers", tag = "admin",
+    params(super::api::SkuPath), request_body = super::api::TransferRequest,
+    responses((status = 200, description = "The stock after the transfer", body = crate::ops::Stock),
+        super::api::StockroomRefusals),
+    security(("admin_token" = []))
+)]
+#[tracing::instrument(skip_all, fields(sku))]
+pub async fn transfer(
+    _: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: JsonBody<TransferRequest>,
+) -> Result<HttpResponse, Error> {
+    let raw = path_param(&req, "sku");
+    let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
+    tracing::Span::current().record("sku", sku.as_str());
+    let NewTransfer { from, to, quantity } = body.get().try_into()?;
+    Ok(HttpResponse::Ok().json(ops::transfer(&state.store, &sku, &from, &to, quantity).await?))
+}
