@@ -262,9 +262,7 @@ impl Error {
             | Self::UnknownLocation { .. }
             | Self::UnknownOrder
             | Self::UnknownReservation
-            | Self::NotFound => {
-                StatusCode::NOT_FOUND
-            }
+            | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStock { .. } | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,

@@ -154,7 +154,10 @@ mod tests {
             (json!([{"sku": "a:b", "quantity": 1}]), "items[0].sku"),
             (json!([{"sku": "a"}]), "items[0].quantity"),
             (json!([5]), "items[0]"),
-            (json!([{"sku": "a", "quantity": 1, "location": "a@b"}]), "items[0].location"),
+            (
+                json!([{"sku": "a", "quantity": 1, "location": "a@b"}]),
+                "items[0].location",
+            ),
             (json!([{"sku": "a", "quantity": 1, "location": 7}]), "items[0].location"),
         ];
         for (body, needle) in cases {

@@ -120,9 +120,9 @@ impl Optimistic for Adjust<'_> {
         }
         change.receive(self.location, delta, true);
         let extra = [("location", self.location.as_str()), ("reason", self.reason.as_str())];
-        change
-            .writes
-            .push(movement_with(self.store, self.sku, "adjust", delta, "admin", self.at_ms, &extra));
+        change.writes.push(movement_with(
+            self.store, self.sku, "adjust", delta, "admin", self.at_ms, &extra,
+        ));
         change
             .writes
             .extend(admin_entry(self.store, self.sku, "adjust", delta, self.at_ms));

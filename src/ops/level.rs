@@ -336,7 +336,10 @@ mod tests {
         assert_eq!(l.places[0].counts, l.totals);
         assert_eq!(l.draw(5, None), Draw::Drawn(Allocation::all_default(5)));
         assert_eq!(l.draw(6, None), Draw::Short(5));
-        assert_eq!(l.draw(1, Some(&loc("default"))), Draw::Drawn(Allocation::all_default(1)));
+        assert_eq!(
+            l.draw(1, Some(&loc("default"))),
+            Draw::Drawn(Allocation::all_default(1))
+        );
         assert_eq!(l.draw(1, Some(&loc("east"))), Draw::UnknownLocation);
     }
 
@@ -371,7 +374,11 @@ mod tests {
             ("available@east", "3"),
             ("available@west", "6"),
         ]);
-        assert_eq!(l.draw(2, None), Draw::Drawn(alloc(&[("east", 2)])), "default is empty, east is next");
+        assert_eq!(
+            l.draw(2, None),
+            Draw::Drawn(alloc(&[("east", 2)])),
+            "default is empty, east is next"
+        );
         assert_eq!(l.draw(5, None), Draw::Drawn(alloc(&[("east", 3), ("west", 2)])));
         assert_eq!(l.draw(10, None), Draw::Short(9));
         assert_eq!(l.draw(4, Some(&loc("east"))), Draw::Short(3));
@@ -394,7 +401,12 @@ mod tests {
 
     #[test]
     fn a_shift_moves_totals_and_named_locations_only() {
-        let writes = shift("k", &alloc(&[("default", 1), ("east", 2)]), Some("available"), Some("sold"));
+        let writes = shift(
+            "k",
+            &alloc(&[("default", 1), ("east", 2)]),
+            Some("available"),
+            Some("sold"),
+        );
         let text: Vec<String> = writes
             .iter()
             .map(|c| String::from_utf8_lossy(&c.get_packed_command()).replace("\r\n", " "))

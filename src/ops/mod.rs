@@ -47,14 +47,14 @@ pub use transfer::transfer;
 pub use verify::{Report, Violation, verify};
 
 use crate::domain::{CartItems, Location, Sku};
-use level::{Allocation, Level};
-use std::collections::HashMap;
 use crate::error::{Error, StoreError};
 use crate::outcome::CallOutcome;
 pub use crate::outcome::Effort;
 use crate::store::Store;
 use crate::txn::TxError;
+use level::{Allocation, Level};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The stock object of the contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -1,7 +1,7 @@
 use super::idempotency::Idempotency;
+use super::level::Allocation;
 use super::sell::sell;
 use super::{Effort, OrderSource};
-use super::level::Allocation;
 use crate::domain::{CartItems, Location, OrderId, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
 use crate::store::Store;

@@ -187,7 +187,12 @@ impl Reservation {
                 StoreError::Protocol(format!("reservation {}: bad sku {:?}", self.reservation_id, line.sku))
             })?;
             // Each unit goes back to (or is sold from) the location it was drawn from.
-            writes.extend(shift(&store.keys().stock(&sku), &line.drawn(), Some("reserved"), Some(to)));
+            writes.extend(shift(
+                &store.keys().stock(&sku),
+                &line.drawn(),
+                Some("reserved"),
+                Some(to),
+            ));
             writes.push(movement_cmd(
                 store,
                 &sku,

@@ -8,7 +8,12 @@ use std::collections::HashMap;
 
 /// Adds units to `available` of an existing SKU (a delivery arrived), at `location`
 /// (`default` when none is named; a named one must exist).
-pub async fn restock(store: &Store, sku: &Sku, quantity: Quantity, location: Option<&Location>) -> Result<Stock, Error> {
+pub async fn restock(
+    store: &Store,
+    sku: &Sku,
+    quantity: Quantity,
+    location: Option<&Location>,
+) -> Result<Stock, Error> {
     let default = Location::default_location();
     let op = Restock {
         store,
@@ -49,9 +54,9 @@ impl Optimistic for Restock<'_> {
         change.receive(self.location, q, true);
         let at = [("location", self.location.as_str())];
         let extra: &[(&str, &str)] = if self.location.is_default() { &[] } else { &at };
-        change
-            .writes
-            .push(movement_with(self.store, self.sku, "restock", q, "admin", self.at_ms, extra));
+        change.writes.push(movement_with(
+            self.store, self.sku, "restock", q, "admin", self.at_ms, extra,
+        ));
         change
             .writes
             .extend(admin_entry(self.store, self.sku, "restock", q, self.at_ms));

@@ -66,9 +66,9 @@ impl Optimistic for SetStock<'_> {
         change.receive(self.location, delta, true);
         let at = [("location", self.location.as_str())];
         let extra: &[(&str, &str)] = if self.location.is_default() { &[] } else { &at };
-        change
-            .writes
-            .push(movement_with(self.store, self.sku, "set", delta, "admin", self.at_ms, extra));
+        change.writes.push(movement_with(
+            self.store, self.sku, "set", delta, "admin", self.at_ms, extra,
+        ));
         change
             .writes
             .extend(admin_entry(self.store, self.sku, "set", delta, self.at_ms));

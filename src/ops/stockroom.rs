@@ -75,7 +75,8 @@ impl Change {
     }
 
     fn incr(&mut self, field: String, by: i64) {
-        self.writes.push(redis::cmd("HINCRBY").arg(&self.key).arg(field).arg(by).to_owned());
+        self.writes
+            .push(redis::cmd("HINCRBY").arg(&self.key).arg(field).arg(by).to_owned());
     }
 
     /// Makes sure `location` exists, with `priority` when given (a new location without one

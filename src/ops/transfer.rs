@@ -68,9 +68,9 @@ impl Optimistic for Transfer<'_> {
         change.receive(self.from, -q, false);
         change.receive(self.to, q, false);
         let extra = [("location", self.from.as_str()), ("to", self.to.as_str())];
-        change
-            .writes
-            .push(movement_with(self.store, self.sku, "transfer", q, "admin", self.at_ms, &extra));
+        change.writes.push(movement_with(
+            self.store, self.sku, "transfer", q, "admin", self.at_ms, &extra,
+        ));
         change
             .writes
             .extend(super::admin_entry(self.store, self.sku, "transfer", q, self.at_ms));

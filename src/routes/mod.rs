@@ -2,8 +2,8 @@
 //! checked input from [`extract`] (bodies are [`api`] types), call one operation, shape the
 //! JSON. [`openapi`] lists the handlers; handlers never import it back.
 
-pub mod api;
 mod adjust;
+pub mod api;
 mod cancel;
 mod checkout;
 mod confirm;

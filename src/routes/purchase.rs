@@ -27,7 +27,16 @@ pub async fn purchase(
     } = body.get().try_into()?;
     tracing::Span::current().record("sku", sku.as_str());
     let idem = idem.for_body(&[strategy.0.as_str()], &body);
-    let done = ops::purchase_at(&state.store, strategy.0, &sku, quantity, location.as_ref(), &user, idem.as_ref()).await?;
+    let done = ops::purchase_at(
+        &state.store,
+        strategy.0,
+        &sku,
+        quantity,
+        location.as_ref(),
+        &user,
+        idem.as_ref(),
+    )
+    .await?;
     span.took(strategy.0, done.effort.attempts);
     Ok(HttpResponse::Created().json(done))
 }

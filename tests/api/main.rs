@@ -28,4 +28,5 @@ mod saga;
 mod security;
 mod server;
 mod soak;
+mod stockroom;
 mod verify;

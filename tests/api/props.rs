@@ -405,7 +405,7 @@ async fn run(store: &Store, strategy: Way, action: &Action, holds: &tokio::sync:
         },
         Action::Restock { sku: s, quantity } => {
             let q = Quantity::parse(&(*quantity).into(), "quantity").unwrap();
-            ops::restock(store, &sku(*s), q).await.map(|_| ())
+            ops::restock(store, &sku(*s), q, None).await.map(|_| ())
         }
     };
     match result {

@@ -14,11 +14,11 @@
 
 use super::Take;
 use super::decide::{Settled, level_from};
-use crate::domain::Sku;
-use crate::ops::level::Level;
 use super::receipt::{Outcome, Receipt};
+use crate::domain::Sku;
 use crate::error::{Error, StoreError};
 use crate::ops::idempotency::StoredAnswer;
+use crate::ops::level::Level;
 use crate::outcome::Effort;
 use crate::txn::{self, Optimistic, Plan, TxError};
 use redis::Value;

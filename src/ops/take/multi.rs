@@ -38,7 +38,9 @@ impl Take {
             ));
         }
         match &self.record {
-            Record::Order { key, json, .. } if all_default => writes.push(redis::cmd("SET").arg(key).arg(json).to_owned()),
+            Record::Order { key, json, .. } if all_default => {
+                writes.push(redis::cmd("SET").arg(key).arg(json).to_owned())
+            }
             Record::Order { key, order, .. } => {
                 let mut order = order.as_ref().clone();
                 OrderLine::allocate(&mut order.items, drawn);
@@ -57,7 +59,8 @@ impl Take {
                     if *name == "items" && !all_default {
                         let mut lines = OrderLine::of(&self.items);
                         OrderLine::allocate(&mut lines, drawn);
-                        hset.arg(*name).arg(serde_json::to_string(&lines).expect("lines serialize"));
+                        hset.arg(*name)
+                            .arg(serde_json::to_string(&lines).expect("lines serialize"));
                     } else {
                         hset.arg(*name).arg(value);
                     }

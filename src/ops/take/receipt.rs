@@ -83,7 +83,11 @@ impl Receipt {
     }
 
     /// The lines' allocations from their compact form, for a taken outcome (none otherwise).
-    pub(super) fn drawn_of(outcome: &Outcome, text: &str, quantities: &[i64]) -> Result<Vec<Vec<Allocation>>, StoreError> {
+    pub(super) fn drawn_of(
+        outcome: &Outcome,
+        text: &str,
+        quantities: &[i64],
+    ) -> Result<Vec<Vec<Allocation>>, StoreError> {
         match outcome {
             Outcome::Taken(_) => Allocation::decode(text, quantities),
             _ => Ok(Vec::new()),
@@ -146,7 +150,10 @@ impl Receipt {
                 drawn: if self.drawn.len() == lines.len() {
                     self.drawn
                 } else {
-                    lines.iter().map(|l| Allocation::all_default(l.quantity.get())).collect()
+                    lines
+                        .iter()
+                        .map(|l| Allocation::all_default(l.quantity.get()))
+                        .collect()
                 },
             }),
             Outcome::UnknownSku(i) => Err(Error::unknown_sku(lines[i].sku.as_str())),

@@ -65,7 +65,10 @@ impl ByLocation {
             if c.reserved != held {
                 broken(
                     "location_reserved_mismatch",
-                    format!("reserved at {name} is {} but active reservations hold {held} there", c.reserved),
+                    format!(
+                        "reserved at {name} is {} but active reservations hold {held} there",
+                        c.reserved
+                    ),
                 );
             }
             let in_orders = self.sold.get(&key).copied().unwrap_or(0);

@@ -10,8 +10,8 @@ mod stockroom;
 pub use params::{IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;
 pub use requests::{
-    CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRush, PurchaseRequest, ReplayRequest,
-    ReserveRequest, RestockRequest, NewRestock, RushRequest, SetStockRequest,
+    CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRestock, NewRush, PurchaseRequest,
+    ReplayRequest, ReserveRequest, RestockRequest, RushRequest, SetStockRequest,
 };
 pub use stockroom::{
     AdjustmentRequest, NewAdjustment, NewLocationStock, NewTransfer, SetLocationStockRequest, TransferRequest,

@@ -9,7 +9,8 @@
 
 use crate::demo::{MAX_BUYERS, Rush};
 use crate::domain::{
-    Available, CartItems, CartLine, Field, InvalidInput, Location, Quantity, Sku, Strategy, TtlSeconds, UserId, whole_in,
+    Available, CartItems, CartLine, Field, InvalidInput, Location, Quantity, Sku, Strategy, TtlSeconds, UserId,
+    whole_in,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
