@@ -146,6 +146,7 @@ mod tests {
         let entry = Entry::new("restock", "admin", 5).lines(vec![OrderLine {
             sku: "A".into(),
             quantity: 3,
+            allocations: Vec::new(),
         }]);
         let json = entry.to_json();
         assert!(!json.contains("order") && !json.contains("reservation"), "{json}");
