@@ -347,11 +347,8 @@ impl ResponseError for Error {
 
 /// "ps5: 1 available, 5 requested; cable: 0 available, 1 requested".
 fn describe_shortages(short: &[Shortage]) -> String {
-    let parts: Vec<String> = short
-        .iter()
-        .map(|s| format!("{}: {} available, {} requested", s.sku, s.available, s.requested))
-        .collect();
-    parts.join("; ")
+    let part = |s: &Shortage| format!("{}: {} available, {} requested", s.sku, s.available, s.requested);
+    short.iter().map(part).collect::<Vec<_>>().join("; ")
 }
 
 #[cfg(test)]

@@ -20,6 +20,10 @@
 //! | `sw:ledger:dirty` | set | slots written since a projector last looked (a hint) | its own |
 //! | `sw:aging:{T}` | zset | projected orders of slot T, scored by `created_at` (ms) | T |
 //! | `sw:aged:{T}` | hash | per SKU, units sold in orders of slot T that aged out of Redis | T |
+//! | `sw:alerts:{T}` | stream | stock alerts raised in slot T, in the same MULTI or script as the change (`src/lua/alerts.lua`); on one server, all use slot 0's | T |
+//! | `sw:alerts:skus` | set | SKUs with alert rules: what the low-stock list reads, and whose slots the alert readers follow | its own |
+//! | `sw:webhooks` | hash | webhook id → its JSON (url, events, secret) | its own |
+//! | `sw:webhooks:dead` | hash | delivery id → a delivery that ran out of retries | its own |
 //! | `sw:events` | channel | committed stock changes, for every process's feed (one server) | its own |
 //! | `sw:events:{T}` | sharded channel | the same on a cluster, one of 64 by the SKU's slot range | T, the range's first |
 //!
@@ -246,6 +250,27 @@ impl Keys {
     /// Slots written lately, added after commits: a hint that spares projectors a full pass.
     pub fn journal_dirty(&self) -> String {
         format!("{}:ledger:dirty", self.prefix)
+    }
+
+    /// The stock alerts raised in one slot ([`crate::store::Store::feed_slot`]), beside the
+    /// SKUs whose changes raise them, so an alert commits with its change.
+    pub fn alerts(&self, slot: u16) -> String {
+        format!("{}:alerts:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// SKUs with alert rules, added when their rules are set.
+    pub fn alert_skus(&self) -> String {
+        format!("{}:alerts:skus", self.prefix)
+    }
+
+    /// Registered webhooks.
+    pub fn webhooks(&self) -> String {
+        format!("{}:webhooks", self.prefix)
+    }
+
+    /// Webhook deliveries that ran out of retries, for the admin API to show and replay.
+    pub fn webhooks_dead(&self) -> String {
+        format!("{}:webhooks:dead", self.prefix)
     }
 
     /// Orders of one slot that are in the ledger, scored by `created_at`: what may age out.

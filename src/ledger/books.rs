@@ -27,28 +27,38 @@ pub async fn find_order(pool: &PgPool, id: &OrderId) -> Result<Option<Order>, sq
     let Some((user_id, source, reservation_id, created_at)) = head else {
         return Ok(None);
     };
-    let lines: Vec<(String, i64)> =
-        sqlx::query_as("SELECT sku, quantity FROM order_lines WHERE order_id = $1::uuid ORDER BY line_no")
-            .bind(&id)
-            .fetch_all(pool)
-            .await?;
+    let lines: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT sku, quantity, allocations::text FROM order_lines WHERE order_id = $1::uuid ORDER BY line_no",
+    )
+    .bind(&id)
+    .fetch_all(pool)
+    .await?;
     let source: OrderSource =
         serde_json::from_value(serde_json::Value::String(source)).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(Some(Order {
-        order_id: id,
-        user_id,
-        items: lines
-            .into_iter()
-            .map(|(sku, quantity)| OrderLine {
-                sku,
-                quantity,
-                allocations: Vec::new(),
-            })
-            .collect(),
-        created_at,
-        source,
-        reservation_id,
-    }))
+    Ok(Some(
+        Order {
+            order_id: id,
+            user_id,
+            items: lines
+                .into_iter()
+                .map(|(sku, quantity, allocations)| OrderLine {
+                    sku,
+                    quantity,
+                    allocations: allocations_of(allocations.as_deref()),
+                })
+                .collect(),
+            created_at,
+            source,
+            reservation_id,
+        }
+        .with_allocations(),
+    ))
+}
+
+/// A line's stored allocations (NULL, or anything unreadable, is all from `default`, as in
+/// Redis, where such a line stores none).
+fn allocations_of(json: Option<&str>) -> Vec<crate::ops::level::Allocation> {
+    json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
 }
 
 /// One way the books and Redis disagree.
@@ -226,19 +236,19 @@ async fn compare_orders(
             .filter_map(|raw| serde_json::from_str(&raw).ok())
             .collect();
         let ids: Vec<String> = orders.iter().map(|o| o.order_id.clone()).collect();
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT order_id::text, sku, quantity FROM order_lines WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no",
+        let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT order_id::text, sku, quantity, allocations::text FROM order_lines WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no",
         )
         .bind(&ids)
         .fetch_all(pool)
         .await
         .map_err(|e| e.to_string())?;
         let mut books: HashMap<String, Vec<OrderLine>> = HashMap::new();
-        for (id, sku, quantity) in rows {
+        for (id, sku, quantity, allocations) in rows {
             books.entry(id).or_default().push(OrderLine {
                 sku,
                 quantity,
-                allocations: Vec::new(),
+                allocations: allocations_of(allocations.as_deref()),
             });
         }
         for order in orders {

@@ -77,6 +77,8 @@ struct Rows {
     l_no: Vec<i32>,
     l_sku: Vec<String>,
     l_qty: Vec<i64>,
+    /// JSON, or `None` for a line all from `default`.
+    l_alloc: Vec<Option<String>>,
     // movements
     m_slot: Vec<i32>,
     m_entry: Vec<String>,
@@ -129,6 +131,10 @@ impl Rows {
                     rows.l_no.push(i as i32 + 1);
                     rows.l_sku.push(line.sku.clone());
                     rows.l_qty.push(line.quantity);
+                    rows.l_alloc.push(
+                        (!line.allocations.is_empty())
+                            .then(|| serde_json::to_string(&line.allocations).expect("allocations serialize")),
+                    );
                 }
             }
             if let Some(d) = deltas(&entry.kind) {
@@ -196,14 +202,16 @@ impl Rows {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "INSERT INTO order_lines (order_id, line_no, sku, quantity)
-                 SELECT o::uuid, n, s, q FROM UNNEST($1::text[], $2::int[], $3::text[], $4::bigint[]) AS t(o, n, s, q)
+                "INSERT INTO order_lines (order_id, line_no, sku, quantity, allocations)
+                 SELECT o::uuid, n, s, q, a::jsonb
+                 FROM UNNEST($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS t(o, n, s, q, a)
                  ON CONFLICT DO NOTHING",
             )
             .bind(&self.l_order)
             .bind(&self.l_no)
             .bind(&self.l_sku)
             .bind(&self.l_qty)
+            .bind(&self.l_alloc)
             .execute(&mut *tx)
             .await?;
         }

@@ -5,7 +5,7 @@
 -- and a fresh answer (a refusal too) is stored in the same script as the effect.
 -- The same decision as `Level::draw` in src/ops/level.rs: keep the two in step.
 --
--- KEYS: stock_1..n, moves_1..n, record, expiry, ledger feed, [idempotency]
+-- KEYS: stock_1..n, moves_1..n, record, expiry, ledger feed, alerts, [idempotency]
 -- ARGV: n, destination ('sold'|'reserved'), movement kind, ref, at_ms, maxlen,
 --       mode ('order'|'reservation'), expires_at, fingerprint, retention_ms,
 --       ledger entry ('' when the ledger is off), q_1..q_n, pin_1..pin_n ('' = not pinned),
@@ -13,12 +13,14 @@
 -- Returns {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
 --       | {'insufficient_stock', i, avail, ...} | {'replay', field, value, ...} | {'key_reused'}
 -- alloc_i is 'east=3,west=2', or '' when the line came all from `default`.
+-- `raise_alerts` comes from alerts.lua, which is prepended.
 local n = tonumber(ARGV[1])
 local dest, kind, ref, at, maxlen = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local mode, exp, fp, retention = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local entry = ARGV[11]
 local record = 12 + 2 * n
-local idem = KEYS[2 * n + 4]
+local alerts = KEYS[2 * n + 4]
+local idem = KEYS[2 * n + 5]
 
 if idem then
   local stored = redis.call('HGET', idem, 'fp')
@@ -122,6 +124,7 @@ for i = 1, n do
   alloc[i] = all_default and '' or table.concat(parts, ',')
   redis.call('XADD', KEYS[n + i], 'MAXLEN', '~', maxlen, '*',
     'kind', kind, 'ref', ref, 'quantity', q, 'at', at)
+  raise_alerts(KEYS[i], alerts, string.match(KEYS[i], '{([^}]*)}$'), -q, at, maxlen)
 end
 
 -- Lines drawn from named locations are stored with their allocations (decoded lines,
@@ -158,6 +161,15 @@ else
   redis.call('HSET', KEYS[2 * n + 1], unpack(fields))
   redis.call('ZADD', KEYS[2 * n + 2], exp, ref)
 end
-if entry ~= '' then redis.call('XADD', KEYS[2 * n + 3], '*', 'e', entry) end
+if entry ~= '' then
+  if named then
+    local e = cjson.decode(entry)
+    if e.lines then allocate(e.lines) end
+    if e.order then allocate(e.order.items) end
+    if e.reservation then allocate(e.reservation.items) end
+    entry = cjson.encode(e)
+  end
+  redis.call('XADD', KEYS[2 * n + 3], '*', 'e', entry)
+end
 for i = 1, n do table.insert(reply, alloc[i]) end
 return answer(reply, alloc)

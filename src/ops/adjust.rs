@@ -119,6 +119,7 @@ impl Optimistic for Adjust<'_> {
             });
         }
         change.receive(self.location, delta, true);
+        change.check_alerts(self.store, self.sku, delta, self.at_ms);
         let extra = [("location", self.location.as_str()), ("reason", self.reason.as_str())];
         change.writes.push(movement_with(
             self.store, self.sku, "adjust", delta, "admin", self.at_ms, &extra,

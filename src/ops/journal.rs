@@ -10,6 +10,7 @@
 
 // Through the parent's re-exports: `reservation` writes entries, so naming it here would
 // make a circle.
+use super::level::Allocation;
 use super::{Order, OrderLine, Reservation};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,22 @@ pub(crate) fn journal_cmd(store: &Store, slot: u16, entry: &Entry) -> Option<red
 /// attempt, and costs nothing with the ledger off.
 pub(crate) fn encoded(store: &Store, entry: impl FnOnce() -> Entry) -> Option<String> {
     store.config().journal.then(|| entry().to_json())
+}
+
+/// An encoded entry with `drawn` recorded on its lines, its order's and its reservation's,
+/// for a take that drew from named locations (the script does the same with cjson).
+pub(crate) fn with_allocations(json: &str, drawn: &[Vec<Allocation>]) -> String {
+    let Ok(mut entry) = serde_json::from_str::<Entry>(json) else {
+        return json.to_owned();
+    };
+    OrderLine::allocate(&mut entry.lines, drawn);
+    if let Some(order) = &mut entry.order {
+        OrderLine::allocate(&mut order.items, drawn);
+    }
+    if let Some(resv) = &mut entry.reservation {
+        OrderLine::allocate(&mut resv.items, drawn);
+    }
+    entry.to_json()
 }
 
 /// The XADD of an encoded entry to the feed of `slot`.

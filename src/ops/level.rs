@@ -14,10 +14,10 @@
 //! the one hash, under the SKU's hash tag: one key to WATCH, one slot on a cluster.
 
 use super::Stock;
+pub use super::allocation::Allocation;
 use crate::domain::{Location, Sku};
 use crate::error::StoreError;
 use redis::Cmd;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Most locations one SKU may have: bounds the fields a script reads per line.
@@ -47,78 +47,6 @@ pub struct Place {
     pub counts: Counts,
 }
 
-/// How many units of a line came from one location: stored with order and reservation
-/// lines, so a cancel or an expiry returns each unit where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Allocation {
-    /// The location.
-    #[schema(value_type = Location)]
-    pub location: String,
-    /// Units drawn from it.
-    pub quantity: i64,
-}
-
-impl Allocation {
-    /// A whole line from the implicit location: what a line without stored allocations means.
-    pub fn all_default(quantity: i64) -> Vec<Self> {
-        vec![Self {
-            location: Location::DEFAULT.to_owned(),
-            quantity,
-        }]
-    }
-
-    /// Whether `drawn` is a whole line from `default`, which is stored as nothing at all.
-    pub fn is_all_default(drawn: &[Self]) -> bool {
-        drawn.iter().all(|a| a.location == Location::DEFAULT)
-    }
-
-    /// The compact form a script returns and an idempotent answer stores: `east=3,west=2`
-    /// per line (empty: all from `default`), lines joined by `;`.
-    pub fn encode(lines: &[Vec<Self>]) -> String {
-        let line = |drawn: &Vec<Self>| {
-            if Self::is_all_default(drawn) {
-                return String::new();
-            }
-            let parts: Vec<String> = drawn.iter().map(|a| format!("{}={}", a.location, a.quantity)).collect();
-            parts.join(",")
-        };
-        lines.iter().map(line).collect::<Vec<_>>().join(";")
-    }
-
-    /// Reads [`Self::encode`]'s form back for lines of `quantities`; an empty line (or an
-    /// empty string, as an answer stored before locations existed) is all from `default`.
-    pub fn decode(text: &str, quantities: &[i64]) -> Result<Vec<Vec<Self>>, StoreError> {
-        let bad = || StoreError::Protocol(format!("allocations {text:?} do not fit {} lines", quantities.len()));
-        let lines: Vec<&str> = if text.is_empty() {
-            vec![""; quantities.len()]
-        } else {
-            text.split(';').collect()
-        };
-        if lines.len() != quantities.len() {
-            return Err(bad());
-        }
-        lines
-            .iter()
-            .zip(quantities)
-            .map(|(line, &q)| {
-                if line.is_empty() {
-                    return Ok(Self::all_default(q));
-                }
-                line.split(',')
-                    .map(|part| {
-                        let (location, n) = part.split_once('=').ok_or_else(bad)?;
-                        let quantity = n.parse().map_err(|_| bad())?;
-                        Ok(Self {
-                            location: location.to_owned(),
-                            quantity,
-                        })
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-}
-
 /// What drawing one line from a SKU's locations came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Draw {
@@ -130,6 +58,25 @@ pub enum Draw {
     Short(i64),
 }
 
+/// A SKU's alert rules (`PUT /v1/skus/{sku}/alerts`), kept in its stock hash so the
+/// script that decides alerts reads them with the level (`src/lua/alerts.lua`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// `low_stock` below it, `out_of_stock` at 0, `back_in_stock` back at or above it.
+    pub low_stock_threshold: Option<i64>,
+    /// `reorder` below it.
+    pub reorder_point: Option<i64>,
+    /// The quantity a `reorder` suggests.
+    pub reorder_quantity: Option<i64>,
+}
+
+impl Rules {
+    /// Whether any alert can be raised: without rules, a change queues no alert check.
+    pub fn any(&self) -> bool {
+        self.low_stock_threshold.is_some() || self.reorder_point.is_some()
+    }
+}
+
 /// A SKU's stock hash, decoded: its totals and its locations in draw order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Level {
@@ -137,6 +84,8 @@ pub struct Level {
     pub totals: Counts,
     /// Every location in draw order; just `default` for a SKU that never had a named one.
     pub places: Vec<Place>,
+    /// Its alert rules.
+    pub rules: Rules,
 }
 
 impl Level {
@@ -161,9 +110,18 @@ impl Level {
             })
         };
         let totals = counts("")?;
+        let rule = |name: &str| -> Result<Option<i64>, StoreError> {
+            fields.contains_key(name).then(|| num(name)).transpose()
+        };
+        let rules = Rules {
+            low_stock_threshold: rule("low_threshold")?,
+            reorder_point: rule("reorder_point")?,
+            reorder_quantity: rule("reorder_quantity")?,
+        };
         let Some(list) = fields.get("locs") else {
             return Ok(Some(Self {
                 totals,
+                rules,
                 places: vec![Place {
                     name: Location::default_location(),
                     priority: 0,
@@ -195,7 +153,7 @@ impl Level {
                 received: totals.received - named.received,
             };
         }
-        Ok(Some(Self { totals, places }))
+        Ok(Some(Self { totals, places, rules }))
     }
 
     /// Whether the SKU has a named location (and so a `locs` list).
@@ -386,17 +344,6 @@ mod tests {
         l.withdraw(&alloc(&[("east", 3), ("west", 2)]));
         assert_eq!(l.totals.available, 4);
         assert_eq!(l.draw(4, None), Draw::Drawn(alloc(&[("west", 4)])));
-    }
-
-    #[test]
-    fn allocations_round_trip_through_their_compact_form() {
-        let lines = vec![alloc(&[("east", 3), ("west", 2)]), Allocation::all_default(4)];
-        let text = Allocation::encode(&lines);
-        assert_eq!(text, "east=3,west=2;");
-        assert_eq!(Allocation::decode(&text, &[5, 4]).unwrap(), lines);
-        assert_eq!(Allocation::decode("", &[1, 2]).unwrap()[1], Allocation::all_default(2));
-        assert!(Allocation::decode("east=x", &[1]).is_err());
-        assert!(Allocation::decode("a=1;b=1", &[1]).is_err());
     }
 
     #[test]

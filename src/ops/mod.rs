@@ -3,6 +3,8 @@
 //! offers it, a Lua twin in `src/lua/`.
 
 mod adjust;
+pub mod alerts;
+mod allocation;
 mod cancel;
 mod checkout;
 mod confirm;

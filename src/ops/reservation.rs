@@ -6,6 +6,7 @@
 //! the same `active` state: one EXEC aborts, re-reads, and sees the other's result. That is
 //! what makes "ends in exactly one terminal state, once" hold.
 
+use super::alerts::crossing_cmd;
 use super::idempotency::{Idempotency, Recalled, StoredAnswer, field};
 use super::journal::{Entry, journal_cmd};
 use super::level::shift;
@@ -193,6 +194,9 @@ impl Reservation {
                 Some("reserved"),
                 Some(to),
             ));
+            if to == "available" {
+                writes.push(crossing_cmd(store, &sku, line.quantity, now_ms));
+            }
             writes.push(movement_cmd(
                 store,
                 &sku,

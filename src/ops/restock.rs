@@ -52,6 +52,7 @@ impl Optimistic for Restock<'_> {
         change.existing(self.sku, self.location)?;
         let q = self.quantity.get();
         change.receive(self.location, q, true);
+        change.check_alerts(self.store, self.sku, q, self.at_ms);
         let at = [("location", self.location.as_str())];
         let extra: &[(&str, &str)] = if self.location.is_default() { &[] } else { &at };
         change.writes.push(movement_with(

@@ -64,6 +64,7 @@ impl Optimistic for SetStock<'_> {
         let before = change.existing(self.sku, self.location)?.counts.available;
         let delta = self.available.get() - before;
         change.receive(self.location, delta, true);
+        change.check_alerts(self.store, self.sku, delta, self.at_ms);
         let at = [("location", self.location.as_str())];
         let extra: &[(&str, &str)] = if self.location.is_default() { &[] } else { &at };
         change.writes.push(movement_with(

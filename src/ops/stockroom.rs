@@ -2,9 +2,11 @@
 //! the admin operations (set, restock, transfer, adjust) share one model of the hash
 //! (`super::level`) and each answers with exactly what it wrote.
 
+use super::alerts::crossing_cmd;
 use super::level::{Level, MAX_LOCATIONS, Place, field_at};
 use crate::domain::{InvalidInput, Location, Sku};
 use crate::error::Error;
+use crate::store::Store;
 use redis::Cmd;
 
 /// A level about to change, with the writes that make the change.
@@ -31,6 +33,7 @@ impl Change {
             );
             Level {
                 totals: Default::default(),
+                rules: Default::default(),
                 places: vec![Place {
                     name: Location::default_location(),
                     priority: 0,
@@ -71,6 +74,14 @@ impl Change {
         if let Some(place) = self.level.places.iter_mut().find(|p| &p.name == location) {
             place.counts.available += delta;
             place.counts.received += delta;
+        }
+    }
+
+    /// Queues the alert check after a change of the totals by `delta`, when the SKU has
+    /// rules (`super::alerts`).
+    pub fn check_alerts(&mut self, store: &Store, sku: &Sku, delta: i64, at_ms: i64) {
+        if delta != 0 && self.level.rules.any() {
+            self.writes.push(crossing_cmd(store, sku, delta, at_ms));
         }
     }
 

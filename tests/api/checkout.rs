@@ -47,7 +47,10 @@ async fn a_cart_answers_per_line() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         body["items"],
-        json!([{"sku": "a", "quantity": 2, "remaining": 3}, {"sku": "b", "quantity": 3, "remaining": 0}])
+        json!([
+            {"sku": "a", "quantity": 2, "remaining": 3, "allocations": [{"location": "default", "quantity": 2}]},
+            {"sku": "b", "quantity": 3, "remaining": 0, "allocations": [{"location": "default", "quantity": 3}]}
+        ])
     );
     let (_, order) = app
         .get(&format!("/v1/orders/{}", body["order_id"].as_str().unwrap()))

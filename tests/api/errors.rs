@@ -244,7 +244,10 @@ async fn admin_endpoints_need_the_token_when_one_is_set() {
     assert_eq!(status, 404, "nothing was created by refused calls");
     let (status, body) = put(Some("Bearer s3cret-token")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, json!({"sku": "a", "available": 4, "reserved": 0, "sold": 0}));
+    assert_eq!(
+        crate::helpers::totals(body),
+        json!({"sku": "a", "available": 4, "reserved": 0, "sold": 0})
+    );
     let r = app
         .client
         .post(app.url("/v1/skus/a/restock"))

@@ -97,7 +97,7 @@ async fn the_in_process_worker_releases_lapsed_holds() {
     let released = eventually(Duration::from_secs(15), async || index_len(&app).await == 0).await;
     assert!(released, "every lapsed hold leaves the index");
     assert_eq!(
-        app.stock("sock").await,
+        app.totals("sock").await,
         json!({"sku": "sock", "available": 150, "reserved": 0, "sold": 0})
     );
     let moves = movements_by_ref(&app, "sock").await;
@@ -272,7 +272,7 @@ async fn three_workers_release_each_hold_once() {
             .all(|id| moves.get(&(id.to_string(), "expire".into())) == Some(&1))
     );
     assert_eq!(
-        app.stock("pen").await,
+        app.totals("pen").await,
         json!({"sku": "pen", "available": 500, "reserved": 0, "sold": 0})
     );
     assert!(app.verify().await.ok);
@@ -319,7 +319,7 @@ async fn a_worker_killed_mid_batch_leaves_a_backlog_the_next_one_drains() {
         "each released once"
     );
     assert_eq!(
-        app.stock("hat").await,
+        app.totals("hat").await,
         json!({"sku": "hat", "available": 5000, "reserved": 0, "sold": 0})
     );
     assert!(app.verify().await.ok);

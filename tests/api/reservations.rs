@@ -31,7 +31,7 @@ async fn lifecycle(strategy: &str) {
         "now + ttl"
     );
     assert_eq!(
-        app.stock("tee").await,
+        app.totals("tee").await,
         json!({"sku": "tee", "available": 7, "reserved": 3, "sold": 0})
     );
     let (status, got) = app.get(&format!("/v1/reservations/{}", id(&held))).await;
@@ -40,7 +40,10 @@ async fn lifecycle(strategy: &str) {
     assert_eq!(got["user_id"], "holder");
     assert_eq!(
         got["items"],
-        json!([{"sku": "tee", "quantity": 3}, {"sku": "cap", "quantity": 1}])
+        json!([
+            {"sku": "tee", "quantity": 3, "allocations": [{"location": "default", "quantity": 3}]},
+            {"sku": "cap", "quantity": 1, "allocations": [{"location": "default", "quantity": 1}]}
+        ])
     );
     assert!(got.get("order_id").is_none());
 
@@ -76,11 +79,11 @@ async fn lifecycle(strategy: &str) {
     assert_eq!(order["user_id"], "holder");
     assert_eq!(order["items"], got["items"]);
     assert_eq!(
-        app.stock("tee").await,
+        app.totals("tee").await,
         json!({"sku": "tee", "available": 7, "reserved": 0, "sold": 3})
     );
     assert_eq!(
-        app.stock("cap").await,
+        app.totals("cap").await,
         json!({"sku": "cap", "available": 4, "reserved": 0, "sold": 1})
     );
     let (_, after) = app.get(&format!("/v1/reservations/{}", id(&held))).await;
@@ -111,7 +114,7 @@ async fn lifecycle(strategy: &str) {
     assert_eq!(status, 200, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(
-        app.stock("tee").await,
+        app.totals("tee").await,
         json!({"sku": "tee", "available": 7, "reserved": 0, "sold": 3})
     );
     let (status, body) = app
@@ -294,7 +297,7 @@ async fn a_lapsed_hold_is_expired_even_before_the_worker_sweeps_it() {
         .unwrap();
     assert_eq!(swept.released, 1);
     assert_eq!(
-        app.stock("a").await,
+        app.totals("a").await,
         json!({"sku": "a", "available": 3, "reserved": 0, "sold": 0})
     );
 }

@@ -2,7 +2,7 @@
 //! with the WATCH left out, so concurrent buyers decide on stale levels and oversell.
 
 use super::Take;
-use super::decide::Settled;
+use super::decide::{Settled, alerting};
 use super::receipt::{Outcome, Receipt};
 use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
@@ -36,7 +36,7 @@ impl Take {
         match self.settle(&levels, recalled, effort) {
             Settled::Commit { writes, mut receipt } => {
                 // Where each line's `available` write sits, to read back what Redis answered.
-                let (_, positions) = self.writes(&receipt.drawn);
+                let (_, positions) = self.writes(&receipt.drawn, &alerting(&levels));
                 let mut act = redis::pipe();
                 act.atomic();
                 for cmd in writes {

@@ -59,7 +59,7 @@ impl Take {
         let mut receipt = self.receipt(outcome, effort);
         receipt.drawn = drawn;
         let mut writes = match (&receipt.outcome, &self.idem) {
-            (Outcome::Taken(_), _) => self.writes(&receipt.drawn).0,
+            (Outcome::Taken(_), _) => self.writes(&receipt.drawn, &alerting(levels)).0,
             (_, Some(_)) => Vec::new(),
             (_, None) => {
                 let refusal = receipt.into_taken(&self.items).err();
@@ -102,6 +102,14 @@ impl Take {
             .collect();
         Ok((Outcome::Taken(left), drawn))
     }
+}
+
+/// Per line, whether its SKU has alert rules (see `Take::writes`).
+pub(crate) fn alerting(levels: &[Option<Level>]) -> Vec<bool> {
+    levels
+        .iter()
+        .map(|l| l.as_ref().is_some_and(|l| l.rules.any()))
+        .collect()
 }
 
 /// Decodes one stock hash of a take's read (HGETALL); `None` when the SKU does not exist.

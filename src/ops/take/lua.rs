@@ -1,6 +1,7 @@
 //! A take as one Lua script call (`src/lua/take.lua`): the same decision, made inside Redis,
 //! with the arguments encoded here and the reply decoded back into a [`Receipt`].
 
+use super::super::alerts::with_alerts;
 use super::receipt::{Outcome, Receipt};
 use super::{Record, Take};
 use crate::error::{Error, StoreError};
@@ -9,7 +10,8 @@ use crate::store::Store;
 use redis::Value;
 use std::sync::LazyLock;
 
-static TAKE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(include_str!("../../lua/take.lua")));
+static TAKE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(&with_alerts(include_str!("../../lua/take.lua"))));
 
 impl Take {
     /// One script call on the shared multiplexed connection; `redis::Script` reloads the
@@ -30,7 +32,8 @@ impl Take {
         };
         inv.key(record_key)
             .key(keys.expiry(self.slot))
-            .key(keys.journal(self.store.feed_slot(self.slot)));
+            .key(keys.journal(self.store.feed_slot(self.slot)))
+            .key(keys.alerts(self.store.feed_slot(self.slot)));
         let (fp, retention) = match &self.idem {
             Some(slot) => {
                 let (key, fp, retention) = slot.script_args();

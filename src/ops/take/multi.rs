@@ -2,7 +2,8 @@
 //! writes move counters by increments, so they do not depend on the levels read; that is
 //! what lets group commit queue many takes in one MULTI.
 
-use super::super::journal::xadd;
+use super::super::alerts::crossing_cmd;
+use super::super::journal::{with_allocations, xadd};
 use super::super::level::{Allocation, shift};
 use super::super::{OrderLine, movement_cmd};
 use super::Record;
@@ -19,12 +20,14 @@ impl Take {
     /// each line's `HINCRBY … available` sits among them: the broken path reads the level
     /// Redis answered from there. Counters move by increments, so the writes do not depend
     /// on the levels read; that is what lets a group commit queue many takes in one MULTI.
-    pub(super) fn writes(&self, drawn: &[Vec<Allocation>]) -> (Vec<Cmd>, Vec<usize>) {
+    /// `alerting` says, per line, whether its SKU has alert rules: only then is the alert
+    /// check queued after its writes.
+    pub(super) fn writes(&self, drawn: &[Vec<Allocation>], alerting: &[bool]) -> (Vec<Cmd>, Vec<usize>) {
         let lines = self.items.lines();
         let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 3);
         let mut positions = Vec::with_capacity(lines.len());
         let all_default = drawn.iter().all(|d| Allocation::is_all_default(d));
-        for (line, drawn) in lines.iter().zip(drawn) {
+        for ((line, drawn), alerting) in lines.iter().zip(drawn).zip(alerting) {
             let key = self.store.keys().stock(&line.sku);
             positions.push(writes.len());
             writes.extend(shift(&key, drawn, Some("available"), Some(self.destination())));
@@ -36,6 +39,9 @@ impl Take {
                 &self.reference,
                 self.at_ms,
             ));
+            if *alerting {
+                writes.push(crossing_cmd(&self.store, &line.sku, -line.quantity.get(), self.at_ms));
+            }
         }
         match &self.record {
             Record::Order { key, json, .. } if all_default => {
@@ -75,7 +81,10 @@ impl Take {
                 );
             }
         }
-        writes.extend(self.entry.as_deref().map(|json| xadd(&self.store, self.slot, json)));
+        writes.extend(self.entry.as_deref().map(|json| match all_default {
+            true => xadd(&self.store, self.slot, json),
+            false => xadd(&self.store, self.slot, &with_allocations(json, drawn)),
+        }));
         (writes, positions)
     }
 }

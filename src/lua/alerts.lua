@@ -1,0 +1,33 @@
+-- Decides the stock alerts of one change, inside the transaction or script that made it, so
+-- each crossing is decided exactly once however many buyers race: the change has already
+-- moved `available` by `delta`, so `available - delta` is what it was before.
+--
+-- Rules live in the stock hash: `low_threshold` (low_stock, out_of_stock, back_in_stock)
+-- and `reorder_point` / `reorder_quantity` (reorder). A SKU without rules raises nothing.
+local function raise_alerts(stock, stream, sku, delta, at, maxlen)
+  local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity')
+  if not v[1] or (not v[2] and not v[3]) then return 0 end
+  local after = tonumber(v[1])
+  local before = after - delta
+  local raised = 0
+  local function add(kind, threshold, quantity)
+    local fields = {'type', kind, 'sku', sku, 'available', after, 'threshold', threshold, 'at', at}
+    if quantity then
+      table.insert(fields, 'quantity')
+      table.insert(fields, quantity)
+    end
+    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+    raised = raised + 1
+  end
+  if v[2] then
+    local t = tonumber(v[2])
+    if before >= t and after < t then add('low_stock', t) end
+    if before > 0 and after <= 0 then add('out_of_stock', t) end
+    if before < t and after >= t then add('back_in_stock', t) end
+  end
+  if v[3] then
+    local r = tonumber(v[3])
+    if before >= r and after < r then add('reorder', r, v[4] or '0') end
+  end
+  return raised
+end

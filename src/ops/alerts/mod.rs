@@ -1,0 +1,14 @@
+//! Stock alerts: the rules per SKU, the check every change queues (`crossing`), and the
+//! reads of what was raised (`list`).
+//!
+//! A change that moves a SKU's total `available` queues `src/lua/alerts.lua` after its
+//! writes, in the same MULTI or script, so each crossing is decided once against the level
+//! the change itself left: a rush of a thousand buyers raises exactly one `low_stock`.
+
+mod crossing;
+mod list;
+mod rules;
+
+pub(crate) use crossing::{crossing_cmd, with_alerts};
+pub use list::{Alert, AlertList, LowStock, LowStockList, list_alerts, low_stock, read_since};
+pub use rules::{AlertRules, get_rules, set_rules};
