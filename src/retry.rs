@@ -99,6 +99,29 @@ impl RetryPolicy {
     }
 }
 
+/// When a SKU's conflicts are worth an alert (`contention`, in seed 001's spirit): over each
+/// `window`, once a SKU saw at least `min_attempts` transaction attempts, `rate` or more of
+/// them conflicting raises the alert once; it is raised again only after a window below.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContentionAlert {
+    /// Conflicts per attempt that raise it, 0..=1; 0 turns it off.
+    pub rate: f64,
+    /// How long each count runs.
+    pub window: std::time::Duration,
+    /// Attempts a window needs before its rate means anything.
+    pub min_attempts: u32,
+}
+
+impl Default for ContentionAlert {
+    fn default() -> Self {
+        Self {
+            rate: 0.5,
+            window: std::time::Duration::from_secs(10),
+            min_attempts: 20,
+        }
+    }
+}
+
 /// A cap on retries across all calls, after Finagle's `RetryBudget` and gRPC's retry
 /// throttling: over a sliding window of [`RetryBudget::WINDOW`], retries may be at most
 /// `percent` % of first attempts, plus `min_per_sec` a second. A conflicted transaction

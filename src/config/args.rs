@@ -247,6 +247,13 @@ pub struct ServeArgs {
     /// the expiry worker releases them, in seconds.
     #[arg(long, env = "STOCKWATCH_SAGA_HOLD_S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=3600))]
     pub saga_hold_s: u64,
+    /// Raise a `contention` alert when this share (0-1) of a SKU's transaction attempts
+    /// conflict over a window; 0 turns it off.
+    #[arg(long, env = "STOCKWATCH_CONTENTION_ALERT_RATE", default_value_t = 0.5)]
+    pub contention_alert_rate: f64,
+    /// The window of the `contention` alert, in seconds.
+    #[arg(long, env = "STOCKWATCH_CONTENTION_ALERT_WINDOW_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub contention_alert_window_s: u64,
     /// Expiry worker pacing.
     #[command(flatten)]
     pub expiry: ExpiryArgs,
@@ -272,6 +279,14 @@ impl ServeArgs {
             batching: self.batching == "on",
             retention: Duration::from_secs(self.retention_hours * 3600),
             saga_hold: Duration::from_secs(self.saga_hold_s),
+            contention_alert: crate::retry::ContentionAlert {
+                rate: match self.contention_alert_rate {
+                    r if (0.0..=1.0).contains(&r) => r,
+                    r => return Err(format!("--contention-alert-rate {r} must be from 0 to 1")),
+                },
+                window: Duration::from_secs(self.contention_alert_window_s),
+                ..Default::default()
+            },
             ..self.redis.store_config()
         })
     }

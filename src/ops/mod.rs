@@ -185,6 +185,22 @@ impl Order {
     }
 }
 
+/// What the operations keep per process, in the store's one slot for its upper floors.
+#[derive(Default)]
+pub(crate) struct Upper {
+    /// Group commit's queues and leaders.
+    pub combiner: std::sync::Arc<take::batch::Combiner>,
+    /// The alert feed of this process.
+    pub alerts: alerts::Follower,
+    /// Conflicts per SKU, for the `contention` alert.
+    pub contention: alerts::ContentionWatch,
+}
+
+/// A subscription to the alerts raised from now on, by any process on this Redis.
+pub fn subscribe_alerts(store: &Store) -> tokio::sync::broadcast::Receiver<alerts::Alert> {
+    store.above::<Upper>().alerts.subscribe(store)
+}
+
 /// Reports one finished stock-moving call: metrics always, and a stock event per SKU when
 /// it committed. The one place calls are observed, whatever their path.
 pub(crate) fn finished<T>(
@@ -205,8 +221,13 @@ pub(crate) fn finished<T>(
         (None, _) => Effort::of(1, 0),
     };
     store.metrics().call(op, strategy, outcome, effort, started.elapsed());
-    if outcome == CallOutcome::Committed {
+    let conflicted = effort.conflicts > 0 || matches!(result, Err(Error::Contention { .. }));
+    if outcome == CallOutcome::Committed || conflicted {
         let skus = skus();
+        store.above::<Upper>().contention.observe(store, &skus, effort);
+        if outcome != CallOutcome::Committed {
+            return;
+        }
         store.journal_written(skus.iter().map(|s| store.keys().slot_of_sku(s)));
         store.events().changed(crate::events::Change {
             skus,

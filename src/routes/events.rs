@@ -1,5 +1,4 @@
 use super::extract::AppState;
-use crate::events::StockEvent;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use futures_util::stream;
@@ -11,32 +10,39 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// `GET /v1/events`: every committed stock change, from any process on this Redis, as server-sent events
 /// (`event: stock`, data = the stock object plus `kind`, `strategy`, `attempts`,
-/// `conflicts`). A client too slow to keep up gets `event: lagged` with how many it missed;
+/// `conflicts`), and every alert raised (`event: alert`, data = the alert as
+/// `GET /v1/alerts` lists it). A client too slow to keep up gets `event: lagged` with how many it missed;
 /// the next event carries the full state again. The stream ends when the server stops.
 #[utoipa::path(get, path = "/v1/events", tag = "ops",
-    responses((status = 200, description = "text/event-stream of `stock` events; data is a StockEvent", content_type = "text/event-stream", body = String)))]
+    responses((status = 200, description = "text/event-stream of `stock` events (data: a StockEvent) and `alert` events (data: an Alert)", content_type = "text/event-stream", body = String)))]
 pub async fn events(state: web::Data<AppState>) -> HttpResponse {
     let store = &state.store;
     let feed = store.subscribe_stock().await;
+    let alerts = crate::ops::subscribe_alerts(store);
     let clients = Connected::new(store.metrics().sse_clients.clone());
     let stopped = state.stop.subscribe();
     let opening = Bytes::from_static(b"retry: 1000\n: stockwatch stock events\n\n");
     let body = stream::unfold(
-        (Some(opening), feed, stopped, clients),
-        |(first, mut feed, mut stopped, clients)| async move {
+        (Some(opening), feed, alerts, stopped, clients),
+        |(first, mut feed, mut alerts, mut stopped, clients)| async move {
             if let Some(first) = first {
-                return Some((Ok::<_, actix_web::Error>(first), (None, feed, stopped, clients)));
+                return Some((Ok::<_, actix_web::Error>(first), (None, feed, alerts, stopped, clients)));
             }
             let frame = tokio::select! {
                 _ = stopped.recv() => return None,
+                alert = alerts.recv() => match alert {
+                    Ok(alert) => frame("alert", &alert),
+                    Err(RecvError::Lagged(missed)) => lagged(missed),
+                    Err(RecvError::Closed) => return None,
+                },
                 next = tokio::time::timeout(KEEPALIVE, feed.recv()) => match next {
                     Err(_) => Bytes::from_static(b": keepalive\n\n"),
                     Ok(Ok(event)) => frame("stock", &event),
-                    Ok(Err(RecvError::Lagged(missed))) => Bytes::from(format!("event: lagged\ndata: {{\"missed\":{missed}}}\n\n")),
+                    Ok(Err(RecvError::Lagged(missed))) => lagged(missed),
                     Ok(Err(RecvError::Closed)) => return None,
                 },
             };
-            Some((Ok(frame), (None, feed, stopped, clients)))
+            Some((Ok(frame), (None, feed, alerts, stopped, clients)))
         },
     );
     HttpResponse::Ok()
@@ -46,7 +52,11 @@ pub async fn events(state: web::Data<AppState>) -> HttpResponse {
         .streaming(body)
 }
 
-fn frame(name: &str, event: &StockEvent) -> Bytes {
+fn lagged(missed: u64) -> Bytes {
+    Bytes::from(format!("event: lagged\ndata: {{\"missed\":{missed}}}\n\n"))
+}
+
+fn frame(name: &str, event: &impl serde::Serialize) -> Bytes {
     let data = serde_json::to_string(event).expect("events serialize");
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }

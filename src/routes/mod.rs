@@ -3,6 +3,7 @@
 //! JSON. [`openapi`] lists the handlers; handlers never import it back.
 
 mod adjust;
+mod alerts;
 pub mod api;
 mod cancel;
 mod checkout;
@@ -72,6 +73,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/v1/skus/{sku}/locations/{location}/adjustments",
             "POST",
             web::post().to(adjust::adjust),
+        ))
+        .service(
+            web::resource("/v1/skus/{sku}/alerts")
+                .route(web::get().to(alerts::get_rules))
+                .route(web::put().to(alerts::set_rules))
+                .default_service(
+                    web::route().to(|| async {
+                        Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed { allow: "GET, PUT" })
+                    }),
+                ),
+        )
+        .service(endpoint("/v1/alerts", "GET", web::get().to(alerts::list)))
+        .service(endpoint(
+            "/v1/alerts/low-stock",
+            "GET",
+            web::get().to(alerts::low_stock),
         ))
         .service(endpoint(
             "/v1/skus/{sku}/transfers",

@@ -39,6 +39,10 @@ impl Modify for AdminTokenScheme {
         super::set_location_stock::set_location_stock,
         super::transfer::transfer,
         super::adjust::adjust,
+        super::alerts::set_rules,
+        super::alerts::get_rules,
+        super::alerts::list,
+        super::alerts::low_stock,
         super::get_stock::get_stock,
         super::movements::movements,
         super::purchase::purchase,
@@ -57,6 +61,7 @@ impl Modify for AdminTokenScheme {
     tags(
         (name = "stock", description = "Reading stock and its movements"),
         (name = "admin", description = "Setting stock (bearer token when the server has one)"),
+        (name = "alerts", description = "Low-stock, out-of-stock, back-in-stock, reorder and contention alerts, and the webhooks that deliver them"),
         (name = "checkout", description = "Purchases, carts and orders"),
         (name = "reservations", description = "Timed holds: reserve, then confirm, cancel or let lapse"),
         (name = "ops", description = "Health, readiness, metrics and the live event stream"),

@@ -10,13 +10,12 @@ mod connections;
 mod holds;
 mod journal;
 
-use connections::Redis;
-
 pub use crate::conn::{Shared, Target};
+use connections::Redis;
 
 use crate::error::StoreError;
 use crate::keys::Keys;
-use crate::retry::{Budget, RetryBudget, RetryPolicy};
+use crate::retry::{Budget, ContentionAlert, RetryBudget, RetryPolicy};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,31 +35,31 @@ pub struct StoreConfig {
     /// policy limits them). The library leaves it off; `serve` and `bench` default to
     /// Finagle's 20 % plus 10 a second, for the reasons in the README.
     pub retry_budget: Option<RetryBudget>,
-    /// Dedicated connections for WATCH transactions (default 50). Each transaction holds one
-    /// from WATCH to EXEC, so this caps concurrent transactions.
+    /// Dedicated connections for WATCH transactions (default 50): each holds one from WATCH
+    /// to EXEC, so this caps concurrent transactions.
     pub pool_size: usize,
-    /// Pause between check and act on the `broken` path (default 5 ms, varied ±25% per
-    /// call) so that the race it teaches shows up reliably even on a fast machine.
+    /// Pause between check and act on the `broken` path (default 5 ms, ±25% per call), so
+    /// the race it teaches shows up even on a fast machine.
     pub broken_think_time: Duration,
     /// Approximate cap of each SKU's movement stream (XADD MAXLEN ~).
     pub movements_maxlen: usize,
     /// Group commit (default on): concurrent `watch` takes of one SKU share one transaction
     /// instead of aborting each other. Off gives the textbook one-buyer-per-transaction path.
     pub batching: bool,
-    /// How long terminal reservations and idempotent answers are kept (default 24 h, the
-    /// contract's minimum), after which Redis deletes them by TTL.
+    /// How long terminal reservations and idempotent answers are kept, then deleted by TTL
+    /// (default 24 h, the contract's minimum).
     pub retention: Duration,
     /// How long a cross-slot cart's holds wait for their coordinator's decision before the
-    /// expiry worker gives up on it and releases them (default 30 s; cluster only). Far
-    /// above the response timeout, since a coordinator stops at that.
+    /// expiry worker releases them (default 30 s; cluster only; far above the timeout).
     pub saga_hold: Duration,
-    /// Whether committed changes are published for every process's `GET /v1/events`
-    /// (default on). The bench turns it off: it measures the engine, not the feed.
+    /// Whether committed changes are published for `GET /v1/events` (default on; the bench,
+    /// measuring the engine, turns it off).
     pub publish_events: bool,
-    /// Whether every change also writes its ledger entry (`crate::ops::journal`) for the
-    /// PostgreSQL projector. On whenever a ledger URL is configured; every process that
-    /// writes (servers and expiry workers) must agree, or the books miss their changes.
+    /// Whether every change also writes its ledger entry (`crate::ops::journal`). On with a
+    /// ledger URL; every writing process must agree, or the books miss their changes.
     pub journal: bool,
+    /// When conflicts on one SKU raise a `contention` alert.
+    pub contention_alert: ContentionAlert,
 }
 
 impl Default for StoreConfig {
@@ -78,6 +77,7 @@ impl Default for StoreConfig {
             saga_hold: Duration::from_secs(30),
             publish_events: true,
             journal: false,
+            contention_alert: Default::default(),
         }
     }
 }

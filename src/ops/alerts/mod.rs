@@ -5,10 +5,14 @@
 //! writes, in the same MULTI or script, so each crossing is decided once against the level
 //! the change itself left: a rush of a thousand buyers raises exactly one `low_stock`.
 
+mod contention;
 mod crossing;
+mod follow;
 mod list;
 mod rules;
 
 pub(crate) use crossing::{crossing_cmd, with_alerts};
+pub use contention::ContentionWatch;
+pub use follow::Follower;
 pub use list::{Alert, AlertList, LowStock, LowStockList, list_alerts, low_stock, read_since};
 pub use rules::{AlertRules, get_rules, set_rules};

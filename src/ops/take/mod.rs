@@ -13,7 +13,7 @@
 //! - `batch`: group commit, many takes in one WATCH/MULTI/EXEC;
 //! - `lua`: the script form; `broken`: check-then-act, for teaching.
 
-mod batch;
+pub(crate) mod batch;
 mod broken;
 mod decide;
 mod lua;
@@ -131,7 +131,9 @@ impl Take {
         let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
         store.list_journal_slot(self.slot).await?;
         let (receipt, effort) = match strategy {
-            Strategy::Watch if store.config().batching => (store.above::<batch::Combiner>().submit(self).await, None),
+            Strategy::Watch if store.config().batching => {
+                (store.above::<super::Upper>().combiner.submit(self).await, None)
+            }
             Strategy::Watch => {
                 let (receipt, effort, _) = super::answer(txn::run_until(&store, &self, self.deadline).await, |r| r);
                 (receipt, effort)

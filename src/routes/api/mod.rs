@@ -2,11 +2,13 @@
 //! refusal sets. Both the handlers and the OpenAPI document import them from here, and this
 //! module imports neither, so the document can list the handlers without a circle.
 
+mod alerts;
 mod params;
 mod refusals;
 mod requests;
 mod stockroom;
 
+pub use alerts::AlertRulesRequest;
 pub use params::{IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;
 pub use requests::{
