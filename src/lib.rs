@@ -80,6 +80,7 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod txn;
+pub mod webhooks;
 
 pub use error::{Error, StoreError};
 pub use store::{Stats, Store, StoreConfig};

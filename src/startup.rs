@@ -24,6 +24,9 @@ pub struct HttpSettings {
     pub ledger_url: Option<String>,
     /// Run a ledger projector beside the HTTP server.
     pub projector: Option<crate::ledger::LedgerConfig>,
+    /// Which webhook hosts are allowed, and how deliveries retry; with any host allowed, a
+    /// webhook sender runs beside the HTTP server.
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 /// A bound, not yet running, HTTP service (and its expiry worker).
@@ -33,6 +36,7 @@ pub struct Application {
     store: Store,
     expiry: Option<ExpiryConfig>,
     projector: Option<crate::ledger::LedgerConfig>,
+    webhooks: crate::webhooks::WebhookConfig,
     /// Fanned out to every background task and endless response when the server stops.
     stop: tokio::sync::broadcast::Sender<()>,
 }
@@ -67,6 +71,7 @@ impl Application {
             allow_broken: settings.allow_broken,
             stop: stop.clone(),
             books: settings.ledger_url.as_deref().map(crate::ledger::pool).transpose()?,
+            webhooks: settings.webhooks.clone(),
         });
         let mut server = HttpServer::new(move || {
             App::new()
@@ -87,6 +92,7 @@ impl Application {
             store,
             expiry: settings.expiry,
             projector: settings.projector,
+            webhooks: settings.webhooks,
             stop,
         })
     }
@@ -112,6 +118,13 @@ impl Application {
                 let _ = stopped.recv().await;
             }))
         });
+        let sender = self.webhooks.enabled().then(|| {
+            tokio::spawn(crate::webhooks::sender::run(
+                self.store.clone(),
+                self.webhooks,
+                stop.subscribe(),
+            ))
+        });
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
@@ -127,7 +140,7 @@ impl Application {
             }
         };
         let _ = stop.send(());
-        for task in worker.into_iter().chain(projector) {
+        for task in worker.into_iter().chain(projector).chain(sender) {
             let _ = task.await;
         }
         result

@@ -266,6 +266,9 @@ pub struct ServeArgs {
     /// The in-process ledger projector (with `--ledger-url`).
     #[command(flatten)]
     pub ledger: super::ledger::LedgerArgs,
+    /// Webhooks.
+    #[command(flatten)]
+    pub webhooks: super::webhooks::WebhookArgs,
 }
 
 impl ServeArgs {

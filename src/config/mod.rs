@@ -26,6 +26,7 @@ mod args;
 mod file;
 mod harness;
 mod ledger;
+mod webhooks;
 
 pub use args::{BudgetPercent, ExpiryArgs, RedisArgs, RetryArgs, ServeArgs, VerifyArgs, WorkerArgs};
 pub use args::{LedgerAction, LedgerCommandArgs};
@@ -33,6 +34,7 @@ pub use harness::{
     BenchArgs, BenchCommand, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,
 };
 pub use ledger::LedgerArgs;
+pub use webhooks::WebhookArgs;
 
 use crate::telemetry::LogFormat;
 use clap::error::ErrorKind;

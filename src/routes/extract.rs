@@ -33,6 +33,8 @@ pub struct AppState {
     pub stop: tokio::sync::broadcast::Sender<()>,
     /// The ledger's PostgreSQL, when configured: where aged-out orders are read.
     pub books: Option<sqlx::PgPool>,
+    /// Which webhook URLs may be registered, and how dead letters are replayed.
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 /// The admin bearer token. Its `Debug` never shows the secret, so it cannot leak into logs.

@@ -28,6 +28,7 @@ mod rush;
 mod set_location_stock;
 mod set_stock;
 mod transfer;
+mod webhooks;
 
 pub use extract::{AdminToken, AppState, BODY_LIMIT};
 
@@ -85,6 +86,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 ),
         )
         .service(endpoint("/v1/alerts", "GET", web::get().to(alerts::list)))
+        .service(
+            web::resource("/v1/webhooks")
+                .route(web::get().to(webhooks::list))
+                .route(web::post().to(webhooks::create))
+                .default_service(web::route().to(|| async {
+                    Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed { allow: "GET, POST" })
+                })),
+        )
+        .service(endpoint(
+            "/v1/webhooks/dead-letters",
+            "GET",
+            web::get().to(webhooks::dead_letters),
+        ))
+        .service(endpoint(
+            "/v1/webhooks/dead-letters/replay",
+            "POST",
+            web::post().to(webhooks::replay),
+        ))
+        .service(endpoint(
+            "/v1/webhooks/{id}",
+            "DELETE",
+            web::delete().to(webhooks::delete),
+        ))
         .service(endpoint(
             "/v1/alerts/low-stock",
             "GET",

@@ -225,6 +225,7 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
             expiry: Some(Default::default()),
             ledger_url: None,
             projector: None,
+            webhooks: Default::default(),
         },
         store,
     )

@@ -83,6 +83,8 @@ pub struct AppOptions {
     pub expiry: Option<ExpiryConfig>,
     /// The ledger: its URL, and whether a projector runs in the app (`serve --ledger on`).
     pub ledger: Option<(String, Option<stockwatch::ledger::LedgerConfig>)>,
+    /// Webhook hosts and retries; with any host allowed, a sender runs in the app.
+    pub webhooks: stockwatch::webhooks::WebhookConfig,
 }
 
 impl Default for AppOptions {
@@ -92,6 +94,7 @@ impl Default for AppOptions {
             admin_token: None,
             expiry: Some(ExpiryConfig::default()),
             ledger: None,
+            webhooks: Default::default(),
         }
     }
 }
@@ -120,6 +123,7 @@ pub async fn serve_store(redis: TestRedis, store: Store, options: AppOptions) ->
         expiry: options.expiry,
         ledger_url: options.ledger.as_ref().map(|(url, _)| url.clone()),
         projector: options.ledger.and_then(|(_, projector)| projector),
+        webhooks: options.webhooks,
     };
     let app = Application::build(settings, store.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -192,6 +192,7 @@ async fn lost_reply(strategy: &str, pattern: &[u8]) {
         expiry: None,
         ledger_url: None,
         projector: None,
+        webhooks: Default::default(),
     };
     let proxied = stockwatch::startup::Application::build(settings, store).unwrap();
     let base = format!("http://127.0.0.1:{}", proxied.port());

@@ -15,6 +15,7 @@ fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
         expiry: None,
         ledger_url: None,
         projector: None,
+        webhooks: Default::default(),
     }
 }
 

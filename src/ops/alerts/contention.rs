@@ -52,7 +52,8 @@ impl ContentionWatch {
                 }
                 w.attempts += u64::from(effort.attempts);
                 w.conflicts += u64::from(effort.conflicts);
-                let over = w.attempts >= u64::from(level.min_attempts) && (w.conflicts as f64) >= level.rate * w.attempts as f64;
+                let over = w.attempts >= u64::from(level.min_attempts)
+                    && (w.conflicts as f64) >= level.rate * w.attempts as f64;
                 if over && !w.raised {
                     w.raised = true;
                     crossed.push(sku.clone());
@@ -74,8 +75,12 @@ impl ContentionWatch {
 /// Writes the alert to the SKU's slot stream (listing the SKU first, so followers read it).
 async fn raise(store: &Store, sku: &Sku, percent: i64) -> Result<(), crate::error::StoreError> {
     let keys = store.keys();
-    let _: () = store.query(redis::cmd("SADD").arg(keys.alert_skus()).arg(sku.as_str())).await?;
-    let available: Option<i64> = store.query(redis::cmd("HGET").arg(keys.stock(sku)).arg("available")).await?;
+    let _: () = store
+        .query(redis::cmd("SADD").arg(keys.alert_skus()).arg(sku.as_str()))
+        .await?;
+    let available: Option<i64> = store
+        .query(redis::cmd("HGET").arg(keys.stock(sku)).arg("available"))
+        .await?;
     let slot = store.feed_slot(keys.slot_of_sku(sku));
     let _: String = store
         .query(

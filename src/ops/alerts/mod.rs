@@ -11,8 +11,8 @@ mod follow;
 mod list;
 mod rules;
 
-pub(crate) use crossing::{crossing_cmd, with_alerts};
 pub use contention::ContentionWatch;
+pub(crate) use crossing::{crossing_cmd, with_alerts};
 pub use follow::Follower;
-pub use list::{Alert, AlertList, LowStock, LowStockList, list_alerts, low_stock, read_since};
+pub use list::{Alert, AlertList, LowStock, LowStockList, alert_slots, list_alerts, low_stock, read_since};
 pub use rules::{AlertRules, get_rules, set_rules};

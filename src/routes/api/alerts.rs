@@ -2,6 +2,7 @@
 
 use crate::domain::{Field, InvalidInput, whole_in};
 use crate::ops::level::Rules;
+use crate::webhooks::{EVENT_TYPES, NewWebhook, WebhookConfig, guard};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -52,5 +53,62 @@ impl TryFrom<&AlertRulesRequest> for Rules {
             reorder_point: point,
             reorder_quantity: quantity,
         })
+    }
+}
+
+/// `POST /v1/webhooks`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"url": "http://127.0.0.1:9000/hooks", "secret": "whsec_0123456789abcdef", "events": ["low_stock", "out_of_stock"]}))]
+pub struct WebhookRequest {
+    /// `http(s)` to a host in `--webhook-allow-hosts`.
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    pub url: Field,
+    /// The HMAC-SHA256 key of the `X-Stockwatch-Signature` header: 16-256 visible ASCII
+    /// characters. Never returned or logged.
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 16, max_length = 256)]
+    pub secret: Field,
+    /// Alert types to receive: `low_stock`, `out_of_stock`, `back_in_stock`, `reorder`,
+    /// `contention`.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>, required = true, min_items = 1)]
+    pub events: Field,
+}
+
+impl WebhookRequest {
+    /// Checks the body against the contract and `config`'s allow list.
+    pub fn parse(&self, config: &WebhookConfig) -> Result<NewWebhook, InvalidInput> {
+        let text = |f: &Field, name: &str| -> Result<String, InvalidInput> {
+            f.required(name)?
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| InvalidInput::new(format!("{name} must be a string")))
+        };
+        let url = guard::check_url(config, &text(&self.url, "url")?)?;
+        let secret = text(&self.secret, "secret")?;
+        if !(16..=256).contains(&secret.len()) || !secret.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(InvalidInput::new("secret must be 16-256 visible ASCII characters"));
+        }
+        let refuse = || {
+            InvalidInput::new(format!(
+                "events must be a non-empty array of {}",
+                EVENT_TYPES.join(", ")
+            ))
+        };
+        let list = self
+            .events
+            .required("events")?
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(refuse)?;
+        let mut events = Vec::new();
+        for e in list {
+            let name = e.as_str().filter(|n| EVENT_TYPES.contains(n)).ok_or_else(refuse)?;
+            if !events.iter().any(|have| have == name) {
+                events.push(name.to_owned());
+            }
+        }
+        Ok(NewWebhook { url, secret, events })
     }
 }

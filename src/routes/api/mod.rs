@@ -8,7 +8,7 @@ mod refusals;
 mod requests;
 mod stockroom;
 
-pub use alerts::AlertRulesRequest;
+pub use alerts::{AlertRulesRequest, WebhookRequest};
 pub use params::{IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;
 pub use requests::{

@@ -36,6 +36,7 @@ error_response!(
     "The SKU has no such location (`unknown_location`, with `sku` and `location`)"
 );
 error_response!(UnknownReservation, 404, "No such reservation (`unknown_reservation`)");
+error_response!(UnknownWebhook, 404, "No such webhook (`unknown_webhook`)");
 error_response!(UnknownOrder, 404, "No such order (`unknown_order`)");
 error_response!(
     InsufficientStock,

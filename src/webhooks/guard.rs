@@ -1,0 +1,156 @@
+//! What a webhook may reach (SSRF): checked when it is registered, and again at each
+//! delivery against the address its host resolves to then, so a name that later resolves
+//! to the cloud metadata service or to the loopback is refused; the connection is pinned to
+//! the address checked, and redirects are never followed.
+//!
+//! - The URL is `http` or `https`, without credentials, to a host in the allow list.
+//! - Never: link-local (`169.254.0.0/16`, which holds the metadata service, and
+//!   `fe80::/10`), unspecified, multicast or broadcast addresses.
+//! - Loopback and private addresses only when the allow list names that very address (or
+//!   `localhost`): an operator's own receiver, never a public name that resolves inward.
+
+use super::WebhookConfig;
+use crate::domain::InvalidInput;
+use std::net::{IpAddr, SocketAddr};
+
+/// Checks a URL for registration; the message says what is wrong.
+pub fn check_url(config: &WebhookConfig, raw: &str) -> Result<url::Url, InvalidInput> {
+    let refuse = |why: &str| InvalidInput::new(format!("url {why}"));
+    if !config.enabled() {
+        return Err(refuse(
+            "cannot be registered: webhooks are off until the server is started with --webhook-allow-hosts",
+        ));
+    }
+    let url = url::Url::parse(raw).map_err(|_| refuse("must be an absolute http or https URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse("must be http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse("must not carry credentials"));
+    }
+    let host = url.host_str().ok_or_else(|| refuse("must name a host"))?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>()
+        && never(ip)
+    {
+        return Err(refuse("names an address webhooks may never reach"));
+    }
+    if allowed_entry(config, host).is_none() {
+        return Err(refuse("names a host that is not in --webhook-allow-hosts"));
+    }
+    Ok(url)
+}
+
+/// The allow-list entry matching `host`, if any.
+fn allowed_entry<'a>(config: &'a WebhookConfig, host: &str) -> Option<&'a str> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    config
+        .allow_hosts
+        .iter()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .find(|h| h.eq_ignore_ascii_case(host))
+}
+
+/// Addresses no webhook may reach, whatever the allow list says.
+fn never(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast(),
+        IpAddr::V6(v6) => {
+            v6.is_unspecified()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| never(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Loopback and private ranges: allowed only when the allow list names them itself.
+fn inward(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || v6.to_ipv4_mapped().is_some_and(|v4| inward(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// At delivery: resolves the URL's host and returns the first address it may reach, or
+/// why none.
+pub async fn resolve(config: &WebhookConfig, url: &url::Url) -> Result<SocketAddr, String> {
+    let host = url.host_str().ok_or("no host")?;
+    let entry = allowed_entry(config, host).ok_or_else(|| format!("host {host} is no longer allowed"))?;
+    let port = url.port_or_known_default().ok_or("no port")?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    // The operator named this address (or localhost) itself: it may be inward.
+    let named = entry.parse::<IpAddr>().is_ok() || entry.eq_ignore_ascii_case("localhost");
+    addrs
+        .iter()
+        .copied()
+        .find(|a| !never(a.ip()) && (named || !inward(a.ip())))
+        .ok_or_else(|| format!("{host} resolves only to addresses webhooks may not reach"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(hosts: &[&str]) -> WebhookConfig {
+        WebhookConfig {
+            allow_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            ..WebhookConfig::default()
+        }
+    }
+
+    #[test]
+    fn registration_needs_an_allowed_http_host() {
+        let c = config(&["hooks.example.com", "127.0.0.1"]);
+        assert!(check_url(&c, "https://hooks.example.com/in").is_ok());
+        assert!(check_url(&c, "http://127.0.0.1:9000/x").is_ok());
+        for bad in [
+            "ftp://hooks.example.com/",
+            "https://user:pw@hooks.example.com/",
+            "https://evil.example.com/",
+            "http://localhost:9000/",
+            "http://169.254.169.254/latest/meta-data/",
+            "not a url",
+        ] {
+            assert!(check_url(&c, bad).is_err(), "{bad}");
+        }
+        assert!(
+            check_url(&config(&[]), "https://hooks.example.com/").is_err(),
+            "off without a list"
+        );
+        let metadata = config(&["169.254.169.254"]);
+        assert!(
+            check_url(&metadata, "http://169.254.169.254/").is_err(),
+            "never, even if listed"
+        );
+    }
+
+    #[tokio::test]
+    async fn delivery_refuses_names_that_resolve_inward_unless_named() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let c = config(&["localhost"]);
+        assert!(
+            resolve(&c, &url("http://localhost:9/")).await.is_ok(),
+            "localhost was named"
+        );
+        let c = config(&["127.0.0.1"]);
+        assert!(resolve(&c, &url("http://127.0.0.1:9/")).await.is_ok());
+        // A public-looking name the operator allowed, resolving to the loopback, is refused.
+        let c = config(&["localtest.me", "127.0.0.1.nip.io", "a.localhost"]);
+        assert!(resolve(&c, &url("http://a.localhost:9/")).await.is_err());
+        assert!(never("169.254.169.254".parse().unwrap()));
+        assert!(never("::ffff:169.254.169.254".parse().unwrap()));
+        assert!(inward("10.1.2.3".parse().unwrap()) && inward("::1".parse().unwrap()));
+        assert!(!inward("93.184.216.34".parse().unwrap()));
+    }
+}
