@@ -130,7 +130,7 @@ async fn round(
             tokio::spawn(async move {
                 match Alert::from_entry(slot, &entry) {
                     Ok(alert) => {
-                        let wanted = hooks.iter().filter(|h| h.events.iter().any(|e| *e == alert.kind));
+                        let wanted = hooks.iter().filter(|h| h.events.contains(&alert.kind));
                         futures_util::future::join_all(wanted.map(|h| deliver_or_bury(&store, &config, h, &alert)))
                             .await;
                     }

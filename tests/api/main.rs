@@ -1,6 +1,7 @@
 //! Integration tests: one binary, each test against its own real redis-server (started by
 //! `helpers`, in a temp dir, on a Unix socket, killed on drop) and a fresh key prefix.
 
+mod alerts;
 mod bench;
 mod checkout;
 mod cluster;

@@ -32,6 +32,12 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// When its change committed, from the stream entry id in its `id`: `(ms, seq)`.
+    fn committed(&self) -> (u64, u64) {
+        let mut parts = self.id.splitn(3, '-').skip(1).map(|p| p.parse().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    }
+
     /// Decodes one stream entry of `slot`'s alert stream.
     pub fn from_entry(slot: u16, entry: &StreamId) -> Result<Self, StoreError> {
         let text = |name: &str| -> Result<String, StoreError> {
@@ -111,7 +117,9 @@ pub async fn list_alerts(store: &Store, sku: Option<&Sku>, limit: Limit) -> Resu
             }
         }
     }
-    alerts.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
+    // In commit order (the stream entry ids), not by `at`: a buyer that started first may
+    // commit last.
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.committed()));
     alerts.truncate(limit);
     Ok(AlertList { alerts })
 }

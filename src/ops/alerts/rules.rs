@@ -46,8 +46,13 @@ pub async fn get_rules(store: &Store, sku: &Sku) -> Result<AlertRules, Error> {
 /// Sets a SKU's rules (replacing the reorder pair, or removing it when `None`). Setting a
 /// rule raises nothing by itself: alerts are crossings, made by changes of stock.
 pub async fn set_rules(store: &Store, sku: &Sku, rules: Rules) -> Result<AlertRules, Error> {
-    // Listed first, so the readers of alerts follow this SKU's slot before any is raised;
-    // a listing left by a refused call only costs a reader one empty stream.
+    // Listed first, so the readers of alerts follow this SKU's slot before any is raised.
+    // Only a SKU that exists is listed (and none is ever deleted), so a refused call leaves
+    // nothing behind.
+    let exists: bool = store.query(redis::cmd("EXISTS").arg(store.keys().stock(sku))).await?;
+    if !exists {
+        return Err(Error::unknown_sku(sku.as_str()));
+    }
     let _: () = store
         .query(redis::cmd("SADD").arg(store.keys().alert_skus()).arg(sku.as_str()))
         .await?;

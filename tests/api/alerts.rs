@@ -1,0 +1,558 @@
+//! Alerts: exactly one per crossing under a rush, on every transactional path; where they
+//! go (the list, the event feed, signed webhooks through a real local receiver, with
+//! retries, dead letters and replay); and what webhooks may never reach.
+
+use crate::helpers::{AppOptions, TestApp, spawn_app_with};
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use stockwatch::domain::{Quantity, Sku, Strategy, UserId};
+use stockwatch::webhooks::WebhookConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn app_with(webhooks: WebhookConfig, tweak: impl FnOnce(&mut stockwatch::StoreConfig)) -> TestApp {
+    spawn_app_with(
+        AppOptions {
+            webhooks,
+            ..AppOptions::default()
+        },
+        tweak,
+    )
+    .await
+}
+
+async fn put_rules(app: &TestApp, sku: &str, rules: Value) -> (u16, Value) {
+    app.send(Method::PUT, &format!("/v1/skus/{sku}/alerts"), Some(rules))
+        .await
+}
+
+/// The SKU's stock alerts (all but `contention`, which a textbook rush also raises),
+/// oldest first, as `(type, available)`.
+async fn stock_alerts_of(app: &TestApp, sku: &str) -> Vec<(String, i64)> {
+    let mut all = alerts_of(app, sku).await;
+    all.retain(|(kind, _)| kind != "contention");
+    all
+}
+
+/// The SKU's alerts, oldest first, as `(type, available)`.
+async fn alerts_of(app: &TestApp, sku: &str) -> Vec<(String, i64)> {
+    let (status, body) = app.get(&format!("/v1/alerts?sku={sku}&limit=1000")).await;
+    assert_eq!(status, 200, "{body}");
+    let mut list: Vec<(String, i64)> = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["type"].as_str().unwrap().to_owned(), a["available"].as_i64().unwrap()))
+        .collect();
+    list.reverse();
+    list
+}
+
+/// 1,000 buyers of one unit each race for 500 units, through the library on `strategy`
+/// (textbook WATCH buyers told `contention` try again): every buyer ends sold or refused.
+async fn rush(app: &TestApp, store: &stockwatch::Store, strategy: Strategy, sku: &str) {
+    app.set_stock(sku, 500).await;
+    let (status, body) = put_rules(
+        app,
+        sku,
+        json!({"low_stock_threshold": 100, "reorder_point": 50, "reorder_quantity": 300}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let tasks: Vec<_> = (0..1000)
+        .map(|i| {
+            let (store, sku) = (store.clone(), Sku::parse(sku).unwrap());
+            tokio::spawn(async move {
+                let user = UserId::parse(&json!(format!("u{i}"))).unwrap();
+                let one = Quantity::parse(&json!(1), "q").unwrap();
+                loop {
+                    match stockwatch::ops::purchase(&store, strategy, &sku, one, &user, None).await {
+                        Err(stockwatch::Error::Contention { .. }) => {
+                            tokio::time::sleep(Duration::from_millis(rand::random_range(1..20))).await
+                        }
+                        other => return other.is_ok(),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut sold = 0;
+    for t in tasks {
+        sold += usize::from(t.await.unwrap());
+    }
+    assert_eq!(sold, 500, "{strategy:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rush_of_a_thousand_raises_exactly_one_alert_per_crossing() {
+    let app = app_with(WebhookConfig::default(), |_| {}).await;
+    let textbook = app.store.with_batching(false);
+    let paths = [
+        (app.store.clone(), Strategy::Watch, "grouped"),
+        (textbook, Strategy::Watch, "textbook"),
+        (app.store.clone(), Strategy::Lua, "lua"),
+    ];
+    for (store, strategy, sku) in paths {
+        rush(&app, &store, strategy, sku).await;
+        assert_eq!(
+            stock_alerts_of(&app, sku).await,
+            [
+                ("low_stock".to_owned(), 99),
+                ("reorder".to_owned(), 49),
+                ("out_of_stock".to_owned(), 0)
+            ],
+            "{sku}: one of each crossing, each at the level its change left"
+        );
+        // A restock crosses back up once; a second one crosses nothing.
+        for _ in 0..2 {
+            let (status, _) = app
+                .post(&format!("/v1/skus/{sku}/restock"), json!({"quantity": 150}))
+                .await;
+            assert_eq!(status, 200);
+        }
+        let last = stock_alerts_of(&app, sku).await.pop().unwrap();
+        assert_eq!(last, ("back_in_stock".to_owned(), 150), "{sku}");
+        assert_eq!(stock_alerts_of(&app, sku).await.len(), 4, "{sku}");
+    }
+    let (_, body) = app.get("/v1/alerts?sku=lua&limit=10").await;
+    let reorder = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "reorder")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (reorder["threshold"].as_i64(), reorder["quantity"].as_i64()),
+        (Some(50), Some(300))
+    );
+    let report = app.verify().await;
+    assert!(report.ok, "{:?}", report.violations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_that_lapse_or_are_cancelled_cross_back_and_the_feed_carries_alerts() {
+    let app = app_with(WebhookConfig::default(), |_| {}).await;
+    app.set_stock("h", 10).await;
+    put_rules(&app, "h", json!({"low_stock_threshold": 5})).await;
+    let mut stream = app.client.get(app.url("/v1/events")).send().await.unwrap();
+    let held = app.reserve("watch", &[("h", 6)], 60).await;
+    let id = held["reservation_id"].as_str().unwrap();
+    let (status, _) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        alerts_of(&app, "h").await,
+        [("low_stock".to_owned(), 4), ("back_in_stock".to_owned(), 10)]
+    );
+    // Both arrive on the event feed as `event: alert`.
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while text.matches("event: alert").count() < 2 {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("alerts on the feed in time");
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
+    }
+    assert!(
+        text.contains("\"type\":\"low_stock\"") && text.contains("\"type\":\"back_in_stock\""),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_low_stock_list_is_lowest_first_in_total_or_per_location() {
+    let app = app_with(WebhookConfig::default(), |_| {}).await;
+    for (sku, available, threshold) in [("a", 3, 5), ("b", 1, 5), ("c", 9, 5), ("d", 4, 4)] {
+        app.set_stock(sku, available).await;
+        assert_eq!(
+            put_rules(&app, sku, json!({"low_stock_threshold": threshold})).await.0,
+            200
+        );
+    }
+    app.set_stock("no-rules", 0).await;
+    let (_, body) = app.get("/v1/alerts/low-stock").await;
+    let skus: Vec<(&str, i64)> = body["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["sku"].as_str().unwrap(), s["available"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(skus, [("b", 1), ("a", 3)]);
+    let (status, _) = app
+        .send(
+            Method::PUT,
+            "/v1/skus/c/locations/east/stock",
+            Some(json!({"available": 2})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, body) = app.get("/v1/alerts/low-stock?location=east").await;
+    assert_eq!(
+        body["skus"],
+        json!([{"sku": "c", "location": "east", "available": 2, "threshold": 5}])
+    );
+    let (_, rules) = app.get("/v1/skus/c/alerts").await;
+    assert_eq!(rules, json!({"sku": "c", "low_stock_threshold": 5}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heavy_conflicts_on_one_sku_raise_one_contention_alert() {
+    let app = app_with(WebhookConfig::default(), |c| {
+        c.batching = false;
+        c.contention_alert = stockwatch::retry::ContentionAlert {
+            rate: 0.2,
+            window: Duration::from_secs(60),
+            min_attempts: 20,
+        };
+    })
+    .await;
+    rush(&app, &app.store, Strategy::Watch, "hot").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let contention = || async {
+        alerts_of(&app, "hot")
+            .await
+            .into_iter()
+            .filter(|(t, _)| t == "contention")
+            .count()
+    };
+    while contention().await == 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(contention().await, 1, "one crossing, one alert");
+}
+
+/// A real local HTTP receiver: records each request (headers and raw body) and answers
+/// with the status its script says, one per request (the last repeats).
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>,
+    script: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Receiver {
+    async fn start(script: Vec<u16>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}/hooks", listener.local_addr().unwrap().port());
+        let me = Self {
+            url,
+            seen: Arc::default(),
+            script: Arc::new(Mutex::new(script)),
+        };
+        let served = me.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let served = served.clone();
+                tokio::spawn(async move {
+                    let mut raw = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    let (head, length) = loop {
+                        let n = socket.read(&mut buf).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        raw.extend_from_slice(&buf[..n]);
+                        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&raw[..end]).to_string();
+                            let length = head
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap())
+                                })
+                                .unwrap_or(0);
+                            raw.drain(..end + 4);
+                            break (head, length);
+                        }
+                    };
+                    while raw.len() < length {
+                        let n = socket.read(&mut buf).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        raw.extend_from_slice(&buf[..n]);
+                    }
+                    let headers = head
+                        .lines()
+                        .skip(1)
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                        .collect();
+                    served.seen.lock().unwrap().push((headers, raw));
+                    let status = {
+                        let mut script = served.script.lock().unwrap();
+                        if script.len() > 1 { script.remove(0) } else { script[0] }
+                    };
+                    let extra = if status == 302 {
+                        "Location: http://169.254.169.254/latest/meta-data/\r\n"
+                    } else {
+                        ""
+                    };
+                    let reply = format!("HTTP/1.1 {status} X\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n");
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        me
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).unwrap())
+            .collect()
+    }
+
+    async fn wait_for(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.seen.lock().unwrap().len() < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} deliveries, wanted {n}",
+                self.seen.lock().unwrap().len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn local_webhooks() -> WebhookConfig {
+    WebhookConfig {
+        allow_hosts: vec!["127.0.0.1".into()],
+        retry_for: Duration::from_secs(2),
+        timeout: Duration::from_millis(500),
+    }
+}
+
+const SECRET: &str = "whsec_test_0123456789";
+
+async fn register(app: &TestApp, url: &str, events: Value) -> (u16, Value) {
+    app.post("/v1/webhooks", json!({"url": url, "secret": SECRET, "events": events}))
+        .await
+}
+
+/// Sells `n` units of a fresh SKU with a threshold of 5 out of 6 units: one `low_stock`.
+async fn cross_low(app: &TestApp, sku: &str) {
+    app.set_stock(sku, 6).await;
+    put_rules(app, sku, json!({"low_stock_threshold": 5})).await;
+    let (status, _) = app
+        .post("/v1/purchases", json!({"sku": sku, "quantity": 2, "user_id": "u"}))
+        .await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_retried_and_kept_as_dead_letters_to_replay() {
+    let app = app_with(local_webhooks(), |_| {}).await;
+    // Fails twice, then takes it: one alert, three tries, delivered.
+    let flaky = Receiver::start(vec![500, 503, 200]).await;
+    let (status, hook) = register(&app, &flaky.url, json!(["low_stock"])).await;
+    assert_eq!(status, 201, "{hook}");
+    assert!(
+        !hook.to_string().contains(SECRET),
+        "the secret is never returned: {hook}"
+    );
+    cross_low(&app, "w1").await;
+    flaky.wait_for(3).await;
+    let seen = flaky.seen.lock().unwrap().clone();
+    let ids: Vec<Value> = flaky.bodies().iter().map(|b| b["id"].clone()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "every retry carries the same id: {ids:?}"
+    );
+    for (headers, body) in &seen {
+        let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(body);
+        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(
+            header("x-stockwatch-signature"),
+            Some(expected),
+            "the receiver checks the signature"
+        );
+    }
+    let delivered = &flaky.bodies()[0];
+    assert_eq!(
+        (delivered["type"].as_str(), delivered["sku"].as_str()),
+        (Some("low_stock"), Some("w1"))
+    );
+    assert_eq!(
+        (delivered["available"].as_i64(), delivered["threshold"].as_i64()),
+        (Some(4), Some(5))
+    );
+    let (_, listed) = app.get("/v1/webhooks").await;
+    assert_eq!(listed["webhooks"][0]["url"], flaky.url.as_str());
+    assert!(!listed.to_string().contains(SECRET));
+
+    // A receiver that keeps failing: retried for the configured time, then a dead letter.
+    let down = Receiver::start(vec![500]).await;
+    let (_, hook) = register(&app, &down.url, json!(["low_stock"])).await;
+    cross_low(&app, "w2").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let dead = loop {
+        let (_, body) = app.get("/v1/webhooks/dead-letters").await;
+        let mine: Vec<Value> = body["dead_letters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["webhook_id"] == hook["id"])
+            .cloned()
+            .collect();
+        if !mine.is_empty() {
+            break mine;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no dead letter");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0]["attempts"].as_u64().unwrap() >= 2, "{dead:?}");
+    let tries = down.seen.lock().unwrap().len();
+    // The receiver recovers; a replay sends the same alert once more, and it is gone.
+    *down.script.lock().unwrap() = vec![200];
+    let id = dead[0]["id"].as_str().unwrap();
+    let (status, replayed) = app
+        .post(&format!("/v1/webhooks/dead-letters/replay?id={id}"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{replayed}");
+    assert_eq!(replayed["delivered"], 1);
+    assert_eq!(down.seen.lock().unwrap().len(), tries + 1);
+    assert_eq!(down.bodies().last().unwrap()["id"], dead[0]["alert"]["id"]);
+    let (_, after) = app.get("/v1/webhooks/dead-letters").await;
+    assert!(!after.to_string().contains(id), "{after}");
+
+    // Deleted: no more deliveries to it.
+    let path = format!("/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    assert_eq!(app.send(Method::DELETE, &path, None).await.0, 204);
+    assert_eq!(app.send(Method::DELETE, &path, None).await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_never_reach_what_they_must_not() {
+    let app = app_with(local_webhooks(), |_| {}).await;
+    let before = app.dump().await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost:9000/hooks",
+        "http://[::1]:9000/hooks",
+        "ftp://127.0.0.1/hooks",
+        "http://user:pw@127.0.0.1:9000/hooks",
+        "http://10.0.0.1/hooks",
+        "/hooks",
+    ] {
+        let (status, body) = register(&app, url, json!(["low_stock"])).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{url}: {body}"
+        );
+    }
+    assert_eq!(app.dump().await, before, "nothing registered");
+    // Webhooks are off without an allow list.
+    let off = app_with(WebhookConfig::default(), |_| {}).await;
+    let (status, body) = register(&off, "http://127.0.0.1:9/hooks", json!(["low_stock"])).await;
+    assert_eq!(status, 400, "{body}");
+
+    // A receiver that redirects to the metadata service: never followed, a dead letter.
+    let redirecting = Receiver::start(vec![302]).await;
+    let (status, _) = register(&app, &redirecting.url, json!(["low_stock"])).await;
+    assert_eq!(status, 201);
+    cross_low(&app, "r").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = app.get("/v1/webhooks/dead-letters").await;
+        if let Some(d) = body["dead_letters"].as_array().unwrap().first() {
+            assert!(d["error"].as_str().unwrap().contains("302"), "{d}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no dead letter");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_alert_and_webhook_input_is_a_4xx_and_changes_nothing() {
+    let app = app_with(local_webhooks(), |_| {}).await;
+    app.set_stock("s", 5).await;
+    let before = app.dump().await;
+    let cases: Vec<(Method, &str, Option<Value>, u16)> = vec![
+        (Method::PUT, "/v1/skus/s/alerts", Some(json!({})), 400),
+        (
+            Method::PUT,
+            "/v1/skus/s/alerts",
+            Some(json!({"low_stock_threshold": -1})),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/v1/skus/s/alerts",
+            Some(json!({"low_stock_threshold": "5"})),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/v1/skus/s/alerts",
+            Some(json!({"low_stock_threshold": 5, "reorder_point": 2})),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/v1/skus/s/alerts",
+            Some(json!({"low_stock_threshold": 5, "reorder_point": 2, "reorder_quantity": 0})),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/v1/skus/nope/alerts",
+            Some(json!({"low_stock_threshold": 5})),
+            404,
+        ),
+        (Method::GET, "/v1/skus/nope/alerts", None, 404),
+        (Method::GET, "/v1/alerts?limit=0", None, 400),
+        (Method::GET, "/v1/alerts?sku=a:b", None, 400),
+        (Method::GET, "/v1/alerts/low-stock?location=a@b", None, 400),
+        (
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/h", "secret": "short", "events": ["low_stock"]})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/h", "secret": SECRET, "events": []})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/h", "secret": SECRET, "events": ["sold"]})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": 5, "secret": SECRET, "events": ["low_stock"]})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"secret": SECRET, "events": ["low_stock"]})),
+            400,
+        ),
+        (Method::DELETE, "/v1/webhooks/nope", None, 404),
+        (Method::PATCH, "/v1/webhooks", None, 405),
+    ];
+    for (method, path, body, expected) in cases {
+        let (status, answer) = app.send(method.clone(), path, body.clone()).await;
+        assert_eq!(status, expected, "{method} {path} {body:?}: {answer}");
+    }
+    assert_eq!(app.dump().await, before, "nothing changed");
+}
