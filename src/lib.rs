@@ -8,8 +8,8 @@
 //! ```text
 //! routes ─→ ops ─→ txn ─→ store ─→ conn, keys, domain, error, retry, outcome
 //!    │        │                 └─→ metrics, events (beside the store) ─→ conn
-//!    └─→ demo ┘    expiry, ledger ─→ ops, txn, store     bench, soak ─→ ops, store
-//!  config, startup: the top; routes ─→ ledger (aged-out orders)
+//!    └─→ demo ┘    expiry, ledger, webhooks ─→ ops, txn, store     bench, soak ─→ ops, store
+//!  config, startup: the top; routes ─→ ledger (aged-out orders), webhooks
 //!  demo, bench ─→ race ─→ error, outcome
 //! ```
 //!
@@ -31,10 +31,16 @@
 //! - [`ops`]: the stock operations, one file each, each on `watch`, `lua` or `broken`;
 //!   `ops/take/` is the decision behind purchases, checkouts and reservations, and
 //!   `ops/saga/` takes a cart across cluster slots (holds, one decision, parts that follow).
+//!   The stockroom: `ops::level` is a SKU's stock hash with its locations and how a line is
+//!   drawn from them; transfers and counted adjustments sit beside set and restock; and
+//!   `ops::alerts` decides each stock alert inside the change that crosses it
+//!   (`src/lua/alerts.lua`).
 //! - [`expiry`]: the worker that releases lapsed reservations, driven by a ZSET of deadlines.
 //! - [`ledger`]: the projector that moves every change into PostgreSQL exactly once (each
 //!   change's entry is written by `ops::journal` in the same MULTI or script), and the
 //!   reads of those books (`verify --ledger`, aged-out orders).
+//! - [`webhooks`]: alerts POSTed to registered URLs, signed, at least once, with an SSRF
+//!   guard, retries and dead letters.
 //! - [`routes`]: thin actix-web handlers, one file each; [`routes::api`] holds the request
 //!   bodies, parameters and refusal sets that both the handlers and the OpenAPI document
 //!   use; [`startup`] wires them into an [`startup::Application`].

@@ -643,3 +643,41 @@ async fn answers_without_a_commit_publish_nothing() {
         .collect();
     assert_eq!(kinds, ["reserve", "cancel"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_each_alert_once() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    app.set_stock("desk", 5).await;
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/skus/desk/alerts",
+            Some(json!({"low_stock_threshold": 3})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    client.goto(&app.url("/")).await.unwrap();
+    wait_until(&client, "document.getElementById('conn').textContent === 'live'").await;
+    for _ in 0..5 {
+        let (status, _) = app
+            .post("/v1/purchases", json!({"sku": "desk", "quantity": 1, "user_id": "u"}))
+            .await;
+        assert_eq!(status, 201);
+    }
+    wait_until(&client, "document.querySelectorAll('#alerts tbody tr').length >= 2").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let types: Vec<String> = eval(
+        &client,
+        "[...document.querySelectorAll('#alerts tbody tr')].map(r => r.dataset.type)",
+    )
+    .await;
+    assert_eq!(
+        types,
+        ["out_of_stock", "low_stock"],
+        "newest first, one row per crossing"
+    );
+    assert!(eval::<bool>(&client, "document.getElementById('no-alerts').hidden").await);
+    client.close().await.unwrap();
+}
