@@ -225,12 +225,15 @@ async fn heavy_conflicts_on_one_sku_raise_one_contention_alert() {
     assert_eq!(contention().await, 1, "one crossing, one alert");
 }
 
+/// One request a receiver got: its headers (lowercased names) and raw body.
+type Delivery = (Vec<(String, String)>, Vec<u8>);
+
 /// A real local HTTP receiver: records each request (headers and raw body) and answers
 /// with the status its script says, one per request (the last repeats).
 #[derive(Clone)]
 struct Receiver {
     url: String,
-    seen: Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>,
+    seen: Arc<Mutex<Vec<Delivery>>>,
     script: Arc<Mutex<Vec<u16>>>,
 }
 
