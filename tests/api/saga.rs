@@ -220,3 +220,96 @@ async fn a_cart_in_one_slot_stays_one_transaction() {
     assert_eq!(ops::verify(&store).await.unwrap().reservations, 0);
     verify_clean(&store).await;
 }
+
+/// `(location, available, reserved, sold)` of each location shown, in draw order.
+async fn places(store: &Store, sku: &Sku) -> Vec<(String, i64, i64, i64)> {
+    let s = ops::get_stock(store, sku).await.unwrap();
+    s.locations
+        .iter()
+        .map(|l| (l.location.to_string(), l.available, l.reserved, l.sold))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cart_across_masters_draws_from_locations_and_alerts_once() {
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let [a, b, _] = one_per_master("loc");
+    let at = |n: i64| stockwatch::domain::Available::parse(&n.into(), "available").unwrap();
+    let first = |p: i64| Some(stockwatch::domain::Priority::parse(&p.into(), "priority").unwrap());
+    let (east, west) = (
+        stockwatch::domain::Location::parse("east", "l").unwrap(),
+        stockwatch::domain::Location::parse("west", "l").unwrap(),
+    );
+    for sku in [&a, &b] {
+        ops::set_location_stock(&store, sku, &east, at(2), first(1))
+            .await
+            .unwrap();
+        ops::set_location_stock(&store, sku, &west, at(10), first(2))
+            .await
+            .unwrap();
+        let rules = ops::level::Rules {
+            low_stock_threshold: Some(10),
+            ..Default::default()
+        };
+        ops::alerts::set_rules(&store, sku, rules).await.unwrap();
+    }
+    let drawn = |e: i64, w: i64| {
+        vec![
+            ops::level::Allocation {
+                location: "east".into(),
+                quantity: e,
+            },
+            ops::level::Allocation {
+                location: "west".into(),
+                quantity: w,
+            },
+        ]
+    };
+    for strategy in [Strategy::Watch, Strategy::Lua] {
+        let items = cart(&[(&a, 3), (&b, 3)]);
+        let held = ops::reserve(
+            &store,
+            strategy,
+            &items,
+            &user(1),
+            TtlSeconds::parse(Some(&60.into())).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        // Each part drew from its own SKU's locations, in its own slot; the parent shows it.
+        assert!(
+            held.items.iter().all(|l| l.allocations == drawn(2, 1)),
+            "{strategy:?}: {held:?}"
+        );
+        let resv = ops::get_reservation(&store, &held.reservation_id).await.unwrap();
+        assert!(resv.items.iter().all(|l| l.allocations == drawn(2, 1)), "{resv:?}");
+        assert_eq!(
+            places(&store, &a).await,
+            [("east".into(), 0, 2, 0), ("west".into(), 9, 1, 0)]
+        );
+        ops::cancel(&store, &held.reservation_id, None).await.unwrap();
+        assert_eq!(
+            places(&store, &b).await,
+            [("east".into(), 2, 0, 0), ("west".into(), 10, 0, 0)]
+        );
+    }
+    let sold = ops::checkout(&store, Strategy::Lua, &cart(&[(&a, 4), (&b, 4)]), &user(2), None)
+        .await
+        .unwrap();
+    let order = ops::get_order(&store, &sold.order_id).await.unwrap();
+    assert!(order.items.iter().all(|l| l.allocations == drawn(2, 2)), "{order:?}");
+    // Each hold took 12 to 9, below 10, and its cancel brought it back; the sale took it to 8.
+    for sku in [&a, &b] {
+        let limit = stockwatch::domain::Limit::parse(Some("100")).unwrap();
+        let list = ops::alerts::list_alerts(&store, Some(sku), limit).await.unwrap();
+        let kinds: Vec<&str> = list.alerts.iter().rev().map(|a| a.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["low_stock", "back_in_stock", "low_stock", "back_in_stock", "low_stock"],
+            "{sku}"
+        );
+    }
+    verify_clean(&store).await;
+}
