@@ -54,7 +54,7 @@ pub async fn get_rules(req: HttpRequest, state: web::Data<AppState>) -> Result<H
 
 /// `GET /v1/alerts?sku=&limit=`: recent alerts, newest first.
 #[utoipa::path(get, path = "/v1/alerts", tag = "alerts",
-    params(("sku" = Option<String>, Query, description = "Only this SKU's"),
+    params(("sku" = Option<crate::domain::Sku>, Query, description = "Only this SKU's"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Newest n, default 100")),
     responses((status = 200, description = "Recent alerts, newest first", body = crate::ops::alerts::AlertList),
         super::api::InvalidRequest,
@@ -71,7 +71,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 
 /// `GET /v1/alerts/low-stock?location=`: SKUs now below their threshold, lowest first.
 #[utoipa::path(get, path = "/v1/alerts/low-stock", tag = "alerts",
-    params(("location" = Option<String>, Query, description = "Compare this location's `available` instead of the total")),
+    params(("location" = Option<crate::domain::Location>, Query, description = "Compare this location's `available` instead of the total")),
     responses((status = 200, description = "SKUs below their low-stock threshold, lowest first", body = crate::ops::alerts::LowStockList),
         super::api::InvalidRequest,
         super::api::Unavailable)
