@@ -1,10 +1,8 @@
-use super::stockroom::Change;
-use super::{Stock, admin_entry, level_of, movement_with, now_ms, read_stock};
+use super::Stock;
+use super::stockroom::{self, Change, Step};
 use crate::domain::{Location, Sku};
 use crate::error::{Error, Shortage};
 use crate::store::Store;
-use crate::txn::{Optimistic, Plan};
-use std::collections::HashMap;
 
 /// Why a count differed from the books: recorded with the movement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,43 +65,23 @@ pub async fn adjust(
     correction: Correction,
     reason: Reason,
 ) -> Result<Stock, Error> {
-    let op = Adjust {
-        store,
-        sku,
+    let step = Adjust {
         location,
         correction,
         reason,
-        at_ms: now_ms(),
     };
-    super::run_admin(store, "adjust", sku, &op).await
+    stockroom::run(store, "adjust", sku, step).await
 }
 
 struct Adjust<'a> {
-    store: &'a Store,
-    sku: &'a Sku,
     location: &'a Location,
     correction: Correction,
     reason: Reason,
-    at_ms: i64,
 }
 
-impl Optimistic for Adjust<'_> {
-    type Snapshot = (HashMap<String, String>,);
-    type Output = Stock;
-    type Rejection = Error;
-
-    fn watch_keys(&self) -> Vec<String> {
-        vec![self.store.keys().stock(self.sku)]
-    }
-
-    fn read(&self, pipe: &mut redis::Pipeline) {
-        read_stock(self.store, self.sku, pipe);
-    }
-
-    fn decide(&self, (fields,): Self::Snapshot, attempt: u32) -> Result<Plan<Stock>, Error> {
-        let level = level_of(self.sku, &fields)?.ok_or_else(|| Error::unknown_sku(self.sku.as_str()))?;
-        let mut change = Change::new(self.store.keys().stock(self.sku), Some(level));
-        let available = change.existing(self.sku, self.location)?.counts.available;
+impl Step for Adjust<'_> {
+    fn apply(&self, change: &mut Change, attempt: u32) -> Result<(), Error> {
+        let available = change.existing(self.location)?.counts.available;
         let delta = match self.correction {
             Correction::Counted(n) => n - available,
             Correction::Delta(d) => d,
@@ -111,7 +89,7 @@ impl Optimistic for Adjust<'_> {
         if available + delta < 0 {
             return Err(Error::InsufficientStock {
                 items: vec![Shortage {
-                    sku: self.sku.clone(),
+                    sku: change.sku.clone(),
                     available: available.max(0),
                     requested: -delta,
                 }],
@@ -119,17 +97,8 @@ impl Optimistic for Adjust<'_> {
             });
         }
         change.receive(self.location, delta, true);
-        change.check_alerts(self.store, self.sku, delta, self.at_ms);
         let extra = [("location", self.location.as_str()), ("reason", self.reason.as_str())];
-        change.writes.push(movement_with(
-            self.store, self.sku, "adjust", delta, "admin", self.at_ms, &extra,
-        ));
-        change
-            .writes
-            .extend(admin_entry(self.store, self.sku, "adjust", delta, self.at_ms));
-        Ok(Plan {
-            output: change.level.to_stock(self.sku),
-            writes: change.writes,
-        })
+        change.record("adjust", delta, delta, &extra);
+        Ok(())
     }
 }

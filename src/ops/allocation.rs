@@ -78,17 +78,25 @@ impl Allocation {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn alloc(pairs: &[(&str, i64)]) -> Vec<Allocation> {
+impl Allocation {
+    /// `[(location, quantity)]` as allocations, for tests.
+    pub(crate) fn list(pairs: &[(&str, i64)]) -> Vec<Self> {
         pairs
             .iter()
-            .map(|(l, q)| Allocation {
+            .map(|(l, q)| Self {
                 location: l.to_string(),
                 quantity: *q,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alloc(pairs: &[(&str, i64)]) -> Vec<Allocation> {
+        Allocation::list(pairs)
     }
 
     #[test]

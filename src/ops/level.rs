@@ -278,13 +278,7 @@ mod tests {
     }
 
     fn alloc(pairs: &[(&str, i64)]) -> Vec<Allocation> {
-        pairs
-            .iter()
-            .map(|(l, q)| Allocation {
-                location: l.to_string(),
-                quantity: *q,
-            })
-            .collect()
+        Allocation::list(pairs)
     }
 
     #[test]

@@ -1,28 +1,89 @@
-//! The stockroom's changes to a SKU's locations, as writes plus the level they leave, so
-//! the admin operations (set, restock, transfer, adjust) share one model of the hash
-//! (`super::level`) and each answers with exactly what it wrote.
+//! The stockroom's engine: the admin operations (set, restock, transfer, adjust) each
+//! supply one [`Step`]; this runs it as one optimistic transaction on the SKU's stock hash,
+//! with one model of the hash (`super::level`), and answers with exactly what it wrote.
 
 use super::alerts::crossing_cmd;
 use super::level::{Level, MAX_LOCATIONS, Place, field_at};
+use super::{Stock, admin_entry, level_of, movement_with, now_ms, read_stock};
 use crate::domain::{InvalidInput, Location, Sku};
 use crate::error::Error;
 use crate::store::Store;
+use crate::txn::{Optimistic, Plan};
 use redis::Cmd;
+use std::collections::HashMap;
 
-/// A level about to change, with the writes that make the change.
-pub(crate) struct Change {
-    /// The stock key.
-    pub key: String,
-    /// The level as it will be after the writes.
-    pub level: Level,
-    /// The writes so far.
-    pub writes: Vec<Cmd>,
+/// One admin change of a SKU's stock: its decision only.
+pub(crate) trait Step: Sync {
+    /// Whether the change may create the SKU (a set does; the others need it to exist).
+    const CREATES: bool = false;
+
+    /// Decides from the level as read (in `change`), adding the writes, or refuses.
+    /// `attempt` is for the refusals that report it.
+    fn apply(&self, change: &mut Change, attempt: u32) -> Result<(), Error>;
 }
 
-impl Change {
+/// Runs `step` on `sku` as the admin operation `kind`, and reports it.
+pub(crate) async fn run<S: Step>(store: &Store, kind: &'static str, sku: &Sku, step: S) -> Result<Stock, Error> {
+    let op = Admin {
+        store,
+        sku,
+        step,
+        at_ms: now_ms(),
+    };
+    super::run_admin(store, kind, sku, &op).await
+}
+
+struct Admin<'a, S> {
+    store: &'a Store,
+    sku: &'a Sku,
+    step: S,
+    at_ms: i64,
+}
+
+impl<S: Step> Optimistic for Admin<'_, S> {
+    type Snapshot = (HashMap<String, String>,);
+    type Output = Stock;
+    type Rejection = Error;
+
+    fn watch_keys(&self) -> Vec<String> {
+        vec![self.store.keys().stock(self.sku)]
+    }
+
+    fn read(&self, pipe: &mut redis::Pipeline) {
+        read_stock(self.store, self.sku, pipe);
+    }
+
+    fn decide(&self, (fields,): Self::Snapshot, attempt: u32) -> Result<Plan<Stock>, Error> {
+        let level = level_of(self.sku, &fields)?;
+        if level.is_none() && !S::CREATES {
+            return Err(Error::unknown_sku(self.sku.as_str()));
+        }
+        let mut change = Change::new(self.store, self.sku, self.at_ms, level);
+        self.step.apply(&mut change, attempt)?;
+        Ok(Plan {
+            output: change.level.to_stock(self.sku),
+            writes: change.writes,
+        })
+    }
+}
+
+/// A level about to change, with the writes that make the change.
+pub(crate) struct Change<'a> {
+    store: &'a Store,
+    /// The SKU.
+    pub sku: &'a Sku,
+    at_ms: i64,
+    key: String,
+    /// The level as it will be after the writes.
+    pub level: Level,
+    writes: Vec<Cmd>,
+}
+
+impl<'a> Change<'a> {
     /// Starts from `level` as read; a SKU that does not exist yet is created with every
     /// counter at 0, so the increments below apply to a well-formed hash.
-    pub fn new(key: String, level: Option<Level>) -> Self {
+    fn new(store: &'a Store, sku: &'a Sku, at_ms: i64, level: Option<Level>) -> Self {
+        let key = store.keys().stock(sku);
         let mut writes = Vec::new();
         let level = level.unwrap_or_else(|| {
             writes.push(
@@ -41,15 +102,34 @@ impl Change {
                 }],
             }
         });
-        Self { key, level, writes }
+        Self {
+            store,
+            sku,
+            at_ms,
+            key,
+            level,
+            writes,
+        }
     }
 
     /// The location `name`, or `unknown_location`.
-    pub fn existing(&self, sku: &Sku, name: &Location) -> Result<&Place, Error> {
+    pub fn existing(&self, name: &Location) -> Result<&Place, Error> {
         self.level.place(name.as_str()).ok_or_else(|| Error::UnknownLocation {
-            sku: sku.to_string(),
+            sku: self.sku.to_string(),
             location: name.to_string(),
         })
+    }
+
+    /// Records the change: its movement of `kind` (`quantity`, with `extra` fields), its
+    /// ledger entry, and the alert check of the totals' move by `total_delta`.
+    pub fn record(&mut self, kind: &str, quantity: i64, total_delta: i64, extra: &[(&str, &str)]) {
+        let (store, sku, at) = (self.store, self.sku, self.at_ms);
+        self.writes
+            .push(movement_with(store, sku, kind, quantity, "admin", at, extra));
+        self.writes.extend(admin_entry(store, sku, kind, quantity, at));
+        if total_delta != 0 && self.level.rules.any() {
+            self.writes.push(crossing_cmd(store, sku, total_delta, at));
+        }
     }
 
     /// Units arrive at (`delta` > 0) or leave (`delta` < 0) `location`'s `available`, as
@@ -74,14 +154,6 @@ impl Change {
         if let Some(place) = self.level.places.iter_mut().find(|p| &p.name == location) {
             place.counts.available += delta;
             place.counts.received += delta;
-        }
-    }
-
-    /// Queues the alert check after a change of the totals by `delta`, when the SKU has
-    /// rules (`super::alerts`).
-    pub fn check_alerts(&mut self, store: &Store, sku: &Sku, delta: i64, at_ms: i64) {
-        if delta != 0 && self.level.rules.any() {
-            self.writes.push(crossing_cmd(store, sku, delta, at_ms));
         }
     }
 

@@ -87,12 +87,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(endpoint("/v1/alerts", "GET", web::get().to(alerts::list)))
         .service(
-            web::resource("/v1/webhooks")
-                .route(web::get().to(webhooks::list))
-                .route(web::post().to(webhooks::create))
-                .default_service(web::route().to(|| async {
-                    Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed { allow: "GET, POST" })
-                })),
+            endpoint("/v1/webhooks", "GET, POST", web::get().to(webhooks::list))
+                .route(web::post().to(webhooks::create)),
         )
         .service(endpoint(
             "/v1/webhooks/dead-letters",
@@ -150,7 +146,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ));
 }
 
-/// One path with one method; any other method is a `405` whose `Allow` header names it.
+/// One path with one method (add more with `.route`, and name them all in `allow`); any
+/// other method is a `405` whose `Allow` header names them.
 fn endpoint(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
     web::resource(path).route(route).default_service(
         web::route().to(move || async move { Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed { allow }) }),
