@@ -88,6 +88,8 @@ fn main() {
                 distribution: s.distribution,
                 concurrency: 50,
                 cart_size: 3,
+                locations: 0,
+                alerts: false,
             };
             let mut results = Vec::new();
             for strategy in Strategy::ALL {

@@ -1,7 +1,7 @@
 //! Where the buyers go: the library in this process, or a running server over HTTP.
 
 use super::{HOLD, Op, Workload};
-use crate::domain::{Available, CartItems, Quantity, Sku, Strategy, UserId};
+use crate::domain::{Available, CartItems, Location, Priority, Quantity, Sku, Strategy, UserId};
 use crate::ops;
 use crate::outcome::Effort;
 use crate::race::{Answer, Outcome};
@@ -93,26 +93,24 @@ impl Driver {
         let skus: Vec<Sku> = (0..w.skus)
             .map(|i| Sku::parse(&format!("{prefix}sku{i}")).map_err(|e| e.to_string()))
             .collect::<Result<_, _>>()?;
-        let (target_ref, stock) = (&target, w.stock);
+        let target_ref = &target;
         let results: Vec<Result<(), String>> = futures_util::stream::iter(skus.iter())
             .map(|sku| async move {
                 match (target_ref, self) {
-                    (Target::Library(store), _) => ops::set_stock(store, sku, available)
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string()),
+                    (Target::Library(store), _) => stock_library(store, sku, w, available).await,
                     (Target::Http { base, client }, Self::Http { admin_token, .. }) => {
-                        let mut req = client
-                            .put(format!("{base}/v1/skus/{sku}/stock"))
-                            .json(&json!({"available": stock}));
-                        if let Some(t) = admin_token {
-                            req = req.bearer_auth(t);
+                        for (path, body) in stock_requests(sku, w) {
+                            let mut req = client.put(format!("{base}{path}")).json(&body);
+                            if let Some(t) = admin_token {
+                                req = req.bearer_auth(t);
+                            }
+                            match req.send().await {
+                                Ok(r) if r.status().is_success() => {}
+                                Ok(r) => return Err(format!("setting stock: HTTP {}", r.status())),
+                                Err(e) => return Err(format!("setting stock: {e}")),
+                            }
                         }
-                        match req.send().await {
-                            Ok(r) if r.status().is_success() => Ok(()),
-                            Ok(r) => Err(format!("setting stock: HTTP {}", r.status())),
-                            Err(e) => Err(format!("setting stock: {e}")),
-                        }
+                        Ok(())
                     }
                     _ => unreachable!("target matches driver"),
                 }
@@ -317,4 +315,54 @@ impl Prepared {
             cursor = next;
         }
     }
+}
+
+/// The share of `stock` the `i`-th of `n` locations holds (the first ones take the rest).
+fn share(stock: i64, n: usize, i: usize) -> i64 {
+    let n = n as i64;
+    stock / n + i64::from((i as i64) < stock % n)
+}
+
+/// Stocks one SKU through the library: `--locations` named locations sharing the stock
+/// (drawn in order) or the v1 level, and `--alerts` rules that every take then checks.
+async fn stock_library(store: &Store, sku: &Sku, w: &Workload, available: Available) -> Result<(), String> {
+    let e = |e: crate::error::Error| e.to_string();
+    if w.locations == 0 {
+        ops::set_stock(store, sku, available).await.map_err(e)?;
+    }
+    for i in 0..w.locations {
+        let location = Location::parse(&format!("w{i}"), "location").map_err(|e| e.to_string())?;
+        let level = Available::parse(&json!(share(w.stock, w.locations, i)), "stock").map_err(|e| e.to_string())?;
+        let priority = Priority::parse(&json!(i), "priority").map_err(|e| e.to_string())?;
+        ops::set_location_stock(store, sku, &location, level, Some(priority))
+            .await
+            .map_err(e)?;
+    }
+    if w.alerts {
+        let rules = ops::level::Rules {
+            low_stock_threshold: Some(w.stock / 2),
+            ..Default::default()
+        };
+        ops::alerts::set_rules(store, sku, rules).await.map_err(e)?;
+    }
+    Ok(())
+}
+
+/// The same over HTTP: the `PUT`s that stock one SKU, in order.
+fn stock_requests(sku: &Sku, w: &Workload) -> Vec<(String, serde_json::Value)> {
+    let mut puts = Vec::new();
+    if w.locations == 0 {
+        puts.push((format!("/v1/skus/{sku}/stock"), json!({"available": w.stock})));
+    }
+    for i in 0..w.locations {
+        let body = json!({"available": share(w.stock, w.locations, i), "priority": i});
+        puts.push((format!("/v1/skus/{sku}/locations/w{i}/stock"), body));
+    }
+    if w.alerts {
+        puts.push((
+            format!("/v1/skus/{sku}/alerts"),
+            json!({"low_stock_threshold": w.stock / 2}),
+        ));
+    }
+    puts
 }

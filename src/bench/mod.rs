@@ -93,6 +93,10 @@ pub struct Workload {
     pub concurrency: usize,
     /// Lines per checkout or reservation.
     pub cart_size: usize,
+    /// Named locations each SKU's stock is split over (0: a v1 SKU, all in `default`).
+    pub locations: usize,
+    /// Whether each SKU has alert rules, so every take also checks for a crossing.
+    pub alerts: bool,
 }
 
 /// What one strategy did. Field names are the `--json` contract.

@@ -147,6 +147,14 @@ pub struct WorkloadArgs {
     /// Lines per checkout or reservation.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub cart_size: u64,
+    /// Split each SKU's stock over this many named locations, drawn in order (0: a v1
+    /// SKU, all in `default`): the stockroom's cost per take.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=64))]
+    pub locations: u64,
+    /// Give each SKU alert rules (a low-stock threshold of half its stock), so every take
+    /// also checks for a crossing: the alerts' cost per take.
+    #[arg(long)]
+    pub alerts: bool,
     /// Group commit on the watch path (library mode; `off` is the textbook path).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub batching: String,
@@ -172,6 +180,8 @@ impl WorkloadArgs {
             distribution: self.distribution,
             concurrency,
             cart_size: self.cart_size as usize,
+            locations: self.locations as usize,
+            alerts: self.alerts,
         }
     }
 }

@@ -18,6 +18,8 @@ fn rush(buyers: u64, stock: i64) -> Workload {
         distribution: Distribution::Uniform,
         concurrency: 50,
         cart_size: 1,
+        locations: 0,
+        alerts: false,
     }
 }
 
@@ -94,6 +96,18 @@ async fn the_http_bench_drives_a_running_server() {
         assert_eq!(r.timeline.lowest(), 0);
         assert_eq!(r.timeline.buckets.iter().map(|b| b.commits).sum::<u64>(), 100);
         assert!(r.fairness.max_attempts >= 1, "{:?}", r.fairness);
+    }
+    // Stock split over three locations, with alert rules: still exact.
+    let stockroom = Workload {
+        locations: 3,
+        alerts: true,
+        ..rush(300, 100)
+    };
+    for strategy in [Strategy::Watch, Strategy::Lua] {
+        let r = bench::run_strategy(&driver, strategy, &stockroom, &hidden)
+            .await
+            .unwrap();
+        assert_eq!((r.successes, r.oversold), (100, 0), "{strategy:?}: {r:?}");
     }
     let carts = Workload {
         op: Op::Reserve,
