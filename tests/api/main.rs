@@ -1,6 +1,10 @@
 //! Integration tests: one binary, each test against its own real redis-server (started by
 //! `helpers`, in a temp dir, on a Unix socket, killed on drop) and a fresh key prefix.
 
+// A rush's spawned futures (library purchases through the store's cluster-capable
+// connections) nest deeper than rustc's default query depth on a clean build, as in the lib.
+#![recursion_limit = "256"]
+
 mod alerts;
 mod bench;
 mod checkout;
