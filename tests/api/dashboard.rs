@@ -519,8 +519,10 @@ async fn stock_events(stream: &mut reqwest::Response, at_least: usize, quiet: Du
     while let Ok(Ok(Some(more))) = tokio::time::timeout(quiet, stream.chunk()).await {
         text.push_str(&String::from_utf8_lossy(&more));
     }
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
+    // Only the `stock` events: a contended rush may also raise an `alert` (contention).
+    text.split("\n\n")
+        .filter(|frame| frame.lines().any(|l| l == "event: stock"))
+        .filter_map(|frame| frame.lines().find_map(|l| l.strip_prefix("data: ")))
         .map(|d| serde_json::from_str(d).unwrap())
         .collect()
 }
