@@ -559,3 +559,76 @@ async fn bad_alert_and_webhook_input_is_a_4xx_and_changes_nothing() {
     }
     assert_eq!(app.dump().await, before, "nothing changed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_a_dead_sender_left_pending_is_claimed_and_delivered() {
+    // Webhooks off in this app: no sender runs while the scene is set.
+    let app = app_with(WebhookConfig::default(), |_| {}).await;
+    let receiver = Receiver::start(vec![200]).await;
+    let config = local_webhooks();
+    let hook = stockwatch::webhooks::NewWebhook {
+        url: stockwatch::webhooks::guard::check_url(&config, &receiver.url).unwrap(),
+        secret: SECRET.into(),
+        events: vec!["low_stock".into()],
+    };
+    stockwatch::webhooks::create(&app.store, hook).await.unwrap();
+    cross_low(&app, "orphan").await;
+    // A sender that read the alert and died before delivering it: pending, never acked.
+    let stream = app.store.keys().alerts(0);
+    let mut raw = app.redis.raw().await;
+    let _: () = redis::cmd("XGROUP")
+        .arg(&["CREATE", &stream, "webhooks", "0", "MKSTREAM"])
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg(&[
+            "GROUP",
+            "webhooks",
+            "dead-sender",
+            "COUNT",
+            "10",
+            "STREAMS",
+            &stream,
+            ">",
+        ])
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(read.keys[0].ids.len(), 1, "the dead sender holds the alert");
+
+    // A live sender on the same Redis and prefix claims it once it has been idle longer
+    // than any delivery could take (retry_for + 2 × timeout = 3 s here), and delivers it.
+    let store = stockwatch::Store::new(
+        &app.redis.url(),
+        stockwatch::StoreConfig {
+            key_prefix: app.store.keys().prefix().to_owned(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (stop, _) = tokio::sync::broadcast::channel(1);
+    let sender = tokio::spawn(stockwatch::webhooks::sender::run(store, config, stop.subscribe()));
+    receiver.wait_for(1).await;
+    assert_eq!(receiver.bodies()[0]["sku"], "orphan");
+    // Acknowledged once delivered: nothing stays pending.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let pending: redis::Value = redis::cmd("XPENDING")
+            .arg(&[&stream, "webhooks"])
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        let redis::Value::Array(summary) = pending else {
+            panic!("{pending:?}")
+        };
+        if summary[0] == redis::Value::Int(0) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still pending: {summary:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(());
+    sender.await.unwrap();
+    assert_eq!(receiver.seen.lock().unwrap().len(), 1, "delivered once");
+}
