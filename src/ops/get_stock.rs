@@ -1,4 +1,5 @@
-use super::{Stock, level_of};
+use super::Stock;
+use super::level::Level;
 use crate::domain::Sku;
 use crate::error::Error;
 use crate::store::Store;
@@ -8,6 +9,6 @@ use std::collections::HashMap;
 /// because it writes nothing, and the whole hash is one reply, so it is consistent.
 pub async fn get_stock(store: &Store, sku: &Sku) -> Result<Stock, Error> {
     let fields: HashMap<String, String> = store.query(redis::cmd("HGETALL").arg(store.keys().stock(sku))).await?;
-    let level = level_of(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku.as_str()))?;
+    let level = Level::parse(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku.as_str()))?;
     Ok(level.to_stock(sku))
 }

@@ -49,14 +49,13 @@ pub use transfer::transfer;
 pub use verify::{Report, Violation, verify};
 
 use crate::domain::{CartItems, Location, Sku};
-use crate::error::{Error, StoreError};
+use crate::error::Error;
 use crate::outcome::CallOutcome;
 pub use crate::outcome::Effort;
 use crate::store::Store;
 use crate::txn::TxError;
-use level::{Allocation, Level};
+use level::Allocation;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// The stock object of the contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -328,13 +327,8 @@ pub(crate) fn admin_entry(store: &Store, sku: &Sku, kind: &str, quantity: i64, a
     journal::journal_cmd(store, store.keys().slot_of_sku(sku), &entry)
 }
 
-/// Appends the read of a whole stock hash (decoded by [`level_of`]); shared by the admin
-/// operations, which need every location.
+/// Appends the read of a whole stock hash (decoded by [`level::Level::parse`]); shared by the
+/// admin operations, which need every location.
 pub(crate) fn read_stock(store: &Store, sku: &Sku, pipe: &mut redis::Pipeline) {
     pipe.cmd("HGETALL").arg(store.keys().stock(sku));
-}
-
-/// Decodes a stock hash read by [`read_stock`]: `None` when the SKU does not exist.
-pub(crate) fn level_of(sku: &Sku, fields: &HashMap<String, String>) -> Result<Option<Level>, StoreError> {
-    Level::parse(sku, fields)
 }

@@ -51,6 +51,11 @@ pub(crate) async fn sell(
         return Ok((order_id_of(&taken)?, taken));
     }
     let idem = StoredAnswer::claim_if_keyed(store, kind, idem, slot).await?;
+    let entry = encoded(store, || {
+        Entry::new(kind, &order.order_id, at_ms)
+            .lines(order.items.clone())
+            .order(&order)
+    });
     let take = Take {
         store: store.clone(),
         items: items.clone(),
@@ -60,13 +65,9 @@ pub(crate) async fn sell(
         record: Record::Order {
             key: store.keys().order(&order_id),
             json: serde_json::to_string(&order).expect("order serializes"),
-            order: Box::new(order.clone()),
+            order: Box::new(order),
         },
-        entry: encoded(store, || {
-            Entry::new(kind, &order.order_id, at_ms)
-                .lines(order.items.clone())
-                .order(&order)
-        }),
+        entry,
         at_ms,
         idem,
         deadline: store.deadline(),

@@ -4,7 +4,7 @@
 
 use super::alerts::crossing_cmd;
 use super::level::{Level, MAX_LOCATIONS, Place, field_at};
-use super::{Stock, admin_entry, level_of, movement_with, now_ms, read_stock};
+use super::{Stock, admin_entry, movement_with, now_ms, read_stock};
 use crate::domain::{InvalidInput, Location, Sku};
 use crate::error::Error;
 use crate::store::Store;
@@ -54,7 +54,7 @@ impl<S: Step> Optimistic for Admin<'_, S> {
     }
 
     fn decide(&self, (fields,): Self::Snapshot, attempt: u32) -> Result<Plan<Stock>, Error> {
-        let level = level_of(self.sku, &fields)?;
+        let level = Level::parse(self.sku, &fields)?;
         if level.is_none() && !S::CREATES {
             return Err(Error::unknown_sku(self.sku.as_str()));
         }

@@ -3,7 +3,7 @@
 use crate::domain::Sku;
 use crate::error::Error;
 use crate::ops::level::{Level, Rules};
-use crate::ops::{level_of, read_stock};
+use crate::ops::read_stock;
 use crate::store::Store;
 use crate::txn::{Optimistic, Plan};
 use serde::Serialize;
@@ -39,7 +39,7 @@ impl AlertRules {
 /// Reads a SKU's rules; `unknown_sku` when it does not exist.
 pub async fn get_rules(store: &Store, sku: &Sku) -> Result<AlertRules, Error> {
     let fields: HashMap<String, String> = store.query(redis::cmd("HGETALL").arg(store.keys().stock(sku))).await?;
-    let level = level_of(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku.as_str()))?;
+    let level = Level::parse(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku.as_str()))?;
     Ok(AlertRules::of(sku, level.rules))
 }
 
@@ -81,7 +81,7 @@ impl Optimistic for SetRules<'_> {
     }
 
     fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<AlertRules>, Error> {
-        let _: Level = level_of(self.sku, &fields)?.ok_or_else(|| Error::unknown_sku(self.sku.as_str()))?;
+        let _: Level = Level::parse(self.sku, &fields)?.ok_or_else(|| Error::unknown_sku(self.sku.as_str()))?;
         let key = self.store.keys().stock(self.sku);
         let mut set = Vec::new();
         let mut unset = Vec::new();

@@ -189,13 +189,13 @@ impl Optimistic for Batch<'_> {
                 continue;
             }
             let keys = take.stock_keys();
-            let levels: Vec<Option<Level>> = keys.iter().map(|k| level.get(k).cloned().flatten()).collect();
+            let levels: Vec<Option<&Level>> = keys.iter().map(|k| level.get(k).and_then(Option::as_ref)).collect();
             let settled = match take.recall(stored) {
                 Ok(recalled) => take.settle(&levels, recalled, effort),
                 Err(e) => Settled::Refused(e),
             };
             let result = match settled {
-                Settled::Commit { writes: w, receipt } => {
+                Settled::Commit { writes: w, receipt, .. } => {
                     if let Outcome::Taken(_) = &receipt.outcome {
                         for (key, drawn) in keys.iter().zip(&receipt.drawn) {
                             if let Some(Some(l)) = level.get_mut(key) {

@@ -2,9 +2,10 @@
 //! with the WATCH left out, so concurrent buyers decide on stale levels and oversell.
 
 use super::Take;
-use super::decide::{Settled, alerting};
+use super::decide::Settled;
 use super::receipt::{Outcome, Receipt};
 use crate::error::{Error, StoreError};
+use crate::ops::level::Level;
 use crate::outcome::Effort;
 use crate::store::Store;
 use crate::txn::Optimistic;
@@ -33,10 +34,13 @@ impl Take {
             attempts: 1,
             conflicts: 0,
         };
+        let levels: Vec<Option<&Level>> = levels.iter().map(Option::as_ref).collect();
         match self.settle(&levels, recalled, effort) {
-            Settled::Commit { writes, mut receipt } => {
-                // Where each line's `available` write sits, to read back what Redis answered.
-                let (_, positions) = self.writes(&receipt.drawn, &alerting(&levels));
+            Settled::Commit {
+                writes,
+                mut receipt,
+                positions,
+            } => {
                 let mut act = redis::pipe();
                 act.atomic();
                 for cmd in writes {

@@ -13,8 +13,13 @@ use std::collections::HashMap;
 
 /// How one take settles against a level and whatever its idempotency slot held.
 pub(crate) enum Settled {
-    /// Commit these writes; the receipt is the answer.
-    Commit { writes: Vec<Cmd>, receipt: Receipt },
+    /// Commit these writes; the receipt is the answer. `positions`: where each line's
+    /// `HINCRBY … available` sits among the writes (empty when nothing was taken).
+    Commit {
+        writes: Vec<Cmd>,
+        receipt: Receipt,
+        positions: Vec<usize>,
+    },
     /// Answered before: nothing to write.
     Replay(Receipt),
     /// Refused with nothing to store (no idempotency key, or the key was reused).
@@ -45,7 +50,7 @@ impl Take {
     }
 
     /// Settles this take against each line's stock (in cart order).
-    pub(crate) fn settle(&self, levels: &[Option<Level>], recalled: Recalled, effort: Effort) -> Settled {
+    pub(crate) fn settle(&self, levels: &[Option<&Level>], recalled: Recalled, effort: Effort) -> Settled {
         if let Recalled::Replay(fields) = recalled {
             return match Receipt::from_fields(&fields, &self.items.quantities()) {
                 Ok(r) => Settled::Replay(r),
@@ -58,9 +63,9 @@ impl Take {
         };
         let mut receipt = self.receipt(outcome, effort);
         receipt.drawn = drawn;
-        let mut writes = match (&receipt.outcome, &self.idem) {
-            (Outcome::Taken(_), _) => self.writes(&receipt.drawn, &alerting(levels)).0,
-            (_, Some(_)) => Vec::new(),
+        let (mut writes, positions) = match (&receipt.outcome, &self.idem) {
+            (Outcome::Taken(_), _) => self.writes(&receipt.drawn, &alerting(levels)),
+            (_, Some(_)) => (Vec::new(), Vec::new()),
             (_, None) => {
                 let refusal = receipt.into_taken(&self.items).err();
                 return Settled::Refused(refusal.expect("a refusal outcome renders an error"));
@@ -69,13 +74,17 @@ impl Take {
         if let Some(slot) = &self.idem {
             writes.extend(slot.remember(&receipt.fields()));
         }
-        Settled::Commit { writes, receipt }
+        Settled::Commit {
+            writes,
+            receipt,
+            positions,
+        }
     }
 
     /// The decision: every SKU exists and each line can be drawn from its locations (the
     /// one it is pinned to, or all of them in priority order). Taken: what each line leaves
     /// in `available`, and where each line's units come from.
-    pub(crate) fn check(&self, levels: &[Option<Level>]) -> Result<(Outcome, Vec<Vec<Allocation>>), Error> {
+    pub(crate) fn check(&self, levels: &[Option<&Level>]) -> Result<(Outcome, Vec<Vec<Allocation>>), Error> {
         let lines = self.items.lines();
         if levels.len() != lines.len() {
             return Err(StoreError::Protocol("read returned the wrong number of replies".into()).into());
@@ -105,11 +114,8 @@ impl Take {
 }
 
 /// Per line, whether its SKU has alert rules (see `Take::writes`).
-pub(crate) fn alerting(levels: &[Option<Level>]) -> Vec<bool> {
-    levels
-        .iter()
-        .map(|l| l.as_ref().is_some_and(|l| l.rules.any()))
-        .collect()
+pub(crate) fn alerting(levels: &[Option<&Level>]) -> Vec<bool> {
+    levels.iter().map(|l| l.is_some_and(|l| l.rules.any())).collect()
 }
 
 /// Decodes one stock hash of a take's read (HGETALL); `None` when the SKU does not exist.

@@ -118,8 +118,9 @@ impl Optimistic for Take {
             attempts: attempt,
             conflicts: attempt - 1,
         };
+        let levels: Vec<Option<&_>> = levels.iter().map(Option::as_ref).collect();
         match self.settle(&levels, recalled, effort) {
-            Settled::Commit { writes, receipt } => Ok(Plan {
+            Settled::Commit { writes, receipt, .. } => Ok(Plan {
                 writes,
                 output: receipt,
             }),
