@@ -1,140 +1,186 @@
--- Moves stock out of `available` for every line of a cart, all or nothing, drawing each
--- line from the SKU's locations (the pinned one, or all of them in draw order), and leaves
--- the order or reservation record. Validates everything before the first write: a script
--- that errors after a write keeps it. With an idempotency key, a stored answer is replayed,
--- and a fresh answer (a refusal too) is stored in the same script as the effect.
+-- Takes stock out of `available` for a batch of carts, one buyer after another in arrival
+-- order, each all or nothing, drawing each line from the SKU's locations (the pinned one, or
+-- all of them in draw order), and leaves each buyer's order or reservation record. One
+-- buyer is a batch of one (`--batching off`).
+--
+-- Three passes, so nothing is written until everything is read and decided: a script that
+-- errors after a write keeps that write, and would leave buyers without their answers.
+--   1. parse every buyer's keys and arguments;
+--   2. decide every buyer against the levels read once per SKU, kept up to date in Lua as
+--      earlier buyers in the batch take from them;
+--   3. write what was decided, buyer by buyer.
+-- With an idempotency key, a stored answer is replayed (an earlier buyer in the same batch
+-- counts as stored), and a fresh answer (a refusal too) is stored with the effect.
 -- The same decision as `Level::draw` in src/ops/level.rs: keep the two in step.
 --
--- KEYS: stock_1..n, moves_1..n, record, expiry, ledger feed, alerts, [idempotency]
--- ARGV: n, destination ('sold'|'reserved'), movement kind, ref, at_ms, maxlen,
---       mode ('order'|'reservation'), expires_at, fingerprint, retention_ms,
---       ledger entry ('' when the ledger is off), q_1..q_n, pin_1..pin_n ('' = not pinned),
---       then the order JSON or the reservation's field/value pairs
--- Returns {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
+-- KEYS, per buyer: stock_1..n, moves_1..n, record, expiry, ledger feed, alerts, [idempotency]
+-- ARGV: buyers, maxlen, then per buyer:
+--       n, has_idempotency (0|1), record_args, destination ('sold'|'reserved'),
+--       movement kind, ref, at_ms, mode ('order'|'reservation'), expires_at, fingerprint,
+--       retention_ms, ledger entry ('' when the ledger is off), q_1..q_n,
+--       pin_1..pin_n ('' = not pinned), then the record_args: the order JSON, or the
+--       reservation's field/value pairs
+-- Returns one reply per buyer, in order:
+--       {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
 --       | {'insufficient_stock', i, avail, ...} | {'replay', field, value, ...} | {'key_reused'}
 -- alloc_i is 'east=3,west=2', or '' when the line came all from `default`.
 -- `raise_alerts` comes from alerts.lua, which is prepended.
-local n = tonumber(ARGV[1])
-local dest, kind, ref, at, maxlen = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local mode, exp, fp, retention = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local entry = ARGV[11]
-local record = 12 + 2 * n
-local alerts = KEYS[2 * n + 4]
-local idem = KEYS[2 * n + 5]
 
-if idem then
-  local stored = redis.call('HGET', idem, 'fp')
-  if stored then
-    if stored ~= fp then return {'key_reused'} end
-    local reply = {'replay'}
-    for _, v in ipairs(redis.call('HGETALL', idem)) do table.insert(reply, v) end
-    return reply
+local buyers, maxlen = tonumber(ARGV[1]), ARGV[2]
+
+-- 1. Parse.
+local batch = {}
+local k, a = 1, 3
+for b = 1, buyers do
+  local n, has_idem, nrec = tonumber(ARGV[a]), ARGV[a + 1] == '1', tonumber(ARGV[a + 2])
+  if not n or n < 1 or not nrec then return redis.error_reply('take.lua: bad header of buyer ' .. b) end
+  local t = {n = n, stock = {}, moves = {}, q = {}, pin = {}, rec = {}}
+  for i = 1, n do
+    t.stock[i], t.moves[i] = KEYS[k + i - 1], KEYS[k + n + i - 1]
   end
-end
-
--- Stores the answer (same fields as the Rust side's Receipt) when there is a key.
-local function answer(reply, alloc)
-  if idem then
-    local nums = {}
-    for j = 2, #reply - #alloc do table.insert(nums, reply[j]) end
-    redis.call('HSET', idem, 'fp', fp, 'ref', ref, 'exp', exp, 'tag', reply[1],
-      'nums', table.concat(nums, ','), 'attempts', 1, 'conflicts', 0,
-      'alloc', table.concat(alloc, ';'))
-    redis.call('PEXPIRE', idem, retention)
-  end
-  return reply
-end
-
-local available, locs = {}, {}
-for i = 1, n do
-  local v = redis.call('HMGET', KEYS[i], 'available', 'locs')
-  if not v[1] then return answer({'unknown_sku', i}, {}) end
-  available[i] = tonumber(v[1])
-  locs[i] = v[2]
-end
-
--- A line's locations in draw order, as {name, available}; `default` holds what the named
--- ones do not.
-local function places(i)
-  if not locs[i] then return {{'default', available[i]}} end
-  local list, named, default = {}, 0, nil
-  for name in string.gmatch(locs[i], '[^,]+') do
-    if name == 'default' then
-      default = {name, 0}
-      table.insert(list, default)
-    else
-      local a = tonumber(redis.call('HGET', KEYS[i], 'available@' .. name) or '0')
-      named = named + a
-      table.insert(list, {name, a})
+  t.record, t.expiry, t.feed, t.alerts = KEYS[k + 2 * n], KEYS[k + 2 * n + 1], KEYS[k + 2 * n + 2], KEYS[k + 2 * n + 3]
+  if has_idem then t.idem = KEYS[k + 2 * n + 4] end
+  k = k + 2 * n + 4 + (has_idem and 1 or 0)
+  t.dest, t.kind, t.ref, t.at = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  t.mode, t.exp, t.fp, t.retention, t.entry = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10], ARGV[a + 11]
+  for i = 1, n do
+    t.q[i], t.pin[i] = tonumber(ARGV[a + 11 + i]), ARGV[a + 11 + n + i]
+    if not t.q[i] or t.q[i] < 1 or not t.pin[i] then
+      return redis.error_reply('take.lua: bad line ' .. i .. ' of buyer ' .. b)
     end
   end
-  if default then default[2] = available[i] - named end
-  return list
+  for j = 1, nrec do t.rec[j] = ARGV[a + 11 + 2 * n + j] end
+  if not t.record or not t.rec[nrec] then return redis.error_reply('take.lua: short buyer ' .. b) end
+  a = a + 12 + 2 * n + nrec
+  batch[b] = t
 end
 
-local drawn, short = {}, {'insufficient_stock'}
-for i = 1, n do
-  local q, pin = tonumber(ARGV[11 + i]), ARGV[11 + n + i]
-  local list = places(i)
-  if pin ~= '' then
-    local found = nil
-    for _, p in ipairs(list) do if p[1] == pin then found = p end end
-    if not found then return answer({'unknown_location', i}, {}) end
-    if found[2] >= q then
-      drawn[i] = {{pin, q}}
-    else
-      table.insert(short, i)
-      table.insert(short, math.max(found[2], 0))
-    end
+-- 2. Decide. A SKU's level is read once per batch, as {available, places}: its locations
+-- in draw order as {name, available}, where `default` holds what the named ones do not.
+local levels = {}
+local function level(key)
+  local l = levels[key]
+  if l ~= nil then return l end
+  local v = redis.call('HMGET', key, 'available', 'locs')
+  if not v[1] then
+    l = false
   else
-    local left, d = q, {}
-    for _, p in ipairs(list) do
-      local take = math.min(p[2], left)
-      if take > 0 then
-        table.insert(d, {p[1], take})
-        left = left - take
-      end
-      if left == 0 then break end
-    end
-    if left == 0 then
-      drawn[i] = d
+    l = {available = tonumber(v[1]), places = {}}
+    if not v[2] then
+      l.places[1] = {'default', l.available}
     else
-      table.insert(short, i)
-      table.insert(short, q - left)
+      local named, default = 0, nil
+      for name in string.gmatch(v[2], '[^,]+') do
+        if name == 'default' then
+          default = {name, 0}
+          table.insert(l.places, default)
+        else
+          local avail = tonumber(redis.call('HGET', key, 'available@' .. name) or '0')
+          named = named + avail
+          table.insert(l.places, {name, avail})
+        end
+      end
+      if default then default[2] = l.available - named end
     end
   end
+  levels[key] = l
+  return l
 end
-if #short > 1 then return answer(short, {}) end
 
-local reply, alloc, named = {'ok'}, {}, false
-for i = 1, n do
-  local q = tonumber(ARGV[11 + i])
-  table.insert(reply, redis.call('HINCRBY', KEYS[i], 'available', -q))
-  redis.call('HINCRBY', KEYS[i], dest, q)
-  local parts = {}
-  for _, part in ipairs(drawn[i]) do
-    if part[1] ~= 'default' then
-      redis.call('HINCRBY', KEYS[i], 'available@' .. part[1], -part[2])
-      redis.call('HINCRBY', KEYS[i], dest .. '@' .. part[1], part[2])
-      named = true
+-- The answer stored under an idempotency key: the same fields as the Rust side's Receipt.
+-- Called as decided, before the allocations join the reply.
+local function stored_fields(t, reply, alloc)
+  local nums = {}
+  for j = 2, #reply do table.insert(nums, reply[j]) end
+  return {'fp', t.fp, 'ref', t.ref, 'exp', t.exp, 'tag', reply[1], 'nums', table.concat(nums, ','),
+    'attempts', 1, 'conflicts', 0, 'alloc', table.concat(alloc, ';')}
+end
+
+local answered = {}  -- idempotency key -> the stored fields of an earlier buyer in this batch
+local function decide(t)
+  if t.idem then
+    local earlier = answered[t.idem]
+    local stored = earlier and earlier[2] or redis.call('HGET', t.idem, 'fp')
+    if stored then
+      if stored ~= t.fp then return {'key_reused'} end
+      local reply = {'replay'}
+      for _, v in ipairs(earlier or redis.call('HGETALL', t.idem)) do table.insert(reply, v) end
+      return reply
     end
-    table.insert(parts, part[1] .. '=' .. part[2])
   end
-  local all_default = #drawn[i] == 1 and drawn[i][1][1] == 'default'
-  alloc[i] = all_default and '' or table.concat(parts, ',')
-  redis.call('XADD', KEYS[n + i], 'MAXLEN', '~', maxlen, '*',
-    'kind', kind, 'ref', ref, 'quantity', q, 'at', at)
-  raise_alerts(KEYS[i], alerts, string.match(KEYS[i], '{([^}]*)}$'), -q, at, maxlen)
+  local lv = {}
+  for i = 1, t.n do
+    lv[i] = level(t.stock[i])
+    if not lv[i] then return {'unknown_sku', i}, {} end
+  end
+  local drawn, short = {}, {'insufficient_stock'}
+  for i = 1, t.n do
+    local q, pin = t.q[i], t.pin[i]
+    if pin ~= '' then
+      local found = nil
+      for _, p in ipairs(lv[i].places) do if p[1] == pin then found = p end end
+      if not found then return {'unknown_location', i}, {} end
+      if found[2] >= q then
+        drawn[i] = {{found, q}}
+      else
+        table.insert(short, i)
+        table.insert(short, math.max(found[2], 0))
+      end
+    else
+      local left, d = q, {}
+      for _, p in ipairs(lv[i].places) do
+        local take = math.min(p[2], left)
+        if take > 0 then
+          table.insert(d, {p, take})
+          left = left - take
+        end
+        if left == 0 then break end
+      end
+      if left == 0 then
+        drawn[i] = d
+      else
+        table.insert(short, i)
+        table.insert(short, q - left)
+      end
+    end
+  end
+  if #short > 1 then return short, {} end
+  -- Taken: later buyers in the batch see what is left.
+  local reply, alloc = {'ok'}, {}
+  for i = 1, t.n do
+    lv[i].available = lv[i].available - t.q[i]
+    table.insert(reply, lv[i].available)
+    local parts = {}
+    for _, part in ipairs(drawn[i]) do
+      part[1][2] = part[1][2] - part[2]
+      table.insert(parts, part[1][1] .. '=' .. part[2])
+    end
+    alloc[i] = (#drawn[i] == 1 and drawn[i][1][1][1] == 'default') and '' or table.concat(parts, ',')
+  end
+  t.drawn = drawn
+  return reply, alloc
 end
 
+local replies = {}
+for b, t in ipairs(batch) do
+  local reply, alloc = decide(t)
+  t.reply, t.alloc = reply, alloc
+  if alloc and t.idem then
+    t.fields = stored_fields(t, reply, alloc)
+    answered[t.idem] = t.fields
+  end
+  replies[b] = reply
+end
+
+-- 3. Write.
 -- Lines drawn from named locations are stored with their allocations (decoded lines,
 -- patched in place).
-local function allocate(lines)
-  for i = 1, n do
-    if alloc[i] ~= '' then
+local function allocate(t, lines)
+  for i = 1, t.n do
+    if t.alloc[i] ~= '' then
       local list = {}
-      for _, part in ipairs(drawn[i]) do
-        table.insert(list, {location = part[1], quantity = part[2]})
+      for _, part in ipairs(t.drawn[i]) do
+        table.insert(list, {location = part[1][1], quantity = part[2]})
       end
       lines[i].allocations = list
     end
@@ -142,34 +188,62 @@ local function allocate(lines)
   return lines
 end
 
-if mode == 'order' then
-  local json = ARGV[record]
-  if named then
-    local order = cjson.decode(json)
-    allocate(order.items)
-    json = cjson.encode(order)
-  end
-  redis.call('SET', KEYS[2 * n + 1], json)
-else
-  local fields = {}
-  for j = record, #ARGV do table.insert(fields, ARGV[j]) end
-  for j = 1, #fields - 1, 2 do
-    if named and fields[j] == 'items' then
-      fields[j + 1] = cjson.encode(allocate(cjson.decode(fields[j + 1])))
+local function write(t)
+  local named = false
+  for i = 1, t.n do
+    local q = t.q[i]
+    redis.call('HINCRBY', t.stock[i], 'available', -q)
+    redis.call('HINCRBY', t.stock[i], t.dest, q)
+    for _, part in ipairs(t.drawn[i]) do
+      local place = part[1][1]
+      if place ~= 'default' then
+        redis.call('HINCRBY', t.stock[i], 'available@' .. place, -part[2])
+        redis.call('HINCRBY', t.stock[i], t.dest .. '@' .. place, part[2])
+        named = true
+      end
     end
+    redis.call('XADD', t.moves[i], 'MAXLEN', '~', maxlen, '*',
+      'kind', t.kind, 'ref', t.ref, 'quantity', q, 'at', t.at)
+    raise_alerts(t.stock[i], t.alerts, string.match(t.stock[i], '{([^}]*)}$'), -q, t.at, maxlen)
   end
-  redis.call('HSET', KEYS[2 * n + 1], unpack(fields))
-  redis.call('ZADD', KEYS[2 * n + 2], exp, ref)
-end
-if entry ~= '' then
-  if named then
-    local e = cjson.decode(entry)
-    if e.lines then allocate(e.lines) end
-    if e.order then allocate(e.order.items) end
-    if e.reservation then allocate(e.reservation.items) end
-    entry = cjson.encode(e)
+  if t.mode == 'order' then
+    local json = t.rec[1]
+    if named then
+      local order = cjson.decode(json)
+      allocate(t, order.items)
+      json = cjson.encode(order)
+    end
+    redis.call('SET', t.record, json)
+  else
+    local fields = t.rec
+    for j = 1, #fields - 1, 2 do
+      if named and fields[j] == 'items' then
+        fields[j + 1] = cjson.encode(allocate(t, cjson.decode(fields[j + 1])))
+      end
+    end
+    redis.call('HSET', t.record, unpack(fields))
+    redis.call('ZADD', t.expiry, t.exp, t.ref)
   end
-  redis.call('XADD', KEYS[2 * n + 3], '*', 'e', entry)
+  local entry = t.entry
+  if entry ~= '' then
+    if named then
+      local e = cjson.decode(entry)
+      if e.lines then allocate(t, e.lines) end
+      if e.order then allocate(t, e.order.items) end
+      if e.reservation then allocate(t, e.reservation.items) end
+      entry = cjson.encode(e)
+    end
+    redis.call('XADD', t.feed, '*', 'e', entry)
+  end
+  for i = 1, t.n do table.insert(t.reply, t.alloc[i]) end
 end
-for i = 1, n do table.insert(reply, alloc[i]) end
-return answer(reply, alloc)
+
+for _, t in ipairs(batch) do
+  if t.reply[1] == 'ok' then write(t) end
+  if t.fields then
+    -- The stored answer carries the allocations; the reply now does too.
+    redis.call('HSET', t.idem, unpack(t.fields))
+    redis.call('PEXPIRE', t.idem, t.retention)
+  end
+end
+return replies

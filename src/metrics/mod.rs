@@ -54,6 +54,8 @@ pub struct Metrics {
     expiry_lag: prometheus::Histogram,
     /// Due holds taken per sweep step.
     expiry_batch: prometheus::Histogram,
+    /// Takes per group commit, by strategy: where group commit's throughput comes from.
+    group_commit: HistogramVec,
     /// Waits for a dedicated connection.
     pool_wait: prometheus::Histogram,
     /// Pool gauges, sampled at scrape time.
@@ -198,6 +200,13 @@ impl Metrics {
                 "Due holds taken per expiry step.",
                 BATCH_BUCKETS,
             ),
+            group_commit: histogram_vec(
+                &r,
+                "group_commit_batch_size",
+                "Takes per group commit (one transaction or one script call).",
+                BATCH_BUCKETS,
+                &["strategy"],
+            ),
             pool_wait: histogram(
                 &r,
                 "pool_wait_seconds",
@@ -289,6 +298,17 @@ impl Metrics {
     /// Records one sweep step of the expiry worker.
     pub fn expiry_batch(&self, due: usize) {
         self.expiry_batch.observe(due as f64);
+    }
+
+    /// Records one group commit of `takes` takes on `strategy`.
+    pub fn group_commit(&self, strategy: &str, takes: usize) {
+        self.group_commit.with_label_values(&[strategy]).observe(takes as f64);
+    }
+
+    /// Group commits so far on `strategy`, and the takes they carried.
+    pub fn group_commits(&self, strategy: &str) -> (u64, u64) {
+        let h = self.group_commit.with_label_values(&[strategy]);
+        (h.get_sample_count(), h.get_sample_sum() as u64)
     }
 
     /// Records one hold released by the expiry worker, `lag_ms` past its deadline.

@@ -11,6 +11,11 @@
 //!
 //! On a cluster a transaction cannot span slots, so there is one queue (and one leader) per
 //! slot; on one Redis, one queue takes every slot.
+//!
+//! `lua` takes queue the same way, in queues of their own: a batch is then one script call
+//! that decides its takes in arrival order (`src/lua/take.lua`). A script never conflicts,
+//! so what it saves is the call itself: one EVALSHA, one round trip and one reply for up to
+//! [`MAX_BATCH`] buyers, instead of one each.
 
 use super::Take;
 use super::decide::{Settled, level_from};
@@ -35,7 +40,16 @@ type Reply = oneshot::Sender<Result<Receipt, Error>>;
 /// whether a leader is running to take them. A queue is removed when its leader steps down.
 #[derive(Default)]
 pub(crate) struct Combiner {
-    queues: Mutex<HashMap<u16, Queue>>,
+    queues: Mutex<HashMap<(Path, u16), Queue>>,
+}
+
+/// How a queue's batches commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Path {
+    /// One WATCH/MULTI/EXEC per batch.
+    Watch,
+    /// One script call per batch.
+    Lua,
 }
 
 #[derive(Default)]
@@ -46,9 +60,9 @@ struct Queue {
 
 impl Combiner {
     /// Queues `take` and waits for its batch to finish. Starts a leader when none is running.
-    pub async fn submit(self: &Arc<Self>, take: Take) -> Result<Receipt, Error> {
+    pub async fn submit(self: &Arc<Self>, path: Path, take: Take) -> Result<Receipt, Error> {
         let (tx, rx) = oneshot::channel();
-        let queue = if take.store.is_cluster() { take.slot } else { 0 };
+        let queue = (path, if take.store.is_cluster() { take.slot } else { 0 });
         let lead = {
             let mut queues = self.queues.lock().expect("combiner lock");
             let waiting = queues.entry(queue).or_default();
@@ -63,7 +77,7 @@ impl Combiner {
     }
 
     /// Commits batches from one queue until it is empty, then steps down.
-    async fn lead(self: Arc<Self>, queue: u16) {
+    async fn lead(self: Arc<Self>, queue: (Path, u16)) {
         loop {
             let batch: Vec<(Take, Reply)> = {
                 let mut queues = self.queues.lock().expect("combiner lock");
@@ -85,7 +99,10 @@ impl Combiner {
                 continue;
             }
             let (takes, replies): (Vec<Take>, Vec<Reply>) = live.into_iter().unzip();
-            let results = commit(&takes).await;
+            let results = match queue.0 {
+                Path::Watch => commit(&takes).await,
+                Path::Lua => super::lua::run_script(&takes).await,
+            };
             for (reply, result) in replies.into_iter().zip(results) {
                 // A buyer that went away still has its order; nobody is left to tell.
                 let _ = reply.send(result);
@@ -99,7 +116,10 @@ async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     let store = &takes[0].store;
     let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
     match txn::run_until(store, &Batch { takes }, deadline).await {
-        Ok(done) => done.output,
+        Ok(done) => {
+            store.metrics().group_commit("watch", takes.len());
+            done.output
+        }
         Err(TxError::Rejected { rejection, .. }) => rejection,
         Err(TxError::Contention { attempts, throttled }) => takes
             .iter()

@@ -1,5 +1,6 @@
-//! A take as one Lua script call (`src/lua/take.lua`): the same decision, made inside Redis,
-//! with the arguments encoded here and the reply decoded back into a [`Receipt`].
+//! Takes as Lua script calls (`src/lua/take.lua`): the same decision, made inside Redis,
+//! with the arguments encoded here and each reply decoded back into a [`Receipt`]. One call
+//! carries a batch of takes (group commit, as on `watch`), or one take with batching off.
 
 use super::super::alerts::with_alerts;
 use super::receipt::{Outcome, Receipt};
@@ -13,22 +14,81 @@ use std::sync::LazyLock;
 static TAKE_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(&with_alerts(include_str!("../../lua/take.lua"))));
 
+/// Runs `takes` as one script call, each decided in order against what the ones before it
+/// left; one result per take, in order. All of them are in one slot (one Redis, or one
+/// cluster slot), as one script's keys must be.
+pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
+    let store = &takes[0].store;
+    let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
+    let mut inv = TAKE_SCRIPT.prepare_invoke();
+    inv.arg(takes.len()).arg(store.config().movements_maxlen);
+    for take in takes {
+        take.push_args(&mut inv);
+    }
+    let mut conn = store.shared();
+    let invoke = async {
+        // redis-rs answers NOSCRIPT with SCRIPT LOAD and a second EVALSHA; a SCRIPT FLUSH
+        // in between makes that one fail too. On a cluster mid-resharding, a slot that
+        // moved or is half moved answers MOVED, ASK or TRYAGAIN past the client's own few
+        // tries. Each of these means the script did not run, so trying again is safe; the
+        // deadline bounds it.
+        let mut tries = 0u64;
+        loop {
+            match inv.invoke_async::<Vec<Value>>(&mut conn).await {
+                Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) && tries < 5 => {
+                    tries += 1;
+                }
+                Err(e) if matches!(StoreError::from(e.clone()), StoreError::Moved(_)) => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(tries.min(20) * 5)).await;
+                }
+                other => return other,
+            }
+        }
+    };
+    let replies: Vec<Value> = match Store::bounded(deadline, invoke).await {
+        Ok(replies) if replies.len() == takes.len() => replies,
+        Ok(replies) => {
+            let e = StoreError::Protocol(format!("take.lua: {} replies for {} takes", replies.len(), takes.len()));
+            return takes.iter().map(|_| Err(e.clone().into())).collect();
+        }
+        Err(e) => {
+            store.master_lost(&e).await;
+            return takes.iter().map(|_| Err(e.clone().into())).collect();
+        }
+    };
+    store.metrics().attempt_answered(takes.len() as u32, false);
+    store.metrics().group_commit("lua", takes.len());
+    takes
+        .iter()
+        .zip(replies)
+        .map(|(take, reply)| match reply {
+            Value::Array(reply) => take.script_receipt(reply),
+            other => Err(StoreError::Protocol(format!("take.lua: reply {other:?}")).into()),
+        })
+        .collect()
+}
+
 impl Take {
-    /// One script call on the shared multiplexed connection; `redis::Script` reloads the
-    /// script transparently after NOSCRIPT (a restart or SCRIPT FLUSH).
+    /// One take by itself: a batch of one (`--batching off`, and the teaching path).
     pub(super) async fn run_lua(&self) -> Result<Receipt, Error> {
+        let mut results = run_script(std::slice::from_ref(self)).await;
+        results.pop().expect("one result per take")
+    }
+
+    /// Appends this take's keys and arguments, in take.lua's layout for one buyer.
+    fn push_args(&self, inv: &mut redis::ScriptInvocation<'_>) {
         let keys = self.store.keys();
         let lines = self.items.lines();
-        let mut inv = TAKE_SCRIPT.prepare_invoke();
         for line in lines {
             inv.key(keys.stock(&line.sku));
         }
         for line in lines {
             inv.key(keys.movements(&line.sku));
         }
-        let (mode, record_key) = match &self.record {
-            Record::Order { key, .. } => ("order", key),
-            Record::Reservation { key, .. } => ("reservation", key),
+        let (mode, record_key, record_args) = match &self.record {
+            Record::Order { key, .. } => ("order", key, 1),
+            Record::Reservation { key, fields, .. } => ("reservation", key, 2 * fields.len()),
         };
         inv.key(record_key)
             .key(keys.expiry(self.slot))
@@ -43,11 +103,12 @@ impl Take {
             None => ("", 0),
         };
         inv.arg(lines.len())
+            .arg(u8::from(self.idem.is_some()))
+            .arg(record_args)
             .arg(self.destination())
             .arg(self.kind)
             .arg(&self.reference)
             .arg(self.at_ms)
-            .arg(self.store.config().movements_maxlen)
             .arg(mode)
             .arg(self.expires_at())
             .arg(fp)
@@ -67,36 +128,6 @@ impl Take {
                 inv.arg(fields);
             }
         }
-        let mut conn = self.store.shared();
-        let invoke = async {
-            // redis-rs answers NOSCRIPT with SCRIPT LOAD and a second EVALSHA; a SCRIPT FLUSH
-            // in between makes that one fail too. On a cluster mid-resharding, a slot that
-            // moved or is half moved answers MOVED, ASK or TRYAGAIN past the client's own few
-            // tries. Each of these means the script did not run, so trying again is safe; the
-            // deadline bounds it.
-            let mut tries = 0u64;
-            loop {
-                match inv.invoke_async::<Vec<Value>>(&mut conn).await {
-                    Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) && tries < 5 => {
-                        tries += 1;
-                    }
-                    Err(e) if matches!(StoreError::from(e.clone()), StoreError::Moved(_)) => {
-                        tries += 1;
-                        tokio::time::sleep(std::time::Duration::from_millis(tries.min(20) * 5)).await;
-                    }
-                    other => return other,
-                }
-            }
-        };
-        let reply: Vec<Value> = match Store::bounded(self.deadline, invoke).await {
-            Ok(reply) => reply,
-            Err(e) => {
-                self.store.master_lost(&e).await;
-                return Err(e.into());
-            }
-        };
-        self.store.metrics().attempt_answered(1, false);
-        self.script_receipt(reply)
     }
 
     fn script_receipt(&self, reply: Vec<Value>) -> Result<Receipt, Error> {

@@ -76,6 +76,11 @@ pub(crate) struct Take {
     pub entry: Option<String>,
 }
 
+/// The store's group commit.
+fn combiner(store: &Store) -> std::sync::Arc<batch::Combiner> {
+    store.above::<super::Upper>().combiner.clone()
+}
+
 impl Take {
     /// A take of `items` into the new reservation `resv` (in its id's slot, indexed at its
     /// deadline): a hold, by a client or by one slot of a saga.
@@ -124,16 +129,17 @@ impl Take {
         }
     }
 
-    /// Runs the take under `strategy`. On `watch`, takes go through the store's group
-    /// commit unless batching is off.
+    /// Runs the take under `strategy`. On `watch` and `lua`, takes go through the store's
+    /// group commit unless batching is off.
     pub async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
         let started = tokio::time::Instant::now();
         let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
         store.list_journal_slot(self.slot).await?;
         let (receipt, effort) = match strategy {
             Strategy::Watch if store.config().batching => {
-                (store.above::<super::Upper>().combiner.submit(self).await, None)
+                (combiner(&store).submit(batch::Path::Watch, self).await, None)
             }
+            Strategy::Lua if store.config().batching => (combiner(&store).submit(batch::Path::Lua, self).await, None),
             Strategy::Watch => {
                 let (receipt, effort, _) = super::answer(txn::run_until(&store, &self, self.deadline).await, |r| r);
                 (receipt, effort)
