@@ -230,7 +230,8 @@ pub struct ServeArgs {
     /// Approximate cap of each SKU's movement stream.
     #[arg(long, env = "STOCKWATCH_MOVEMENTS_MAXLEN", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub movements_maxlen: u64,
-    /// Group commit of concurrent same-SKU takes on `watch` (`off`: one buyer per transaction).
+    /// Group commit of concurrent takes on `watch` and `lua` (`off`: one buyer per transaction
+    /// or script call, the textbook paths).
     #[arg(long, env = "STOCKWATCH_BATCHING", default_value = "on", value_parser = ["on", "off"])]
     pub batching: String,
     /// HTTP worker threads (default: one per core).

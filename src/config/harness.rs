@@ -72,7 +72,7 @@ pub struct RaceArgs {
     /// Replay the lost update step by step (broken, then watch) instead of rushing.
     #[arg(long)]
     pub interleave: bool,
-    /// Group commit on the watch path; off (the default here) shows textbook WATCH conflicts.
+    /// Group commit on watch and lua; off (the default here) shows textbook WATCH conflicts.
     #[arg(long, default_value = "off", value_parser = ["on", "off"])]
     pub batching: String,
     /// Print JSON instead of a table or timeline.
@@ -155,7 +155,7 @@ pub struct WorkloadArgs {
     /// also checks for a crossing: the alerts' cost per take.
     #[arg(long)]
     pub alerts: bool,
-    /// Group commit on the watch path (library mode; `off` is the textbook path).
+    /// Group commit on watch and lua (library mode; `off` is the textbook paths).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub batching: String,
     /// Drive a running server at this URL (`http://host:port`) instead of the library.

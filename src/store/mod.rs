@@ -43,8 +43,9 @@ pub struct StoreConfig {
     pub broken_think_time: Duration,
     /// Approximate cap of each SKU's movement stream (XADD MAXLEN ~).
     pub movements_maxlen: usize,
-    /// Group commit (default on): concurrent `watch` takes of one SKU share one transaction
-    /// instead of aborting each other. Off gives the textbook one-buyer-per-transaction path.
+    /// Group commit (default on): concurrent `watch` takes share one transaction instead of
+    /// aborting each other, and concurrent `lua` takes share one script call. Off gives the
+    /// textbook paths: one buyer per transaction, one buyer per script call.
     pub batching: bool,
     /// How long terminal reservations and idempotent answers are kept, then deleted by TTL
     /// (default 24 h, the contract's minimum).

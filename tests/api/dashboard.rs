@@ -527,14 +527,24 @@ async fn stock_events(stream: &mut reqwest::Response, at_least: usize, quiet: Du
         .collect()
 }
 
-/// Reads `GET /v1/events` as a raw SSE client while purchases happen.
+/// Reads `GET /v1/events` as a raw SSE client while purchases happen (batched watch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_arrive_after_commits_and_never_for_refusals() {
+    events_after_commits("watch").await;
+}
+
+/// The same through batched lua: one event per buyer, though buyers share a script call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_arrive_after_commits_and_never_for_refusals_lua() {
+    events_after_commits("lua").await;
+}
+
+async fn events_after_commits(strategy: &str) {
     let app = spawn_app_with(AppOptions::default(), |_| {}).await;
     app.set_stock("sse", 3).await;
     let mut stream = app.client.get(app.url("/v1/events")).send().await.unwrap();
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
-    let statuses = app.rush_limited("sse", 10, "watch", 10).await;
+    let statuses = app.rush_limited("sse", 10, strategy, 10).await;
     assert_eq!(crate::helpers::count(&statuses, 201), 3);
     // Wait a moment past the third for any extra (wrong) event. The `set` before the rush
     // publishes after its answer, so on a loaded machine it can reach this stream too; it
@@ -548,7 +558,7 @@ async fn events_arrive_after_commits_and_never_for_refusals() {
     );
     for e in &events {
         assert_eq!((e["sku"].as_str(), e["kind"].as_str()), (Some("sse"), Some("purchase")));
-        assert_eq!(e["strategy"], "watch");
+        assert_eq!(e["strategy"], strategy);
         assert!(e["attempts"].as_u64().unwrap() >= 1);
     }
     let last = events.last().unwrap();

@@ -50,8 +50,13 @@ async fn fifty_racing_repeats_one_purchase_watch_unbatched() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_racing_repeats_one_purchase_lua() {
+async fn fifty_racing_repeats_one_purchase_lua_batched() {
     racing_repeats_make_one_purchase(|_| {}, "lua").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_racing_repeats_one_purchase_lua_unbatched() {
+    racing_repeats_make_one_purchase(|c| c.batching = false, "lua").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,7 @@ mod expiry;
 mod failover;
 mod faults;
 mod fleet;
+mod group_commit;
 mod helpers;
 mod idempotency;
 mod layout;

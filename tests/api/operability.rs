@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// `name{labels} value` lines of the Prometheus text format.
-async fn scrape(app: &crate::helpers::TestApp) -> BTreeMap<String, f64> {
+pub(crate) async fn scrape(app: &crate::helpers::TestApp) -> BTreeMap<String, f64> {
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
@@ -21,7 +21,7 @@ async fn scrape(app: &crate::helpers::TestApp) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn value(metrics: &BTreeMap<String, f64>, series: &str) -> f64 {
+pub(crate) fn value(metrics: &BTreeMap<String, f64>, series: &str) -> f64 {
     metrics.get(series).copied().unwrap_or(0.0)
 }
 
