@@ -24,7 +24,7 @@ type Node = Arc<str>;
 const REFRESH_GAP: Duration = Duration::from_millis(50);
 
 /// Makes a pool of dedicated connections for a node's URL, with the store's settings.
-type MakePool = Box<dyn Fn(&str) -> Result<deadpool_redis::Pool, String> + Send + Sync>;
+type MakePool = Box<dyn Fn(&str) -> Result<super::pool::Pool, String> + Send + Sync>;
 
 /// The slot map and the per-master pools.
 pub(crate) struct Topology {
@@ -35,7 +35,7 @@ pub(crate) struct Topology {
     /// The owner of each slot, as last read; `None` until read, or for an uncovered slot.
     owners: RwLock<Arc<Vec<Option<Node>>>>,
     /// Dedicated connections, per master.
-    pools: Mutex<HashMap<Node, deadpool_redis::Pool>>,
+    pools: Mutex<HashMap<Node, super::pool::Pool>>,
     /// When the map was last read, so a burst of redirects refreshes once.
     refreshed: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -44,7 +44,7 @@ impl Topology {
     /// A topology that reads its map on first use.
     pub fn new(
         seed: &str,
-        make_pool: impl Fn(&str) -> Result<deadpool_redis::Pool, String> + Send + Sync + 'static,
+        make_pool: impl Fn(&str) -> Result<super::pool::Pool, String> + Send + Sync + 'static,
     ) -> Result<Self, String> {
         let seed = url::Url::parse(seed).map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
         Ok(Self {
@@ -57,7 +57,7 @@ impl Topology {
     }
 
     /// The pool of the master that owns `slot`, reading the map first if it is unknown.
-    pub async fn pool_for(&self, slot: u16, conn: &mut ClusterConnection) -> Result<deadpool_redis::Pool, StoreError> {
+    pub async fn pool_for(&self, slot: u16, conn: &mut ClusterConnection) -> Result<super::pool::Pool, StoreError> {
         let owner = match self.owner(slot) {
             Some(node) => node,
             None => {
@@ -73,7 +73,7 @@ impl Topology {
         self.owners.read().expect("not poisoned")[usize::from(slot % SLOTS)].clone()
     }
 
-    fn pool_of(&self, node: &Node) -> Result<deadpool_redis::Pool, StoreError> {
+    fn pool_of(&self, node: &Node) -> Result<super::pool::Pool, StoreError> {
         let mut pools = self.pools.lock().expect("not poisoned");
         if let Some(pool) = pools.get(node) {
             return Ok(pool.clone());
@@ -108,7 +108,7 @@ impl Topology {
     }
 
     /// The pool of a master found by [`Topology::masters`].
-    pub fn pool_of_master(&self, node: &str) -> Result<deadpool_redis::Pool, StoreError> {
+    pub fn pool_of_master(&self, node: &str) -> Result<super::pool::Pool, StoreError> {
         self.pool_of(&Node::from(node))
     }
 
@@ -124,7 +124,7 @@ impl Topology {
         for master in self.masters() {
             let asked = async {
                 let mut direct = self.pool_of(&Node::from(master.as_str()))?.get().await?;
-                Ok::<Value, StoreError>(redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut direct).await?)
+                Ok::<Value, StoreError>(redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut *direct).await?)
             };
             if let Ok(slots) = asked.await {
                 reply = Some(slots);
@@ -150,7 +150,7 @@ impl Topology {
             available: 0,
             waiting: 0,
         };
-        for status in pools.values().map(deadpool_redis::Pool::status) {
+        for status in pools.values().map(super::pool::Pool::status) {
             total.max_size += status.max_size;
             total.size += status.size;
             total.available += status.available;

@@ -14,7 +14,7 @@ pub(super) enum Redis {
     Single {
         /// Dedicated connections: one borrower at a time, so a WATCH belongs to one
         /// transaction.
-        pool: deadpool_redis::Pool,
+        pool: super::pool::Pool,
         /// One multiplexed, self-reconnecting connection for everything that does not WATCH:
         /// scripts, plain reads, and `broken`'s unguarded writes. Concurrent calls pipeline.
         shared: ConnectionManager,
@@ -105,7 +105,7 @@ impl Redis {
         redis::Client::open(url).map_err(StoreError::from)
     }
 
-    pub(super) async fn dedicated(&self, slot: u16) -> Result<deadpool_redis::Connection, StoreError> {
+    pub(super) async fn dedicated(&self, slot: u16) -> Result<super::pool::Pooled, StoreError> {
         let pool = match self {
             Self::Single { pool, .. } => pool.clone(),
             Self::Cluster { shared, topology } => topology.pool_for(slot, &mut shared.current()).await?,
@@ -138,7 +138,7 @@ impl Redis {
                 topology.refresh(&mut shared.current()).await?;
                 for master in topology.masters() {
                     let mut conn = topology.pool_of_master(&master)?.get().await?;
-                    scan_one(&mut conn, pattern, count, deadline, &mut seen).await?;
+                    scan_one(&mut *conn, pattern, count, deadline, &mut seen).await?;
                 }
             }
         }
@@ -150,12 +150,12 @@ impl Redis {
 
 /// A pool of dedicated connections to one server: each transaction holds one from WATCH to
 /// EXEC, so `size` caps concurrent transactions on that server.
-fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<deadpool_redis::Pool, String> {
+fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<super::pool::Pool, String> {
     let conn_config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout));
-    let manager = deadpool_redis::Manager::new_with_config(url, conn_config).map_err(|e| format!("redis URL: {e}"))?;
-    deadpool_redis::Pool::builder(manager)
+    let manager = super::pool::Manager::new(url, conn_config).map_err(|e| format!("redis URL: {e}"))?;
+    super::pool::Pool::builder(manager)
         .max_size(size)
         .wait_timeout(Some(timeout))
         .create_timeout(Some(timeout))

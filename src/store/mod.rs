@@ -9,9 +9,11 @@ mod cluster;
 mod connections;
 mod holds;
 mod journal;
+mod pool;
 
 pub use crate::conn::{Shared, Target};
 use connections::Redis;
+pub(crate) use pool::{Pooled, reused};
 
 use crate::error::StoreError;
 use crate::keys::Keys;
@@ -203,7 +205,7 @@ impl Store {
     }
 
     /// A dedicated connection to the server that owns `slot`, for one WATCH transaction.
-    pub(crate) async fn dedicated(&self, slot: u16) -> Result<deadpool_redis::Connection, StoreError> {
+    pub(crate) async fn dedicated(&self, slot: u16) -> Result<pool::Pooled, StoreError> {
         self.inner.redis.dedicated(slot).await
     }
 

@@ -6,7 +6,8 @@
 //! - a **dedicated** pooled connection per attempt, never the shared multiplexed one, so no
 //!   other task's EXEC/UNWATCH can clear our WATCH;
 //! - **UNWATCH** on every path that does not reach EXEC; a connection that failed or was
-//!   abandoned mid-transaction (timeout, error, dropped future) is closed, not pooled;
+//!   abandoned mid-transaction (timeout, error, dropped future) is closed, not pooled. So
+//!   the pool lends connections without a check of its own (`store::pool`);
 //! - **every EXEC reply element is checked**: nil is a conflict, an error element is an
 //!   error (Redis has no rollback), never a success;
 //! - only conflicts are retried, with [`crate::retry::RetryPolicy`]'s backoff; business rejections never.
@@ -183,9 +184,17 @@ async fn attempt_once<O: Optimistic>(
     let watch = op.watch_keys();
     let slot = watch.first().map_or(0, |key| crate::keys::slot_of(key));
     let attempted = async {
-        let mut conn = Dedicated::checkout(store, slot, deadline).await?;
-        let snapshot = conn.watch_and_read(&watch, op).await?;
-        Ok::<_, StoreError>((conn, snapshot))
+        // A connection that died in the pool (Redis restarted) fails here, before anything
+        // is written: it is closed, and the next one borrowed. The pool bounds how many.
+        let mut stale = 0;
+        loop {
+            let mut conn = Dedicated::checkout(store, slot, deadline).await?;
+            let reused = conn.conn.as_ref().is_some_and(crate::store::reused);
+            match conn.watch_and_read(&watch, op).await {
+                Err(StoreError::Unavailable(_)) if reused && stale < store.config().pool_size => stale += 1,
+                read => return Ok::<_, StoreError>((conn, read?)),
+            }
+        }
     };
     let (mut conn, snapshot) = match attempted.await {
         Ok(ready) => ready,
@@ -229,7 +238,7 @@ async fn moved<R>(store: &Store, e: StoreError) -> AttemptError<R> {
 /// timeout, cancelled future) closes the socket instead of pooling it: closing is the one
 /// way to clear a WATCH that cannot fail.
 struct Dedicated {
-    conn: Option<deadpool_redis::Connection>,
+    conn: Option<crate::store::Pooled>,
     watching: bool,
     deadline: Instant,
 }
@@ -246,15 +255,17 @@ impl Dedicated {
         })
     }
 
-    fn conn(&mut self) -> &mut deadpool_redis::Connection {
+    fn conn(&mut self) -> &mut redis::aio::MultiplexedConnection {
         self.conn.as_mut().expect("connection present until drop")
     }
 
     /// WATCH and the reads in one round trip; WATCH runs first, so the reads see a state
-    /// that EXEC will only commit against if no watched key changes.
+    /// that EXEC will only commit against if no watched key changes. `UNWATCH` opens it:
+    /// the pool sends nothing between borrowers, so this is the guard against a WATCH left
+    /// by anything but the engine, at no extra round trip.
     async fn watch_and_read<O: Optimistic>(&mut self, watch: &[String], op: &O) -> Result<O::Snapshot, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("WATCH").arg(watch).ignore();
+        pipe.cmd("UNWATCH").ignore().cmd("WATCH").arg(watch).ignore();
         op.read(&mut pipe);
         self.watching = true;
         let deadline = self.deadline;
@@ -321,7 +332,7 @@ impl Drop for Dedicated {
         if self.watching
             && let Some(conn) = self.conn.take()
         {
-            drop(deadpool_redis::Connection::take(conn));
+            drop(crate::store::Pooled::take(conn));
         }
     }
 }

@@ -291,3 +291,39 @@ async fn queue_time_oom_is_reported_and_writes_nothing() {
     // And it recovers once memory is back.
     assert_eq!(txn::run(&store, &op).await.unwrap().output, 1);
 }
+
+/// The pool sends nothing when it lends a connection (no `PING`), so after a Redis restart
+/// its connections are dead. The engine finds out on its first command, before any write,
+/// closes the dead one and borrows the next: the caller sees a commit, not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_died_in_the_pool_are_replaced_without_an_error() {
+    let redis = TestRedis::start().await;
+    let store = store_on(&redis, |c| c.pool_size = 4);
+    let prefix = store.keys().prefix().to_owned();
+    let op = |n: u32| Increment {
+        key: format!("{prefix}:warm-{n}"),
+        rival_url: None,
+        meddle_on: vec![],
+    };
+    // Fill the pool: four transactions at once hold four connections.
+    let warm: Vec<_> = (0..4).map(op).collect();
+    for done in futures_util::future::join_all(warm.iter().map(|op| txn::run(&store, op))).await {
+        assert_eq!(done.unwrap().output, 1);
+    }
+    let pid = redis.server.pid().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _restarted = redis.restart().await;
+    for n in 10..16 {
+        let done = txn::run(&store, &op(n))
+            .await
+            .expect("a commit, not a dead connection's error");
+        assert_eq!((done.output, done.conflicts), (1, 0));
+    }
+}

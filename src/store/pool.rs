@@ -1,0 +1,48 @@
+//! The pool of dedicated connections WATCH needs: deadpool, with a recycle that costs no
+//! round trip.
+//!
+//! deadpool-redis checks every connection it lends with `UNWATCH` + `PING`: one extra round
+//! trip per transaction. Neither is needed here:
+//! - **No WATCH survives a borrower.** The engine (`txn`) ends every attempt with EXEC or
+//!   UNWATCH, and closes instead of pooling a connection it abandons mid-transaction
+//!   (timeout, error, dropped future). As a second guard, the engine's WATCH pipeline opens
+//!   with `UNWATCH`, which costs no round trip.
+//! - **A dead connection is found on use.** After a Redis restart, pooled connections are
+//!   dead; the engine's first command on one fails before anything is written, and the
+//!   engine closes it and borrows another ([`reused`] tells which may be stale).
+
+use deadpool::managed::{Metrics, RecycleResult};
+
+/// A pool of dedicated connections to one server.
+pub(crate) type Pool = deadpool::managed::Pool<Manager>;
+/// A connection borrowed from a [`Pool`].
+pub(crate) type Pooled = deadpool::managed::Object<Manager>;
+
+/// deadpool-redis's manager for making connections, without its per-loan round trip.
+pub(crate) struct Manager(deadpool_redis::Manager);
+
+impl Manager {
+    /// A manager for `url`, with `config`'s timeouts.
+    pub fn new(url: &str, config: redis::AsyncConnectionConfig) -> Result<Self, redis::RedisError> {
+        deadpool_redis::Manager::new_with_config(url, config).map(Self)
+    }
+}
+
+impl deadpool::managed::Manager for Manager {
+    type Type = redis::aio::MultiplexedConnection;
+    type Error = redis::RedisError;
+
+    async fn create(&self) -> Result<Self::Type, Self::Error> {
+        self.0.create().await
+    }
+
+    /// Nothing to send: see the module documentation for why that is safe.
+    async fn recycle(&self, _: &mut Self::Type, _: &Metrics) -> RecycleResult<Self::Error> {
+        Ok(())
+    }
+}
+
+/// Whether `conn` was lent before: only such a connection can have died in the pool.
+pub(crate) fn reused(conn: &Pooled) -> bool {
+    Pooled::metrics(conn).recycle_count > 0
+}
