@@ -162,6 +162,14 @@ impl Prepared {
         }
     }
 
+    /// Group commits so far on `strategy`, and the takes they carried (library mode).
+    pub(super) fn group_commits(&self, strategy: Strategy) -> Option<(u64, u64)> {
+        match &self.target {
+            Target::Library(store) => Some(store.metrics().group_commits(strategy.as_str())),
+            Target::Http { .. } => None,
+        }
+    }
+
     /// One buyer's call on the SKUs at these indexes.
     pub(super) async fn call(&self, cart: &[usize]) -> Answer {
         match &self.target {

@@ -9,6 +9,7 @@
 //! [`Driver`] is where the buyers go: the library directly, or a running server over HTTP.
 
 mod driver;
+pub mod floor;
 mod ledger;
 pub mod recommend;
 mod report;
@@ -143,12 +144,26 @@ pub struct StrategyResult {
     /// The same per successful call (per order or hold).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_cpu_us_per_success: Option<f64>,
+    /// Group commits in the timed window, when the strategy batches (library mode only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_commit: Option<GroupCommits>,
     /// Whether `verify` passed afterwards (library mode only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
     /// What the ledger's projector kept up with, when the run had one (`--ledger-url`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<LedgerFigures>,
+}
+
+/// Where group commit's throughput comes from: throughput = mean batch size × batches/s.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GroupCommits {
+    /// Transactions (`watch`) or script calls (`lua`) that carried takes.
+    pub batches: u64,
+    /// Takes per batch, on average.
+    pub mean_size: f64,
+    /// Batches per second of the timed window.
+    pub batches_per_s: f64,
 }
 
 /// Runs `workload` through one strategy on fresh stock. `progress` is advanced per buyer.
@@ -172,6 +187,7 @@ pub async fn run_strategy(
         _ => None,
     };
     let cpu_before = run.redis_cpu_s().await;
+    let batches_before = run.group_commits(strategy);
     let clock = Arc::new(Clock::start());
     let workers = (0..workload.concurrency.max(1)).map(|w| {
         let (run, next, workload, progress, clock) = (
@@ -225,6 +241,15 @@ pub async fn run_strategy(
         (Some(b), Some(a)) => Some((a - b).max(0.0) * 1e6),
         _ => None,
     };
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let group_commit = match (batches_before, run.group_commits(strategy)) {
+        (Some((b0, t0)), Some((b1, t1))) if b1 > b0 => Some(GroupCommits {
+            batches: b1 - b0,
+            mean_size: ratio((t1 - t0) as f64, (b1 - b0) as f64),
+            batches_per_s: ratio((b1 - b0) as f64, elapsed),
+        }),
+        _ => None,
+    };
     // The store's counters when the library ran (a group commit attempt counted per buyer),
     // otherwise what each answer reported.
     let (attempts, conflicts) = match (before, run.effort_counter()) {
@@ -244,7 +269,6 @@ pub async fn run_strategy(
     run.clean_up().await;
     let [successes, rejections, give_ups, errors] =
         [Outcome::Success, Outcome::Rejected, Outcome::GaveUp, Outcome::Failed].map(|o| crate::race::count(&calls, o));
-    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     Ok(StrategyResult {
         strategy,
         successes,
@@ -268,6 +292,7 @@ pub async fn run_strategy(
         ),
         redis_cpu_us_per_call: redis_cpu_us.map(|us| ratio(us, workload.buyers as f64)),
         redis_cpu_us_per_success: redis_cpu_us.map(|us| ratio(us, successes as f64)),
+        group_commit,
         verified,
         ledger,
     })

@@ -208,6 +208,7 @@ mod tests {
                 },
                 redis_cpu_us_per_call: None,
                 redis_cpu_us_per_success: None,
+                group_commit: None,
                 verified: None,
                 ledger: None,
             },

@@ -49,7 +49,7 @@ pub fn print_table(results: &[StrategyResult]) {
 
 fn print_effort(results: &[StrategyResult]) {
     println!(
-        "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>11}",
+        "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7} {:>7} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>11} {:>6} {:>9}",
         "strategy",
         "successes",
         "rejected",
@@ -66,11 +66,13 @@ fn print_effort(results: &[StrategyResult]) {
         "p90ms",
         "p99ms",
         "p99.9ms",
-        "redis_us/op"
+        "redis_us/op",
+        "batch",
+        "batches/s"
     );
     for r in results {
         println!(
-            "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7.3} {:>7.2} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>11}",
+            "{:<8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7.3} {:>7.2} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>11} {:>6} {:>9}",
             r.strategy.as_str(),
             r.successes,
             r.rejections,
@@ -88,6 +90,8 @@ fn print_effort(results: &[StrategyResult]) {
             r.latency_ms.p99,
             r.latency_ms.p999,
             r.redis_cpu_us_per_call.map_or("-".into(), |us| format!("{us:.1}")),
+            r.group_commit.map_or("-".into(), |g| format!("{:.1}", g.mean_size)),
+            r.group_commit.map_or("-".into(), |g| format!("{:.0}", g.batches_per_s)),
         );
     }
 }

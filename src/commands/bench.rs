@@ -45,11 +45,26 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
         bar.finish_and_clear();
         results.push(result?);
     }
+    let floor = match (args.floor, &driver) {
+        (Some(depth), Driver::Library { redis, config, .. }) => {
+            let config = stockwatch::StoreConfig {
+                key_prefix: format!("bench-floor-{:x}", rand::random::<u32>()),
+                ..config.clone()
+            };
+            let store = stockwatch::Store::connect(redis, config)?;
+            Some(bench::floor::run(&store, workload.buyers, workload.concurrency, depth as usize).await?)
+        }
+        (Some(_), _) => return Err("--floor measures the library's Redis; drop --target".into()),
+        (None, _) => None,
+    };
     if let Some(m) = managed {
         m.shutdown().await;
     }
     if args.json {
-        let report = bench::to_json(&workload, tuning.as_ref(), &target, &results);
+        let mut report = bench::to_json(&workload, tuning.as_ref(), &target, &results);
+        if let Some(floor) = floor {
+            report["floor"] = serde_json::to_value(floor).expect("floor serializes");
+        }
         println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
     } else {
         println!(
@@ -57,6 +72,22 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
             workload.op, workload.buyers, workload.skus, workload.stock, workload.distribution, workload.concurrency
         );
         bench::print_table(&results);
+        if let Some(f) = floor {
+            println!(
+                "\nfloor (a purchase's writes as plain pipelines of {}): {:.0} orders/s, {:.1} µs of Redis CPU per order",
+                f.depth, f.orders_per_s, f.redis_cpu_us_per_order
+            );
+            for r in &results {
+                if let Some(us) = r.redis_cpu_us_per_success {
+                    println!(
+                        "  {:<6} {:>6.1} µs per order: {:.2}x the floor",
+                        r.strategy.as_str(),
+                        us,
+                        us / f.redis_cpu_us_per_order
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -113,6 +113,11 @@ pub struct BenchArgs {
     /// Print `{"config", "results"}` as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also measure the floor (library mode, one Redis): a purchase's writes as plain
+    /// pipelines of this many orders, with no decision around them, as many orders as
+    /// `--buyers`. Each strategy's Redis CPU per order reads as a multiple of it.
+    #[arg(long, value_name = "DEPTH", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub floor: Option<u64>,
 }
 
 /// Subcommands of `stockwatch bench`.

@@ -1,0 +1,92 @@
+//! The floor: what a purchase's writes cost Redis with nothing around them.
+//!
+//! A sale's effect is two `HINCRBY`s (available, sold), an `XADD` to the SKU's movement
+//! stream and a `SET` of the order JSON. Sent as plain pipelines (no WATCH, no read, no
+//! script, no reply to decide on) they are the least Redis CPU an order can cost, however it
+//! is decided. `bench --floor` measures it in the same sitting as the strategies, so each
+//! strategy's Redis CPU per order can be read as a multiple of it.
+
+use crate::domain::{OrderId, Sku};
+use crate::store::Store;
+use futures_util::future::join_all;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the floor run measured.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Floor {
+    /// Orders written.
+    pub orders: u64,
+    /// Orders per pipeline (one round trip).
+    pub depth: usize,
+    /// Orders written per second.
+    pub orders_per_s: f64,
+    /// Redis CPU (user + sys) per order, microseconds, from `INFO cpu` around the writes.
+    pub redis_cpu_us_per_order: f64,
+}
+
+/// Writes `orders` purchases' worth of effects for one fresh SKU, `concurrency` pipelines of
+/// `depth` orders in flight at once. One Redis only: a cluster pipeline would split by node.
+pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -> Result<Floor, String> {
+    if store.is_cluster() {
+        return Err("the floor is measured on one Redis".into());
+    }
+    let sku = Sku::parse(&format!("floor-{}", rand::random::<u32>())).map_err(|e| e.to_string())?;
+    let (stock, moves) = (store.keys().stock(&sku), store.keys().movements(&sku));
+    let slot = store.keys().slot_of_sku(&sku);
+    let maxlen = store.config().movements_maxlen;
+    let cpu_before = store.redis_cpu_seconds().await.map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let writers = (0..concurrency.max(1)).map(|_| {
+        let (store, next, stock, moves, sku) = (store.clone(), next.clone(), stock.clone(), moves.clone(), sku.clone());
+        async move {
+            let (mut conn, mut written) = (store.shared(), Vec::new());
+            loop {
+                let first = next.fetch_add(depth as u64, Ordering::Relaxed);
+                if first >= orders {
+                    return Ok::<_, redis::RedisError>(written);
+                }
+                let mut pipe = redis::pipe();
+                for _ in first..(first + depth as u64).min(orders) {
+                    let id = OrderId::generate_in(slot);
+                    let at = crate::ops::now_ms();
+                    let order = serde_json::json!({
+                        "order_id": id.to_string(), "user_id": "floor", "created_at": at, "source": "purchase",
+                        "items": [{"sku": sku.as_str(), "quantity": 1}],
+                    });
+                    pipe.cmd("HINCRBY").arg(&stock).arg("available").arg(-1).ignore();
+                    pipe.cmd("HINCRBY").arg(&stock).arg("sold").arg(1).ignore();
+                    pipe.cmd("XADD").arg(&moves).arg("MAXLEN").arg("~").arg(maxlen).arg("*");
+                    pipe.arg("kind").arg("purchase").arg("ref").arg(id.to_string());
+                    pipe.arg("quantity").arg(1).arg("at").arg(at).ignore();
+                    written.push(store.keys().order(&id));
+                    pipe.cmd("SET").arg(written.last()).arg(order.to_string()).ignore();
+                }
+                pipe.exec_async(&mut conn).await?;
+            }
+        }
+    });
+    let mut written = vec![stock.clone(), moves.clone()];
+    for done in join_all(writers).await {
+        written.extend(done.map_err(|e| e.to_string())?);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after = store.redis_cpu_seconds().await.map_err(|e| e.to_string())?;
+    // Not a real sale: leave nothing `verify` would have to explain.
+    let mut conn = store.shared();
+    for keys in written.chunks(1000) {
+        redis::cmd("UNLINK")
+            .arg(keys)
+            .exec_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(Floor {
+        orders,
+        depth,
+        orders_per_s: orders as f64 / elapsed.max(1e-9),
+        redis_cpu_us_per_order: (cpu_after - cpu_before).max(0.0) * 1e6 / orders.max(1) as f64,
+    })
+}
