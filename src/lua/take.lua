@@ -8,7 +8,7 @@
 --   1. parse every buyer's keys and arguments;
 --   2. decide every buyer against the levels read once per SKU, kept up to date in Lua as
 --      earlier buyers in the batch take from them;
---   3. write what was decided, buyer by buyer.
+--   3. write what was decided, buyer by buyer, then each SKU's summed counters once.
 -- With an idempotency key, a stored answer is replayed (an earlier buyer in the same batch
 -- counts as stored), and a fresh answer (a refusal too) is stored with the effect.
 -- The same decision as `Level::draw` in src/ops/level.rs: keep the two in step.
@@ -34,7 +34,7 @@ local k, a = 1, 3
 for b = 1, buyers do
   local n, has_idem, nrec = tonumber(ARGV[a]), ARGV[a + 1] == '1', tonumber(ARGV[a + 2])
   if not n or n < 1 or not nrec then return redis.error_reply('take.lua: bad header of buyer ' .. b) end
-  local t = {n = n, stock = {}, moves = {}, q = {}, pin = {}, rec = {}}
+  local t = {n = n, stock = {}, moves = {}, q = {}, qs = {}, pin = {}, rec = {}}
   for i = 1, n do
     t.stock[i], t.moves[i] = KEYS[k + i - 1], KEYS[k + n + i - 1]
   end
@@ -44,7 +44,9 @@ for b = 1, buyers do
   t.dest, t.kind, t.ref, t.at = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   t.mode, t.exp, t.fp, t.retention, t.entry = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10], ARGV[a + 11]
   for i = 1, n do
-    t.q[i], t.pin[i] = tonumber(ARGV[a + 11 + i]), ARGV[a + 11 + n + i]
+    -- Kept as sent too: Lua turns a number back into a string with sprintf.
+    t.qs[i], t.pin[i] = ARGV[a + 11 + i], ARGV[a + 11 + n + i]
+    t.q[i] = tonumber(t.qs[i])
     if not t.q[i] or t.q[i] < 1 or not t.pin[i] then
       return redis.error_reply('take.lua: bad line ' .. i .. ' of buyer ' .. b)
     end
@@ -55,17 +57,18 @@ for b = 1, buyers do
   batch[b] = t
 end
 
--- 2. Decide. A SKU's level is read once per batch, as {available, places}: its locations
--- in draw order as {name, available}, where `default` holds what the named ones do not.
+-- 2. Decide. A SKU's level is read once per batch, as {available, places, rules}: its
+-- locations in draw order as {name, available}, where `default` holds what the named ones
+-- do not, and whether it has alert rules (without, a take skips the alert check).
 local levels = {}
 local function level(key)
   local l = levels[key]
   if l ~= nil then return l end
-  local v = redis.call('HMGET', key, 'available', 'locs')
+  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point')
   if not v[1] then
     l = false
   else
-    l = {available = tonumber(v[1]), places = {}}
+    l = {available = tonumber(v[1]), places = {}, rules = v[3] or v[4]}
     if not v[2] then
       l.places[1] = {'default', l.available}
     else
@@ -188,23 +191,48 @@ local function allocate(t, lines)
   return lines
 end
 
+-- Counter changes, summed per SKU over the batch and written once per field: a batch of
+-- 50 buyers of one hot SKU makes two HINCRBYs, not a hundred. The script is atomic, so no
+-- reader can tell. A SKU with alert rules is written take by take instead, so that each
+-- alert reports the level its own take left.
+local sums, touched = {}, {}
+local function add(t, i, field, delta)
+  local key = t.stock[i]
+  if levels[key].rules then
+    redis.call('HINCRBY', key, field, delta)
+    return
+  end
+  local s = sums[key]
+  if not s then
+    s = {fields = {}, delta = {}}
+    sums[key] = s
+    table.insert(touched, key)
+  end
+  if not s.delta[field] then
+    s.delta[field] = 0
+    table.insert(s.fields, field)
+  end
+  s.delta[field] = s.delta[field] + delta
+end
+
 local function write(t)
   local named = false
   for i = 1, t.n do
-    local q = t.q[i]
-    redis.call('HINCRBY', t.stock[i], 'available', -q)
-    redis.call('HINCRBY', t.stock[i], t.dest, q)
+    add(t, i, 'available', -t.q[i])
+    add(t, i, t.dest, t.q[i])
     for _, part in ipairs(t.drawn[i]) do
       local place = part[1][1]
       if place ~= 'default' then
-        redis.call('HINCRBY', t.stock[i], 'available@' .. place, -part[2])
-        redis.call('HINCRBY', t.stock[i], t.dest .. '@' .. place, part[2])
+        add(t, i, 'available@' .. place, -part[2])
+        add(t, i, t.dest .. '@' .. place, part[2])
         named = true
       end
     end
     redis.call('XADD', t.moves[i], 'MAXLEN', '~', maxlen, '*',
-      'kind', t.kind, 'ref', t.ref, 'quantity', q, 'at', t.at)
-    raise_alerts(t.stock[i], t.alerts, string.match(t.stock[i], '{([^}]*)}$'), -q, t.at, maxlen)
+      'kind', t.kind, 'ref', t.ref, 'quantity', t.qs[i], 'at', t.at)
+    if levels[t.stock[i]].rules then
+      raise_alerts(t.stock[i], t.alerts, string.match(t.stock[i], '{([^}]*)}$'), -t.q[i], t.at, maxlen)
+    end
   end
   if t.mode == 'order' then
     local json = t.rec[1]
@@ -244,6 +272,12 @@ for _, t in ipairs(batch) do
     -- The stored answer carries the allocations; the reply now does too.
     redis.call('HSET', t.idem, unpack(t.fields))
     redis.call('PEXPIRE', t.idem, t.retention)
+  end
+end
+for _, key in ipairs(touched) do
+  local s = sums[key]
+  for _, field in ipairs(s.fields) do
+    redis.call('HINCRBY', key, field, s.delta[field])
   end
 end
 return replies
