@@ -21,8 +21,9 @@
 //!   it cost, the vocabulary that operations produce and metrics and events record.
 //! - [`conn`]: where Redis is (one server or a cluster, [`conn::Target`]) and the shared
 //!   multiplexed connection of either kind.
-//! - [`store`]: the connections (dedicated ones for WATCH, per master on a cluster; the
-//!   multiplexed one for scripts and reads) and the response timeout. It keeps the operations' per-process
+//! - [`store`]: the connections (dedicated ones for WATCH, per master on a cluster, lent
+//!   without a round trip; the multiplexed one for scripts and reads) and the response
+//!   timeout. It keeps the operations' per-process
 //!   state (group commit) in a slot typed by them, so it never names a floor above it.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`; [`events`]: the stock-change
 //!   feed behind `GET /v1/events`, published after each commit. Both sit beside the store.
