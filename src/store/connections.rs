@@ -130,21 +130,41 @@ impl Redis {
         }
     }
 
-    pub(super) async fn scan(&self, pattern: &str, count: usize, deadline: Instant) -> Result<Vec<String>, StoreError> {
-        let mut seen = std::collections::HashSet::new();
+    /// The servers a SCAN must walk: the one Redis (`None`), or every master now in the map.
+    pub(super) async fn scan_servers(&self) -> Result<Vec<Option<String>>, StoreError> {
         match self {
-            Self::Single { .. } => scan_one(&mut self.shared(), pattern, count, deadline, &mut seen).await?,
+            Self::Single { .. } => Ok(vec![None]),
             Self::Cluster { shared, topology } => {
                 topology.refresh(&mut shared.current()).await?;
-                for master in topology.masters() {
-                    let mut conn = topology.pool_of_master(&master)?.get().await?;
-                    scan_one(&mut *conn, pattern, count, deadline, &mut seen).await?;
-                }
+                Ok(topology.masters().into_iter().map(Some).collect())
             }
         }
-        let mut keys: Vec<String> = seen.into_iter().collect();
-        keys.sort();
-        Ok(keys)
+    }
+
+    /// One SCAN step on one server from [`Redis::scan_servers`]: the next cursor (0 at the
+    /// end) and the keys of this step.
+    pub(super) async fn scan_step(
+        &self,
+        server: Option<&str>,
+        cursor: u64,
+        pattern: &str,
+        count: usize,
+        deadline: Instant,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        let scan = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count)
+            .to_owned();
+        match (self, server) {
+            (Self::Cluster { topology, .. }, Some(master)) => {
+                let mut conn = topology.pool_of_master(master)?.get().await?;
+                Store::bounded(deadline, scan.query_async(&mut *conn)).await
+            }
+            _ => Store::bounded(deadline, scan.query_async(&mut self.shared())).await,
+        }
     }
 }
 
@@ -163,30 +183,4 @@ fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<super::po
         .runtime(deadpool_redis::Runtime::Tokio1)
         .build()
         .map_err(|e| format!("redis pool: {e}"))
-}
-
-/// SCANs one server to the end, adding what matches `pattern` to `seen`.
-async fn scan_one(
-    conn: &mut impl redis::aio::ConnectionLike,
-    pattern: &str,
-    count: usize,
-    deadline: Instant,
-    seen: &mut std::collections::HashSet<String>,
-) -> Result<(), StoreError> {
-    let mut cursor: u64 = 0;
-    loop {
-        let scan = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(count)
-            .to_owned();
-        let (next, batch): (u64, Vec<String>) = Store::bounded(deadline, scan.query_async(conn)).await?;
-        seen.extend(batch);
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
-    }
 }

@@ -10,10 +10,12 @@ mod connections;
 mod holds;
 mod journal;
 mod pool;
+mod scan;
 
 pub use crate::conn::{Shared, Target};
 use connections::Redis;
 pub(crate) use pool::{Pooled, reused};
+pub use scan::KeyScan;
 
 use crate::error::StoreError;
 use crate::keys::Keys;
@@ -223,13 +225,6 @@ impl Store {
         if self.is_cluster() && matches!(e, StoreError::Unavailable(_) | StoreError::Timeout) {
             self.inner.redis.master_lost().await;
         }
-    }
-
-    /// Every key matching `pattern`, from every master (SCAN is per server), deduplicated
-    /// and sorted. Cursor-based, so no server is blocked; keys written meanwhile may be
-    /// missed, which the callers (audits) accept.
-    pub async fn scan(&self, pattern: &str, count: usize) -> Result<Vec<String>, StoreError> {
-        self.inner.redis.scan(pattern, count, self.deadline()).await
     }
 
     /// Runs read commands within the response timeout ([`Shared::read_all`]).

@@ -11,7 +11,7 @@ use super::level::Level;
 use super::reservation::Reservation;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
-use crate::store::Store;
+use crate::store::{KeyScan, Store};
 use locations::ByLocation;
 use redis::Value;
 use serde::Serialize;
@@ -82,8 +82,10 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
     let mut by_location = ByLocation::default();
 
     let mut sold: HashMap<String, i64> = HashMap::new();
-    let order_keys = store.scan(&keys.order_pattern(), STEP).await?;
-    for chunk in order_keys.chunks(STEP) {
+    // Orders and reservations are read a SCAN step at a time: memory stays per SKU.
+    let (mut order_keys, mut orders) = (KeyScan::new(store, &keys.order_pattern(), STEP), 0);
+    while let Some(chunk) = order_keys.next().await? {
+        orders += chunk.len();
         let rows: Vec<Option<String>> = store
             .read_all(chunk.iter().map(|key| redis::cmd("GET").arg(key).to_owned()).collect())
             .await?;
@@ -126,9 +128,10 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
             .await?;
         indexed.extend(ids);
     }
-    let resv_keys = store.scan(&keys.reservation_pattern(), STEP).await?;
-    let mut active = 0;
-    for chunk in resv_keys.chunks(STEP) {
+    let mut resv_keys = KeyScan::new(store, &keys.reservation_pattern(), STEP);
+    let (mut active, mut reservations) = (0, 0);
+    while let Some(chunk) = resv_keys.next().await? {
+        reservations += chunk.len();
         let rows: Vec<HashMap<String, String>> = store
             .read_all(
                 chunk
@@ -249,8 +252,8 @@ pub async fn verify(store: &Store) -> Result<Report, Error> {
     Ok(Report {
         ok: violations.is_empty(),
         skus: stock.len(),
-        orders: order_keys.len(),
-        reservations: resv_keys.len(),
+        orders,
+        reservations,
         active_reservations: active,
         violations,
     })
