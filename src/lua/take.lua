@@ -152,13 +152,16 @@ local function decide(t)
   local reply, alloc = {'ok'}, {}
   for i = 1, t.n do
     lv[i].available = lv[i].available - t.q[i]
-    table.insert(reply, lv[i].available)
-    local parts = {}
-    for _, part in ipairs(drawn[i]) do
-      part[1][2] = part[1][2] - part[2]
-      table.insert(parts, part[1][1] .. '=' .. part[2])
+    reply[i + 1] = lv[i].available
+    local d = drawn[i]
+    for _, part in ipairs(d) do part[1][2] = part[1][2] - part[2] end
+    if #d == 1 and d[1][1][1] == 'default' then
+      alloc[i] = ''  -- the common case: no string to build
+    else
+      local parts = {}
+      for j, part in ipairs(d) do parts[j] = part[1][1] .. '=' .. part[2] end
+      alloc[i] = table.concat(parts, ',')
     end
-    alloc[i] = (#drawn[i] == 1 and drawn[i][1][1][1] == 'default') and '' or table.concat(parts, ',')
   end
   t.drawn = drawn
   return reply, alloc
