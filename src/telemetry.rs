@@ -3,7 +3,8 @@
 //!
 //! Lines go through `tracing-appender`'s non-blocking writer: a request's worker thread only
 //! queues its line, and one background thread writes. Should the queue ever fill (stderr
-//! blocked by a stuck reader), lines are dropped rather than stalling checkout. Colour
+//! blocked by a stuck reader), lines are dropped rather than stalling checkout. That thread
+//! writes in batches: whatever queued up while it wrote last goes out in one write. Colour
 //! codes are written only when stderr is a terminal, so files and log shippers get plain
 //! text.
 
@@ -26,7 +27,10 @@ pub enum LogFormat {
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(format: LogFormat) -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    // Buffered: the writer thread drains every queued line into the buffer and flushes when
+    // the queue is empty, so a burst of requests costs one write(2), not one per line.
+    let (writer, guard) =
+        tracing_appender::non_blocking(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -27,7 +27,7 @@ fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all, fields(sku))]
+#[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn set_rules(
     _: Admin,
     req: HttpRequest,
@@ -46,7 +46,7 @@ pub async fn set_rules(
         super::api::UnknownSku,
         super::api::Unavailable)
 )]
-#[tracing::instrument(skip_all, fields(sku))]
+#[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn get_rules(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = sku_of(&req)?;
     Ok(HttpResponse::Ok().json(alerts::get_rules(&state.store, &sku).await?))
@@ -60,7 +60,7 @@ pub async fn get_rules(req: HttpRequest, state: web::Data<AppState>) -> Result<H
         super::api::InvalidRequest,
         super::api::Unavailable)
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = query_param(&req, "sku")
         .map(|s| Sku::parse(&s).map_err(|e| crate::domain::InvalidInput::new(format!("query {e}"))))
@@ -76,7 +76,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         super::api::InvalidRequest,
         super::api::Unavailable)
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn low_stock(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let location = query_param(&req, "location")
         .map(|l| Location::parse(&l, "query location"))

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     params(super::api::ReservationPath, super::api::IdempotencyKeyHeader), responses((status = 200, description = "Cancelled; the units are available again", body = crate::ops::Reservation),
         super::api::HoldRefusals)
 )]
-#[tracing::instrument(skip_all, fields(reservation_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(reservation_id))]
 pub async fn cancel(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         super::api::HoldRefusals)
 )]
-#[tracing::instrument(skip_all, fields(reservation_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(reservation_id))]
 pub async fn confirm(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::HoldRefusals,
         super::api::TooLarge)
 )]
-#[tracing::instrument(skip_all, fields(reservation_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(reservation_id))]
 pub async fn extend(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::UnknownOrder,
         super::api::Unavailable)
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_order(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let id = OrderId::parse(&path_param(&req, "id")).ok_or(Error::UnknownOrder)?;
     match (ops::get_order(&state.store, &id).await, &state.books) {

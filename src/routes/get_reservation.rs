@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::UnknownReservation,
         super::api::Unavailable)
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_reservation(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let id = reservation_id(&req)?;
     Ok(HttpResponse::Ok().json(ops::get_reservation(&state.store, &id).await?))

@@ -15,7 +15,7 @@ pub async fn healthz() -> HttpResponse {
     responses(
         (status = 200, description = "Redis answers", body = Object, example = json!({"status": "ready"})),
         (status = 503, description = "Redis does not answer in time, or the cluster is not ok (`redis_unavailable`)", body = crate::error::ErrorBody)))]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     state.store.ping().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::UnknownSku,
         super::api::Unavailable)
 )]
-#[tracing::instrument(skip_all, fields(sku))]
+#[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn movements(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let raw = path_param(&req, "sku");
     let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;

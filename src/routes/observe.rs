@@ -35,13 +35,20 @@ fn request_id(req: &ServiceRequest) -> String {
 
 /// The request's root span, for handlers to record what they learned (attempts).
 #[derive(Clone)]
-pub struct RequestSpan(tracing::Span);
+pub struct RequestSpan {
+    span: tracing::Span,
+    /// Whether the span was opened with the strategy from the query string: a field
+    /// recorded twice is written twice.
+    has_strategy: bool,
+}
 
 impl RequestSpan {
     /// Records the strategy the request ran on and the attempts its transaction took.
     pub fn took(&self, strategy: crate::domain::Strategy, attempts: u32) {
-        self.0.record("strategy", strategy.as_str());
-        self.0.record("attempts", attempts);
+        if !self.has_strategy {
+            self.span.record("strategy", strategy.as_str());
+        }
+        self.span.record("attempts", attempts);
     }
 }
 
@@ -54,7 +61,10 @@ impl FromRequest for RequestSpan {
             .extensions()
             .get::<RequestSpan>()
             .cloned()
-            .unwrap_or_else(|| RequestSpan(tracing::Span::none()));
+            .unwrap_or_else(|| RequestSpan {
+                span: tracing::Span::none(),
+                has_strategy: true,
+            });
         std::future::ready(Ok(span))
     }
 }
@@ -74,11 +84,17 @@ pub async fn observe(
         method = %req.method(),
         path = %req.path(),
         operation = Empty,
-        strategy = strategy.as_deref().unwrap_or("-"),
+        strategy = Empty,
         attempts = Empty,
         status = Empty,
     );
-    req.extensions_mut().insert(RequestSpan(span.clone()));
+    if let Some(strategy) = &strategy {
+        span.record("strategy", strategy.as_str());
+    }
+    req.extensions_mut().insert(RequestSpan {
+        span: span.clone(),
+        has_strategy: strategy.is_some(),
+    });
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
     let mut res = if header_bytes > HEADER_LIMIT {
@@ -101,7 +117,8 @@ pub async fn observe(
             state.store.metrics().redis_error(e);
         }
     }
-    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // Microsecond precision: enough, and a short number to format and write.
+    let latency_ms = elapsed.as_micros() as f64 / 1000.0;
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(status, latency_ms, "request answered");

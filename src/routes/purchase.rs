@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         super::api::TakeRefusals)
 )]
-#[tracing::instrument(skip_all, fields(strategy = %strategy.0, sku))]
+#[tracing::instrument(level = "debug", skip_all, fields(strategy = %strategy.0, sku))]
 pub async fn purchase(
     strategy: StrategyParam,
     state: web::Data<AppState>,

@@ -18,7 +18,7 @@ use actix_web::{HttpResponse, web};
         (status = 503, description = "Redis unavailable (`redis_unavailable`)", body = crate::error::ErrorBody)),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all, fields(strategy, buyers))]
+#[tracing::instrument(level = "debug", skip_all, fields(strategy, buyers))]
 pub async fn replay(
     _: Admin,
     state: web::Data<AppState>,

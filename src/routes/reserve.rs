@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
             links(("get" = (operation_id = "get_reservation", parameters(("id" = "$response.body#/reservation_id")))), ("confirm" = (operation_id = "confirm", parameters(("id" = "$response.body#/reservation_id")))), ("cancel" = (operation_id = "cancel", parameters(("id" = "$response.body#/reservation_id")))), ("extend" = (operation_id = "extend", parameters(("id" = "$response.body#/reservation_id")))))),
         super::api::TakeRefusals)
 )]
-#[tracing::instrument(skip_all, fields(strategy = %strategy.0, lines))]
+#[tracing::instrument(level = "debug", skip_all, fields(strategy = %strategy.0, lines))]
 pub async fn reserve(
     strategy: StrategyParam,
     state: web::Data<AppState>,

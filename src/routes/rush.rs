@@ -20,7 +20,7 @@ use actix_web::{HttpResponse, web};
         (status = 503, description = "Redis unavailable (`redis_unavailable`)", body = crate::error::ErrorBody)),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all, fields(sku, strategy, buyers))]
+#[tracing::instrument(level = "debug", skip_all, fields(sku, strategy, buyers))]
 pub async fn rush(_: Admin, state: web::Data<AppState>, body: JsonBody<RushRequest>) -> Result<HttpResponse, Error> {
     let NewRush { rush, batching } = body.get().try_into()?;
     if rush.strategy == Strategy::Broken && !state.allow_broken {

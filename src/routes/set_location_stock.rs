@@ -17,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all, fields(sku, location))]
+#[tracing::instrument(level = "debug", skip_all, fields(sku, location))]
 pub async fn set_location_stock(
     _: Admin,
     req: HttpRequest,

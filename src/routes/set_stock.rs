@@ -15,7 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all, fields(sku))]
+#[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn set_stock(
     _: Admin,
     req: HttpRequest,

@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::StockroomRefusals),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all, fields(sku))]
+#[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn transfer(
     _: Admin,
     req: HttpRequest,

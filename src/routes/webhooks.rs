@@ -18,7 +18,7 @@ use serde::Serialize;
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
@@ -36,7 +36,7 @@ pub async fn create(
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(webhooks::list(&state.store).await?))
 }
@@ -51,7 +51,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(_: Admin, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     match webhooks::delete(&state.store, &path_param(&req, "id")).await? {
         true => Ok(HttpResponse::NoContent().finish()),
@@ -74,7 +74,7 @@ pub struct DeadLetters {
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn dead_letters(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let dead_letters = sender::dead_letters(&state.store).await?;
     Ok(HttpResponse::Ok().json(DeadLetters { dead_letters }))
@@ -99,7 +99,7 @@ pub struct Replayed {
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn replay(_: Admin, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let only = query_param(&req, "id");
     let delivered = sender::replay(&state.store, &state.webhooks, only.as_deref()).await?;
