@@ -74,11 +74,7 @@ fn main() {
         let redis = ManagedRedis::start(dir.path(), Persistence::None)
             .await
             .expect("redis-server");
-        let driver = Driver::Library {
-            redis: stockwatch::store::Target::Single(redis.url()),
-            config: StoreConfig::default(),
-            ledger: None,
-        };
+        let driver = Driver::library(stockwatch::store::Target::Single(redis.url()), StoreConfig::default());
         for s in &SCENARIOS {
             let workload = Workload {
                 op: s.op,

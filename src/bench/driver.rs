@@ -22,6 +22,10 @@ pub enum Driver {
         config: StoreConfig,
         /// With a ledger: a projector follows each run into this PostgreSQL, measured too.
         ledger: Option<crate::ledger::LedgerConfig>,
+        /// Leave each run's keys in Redis (`bench --keep`), to measure what reads them.
+        keep: bool,
+        /// How long reservations hold (`bench --hold-ttl-s`; short ones feed the expiry worker).
+        hold: crate::domain::TtlSeconds,
     },
     /// POSTs to a running `stockwatch serve`.
     Http {
@@ -46,6 +50,10 @@ pub(super) struct Prepared {
     /// Each SKU's index, to file the levels an answer names by SKU.
     index: HashMap<String, u32>,
     target: Target,
+    /// Leave the keys when done.
+    keep: bool,
+    /// How long a reservation holds.
+    hold: crate::domain::TtlSeconds,
 }
 
 enum Target {
@@ -54,6 +62,17 @@ enum Target {
 }
 
 impl Driver {
+    /// A driver for the library on `redis`: no ledger, keys cleaned up, 10-minute holds.
+    pub fn library(redis: crate::store::Target, config: StoreConfig) -> Self {
+        Self::Library {
+            redis,
+            config,
+            ledger: None,
+            keep: false,
+            hold: HOLD,
+        }
+    }
+
     /// A driver for a running server.
     pub fn http(base: &str, admin_token: Option<String>) -> Self {
         Self::Http {
@@ -132,6 +151,11 @@ impl Driver {
                 .collect(),
             skus,
             target,
+            keep: matches!(self, Self::Library { keep: true, .. }),
+            hold: match self {
+                Self::Library { hold, .. } => *hold,
+                Self::Http { .. } => HOLD,
+            },
         })
     }
 }
@@ -197,7 +221,7 @@ impl Prepared {
             }
             Op::Reserve => {
                 let items = CartItems::parse(Some(&self.items_json(cart))).expect("valid cart");
-                let result = ops::reserve(store, self.strategy, &items, user, HOLD, None).await;
+                let result = ops::reserve(store, self.strategy, &items, user, self.hold, None).await;
                 Answer::library(&result, |r| (r.effort, lines(&r.items)), index)
             }
         }
@@ -300,6 +324,14 @@ impl Prepared {
     /// Deletes this run's keys (library mode), so repeated runs do not fill Redis.
     pub(super) async fn clean_up(&self) {
         let Target::Library(store) = &self.target else { return };
+        if self.keep {
+            eprintln!(
+                "{}: kept its keys under --key-prefix {}",
+                self.strategy.as_str(),
+                store.keys().prefix()
+            );
+            return;
+        }
         let pattern = format!("{}:*", store.keys().prefix());
         let mut cursor: u64 = 0;
         loop {

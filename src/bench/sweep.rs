@@ -76,11 +76,7 @@ pub async fn run(
                         pool_size: base.pool_size.max(concurrency),
                         ..base.clone()
                     };
-                    let driver = Driver::Library {
-                        redis: redis.clone(),
-                        config,
-                        ledger: None,
-                    };
+                    let driver = Driver::library(redis.clone(), config);
                     let w = Workload {
                         concurrency,
                         ..workload.clone()

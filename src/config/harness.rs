@@ -118,6 +118,14 @@ pub struct BenchArgs {
     /// `--buyers`. Each strategy's Redis CPU per order reads as a multiple of it.
     #[arg(long, value_name = "DEPTH", value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub floor: Option<u64>,
+    /// Leave each strategy's keys in Redis (library mode; the prefix is printed), to measure
+    /// what reads them: `verify`, the expiry worker, listings.
+    #[arg(long)]
+    pub keep: bool,
+    /// How long each `--op reserve` hold lasts (library mode): short holds, with `--keep`,
+    /// give the expiry worker a backlog to release.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub hold_ttl_s: u32,
 }
 
 /// Subcommands of `stockwatch bench`.

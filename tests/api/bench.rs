@@ -26,11 +26,7 @@ fn rush(buyers: u64, stock: i64) -> Workload {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_library_bench_reads_oversold_back_and_finds_it_only_on_broken() {
     let redis = TestRedis::start().await;
-    let driver = Driver::Library {
-        redis: Target::Single(redis.url()),
-        config: StoreConfig::default(),
-        ledger: None,
-    };
+    let driver = Driver::library(Target::Single(redis.url()), StoreConfig::default());
     let w = rush(400, 40);
     let hidden = indicatif::ProgressBar::hidden();
     for strategy in Strategy::ALL {
