@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# How each background job's cost grows with its work (BENCHMARKS.md, "Growth with work"),
+# on a private redis-server with a release build:
+#   - `stockwatch verify` over N orders: seconds and peak RSS;
+#   - the expiry worker releasing N lapsed holds: seconds until the index is empty;
+#   - `GET /v1/skus/{sku}/movements?limit=N` on a SKU with a full stream: ms per call;
+#   - a `GET /metrics` scrape with N SKUs in the store: ms per scrape.
+#
+#   scripts/growth.sh            # N up to 1,000,000 orders, 100,000 holds (a few minutes)
+#   scripts/growth.sh --quick    # a tenth of that
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scale=1
+[ "${1:-}" = "--quick" ] && scale=10
+scripts/ensure-packages.sh redis-server:redis-server redis-cli:redis-tools curl:curl /usr/bin/time:time
+cargo build --release -q
+bin=target/release/stockwatch
+dir=$(mktemp -d)
+server=""
+redis-server --port 0 --unixsocket "$dir/redis.sock" --save "" --appendonly no --dir "$dir" \
+  --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null
+  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+for _ in $(seq 50); do [ -S "$dir/redis.sock" ] && break; sleep 0.1; done
+url="redis+unix://$dir/redis.sock"
+cli() { redis-cli -s "$dir/redis.sock" "$@"; }
+# bench ARGS...: runs the lua strategy with --keep; prints the prefix it kept.
+keep() {
+  "$bin" bench --redis-url "$url" --strategy lua --keep "$@" 2>&1 >/dev/null | sed -n 's/.*--key-prefix //p'
+}
+
+echo "## verify"
+echo "| orders | seconds | peak RSS MB |"
+for n in $((100000 / scale)) $((1000000 / scale)); do
+  prefix=$(keep --buyers "$n" --stock "$n")
+  out=$( { /usr/bin/time -f "TIME %e %M" "$bin" verify --redis-url "$url" --key-prefix "$prefix" >/dev/null; } 2>&1 )
+  read -r _ secs kb <<<"$(grep '^TIME' <<<"$out")"
+  echo "| $n | $secs | $((kb / 1024)) |"
+done
+
+echo "## expiry worker"
+echo "| holds | seconds to release all |"
+for n in $((10000 / scale)) $((100000 / scale)); do
+  prefix=$(keep --op reserve --buyers "$n" --stock "$n" --skus 100 --cart-size 1 --hold-ttl-s 1)
+  sleep 1.5
+  start=$(date +%s.%N)
+  "$bin" expiry-worker --redis-url "$url" --key-prefix "$prefix" 2>/dev/null &
+  worker=$!
+  while :; do
+    left=0
+    for key in $(cli --scan --pattern "$prefix:expiry:{*}"); do left=$((left + $(cli zcard "$key"))); done
+    [ "$left" -eq 0 ] && break
+    sleep 0.05
+  done
+  end=$(date +%s.%N)
+  kill "$worker"; wait "$worker" 2>/dev/null || true
+  echo "| $n | $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') |"
+done
+
+echo "## movements listing and /metrics"
+hot=$(keep --buyers $((100000 / scale)) --stock $((100000 / scale)))
+flat=$(keep --buyers 20000 --stock 10 --skus 10000)
+port=$((20000 + RANDOM % 20000))
+"$bin" serve --bind "127.0.0.1:$port" --redis-url "$url" --key-prefix "$hot" --expiry-worker off 2>/dev/null &
+server=$!
+for _ in $(seq 100); do curl -fsS "127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+avg_ms() { # URL: mean ms over 20 calls
+  local total=0
+  for _ in $(seq 20); do total=$(awk -v t="$total" -v x="$(curl -fsS -o /dev/null -w '%{time_total}' "$1")" 'BEGIN { print t + x }'); done
+  awk -v t="$total" 'BEGIN { printf "%.2f", t * 1000 / 20 }'
+}
+echo "| movements limit | ms per call (stream of $(cli xlen "$hot:sku:{sku0}:moves") entries) |"
+for limit in 10 100 1000; do
+  echo "| $limit | $(avg_ms "127.0.0.1:$port/v1/skus/sku0/movements?limit=$limit") |"
+done
+echo "| SKUs in the store | ms per /metrics scrape |"
+echo "| 1 | $(avg_ms "127.0.0.1:$port/metrics") |"
+kill "$server"; wait "$server" 2>/dev/null || true
+"$bin" serve --bind "127.0.0.1:$port" --redis-url "$url" --key-prefix "$flat" --expiry-worker off 2>/dev/null &
+server=$!
+for _ in $(seq 100); do curl -fsS "127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+echo "| 10000 | $(avg_ms "127.0.0.1:$port/metrics") |"
