@@ -36,6 +36,7 @@ keep() {
 echo "## verify"
 echo "| orders | seconds | peak RSS MB |"
 for n in $((100000 / scale)) $((1000000 / scale)); do
+  cli flushall >/dev/null
   prefix=$(keep --buyers "$n" --stock "$n")
   out=$( { /usr/bin/time -f "TIME %e %M" "$bin" verify --redis-url "$url" --key-prefix "$prefix" >/dev/null; } 2>&1 )
   read -r _ secs kb <<<"$(grep '^TIME' <<<"$out")"
@@ -45,14 +46,15 @@ done
 echo "## expiry worker"
 echo "| holds | seconds to release all |"
 for n in $((10000 / scale)) $((100000 / scale)); do
+  cli flushall >/dev/null
   prefix=$(keep --op reserve --buyers "$n" --stock "$n" --skus 100 --cart-size 1 --hold-ttl-s 1)
+  indexes=$(cli --scan --pattern "$prefix:expiry:{*}")
   sleep 1.5
   start=$(date +%s.%N)
   "$bin" expiry-worker --redis-url "$url" --key-prefix "$prefix" 2>/dev/null &
   worker=$!
   while :; do
-    left=0
-    for key in $(cli --scan --pattern "$prefix:expiry:{*}"); do left=$((left + $(cli zcard "$key"))); done
+    left=$(printf 'ZCARD %s\n' $indexes | cli | awk '{ s += $1 } END { print s + 0 }')
     [ "$left" -eq 0 ] && break
     sleep 0.05
   done
@@ -62,6 +64,7 @@ for n in $((10000 / scale)) $((100000 / scale)); do
 done
 
 echo "## movements listing and /metrics"
+cli flushall >/dev/null
 hot=$(keep --buyers $((100000 / scale)) --stock $((100000 / scale)))
 flat=$(keep --buyers 20000 --stock 10 --skus 10000)
 port=$((20000 + RANDOM % 20000))
