@@ -332,27 +332,11 @@ impl Prepared {
             );
             return;
         }
-        let pattern = format!("{}:*", store.keys().prefix());
-        let mut cursor: u64 = 0;
-        loop {
-            let step: Result<(u64, Vec<String>), _> = store
-                .query(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(1000),
-                )
-                .await;
-            let Ok((next, keys)) = step else { return };
-            if !keys.is_empty() {
-                let _: Result<i64, _> = store.query(redis::cmd("UNLINK").arg(&keys)).await;
-            }
-            if next == 0 {
-                return;
-            }
-            cursor = next;
+        // One UNLINK per key: on a cluster, one step's keys span slots.
+        let mut walk = crate::store::KeyScan::new(store, &format!("{}:*", store.keys().prefix()), 1000);
+        while let Ok(Some(keys)) = walk.next().await {
+            let unlink = keys.iter().map(|k| redis::cmd("UNLINK").arg(k).to_owned()).collect();
+            let _: Result<Vec<i64>, _> = store.read_all(unlink).await;
         }
     }
 }
