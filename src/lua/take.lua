@@ -34,27 +34,42 @@ local k, a = 1, 3
 for b = 1, buyers do
   local n, has_idem, nrec = tonumber(ARGV[a]), ARGV[a + 1] == '1', tonumber(ARGV[a + 2])
   if not n or n < 1 or not nrec then return redis.error_reply('take.lua: bad header of buyer ' .. b) end
-  local t = {n = n, stock = {}, moves = {}, q = {}, qs = {}, pin = {}, rec = {}}
-  for i = 1, n do
-    t.stock[i], t.moves[i] = KEYS[k + i - 1], KEYS[k + n + i - 1]
-  end
-  t.record, t.expiry, t.feed, t.alerts = KEYS[k + 2 * n], KEYS[k + 2 * n + 1], KEYS[k + 2 * n + 2], KEYS[k + 2 * n + 3]
-  if has_idem then t.idem = KEYS[k + 2 * n + 4] end
+  -- One constructor, every field the buyer will carry: a table grown field by field
+  -- rehashes at each power of two. Keys and arguments stay where they are (KEYS[t.k ..],
+  -- ARGV[t.a ..]); see the accessors below.
+  local t = {
+    n = n, k = k, a = a, nrec = nrec, q = {},
+    record = KEYS[k + 2 * n], expiry = KEYS[k + 2 * n + 1], feed = KEYS[k + 2 * n + 2],
+    alerts = KEYS[k + 2 * n + 3], idem = has_idem and KEYS[k + 2 * n + 4],
+    dest = ARGV[a + 3], kind = ARGV[a + 4], ref = ARGV[a + 5], at = ARGV[a + 6],
+    mode = ARGV[a + 7], exp = ARGV[a + 8], fp = ARGV[a + 9], retention = ARGV[a + 10],
+    entry = ARGV[a + 11], reply = false, alloc = false, drawn = false, fields = false,
+  }
   k = k + 2 * n + 4 + (has_idem and 1 or 0)
-  t.dest, t.kind, t.ref, t.at = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
-  t.mode, t.exp, t.fp, t.retention, t.entry = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10], ARGV[a + 11]
   for i = 1, n do
-    -- Kept as sent too: Lua turns a number back into a string with sprintf.
-    t.qs[i], t.pin[i] = ARGV[a + 11 + i], ARGV[a + 11 + n + i]
-    t.q[i] = tonumber(t.qs[i])
-    if not t.q[i] or t.q[i] < 1 or not t.pin[i] then
+    local q = tonumber(ARGV[a + 11 + i])
+    if not q or q < 1 or not ARGV[a + 11 + n + i] then
       return redis.error_reply('take.lua: bad line ' .. i .. ' of buyer ' .. b)
     end
+    t.q[i] = q
   end
-  for j = 1, nrec do t.rec[j] = ARGV[a + 11 + 2 * n + j] end
-  if not t.record or not t.rec[nrec] then return redis.error_reply('take.lua: short buyer ' .. b) end
+  if not t.record or not ARGV[a + 11 + 2 * n + nrec] then
+    return redis.error_reply('take.lua: short buyer ' .. b)
+  end
   a = a + 12 + 2 * n + nrec
   batch[b] = t
+end
+
+-- A buyer's line i: its stock key, its movements key, its quantity as sent (Lua would turn
+-- the number back into a string with sprintf), and its pin ('' = not pinned).
+local function stock(t, i) return KEYS[t.k + i - 1] end
+local function moves(t, i) return KEYS[t.k + t.n + i - 1] end
+local function sent(t, i) return ARGV[t.a + 11 + i] end
+local function pin(t, i) return ARGV[t.a + 11 + t.n + i] end
+-- The record's arguments: the order JSON, or the reservation's field/value pairs.
+local function record_args(t)
+  local first = t.a + 12 + 2 * t.n
+  return {unpack(ARGV, first, first + t.nrec - 1)}
 end
 
 -- 2. Decide. A SKU's level is read once per batch, as {available, places, rules}: its
@@ -99,6 +114,7 @@ local function stored_fields(t, reply, alloc)
     'attempts', 1, 'conflicts', 0, 'alloc', table.concat(alloc, ';')}
 end
 
+local scratch, none = {}, {}
 local answered = {}  -- idempotency key -> the stored fields of an earlier buyer in this batch
 local function decide(t)
   if t.idem then
@@ -111,27 +127,38 @@ local function decide(t)
       return reply
     end
   end
-  local lv = {}
+  local lv = scratch  -- reused: decide runs once per buyer, and allocations add up
   for i = 1, t.n do
-    lv[i] = level(t.stock[i])
+    lv[i] = level(stock(t, i))
     if not lv[i] then return {'unknown_sku', i}, {} end
   end
-  local drawn, short = {}, {'insufficient_stock'}
+  -- drawn[i]: the line's parts as {place, quantity}, or false for a SKU whose only place is
+  -- `default` (a v1 SKU: nothing to record). short: the refusal, made when first needed.
+  local drawn, short = {}, nil
   for i = 1, t.n do
-    local q, pin = t.q[i], t.pin[i]
-    if pin ~= '' then
+    local q, pinned, places = t.q[i], pin(t, i), lv[i].places
+    if pinned == '' and #places == 1 then
+      if places[1][2] >= q then
+        drawn[i] = false
+      else
+        short = short or {'insufficient_stock'}
+        table.insert(short, i)
+        table.insert(short, math.max(places[1][2], 0))
+      end
+    elseif pinned ~= '' then
       local found = nil
-      for _, p in ipairs(lv[i].places) do if p[1] == pin then found = p end end
+      for _, p in ipairs(places) do if p[1] == pinned then found = p end end
       if not found then return {'unknown_location', i}, {} end
       if found[2] >= q then
         drawn[i] = {{found, q}}
       else
+        short = short or {'insufficient_stock'}
         table.insert(short, i)
         table.insert(short, math.max(found[2], 0))
       end
     else
       local left, d = q, {}
-      for _, p in ipairs(lv[i].places) do
+      for _, p in ipairs(places) do
         local take = math.min(p[2], left)
         if take > 0 then
           table.insert(d, {p, take})
@@ -142,25 +169,31 @@ local function decide(t)
       if left == 0 then
         drawn[i] = d
       else
+        short = short or {'insufficient_stock'}
         table.insert(short, i)
         table.insert(short, q - left)
       end
     end
   end
-  if #short > 1 then return short, {} end
+  if short then return short, {} end
   -- Taken: later buyers in the batch see what is left.
   local reply, alloc = {'ok'}, {}
   for i = 1, t.n do
     lv[i].available = lv[i].available - t.q[i]
     reply[i + 1] = lv[i].available
     local d = drawn[i]
-    for _, part in ipairs(d) do part[1][2] = part[1][2] - part[2] end
-    if #d == 1 and d[1][1][1] == 'default' then
-      alloc[i] = ''  -- the common case: no string to build
+    if not d then
+      lv[i].places[1][2] = lv[i].places[1][2] - t.q[i]
+      alloc[i] = ''
     else
-      local parts = {}
-      for j, part in ipairs(d) do parts[j] = part[1][1] .. '=' .. part[2] end
-      alloc[i] = table.concat(parts, ',')
+      for _, part in ipairs(d) do part[1][2] = part[1][2] - part[2] end
+      if #d == 1 and d[1][1][1] == 'default' then
+        alloc[i] = ''
+      else
+        local parts = {}
+        for j, part in ipairs(d) do parts[j] = part[1][1] .. '=' .. part[2] end
+        alloc[i] = table.concat(parts, ',')
+      end
     end
   end
   t.drawn = drawn
@@ -200,7 +233,7 @@ end
 -- alert reports the level its own take left.
 local sums, touched = {}, {}
 local function add(t, i, field, delta)
-  local key = t.stock[i]
+  local key = stock(t, i)
   if levels[key].rules then
     redis.call('HINCRBY', key, field, delta)
     return
@@ -223,7 +256,7 @@ local function write(t)
   for i = 1, t.n do
     add(t, i, 'available', -t.q[i])
     add(t, i, t.dest, t.q[i])
-    for _, part in ipairs(t.drawn[i]) do
+    for _, part in ipairs(t.drawn[i] or none) do
       local place = part[1][1]
       if place ~= 'default' then
         add(t, i, 'available@' .. place, -part[2])
@@ -231,14 +264,15 @@ local function write(t)
         named = true
       end
     end
-    redis.call('XADD', t.moves[i], 'MAXLEN', '~', maxlen, '*',
-      'kind', t.kind, 'ref', t.ref, 'quantity', t.qs[i], 'at', t.at)
-    if levels[t.stock[i]].rules then
-      raise_alerts(t.stock[i], t.alerts, string.match(t.stock[i], '{([^}]*)}$'), -t.q[i], t.at, maxlen)
+    redis.call('XADD', moves(t, i), 'MAXLEN', '~', maxlen, '*',
+      'kind', t.kind, 'ref', t.ref, 'quantity', sent(t, i), 'at', t.at)
+    local key = stock(t, i)
+    if levels[key].rules then
+      raise_alerts(key, t.alerts, string.match(key, '{([^}]*)}$'), -t.q[i], t.at, maxlen)
     end
   end
   if t.mode == 'order' then
-    local json = t.rec[1]
+    local json = ARGV[t.a + 12 + 2 * t.n]
     if named then
       local order = cjson.decode(json)
       allocate(t, order.items)
@@ -246,7 +280,7 @@ local function write(t)
     end
     redis.call('SET', t.record, json)
   else
-    local fields = t.rec
+    local fields = record_args(t)
     for j = 1, #fields - 1, 2 do
       if named and fields[j] == 'items' then
         fields[j + 1] = cjson.encode(allocate(t, cjson.decode(fields[j + 1])))
