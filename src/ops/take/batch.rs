@@ -115,11 +115,12 @@ impl Combiner {
 async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     let store = &takes[0].store;
     let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
-    match txn::run_until(store, &Batch { takes }, deadline).await {
-        Ok(done) => {
-            store.metrics().group_commit("watch", takes.len());
-            done.output
-        }
+    let decided = txn::run_until(store, &Batch { takes }, deadline).await;
+    if matches!(decided, Ok(_) | Err(TxError::Rejected { .. })) {
+        store.metrics().group_commit("watch", takes.len());
+    }
+    match decided {
+        Ok(done) => done.output,
         Err(TxError::Rejected { rejection, .. }) => rejection,
         Err(TxError::Contention { attempts, throttled }) => takes
             .iter()
