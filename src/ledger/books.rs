@@ -220,12 +220,9 @@ async fn compare_orders(
     report: &mut LedgerReport,
 ) -> Result<(), String> {
     let keys = store.keys();
-    let order_keys = store
-        .scan(&keys.order_pattern(), 500)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut in_redis: HashSet<String> = HashSet::new();
-    for chunk in order_keys.chunks(CHUNK) {
+    // Both directions a page at a time: memory stays per page, not per order.
+    let mut order_keys = crate::store::KeyScan::new(store, &keys.order_pattern(), CHUNK);
+    while let Some(chunk) = order_keys.next().await.map_err(|e| e.to_string())? {
         let raws: Vec<Option<String>> = store
             .read_all(chunk.iter().map(|k| redis::cmd("GET").arg(k).to_owned()).collect())
             .await
@@ -266,26 +263,44 @@ async fn compare_orders(
                 }),
                 Some(_) => {}
             }
-            in_redis.insert(order.order_id);
         }
     }
     let cutoff_ms = retention.map(|r| crate::ops::now_ms() - r.as_millis() as i64);
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT order_id::text, round(extract(epoch from created_at) * 1000)::bigint FROM orders")
-            .fetch_all(pool)
+    let mut after = uuid::Uuid::nil().to_string();
+    loop {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT order_id::text, round(extract(epoch from created_at) * 1000)::bigint FROM orders WHERE order_id > $1::uuid ORDER BY order_id LIMIT 1000",
+        )
+        .bind(&after)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        let Some(last) = rows.last() else { break };
+        after = last.0.clone();
+        // Is each row's order still in Redis? (An id that is not ours cannot be.)
+        let ids: Vec<Option<OrderId>> = rows.iter().map(|(id, _)| OrderId::parse(id)).collect();
+        let exists: Vec<i64> = store
+            .read_all(
+                ids.iter()
+                    .flatten()
+                    .map(|id| redis::cmd("EXISTS").arg(keys.order(id)).to_owned())
+                    .collect(),
+            )
             .await
-            .map_err(|e| e.to_string())?;
-    for (id, created_at) in rows {
-        if in_redis.contains(&id) {
-            continue;
-        }
-        match cutoff_ms {
-            Some(cutoff) if created_at <= cutoff => report.aged_out += 1,
-            _ => report.differences.push(Difference {
-                rule: "order_missing_in_redis",
-                subject: id,
-                message: "the ledger has an order Redis never had, or lost before its retention".into(),
-            }),
+            .map_err(|e: StoreError| e.to_string())?;
+        let mut exists = exists.into_iter();
+        for ((id, created_at), parsed) in rows.into_iter().zip(&ids) {
+            if parsed.is_some() && exists.next() == Some(1) {
+                continue;
+            }
+            match cutoff_ms {
+                Some(cutoff) if created_at <= cutoff => report.aged_out += 1,
+                _ => report.differences.push(Difference {
+                    rule: "order_missing_in_redis",
+                    subject: id,
+                    message: "the ledger has an order Redis never had, or lost before its retention".into(),
+                }),
+            }
         }
     }
     Ok(())

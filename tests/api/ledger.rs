@@ -506,6 +506,22 @@ async fn verify_ledger_names_a_tampered_row_and_exits_by_the_contract() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains(&orders[3]) && out.contains("order_differs"), "{out}");
     assert!(out.contains("L-A [order_lines_mismatch]"), "{out}");
+    // An order Redis lost behind the service's back is named from the ledger's side (read a
+    // page of rows at a time, each checked with EXISTS).
+    let lost = stockwatch::domain::OrderId::parse(&orders[5]).unwrap();
+    let mut conn = app.redis.raw().await;
+    let deleted: i64 = redis::cmd("DEL")
+        .arg(app.store.keys().order(&lost))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let (code, out) = verify_cli(&app, &books.url).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&orders[5]) && out.contains("order_missing_in_redis"),
+        "{out}"
+    );
     // Books that cannot be reached: the check cannot run.
     let (code, out) = verify_cli(&app, "postgres://postgres@127.0.0.1:1/books").await;
     assert_eq!(code, 2, "{out}");
