@@ -1,8 +1,10 @@
 //! The pool of dedicated connections WATCH needs: deadpool, with a recycle that costs no
-//! round trip.
+//! round trip under load.
 //!
 //! deadpool-redis checks every connection it lends with `UNWATCH` + `PING`: one extra round
-//! trip per transaction. Neither is needed here:
+//! trip per transaction. Here that check runs only for a connection that sat idle (past
+//! [`IDLE_CHECK`]): such a loan is rare and not on a busy path, and it covers every borrower,
+//! the audits' cluster SCANs included. A connection lent again at once needs neither:
 //! - **No WATCH survives a borrower.** The engine (`txn`) ends every attempt with EXEC or
 //!   UNWATCH, and closes instead of pooling a connection it abandons mid-transaction
 //!   (timeout, error, dropped future). As a second guard, the engine's WATCH pipeline opens
@@ -11,7 +13,12 @@
 //!   dead; the engine's first command on one fails before anything is written, and the
 //!   engine closes it and borrows another ([`reused`] tells which may be stale).
 
+use std::time::Duration;
+
 use deadpool::managed::{Metrics, RecycleResult};
+
+/// A connection unused for longer than this is checked (`UNWATCH` + `PING`) before a loan.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// A pool of dedicated connections to one server.
 pub(crate) type Pool = deadpool::managed::Pool<Manager>;
@@ -36,9 +43,12 @@ impl deadpool::managed::Manager for Manager {
         self.0.create().await
     }
 
-    /// Nothing to send: see the module documentation for why that is safe.
-    async fn recycle(&self, _: &mut Self::Type, _: &Metrics) -> RecycleResult<Self::Error> {
-        Ok(())
+    /// Nothing to send unless the connection sat idle: see the module documentation.
+    async fn recycle(&self, conn: &mut Self::Type, metrics: &Metrics) -> RecycleResult<Self::Error> {
+        if metrics.last_used() < IDLE_CHECK {
+            return Ok(());
+        }
+        self.0.recycle(conn, metrics).await
     }
 }
 

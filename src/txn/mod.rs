@@ -7,7 +7,7 @@
 //!   other task's EXEC/UNWATCH can clear our WATCH;
 //! - **UNWATCH** on every path that does not reach EXEC; a connection that failed or was
 //!   abandoned mid-transaction (timeout, error, dropped future) is closed, not pooled. So
-//!   the pool lends connections without a check of its own (`store::pool`);
+//!   the pool lends busy connections without a check of its own (`store::pool`);
 //! - **every EXEC reply element is checked**: nil is a conflict, an error element is an
 //!   error (Redis has no rollback), never a success;
 //! - only conflicts are retried, with [`crate::retry::RetryPolicy`]'s backoff; business rejections never.
