@@ -15,19 +15,10 @@ scale=1
 scripts/ensure-packages.sh redis-server:redis-server redis-cli:redis-tools curl:curl /usr/bin/time:time
 cargo build --release -q
 bin=target/release/stockwatch
-dir=$(mktemp -d)
 server=""
-redis-server --port 0 --unixsocket "$dir/redis.sock" --save "" --appendonly no --dir "$dir" \
-  --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null
-  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-for _ in $(seq 50); do [ -S "$dir/redis.sock" ] && break; sleep 0.1; done
-url="redis+unix://$dir/redis.sock"
-cli() { redis-cli -s "$dir/redis.sock" "$@"; }
+# shellcheck source=scripts/private-redis.sh
+. scripts/private-redis.sh
+on_exit='[ -n "$server" ] && kill "$server" 2>/dev/null'
 # bench ARGS...: runs the lua strategy with --keep; prints the prefix it kept.
 keep() {
   "$bin" bench --redis-url "$url" --strategy lua --keep "$@" 2>&1 >/dev/null | sed -n 's/.*--key-prefix //p'

@@ -22,15 +22,10 @@ done
 scripts/ensure-packages.sh redis-server:redis-server redis-benchmark:redis-tools redis-cli:redis-tools
 cargo build --release -q
 bin=target/release/stockwatch
-dir=$(mktemp -d)
-redis-server --port 0 --unixsocket "$dir/redis.sock" --save "" --appendonly no --dir "$dir" \
-  --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
-trap 'kill "$(cat "$dir/redis.pid")" 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 50); do [ -S "$dir/redis.sock" ] && break; sleep 0.1; done
-url="redis+unix://$dir/redis.sock"
-redis_pid=$(cat "$dir/redis.pid")
+# shellcheck source=scripts/private-redis.sh
+. scripts/private-redis.sh
 
-sha=$(redis-cli -s "$dir/redis.sock" script load "return redis.call('INCR', KEYS[1])")
+sha=$(cli script load "return redis.call('INCR', KEYS[1])")
 ceiling=$(redis-benchmark -s "$dir/redis.sock" -c 50 -n 300000 -q evalsha "$sha" 1 ceiling 2>/dev/null |
   tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
 echo "ceiling: redis-benchmark -c 50 EVALSHA of a one-line script: ${ceiling%.*} requests/s"

@@ -52,17 +52,29 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
                 for _ in first..(first + depth as u64).min(orders) {
                     let id = OrderId::generate_in(slot);
                     let at = crate::ops::now_ms();
-                    let order = serde_json::json!({
-                        "order_id": id.to_string(), "user_id": "floor", "created_at": at, "source": "purchase",
-                        "items": [{"sku": sku.as_str(), "quantity": 1}],
-                    });
+                    // The order a sale stores, encoded the same way.
+                    let order = crate::ops::Order {
+                        order_id: id.to_string(),
+                        user_id: "floor".into(),
+                        items: vec![crate::ops::OrderLine {
+                            sku: sku.to_string(),
+                            quantity: 1,
+                            allocations: Vec::new(),
+                        }],
+                        created_at: at,
+                        source: crate::ops::OrderSource::Purchase,
+                        reservation_id: None,
+                    };
                     pipe.cmd("HINCRBY").arg(&stock).arg("available").arg(-1).ignore();
                     pipe.cmd("HINCRBY").arg(&stock).arg("sold").arg(1).ignore();
                     pipe.cmd("XADD").arg(&moves).arg("MAXLEN").arg("~").arg(maxlen).arg("*");
                     pipe.arg("kind").arg("purchase").arg("ref").arg(id.to_string());
                     pipe.arg("quantity").arg(1).arg("at").arg(at).ignore();
                     written.push(store.keys().order(&id));
-                    pipe.cmd("SET").arg(written.last()).arg(order.to_string()).ignore();
+                    pipe.cmd("SET")
+                        .arg(written.last())
+                        .arg(serde_json::to_string(&order).expect("an order encodes"))
+                        .ignore();
                 }
                 pipe.exec_async(&mut conn).await?;
             }
