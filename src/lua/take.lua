@@ -212,19 +212,36 @@ for b, t in ipairs(batch) do
 end
 
 -- 3. Write.
--- Lines drawn from named locations are stored with their allocations (decoded lines,
--- patched in place).
-local function allocate(t, lines)
-  for i = 1, t.n do
-    if t.alloc[i] ~= '' then
-      local list = {}
-      for _, part in ipairs(t.drawn[i]) do
-        table.insert(list, {location = part[1][1], quantity = part[2]})
-      end
-      lines[i].allocations = list
-    end
+-- Line i's allocations as serde writes them after its quantity, or '' for a line all from
+-- `default` (stored as nothing). Location names are [A-Za-z0-9._-], so nothing to escape.
+local function allocations_json(t, i)
+  if t.alloc[i] == '' then return '' end
+  local parts = {}
+  for j, part in ipairs(t.drawn[i]) do
+    parts[j] = '{"location":"' .. part[1][1] .. '","quantity":' .. part[2] .. '}'
   end
-  return lines
+  return ',"allocations":[' .. table.concat(parts, ',') .. ']'
+end
+
+-- `json` as the Rust side wrote it (an order, a reservation's items, a ledger entry), with
+-- each line's allocations spliced in after its quantity: no decode and re-encode. Every
+-- `,"quantity":` in these documents is a line's key (inside a JSON string `"` is escaped,
+-- and no other object in them has a quantity), lines come in line order, list after list
+-- (an entry holds its lines and its record's), and a line ends at the next `}`.
+-- `stockroom::allocations_are_stored_in_one_form_on_every_path` pins it.
+local function splice(t, json, frags)
+  local out, from, i = {}, 1, 0
+  while true do
+    local at = string.find(json, ',"quantity":', from, true)
+    local close = at and string.find(json, '}', at, true)
+    if not close then break end
+    i = i % t.n + 1
+    out[#out + 1] = string.sub(json, from, close - 1)
+    out[#out + 1] = frags[i]
+    from = close
+  end
+  out[#out + 1] = string.sub(json, from)
+  return table.concat(out)
 end
 
 -- Counter changes, summed per SKU over the batch and written once per field: a batch of
@@ -271,34 +288,23 @@ local function write(t)
       raise_alerts(key, t.alerts, string.match(key, '{([^}]*)}$'), -t.q[i], t.at, maxlen)
     end
   end
+  local frags = named and {}
+  if named then
+    for i = 1, t.n do frags[i] = allocations_json(t, i) end
+  end
   if t.mode == 'order' then
     local json = ARGV[t.a + 12 + 2 * t.n]
-    if named then
-      local order = cjson.decode(json)
-      allocate(t, order.items)
-      json = cjson.encode(order)
-    end
-    redis.call('SET', t.record, json)
+    redis.call('SET', t.record, named and splice(t, json, frags) or json)
   else
     local fields = record_args(t)
     for j = 1, #fields - 1, 2 do
-      if named and fields[j] == 'items' then
-        fields[j + 1] = cjson.encode(allocate(t, cjson.decode(fields[j + 1])))
-      end
+      if named and fields[j] == 'items' then fields[j + 1] = splice(t, fields[j + 1], frags) end
     end
     redis.call('HSET', t.record, unpack(fields))
     redis.call('ZADD', t.expiry, t.exp, t.ref)
   end
-  local entry = t.entry
-  if entry ~= '' then
-    if named then
-      local e = cjson.decode(entry)
-      if e.lines then allocate(t, e.lines) end
-      if e.order then allocate(t, e.order.items) end
-      if e.reservation then allocate(t, e.reservation.items) end
-      entry = cjson.encode(e)
-    end
-    redis.call('XADD', t.feed, '*', 'e', entry)
+  if t.entry ~= '' then
+    redis.call('XADD', t.feed, '*', 'e', named and splice(t, t.entry, frags) or t.entry)
   end
   for i = 1, t.n do table.insert(t.reply, t.alloc[i]) end
 end

@@ -114,7 +114,7 @@ pub(crate) fn encoded(store: &Store, entry: impl FnOnce() -> Entry) -> Option<St
 }
 
 /// An encoded entry with `drawn` recorded on its lines, its order's and its reservation's,
-/// for a take that drew from named locations (the script does the same with cjson).
+/// for a take that drew from named locations (`take.lua` splices the same text in).
 pub(crate) fn with_allocations(json: &str, drawn: &[Vec<Allocation>]) -> String {
     let Ok(mut entry) = serde_json::from_str::<Entry>(json) else {
         return json.to_owned();

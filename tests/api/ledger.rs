@@ -73,7 +73,7 @@ async fn check(store: &Store, books: &TestBooks) -> LedgerReport {
 }
 
 /// Every feed of this app's prefix, and a connection to read them.
-async fn feeds(app: &TestApp) -> (redis::aio::MultiplexedConnection, Vec<String>) {
+pub(crate) async fn feeds(app: &TestApp) -> (redis::aio::MultiplexedConnection, Vec<String>) {
     let mut conn = app.redis.raw().await;
     let keys = app.store.keys();
     let slots: Vec<u16> = redis::cmd("SMEMBERS")

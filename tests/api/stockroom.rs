@@ -536,3 +536,110 @@ async fn bad_stockroom_input_is_a_4xx_and_changes_nothing() {
     }
     assert_eq!(app.dump().await, before, "nothing changed");
 }
+
+/// `raw` is exactly what serde writes for the `T` it holds: the script's splice and the
+/// Rust side's re-encode leave one form in the store, whichever path took.
+fn serde_form<T: serde::de::DeserializeOwned + serde::Serialize>(raw: &str) -> T {
+    let value: T = serde_json::from_str(raw).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    assert_eq!(serde_json::to_string(&value).unwrap(), raw, "not in serde's form");
+    value
+}
+
+fn drawn(parts: &[(&str, i64)]) -> Vec<stockwatch::ops::level::Allocation> {
+    parts
+        .iter()
+        .map(|(location, quantity)| stockwatch::ops::level::Allocation {
+            location: (*location).to_owned(),
+            quantity: *quantity,
+        })
+        .collect()
+}
+
+/// A take drawn from named locations stores its reservation, its order and its ledger
+/// entries in the form serde writes, with each line's allocations, on `watch` and on `lua`
+/// (whose script splices them into the JSON it was sent). A user id made of JSON, with
+/// quotes, braces and `"quantity":` in it, cannot move where they go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocations_are_stored_in_one_form_on_every_path() {
+    use stockwatch::domain::{OrderId, ReservationId};
+    use stockwatch::ops::{Order, OrderLine, journal::Entry};
+    let app = spawn_app_with(AppOptions::default(), |c| c.journal = true).await;
+    let user = r#"u","quantity":9},{"sku":"x","quantity":1}],"q":{"quantity":2}"#;
+    let keys = app.store.keys();
+    for strategy in ["watch", "lua"] {
+        let (sku, plain) = (format!("canon-{strategy}"), format!("plain-{strategy}"));
+        two_warehouses(&app, &sku).await;
+        app.set_stock(&plain, 10).await;
+        let (status, held) = app
+            .post(
+                &format!("/v1/reservations?strategy={strategy}"),
+                json!({"user_id": user, "items": [{"sku": sku, "quantity": 4}]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{strategy}: {held}");
+        let (status, cart) = app
+            .post(
+                &format!("/v1/checkouts?strategy={strategy}"),
+                json!({"user_id": user, "items": [{"sku": sku, "quantity": 2}, {"sku": plain, "quantity": 1}]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{strategy}: {cart}");
+
+        let mut conn = app.redis.raw().await;
+        let rid = ReservationId::parse(held["reservation_id"].as_str().unwrap()).unwrap();
+        let items: String = redis::cmd("HGET")
+            .arg(keys.reservation(&rid))
+            .arg("items")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let items: Vec<OrderLine> = serde_form(&items);
+        assert_eq!(items[0].allocations, drawn(&[("east", 3), ("west", 1)]), "{strategy}");
+        let oid = OrderId::parse(cart["order_id"].as_str().unwrap()).unwrap();
+        let order: String = redis::cmd("GET")
+            .arg(keys.order(&oid))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let order: Order = serde_form(&order);
+        assert_eq!(order.user_id, user, "{strategy}");
+        assert_eq!(
+            (
+                order.items[0].allocations.clone(),
+                order.items[1].allocations.is_empty()
+            ),
+            (drawn(&[("west", 2)]), true),
+            "{strategy}: a line all from default stores none"
+        );
+
+        // The ledger's entries for both: the lines moved and the record, allocated alike.
+        let (mut conn, feeds) = crate::ledger::feeds(&app).await;
+        let mut seen = 0;
+        for feed in feeds {
+            let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+                .arg(&feed)
+                .arg("-")
+                .arg("+")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            for (_, fields) in entries {
+                let entry: Entry = serde_form(&fields[0].1);
+                let lines = match entry.reference.as_str() {
+                    r if r == rid.to_string() => vec![drawn(&[("east", 3), ("west", 1)])],
+                    r if r == oid.to_string() => vec![drawn(&[("west", 2)]), Vec::new()],
+                    _ => continue,
+                };
+                let record = entry.order.map(|o| o.items).or(entry.reservation.map(|r| r.items));
+                for list in [Some(entry.lines), record].into_iter().flatten() {
+                    let allocated: Vec<_> = list.into_iter().map(|l| l.allocations).collect();
+                    assert_eq!(allocated, lines, "{strategy}: {}", fields[0].1);
+                }
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 2, "{strategy}: one entry for the hold, one for the cart");
+    }
+    let report = app.verify().await;
+    assert!(report.ok, "{:?}", report.violations);
+}
