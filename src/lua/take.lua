@@ -87,15 +87,21 @@ local function level(key)
     if not v[2] then
       l.places[1] = {'default', l.available}
     else
-      local named, default = 0, nil
+      -- The named locations' levels in one HMGET, not one HGET each.
+      local fields = {}
       for name in string.gmatch(v[2], '[^,]+') do
-        if name == 'default' then
-          default = {name, 0}
-          table.insert(l.places, default)
+        table.insert(l.places, {name, 0})
+        if name ~= 'default' then table.insert(fields, 'available@' .. name) end
+      end
+      local got = #fields > 0 and redis.call('HMGET', key, unpack(fields)) or {}
+      local named, j, default = 0, 0, nil
+      for _, p in ipairs(l.places) do
+        if p[1] == 'default' then
+          default = p
         else
-          local avail = tonumber(redis.call('HGET', key, 'available@' .. name) or '0')
-          named = named + avail
-          table.insert(l.places, {name, avail})
+          j = j + 1
+          p[2] = tonumber(got[j] or '0')
+          named = named + p[2]
         end
       end
       if default then default[2] = l.available - named end
