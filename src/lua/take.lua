@@ -294,8 +294,9 @@ local function write(t)
       raise_alerts(key, t.alerts, string.match(key, '{([^}]*)}$'), -t.q[i], t.at, maxlen)
     end
   end
-  local frags = named and {}
+  local frags
   if named then
+    frags = {}
     for i = 1, t.n do frags[i] = allocations_json(t, i) end
   end
   if t.mode == 'order' then

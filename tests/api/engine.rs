@@ -1,7 +1,7 @@
 //! The optimistic-transaction engine against a real server: conflicts are seen and retried,
 //! WATCH never outlives its transaction, and EXEC replies are checked element by element.
 
-use crate::helpers::{TestRedis, store_on};
+use crate::helpers::{TestRedis, kill, store_on};
 use redis::Pipeline;
 use std::time::Duration;
 use stockwatch::StoreError;
@@ -310,14 +310,7 @@ async fn connections_that_died_in_the_pool_are_replaced_without_an_error() {
     for done in futures_util::future::join_all(warm.iter().map(|op| txn::run(&store, op))).await {
         assert_eq!(done.unwrap().output, 1);
     }
-    let pid = redis.server.pid().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-9", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    kill(redis.server.pid().unwrap(), "KILL");
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _restarted = redis.restart().await;
     for n in 10..16 {

@@ -2,7 +2,7 @@
 //! under HTTP load. Each case names the fault and the outcome it must have; RELIABILITY.md
 //! lists them as a matrix.
 
-use crate::helpers::{AppOptions, TestApp, TestRedis, spawn_app_on, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, TestRedis, kill, spawn_app_on, spawn_app_with};
 use crate::proxy::FaultProxy;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -59,15 +59,6 @@ async fn careful_rush(app: &TestApp, sku: &str, strategy: &str, n: usize, in_fli
         .buffer_unordered(in_flight)
         .collect()
         .await
-}
-
-fn kill(pid: u32, signal: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{signal} {pid}");
 }
 
 fn count(answers: &[(u16, Value)], status: u16) -> usize {

@@ -351,6 +351,16 @@ pub fn totals(mut stock: Value) -> Value {
     stock
 }
 
+/// Sends `signal` (`KILL`, `TERM`, `STOP`, …) to the process `pid`, as `kill(1)` does.
+pub fn kill(pid: u32, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{signal} {pid}");
+}
+
 pub fn count(statuses: &[u16], code: u16) -> usize {
     statuses.iter().filter(|s| **s == code).count()
 }

@@ -1,6 +1,6 @@
 //! The service as an operator meets it: binding rules, health, and the managed redis-server.
 
-use crate::helpers::{TestRedis, spawn_app, store_on};
+use crate::helpers::{TestRedis, kill, spawn_app, store_on};
 use std::process::Stdio;
 use std::time::Duration;
 use stockwatch::managed_redis::{ManagedRedis, Persistence};
@@ -118,14 +118,7 @@ async fn sigterm_stops_the_service_and_its_managed_redis() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(up, "managed redis came up");
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    kill(child.id().unwrap(), "TERM");
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("exits")
