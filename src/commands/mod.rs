@@ -13,8 +13,10 @@ use stockwatch::managed_redis::ManagedRedis;
 use stockwatch::store::Target;
 use stockwatch::{Store, StoreConfig};
 
-/// Oldest Redis with everything we rely on (e.g. EXEC aborting on expired watched keys).
-const MIN_REDIS: (u32, u32, u32) = (6, 2, 0);
+/// Oldest Redis with everything we rely on: `SET … NX GET` (the idempotency claim) and
+/// `SPUBLISH` (the cluster's stock feed) arrived in 7.0; EXEC aborting on expired watched
+/// keys in 6.2. Valkey reports a compatible `redis_version` (7.2 for Valkey 8 and 9).
+pub const MIN_REDIS: (u32, u32, u32) = (7, 0, 0);
 
 /// Connects to `REDIS_URL`, or starts the managed redis-server; returns the store and the
 /// managed server (to stop at the end) if there is one. With `join`, a managed server that
@@ -29,8 +31,8 @@ pub async fn connect(
     match store.server_version().await {
         Ok(v) if v < MIN_REDIS => {
             return Err(format!(
-                "Redis {}.{}.{} is too old: stockwatch needs 6.2 or newer",
-                v.0, v.1, v.2
+                "Redis {}.{}.{} is too old: stockwatch needs Redis {}.{} or newer (or Valkey 7.2 or newer)",
+                v.0, v.1, v.2, MIN_REDIS.0, MIN_REDIS.1
             ));
         }
         Ok(v) => tracing::info!(version = %format!("{}.{}.{}", v.0, v.1, v.2), "redis is reachable"),

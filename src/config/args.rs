@@ -12,8 +12,8 @@ use std::time::Duration;
 /// Where Redis is, or where to run our own.
 #[derive(Debug, Clone, Args)]
 pub struct RedisArgs {
-    /// Redis to use (redis://, rediss://, redis+unix://; a password in the URL works). When
-    /// unset, stockwatch starts and owns a local redis-server in --data-dir.
+    /// Redis to use (redis://, rediss://, redis+unix://; a password in the URL works), 7.0 or
+    /// newer. When unset, stockwatch starts and owns a local redis-server in --data-dir.
     #[arg(
         long,
         env = "REDIS_URL",

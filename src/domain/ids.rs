@@ -14,13 +14,21 @@ macro_rules! time_ordered_id {
 
         impl $name {
             /// A fresh UUIDv7 whose low 14 bits name the Redis Cluster slot its record lives
-            /// in (see [`crate::keys`]). The bits taken were random: the time and uuid's
-            /// 42-bit counter come first, so ids stay unique and sort by creation time.
+            /// in (see [`crate::keys`]). Every other bit after the 48-bit millisecond
+            /// timestamp (less the version and variant) is random: 60 bits, no counter, so
+            /// one id tells nothing about its neighbours. Ids still sort by creation time to
+            /// the millisecond; within one, their order is random.
             pub fn generate_in(slot: u16) -> Self {
-                let mut bytes = Uuid::now_v7().into_bytes();
+                let millis = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                let millis = u64::try_from(millis).unwrap_or(u64::MAX);
+                let random: [u8; 10] = rand::random();
+                let mut bytes = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid().into_bytes();
                 let slot = slot % CLUSTER_SLOTS;
-                bytes[14] = (bytes[14] & 0xC0) | (slot >> 8) as u8;
-                bytes[15] = slot as u8;
+                let [high, low] = slot.to_be_bytes();
+                bytes[14] = (bytes[14] & 0xC0) | high;
+                bytes[15] = low;
                 Self(Uuid::from_bytes(bytes))
             }
 
@@ -30,11 +38,15 @@ macro_rules! time_ordered_id {
                 (u16::from(bytes[14] & 0x3F) << 8) | u16::from(bytes[15])
             }
 
-            /// Parses an id from a path. Only the canonical hyphenated lowercase form is one
-            /// of ours, so anything else can be answered 404 without touching Redis.
+            /// Parses an id from a path: the hyphenated form, in either case (UUIDs are
+            /// case-insensitive). Anything else, or another UUID version, is not one of ours
+            /// and can be answered 404 without touching Redis.
             pub fn parse(raw: &str) -> Option<Self> {
+                if raw.len() != 36 {
+                    return None;
+                }
                 let id = Uuid::try_parse(raw).ok()?;
-                (id.get_version_num() == 7 && id.hyphenated().to_string() == raw).then_some(Self(id))
+                (id.get_version_num() == 7 && id.hyphenated().to_string().eq_ignore_ascii_case(raw)).then_some(Self(id))
             }
         }
 
@@ -71,6 +83,8 @@ mod tests {
     #[test]
     fn ids_round_trip_and_sort_by_time() {
         let a = OrderId::generate_in(16383);
+        // Within one millisecond the order is random: sort order is to the millisecond.
+        std::thread::sleep(std::time::Duration::from_millis(2));
         let b = OrderId::generate_in(0);
         assert_eq!(OrderId::parse(&a.to_string()), Some(a));
         assert!(
@@ -91,11 +105,40 @@ mod tests {
     }
 
     #[test]
+    fn ids_minted_together_share_only_time_version_variant_and_slot() {
+        // Bits 48..128 less version (4) and variant (2) and slot (14): 60 random bits.
+        // Over many ids minted in a burst, each of those bits must take both values.
+        let ids: Vec<u128> = (0..2000).map(|_| OrderId::generate_in(42).0.as_u128()).collect();
+        let (mut ones, mut zeros) = (0u128, 0u128);
+        for id in &ids {
+            ones |= id;
+            zeros |= !id;
+        }
+        let varying = ones & zeros;
+        let fixed_low: u128 = (0xF << 76) | (0x3 << 62) | 0x3FFF;
+        let random_mask = ((1u128 << 80) - 1) & !fixed_low;
+        assert_eq!(random_mask.count_ones(), 60);
+        assert_eq!(varying & random_mask, random_mask, "every random bit varies");
+        // No counter: consecutive ids in one millisecond are not a small step apart.
+        let close = ids
+            .windows(2)
+            .filter(|w| w[0] >> 80 == w[1] >> 80 && w[1].abs_diff(w[0]) < (1u128 << 40))
+            .count();
+        assert!(close < 5, "{close} neighbours within 2^40 of each other");
+    }
+
+    #[test]
     fn foreign_forms_are_not_ours() {
         let id = ReservationId::generate_in(0).to_string();
+        assert_eq!(
+            ReservationId::parse(&id.to_uppercase()).map(|i| i.to_string()),
+            Some(id.clone()),
+            "UUIDs are case-insensitive; the canonical form is lowercase"
+        );
         for bad in [
-            id.to_uppercase(),
             id.replace('-', ""),
+            format!("{{{id}}}"),
+            format!("urn:uuid:{id}"),
             format!("{id} "),
             "00000000-0000-4000-8000-000000000000".into(),
             "../x".into(),

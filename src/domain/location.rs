@@ -1,3 +1,4 @@
+use super::sku::NAME_PATTERN;
 use super::{InvalidInput, Sku, whole_in};
 use std::fmt;
 
@@ -17,8 +18,8 @@ impl utoipa::PartialSchema for Location {
             .schema_type(utoipa::openapi::schema::Type::String)
             .min_length(Some(1))
             .max_length(Some(Sku::MAX_LEN))
-            .pattern(Some("^[A-Za-z0-9._-]{1,64}$"))
-            .description(Some("1-64 characters of A-Z a-z 0-9 . _ -"))
+            .pattern(Some(NAME_PATTERN))
+            .description(Some("1-64 characters of A-Z a-z 0-9 . _ -, not . or .."))
             .examples(["east"])
             .into()
     }
@@ -35,7 +36,7 @@ impl Location {
     pub fn parse(raw: &str, field: &str) -> Result<Self, InvalidInput> {
         Sku::parse(raw)
             .map(|s| Self(s.as_str().to_owned()))
-            .map_err(|_| InvalidInput::new(format!("{field} must be 1-64 characters of A-Z a-z 0-9 . _ -")))
+            .map_err(|_| InvalidInput::new(format!("{field} must be 1-64 characters of A-Z a-z 0-9 . _ -, and not . or ..")))
     }
 
     /// Parses an optional JSON field: absent or `null` is `None`, anything else must be a

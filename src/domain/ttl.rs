@@ -2,7 +2,8 @@ use super::InvalidInput;
 use std::time::Duration;
 
 /// How long a reservation holds stock: 1..=86_400 seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct TtlSeconds(u32);
 
 impl TtlSeconds {

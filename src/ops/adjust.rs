@@ -5,7 +5,8 @@ use crate::error::{Error, Shortage};
 use crate::store::Store;
 
 /// Why a count differed from the books: recorded with the movement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// A routine physical count.
     CycleCount,
@@ -44,7 +45,8 @@ impl Reason {
 }
 
 /// What the adjustment says: an absolute count, or a difference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Correction {
     /// A physical count found this many available units.
     Counted(i64),

@@ -1,7 +1,7 @@
 //! The alert endpoints: a SKU's rules, recent alerts, and what is low now.
 
 use super::api::AlertRulesRequest;
-use super::extract::{Admin, AppState, JsonBody, path_param, query_param};
+use super::extract::{Admin, AppState, JsonBody, path_sku, query_param};
 use crate::domain::{Limit, Location, Sku};
 use crate::error::Error;
 use crate::ops::alerts;
@@ -9,8 +9,7 @@ use crate::ops::level::Rules;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
-    let raw = path_param(req, "sku");
-    let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
+    let sku = path_sku(req)?;
     tracing::Span::current().record("sku", sku.as_str());
     Ok(sku)
 }
@@ -62,10 +61,10 @@ pub async fn get_rules(req: HttpRequest, state: web::Data<AppState>) -> Result<H
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let sku = query_param(&req, "sku")
+    let sku = query_param(&req, "sku")?
         .map(|s| Sku::parse(&s).map_err(|e| crate::domain::InvalidInput::new(format!("query {e}"))))
         .transpose()?;
-    let limit = Limit::parse(query_param(&req, "limit").as_deref())?;
+    let limit = Limit::parse(query_param(&req, "limit")?.as_deref())?;
     Ok(HttpResponse::Ok().json(alerts::list_alerts(&state.store, sku.as_ref(), limit).await?))
 }
 
@@ -78,7 +77,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn low_stock(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let location = query_param(&req, "location")
+    let location = query_param(&req, "location")?
         .map(|l| Location::parse(&l, "query location"))
         .transpose()?;
     Ok(HttpResponse::Ok().json(alerts::low_stock(&state.store, location.as_ref()).await?))

@@ -1,4 +1,4 @@
-use super::extract::{AppState, IdempotencyHeader, reservation_id};
+use super::extract::{AppState, IdempotencyHeader, NoBody, reservation_id};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,6 +13,7 @@ pub async fn cancel(
     req: HttpRequest,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,
+    _: NoBody,
 ) -> Result<HttpResponse, Error> {
     let id = reservation_id(&req)?;
     tracing::Span::current().record("reservation_id", tracing::field::display(&id));

@@ -19,9 +19,10 @@ pub async fn checkout(
     body: JsonBody<CheckoutRequest>,
     span: RequestSpan,
 ) -> Result<HttpResponse, Error> {
-    let NewCart { user, items } = body.get().try_into()?;
+    let command = NewCart::try_from(body.get())?;
+    let idem = idem.for_command(&[strategy.0.as_str()], &command);
+    let NewCart { user, items } = command;
     tracing::Span::current().record("lines", items.lines().len());
-    let idem = idem.for_body(&[strategy.0.as_str()], &body);
     let done = ops::checkout(&state.store, strategy.0, &items, &user, idem.as_ref()).await?;
     span.took(strategy.0, done.effort.attempts);
     Ok(HttpResponse::Created().json(done))

@@ -1,5 +1,4 @@
-use super::extract::{AppState, path_param};
-use crate::domain::Sku;
+use super::extract::{AppState, path_sku};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -12,8 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn get_stock(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let raw = path_param(&req, "sku");
-    let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
+    let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
     Ok(HttpResponse::Ok().json(ops::get_stock(&state.store, &sku).await?))
 }

@@ -47,14 +47,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
     cfg.service(docs)
         .service(web::redirect("/docs", "/docs/"))
-        .service(endpoint("/", "GET", web::get().to(dashboard::dashboard)))
+        .service(endpoint("/", "GET, HEAD", web::get().to(dashboard::dashboard)))
         .service(endpoint("/v1/demo/rush", "POST", web::post().to(rush::rush)))
         .service(endpoint("/v1/demo/replay", "POST", web::post().to(replay::replay)))
-        .service(endpoint("/metrics", "GET", web::get().to(metrics::metrics)))
-        .service(endpoint("/v1/events", "GET", web::get().to(events::events)))
-        .service(endpoint("/healthz", "GET", web::get().to(health::healthz)))
-        .service(endpoint("/readyz", "GET", web::get().to(health::readyz)))
-        .service(endpoint("/v1/skus/{sku}", "GET", web::get().to(get_stock::get_stock)))
+        .service(endpoint("/metrics", "GET, HEAD", web::get().to(metrics::metrics)))
+        .service(endpoint("/v1/events", "GET, HEAD", web::get().to(events::events)))
+        .service(endpoint("/healthz", "GET, HEAD", web::get().to(health::healthz)))
+        .service(endpoint("/readyz", "GET, HEAD", web::get().to(health::readyz)))
+        .service(endpoint("/v1/skus/{sku}", "GET, HEAD", web::get().to(get_stock::get_stock)))
         .service(endpoint(
             "/v1/skus/{sku}/stock",
             "PUT",
@@ -81,18 +81,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(alerts::set_rules))
                 .default_service(
                     web::route().to(|| async {
-                        Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed { allow: "GET, PUT" })
+                        Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed { allow: "GET, HEAD, PUT" })
                     }),
                 ),
         )
-        .service(endpoint("/v1/alerts", "GET", web::get().to(alerts::list)))
+        .service(endpoint("/v1/alerts", "GET, HEAD", web::get().to(alerts::list)))
         .service(
-            endpoint("/v1/webhooks", "GET, POST", web::get().to(webhooks::list))
+            endpoint("/v1/webhooks", "GET, HEAD, POST", web::get().to(webhooks::list))
                 .route(web::post().to(webhooks::create)),
         )
         .service(endpoint(
             "/v1/webhooks/dead-letters",
-            "GET",
+            "GET, HEAD",
             web::get().to(webhooks::dead_letters),
         ))
         .service(endpoint(
@@ -107,7 +107,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(endpoint(
             "/v1/alerts/low-stock",
-            "GET",
+            "GET, HEAD",
             web::get().to(alerts::low_stock),
         ))
         .service(endpoint(
@@ -117,16 +117,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(endpoint("/v1/purchases", "POST", web::post().to(purchase::purchase)))
         .service(endpoint("/v1/checkouts", "POST", web::post().to(checkout::checkout)))
-        .service(endpoint("/v1/orders/{id}", "GET", web::get().to(get_order::get_order)))
+        .service(endpoint("/v1/orders/{id}", "GET, HEAD", web::get().to(get_order::get_order)))
         .service(endpoint(
             "/v1/skus/{sku}/movements",
-            "GET",
+            "GET, HEAD",
             web::get().to(movements::movements),
         ))
         .service(endpoint("/v1/reservations", "POST", web::post().to(reserve::reserve)))
         .service(endpoint(
             "/v1/reservations/{id}",
-            "GET",
+            "GET, HEAD",
             web::get().to(get_reservation::get_reservation),
         ))
         .service(endpoint(

@@ -1,5 +1,5 @@
-use super::extract::{AppState, path_param, query_param};
-use crate::domain::{Limit, Sku};
+use super::extract::{AppState, path_sku, query_param};
+use crate::domain::Limit;
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,9 +13,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn movements(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let raw = path_param(&req, "sku");
-    let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
+    let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
-    let limit = Limit::parse(query_param(&req, "limit").as_deref())?;
+    let limit = Limit::parse(query_param(&req, "limit")?.as_deref())?;
     Ok(HttpResponse::Ok().json(ops::movements(&state.store, &sku, limit).await?))
 }

@@ -6,6 +6,7 @@ use super::extract::AppState;
 use crate::error::Error;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -71,12 +72,14 @@ impl FromRequest for RequestSpan {
 
 /// Wraps every request: see the module docs.
 pub async fn observe(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let id = request_id(&req);
     let strategy = super::extract::query_param(req.request(), "strategy")
+        .ok()
+        .flatten()
         .filter(|s| crate::domain::Strategy::parse(Some(s)).is_ok());
     let span = tracing::info_span!(
         "request",
@@ -97,11 +100,23 @@ pub async fn observe(
     });
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
-    let mut res = if header_bytes > HEADER_LIMIT {
-        req.error_response(Error::HeadersTooLarge { limit: HEADER_LIMIT })
+    let malformed = if header_bytes > HEADER_LIMIT {
+        Some(Error::HeadersTooLarge { limit: HEADER_LIMIT })
     } else {
+        super::extract::duplicated(req.request())
+    };
+    // HEAD is GET without the body (RFC 9110 §9.3.2): routed as GET, answered with GET's
+    // status and headers; actix's codec remembers the request was HEAD and sends no body.
+    let head = req.method() == Method::HEAD;
+    let mut res = if let Some(refusal) = malformed {
+        req.error_response(refusal)
+    } else {
+        if head {
+            req.head_mut().method = Method::GET;
+        }
         next.call(req).instrument(span.clone()).await?.map_into_boxed_body()
     };
+
 
     let status = res.status().as_u16();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());

@@ -19,14 +19,15 @@ pub async fn purchase(
     body: JsonBody<PurchaseRequest>,
     span: RequestSpan,
 ) -> Result<HttpResponse, Error> {
+    let command = NewPurchase::try_from(body.get())?;
+    let idem = idem.for_command(&[strategy.0.as_str()], &command);
     let NewPurchase {
         sku,
         quantity,
         user,
         location,
-    } = body.get().try_into()?;
+    } = command;
     tracing::Span::current().record("sku", sku.as_str());
-    let idem = idem.for_body(&[strategy.0.as_str()], &body);
     let done = ops::purchase_at(
         &state.store,
         strategy.0,

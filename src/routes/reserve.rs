@@ -19,9 +19,10 @@ pub async fn reserve(
     body: JsonBody<ReserveRequest>,
     span: RequestSpan,
 ) -> Result<HttpResponse, Error> {
-    let NewHold { user, items, ttl } = body.get().try_into()?;
+    let command = NewHold::try_from(body.get())?;
+    let idem = idem.for_command(&[strategy.0.as_str()], &command);
+    let NewHold { user, items, ttl } = command;
     tracing::Span::current().record("lines", items.lines().len());
-    let idem = idem.for_body(&[strategy.0.as_str()], &body);
     let done = ops::reserve(&state.store, strategy.0, &items, &user, ttl, idem.as_ref()).await?;
     span.took(strategy.0, done.effort.attempts);
     Ok(HttpResponse::Created().json(done))

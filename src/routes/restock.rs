@@ -1,6 +1,5 @@
 use super::api::{NewRestock, RestockRequest};
-use super::extract::{Admin, AppState, JsonBody, path_param};
-use crate::domain::Sku;
+use super::extract::{Admin, AppState, JsonBody, path_sku};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,8 +22,7 @@ pub async fn restock(
     state: web::Data<AppState>,
     body: JsonBody<RestockRequest>,
 ) -> Result<HttpResponse, Error> {
-    let raw = path_param(&req, "sku");
-    let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
+    let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
     let NewRestock { quantity, location } = body.get().try_into()?;
     Ok(HttpResponse::Ok().json(ops::restock(&state.store, &sku, quantity, location.as_ref()).await?))

@@ -1,6 +1,6 @@
 use super::api::{NewLocationStock, SetLocationStockRequest};
-use super::extract::{Admin, AppState, JsonBody, path_param};
-use crate::domain::{InvalidInput, Location, Sku};
+use super::extract::{Admin, AppState, JsonBody, path_param, path_sku};
+use crate::domain::{Location, Sku};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -33,7 +33,7 @@ pub async fn set_location_stock(
 /// The `{sku}` and `{location}` of the path, recorded on the span; 400 naming the one
 /// that is not valid.
 pub(super) fn sku_and_location(req: &HttpRequest) -> Result<(Sku, Location), Error> {
-    let sku = Sku::parse(&path_param(req, "sku")).map_err(|e| InvalidInput::new(format!("path {e}")))?;
+    let sku = path_sku(req)?;
     let location = Location::parse(&path_param(req, "location"), "path location")?;
     tracing::Span::current().record("sku", sku.as_str());
     tracing::Span::current().record("location", location.as_str());

@@ -1,6 +1,6 @@
 use super::api::SetStockRequest;
-use super::extract::{Admin, AppState, JsonBody, path_param};
-use crate::domain::{Available, InvalidInput, Sku};
+use super::extract::{Admin, AppState, JsonBody, path_sku};
+use crate::domain::Available;
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,7 +22,7 @@ pub async fn set_stock(
     state: web::Data<AppState>,
     body: JsonBody<SetStockRequest>,
 ) -> Result<HttpResponse, Error> {
-    let sku = Sku::parse(&path_param(&req, "sku")).map_err(|e| InvalidInput::new(format!("path {e}")))?;
+    let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
     let available = Available::try_from(body.get())?;
     Ok(HttpResponse::Ok().json(ops::set_stock(&state.store, &sku, available).await?))

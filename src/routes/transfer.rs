@@ -1,6 +1,5 @@
 use super::api::{NewTransfer, TransferRequest};
-use super::extract::{Admin, AppState, JsonBody, path_param};
-use crate::domain::Sku;
+use super::extract::{Admin, AppState, JsonBody, path_sku};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,8 +19,7 @@ pub async fn transfer(
     state: web::Data<AppState>,
     body: JsonBody<TransferRequest>,
 ) -> Result<HttpResponse, Error> {
-    let raw = path_param(&req, "sku");
-    let sku = Sku::parse(&raw).map_err(|_| Error::unknown_sku(&raw))?;
+    let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
     let NewTransfer { from, to, quantity } = body.get().try_into()?;
     Ok(HttpResponse::Ok().json(ops::transfer(&state.store, &sku, &from, &to, quantity).await?))

@@ -1,7 +1,7 @@
 //! The webhook endpoints (admin): register, list, delete, and the dead letters.
 
 use super::api::WebhookRequest;
-use super::extract::{Admin, AppState, JsonBody, path_param, query_param};
+use super::extract::{Admin, AppState, JsonBody, NoBody, path_param, query_param};
 use crate::error::Error;
 use crate::webhooks::{self, sender};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -52,7 +52,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
     security(("admin_token" = []))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete(_: Admin, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn delete(_: Admin, req: HttpRequest, state: web::Data<AppState>, _: NoBody) -> Result<HttpResponse, Error> {
     match webhooks::delete(&state.store, &path_param(&req, "id")).await? {
         true => Ok(HttpResponse::NoContent().finish()),
         false => Err(Error::UnknownWebhook),
@@ -100,8 +100,8 @@ pub struct Replayed {
     security(("admin_token" = []))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn replay(_: Admin, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let only = query_param(&req, "id");
+pub async fn replay(_: Admin, req: HttpRequest, state: web::Data<AppState>, _: NoBody) -> Result<HttpResponse, Error> {
+    let only = query_param(&req, "id")?;
     let delivered = sender::replay(&state.store, &state.webhooks, only.as_deref()).await?;
     let remaining = sender::dead_letters(&state.store).await?.len();
     Ok(HttpResponse::Ok().json(Replayed { delivered, remaining }))

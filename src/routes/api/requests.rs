@@ -39,7 +39,7 @@ pub struct PurchaseRequest {
 }
 
 /// A checked purchase.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct NewPurchase {
     /// What to buy.
     pub sku: Sku,
@@ -79,7 +79,7 @@ pub struct CheckoutRequest {
 }
 
 /// A checked cart.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct NewCart {
     /// Who buys.
     pub user: UserId,
@@ -117,7 +117,7 @@ pub struct ReserveRequest {
 }
 
 /// A checked hold.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct NewHold {
     /// Who holds.
     pub user: UserId,
@@ -190,7 +190,7 @@ pub struct RestockRequest {
 }
 
 /// A checked restock.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct NewRestock {
     /// Units received.
     pub quantity: Quantity,

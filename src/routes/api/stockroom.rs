@@ -22,7 +22,7 @@ pub struct SetLocationStockRequest {
 }
 
 /// A checked location stock setting.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct NewLocationStock {
     /// The new level.
     pub available: Available,
@@ -64,7 +64,7 @@ pub struct TransferRequest {
 }
 
 /// A checked transfer.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct NewTransfer {
     /// From here.
     pub from: Location,
@@ -119,7 +119,7 @@ pub struct AdjustmentRequest {
 }
 
 /// A checked adjustment.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct NewAdjustment {
     /// Counted or a difference.
     pub correction: Correction,
