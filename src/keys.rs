@@ -214,6 +214,12 @@ impl Keys {
         format!("{}:idem:{{{}}}:{digest}", self.prefix, tag_for(slot))
     }
 
+    /// The lock that lets one keyed `broken` take at a time decide for an answer key (the
+    /// teaching strategy has no WATCH to do it): beside the answer, in its slot.
+    pub fn idempotency_lock(&self, answer_key: &str) -> String {
+        format!("{answer_key}:busy")
+    }
+
     /// The fingerprint a client's key was first used with. The answer lives in the slot of
     /// the request's SKUs, so a key reused for other SKUs would look in another slot; this
     /// one key per client key (in a slot of its own) catches that reuse.

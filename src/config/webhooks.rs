@@ -6,9 +6,10 @@ use std::time::Duration;
 /// Which hosts webhooks may reach, and how their deliveries retry.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WebhookArgs {
-    /// Hosts a webhook URL may name, comma-separated (exact match; a loopback or private
-    /// address only when named itself, e.g. `127.0.0.1`). Empty, the default: webhooks are
-    /// off and cannot be registered.
+    /// Hosts a webhook URL may name, comma-separated: `host` (ports 80 and 443 only),
+    /// `host:port`, or `host:*` (any port; for a development receiver); `[::1]:9000` for
+    /// IPv6. Exact match; a loopback or private address only when named itself, e.g.
+    /// `127.0.0.1:9000`. Empty, the default: webhooks are off and cannot be registered.
     #[arg(
         long,
         env = "STOCKWATCH_WEBHOOK_ALLOW_HOSTS",

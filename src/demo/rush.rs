@@ -29,6 +29,22 @@ pub fn race_config(key_prefix: &str, batching: bool) -> crate::StoreConfig {
     }
 }
 
+/// What a rush sets up: `stock` in the implicit location and none anywhere else, so the
+/// SKU holds exactly what the rush says whatever named locations it had.
+impl Rush {
+    async fn set_up(&self, store: &Store) -> Result<(), Error> {
+        let zero = Available::parse(&0.into(), "available").expect("0 is a valid level");
+        let now = ops::get_stock(store, &self.sku).await;
+        for place in now.iter().flat_map(|s| &s.locations) {
+            if !place.location.is_default() && place.available != 0 {
+                ops::set_location_stock(store, &self.sku, &place.location, zero, None).await?;
+            }
+        }
+        ops::set_stock(store, &self.sku, self.stock).await?;
+        Ok(())
+    }
+}
+
 /// What to rush.
 #[derive(Debug, Clone)]
 pub struct Rush {
@@ -82,7 +98,7 @@ impl Rush {
     /// Attempts and conflicts are the store's counters across the rush, so other traffic on
     /// the same store at the same time would be counted too.
     pub async fn run(&self, store: &Store) -> Result<RushResult, Error> {
-        ops::set_stock(store, &self.sku, self.stock).await?;
+        self.set_up(store).await?;
         let before = ops::get_stock(store, &self.sku).await?;
         let stats = store.stats();
         let one = Quantity::parse(&1.into(), "quantity").expect("1 is a valid quantity");
@@ -114,12 +130,13 @@ impl Rush {
             strategy: self.strategy.as_str().into(),
             sku: self.sku.to_string(),
             buyers: self.buyers,
-            stock: self.stock.get(),
+            stock: before.available,
             orders,
             refused,
             errors: failed - refused,
             final_stock: after.available,
-            oversold: (orders - self.stock.get()).max(0),
+            // Against what there was, read back: never against what was asked for.
+            oversold: (orders - before.available).max(0),
             attempts: effort.attempts - stats.attempts,
             conflicts: effort.conflicts - stats.conflicts,
             elapsed_ms,

@@ -97,6 +97,9 @@ pub enum Error {
     /// No such webhook.
     #[error("unknown webhook")]
     UnknownWebhook,
+    /// No such webhook dead letter.
+    #[error("unknown dead letter")]
+    UnknownDeadLetter,
     /// No such order.
     #[error("unknown order")]
     UnknownOrder,
@@ -118,6 +121,24 @@ pub enum Error {
         /// Every short line.
         items: Vec<Shortage>,
         /// Attempts made before the refusal (more than 1 when conflicts forced re-reads).
+        attempts: u32,
+    },
+    /// An admin move (a transfer, a write-off) asked for more than one location holds;
+    /// nothing changed. The same `insufficient_stock` code as a purchase, with its own words
+    /// and the location named.
+    #[error("nothing was {done}: {sku} has {available} available at {location}, and {requested} would have to leave it")]
+    ShortAt {
+        /// What was attempted, as a past participle: "transferred", "adjusted".
+        done: &'static str,
+        /// The SKU.
+        sku: Sku,
+        /// The location the units would leave.
+        location: crate::domain::Location,
+        /// What is available there.
+        available: i64,
+        /// Units that would have to leave it.
+        requested: i64,
+        /// Attempts made.
         attempts: u32,
     },
     /// The reservation is confirmed, cancelled or expired (possibly not yet swept).
@@ -168,10 +189,11 @@ impl Error {
             Self::UnknownLocation { .. } => "unknown_location",
             Self::UnknownOrder => "unknown_order",
             Self::UnknownWebhook => "unknown_webhook",
+            Self::UnknownDeadLetter => "unknown_dead_letter",
             Self::UnknownReservation => "unknown_reservation",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::InsufficientStock { .. } => "insufficient_stock",
+            Self::InsufficientStock { .. } | Self::ShortAt { .. } => "insufficient_stock",
             Self::ReservationNotActive { .. } => "reservation_not_active",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Contention { .. } => "contention",
@@ -194,10 +216,13 @@ impl Error {
             | Self::UnknownLocation { .. }
             | Self::UnknownOrder
             | Self::UnknownWebhook
+            | Self::UnknownDeadLetter
             | Self::UnknownReservation
             | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InsufficientStock { .. } | Self::ReservationNotActive { .. } => StatusCode::CONFLICT,
+            Self::InsufficientStock { .. } | Self::ShortAt { .. } | Self::ReservationNotActive { .. } => {
+                StatusCode::CONFLICT
+            }
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Contention { .. } | Self::LedgerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(
@@ -233,6 +258,25 @@ impl Error {
                     body.requested = Some(one.requested);
                 }
                 body.items = Some(short.clone());
+                body.attempts = Some(*attempts);
+            }
+            Self::ShortAt {
+                sku,
+                location,
+                available,
+                requested,
+                attempts,
+                ..
+            } => {
+                body.sku = Some(sku.to_string());
+                body.location = Some(location.to_string());
+                body.available = Some(*available);
+                body.requested = Some(*requested);
+                body.items = Some(vec![Shortage {
+                    sku: sku.clone(),
+                    available: *available,
+                    requested: *requested,
+                }]);
                 body.attempts = Some(*attempts);
             }
             Self::ReservationNotActive { status } => body.status = Some(status.clone()),

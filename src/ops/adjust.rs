@@ -1,7 +1,7 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
 use crate::domain::{Location, Sku};
-use crate::error::{Error, Shortage};
+use crate::error::Error;
 use crate::store::Store;
 
 /// Why a count differed from the books: recorded with the movement.
@@ -89,12 +89,12 @@ impl Step for Adjust<'_> {
             Correction::Delta(d) => d,
         };
         if available + delta < 0 {
-            return Err(Error::InsufficientStock {
-                items: vec![Shortage {
-                    sku: change.sku.clone(),
-                    available: available.max(0),
-                    requested: -delta,
-                }],
+            return Err(Error::ShortAt {
+                done: "adjusted",
+                sku: change.sku.clone(),
+                location: self.location.clone(),
+                available: available.max(0),
+                requested: -delta,
                 attempts: attempt,
             });
         }

@@ -1,7 +1,7 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
 use crate::domain::{Location, Quantity, Sku};
-use crate::error::{Error, Shortage};
+use crate::error::Error;
 use crate::store::Store;
 
 /// `POST /v1/skus/{sku}/transfers`: moves available units between two locations of one SKU
@@ -29,12 +29,12 @@ impl Step for Transfer<'_> {
         change.existing(self.to)?;
         let q = self.quantity.get();
         if available < q {
-            return Err(Error::InsufficientStock {
-                items: vec![Shortage {
-                    sku: change.sku.clone(),
-                    available: available.max(0),
-                    requested: q,
-                }],
+            return Err(Error::ShortAt {
+                done: "transferred",
+                sku: change.sku.clone(),
+                location: self.from.clone(),
+                available: available.max(0),
+                requested: q,
                 attempts: attempt,
             });
         }

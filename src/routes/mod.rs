@@ -101,6 +101,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(webhooks::replay),
         ))
         .service(endpoint(
+            "/v1/webhooks/dead-letters/{id:.+}",
+            "DELETE",
+            web::delete().to(webhooks::delete_dead_letter),
+        ))
+        .service(endpoint(
             "/v1/webhooks/{id}",
             "DELETE",
             web::delete().to(webhooks::delete),

@@ -48,6 +48,7 @@ impl Modify for AdminTokenScheme {
         super::webhooks::delete,
         super::webhooks::dead_letters,
         super::webhooks::replay,
+        super::webhooks::delete_dead_letter,
         super::get_stock::get_stock,
         super::movements::movements,
         super::purchase::purchase,

@@ -1,7 +1,7 @@
 //! The webhook endpoints (admin): register, list, delete, and the dead letters.
 
 use super::api::WebhookRequest;
-use super::extract::{Admin, AppState, JsonBody, NoBody, path_param, query_param};
+use super::extract::{Admin, AppState, JsonBody, NoBody, only_query_params, path_param, query_param};
 use crate::error::Error;
 use crate::webhooks::{self, sender};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -87,22 +87,57 @@ pub struct Replayed {
     pub delivered: usize,
     /// Dead letters still kept.
     pub remaining: usize,
+    /// Dead letters tried this time that failed again.
+    pub failed: usize,
+    /// Dead letters the replay's deadline left untried (call again).
+    pub untried: usize,
 }
 
 /// `POST /v1/webhooks/dead-letters/replay?id=` (admin): send dead letters again (all, or
-/// the one named), each with the full retry policy; answers when they are done.
+/// the one named), one POST each, within a bounded time; answers what went through.
 #[utoipa::path(post, path = "/v1/webhooks/dead-letters/replay", tag = "alerts",
     params(("id" = Option<String>, Query, description = "Only this dead letter")),
     responses((status = 200, description = "What went through", body = Replayed),
+        super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
+        (status = 404, description = "`unknown_dead_letter`: no dead letter has that id", body = crate::error::ErrorBody),
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn replay(_: Admin, req: HttpRequest, state: web::Data<AppState>, _: NoBody) -> Result<HttpResponse, Error> {
+    only_query_params(&req, &["id"])?;
     let only = query_param(&req, "id")?;
-    let delivered = sender::replay(&state.store, &state.webhooks, only.as_deref()).await?;
+    let report = sender::replay(&state.store, &state.webhooks, only.as_deref()).await?;
     let remaining = sender::dead_letters(&state.store).await?.len();
-    Ok(HttpResponse::Ok().json(Replayed { delivered, remaining }))
+    Ok(HttpResponse::Ok().json(Replayed {
+        delivered: report.delivered,
+        remaining,
+        failed: report.failed,
+        untried: report.untried,
+    }))
+}
+
+/// `DELETE /v1/webhooks/dead-letters/{id}` (admin): give up on one dead letter.
+#[utoipa::path(delete, path = "/v1/webhooks/dead-letters/{id}", tag = "alerts",
+    params(("id" = String, Path, description = "The dead letter's id, `<alert id>/<webhook id>`")),
+    responses((status = 204, description = "Removed"),
+        super::api::Unauthorized,
+        super::api::Forbidden,
+        (status = 404, description = "`unknown_dead_letter`", body = crate::error::ErrorBody),
+        super::api::Unavailable),
+    security(("admin_token" = []))
+)]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn delete_dead_letter(
+    _: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _: NoBody,
+) -> Result<HttpResponse, Error> {
+    match sender::delete_dead_letter(&state.store, &path_param(&req, "id")).await? {
+        true => Ok(HttpResponse::NoContent().finish()),
+        false => Err(Error::UnknownDeadLetter),
+    }
 }

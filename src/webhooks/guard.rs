@@ -3,7 +3,11 @@
 //! to the cloud metadata service or to the loopback is refused; the connection is pinned to
 //! the address checked, and redirects are never followed.
 //!
-//! - The URL is `http` or `https`, without credentials, to a host in the allow list.
+//! - The URL is `http` or `https`, at most [`MAX_URL_LEN`] bytes, written plainly (no
+//!   blanks, backslashes, `@` or credentials, no missing slash: a URL that a parser would
+//!   have to repair is refused, not rewritten), to a host and port in the allow list. An
+//!   entry is `host` (ports 80 and 443 only), `host:port`, or `host:*` (any port but 0,
+//!   for a development receiver); IPv6 in brackets, `[::1]:9000`.
 //! - Never: link-local (`169.254.0.0/16`, which holds the metadata service, and
 //!   `fe80::/10`), unspecified, multicast or broadcast addresses.
 //! - Loopback and private addresses only when the allow list names that very address (or
@@ -13,6 +17,9 @@ use super::WebhookConfig;
 use crate::domain::InvalidInput;
 use std::net::{IpAddr, SocketAddr};
 
+/// Longest webhook URL accepted, in bytes.
+pub const MAX_URL_LEN: usize = 2048;
+
 /// Checks a URL for registration; the message says what is wrong.
 pub fn check_url(config: &WebhookConfig, raw: &str) -> Result<url::Url, InvalidInput> {
     let refuse = |why: &str| InvalidInput::new(format!("url {why}"));
@@ -20,6 +27,21 @@ pub fn check_url(config: &WebhookConfig, raw: &str) -> Result<url::Url, InvalidI
         return Err(refuse(
             "cannot be registered: webhooks are off until the server is started with --webhook-allow-hosts",
         ));
+    }
+    if raw.len() > MAX_URL_LEN {
+        return Err(refuse(&format!("must be at most {MAX_URL_LEN} bytes")));
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
+        return Err(refuse("must not contain blanks, control characters or backslashes"));
+    }
+    let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(refuse("must start with http:// or https://"));
+    }
+    let authority = raw.split_once("//").map_or("", |(_, rest)| rest);
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(refuse("must not carry credentials"));
     }
     let url = url::Url::parse(raw).map_err(|_| refuse("must be an absolute http or https URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -35,20 +57,63 @@ pub fn check_url(config: &WebhookConfig, raw: &str) -> Result<url::Url, InvalidI
     {
         return Err(refuse("names an address webhooks may never reach"));
     }
-    if allowed_entry(config, host).is_none() {
-        return Err(refuse("names a host that is not in --webhook-allow-hosts"));
+    let port = url.port_or_known_default().filter(|&p| p != 0).ok_or_else(|| refuse("must not name port 0"))?;
+    if allowed_entry(config, host, port).is_none() {
+        return Err(refuse(
+            "names a host and port that are not in --webhook-allow-hosts (a bare host allows ports 80 and 443)",
+        ));
     }
     Ok(url)
 }
 
-/// The allow-list entry matching `host`, if any.
-fn allowed_entry<'a>(config: &'a WebhookConfig, host: &str) -> Option<&'a str> {
+/// The ports one allow-list entry opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ports {
+    /// A bare host: the web's two, 80 and 443.
+    Web,
+    /// `host:port`.
+    One(u16),
+    /// `host:*`: any but 0.
+    Any,
+}
+
+/// Splits an allow-list entry into its host (without brackets) and ports; `None` when it
+/// is not one (such an entry allows nothing).
+fn split_entry(entry: &str) -> Option<(&str, Ports)> {
+    let port = |p: &str| match p {
+        "*" => Some(Ports::Any),
+        p => p.parse::<u16>().ok().filter(|&p| p != 0).map(Ports::One),
+    };
+    if let Some(rest) = entry.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return match after {
+            "" => Some((host, Ports::Web)),
+            p => Some((host, port(p.strip_prefix(':')?)?)),
+        };
+    }
+    match entry.matches(':').count() {
+        0 => Some((entry, Ports::Web)),
+        1 => entry.split_once(':').and_then(|(h, p)| Some((h, port(p)?))),
+        _ => Some((entry, Ports::Web)), // a bare IPv6 address
+    }
+}
+
+/// The host of the allow-list entry matching `host` and `port`, if any.
+fn allowed_entry<'a>(config: &'a WebhookConfig, host: &str, port: u16) -> Option<&'a str> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     config
         .allow_hosts
         .iter()
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-        .find(|h| h.eq_ignore_ascii_case(host))
+        .filter_map(|e| split_entry(e))
+        .find(|(h, ports)| {
+            h.eq_ignore_ascii_case(host)
+                && match ports {
+                    Ports::Web => matches!(port, 80 | 443),
+                    Ports::One(p) => *p == port,
+                    Ports::Any => port != 0,
+                }
+        })
+        .map(|(h, _)| h)
 }
 
 /// Addresses no webhook may reach, whatever the allow list says.
@@ -82,8 +147,9 @@ fn inward(ip: IpAddr) -> bool {
 /// why none.
 pub async fn resolve(config: &WebhookConfig, url: &url::Url) -> Result<SocketAddr, String> {
     let host = url.host_str().ok_or("no host")?;
-    let entry = allowed_entry(config, host).ok_or_else(|| format!("host {host} is no longer allowed"))?;
     let port = url.port_or_known_default().ok_or("no port")?;
+    let entry =
+        allowed_entry(config, host, port).ok_or_else(|| format!("host {host} port {port} is no longer allowed"))?;
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
         .await
@@ -111,10 +177,24 @@ mod tests {
 
     #[test]
     fn registration_needs_an_allowed_http_host() {
-        let c = config(&["hooks.example.com", "127.0.0.1"]);
+        let c = config(&["hooks.example.com", "127.0.0.1:9000", "[::1]:*"]);
         assert!(check_url(&c, "https://hooks.example.com/in").is_ok());
+        assert!(check_url(&c, "http://hooks.example.com/in").is_ok());
         assert!(check_url(&c, "http://127.0.0.1:9000/x").is_ok());
+        assert!(check_url(&c, "http://[::1]:7/x").is_ok());
         for bad in [
+            "https://hooks.example.com:6379/",
+            "http://127.0.0.1:9001/x",
+            "http://127.0.0.1/x",
+            "http://127.0.0.1:0/x",
+            "http://[::1]:0/x",
+            " http://127.0.0.1:9000/x",
+            "http:/127.0.0.1:9000/x",
+            "http:\\\\127.0.0.1:9000\\x",
+            "http://:@127.0.0.1:9000/x",
+            "http://a@127.0.0.1:9000/x",
+            "http://127.0.0.1:9000/x\ty",
+            &format!("http://127.0.0.1:9000/{}", "a".repeat(MAX_URL_LEN)),
             "ftp://hooks.example.com/",
             "https://user:pw@hooks.example.com/",
             "https://evil.example.com/",
@@ -138,15 +218,16 @@ mod tests {
     #[tokio::test]
     async fn delivery_refuses_names_that_resolve_inward_unless_named() {
         let url = |s: &str| url::Url::parse(s).unwrap();
-        let c = config(&["localhost"]);
+        let c = config(&["localhost:9"]);
         assert!(
             resolve(&c, &url("http://localhost:9/")).await.is_ok(),
             "localhost was named"
         );
-        let c = config(&["127.0.0.1"]);
+        assert!(resolve(&c, &url("http://localhost:10/")).await.is_err(), "another port");
+        let c = config(&["127.0.0.1:*"]);
         assert!(resolve(&c, &url("http://127.0.0.1:9/")).await.is_ok());
         // A public-looking name the operator allowed, resolving to the loopback, is refused.
-        let c = config(&["localtest.me", "127.0.0.1.nip.io", "a.localhost"]);
+        let c = config(&["localtest.me:9", "127.0.0.1.nip.io:9", "a.localhost:9"]);
         assert!(resolve(&c, &url("http://a.localhost:9/")).await.is_err());
         assert!(never("169.254.169.254".parse().unwrap()));
         assert!(never("::ffff:169.254.169.254".parse().unwrap()));

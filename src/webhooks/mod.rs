@@ -160,11 +160,12 @@ pub async fn list(store: &Store) -> Result<WebhookList, Error> {
     })
 }
 
-/// Removes a webhook; `false` when there was none. Its pending deliveries are dropped when
-/// the sender next looks; its dead letters stay until replayed.
+/// Removes a webhook and its dead letters (they could never be delivered); `false` when
+/// there was none. Deliveries under way stop before their next retry.
 pub async fn delete(store: &Store, id: &str) -> Result<bool, Error> {
     let removed: i64 = store
         .query(redis::cmd("HDEL").arg(store.keys().webhooks()).arg(id))
         .await?;
+    sender::bury_letters_of(store, id).await?;
     Ok(removed == 1)
 }

@@ -152,8 +152,12 @@ async fn round(
 /// Delivers with retries; on giving up, keeps the delivery as a dead letter.
 async fn deliver_or_bury(store: &Store, config: &WebhookConfig, hook: &Stored, alert: &Alert) {
     let attempts = std::sync::atomic::AtomicU32::new(0);
-    let result = deliver_with_retries(config, hook, alert, &attempts).await;
+    let result = deliver_with_retries(store, config, hook, alert, &attempts).await;
     if let Err(error) = result {
+        if error == DELETED {
+            tracing::info!(webhook = %hook.id, alert = %alert.id, "webhook deleted; its delivery stopped");
+            return;
+        }
         let dead = DeadLetter {
             id: format!("{}/{}", alert.id, hook.id),
             webhook_id: hook.id.clone(),
@@ -178,9 +182,13 @@ async fn deliver_or_bury(store: &Store, config: &WebhookConfig, hook: &Stored, a
     }
 }
 
-/// One delivery, tried with exponential backoff and full jitter until it succeeds or
-/// `retry_for` has passed.
+/// Why a delivery stopped when its webhook was deleted between tries.
+const DELETED: &str = "the webhook was deleted";
+
+/// One delivery, tried with exponential backoff and full jitter until it succeeds,
+/// `retry_for` has passed, or the webhook is deleted (checked before each retry).
 async fn deliver_with_retries(
+    store: &Store,
     config: &WebhookConfig,
     hook: &Stored,
     alert: &Alert,
@@ -193,11 +201,20 @@ async fn deliver_with_retries(
         .without_max_times()
         .with_total_delay(Some(config.retry_for));
     (|| async {
-        attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tried = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if tried > 0 {
+            let exists: Result<bool, StoreError> = store
+                .query(redis::cmd("HEXISTS").arg(store.keys().webhooks()).arg(&hook.id))
+                .await;
+            if matches!(exists, Ok(false)) {
+                return Err(DELETED.to_owned());
+            }
+        }
         post(config, hook, alert).await
     })
     .retry(backoff)
     .sleep(tokio::time::sleep)
+    .when(|e| e != DELETED)
     .await
 }
 
@@ -244,47 +261,107 @@ pub async fn dead_letters(store: &Store) -> Result<Vec<DeadLetter>, Error> {
     Ok(dead)
 }
 
-/// Tries dead letters again, once each with the full retry policy: all of them, or the one
-/// named. Each that goes through is removed; each that fails again is kept, updated.
-/// Returns how many went through.
-pub async fn replay(store: &Store, config: &WebhookConfig, only: Option<&str>) -> Result<usize, Error> {
+/// Longest a replay runs, whatever the webhooks' timeout: inside the server's shutdown
+/// grace period, so a stop never waits on a replay.
+pub const REPLAY_DEADLINE: Duration = Duration::from_secs(8);
+
+/// What one replay did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Dead letters delivered this time (and so removed).
+    pub delivered: usize,
+    /// Dead letters tried that failed again (kept, updated).
+    pub failed: usize,
+    /// Dead letters not tried before the deadline (kept as they were).
+    pub untried: usize,
+}
+
+/// Tries dead letters again, one POST each, several at once, within [`REPLAY_DEADLINE`]
+/// (or the webhook timeout and a second, if shorter): all of them, or the one named
+/// (`unknown_dead_letter` when there is none). Each that goes through is removed; each that
+/// fails is kept, updated; those the deadline left untried are kept as they were.
+pub async fn replay(store: &Store, config: &WebhookConfig, only: Option<&str>) -> Result<ReplayReport, Error> {
+    use futures_util::StreamExt;
     let hooks = load(store).await?;
-    let mut delivered = 0;
-    for dead in dead_letters(store).await? {
-        if only.is_some_and(|id| id != dead.id) {
-            continue;
-        }
-        let Some(hook) = hooks.iter().find(|h| h.id == dead.webhook_id) else {
-            continue; // its webhook was deleted: nothing to send it to
-        };
-        let attempts = std::sync::atomic::AtomicU32::new(dead.attempts);
-        match deliver_with_retries(config, hook, &dead.alert, &attempts).await {
-            Ok(()) => {
-                let _: i64 = store
-                    .query(redis::cmd("HDEL").arg(store.keys().webhooks_dead()).arg(&dead.id))
-                    .await?;
-                delivered += 1;
-            }
-            Err(error) => {
-                let again = DeadLetter {
-                    attempts: attempts.into_inner(),
-                    error,
-                    at: crate::ops::now_ms(),
-                    ..dead
-                };
-                let json = serde_json::to_string(&again).expect("dead letters serialize");
-                let _: () = store
-                    .query(
-                        redis::cmd("HSET")
-                            .arg(store.keys().webhooks_dead())
-                            .arg(&again.id)
-                            .arg(json),
-                    )
-                    .await?;
-            }
-        }
+    let letters: Vec<DeadLetter> = dead_letters(store)
+        .await?
+        .into_iter()
+        .filter(|d| only.is_none_or(|id| id == d.id))
+        .collect();
+    if only.is_some() && letters.is_empty() {
+        return Err(Error::UnknownDeadLetter);
     }
-    Ok(delivered)
+    let deadline = tokio::time::Instant::now() + (config.timeout + Duration::from_secs(1)).min(REPLAY_DEADLINE);
+    let total = letters.len();
+    let (delivered, failed) = (std::sync::atomic::AtomicUsize::new(0), std::sync::atomic::AtomicUsize::new(0));
+    let tries = futures_util::stream::iter(letters)
+        .map(|dead| {
+            let (hooks, delivered, failed) = (&hooks, &delivered, &failed);
+            async move {
+                let Some(hook) = hooks.iter().find(|h| h.id == dead.webhook_id) else {
+                    return; // deleting a webhook removes its letters; this one raced it
+                };
+                let outcome = post(config, hook, &dead.alert).await;
+                let kept = match outcome {
+                    Ok(()) => {
+                        delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        store
+                            .query::<i64>(redis::cmd("HDEL").arg(store.keys().webhooks_dead()).arg(&dead.id))
+                            .await
+                            .map(drop)
+                    }
+                    Err(error) => {
+                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let again = DeadLetter {
+                            attempts: dead.attempts + 1,
+                            error,
+                            at: crate::ops::now_ms(),
+                            ..dead
+                        };
+                        let json = serde_json::to_string(&again).expect("dead letters serialize");
+                        store
+                            .query::<()>(redis::cmd("HSET").arg(store.keys().webhooks_dead()).arg(&again.id).arg(json))
+                            .await
+                    }
+                };
+                if let Err(e) = kept {
+                    tracing::warn!(error = %e, "webhooks: a replayed dead letter could not be updated");
+                }
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<()>();
+    let _ = tokio::time::timeout_at(deadline, tries).await;
+    let (delivered, failed) = (delivered.into_inner(), failed.into_inner());
+    Ok(ReplayReport {
+        delivered,
+        failed,
+        untried: total - delivered - failed,
+    })
+}
+
+/// Removes one dead letter (`false`: there was none).
+pub async fn delete_dead_letter(store: &Store, id: &str) -> Result<bool, Error> {
+    let removed: i64 = store
+        .query(redis::cmd("HDEL").arg(store.keys().webhooks_dead()).arg(id))
+        .await?;
+    Ok(removed == 1)
+}
+
+/// Removes every dead letter of one webhook (it was deleted: they can never be delivered).
+pub(super) async fn bury_letters_of(store: &Store, webhook_id: &str) -> Result<(), Error> {
+    let ids: Vec<String> = dead_letters(store)
+        .await?
+        .into_iter()
+        .filter(|d| d.webhook_id == webhook_id)
+        .map(|d| d.id)
+        .collect();
+    if !ids.is_empty() {
+        let _: i64 = store
+            .query(redis::cmd("HDEL").arg(store.keys().webhooks_dead()).arg(&ids))
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -328,7 +328,7 @@ impl Receiver {
 
 fn local_webhooks() -> WebhookConfig {
     WebhookConfig {
-        allow_hosts: vec!["127.0.0.1".into()],
+        allow_hosts: vec!["127.0.0.1:*".into()],
         retry_for: Duration::from_secs(2),
         timeout: Duration::from_millis(500),
     }

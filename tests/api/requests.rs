@@ -38,7 +38,7 @@ fn resolve(spec: &Value, schema: &Value) -> Value {
 /// An app that allows the webhook example's host, so every example body can be accepted.
 async fn app() -> TestApp {
     let webhooks = stockwatch::webhooks::WebhookConfig {
-        allow_hosts: vec!["127.0.0.1".into()],
+        allow_hosts: vec!["127.0.0.1:*".into()],
         ..Default::default()
     };
     spawn_app_with(
