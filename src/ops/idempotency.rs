@@ -143,6 +143,136 @@ impl StoredAnswer {
     }
 }
 
+/// An answer as the client got it: the HTTP status and the body's bytes. What an admin
+/// write stores under its Idempotency-Key and gives back on a repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, as sent (empty for a 204).
+    pub body: Vec<u8>,
+}
+
+/// One holder at a time for an answer key, where no WATCH decides between repeats that
+/// race (the admin writes, and the `broken` teaching strategy): a `SET NX` lock beside the
+/// answer that lapses with the holder's deadline, so a crashed holder blocks nobody long.
+pub(crate) struct Turn {
+    lock: String,
+    token: String,
+}
+
+impl Turn {
+    /// Deletes the lock only if it is still this turn's (it may have lapsed and been taken).
+    const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+    /// Waits for the lock beside `answer_key` until `deadline` (then `503 contention`).
+    pub(crate) async fn take(store: &Store, answer_key: &str, deadline: tokio::time::Instant) -> Result<Self, Error> {
+        let turn = Self {
+            lock: store.keys().idempotency_lock(answer_key),
+            token: format!("{:032x}", rand::random::<u128>()),
+        };
+        let mut conn = store.shared();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let ttl_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1);
+            let mut set = redis::cmd("SET");
+            set.arg(&turn.lock).arg(&turn.token).arg("NX").arg("PX").arg(ttl_ms);
+            let taken: Option<String> = Store::bounded(deadline, set.query_async(&mut conn)).await?;
+            if taken.is_some() {
+                return Ok(turn);
+            }
+            if left.is_zero() {
+                return Err(Error::Contention {
+                    attempts: 1,
+                    throttled: false,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(1..6))).await;
+        }
+    }
+
+    /// Gives the lock up (or leaves it to lapse, if Redis does not answer in time).
+    pub(crate) async fn end(self, store: &Store) {
+        let release = redis::Script::new(Self::RELEASE);
+        let mut call = release.key(&self.lock);
+        call.arg(&self.token);
+        let mut conn = store.shared();
+        if let Err(e) = Store::bounded(store.deadline(), call.invoke_async::<i64>(&mut conn)).await {
+            tracing::debug!(error = %e, "idempotency lock left to lapse");
+        }
+    }
+}
+
+/// Runs an admin write at most once per Idempotency-Key (`scope` names the endpoint and its
+/// path): the first call runs `write` and stores its answer, refusals (4xx) included; a
+/// repeat with the same fingerprint gets that answer back, one with another fingerprint
+/// `422 idempotency_key_reused`. Repeats that race take [`Turn`]s, so exactly one runs. A
+/// failure of our own (5xx) is not stored: the repeat runs again.
+///
+/// Unlike a take, the answer is stored just after the effect, not in its transaction: a
+/// process that dies between the two (a crash, within a millisecond or so) leaves the
+/// effect without its answer, and a repeat after the lock lapses runs again.
+pub async fn once<F, Fut>(store: &Store, scope: &str, idem: Option<&Idempotency>, write: F) -> Result<Answer, Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Answer, Error>>,
+{
+    let Some(idem) = idem else {
+        return write().await;
+    };
+    let stored = StoredAnswer::claim(store, scope, idem, 0).await?;
+    let turn = Turn::take(store, &stored.key, store.deadline()).await?;
+    let result = run_once(store, &stored, write).await;
+    turn.end(store).await;
+    result
+}
+
+async fn run_once<F, Fut>(store: &Store, stored: &StoredAnswer, write: F) -> Result<Answer, Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Answer, Error>>,
+{
+    if let Some(answer) = stored.recall_answer(store).await? {
+        return Ok(answer);
+    }
+    let answer = match write().await {
+        Ok(answer) => answer,
+        Err(e) if e.status().is_client_error() => Answer {
+            status: e.status().as_u16(),
+            body: serde_json::to_vec(&e.error_body()).expect("error bodies serialize"),
+        },
+        Err(e) => return Err(e),
+    };
+    let [hset, pexpire] = stored.remember(&[
+        ("status", answer.status.to_string()),
+        ("body", String::from_utf8_lossy(&answer.body).into_owned()),
+    ]);
+    let mut pipe = redis::pipe();
+    pipe.atomic().add_command(hset).add_command(pexpire).ignore();
+    let mut conn = store.shared();
+    let kept: Result<(), StoreError> = Store::bounded(store.deadline(), pipe.query_async::<()>(&mut conn)).await;
+    if let Err(e) = kept {
+        tracing::warn!(error = %e, "an admin write's answer could not be stored; a repeat will run it again");
+    }
+    Ok(answer)
+}
+
+impl StoredAnswer {
+    /// The stored admin answer, if any (a reused key is refused here too).
+    async fn recall_answer(&self, store: &Store) -> Result<Option<Answer>, Error> {
+        let stored: redis::Value = store.query(redis::cmd("HGETALL").arg(&self.key)).await?;
+        match self.recall(stored)? {
+            Recalled::Fresh => Ok(None),
+            Recalled::Replay(fields) => Ok(Some(Answer {
+                status: field(&fields, "status")?
+                    .parse()
+                    .map_err(|_| StoreError::Protocol("stored answer has a bad status".into()))?,
+                body: field(&fields, "body")?.as_bytes().to_vec(),
+            })),
+        }
+    }
+}
+
 /// A field of a stored answer, or a protocol error naming it.
 pub(crate) fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> Result<&'a str, StoreError> {
     fields

@@ -60,7 +60,7 @@ pub enum Draw {
 
 /// A SKU's alert rules (`PUT /v1/skus/{sku}/alerts`), kept in its stock hash so the
 /// script that decides alerts reads them with the level (`src/lua/alerts.lua`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Rules {
     /// `low_stock` below it, `out_of_stock` at 0, `back_in_stock` back at or above it.
     pub low_stock_threshold: Option<i64>,

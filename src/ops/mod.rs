@@ -38,7 +38,7 @@ pub use extend::extend;
 pub use get_order::get_order;
 pub use get_reservation::get_reservation;
 pub use get_stock::get_stock;
-pub use idempotency::Idempotency;
+pub use idempotency::{Answer, Idempotency, once};
 pub use movements::{Movement, Movements, movements};
 pub use purchase::{Purchase, purchase, purchase_at};
 pub use reservation::Reservation;

@@ -1,14 +1,16 @@
 use super::api::{AdjustmentRequest, NewAdjustment};
-use super::extract::{Admin, AppState, JsonBody};
+use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody};
+use super::once;
 use super::set_location_stock::sku_and_location;
 use crate::error::Error;
 use crate::ops;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/skus/{sku}/locations/{location}/adjustments` (admin): correct `available` at
 /// one location to a physical count (or by a difference), with a reason.
 #[utoipa::path(post, path = "/v1/skus/{sku}/locations/{location}/adjustments", tag = "admin",
-    params(super::api::LocationPath), request_body = super::api::AdjustmentRequest,
+    params(super::api::LocationPath, super::api::IdempotencyKeyHeader), request_body = super::api::AdjustmentRequest,
     responses((status = 200, description = "The stock after the adjustment", body = crate::ops::Stock),
         super::api::StockroomRefusals),
     security(("admin_token" = []))
@@ -19,9 +21,14 @@ pub async fn adjust(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: JsonBody<AdjustmentRequest>,
+    idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let (sku, location) = sku_and_location(&req)?;
-    let NewAdjustment { correction, reason } = body.get().try_into()?;
-    let stock = ops::adjust(&state.store, &sku, &location, correction, reason).await?;
-    Ok(HttpResponse::Ok().json(stock))
+    let command = NewAdjustment::try_from(body.get())?;
+    once::respond(&state, idem, &format!("adjust:{sku}:{location}"), &command, || async {
+        let NewAdjustment { correction, reason } = command;
+        let stock = ops::adjust(&state.store, &sku, &location, correction, reason).await?;
+        Ok(once::json(StatusCode::OK, &stock))
+    })
+    .await
 }

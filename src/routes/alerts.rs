@@ -1,11 +1,13 @@
 //! The alert endpoints: a SKU's rules, recent alerts, and what is low now.
 
 use super::api::AlertRulesRequest;
-use super::extract::{Admin, AppState, JsonBody, path_sku, query_param};
+use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, path_sku, query_param};
 use crate::domain::{Limit, Location, Sku};
 use crate::error::Error;
 use crate::ops::alerts;
 use crate::ops::level::Rules;
+use super::once;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
@@ -16,13 +18,14 @@ fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
 
 /// `PUT /v1/skus/{sku}/alerts` (admin): set a SKU's alert rules.
 #[utoipa::path(put, path = "/v1/skus/{sku}/alerts", tag = "alerts",
-    params(super::api::SkuPath), request_body = super::api::AlertRulesRequest,
+    params(super::api::SkuPath, super::api::IdempotencyKeyHeader), request_body = super::api::AlertRulesRequest,
     responses((status = 200, description = "The rules now in force", body = crate::ops::alerts::AlertRules),
         super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
         super::api::UnknownSku,
         super::api::TooLarge,
+        super::api::KeyReused,
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
@@ -32,10 +35,14 @@ pub async fn set_rules(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: JsonBody<AlertRulesRequest>,
+    idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = sku_of(&req)?;
     let rules = Rules::try_from(body.get())?;
-    Ok(HttpResponse::Ok().json(alerts::set_rules(&state.store, &sku, rules).await?))
+    once::respond(&state, idem, &format!("alert_rules:{sku}"), &rules, || async {
+        Ok(once::json(StatusCode::OK, &alerts::set_rules(&state.store, &sku, rules).await?))
+    })
+    .await
 }
 
 /// `GET /v1/skus/{sku}/alerts`: a SKU's alert rules.

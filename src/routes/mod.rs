@@ -18,6 +18,7 @@ mod get_stock;
 mod health;
 mod metrics;
 mod movements;
+mod once;
 pub mod observe;
 pub mod openapi;
 mod purchase;

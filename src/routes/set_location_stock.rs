@@ -1,19 +1,22 @@
 use super::api::{NewLocationStock, SetLocationStockRequest};
-use super::extract::{Admin, AppState, JsonBody, path_param, path_sku};
+use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, path_param, path_sku};
+use super::once;
 use crate::domain::{Location, Sku};
 use crate::error::Error;
 use crate::ops;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `PUT /v1/skus/{sku}/locations/{location}/stock` (admin): set `available` at one
 /// location (and its priority), creating the SKU and the location if needed.
 #[utoipa::path(put, path = "/v1/skus/{sku}/locations/{location}/stock", tag = "admin",
-    params(super::api::LocationPath), request_body = super::api::SetLocationStockRequest,
+    params(super::api::LocationPath, super::api::IdempotencyKeyHeader), request_body = super::api::SetLocationStockRequest,
     responses((status = 200, description = "The stock, with its locations", body = crate::ops::Stock),
         super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
         super::api::TooLarge,
+        super::api::KeyReused,
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
@@ -23,11 +26,16 @@ pub async fn set_location_stock(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: JsonBody<SetLocationStockRequest>,
+    idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let (sku, location) = sku_and_location(&req)?;
-    let NewLocationStock { available, priority } = body.get().try_into()?;
-    let stock = ops::set_location_stock(&state.store, &sku, &location, available, priority).await?;
-    Ok(HttpResponse::Ok().json(stock))
+    let command = NewLocationStock::try_from(body.get())?;
+    once::respond(&state, idem, &format!("set_location_stock:{sku}:{location}"), &command, || async {
+        let NewLocationStock { available, priority } = command;
+        let stock = ops::set_location_stock(&state.store, &sku, &location, available, priority).await?;
+        Ok(once::json(StatusCode::OK, &stock))
+    })
+    .await
 }
 
 /// The `{sku}` and `{location}` of the path, recorded on the span; 400 naming the one

@@ -1,17 +1,20 @@
 use super::api::SetStockRequest;
-use super::extract::{Admin, AppState, JsonBody, path_sku};
+use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, path_sku};
+use super::once;
 use crate::domain::Available;
 use crate::error::Error;
 use crate::ops;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `PUT /v1/skus/{sku}/stock` (admin): set `available`, creating the SKU if needed.
 #[utoipa::path(put, path = "/v1/skus/{sku}/stock", tag = "admin",
-    params(super::api::SkuPath), request_body = super::api::SetStockRequest, responses((status = 200, description = "The stock, with `available` set", body = crate::ops::Stock),
+    params(super::api::SkuPath, super::api::IdempotencyKeyHeader), request_body = super::api::SetStockRequest, responses((status = 200, description = "The stock, with `available` set", body = crate::ops::Stock),
         super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
         super::api::TooLarge,
+        super::api::KeyReused,
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
@@ -21,9 +24,13 @@ pub async fn set_stock(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: JsonBody<SetStockRequest>,
+    idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
     let available = Available::try_from(body.get())?;
-    Ok(HttpResponse::Ok().json(ops::set_stock(&state.store, &sku, available).await?))
+    once::respond(&state, idem, &format!("set_stock:{sku}"), &available, || async {
+        Ok(once::json(StatusCode::OK, &ops::set_stock(&state.store, &sku, available).await?))
+    })
+    .await
 }

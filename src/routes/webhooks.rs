@@ -1,7 +1,9 @@
 //! The webhook endpoints (admin): register, list, delete, and the dead letters.
 
 use super::api::WebhookRequest;
-use super::extract::{Admin, AppState, JsonBody, NoBody, only_query_params, path_param, query_param};
+use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, NoBody, only_query_params, path_param, query_param};
+use super::once;
+use actix_web::http::StatusCode;
 use crate::error::Error;
 use crate::webhooks::{self, sender};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,12 +11,14 @@ use serde::Serialize;
 
 /// `POST /v1/webhooks` (admin): register a webhook.
 #[utoipa::path(post, path = "/v1/webhooks", tag = "alerts",
+    params(super::api::IdempotencyKeyHeader),
     request_body = super::api::WebhookRequest,
     responses((status = 201, description = "Registered; the secret is not returned", body = crate::webhooks::Webhook),
         super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
         super::api::TooLarge,
+        super::api::KeyReused,
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
@@ -23,9 +27,14 @@ pub async fn create(
     _: Admin,
     state: web::Data<AppState>,
     body: JsonBody<WebhookRequest>,
+    idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let hook = body.get().parse(&state.webhooks)?;
-    Ok(HttpResponse::Created().json(webhooks::create(&state.store, hook).await?))
+    let command = (hook.url.to_string(), hook.secret.clone(), hook.events.clone());
+    once::respond(&state, idem, "webhooks", &command, || async {
+        Ok(once::json(StatusCode::CREATED, &webhooks::create(&state.store, hook).await?))
+    })
+    .await
 }
 
 /// `GET /v1/webhooks` (admin): every webhook, without secrets.
@@ -43,20 +52,31 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
 
 /// `DELETE /v1/webhooks/{id}` (admin).
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "alerts",
-    params(("id" = String, Path, description = "Webhook id")),
+    params(("id" = String, Path, description = "Webhook id"), super::api::IdempotencyKeyHeader),
     responses((status = 204, description = "Deleted"),
         super::api::Unauthorized,
         super::api::Forbidden,
         super::api::UnknownWebhook,
+        super::api::KeyReused,
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete(_: Admin, req: HttpRequest, state: web::Data<AppState>, _: NoBody) -> Result<HttpResponse, Error> {
-    match webhooks::delete(&state.store, &path_param(&req, "id")).await? {
-        true => Ok(HttpResponse::NoContent().finish()),
-        false => Err(Error::UnknownWebhook),
-    }
+pub async fn delete(
+    _: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _: NoBody,
+    idem: IdempotencyHeader,
+) -> Result<HttpResponse, Error> {
+    let id = path_param(&req, "id");
+    once::respond(&state, idem, &format!("webhook_delete:{id}"), &(), || async {
+        match webhooks::delete(&state.store, &id).await? {
+            true => Ok(once::no_content()),
+            false => Err(Error::UnknownWebhook),
+        }
+    })
+    .await
 }
 
 /// The `200` body of `GET /v1/webhooks/dead-letters`.
@@ -96,36 +116,48 @@ pub struct Replayed {
 /// `POST /v1/webhooks/dead-letters/replay?id=` (admin): send dead letters again (all, or
 /// the one named), one POST each, within a bounded time; answers what went through.
 #[utoipa::path(post, path = "/v1/webhooks/dead-letters/replay", tag = "alerts",
-    params(("id" = Option<String>, Query, description = "Only this dead letter")),
+    params(("id" = Option<String>, Query, description = "Only this dead letter"), super::api::IdempotencyKeyHeader),
     responses((status = 200, description = "What went through", body = Replayed),
         super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
         (status = 404, description = "`unknown_dead_letter`: no dead letter has that id", body = crate::error::ErrorBody),
+        super::api::KeyReused,
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn replay(_: Admin, req: HttpRequest, state: web::Data<AppState>, _: NoBody) -> Result<HttpResponse, Error> {
+pub async fn replay(
+    _: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _: NoBody,
+    idem: IdempotencyHeader,
+) -> Result<HttpResponse, Error> {
     only_query_params(&req, &["id"])?;
     let only = query_param(&req, "id")?;
-    let report = sender::replay(&state.store, &state.webhooks, only.as_deref()).await?;
-    let remaining = sender::dead_letters(&state.store).await?.len();
-    Ok(HttpResponse::Ok().json(Replayed {
-        delivered: report.delivered,
-        remaining,
-        failed: report.failed,
-        untried: report.untried,
-    }))
+    once::respond(&state, idem, "dead_letters_replay", &only, || async {
+        let report = sender::replay(&state.store, &state.webhooks, only.as_deref()).await?;
+        let remaining = sender::dead_letters(&state.store).await?.len();
+        let replayed = Replayed {
+            delivered: report.delivered,
+            remaining,
+            failed: report.failed,
+            untried: report.untried,
+        };
+        Ok(once::json(StatusCode::OK, &replayed))
+    })
+    .await
 }
 
 /// `DELETE /v1/webhooks/dead-letters/{id}` (admin): give up on one dead letter.
 #[utoipa::path(delete, path = "/v1/webhooks/dead-letters/{id}", tag = "alerts",
-    params(("id" = String, Path, description = "The dead letter's id, `<alert id>/<webhook id>`")),
+    params(("id" = String, Path, description = "The dead letter's id, `<alert id>/<webhook id>`"), super::api::IdempotencyKeyHeader),
     responses((status = 204, description = "Removed"),
         super::api::Unauthorized,
         super::api::Forbidden,
         (status = 404, description = "`unknown_dead_letter`", body = crate::error::ErrorBody),
+        super::api::KeyReused,
         super::api::Unavailable),
     security(("admin_token" = []))
 )]
@@ -135,9 +167,14 @@ pub async fn delete_dead_letter(
     req: HttpRequest,
     state: web::Data<AppState>,
     _: NoBody,
+    idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
-    match sender::delete_dead_letter(&state.store, &path_param(&req, "id")).await? {
-        true => Ok(HttpResponse::NoContent().finish()),
-        false => Err(Error::UnknownDeadLetter),
-    }
+    let id = path_param(&req, "id");
+    once::respond(&state, idem, &format!("dead_letter_delete:{id}"), &(), || async {
+        match sender::delete_dead_letter(&state.store, &id).await? {
+            true => Ok(once::no_content()),
+            false => Err(Error::UnknownDeadLetter),
+        }
+    })
+    .await
 }

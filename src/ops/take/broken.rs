@@ -9,15 +9,12 @@ use super::Take;
 use super::decide::Settled;
 use super::receipt::{Outcome, Receipt};
 use crate::error::{Error, StoreError};
+use crate::ops::idempotency::Turn;
 use crate::ops::level::Level;
 use crate::outcome::Effort;
 use crate::store::Store;
 use crate::txn::Optimistic;
 use redis::Value;
-
-/// Deletes the lock only if it is still the one this take set (it may have lapsed and been
-/// taken by a repeat).
-const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 impl Take {
     /// [`Self::check_then_act`]; with an Idempotency-Key, one repeat of the key at a time.
@@ -25,35 +22,9 @@ impl Take {
         let Some(answer) = &self.idem else {
             return self.check_then_act().await;
         };
-        let lock = self.store.keys().idempotency_lock(&answer.key);
-        let token = format!("{:032x}", rand::random::<u128>());
-        let mut conn = self.store.shared();
-        loop {
-            // The lock lapses with the caller's deadline, so a crashed holder blocks nobody
-            // for long; its effect and answer were written together, or not at all.
-            let left = self.deadline.saturating_duration_since(tokio::time::Instant::now());
-            let ttl_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1);
-            let mut set = redis::cmd("SET");
-            set.arg(&lock).arg(&token).arg("NX").arg("PX").arg(ttl_ms);
-            let taken: Option<String> = Store::bounded(self.deadline, set.query_async(&mut conn)).await?;
-            if taken.is_some() {
-                break;
-            }
-            if left.is_zero() {
-                return Err(Error::Contention {
-                    attempts: 1,
-                    throttled: false,
-                });
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(1..5))).await;
-        }
+        let turn = Turn::take(&self.store, &answer.key, self.deadline).await?;
         let result = self.check_then_act().await;
-        let release = redis::Script::new(RELEASE);
-        let mut call = release.key(&lock);
-        call.arg(&token);
-        if let Err(e) = Store::bounded(self.deadline, call.invoke_async::<i64>(&mut conn)).await {
-            tracing::debug!(error = %e, "idempotency lock left to lapse");
-        }
+        turn.end(&self.store).await;
         result
     }
 
