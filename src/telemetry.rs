@@ -1,4 +1,4 @@
-//! Logging setup: `tracing` to stderr, level from `RUST_LOG` (default `info`), either as
+//! Logging setup: `tracing` to stderr, level from `RUST_LOG` (default [`DEFAULT_FILTER`]), either as
 //! human-readable lines or as JSON lines (`--log-format json`) for log shippers.
 //!
 //! Lines go through `tracing-appender`'s non-blocking writer: a request's worker thread only
@@ -22,11 +22,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// What is logged without `RUST_LOG`: `info`, less actix-http's own ERROR line for a request
+/// head it could not parse (a bad header byte, a doubled or negative `Content-Length`,
+/// `Content-Length` with `Transfer-Encoding`, too many headers). That is a client's
+/// mistake, answered `400` by actix-http before any of our code runs; it is not an error
+/// of ours. `RUST_LOG=info,actix_http=debug` shows those lines again.
+pub const DEFAULT_FILTER: &str = "info,actix_http::h1::dispatcher=off";
+
 /// Installs the global subscriber once; later calls (tests) are ignored. Keep the guard
 /// until the process ends: dropping it flushes the lines still queued.
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(format: LogFormat) -> WorkerGuard {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     // Buffered: the writer thread drains every queued line into the buffer and flushes when
     // the queue is empty, so a burst of requests costs one write(2), not one per line.
     let (writer, guard) =

@@ -632,3 +632,85 @@ async fn an_alert_a_dead_sender_left_pending_is_claimed_and_delivered() {
     sender.await.unwrap();
     assert_eq!(receiver.seen.lock().unwrap().len(), 1, "delivered once");
 }
+
+/// Dead letters: a replay makes one POST per letter (not the whole retry schedule), refuses
+/// unknown parameters, answers 404 for an unknown letter; letters can be deleted, and
+/// deleting a webhook takes its letters with it and stops its deliveries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letter_replay_is_bounded_and_letters_can_be_removed() {
+    let config = WebhookConfig {
+        retry_for: Duration::from_millis(600),
+        ..local_webhooks()
+    };
+    let app = app_with(config, |_| {}).await;
+    let down = Receiver::start(vec![500]).await;
+    let (_, hook) = register(&app, &down.url, json!(["low_stock"])).await;
+    let hook_id = hook["id"].as_str().unwrap().to_owned();
+    for sku in ["d1", "d2"] {
+        cross_low(&app, sku).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let dead = loop {
+        let (_, body) = app.get("/v1/webhooks/dead-letters").await;
+        let letters = body["dead_letters"].as_array().unwrap().clone();
+        if letters.len() == 2 {
+            break letters;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no dead letters: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    let (status, body) = app.post("/v1/webhooks/dead-letters/replay?foo=1", json!({})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+    let (status, body) = app.post("/v1/webhooks/dead-letters/replay?id=nope", json!({})).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("unknown_dead_letter")), "{body}");
+    let (status, _) = app
+        .send(Method::POST, "/v1/webhooks/dead-letters/replay", Some(json!({"id": "x"})))
+        .await;
+    assert_eq!(status, 400, "a body where none is expected");
+
+    // Still failing: each letter is tried exactly once more, and kept.
+    let tries = down.seen.lock().unwrap().len();
+    let (status, replayed) = app.post("/v1/webhooks/dead-letters/replay", json!({})).await;
+    assert_eq!(status, 200, "{replayed}");
+    assert_eq!((replayed["delivered"].as_u64(), replayed["failed"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(replayed["remaining"], 2);
+    assert_eq!(down.seen.lock().unwrap().len(), tries + 2, "one POST per letter");
+    let (_, body) = app.get("/v1/webhooks/dead-letters").await;
+    for letter in body["dead_letters"].as_array().unwrap() {
+        let before = dead.iter().find(|d| d["id"] == letter["id"]).unwrap();
+        assert_eq!(letter["attempts"].as_u64(), before["attempts"].as_u64().map(|a| a + 1));
+    }
+
+    // One letter deleted by hand; the other goes with its webhook.
+    let one = dead[0]["id"].as_str().unwrap();
+    let path = format!("/v1/webhooks/dead-letters/{one}");
+    assert_eq!(app.send(Method::DELETE, &path, None).await.0, 204);
+    assert_eq!(app.send(Method::DELETE, &path, None).await.0, 404);
+    let (_, body) = app.get("/v1/webhooks/dead-letters").await;
+    assert_eq!(body["dead_letters"].as_array().unwrap().len(), 1);
+    assert_eq!(app.send(Method::DELETE, &format!("/v1/webhooks/{hook_id}"), None).await.0, 204);
+    let (_, body) = app.get("/v1/webhooks/dead-letters").await;
+    assert_eq!(body["dead_letters"], json!([]), "a deleted webhook's letters go with it");
+
+    // A delivery under way stops at its next try once its webhook is deleted.
+    let config = WebhookConfig {
+        retry_for: Duration::from_secs(30),
+        ..local_webhooks()
+    };
+    let app = app_with(config, |_| {}).await;
+    let slow = Receiver::start(vec![500]).await;
+    let (_, hook) = register(&app, &slow.url, json!(["low_stock"])).await;
+    cross_low(&app, "d3").await;
+    slow.wait_for(2).await;
+    let path = format!("/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    assert_eq!(app.send(Method::DELETE, &path, None).await.0, 204);
+    // At most the try already in flight lands after the delete; then nothing for a while
+    // longer than the backoff's next few delays.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = slow.seen.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(slow.seen.lock().unwrap().len(), settled, "no delivery after the delete");
+    let (_, body) = app.get("/v1/webhooks/dead-letters").await;
+    assert_eq!(body["dead_letters"], json!([]), "and no dead letter for it");
+}

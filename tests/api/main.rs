@@ -18,6 +18,7 @@ mod failover;
 mod faults;
 mod fleet;
 mod group_commit;
+mod hardening;
 mod helpers;
 mod idempotency;
 mod layout;
