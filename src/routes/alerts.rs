@@ -49,6 +49,7 @@ pub async fn set_rules(
 #[utoipa::path(get, path = "/v1/skus/{sku}/alerts", tag = "alerts",
     params(super::api::SkuPath),
     responses((status = 200, description = "The SKU's rules (`low_stock_threshold` null: none)", body = crate::ops::alerts::AlertRules),
+        super::api::InvalidRequest,
         super::api::UnknownSku,
         super::api::Unavailable)
 )]

@@ -3,9 +3,10 @@ use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-/// `GET /v1/skus/{sku}`. A SKU that cannot be valid cannot exist: 404.
+/// `GET /v1/skus/{sku}`. A name that cannot be a SKU is a 400, as on every endpoint.
 #[utoipa::path(get, path = "/v1/skus/{sku}", tag = "stock",
     params(super::api::SkuPath), responses((status = 200, description = "The stock object", body = crate::ops::Stock),
+        super::api::InvalidRequest,
         super::api::UnknownSku,
         super::api::Unavailable)
 )]

