@@ -34,9 +34,11 @@ impl Location {
 
     /// Checks `raw` against the SKU alphabet and length; `field` names it in the error.
     pub fn parse(raw: &str, field: &str) -> Result<Self, InvalidInput> {
-        Sku::parse(raw)
-            .map(|s| Self(s.as_str().to_owned()))
-            .map_err(|_| InvalidInput::new(format!("{field} must be 1-64 characters of A-Z a-z 0-9 . _ -, and not . or ..")))
+        Sku::parse(raw).map(|s| Self(s.as_str().to_owned())).map_err(|_| {
+            InvalidInput::new(format!(
+                "{field} must be 1-64 characters of A-Z a-z 0-9 . _ -, and not . or .."
+            ))
+        })
     }
 
     /// Parses an optional JSON field: absent or `null` is `None`, anything else must be a

@@ -75,7 +75,8 @@ mod tests {
     fn refuses_anything_that_could_reach_another_key() {
         let long = "x".repeat(65);
         for bad in [
-            "", "a:b", "{a}", "a}", "a*", "a?", "a b", " a", "a\n", "..:x", "ａ", "а", "a/b", "a\u{0}", "é", ".", "..", &long,
+            "", "a:b", "{a}", "a}", "a*", "a?", "a b", " a", "a\n", "..:x", "ａ", "а", "a/b", "a\u{0}", "é", ".", "..",
+            &long,
         ] {
             assert!(Sku::parse(bad).is_err(), "{bad:?} must be refused");
         }

@@ -126,7 +126,9 @@ pub enum Error {
     /// An admin move (a transfer, a write-off) asked for more than one location holds;
     /// nothing changed. The same `insufficient_stock` code as a purchase, with its own words
     /// and the location named.
-    #[error("nothing was {done}: {sku} has {available} available at {location}, and {requested} would have to leave it")]
+    #[error(
+        "nothing was {done}: {sku} has {available} available at {location}, and {requested} would have to leave it"
+    )]
     ShortAt {
         /// What was attempted, as a past participle: "transferred", "adjusted".
         done: &'static str,

@@ -163,7 +163,8 @@ pub(crate) struct Turn {
 
 impl Turn {
     /// Deletes the lock only if it is still this turn's (it may have lapsed and been taken).
-    const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+    const RELEASE: &str =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
     /// Waits for the lock beside `answer_key` until `deadline` (then `503 contention`).
     pub(crate) async fn take(store: &Store, answer_key: &str, deadline: tokio::time::Instant) -> Result<Self, Error> {

@@ -2,11 +2,11 @@
 
 use super::api::AlertRulesRequest;
 use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, path_sku, query_param};
+use super::once;
 use crate::domain::{Limit, Location, Sku};
 use crate::error::Error;
 use crate::ops::alerts;
 use crate::ops::level::Rules;
-use super::once;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -40,7 +40,10 @@ pub async fn set_rules(
     let sku = sku_of(&req)?;
     let rules = Rules::try_from(body.get())?;
     once::respond(&state, idem, &format!("alert_rules:{sku}"), &rules, || async {
-        Ok(once::json(StatusCode::OK, &alerts::set_rules(&state.store, &sku, rules).await?))
+        Ok(once::json(
+            StatusCode::OK,
+            &alerts::set_rules(&state.store, &sku, rules).await?,
+        ))
     })
     .await
 }

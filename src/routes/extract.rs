@@ -213,7 +213,10 @@ impl FromRequest for NoBody {
                 bytes.extend_from_slice(&chunk);
             }
             let text = std::str::from_utf8(&bytes).unwrap_or("?").trim();
-            let empty_object = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')).is_some_and(|t| t.trim().is_empty());
+            let empty_object = text
+                .strip_prefix('{')
+                .and_then(|t| t.strip_suffix('}'))
+                .is_some_and(|t| t.trim().is_empty());
             if text.is_empty() || empty_object {
                 Ok(NoBody)
             } else {

@@ -18,8 +18,8 @@ mod get_stock;
 mod health;
 mod metrics;
 mod movements;
-mod once;
 pub mod observe;
+mod once;
 pub mod openapi;
 mod purchase;
 mod replay;
@@ -55,7 +55,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(endpoint("/v1/events", "GET, HEAD", web::get().to(events::events)))
         .service(endpoint("/healthz", "GET, HEAD", web::get().to(health::healthz)))
         .service(endpoint("/readyz", "GET, HEAD", web::get().to(health::readyz)))
-        .service(endpoint("/v1/skus/{sku}", "GET, HEAD", web::get().to(get_stock::get_stock)))
+        .service(endpoint(
+            "/v1/skus/{sku}",
+            "GET, HEAD",
+            web::get().to(get_stock::get_stock),
+        ))
         .service(endpoint(
             "/v1/skus/{sku}/stock",
             "PUT",
@@ -80,11 +84,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/skus/{sku}/alerts")
                 .route(web::get().to(alerts::get_rules))
                 .route(web::put().to(alerts::set_rules))
-                .default_service(
-                    web::route().to(|| async {
-                        Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed { allow: "GET, HEAD, PUT" })
-                    }),
-                ),
+                .default_service(web::route().to(|| async {
+                    Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed {
+                        allow: "GET, HEAD, PUT",
+                    })
+                })),
         )
         .service(endpoint("/v1/alerts", "GET, HEAD", web::get().to(alerts::list)))
         .service(
@@ -123,7 +127,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(endpoint("/v1/purchases", "POST", web::post().to(purchase::purchase)))
         .service(endpoint("/v1/checkouts", "POST", web::post().to(checkout::checkout)))
-        .service(endpoint("/v1/orders/{id}", "GET, HEAD", web::get().to(get_order::get_order)))
+        .service(endpoint(
+            "/v1/orders/{id}",
+            "GET, HEAD",
+            web::get().to(get_order::get_order),
+        ))
         .service(endpoint(
             "/v1/skus/{sku}/movements",
             "GET, HEAD",

@@ -117,7 +117,6 @@ pub async fn observe(
         next.call(req).instrument(span.clone()).await?.map_into_boxed_body()
     };
 
-
     let status = res.status().as_u16();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
     let elapsed = started.elapsed();

@@ -30,11 +30,17 @@ pub async fn set_location_stock(
 ) -> Result<HttpResponse, Error> {
     let (sku, location) = sku_and_location(&req)?;
     let command = NewLocationStock::try_from(body.get())?;
-    once::respond(&state, idem, &format!("set_location_stock:{sku}:{location}"), &command, || async {
-        let NewLocationStock { available, priority } = command;
-        let stock = ops::set_location_stock(&state.store, &sku, &location, available, priority).await?;
-        Ok(once::json(StatusCode::OK, &stock))
-    })
+    once::respond(
+        &state,
+        idem,
+        &format!("set_location_stock:{sku}:{location}"),
+        &command,
+        || async {
+            let NewLocationStock { available, priority } = command;
+            let stock = ops::set_location_stock(&state.store, &sku, &location, available, priority).await?;
+            Ok(once::json(StatusCode::OK, &stock))
+        },
+    )
     .await
 }
 

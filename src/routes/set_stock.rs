@@ -30,7 +30,10 @@ pub async fn set_stock(
     tracing::Span::current().record("sku", sku.as_str());
     let available = Available::try_from(body.get())?;
     once::respond(&state, idem, &format!("set_stock:{sku}"), &available, || async {
-        Ok(once::json(StatusCode::OK, &ops::set_stock(&state.store, &sku, available).await?))
+        Ok(once::json(
+            StatusCode::OK,
+            &ops::set_stock(&state.store, &sku, available).await?,
+        ))
     })
     .await
 }

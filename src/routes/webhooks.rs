@@ -1,11 +1,13 @@
 //! The webhook endpoints (admin): register, list, delete, and the dead letters.
 
 use super::api::WebhookRequest;
-use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, NoBody, only_query_params, path_param, query_param};
+use super::extract::{
+    Admin, AppState, IdempotencyHeader, JsonBody, NoBody, only_query_params, path_param, query_param,
+};
 use super::once;
-use actix_web::http::StatusCode;
 use crate::error::Error;
 use crate::webhooks::{self, sender};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
@@ -32,7 +34,10 @@ pub async fn create(
     let hook = body.get().parse(&state.webhooks)?;
     let command = (hook.url.to_string(), hook.secret.clone(), hook.events.clone());
     once::respond(&state, idem, "webhooks", &command, || async {
-        Ok(once::json(StatusCode::CREATED, &webhooks::create(&state.store, hook).await?))
+        Ok(once::json(
+            StatusCode::CREATED,
+            &webhooks::create(&state.store, hook).await?,
+        ))
     })
     .await
 }

@@ -57,7 +57,10 @@ pub fn check_url(config: &WebhookConfig, raw: &str) -> Result<url::Url, InvalidI
     {
         return Err(refuse("names an address webhooks may never reach"));
     }
-    let port = url.port_or_known_default().filter(|&p| p != 0).ok_or_else(|| refuse("must not name port 0"))?;
+    let port = url
+        .port_or_known_default()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| refuse("must not name port 0"))?;
     if allowed_entry(config, host, port).is_none() {
         return Err(refuse(
             "names a host and port that are not in --webhook-allow-hosts (a bare host allows ports 80 and 443)",

@@ -293,7 +293,10 @@ pub async fn replay(store: &Store, config: &WebhookConfig, only: Option<&str>) -
     }
     let deadline = tokio::time::Instant::now() + (config.timeout + Duration::from_secs(1)).min(REPLAY_DEADLINE);
     let total = letters.len();
-    let (delivered, failed) = (std::sync::atomic::AtomicUsize::new(0), std::sync::atomic::AtomicUsize::new(0));
+    let (delivered, failed) = (
+        std::sync::atomic::AtomicUsize::new(0),
+        std::sync::atomic::AtomicUsize::new(0),
+    );
     let tries = futures_util::stream::iter(letters)
         .map(|dead| {
             let (hooks, delivered, failed) = (&hooks, &delivered, &failed);
@@ -320,7 +323,12 @@ pub async fn replay(store: &Store, config: &WebhookConfig, only: Option<&str>) -
                         };
                         let json = serde_json::to_string(&again).expect("dead letters serialize");
                         store
-                            .query::<()>(redis::cmd("HSET").arg(store.keys().webhooks_dead()).arg(&again.id).arg(json))
+                            .query::<()>(
+                                redis::cmd("HSET")
+                                    .arg(store.keys().webhooks_dead())
+                                    .arg(&again.id)
+                                    .arg(json),
+                            )
                             .await
                     }
                 };

@@ -661,11 +661,23 @@ async fn dead_letter_replay_is_bounded_and_letters_can_be_removed() {
     };
 
     let (status, body) = app.post("/v1/webhooks/dead-letters/replay?foo=1", json!({})).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
     let (status, body) = app.post("/v1/webhooks/dead-letters/replay?id=nope", json!({})).await;
-    assert_eq!((status, body["error"].as_str()), (404, Some("unknown_dead_letter")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_dead_letter")),
+        "{body}"
+    );
     let (status, _) = app
-        .send(Method::POST, "/v1/webhooks/dead-letters/replay", Some(json!({"id": "x"})))
+        .send(
+            Method::POST,
+            "/v1/webhooks/dead-letters/replay",
+            Some(json!({"id": "x"})),
+        )
         .await;
     assert_eq!(status, 400, "a body where none is expected");
 
@@ -673,7 +685,10 @@ async fn dead_letter_replay_is_bounded_and_letters_can_be_removed() {
     let tries = down.seen.lock().unwrap().len();
     let (status, replayed) = app.post("/v1/webhooks/dead-letters/replay", json!({})).await;
     assert_eq!(status, 200, "{replayed}");
-    assert_eq!((replayed["delivered"].as_u64(), replayed["failed"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (replayed["delivered"].as_u64(), replayed["failed"].as_u64()),
+        (Some(0), Some(2))
+    );
     assert_eq!(replayed["remaining"], 2);
     assert_eq!(down.seen.lock().unwrap().len(), tries + 2, "one POST per letter");
     let (_, body) = app.get("/v1/webhooks/dead-letters").await;
@@ -689,9 +704,18 @@ async fn dead_letter_replay_is_bounded_and_letters_can_be_removed() {
     assert_eq!(app.send(Method::DELETE, &path, None).await.0, 404);
     let (_, body) = app.get("/v1/webhooks/dead-letters").await;
     assert_eq!(body["dead_letters"].as_array().unwrap().len(), 1);
-    assert_eq!(app.send(Method::DELETE, &format!("/v1/webhooks/{hook_id}"), None).await.0, 204);
+    assert_eq!(
+        app.send(Method::DELETE, &format!("/v1/webhooks/{hook_id}"), None)
+            .await
+            .0,
+        204
+    );
     let (_, body) = app.get("/v1/webhooks/dead-letters").await;
-    assert_eq!(body["dead_letters"], json!([]), "a deleted webhook's letters go with it");
+    assert_eq!(
+        body["dead_letters"],
+        json!([]),
+        "a deleted webhook's letters go with it"
+    );
 
     // A delivery under way stops at its next try once its webhook is deleted.
     let config = WebhookConfig {

@@ -57,8 +57,14 @@ async fn idempotency_holds_on_the_broken_strategy() {
     app.set_stock("bk", 100).await;
     let cases = [
         ("/v1/purchases", json!({"sku": "bk", "quantity": 1, "user_id": "u"})),
-        ("/v1/checkouts", json!({"user_id": "u", "items": [{"sku": "bk", "quantity": 1}]})),
-        ("/v1/reservations", json!({"user_id": "u", "items": [{"sku": "bk", "quantity": 1}]})),
+        (
+            "/v1/checkouts",
+            json!({"user_id": "u", "items": [{"sku": "bk", "quantity": 1}]}),
+        ),
+        (
+            "/v1/reservations",
+            json!({"user_id": "u", "items": [{"sku": "bk", "quantity": 1}]}),
+        ),
     ];
     for (path, body) in cases {
         let key = format!("broken-{path}");
@@ -66,11 +72,19 @@ async fn idempotency_holds_on_the_broken_strategy() {
         let repeats = (0..50).map(|_| app.post_keyed(&url, body.clone(), &key));
         let answers = futures_util::future::join_all(repeats).await;
         let distinct: HashSet<&(u16, String)> = answers.iter().collect();
-        assert_eq!(distinct.len(), 1, "{path}: every repeat gets the first answer: {distinct:?}");
+        assert_eq!(
+            distinct.len(),
+            1,
+            "{path}: every repeat gets the first answer: {distinct:?}"
+        );
         assert_eq!(answers[0].0, 201, "{path}: {:?}", answers[0]);
     }
     let stock = app.totals("bk").await;
-    assert_eq!((stock["sold"].as_i64(), stock["reserved"].as_i64()), (Some(2), Some(1)), "{stock}");
+    assert_eq!(
+        (stock["sold"].as_i64(), stock["reserved"].as_i64()),
+        (Some(2), Some(1)),
+        "{stock}"
+    );
     assert_eq!(stock["available"], 97);
     assert!(app.verify().await.ok);
 }
@@ -96,7 +110,12 @@ async fn a_rush_on_a_sku_with_locations_sets_up_exactly_its_stock() {
             .await;
         assert_eq!(status, 200, "{result}");
         assert_eq!(
-            (&result["stock"], &result["orders"], &result["final_stock"], &result["oversold"]),
+            (
+                &result["stock"],
+                &result["orders"],
+                &result["final_stock"],
+                &result["oversold"]
+            ),
             (&json!(5), &json!(5), &json!(0), &json!(0)),
             "{strategy}: {result}"
         );
@@ -109,25 +128,68 @@ async fn admin_writes_honour_the_idempotency_key() {
     let app = admin_app().await;
     let (status, _) = admin(&app, Method::PUT, "/v1/skus/idx/stock", None, r#"{"available": 10}"#).await;
     assert_eq!(status, 200);
-    let first = admin(&app, Method::POST, "/v1/skus/idx/restock", Some("rs-1"), r#"{"quantity": 1}"#).await;
-    let again = admin(&app, Method::POST, "/v1/skus/idx/restock", Some("rs-1"), r#"{"quantity": 1}"#).await;
+    let first = admin(
+        &app,
+        Method::POST,
+        "/v1/skus/idx/restock",
+        Some("rs-1"),
+        r#"{"quantity": 1}"#,
+    )
+    .await;
+    let again = admin(
+        &app,
+        Method::POST,
+        "/v1/skus/idx/restock",
+        Some("rs-1"),
+        r#"{"quantity": 1}"#,
+    )
+    .await;
     assert_eq!(first.0, 200);
     assert_eq!(first, again, "the repeat gets the first answer, byte for byte");
-    let (status, body) = admin(&app, Method::POST, "/v1/skus/idx/restock", Some("rs-1"), r#"{"quantity": 2}"#).await;
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/v1/skus/idx/restock",
+        Some("rs-1"),
+        r#"{"quantity": 2}"#,
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
     // Racing repeats: one restock.
-    let racing = (0..40).map(|_| admin(&app, Method::POST, "/v1/skus/idx/restock", Some("rs-2"), r#"{"quantity": 5}"#));
+    let racing = (0..40).map(|_| {
+        admin(
+            &app,
+            Method::POST,
+            "/v1/skus/idx/restock",
+            Some("rs-2"),
+            r#"{"quantity": 5}"#,
+        )
+    });
     let answers = futures_util::future::join_all(racing).await;
     assert_eq!(answers.iter().collect::<HashSet<_>>().len(), 1, "{answers:?}");
     assert_eq!(app.totals("idx").await["available"], 16, "10 + 1 + 5, once each");
 
     // A refusal is remembered too, even after the stock would allow it.
-    let (status, _) = admin(&app, Method::PUT, "/v1/skus/idx/locations/east/stock", None, r#"{"available": 1}"#).await;
+    let (status, _) = admin(
+        &app,
+        Method::PUT,
+        "/v1/skus/idx/locations/east/stock",
+        None,
+        r#"{"available": 1}"#,
+    )
+    .await;
     assert_eq!(status, 200);
     let move_it = r#"{"from": "east", "to": "default", "quantity": 3}"#;
     let refused = admin(&app, Method::POST, "/v1/skus/idx/transfers", Some("tr-1"), move_it).await;
     assert_eq!(refused.0, 409, "{refused:?}");
-    admin(&app, Method::PUT, "/v1/skus/idx/locations/east/stock", None, r#"{"available": 9}"#).await;
+    admin(
+        &app,
+        Method::PUT,
+        "/v1/skus/idx/locations/east/stock",
+        None,
+        r#"{"available": 9}"#,
+    )
+    .await;
     let replayed = admin(&app, Method::POST, "/v1/skus/idx/transfers", Some("tr-1"), move_it).await;
     assert_eq!(replayed, refused);
 
@@ -151,13 +213,27 @@ async fn admin_writes_honour_the_idempotency_key() {
     let (_, listed) = admin(&app, Method::GET, "/v1/webhooks", None, "").await;
     let listed: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed["webhooks"].as_array().unwrap().len(), 1, "{listed}");
-    let id = serde_json::from_str::<Value>(&a.1).unwrap()["id"].as_str().unwrap().to_owned();
+    let id = serde_json::from_str::<Value>(&a.1).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let path = format!("/v1/webhooks/{id}");
     let gone = admin(&app, Method::DELETE, &path, Some("del-1"), "").await;
     assert_eq!(gone.0, 204);
-    assert_eq!(admin(&app, Method::DELETE, &path, Some("del-1"), "").await, gone, "the first answer, not a 404");
+    assert_eq!(
+        admin(&app, Method::DELETE, &path, Some("del-1"), "").await,
+        gone,
+        "the first answer, not a 404"
+    );
     assert_eq!(admin(&app, Method::DELETE, &path, None, "").await.0, 404);
-    let (status, _) = admin(&app, Method::PUT, "/v1/skus/idx/alerts", Some("al-1"), r#"{"low_stock_threshold": 3}"#).await;
+    let (status, _) = admin(
+        &app,
+        Method::PUT,
+        "/v1/skus/idx/alerts",
+        Some("al-1"),
+        r#"{"low_stock_threshold": 3}"#,
+    )
+    .await;
     assert_eq!(status, 404, "no such SKU on this app");
 }
 
@@ -175,7 +251,11 @@ async fn an_invalid_sku_in_a_path_is_a_400_everywhere_and_never_echoed() {
         (Method::PUT, "/v1/skus/a%1Bb/stock"),
     ] {
         let (status, body) = app.send(method.clone(), path, Some(json!({"quantity": 1}))).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{method} {path}: {body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{method} {path}: {body}"
+        );
         let text = body.to_string();
         assert!(!text.contains("\\u0000") && !text.contains("\\u001b"), "{text}");
     }
@@ -187,18 +267,35 @@ async fn an_invalid_sku_in_a_path_is_a_400_everywhere_and_never_echoed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfer_and_adjustment_refusals_name_the_location() {
     let app = spawn_app().await;
-    app.send(Method::PUT, "/v1/skus/tw/locations/east/stock", Some(json!({"available": 6})))
-        .await;
+    app.send(
+        Method::PUT,
+        "/v1/skus/tw/locations/east/stock",
+        Some(json!({"available": 6})),
+    )
+    .await;
     let (status, body) = app
-        .post("/v1/skus/tw/transfers", json!({"from": "east", "to": "default", "quantity": 1000}))
+        .post(
+            "/v1/skus/tw/transfers",
+            json!({"from": "east", "to": "default", "quantity": 1000}),
+        )
         .await;
-    assert_eq!((status, body["error"].as_str()), (409, Some("insufficient_stock")), "{body}");
-    assert_eq!((body["location"].as_str(), body["available"].as_i64()), (Some("east"), Some(6)));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("insufficient_stock")),
+        "{body}"
+    );
+    assert_eq!(
+        (body["location"].as_str(), body["available"].as_i64()),
+        (Some("east"), Some(6))
+    );
     let message = body["message"].as_str().unwrap();
     assert!(message.contains("transferred") && message.contains("east"), "{message}");
     assert!(!message.contains("taken"), "not the purchase's wording: {message}");
     let (status, body) = app
-        .post("/v1/skus/tw/locations/east/adjustments", json!({"delta": -7, "reason": "lost"}))
+        .post(
+            "/v1/skus/tw/locations/east/adjustments",
+            json!({"delta": -7, "reason": "lost"}),
+        )
         .await;
     assert_eq!(status, 409);
     let message = body["message"].as_str().unwrap();
@@ -245,7 +342,10 @@ async fn head_is_get_without_a_body() {
         let (get_status, get_len) = (get.status(), get.text().await.unwrap().len());
         let head = app.client.head(app.url(path)).send().await.unwrap();
         assert_eq!(head.status(), get_status, "{path}");
-        let length = head.headers().get("content-length").map(|v| v.to_str().unwrap().to_owned());
+        let length = head
+            .headers()
+            .get("content-length")
+            .map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(length, Some(get_len.to_string()), "{path}");
         assert!(head.bytes().await.unwrap().is_empty(), "{path}");
     }
@@ -326,7 +426,14 @@ async fn upper_case_ids_are_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicates_are_refused_not_guessed() {
     let app = admin_app().await;
-    admin(&app, Method::PUT, "/v1/skus/dd/stock", None, r#"{"available": 1000000}"#).await;
+    admin(
+        &app,
+        Method::PUT,
+        "/v1/skus/dd/stock",
+        None,
+        r#"{"available": 1000000}"#,
+    )
+    .await;
     for body in [
         r#"{"sku":"dd","quantity":1,"user_id":"u","quantity":999999}"#,
         r#"{"sku":"dd","quantity":1,"user_id":"u","user_id":"v"}"#,
@@ -385,7 +492,10 @@ async fn blank_invisible_and_dot_names_are_refused() {
     // (A path segment `..` never reaches the server: the client's URL parser removes it,
     // which is why such a name must not exist. In a body it does reach us.)
     let (status, _) = app
-        .post("/v1/skus/iv/transfers", json!({"from": "default", "to": "..", "quantity": 1}))
+        .post(
+            "/v1/skus/iv/transfers",
+            json!({"from": "default", "to": "..", "quantity": 1}),
+        )
         .await;
     assert_eq!(status, 400, "a location named ..");
     assert_eq!(app.totals("iv").await["sold"], 0);
@@ -424,7 +534,10 @@ async fn webhook_urls_are_held_to_their_port_and_parsed_strictly() {
     let port = app.address.rsplit(':').next().unwrap().to_owned();
     let secret = "whsec_0123456789abcdef";
     let ok = app
-        .post("/v1/webhooks", json!({"url": "http://127.0.0.1:9000/h", "secret": secret, "events": ["low_stock"]}))
+        .post(
+            "/v1/webhooks",
+            json!({"url": "http://127.0.0.1:9000/h", "secret": secret, "events": ["low_stock"]}),
+        )
         .await;
     assert_eq!(ok.0, 201, "{}", ok.1);
     let long = format!("http://127.0.0.1:9000/{}", "a".repeat(30_000));
@@ -441,7 +554,10 @@ async fn webhook_urls_are_held_to_their_port_and_parsed_strictly() {
         long,
     ] {
         let (status, body) = app
-            .post("/v1/webhooks", json!({"url": url, "secret": secret, "events": ["low_stock"]}))
+            .post(
+                "/v1/webhooks",
+                json!({"url": url, "secret": secret, "events": ["low_stock"]}),
+            )
             .await;
         assert_eq!(status, 400, "{url:.60}: {body}");
     }
@@ -455,11 +571,20 @@ async fn ids_minted_together_are_not_neighbours() {
     let app = spawn_app().await;
     app.set_stock("ids", 1000).await;
     let statuses = app
-        .fire("/v1/purchases", 200, 50, |_| json!({"sku": "ids", "quantity": 1, "user_id": "u"}))
+        .fire(
+            "/v1/purchases",
+            200,
+            50,
+            |_| json!({"sku": "ids", "quantity": 1, "user_id": "u"}),
+        )
         .await;
     assert_eq!(count(&statuses, 201), 200);
     let mut conn = app.redis.raw().await;
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*:order:*").query_async(&mut conn).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*:order:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let ids: Vec<u128> = keys
         .iter()
         .filter_map(|k| k.rsplit(':').next())

@@ -138,21 +138,41 @@ async fn sigterm_stops_the_service_and_its_managed_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_below_the_floor_is_refused_at_start() {
     let binary = std::env::var("STOCKWATCH_OLD_REDIS_SERVER").unwrap_or_else(|_| {
-        let out = std::process::Command::new("scripts/old-redis.sh").output().expect("scripts/old-redis.sh runs");
+        let out = std::process::Command::new("scripts/old-redis.sh")
+            .output()
+            .expect("scripts/old-redis.sh runs");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     });
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut old = std::process::Command::new(&binary)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{binary}: {e} (run scripts/test.sh, which installs it)"));
     let url = format!("redis://127.0.0.1:{port}");
     let version = loop {
-        let probe = std::process::Command::new("redis-cli").args(["-p", &port.to_string(), "INFO", "server"]).output();
-        if let Some(v) = probe.ok().and_then(|o| stockwatch::store::parse_redis_version(&String::from_utf8_lossy(&o.stdout))) {
+        let probe = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "INFO", "server"])
+            .output();
+        if let Some(v) = probe
+            .ok()
+            .and_then(|o| stockwatch::store::parse_redis_version(&String::from_utf8_lossy(&o.stdout)))
+        {
             break v;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -165,7 +185,10 @@ async fn a_redis_below_the_floor_is_refused_at_start() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(30), serve).await.expect("serve exits").unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), serve)
+        .await
+        .expect("serve exits")
+        .unwrap();
     let _ = old.kill();
     let _ = old.wait();
     let stderr = String::from_utf8_lossy(&out.stderr);
