@@ -5,6 +5,7 @@
 mod adjust;
 mod alerts;
 pub mod api;
+mod body;
 mod cancel;
 mod checkout;
 mod confirm;

@@ -95,7 +95,12 @@ async fn lifecycle(strategy: &str) {
         let (status, body) = app
             .post(
                 &format!("/v1/reservations/{}/{action}", id(&held)),
-                json!({"ttl_seconds": 30}),
+                // Only extend takes a body; confirm and cancel refuse one.
+                if action == "extend" {
+                    json!({"ttl_seconds": 30})
+                } else {
+                    json!({})
+                },
             )
             .await;
         assert_eq!(
@@ -232,7 +237,11 @@ async fn unknown_and_foreign_ids_are_404_and_bad_extends_are_400() {
         let (status, body) = app
             .post(
                 &format!("/v1/reservations/{unknown}/{action}"),
-                json!({"ttl_seconds": 5}),
+                if action == "extend" {
+                    json!({"ttl_seconds": 5})
+                } else {
+                    json!({})
+                },
             )
             .await;
         assert_eq!(
@@ -273,7 +282,12 @@ async fn a_lapsed_hold_is_expired_even_before_the_worker_sweeps_it() {
         let (status, body) = app
             .post(
                 &format!("/v1/reservations/{}/{action}", id(&held)),
-                json!({"ttl_seconds": 60}),
+                // Only extend takes a body; confirm and cancel refuse one.
+                if action == "extend" {
+                    json!({"ttl_seconds": 60})
+                } else {
+                    json!({})
+                },
             )
             .await;
         assert_eq!(

@@ -82,7 +82,7 @@ error_responses!(
 );
 error_responses!(
     /// How a stockroom change (transfer, adjustment) can be refused.
-    StockroomRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSku, UnknownLocation, InsufficientStock, TooLarge, Unavailable
+    StockroomRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSku, UnknownLocation, InsufficientStock, TooLarge, KeyReused, Unavailable
 );
 error_responses!(
     /// How a change to a reservation (confirm, cancel) can be refused.

@@ -1,0 +1,202 @@
+//! Request bodies: a typed JSON body read with the contract's limit, refusing a key given
+//! twice; and the empty body of an endpoint that takes none.
+
+use crate::domain::InvalidInput;
+use crate::error::Error;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// Largest request body accepted (the contract's 64 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Oversized bodies up to this size are read to the end before the 413, so the client
+/// gets the answer instead of a reset connection.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// A request body of type `T` (one of [`super::api`]'s), read with the 64 KiB limit. It must
+/// be a JSON object, whatever the `Content-Type` says (see the README: `curl -d` sends
+/// `application/x-www-form-urlencoded` by default), with no key twice at any depth.
+/// Anything else is a `400` that names what is wrong; an oversized body is a `413`.
+pub struct JsonBody<T> {
+    body: T,
+}
+
+impl<T> JsonBody<T> {
+    /// The typed body.
+    pub fn get(&self) -> &T {
+        &self.body
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if let Some(declared) = declared.filter(|&n| n > BODY_LIMIT) {
+                // Read (and drop) a modestly oversized body before answering: refusing while
+                // the client still sends makes the kernel reset the connection, and the
+                // client never reads its 413. Far larger bodies are refused at once.
+                if declared <= DRAIN_LIMIT {
+                    while let Some(Ok(_)) = payload.next().await {}
+                }
+                return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
+            }
+            let mut bytes = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| InvalidInput::new("request body could not be read"))?;
+                if bytes.len() + chunk.len() > BODY_LIMIT {
+                    return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let value = match strict_json(&bytes) {
+                Ok(value @ Value::Object(_)) => value,
+                Ok(_) => return Err(InvalidInput::new("body must be a JSON object").into()),
+                Err(e) => return Err(InvalidInput::new(format!("body is not valid JSON: {e}")).into()),
+            };
+            // Bodies whose fields are `Field`s cannot fail here; a typed field would.
+            let body = T::deserialize(&value).map_err(|e| InvalidInput::new(format!("body does not fit: {e}")))?;
+            Ok(Self { body })
+        })
+    }
+}
+
+/// Parses JSON as `serde_json` does, but refuses an object that names a key twice (at any
+/// depth): serde_json would keep the last, so `{"quantity":1,"quantity":999}` would buy 999
+/// while a proxy or log that reads the first saw 1.
+pub fn strict_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+
+    struct Strict;
+
+    impl<'de> DeserializeSeed<'de> for Strict {
+        type Value = Value;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Strict {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(v) = seq.next_element_seed(Strict)? {
+                out.push(v);
+            }
+            Ok(Value::Array(out))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(A::Error::custom(format_args!("the key {key:?} appears twice")));
+                }
+                let value = map.next_value_seed(Strict)?;
+                out.insert(key, value);
+            }
+            Ok(Value::Object(out))
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = Strict.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// The body of an endpoint that takes none (confirm, cancel, delete, replay): it must be
+/// empty, blank, or the empty JSON object `{}` that some clients always send. Anything else
+/// is a `400`: a body that was meant to say something must not be silently ignored.
+pub struct NoBody;
+
+impl FromRequest for NoBody {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(_: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut bytes = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| InvalidInput::new("request body could not be read"))?;
+                if bytes.len() + chunk.len() > BODY_LIMIT {
+                    return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let text = std::str::from_utf8(&bytes).unwrap_or("?").trim();
+            let empty_object = text
+                .strip_prefix('{')
+                .and_then(|t| t.strip_suffix('}'))
+                .is_some_and(|t| t.trim().is_empty());
+            if text.is_empty() || empty_object {
+                Ok(NoBody)
+            } else {
+                Err(InvalidInput::new("this endpoint takes no request body (send none, or {})").into())
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strict_json_refuses_a_key_given_twice_at_any_depth() {
+        assert!(super::strict_json(br#"{"a":1,"b":{"c":[{"d":1}]}}"#).is_ok());
+        for bad in [
+            &br#"{"a":1,"a":2}"#[..],
+            br#"{"items":[{"sku":"x","sku":"y"}]}"#,
+            br#"{"b":{"c":1,"c":1}}"#,
+        ] {
+            let err = super::strict_json(bad).unwrap_err().to_string();
+            assert!(err.contains("twice"), "{err}");
+        }
+        assert!(super::strict_json(b"{} x").is_err(), "trailing bytes");
+    }
+}
