@@ -185,7 +185,7 @@ pub const IDEMPOTENCY_KEY: actix_web::http::header::HeaderName =
 /// The credentials of an `Authorization: Bearer …` header; the scheme is matched without
 /// regard to case (RFC 9110 §11.1), and blanks around the token are dropped.
 pub fn bearer(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim_start().split_once(|c: char| c == ' ' || c == '\t')?;
+    let (scheme, token) = header.trim_start().split_once([' ', '\t'])?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 

@@ -316,7 +316,7 @@ async fn malformed_request_heads_get_a_400_and_change_nothing() {
         format!(
             "POST /v1/purchases HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
         ),
-        format!("GET /v1/skus/mh HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n"),
+        "GET /v1/skus/mh HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n".to_string(),
     ] {
         let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
         socket.write_all(head.as_bytes()).await.unwrap();
