@@ -52,14 +52,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 }
                 return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
             }
-            let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| InvalidInput::new("request body could not be read"))?;
-                if bytes.len() + chunk.len() > BODY_LIMIT {
-                    return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_limited(&mut payload).await?;
             let value = match strict_json(&bytes) {
                 Ok(value @ Value::Object(_)) => value,
                 Ok(_) => return Err(InvalidInput::new("body must be a JSON object").into()),
@@ -150,6 +143,19 @@ pub fn strict_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// Reads a whole body, refusing one over [`BODY_LIMIT`] with a `413`.
+async fn read_limited(payload: &mut Payload) -> Result<web::BytesMut, Error> {
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| InvalidInput::new("request body could not be read"))?;
+        if bytes.len() + chunk.len() > BODY_LIMIT {
+            return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// The body of an endpoint that takes none (confirm, cancel, delete, replay): it must be
 /// empty, blank, or the empty JSON object `{}` that some clients always send. Anything else
 /// is a `400`: a body that was meant to say something must not be silently ignored.
@@ -162,14 +168,7 @@ impl FromRequest for NoBody {
     fn from_request(_: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let mut payload = payload.take();
         Box::pin(async move {
-            let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| InvalidInput::new("request body could not be read"))?;
-                if bytes.len() + chunk.len() > BODY_LIMIT {
-                    return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_limited(&mut payload).await?;
             let text = std::str::from_utf8(&bytes).unwrap_or("?").trim();
             let empty_object = text
                 .strip_prefix('{')
