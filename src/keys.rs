@@ -23,6 +23,7 @@
 //! | `sw:alerts:{T}` | stream | stock alerts raised in slot T, in the same MULTI or script as the change (`src/lua/alerts.lua`); on one server, all use slot 0's | T |
 //! | `sw:alerts:skus` | set | SKUs with alert rules: what the low-stock list reads, and whose slots the alert readers follow | its own |
 //! | `sw:webhooks` | hash | webhook id → its JSON (url, events, secret) | its own |
+//! | `sw:apikeys` | hash | API key id → its JSON (name, scopes, SHA-256 of the key; never the key) | its own |
 //! | `sw:webhooks:dead` | hash | delivery id → a delivery that ran out of retries | its own |
 //! | `sw:events` | channel | committed stock changes, for every process's feed (one server) | its own |
 //! | `sw:events:{T}` | sharded channel | the same on a cluster, one of 64 by the SKU's slot range | T, the range's first |
@@ -272,6 +273,11 @@ impl Keys {
     /// Registered webhooks.
     pub fn webhooks(&self) -> String {
         format!("{}:webhooks", self.prefix)
+    }
+
+    /// Client API keys: id → name, scopes and the key's digest.
+    pub fn api_keys(&self) -> String {
+        format!("{}:apikeys", self.prefix)
     }
 
     /// Webhook deliveries that ran out of retries, for the admin API to show and replay.

@@ -8,7 +8,7 @@
 //! ```text
 //! routes ─→ ops ─→ txn ─→ store ─→ conn, keys, domain, error, retry, outcome
 //!    │        │                 └─→ metrics, events (beside the store) ─→ conn
-//!    └─→ demo ┘    expiry, ledger, webhooks ─→ ops, txn, store     bench, soak ─→ ops, store
+//!    └─→ demo ┘    expiry, ledger, webhooks, access ─→ ops, txn, store     bench, soak ─→ ops, store
 //!  config, startup: the top; routes ─→ ledger (aged-out orders), webhooks
 //!  demo, bench ─→ race ─→ error, outcome
 //! ```
@@ -42,6 +42,8 @@
 //!   reads of those books (`verify --ledger`, aged-out orders).
 //! - [`webhooks`]: alerts POSTed to registered URLs, signed, at least once, with an SSRF
 //!   guard, retries and dead letters.
+//! - [`access`]: client API keys and their scopes: made by `stockwatch keys`, stored as
+//!   digests, checked by the server through a short-lived keyring.
 //! - [`routes`]: thin actix-web handlers, one file each; [`routes::api`] holds the request
 //!   bodies, parameters and refusal sets that both the handlers and the OpenAPI document
 //!   use; [`startup`] wires them into an [`startup::Application`].
@@ -63,6 +65,7 @@
 #![recursion_limit = "256"]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod bench;
 pub mod config;
 pub mod conn;

@@ -3,7 +3,7 @@
 
 mod commands;
 
-use commands::{bench, demo, ledger, serve, soak, verify};
+use commands::{bench, demo, keys, ledger, serve, soak, verify};
 use std::process::ExitCode;
 use stockwatch::config::{BenchCommand, Cli, Command, DemoCommand};
 use stockwatch::telemetry;
@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
         Command::Verify(args) => return verify::verify(args).await,
         Command::Ledger(args) => return ledger::ledger(args).await,
         Command::Soak(args) => return soak::soak(args).await,
+        Command::Keys(args) => return keys::keys(args).await,
         Command::Demo(args) => match args.command {
             DemoCommand::Race(race) => demo::race(race).await,
         },

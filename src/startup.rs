@@ -1,7 +1,7 @@
 //! Building and running the HTTP service. Binding port 0 gives each test its own server.
 
 use crate::expiry::{self, ExpiryConfig};
-use crate::routes::{self, AdminToken, AppState};
+use crate::routes::{self, Access, AdminToken, AppState};
 use crate::store::Store;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
@@ -14,6 +14,8 @@ pub struct HttpSettings {
     pub bind: String,
     /// Admin bearer token; required when `bind` is not a loopback address.
     pub admin_token: Option<String>,
+    /// Every endpoint but probes and documents needs a client key (or the admin token).
+    pub require_keys: bool,
     /// Serve `?strategy=broken`.
     pub allow_broken: bool,
     /// HTTP worker threads; `None` means one per core.
@@ -43,7 +45,7 @@ pub struct Application {
 
 impl Application {
     /// Binds the listener and wires the routes. Refuses a non-loopback bind without an admin
-    /// token: the admin endpoints would be open to the network.
+    /// token or `--require-keys`: the admin endpoints would be open to the network.
     pub fn build(settings: HttpSettings, store: Store) -> Result<Self, String> {
         let addrs: Vec<SocketAddr> = settings
             .bind
@@ -53,9 +55,10 @@ impl Application {
         let addr = *addrs
             .first()
             .ok_or_else(|| format!("--bind {} resolves to nothing", settings.bind))?;
-        if settings.admin_token.is_none() && addrs.iter().any(|a| !a.ip().is_loopback()) {
+        let guarded = settings.admin_token.is_some() || settings.require_keys;
+        if !guarded && addrs.iter().any(|a| !a.ip().is_loopback()) {
             return Err(format!(
-                "refusing to bind {} (not a loopback address) without an admin token: set --admin-token or STOCKWATCH_ADMIN_TOKEN",
+                "refusing to bind {} (not a loopback address) with the admin endpoints open: set --admin-token (STOCKWATCH_ADMIN_TOKEN) or --require-keys",
                 settings.bind
             ));
         }
@@ -67,17 +70,22 @@ impl Application {
         let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
         let state = web::Data::new(AppState {
             store: store.clone(),
-            admin_token: settings.admin_token.map(AdminToken::new),
+            access: Access {
+                admin_token: settings.admin_token.map(AdminToken::new),
+                require_keys: settings.require_keys,
+                keyring: Default::default(),
+            },
             allow_broken: settings.allow_broken,
             stop: stop.clone(),
             books: settings.ledger_url.as_deref().map(crate::ledger::pool).transpose()?,
             webhooks: settings.webhooks.clone(),
         });
+        let require_keys = settings.require_keys;
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(routes::observe::observe))
                 .app_data(state.clone())
-                .configure(routes::configure)
+                .configure(routes::configure(require_keys))
                 .default_service(web::to(routes::not_found))
         })
         .disable_signals()

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod keys;
 pub mod ledger;
 pub mod serve;
 pub mod soak;

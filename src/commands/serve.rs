@@ -11,6 +11,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let http = HttpSettings {
         bind: args.bind.clone(),
         admin_token: args.admin_token.clone(),
+        require_keys: args.require_keys,
         allow_broken: args.allow_broken,
         workers: args.workers,
         expiry: args.expiry_config(),
@@ -32,7 +33,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             return Err(e);
         }
     };
-    tracing::info!(bind = %args.bind, port = app.port(), allow_broken = args.allow_broken, admin_token = args.admin_token.is_some(), ledger = args.redis.ledger_url.is_some(), "stockwatch is serving");
+    tracing::info!(bind = %args.bind, port = app.port(), allow_broken = args.allow_broken, admin_token = args.admin_token.is_some(), require_keys = args.require_keys, ledger = args.redis.ledger_url.is_some(), "stockwatch is serving");
     let result = app.run_until_stopped(shutdown).await;
     if let Some(m) = managed {
         m.shutdown().await;

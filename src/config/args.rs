@@ -215,12 +215,16 @@ pub struct ServeArgs {
     /// Print every setting as resolved (flag > env > config file > default) and exit.
     #[arg(long)]
     pub print_config: bool,
-    /// Address to listen on. A non-loopback address needs --admin-token.
+    /// Address to listen on. A non-loopback address needs --admin-token or --require-keys.
     #[arg(long, env = "STOCKWATCH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// Bearer token required by the admin endpoints. Never logged.
     #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Refuse every call without a client key (`stockwatch keys create`) or the admin
+    /// token, except /healthz, /readyz, the dashboard page and the API documents.
+    #[arg(long, env = "STOCKWATCH_REQUIRE_KEYS")]
+    pub require_keys: bool,
     /// Serve `?strategy=broken` (check-then-act; it oversells). For teaching only.
     #[arg(long, env = "STOCKWATCH_ALLOW_BROKEN")]
     pub allow_broken: bool,

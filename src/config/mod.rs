@@ -20,11 +20,13 @@
 //! - `file.rs`: the config file, layered in as clap defaults, and `--print-config`;
 //! - `args.rs`: the service's settings (Redis, retries, expiry, `serve`, `verify`, the worker);
 //! - `harness.rs`: the bench, soak and demo subcommands;
-//! - `ledger.rs`: the ledger projector's settings and `stockwatch ledger`.
+//! - `ledger.rs`: the ledger projector's settings and `stockwatch ledger`;
+//! - `keys.rs`: `stockwatch keys`, client API keys.
 
 mod args;
 mod file;
 mod harness;
+mod keys;
 mod ledger;
 mod webhooks;
 
@@ -33,6 +35,7 @@ pub use args::{LedgerAction, LedgerCommandArgs};
 pub use harness::{
     BenchArgs, BenchCommand, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,
 };
+pub use keys::{KeysAction, KeysArgs};
 pub use ledger::LedgerArgs;
 pub use webhooks::WebhookArgs;
 
@@ -113,6 +116,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Teaching demos that make the race visible.
     Demo(DemoArgs),
+    /// Make, list and revoke client API keys (`serve --require-keys`).
+    Keys(KeysArgs),
     /// A long mixed workload against a running server; reports statuses, p99 over time,
     /// RSS growth, expired holds and a final verify (exit 1 when a target is missed).
     Soak(SoakArgs),

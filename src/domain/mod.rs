@@ -2,6 +2,7 @@
 //! the input was checked ("parse, don't validate"). The error message names the field, which
 //! is what the API's `400 invalid_request` promises.
 
+mod api_key;
 mod field;
 mod idempotency_key;
 mod ids;
@@ -15,6 +16,7 @@ mod strategy;
 mod ttl;
 mod user_id;
 
+pub use api_key::{ApiKey, KeyId, Scope, Scopes};
 pub use field::Field;
 pub use idempotency_key::IdempotencyKey;
 pub use ids::{CLUSTER_SLOTS, OrderId, ReservationId};

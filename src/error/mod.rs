@@ -51,6 +51,9 @@ pub struct ErrorBody {
     /// who lost a race only after trying hard).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
+    /// `forbidden` for an API key: the scope the endpoint needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::domain::Scope>,
 }
 
 /// Everything an operation or request can fail with.
@@ -74,6 +77,16 @@ pub enum Error {
     /// An admin endpoint was called without a token.
     #[error("this endpoint needs an Authorization: Bearer token")]
     Unauthorized,
+    /// The credential presented is not a key this server knows (unknown, revoked, or not
+    /// a key at all) on an endpoint that needs one.
+    #[error("the API key is not valid (unknown, revoked or malformed)")]
+    InvalidKey,
+    /// The key is valid but lacks the scope this endpoint needs.
+    #[error("this API key lacks the `{scope}` scope")]
+    MissingScope {
+        /// The scope needed.
+        scope: crate::domain::Scope,
+    },
     /// An admin endpoint was called with the wrong token.
     #[error("the admin token is not valid")]
     Forbidden,
@@ -184,8 +197,8 @@ impl Error {
             Self::InvalidRequest(_) => "invalid_request",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::HeadersTooLarge { .. } => "headers_too_large",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden => "forbidden",
+            Self::Unauthorized | Self::InvalidKey => "unauthorized",
+            Self::Forbidden | Self::MissingScope { .. } => "forbidden",
             Self::BrokenDisabled => "broken_disabled",
             Self::UnknownSku { .. } => "unknown_sku",
             Self::UnknownLocation { .. } => "unknown_location",
@@ -212,8 +225,8 @@ impl Error {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::BrokenDisabled => StatusCode::FORBIDDEN,
+            Self::Unauthorized | Self::InvalidKey => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::MissingScope { .. } | Self::BrokenDisabled => StatusCode::FORBIDDEN,
             Self::UnknownSku { .. }
             | Self::UnknownLocation { .. }
             | Self::UnknownOrder
@@ -282,6 +295,7 @@ impl Error {
                 body.attempts = Some(*attempts);
             }
             Self::ReservationNotActive { status } => body.status = Some(status.clone()),
+            Self::MissingScope { scope } => body.scope = Some(*scope),
             Self::Contention { attempts, .. } => body.attempts = Some(*attempts),
             _ => {}
         }
@@ -317,6 +331,10 @@ impl ResponseError for Error {
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header(("Allow", *allow));
+            }
+            // RFC 6750 §3: a 401 names the scheme the client should use.
+            Self::Unauthorized | Self::InvalidKey => {
+                response.insert_header(("WWW-Authenticate", "Bearer realm=\"stockwatch\""));
             }
             _ => {}
         }

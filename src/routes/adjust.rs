@@ -1,5 +1,6 @@
 use super::api::{AdjustmentRequest, NewAdjustment};
-use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody};
+use super::auth::Admin;
+use super::extract::{AppState, IdempotencyHeader, JsonBody};
 use super::once;
 use super::set_location_stock::sku_and_location;
 use crate::error::Error;
@@ -13,7 +14,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     params(super::api::LocationPath, super::api::IdempotencyKeyHeader), request_body = super::api::AdjustmentRequest,
     responses((status = 200, description = "The stock after the adjustment", body = crate::ops::Stock),
         super::api::StockroomRefusals),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku, location))]
 pub async fn adjust(

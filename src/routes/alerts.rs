@@ -1,7 +1,9 @@
 //! The alert endpoints: a SKU's rules, recent alerts, and what is low now.
 
 use super::api::AlertRulesRequest;
-use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, path_sku, query_param};
+use super::auth::Admin;
+use super::auth::Reader;
+use super::extract::{AppState, IdempotencyHeader, JsonBody, path_sku, query_param};
 use super::once;
 use crate::domain::{Limit, Location, Sku};
 use crate::error::Error;
@@ -27,7 +29,7 @@ fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
         super::api::TooLarge,
         super::api::KeyReused,
         super::api::Unavailable),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn set_rules(
@@ -50,28 +52,34 @@ pub async fn set_rules(
 
 /// `GET /v1/skus/{sku}/alerts`: a SKU's alert rules.
 #[utoipa::path(get, path = "/v1/skus/{sku}/alerts", tag = "alerts",
+    security((), ("api_key" = ["read"]), ("admin_token" = [])),
     params(super::api::SkuPath),
     responses((status = 200, description = "The SKU's rules (`low_stock_threshold` null: none)", body = crate::ops::alerts::AlertRules),
+        super::api::Unauthorized,
+        super::api::Forbidden,
         super::api::InvalidRequest,
         super::api::UnknownSku,
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
-pub async fn get_rules(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn get_rules(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = sku_of(&req)?;
     Ok(HttpResponse::Ok().json(alerts::get_rules(&state.store, &sku).await?))
 }
 
 /// `GET /v1/alerts?sku=&limit=`: recent alerts, newest first.
 #[utoipa::path(get, path = "/v1/alerts", tag = "alerts",
+    security((), ("api_key" = ["read"]), ("admin_token" = [])),
     params(("sku" = Option<crate::domain::Sku>, Query, description = "Only this SKU's"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Newest n, default 100")),
     responses((status = 200, description = "Recent alerts, newest first", body = crate::ops::alerts::AlertList),
+        super::api::Unauthorized,
+        super::api::Forbidden,
         super::api::InvalidRequest,
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn list(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = query_param(&req, "sku")?
         .map(|s| Sku::parse(&s).map_err(|e| crate::domain::InvalidInput::new(format!("query {e}"))))
         .transpose()?;
@@ -81,13 +89,16 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 
 /// `GET /v1/alerts/low-stock?location=`: SKUs now below their threshold, lowest first.
 #[utoipa::path(get, path = "/v1/alerts/low-stock", tag = "alerts",
+    security((), ("api_key" = ["read"]), ("admin_token" = [])),
     params(("location" = Option<crate::domain::Location>, Query, description = "Compare this location's `available` instead of the total")),
     responses((status = 200, description = "SKUs below their low-stock threshold, lowest first", body = crate::ops::alerts::LowStockList),
+        super::api::Unauthorized,
+        super::api::Forbidden,
         super::api::InvalidRequest,
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn low_stock(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn low_stock(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let location = query_param(&req, "location")?
         .map(|l| Location::parse(&l, "query location"))
         .transpose()?;

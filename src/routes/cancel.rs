@@ -1,3 +1,4 @@
+use super::auth::Checkout;
 use super::extract::{AppState, IdempotencyHeader, NoBody, reservation_id};
 use crate::error::Error;
 use crate::ops;
@@ -5,11 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/cancel`: give the hold back.
 #[utoipa::path(post, path = "/v1/reservations/{id}/cancel", tag = "reservations",
+    security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
     params(super::api::ReservationPath, super::api::IdempotencyKeyHeader), responses((status = 200, description = "Cancelled; the units are available again", body = crate::ops::Reservation),
         super::api::HoldRefusals)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(reservation_id))]
 pub async fn cancel(
+    _: Checkout,
     req: HttpRequest,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,

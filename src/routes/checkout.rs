@@ -1,4 +1,5 @@
 use super::api::{CheckoutRequest, NewCart};
+use super::auth::Checkout;
 use super::extract::{AppState, IdempotencyHeader, JsonBody, StrategyParam};
 use super::observe::RequestSpan;
 use crate::error::Error;
@@ -7,12 +8,14 @@ use actix_web::{HttpResponse, web};
 
 /// `POST /v1/checkouts`: buy a whole cart, all or nothing.
 #[utoipa::path(post, path = "/v1/checkouts", tag = "checkout",
+    security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
     params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader), request_body = super::api::CheckoutRequest, responses((status = 201, description = "The whole cart bought", body = crate::ops::Checkout,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         super::api::TakeRefusals)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(strategy = %strategy.0, lines))]
 pub async fn checkout(
+    _: Checkout,
     strategy: StrategyParam,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,

@@ -1,3 +1,4 @@
+use super::auth::Checkout;
 use super::extract::{AppState, IdempotencyHeader, NoBody, reservation_id};
 use crate::error::Error;
 use crate::ops;
@@ -5,12 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /v1/reservations/{id}/confirm`: sell what the hold holds.
 #[utoipa::path(post, path = "/v1/reservations/{id}/confirm", tag = "reservations",
+    security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
     params(super::api::ReservationPath, super::api::IdempotencyKeyHeader), responses((status = 201, description = "Sold: the order", body = crate::ops::Confirmed,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         super::api::HoldRefusals)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(reservation_id))]
 pub async fn confirm(
+    _: Checkout,
     req: HttpRequest,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,

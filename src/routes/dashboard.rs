@@ -10,7 +10,8 @@ const PAGE: &str = include_str!("../../static/dashboard.html");
 pub async fn dashboard(state: web::Data<AppState>) -> HttpResponse {
     let settings = serde_json::json!({
         "allowBroken": state.allow_broken,
-        "needsToken": state.admin_token.is_some(),
+        "needsToken": state.access.admin_token.is_some() || state.access.require_keys,
+        "needsKey": state.access.require_keys,
         "batching": state.store.config().batching,
     });
     HttpResponse::Ok()

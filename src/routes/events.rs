@@ -1,3 +1,4 @@
+use super::auth::Reader;
 use super::extract::AppState;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
@@ -14,8 +15,11 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 /// `GET /v1/alerts` lists it). A client too slow to keep up gets `event: lagged` with how many it missed;
 /// the next event carries the full state again. The stream ends when the server stops.
 #[utoipa::path(get, path = "/v1/events", tag = "ops",
-    responses((status = 200, description = "text/event-stream of `stock` events (data: a StockEvent) and `alert` events (data: an Alert)", content_type = "text/event-stream", body = String)))]
-pub async fn events(state: web::Data<AppState>) -> HttpResponse {
+    security((), ("api_key" = ["read"]), ("admin_token" = [])),
+    responses((status = 200, description = "text/event-stream of `stock` events (data: a StockEvent) and `alert` events (data: an Alert)", content_type = "text/event-stream", body = String),
+        super::api::Unauthorized,
+        super::api::Forbidden))]
+pub async fn events(_: Reader, state: web::Data<AppState>) -> HttpResponse {
     let store = &state.store;
     let feed = store.subscribe_stock().await;
     let alerts = crate::ops::subscribe_alerts(store);

@@ -1,4 +1,4 @@
-//! What handlers take from a request: the app's state, the admin proof, the typed JSON
+//! What handlers take from a request: the app's state (the caller's proof is in [`super::auth`]), the typed JSON
 //! body (in [`super::body`]), the strategy, the Idempotency-Key, and path and query parameters. Each refusal is a
 //! contract error, so handlers only ever see checked input.
 
@@ -9,15 +9,14 @@ use crate::ops::Idempotency;
 use crate::store::Store;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
-use subtle::ConstantTimeEq;
 
 /// What every handler can reach.
 #[derive(Debug)]
 pub struct AppState {
     /// Redis and the operations' settings.
     pub store: Store,
-    /// Required by admin endpoints when set.
-    pub admin_token: Option<AdminToken>,
+    /// Who may call what: the admin token, client keys and whether they are required.
+    pub access: super::auth::Access,
     /// Whether `?strategy=broken` is served.
     pub allow_broken: bool,
     /// Fires when the server stops, so that endless responses (event streams) end.
@@ -26,52 +25,6 @@ pub struct AppState {
     pub books: Option<sqlx::PgPool>,
     /// Which webhook URLs may be registered, and how dead letters are replayed.
     pub webhooks: crate::webhooks::WebhookConfig,
-}
-
-/// The admin bearer token. Its `Debug` never shows the secret, so it cannot leak into logs.
-pub struct AdminToken(String);
-
-impl AdminToken {
-    /// Wraps the configured token.
-    pub fn new(token: String) -> Self {
-        Self(token)
-    }
-
-    /// Compares in constant time (for equal lengths), so timing does not reveal a prefix.
-    fn matches(&self, presented: &str) -> bool {
-        self.0.len() == presented.len() && bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
-    }
-}
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(<redacted>)")
-    }
-}
-
-/// Proof that the caller may use admin endpoints (always, when no token is configured).
-pub struct Admin;
-
-impl FromRequest for Admin {
-    type Error = Error;
-    type Future = std::future::Ready<Result<Self, Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
-        let Some(token) = &state.admin_token else {
-            return std::future::ready(Ok(Admin));
-        };
-        let presented = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer);
-        std::future::ready(match presented {
-            None => Err(Error::Unauthorized),
-            Some(p) if token.matches(p.trim()) => Ok(Admin),
-            Some(_) => Err(Error::Forbidden),
-        })
-    }
 }
 
 /// The `?strategy=` of a stock-moving request, refused as `broken_disabled` when the server
@@ -212,25 +165,6 @@ pub fn reservation_id(req: &HttpRequest) -> Result<ReservationId, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::AdminToken;
-
-    #[test]
-    fn the_admin_token_matches_only_itself_and_never_shows() {
-        let token = AdminToken::new("s3cret-token".into());
-        assert!(token.matches("s3cret-token"));
-        for wrong in [
-            "",
-            "s3cret-toke",
-            "s3cret-token ",
-            "S3cret-token",
-            "s3cret-tokeN",
-            "x3cret-token",
-        ] {
-            assert!(!token.matches(wrong), "{wrong:?}");
-        }
-        assert!(!format!("{token:?}").contains("s3cret"));
-    }
-
     #[test]
     fn the_bearer_scheme_is_case_insensitive() {
         for ok in ["Bearer t", "bearer t", "BEARER t", "bEaReR   t ", "Bearer\tt"] {

@@ -1,3 +1,4 @@
+use super::auth::Checkout;
 use super::extract::{AppState, path_param};
 use crate::domain::OrderId;
 use crate::error::Error;
@@ -7,12 +8,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 /// `GET /v1/orders/{id}`. An id that is not one of our UUIDv7s is a 404 without a Redis call;
 /// with the ledger on, an order that aged out of Redis is read from PostgreSQL.
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "checkout",
+    security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
     params(("id" = String, Path, description = "Order id (UUIDv7)")), responses((status = 200, description = "The order", body = crate::ops::Order),
+        super::api::Unauthorized,
+        super::api::Forbidden,
         super::api::UnknownOrder,
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn get_order(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn get_order(_: Checkout, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let id = OrderId::parse(&path_param(&req, "id")).ok_or(Error::UnknownOrder)?;
     match (ops::get_order(&state.store, &id).await, &state.books) {
         // Aged out of Redis: the books have it.

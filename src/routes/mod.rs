@@ -5,6 +5,7 @@
 mod adjust;
 mod alerts;
 pub mod api;
+mod auth;
 mod body;
 mod cancel;
 mod checkout;
@@ -32,16 +33,22 @@ mod set_stock;
 mod transfer;
 mod webhooks;
 
-pub use extract::{AdminToken, AppState, BODY_LIMIT};
+pub use auth::{Access, AdminToken};
+pub use extract::{AppState, BODY_LIMIT};
 
 use crate::error::Error;
 use actix_web::web;
 
-/// Wires every route; unknown paths and methods get JSON errors too.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Wires every route; unknown paths and methods get JSON errors too. With `require_keys`,
+/// the published document says so (see [`openapi::document`]).
+pub fn configure(require_keys: bool) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| wire(cfg, require_keys)
+}
+
+fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
     // No online validator badge: the page must work with no network at all.
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-        .url("/openapi.json", openapi::document())
+        .url("/openapi.json", openapi::document(require_keys))
         .config(
             utoipa_swagger_ui::Config::default()
                 .validator_url("none")

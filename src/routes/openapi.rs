@@ -4,18 +4,33 @@
 //! Request bodies, parameters and refusals come from [`super::api`], the same types the
 //! handlers use; this file only gathers them.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-/// Declares the admin bearer token.
-struct AdminTokenScheme;
+/// Declares the two bearer credentials: the operator's admin token and client API keys.
+struct BearerSchemes;
 
-impl Modify for AdminTokenScheme {
+impl Modify for BearerSchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(description))
+                    .build(),
+            )
+        };
         components.add_security_scheme(
             "admin_token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            bearer("The server's --admin-token: allowed on every endpoint."),
+        );
+        components.add_security_scheme(
+            "api_key",
+            bearer(
+                "A client key (`swk_...`, made by `stockwatch keys create --scope ...`). Its scopes, \
+                 listed per operation: `checkout`, `read`, or `admin` (which allows everything).",
+            ),
         );
     }
 }
@@ -63,10 +78,10 @@ impl Modify for AdminTokenScheme {
         super::replay::replay,
     ),
     components(schemas(crate::events::StockEvent, crate::domain::Strategy, crate::ops::alerts::Alert)),
-    modifiers(&AdminTokenScheme),
+    modifiers(&BearerSchemes),
     tags(
         (name = "stock", description = "Reading stock and its movements"),
-        (name = "admin", description = "Setting stock (bearer token when the server has one)"),
+        (name = "admin", description = "Setting stock (the admin token or an `admin` key, when the server has either)"),
         (name = "alerts", description = "Low-stock, out-of-stock, back-in-stock, reorder and contention alerts, and the webhooks that deliver them"),
         (name = "checkout", description = "Purchases, carts and orders"),
         (name = "reservations", description = "Timed holds: reserve, then confirm, cancel or let lapse"),
@@ -76,7 +91,27 @@ impl Modify for AdminTokenScheme {
 )]
 pub struct ApiDoc;
 
-/// The document, built once per server (it does not change at run time).
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The document, built once per server (it does not change at run time). On a server
+/// with `--require-keys`, no operation but the probes may be called without a credential,
+/// so the anonymous option (`{}`) is dropped from every operation's `security`.
+pub fn document(require_keys: bool) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    if require_keys {
+        let anonymous = SecurityRequirement::default();
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.head,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if let Some(security) = &mut operation.security {
+                    security.retain(|s| *s != anonymous);
+                }
+            }
+        }
+    }
+    doc
 }

@@ -1,4 +1,5 @@
 use super::api::{NewPurchase, PurchaseRequest};
+use super::auth::Checkout;
 use super::extract::{AppState, IdempotencyHeader, JsonBody, StrategyParam};
 use super::observe::RequestSpan;
 use crate::error::Error;
@@ -7,12 +8,14 @@ use actix_web::{HttpResponse, web};
 
 /// `POST /v1/purchases`: buy one SKU.
 #[utoipa::path(post, path = "/v1/purchases", tag = "checkout",
+    security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
     params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader), request_body = super::api::PurchaseRequest, responses((status = 201, description = "Bought", body = crate::ops::Purchase,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         super::api::TakeRefusals)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(strategy = %strategy.0, sku))]
 pub async fn purchase(
+    _: Checkout,
     strategy: StrategyParam,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,

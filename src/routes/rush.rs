@@ -1,5 +1,6 @@
 use super::api::{NewRush, RushRequest};
-use super::extract::{Admin, AppState, JsonBody};
+use super::auth::Admin;
+use super::extract::{AppState, JsonBody};
 use crate::domain::Strategy;
 use crate::error::Error;
 use actix_web::{HttpResponse, web};
@@ -18,7 +19,7 @@ use actix_web::{HttpResponse, web};
         (status = 403, description = "Wrong admin token (`forbidden`), or `broken` without --allow-broken (`broken_disabled`)", body = crate::error::ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = crate::error::ErrorBody),
         (status = 503, description = "Redis unavailable (`redis_unavailable`)", body = crate::error::ErrorBody)),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku, strategy, buyers))]
 pub async fn rush(_: Admin, state: web::Data<AppState>, body: JsonBody<RushRequest>) -> Result<HttpResponse, Error> {

@@ -1,5 +1,6 @@
 use super::api::SetStockRequest;
-use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, path_sku};
+use super::auth::Admin;
+use super::extract::{AppState, IdempotencyHeader, JsonBody, path_sku};
 use super::once;
 use crate::domain::Available;
 use crate::error::Error;
@@ -16,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::TooLarge,
         super::api::KeyReused,
         super::api::Unavailable),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn set_stock(

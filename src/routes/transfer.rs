@@ -1,5 +1,6 @@
 use super::api::{NewTransfer, TransferRequest};
-use super::extract::{Admin, AppState, IdempotencyHeader, JsonBody, path_sku};
+use super::auth::Admin;
+use super::extract::{AppState, IdempotencyHeader, JsonBody, path_sku};
 use super::once;
 use crate::error::Error;
 use crate::ops;
@@ -12,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     params(super::api::SkuPath, super::api::IdempotencyKeyHeader), request_body = super::api::TransferRequest,
     responses((status = 200, description = "The stock after the transfer", body = crate::ops::Stock),
         super::api::StockroomRefusals),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub async fn transfer(

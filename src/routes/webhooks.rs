@@ -1,9 +1,8 @@
 //! The webhook endpoints (admin): register, list, delete, and the dead letters.
 
 use super::api::WebhookRequest;
-use super::extract::{
-    Admin, AppState, IdempotencyHeader, JsonBody, NoBody, only_query_params, path_param, query_param,
-};
+use super::auth::Admin;
+use super::extract::{AppState, IdempotencyHeader, JsonBody, NoBody, only_query_params, path_param, query_param};
 use super::once;
 use crate::error::Error;
 use crate::webhooks::{self, sender};
@@ -22,7 +21,7 @@ use serde::Serialize;
         super::api::TooLarge,
         super::api::KeyReused,
         super::api::Unavailable),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
@@ -48,7 +47,7 @@ pub async fn create(
         super::api::Unauthorized,
         super::api::Forbidden,
         super::api::Unavailable),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
@@ -65,7 +64,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
         super::api::UnknownWebhook,
         super::api::KeyReused,
         super::api::Unavailable),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(
@@ -98,7 +97,7 @@ pub struct DeadLetters {
         super::api::Unauthorized,
         super::api::Forbidden,
         super::api::Unavailable),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn dead_letters(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
@@ -130,7 +129,7 @@ pub struct Replayed {
         (status = 404, description = "`unknown_dead_letter`: no dead letter has that id", body = crate::error::ErrorBody),
         super::api::KeyReused,
         super::api::Unavailable),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn replay(
@@ -166,7 +165,7 @@ pub async fn replay(
         (status = 404, description = "`unknown_dead_letter`", body = crate::error::ErrorBody),
         super::api::KeyReused,
         super::api::Unavailable),
-    security(("admin_token" = []))
+    security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_dead_letter(

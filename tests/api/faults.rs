@@ -214,6 +214,7 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
         HttpSettings {
             bind: "127.0.0.1:0".into(),
             admin_token: None,
+            require_keys: false,
             allow_broken: false,
             workers: Some(1),
             expiry: Some(Default::default()),

@@ -79,6 +79,8 @@ pub struct TestApp {
 pub struct AppOptions {
     pub allow_broken: bool,
     pub admin_token: Option<String>,
+    /// `serve --require-keys`.
+    pub require_keys: bool,
     /// The in-process expiry worker (on by default, as in `serve`).
     pub expiry: Option<ExpiryConfig>,
     /// The ledger: its URL, and whether a projector runs in the app (`serve --ledger on`).
@@ -92,6 +94,7 @@ impl Default for AppOptions {
         Self {
             allow_broken: true,
             admin_token: None,
+            require_keys: false,
             expiry: Some(ExpiryConfig::default()),
             ledger: None,
             webhooks: Default::default(),
@@ -118,6 +121,7 @@ pub async fn serve_store(redis: TestRedis, store: Store, options: AppOptions) ->
     let settings = HttpSettings {
         bind: "127.0.0.1:0".into(),
         admin_token: options.admin_token,
+        require_keys: options.require_keys,
         allow_broken: options.allow_broken,
         workers: Some(2),
         expiry: options.expiry,

@@ -192,6 +192,7 @@ async fn lost_reply(strategy: &str, pattern: &[u8]) {
     let settings = stockwatch::startup::HttpSettings {
         bind: "127.0.0.1:0".into(),
         admin_token: None,
+        require_keys: false,
         allow_broken: false,
         workers: Some(2),
         expiry: None,

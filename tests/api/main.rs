@@ -21,6 +21,7 @@ mod group_commit;
 mod hardening;
 mod helpers;
 mod idempotency;
+mod keys;
 mod layout;
 mod ledger;
 mod movements;

@@ -10,6 +10,7 @@ fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
     HttpSettings {
         bind: bind.into(),
         admin_token: token.map(Into::into),
+        require_keys: false,
         allow_broken: false,
         workers: Some(1),
         expiry: None,
@@ -26,8 +27,13 @@ async fn a_public_bind_without_admin_token_is_refused() {
     let err = Application::build(settings("0.0.0.0:0", None), store.clone())
         .err()
         .expect("refused");
-    assert!(err.contains("admin token"), "{err}");
+    assert!(err.contains("--admin-token") && err.contains("--require-keys"), "{err}");
     assert!(Application::build(settings("0.0.0.0:0", Some("t0ken")), store.clone()).is_ok());
+    let keyed = HttpSettings {
+        require_keys: true,
+        ..settings("0.0.0.0:0", None)
+    };
+    assert!(Application::build(keyed, store.clone()).is_ok());
     assert!(Application::build(settings("127.0.0.1:0", None), store.clone()).is_ok());
     assert!(
         Application::build(settings("[::1]:0", None), store).is_ok() || std::net::TcpListener::bind("[::1]:0").is_err()

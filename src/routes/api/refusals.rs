@@ -22,8 +22,21 @@ error_response!(
     400,
     "Invalid request: the message names the field (`invalid_request`)"
 );
-error_response!(Unauthorized, 401, "Admin token missing (`unauthorized`)");
-error_response!(Forbidden, 403, "Wrong admin token (`forbidden`)");
+error_response!(
+    Unauthorized,
+    401,
+    "No credential where one is needed, or an API key that is unknown or revoked (`unauthorized`)"
+);
+error_response!(
+    Forbidden,
+    403,
+    "Wrong admin token, or an API key without the scope (`forbidden`, with `scope`)"
+);
+error_response!(
+    ForbiddenOrBroken,
+    403,
+    "An API key without the `checkout` scope (`forbidden`, with `scope`), or `strategy=broken` on a server without --allow-broken (`broken_disabled`)"
+);
 error_response!(
     BrokenDisabled,
     403,
@@ -78,7 +91,7 @@ macro_rules! error_responses {
 
 error_responses!(
     /// How a purchase, checkout or reservation can be refused.
-    TakeRefusals = InvalidRequest, BrokenDisabled, UnknownSku, UnknownLocation, InsufficientStock, TooLarge, KeyReused, Unavailable
+    TakeRefusals = InvalidRequest, Unauthorized, ForbiddenOrBroken, UnknownSku, UnknownLocation, InsufficientStock, TooLarge, KeyReused, Unavailable
 );
 error_responses!(
     /// How a stockroom change (transfer, adjustment) can be refused.
@@ -86,5 +99,5 @@ error_responses!(
 );
 error_responses!(
     /// How a change to a reservation (confirm, cancel) can be refused.
-    HoldRefusals = InvalidRequest, UnknownReservation, NotActive, KeyReused, Unavailable
+    HoldRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownReservation, NotActive, KeyReused, Unavailable
 );

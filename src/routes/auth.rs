@@ -1,0 +1,165 @@
+//! Who may call what. Each handler names the scope it needs by taking one of [`Admin`],
+//! [`Checkout`] or [`Reader`]; the rules live here, once:
+//!
+//! - `--admin-token` opens every endpoint (it is the operator's own credential).
+//! - A client key (`swk_…`, made by `stockwatch keys create`) opens what its scopes allow;
+//!   `admin` allows everything. An unknown or revoked key is `401`, a key without the
+//!   scope `403`.
+//! - Admin endpoints need a credential when a token is set or keys are required; the
+//!   others only with `--require-keys`. An endpoint that is open does not look at the
+//!   `Authorization` header at all, so an open checkout costs nothing extra.
+//! - `/healthz`, `/readyz`, the dashboard page and the API's documents are always open:
+//!   probes and the docs carry no data.
+
+use super::extract::{AppState, bearer};
+use crate::access::{Keyring, Verdict};
+use crate::domain::{ApiKey, Scope};
+use crate::error::Error;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
+use subtle::ConstantTimeEq;
+
+/// The server's credentials and rules.
+#[derive(Debug, Default)]
+pub struct Access {
+    /// The operator's token, when set: allowed everywhere.
+    pub admin_token: Option<AdminToken>,
+    /// Whether every endpoint but probes and documents needs a credential.
+    pub require_keys: bool,
+    /// Client keys, checked against Redis and remembered briefly.
+    pub keyring: Keyring,
+}
+
+impl Access {
+    /// Whether an endpoint needing `need` may be called without a credential.
+    fn open(&self, need: Scope) -> bool {
+        match need {
+            Scope::Admin => self.admin_token.is_none() && !self.require_keys,
+            Scope::Checkout | Scope::Read => !self.require_keys,
+        }
+    }
+}
+
+/// The admin bearer token. Its `Debug` never shows the secret, so it cannot leak into logs.
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// Wraps the configured token.
+    pub fn new(token: String) -> Self {
+        Self(token)
+    }
+
+    /// Compares in constant time (for equal lengths), so timing does not reveal a prefix.
+    fn matches(&self, presented: &str) -> bool {
+        self.0.len() == presented.len() && bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+type Check = Either<Ready<Result<(), Error>>, LocalBoxFuture<'static, Result<(), Error>>>;
+
+/// Whether this request may call an endpoint that needs `need`. Ready at once unless a
+/// client key has to be looked up.
+fn authorize(req: &HttpRequest, need: Scope) -> Check {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered")
+        .clone();
+    let access = &state.access;
+    if access.open(need) {
+        return Either::Left(ready(Ok(())));
+    }
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+        .filter(|p| !p.is_empty());
+    let Some(presented) = presented else {
+        return Either::Left(ready(Err(Error::Unauthorized)));
+    };
+    if access.admin_token.as_ref().is_some_and(|t| t.matches(presented)) {
+        return Either::Left(ready(Ok(())));
+    }
+    let Some(key) = ApiKey::parse(presented) else {
+        // Not a key: on an admin endpoint with a token set, a wrong token, as always.
+        let wrong_token = need == Scope::Admin && access.admin_token.is_some();
+        return Either::Left(ready(Err(if wrong_token {
+            Error::Forbidden
+        } else {
+            Error::InvalidKey
+        })));
+    };
+    Either::Right(Box::pin(async move {
+        let access = &state.access;
+        match access.keyring.check(&state.store, &key, need).await? {
+            Verdict::Allowed => Ok(()),
+            Verdict::Unknown => Err(Error::InvalidKey),
+            Verdict::Lacks => Err(Error::MissingScope { scope: need }),
+        }
+    }))
+}
+
+/// Declares a proof-of-access extractor for one scope.
+macro_rules! scope_extractor {
+    ($(#[$doc:meta])* $name:ident, $scope:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl FromRequest for $name {
+            type Error = Error;
+            type Future = futures_util::future::MapOk<Check, fn(()) -> $name>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                use futures_util::TryFutureExt;
+                authorize(req, $scope).map_ok((|()| $name) as fn(()) -> $name)
+            }
+        }
+    };
+}
+
+scope_extractor!(
+    /// Proof that the caller may use admin endpoints: the admin token or an `admin` key
+    /// (or nothing, when neither a token is set nor keys are required).
+    Admin,
+    Scope::Admin
+);
+scope_extractor!(
+    /// Proof that the caller may buy and hold: a `checkout` key, when keys are required.
+    Checkout,
+    Scope::Checkout
+);
+scope_extractor!(
+    /// Proof that the caller may read stock, alerts, events and metrics: a `read` key,
+    /// when keys are required.
+    Reader,
+    Scope::Read
+);
+
+#[cfg(test)]
+mod tests {
+    use super::AdminToken;
+
+    #[test]
+    fn the_admin_token_matches_only_itself_and_never_shows() {
+        let token = AdminToken::new("s3cret-token".into());
+        assert!(token.matches("s3cret-token"));
+        for wrong in [
+            "",
+            "s3cret-toke",
+            "s3cret-token ",
+            "S3cret-token",
+            "s3cret-tokeN",
+            "x3cret-token",
+        ] {
+            assert!(!token.matches(wrong), "{wrong:?}");
+        }
+        assert!(!format!("{token:?}").contains("s3cret"));
+    }
+}
