@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Contract fuzzing with an outside tool: schemathesis (from PyPI) against /openapi.json of a
 # running server, every check on (no 5xx, status codes, schemas, headers, auth, ...).
-# Usage: scripts/contract-fuzz.sh [max-examples]   (default 50; at most 150 s of fuzzing)
+# Two servers, one after the other:
+#   keys off: an admin token, which the fuzzer sends (every endpoint reached);
+#   keys on:  --require-keys, and the fuzzer sends a `checkout,read` key made with
+#             `stockwatch keys create` (admin endpoints must then answer a documented 403).
+# Usage: scripts/contract-fuzz.sh [max-examples]   (default 50; at most 2 x 90 s of fuzzing)
 # The seed is fixed so CI is reproducible; SCHEMATHESIS_SEED=<n> explores others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,20 +16,40 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install -q "schemathesis>=4,<5"
 fi
 cargo build -q --bin stockwatch
-dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-token=fuzz-$RANDOM$RANDOM
-STOCKWATCH_ADMIN_TOKEN=$token target/debug/stockwatch serve --bind "127.0.0.1:$port" \
-  --data-dir "$dir" --appendfsync none 2>"$dir/serve.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ "${keep_log:-}" ] && tail -50 "$dir/serve.log"; rm -rf "$dir"' EXIT
-base=http://127.0.0.1:$port
-for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
-# SKUs the generator tends to pick, stocked, so that stateful runs reach reservations.
-for sku in 0 00 A a ps5 I; do
-  curl -sf -X PUT "$base/v1/skus/$sku/stock" -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' -d '{"available": 1000000}' >/dev/null
-done
-"$venv/bin/schemathesis" --config-file ci/schemathesis.toml run "$base/openapi.json" \
-  --checks all --max-examples "$examples" --max-time 150 --exclude-path /v1/events --exclude-path /v1/demo/rush \
-  -H "Authorization: Bearer $token" --no-color --seed "${SCHEMATHESIS_SEED:-22426}"
+bin=target/debug/stockwatch
+
+fuzz() {
+  local mode=$1 dir port token pid base credential
+  dir=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  token=fuzz-$RANDOM$RANDOM
+  local extra=()
+  [ "$mode" = on ] && extra=(--require-keys)
+  STOCKWATCH_ADMIN_TOKEN=$token $bin serve --bind "127.0.0.1:$port" "${extra[@]}" \
+    --data-dir "$dir" --appendfsync none 2>"$dir/serve.log" &
+  pid=$!
+  # shellcheck disable=SC2064  # expand now: the trap must stop this mode's server
+  trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ \"\${keep_log:-}\" ] && tail -50 '$dir/serve.log'; rm -rf '$dir'" EXIT
+  base=http://127.0.0.1:$port
+  for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+  # SKUs the generator tends to pick, stocked, so that stateful runs reach reservations.
+  for sku in 0 00 A a ps5 I; do
+    curl -sf -X PUT "$base/v1/skus/$sku/stock" -H "Authorization: Bearer $token" \
+      -H 'Content-Type: application/json' -d '{"available": 1000000}' >/dev/null
+  done
+  credential=$token
+  if [ "$mode" = on ]; then
+    credential=$($bin keys create --scope checkout,read --name fuzz --data-dir "$dir" 2>/dev/null)
+  fi
+  echo "== contract fuzz, keys $mode"
+  "$venv/bin/schemathesis" --config-file ci/schemathesis.toml run "$base/openapi.json" \
+    --checks all --max-examples "$examples" --max-time 90 --exclude-path /v1/events --exclude-path /v1/demo/rush \
+    -H "Authorization: Bearer $credential" --no-color --seed "${SCHEMATHESIS_SEED:-22426}"
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+  trap - EXIT
+}
+
+fuzz off
+fuzz on

@@ -16,7 +16,8 @@ pub async fn keys(args: KeysArgs) -> ExitCode {
 }
 
 async fn run(args: KeysArgs) -> Result<ExitCode, String> {
-    let (store, managed) = connect(&args.redis, args.redis.store_config(), true).await?;
+    let redis = args.action.redis();
+    let (store, managed) = connect(redis, redis.store_config(), true).await?;
     let result = act(&store, args.action).await;
     if let Some(m) = managed {
         m.shutdown().await;
@@ -26,7 +27,7 @@ async fn run(args: KeysArgs) -> Result<ExitCode, String> {
 
 async fn act(store: &stockwatch::Store, action: KeysAction) -> Result<ExitCode, String> {
     match action {
-        KeysAction::Create { scope, name } => {
+        KeysAction::Create { scope, name, .. } => {
             let (key, info) = access::create(store, &name, scope).await.map_err(|e| e.to_string())?;
             // The key alone on stdout, so `KEY=$(stockwatch keys create …)` works.
             eprintln!(
@@ -36,7 +37,7 @@ async fn act(store: &stockwatch::Store, action: KeysAction) -> Result<ExitCode, 
             println!("{}", key.reveal());
             Ok(ExitCode::SUCCESS)
         }
-        KeysAction::List { json } => {
+        KeysAction::List { json, .. } => {
             let keys = access::list(store).await.map_err(|e| e.to_string())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&keys).expect("key lists serialize"));
@@ -51,7 +52,7 @@ async fn act(store: &stockwatch::Store, action: KeysAction) -> Result<ExitCode, 
             }
             Ok(ExitCode::SUCCESS)
         }
-        KeysAction::Revoke { id } => {
+        KeysAction::Revoke { id, .. } => {
             if access::revoke(store, &id).await.map_err(|e| e.to_string())? {
                 eprintln!("revoked key {id}; servers refuse it within 5 seconds");
                 Ok(ExitCode::SUCCESS)

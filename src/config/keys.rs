@@ -7,15 +7,12 @@ use clap::{Args, Subcommand};
 /// `stockwatch keys`.
 #[derive(Debug, Clone, Args)]
 pub struct KeysArgs {
-    /// Redis settings (joins a running `serve`'s managed Redis in the data dir).
-    #[command(flatten)]
-    pub redis: RedisArgs,
     /// What to do.
     #[command(subcommand)]
     pub action: KeysAction,
 }
 
-/// What `stockwatch keys` does.
+/// What `stockwatch keys` does; each takes the Redis settings (`--data-dir`, `REDIS_URL`, …).
 #[derive(Debug, Clone, Subcommand)]
 pub enum KeysAction {
     /// Make a key and print it, once, on standard output (only its digest is stored).
@@ -26,17 +23,35 @@ pub enum KeysAction {
         /// A name to recognise it by in `keys list` (1-64 printable characters).
         #[arg(long, default_value = "unnamed", value_parser = |s: &str| crate::access::check_name(s).map(|()| s.to_owned()).map_err(|e| e.to_string()))]
         name: String,
+        /// Redis settings (joins a running `serve`'s managed Redis in the data dir).
+        #[command(flatten)]
+        redis: RedisArgs,
     },
     /// List the keys: id, name, scopes, when made (never a key itself).
     List {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+        /// Redis settings (joins a running `serve`'s managed Redis in the data dir).
+        #[command(flatten)]
+        redis: RedisArgs,
     },
     /// Revoke a key by its id; every server refuses it within 5 seconds.
     Revoke {
         /// The key's id, as `keys list` shows it.
         #[arg(value_parser = |s: &str| KeyId::parse(s).map_err(|e| e.to_string()))]
         id: KeyId,
+        /// Redis settings (joins a running `serve`'s managed Redis in the data dir).
+        #[command(flatten)]
+        redis: RedisArgs,
     },
+}
+
+impl KeysAction {
+    /// The Redis this action works on.
+    pub fn redis(&self) -> &RedisArgs {
+        match self {
+            Self::Create { redis, .. } | Self::List { redis, .. } | Self::Revoke { redis, .. } => redis,
+        }
+    }
 }
