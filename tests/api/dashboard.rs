@@ -456,7 +456,7 @@ async fn the_page_needs_nothing_from_elsewhere_and_respects_the_server_settings(
     for external in ["http://", "https://", "src=\"//", "href=\"//"] {
         assert!(!html.contains(external), "the dashboard references {external}");
     }
-    assert!(html.contains(r#"{"allowBroken":false,"batching":true,"needsToken":true}"#));
+    assert!(html.contains(r#"{"allowBroken":false,"batching":true,"needsKey":false,"needsToken":true}"#));
     // The rush is an admin endpoint and broken stays refused when the server does not allow it.
     let (status, body) = app
         .post(
@@ -698,5 +698,48 @@ async fn the_dashboard_shows_each_alert_once() {
         "newest first, one row per crossing"
     );
     assert!(eval::<bool>(&client, "document.getElementById('no-alerts').hidden").await);
+    client.close().await.unwrap();
+}
+
+/// With `--require-keys`, EventSource cannot send the key: the page reads the stream with
+/// the key it is given, and one `read,admin` key drives the whole rush.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_works_with_keys_required() {
+    let app = spawn_app_with(
+        AppOptions {
+            require_keys: true,
+            ..AppOptions::default()
+        },
+        |_| {},
+    )
+    .await;
+    let scopes = stockwatch::domain::Scopes::parse("read,admin").unwrap();
+    let (key, _) = stockwatch::access::create(&app.store, "dashboard", scopes).await.unwrap();
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    client.goto(&app.url("/")).await.unwrap();
+    wait_until(&client, "document.getElementById('conn').textContent.startsWith('enter a key')").await;
+    let field = client.find(Locator::Id("token")).await.unwrap();
+    field.send_keys("swk_not_a_key").await.unwrap();
+    client
+        .execute("document.getElementById('token').dispatchEvent(new Event('change'))", vec![])
+        .await
+        .unwrap();
+    wait_until(&client, "document.getElementById('conn').textContent === 'the key was refused'").await;
+    field.clear().await.unwrap();
+    field.send_keys(key.reveal()).await.unwrap();
+    client
+        .execute("document.getElementById('token').dispatchEvent(new Event('change'))", vec![])
+        .await
+        .unwrap();
+    wait_until(&client, "document.getElementById('conn').textContent === 'live'").await;
+    rush_from_the_page(&client, "tv-keyed", "lua", 60, 20, true).await;
+    // The row's counters came through the keyed stream.
+    wait_until(
+        &client,
+        "document.querySelector('tr[data-sku=\"tv-keyed\"] [data-field=\"sold\"]')?.textContent === '20'",
+    )
+    .await;
+    assert_eq!(cell(&client, "tv-keyed", "available").await, 0);
     client.close().await.unwrap();
 }
