@@ -1,6 +1,6 @@
 //! Retry timing for optimistic transactions, below the store (whose settings carry it) and
 //! the engine (which follows it). The four jitter formulas come from AWS's
-//! "Exponential Backoff and Jitter" (see ENGINEERING.md); `backon` drives the loop and the
+//! "Exponential Backoff and Jitter" (the README's "Retries" section); `backon` drives the loop and the
 //! sleeping, this module only says how long each sleep is and when to stop.
 
 use rand::Rng;

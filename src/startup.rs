@@ -1,7 +1,8 @@
 //! Building and running the HTTP service. Binding port 0 gives each test its own server.
 
+use crate::access::{Access, AdminToken};
 use crate::expiry::{self, ExpiryConfig};
-use crate::routes::{self, Access, AdminToken, AppState};
+use crate::routes::{self, AppState};
 use crate::store::Store;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};

@@ -10,8 +10,10 @@
 //! revoked key stops working within that time on every server.
 
 mod keyring;
+mod policy;
 
 pub use keyring::{Keyring, Verdict};
+pub use policy::{Access, AdminToken};
 
 use crate::domain::{ApiKey, InvalidInput, KeyId, Scopes};
 use crate::error::StoreError;

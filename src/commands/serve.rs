@@ -20,7 +20,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             Some(url) if args.ledger.on() => Some(args.ledger.config(url)?),
             _ => None,
         },
-        webhooks: args.webhooks.config(),
+        webhooks: args.webhooks.config()?,
     };
     // A refused bind (e.g. public without a token) stops the managed redis-server again.
     let (store, managed) = connect(&args.redis, config, false).await?;

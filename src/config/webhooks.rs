@@ -27,17 +27,21 @@ pub struct WebhookArgs {
 }
 
 impl WebhookArgs {
-    /// The settings these flags describe.
-    pub fn config(&self) -> WebhookConfig {
-        WebhookConfig {
-            allow_hosts: self
-                .webhook_allow_hosts
-                .iter()
-                .map(|h| h.trim().to_owned())
-                .filter(|h| !h.is_empty())
-                .collect(),
+    /// The settings these flags describe, or which allow-list entry is not one.
+    pub fn config(&self) -> Result<WebhookConfig, String> {
+        let allow_hosts: Vec<String> = self
+            .webhook_allow_hosts
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect();
+        for entry in &allow_hosts {
+            crate::webhooks::guard::check_allow_entry(entry)?;
+        }
+        Ok(WebhookConfig {
+            allow_hosts,
             retry_for: Duration::from_secs(self.webhook_retry_for_s),
             timeout: Duration::from_millis(self.webhook_timeout_ms),
-        }
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! Who may call what. Each handler names the scope it needs by taking one of [`Admin`],
-//! [`Checkout`] or [`Reader`]; the rules live here, once:
+//! [`Checkout`] or [`Reader`]; [`authorize`] applies the rules, once (the open/closed rule
+//! itself is [`crate::access::Access::open`]):
 //!
 //! - `--admin-token` opens every endpoint (it is the operator's own credential).
 //! - A client key (`swk_…`, made by `stockwatch keys create`) opens what its scopes allow;
@@ -12,65 +13,19 @@
 //!   probes and the docs carry no data.
 
 use super::extract::{AppState, bearer};
-use crate::access::{Keyring, Verdict};
+use crate::access::Verdict;
 use crate::domain::{ApiKey, Scope};
 use crate::error::Error;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
-use subtle::ConstantTimeEq;
-
-/// The server's credentials and rules.
-#[derive(Debug, Default)]
-pub struct Access {
-    /// The operator's token, when set: allowed everywhere.
-    pub admin_token: Option<AdminToken>,
-    /// Whether every endpoint but probes and documents needs a credential.
-    pub require_keys: bool,
-    /// Client keys, checked against Redis and remembered briefly.
-    pub keyring: Keyring,
-}
-
-impl Access {
-    /// Whether an endpoint needing `need` may be called without a credential.
-    fn open(&self, need: Scope) -> bool {
-        match need {
-            Scope::Admin => self.admin_token.is_none() && !self.require_keys,
-            Scope::Checkout | Scope::Read => !self.require_keys,
-        }
-    }
-}
-
-/// The admin bearer token. Its `Debug` never shows the secret, so it cannot leak into logs.
-pub struct AdminToken(String);
-
-impl AdminToken {
-    /// Wraps the configured token.
-    pub fn new(token: String) -> Self {
-        Self(token)
-    }
-
-    /// Compares in constant time (for equal lengths), so timing does not reveal a prefix.
-    fn matches(&self, presented: &str) -> bool {
-        self.0.len() == presented.len() && bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
-    }
-}
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(<redacted>)")
-    }
-}
 
 type Check = Either<Ready<Result<(), Error>>, LocalBoxFuture<'static, Result<(), Error>>>;
 
 /// Whether this request may call an endpoint that needs `need`. Ready at once unless a
 /// client key has to be looked up.
 fn authorize(req: &HttpRequest, need: Scope) -> Check {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .expect("AppState is registered")
-        .clone();
+    let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
     let access = &state.access;
     if access.open(need) {
         return Either::Left(ready(Ok(())));
@@ -96,6 +51,8 @@ fn authorize(req: &HttpRequest, need: Scope) -> Check {
             Error::InvalidKey
         })));
     };
+    // Only a key lookup holds on to the state (one reference count more).
+    let state = state.clone();
     Either::Right(Box::pin(async move {
         let access = &state.access;
         match access.keyring.check(&state.store, &key, need).await? {
@@ -141,25 +98,3 @@ scope_extractor!(
     Reader,
     Scope::Read
 );
-
-#[cfg(test)]
-mod tests {
-    use super::AdminToken;
-
-    #[test]
-    fn the_admin_token_matches_only_itself_and_never_shows() {
-        let token = AdminToken::new("s3cret-token".into());
-        assert!(token.matches("s3cret-token"));
-        for wrong in [
-            "",
-            "s3cret-toke",
-            "s3cret-token ",
-            "S3cret-token",
-            "s3cret-tokeN",
-            "x3cret-token",
-        ] {
-            assert!(!token.matches(wrong), "{wrong:?}");
-        }
-        assert!(!format!("{token:?}").contains("s3cret"));
-    }
-}

@@ -16,7 +16,7 @@ pub struct AppState {
     /// Redis and the operations' settings.
     pub store: Store,
     /// Who may call what: the admin token, client keys and whether they are required.
-    pub access: super::auth::Access,
+    pub access: crate::access::Access,
     /// Whether `?strategy=broken` is served.
     pub allow_broken: bool,
     /// Fires when the server stops, so that endless responses (event streams) end.

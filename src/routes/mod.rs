@@ -33,7 +33,6 @@ mod set_stock;
 mod transfer;
 mod webhooks;
 
-pub use auth::{Access, AdminToken};
 pub use extract::{AppState, BODY_LIMIT};
 
 use crate::error::Error;

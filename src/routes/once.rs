@@ -32,6 +32,27 @@ where
     })
 }
 
+/// A keyed delete of one thing: `204` when `remove` found it, `missing` when it did not.
+pub(super) async fn delete<F, Fut>(
+    state: &web::Data<AppState>,
+    idem: IdempotencyHeader,
+    scope: &str,
+    remove: F,
+    missing: Error,
+) -> Result<HttpResponse, Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<bool, Error>>,
+{
+    respond(state, idem, scope, &(), || async move {
+        match remove().await? {
+            true => Ok(no_content()),
+            false => Err(missing),
+        }
+    })
+    .await
+}
+
 /// A JSON answer.
 pub(super) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Answer {
     Answer {

@@ -75,12 +75,14 @@ pub async fn delete(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let id = path_param(&req, "id");
-    once::respond(&state, idem, &format!("webhook_delete:{id}"), &(), || async {
-        match webhooks::delete(&state.store, &id).await? {
-            true => Ok(once::no_content()),
-            false => Err(Error::UnknownWebhook),
-        }
-    })
+    let remove = || webhooks::delete(&state.store, &id);
+    once::delete(
+        &state,
+        idem,
+        &format!("webhook_delete:{id}"),
+        remove,
+        Error::UnknownWebhook,
+    )
     .await
 }
 
@@ -176,11 +178,13 @@ pub async fn delete_dead_letter(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let id = path_param(&req, "id");
-    once::respond(&state, idem, &format!("dead_letter_delete:{id}"), &(), || async {
-        match sender::delete_dead_letter(&state.store, &id).await? {
-            true => Ok(once::no_content()),
-            false => Err(Error::UnknownDeadLetter),
-        }
-    })
+    let remove = || sender::delete_dead_letter(&state.store, &id);
+    once::delete(
+        &state,
+        idem,
+        &format!("dead_letter_delete:{id}"),
+        remove,
+        Error::UnknownDeadLetter,
+    )
     .await
 }

@@ -1,7 +1,7 @@
 //! The optimistic-transaction engine: WATCH, read, decide, MULTI…EXEC, retry on conflict.
 //!
 //! An operation implements [`Optimistic`]: the keys to watch, the read, and a pure decision.
-//! [`run`] owns everything else, and the rules in ENGINEERING.md live here once:
+//! [`run`] owns everything else, and the rules WATCH needs to be safe live here, once:
 //!
 //! - a **dedicated** pooled connection per attempt, never the shared multiplexed one, so no
 //!   other task's EXEC/UNWATCH can clear our WATCH;

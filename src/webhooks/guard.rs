@@ -101,6 +101,17 @@ fn split_entry(entry: &str) -> Option<(&str, Ports)> {
     }
 }
 
+/// Refuses an allow-list entry that could never allow anything (`host:0`, `host:http`,
+/// `[::1`, an empty host), so a typo stops the start instead of silently allowing nothing.
+pub fn check_allow_entry(entry: &str) -> Result<(), String> {
+    match split_entry(entry) {
+        Some((host, _)) if !host.is_empty() && !host.contains(['/', '@', ' ']) => Ok(()),
+        _ => Err(format!(
+            "--webhook-allow-hosts: {entry:?} is not `host`, `host:port` or `host:*` (a port from 1 to 65535)"
+        )),
+    }
+}
+
 /// The host of the allow-list entry matching `host` and `port`, if any.
 fn allowed_entry<'a>(config: &'a WebhookConfig, host: &str, port: u16) -> Option<&'a str> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -175,6 +186,26 @@ mod tests {
         WebhookConfig {
             allow_hosts: hosts.iter().map(|h| h.to_string()).collect(),
             ..WebhookConfig::default()
+        }
+    }
+
+    #[test]
+    fn allow_list_entries_that_allow_nothing_are_refused() {
+        for good in [
+            "hooks.example.com",
+            "h:9000",
+            "h:*",
+            "[::1]:9000",
+            "[::1]",
+            "::1",
+            "127.0.0.1:1",
+        ] {
+            assert!(super::check_allow_entry(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "h:0", "h:http", "h:70000", "[::1", "[::1]x", ":80", "http://h", "u@h", "h:",
+        ] {
+            assert!(super::check_allow_entry(bad).is_err(), "{bad}");
         }
     }
 

@@ -714,22 +714,38 @@ async fn the_dashboard_works_with_keys_required() {
     )
     .await;
     let scopes = stockwatch::domain::Scopes::parse("read,admin").unwrap();
-    let (key, _) = stockwatch::access::create(&app.store, "dashboard", scopes).await.unwrap();
+    let (key, _) = stockwatch::access::create(&app.store, "dashboard", scopes)
+        .await
+        .unwrap();
     let driver = Driver::start();
     let client = browser(&driver).await;
     client.goto(&app.url("/")).await.unwrap();
-    wait_until(&client, "document.getElementById('conn').textContent.startsWith('enter a key')").await;
+    wait_until(
+        &client,
+        "document.getElementById('conn').textContent.startsWith('enter a key')",
+    )
+    .await;
     let field = client.find(Locator::Id("token")).await.unwrap();
     field.send_keys("swk_not_a_key").await.unwrap();
     client
-        .execute("document.getElementById('token').dispatchEvent(new Event('change'))", vec![])
+        .execute(
+            "document.getElementById('token').dispatchEvent(new Event('change'))",
+            vec![],
+        )
         .await
         .unwrap();
-    wait_until(&client, "document.getElementById('conn').textContent === 'the key was refused'").await;
+    wait_until(
+        &client,
+        "document.getElementById('conn').textContent === 'the key was refused'",
+    )
+    .await;
     field.clear().await.unwrap();
     field.send_keys(key.reveal()).await.unwrap();
     client
-        .execute("document.getElementById('token').dispatchEvent(new Event('change'))", vec![])
+        .execute(
+            "document.getElementById('token').dispatchEvent(new Event('change'))",
+            vec![],
+        )
         .await
         .unwrap();
     wait_until(&client, "document.getElementById('conn').textContent === 'live'").await;

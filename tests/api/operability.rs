@@ -457,6 +457,16 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    // A key-shaped credential goes through the keyring (a Redis read) and is refused.
+    let made_up = stockwatch::domain::ApiKey::generate();
+    let r = client
+        .put(format!("{base}/v1/skus/ps5/stock"))
+        .bearer_auth(made_up.reveal())
+        .json(&serde_json::json!({"available": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     let r = client
         .post(format!("{base}/v1/purchases"))
         .header("X-Request-Id", "req-json-2")
@@ -478,6 +488,8 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
     let all = captured.join("\n");
     assert!(!all.contains(secret), "the admin token was logged");
     assert!(!all.contains("wrong-guess"), "a presented token was logged");
+    let secret_half = made_up.reveal().rsplit('_').next().unwrap();
+    assert!(!all.contains(secret_half), "a presented key was logged");
     let answered: Vec<serde_json::Value> = captured
         .iter()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())

@@ -352,19 +352,9 @@ async fn rediss_urls_connect_over_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_public_bind_without_a_token_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
-        .args(["serve", "--bind", "0.0.0.0:0", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("STOCKWATCH_ADMIN_TOKEN")
-        .env_remove("REDIS_URL")
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (dir, err) = refused_serve(&["--bind", "0.0.0.0:0"]).await;
     assert!(
-        err.contains("refusing to bind 0.0.0.0:0") && err.contains("admin token"),
+        err.contains("refusing to bind 0.0.0.0:0") && err.contains("--admin-token") && err.contains("--require-keys"),
         "{err}"
     );
     // And it cleaned up the managed redis-server it had started.
@@ -373,4 +363,35 @@ async fn a_public_bind_without_a_token_refuses_to_start() {
             .await
             .is_none()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_allow_list_entry_that_allows_nothing_stops_the_start() {
+    let (dir, err) = refused_serve(&["--webhook-allow-hosts", "hooks.example.com,hooks:0"]).await;
+    assert!(
+        err.contains("--webhook-allow-hosts") && err.contains("hooks:0"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("redis.sock").exists(),
+        "refused before any Redis started"
+    );
+}
+
+/// Runs `stockwatch serve ARGS` with a managed Redis in a fresh data dir (no token, no
+/// REDIS_URL), expects it to refuse to start, and returns the dir and what it printed.
+async fn refused_serve(args: &[&str]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .arg("serve")
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("STOCKWATCH_ADMIN_TOKEN")
+        .env_remove("REDIS_URL")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    (dir, String::from_utf8_lossy(&out.stderr).into_owned())
 }
