@@ -2,11 +2,11 @@
 # A/B of the HTTP purchase path: a git revision against the working tree, interleaved in one
 # sitting, so that a change to the take path is measured against the main it started from.
 #
-#   scripts/http-ab.sh REV [--rounds 3] [--duration 8] [--connections 50]
+#   scripts/http-ab.sh REV [REV...] [--rounds 3] [--duration 8] [--connections 50]
 #
-# Builds REV (in a worktree under target/ab, sharing this target dir, so only stockwatch
-# itself is rebuilt) and the working tree, both in release. Then, for each round, and for
-# each build in turn (the order alternates between rounds), it starts a fresh `serve` with
+# Builds each REV (in a worktree under target/ab, sharing this target dir, so only
+# stockwatch itself is rebuilt) and the working tree, all in release. Then, for each round, and for
+# each build in turn (the order rotates between rounds), it starts a fresh `serve` with
 # its own managed Redis (default logging to a file, AOF everysec) and drives it with wrk:
 # GET /healthz, then purchases of one hot SKU on watch and on lua. Each run reports
 # requests/s, p50 and p99, and the CPU that the server and its Redis spent per request (from
@@ -14,8 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rev=${1:?usage: scripts/http-ab.sh REV [--rounds N] [--duration S] [--connections C]}
-shift
+revs=()
 rounds=3
 duration=8
 connections=50
@@ -24,23 +23,29 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
+    -*) echo "unknown argument: $1" >&2; exit 2 ;;
+    *) revs+=("$1"); shift ;;
   esac
 done
+[ ${#revs[@]} -gt 0 ] || { echo "usage: scripts/http-ab.sh REV [REV...] [--rounds N] [--duration S] [--connections C]" >&2; exit 2; }
 scripts/ensure-packages.sh wrk:wrk curl:curl redis-server:redis-server
 
-sha=$(git rev-parse --short "$rev")
 mkdir -p target/ab
-if [ ! -x "target/ab/stockwatch-$sha" ]; then
-  rm -rf "target/ab/src-$sha"
-  git worktree add -f --detach "target/ab/src-$sha" "$sha" >/dev/null
-  (cd "target/ab/src-$sha" && CARGO_TARGET_DIR=../.. cargo build -q --release --bin stockwatch)
-  cp target/release/stockwatch "target/ab/stockwatch-$sha"
-  git worktree remove --force "target/ab/src-$sha"
-fi
+builds=()
+for rev in "${revs[@]}"; do
+  sha=$(git rev-parse --short "$rev")
+  if [ ! -x "target/ab/stockwatch-$sha" ]; then
+    rm -rf "target/ab/src-$sha"
+    git worktree add -f --detach "target/ab/src-$sha" "$sha" >/dev/null
+    (cd "target/ab/src-$sha" && CARGO_TARGET_DIR=../.. cargo build -q --release --bin stockwatch)
+    cp target/release/stockwatch "target/ab/stockwatch-$sha"
+    git worktree remove --force "target/ab/src-$sha"
+  fi
+  builds+=("$sha")
+done
 cargo build -q --release --bin stockwatch
 cp target/release/stockwatch target/ab/stockwatch-worktree
-builds=("$sha" worktree)
+builds+=(worktree)
 
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -82,9 +87,9 @@ one() {
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rm -rf "$dir"
 }
+n=${#builds[@]}
 for round in $(seq "$rounds"); do
-  if [ $((round % 2)) -eq 1 ]; then order=("${builds[@]}"); else order=("${builds[1]}" "${builds[0]}"); fi
-  for build in "${order[@]}"; do one "$build" "$round"; done
+  for i in $(seq 0 $((n - 1))); do one "${builds[$(((i + round - 1) % n))]}" "$round"; done
 done
 
 echo
