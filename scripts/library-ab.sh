@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# A/B of the library's take path: git revisions against the working tree, interleaved in one
+# sitting on one private Redis (Unix socket, no persistence).
+#
+#   scripts/library-ab.sh REV [REV...] [--rounds 3] [--buyers 40000]
+#
+# Builds each REV (in a worktree under target/ab, sharing this target dir) and the working
+# tree in release, then, for each round and each workload, runs `stockwatch bench` of every
+# build in turn (the order rotates between rounds). Workloads: purchases over 10,000 SKUs
+# (flat) and of one hot SKU, on lua and on watch, concurrency 50, group commit on (the
+# default). Each run reports orders/s, the bench process's CPU per order (the client: the
+# library's take path plus the harness) and Redis's CPU per order (from /proc, the whole
+# run, the stock setup included). The summary is the
+# median of the rounds, per column.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+revs=()
+rounds=3
+buyers=40000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --buyers) buyers="$2"; shift 2 ;;
+    -*) echo "unknown argument: $1" >&2; exit 2 ;;
+    *) revs+=("$1"); shift ;;
+  esac
+done
+[ ${#revs[@]} -gt 0 ] || { echo "usage: scripts/library-ab.sh REV [REV...] [--rounds N] [--buyers N]" >&2; exit 2; }
+scripts/ensure-packages.sh redis-server:redis-server
+mkdir -p target/ab
+builds=()
+for rev in "${revs[@]}"; do
+  sha=$(git rev-parse --short "$rev")
+  if [ ! -x "target/ab/stockwatch-$sha" ]; then
+    rm -rf "target/ab/src-$sha"
+    git worktree add -f --detach "target/ab/src-$sha" "$sha" >/dev/null
+    (cd "target/ab/src-$sha" && CARGO_TARGET_DIR=../.. cargo build -q --release --bin stockwatch)
+    cp target/release/stockwatch "target/ab/stockwatch-$sha"
+    git worktree remove --force "target/ab/src-$sha"
+  fi
+  builds+=("$sha")
+done
+cargo build -q --release --bin stockwatch
+cp target/release/stockwatch target/ab/stockwatch-worktree
+builds+=(worktree)
+
+# shellcheck source=scripts/private-redis.sh
+source scripts/private-redis.sh
+results=$(mktemp)
+on_exit='rm -f "$results"'
+TIMEFORMAT='%U %S'
+printf '%-9s %5s %-10s %-6s %10s %11s %10s\n' build round workload strat "orders/s" "client µs" "redis µs"
+n=${#builds[@]}
+for round in $(seq "$rounds"); do
+  for workload in flat hot; do
+    skus=10000
+    [ "$workload" = hot ] && skus=1
+    for strategy in lua watch; do
+      for i in $(seq 0 $((n - 1))); do
+        build=${builds[$(((i + round - 1) % n))]}
+        cli FLUSHALL >/dev/null
+        r0=$(awk '{ print $14 + $15 }' "/proc/$redis_pid/stat")
+        cpu=$({ time "target/ab/stockwatch-$build" bench --strategy "$strategy" --buyers "$buyers" \
+          --stock "$buyers" --skus "$skus" --concurrency 50 --json --redis-url "$url" \
+          >"$dir/out.json" 2>/dev/null; } 2>&1)
+        r1=$(awk '{ print $14 + $15 }' "/proc/$redis_pid/stat")
+        python3 - "$dir/out.json" "$cpu" "$buyers" "$build" "$round" "$workload" "$strategy" "$((r1 - r0))" "$(getconf CLK_TCK)" <<'EOF' | tee -a "$results"
+import json, sys
+out, cpu, buyers, build, rnd, workload, strategy, ticks, hz = sys.argv[1:]
+r = json.load(open(out))["results"][0]
+user, system = map(float, cpu.split())
+client = (user + system) * 1e6 / int(buyers)
+# Redis's CPU over the whole run (setup included), per order: the same rule for every build.
+redis = int(ticks) / int(hz) * 1e6 / int(buyers)
+print(f"{build:<9} {rnd:>5} {workload:<10} {strategy:<6} {r['orders_per_s']:>10.0f} {client:>11.1f} {redis:>10.1f}")
+EOF
+      done
+    done
+  done
+done
+
+echo
+echo "median of $rounds rounds, per column (orders/s, client CPU µs per order, Redis CPU µs per order):"
+python3 - "$results" <<'EOF'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    b, _, w, s, o, c, r = line.split()
+    rows.setdefault((w, s, b), []).append((float(o), float(c), float(r)))
+for (w, s, b), v in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    med = [statistics.median(x[i] for x in v) for i in range(3)]
+    print(f"{w:<6} {s:<6} {b:<9} {med[0]:>10.0f} {med[1]:>8.1f} {med[2]:>8.1f}")
+EOF
