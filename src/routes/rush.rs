@@ -15,8 +15,8 @@ use actix_web::{HttpResponse, web};
     responses(
         (status = 200, description = "The rush, read back from Redis", body = crate::demo::RushResult),
         (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
-        (status = 401, description = "Admin token missing (`unauthorized`)", body = crate::error::ErrorBody),
-        (status = 403, description = "Wrong admin token (`forbidden`), or `broken` without --allow-broken (`broken_disabled`)", body = crate::error::ErrorBody),
+        (status = 401, description = "No credential, or an unknown or revoked API key (`unauthorized`)", body = crate::error::ErrorBody),
+        (status = 403, description = "Wrong admin token, or an API key without the `admin` scope (`forbidden`), or `broken` without --allow-broken (`broken_disabled`)", body = crate::error::ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = crate::error::ErrorBody),
         (status = 503, description = "Redis unavailable (`redis_unavailable`)", body = crate::error::ErrorBody)),
     security(("admin_token" = []), ("api_key" = ["admin"]))

@@ -37,11 +37,6 @@ error_response!(
     403,
     "An API key without the `checkout` scope (`forbidden`, with `scope`), or `strategy=broken` on a server without --allow-broken (`broken_disabled`)"
 );
-error_response!(
-    BrokenDisabled,
-    403,
-    "`strategy=broken` on a server without --allow-broken (`broken_disabled`)"
-);
 error_response!(UnknownSku, 404, "No such SKU (`unknown_sku`, with `sku`)");
 error_response!(
     UnknownLocation,
