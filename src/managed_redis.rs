@@ -26,6 +26,16 @@ pub struct ManagedRedis {
     socket: PathBuf,
 }
 
+/// The server binary a managed server runs: `STOCKWATCH_REDIS_SERVER` when set (a path, or
+/// a name on PATH, such as `valkey-server`), else `redis-server`. The test suite runs its
+/// server matrix through it (`scripts/test.sh`).
+pub fn server_binary() -> String {
+    std::env::var("STOCKWATCH_REDIS_SERVER")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "redis-server".into())
+}
+
 /// Why `redis-server` did not start, with the install hint when it is missing.
 pub(crate) fn spawn_error(e: std::io::Error) -> String {
     match e.kind() {
@@ -73,7 +83,7 @@ impl ManagedRedis {
             }
             let _ = std::fs::remove_file(&socket);
         }
-        let mut cmd = Command::new("redis-server");
+        let mut cmd = Command::new(server_binary());
         cmd.arg("--port")
             .arg("0")
             .arg("--unixsocket")

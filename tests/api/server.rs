@@ -204,3 +204,27 @@ async fn a_redis_below_the_floor_is_refused_at_start() {
         "the message names the version needed: {stderr}"
     );
 }
+
+/// The server matrix (`scripts/test.sh`) runs tests on Valkey by naming its binary in
+/// `STOCKWATCH_REDIS_SERVER`: the managed servers must then be that binary, or the matrix
+/// would test Redis twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_managed_server_is_the_binary_the_matrix_names() {
+    let redis = TestRedis::start().await;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut redis.raw().await)
+        .await
+        .unwrap();
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .map(|v| v.trim().to_owned())
+    };
+    let executable = field("executable").expect("INFO server names the executable");
+    let wanted = stockwatch::managed_redis::server_binary();
+    let name = |p: &str| std::path::Path::new(p).file_name().map(|n| n.to_owned());
+    assert_eq!(name(&executable), name(&wanted), "{executable} is not {wanted}");
+    // Valkey says so beside the Redis version it is compatible with.
+    assert_eq!(field("valkey_version").is_some(), wanted.contains("valkey"), "{info}");
+}
