@@ -67,6 +67,8 @@ pub struct Metrics {
     redis_errors: IntCounterVec,
     /// Open `GET /v1/events` streams.
     pub sse_clients: IntGauge,
+    /// Webhook deliveries that ran out of retries and became dead letters.
+    pub webhook_dead_lettered: IntCounter,
     /// The ledger projector's.
     pub ledger: LedgerMetrics,
     /// Totals the bench reads without parsing the text format.
@@ -123,7 +125,15 @@ impl Metrics {
         let expiry_released =
             IntCounter::new("expiry_released_total", "Holds released by the expiry worker.").expect("valid metric");
         r.register(Box::new(expiry_released.clone())).expect("unique metric");
+        let webhook_dead_lettered = IntCounter::new(
+            "webhook_dead_lettered_total",
+            "Webhook deliveries that ran out of retries (now dead letters).",
+        )
+        .expect("valid metric");
+        r.register(Box::new(webhook_dead_lettered.clone()))
+            .expect("unique metric");
         Self {
+            webhook_dead_lettered,
             calls: counter_vec(
                 &r,
                 "txn_calls_total",

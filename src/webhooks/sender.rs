@@ -167,6 +167,7 @@ async fn deliver_or_bury(store: &Store, config: &WebhookConfig, hook: &Stored, a
             at: crate::ops::now_ms(),
         };
         tracing::warn!(webhook = %hook.id, alert = %alert.id, error = %dead.error, "webhook delivery gave up; kept as a dead letter");
+        store.metrics().webhook_dead_lettered.inc();
         let json = serde_json::to_string(&dead).expect("dead letters serialize");
         let kept: Result<(), StoreError> = store
             .query(

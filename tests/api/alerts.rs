@@ -416,6 +416,12 @@ async fn webhooks_are_signed_retried_and_kept_as_dead_letters_to_replay() {
     };
     assert_eq!(dead.len(), 1);
     assert!(dead[0]["attempts"].as_u64().unwrap() >= 2, "{dead:?}");
+    // What the on-call alert (deploy/prometheus) counts.
+    let metrics = app.text("/metrics").await;
+    assert!(
+        metrics.contains("\nstockwatch_webhook_dead_lettered_total 1\n"),
+        "{metrics}"
+    );
     let tries = down.seen.lock().unwrap().len();
     // The receiver recovers; a replay sends the same alert once more, and it is gone.
     *down.script.lock().unwrap() = vec![200];

@@ -549,3 +549,56 @@ async fn the_retry_budget_caps_retries_at_its_share_of_first_attempts() {
         assert_eq!(app.stock("hot").await["sold"], sold as i64);
     }
 }
+
+/// The on-call rules (`deploy/prometheus/`) and the Grafana dashboard name only metrics
+/// stockwatch registers, and the dashboard only recording rules the rules file defines: a
+/// rule or panel on a misspelt name would stay silent, and promtool cannot tell.
+#[test]
+fn the_prometheus_rules_and_dashboard_name_only_what_exists() {
+    let rules = std::fs::read_to_string("deploy/prometheus/stockwatch.rules.yml").unwrap();
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("deploy/grafana/stockwatch.json").unwrap()).unwrap();
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(exprs.len() >= 8, "{exprs:?}");
+    let mut registered = String::new();
+    for entry in std::fs::read_dir("src/metrics").unwrap() {
+        registered.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    // Every name after `prefix` in `text`, up to the first character that cannot be in it.
+    let names = |text: &str, prefix: &str| -> std::collections::BTreeSet<String> {
+        text.match_indices(prefix)
+            .map(|(at, _)| {
+                let rest = &text[at + prefix.len()..];
+                rest.chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == ':')
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    let all = format!("{rules}\n{}", exprs.join("\n"));
+    let metrics = names(&all, "stockwatch_");
+    assert!(metrics.len() >= 10, "{metrics:?}");
+    for name in &metrics {
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(name);
+        assert!(
+            registered.contains(&format!("\"{base}\"")),
+            "stockwatch_{name} is not a metric"
+        );
+    }
+    for name in names(&exprs.join("\n"), "stockwatch:") {
+        assert!(
+            rules.contains(&format!("record: stockwatch:{name}")),
+            "stockwatch:{name} is not recorded"
+        );
+    }
+}
