@@ -30,22 +30,9 @@ done
 [ ${#revs[@]} -gt 0 ] || { echo "usage: scripts/http-ab.sh REV [REV...] [--rounds N] [--duration S] [--connections C]" >&2; exit 2; }
 scripts/ensure-packages.sh wrk:wrk curl:curl redis-server:redis-server
 
-mkdir -p target/ab
-builds=()
-for rev in "${revs[@]}"; do
-  sha=$(git rev-parse --short "$rev")
-  if [ ! -x "target/ab/stockwatch-$sha" ]; then
-    rm -rf "target/ab/src-$sha"
-    git worktree add -f --detach "target/ab/src-$sha" "$sha" >/dev/null
-    (cd "target/ab/src-$sha" && CARGO_TARGET_DIR=../.. cargo build -q --release --bin stockwatch)
-    cp target/release/stockwatch "target/ab/stockwatch-$sha"
-    git worktree remove --force "target/ab/src-$sha"
-  fi
-  builds+=("$sha")
-done
-cargo build -q --release --bin stockwatch
-cp target/release/stockwatch target/ab/stockwatch-worktree
-builds+=(worktree)
+# shellcheck source=scripts/ab-builds.sh
+source scripts/ab-builds.sh
+build_revs "${revs[@]}"
 
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

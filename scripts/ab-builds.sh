@@ -1,0 +1,24 @@
+# Sourced by the A/B scripts (http-ab.sh, library-ab.sh): builds each revision given, and the
+# working tree, in release, and sets `builds` to their names (short hashes, then
+# `worktree`); each binary is target/ab/stockwatch-<name>. A revision builds in a worktree
+# under target/ab that shares this target dir, so only stockwatch itself is rebuilt, and its
+# binary is kept for the next run.
+build_revs() {
+  mkdir -p target/ab
+  builds=()
+  local rev sha
+  for rev in "$@"; do
+    sha=$(git rev-parse --short "$rev")
+    if [ ! -x "target/ab/stockwatch-$sha" ]; then
+      rm -rf "target/ab/src-$sha"
+      git worktree add -f --detach "target/ab/src-$sha" "$sha" >/dev/null
+      (cd "target/ab/src-$sha" && CARGO_TARGET_DIR=../.. cargo build -q --release --bin stockwatch)
+      cp target/release/stockwatch "target/ab/stockwatch-$sha"
+      git worktree remove --force "target/ab/src-$sha"
+    fi
+    builds+=("$sha")
+  done
+  cargo build -q --release --bin stockwatch
+  cp target/release/stockwatch target/ab/stockwatch-worktree
+  builds+=(worktree)
+}
