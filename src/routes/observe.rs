@@ -1,6 +1,8 @@
 //! The middleware every request passes through: a request id (taken from `X-Request-Id`
-//! when the client sent a sane one, else a new UUIDv7, and echoed back), a root span that
-//! carries it, one log line per answered request, and the HTTP metrics.
+//! when the client sent a sane one, else a new UUIDv7, and echoed back), the caller's W3C
+//! trace context (`traceparent`: its trace id joins the span, and the response carries it
+//! on), a root span that carries them, one log line per answered request, and the HTTP
+//! metrics.
 
 use super::extract::AppState;
 use crate::error::Error;
@@ -32,6 +34,30 @@ fn request_id(req: &ServiceRequest) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
         })
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
+}
+
+/// The W3C trace context header, read and answered.
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// A valid `traceparent` (W3C Trace Context): `00-<trace id>-<parent id>-<flags>`, lowercase
+/// hex, neither id all zeros; a later version is read by its first four fields. Returns the
+/// trace id and the flags. Anything else is ignored, as the recommendation says: the
+/// request is served as if it had none.
+fn trace_context(req: &ServiceRequest) -> Option<(&str, &str)> {
+    let value = req.headers().get(&TRACEPARENT)?.to_str().ok()?;
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mut parts = value.splitn(5, '-');
+    let (version, trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let later = parts.next().is_some();
+    let ok = hex(version, 2)
+        && version != "ff"
+        && (version != "00" || !later)
+        && hex(trace, 32)
+        && hex(parent, 16)
+        && hex(flags, 2)
+        && trace.bytes().any(|b| b != b'0')
+        && parent.bytes().any(|b| b != b'0');
+    ok.then_some((trace, flags))
 }
 
 /// The request's root span, for handlers to record what they learned (attempts).
@@ -81,9 +107,11 @@ pub async fn observe(
         .ok()
         .flatten()
         .filter(|s| crate::domain::Strategy::parse(Some(s)).is_ok());
+    let trace = trace_context(&req).map(|(t, f)| (t.to_owned(), f.to_owned()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,
+        trace_id = Empty,
         method = %req.method(),
         path = %req.path(),
         operation = Empty,
@@ -93,6 +121,9 @@ pub async fn observe(
     );
     if let Some(strategy) = &strategy {
         span.record("strategy", strategy.as_str());
+    }
+    if let Some((trace_id, _)) = &trace {
+        span.record("trace_id", trace_id.as_str());
     }
     req.extensions_mut().insert(RequestSpan {
         span: span.clone(),
@@ -142,6 +173,13 @@ pub async fn observe(
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
+    }
+    // The trace goes on: the caller's trace id, this server's span as the parent.
+    if let Some((trace_id, flags)) = trace {
+        let parent = hex::encode(rand::random::<[u8; 8]>());
+        if let Ok(value) = HeaderValue::from_str(&format!("00-{trace_id}-{parent}-{flags}")) {
+            res.headers_mut().insert(TRACEPARENT, value);
+        }
     }
     Ok(res)
 }

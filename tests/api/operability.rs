@@ -470,11 +470,20 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
     let r = client
         .post(format!("{base}/v1/purchases"))
         .header("X-Request-Id", "req-json-2")
+        .header("traceparent", format!("00-{TRACE}-00f067aa0ba902b7-01"))
         .json(&serde_json::json!({"sku": "ps5", "quantity": 1, "user_id": "u"}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    // The trace goes on: the same trace id and flags, this server's span as the parent.
+    let answered_trace = r.headers()["traceparent"].to_str().unwrap().to_owned();
+    let parts: Vec<&str> = answered_trace.split('-').collect();
+    assert_eq!((parts[0], parts[1], parts[3]), ("00", TRACE, "01"), "{answered_trace}");
+    assert!(
+        parts[2].len() == 16 && parts[2] != "00f067aa0ba902b7",
+        "{answered_trace}"
+    );
     // SIGTERM, then read everything it logged.
     let pid = child.id().unwrap().to_string();
     std::process::Command::new("kill")
@@ -503,6 +512,10 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
     assert_eq!(purchase["span"]["strategy"], "watch");
     assert_eq!(purchase["span"]["attempts"], 1);
     assert_eq!(purchase["fields"]["status"], 201);
+    assert_eq!(
+        purchase["span"]["trace_id"], TRACE,
+        "the caller's trace id is in the log line"
+    );
     assert!(answered.iter().any(|j| j["span"]["request_id"] == "req-json-1"));
 }
 
@@ -601,4 +614,54 @@ fn the_prometheus_rules_and_dashboard_name_only_what_exists() {
             "stockwatch:{name} is not recorded"
         );
     }
+}
+
+/// A W3C trace id from the specification's example.
+const TRACE: &str = "4bf92f3577b34da6a50f8a2ee6d4f3b7";
+
+/// A malformed or unusable `traceparent` is ignored (the request is served as without one);
+/// a valid one is carried on, and a later version is read by its first fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_context_is_carried_on_and_bad_headers_are_ignored() {
+    let app = spawn_app().await;
+    let traced = |value: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .get(app.url("/healthz"))
+                .header("traceparent", value)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.headers().get("traceparent").map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    let parent = "00f067aa0ba902b7";
+    for good in [
+        format!("00-{TRACE}-{parent}-01"),
+        format!("00-{TRACE}-{parent}-00"),
+        format!("cc-{TRACE}-{parent}-01-what-comes-later"),
+    ] {
+        let answer = traced(good.clone()).await.unwrap_or_else(|| panic!("{good}"));
+        assert!(
+            answer.starts_with(&format!("00-{TRACE}-")) && answer.ends_with(&good[52..55]),
+            "{good} -> {answer}"
+        );
+    }
+    for bad in [
+        format!("00-{}-{parent}-01", "0".repeat(32)),
+        format!("00-{TRACE}-{}-01", "0".repeat(16)),
+        format!("ff-{TRACE}-{parent}-01"),
+        format!("00-{}-{parent}-01", TRACE.to_uppercase()),
+        format!("00-{TRACE}-{parent}-01-extra"),
+        format!("00-{TRACE}-{parent}"),
+        "garbage".to_owned(),
+    ] {
+        assert_eq!(traced(bad.clone()).await, None, "{bad}");
+    }
+    // Without one, nothing is made up.
+    let plain = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert!(plain.headers().get("traceparent").is_none());
 }
