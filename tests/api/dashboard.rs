@@ -725,29 +725,13 @@ async fn the_dashboard_works_with_keys_required() {
         "document.getElementById('conn').textContent.startsWith('enter a key')",
     )
     .await;
-    let field = client.find(Locator::Id("token")).await.unwrap();
-    field.send_keys("swk_not_a_key").await.unwrap();
-    client
-        .execute(
-            "document.getElementById('token').dispatchEvent(new Event('change'))",
-            vec![],
-        )
-        .await
-        .unwrap();
+    enter_key(&client, "swk_not_a_key").await;
     wait_until(
         &client,
         "document.getElementById('conn').textContent === 'the key was refused'",
     )
     .await;
-    field.clear().await.unwrap();
-    field.send_keys(key.reveal()).await.unwrap();
-    client
-        .execute(
-            "document.getElementById('token').dispatchEvent(new Event('change'))",
-            vec![],
-        )
-        .await
-        .unwrap();
+    enter_key(&client, key.reveal()).await;
     wait_until(&client, "document.getElementById('conn').textContent === 'live'").await;
     rush_from_the_page(&client, "tv-keyed", "lua", 60, 20, true).await;
     // The row's counters came through the keyed stream.
@@ -758,4 +742,18 @@ async fn the_dashboard_works_with_keys_required() {
     .await;
     assert_eq!(cell(&client, "tv-keyed", "available").await, 0);
     client.close().await.unwrap();
+}
+
+/// Types `text` into the page's key field, as a user would, and commits it (`change`).
+async fn enter_key(client: &fantoccini::Client, text: &str) {
+    let field = client.find(Locator::Id("token")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+    client
+        .execute(
+            "document.getElementById('token').dispatchEvent(new Event('change'))",
+            vec![],
+        )
+        .await
+        .unwrap();
 }
