@@ -125,12 +125,7 @@ pub struct Replayed {
 #[utoipa::path(post, path = "/v1/webhooks/dead-letters/replay", tag = "alerts",
     params(("id" = Option<String>, Query, description = "Only this dead letter"), super::api::IdempotencyKeyHeader),
     responses((status = 200, description = "What went through", body = Replayed),
-        super::api::InvalidRequest,
-        super::api::Unauthorized,
-        super::api::Forbidden,
-        (status = 404, description = "`unknown_dead_letter`: no dead letter has that id", body = crate::error::ErrorBody),
-        super::api::KeyReused,
-        super::api::Unavailable),
+        super::api::DeadLetterRefusals),
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
@@ -145,7 +140,7 @@ pub async fn replay(
     let only = query_param(&req, "id")?;
     once::respond(&state, idem, "dead_letters_replay", &only, || async {
         let report = sender::replay(&state.store, &state.webhooks, only.as_deref()).await?;
-        let remaining = sender::dead_letters(&state.store).await?.len();
+        let remaining = sender::dead_letter_count(&state.store).await?;
         let replayed = Replayed {
             delivered: report.delivered,
             remaining,
@@ -161,12 +156,7 @@ pub async fn replay(
 #[utoipa::path(delete, path = "/v1/webhooks/dead-letters/{id}", tag = "alerts",
     params(("id" = String, Path, description = "The dead letter's id, `<alert id>/<webhook id>`"), super::api::IdempotencyKeyHeader),
     responses((status = 204, description = "Removed"),
-        super::api::InvalidRequest,
-        super::api::Unauthorized,
-        super::api::Forbidden,
-        (status = 404, description = "`unknown_dead_letter`", body = crate::error::ErrorBody),
-        super::api::KeyReused,
-        super::api::Unavailable),
+        super::api::DeadLetterRefusals),
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]

@@ -262,6 +262,13 @@ pub async fn dead_letters(store: &Store) -> Result<Vec<DeadLetter>, Error> {
     Ok(dead)
 }
 
+/// How many dead letters are kept (one HLEN, not the letters themselves).
+pub async fn dead_letter_count(store: &Store) -> Result<usize, Error> {
+    Ok(store
+        .query(redis::cmd("HLEN").arg(store.keys().webhooks_dead()))
+        .await?)
+}
+
 /// Longest a replay runs, whatever the webhooks' timeout: inside the server's shutdown
 /// grace period, so a stop never waits on a replay.
 pub const REPLAY_DEADLINE: Duration = Duration::from_secs(8);

@@ -47,6 +47,11 @@ error_response!(UnknownReservation, 404, "No such reservation (`unknown_reservat
 error_response!(UnknownWebhook, 404, "No such webhook (`unknown_webhook`)");
 error_response!(UnknownOrder, 404, "No such order (`unknown_order`)");
 error_response!(
+    UnknownDeadLetter,
+    404,
+    "No dead letter has that id (`unknown_dead_letter`)"
+);
+error_response!(
     InsufficientStock,
     409,
     "Not enough stock; nothing was taken (`insufficient_stock`, listing every short line in `items`)"
@@ -91,6 +96,10 @@ error_responses!(
 error_responses!(
     /// How a stockroom change (transfer, adjustment) can be refused.
     StockroomRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSku, UnknownLocation, InsufficientStock, TooLarge, KeyReused, Unavailable
+);
+error_responses!(
+    /// How a dead-letter replay or delete can be refused.
+    DeadLetterRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownDeadLetter, KeyReused, Unavailable
 );
 error_responses!(
     /// How a change to a reservation (confirm, cancel) can be refused.
