@@ -198,7 +198,9 @@ impl Prepared {
     pub(super) async fn call(&self, cart: &[usize]) -> Answer {
         match &self.target {
             Target::Library(store) => self.call_library(store, cart).await,
-            Target::Http { base, client } => self.call_http(base, client, cart).await,
+            // Boxed: an HTTP client's future is large, and each buyer's call is moved into
+            // its timer; inline, a library run would copy it for every call.
+            Target::Http { base, client } => Box::pin(self.call_http(base, client, cart)).await,
         }
     }
 

@@ -67,7 +67,8 @@ impl StoredAnswer {
         slot: u16,
     ) -> Result<Option<Self>, Error> {
         match idem {
-            Some(idem) => Ok(Some(Self::claim(store, scope, idem, slot).await?)),
+            // Boxed: inline, the claim's future would grow every take's, keyed or not.
+            Some(idem) => Ok(Some(Box::pin(Self::claim(store, scope, idem, slot)).await?)),
             None => Ok(None),
         }
     }

@@ -53,17 +53,20 @@ pub async fn reserve(
         saga: None,
     };
     if saga::spans_slots(store, items) {
-        let taken = Across {
-            store,
-            strategy,
-            items,
-            scope: "reserve",
-            idem,
-            user_id: user.as_str().to_owned(),
-            at_ms,
-            parent: Parent::Reservation(resv),
-        }
-        .run()
+        // Boxed: a saga's future is large, and inline it would be moved on every hold.
+        let taken = Box::pin(
+            Across {
+                store,
+                strategy,
+                items,
+                scope: "reserve",
+                idem,
+                user_id: user.as_str().to_owned(),
+                at_ms,
+                parent: Parent::Reservation(resv),
+            }
+            .run(),
+        )
         .await?;
         return reserved(items, user, taken);
     }

@@ -36,17 +36,20 @@ pub(crate) async fn sell(
         OrderSource::Checkout | OrderSource::Reservation => "checkout",
     };
     if saga::spans_slots(store, items) {
-        let taken = Across {
-            store,
-            strategy,
-            items,
-            scope: kind,
-            idem,
-            user_id: user.as_str().to_owned(),
-            at_ms,
-            parent: Parent::Order(order),
-        }
-        .run()
+        // Boxed: a saga's future is large, and inline it would be moved on every sale.
+        let taken = Box::pin(
+            Across {
+                store,
+                strategy,
+                items,
+                scope: kind,
+                idem,
+                user_id: user.as_str().to_owned(),
+                at_ms,
+                parent: Parent::Order(order),
+            }
+            .run(),
+        )
         .await?;
         return Ok((order_id_of(&taken)?, taken));
     }

@@ -223,7 +223,8 @@ impl Store {
     /// new master without a restart. Nothing happens on one Redis.
     pub(crate) async fn master_lost(&self, e: &StoreError) {
         if self.is_cluster() && matches!(e, StoreError::Unavailable(_) | StoreError::Timeout) {
-            self.inner.redis.master_lost().await;
+            // Boxed: rare, and inline its future would grow every query's.
+            Box::pin(self.inner.redis.master_lost()).await;
         }
     }
 

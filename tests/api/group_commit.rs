@@ -207,3 +207,37 @@ async fn unbatched_lua_makes_one_script_call_per_buyer() {
     assert_eq!(value(&metrics, LUA_TAKES), 200.0);
     assert!(app.verify().await.ok);
 }
+
+/// A purchase's future is moved whole on every call (into its task, its timer, each layer
+/// that awaits it), so rarely taken branches (sagas, the unbatched strategies, reconnects,
+/// listing a slot) are boxed. Inline, they made it 19 KB and memcpy the top of a profile.
+#[tokio::test]
+async fn the_take_path_futures_stay_small() {
+    use stockwatch::domain::{CartItems, Quantity, Sku, Strategy, TtlSeconds, UserId};
+    use stockwatch::ops;
+    let app = spawn_app().await;
+    let (store, sku) = (&app.store, Sku::parse("small").unwrap());
+    let user = UserId::parse(&json!("u")).unwrap();
+    let one = Quantity::parse(&json!(1), "quantity").unwrap();
+    let items = CartItems::single(sku.clone(), one);
+    let ttl = TtlSeconds::parse(Some(&json!(60))).unwrap();
+    for strategy in [Strategy::Watch, Strategy::Lua] {
+        let sizes = [
+            (
+                "purchase",
+                size_of_val(&ops::purchase(store, strategy, &sku, one, &user, None)),
+            ),
+            (
+                "checkout",
+                size_of_val(&ops::checkout(store, strategy, &items, &user, None)),
+            ),
+            (
+                "reserve",
+                size_of_val(&ops::reserve(store, strategy, &items, &user, ttl, None)),
+            ),
+        ];
+        for (op, size) in sizes {
+            assert!(size <= 4096, "{op} on {strategy:?}: a {size}-byte future");
+        }
+    }
+}

@@ -99,9 +99,11 @@ impl Combiner {
                 continue;
             }
             let (takes, replies): (Vec<Take>, Vec<Reply>) = live.into_iter().unzip();
+            // Boxed, so that the leader's own future stays small: it is moved whenever a
+            // leader is spawned, which a convoy does for every batch.
             let results = match queue.0 {
-                Path::Watch => commit(&takes).await,
-                Path::Lua => super::lua::run_script(&takes).await,
+                Path::Watch => Box::pin(commit(&takes)).await,
+                Path::Lua => Box::pin(super::lua::run_script(&takes)).await,
             };
             for (reply, result) in replies.into_iter().zip(results) {
                 // A buyer that went away still has its order; nobody is left to tell.

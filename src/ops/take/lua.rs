@@ -1,6 +1,13 @@
 //! Takes as Lua script calls (`src/lua/take.lua`): the same decision, made inside Redis,
 //! with the arguments encoded here and each reply decoded back into a [`Receipt`]. One call
 //! carries a batch of takes (group commit, as on `watch`), or one take with batching off.
+//!
+//! The script's argument layout is declared once, here: [`BatchArg`], [`BuyerArg`] and
+//! [`BuyerKey`] list the slots in order, the script's `B_*`, `A_*` and `K_*` offsets are
+//! generated from those lists ([`layout_header`]), and [`Take::push_args`] fills each slot
+//! through an exhaustive `match` over the same lists. Neither side can add, drop or reorder
+//! a slot without the other following; a unit test checks that the script names only
+//! declared slots, and every declared one.
 
 use super::super::alerts::with_alerts;
 use super::receipt::{Outcome, Receipt};
@@ -8,11 +15,127 @@ use super::{Record, Take};
 use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
 use crate::store::Store;
-use redis::Value;
+use redis::{RedisWrite, ToRedisArgs, Value};
 use std::sync::LazyLock;
 
-static TAKE_SCRIPT: LazyLock<redis::Script> =
-    LazyLock::new(|| redis::Script::new(&with_alerts(include_str!("../../lua/take.lua"))));
+/// Declares one part of the script's layout: an enum of its slots in order, and the Lua
+/// name of each slot's offset. The script's offsets are generated from `LUA`.
+macro_rules! layout {
+    ($(#[$doc:meta])* enum $name:ident, count $count:literal { $($(#[$vdoc:meta])* $variant:ident = $lua:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// Every slot, in layout order.
+            const ALL: &'static [Self] = &[$(Self::$variant),*];
+            /// Each slot's offset name in the script, in layout order.
+            const LUA: &'static [&'static str] = &[$($lua),*];
+            /// The Lua name of the slot count.
+            const COUNT: &'static str = $count;
+        }
+    };
+}
+
+layout! {
+    /// The batch's header: the first arguments of the call.
+    enum BatchArg, count "B_COUNT" {
+        /// How many buyers follow.
+        Buyers = "B_BUYERS",
+        /// `MAXLEN ~` of the movement streams.
+        Maxlen = "B_MAXLEN",
+    }
+}
+
+layout! {
+    /// A buyer's header, before its quantities, pins and record arguments.
+    enum BuyerArg, count "A_COUNT" {
+        /// Its lines, n.
+        Lines = "A_LINES",
+        /// `1` when it has an idempotency key (one more key), else `0`.
+        Idempotent = "A_IDEMPOTENT",
+        /// How many record arguments end its arguments.
+        RecordArgs = "A_RECORD_ARGS",
+        /// `sold` or `reserved`.
+        Destination = "A_DESTINATION",
+        /// The movement kind.
+        Kind = "A_KIND",
+        /// The order or reservation id.
+        Reference = "A_REFERENCE",
+        /// When, epoch ms.
+        AtMs = "A_AT_MS",
+        /// `order` or `reservation`.
+        Mode = "A_MODE",
+        /// The reservation's deadline (0 for an order).
+        ExpiresAt = "A_EXPIRES_AT",
+        /// The request's fingerprint ('' without a key).
+        Fingerprint = "A_FINGERPRINT",
+        /// How long the stored answer lives, ms.
+        RetentionMs = "A_RETENTION_MS",
+        /// Its ledger entry, or '' with the ledger off.
+        Entry = "A_ENTRY",
+    }
+}
+
+layout! {
+    /// A buyer's keys after its stock and movement keys. The optional one comes last.
+    enum BuyerKey, count "K_COUNT" {
+        /// The order or reservation.
+        Record = "K_RECORD",
+        /// The expiry index of the take's slot.
+        Expiry = "K_EXPIRY",
+        /// The ledger's feed of the slot.
+        Feed = "K_FEED",
+        /// The slot's alert stream.
+        Alerts = "K_ALERTS",
+        /// The stored answer; only with an Idempotency-Key.
+        Idempotency = "K_IDEMPOTENCY",
+    }
+}
+
+/// The script's offsets, as Lua locals: each slot's 0-based offset in its part, and each
+/// part's slot count.
+fn layout_header() -> String {
+    let mut out = String::new();
+    for (names, count) in [
+        (BatchArg::LUA, BatchArg::COUNT),
+        (BuyerArg::LUA, BuyerArg::COUNT),
+        (BuyerKey::LUA, BuyerKey::COUNT),
+    ] {
+        let offsets: Vec<String> = (0..names.len()).map(|i| i.to_string()).collect();
+        out.push_str(&format!("local {} = {}\n", names.join(", "), offsets.join(", ")));
+        out.push_str(&format!("local {count} = {}\n", names.len()));
+    }
+    out
+}
+
+/// One argument: a number or a string, written as redis-rs writes either.
+enum Arg<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+impl ToRedisArgs for Arg<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + RedisWrite,
+    {
+        match self {
+            Self::Int(n) => n.write_redis_args(out),
+            Self::Str(s) => s.write_redis_args(out),
+        }
+    }
+}
+
+static TAKE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(&format!(
+        "{}{}",
+        layout_header(),
+        with_alerts(include_str!("../../lua/take.lua"))
+    ))
+});
 
 /// Runs `takes` as one script call, each decided in order against what the ones before it
 /// left; one result per take, in order. All of them are in one slot (one Redis, or one
@@ -21,7 +144,12 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     let store = &takes[0].store;
     let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
     let mut inv = TAKE_SCRIPT.prepare_invoke();
-    inv.arg(takes.len()).arg(store.config().movements_maxlen);
+    for arg in BatchArg::ALL {
+        inv.arg(match arg {
+            BatchArg::Buyers => takes.len() as u64,
+            BatchArg::Maxlen => store.config().movements_maxlen as u64,
+        });
+    }
     for take in takes {
         take.push_args(&mut inv);
     }
@@ -90,30 +218,39 @@ impl Take {
             Record::Order { key, .. } => ("order", key, 1),
             Record::Reservation { key, fields, .. } => ("reservation", key, 2 * fields.len()),
         };
-        inv.key(record_key)
-            .key(keys.expiry(self.slot))
-            .key(keys.journal(self.store.feed_slot(self.slot)))
-            .key(keys.alerts(self.store.feed_slot(self.slot)));
-        let (fp, retention) = match &self.idem {
-            Some(slot) => {
-                let (key, fp, retention) = slot.script_args();
-                inv.key(key);
-                (fp, retention)
-            }
-            None => ("", 0),
-        };
-        inv.arg(lines.len())
-            .arg(u8::from(self.idem.is_some()))
-            .arg(record_args)
-            .arg(self.destination())
-            .arg(self.kind)
-            .arg(&self.reference)
-            .arg(self.at_ms)
-            .arg(mode)
-            .arg(self.expires_at())
-            .arg(fp)
-            .arg(retention)
-            .arg(self.entry.as_deref().unwrap_or(""));
+        let feed_slot = self.store.feed_slot(self.slot);
+        for key in BuyerKey::ALL {
+            match key {
+                BuyerKey::Record => inv.key(record_key),
+                BuyerKey::Expiry => inv.key(keys.expiry(self.slot)),
+                BuyerKey::Feed => inv.key(keys.journal(feed_slot)),
+                BuyerKey::Alerts => inv.key(keys.alerts(feed_slot)),
+                BuyerKey::Idempotency => match &self.idem {
+                    Some(answer) => inv.key(answer.script_args().0),
+                    None => inv,
+                },
+            };
+        }
+        let (fp, retention) = self.idem.as_ref().map_or(("", 0), |a| {
+            let (_, fp, retention) = a.script_args();
+            (fp, retention)
+        });
+        for arg in BuyerArg::ALL {
+            inv.arg(match arg {
+                BuyerArg::Lines => Arg::Int(lines.len() as i64),
+                BuyerArg::Idempotent => Arg::Int(i64::from(self.idem.is_some())),
+                BuyerArg::RecordArgs => Arg::Int(record_args as i64),
+                BuyerArg::Destination => Arg::Str(self.destination()),
+                BuyerArg::Kind => Arg::Str(self.kind),
+                BuyerArg::Reference => Arg::Str(&self.reference),
+                BuyerArg::AtMs => Arg::Int(self.at_ms),
+                BuyerArg::Mode => Arg::Str(mode),
+                BuyerArg::ExpiresAt => Arg::Int(self.expires_at()),
+                BuyerArg::Fingerprint => Arg::Str(fp),
+                BuyerArg::RetentionMs => Arg::Int(retention as i64),
+                BuyerArg::Entry => Arg::Str(self.entry.as_deref().unwrap_or("")),
+            });
+        }
         for line in lines {
             inv.arg(line.quantity.get());
         }
@@ -175,5 +312,64 @@ impl Take {
                 Ok(receipt)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The script and the declaration cannot drift: every `B_`/`A_`/`K_` name the script
+    /// uses is declared here, and every declared one is used.
+    #[test]
+    fn the_script_uses_exactly_the_declared_layout() {
+        let script = include_str!("../../lua/take.lua");
+        let code: String = script
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let used: BTreeSet<&str> = code
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| ["B_", "A_", "K_"].iter().any(|p| w.starts_with(p)))
+            .collect();
+        let header = layout_header();
+        let declared: BTreeSet<&str> = BatchArg::LUA
+            .iter()
+            .chain(BuyerArg::LUA)
+            .chain(BuyerKey::LUA)
+            .chain([BatchArg::COUNT, BuyerArg::COUNT, BuyerKey::COUNT].iter())
+            .copied()
+            .collect();
+        for name in &declared {
+            assert!(header.contains(name), "{name} is declared but not generated");
+        }
+        let undeclared: Vec<_> = used.difference(&declared).collect();
+        assert!(
+            undeclared.is_empty(),
+            "the script uses undeclared slots: {undeclared:?}"
+        );
+        let unused: Vec<_> = declared
+            .difference(&used)
+            .filter(|n| !["B_COUNT", "K_COUNT"].contains(n))
+            .collect();
+        assert!(unused.is_empty(), "declared slots the script never reads: {unused:?}");
+        assert_eq!(
+            BuyerKey::ALL.last(),
+            Some(&BuyerKey::Idempotency),
+            "the optional key comes last"
+        );
+    }
+
+    #[test]
+    fn the_header_gives_each_slot_its_offset() {
+        let header = layout_header();
+        assert!(
+            header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
+            "{header}"
+        );
+        assert!(header.contains("local A_COUNT = 12\n"), "{header}");
+        assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
     }
 }

@@ -140,12 +140,16 @@ impl Take {
                 (combiner(&store).submit(batch::Path::Watch, self).await, None)
             }
             Strategy::Lua if store.config().batching => (combiner(&store).submit(batch::Path::Lua, self).await, None),
+            // The paths without group commit are boxed: inline, their futures (the
+            // optimistic engine's above all) would make every take's future kilobytes
+            // larger, and that future is moved on every call.
             Strategy::Watch => {
-                let (receipt, effort, _) = super::answer(txn::run_until(&store, &self, self.deadline).await, |r| r);
+                let run = Box::pin(txn::run_until(&store, &self, self.deadline)).await;
+                let (receipt, effort, _) = super::answer(run, |r| r);
                 (receipt, effort)
             }
-            Strategy::Lua => (self.run_lua().await, None),
-            Strategy::Broken => (self.run_broken().await, None),
+            Strategy::Lua => (Box::pin(self.run_lua()).await, None),
+            Strategy::Broken => (Box::pin(self.run_broken()).await, None),
         };
         let effort = receipt.as_ref().ok().map(|r| r.effort).or(effort);
         let taken = receipt.and_then(|r| r.into_taken(&items));
