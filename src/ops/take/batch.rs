@@ -16,6 +16,16 @@
 //! that decides its takes in arrival order (`src/lua/take.lua`). A script never conflicts,
 //! so what it saves is the call itself: one EVALSHA, one round trip and one reply for up to
 //! [`MAX_BATCH`] buyers, instead of one each.
+//!
+//! A `lua` queue keeps up to [`LUA_IN_FLIGHT`] batches in flight, pipelined on the one
+//! connection: while Redis runs one, the process answers the one before and gathers the
+//! next. With one at a time, the two take turns (a convoy: a closed loop of 50 buyers made
+//! batches of exactly 50, and Redis idled while they were answered). Batches still run in
+//! arrival order: the leader sends them in order and polls the ones in flight oldest first,
+//! every time, so none reaches the connection before an older one; the connection writes
+//! requests in the order they reach it, and Redis runs them in the order it reads them.
+//! (Only a batch retried after `MOVED`, mid-resharding, can fall behind a later one.)
+//! A `watch` batch goes one at a time: two in flight on the same SKU would abort each other.
 
 use super::Take;
 use super::decide::{Settled, level_from};
@@ -27,14 +37,20 @@ use crate::ops::level::Level;
 use crate::outcome::Effort;
 use crate::txn::{self, Optimistic, Plan, TxError};
 use redis::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use tokio::sync::oneshot;
+use std::task::{Context, Poll};
+use tokio::sync::{Notify, oneshot};
 
 /// Most takes one transaction commits; bounds the size of a MULTI.
 const MAX_BATCH: usize = 256;
 
+/// Most `lua` batches of one queue in flight at once.
+const LUA_IN_FLIGHT: usize = 4;
+
 type Reply = oneshot::Sender<Result<Receipt, Error>>;
+type Results = Vec<Result<Receipt, Error>>;
 
 /// The takes waiting for their next batch, per queue (a slot on a cluster), each with
 /// whether a leader is running to take them. A queue is removed when its leader steps down.
@@ -56,6 +72,44 @@ pub(crate) enum Path {
 struct Queue {
     leading: bool,
     waiting: Vec<(Take, Reply)>,
+    /// Wakes the leader when a take arrives while it waits for a batch in flight.
+    arrived: Arc<Notify>,
+}
+
+/// A batch sent, and its buyers, until they are answered.
+struct InFlight {
+    run: Pin<Box<dyn Future<Output = Results> + Send>>,
+    done: Option<Results>,
+    replies: Vec<Reply>,
+}
+
+impl InFlight {
+    fn send(path: Path, takes: Vec<Take>, replies: Vec<Reply>) -> Self {
+        let run: Pin<Box<dyn Future<Output = Results> + Send>> = match path {
+            Path::Watch => Box::pin(async move { commit(&takes).await }),
+            Path::Lua => Box::pin(async move { super::lua::run_script(&takes).await }),
+        };
+        Self {
+            run,
+            done: None,
+            replies,
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) {
+        if self.done.is_none()
+            && let Poll::Ready(results) = self.run.as_mut().poll(cx)
+        {
+            self.done = Some(results);
+        }
+    }
+
+    fn answer(self) {
+        for (reply, result) in self.replies.into_iter().zip(self.done.unwrap_or_default()) {
+            // A buyer that went away still has its order; nobody is left to tell.
+            let _ = reply.send(result);
+        }
+    }
 }
 
 impl Combiner {
@@ -67,50 +121,104 @@ impl Combiner {
             let mut queues = self.queues.lock().expect("combiner lock");
             let waiting = queues.entry(queue).or_default();
             waiting.waiting.push((take, tx));
-            !std::mem::replace(&mut waiting.leading, true)
+            if std::mem::replace(&mut waiting.leading, true) {
+                if path == Path::Lua {
+                    waiting.arrived.notify_one();
+                }
+                None
+            } else {
+                Some(waiting.arrived.clone())
+            }
         };
-        if lead {
-            tokio::spawn(Arc::clone(self).lead(queue));
+        if let Some(arrived) = lead {
+            tokio::spawn(Arc::clone(self).lead(queue, arrived));
         }
         rx.await
             .unwrap_or_else(|_| Err(Error::Store(StoreError::Protocol("group commit leader stopped".into()))))
     }
 
-    /// Commits batches from one queue until it is empty, then steps down.
-    async fn lead(self: Arc<Self>, queue: (Path, u16)) {
+    /// Commits batches from one queue until it is empty and none is in flight, then steps
+    /// down.
+    async fn lead(self: Arc<Self>, queue: (Path, u16), arrived: Arc<Notify>) {
+        let most = match queue.0 {
+            Path::Watch => 1,
+            Path::Lua => LUA_IN_FLIGHT,
+        };
+        let mut flight: VecDeque<InFlight> = VecDeque::new();
         loop {
-            let batch: Vec<(Take, Reply)> = {
-                let mut queues = self.queues.lock().expect("combiner lock");
-                let Some(waiting) = queues.get_mut(&queue).filter(|q| !q.waiting.is_empty()) else {
-                    queues.remove(&queue);
-                    return;
-                };
-                let n = waiting.waiting.len().min(MAX_BATCH);
-                waiting.waiting.drain(..n).collect()
-            };
-            // A take whose caller has already timed out is answered, not run: committing it
-            // now would turn its 503 into a lie.
-            let now = tokio::time::Instant::now();
-            let (live, expired): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(t, _)| t.deadline > now);
-            for (_, reply) in expired {
-                let _ = reply.send(Err(Error::Store(StoreError::Timeout)));
+            while flight.len() < most {
+                match self.next_batch(queue, most - flight.len(), flight.is_empty()) {
+                    Next::Batch(takes, replies) => flight.push_back(InFlight::send(queue.0, takes, replies)),
+                    Next::Expired => {}
+                    Next::Empty => break,
+                    Next::SteppedDown => return,
+                }
             }
-            if live.is_empty() {
-                continue;
-            }
-            let (takes, replies): (Vec<Take>, Vec<Reply>) = live.into_iter().unzip();
-            // Boxed, so that the leader's own future stays small: it is moved whenever a
-            // leader is spawned, which a convoy does for every batch.
-            let results = match queue.0 {
-                Path::Watch => Box::pin(commit(&takes)).await,
-                Path::Lua => Box::pin(super::lua::run_script(&takes)).await,
-            };
-            for (reply, result) in replies.into_iter().zip(results) {
-                // A buyer that went away still has its order; nobody is left to tell.
-                let _ = reply.send(result);
+            let room = flight.len() < most;
+            let arrival = arrived.notified();
+            tokio::pin!(arrival);
+            let oldest_done = std::future::poll_fn(|cx| {
+                // Oldest first, every time: no batch reaches the connection before an older one.
+                for batch in flight.iter_mut() {
+                    batch.poll(cx);
+                }
+                if flight.front().is_some_and(|b| b.done.is_some()) {
+                    return Poll::Ready(true);
+                }
+                if room && arrival.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
+                Poll::Pending
+            })
+            .await;
+            if oldest_done && let Some(batch) = flight.pop_front() {
+                batch.answer();
             }
         }
     }
+
+    /// Takes the next batch from the queue: its share of what waits, split evenly over the
+    /// `room` batches that may still be sent, so that they overlap instead of one batch
+    /// taking everyone. Steps down instead when the queue is empty and nothing is in flight
+    /// (`idle`).
+    fn next_batch(&self, queue: (Path, u16), room: usize, idle: bool) -> Next {
+        let batch: Vec<(Take, Reply)> = {
+            let mut queues = self.queues.lock().expect("combiner lock");
+            let Some(waiting) = queues.get_mut(&queue).filter(|q| !q.waiting.is_empty()) else {
+                if idle {
+                    queues.remove(&queue);
+                    return Next::SteppedDown;
+                }
+                return Next::Empty;
+            };
+            let n = waiting.waiting.len().div_ceil(room).min(MAX_BATCH);
+            waiting.waiting.drain(..n).collect()
+        };
+        // A take whose caller has already timed out is answered, not run: committing it now
+        // would turn its 503 into a lie.
+        let now = tokio::time::Instant::now();
+        let (live, expired): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(t, _)| t.deadline > now);
+        for (_, reply) in expired {
+            let _ = reply.send(Err(Error::Store(StoreError::Timeout)));
+        }
+        if live.is_empty() {
+            return Next::Expired;
+        }
+        let (takes, replies) = live.into_iter().unzip();
+        Next::Batch(takes, replies)
+    }
+}
+
+/// What the leader found in its queue.
+enum Next {
+    /// Takes to send, with their buyers.
+    Batch(Vec<Take>, Vec<Reply>),
+    /// Only takes whose callers had gone; answered.
+    Expired,
+    /// Nothing, with a batch still in flight.
+    Empty,
+    /// Nothing and nothing in flight: the queue is gone.
+    SteppedDown,
 }
 
 /// Runs one batch as one optimistic transaction; one result per take, in order.
