@@ -289,3 +289,47 @@ async fn lua_batches_overlap_in_a_closed_loop_and_still_sell_exactly() {
     // Measured on 2 cores: about 7 takes per batch pipelined, 23 with one batch in flight.
     assert!(takes / batches < 16.0, "{batches} batches for {takes} takes: a convoy");
 }
+
+/// `watch` batches overlap only on different keys: in a closed loop over many SKUs they are
+/// split and overlap; on one hot SKU a batch still takes everyone waiting (two in flight
+/// would abort each other). Both sell exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_batches_overlap_only_on_different_skus() {
+    use stockwatch::domain::{Quantity, Sku, Strategy, UserId};
+    const WATCH_BATCHES: &str = r#"stockwatch_group_commit_batch_size_count{strategy="watch"}"#;
+    const WATCH_TAKES: &str = r#"stockwatch_group_commit_batch_size_sum{strategy="watch"}"#;
+    let app = spawn_app().await;
+    let one = Quantity::parse(&json!(1), "quantity").unwrap();
+    let mut seen = (0.0, 0.0);
+    for (skus, expect_split) in [(50, true), (1, false)] {
+        for s in 0..skus {
+            app.set_stock(&format!("w{skus}-{s}"), 10).await;
+        }
+        let buyers = (0..50).map(|b| {
+            let store = app.store.clone();
+            let sku = Sku::parse(&format!("w{skus}-{}", b % skus)).unwrap();
+            tokio::spawn(async move {
+                let user = UserId::parse(&json!(format!("b{b}"))).unwrap();
+                let mut won = 0u32;
+                for _ in 0..20 {
+                    match stockwatch::ops::purchase(&store, Strategy::Watch, &sku, one, &user, None).await {
+                        Ok(_) => won += 1,
+                        Err(e) => assert_eq!(e.code(), "insufficient_stock", "{e}"),
+                    }
+                }
+                won
+            })
+        });
+        let won: u32 = join_all(buyers).await.into_iter().map(Result::unwrap).sum();
+        assert_eq!(won, 10 * skus, "exactly the stock of {skus} SKUs");
+        let metrics = scrape(&app).await;
+        let (batches, takes) = (value(&metrics, WATCH_BATCHES), value(&metrics, WATCH_TAKES));
+        let mean = (takes - seen.1) / (batches - seen.0);
+        seen = (batches, takes);
+        if expect_split {
+            assert!(mean < 16.0, "{skus} SKUs: {mean} takes per batch, a convoy");
+        } else {
+            assert!(mean > 16.0, "one SKU: {mean} takes per batch; its batches were split");
+        }
+    }
+}

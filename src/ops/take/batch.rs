@@ -25,7 +25,14 @@
 //! every time, so none reaches the connection before an older one; the connection writes
 //! requests in the order they reach it, and Redis runs them in the order it reads them.
 //! (Only a batch retried after `MOVED`, mid-resharding, can fall behind a later one.)
-//! A `watch` batch goes one at a time: two in flight on the same SKU would abort each other.
+//!
+//! `watch` batches overlap too, but only on different keys: each runs on its own
+//! connection, so their order is not guaranteed, and two on one SKU would abort each other.
+//! A `watch` batch is the longest run of waiting takes, from the front of the queue, that
+//! touches no key of a batch in flight; a take that does waits, and so does everyone behind
+//! it, so each SKU still sees its buyers in arrival order. Waiting takes are split over the
+//! batches that may be sent only when they mostly touch different SKUs: on one hot SKU the
+//! batch takes everyone, as before.
 
 use super::Take;
 use super::decide::{Settled, level_from};
@@ -37,7 +44,7 @@ use crate::ops::level::Level;
 use crate::outcome::Effort;
 use crate::txn::{self, Optimistic, Plan, TxError};
 use redis::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -46,8 +53,8 @@ use tokio::sync::{Notify, oneshot};
 /// Most takes one transaction commits; bounds the size of a MULTI.
 const MAX_BATCH: usize = 256;
 
-/// Most `lua` batches of one queue in flight at once.
-const LUA_IN_FLIGHT: usize = 4;
+/// Most batches of one queue in flight at once.
+const IN_FLIGHT: usize = 4;
 
 type Reply = oneshot::Sender<Result<Receipt, Error>>;
 type Results = Vec<Result<Receipt, Error>>;
@@ -81,18 +88,27 @@ struct InFlight {
     run: Pin<Box<dyn Future<Output = Results> + Send>>,
     done: Option<Results>,
     replies: Vec<Reply>,
+    /// The keys a `watch` batch watches (none for `lua`): no other batch may touch them.
+    keys: Vec<String>,
 }
 
 impl InFlight {
     fn send(path: Path, takes: Vec<Take>, replies: Vec<Reply>) -> Self {
-        let run: Pin<Box<dyn Future<Output = Results> + Send>> = match path {
-            Path::Watch => Box::pin(async move { commit(&takes).await }),
-            Path::Lua => Box::pin(async move { super::lua::run_script(&takes).await }),
+        let (run, keys): (Pin<Box<dyn Future<Output = Results> + Send>>, _) = match path {
+            Path::Watch => {
+                let keys = takes.iter().flat_map(watched).collect();
+                (Box::pin(async move { commit(&takes).await }), keys)
+            }
+            Path::Lua => (
+                Box::pin(async move { super::lua::run_script(&takes).await }),
+                Vec::new(),
+            ),
         };
         Self {
             run,
             done: None,
             replies,
+            keys,
         }
     }
 
@@ -122,9 +138,7 @@ impl Combiner {
             let waiting = queues.entry(queue).or_default();
             waiting.waiting.push((take, tx));
             if std::mem::replace(&mut waiting.leading, true) {
-                if path == Path::Lua {
-                    waiting.arrived.notify_one();
-                }
+                waiting.arrived.notify_one();
                 None
             } else {
                 Some(waiting.arrived.clone())
@@ -140,21 +154,26 @@ impl Combiner {
     /// Commits batches from one queue until it is empty and none is in flight, then steps
     /// down.
     async fn lead(self: Arc<Self>, queue: (Path, u16), arrived: Arc<Notify>) {
-        let most = match queue.0 {
-            Path::Watch => 1,
-            Path::Lua => LUA_IN_FLIGHT,
-        };
+        let most = IN_FLIGHT;
         let mut flight: VecDeque<InFlight> = VecDeque::new();
         loop {
+            // On `watch`, whether the front of the queue waits for a batch in flight: takes
+            // arriving behind it cannot go first, so they need not wake the leader.
+            let mut blocked = false;
             while flight.len() < most {
-                match self.next_batch(queue, most - flight.len(), flight.is_empty()) {
+                let busy: HashSet<&str> = flight.iter().flat_map(|b| b.keys.iter().map(String::as_str)).collect();
+                match self.next_batch(queue, most - flight.len(), &busy) {
                     Next::Batch(takes, replies) => flight.push_back(InFlight::send(queue.0, takes, replies)),
                     Next::Expired => {}
                     Next::Empty => break,
+                    Next::Blocked => {
+                        blocked = true;
+                        break;
+                    }
                     Next::SteppedDown => return,
                 }
             }
-            let room = flight.len() < most;
+            let room = flight.len() < most && !blocked;
             let arrival = arrived.notified();
             tokio::pin!(arrival);
             let oldest_done = std::future::poll_fn(|cx| {
@@ -179,9 +198,11 @@ impl Combiner {
 
     /// Takes the next batch from the queue: its share of what waits, split evenly over the
     /// `room` batches that may still be sent, so that they overlap instead of one batch
-    /// taking everyone. Steps down instead when the queue is empty and nothing is in flight
-    /// (`idle`).
-    fn next_batch(&self, queue: (Path, u16), room: usize, idle: bool) -> Next {
+    /// taking everyone; on `watch`, only takes ahead of the first that touches a `busy` key
+    /// (one a batch in flight watches), and split only when they mostly touch different
+    /// SKUs. Steps down instead when the queue is empty and nothing is in flight.
+    fn next_batch(&self, queue: (Path, u16), room: usize, busy: &HashSet<&str>) -> Next {
+        let idle = room == IN_FLIGHT;
         let batch: Vec<(Take, Reply)> = {
             let mut queues = self.queues.lock().expect("combiner lock");
             let Some(waiting) = queues.get_mut(&queue).filter(|q| !q.waiting.is_empty()) else {
@@ -191,8 +212,27 @@ impl Combiner {
                 }
                 return Next::Empty;
             };
-            let n = waiting.waiting.len().div_ceil(room).min(MAX_BATCH);
-            waiting.waiting.drain(..n).collect()
+            let waiting = &mut waiting.waiting;
+            let n = match queue.0 {
+                Path::Lua => waiting.len().div_ceil(room),
+                Path::Watch => {
+                    let free = waiting
+                        .iter()
+                        .take(MAX_BATCH)
+                        .take_while(|(t, _)| watched(t).iter().all(|k| !busy.contains(k.as_str())))
+                        .count();
+                    let skus: HashSet<String> = waiting[..free].iter().flat_map(|(t, _)| t.stock_keys()).collect();
+                    if skus.len() * 2 >= free {
+                        free.div_ceil(room)
+                    } else {
+                        free
+                    }
+                }
+            };
+            if n == 0 {
+                return Next::Blocked;
+            }
+            waiting.drain(..n.min(MAX_BATCH)).collect()
         };
         // A take whose caller has already timed out is answered, not run: committing it now
         // would turn its 503 into a lie.
@@ -209,6 +249,13 @@ impl Combiner {
     }
 }
 
+/// The keys a `watch` take's batch watches: its SKUs and its idempotency key.
+fn watched(take: &Take) -> Vec<String> {
+    let mut keys = take.stock_keys();
+    keys.extend(take.idem.as_ref().map(|a| a.key.clone()));
+    keys
+}
+
 /// What the leader found in its queue.
 enum Next {
     /// Takes to send, with their buyers.
@@ -217,6 +264,8 @@ enum Next {
     Expired,
     /// Nothing, with a batch still in flight.
     Empty,
+    /// The front of the queue touches a key a `watch` batch in flight watches.
+    Blocked,
     /// Nothing and nothing in flight: the queue is gone.
     SteppedDown,
 }
