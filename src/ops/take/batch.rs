@@ -17,7 +17,7 @@
 //! so what it saves is the call itself: one EVALSHA, one round trip and one reply for up to
 //! [`MAX_BATCH`] buyers, instead of one each.
 //!
-//! A `lua` queue keeps up to [`LUA_IN_FLIGHT`] batches in flight, pipelined on the one
+//! A `lua` queue keeps up to [`IN_FLIGHT`] batches in flight, pipelined on the one
 //! connection: while Redis runs one, the process answers the one before and gathers the
 //! next. With one at a time, the two take turns (a convoy: a closed loop of 50 buyers made
 //! batches of exactly 50, and Redis idled while they were answered). Batches still run in
@@ -35,15 +35,8 @@
 //! batch takes everyone, as before.
 
 use super::Take;
-use super::decide::{Settled, level_from};
-use super::receipt::{Outcome, Receipt};
-use crate::domain::Sku;
+use super::receipt::Receipt;
 use crate::error::{Error, StoreError};
-use crate::ops::idempotency::StoredAnswer;
-use crate::ops::level::Level;
-use crate::outcome::Effort;
-use crate::txn::{self, Optimistic, Plan, TxError};
-use redis::Value;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -97,7 +90,7 @@ impl InFlight {
         let (run, keys): (Pin<Box<dyn Future<Output = Results> + Send>>, _) = match path {
             Path::Watch => {
                 let keys = takes.iter().flat_map(watched).collect();
-                (Box::pin(async move { commit(&takes).await }), keys)
+                (Box::pin(async move { super::watch_batch::commit(&takes).await }), keys)
             }
             Path::Lua => (
                 Box::pin(async move { super::lua::run_script(&takes).await }),
@@ -268,139 +261,4 @@ enum Next {
     Blocked,
     /// Nothing and nothing in flight: the queue is gone.
     SteppedDown,
-}
-
-/// Runs one batch as one optimistic transaction; one result per take, in order.
-async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
-    let store = &takes[0].store;
-    let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
-    let decided = txn::run_until(store, &Batch { takes }, deadline).await;
-    if matches!(decided, Ok(_) | Err(TxError::Rejected { .. })) {
-        store.metrics().group_commit("watch", takes.len());
-    }
-    match decided {
-        Ok(done) => done.output,
-        Err(TxError::Rejected { rejection, .. }) => rejection,
-        Err(TxError::Contention { attempts, throttled }) => takes
-            .iter()
-            .map(|_| Err(Error::Contention { attempts, throttled }))
-            .collect(),
-        Err(TxError::Store(e)) => takes.iter().map(|_| Err(Error::Store(e.clone()))).collect(),
-    }
-}
-
-/// Many takes, decided in order against one read of every SKU they touch.
-struct Batch<'a> {
-    takes: &'a [Take],
-}
-
-impl Batch<'_> {
-    /// Every stock key the batch touches, each once, in order of first use, with its SKU.
-    fn stock_keys(&self) -> Vec<(String, Sku)> {
-        let mut keys: Vec<(String, Sku)> = Vec::new();
-        for take in self.takes {
-            for (key, line) in take.stock_keys().into_iter().zip(take.items.lines()) {
-                if !keys.iter().any(|(k, _)| *k == key) {
-                    keys.push((key, line.sku.clone()));
-                }
-            }
-        }
-        keys
-    }
-}
-
-impl Optimistic for Batch<'_> {
-    /// Each stock hash, then each idempotent take's slot, in batch order.
-    type Snapshot = Vec<Value>;
-    /// Each take's receipt (committed or replayed) or its refusal.
-    type Output = Vec<Result<Receipt, Error>>;
-    /// Nothing to commit: every take was refused or replayed.
-    type Rejection = Vec<Result<Receipt, Error>>;
-
-    /// Every SKU and every idempotency slot: a repeat committed elsewhere must abort us.
-    fn watch_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.stock_keys().into_iter().map(|(k, _)| k).collect();
-        keys.extend(self.takes.iter().filter_map(|t| t.idem.as_ref().map(|s| s.key.clone())));
-        keys
-    }
-
-    fn read(&self, pipe: &mut redis::Pipeline) {
-        for (key, _) in self.stock_keys() {
-            pipe.cmd("HGETALL").arg(key);
-        }
-        for slot in self.takes.iter().filter_map(|t| t.idem.as_ref()) {
-            slot.read(pipe);
-        }
-    }
-
-    fn callers(&self) -> u32 {
-        self.takes.len() as u32
-    }
-
-    fn decide(&self, snapshot: Vec<Value>, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection> {
-        let effort = Effort {
-            attempts: attempt,
-            conflicts: attempt - 1,
-        };
-        let keys = self.stock_keys();
-        let mut values = snapshot.into_iter();
-        let mut level: HashMap<String, Option<Level>> = HashMap::with_capacity(keys.len());
-        for (key, sku) in keys {
-            match level_from(&sku, values.next()) {
-                Ok(l) => {
-                    level.insert(key, l);
-                }
-                Err(e) => return Err(self.takes.iter().map(|_| Err(e.clone())).collect()),
-            }
-        }
-        let mut writes = Vec::new();
-        let mut results = Vec::with_capacity(self.takes.len());
-        // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
-        let mut answered: HashMap<&str, (&StoredAnswer, Result<Receipt, Error>)> = HashMap::new();
-        for take in self.takes {
-            let stored = take.idem.as_ref().and_then(|_| values.next());
-            if let Some(slot) = &take.idem
-                && let Some((first, answer)) = answered.get(slot.key.as_str())
-            {
-                results.push(match slot.same_request(first) {
-                    true => answer.clone(),
-                    false => Err(Error::IdempotencyKeyReused),
-                });
-                continue;
-            }
-            let keys = take.stock_keys();
-            let levels: Vec<Option<&Level>> = keys.iter().map(|k| level.get(k).and_then(Option::as_ref)).collect();
-            let settled = match take.recall(stored) {
-                Ok(recalled) => take.settle(&levels, recalled, effort),
-                Err(e) => Settled::Refused(e),
-            };
-            let result = match settled {
-                Settled::Commit { writes: w, receipt, .. } => {
-                    if let Outcome::Taken(_) = &receipt.outcome {
-                        for (key, drawn) in keys.iter().zip(&receipt.drawn) {
-                            if let Some(Some(l)) = level.get_mut(key) {
-                                l.withdraw(drawn);
-                            }
-                        }
-                    }
-                    writes.extend(w);
-                    Ok(receipt)
-                }
-                Settled::Replay(receipt) => Ok(receipt),
-                Settled::Refused(e) => Err(e),
-            };
-            if let Some(slot) = &take.idem {
-                answered.insert(slot.key.as_str(), (slot, result.clone()));
-            }
-            results.push(result);
-        }
-        if writes.is_empty() {
-            Err(results)
-        } else {
-            Ok(Plan {
-                writes,
-                output: results,
-            })
-        }
-    }
 }

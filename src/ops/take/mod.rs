@@ -10,7 +10,8 @@
 //! - `receipt`: the outcome and the stored answer, and their encodings;
 //! - `decide`: the decision from the levels read, shared by every strategy;
 //! - `multi`: the writes and the WATCH/MULTI/EXEC form (`txn::Optimistic`);
-//! - `batch`: group commit, many takes in one WATCH/MULTI/EXEC;
+//! - `batch`: group commit: the queues, their leaders and the batches in flight;
+//! - `watch_batch`: one `watch` batch as one WATCH/MULTI/EXEC;
 //! - `lua`: the script form; `broken`: check-then-act, for teaching.
 
 pub(crate) mod batch;
@@ -19,6 +20,7 @@ mod decide;
 mod lua;
 mod multi;
 mod receipt;
+mod watch_batch;
 
 pub(crate) use receipt::{Outcome, Receipt, Taken};
 
