@@ -291,16 +291,17 @@ for b = 1, buyers do
     local record, first = KEYS[k + 2 * n + K_RECORD], a + A_COUNT + 2 * n
     if ARGV[a + A_MODE] == 'order' then
       redis.call('SET', record, named and splice(ARGV[first], base, n) or ARGV[first])
-    elseif named then
-      local kv = {unpack(ARGV, first, first + tonumber(ARGV[a + A_RECORD_ARGS]) - 1)}
-      for j = 1, #kv - 1, 2 do
-        if kv[j] == 'items' then kv[j + 1] = splice(kv[j + 1], base, n) end
-      end
-      redis.call('HSET', record, unpack(kv))
     else
-      redis.call('HSET', record, unpack(ARGV, first, first + tonumber(ARGV[a + A_RECORD_ARGS]) - 1))
-    end
-    if ARGV[a + A_MODE] ~= 'order' then
+      local last = first + tonumber(ARGV[a + A_RECORD_ARGS]) - 1
+      if named then
+        local kv = {unpack(ARGV, first, last)}
+        for j = 1, #kv - 1, 2 do
+          if kv[j] == 'items' then kv[j + 1] = splice(kv[j + 1], base, n) end
+        end
+        redis.call('HSET', record, unpack(kv))
+      else
+        redis.call('HSET', record, unpack(ARGV, first, last))
+      end
       redis.call('ZADD', KEYS[k + 2 * n + K_EXPIRY], ARGV[a + A_EXPIRES_AT], ARGV[a + A_REFERENCE])
     end
     local entry = ARGV[a + A_ENTRY]

@@ -86,16 +86,11 @@ struct InFlight {
 }
 
 impl InFlight {
-    fn send(path: Path, takes: Vec<Take>, replies: Vec<Reply>) -> Self {
-        let (run, keys): (Pin<Box<dyn Future<Output = Results> + Send>>, _) = match path {
-            Path::Watch => {
-                let keys = takes.iter().flat_map(watched).collect();
-                (Box::pin(async move { super::watch_batch::commit(&takes).await }), keys)
-            }
-            Path::Lua => (
-                Box::pin(async move { super::lua::run_script(&takes).await }),
-                Vec::new(),
-            ),
+    /// Sends `takes`; `keys` are what a `watch` batch watches (empty on `lua`).
+    fn send(path: Path, takes: Vec<Take>, replies: Vec<Reply>, keys: Vec<String>) -> Self {
+        let run: Pin<Box<dyn Future<Output = Results> + Send>> = match path {
+            Path::Watch => Box::pin(async move { super::watch_batch::commit(&takes).await }),
+            Path::Lua => Box::pin(async move { super::lua::run_script(&takes).await }),
         };
         Self {
             run,
@@ -147,16 +142,17 @@ impl Combiner {
     /// Commits batches from one queue until it is empty and none is in flight, then steps
     /// down.
     async fn lead(self: Arc<Self>, queue: (Path, u16), arrived: Arc<Notify>) {
-        let most = IN_FLIGHT;
         let mut flight: VecDeque<InFlight> = VecDeque::new();
         loop {
             // On `watch`, whether the front of the queue waits for a batch in flight: takes
             // arriving behind it cannot go first, so they need not wake the leader.
             let mut blocked = false;
-            while flight.len() < most {
+            while flight.len() < IN_FLIGHT {
                 let busy: HashSet<&str> = flight.iter().flat_map(|b| b.keys.iter().map(String::as_str)).collect();
-                match self.next_batch(queue, most - flight.len(), &busy) {
-                    Next::Batch(takes, replies) => flight.push_back(InFlight::send(queue.0, takes, replies)),
+                match self.next_batch(queue, IN_FLIGHT - flight.len(), &busy) {
+                    Next::Batch(takes, replies, keys) => {
+                        flight.push_back(InFlight::send(queue.0, takes, replies, keys));
+                    }
                     Next::Expired => {}
                     Next::Empty => break,
                     Next::Blocked => {
@@ -166,7 +162,7 @@ impl Combiner {
                     Next::SteppedDown => return,
                 }
             }
-            let room = flight.len() < most && !blocked;
+            let room = flight.len() < IN_FLIGHT && !blocked;
             let arrival = arrived.notified();
             tokio::pin!(arrival);
             let oldest_done = std::future::poll_fn(|cx| {
@@ -196,7 +192,8 @@ impl Combiner {
     /// SKUs. Steps down instead when the queue is empty and nothing is in flight.
     fn next_batch(&self, queue: (Path, u16), room: usize, busy: &HashSet<&str>) -> Next {
         let idle = room == IN_FLIGHT;
-        let batch: Vec<(Take, Reply)> = {
+        // Each take with the keys its batch will watch (on `watch`), made once.
+        let batch: Vec<((Take, Reply), Vec<String>)> = {
             let mut queues = self.queues.lock().expect("combiner lock");
             let Some(waiting) = queues.get_mut(&queue).filter(|q| !q.waiting.is_empty()) else {
                 if idle {
@@ -206,15 +203,26 @@ impl Combiner {
                 return Next::Empty;
             };
             let waiting = &mut waiting.waiting;
+            let mut keys: Vec<Vec<String>> = Vec::new();
             let n = match queue.0 {
-                Path::Lua => waiting.len().div_ceil(room),
+                Path::Lua => waiting.len().div_ceil(room).min(MAX_BATCH),
                 Path::Watch => {
-                    let free = waiting
+                    // The front run of takes that touch no busy key: their SKUs, then their
+                    // idempotency key.
+                    for (take, _) in waiting.iter().take(MAX_BATCH) {
+                        let mut watched = take.stock_keys();
+                        watched.extend(take.idem.as_ref().map(|a| a.key.clone()));
+                        if watched.iter().any(|k| busy.contains(k.as_str())) {
+                            break;
+                        }
+                        keys.push(watched);
+                    }
+                    let skus: HashSet<&str> = waiting
                         .iter()
-                        .take(MAX_BATCH)
-                        .take_while(|(t, _)| watched(t).iter().all(|k| !busy.contains(k.as_str())))
-                        .count();
-                    let skus: HashSet<String> = waiting[..free].iter().flat_map(|(t, _)| t.stock_keys()).collect();
+                        .zip(&keys)
+                        .flat_map(|((t, _), k)| k[..t.items.lines().len()].iter().map(String::as_str))
+                        .collect();
+                    let free = keys.len();
                     if skus.len() * 2 >= free {
                         free.div_ceil(room)
                     } else {
@@ -225,34 +233,33 @@ impl Combiner {
             if n == 0 {
                 return Next::Blocked;
             }
-            waiting.drain(..n.min(MAX_BATCH)).collect()
+            keys.resize_with(n, Vec::new);
+            waiting.drain(..n).zip(keys).collect()
         };
         // A take whose caller has already timed out is answered, not run: committing it now
         // would turn its 503 into a lie.
         let now = tokio::time::Instant::now();
-        let (live, expired): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(t, _)| t.deadline > now);
-        for (_, reply) in expired {
+        let (live, expired): (Vec<_>, Vec<_>) = batch.into_iter().partition(|((t, _), _)| t.deadline > now);
+        for ((_, reply), _) in expired {
             let _ = reply.send(Err(Error::Store(StoreError::Timeout)));
         }
         if live.is_empty() {
             return Next::Expired;
         }
-        let (takes, replies) = live.into_iter().unzip();
-        Next::Batch(takes, replies)
+        let (mut takes, mut replies, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        for ((take, reply), watched) in live {
+            takes.push(take);
+            replies.push(reply);
+            keys.extend(watched);
+        }
+        Next::Batch(takes, replies, keys)
     }
-}
-
-/// The keys a `watch` take's batch watches: its SKUs and its idempotency key.
-fn watched(take: &Take) -> Vec<String> {
-    let mut keys = take.stock_keys();
-    keys.extend(take.idem.as_ref().map(|a| a.key.clone()));
-    keys
 }
 
 /// What the leader found in its queue.
 enum Next {
-    /// Takes to send, with their buyers.
-    Batch(Vec<Take>, Vec<Reply>),
+    /// Takes to send, with their buyers and the keys a `watch` batch watches.
+    Batch(Vec<Take>, Vec<Reply>, Vec<String>),
     /// Only takes whose callers had gone; answered.
     Expired,
     /// Nothing, with a batch still in flight.

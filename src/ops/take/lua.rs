@@ -219,22 +219,20 @@ impl Take {
             Record::Reservation { key, fields, .. } => ("reservation", key, 2 * fields.len()),
         };
         let feed_slot = self.store.feed_slot(self.slot);
+        let idem = self.idem.as_ref().map(|a| a.script_args());
         for key in BuyerKey::ALL {
             match key {
                 BuyerKey::Record => inv.key(record_key),
                 BuyerKey::Expiry => inv.key(keys.expiry(self.slot)),
                 BuyerKey::Feed => inv.key(keys.journal(feed_slot)),
                 BuyerKey::Alerts => inv.key(keys.alerts(feed_slot)),
-                BuyerKey::Idempotency => match &self.idem {
-                    Some(answer) => inv.key(answer.script_args().0),
+                BuyerKey::Idempotency => match idem {
+                    Some((key, _, _)) => inv.key(key),
                     None => inv,
                 },
             };
         }
-        let (fp, retention) = self.idem.as_ref().map_or(("", 0), |a| {
-            let (_, fp, retention) = a.script_args();
-            (fp, retention)
-        });
+        let (fp, retention) = idem.map_or(("", 0), |(_, fp, retention)| (fp, retention));
         for arg in BuyerArg::ALL {
             inv.arg(match arg {
                 BuyerArg::Lines => Arg::Int(lines.len() as i64),
