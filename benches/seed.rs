@@ -8,7 +8,7 @@
 use stockwatch::StoreConfig;
 use stockwatch::bench::{self, Distribution, Driver, Op, Workload};
 use stockwatch::domain::Strategy;
-use stockwatch::managed_redis::{ManagedRedis, Persistence};
+use stockwatch::managed::redis_server::{ManagedRedis, Persistence};
 
 struct Scenario {
     name: &'static str,

@@ -12,7 +12,7 @@
 use futures_util::future::join_all;
 use serde_json::json;
 use stockwatch::domain::{Available, CartItems, Sku, Strategy, UserId};
-use stockwatch::managed_redis::ManagedRedis;
+use stockwatch::managed::redis_server::ManagedRedis;
 use stockwatch::{Error, Store, StoreConfig, ops};
 
 #[tokio::main]

@@ -5,7 +5,7 @@
 //! cargo run --example cluster -- [DIR] [FIRST_PORT]    # defaults: ./.stockwatch-cluster 7000
 //! ```
 
-use stockwatch::managed_cluster::ManagedCluster;
+use stockwatch::managed::redis_cluster::ManagedCluster;
 
 #[tokio::main]
 async fn main() -> Result<(), String> {

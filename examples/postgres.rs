@@ -7,7 +7,7 @@
 //! cargo run --example postgres -- [DIR] [PORT]    # defaults: ./.stockwatch-postgres 5433
 //! ```
 
-use stockwatch::managed_postgres::ManagedPostgres;
+use stockwatch::managed::postgres::ManagedPostgres;
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);

@@ -11,7 +11,7 @@
 use stockwatch::Store;
 use stockwatch::demo::{Rush, race_config, race_table};
 use stockwatch::domain::{Available, Sku, Strategy};
-use stockwatch::managed_redis::ManagedRedis;
+use stockwatch::managed::redis_server::ManagedRedis;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -13,7 +13,7 @@ use serde_json::json;
 use std::time::Duration;
 use stockwatch::domain::{Available, CartItems, Sku, Strategy, TtlSeconds, UserId};
 use stockwatch::expiry::{self, ExpiryConfig};
-use stockwatch::managed_redis::ManagedRedis;
+use stockwatch::managed::redis_server::ManagedRedis;
 use stockwatch::{Store, StoreConfig, ops};
 
 #[tokio::main]

@@ -3,9 +3,13 @@
 
 mod commands;
 
-use commands::{bench, demo, keys, ledger, serve, soak, verify};
+#[cfg(feature = "tools")]
+use commands::{bench, demo, soak};
+use commands::{keys, ledger, serve, verify};
 use std::process::ExitCode;
-use stockwatch::config::{BenchCommand, Cli, Command, DemoCommand};
+#[cfg(feature = "tools")]
+use stockwatch::config::{BenchCommand, DemoCommand};
+use stockwatch::config::{Cli, Command};
 use stockwatch::telemetry;
 
 #[actix_web::main]
@@ -21,11 +25,14 @@ async fn main() -> ExitCode {
         Command::ExpiryWorker(args) => serve::expiry_worker(args).await,
         Command::Verify(args) => return verify::verify(args).await,
         Command::Ledger(args) => return ledger::ledger(args).await,
+        #[cfg(feature = "tools")]
         Command::Soak(args) => return soak::soak(args).await,
         Command::Keys(args) => return keys::keys(args).await,
+        #[cfg(feature = "tools")]
         Command::Demo(args) => match args.command {
             DemoCommand::Race(race) => demo::race(race).await,
         },
+        #[cfg(feature = "tools")]
         Command::Bench(args) => match args.command.clone() {
             Some(BenchCommand::Sweep(sweep)) => bench::sweep(sweep).await,
             None => bench::bench(args).await,

@@ -52,7 +52,7 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
                 first.stock,
                 if first.batching { "on" } else { "off" }
             );
-            stockwatch::race::plot::race_svg(path, &title, &races)?;
+            stockwatch::plot::race_svg(path, &title, &races)?;
         }
         if args.json {
             println!("{}", serde_json::json!({ "results": results }));

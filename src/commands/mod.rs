@@ -1,16 +1,19 @@
 //! The subcommands' bodies, one file each, and what they share: finding or starting Redis,
 //! and waiting for a stop signal.
 
+#[cfg(feature = "tools")]
 pub mod bench;
+#[cfg(feature = "tools")]
 pub mod demo;
 pub mod keys;
 pub mod ledger;
 pub mod serve;
+#[cfg(feature = "tools")]
 pub mod soak;
 pub mod verify;
 
 use stockwatch::config::RedisArgs;
-use stockwatch::managed_redis::ManagedRedis;
+use stockwatch::managed::redis_server::ManagedRedis;
 use stockwatch::store::Target;
 use stockwatch::{Store, StoreConfig};
 

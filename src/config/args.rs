@@ -2,7 +2,7 @@
 //! they share: where Redis is, how transactions retry, how the expiry worker paces itself.
 
 use crate::expiry::ExpiryConfig;
-use crate::managed_redis::Persistence;
+use crate::managed::redis_server::Persistence;
 use crate::retry::{Jitter, RetryBudget, RetryPolicy};
 use crate::store::StoreConfig;
 use clap::{Args, Subcommand};

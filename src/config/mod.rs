@@ -25,6 +25,7 @@
 
 mod args;
 mod file;
+#[cfg(feature = "tools")]
 mod harness;
 mod keys;
 mod ledger;
@@ -32,6 +33,7 @@ mod webhooks;
 
 pub use args::{BudgetPercent, ExpiryArgs, RedisArgs, RetryArgs, ServeArgs, VerifyArgs, WorkerArgs};
 pub use args::{LedgerAction, LedgerCommandArgs};
+#[cfg(feature = "tools")]
 pub use harness::{
     BenchArgs, BenchCommand, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,
 };
@@ -113,12 +115,15 @@ pub enum Command {
     /// Run only a ledger projector (Redis feed to PostgreSQL), or manage its dead letters.
     Ledger(LedgerCommandArgs),
     /// Run one workload through broken, watch and lua, and measure each (`bench sweep`: a grid).
+    #[cfg(feature = "tools")]
     Bench(BenchArgs),
     /// Teaching demos that make the race visible.
+    #[cfg(feature = "tools")]
     Demo(DemoArgs),
     /// Make, list and revoke client API keys (`serve --require-keys`).
     Keys(KeysArgs),
     /// A long mixed workload against a running server; reports statuses, p99 over time,
     /// RSS growth, expired holds and a final verify (exit 1 when a target is missed).
+    #[cfg(feature = "tools")]
     Soak(SoakArgs),
 }

@@ -4,7 +4,7 @@
 
 use crate::helpers::fresh_prefix;
 use stockwatch::domain::{Available, CartItems, Quantity, Sku, Strategy, TtlSeconds, UserId};
-use stockwatch::managed_cluster::ManagedCluster;
+use stockwatch::managed::redis_cluster::ManagedCluster;
 use stockwatch::store::Target;
 use stockwatch::{Error, Store, StoreConfig, keys, ops};
 

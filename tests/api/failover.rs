@@ -9,7 +9,7 @@ use crate::helpers::fresh_prefix;
 use futures_util::StreamExt;
 use std::time::Duration;
 use stockwatch::domain::{Available, Quantity, Sku, Strategy, UserId};
-use stockwatch::managed_cluster::ManagedCluster;
+use stockwatch::managed::redis_cluster::ManagedCluster;
 use stockwatch::store::Target;
 use stockwatch::{Error, Store, StoreConfig, keys, ops};
 

@@ -7,7 +7,7 @@ use crate::proxy::FaultProxy;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use stockwatch::managed_redis::{ManagedRedis, Persistence};
+use stockwatch::managed::redis_server::{ManagedRedis, Persistence};
 use stockwatch::startup::{Application, HttpSettings};
 use stockwatch::{Store, StoreConfig};
 

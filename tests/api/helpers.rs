@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU32, Ordering};
 use stockwatch::expiry::ExpiryConfig;
-use stockwatch::managed_redis::{ManagedRedis, Persistence};
+use stockwatch::managed::redis_server::{ManagedRedis, Persistence};
 use stockwatch::startup::{Application, HttpSettings};
 use stockwatch::{Store, StoreConfig};
 

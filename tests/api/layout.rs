@@ -1,34 +1,50 @@
-//! The code's own layout rules, read from `src/`: floors import only downward (no module
-//! imports one that imports it back, directly or through others), files beside each other
-//! in one folder do not import each other in a circle either, and no file outgrows what a
-//! newcomer can hold in their head. A `mod.rs` may re-export its children: that is a
-//! facade, not an import, and its children may use what it defines.
+//! The code's own layout rules. Between crates, the compiler holds the layers to their
+//! direction; these tests check what it cannot: the tools stay out of the service's build,
+//! files beside each other in one folder of a crate do not import each other in a circle,
+//! and no file outgrows what a newcomer can hold in their head. A `mod.rs` may re-export
+//! its children: that is a facade, not an import, and its children may use what it
+//! defines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Longest file `src/` may hold, in lines.
+/// Longest source file any crate may hold, in lines.
 const MAX_LINES: usize = 400;
 
-/// Every `.rs` file of the library, with its module path (`src/ops/take/mod.rs` is
-/// `["ops", "take"]`). The binary (`main.rs`, `commands/`) is left out: nothing imports it.
-fn library_files() -> Vec<(Vec<String>, PathBuf)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
+/// Each source folder of the workspace, with the name of its crate: the root package's
+/// `src/` and every `crates/*/src/`.
+fn source_roots() -> Vec<(String, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut roots = vec![("stockwatch".to_owned(), root.join("src"))];
+    for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy();
+        roots.push((format!("stockwatch-{name}"), dir.join("src")));
+    }
+    roots.sort();
+    roots
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
         }
     }
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    walk(&src, &mut files);
-    files
-        .into_iter()
-        .filter_map(|path| {
+}
+
+/// Every library `.rs` file of the workspace, with its module path led by its crate
+/// (`crates/ops/src/take/mod.rs` is `["stockwatch-ops", "take"]`). The binary (`main.rs`,
+/// `commands/`) is left out: nothing imports it.
+fn library_files() -> Vec<(Vec<String>, PathBuf)> {
+    let mut out = Vec::new();
+    for (krate, src) in source_roots() {
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        for path in files {
             let rel = path.strip_prefix(&src).unwrap().with_extension("");
             let mut module: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
             if module == ["lib"] {
@@ -36,10 +52,14 @@ fn library_files() -> Vec<(Vec<String>, PathBuf)> {
             } else if module.last().is_some_and(|m| m == "mod") {
                 module.pop();
             }
-            let binary = module.first().is_some_and(|m| m == "main" || m == "commands");
-            (!binary).then_some((module, path))
-        })
-        .collect()
+            if module.first().is_some_and(|m| m == "main" || m == "commands") {
+                continue;
+            }
+            module.insert(0, krate.clone());
+            out.push((module, path));
+        }
+    }
+    out
 }
 
 /// The code of a file without comments or string literals, so neither can fake an import.
@@ -120,14 +140,17 @@ fn named_paths(code: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// `path` as seen from module `from`, made absolute and cut to the longest prefix that is
-/// a module.
+/// `path` as seen from module `from` (led by its crate), made absolute and cut to the
+/// longest prefix that is a module.
 /// In `x/mod.rs` and `x.rs` alike, `self` is module x and `super` its parent.
 fn resolve(from: &[String], path: &[String], modules: &BTreeSet<Vec<String>>) -> Vec<String> {
     let mut abs: Vec<String> = Vec::new();
     let mut rest = path;
     match path[0].as_str() {
-        "crate" => rest = &path[1..],
+        "crate" => {
+            abs = from[..1].to_vec();
+            rest = &path[1..];
+        }
         "self" => {
             abs = from.to_vec();
             rest = &path[1..];
@@ -205,37 +228,87 @@ fn find_cycle(edges: &BTreeSet<(String, String)>) -> Option<Vec<String>> {
     None
 }
 
+/// The workspace crates each crate's `Cargo.toml` depends on (normal dependencies only).
+fn crate_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = BTreeMap::new();
+    for (krate, src) in source_roots() {
+        let manifest = std::fs::read_to_string(src.parent().unwrap().join("Cargo.toml")).unwrap();
+        let table: toml::Table = manifest.parse().unwrap();
+        let deps = table
+            .get("dependencies")
+            .and_then(|d| d.as_table())
+            .cloned()
+            .unwrap_or_default();
+        out.insert(krate, deps.keys().cloned().collect());
+    }
+    assert!(out.len() > 2, "read the workspace from {}", root.display());
+    out
+}
+
+/// Every crate `krate` builds on, itself excluded, through the workspace's crates.
+fn reach(krate: &str, deps: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![krate.to_owned()];
+    while let Some(next) = todo.pop() {
+        for dep in deps.get(&next).into_iter().flatten() {
+            if seen.insert(dep.clone()) {
+                todo.push(dep.clone());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_service_builds_without_the_tools() {
+    let deps = crate_dependencies();
+    let server = reach("stockwatch-server", &deps);
+    assert!(
+        server.contains("stockwatch-ops") && server.contains("sqlx"),
+        "the reader follows the graph: {server:?}"
+    );
+    for heavy in ["stockwatch-tools", "plotters", "indicatif", "rand_distr"] {
+        assert!(!server.contains(heavy), "the server crate reaches {heavy}");
+    }
+    // The layers, each below the next: none may reach one above it.
+    let floors = [
+        "stockwatch-core",
+        "stockwatch-store",
+        "stockwatch-ops",
+        "stockwatch-ledger",
+        "stockwatch-server",
+    ];
+    for (i, lower) in floors.iter().enumerate() {
+        let below = reach(lower, &deps);
+        for upper in &floors[i..] {
+            assert!(!below.contains(*upper), "{lower} depends on {upper}, a floor above it");
+        }
+    }
+    // The tools come in through one optional dependency, the `tools` feature.
+    let manifest: toml::Table = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tools = &manifest["dependencies"]["stockwatch-tools"];
+    assert_eq!(tools.get("optional").and_then(|o| o.as_bool()), Some(true));
+}
+
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
     let all = edges();
-    let top = all.get(&Vec::new()).expect("the floors import each other");
-    // The floors the layout comment in lib.rs describes, checked in their direction.
-    for (lower, upper) in [
-        ("store", "txn"),
-        ("store", "ops"),
-        ("txn", "ops"),
-        ("ops", "routes"),
-        ("metrics", "ops"),
-        ("events", "ops"),
-        ("domain", "store"),
-        ("keys", "store"),
-    ] {
-        assert!(
-            !top.contains(&(lower.to_owned(), upper.to_owned())),
-            "{lower} imports {upper}, a floor above it"
-        );
-    }
+    let ops = &all[&vec!["stockwatch-ops".to_owned()]];
     assert!(
-        top.contains(&("ops".to_owned(), "txn".to_owned())) && top.contains(&("txn".to_owned(), "store".to_owned())),
-        "the reader sees the real imports: {top:?}"
+        ops.contains(&("sell".to_owned(), "take".to_owned())),
+        "the reader sees the real imports: {ops:?}"
     );
     for (folder, edges) in &all {
         if let Some(cycle) = find_cycle(edges) {
-            panic!("in crate::{}: {}", folder.join("::"), cycle.join(" -> "));
+            panic!("in {}: {}", folder.join("::"), cycle.join(" -> "));
         }
     }
     // The circle the OpenAPI document once made with the handlers it lists.
-    let routes = &all[&vec!["routes".to_owned()]];
+    let routes = &all[&vec!["stockwatch-server".to_owned(), "routes".to_owned()]];
     assert!(routes.contains(&("openapi".to_owned(), "purchase".to_owned())));
     assert!(
         !routes.iter().any(|(from, to)| to == "openapi" && from != "openapi"),
@@ -270,20 +343,15 @@ fn the_cycle_finder_finds_a_planted_circle() {
 }
 
 #[test]
-fn no_file_in_src_is_longer_than_a_newcomer_can_hold() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+fn no_source_file_is_longer_than_a_newcomer_can_hold() {
     let mut long = Vec::new();
-    let mut stack = vec![src];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let lines = std::fs::read_to_string(&path).unwrap().lines().count();
-                if lines > MAX_LINES {
-                    long.push(format!("{} ({lines} lines)", path.display()));
-                }
+    for (_, src) in source_roots() {
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        for path in files {
+            let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+            if lines > MAX_LINES {
+                long.push(format!("{} ({lines} lines)", path.display()));
             }
         }
     }

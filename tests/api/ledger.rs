@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use std::time::Duration;
 use stockwatch::Store;
 use stockwatch::ledger::{LedgerConfig, LedgerReport};
-use stockwatch::managed_postgres::ManagedPostgres;
+use stockwatch::managed::postgres::ManagedPostgres;
 use tokio::process::Command;
 
 /// A private PostgreSQL with one database for one test; stopped when dropped.

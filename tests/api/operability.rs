@@ -580,7 +580,7 @@ fn the_prometheus_rules_and_dashboard_name_only_what_exists() {
         .collect();
     assert!(exprs.len() >= 8, "{exprs:?}");
     let mut registered = String::new();
-    for entry in std::fs::read_dir("src/metrics").unwrap() {
+    for entry in std::fs::read_dir("crates/store/src/metrics").unwrap() {
         registered.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
     }
     // Every name after `prefix` in `text`, up to the first character that cannot be in it.

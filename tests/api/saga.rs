@@ -1,4 +1,4 @@
-//! Carts across cluster slots (the saga in `src/ops/saga`), on a real 3-master cluster:
+//! Carts across cluster slots (the saga in `crates/ops/src/saga`), on a real 3-master cluster:
 //! racing carts are all or nothing, a cross-slot reservation lives and ends as one, an
 //! idempotent repeat replays, and coordinators dropped mid-saga leave only timed holds that
 //! the expiry worker settles one way.

@@ -359,7 +359,7 @@ async fn a_public_bind_without_a_token_refuses_to_start() {
     );
     // And it cleaned up the managed redis-server it had started.
     assert!(
-        stockwatch::managed_redis::ManagedRedis::running_in(dir.path())
+        stockwatch::managed::redis_server::ManagedRedis::running_in(dir.path())
             .await
             .is_none()
     );

@@ -3,7 +3,7 @@
 use crate::helpers::{TestRedis, kill, spawn_app, store_on};
 use std::process::Stdio;
 use std::time::Duration;
-use stockwatch::managed_redis::{ManagedRedis, Persistence};
+use stockwatch::managed::redis_server::{ManagedRedis, Persistence};
 use stockwatch::startup::{Application, HttpSettings};
 
 fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
@@ -222,7 +222,7 @@ async fn the_managed_server_is_the_binary_the_matrix_names() {
             .map(|v| v.trim().to_owned())
     };
     let executable = field("executable").expect("INFO server names the executable");
-    let wanted = stockwatch::managed_redis::server_binary();
+    let wanted = stockwatch::managed::redis_server::server_binary();
     let name = |p: &str| std::path::Path::new(p).file_name().map(|n| n.to_owned());
     assert_eq!(name(&executable), name(&wanted), "{executable} is not {wanted}");
     // Valkey says so beside the Redis version it is compatible with.

@@ -1,0 +1,397 @@
+//! The key layout: the only place that spells a Redis key.
+//!
+//! With prefix `sw` (the default); `{T}` is the tag of a Redis Cluster slot ([`tag_for`]):
+//!
+//! | key | type | holds | slot |
+//! |---|---|---|---|
+//! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received` | the SKU's |
+//! | `sw:sku:{SKU}:moves` | stream | movements of that SKU, capped by MAXLEN | the SKU's |
+//! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
+//! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
+//! | `sw:saga:{T}:ID` | string | `commit` or `abort`: the decision of a cross-slot cart (ID is its order or reservation) | the id's |
+//! | `sw:expiry:{T}` | zset | active reservation ids of slot T, scored by `expires_at` (ms) | T |
+//! | `sw:expiry:slots` | set | the slots whose expiry index may hold entries | its own |
+//! | `sw:expiry:due` | zset | listed slots, scored by when the worker should next look | its own |
+//! | `sw:idem:{T}:HASH` | hash | a stored answer for an `Idempotency-Key` | the call's |
+//! | `sw:idem:HASH` | string | the fingerprint the key was first used with | its own |
+//! | `sw:ledger:{T}` | stream | the ledger feed of slot T: one entry per change, in the same MULTI or script (`crate::ops::journal`); on one server, all changes use slot 0's | T |
+//! | `sw:ledger:dead:{T}` | stream | entries of slot T the projector gave up on | T |
+//! | `sw:ledger:slots` | set | the slots whose feed may hold entries | its own |
+//! | `sw:ledger:dirty` | set | slots written since a projector last looked (a hint) | its own |
+//! | `sw:aging:{T}` | zset | projected orders of slot T, scored by `created_at` (ms) | T |
+//! | `sw:aged:{T}` | hash | per SKU, units sold in orders of slot T that aged out of Redis | T |
+//! | `sw:alerts:{T}` | stream | stock alerts raised in slot T, in the same MULTI or script as the change (`crates/ops/src/lua/alerts.lua`); on one server, all use slot 0's | T |
+//! | `sw:alerts:skus` | set | SKUs with alert rules: what the low-stock list reads, and whose slots the alert readers follow | its own |
+//! | `sw:webhooks` | hash | webhook id → its JSON (url, events, secret) | its own |
+//! | `sw:apikeys` | hash | API key id → its JSON (name, scopes, SHA-256 of the key; never the key) | its own |
+//! | `sw:webhooks:dead` | hash | delivery id → a delivery that ran out of retries | its own |
+//! | `sw:events` | channel | committed stock changes, for every process's feed (one server) | its own |
+//! | `sw:events:{T}` | sharded channel | the same on a cluster, one of 64 by the SKU's slot range | T, the range's first |
+//!
+//! Why: every atomic step must stay in one cluster slot, and a step is about one SKU (or a
+//! cart of SKUs in one slot). So the order or reservation a take creates, its hold-index
+//! entry and its idempotent answer all go in the slot of the SKU whose stock moves. An id is
+//! made in that slot ([`crate::domain::OrderId::generate_in`]): it is a plain UUIDv7 whose
+//! low 14 bits name the slot, so `GET /v1/orders/{id}` finds the key from the id alone, and
+//! clients still see a UUID. On a single Redis the same layout is used, so one layout is
+//! tested everywhere.
+//!
+//! A cart whose SKUs span slots cannot be one step: it is a saga (`crate::ops::saga`) of
+//! one timed hold per slot (ordinary reservations, each in its own slot, with their own
+//! index entries) and one decision, kept with the order or reservation it creates.
+//!
+//! SKUs are validated ([`Sku`]) before they get here, so no input can forge a `:` or `}`
+//! and reach a key it should not.
+
+use crate::domain::{CartItems, OrderId, ReservationId, Sku};
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+/// Redis Cluster's hash slots.
+pub const SLOTS: u16 = crate::domain::CLUSTER_SLOTS;
+
+/// Sharded event channels on a cluster: enough to spread the feed over any sensible number
+/// of masters, few enough for one subscriber to follow them all.
+pub const EVENT_SHARDS: u16 = 64;
+
+/// The cluster slot of a key: CRC16/XMODEM of its hash tag (the first non-empty `{…}`), or
+/// of the whole key when it has none. The same rule Redis applies.
+pub fn slot_of(key: &str) -> u16 {
+    let bytes = key.as_bytes();
+    let tagged = bytes.iter().position(|&b| b == b'{').and_then(|open| {
+        let close = bytes[open + 1..].iter().position(|&b| b == b'}')?;
+        (close > 0).then(|| &bytes[open + 1..open + 1 + close])
+    });
+    crc16::State::<crc16::XMODEM>::calculate(tagged.unwrap_or(bytes)) % SLOTS
+}
+
+/// A short tag that hashes to each slot: the first base-36 number to land there. Built once
+/// (about 170k CRCs, a few ms), so any key can be placed in any slot.
+static TAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let mut tags = vec![String::new(); SLOTS as usize];
+    let mut missing = SLOTS as usize;
+    let mut n: u64 = 0;
+    while missing > 0 {
+        let tag = base36(n);
+        let slot = slot_of(&tag) as usize;
+        if tags[slot].is_empty() {
+            tags[slot] = tag;
+            missing -= 1;
+        }
+        n += 1;
+    }
+    tags
+});
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = vec![DIGITS[(n % 36) as usize]];
+    while n >= 36 {
+        n /= 36;
+        out.push(DIGITS[(n % 36) as usize]);
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ascii")
+}
+
+/// The tag of `slot` (taken modulo [`SLOTS`]): a key containing `{tag}` lives in that slot.
+pub fn tag_for(slot: u16) -> &'static str {
+    &TAGS[(slot % SLOTS) as usize]
+}
+
+/// Builds every key from one validated prefix, so tests (and tenants) isolate by prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Accepts 1–64 characters of `A-Z a-z 0-9 . _ - :`; no glob or hash-tag characters,
+    /// because the prefix ends up in SCAN patterns and beside hash tags.
+    pub fn new(prefix: &str) -> Result<Self, String> {
+        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':');
+        if prefix.is_empty() || prefix.len() > 64 || !prefix.chars().all(ok) {
+            return Err(format!(
+                "key prefix {prefix:?} must be 1-64 characters of A-Z a-z 0-9 . _ - :"
+            ));
+        }
+        Ok(Self {
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The prefix every key starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The stock counters of one SKU.
+    pub fn stock(&self, sku: &Sku) -> String {
+        format!("{}:sku:{{{sku}}}", self.prefix)
+    }
+
+    /// The cluster slot of a SKU's keys, where every step that moves its stock runs.
+    pub fn slot_of_sku(&self, sku: &Sku) -> u16 {
+        slot_of(sku.as_str())
+    }
+
+    /// The slot a cart's record and answer live in: its first SKU's. A cart whose SKUs all
+    /// share that slot is one atomic step; on one Redis every cart is.
+    pub fn slot_of_cart(&self, items: &CartItems) -> u16 {
+        self.slot_of_sku(&items.lines()[0].sku)
+    }
+
+    /// The movement stream of one SKU (same hash tag as its stock).
+    pub fn movements(&self, sku: &Sku) -> String {
+        format!("{}:sku:{{{sku}}}:moves", self.prefix)
+    }
+
+    /// A SCAN pattern matching every stock key and nothing else.
+    pub fn stock_pattern(&self) -> String {
+        format!("{}:sku:{{*}}", self.prefix)
+    }
+
+    /// Recovers the SKU from a stock key found by SCAN.
+    pub fn sku_of_stock_key(&self, key: &str) -> Option<Sku> {
+        let inner = key
+            .strip_prefix(&self.prefix)?
+            .strip_prefix(":sku:{")?
+            .strip_suffix('}')?;
+        Sku::parse(inner).ok()
+    }
+
+    /// One order, in the slot its id names.
+    pub fn order(&self, id: &OrderId) -> String {
+        format!("{}:order:{{{}}}:{id}", self.prefix, tag_for(id.slot()))
+    }
+
+    /// A SCAN pattern matching every order key.
+    pub fn order_pattern(&self) -> String {
+        format!("{}:order:*", self.prefix)
+    }
+
+    /// One reservation, in the slot its id names.
+    pub fn reservation(&self, id: &ReservationId) -> String {
+        format!("{}:resv:{{{}}}:{id}", self.prefix, tag_for(id.slot()))
+    }
+
+    /// The decision of a cross-slot saga whose order or reservation is `parent`: written once
+    /// (`commit` by the coordinator, or `abort` by whoever gives up first), in the parent's
+    /// slot, so the commit and the parent record are one transaction.
+    pub fn saga(&self, parent: &str, slot: u16) -> String {
+        format!("{}:saga:{{{}}}:{parent}", self.prefix, tag_for(slot))
+    }
+
+    /// A SCAN pattern matching every reservation key.
+    pub fn reservation_pattern(&self) -> String {
+        format!("{}:resv:*", self.prefix)
+    }
+
+    /// The expiry index of the active reservations of one slot: a hold is indexed in the
+    /// same transaction that takes it, so the index must live in the hold's slot.
+    pub fn expiry(&self, slot: u16) -> String {
+        format!("{}:expiry:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The set of slots whose expiry index may hold entries, so the worker sweeps only
+    /// those. A slot is added before its first hold (a superset, never a subset).
+    pub fn expiry_slots(&self) -> String {
+        format!("{}:expiry:slots", self.prefix)
+    }
+
+    /// When each listed slot next needs the worker: member the slot, score a time no later
+    /// than its earliest hold's deadline. Writers lower it after each hold; the worker parks
+    /// it far ahead before sweeping a slot and lowers it again to the head it leaves, so a
+    /// sweep visits only slots with something due.
+    pub fn expiry_due(&self) -> String {
+        format!("{}:expiry:due", self.prefix)
+    }
+
+    /// A stored idempotent answer, in the slot of the step that writes it (the same MULTI or
+    /// script). The client's key is hashed, so whatever visible ASCII it holds never shapes
+    /// our key space.
+    pub fn idempotency(&self, scope: &str, client_key: &str, slot: u16) -> String {
+        let digest = Self::idempotency_digest(scope, client_key);
+        format!("{}:idem:{{{}}}:{digest}", self.prefix, tag_for(slot))
+    }
+
+    /// The lock that lets one keyed `broken` take at a time decide for an answer key (the
+    /// teaching strategy has no WATCH to do it): beside the answer, in its slot.
+    pub fn idempotency_lock(&self, answer_key: &str) -> String {
+        format!("{answer_key}:busy")
+    }
+
+    /// The fingerprint a client's key was first used with. The answer lives in the slot of
+    /// the request's SKUs, so a key reused for other SKUs would look in another slot; this
+    /// one key per client key (in a slot of its own) catches that reuse.
+    pub fn idempotency_claim(&self, scope: &str, client_key: &str) -> String {
+        format!("{}:idem:{}", self.prefix, Self::idempotency_digest(scope, client_key))
+    }
+
+    fn idempotency_digest(scope: &str, client_key: &str) -> String {
+        let digest = Sha256::new()
+            .chain_update(scope.as_bytes())
+            .chain_update([0])
+            .chain_update(client_key.as_bytes())
+            .finalize();
+        hex::encode(digest)
+    }
+
+    /// The ledger feed of one slot: a change's entry must be written in its own MULTI or
+    /// script, so the feed is per slot, like the expiry index.
+    pub fn journal(&self, slot: u16) -> String {
+        format!("{}:ledger:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The dead letters of one slot's feed, beside it so moving an entry is one MULTI.
+    pub fn journal_dead(&self, slot: u16) -> String {
+        format!("{}:ledger:dead:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The slots whose feed may hold entries; a slot is added before its first entry (a
+    /// superset, never a subset), so a projector's full pass misses nothing.
+    pub fn journal_slots(&self) -> String {
+        format!("{}:ledger:slots", self.prefix)
+    }
+
+    /// Slots written lately, added after commits: a hint that spares projectors a full pass.
+    pub fn journal_dirty(&self) -> String {
+        format!("{}:ledger:dirty", self.prefix)
+    }
+
+    /// The stock alerts raised in one slot ([`crate::store::Store::feed_slot`]), beside the
+    /// SKUs whose changes raise them, so an alert commits with its change.
+    pub fn alerts(&self, slot: u16) -> String {
+        format!("{}:alerts:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// SKUs with alert rules, added when their rules are set.
+    pub fn alert_skus(&self) -> String {
+        format!("{}:alerts:skus", self.prefix)
+    }
+
+    /// Registered webhooks.
+    pub fn webhooks(&self) -> String {
+        format!("{}:webhooks", self.prefix)
+    }
+
+    /// Client API keys: id → name, scopes and the key's digest.
+    pub fn api_keys(&self) -> String {
+        format!("{}:apikeys", self.prefix)
+    }
+
+    /// Webhook deliveries that ran out of retries, for the admin API to show and replay.
+    pub fn webhooks_dead(&self) -> String {
+        format!("{}:webhooks:dead", self.prefix)
+    }
+
+    /// Orders of one slot that are in the ledger, scored by `created_at`: what may age out.
+    pub fn aging(&self, slot: u16) -> String {
+        format!("{}:aging:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// Per SKU, the units sold in orders of one slot that aged out of Redis, written in the
+    /// same MULTI that deletes them, so `verify` stays exact.
+    pub fn aged(&self, slot: u16) -> String {
+        format!("{}:aged:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The pub/sub channel of committed stock changes on one server, which every process's
+    /// feed follows.
+    pub fn events(&self) -> String {
+        format!("{}:events", self.prefix)
+    }
+
+    /// On a cluster, the sharded channel (`SPUBLISH`) of a SKU in `slot`: one of
+    /// [`EVENT_SHARDS`], each tagged with the first slot of its range, so a SKU's events
+    /// mostly go through the master that holds its stock.
+    pub fn events_shard(&self, slot: u16) -> String {
+        let width = SLOTS / EVENT_SHARDS;
+        format!("{}:events:{{{}}}", self.prefix, tag_for(slot / width * width))
+    }
+
+    /// Every sharded event channel, for a subscriber.
+    pub fn events_shards(&self) -> Vec<String> {
+        let width = SLOTS / EVENT_SHARDS;
+        (0..EVENT_SHARDS).map(|i| self.events_shard(i * width)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sku_keys_share_one_hash_tag() {
+        let keys = Keys::new("t1").unwrap();
+        let sku = Sku::parse("PS5").unwrap();
+        assert_eq!(keys.stock(&sku), "t1:sku:{PS5}");
+        assert_eq!(keys.movements(&sku), "t1:sku:{PS5}:moves");
+        assert_eq!(keys.sku_of_stock_key(&keys.stock(&sku)), Some(sku));
+        assert_eq!(keys.sku_of_stock_key("t1:sku:{PS5}:moves"), None);
+        assert_eq!(keys.sku_of_stock_key("t2:sku:{PS5}"), None);
+    }
+
+    #[test]
+    fn prefix_is_validated() {
+        for bad in ["", "a*", "a{b", "a b", &"p".repeat(65)] {
+            assert!(Keys::new(bad).is_err(), "{bad:?}");
+        }
+        assert!(Keys::new("sw:test-1").is_ok());
+    }
+
+    #[test]
+    fn idempotency_keys_are_scoped_and_opaque() {
+        let keys = Keys::new("sw").unwrap();
+        let a = keys.idempotency_claim("purchase", "k:1}*");
+        assert!(a.starts_with("sw:idem:") && a.len() == "sw:idem:".len() + 64);
+        assert_ne!(a, keys.idempotency_claim("checkout", "k:1}*"));
+        let answer = keys.idempotency("purchase", "k:1}*", 42);
+        assert_eq!(slot_of(&answer), 42);
+        assert!(answer.ends_with(&a["sw:idem:".len()..]));
+    }
+
+    #[test]
+    fn slots_match_redis() {
+        // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
+        assert_eq!(slot_of("123456789"), 0x31c3 % SLOTS);
+        assert_eq!(slot_of("foo"), 12182);
+        assert_eq!(slot_of("{user1000}.following"), slot_of("{user1000}.followers"));
+        assert_eq!(
+            slot_of("foo{}{bar}"),
+            slot_of("foo{}{bar}"),
+            "an empty tag hashes the whole key"
+        );
+        assert_ne!(slot_of("foo{}{bar}"), slot_of("bar"));
+        assert_eq!(slot_of("foo{{bar}}zap"), slot_of("{bar"));
+    }
+
+    #[test]
+    fn every_slot_has_a_tag_that_lands_there() {
+        for slot in 0..SLOTS {
+            let tag = tag_for(slot);
+            assert!(tag.len() <= 4 && tag.bytes().all(|b| b.is_ascii_alphanumeric()));
+            assert_eq!(slot_of(&format!("x:{{{tag}}}:y")), slot);
+        }
+    }
+
+    #[test]
+    fn records_live_in_the_slot_their_id_names() {
+        let keys = Keys::new("sw").unwrap();
+        let sku = Sku::parse("PS5").unwrap();
+        let slot = keys.slot_of_sku(&sku);
+        assert_eq!(slot_of(&keys.stock(&sku)), slot);
+        assert_eq!(slot_of(&keys.movements(&sku)), slot);
+        assert_eq!(slot_of(&keys.order(&OrderId::generate_in(slot))), slot);
+        assert_eq!(slot_of(&keys.reservation(&ReservationId::generate_in(slot))), slot);
+        assert_eq!(slot_of(&keys.expiry(slot)), slot);
+        for key in [
+            keys.journal(slot),
+            keys.journal_dead(slot),
+            keys.aging(slot),
+            keys.aged(slot),
+        ] {
+            assert_eq!(slot_of(&key), slot, "{key}");
+        }
+    }
+}

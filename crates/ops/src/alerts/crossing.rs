@@ -1,0 +1,37 @@
+//! The command that decides a change's stock alerts inside its own MULTI (or script).
+
+use crate::domain::Sku;
+use crate::store::Store;
+use std::sync::LazyLock;
+
+/// `alerts.lua` as a script of its own, for the MULTIs of the WATCH paths.
+static CROSSING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}\nreturn raise_alerts(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])",
+        include_str!("../lua/alerts.lua")
+    )
+});
+
+/// `alerts.lua` ahead of `body`: how a script that changes stock shares the one rule.
+pub(crate) fn with_alerts(body: &str) -> String {
+    format!("{}\n{body}", include_str!("../lua/alerts.lua"))
+}
+
+/// Queued after the writes that moved `sku`'s total `available` by `delta`, in the same
+/// MULTI: it reads the level they left and appends any alert crossed to the slot's alert
+/// stream, so a crossing is decided exactly once whoever races. `EVAL`, not `EVALSHA`: a
+/// script missing from the cache would fail inside EXEC after the other writes applied.
+pub(crate) fn crossing_cmd(store: &Store, sku: &Sku, delta: i64, at_ms: i64) -> redis::Cmd {
+    let keys = store.keys();
+    let slot = store.feed_slot(keys.slot_of_sku(sku));
+    redis::cmd("EVAL")
+        .arg(CROSSING.as_str())
+        .arg(2)
+        .arg(keys.stock(sku))
+        .arg(keys.alerts(slot))
+        .arg(sku.as_str())
+        .arg(delta)
+        .arg(at_ms)
+        .arg(store.config().movements_maxlen)
+        .to_owned()
+}

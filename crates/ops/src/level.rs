@@ -1,0 +1,360 @@
+//! A SKU's stock hash as read, with its locations, and how a line is drawn from them.
+//!
+//! Inside the stock hash (`crate::keys::Keys::stock`), beside the v1 totals `available`,
+//! `reserved`, `sold` and `received`:
+//! - `locs`: the SKU's locations in draw order (priority, then name), comma-separated;
+//!   written when it gets its first named location, and always listing `default`;
+//! - `priority@L` for each listed location;
+//! - `available@L`, `reserved@L`, `sold@L`, `received@L` for each *named* location.
+//!
+//! The implicit location `default` is never stored: it holds whatever the named locations
+//! do not, its counters being the totals less theirs. So a SKU that never had a location is
+//! exactly a v1 SKU, the v1 endpoints keep their meaning (they act on `default`), and a
+//! take drawn from `default` writes only the totals, as it always did. Everything lives in
+//! the one hash, under the SKU's hash tag: one key to WATCH, one slot on a cluster.
+
+use super::Stock;
+pub use super::allocation::Allocation;
+use crate::domain::{Location, Sku};
+use crate::error::StoreError;
+use redis::Cmd;
+use std::collections::HashMap;
+
+/// Most locations one SKU may have: bounds the fields a script reads per line.
+pub const MAX_LOCATIONS: usize = 64;
+
+/// The four counters of a SKU, or of one of its locations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Units that can be taken now.
+    pub available: i64,
+    /// Units held by active reservations.
+    pub reserved: i64,
+    /// Units in orders.
+    pub sold: i64,
+    /// Units received net of write-offs: `available + reserved + sold` when conserved.
+    pub received: i64,
+}
+
+/// One location of a SKU as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// Its name.
+    pub name: Location,
+    /// Lower is drawn from first.
+    pub priority: i64,
+    /// Its counters (for `default`: the totals less every named location's).
+    pub counts: Counts,
+}
+
+/// What drawing one line from a SKU's locations came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Draw {
+    /// Enough: these units from these locations, in draw order.
+    Drawn(Vec<Allocation>),
+    /// The line was pinned to a location the SKU does not have.
+    UnknownLocation,
+    /// Not enough; what could have been drawn.
+    Short(i64),
+}
+
+/// A SKU's alert rules (`PUT /v1/skus/{sku}/alerts`), kept in its stock hash so the
+/// script that decides alerts reads them with the level (`crates/ops/src/lua/alerts.lua`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Rules {
+    /// `low_stock` below it, `out_of_stock` at 0, `back_in_stock` back at or above it.
+    pub low_stock_threshold: Option<i64>,
+    /// `reorder` below it.
+    pub reorder_point: Option<i64>,
+    /// The quantity a `reorder` suggests.
+    pub reorder_quantity: Option<i64>,
+}
+
+impl Rules {
+    /// Whether any alert can be raised: without rules, a change queues no alert check.
+    pub fn any(&self) -> bool {
+        self.low_stock_threshold.is_some() || self.reorder_point.is_some()
+    }
+}
+
+/// A SKU's stock hash, decoded: its totals and its locations in draw order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Level {
+    /// The v1 counters.
+    pub totals: Counts,
+    /// Every location in draw order; just `default` for a SKU that never had a named one.
+    pub places: Vec<Place>,
+    /// Its alert rules.
+    pub rules: Rules,
+}
+
+impl Level {
+    /// Decodes a stock hash (HGETALL); `None` when the SKU does not exist.
+    pub fn parse(sku: &Sku, fields: &HashMap<String, String>) -> Result<Option<Self>, StoreError> {
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let corrupt = |what: &str| StoreError::Protocol(format!("stock of {sku}: bad {what}"));
+        let num = |name: &str| -> Result<i64, StoreError> {
+            fields.get(name).map_or(Ok(0), |v| v.parse().map_err(|_| corrupt(name)))
+        };
+        if !fields.contains_key("available") {
+            return Err(corrupt("available (missing)"));
+        }
+        let counts = |suffix: &str| -> Result<Counts, StoreError> {
+            Ok(Counts {
+                available: num(&format!("available{suffix}"))?,
+                reserved: num(&format!("reserved{suffix}"))?,
+                sold: num(&format!("sold{suffix}"))?,
+                received: num(&format!("received{suffix}"))?,
+            })
+        };
+        let totals = counts("")?;
+        let rule = |name: &str| -> Result<Option<i64>, StoreError> {
+            fields.contains_key(name).then(|| num(name)).transpose()
+        };
+        let rules = Rules {
+            low_stock_threshold: rule("low_threshold")?,
+            reorder_point: rule("reorder_point")?,
+            reorder_quantity: rule("reorder_quantity")?,
+        };
+        let Some(list) = fields.get("locs") else {
+            return Ok(Some(Self {
+                totals,
+                rules,
+                places: vec![Place {
+                    name: Location::default_location(),
+                    priority: 0,
+                    counts: totals,
+                }],
+            }));
+        };
+        let mut places = Vec::new();
+        let mut named = Counts::default();
+        for name in list.split(',') {
+            let name = Location::parse(name, "locs").map_err(|_| corrupt("locs"))?;
+            let priority = num(&format!("priority@{name}"))?;
+            let counts = if name.is_default() {
+                Counts::default()
+            } else {
+                counts(&format!("@{name}"))?
+            };
+            named.available += counts.available;
+            named.reserved += counts.reserved;
+            named.sold += counts.sold;
+            named.received += counts.received;
+            places.push(Place { name, priority, counts });
+        }
+        if let Some(default) = places.iter_mut().find(|p| p.name.is_default()) {
+            default.counts = Counts {
+                available: totals.available - named.available,
+                reserved: totals.reserved - named.reserved,
+                sold: totals.sold - named.sold,
+                received: totals.received - named.received,
+            };
+        }
+        Ok(Some(Self { totals, places, rules }))
+    }
+
+    /// Whether the SKU has a named location (and so a `locs` list).
+    pub fn has_named(&self) -> bool {
+        self.places.iter().any(|p| !p.name.is_default())
+    }
+
+    /// The location called `name`.
+    pub fn place(&self, name: &str) -> Option<&Place> {
+        self.places.iter().find(|p| p.name.as_str() == name)
+    }
+
+    /// Draws `quantity` units: from `pin` alone when given, else from each location in
+    /// draw order, splitting the line when one runs short. The script does the same
+    /// (`crates/ops/src/lua/take.lua`); a unit test pins this one, the API tests both.
+    pub fn draw(&self, quantity: i64, pin: Option<&Location>) -> Draw {
+        if let Some(pin) = pin {
+            return match self.place(pin.as_str()) {
+                None => Draw::UnknownLocation,
+                Some(p) if p.counts.available >= quantity => Draw::Drawn(vec![Allocation {
+                    location: p.name.to_string(),
+                    quantity,
+                }]),
+                Some(p) => Draw::Short(p.counts.available.max(0)),
+            };
+        }
+        let mut left = quantity;
+        let mut drawn = Vec::new();
+        for place in &self.places {
+            let take = place.counts.available.min(left);
+            if take > 0 {
+                drawn.push(Allocation {
+                    location: place.name.to_string(),
+                    quantity: take,
+                });
+                left -= take;
+            }
+            if left == 0 {
+                return Draw::Drawn(drawn);
+            }
+        }
+        Draw::Short(quantity - left)
+    }
+
+    /// Applies a draw to this level as read, so the next take of a batch decides on what
+    /// the earlier ones left.
+    pub fn withdraw(&mut self, drawn: &[Allocation]) {
+        for a in drawn {
+            self.totals.available -= a.quantity;
+            if let Some(p) = self.places.iter_mut().find(|p| p.name.as_str() == a.location) {
+                p.counts.available -= a.quantity;
+            }
+        }
+    }
+
+    /// The stock object of the contract.
+    pub fn to_stock(&self, sku: &Sku) -> Stock {
+        // A `default` emptied of everything is not shown once named locations exist: a shop
+        // that only names its warehouses should not see a phantom one.
+        let shown = |p: &&Place| !(p.name.is_default() && self.has_named() && p.counts == Counts::default());
+        Stock {
+            sku: sku.clone(),
+            available: self.totals.available,
+            reserved: self.totals.reserved,
+            sold: self.totals.sold,
+            locations: self
+                .places
+                .iter()
+                .filter(shown)
+                .map(|p| super::LocationStock {
+                    location: p.name.clone(),
+                    available: p.counts.available,
+                    reserved: p.counts.reserved,
+                    sold: p.counts.sold,
+                    priority: p.priority,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The field of `counter` (`available`, `reserved`, `sold`, `received`) at `location`;
+/// `None` for `default`, whose counters are derived, never stored.
+pub fn field_at(counter: &str, location: &str) -> Option<String> {
+    (location != Location::DEFAULT).then(|| format!("{counter}@{location}"))
+}
+
+/// The writes that move `drawn` from counter `from` to counter `to` (`None` on either side:
+/// units entering or leaving the SKU) in the totals and at each named location.
+pub fn shift(key: &str, drawn: &[Allocation], from: Option<&str>, to: Option<&str>) -> Vec<Cmd> {
+    let total: i64 = drawn.iter().map(|a| a.quantity).sum();
+    let mut writes = Vec::with_capacity(2 + drawn.len() * 2);
+    let mut incr = |field: String, by: i64| writes.push(redis::cmd("HINCRBY").arg(key).arg(field).arg(by).to_owned());
+    if let Some(from) = from {
+        incr(from.to_owned(), -total);
+    }
+    if let Some(to) = to {
+        incr(to.to_owned(), total);
+    }
+    for a in drawn {
+        if let Some(from) = from.and_then(|f| field_at(f, &a.location)) {
+            incr(from, -a.quantity);
+        }
+        if let Some(to) = to.and_then(|t| field_at(t, &a.location)) {
+            incr(to, a.quantity);
+        }
+    }
+    writes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(fields: &[(&str, &str)]) -> Level {
+        let map = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Level::parse(&Sku::parse("s").unwrap(), &map).unwrap().unwrap()
+    }
+
+    fn loc(name: &str) -> Location {
+        Location::parse(name, "l").unwrap()
+    }
+
+    fn alloc(pairs: &[(&str, i64)]) -> Vec<Allocation> {
+        Allocation::list(pairs)
+    }
+
+    #[test]
+    fn a_sku_without_locations_is_all_default() {
+        let l = level(&[("available", "5"), ("reserved", "1"), ("sold", "2"), ("received", "8")]);
+        assert_eq!(l.places.len(), 1);
+        assert_eq!(l.places[0].counts, l.totals);
+        assert_eq!(l.draw(5, None), Draw::Drawn(Allocation::all_default(5)));
+        assert_eq!(l.draw(6, None), Draw::Short(5));
+        assert_eq!(
+            l.draw(1, Some(&loc("default"))),
+            Draw::Drawn(Allocation::all_default(1))
+        );
+        assert_eq!(l.draw(1, Some(&loc("east"))), Draw::UnknownLocation);
+    }
+
+    #[test]
+    fn default_holds_what_the_named_locations_do_not() {
+        let l = level(&[
+            ("available", "10"),
+            ("sold", "3"),
+            ("received", "13"),
+            ("locs", "east,default,west"),
+            ("priority@east", "1"),
+            ("priority@default", "2"),
+            ("priority@west", "3"),
+            ("available@east", "4"),
+            ("received@east", "4"),
+            ("available@west", "2"),
+            ("sold@west", "3"),
+            ("received@west", "5"),
+        ]);
+        let default = l.place("default").unwrap();
+        assert_eq!(default.counts.available, 4);
+        assert_eq!(default.counts.sold, 0);
+        assert_eq!(default.counts.received, 4);
+        assert_eq!(l.to_stock(&Sku::parse("s").unwrap()).locations.len(), 3);
+    }
+
+    #[test]
+    fn lines_are_drawn_by_priority_and_split_when_one_runs_short() {
+        let mut l = level(&[
+            ("available", "9"),
+            ("locs", "default,east,west"),
+            ("available@east", "3"),
+            ("available@west", "6"),
+        ]);
+        assert_eq!(
+            l.draw(2, None),
+            Draw::Drawn(alloc(&[("east", 2)])),
+            "default is empty, east is next"
+        );
+        assert_eq!(l.draw(5, None), Draw::Drawn(alloc(&[("east", 3), ("west", 2)])));
+        assert_eq!(l.draw(10, None), Draw::Short(9));
+        assert_eq!(l.draw(4, Some(&loc("east"))), Draw::Short(3));
+        assert_eq!(l.draw(4, Some(&loc("west"))), Draw::Drawn(alloc(&[("west", 4)])));
+        l.withdraw(&alloc(&[("east", 3), ("west", 2)]));
+        assert_eq!(l.totals.available, 4);
+        assert_eq!(l.draw(4, None), Draw::Drawn(alloc(&[("west", 4)])));
+    }
+
+    #[test]
+    fn a_shift_moves_totals_and_named_locations_only() {
+        let writes = shift(
+            "k",
+            &alloc(&[("default", 1), ("east", 2)]),
+            Some("available"),
+            Some("sold"),
+        );
+        let text: Vec<String> = writes
+            .iter()
+            .map(|c| String::from_utf8_lossy(&c.get_packed_command()).replace("\r\n", " "))
+            .collect();
+        assert_eq!(writes.len(), 4, "{text:?}");
+        assert!(text[0].contains("available") && text[0].contains("-3"));
+        assert!(text.iter().any(|t| t.contains("sold@east")));
+        assert!(!text.iter().any(|t| t.contains("@default")));
+    }
+}

@@ -1,0 +1,349 @@
+//! # stockwatch-ops: every stock operation
+//!
+//! Purchases, checkouts, holds and their transitions, the stockroom (levels, locations,
+//! transfers, adjustments), sagas across cluster slots, alerts decided inside the change
+//! that crosses them, and [`expiry`], the worker that releases lapsed holds. Each runs on
+//! `watch`, `lua` or `broken` over `stockwatch-store`.
+//!
+//! Stock operations, one file each. An operation that must be atomic implements
+//! [`crate::txn::Optimistic`] (its watch keys, read and decision) and, where the contract
+//! offers it, a Lua twin in `crates/ops/src/lua/`.
+
+#![recursion_limit = "256"]
+
+pub mod expiry;
+
+// The layers below, by the names this crate's modules use for them.
+use stockwatch_core::{domain, error, outcome};
+use stockwatch_store::{self as store, events, txn};
+
+mod adjust;
+pub mod alerts;
+mod allocation;
+mod cancel;
+mod checkout;
+mod confirm;
+mod expire;
+mod extend;
+mod get_order;
+mod get_reservation;
+mod get_stock;
+mod idempotency;
+pub mod journal;
+pub mod level;
+mod movements;
+mod purchase;
+mod reservation;
+mod reserve;
+mod restock;
+mod saga;
+mod sell;
+mod set_stock;
+mod stockroom;
+mod take;
+mod transfer;
+mod verify;
+
+pub use adjust::{Correction, Reason, adjust};
+pub use cancel::cancel;
+pub use checkout::{Checkout, CheckoutLine, checkout};
+pub use confirm::{Confirmed, confirm};
+pub use expire::{Expired, expire};
+pub use extend::extend;
+pub use get_order::get_order;
+pub use get_reservation::get_reservation;
+pub use get_stock::get_stock;
+pub use idempotency::{Answer, Idempotency, once};
+pub use movements::{Movement, Movements, movements};
+pub use purchase::{Purchase, purchase, purchase_at};
+pub use reservation::Reservation;
+pub use reserve::{Reserved, reserve};
+pub use restock::restock;
+pub use set_stock::{set_location_stock, set_stock};
+pub use transfer::transfer;
+pub use verify::{Report, Violation, verify};
+
+use crate::domain::{CartItems, Location, Sku};
+use crate::error::Error;
+use crate::outcome::CallOutcome;
+pub use crate::outcome::Effort;
+use crate::store::Store;
+use crate::txn::TxError;
+use level::Allocation;
+use serde::{Deserialize, Serialize};
+
+/// The stock object of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Stock {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units that can be bought or reserved now. Negative only after `broken` oversold.
+    pub available: i64,
+    /// Units held by active reservations.
+    pub reserved: i64,
+    /// Units in orders.
+    pub sold: i64,
+    /// Where the units are, in draw order; a SKU that never had a named location has just
+    /// `default`, holding everything.
+    pub locations: Vec<LocationStock>,
+}
+
+/// The counters of one location of a SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LocationStock {
+    /// The location.
+    pub location: Location,
+    /// Units that can be taken there now.
+    pub available: i64,
+    /// Units held there by active reservations.
+    pub reserved: i64,
+    /// Units sold from there.
+    pub sold: i64,
+    /// Lower is drawn from first.
+    pub priority: i64,
+}
+
+/// How an order came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderSource {
+    /// `POST /v1/purchases`.
+    Purchase,
+    /// `POST /v1/checkouts`.
+    Checkout,
+    /// A confirmed reservation.
+    Reservation,
+}
+
+/// One line of a stored order or reservation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderLine {
+    /// The SKU sold or held.
+    pub sku: String,
+    /// Units sold or held.
+    pub quantity: i64,
+    /// Where the units came from. Stored only when not all from `default`; filled in on
+    /// every read ([`OrderLine::with_allocations`]), so answers always show it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allocations: Vec<Allocation>,
+}
+
+impl OrderLine {
+    /// This line's allocations, `default` for all of it when none were stored.
+    pub fn drawn(&self) -> Vec<Allocation> {
+        if self.allocations.is_empty() {
+            Allocation::all_default(self.quantity)
+        } else {
+            self.allocations.clone()
+        }
+    }
+
+    /// Fills in stored-as-nothing allocations, for answers.
+    pub fn with_allocations(mut lines: Vec<Self>) -> Vec<Self> {
+        for line in &mut lines {
+            line.allocations = line.drawn();
+        }
+        lines
+    }
+
+    /// Records `drawn` on each line, as stored: nothing for a line all from `default`.
+    pub fn allocate(lines: &mut [Self], drawn: &[Vec<Allocation>]) {
+        for (line, drawn) in lines.iter_mut().zip(drawn) {
+            line.allocations = if Allocation::is_all_default(drawn) {
+                Vec::new()
+            } else {
+                drawn.clone()
+            };
+        }
+    }
+
+    /// The lines of a validated cart, as stored.
+    pub fn of(items: &CartItems) -> Vec<Self> {
+        items
+            .lines()
+            .iter()
+            .map(|l| Self {
+                sku: l.sku.to_string(),
+                quantity: l.quantity.get(),
+                allocations: Vec::new(),
+            })
+            .collect()
+    }
+}
+
+/// An order as stored (JSON) and as `GET /v1/orders/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Order {
+    /// UUIDv7, time-ordered.
+    pub order_id: String,
+    /// Who bought.
+    pub user_id: String,
+    /// What was sold.
+    pub items: Vec<OrderLine>,
+    /// Unix epoch milliseconds.
+    pub created_at: i64,
+    /// Which endpoint made it.
+    pub source: OrderSource,
+    /// The reservation it confirmed, when `source` is `reservation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_id: Option<String>,
+}
+
+impl Order {
+    /// This order with every line's allocations shown (`default` where none were stored).
+    pub fn with_allocations(self) -> Self {
+        Self {
+            items: OrderLine::with_allocations(self.items),
+            ..self
+        }
+    }
+}
+
+/// What the operations keep per process, in the store's one slot for its upper floors.
+#[derive(Default)]
+pub(crate) struct Upper {
+    /// Group commit's queues and leaders.
+    pub combiner: std::sync::Arc<take::batch::Combiner>,
+    /// The alert feed of this process.
+    pub alerts: alerts::Follower,
+    /// Conflicts per SKU, for the `contention` alert.
+    pub contention: alerts::ContentionWatch,
+}
+
+/// A subscription to the alerts raised from now on, by any process on this Redis.
+pub fn subscribe_alerts(store: &Store) -> tokio::sync::broadcast::Receiver<alerts::Alert> {
+    store.above::<Upper>().alerts.subscribe(store)
+}
+
+/// Reports one finished stock-moving call: metrics always, and a stock event per SKU when
+/// it committed. The one place calls are observed, whatever their path.
+pub(crate) fn finished<T>(
+    store: &Store,
+    op: &'static str,
+    strategy: &'static str,
+    started: tokio::time::Instant,
+    result: &Result<T, Error>,
+    effort: Option<Effort>,
+    skus: impl FnOnce() -> Vec<Sku>,
+) {
+    let outcome = CallOutcome::of(result);
+    // Unknown effort: what the error says of it; anything else made one attempt.
+    let effort = match (effort, result) {
+        (Some(effort), _) => effort,
+        (None, Err(Error::Contention { attempts, .. })) => Effort::gave_up_after(*attempts),
+        (None, Err(Error::InsufficientStock { attempts, .. })) => Effort::refused_after(*attempts),
+        (None, _) => Effort::of(1, 0),
+    };
+    store.metrics().call(op, strategy, outcome, effort, started.elapsed());
+    let conflicted = effort.conflicts > 0 || matches!(result, Err(Error::Contention { .. }));
+    if outcome == CallOutcome::Committed || conflicted {
+        let skus = skus();
+        store.above::<Upper>().contention.observe(store, &skus, effort);
+        if outcome != CallOutcome::Committed {
+            return;
+        }
+        store.journal_written(skus.iter().map(|s| store.keys().slot_of_sku(s)));
+        store.events().changed(crate::events::Change {
+            skus,
+            kind: op,
+            strategy,
+            effort,
+        });
+    }
+}
+
+/// An engine run as its caller's answer: the output (or, for a rejection, the answer the
+/// rejection carries), the effort when the engine counted it, and whether anything committed.
+pub(crate) fn answer<T, R>(
+    run: Result<crate::txn::Committed<T>, TxError<R>>,
+    rejected: impl FnOnce(R) -> Result<T, Error>,
+) -> (Result<T, Error>, Option<Effort>, bool) {
+    match run {
+        Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts)), true),
+        Err(TxError::Rejected {
+            rejection,
+            attempts,
+            conflicts,
+        }) => (rejected(rejection), Some(Effort::of(attempts, conflicts)), false),
+        Err(TxError::Contention { attempts, throttled }) => {
+            (Err(Error::Contention { attempts, throttled }), None, false)
+        }
+        Err(TxError::Store(e)) => (Err(e.into()), None, false),
+    }
+}
+
+/// Runs an admin change of one SKU's stock on the engine, and reports it.
+pub(crate) async fn run_admin<O>(store: &Store, kind: &'static str, sku: &Sku, op: &O) -> Result<Stock, Error>
+where
+    O: crate::txn::Optimistic<Output = Stock, Rejection = Error>,
+{
+    let started = tokio::time::Instant::now();
+    store.list_journal_slot(store.keys().slot_of_sku(sku)).await?;
+    let (result, effort, _) = answer(crate::txn::run(store, op).await, Err);
+    finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
+    result
+}
+
+/// Milliseconds since the Unix epoch, the contract's time unit.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The XADD of one movement, appended in the same MULTI or script as the change it records.
+pub(crate) fn movement_cmd(
+    store: &Store,
+    sku: &Sku,
+    kind: &str,
+    quantity: i64,
+    reference: &str,
+    at_ms: i64,
+) -> redis::Cmd {
+    movement_with(store, sku, kind, quantity, reference, at_ms, &[])
+}
+
+/// [`movement_cmd`] with more fields: the `location` of a stockroom change, a transfer's
+/// `to`, an adjustment's `reason`.
+pub(crate) fn movement_with(
+    store: &Store,
+    sku: &Sku,
+    kind: &str,
+    quantity: i64,
+    reference: &str,
+    at_ms: i64,
+    extra: &[(&str, &str)],
+) -> redis::Cmd {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(store.keys().movements(sku))
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(store.config().movements_maxlen)
+        .arg("*")
+        .arg(&[("kind", kind), ("ref", reference)])
+        .arg("quantity")
+        .arg(quantity)
+        .arg("at")
+        .arg(at_ms);
+    for (field, value) in extra {
+        cmd.arg(*field).arg(*value);
+    }
+    cmd
+}
+
+/// The ledger entry of an admin change of one SKU (`set` or `restock`), if the ledger is on.
+pub(crate) fn admin_entry(store: &Store, sku: &Sku, kind: &str, quantity: i64, at_ms: i64) -> Option<redis::Cmd> {
+    let line = OrderLine {
+        sku: sku.to_string(),
+        quantity,
+        allocations: Vec::new(),
+    };
+    let entry = journal::Entry::new(kind, "admin", at_ms).lines(vec![line]);
+    journal::journal_cmd(store, store.keys().slot_of_sku(sku), &entry)
+}
+
+/// Appends the read of a whole stock hash (decoded by [`level::Level::parse`]); shared by the
+/// admin operations, which need every location.
+pub(crate) fn read_stock(store: &Store, sku: &Sku, pipe: &mut redis::Pipeline) {
+    pipe.cmd("HGETALL").arg(store.keys().stock(sku));
+}

@@ -1,0 +1,325 @@
+-- Takes stock out of `available` for a batch of carts, one buyer after another in arrival
+-- order, each all or nothing, drawing each line from the SKU's locations (the pinned one, or
+-- all of them in draw order), and leaves each buyer's order or reservation record. One
+-- buyer is a batch of one (`--batching off`).
+--
+-- Three passes, so nothing is written until everything is read and decided: a script that
+-- errors after a write keeps that write, and would leave buyers without their answers.
+--   1. parse: where each buyer's keys, arguments and lines start;
+--   2. decide every buyer against the levels read once per SKU, kept up to date in Lua as
+--      earlier buyers in the batch take from them;
+--   3. write what was decided, buyer by buyer, then each SKU's summed counters once.
+-- With an idempotency key, a stored answer is replayed (an earlier buyer in the same batch
+-- counts as stored), and a fresh answer (a refusal too) is stored with the effect.
+-- The same decision as `Level::draw` in crates/ops/src/level.rs: keep the two in step.
+--
+-- The argument layout is declared once, in crates/ops/src/take/lua.rs, and the `B_*` (the batch's
+-- header), `A_*` (a buyer's header) and `K_*` (a buyer's keys after its lines) offsets used
+-- here are generated from that declaration and prepended, with alerts.lua's `raise_alerts`.
+-- ARGV: the batch header, then per buyer: its header, q_1..q_n, pin_1..pin_n ('' = not
+--       pinned), then A_RECORD_ARGS arguments: the order JSON, or the reservation's
+--       field/value pairs.
+-- KEYS, per buyer: stock_1..n, moves_1..n, then the K_* keys (K_IDEMPOTENCY only when the
+--       buyer's A_IDEMPOTENT is '1').
+-- Returns one reply per buyer, in order:
+--       {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
+--       | {'insufficient_stock', i, avail, ...} | {'replay', field, value, ...} | {'key_reused'}
+-- alloc_i is 'east=3,west=2', or '' when the line came all from `default`.
+--
+-- Written for a cheap call: every table and closure is an allocation the Lua collector pays
+-- for again, so per buyer this makes one reply table and little else. Buyers live in one
+-- flat array, levels in per-batch maps, and the locations' tables exist only for SKUs that
+-- have named locations.
+
+local buyers, maxlen = tonumber(ARGV[1 + B_BUYERS]), ARGV[1 + B_MAXLEN]
+if not buyers then return redis.error_reply('take.lua: bad batch header') end
+
+-- 1. Parse. Buyer b's first key, first argument, line count and line base (its lines are
+-- base + 1 .. base + n across the batch) are at[4b-3 .. 4b]; qty[line] is each quantity.
+local at, qty = {}, {}
+local k, a, base = 1, 1 + B_COUNT, 0
+for b = 1, buyers do
+  local n, nrec = tonumber(ARGV[a + A_LINES]), tonumber(ARGV[a + A_RECORD_ARGS])
+  if not n or n < 1 or not nrec then return redis.error_reply('take.lua: bad header of buyer ' .. b) end
+  at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b] = k, a, n, base
+  for i = 1, n do
+    local q = tonumber(ARGV[a + A_COUNT + i - 1])
+    if not q or q < 1 or not ARGV[a + A_COUNT + n + i - 1] then
+      return redis.error_reply('take.lua: bad line ' .. i .. ' of buyer ' .. b)
+    end
+    qty[base + i] = q
+  end
+  base = base + n
+  -- K_IDEMPOTENCY is the last key, present only with an idempotency key.
+  k = k + 2 * n + K_IDEMPOTENCY + (ARGV[a + A_IDEMPOTENT] == '1' and 1 or 0)
+  a = a + A_COUNT + 2 * n + nrec
+  if not KEYS[k - 1] or not ARGV[a - 1] then return redis.error_reply('take.lua: short buyer ' .. b) end
+end
+
+-- 2. Decide. Per stock key, read once per batch: `avail` its total available (false: no
+-- such SKU), `ruled` true when it has alert rules (without, a take skips the alert check),
+-- and `places`, only for a SKU with named locations, its locations in draw order as
+-- {name, available}, where `default` holds what the named ones do not.
+local avail, ruled, places = {}, {}, {}
+local function read_level(key)
+  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point')
+  if not v[1] then
+    avail[key] = false
+    return
+  end
+  avail[key] = tonumber(v[1])
+  if v[3] or v[4] then ruled[key] = true end
+  if not v[2] then return end
+  -- The named locations' levels in one HMGET, not one HGET each.
+  local list, fields = {}, {}
+  for name in string.gmatch(v[2], '[^,]+') do
+    list[#list + 1] = {name, 0}
+    if name ~= 'default' then fields[#fields + 1] = 'available@' .. name end
+  end
+  local got = #fields > 0 and redis.call('HMGET', key, unpack(fields)) or {}
+  local named, j, default = 0, 0, nil
+  for _, p in ipairs(list) do
+    if p[1] == 'default' then
+      default = p
+    else
+      j = j + 1
+      p[2] = tonumber(got[j] or '0')
+      named = named + p[2]
+    end
+  end
+  if default then default[2] = avail[key] - named end
+  places[key] = list
+end
+
+-- Draws line `line` (q units, pinned to `pin` or not) from a SKU's locations: its parts as
+-- {place, quantity}, or nil and what refuses it ('unknown_location', or what was there).
+local function draw(list, q, pin)
+  if pin ~= '' then
+    for _, p in ipairs(list) do
+      if p[1] == pin then
+        if p[2] >= q then return {{p, q}} end
+        return nil, math.max(p[2], 0)
+      end
+    end
+    return nil, 'unknown_location'
+  end
+  local left, parts = q, {}
+  for _, p in ipairs(list) do
+    local take = math.min(p[2], left)
+    if take > 0 then
+      parts[#parts + 1] = {p, take}
+      left = left - take
+    end
+    if left == 0 then return parts end
+  end
+  return nil, q - left
+end
+
+-- line -> its parts, for lines drawn from a SKU with named locations; read only for buyers
+-- whose take went through.
+local drawn = {}
+-- Buyer b's reply: taken, refused or unknown. Takes from the levels only when taken.
+local function decide(b)
+  local k, a, n, base = at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b]
+  for i = 1, n do
+    local key = KEYS[k + i - 1]
+    if avail[key] == nil then read_level(key) end
+    if not avail[key] then return {'unknown_sku', i} end
+  end
+  local short = nil
+  for i = 1, n do
+    local key, q, pin = KEYS[k + i - 1], qty[base + i], ARGV[a + A_COUNT + n + i - 1]
+    local list = places[key]
+    if list then
+      local parts, refusal = draw(list, q, pin)
+      if refusal == 'unknown_location' then return {'unknown_location', i} end
+      if parts then
+        drawn[base + i] = parts
+      else
+        short = short or {'insufficient_stock'}
+        short[#short + 1], short[#short + 2] = i, refusal
+      end
+    elseif pin ~= '' and pin ~= 'default' then
+      return {'unknown_location', i}
+    elseif avail[key] < q then
+      short = short or {'insufficient_stock'}
+      short[#short + 1], short[#short + 2] = i, math.max(avail[key], 0)
+    end
+  end
+  if short then return short end
+  -- Taken: later buyers in the batch see what is left.
+  local reply = {'ok'}
+  for i = 1, n do
+    local key, q, parts = KEYS[k + i - 1], qty[base + i], drawn[base + i]
+    avail[key] = avail[key] - q
+    reply[1 + i] = avail[key]
+    local alloc = ''
+    if parts then
+      for _, part in ipairs(parts) do part[1][2] = part[1][2] - part[2] end
+      if not (#parts == 1 and parts[1][1][1] == 'default') then
+        local text = {}
+        for j, part in ipairs(parts) do text[j] = part[1][1] .. '=' .. part[2] end
+        alloc = table.concat(text, ',')
+      end
+    end
+    reply[1 + n + i] = alloc
+  end
+  return reply
+end
+
+-- The answer stored under an idempotency key: the same fields as the Rust side's Receipt.
+local function stored_fields(a, n, reply)
+  local nums, alloc = {}, ''
+  if reply[1] == 'ok' then
+    for i = 1, n do nums[i] = reply[1 + i] end
+    alloc = table.concat(reply, ';', 2 + n, 1 + 2 * n)
+  else
+    for j = 2, #reply do nums[j - 1] = reply[j] end
+  end
+  return {'fp', ARGV[a + A_FINGERPRINT], 'ref', ARGV[a + A_REFERENCE], 'exp', ARGV[a + A_EXPIRES_AT],
+    'tag', reply[1], 'nums', table.concat(nums, ','), 'attempts', 1, 'conflicts', 0, 'alloc', alloc}
+end
+
+local replies = {}
+local stored = {}  -- buyer -> the fields to store under its idempotency key
+local answered = {}  -- idempotency key -> the stored fields of an earlier buyer in this batch
+for b = 1, buyers do
+  local k, a, n = at[4 * b - 3], at[4 * b - 2], at[4 * b - 1]
+  local idem = ARGV[a + A_IDEMPOTENT] == '1' and KEYS[k + 2 * n + K_IDEMPOTENCY]
+  local reply = nil
+  if idem then
+    local earlier = answered[idem]
+    local fp = earlier and earlier[2] or redis.call('HGET', idem, 'fp')
+    if fp and fp ~= ARGV[a + A_FINGERPRINT] then
+      reply = {'key_reused'}
+    elseif fp then
+      reply = {'replay'}
+      for _, v in ipairs(earlier or redis.call('HGETALL', idem)) do reply[#reply + 1] = v end
+    end
+  end
+  if not reply then
+    reply = decide(b)
+    if idem then
+      stored[b] = stored_fields(a, n, reply)
+      answered[idem] = stored[b]
+    end
+  end
+  replies[b] = reply
+end
+
+-- 3. Write.
+-- `json` as the Rust side wrote it (an order, a reservation's items, a ledger entry), with
+-- each line's allocations spliced in after its quantity: no decode and re-encode. Every
+-- `,"quantity":` in these documents is a line's key (inside a JSON string `"` is escaped,
+-- and no other object in them has a quantity), lines come in line order, list after list
+-- (an entry holds its lines and its record's), and a line ends at the next `}`.
+-- `stockroom::allocations_are_stored_in_one_form_on_every_path` pins it.
+local function splice(json, base, n)
+  local out, from, i = {}, 1, 0
+  while true do
+    local found = string.find(json, ',"quantity":', from, true)
+    local close = found and string.find(json, '}', found, true)
+    if not close then break end
+    i = i % n + 1
+    out[#out + 1] = string.sub(json, from, close - 1)
+    local parts = drawn[base + i]
+    if parts and not (#parts == 1 and parts[1][1][1] == 'default') then
+      local text = {}
+      for j, part in ipairs(parts) do
+        -- Location names are [A-Za-z0-9._-]: nothing to escape.
+        text[j] = '{"location":"' .. part[1][1] .. '","quantity":' .. part[2] .. '}'
+      end
+      out[#out + 1] = ',"allocations":[' .. table.concat(text, ',') .. ']'
+    end
+    from = close
+  end
+  out[#out + 1] = string.sub(json, from)
+  return table.concat(out)
+end
+
+-- Counter changes, summed per SKU over the batch and written once per field: a batch of 50
+-- buyers of one hot SKU makes two HINCRBYs, not a hundred. The script is atomic, so no
+-- reader can tell. A SKU with alert rules is written take by take instead, so that each
+-- alert reports the level its own take left. `took`: units out of `available` per key, in
+-- the order `touched` (every summed key: each take moves `available`); `into[field][key]`:
+-- units into every other field.
+local took, touched, into, fields = {}, {}, {}, {}
+local function add(key, field, delta)
+  if ruled[key] then
+    redis.call('HINCRBY', key, field, delta)
+  elseif field == 'available' then
+    if not took[key] then
+      took[key] = 0
+      touched[#touched + 1] = key
+    end
+    took[key] = took[key] - delta
+  else
+    local sums = into[field]
+    if not sums then
+      sums = {}
+      into[field] = sums
+      fields[#fields + 1] = field
+    end
+    sums[key] = (sums[key] or 0) + delta
+  end
+end
+
+for b = 1, buyers do
+  local k, a, n, base = at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b]
+  if replies[b][1] == 'ok' then
+    local dest, named = ARGV[a + A_DESTINATION], false
+    for i = 1, n do
+      local key, q = KEYS[k + i - 1], qty[base + i]
+      add(key, 'available', -q)
+      add(key, dest, q)
+      local parts = drawn[base + i]
+      for j = 1, parts and #parts or 0 do
+        local place, units = parts[j][1][1], parts[j][2]
+        if place ~= 'default' then
+          add(key, 'available@' .. place, -units)
+          add(key, dest .. '@' .. place, units)
+          named = true
+        end
+      end
+      redis.call('XADD', KEYS[k + n + i - 1], 'MAXLEN', '~', maxlen, '*', 'kind', ARGV[a + A_KIND],
+        'ref', ARGV[a + A_REFERENCE], 'quantity', ARGV[a + A_COUNT + i - 1], 'at', ARGV[a + A_AT_MS])
+      if ruled[key] then
+        raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], string.match(key, '{([^}]*)}$'), -q,
+          ARGV[a + A_AT_MS], maxlen)
+      end
+    end
+    local record, first = KEYS[k + 2 * n + K_RECORD], a + A_COUNT + 2 * n
+    if ARGV[a + A_MODE] == 'order' then
+      redis.call('SET', record, named and splice(ARGV[first], base, n) or ARGV[first])
+    else
+      local last = first + tonumber(ARGV[a + A_RECORD_ARGS]) - 1
+      if named then
+        local kv = {unpack(ARGV, first, last)}
+        for j = 1, #kv - 1, 2 do
+          if kv[j] == 'items' then kv[j + 1] = splice(kv[j + 1], base, n) end
+        end
+        redis.call('HSET', record, unpack(kv))
+      else
+        redis.call('HSET', record, unpack(ARGV, first, last))
+      end
+      redis.call('ZADD', KEYS[k + 2 * n + K_EXPIRY], ARGV[a + A_EXPIRES_AT], ARGV[a + A_REFERENCE])
+    end
+    local entry = ARGV[a + A_ENTRY]
+    if entry ~= '' then
+      redis.call('XADD', KEYS[k + 2 * n + K_FEED], '*', 'e', named and splice(entry, base, n) or entry)
+    end
+  end
+  if stored[b] then
+    -- The stored answer carries the allocations, as the reply does.
+    redis.call('HSET', KEYS[k + 2 * n + K_IDEMPOTENCY], unpack(stored[b]))
+    redis.call('PEXPIRE', KEYS[k + 2 * n + K_IDEMPOTENCY], ARGV[a + A_RETENTION_MS])
+  end
+end
+for _, key in ipairs(touched) do
+  redis.call('HINCRBY', key, 'available', -took[key])
+  for _, field in ipairs(fields) do
+    local delta = into[field][key]
+    if delta then redis.call('HINCRBY', key, field, delta) end
+  end
+end
+return replies

@@ -1,0 +1,77 @@
+//! A saga's decision: one key in its parent's slot, written once.
+
+use crate::domain::ReservationId;
+use crate::error::StoreError;
+use crate::reservation::SagaLink;
+use crate::store::Store;
+
+/// The decision of one saga, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// The parent exists; every part follows it.
+    Commit,
+    /// Nothing was sold or reserved; every part is released.
+    Abort,
+}
+
+impl Decision {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::Commit => "commit",
+            Self::Abort => "abort",
+        }
+    }
+
+    pub(super) fn parse(raw: &str) -> Result<Self, StoreError> {
+        match raw {
+            "commit" => Ok(Self::Commit),
+            "abort" => Ok(Self::Abort),
+            other => Err(StoreError::Protocol(format!("saga decision {other:?}"))),
+        }
+    }
+}
+
+/// The slot of a saga's parent (order and reservation ids carry their slot alike).
+pub(super) fn home_slot(link: &SagaLink) -> u16 {
+    ReservationId::parse(&link.parent).map_or(0, |id| id.slot())
+}
+
+/// The decision key of a saga.
+pub(super) fn decision_key(store: &Store, link: &SagaLink) -> String {
+    store.keys().saga(&link.parent, home_slot(link))
+}
+
+/// Writes `abort` unless a decision exists, and returns the decision that stands.
+pub(crate) async fn give_up(store: &Store, link: &SagaLink) -> Result<Decision, StoreError> {
+    let prior: Option<String> = store
+        .query(
+            redis::cmd("SET")
+                .arg(decision_key(store, link))
+                .arg(Decision::Abort.as_str())
+                .arg("NX")
+                .arg("GET")
+                .arg("PX")
+                .arg(store.config().retention.as_millis() as u64),
+        )
+        .await?;
+    prior.map_or(Ok(Decision::Abort), |d| Decision::parse(&d))
+}
+
+/// The decision, if one was made.
+pub(crate) async fn decision(store: &Store, link: &SagaLink) -> Result<Option<Decision>, StoreError> {
+    let raw: Option<String> = store.query(redis::cmd("GET").arg(decision_key(store, link))).await?;
+    raw.map(|d| Decision::parse(&d)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_round_trip_and_nothing_else_parses() {
+        for d in [Decision::Commit, Decision::Abort] {
+            assert_eq!(Decision::parse(d.as_str()).unwrap(), d);
+        }
+        assert!(Decision::parse("maybe").is_err());
+    }
+}

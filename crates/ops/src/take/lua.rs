@@ -1,0 +1,373 @@
+//! Takes as Lua script calls (`crates/ops/src/lua/take.lua`): the same decision, made inside Redis,
+//! with the arguments encoded here and each reply decoded back into a [`Receipt`]. One call
+//! carries a batch of takes (group commit, as on `watch`), or one take with batching off.
+//!
+//! The script's argument layout is declared once, here: [`BatchArg`], [`BuyerArg`] and
+//! [`BuyerKey`] list the slots in order, the script's `B_*`, `A_*` and `K_*` offsets are
+//! generated from those lists ([`layout_header`]), and [`Take::push_args`] fills each slot
+//! through an exhaustive `match` over the same lists. Neither side can add, drop or reorder
+//! a slot without the other following; a unit test checks that the script names only
+//! declared slots, and every declared one.
+
+use super::super::alerts::with_alerts;
+use super::receipt::{Outcome, Receipt};
+use super::{Record, Take};
+use crate::error::{Error, StoreError};
+use crate::outcome::Effort;
+use crate::store::Store;
+use redis::{RedisWrite, ToRedisArgs, Value};
+use std::sync::LazyLock;
+
+/// Declares one part of the script's layout: an enum of its slots in order, and the Lua
+/// name of each slot's offset. The script's offsets are generated from `LUA`.
+macro_rules! layout {
+    ($(#[$doc:meta])* enum $name:ident, count $count:literal { $($(#[$vdoc:meta])* $variant:ident = $lua:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// Every slot, in layout order.
+            const ALL: &'static [Self] = &[$(Self::$variant),*];
+            /// Each slot's offset name in the script, in layout order.
+            const LUA: &'static [&'static str] = &[$($lua),*];
+            /// The Lua name of the slot count.
+            const COUNT: &'static str = $count;
+        }
+    };
+}
+
+layout! {
+    /// The batch's header: the first arguments of the call.
+    enum BatchArg, count "B_COUNT" {
+        /// How many buyers follow.
+        Buyers = "B_BUYERS",
+        /// `MAXLEN ~` of the movement streams.
+        Maxlen = "B_MAXLEN",
+    }
+}
+
+layout! {
+    /// A buyer's header, before its quantities, pins and record arguments.
+    enum BuyerArg, count "A_COUNT" {
+        /// Its lines, n.
+        Lines = "A_LINES",
+        /// `1` when it has an idempotency key (one more key), else `0`.
+        Idempotent = "A_IDEMPOTENT",
+        /// How many record arguments end its arguments.
+        RecordArgs = "A_RECORD_ARGS",
+        /// `sold` or `reserved`.
+        Destination = "A_DESTINATION",
+        /// The movement kind.
+        Kind = "A_KIND",
+        /// The order or reservation id.
+        Reference = "A_REFERENCE",
+        /// When, epoch ms.
+        AtMs = "A_AT_MS",
+        /// `order` or `reservation`.
+        Mode = "A_MODE",
+        /// The reservation's deadline (0 for an order).
+        ExpiresAt = "A_EXPIRES_AT",
+        /// The request's fingerprint ('' without a key).
+        Fingerprint = "A_FINGERPRINT",
+        /// How long the stored answer lives, ms.
+        RetentionMs = "A_RETENTION_MS",
+        /// Its ledger entry, or '' with the ledger off.
+        Entry = "A_ENTRY",
+    }
+}
+
+layout! {
+    /// A buyer's keys after its stock and movement keys. The optional one comes last.
+    enum BuyerKey, count "K_COUNT" {
+        /// The order or reservation.
+        Record = "K_RECORD",
+        /// The expiry index of the take's slot.
+        Expiry = "K_EXPIRY",
+        /// The ledger's feed of the slot.
+        Feed = "K_FEED",
+        /// The slot's alert stream.
+        Alerts = "K_ALERTS",
+        /// The stored answer; only with an Idempotency-Key.
+        Idempotency = "K_IDEMPOTENCY",
+    }
+}
+
+/// The script's offsets, as Lua locals: each slot's 0-based offset in its part, and each
+/// part's slot count.
+fn layout_header() -> String {
+    let mut out = String::new();
+    for (names, count) in [
+        (BatchArg::LUA, BatchArg::COUNT),
+        (BuyerArg::LUA, BuyerArg::COUNT),
+        (BuyerKey::LUA, BuyerKey::COUNT),
+    ] {
+        let offsets: Vec<String> = (0..names.len()).map(|i| i.to_string()).collect();
+        out.push_str(&format!("local {} = {}\n", names.join(", "), offsets.join(", ")));
+        out.push_str(&format!("local {count} = {}\n", names.len()));
+    }
+    out
+}
+
+/// One argument: a number or a string, written as redis-rs writes either.
+enum Arg<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+impl ToRedisArgs for Arg<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + RedisWrite,
+    {
+        match self {
+            Self::Int(n) => n.write_redis_args(out),
+            Self::Str(s) => s.write_redis_args(out),
+        }
+    }
+}
+
+static TAKE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(&format!(
+        "{}{}",
+        layout_header(),
+        with_alerts(include_str!("../lua/take.lua"))
+    ))
+});
+
+/// Runs `takes` as one script call, each decided in order against what the ones before it
+/// left; one result per take, in order. All of them are in one slot (one Redis, or one
+/// cluster slot), as one script's keys must be.
+pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
+    let store = &takes[0].store;
+    let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
+    let mut inv = TAKE_SCRIPT.prepare_invoke();
+    for arg in BatchArg::ALL {
+        inv.arg(match arg {
+            BatchArg::Buyers => takes.len() as u64,
+            BatchArg::Maxlen => store.config().movements_maxlen as u64,
+        });
+    }
+    for take in takes {
+        take.push_args(&mut inv);
+    }
+    let mut conn = store.shared();
+    let invoke = async {
+        // redis-rs answers NOSCRIPT with SCRIPT LOAD and a second EVALSHA; a SCRIPT FLUSH
+        // in between makes that one fail too. On a cluster mid-resharding, a slot that
+        // moved or is half moved answers MOVED, ASK or TRYAGAIN past the client's own few
+        // tries. Each of these means the script did not run, so trying again is safe; the
+        // deadline bounds it.
+        let mut tries = 0u64;
+        loop {
+            match inv.invoke_async::<Vec<Value>>(&mut conn).await {
+                Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) && tries < 5 => {
+                    tries += 1;
+                }
+                Err(e) if matches!(StoreError::from(e.clone()), StoreError::Moved(_)) => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(tries.min(20) * 5)).await;
+                }
+                other => return other,
+            }
+        }
+    };
+    let replies: Vec<Value> = match Store::bounded(deadline, invoke).await {
+        Ok(replies) if replies.len() == takes.len() => replies,
+        Ok(replies) => {
+            let e = StoreError::Protocol(format!("take.lua: {} replies for {} takes", replies.len(), takes.len()));
+            return takes.iter().map(|_| Err(e.clone().into())).collect();
+        }
+        Err(e) => {
+            store.master_lost(&e).await;
+            return takes.iter().map(|_| Err(e.clone().into())).collect();
+        }
+    };
+    store.metrics().attempt_answered(takes.len() as u32, false);
+    store.metrics().group_commit("lua", takes.len());
+    takes
+        .iter()
+        .zip(replies)
+        .map(|(take, reply)| match reply {
+            Value::Array(reply) => take.script_receipt(reply),
+            other => Err(StoreError::Protocol(format!("take.lua: reply {other:?}")).into()),
+        })
+        .collect()
+}
+
+impl Take {
+    /// One take by itself: a batch of one (`--batching off`, and the teaching path).
+    pub(super) async fn run_lua(&self) -> Result<Receipt, Error> {
+        let mut results = run_script(std::slice::from_ref(self)).await;
+        results.pop().expect("one result per take")
+    }
+
+    /// Appends this take's keys and arguments, in take.lua's layout for one buyer.
+    fn push_args(&self, inv: &mut redis::ScriptInvocation<'_>) {
+        let keys = self.store.keys();
+        let lines = self.items.lines();
+        for line in lines {
+            inv.key(keys.stock(&line.sku));
+        }
+        for line in lines {
+            inv.key(keys.movements(&line.sku));
+        }
+        let (mode, record_key, record_args) = match &self.record {
+            Record::Order { key, .. } => ("order", key, 1),
+            Record::Reservation { key, fields, .. } => ("reservation", key, 2 * fields.len()),
+        };
+        let feed_slot = self.store.feed_slot(self.slot);
+        let idem = self.idem.as_ref().map(|a| a.script_args());
+        for key in BuyerKey::ALL {
+            match key {
+                BuyerKey::Record => inv.key(record_key),
+                BuyerKey::Expiry => inv.key(keys.expiry(self.slot)),
+                BuyerKey::Feed => inv.key(keys.journal(feed_slot)),
+                BuyerKey::Alerts => inv.key(keys.alerts(feed_slot)),
+                BuyerKey::Idempotency => match idem {
+                    Some((key, _, _)) => inv.key(key),
+                    None => inv,
+                },
+            };
+        }
+        let (fp, retention) = idem.map_or(("", 0), |(_, fp, retention)| (fp, retention));
+        for arg in BuyerArg::ALL {
+            inv.arg(match arg {
+                BuyerArg::Lines => Arg::Int(lines.len() as i64),
+                BuyerArg::Idempotent => Arg::Int(i64::from(self.idem.is_some())),
+                BuyerArg::RecordArgs => Arg::Int(record_args as i64),
+                BuyerArg::Destination => Arg::Str(self.destination()),
+                BuyerArg::Kind => Arg::Str(self.kind),
+                BuyerArg::Reference => Arg::Str(&self.reference),
+                BuyerArg::AtMs => Arg::Int(self.at_ms),
+                BuyerArg::Mode => Arg::Str(mode),
+                BuyerArg::ExpiresAt => Arg::Int(self.expires_at()),
+                BuyerArg::Fingerprint => Arg::Str(fp),
+                BuyerArg::RetentionMs => Arg::Int(retention as i64),
+                BuyerArg::Entry => Arg::Str(self.entry.as_deref().unwrap_or("")),
+            });
+        }
+        for line in lines {
+            inv.arg(line.quantity.get());
+        }
+        for line in lines {
+            inv.arg(line.location.as_ref().map_or("", |l| l.as_str()));
+        }
+        match &self.record {
+            Record::Order { json, .. } => {
+                inv.arg(json);
+            }
+            Record::Reservation { fields, .. } => {
+                inv.arg(fields);
+            }
+        }
+    }
+
+    fn script_receipt(&self, reply: Vec<Value>) -> Result<Receipt, Error> {
+        let mut it = reply.into_iter();
+        let tag: String = match it.next() {
+            Some(v) => redis::from_redis_value(v).map_err(StoreError::from)?,
+            None => return Err(StoreError::Protocol("take.lua: empty reply".into()).into()),
+        };
+        match tag.as_str() {
+            "key_reused" => Err(Error::IdempotencyKeyReused),
+            "replay" => {
+                let flat: Vec<String> = it
+                    .map(redis::from_redis_value)
+                    .collect::<Result<_, _>>()
+                    .map_err(StoreError::from)?;
+                let fields = flat
+                    .chunks(2)
+                    .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()));
+                Ok(Receipt::from_fields(&fields.collect(), &self.items.quantities())?)
+            }
+            tag => {
+                // A take answers its levels, then each line's allocations.
+                let n = self.items.lines().len();
+                let values: Vec<Value> = it.collect();
+                let (nums, allocs) = values.split_at(if tag == "ok" { n.min(values.len()) } else { values.len() });
+                let nums: Vec<i64> = nums
+                    .iter()
+                    .map(redis::from_redis_value_ref)
+                    .collect::<Result<_, _>>()
+                    .map_err(StoreError::from)?;
+                let allocs: Vec<String> = allocs
+                    .iter()
+                    .map(redis::from_redis_value_ref)
+                    .collect::<Result<_, _>>()
+                    .map_err(StoreError::from)?;
+                let outcome = Outcome::decode(tag, &nums, n)?;
+                let mut receipt = self.receipt(
+                    outcome,
+                    Effort {
+                        attempts: 1,
+                        conflicts: 0,
+                    },
+                );
+                receipt.drawn = Receipt::drawn_of(&receipt.outcome, &allocs.join(";"), &self.items.quantities())?;
+                Ok(receipt)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The script and the declaration cannot drift: every `B_`/`A_`/`K_` name the script
+    /// uses is declared here, and every declared one is used.
+    #[test]
+    fn the_script_uses_exactly_the_declared_layout() {
+        let script = include_str!("../lua/take.lua");
+        let code: String = script
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let used: BTreeSet<&str> = code
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| ["B_", "A_", "K_"].iter().any(|p| w.starts_with(p)))
+            .collect();
+        let header = layout_header();
+        let declared: BTreeSet<&str> = BatchArg::LUA
+            .iter()
+            .chain(BuyerArg::LUA)
+            .chain(BuyerKey::LUA)
+            .chain([BatchArg::COUNT, BuyerArg::COUNT, BuyerKey::COUNT].iter())
+            .copied()
+            .collect();
+        for name in &declared {
+            assert!(header.contains(name), "{name} is declared but not generated");
+        }
+        let undeclared: Vec<_> = used.difference(&declared).collect();
+        assert!(
+            undeclared.is_empty(),
+            "the script uses undeclared slots: {undeclared:?}"
+        );
+        let unused: Vec<_> = declared
+            .difference(&used)
+            .filter(|n| !["B_COUNT", "K_COUNT"].contains(n))
+            .collect();
+        assert!(unused.is_empty(), "declared slots the script never reads: {unused:?}");
+        assert_eq!(
+            BuyerKey::ALL.last(),
+            Some(&BuyerKey::Idempotency),
+            "the optional key comes last"
+        );
+    }
+
+    #[test]
+    fn the_header_gives_each_slot_its_offset() {
+        let header = layout_header();
+        assert!(
+            header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
+            "{header}"
+        );
+        assert!(header.contains("local A_COUNT = 12\n"), "{header}");
+        assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
+    }
+}

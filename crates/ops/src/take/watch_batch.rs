@@ -1,0 +1,151 @@
+//! One group-commit batch of `watch` takes as one optimistic transaction
+//! ([`txn::Optimistic`]): every SKU read once, each take decided in arrival order against
+//! what the ones before it left, the accepted ones committed in one WATCH/MULTI/EXEC. The
+//! queue that forms batches is `batch`.
+
+use super::Take;
+use super::decide::{Settled, level_from};
+use super::receipt::{Outcome, Receipt};
+use crate::domain::Sku;
+use crate::error::Error;
+use crate::idempotency::StoredAnswer;
+use crate::level::Level;
+use crate::outcome::Effort;
+use crate::txn::{self, Optimistic, Plan, TxError};
+use redis::Value;
+use std::collections::HashMap;
+
+/// Runs one batch as one optimistic transaction; one result per take, in order.
+pub(super) async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
+    let store = &takes[0].store;
+    let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
+    let decided = txn::run_until(store, &Batch { takes }, deadline).await;
+    if matches!(decided, Ok(_) | Err(TxError::Rejected { .. })) {
+        store.metrics().group_commit("watch", takes.len());
+    }
+    match decided {
+        Ok(done) => done.output,
+        Err(TxError::Rejected { rejection, .. }) => rejection,
+        Err(TxError::Contention { attempts, throttled }) => takes
+            .iter()
+            .map(|_| Err(Error::Contention { attempts, throttled }))
+            .collect(),
+        Err(TxError::Store(e)) => takes.iter().map(|_| Err(Error::Store(e.clone()))).collect(),
+    }
+}
+
+/// Many takes, decided in order against one read of every SKU they touch.
+struct Batch<'a> {
+    takes: &'a [Take],
+}
+
+impl Batch<'_> {
+    /// Every stock key the batch touches, each once, in order of first use, with its SKU.
+    fn stock_keys(&self) -> Vec<(String, Sku)> {
+        let mut keys: Vec<(String, Sku)> = Vec::new();
+        for take in self.takes {
+            for (key, line) in take.stock_keys().into_iter().zip(take.items.lines()) {
+                if !keys.iter().any(|(k, _)| *k == key) {
+                    keys.push((key, line.sku.clone()));
+                }
+            }
+        }
+        keys
+    }
+}
+
+impl Optimistic for Batch<'_> {
+    /// Each stock hash, then each idempotent take's slot, in batch order.
+    type Snapshot = Vec<Value>;
+    /// Each take's receipt (committed or replayed) or its refusal.
+    type Output = Vec<Result<Receipt, Error>>;
+    /// Nothing to commit: every take was refused or replayed.
+    type Rejection = Vec<Result<Receipt, Error>>;
+
+    /// Every SKU and every idempotency slot: a repeat committed elsewhere must abort us.
+    fn watch_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.stock_keys().into_iter().map(|(k, _)| k).collect();
+        keys.extend(self.takes.iter().filter_map(|t| t.idem.as_ref().map(|s| s.key.clone())));
+        keys
+    }
+
+    fn read(&self, pipe: &mut redis::Pipeline) {
+        for (key, _) in self.stock_keys() {
+            pipe.cmd("HGETALL").arg(key);
+        }
+        for slot in self.takes.iter().filter_map(|t| t.idem.as_ref()) {
+            slot.read(pipe);
+        }
+    }
+
+    fn callers(&self) -> u32 {
+        self.takes.len() as u32
+    }
+
+    fn decide(&self, snapshot: Vec<Value>, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection> {
+        let effort = Effort {
+            attempts: attempt,
+            conflicts: attempt - 1,
+        };
+        let keys = self.stock_keys();
+        let mut values = snapshot.into_iter();
+        let mut level: HashMap<String, Option<Level>> = HashMap::with_capacity(keys.len());
+        for (key, sku) in keys {
+            match level_from(&sku, values.next()) {
+                Ok(l) => {
+                    level.insert(key, l);
+                }
+                Err(e) => return Err(self.takes.iter().map(|_| Err(e.clone())).collect()),
+            }
+        }
+        let mut writes = Vec::new();
+        let mut results = Vec::with_capacity(self.takes.len());
+        // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
+        let mut answered: HashMap<&str, (&StoredAnswer, Result<Receipt, Error>)> = HashMap::new();
+        for take in self.takes {
+            let stored = take.idem.as_ref().and_then(|_| values.next());
+            if let Some(slot) = &take.idem
+                && let Some((first, answer)) = answered.get(slot.key.as_str())
+            {
+                results.push(match slot.same_request(first) {
+                    true => answer.clone(),
+                    false => Err(Error::IdempotencyKeyReused),
+                });
+                continue;
+            }
+            let keys = take.stock_keys();
+            let levels: Vec<Option<&Level>> = keys.iter().map(|k| level.get(k).and_then(Option::as_ref)).collect();
+            let settled = match take.recall(stored) {
+                Ok(recalled) => take.settle(&levels, recalled, effort),
+                Err(e) => Settled::Refused(e),
+            };
+            let result = match settled {
+                Settled::Commit { writes: w, receipt, .. } => {
+                    if let Outcome::Taken(_) = &receipt.outcome {
+                        for (key, drawn) in keys.iter().zip(&receipt.drawn) {
+                            if let Some(Some(l)) = level.get_mut(key) {
+                                l.withdraw(drawn);
+                            }
+                        }
+                    }
+                    writes.extend(w);
+                    Ok(receipt)
+                }
+                Settled::Replay(receipt) => Ok(receipt),
+                Settled::Refused(e) => Err(e),
+            };
+            if let Some(slot) = &take.idem {
+                answered.insert(slot.key.as_str(), (slot, result.clone()));
+            }
+            results.push(result);
+        }
+        if writes.is_empty() {
+            Err(results)
+        } else {
+            Ok(Plan {
+                writes,
+                output: results,
+            })
+        }
+    }
+}

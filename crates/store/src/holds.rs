@@ -1,0 +1,106 @@
+//! What a process knows of holds: how a new one wakes the local expiry worker, and which
+//! slots it listed for every worker lately.
+
+use super::Store;
+use crate::error::StoreError;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// How often a slot in use is listed again for the expiry worker: were the set lost (a
+/// FLUSHALL while running), holds of a busy slot are found again within this time.
+const EXPIRY_SLOT_REFRESH_S: u64 = 10;
+
+/// How a new hold reaches a sleeping expiry worker in the same process.
+#[derive(Debug)]
+pub struct ExpirySignal {
+    /// Woken when a hold due before `next_wake_ms` is added.
+    pub notify: tokio::sync::Notify,
+    /// When the worker plans to wake next (epoch ms); `i64::MAX` when it is not sleeping.
+    pub next_wake_ms: std::sync::atomic::AtomicI64,
+}
+
+/// The per-process state behind [`Store::hold_added`] and [`Store::index_expiry_slot`].
+#[derive(Debug)]
+pub struct Holds {
+    /// Wakes this process's expiry worker when a hold due sooner than its next wake is added.
+    signal: ExpirySignal,
+    /// When this process last added each slot to the expiry worker's set (epoch s; 0:
+    /// never), so a hold costs that extra write once per slot per [`EXPIRY_SLOT_REFRESH_S`].
+    listed: Listed,
+}
+
+/// When this process last listed each slot in some set of slots (epoch s; 0: never), so a
+/// write costs the extra SADD once per slot per [`EXPIRY_SLOT_REFRESH_S`]. Were the set
+/// lost (a FLUSHALL while running), a busy slot is listed again within that time.
+#[derive(Debug)]
+pub struct Listed(Box<[AtomicU64]>);
+
+impl Default for Listed {
+    fn default() -> Self {
+        Self((0..crate::keys::SLOTS).map(|_| AtomicU64::new(0)).collect())
+    }
+}
+
+impl Listed {
+    /// Adds `slot` to the set `key` unless this process did so lately.
+    pub async fn list(&self, store: &Store, key: String, slot: u16) -> Result<(), StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let listed = &self.0[usize::from(slot % crate::keys::SLOTS)];
+        if now.saturating_sub(listed.load(Ordering::Relaxed)) < EXPIRY_SLOT_REFRESH_S {
+            return Ok(());
+        }
+        let _: i64 = store.query(redis::cmd("SADD").arg(key).arg(slot)).await?;
+        listed.store(now, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Default for Holds {
+    fn default() -> Self {
+        Self {
+            signal: ExpirySignal {
+                notify: tokio::sync::Notify::new(),
+                next_wake_ms: AtomicI64::new(i64::MAX),
+            },
+            listed: Listed::default(),
+        }
+    }
+}
+
+impl Store {
+    /// Lists `slot` in the expiry worker's set of slots. Called before a hold is taken in
+    /// it, so the set is never missing a slot with holds: the worker sweeps only listed slots.
+    pub async fn index_expiry_slot(&self, slot: u16) -> Result<(), StoreError> {
+        self.inner
+            .holds
+            .listed
+            .list(self, self.inner.keys.expiry_slots(), slot)
+            .await
+    }
+
+    /// The expiry worker's wake-up signal.
+    pub fn expiry_signal(&self) -> &ExpirySignal {
+        &self.inner.holds.signal
+    }
+
+    /// After a hold in `slot` due at `expires_at` committed: lowers the slot's entry in the
+    /// workers' schedule (every process's workers read it) and wakes this process's worker
+    /// if it planned to sleep past that. A failure here delays nothing for long: the
+    /// worker's full pass finds every listed slot's holds.
+    pub async fn hold_added(&self, slot: u16, expires_at: i64) {
+        let hint = redis::cmd("ZADD")
+            .arg(self.inner.keys.expiry_due())
+            .arg("LT")
+            .arg(expires_at)
+            .arg(slot)
+            .to_owned();
+        if let Err(e) = self.query::<i64>(&hint).await {
+            tracing::warn!(error = %e, slot, "could not schedule a hold; the worker's full pass will find it");
+        }
+        let signal = &self.inner.holds.signal;
+        if expires_at < signal.next_wake_ms.load(std::sync::atomic::Ordering::Acquire) {
+            signal.notify.notify_one();
+        }
+    }
+}
