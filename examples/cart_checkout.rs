@@ -13,19 +13,20 @@ use futures_util::future::join_all;
 use serde_json::json;
 use stockwatch::domain::{Available, CartItems, Sku, Strategy, UserId};
 use stockwatch::managed::redis_server::ManagedRedis;
+use stockwatch::ops::Inventory;
 use stockwatch::{Error, Store, StoreConfig, ops};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let (url, _redis) = ManagedRedis::from_env_or_start(dir.path()).await?;
-    let store = Store::new(
+    let store = Inventory::new(Store::new(
         &url,
         StoreConfig {
             key_prefix: "example-cart".into(),
             ..StoreConfig::default()
         },
-    )?;
+    )?);
     let stock = [("console", 500), ("controller", 500), ("headset", 40)];
     for (sku, units) in stock {
         let sku = Sku::parse(sku).expect("valid sku");

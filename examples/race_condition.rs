@@ -12,13 +12,14 @@ use stockwatch::Store;
 use stockwatch::demo::{Rush, race_config, race_table};
 use stockwatch::domain::{Available, Sku, Strategy};
 use stockwatch::managed::redis_server::ManagedRedis;
+use stockwatch::ops::Inventory;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let (url, _redis) = ManagedRedis::from_env_or_start(dir.path()).await?;
     // The textbook WATCH path (no group commit), with room to retry: 500 buyers conflict a lot.
-    let store = Store::new(&url, race_config("example-race", false))?;
+    let store = Inventory::new(Store::new(&url, race_config("example-race", false))?);
     let mut results = Vec::new();
     for strategy in Strategy::ALL {
         let rush = Rush {

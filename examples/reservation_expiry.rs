@@ -14,19 +14,20 @@ use std::time::Duration;
 use stockwatch::domain::{Available, CartItems, Sku, Strategy, TtlSeconds, UserId};
 use stockwatch::expiry::{self, ExpiryConfig};
 use stockwatch::managed::redis_server::ManagedRedis;
-use stockwatch::{Store, StoreConfig, ops};
+use stockwatch::ops::{self, Inventory};
+use stockwatch::{Store, StoreConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let (url, _redis) = ManagedRedis::from_env_or_start(dir.path()).await?;
-    let store = Store::new(
+    let store = Inventory::new(Store::new(
         &url,
         StoreConfig {
             key_prefix: "example-expiry".into(),
             ..StoreConfig::default()
         },
-    )?;
+    )?);
     let sku = Sku::parse("ticket")?;
     ops::set_stock(&store, &sku, Available::parse(&10.into(), "available")?).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

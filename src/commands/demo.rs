@@ -3,6 +3,7 @@
 use super::redis_target;
 use stockwatch::Store;
 use stockwatch::config::RaceArgs;
+use stockwatch::ops::Inventory;
 
 /// `stockwatch demo race`: the rush through each strategy, or the step-by-step replay.
 pub async fn race(args: RaceArgs) -> Result<(), String> {
@@ -31,7 +32,7 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
             retry_budget: args.retry_budget_percent.budget(args.retry_budget_min_per_s),
             ..stockwatch::demo::race_config("demo-race", args.batching == "on")
         };
-        let store = Store::connect(&target, config)?;
+        let store = Inventory::new(Store::connect(&target, config)?);
         let rush = |strategy| stockwatch::demo::Rush {
             sku: Sku::parse("ps5").expect("a valid sku"),
             buyers: args.buyers.unwrap_or(500),

@@ -26,7 +26,7 @@ async fn run(args: LedgerCommandArgs) -> Result<ExitCode, String> {
     let (store, managed) = connect(&args.redis, args.redis.store_config(), true).await?;
     let code = match args.action {
         None => {
-            stockwatch::ledger::run(store, config, shutdown).await;
+            stockwatch::ledger::run(store.store().clone(), config, shutdown).await;
             ExitCode::SUCCESS
         }
         Some(LedgerAction::DeadLetters {

@@ -14,6 +14,7 @@ pub mod verify;
 
 use stockwatch::config::RedisArgs;
 use stockwatch::managed::redis_server::ManagedRedis;
+use stockwatch::ops::Inventory;
 use stockwatch::store::Target;
 use stockwatch::{Store, StoreConfig};
 
@@ -22,14 +23,15 @@ use stockwatch::{Store, StoreConfig};
 /// keys in 6.2. Valkey reports a compatible `redis_version` (7.2 for Valkey 8 and 9).
 pub const MIN_REDIS: (u32, u32, u32) = (7, 0, 0);
 
-/// Connects to `REDIS_URL`, or starts the managed redis-server; returns the store and the
+/// Connects to `REDIS_URL`, or starts the managed redis-server; returns the process's one
+/// inventory (the store and the operations' state) and the
 /// managed server (to stop at the end) if there is one. With `join`, a managed server that
 /// is already running in the data dir (a `serve`'s) is used instead of starting one.
 pub async fn connect(
     redis: &RedisArgs,
     config: StoreConfig,
     join: bool,
-) -> Result<(Store, Option<ManagedRedis>), String> {
+) -> Result<(Inventory, Option<ManagedRedis>), String> {
     let (target, managed) = redis_target(redis, join).await?;
     let store = Store::connect(&target, config)?;
     match store.server_version().await {
@@ -42,7 +44,7 @@ pub async fn connect(
         Ok(v) => tracing::info!(version = %format!("{}.{}.{}", v.0, v.1, v.2), "redis is reachable"),
         Err(e) => tracing::warn!(error = %e, "redis is not reachable yet; /readyz will say when it is"),
     }
-    Ok((store, managed))
+    Ok((Inventory::new(store), managed))
 }
 
 /// `REDIS_CLUSTER_NODES` or `REDIS_URL`; else, with `join`, a managed server already running

@@ -10,6 +10,7 @@ use sha2::Sha256;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stockwatch::domain::{Quantity, Sku, Strategy, UserId};
+use stockwatch::ops::Inventory;
 use stockwatch::webhooks::WebhookConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -53,7 +54,7 @@ async fn alerts_of(app: &TestApp, sku: &str) -> Vec<(String, i64)> {
 
 /// 1,000 buyers of one unit each race for 500 units, through the library on `strategy`
 /// (textbook WATCH buyers told `contention` try again): every buyer ends sold or refused.
-async fn rush(app: &TestApp, store: &stockwatch::Store, strategy: Strategy, sku: &str) {
+async fn rush(app: &TestApp, store: &Inventory, strategy: Strategy, sku: &str) {
     app.set_stock(sku, 500).await;
     let (status, body) = put_rules(
         app,
@@ -605,14 +606,16 @@ async fn an_alert_a_dead_sender_left_pending_is_claimed_and_delivered() {
 
     // A live sender on the same Redis and prefix claims it once it has been idle longer
     // than any delivery could take (retry_for + 2 × timeout = 3 s here), and delivers it.
-    let store = stockwatch::Store::new(
-        &app.redis.url(),
-        stockwatch::StoreConfig {
-            key_prefix: app.store.keys().prefix().to_owned(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let store = Inventory::new(
+        stockwatch::Store::new(
+            &app.redis.url(),
+            stockwatch::StoreConfig {
+                key_prefix: app.store.keys().prefix().to_owned(),
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
     let (stop, _) = tokio::sync::broadcast::channel(1);
     let sender = tokio::spawn(stockwatch::webhooks::sender::run(store, config, stop.subscribe()));
     receiver.wait_for(1).await;

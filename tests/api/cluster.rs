@@ -5,6 +5,7 @@
 use crate::helpers::fresh_prefix;
 use stockwatch::domain::{Available, CartItems, Quantity, Sku, Strategy, TtlSeconds, UserId};
 use stockwatch::managed::redis_cluster::ManagedCluster;
+use stockwatch::ops::Inventory;
 use stockwatch::store::Target;
 use stockwatch::{Error, Store, StoreConfig, keys, ops};
 
@@ -26,13 +27,13 @@ impl TestCluster {
         Self { cluster, _dir: dir }
     }
 
-    pub fn store(&self, tweak: impl FnOnce(&mut StoreConfig)) -> Store {
+    pub fn store(&self, tweak: impl FnOnce(&mut StoreConfig)) -> Inventory {
         let mut config = StoreConfig {
             key_prefix: fresh_prefix(),
             ..StoreConfig::default()
         };
         tweak(&mut config);
-        Store::connect(&Target::Cluster(self.cluster.seeds()), config).expect("store")
+        Inventory::new(Store::connect(&Target::Cluster(self.cluster.seeds()), config).expect("store"))
     }
 }
 
@@ -76,7 +77,7 @@ pub(crate) async fn owner(port: u16, slot: u16) -> u16 {
 }
 
 /// Sets a SKU's stock.
-pub(crate) async fn stock(store: &Store, sku: &Sku, available: i64) {
+pub(crate) async fn stock(store: &Inventory, sku: &Sku, available: i64) {
     let available = Available::parse(&available.into(), "available").unwrap();
     ops::set_stock(store, sku, available).await.unwrap();
 }
@@ -102,7 +103,7 @@ pub(crate) fn one_per_master(name: &str) -> [Sku; 3] {
 /// Buyers in flight at once.
 const IN_FLIGHT: usize = 300;
 
-async fn rush(store: &Store, strategy: Strategy, sku: &Sku, buyers: usize, stock: i64) -> (usize, usize) {
+async fn rush(store: &Inventory, strategy: Strategy, sku: &Sku, buyers: usize, stock: i64) -> (usize, usize) {
     self::stock(store, sku, stock).await;
     // Hundreds in flight at once (a busy shop's front end), through every buyer.
     use futures_util::StreamExt;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use stockwatch::domain::{CartItems, Quantity, ReservationId, Sku, Strategy, TtlSeconds, UserId};
 use stockwatch::expiry::{self, ExpiryConfig};
+use stockwatch::ops::Inventory;
 use stockwatch::ops::{self, Expired};
 use stockwatch::{Error, Store};
 
@@ -23,7 +24,7 @@ async fn app_without_worker() -> TestApp {
 }
 
 /// Makes `n` one-unit holds of `sku` through the library, 64 at a time.
-async fn hold(store: &Store, sku: &str, n: usize, ttl: u64) -> Vec<ReservationId> {
+async fn hold(store: &Inventory, sku: &str, n: usize, ttl: u64) -> Vec<ReservationId> {
     let items = CartItems::single(Sku::parse(sku).unwrap(), Quantity::parse(&json!(1), "q").unwrap());
     let ttl = TtlSeconds::parse(Some(&json!(ttl))).unwrap();
     let user = UserId::parse(&json!("holder")).unwrap();
@@ -243,7 +244,7 @@ async fn three_workers_release_each_hold_once() {
     // Three stores: three processes' worth of connections, one prefix.
     let workers: Vec<_> = (0..3)
         .map(|_| {
-            let store = Store::new(&app.redis.url(), app.store.config().clone()).unwrap();
+            let store = Inventory::new(Store::new(&app.redis.url(), app.store.config().clone()).unwrap());
             let config = ExpiryConfig {
                 batch: 50,
                 concurrency: 8,

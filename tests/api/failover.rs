@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use std::time::Duration;
 use stockwatch::domain::{Available, Quantity, Sku, Strategy, UserId};
 use stockwatch::managed::redis_cluster::ManagedCluster;
+use stockwatch::ops::Inventory;
 use stockwatch::store::Target;
 use stockwatch::{Error, Store, StoreConfig, keys, ops};
 
@@ -20,15 +21,17 @@ async fn a_killed_master_fails_over_and_the_service_recovers_without_a_restart()
         .await
         .unwrap_or_else(|e| panic!("cluster: {e}"));
     let ports = cluster.ports();
-    let store = Store::connect(
-        &Target::Cluster(cluster.seeds()),
-        StoreConfig {
-            key_prefix: fresh_prefix(),
-            response_timeout: Duration::from_secs(1),
-            ..StoreConfig::default()
-        },
-    )
-    .unwrap();
+    let store = Inventory::new(
+        Store::connect(
+            &Target::Cluster(cluster.seeds()),
+            StoreConfig {
+                key_prefix: fresh_prefix(),
+                response_timeout: Duration::from_secs(1),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap(),
+    );
     let sku = Sku::parse("failover").unwrap();
     let slot = keys::slot_of(sku.as_str());
     let master = owner(ports[0], slot).await;

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use stockwatch::managed::redis_server::{ManagedRedis, Persistence};
+use stockwatch::ops::Inventory;
 use stockwatch::startup::{Application, HttpSettings};
 use stockwatch::{Store, StoreConfig};
 
@@ -202,14 +203,16 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
         "redis+unix://{}/redis.sock",
         dir.path().canonicalize().unwrap().display()
     );
-    let store = Store::new(
-        &url,
-        StoreConfig {
-            response_timeout: Duration::from_millis(500),
-            ..StoreConfig::default()
-        },
-    )
-    .unwrap();
+    let store = Inventory::new(
+        Store::new(
+            &url,
+            StoreConfig {
+                response_timeout: Duration::from_millis(500),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap(),
+    );
     let app = Application::build(
         HttpSettings {
             bind: "127.0.0.1:0".into(),
@@ -327,15 +330,17 @@ async fn client_kill_in_a_loop_sells_exactly_what_it_acknowledges() {
 async fn a_slow_then_resetting_network_gives_bounded_errors_and_no_partial_state() {
     let redis = TestRedis::start().await;
     let proxy = FaultProxy::start(&redis.url()).await;
-    let store = Store::new(
-        &proxy.url(),
-        StoreConfig {
-            key_prefix: crate::helpers::fresh_prefix(),
-            response_timeout: Duration::from_millis(1000),
-            ..StoreConfig::default()
-        },
-    )
-    .unwrap();
+    let store = Inventory::new(
+        Store::new(
+            &proxy.url(),
+            StoreConfig {
+                key_prefix: crate::helpers::fresh_prefix(),
+                response_timeout: Duration::from_millis(1000),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap(),
+    );
     let app = crate::helpers::serve_store(redis, store, AppOptions::default()).await;
     app.set_stock("net", 200).await;
 

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU32, Ordering};
 use stockwatch::expiry::ExpiryConfig;
 use stockwatch::managed::redis_server::{ManagedRedis, Persistence};
+use stockwatch::ops::Inventory;
 use stockwatch::startup::{Application, HttpSettings};
 use stockwatch::{Store, StoreConfig};
 
@@ -60,19 +61,19 @@ pub fn fresh_prefix() -> String {
     format!("t{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
-pub fn store_on(redis: &TestRedis, tweak: impl FnOnce(&mut StoreConfig)) -> Store {
+pub fn store_on(redis: &TestRedis, tweak: impl FnOnce(&mut StoreConfig)) -> Inventory {
     let mut config = StoreConfig {
         key_prefix: fresh_prefix(),
         ..StoreConfig::default()
     };
     tweak(&mut config);
-    Store::new(&redis.url(), config).expect("store")
+    Inventory::new(Store::new(&redis.url(), config).expect("store"))
 }
 
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub store: Store,
+    pub store: Inventory,
     pub redis: TestRedis,
 }
 
@@ -117,7 +118,7 @@ pub async fn spawn_app_on(redis: TestRedis, options: AppOptions, tweak: impl FnO
 }
 
 /// An app on a store built by the test (e.g. one that reaches Redis through a proxy).
-pub async fn serve_store(redis: TestRedis, store: Store, options: AppOptions) -> TestApp {
+pub async fn serve_store(redis: TestRedis, store: Inventory, options: AppOptions) -> TestApp {
     let settings = HttpSettings {
         bind: "127.0.0.1:0".into(),
         admin_token: options.admin_token,
@@ -214,15 +215,17 @@ impl TestApp {
     /// redis-server with a relaxed timeout: the check must not depend on the app's own
     /// (sometimes deliberately tight, or proxied) connection.
     pub async fn verify(&self) -> stockwatch::ops::Report {
-        let checker = Store::new(
-            &self.redis.url(),
-            StoreConfig {
-                key_prefix: self.store.keys().prefix().to_owned(),
-                response_timeout: std::time::Duration::from_secs(10),
-                ..StoreConfig::default()
-            },
-        )
-        .expect("store");
+        let checker = Inventory::new(
+            Store::new(
+                &self.redis.url(),
+                StoreConfig {
+                    key_prefix: self.store.keys().prefix().to_owned(),
+                    response_timeout: std::time::Duration::from_secs(10),
+                    ..StoreConfig::default()
+                },
+            )
+            .expect("store"),
+        );
         stockwatch::ops::verify(&checker).await.expect("verify runs")
     }
 

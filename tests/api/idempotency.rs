@@ -5,6 +5,7 @@ use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::proxy::FaultProxy;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
+use stockwatch::ops::Inventory;
 
 /// Fires `n` identical keyed requests at once; returns every (status, body text).
 async fn repeat(app: &TestApp, n: usize, path: &str, body: Value, key: &str) -> Vec<(u16, String)> {
@@ -188,7 +189,7 @@ async fn a_refusal_is_remembered_too() {
 async fn lost_reply(strategy: &str, pattern: &[u8]) {
     let app = spawn_app().await;
     let proxy = FaultProxy::start(&app.redis.url()).await;
-    let store = Store::new(&proxy.url(), app.store.config().clone()).unwrap();
+    let store = Inventory::new(Store::new(&proxy.url(), app.store.config().clone()).unwrap());
     let settings = stockwatch::startup::HttpSettings {
         bind: "127.0.0.1:0".into(),
         admin_token: None,

@@ -144,25 +144,25 @@ fn named_paths(code: &str) -> Vec<Vec<String>> {
 /// longest prefix that is a module.
 /// In `x/mod.rs` and `x.rs` alike, `self` is module x and `super` its parent.
 fn resolve(from: &[String], path: &[String], modules: &BTreeSet<Vec<String>>) -> Vec<String> {
-    let mut abs: Vec<String> = Vec::new();
     let mut rest = path;
-    match path[0].as_str() {
+    let mut abs: Vec<String> = match path[0].as_str() {
         "crate" => {
-            abs = from[..1].to_vec();
             rest = &path[1..];
+            from[..1].to_vec()
         }
         "self" => {
-            abs = from.to_vec();
             rest = &path[1..];
+            from.to_vec()
         }
         _ => {
-            abs = from.to_vec();
+            let mut abs = from.to_vec();
             while rest.first().is_some_and(|p| p == "super") {
                 abs.pop();
                 rest = &rest[1..];
             }
+            abs
         }
-    }
+    };
     abs.extend(rest.iter().cloned());
     while !abs.is_empty() && !modules.contains(&abs) {
         abs.pop();

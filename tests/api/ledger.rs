@@ -9,6 +9,7 @@ use std::time::Duration;
 use stockwatch::Store;
 use stockwatch::ledger::{LedgerConfig, LedgerReport};
 use stockwatch::managed::postgres::ManagedPostgres;
+use stockwatch::ops::Inventory;
 use tokio::process::Command;
 
 /// A private PostgreSQL with one database for one test; stopped when dropped.
@@ -65,7 +66,7 @@ async fn app_with_books(books: &TestBooks, projector: bool) -> TestApp {
 }
 
 /// The books against Redis once drained.
-async fn check(store: &Store, books: &TestBooks) -> LedgerReport {
+async fn check(store: &Inventory, books: &TestBooks) -> LedgerReport {
     let pool = books.pool().await;
     stockwatch::ledger::check(store, &pool, Duration::from_secs(30), None)
         .await
@@ -340,22 +341,24 @@ async fn two_projectors_at_once_land_each_entry_once() {
     let mut projectors = Vec::new();
     let mut stores = Vec::new();
     for _ in 0..2 {
-        let store = Store::new(
-            &app.redis.url(),
-            stockwatch::StoreConfig {
-                key_prefix: app.store.keys().prefix().to_owned(),
-                journal: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let store = Inventory::new(
+            Store::new(
+                &app.redis.url(),
+                stockwatch::StoreConfig {
+                    key_prefix: app.store.keys().prefix().to_owned(),
+                    journal: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        );
         let config = LedgerConfig {
             batch: 20,
             ..books.config()
         };
         stores.push(store.clone());
         projectors.push(tokio::spawn(stockwatch::ledger::run(
-            store,
+            store.store().clone(),
             config,
             std::future::pending(),
         )));
@@ -570,21 +573,27 @@ async fn trimming_at_its_tightest_never_drops_an_entry_someone_has_not_acknowled
     let stranded = pending(&app).await;
     assert_eq!(stranded, 21, "the set and 20 sales");
     // A projector that will not claim them (idle time far off) trims at every pass.
-    let store = Store::new(
-        &app.redis.url(),
-        stockwatch::StoreConfig {
-            key_prefix: keys.prefix().to_owned(),
-            journal: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let store = Inventory::new(
+        Store::new(
+            &app.redis.url(),
+            stockwatch::StoreConfig {
+                key_prefix: keys.prefix().to_owned(),
+                journal: true,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
     let patient = LedgerConfig {
         claim_idle: Duration::from_secs(3600),
         full_pass: Duration::from_millis(50),
         ..books.config()
     };
-    let task = tokio::spawn(stockwatch::ledger::run(store.clone(), patient, std::future::pending()));
+    let task = tokio::spawn(stockwatch::ledger::run(
+        store.store().clone(),
+        patient,
+        std::future::pending(),
+    ));
     buy(&app, "L-A", 10).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     task.abort();
@@ -597,7 +606,7 @@ async fn trimming_at_its_tightest_never_drops_an_entry_someone_has_not_acknowled
     assert_eq!(xlen(&app, &feed).await, 31, "and nothing was trimmed from under them");
     // A projector that claims them drains everything; the auditor's unread entries stay.
     let task = tokio::spawn(stockwatch::ledger::run(
-        store.clone(),
+        store.store().clone(),
         books.config(),
         std::future::pending(),
     ));
@@ -802,7 +811,7 @@ async fn on_a_cluster_every_slot_feeds_the_books_and_cross_slot_carts_land_whole
         stock(&store, sku, 1000).await;
     }
     let projector = tokio::spawn(stockwatch::ledger::run(
-        store.clone(),
+        store.store().clone(),
         books.config(),
         std::future::pending(),
     ));

@@ -13,7 +13,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use stockwatch::domain::{Available, CartItems, Quantity, ReservationId, Sku, Strategy as Way, TtlSeconds, UserId};
-use stockwatch::{Store, ops};
+use stockwatch::ops;
+use stockwatch::ops::Inventory;
 
 /// Every error code the contract (and our additions) may answer with.
 const CODES: &[&str] = &[
@@ -339,7 +340,7 @@ fn cart(lines: &[(usize, u32)]) -> CartItems {
 }
 
 /// Runs one action; refusals and contention are normal outcomes, anything else fails.
-async fn run(store: &Store, strategy: Way, action: &Action, holds: &tokio::sync::Mutex<Vec<ReservationId>>) {
+async fn run(store: &Inventory, strategy: Way, action: &Action, holds: &tokio::sync::Mutex<Vec<ReservationId>>) {
     let user = UserId::parse(&"prop".into()).unwrap();
     let hold = |n: usize| async move { holds.lock().await.get(n).copied() };
     let result: Result<(), stockwatch::Error> = match action {

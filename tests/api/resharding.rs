@@ -8,7 +8,8 @@ use futures_util::StreamExt;
 use redis::Value;
 use std::time::Duration;
 use stockwatch::domain::{Quantity, Sku, Strategy, UserId};
-use stockwatch::{Error, Store, keys, ops};
+use stockwatch::ops::Inventory;
+use stockwatch::{Error, keys, ops};
 
 /// Moves `slot` from the master on `from` to the one on `to`, a few keys at a time, while
 /// traffic runs; then tells every master.
@@ -62,7 +63,7 @@ async fn move_slot(slot: u16, from: u16, to: u16, all: &[u16]) -> usize {
 /// Buyers in flight while the slot moves.
 const IN_FLIGHT: usize = 200;
 
-async fn rush_while_moving(cluster: &TestCluster, store: &Store, strategy: Strategy, sku: &Sku) {
+async fn rush_while_moving(cluster: &TestCluster, store: &Inventory, strategy: Strategy, sku: &Sku) {
     let ports = cluster.cluster.ports();
     let slot = keys::slot_of(sku.as_str());
     let from = owner(ports[0], slot).await;

@@ -7,19 +7,20 @@ use crate::cluster::{TestCluster, cart, one_per_master, stock};
 use futures_util::StreamExt;
 use std::time::Duration;
 use stockwatch::domain::{CartItems, IdempotencyKey, Sku, Strategy, TtlSeconds, UserId};
-use stockwatch::{Error, Store, keys, ops};
+use stockwatch::ops::Inventory;
+use stockwatch::{Error, keys, ops};
 
 fn user(i: usize) -> UserId {
     UserId::parse(&format!("u{i}").into()).unwrap()
 }
 
 /// `(available, reserved, sold)` of a SKU.
-async fn levels(store: &Store, sku: &Sku) -> (i64, i64, i64) {
+async fn levels(store: &Inventory, sku: &Sku) -> (i64, i64, i64) {
     let s = ops::get_stock(store, sku).await.unwrap();
     (s.available, s.reserved, s.sold)
 }
 
-async fn verify_clean(store: &Store) {
+async fn verify_clean(store: &Inventory) {
     let report = ops::verify(store).await.unwrap();
     assert!(report.ok, "{:?}", report.violations);
 }
@@ -222,7 +223,7 @@ async fn a_cart_in_one_slot_stays_one_transaction() {
 }
 
 /// `(location, available, reserved, sold)` of each location shown, in draw order.
-async fn places(store: &Store, sku: &Sku) -> Vec<(String, i64, i64, i64)> {
+async fn places(store: &Inventory, sku: &Sku) -> Vec<(String, i64, i64, i64)> {
     let s = ops::get_stock(store, sku).await.unwrap();
     s.locations
         .iter()

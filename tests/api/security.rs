@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
+use stockwatch::ops::Inventory;
 use stockwatch::{Store, StoreConfig};
 
 /// Every key in the whole Redis database, with its type and a fingerprint of its value.
@@ -222,9 +223,9 @@ async fn a_redis_password_in_the_url_works_and_is_never_logged() {
         response_timeout: Duration::from_millis(500),
         ..StoreConfig::default()
     };
-    let good = Store::new(&with, config()).unwrap();
+    let good = Inventory::new(Store::new(&with, config()).unwrap());
     good.ping().await.expect("the password in the URL authenticates");
-    let bad = Store::new(&without, config()).unwrap();
+    let bad = Inventory::new(Store::new(&without, config()).unwrap());
     assert!(bad.ping().await.is_err(), "no password, no service");
 
     // The binary, started with the password in REDIS_URL and debug logs as JSON.
@@ -317,7 +318,7 @@ async fn rediss_urls_connect_over_tls() {
         .unwrap();
     // A self-signed certificate: `#insecure` skips verification (a real one needs nothing).
     let url = format!("rediss://127.0.0.1:{port}/#insecure");
-    let store = Store::new(&url, StoreConfig::default()).unwrap();
+    let store = Inventory::new(Store::new(&url, StoreConfig::default()).unwrap());
     let mut up = false;
     for _ in 0..100 {
         if store.ping().await.is_ok() {
@@ -338,14 +339,16 @@ async fn rediss_urls_connect_over_tls() {
             .expect("a purchase over TLS");
     }
     // The same server refuses a plain-text client on its TLS port.
-    let plain = Store::new(
-        &format!("redis://127.0.0.1:{port}"),
-        StoreConfig {
-            response_timeout: Duration::from_millis(300),
-            ..StoreConfig::default()
-        },
-    )
-    .unwrap();
+    let plain = Inventory::new(
+        Store::new(
+            &format!("redis://127.0.0.1:{port}"),
+            StoreConfig {
+                response_timeout: Duration::from_millis(300),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap(),
+    );
     assert!(plain.ping().await.is_err());
     let _ = server.kill().await;
 }

@@ -5,8 +5,8 @@
 use crate::domain::{Available, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
 use crate::ops;
+use crate::ops::Inventory;
 use crate::race::{Answer, Call, Clock, Fairness, Outcome, Timeline, count, sampled};
-use crate::store::Store;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,7 @@ pub fn race_config(key_prefix: &str, batching: bool) -> crate::store::StoreConfi
 /// What a rush sets up: `stock` in the implicit location and none anywhere else, so the
 /// SKU holds exactly what the rush says whatever named locations it had.
 impl Rush {
-    async fn set_up(&self, store: &Store) -> Result<(), Error> {
+    async fn set_up(&self, store: &Inventory) -> Result<(), Error> {
         let zero = Available::parse(&0.into(), "available").expect("0 is a valid level");
         let now = ops::get_stock(store, &self.sku).await;
         for place in now.iter().flat_map(|s| &s.locations) {
@@ -97,7 +97,7 @@ impl Rush {
     /// Sets the stock, launches every buyer at once, waits for all, reads the outcome back.
     /// Attempts and conflicts are the store's counters across the rush, so other traffic on
     /// the same store at the same time would be counted too.
-    pub async fn run(&self, store: &Store) -> Result<RushResult, Error> {
+    pub async fn run(&self, store: &Inventory) -> Result<RushResult, Error> {
         self.set_up(store).await?;
         let before = ops::get_stock(store, &self.sku).await?;
         let stats = store.stats();

@@ -1,8 +1,8 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
+use crate::Inventory;
 use crate::domain::{Location, Sku};
 use crate::error::Error;
-use crate::store::Store;
 
 /// Why a count differed from the books: recorded with the movement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -61,7 +61,7 @@ pub enum Correction {
 /// `insufficient_stock`. A count that matches the books still records its movement (of 0):
 /// that the count was made is worth keeping.
 pub async fn adjust(
-    store: &Store,
+    store: &Inventory,
     sku: &Sku,
     location: &Location,
     correction: Correction,

@@ -1,14 +1,14 @@
 use super::idempotency::Idempotency;
 use super::reservation::{self, Reservation, Step};
 use super::saga;
+use crate::Inventory;
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::Error;
-use crate::store::Store;
 use redis::Cmd;
 
 /// Gives an active hold back: `reserved` returns to `available`, in one transaction that
 /// watches the reservation. Answers the reservation, now `cancelled`.
-pub async fn cancel(store: &Store, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Reservation, Error> {
+pub async fn cancel(store: &Inventory, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Reservation, Error> {
     let ran = reservation::run(store, id, "cancel", idem, Cancel).await?;
     saga::follow(store, &ran.parts).await;
     Ok(ran.output)
@@ -19,7 +19,12 @@ struct Cancel;
 impl Step for Cancel {
     type Output = Reservation;
 
-    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Reservation), Error> {
+    fn decide(
+        &self,
+        store: &Inventory,
+        found: Option<Reservation>,
+        now_ms: i64,
+    ) -> Result<(Vec<Cmd>, Reservation), Error> {
         let resv = Reservation::require_active(found, now_ms)?;
         let ended = Reservation {
             status: ReservationStatus::Cancelled,

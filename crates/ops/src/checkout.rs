@@ -3,9 +3,9 @@ use super::level::Allocation;
 use super::sell::sell;
 use super::take::Taken;
 use super::{Effort, OrderSource};
+use crate::Inventory;
 use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
-use crate::store::Store;
 use serde::Serialize;
 
 /// One line of a completed checkout or a new reservation.
@@ -54,7 +54,7 @@ pub struct Checkout {
 /// Buys a whole cart, all or nothing: one transaction watches every SKU, so either every line
 /// is taken or none is, and a refusal lists every short line.
 pub async fn checkout(
-    store: &Store,
+    store: &Inventory,
     strategy: Strategy,
     items: &CartItems,
     user: &UserId,

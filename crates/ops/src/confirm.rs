@@ -3,9 +3,9 @@ use super::journal::{Entry, journal_cmd};
 use super::reservation::{self, Reservation, Step};
 use super::saga;
 use super::{Order, OrderLine, OrderSource};
+use crate::Inventory;
 use crate::domain::{OrderId, ReservationId, ReservationStatus};
 use crate::error::Error;
-use crate::store::Store;
 use redis::Cmd;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +22,7 @@ pub struct Confirmed {
 
 /// Sells what an active reservation holds: `reserved` moves to `sold` and an order with
 /// `source: reservation` is created, in one transaction that watches the reservation.
-pub async fn confirm(store: &Store, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Confirmed, Error> {
+pub async fn confirm(store: &Inventory, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Confirmed, Error> {
     let step = Confirm {
         // Fixed before the first attempt, so a retry writes the same order.
         order_id: OrderId::generate_in(id.slot()),
@@ -39,7 +39,12 @@ struct Confirm {
 impl Step for Confirm {
     type Output = Confirmed;
 
-    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Confirmed), Error> {
+    fn decide(
+        &self,
+        store: &Inventory,
+        found: Option<Reservation>,
+        now_ms: i64,
+    ) -> Result<(Vec<Cmd>, Confirmed), Error> {
         let resv = Reservation::require_active(found, now_ms)?;
         let ended = Reservation {
             status: ReservationStatus::Confirmed,

@@ -1,8 +1,8 @@
 use super::reservation::{self, Reservation, Step};
 use super::saga::{self, Followed};
+use crate::Inventory;
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::Error;
-use crate::store::Store;
 use redis::Cmd;
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +29,7 @@ pub enum Expired {
 
 /// Releases one lapsed hold, in one transaction that watches the reservation. Safe to run
 /// for the same id from any number of workers at once: exactly one of them releases it.
-pub async fn expire(store: &Store, id: &ReservationId) -> Result<Expired, Error> {
+pub async fn expire(store: &Inventory, id: &ReservationId) -> Result<Expired, Error> {
     let ran = reservation::run(store, id, "expire", None, Expire { id: *id }).await?;
     if ran.output != Expired::Followed {
         return Ok(ran.output);
@@ -55,7 +55,7 @@ impl Step for Expire {
         matches!(output, Expired::Released { .. })
     }
 
-    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Expired), Error> {
+    fn decide(&self, store: &Inventory, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Expired), Error> {
         let unindex = || {
             vec![
                 redis::cmd("ZREM")

@@ -23,9 +23,9 @@
 //! Between rounds it sleeps until the schedule's next entry or the poll interval, whichever
 //! comes first, and a hold added in this process that is due sooner wakes it early.
 
+use crate::Inventory;
 use crate::domain::ReservationId;
 use crate::error::Error;
-use crate::store::Store;
 use crate::{Expired, expire, now_ms};
 use futures_util::StreamExt;
 use std::sync::atomic::Ordering;
@@ -74,7 +74,7 @@ pub struct Sweep {
 
 /// Runs the worker until `shutdown` completes. Redis errors are logged and retried after
 /// the poll interval; they never stop the worker.
-pub async fn run(store: Store, config: ExpiryConfig, shutdown: impl Future<Output = ()>) {
+pub async fn run(store: Inventory, config: ExpiryConfig, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     let signal = store.expiry_signal();
     let poll_ms = config.poll.as_millis() as i64;
@@ -130,14 +130,14 @@ pub async fn run(store: Store, config: ExpiryConfig, shutdown: impl Future<Outpu
 }
 
 /// The slots whose expiry index may hold entries.
-async fn listed(store: &Store) -> Result<Vec<u16>, Error> {
+async fn listed(store: &Inventory) -> Result<Vec<u16>, Error> {
     Ok(store
         .query(redis::cmd("SMEMBERS").arg(store.keys().expiry_slots()))
         .await?)
 }
 
 /// The slots the schedule says are due now.
-async fn due(store: &Store) -> Result<Vec<u16>, Error> {
+async fn due(store: &Inventory) -> Result<Vec<u16>, Error> {
     Ok(store
         .query(
             redis::cmd("ZRANGE")
@@ -160,16 +160,16 @@ const SLOTS_PER_ROUND: usize = 512;
 
 /// The full pass: releases everything due now in every listed slot, and rebuilds each
 /// slot's schedule entry. Tests and the backstop use it.
-pub async fn sweep(store: &Store, config: &ExpiryConfig) -> Result<Sweep, Error> {
+pub async fn sweep(store: &Inventory, config: &ExpiryConfig) -> Result<Sweep, Error> {
     sweep_slots(store, config, listed(store).await?).await
 }
 
 /// One round: releases what is due in the slots the schedule names.
-pub async fn sweep_due(store: &Store, config: &ExpiryConfig) -> Result<Sweep, Error> {
+pub async fn sweep_due(store: &Inventory, config: &ExpiryConfig) -> Result<Sweep, Error> {
     sweep_slots(store, config, due(store).await?).await
 }
 
-async fn sweep_slots(store: &Store, config: &ExpiryConfig, slots: Vec<u16>) -> Result<Sweep, Error> {
+async fn sweep_slots(store: &Inventory, config: &ExpiryConfig, slots: Vec<u16>) -> Result<Sweep, Error> {
     let swept: Vec<Result<Sweep, Error>> = futures_util::stream::iter(slots)
         .map(|slot| settle(store, config, slot))
         .buffer_unordered(SLOTS_IN_FLIGHT)
@@ -189,7 +189,7 @@ async fn sweep_slots(store: &Store, config: &ExpiryConfig, slots: Vec<u16>) -> R
 /// Sweeps one slot and leaves its schedule entry at its new head. The entry is parked
 /// ahead first: a hold committed after that lowers it itself, and one committed before is
 /// in the head read below.
-async fn settle(store: &Store, config: &ExpiryConfig, slot: u16) -> Result<Sweep, Error> {
+async fn settle(store: &Inventory, config: &ExpiryConfig, slot: u16) -> Result<Sweep, Error> {
     let due = store.keys().expiry_due();
     let parked = now_ms() + config.full_pass.as_millis() as i64;
     let _: i64 = store.query(redis::cmd("ZADD").arg(&due).arg(parked).arg(slot)).await?;
@@ -210,7 +210,7 @@ async fn settle(store: &Store, config: &ExpiryConfig, slot: u16) -> Result<Sweep
 }
 
 /// The earliest deadline in one slot's index.
-async fn head(store: &Store, slot: u16) -> Result<Option<i64>, Error> {
+async fn head(store: &Inventory, slot: u16) -> Result<Option<i64>, Error> {
     let head: Vec<(String, f64)> = store
         .query(
             redis::cmd("ZRANGE")
@@ -224,7 +224,7 @@ async fn head(store: &Store, slot: u16) -> Result<Option<i64>, Error> {
 }
 
 /// Lowers a slot's schedule entry to `at` (never raises it: a writer may have lowered it).
-async fn lower(store: &Store, slot: u16, at: i64) -> Result<(), Error> {
+async fn lower(store: &Inventory, slot: u16, at: i64) -> Result<(), Error> {
     let _: i64 = store
         .query(
             redis::cmd("ZADD")
@@ -239,7 +239,7 @@ async fn lower(store: &Store, slot: u16, at: i64) -> Result<(), Error> {
 
 /// Releases everything due now in one slot's index, batch by batch. Stops when no due
 /// entry is left, or when a batch made no progress (so a stuck entry cannot spin it).
-async fn sweep_slot(store: &Store, config: &ExpiryConfig, slot: u16) -> Result<Sweep, Error> {
+async fn sweep_slot(store: &Inventory, config: &ExpiryConfig, slot: u16) -> Result<Sweep, Error> {
     let mut total = Sweep::default();
     loop {
         let due: Vec<String> = store
@@ -290,7 +290,7 @@ async fn sweep_slot(store: &Store, config: &ExpiryConfig, slot: u16) -> Result<S
     }
 }
 
-async fn release(store: &Store, slot: u16, id: String) -> Result<Expired, Error> {
+async fn release(store: &Inventory, slot: u16, id: String) -> Result<Expired, Error> {
     match ReservationId::parse(&id) {
         Some(id) => expire(store, &id).await,
         None => {
@@ -305,7 +305,7 @@ async fn release(store: &Store, slot: u16, id: String) -> Result<Expired, Error>
 }
 
 /// The schedule's earliest entry, if any.
-async fn next_deadline(store: &Store) -> Result<Option<i64>, Error> {
+async fn next_deadline(store: &Inventory) -> Result<Option<i64>, Error> {
     let head: Vec<(String, f64)> = store
         .query(
             redis::cmd("ZRANGE")

@@ -1,15 +1,15 @@
 use super::idempotency::Idempotency;
 use super::reservation::{self, Reservation, Step};
 use super::saga;
+use crate::Inventory;
 use crate::domain::{ReservationId, TtlSeconds};
 use crate::error::Error;
-use crate::store::Store;
 use redis::Cmd;
 
 /// Moves an active hold's deadline to now + `ttl` (later or sooner) and re-scores it in the
 /// expiry index, in one transaction that watches the reservation.
 pub async fn extend(
-    store: &Store,
+    store: &Inventory,
     id: &ReservationId,
     ttl: TtlSeconds,
     idem: Option<&Idempotency>,
@@ -33,7 +33,12 @@ impl Step for Extend {
         false
     }
 
-    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Reservation), Error> {
+    fn decide(
+        &self,
+        store: &Inventory,
+        found: Option<Reservation>,
+        now_ms: i64,
+    ) -> Result<(Vec<Cmd>, Reservation), Error> {
         let resv = Reservation::require_active(found, now_ms)?;
         let expires_at = now_ms + self.ttl.duration().as_millis() as i64;
         Ok(resv.rearm(store, expires_at, now_ms))

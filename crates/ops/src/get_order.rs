@@ -1,10 +1,10 @@
 use super::Order;
+use crate::Inventory;
 use crate::domain::OrderId;
 use crate::error::{Error, StoreError};
-use crate::store::Store;
 
 /// Reads one order, with every line's allocations.
-pub async fn get_order(store: &Store, id: &OrderId) -> Result<Order, Error> {
+pub async fn get_order(store: &Inventory, id: &OrderId) -> Result<Order, Error> {
     let raw: Option<String> = store.query(redis::cmd("GET").arg(store.keys().order(id))).await?;
     let raw = raw.ok_or(Error::UnknownOrder)?;
     let order: Order =

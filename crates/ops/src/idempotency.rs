@@ -9,6 +9,7 @@
 //! first attempt is caught by WATCH on the stored answer's key (or by the script running
 //! alone), so concurrent repeats give one effect and the same answer.
 
+use crate::Inventory;
 use crate::domain::IdempotencyKey;
 use crate::error::{Error, StoreError};
 use crate::store::Store;
@@ -61,7 +62,7 @@ pub(crate) enum Recalled {
 impl StoredAnswer {
     /// [`StoredAnswer::claim`] when the call carries a key; `None` when it does not.
     pub async fn claim_if_keyed(
-        store: &Store,
+        store: &Inventory,
         scope: &str,
         idem: Option<&Idempotency>,
         slot: u16,
@@ -77,7 +78,7 @@ impl StoredAnswer {
     /// can be used on different endpoints) and says where its answer lives: in `slot`, the
     /// slot of the step that will write it. A key first used with another fingerprint is
     /// refused here, before anything runs.
-    pub async fn claim(store: &Store, scope: &str, idem: &Idempotency, slot: u16) -> Result<Self, Error> {
+    pub async fn claim(store: &Inventory, scope: &str, idem: &Idempotency, slot: u16) -> Result<Self, Error> {
         let keys = store.keys();
         let retention_ms = store.config().retention.as_millis();
         // SET NX GET (Redis 7): one round trip that claims a fresh key or returns the claim.
@@ -168,7 +169,11 @@ impl Turn {
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
     /// Waits for the lock beside `answer_key` until `deadline` (then `503 contention`).
-    pub(crate) async fn take(store: &Store, answer_key: &str, deadline: tokio::time::Instant) -> Result<Self, Error> {
+    pub(crate) async fn take(
+        store: &Inventory,
+        answer_key: &str,
+        deadline: tokio::time::Instant,
+    ) -> Result<Self, Error> {
         let turn = Self {
             lock: store.keys().idempotency_lock(answer_key),
             token: format!("{:032x}", rand::random::<u128>()),
@@ -194,7 +199,7 @@ impl Turn {
     }
 
     /// Gives the lock up (or leaves it to lapse, if Redis does not answer in time).
-    pub(crate) async fn end(self, store: &Store) {
+    pub(crate) async fn end(self, store: &Inventory) {
         let release = redis::Script::new(Self::RELEASE);
         let mut call = release.key(&self.lock);
         call.arg(&self.token);
@@ -214,7 +219,7 @@ impl Turn {
 /// Unlike a take, the answer is stored just after the effect, not in its transaction: a
 /// process that dies between the two (a crash, within a millisecond or so) leaves the
 /// effect without its answer, and a repeat after the lock lapses runs again.
-pub async fn once<F, Fut>(store: &Store, scope: &str, idem: Option<&Idempotency>, write: F) -> Result<Answer, Error>
+pub async fn once<F, Fut>(store: &Inventory, scope: &str, idem: Option<&Idempotency>, write: F) -> Result<Answer, Error>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Answer, Error>>,
@@ -229,7 +234,7 @@ where
     result
 }
 
-async fn run_once<F, Fut>(store: &Store, stored: &StoredAnswer, write: F) -> Result<Answer, Error>
+async fn run_once<F, Fut>(store: &Inventory, stored: &StoredAnswer, write: F) -> Result<Answer, Error>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Answer, Error>>,
@@ -261,7 +266,7 @@ where
 
 impl StoredAnswer {
     /// The stored admin answer, if any (a reused key is refused here too).
-    async fn recall_answer(&self, store: &Store) -> Result<Option<Answer>, Error> {
+    async fn recall_answer(&self, store: &Inventory) -> Result<Option<Answer>, Error> {
         let stored: redis::Value = store.query(redis::cmd("HGETALL").arg(&self.key)).await?;
         match self.recall(stored)? {
             Recalled::Fresh => Ok(None),

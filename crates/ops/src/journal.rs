@@ -12,7 +12,7 @@
 // make a circle.
 use super::level::Allocation;
 use super::{Order, OrderLine, Reservation};
-use crate::store::Store;
+use crate::Inventory;
 use serde::{Deserialize, Serialize};
 
 /// The format version this binary writes and reads.
@@ -103,13 +103,13 @@ pub fn deltas(kind: &str) -> Option<[i64; 4]> {
 /// The XADD of `entry` to the feed of `slot` ([`Store::feed_slot`]), or nothing when the
 /// ledger is off. Called while a step builds its writes, so the entry commits with them.
 /// Its slot was listed for the projectors before the step ran ([`Store::list_journal_slot`]).
-pub(crate) fn journal_cmd(store: &Store, slot: u16, entry: &Entry) -> Option<redis::Cmd> {
+pub(crate) fn journal_cmd(store: &Inventory, slot: u16, entry: &Entry) -> Option<redis::Cmd> {
     store.config().journal.then(|| xadd(store, slot, &entry.to_json()))
 }
 
 /// The entry's JSON, built only when the ledger is on: a take encodes it once, not per
 /// attempt, and costs nothing with the ledger off.
-pub(crate) fn encoded(store: &Store, entry: impl FnOnce() -> Entry) -> Option<String> {
+pub(crate) fn encoded(store: &Inventory, entry: impl FnOnce() -> Entry) -> Option<String> {
     store.config().journal.then(|| entry().to_json())
 }
 
@@ -130,7 +130,7 @@ pub(crate) fn with_allocations(json: &str, drawn: &[Vec<Allocation>]) -> String 
 }
 
 /// The XADD of an encoded entry to the feed of `slot`.
-pub(crate) fn xadd(store: &Store, slot: u16, json: &str) -> redis::Cmd {
+pub(crate) fn xadd(store: &Inventory, slot: u16, json: &str) -> redis::Cmd {
     redis::cmd("XADD")
         .arg(store.keys().journal(store.feed_slot(slot)))
         .arg("*")

@@ -29,6 +29,7 @@ mod get_order;
 mod get_reservation;
 mod get_stock;
 mod idempotency;
+mod inventory;
 pub mod journal;
 pub mod level;
 mod movements;
@@ -54,6 +55,7 @@ pub use get_order::get_order;
 pub use get_reservation::get_reservation;
 pub use get_stock::get_stock;
 pub use idempotency::{Answer, Idempotency, once};
+pub use inventory::Inventory;
 pub use movements::{Movement, Movements, movements};
 pub use purchase::{Purchase, purchase, purchase_at};
 pub use reservation::Reservation;
@@ -67,7 +69,6 @@ use crate::domain::{CartItems, Location, Sku};
 use crate::error::Error;
 use crate::outcome::CallOutcome;
 pub use crate::outcome::Effort;
-use crate::store::Store;
 use crate::txn::TxError;
 use level::Allocation;
 use serde::{Deserialize, Serialize};
@@ -199,26 +200,15 @@ impl Order {
     }
 }
 
-/// What the operations keep per process, in the store's one slot for its upper floors.
-#[derive(Default)]
-pub(crate) struct Upper {
-    /// Group commit's queues and leaders.
-    pub combiner: std::sync::Arc<take::batch::Combiner>,
-    /// The alert feed of this process.
-    pub alerts: alerts::Follower,
-    /// Conflicts per SKU, for the `contention` alert.
-    pub contention: alerts::ContentionWatch,
-}
-
 /// A subscription to the alerts raised from now on, by any process on this Redis.
-pub fn subscribe_alerts(store: &Store) -> tokio::sync::broadcast::Receiver<alerts::Alert> {
-    store.above::<Upper>().alerts.subscribe(store)
+pub fn subscribe_alerts(store: &Inventory) -> tokio::sync::broadcast::Receiver<alerts::Alert> {
+    store.alerts().subscribe(store)
 }
 
 /// Reports one finished stock-moving call: metrics always, and a stock event per SKU when
 /// it committed. The one place calls are observed, whatever their path.
 pub(crate) fn finished<T>(
-    store: &Store,
+    store: &Inventory,
     op: &'static str,
     strategy: &'static str,
     started: tokio::time::Instant,
@@ -238,7 +228,7 @@ pub(crate) fn finished<T>(
     let conflicted = effort.conflicts > 0 || matches!(result, Err(Error::Contention { .. }));
     if outcome == CallOutcome::Committed || conflicted {
         let skus = skus();
-        store.above::<Upper>().contention.observe(store, &skus, effort);
+        store.contention().observe(store, &skus, effort);
         if outcome != CallOutcome::Committed {
             return;
         }
@@ -273,7 +263,7 @@ pub(crate) fn answer<T, R>(
 }
 
 /// Runs an admin change of one SKU's stock on the engine, and reports it.
-pub(crate) async fn run_admin<O>(store: &Store, kind: &'static str, sku: &Sku, op: &O) -> Result<Stock, Error>
+pub(crate) async fn run_admin<O>(store: &Inventory, kind: &'static str, sku: &Sku, op: &O) -> Result<Stock, Error>
 where
     O: crate::txn::Optimistic<Output = Stock, Rejection = Error>,
 {
@@ -293,7 +283,7 @@ pub fn now_ms() -> i64 {
 
 /// The XADD of one movement, appended in the same MULTI or script as the change it records.
 pub(crate) fn movement_cmd(
-    store: &Store,
+    store: &Inventory,
     sku: &Sku,
     kind: &str,
     quantity: i64,
@@ -306,7 +296,7 @@ pub(crate) fn movement_cmd(
 /// [`movement_cmd`] with more fields: the `location` of a stockroom change, a transfer's
 /// `to`, an adjustment's `reason`.
 pub(crate) fn movement_with(
-    store: &Store,
+    store: &Inventory,
     sku: &Sku,
     kind: &str,
     quantity: i64,
@@ -332,7 +322,7 @@ pub(crate) fn movement_with(
 }
 
 /// The ledger entry of an admin change of one SKU (`set` or `restock`), if the ledger is on.
-pub(crate) fn admin_entry(store: &Store, sku: &Sku, kind: &str, quantity: i64, at_ms: i64) -> Option<redis::Cmd> {
+pub(crate) fn admin_entry(store: &Inventory, sku: &Sku, kind: &str, quantity: i64, at_ms: i64) -> Option<redis::Cmd> {
     let line = OrderLine {
         sku: sku.to_string(),
         quantity,
@@ -344,6 +334,6 @@ pub(crate) fn admin_entry(store: &Store, sku: &Sku, kind: &str, quantity: i64, a
 
 /// Appends the read of a whole stock hash (decoded by [`level::Level::parse`]); shared by the
 /// admin operations, which need every location.
-pub(crate) fn read_stock(store: &Store, sku: &Sku, pipe: &mut redis::Pipeline) {
+pub(crate) fn read_stock(store: &Inventory, sku: &Sku, pipe: &mut redis::Pipeline) {
     pipe.cmd("HGETALL").arg(store.keys().stock(sku));
 }

@@ -1,3 +1,4 @@
+use crate::Inventory;
 use crate::domain::{Limit, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
@@ -43,7 +44,7 @@ pub struct Movements {
 
 /// The newest `limit` movements of a SKU. The stream is capped (`--movements-maxlen`), so
 /// old entries eventually fall off; the counters stay exact.
-pub async fn movements(store: &Store, sku: &Sku, limit: Limit) -> Result<Movements, Error> {
+pub async fn movements(store: &Inventory, sku: &Sku, limit: Limit) -> Result<Movements, Error> {
     let mut pipe = redis::pipe();
     pipe.cmd("EXISTS")
         .arg(store.keys().stock(sku))

@@ -2,9 +2,9 @@ use super::idempotency::Idempotency;
 use super::level::Allocation;
 use super::sell::sell;
 use super::{Effort, OrderSource};
+use crate::Inventory;
 use crate::domain::{CartItems, Location, OrderId, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
-use crate::store::Store;
 use serde::Serialize;
 
 /// A completed single-SKU purchase: the `201` body of `POST /v1/purchases`.
@@ -27,7 +27,7 @@ pub struct Purchase {
 
 /// Buys `quantity` of one SKU: a one-line checkout with its own answer shape.
 pub async fn purchase(
-    store: &Store,
+    store: &Inventory,
     strategy: Strategy,
     sku: &Sku,
     quantity: Quantity,
@@ -39,7 +39,7 @@ pub async fn purchase(
 
 /// [`purchase`], drawn from `location` alone when it is given.
 pub async fn purchase_at(
-    store: &Store,
+    store: &Inventory,
     strategy: Strategy,
     sku: &Sku,
     quantity: Quantity,

@@ -11,9 +11,9 @@ use super::idempotency::{Idempotency, Recalled, StoredAnswer, field};
 use super::journal::{Entry, journal_cmd};
 use super::level::shift;
 use super::{OrderLine, movement_cmd, now_ms};
+use crate::Inventory;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
-use crate::store::Store;
 use crate::txn::{self, Optimistic, Plan};
 use redis::{Cmd, Value};
 use serde::Serialize;
@@ -174,7 +174,7 @@ impl Reservation {
     /// skipping it would end the hold without giving its units back.
     pub(crate) fn end(
         &self,
-        store: &Store,
+        store: &Inventory,
         ended: &Self,
         to: &str,
         kind: &str,
@@ -234,7 +234,7 @@ impl Reservation {
     /// The writes that give this active hold a new deadline: the hash, its expiry index
     /// entry (a cross-slot reservation is not indexed: its parts are, and follow it), and
     /// the ledger entry; and the reservation as they leave it.
-    pub(crate) fn rearm(&self, store: &Store, expires_at: i64, now_ms: i64) -> (Vec<Cmd>, Self) {
+    pub(crate) fn rearm(&self, store: &Inventory, expires_at: i64, now_ms: i64) -> (Vec<Cmd>, Self) {
         let id = self.reservation_id;
         let mut writes = vec![
             redis::cmd("HSET")
@@ -274,8 +274,12 @@ pub(crate) trait Step: Sync {
 
     /// Decides from the reservation as read (`None`: it does not exist) and the time.
     /// Empty writes mean "nothing to change": the answer is given without a commit.
-    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64)
-    -> Result<(Vec<Cmd>, Self::Output), Error>;
+    fn decide(
+        &self,
+        store: &Inventory,
+        found: Option<Reservation>,
+        now_ms: i64,
+    ) -> Result<(Vec<Cmd>, Self::Output), Error>;
 }
 
 /// A step's answer, and the parts that must now follow the reservation (those of a
@@ -290,7 +294,7 @@ pub(crate) struct Ran<T> {
 /// Runs `step` on reservation `id` as one optimistic transaction. `scope` names the
 /// endpoint for its idempotency slot.
 pub(crate) async fn run<S: Step>(
-    store: &Store,
+    store: &Inventory,
     id: &ReservationId,
     scope: &'static str,
     idem: Option<&Idempotency>,
@@ -323,7 +327,7 @@ pub(crate) async fn run<S: Step>(
 }
 
 struct Transition<'a, S> {
-    store: &'a Store,
+    store: &'a Inventory,
     key: String,
     id: ReservationId,
     idem: Option<StoredAnswer>,

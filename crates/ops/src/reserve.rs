@@ -3,9 +3,9 @@ use super::reservation::Reservation;
 use super::saga::{self, Across, Parent};
 use super::take::{Take, Taken};
 use super::{CheckoutLine, Effort, OrderLine, now_ms};
+use crate::Inventory;
 use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy, TtlSeconds, UserId};
 use crate::error::{Error, StoreError};
-use crate::store::Store;
 use serde::Serialize;
 
 /// A new hold: the `201` body of `POST /v1/reservations`.
@@ -30,7 +30,7 @@ pub struct Reserved {
 /// `available` to `reserved`, the reservation is stored `active`, and it enters the expiry
 /// index scored by its deadline. All or nothing, like a checkout.
 pub async fn reserve(
-    store: &Store,
+    store: &Inventory,
     strategy: Strategy,
     items: &CartItems,
     user: &UserId,

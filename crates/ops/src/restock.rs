@@ -1,13 +1,13 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
+use crate::Inventory;
 use crate::domain::{Location, Quantity, Sku};
 use crate::error::Error;
-use crate::store::Store;
 
 /// Adds units to `available` of an existing SKU (a delivery arrived), at `location`
 /// (`default` when none is named; a named one must exist).
 pub async fn restock(
-    store: &Store,
+    store: &Inventory,
     sku: &Sku,
     quantity: Quantity,
     location: Option<&Location>,

@@ -5,15 +5,15 @@ use super::journal::{Entry, encoded};
 use super::saga::{self, Across, Parent};
 use super::take::{Record, Take, Taken};
 use super::{Order, OrderLine, OrderSource, now_ms};
+use crate::Inventory;
 use crate::domain::{CartItems, OrderId, Strategy, UserId};
 use crate::error::{Error, StoreError};
-use crate::store::Store;
 
 /// Sells a cart as a new order (purchase or checkout): builds the order once, then takes,
 /// in one step, or as a saga when the cart spans cluster slots.
 /// A replayed take answers with the first order's id, and writes nothing.
 pub(crate) async fn sell(
-    store: &Store,
+    store: &Inventory,
     strategy: Strategy,
     items: &CartItems,
     user: &UserId,

@@ -1,13 +1,13 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
+use crate::Inventory;
 use crate::domain::{Available, Location, Priority, Sku};
 use crate::error::Error;
-use crate::store::Store;
 
 /// `PUT /v1/skus/{sku}/stock`: sets `available` of the implicit location `default`,
 /// creating the SKU if needed. For a SKU without named locations that is its `available`,
 /// exactly as v1 always did; `reserved` and `sold` are left alone.
-pub async fn set_stock(store: &Store, sku: &Sku, available: Available) -> Result<Stock, Error> {
+pub async fn set_stock(store: &Inventory, sku: &Sku, available: Available) -> Result<Stock, Error> {
     set_location_stock(store, sku, &Location::default_location(), available, None).await
 }
 
@@ -16,7 +16,7 @@ pub async fn set_stock(store: &Store, sku: &Sku, available: Available) -> Result
 /// location without one is drawn from last). `received` moves by the difference, at the
 /// location and in total, so conservation can be verified per location.
 pub async fn set_location_stock(
-    store: &Store,
+    store: &Inventory,
     sku: &Sku,
     location: &Location,
     available: Available,

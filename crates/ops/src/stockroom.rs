@@ -5,9 +5,9 @@
 use super::alerts::crossing_cmd;
 use super::level::{Level, MAX_LOCATIONS, Place, field_at};
 use super::{Stock, admin_entry, movement_with, now_ms, read_stock};
+use crate::Inventory;
 use crate::domain::{InvalidInput, Location, Sku};
 use crate::error::Error;
-use crate::store::Store;
 use crate::txn::{Optimistic, Plan};
 use redis::Cmd;
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ pub(crate) trait Step: Sync {
 }
 
 /// Runs `step` on `sku` as the admin operation `kind`, and reports it.
-pub(crate) async fn run<S: Step>(store: &Store, kind: &'static str, sku: &Sku, step: S) -> Result<Stock, Error> {
+pub(crate) async fn run<S: Step>(store: &Inventory, kind: &'static str, sku: &Sku, step: S) -> Result<Stock, Error> {
     let op = Admin {
         store,
         sku,
@@ -34,7 +34,7 @@ pub(crate) async fn run<S: Step>(store: &Store, kind: &'static str, sku: &Sku, s
 }
 
 struct Admin<'a, S> {
-    store: &'a Store,
+    store: &'a Inventory,
     sku: &'a Sku,
     step: S,
     at_ms: i64,
@@ -69,7 +69,7 @@ impl<S: Step> Optimistic for Admin<'_, S> {
 
 /// A level about to change, with the writes that make the change.
 pub(crate) struct Change<'a> {
-    store: &'a Store,
+    store: &'a Inventory,
     /// The SKU.
     pub sku: &'a Sku,
     at_ms: i64,
@@ -82,7 +82,7 @@ pub(crate) struct Change<'a> {
 impl<'a> Change<'a> {
     /// Starts from `level` as read; a SKU that does not exist yet is created with every
     /// counter at 0, so the increments below apply to a well-formed hash.
-    fn new(store: &'a Store, sku: &'a Sku, at_ms: i64, level: Option<Level>) -> Self {
+    fn new(store: &'a Inventory, sku: &'a Sku, at_ms: i64, level: Option<Level>) -> Self {
         let key = store.keys().stock(sku);
         let mut writes = Vec::new();
         let level = level.unwrap_or_else(|| {

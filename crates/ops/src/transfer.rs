@@ -1,14 +1,14 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
+use crate::Inventory;
 use crate::domain::{Location, Quantity, Sku};
 use crate::error::Error;
-use crate::store::Store;
 
 /// `POST /v1/skus/{sku}/transfers`: moves available units between two locations of one SKU
 /// in one transaction, or refuses with `insufficient_stock` and changes nothing. The totals
 /// do not move; `received` moves with the units, so each location stays conserved.
 pub async fn transfer(
-    store: &Store,
+    store: &Inventory,
     sku: &Sku,
     from: &Location,
     to: &Location,

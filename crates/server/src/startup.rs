@@ -2,8 +2,8 @@
 
 use crate::access::{Access, AdminToken};
 use crate::expiry::{self, ExpiryConfig};
+use crate::ops::Inventory;
 use crate::routes::{self, AppState};
-use crate::store::Store;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -36,7 +36,7 @@ pub struct HttpSettings {
 pub struct Application {
     port: u16,
     server: Server,
-    store: Store,
+    store: Inventory,
     expiry: Option<ExpiryConfig>,
     projector: Option<crate::ledger::LedgerConfig>,
     webhooks: crate::webhooks::WebhookConfig,
@@ -47,7 +47,7 @@ pub struct Application {
 impl Application {
     /// Binds the listener and wires the routes. Refuses a non-loopback bind without an admin
     /// token or `--require-keys`: the admin endpoints would be open to the network.
-    pub fn build(settings: HttpSettings, store: Store) -> Result<Self, String> {
+    pub fn build(settings: HttpSettings, store: Inventory) -> Result<Self, String> {
         let addrs: Vec<SocketAddr> = settings
             .bind
             .to_socket_addrs()
@@ -123,7 +123,7 @@ impl Application {
         });
         let projector = self.projector.map(|config| {
             let mut stopped = stop.subscribe();
-            tokio::spawn(crate::ledger::run(self.store.clone(), config, async move {
+            tokio::spawn(crate::ledger::run(self.store.store().clone(), config, async move {
                 let _ = stopped.recv().await;
             }))
         });

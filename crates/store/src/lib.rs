@@ -116,9 +116,6 @@ struct Inner {
     keys: Keys,
     /// The connections, to one server or to a cluster.
     redis: Redis,
-    /// Per-process state of the floor above (the operations' group-commit queues), typed by
-    /// that floor and made on first use, so that the store never names a module above it.
-    above: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
     /// What this process knows of holds: the expiry worker's wake-up, and the slots it
     /// listed lately.
     holds: holds::Holds,
@@ -179,7 +176,6 @@ impl Store {
             inner: Arc::new(Inner {
                 keys,
                 redis,
-                above: std::sync::OnceLock::new(),
                 holds: holds::Holds::default(),
                 journal: journal::Journal::default(),
                 metrics: crate::metrics::Metrics::new(),
@@ -251,14 +247,6 @@ impl Store {
             return Ok(Vec::new());
         }
         Self::bounded(self.deadline(), self.shared().read_all(cmds)).await
-    }
-
-    /// The one per-process value the floor above keeps on this store, made on first use.
-    /// Only one type may claim it (the operations' state); asking for another is a bug.
-    pub fn above<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
-        let any = self.inner.above.get_or_init(|| Arc::new(T::default())).clone();
-        any.downcast::<T>()
-            .unwrap_or_else(|_| panic!("the store's upper state is already another type"))
     }
 
     /// Counts a first attempt towards the retry budget.

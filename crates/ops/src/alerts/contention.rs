@@ -3,9 +3,9 @@
 //! process, and again only after a window below it. It is about this process's traffic,
 //! so it is decided here, not in Redis, and written to the SKU's alert stream afterwards.
 
+use crate::Inventory;
 use crate::domain::Sku;
 use crate::outcome::Effort;
-use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::time::Instant;
@@ -27,7 +27,7 @@ struct Window {
 impl ContentionWatch {
     /// Counts one call's effort against each of its SKUs; raises the alert for any SKU
     /// whose window just crossed the level.
-    pub fn observe(&self, store: &Store, skus: &[Sku], effort: Effort) {
+    pub fn observe(&self, store: &Inventory, skus: &[Sku], effort: Effort) {
         let level = store.config().contention_alert;
         if level.rate <= 0.0 || skus.is_empty() {
             return;
@@ -73,7 +73,7 @@ impl ContentionWatch {
 }
 
 /// Writes the alert to the SKU's slot stream (listing the SKU first, so followers read it).
-async fn raise(store: &Store, sku: &Sku, percent: i64) -> Result<(), crate::error::StoreError> {
+async fn raise(store: &Inventory, sku: &Sku, percent: i64) -> Result<(), crate::error::StoreError> {
     let keys = store.keys();
     let _: () = store
         .query(redis::cmd("SADD").arg(keys.alert_skus()).arg(sku.as_str()))

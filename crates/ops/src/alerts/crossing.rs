@@ -1,7 +1,7 @@
 //! The command that decides a change's stock alerts inside its own MULTI (or script).
 
+use crate::Inventory;
 use crate::domain::Sku;
-use crate::store::Store;
 use std::sync::LazyLock;
 
 /// `alerts.lua` as a script of its own, for the MULTIs of the WATCH paths.
@@ -21,7 +21,7 @@ pub(crate) fn with_alerts(body: &str) -> String {
 /// MULTI: it reads the level they left and appends any alert crossed to the slot's alert
 /// stream, so a crossing is decided exactly once whoever races. `EVAL`, not `EVALSHA`: a
 /// script missing from the cache would fail inside EXEC after the other writes applied.
-pub(crate) fn crossing_cmd(store: &Store, sku: &Sku, delta: i64, at_ms: i64) -> redis::Cmd {
+pub(crate) fn crossing_cmd(store: &Inventory, sku: &Sku, delta: i64, at_ms: i64) -> redis::Cmd {
     let keys = store.keys();
     let slot = store.feed_slot(keys.slot_of_sku(sku));
     redis::cmd("EVAL")

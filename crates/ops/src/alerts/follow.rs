@@ -4,7 +4,7 @@
 
 use super::Alert;
 use super::list::{alert_slots, read_since};
-use crate::store::Store;
+use crate::Inventory;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -24,7 +24,7 @@ pub struct Follower {
 impl Follower {
     /// A subscription to alerts raised from now on. Starts the follower when none runs;
     /// it stops once its last subscriber is gone.
-    pub fn subscribe(&self, store: &Store) -> broadcast::Receiver<Alert> {
+    pub fn subscribe(&self, store: &Inventory) -> broadcast::Receiver<Alert> {
         let mut feed = self.feed.lock().expect("not poisoned");
         if let Some(tx) = feed.as_ref().and_then(broadcast::WeakSender::upgrade) {
             return tx.subscribe();
@@ -36,7 +36,7 @@ impl Follower {
     }
 }
 
-async fn follow(store: Store, tx: broadcast::Sender<Alert>) {
+async fn follow(store: Inventory, tx: broadcast::Sender<Alert>) {
     // Where each stream was when we started: only what comes after is news.
     let mut after: HashMap<u16, String> = HashMap::new();
     let mut listed = tokio::time::Instant::now() - RELIST;
@@ -74,7 +74,7 @@ async fn follow(store: Store, tx: broadcast::Sender<Alert>) {
 }
 
 /// The newest entry id of a slot's alert stream (`0-0` when empty).
-async fn last_id(store: &Store, slot: u16) -> Result<String, crate::error::StoreError> {
+async fn last_id(store: &Inventory, slot: u16) -> Result<String, crate::error::StoreError> {
     let page: redis::streams::StreamRangeReply = store
         .query(
             redis::cmd("XREVRANGE")

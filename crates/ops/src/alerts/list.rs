@@ -1,10 +1,10 @@
 //! Reading alerts back: the recent ones (`GET /v1/alerts`), what is low now
 //! (`GET /v1/alerts/low-stock`), and the pages the feed and the webhook sender follow.
 
+use crate::Inventory;
 use crate::domain::{Limit, Location, Sku};
 use crate::error::{Error, StoreError};
 use crate::level::Level;
-use crate::store::Store;
 use redis::streams::{StreamId, StreamRangeReply};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -70,7 +70,7 @@ pub struct AlertList {
 }
 
 /// The alert streams to read: those of the slots of every SKU with rules (or of one SKU).
-pub async fn alert_slots(store: &Store, sku: Option<&Sku>) -> Result<Vec<u16>, StoreError> {
+pub async fn alert_slots(store: &crate::store::Store, sku: Option<&Sku>) -> Result<Vec<u16>, StoreError> {
     let keys = store.keys();
     let skus: Vec<String> = match sku {
         Some(sku) => vec![sku.to_string()],
@@ -85,7 +85,7 @@ pub async fn alert_slots(store: &Store, sku: Option<&Sku>) -> Result<Vec<u16>, S
 }
 
 /// The newest `limit` alerts, of one SKU or of all; streams are capped like movements.
-pub async fn list_alerts(store: &Store, sku: Option<&Sku>, limit: Limit) -> Result<AlertList, Error> {
+pub async fn list_alerts(store: &Inventory, sku: Option<&Sku>, limit: Limit) -> Result<AlertList, Error> {
     let limit = limit.get();
     let mut alerts = Vec::new();
     for slot in alert_slots(store, sku).await? {
@@ -127,7 +127,7 @@ pub async fn list_alerts(store: &Store, sku: Option<&Sku>, limit: Limit) -> Resu
 /// Up to `count` alerts of `slot` after entry id `after` (`0` for the start), oldest first:
 /// what the event feed and the webhook sender follow.
 pub async fn read_since(
-    store: &Store,
+    store: &Inventory,
     slot: u16,
     after: &str,
     count: usize,
@@ -170,7 +170,7 @@ pub struct LowStockList {
 }
 
 /// Every SKU with a threshold whose `available` (in total, or at `location`) is below it.
-pub async fn low_stock(store: &Store, location: Option<&Location>) -> Result<LowStockList, Error> {
+pub async fn low_stock(store: &Inventory, location: Option<&Location>) -> Result<LowStockList, Error> {
     let keys = store.keys();
     let skus: Vec<String> = store.query(redis::cmd("SMEMBERS").arg(keys.alert_skus())).await?;
     let skus: Vec<Sku> = skus.iter().filter_map(|s| Sku::parse(s).ok()).collect();

@@ -1,10 +1,10 @@
 //! `PUT` and `GET /v1/skus/{sku}/alerts`: a SKU's alert rules, kept in its stock hash.
 
+use crate::Inventory;
 use crate::domain::Sku;
 use crate::error::Error;
 use crate::level::{Level, Rules};
 use crate::read_stock;
-use crate::store::Store;
 use crate::txn::{Optimistic, Plan};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -37,7 +37,7 @@ impl AlertRules {
 }
 
 /// Reads a SKU's rules; `unknown_sku` when it does not exist.
-pub async fn get_rules(store: &Store, sku: &Sku) -> Result<AlertRules, Error> {
+pub async fn get_rules(store: &Inventory, sku: &Sku) -> Result<AlertRules, Error> {
     let fields: HashMap<String, String> = store.query(redis::cmd("HGETALL").arg(store.keys().stock(sku))).await?;
     let level = Level::parse(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku.as_str()))?;
     Ok(AlertRules::of(sku, level.rules))
@@ -45,7 +45,7 @@ pub async fn get_rules(store: &Store, sku: &Sku) -> Result<AlertRules, Error> {
 
 /// Sets a SKU's rules (replacing the reorder pair, or removing it when `None`). Setting a
 /// rule raises nothing by itself: alerts are crossings, made by changes of stock.
-pub async fn set_rules(store: &Store, sku: &Sku, rules: Rules) -> Result<AlertRules, Error> {
+pub async fn set_rules(store: &Inventory, sku: &Sku, rules: Rules) -> Result<AlertRules, Error> {
     // Listed first, so the readers of alerts follow this SKU's slot before any is raised.
     // Only a SKU that exists is listed (and none is ever deleted), so a refused call leaves
     // nothing behind.
@@ -62,7 +62,7 @@ pub async fn set_rules(store: &Store, sku: &Sku, rules: Rules) -> Result<AlertRu
 }
 
 struct SetRules<'a> {
-    store: &'a Store,
+    store: &'a Inventory,
     sku: &'a Sku,
     rules: Rules,
 }

@@ -1,9 +1,9 @@
 //! A saga's decision: one key in its parent's slot, written once.
 
+use crate::Inventory;
 use crate::domain::ReservationId;
 use crate::error::StoreError;
 use crate::reservation::SagaLink;
-use crate::store::Store;
 
 /// The decision of one saga, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,12 +37,12 @@ pub(super) fn home_slot(link: &SagaLink) -> u16 {
 }
 
 /// The decision key of a saga.
-pub(super) fn decision_key(store: &Store, link: &SagaLink) -> String {
+pub(super) fn decision_key(store: &Inventory, link: &SagaLink) -> String {
     store.keys().saga(&link.parent, home_slot(link))
 }
 
 /// Writes `abort` unless a decision exists, and returns the decision that stands.
-pub(crate) async fn give_up(store: &Store, link: &SagaLink) -> Result<Decision, StoreError> {
+pub(crate) async fn give_up(store: &Inventory, link: &SagaLink) -> Result<Decision, StoreError> {
     let prior: Option<String> = store
         .query(
             redis::cmd("SET")
@@ -58,7 +58,7 @@ pub(crate) async fn give_up(store: &Store, link: &SagaLink) -> Result<Decision, 
 }
 
 /// The decision, if one was made.
-pub(crate) async fn decision(store: &Store, link: &SagaLink) -> Result<Option<Decision>, StoreError> {
+pub(crate) async fn decision(store: &Inventory, link: &SagaLink) -> Result<Option<Decision>, StoreError> {
     let raw: Option<String> = store.query(redis::cmd("GET").arg(decision_key(store, link))).await?;
     raw.map(|d| Decision::parse(&d)).transpose()
 }

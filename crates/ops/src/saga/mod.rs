@@ -37,15 +37,15 @@ use super::journal::{Entry, journal_cmd};
 use super::reservation::{Reservation, SagaKind, SagaLink};
 use super::take::{Outcome, Receipt, Take, Taken};
 use super::{Effort, Order, OrderLine};
+use crate::Inventory;
 use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy};
 use crate::error::{Error, Shortage, StoreError};
-use crate::store::Store;
 use crate::txn::{self, TxError};
 use redis::{Cmd, Value};
 use std::collections::BTreeMap;
 
 /// Whether `items` must be a saga: on a cluster, when its SKUs live in more than one slot.
-pub(crate) fn spans_slots(store: &Store, items: &CartItems) -> bool {
+pub(crate) fn spans_slots(store: &Inventory, items: &CartItems) -> bool {
     let keys = store.keys();
     let home = keys.slot_of_cart(items);
     store.is_cluster() && items.lines().iter().any(|l| keys.slot_of_sku(&l.sku) != home)
@@ -86,7 +86,7 @@ impl Parent {
 
     /// The writes that create the parent record, and its ledger entry (its parts move the
     /// stock, each in its own slot's entries).
-    fn writes(&self, store: &Store) -> Vec<Cmd> {
+    fn writes(&self, store: &Inventory) -> Vec<Cmd> {
         let (slot, record, entry) = match self {
             Self::Order(order) => {
                 let id = crate::domain::OrderId::parse(&order.order_id).expect("an order id we made");
@@ -121,7 +121,7 @@ impl Parent {
 
 /// One cross-slot cart to take.
 pub(crate) struct Across<'a> {
-    pub store: &'a Store,
+    pub store: &'a Inventory,
     pub strategy: Strategy,
     pub items: &'a CartItems,
     /// The endpoint, for the idempotency scope: `checkout` or `reserve`.
@@ -365,7 +365,7 @@ impl Across<'_> {
 
 /// Gives up on a saga and releases its parts, last held first. A failure is left to the
 /// expiry worker: every part is a timed hold, and the decision says what becomes of it.
-async fn release(store: &Store, link: &SagaLink, held: &[ReservationId]) {
+async fn release(store: &Inventory, link: &SagaLink, held: &[ReservationId]) {
     match give_up(store, link).await {
         Ok(_) => follow_reversed(store, held).await,
         Err(e) => {
@@ -374,7 +374,7 @@ async fn release(store: &Store, link: &SagaLink, held: &[ReservationId]) {
     }
 }
 
-async fn follow_reversed(store: &Store, held: &[ReservationId]) {
+async fn follow_reversed(store: &Inventory, held: &[ReservationId]) {
     let reversed: Vec<ReservationId> = held.iter().rev().copied().collect();
     follow(store, &reversed).await;
 }

@@ -10,9 +10,9 @@ use super::super::get_reservation::load;
 use super::super::now_ms;
 use super::super::reservation::{self, Reservation, SagaKind, SagaLink, Step};
 use super::decision::{Decision, decision, give_up};
+use crate::Inventory;
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::{Error, StoreError};
-use crate::store::Store;
 use redis::Cmd;
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +37,7 @@ pub(crate) enum Followed {
 
 /// Settles each part, one after another. Failures are logged, not returned: the part stays
 /// a timed hold, and the expiry worker settles it at its deadline.
-pub(crate) async fn follow(store: &Store, parts: &[ReservationId]) {
+pub(crate) async fn follow(store: &Inventory, parts: &[ReservationId]) {
     for part in parts {
         if let Err(e) = settle_part(store, part).await {
             tracing::warn!(error = %e, part = %part, "saga: could not settle a part; the expiry worker will");
@@ -46,7 +46,7 @@ pub(crate) async fn follow(store: &Store, parts: &[ReservationId]) {
 }
 
 /// Makes one part agree with its saga's decision and parent.
-pub(crate) async fn settle_part(store: &Store, id: &ReservationId) -> Result<Followed, Error> {
+pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result<Followed, Error> {
     let Some(part) = load(store, id).await? else {
         return Ok(Followed::Settled);
     };
@@ -83,7 +83,7 @@ pub(crate) async fn settle_part(store: &Store, id: &ReservationId) -> Result<Fol
 /// What the parent reservation says of its part. A parent past its deadline is expired
 /// first (a transaction on the parent, which a racing confirm or cancel may win), so the
 /// part never acts on a state the parent could still leave.
-async fn after_parent(store: &Store, link: &SagaLink, part: &Reservation) -> Result<Action, Error> {
+async fn after_parent(store: &Inventory, link: &SagaLink, part: &Reservation) -> Result<Action, Error> {
     let parent_id = ReservationId::parse(&link.parent)
         .ok_or_else(|| StoreError::Protocol(format!("saga parent {:?} is not a reservation id", link.parent)))?;
     for _ in 0..3 {
@@ -141,7 +141,12 @@ impl Step for Action {
         matches!(output, Followed::Sold | Followed::Released { .. })
     }
 
-    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, Followed), Error> {
+    fn decide(
+        &self,
+        store: &Inventory,
+        found: Option<Reservation>,
+        now_ms: i64,
+    ) -> Result<(Vec<Cmd>, Followed), Error> {
         let Some(part) = found.filter(|p| p.status == ReservationStatus::Active) else {
             return Ok((Vec::new(), Followed::Settled));
         };
@@ -184,7 +189,7 @@ impl Step for Lapse {
         false
     }
 
-    fn decide(&self, store: &Store, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, bool), Error> {
+    fn decide(&self, store: &Inventory, found: Option<Reservation>, now_ms: i64) -> Result<(Vec<Cmd>, bool), Error> {
         match found {
             Some(resv) if resv.status == ReservationStatus::Active && now_ms >= resv.expires_at => {
                 let ended = Reservation {

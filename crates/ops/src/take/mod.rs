@@ -28,9 +28,9 @@ use super::Effort;
 use super::idempotency::StoredAnswer;
 use super::journal::{Entry, encoded};
 use super::reservation::Reservation;
+use crate::Inventory;
 use crate::domain::{CartItems, Strategy};
 use crate::error::Error;
-use crate::store::Store;
 use crate::txn;
 
 /// Where the taken units go, and what record the taking leaves.
@@ -60,7 +60,7 @@ pub(crate) enum Record {
 /// One cart to take, with everything the decision needs fixed in advance (ids, time), so
 /// that every retry and every strategy writes the same thing.
 pub(crate) struct Take {
-    pub store: Store,
+    pub store: Inventory,
     pub items: CartItems,
     /// The cluster slot of the cart's SKUs, where the record and the answer are written.
     pub slot: u16,
@@ -78,16 +78,16 @@ pub(crate) struct Take {
     pub entry: Option<String>,
 }
 
-/// The store's group commit.
-fn combiner(store: &Store) -> std::sync::Arc<batch::Combiner> {
-    store.above::<super::Upper>().combiner.clone()
+/// The process's group commit.
+fn combiner(store: &Inventory) -> std::sync::Arc<batch::Combiner> {
+    store.combiner().clone()
 }
 
 impl Take {
     /// A take of `items` into the new reservation `resv` (in its id's slot, indexed at its
     /// deadline): a hold, by a client or by one slot of a saga.
     pub(crate) fn hold(
-        store: &Store,
+        store: &Inventory,
         items: CartItems,
         resv: &Reservation,
         idem: Option<StoredAnswer>,

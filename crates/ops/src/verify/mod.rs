@@ -9,9 +9,10 @@ mod locations;
 use super::Order;
 use super::level::Level;
 use super::reservation::Reservation;
+use crate::Inventory;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
-use crate::store::{KeyScan, Store};
+use crate::store::KeyScan;
 use locations::ByLocation;
 use redis::Value;
 use serde::Serialize;
@@ -59,7 +60,7 @@ pub struct Report {
 /// stock received (the `received` counter, and the sum of `set`/`restock` movements while
 /// the stream has not been trimmed). The same per location (`locations`). Also: every order and reservation names a known SKU,
 /// and every active reservation is in the expiry index (else no worker would release it).
-pub async fn verify(store: &Store) -> Result<Report, Error> {
+pub async fn verify(store: &Inventory) -> Result<Report, Error> {
     let keys = store.keys();
     let mut violations = Vec::new();
     let mut stock: BTreeMap<String, Level> = BTreeMap::new();
@@ -270,7 +271,7 @@ fn corrupt(key: &str, why: &str) -> Violation {
 /// Σ of `set`/`restock`/`adjust` quantities (a transfer moves nothing in total), when the stream still holds every entry ever added
 /// (Redis 7's `entries-added` equals its length); `None` when it was trimmed or the server
 /// cannot tell, since a partial sum proves nothing.
-async fn received_by_movements(store: &Store, sku: &Sku) -> Result<Option<i64>, StoreError> {
+async fn received_by_movements(store: &Inventory, sku: &Sku) -> Result<Option<i64>, StoreError> {
     let key = store.keys().movements(sku);
     let info: Value = match store.query(redis::cmd("XINFO").arg("STREAM").arg(&key)).await {
         Ok(v) => v,

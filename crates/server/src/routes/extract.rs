@@ -6,7 +6,7 @@ pub use super::body::{BODY_LIMIT, JsonBody, NoBody, strict_json};
 use crate::domain::{IdempotencyKey, InvalidInput, ReservationId, Sku, Strategy};
 use crate::error::Error;
 use crate::ops::Idempotency;
-use crate::store::Store;
+use crate::ops::Inventory;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
@@ -14,7 +14,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 #[derive(Debug)]
 pub struct AppState {
     /// Redis and the operations' settings.
-    pub store: Store,
+    pub store: Inventory,
     /// Who may call what: the admin token, client keys and whether they are required.
     pub access: crate::access::Access,
     /// Whether `?strategy=broken` is served.

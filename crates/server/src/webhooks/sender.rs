@@ -3,6 +3,7 @@
 
 use super::{Stored, WebhookConfig, guard, load};
 use crate::error::{Error, StoreError};
+use crate::ops::Inventory;
 use crate::ops::alerts::{Alert, alert_slots};
 use crate::store::Store;
 use backon::{ExponentialBuilder, Retryable};
@@ -50,7 +51,7 @@ pub struct DeadLetter {
 
 /// Runs until `stop` fires: follows every alert stream in the group, delivering each alert
 /// to each webhook subscribed to its type.
-pub async fn run(store: Store, config: WebhookConfig, mut stop: tokio::sync::broadcast::Receiver<()>) {
+pub async fn run(store: Inventory, config: WebhookConfig, mut stop: tokio::sync::broadcast::Receiver<()>) {
     let consumer = format!("sender-{}", uuid::Uuid::now_v7());
     let slots_in_group: std::sync::Mutex<HashSet<u16>> = Default::default();
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));

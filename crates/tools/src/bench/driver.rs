@@ -2,7 +2,7 @@
 
 use super::{HOLD, Op, Workload};
 use crate::domain::{Available, CartItems, Location, Priority, Quantity, Sku, Strategy, UserId};
-use crate::ops;
+use crate::ops::{self, Inventory};
 use crate::outcome::Effort;
 use crate::race::{Answer, Outcome};
 use crate::store::{Stats, Store, StoreConfig};
@@ -57,7 +57,7 @@ pub(super) struct Prepared {
 }
 
 enum Target {
-    Library(Store),
+    Library(Inventory),
     Http { base: String, client: reqwest::Client },
 }
 
@@ -90,7 +90,7 @@ impl Driver {
         let run = format!("{:x}", rand::random::<u32>());
         let available = Available::parse(&json!(w.stock), "stock").map_err(|e| e.to_string())?;
         let target = match self {
-            Self::Library { redis, config, .. } => Target::Library(Store::connect(
+            Self::Library { redis, config, .. } => Target::Library(Inventory::new(Store::connect(
                 redis,
                 StoreConfig {
                     key_prefix: format!("bench-{run}-{}", strategy.as_str()),
@@ -99,7 +99,7 @@ impl Driver {
                     publish_events: false,
                     ..config.clone()
                 },
-            )?),
+            )?)),
             Self::Http { base, client, .. } => Target::Http {
                 base: base.clone(),
                 client: client.clone(),
@@ -204,7 +204,7 @@ impl Prepared {
         }
     }
 
-    async fn call_library(&self, store: &Store, cart: &[usize]) -> Answer {
+    async fn call_library(&self, store: &Inventory, cart: &[usize]) -> Answer {
         let (user, one) = (&self.user, self.one);
         let index = |sku: &Sku| self.index.get(sku.as_str()).copied().unwrap_or(u32::MAX);
         let lines = |items: &[ops::CheckoutLine]| -> Vec<(u32, i64)> {
@@ -316,7 +316,7 @@ impl Prepared {
     }
 
     /// The run's store (library mode).
-    pub(super) fn store(&self) -> Option<&Store> {
+    pub(super) fn store(&self) -> Option<&Inventory> {
         match &self.target {
             Target::Library(store) => Some(store),
             Target::Http { .. } => None,
@@ -351,7 +351,7 @@ fn share(stock: i64, n: usize, i: usize) -> i64 {
 
 /// Stocks one SKU through the library: `--locations` named locations sharing the stock
 /// (drawn in order) or the v1 level, and `--alerts` rules that every take then checks.
-async fn stock_library(store: &Store, sku: &Sku, w: &Workload, available: Available) -> Result<(), String> {
+async fn stock_library(store: &Inventory, sku: &Sku, w: &Workload, available: Available) -> Result<(), String> {
     let e = |e: crate::error::Error| e.to_string();
     if w.locations == 0 {
         ops::set_stock(store, sku, available).await.map_err(e)?;
