@@ -5,9 +5,21 @@
 //! that crosses them, and [`expiry`], the worker that releases lapsed holds. Each runs on
 //! `watch`, `lua` or `broken` over `stockwatch-store`.
 //!
-//! Stock operations, one file each. An operation that must be atomic implements
+//! Every operation runs on an [`Inventory`]: the process's store, with what the operations
+//! keep per process beside it (group commit's queues, the alert feed, conflicts per SKU).
+//! Make one per process and share it.
+//!
+//! One file per operation. An operation that must be atomic implements
 //! [`crate::txn::Optimistic`] (its watch keys, read and decision) and, where the contract
-//! offers it, a Lua twin in `crates/ops/src/lua/`.
+//! offers it, a Lua twin in `lua/`.
+//!
+//! A purchase, followed from the handler: `purchase.rs` validates nothing (the edge did)
+//! and hands the cart to `sell.rs`, which claims its `Idempotency-Key` (`idempotency.rs`),
+//! builds a `Take` (`take/`) and runs it on its strategy: group commit (`take/batch.rs`,
+//! then `take/watch_batch.rs` or one `take.lua` call for many buyers), the textbook engine
+//! (`take/multi.rs` over `txn`), or a saga (`saga/`) for a cart across cluster slots. The
+//! decision itself is `take/decide.rs` (and its Lua twin); `journal.rs` adds the ledger
+//! entry and `alerts/` the alert check to the same MULTI or script.
 
 #![recursion_limit = "256"]
 
