@@ -1,6 +1,9 @@
 //! The `stockwatch` command line: parse the settings, start logging, run one subcommand.
 //! Each subcommand's body is in `commands/`, one file each.
 
+// A binary has no public API: `pub` here only shares items between its modules.
+#![allow(unreachable_pub)]
+
 mod commands;
 
 #[cfg(feature = "tools")]

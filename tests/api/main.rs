@@ -4,6 +4,8 @@
 // A rush's spawned futures (library purchases through the store's cluster-capable
 // connections) nest deeper than rustc's default query depth on a clean build, as in the lib.
 #![recursion_limit = "256"]
+// A test binary has no public API: `pub` only shares helpers between its modules.
+#![allow(unreachable_pub, missing_debug_implementations)]
 
 mod alerts;
 mod bench;

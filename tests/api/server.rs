@@ -24,9 +24,7 @@ fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
 async fn a_public_bind_without_admin_token_is_refused() {
     let redis = TestRedis::start().await;
     let store = store_on(&redis, |_| {});
-    let err = Application::build(settings("0.0.0.0:0", None), store.clone())
-        .err()
-        .expect("refused");
+    let err = Application::build(settings("0.0.0.0:0", None), store.clone()).expect_err("refused");
     assert!(err.contains("--admin-token") && err.contains("--require-keys"), "{err}");
     assert!(Application::build(settings("0.0.0.0:0", Some("t0ken")), store.clone()).is_ok());
     let keyed = HttpSettings {

@@ -61,7 +61,7 @@ pub(crate) enum Recalled {
 
 impl StoredAnswer {
     /// [`StoredAnswer::claim`] when the call carries a key; `None` when it does not.
-    pub async fn claim_if_keyed(
+    pub(crate) async fn claim_if_keyed(
         store: &Inventory,
         scope: &str,
         idem: Option<&Idempotency>,
@@ -78,7 +78,7 @@ impl StoredAnswer {
     /// can be used on different endpoints) and says where its answer lives: in `slot`, the
     /// slot of the step that will write it. A key first used with another fingerprint is
     /// refused here, before anything runs.
-    pub async fn claim(store: &Inventory, scope: &str, idem: &Idempotency, slot: u16) -> Result<Self, Error> {
+    pub(crate) async fn claim(store: &Inventory, scope: &str, idem: &Idempotency, slot: u16) -> Result<Self, Error> {
         let keys = store.keys();
         let retention_ms = store.config().retention.as_millis();
         // SET NX GET (Redis 7): one round trip that claims a fresh key or returns the claim.
@@ -104,12 +104,12 @@ impl StoredAnswer {
     }
 
     /// Appends the read of the stored answer (HGETALL; empty when none).
-    pub fn read(&self, pipe: &mut redis::Pipeline) {
+    pub(crate) fn read(&self, pipe: &mut redis::Pipeline) {
         pipe.cmd("HGETALL").arg(&self.key);
     }
 
     /// Decodes what [`StoredAnswer::read`] returned: fresh, a replay, or a key reused for another request.
-    pub fn recall(&self, stored: redis::Value) -> Result<Recalled, Error> {
+    pub(crate) fn recall(&self, stored: redis::Value) -> Result<Recalled, Error> {
         let mut fields: HashMap<String, String> = redis::from_redis_value(stored).map_err(StoreError::from)?;
         match fields.remove("fp") {
             None => Ok(Recalled::Fresh),
@@ -119,7 +119,7 @@ impl StoredAnswer {
     }
 
     /// The writes that store an answer; they go in the same MULTI as the effect.
-    pub fn remember(&self, fields: &[(&str, String)]) -> [Cmd; 2] {
+    pub(crate) fn remember(&self, fields: &[(&str, String)]) -> [Cmd; 2] {
         let mut hset = redis::cmd("HSET");
         hset.arg(&self.key).arg("fp").arg(&self.fingerprint);
         for (f, v) in fields {
@@ -135,12 +135,12 @@ impl StoredAnswer {
     }
 
     /// Whether two requests with the same key are the same request.
-    pub fn same_request(&self, other: &StoredAnswer) -> bool {
+    pub(crate) fn same_request(&self, other: &StoredAnswer) -> bool {
         self.fingerprint == other.fingerprint
     }
 
     /// Arguments for a script that stores the answer itself: key, fingerprint, retention.
-    pub fn script_args(&self) -> (&str, &str, u64) {
+    pub(crate) fn script_args(&self) -> (&str, &str, u64) {
         (&self.key, &self.fingerprint, self.retention_ms as u64)
     }
 }

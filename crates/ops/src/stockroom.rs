@@ -113,7 +113,7 @@ impl<'a> Change<'a> {
     }
 
     /// The location `name`, or `unknown_location`.
-    pub fn existing(&self, name: &Location) -> Result<&Place, Error> {
+    pub(crate) fn existing(&self, name: &Location) -> Result<&Place, Error> {
         self.level.place(name.as_str()).ok_or_else(|| Error::UnknownLocation {
             sku: self.sku.to_string(),
             location: name.to_string(),
@@ -122,7 +122,7 @@ impl<'a> Change<'a> {
 
     /// Records the change: its movement of `kind` (`quantity`, with `extra` fields), its
     /// ledger entry, and the alert check of the totals' move by `total_delta`.
-    pub fn record(&mut self, kind: &str, quantity: i64, total_delta: i64, extra: &[(&str, &str)]) {
+    pub(crate) fn record(&mut self, kind: &str, quantity: i64, total_delta: i64, extra: &[(&str, &str)]) {
         let (store, sku, at) = (self.store, self.sku, self.at_ms);
         self.writes
             .push(movement_with(store, sku, kind, quantity, "admin", at, extra));
@@ -135,7 +135,7 @@ impl<'a> Change<'a> {
     /// Units arrive at (`delta` > 0) or leave (`delta` < 0) `location`'s `available`, as
     /// stock received or written off. With `totals`, the SKU's totals move too; without
     /// (one side of a transfer), only the named location does.
-    pub fn receive(&mut self, location: &Location, delta: i64, totals: bool) {
+    pub(crate) fn receive(&mut self, location: &Location, delta: i64, totals: bool) {
         if delta == 0 {
             return;
         }
@@ -164,7 +164,7 @@ impl<'a> Change<'a> {
 
     /// Makes sure `location` exists, with `priority` when given (a new location without one
     /// goes last), and rewrites the draw order when anything changed.
-    pub fn place(&mut self, location: &Location, priority: Option<i64>) -> Result<(), Error> {
+    pub(crate) fn place(&mut self, location: &Location, priority: Option<i64>) -> Result<(), Error> {
         let places = &mut self.level.places;
         let changed = match places.iter_mut().find(|p| &p.name == location) {
             Some(place) => match priority {

@@ -44,6 +44,14 @@ pub struct Application {
     stop: tokio::sync::broadcast::Sender<()>,
 }
 
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Application {
     /// Binds the listener and wires the routes. Refuses a non-loopback bind without an admin
     /// token or `--require-keys`: the admin endpoints would be open to the network.

@@ -27,7 +27,7 @@ const REFRESH_GAP: Duration = Duration::from_millis(50);
 type MakePool = Box<dyn Fn(&str) -> Result<super::pool::Pool, String> + Send + Sync>;
 
 /// The slot map and the per-master pools.
-pub struct Topology {
+pub(crate) struct Topology {
     /// The first seed URL: the scheme (TLS or not) and credentials every node shares.
     seed: url::Url,
     /// Builds a pool for a node's URL (the store's pool settings).
@@ -42,7 +42,7 @@ pub struct Topology {
 
 impl Topology {
     /// A topology that reads its map on first use.
-    pub fn new(
+    pub(crate) fn new(
         seed: &str,
         make_pool: impl Fn(&str) -> Result<super::pool::Pool, String> + Send + Sync + 'static,
     ) -> Result<Self, String> {
@@ -57,7 +57,11 @@ impl Topology {
     }
 
     /// The pool of the master that owns `slot`, reading the map first if it is unknown.
-    pub async fn pool_for(&self, slot: u16, conn: &mut ClusterConnection) -> Result<super::pool::Pool, StoreError> {
+    pub(crate) async fn pool_for(
+        &self,
+        slot: u16,
+        conn: &mut ClusterConnection,
+    ) -> Result<super::pool::Pool, StoreError> {
         let owner = match self.owner(slot) {
             Some(node) => node,
             None => {
@@ -84,7 +88,7 @@ impl Topology {
     }
 
     /// The URL of a node: the seed's scheme and credentials, the node's host and port.
-    pub fn url_of(&self, node: &str) -> String {
+    pub(crate) fn url_of(&self, node: &str) -> String {
         let mut url = self.seed.clone();
         if let Some((host, port)) = node.rsplit_once(':') {
             let _ = url.set_host(Some(host));
@@ -94,12 +98,12 @@ impl Topology {
     }
 
     /// The URL of the master that owns `slot`, if the map knows it.
-    pub fn url_of_owner(&self, slot: u16) -> Option<String> {
+    pub(crate) fn url_of_owner(&self, slot: u16) -> Option<String> {
         self.owner(slot).map(|node| self.url_of(&node))
     }
 
     /// Every master now in the map.
-    pub fn masters(&self) -> Vec<String> {
+    pub(crate) fn masters(&self) -> Vec<String> {
         let owners = self.owners.read().expect("not poisoned").clone();
         let mut masters: Vec<String> = owners.iter().flatten().map(|n| n.to_string()).collect();
         masters.sort();
@@ -108,12 +112,12 @@ impl Topology {
     }
 
     /// The pool of a master found by [`Topology::masters`].
-    pub fn pool_of_master(&self, node: &str) -> Result<super::pool::Pool, StoreError> {
+    pub(crate) fn pool_of_master(&self, node: &str) -> Result<super::pool::Pool, StoreError> {
         self.pool_of(&Node::from(node))
     }
 
     /// Reads the slot map again (`CLUSTER SLOTS`), unless it was read a moment ago.
-    pub async fn refresh(&self, conn: &mut ClusterConnection) -> Result<(), StoreError> {
+    pub(crate) async fn refresh(&self, conn: &mut ClusterConnection) -> Result<(), StoreError> {
         let mut last = self.refreshed.lock().await;
         if last.is_some_and(|at| at.elapsed() < REFRESH_GAP) {
             return Ok(());
@@ -142,7 +146,7 @@ impl Topology {
     }
 
     /// The pools' connections, summed over the masters, for `/metrics`.
-    pub fn status(&self) -> deadpool_redis::Status {
+    pub(crate) fn status(&self) -> deadpool_redis::Status {
         let pools = self.pools.lock().expect("not poisoned");
         let mut total = deadpool_redis::Status {
             max_size: 0,

@@ -42,7 +42,7 @@ pub fn cluster_client(seeds: &[String]) -> redis::cluster::ClusterClientBuilder 
 /// The shared multiplexed connection: one server's self-reconnecting manager, or the
 /// cluster client's connection, which routes each command by its key's slot and follows
 /// MOVED and ASK itself. Never WATCH on it: other tasks' commands interleave.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub enum Shared {
     /// One server.
     Single(ConnectionManager),
@@ -56,6 +56,12 @@ pub enum Shared {
 /// reads the map anew) for every holder at once.
 #[derive(Clone)]
 pub struct ClusterShared(Arc<Replaceable>);
+
+impl std::fmt::Debug for ClusterShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterShared").finish_non_exhaustive()
+    }
+}
 
 struct Replaceable {
     client: redis::cluster::ClusterClient,

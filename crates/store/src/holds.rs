@@ -20,7 +20,7 @@ pub struct ExpirySignal {
 
 /// The per-process state behind [`Store::hold_added`] and [`Store::index_expiry_slot`].
 #[derive(Debug)]
-pub struct Holds {
+pub(crate) struct Holds {
     /// Wakes this process's expiry worker when a hold due sooner than its next wake is added.
     signal: ExpirySignal,
     /// When this process last added each slot to the expiry worker's set (epoch s; 0:
@@ -32,7 +32,7 @@ pub struct Holds {
 /// write costs the extra SADD once per slot per [`EXPIRY_SLOT_REFRESH_S`]. Were the set
 /// lost (a FLUSHALL while running), a busy slot is listed again within that time.
 #[derive(Debug)]
-pub struct Listed(Box<[AtomicU64]>);
+pub(crate) struct Listed(Box<[AtomicU64]>);
 
 impl Default for Listed {
     fn default() -> Self {
@@ -42,7 +42,7 @@ impl Default for Listed {
 
 impl Listed {
     /// Adds `slot` to the set `key` unless this process did so lately.
-    pub async fn list(&self, store: &Store, key: String, slot: u16) -> Result<(), StoreError> {
+    pub(crate) async fn list(&self, store: &Store, key: String, slot: u16) -> Result<(), StoreError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());

@@ -13,7 +13,7 @@ const HINT_GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Per-process ledger state of a store.
 #[derive(Debug, Default)]
-pub struct Journal {
+pub(crate) struct Journal {
     /// Slots listed in `sw:ledger:slots` lately.
     listed: Listed,
     /// Slots committed to since the last hint was sent.

@@ -21,11 +21,12 @@ use deadpool::managed::{Metrics, RecycleResult};
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// A pool of dedicated connections to one server.
-pub type Pool = deadpool::managed::Pool<Manager>;
+pub(crate) type Pool = deadpool::managed::Pool<Manager>;
 /// A connection borrowed from a [`Pool`].
 pub type Pooled = deadpool::managed::Object<Manager>;
 
 /// deadpool-redis's manager for making connections, without its per-loan round trip.
+#[derive(Debug)]
 pub struct Manager(deadpool_redis::Manager);
 
 impl Manager {

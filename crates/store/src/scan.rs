@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 
 /// A SCAN over every server of a store; see the module documentation.
+#[derive(Debug)]
 pub struct KeyScan<'a> {
     store: &'a Store,
     pattern: String,

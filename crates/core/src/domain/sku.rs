@@ -30,7 +30,7 @@ impl utoipa::ToSchema for Sku {}
 /// The SKU (and location) rule as a JSON Schema pattern, without look-arounds so that every
 /// schema tool can generate from it: a first character that is not a dot, or one or two
 /// dots followed by more.
-pub const NAME_PATTERN: &str =
+pub(super) const NAME_PATTERN: &str =
     r"^([A-Za-z0-9_-][A-Za-z0-9._-]{0,63}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}|\.\.[A-Za-z0-9._-]{1,62})$";
 
 impl Sku {

@@ -11,11 +11,12 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 
 /// Attempts and conflicts per SKU in the current window.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct ContentionWatch {
     skus: Mutex<HashMap<Sku, Window>>,
 }
 
+#[derive(Debug)]
 struct Window {
     started: Instant,
     attempts: u64,

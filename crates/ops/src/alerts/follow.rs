@@ -16,7 +16,7 @@ const POLL: Duration = Duration::from_millis(200);
 const RELIST: Duration = Duration::from_secs(2);
 
 /// This process's alert feed: a broadcast, fed by one task while it has subscribers.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Follower {
     feed: Mutex<Option<broadcast::WeakSender<Alert>>>,
 }

@@ -134,7 +134,7 @@ pub(crate) struct Across<'a> {
 
 impl Across<'_> {
     /// Runs the saga, and reports it as one call of its endpoint.
-    pub async fn run(self) -> Result<Taken, Error> {
+    pub(crate) async fn run(self) -> Result<Taken, Error> {
         let (store, scope, strategy) = (self.store, self.scope, self.strategy);
         let started = tokio::time::Instant::now();
         let taken = self.hold_then_commit().await;

@@ -118,7 +118,7 @@ impl InFlight {
 
 impl Combiner {
     /// Queues `take` and waits for its batch to finish. Starts a leader when none is running.
-    pub async fn submit(self: &Arc<Self>, path: Path, take: Take) -> Result<Receipt, Error> {
+    pub(crate) async fn submit(self: &Arc<Self>, path: Path, take: Take) -> Result<Receipt, Error> {
         let (tx, rx) = oneshot::channel();
         let queue = (path, if take.store.is_cluster() { take.slot } else { 0 });
         let lead = {

@@ -133,7 +133,7 @@ impl Take {
 
     /// Runs the take under `strategy`. On `watch` and `lua`, takes go through the store's
     /// group commit unless batching is off.
-    pub async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
+    pub(crate) async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
         let started = tokio::time::Instant::now();
         let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
         store.list_journal_slot(self.slot).await?;

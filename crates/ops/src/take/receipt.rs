@@ -139,7 +139,7 @@ pub(crate) struct Taken {
 
 impl Receipt {
     /// The answer this receipt stands for: taken, or the refusal naming the lines.
-    pub fn into_taken(self, items: &CartItems) -> Result<Taken, Error> {
+    pub(crate) fn into_taken(self, items: &CartItems) -> Result<Taken, Error> {
         let lines = items.lines();
         match self.outcome {
             Outcome::Taken(remaining) => Ok(Taken {

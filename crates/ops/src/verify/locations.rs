@@ -22,27 +22,27 @@ pub(super) struct ByLocation {
 
 impl ByLocation {
     /// Counts an order line.
-    pub fn sold(&mut self, line: &OrderLine) {
+    pub(super) fn sold(&mut self, line: &OrderLine) {
         for a in line.drawn() {
             *self.sold.entry((line.sku.clone(), a.location)).or_default() += a.quantity;
         }
     }
 
     /// Counts a line of an active reservation.
-    pub fn reserved(&mut self, line: &OrderLine) {
+    pub(super) fn reserved(&mut self, line: &OrderLine) {
         for a in line.drawn() {
             *self.reserved.entry((line.sku.clone(), a.location)).or_default() += a.quantity;
         }
     }
 
     /// Notes a SKU with aged-out orders.
-    pub fn aged(&mut self, sku: &str) {
+    pub(super) fn aged(&mut self, sku: &str) {
         self.aged.insert(sku.to_owned());
     }
 
     /// The rules for every location of `sku` that has a named one (without, `default` is
     /// the totals, which the SKU-wide rules check already).
-    pub fn check(&self, sku: &str, level: &Level, violations: &mut Vec<Violation>) {
+    pub(super) fn check(&self, sku: &str, level: &Level, violations: &mut Vec<Violation>) {
         if !level.has_named() {
             return;
         }

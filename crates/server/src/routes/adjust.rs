@@ -17,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku, location))]
-pub async fn adjust(
+pub(super) async fn adjust(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -32,7 +32,7 @@ fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
-pub async fn set_rules(
+pub(super) async fn set_rules(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -62,7 +62,7 @@ pub async fn set_rules(
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
-pub async fn get_rules(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn get_rules(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = sku_of(&req)?;
     Ok(HttpResponse::Ok().json(alerts::get_rules(&state.store, &sku).await?))
 }
@@ -79,7 +79,7 @@ pub async fn get_rules(_: Reader, req: HttpRequest, state: web::Data<AppState>) 
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn list(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn list(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = query_param(&req, "sku")?
         .map(|s| Sku::parse(&s).map_err(|e| crate::domain::InvalidInput::new(format!("query {e}"))))
         .transpose()?;
@@ -98,7 +98,7 @@ pub async fn list(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Re
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn low_stock(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn low_stock(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let location = query_param(&req, "location")?
         .map(|l| Location::parse(&l, "query location"))
         .transpose()?;

@@ -67,7 +67,8 @@ fn authorize(req: &HttpRequest, need: Scope) -> Check {
 macro_rules! scope_extractor {
     ($(#[$doc:meta])* $name:ident, $scope:expr) => {
         $(#[$doc])*
-        pub struct $name;
+        #[derive(Debug)]
+        pub(crate) struct $name;
 
         impl FromRequest for $name {
             type Error = Error;

@@ -20,6 +20,7 @@ const DRAIN_LIMIT: usize = 1024 * 1024;
 /// be a JSON object, whatever the `Content-Type` says (see the README: `curl -d` sends
 /// `application/x-www-form-urlencoded` by default), with no key twice at any depth.
 /// Anything else is a `400` that names what is wrong; an oversized body is a `413`.
+#[derive(Debug)]
 pub struct JsonBody<T> {
     body: T,
 }
@@ -159,6 +160,7 @@ async fn read_limited(payload: &mut Payload) -> Result<web::BytesMut, Error> {
 /// The body of an endpoint that takes none (confirm, cancel, delete, replay): it must be
 /// empty, blank, or the empty JSON object `{}` that some clients always send. Anything else
 /// is a `400`: a body that was meant to say something must not be silently ignored.
+#[derive(Debug)]
 pub struct NoBody;
 
 impl FromRequest for NoBody {

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::HoldRefusals)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(reservation_id))]
-pub async fn cancel(
+pub(super) async fn cancel(
     _: Checkout,
     req: HttpRequest,
     state: web::Data<AppState>,

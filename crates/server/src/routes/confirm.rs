@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::HoldRefusals)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(reservation_id))]
-pub async fn confirm(
+pub(super) async fn confirm(
     _: Checkout,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -7,7 +7,7 @@ const PAGE: &str = include_str!("../../../../static/dashboard.html");
 /// `GET /`: the live dashboard. It reads `GET /v1/events` and drives `POST /v1/demo/rush`.
 /// What the server allows (the broken strategy, whether a token is needed) is written into
 /// the page so the form only offers what will work.
-pub async fn dashboard(state: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn dashboard(state: web::Data<AppState>) -> HttpResponse {
     let settings = serde_json::json!({
         "allowBroken": state.allow_broken,
         "needsToken": state.access.admin_token.is_some() || state.access.require_keys,

@@ -19,7 +19,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
     responses((status = 200, description = "text/event-stream of `stock` events (data: a StockEvent) and `alert` events (data: an Alert)", content_type = "text/event-stream", body = String),
         super::api::Unauthorized,
         super::api::Forbidden))]
-pub async fn events(_: Reader, state: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn events(_: Reader, state: web::Data<AppState>) -> HttpResponse {
     let store = &state.store;
     let feed = store.subscribe_stock().await;
     let alerts = crate::ops::subscribe_alerts(store);

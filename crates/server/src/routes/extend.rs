@@ -14,7 +14,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::TooLarge)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(reservation_id))]
-pub async fn extend(
+pub(super) async fn extend(
     _: Checkout,
     req: HttpRequest,
     state: web::Data<AppState>,

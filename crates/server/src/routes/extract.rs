@@ -29,6 +29,7 @@ pub struct AppState {
 
 /// The `?strategy=` of a stock-moving request, refused as `broken_disabled` when the server
 /// does not allow the broken path.
+#[derive(Debug)]
 pub struct StrategyParam(pub Strategy);
 
 impl FromRequest for StrategyParam {
@@ -50,6 +51,7 @@ impl FromRequest for StrategyParam {
 }
 
 /// The optional `Idempotency-Key` header; a malformed one is a `400`.
+#[derive(Debug)]
 pub struct IdempotencyHeader(Option<IdempotencyKey>);
 
 impl IdempotencyHeader {

@@ -16,7 +16,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn get_order(_: Checkout, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn get_order(
+    _: Checkout,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
     let id = OrderId::parse(&path_param(&req, "id")).ok_or(Error::UnknownOrder)?;
     match (ops::get_order(&state.store, &id).await, &state.books) {
         // Aged out of Redis: the books have it.

@@ -14,7 +14,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn get_reservation(_: Checkout, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn get_reservation(
+    _: Checkout,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
     let id = reservation_id(&req)?;
     Ok(HttpResponse::Ok().json(ops::get_reservation(&state.store, &id).await?))
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 /// Liveness: the process runs.
 #[utoipa::path(get, path = "/healthz", tag = "ops",
     responses((status = 200, description = "The process runs", body = Object, example = json!({"status": "ok"}))))]
-pub async fn healthz() -> HttpResponse {
+pub(super) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
         (status = 200, description = "Redis answers", body = Object, example = json!({"status": "ready"})),
         (status = 503, description = "Redis does not answer in time, or the cluster is not ok (`redis_unavailable`)", body = crate::error::ErrorBody)))]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     state.store.ping().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
 }

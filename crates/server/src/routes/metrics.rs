@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String),
         super::api::Unauthorized,
         super::api::Forbidden))]
-pub async fn metrics(_: Reader, state: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn metrics(_: Reader, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.store.render_metrics())

@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         super::api::Unavailable)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
-pub async fn movements(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn movements(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
     let limit = Limit::parse(query_param(&req, "limit")?.as_deref())?;

@@ -61,7 +61,7 @@ fn trace_context(req: &ServiceRequest) -> Option<(&str, &str)> {
 }
 
 /// The request's root span, for handlers to record what they learned (attempts).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct RequestSpan {
     span: tracing::Span,
     /// Whether the span was opened with the strategy from the query string: a field

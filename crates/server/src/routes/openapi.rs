@@ -89,6 +89,7 @@ impl Modify for BearerSchemes {
         (name = "demo", description = "Teaching: the dashboard at /, its rush and its step-through replay (not part of the v1 contract)"),
     )
 )]
+#[derive(Debug)]
 pub struct ApiDoc;
 
 /// The document, built once per server (it does not change at run time). On a server

@@ -14,7 +14,7 @@ use actix_web::{HttpResponse, web};
         super::api::TakeRefusals)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(strategy = %strategy.0, sku))]
-pub async fn purchase(
+pub(super) async fn purchase(
     _: Checkout,
     strategy: StrategyParam,
     state: web::Data<AppState>,

@@ -20,7 +20,7 @@ use actix_web::{HttpResponse, web};
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(strategy, buyers))]
-pub async fn replay(
+pub(super) async fn replay(
     _: Admin,
     state: web::Data<AppState>,
     body: JsonBody<ReplayRequest>,

@@ -14,7 +14,7 @@ use actix_web::{HttpResponse, web};
         super::api::TakeRefusals)
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(strategy = %strategy.0, lines))]
-pub async fn reserve(
+pub(super) async fn reserve(
     _: Checkout,
     strategy: StrategyParam,
     state: web::Data<AppState>,

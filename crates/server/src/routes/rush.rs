@@ -22,7 +22,11 @@ use actix_web::{HttpResponse, web};
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku, strategy, buyers))]
-pub async fn rush(_: Admin, state: web::Data<AppState>, body: JsonBody<RushRequest>) -> Result<HttpResponse, Error> {
+pub(super) async fn rush(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: JsonBody<RushRequest>,
+) -> Result<HttpResponse, Error> {
     let NewRush { rush, batching } = body.get().try_into()?;
     if rush.strategy == Strategy::Broken && !state.allow_broken {
         return Err(Error::BrokenDisabled);

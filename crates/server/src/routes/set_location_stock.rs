@@ -22,7 +22,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku, location))]
-pub async fn set_location_stock(
+pub(super) async fn set_location_stock(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -20,7 +20,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
-pub async fn set_stock(
+pub(super) async fn set_stock(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
-pub async fn transfer(
+pub(super) async fn transfer(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,

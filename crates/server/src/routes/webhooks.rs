@@ -24,7 +24,7 @@ use serde::Serialize;
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn create(
+pub(super) async fn create(
     _: Admin,
     state: web::Data<AppState>,
     body: JsonBody<WebhookRequest>,
@@ -50,7 +50,7 @@ pub async fn create(
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(webhooks::list(&state.store).await?))
 }
 
@@ -67,7 +67,7 @@ pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, 
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete(
+pub(super) async fn delete(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -88,7 +88,7 @@ pub async fn delete(
 
 /// The `200` body of `GET /v1/webhooks/dead-letters`.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct DeadLetters {
+pub(super) struct DeadLetters {
     /// Oldest first.
     pub dead_letters: Vec<sender::DeadLetter>,
 }
@@ -102,14 +102,14 @@ pub struct DeadLetters {
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn dead_letters(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub(super) async fn dead_letters(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let dead_letters = sender::dead_letters(&state.store).await?;
     Ok(HttpResponse::Ok().json(DeadLetters { dead_letters }))
 }
 
 /// The `200` body of `POST /v1/webhooks/dead-letters/replay`.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Replayed {
+pub(super) struct Replayed {
     /// Dead letters delivered this time (and so removed).
     pub delivered: usize,
     /// Dead letters still kept.
@@ -129,7 +129,7 @@ pub struct Replayed {
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn replay(
+pub(super) async fn replay(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -160,7 +160,7 @@ pub async fn replay(
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete_dead_letter(
+pub(super) async fn delete_dead_letter(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -71,7 +71,7 @@ pub struct Change {
 }
 
 /// Where the feed's tasks find Redis.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Wiring {
     /// For the inbox's own subscriber connection.
     pub target: Target,

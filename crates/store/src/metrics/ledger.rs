@@ -5,7 +5,7 @@ use prometheus::{Gauge, IntCounter, IntGauge, Registry};
 /// What `/metrics` shows of the ledger. Lag is measured by whichever projector in this
 /// process last ran its full pass, over every slot's feed, so it counts other processes'
 /// backlog too.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct LedgerMetrics {
     /// Entries in the feed that no projector has committed to PostgreSQL yet.
     pub lag_entries: IntGauge,

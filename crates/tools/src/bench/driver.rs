@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 /// The system under test.
 #[allow(clippy::large_enum_variant, reason = "one per bench run; boxing buys nothing")]
+#[derive(Debug)]
 pub enum Driver {
     /// Calls the library directly on this Redis, with these settings (a fresh key prefix is
     /// used for each strategy).

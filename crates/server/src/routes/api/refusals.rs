@@ -11,7 +11,7 @@ use utoipa::openapi::response::Response;
 macro_rules! error_response {
     ($name:ident, $status:literal, $description:literal) => {
         #[doc = $description]
-        #[derive(IntoResponses)]
+        #[derive(Debug, IntoResponses)]
         #[response(status = $status, description = $description)]
         pub struct $name(pub ErrorBody);
     };
@@ -77,6 +77,7 @@ error_response!(
 macro_rules! error_responses {
     ($(#[$doc:meta])* $name:ident = $($part:ident),+) => {
         $(#[$doc])*
+        #[derive(Debug)]
         pub struct $name;
 
         impl IntoResponses for $name {
