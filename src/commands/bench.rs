@@ -30,7 +30,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
                 Driver::Library {
                     redis,
                     config,
-                    ledger: w.redis.ledger_url.as_deref().map(stockwatch::ledger::LedgerConfig::new),
+                    ledger: w.redis.ledger_url.clone().map(stockwatch::ledger::LedgerConfig::new),
                     keep: args.keep,
                     hold: stockwatch::domain::TtlSeconds::parse(Some(&args.hold_ttl_s.into()))
                         .map_err(|e| e.to_string())?,

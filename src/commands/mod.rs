@@ -12,6 +12,7 @@ pub mod serve;
 pub mod soak;
 pub mod verify;
 
+use secrecy::ExposeSecret;
 use stockwatch::config::RedisArgs;
 use stockwatch::managed::redis_server::ManagedRedis;
 use stockwatch::ops::Inventory;
@@ -53,7 +54,7 @@ pub async fn redis_target(redis: &RedisArgs, join: bool) -> Result<(Target, Opti
     let seeds: Vec<String> = redis
         .redis_cluster_nodes
         .iter()
-        .map(|s| s.trim().to_owned())
+        .map(|s| s.expose_secret().trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect();
     if !seeds.is_empty() {
@@ -64,7 +65,7 @@ pub async fn redis_target(redis: &RedisArgs, join: bool) -> Result<(Target, Opti
         _ => None,
     };
     let (url, managed) = match (&redis.redis_url, running) {
-        (Some(url), _) => (url.clone(), None),
+        (Some(url), _) => (url.expose_secret().to_owned(), None),
         (None, Some(url)) => (url, None),
         (None, None) => {
             let managed = ManagedRedis::start(&redis.data_dir, redis.appendfsync).await?;

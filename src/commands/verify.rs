@@ -76,7 +76,7 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
 
 /// The books against Redis, once the projectors drained (waiting up to `--ledger-drain-s`).
 async fn check_ledger(args: &VerifyArgs) -> Result<stockwatch::ledger::LedgerReport, String> {
-    let url = args.redis.ledger_url.as_deref().ok_or("--ledger needs --ledger-url")?;
+    let url = args.redis.ledger_url.as_ref().ok_or("--ledger needs --ledger-url")?;
     let (store, managed) = connect(&args.redis, args.redis.store_config(), true).await?;
     let pool = stockwatch::ledger::pool(url)?;
     let retention = args

@@ -6,8 +6,15 @@ use crate::managed::redis_server::Persistence;
 use crate::retry::{Jitter, RetryBudget, RetryPolicy};
 use crate::store::StoreConfig;
 use clap::{Args, Subcommand};
+use secrecy::SecretString;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Parses a flag that may hold a secret (a token, a URL with a password) straight into a
+/// [`SecretString`], so no `Debug` of the settings can show it.
+pub(crate) fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value))
+}
 
 /// Where Redis is, or where to run our own.
 #[derive(Debug, Clone, Args)]
@@ -18,13 +25,14 @@ pub struct RedisArgs {
         long,
         env = "REDIS_URL",
         hide_env_values = true,
-        conflicts_with = "redis_cluster_nodes"
+        conflicts_with = "redis_cluster_nodes",
+        value_parser = secret
     )]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<SecretString>,
     /// A Redis Cluster instead: comma-separated seed URLs (redis:// or rediss://; passwords
     /// as in REDIS_URL). Any one reachable master is enough to find the rest.
-    #[arg(long, env = "REDIS_CLUSTER_NODES", hide_env_values = true, value_delimiter = ',')]
-    pub redis_cluster_nodes: Vec<String>,
+    #[arg(long, env = "REDIS_CLUSTER_NODES", hide_env_values = true, value_delimiter = ',', value_parser = secret)]
+    pub redis_cluster_nodes: Vec<SecretString>,
     /// Data directory of the managed redis-server (AOF, socket, log).
     #[arg(long, env = "STOCKWATCH_DATA_DIR", default_value = "./.stockwatch")]
     pub data_dir: PathBuf,
@@ -42,8 +50,8 @@ pub struct RedisArgs {
     pub pool_size: u64,
     /// The ledger's PostgreSQL (postgres://…). When set, every change also writes its
     /// ledger entry, so every process that writes (servers, expiry workers) must have it.
-    #[arg(long, env = "STOCKWATCH_LEDGER_URL", hide_env_values = true)]
-    pub ledger_url: Option<String>,
+    #[arg(long, env = "STOCKWATCH_LEDGER_URL", hide_env_values = true, value_parser = secret)]
+    pub ledger_url: Option<SecretString>,
 }
 
 impl RedisArgs {
@@ -219,8 +227,8 @@ pub struct ServeArgs {
     #[arg(long, env = "STOCKWATCH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// Bearer token required by the admin endpoints. Never logged.
-    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub admin_token: Option<SecretString>,
     /// Refuse every call without a client key (`stockwatch keys create`) or the admin
     /// token, except /healthz, /readyz, the dashboard page and the API documents.
     #[arg(long, env = "STOCKWATCH_REQUIRE_KEYS")]

@@ -14,8 +14,8 @@ pub struct SoakArgs {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub target: String,
     /// Its admin token, if it has one.
-    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true, value_parser = super::args::secret)]
+    pub admin_token: Option<secrecy::SecretString>,
     /// How long to run (e.g. 90s, 10m, 1h).
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub duration: std::time::Duration,
@@ -175,8 +175,8 @@ pub struct WorkloadArgs {
     #[arg(long)]
     pub target: Option<String>,
     /// Admin token for setting stock on the target server.
-    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true, value_parser = super::args::secret)]
+    pub admin_token: Option<secrecy::SecretString>,
     /// Redis settings (library mode).
     #[command(flatten)]
     pub redis: RedisArgs,

@@ -1,7 +1,8 @@
 //! Settings of the ledger projector (`serve --ledger on`, `stockwatch ledger`).
 
-use crate::ledger::LedgerConfig;
+use crate::ledger::{FaultHook, FaultPoint, LedgerConfig};
 use clap::Args;
+use secrecy::SecretString;
 use std::time::Duration;
 
 /// How the projector reads the feed and writes PostgreSQL.
@@ -41,7 +42,7 @@ pub struct LedgerArgs {
 
 impl LedgerArgs {
     /// The projector settings, or why they are wrong.
-    pub fn config(&self, url: &str) -> Result<LedgerConfig, String> {
+    pub fn config(&self, url: &SecretString) -> Result<LedgerConfig, String> {
         let retention = match self.order_retention_hours {
             None => None,
             Some(h) if h.is_finite() && h > 0.0 && h <= 24.0 * 3650.0 => Some(Duration::from_secs_f64(h * 3600.0)),
@@ -52,7 +53,7 @@ impl LedgerArgs {
             }
         };
         Ok(LedgerConfig {
-            url: url.to_owned(),
+            url: url.clone(),
             batch: self.ledger_batch as usize,
             poll: Duration::from_millis(self.ledger_poll_ms),
             full_pass: Duration::from_millis(self.ledger_full_pass_ms),
@@ -60,6 +61,7 @@ impl LedgerArgs {
             max_tries: self.ledger_max_tries,
             lag_warn: Duration::from_secs(self.ledger_lag_warn_s),
             order_retention: retention,
+            fault: crash_for_tests(),
         })
     }
 
@@ -67,4 +69,26 @@ impl LedgerArgs {
     pub fn on(&self) -> bool {
         self.ledger_mode == "on"
     }
+}
+
+/// The crash tests' fault (`STOCKWATCH_LEDGER_FAULT=abort-before-commit` or
+/// `abort-after-commit`, not a flag): the process aborts at that point of a batch, as if
+/// killed with `kill -9`, so the tests can show both windows replay nothing twice and skip
+/// nothing.
+fn crash_for_tests() -> FaultHook {
+    let Ok(wanted) = std::env::var("STOCKWATCH_LEDGER_FAULT") else {
+        return FaultHook::default();
+    };
+    let Some(point) = FaultPoint::ALL
+        .into_iter()
+        .find(|p| wanted == format!("abort-{}", p.name()))
+    else {
+        return FaultHook::default();
+    };
+    FaultHook::new(move |at| {
+        if at == point {
+            eprintln!("stockwatch ledger: STOCKWATCH_LEDGER_FAULT={wanted}: aborting");
+            std::process::abort();
+        }
+    })
 }

@@ -121,12 +121,12 @@ pub async fn spawn_app_on(redis: TestRedis, options: AppOptions, tweak: impl FnO
 pub async fn serve_store(redis: TestRedis, store: Inventory, options: AppOptions) -> TestApp {
     let settings = HttpSettings {
         bind: "127.0.0.1:0".into(),
-        admin_token: options.admin_token,
+        admin_token: options.admin_token.map(Into::into),
         require_keys: options.require_keys,
         allow_broken: options.allow_broken,
         workers: Some(2),
         expiry: options.expiry,
-        ledger_url: options.ledger.as_ref().map(|(url, _)| url.clone()),
+        ledger_url: options.ledger.as_ref().map(|(url, _)| url.as_str().into()),
         projector: options.ledger.and_then(|(_, projector)| projector),
         webhooks: options.webhooks,
     };

@@ -34,7 +34,7 @@ impl TestBooks {
     }
 
     pub(crate) async fn pool(&self) -> PgPool {
-        let pool = stockwatch::ledger::pool(&self.url).expect("pool");
+        let pool = stockwatch::ledger::pool(&self.url.as_str().into()).expect("pool");
         stockwatch::ledger::migrate(&pool).await.expect("migrations");
         pool
     }
@@ -44,7 +44,7 @@ impl TestBooks {
         LedgerConfig {
             full_pass: Duration::from_millis(200),
             claim_idle: Duration::from_millis(1500),
-            ..LedgerConfig::new(&self.url)
+            ..LedgerConfig::new(self.url.as_str().into())
         }
     }
 

@@ -11,6 +11,7 @@
 //! - `project`: one SQL transaction per batch, idempotent by the entry's id;
 //! - `trim`: trimming each feed behind every group, and measuring lag;
 //! - `dead`: dead letters, listed and replayed;
+//! - `fault`: the points where the crash tests stop a projector;
 //! - `aging`: orders leave Redis once projected and past their retention;
 //! - `books`: reads of the books (an aged-out order, `verify --ledger`).
 //!
@@ -29,30 +30,21 @@ use stockwatch_store::{self as store, txn};
 mod aging;
 mod books;
 mod dead;
+mod fault;
 mod feed;
 mod project;
 mod trim;
 
 pub use books::{Difference, LedgerReport, check, find_order};
 pub use dead::{DeadLetter, dead_letters, replay_dead_letters};
+pub use fault::{FaultHook, FaultPoint};
 
 use crate::store::Store;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use feed::{Fed, Feed};
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
-
-/// A deliberate crash for the tests (`STOCKWATCH_LEDGER_FAULT`): `abort-before-commit` or
-/// `abort-after-commit` ends the process like `kill -9` at that point of its first batch,
-/// so the tests can prove both windows replay nothing twice and skip nothing.
-static FAULT: std::sync::LazyLock<Option<String>> =
-    std::sync::LazyLock::new(|| std::env::var("STOCKWATCH_LEDGER_FAULT").ok());
-
-pub(crate) fn crash_if(point: &str) {
-    if FAULT.as_deref() == Some(point) {
-        eprintln!("stockwatch ledger: STOCKWATCH_LEDGER_FAULT={point}: aborting");
-        std::process::abort();
-    }
-}
 
 /// The migrations, embedded: `migrations/` at the crate root.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -61,7 +53,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 #[derive(Debug, Clone)]
 pub struct LedgerConfig {
     /// PostgreSQL, `postgres://…`. Never logged: it may hold a password.
-    pub url: String,
+    pub url: SecretString,
     /// Most entries per slot per read, and per SQL transaction.
     pub batch: usize,
     /// Sleep when there was nothing to read.
@@ -76,13 +68,15 @@ pub struct LedgerConfig {
     pub lag_warn: Duration,
     /// How long a projected order stays in Redis (`None`: for ever).
     pub order_retention: Option<Duration>,
+    /// Called at each fault point of a batch (the crash tests' way in); none by default.
+    pub fault: FaultHook,
 }
 
 impl LedgerConfig {
     /// Defaults for `url`, as the flags have them.
-    pub fn new(url: &str) -> Self {
+    pub fn new(url: SecretString) -> Self {
         Self {
-            url: url.to_owned(),
+            url,
             batch: 5000,
             poll: Duration::from_millis(20),
             full_pass: Duration::from_secs(1),
@@ -90,6 +84,7 @@ impl LedgerConfig {
             max_tries: 3,
             lag_warn: Duration::from_secs(30),
             order_retention: None,
+            fault: FaultHook::default(),
         }
     }
 }
@@ -97,11 +92,11 @@ impl LedgerConfig {
 /// Connects to PostgreSQL and brings its schema up to date. The pool connects lazily, so a
 /// PostgreSQL that is down at start only delays the books; the migrations are retried by
 /// the projector until they run.
-pub fn pool(url: &str) -> Result<PgPool, String> {
+pub fn pool(url: &SecretString) -> Result<PgPool, String> {
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy(url)
+        .connect_lazy(url.expose_secret())
         .map_err(|e| format!("ledger URL: {}", redact(&e.to_string())))
 }
 
@@ -150,7 +145,7 @@ struct Projector {
     pool: PgPool,
     config: LedgerConfig,
     /// Back-off after a failure, reset after a success.
-    backoff: Duration,
+    backoff: Backoff,
     /// When the last full pass ran.
     last_full: Option<tokio::time::Instant>,
     /// When idle consumers' entries were last claimed (every half claim-idle time: each
@@ -160,8 +155,18 @@ struct Projector {
     last_warned: Option<tokio::time::Instant>,
 }
 
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Waits after a failure: 50–100 ms at first, doubling to 2.5–5 s (`backon` adds up to the
+/// delay again as jitter), so projectors that failed together do not retry together.
+const BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(50))
+    .with_max_delay(Duration::from_millis(2500))
+    .with_jitter()
+    .without_max_times();
+
+type Backoff = <ExponentialBuilder as BackoffBuilder>::Backoff;
+
+/// The pause before an entry PostgreSQL refused is tried alone again.
+const REFUSED_PAUSE: Duration = Duration::from_millis(100);
 
 impl Projector {
     fn new(store: Store, pool: PgPool, config: LedgerConfig) -> Self {
@@ -169,7 +174,7 @@ impl Projector {
             feed: Feed::new(store, config.batch, config.claim_idle),
             pool,
             config,
-            backoff: MIN_BACKOFF,
+            backoff: BACKOFF.build(),
             last_full: None,
             last_claim: None,
             last_warned: None,
@@ -182,7 +187,7 @@ impl Projector {
             self.wait_after_failure().await;
             self.measure().await;
         }
-        self.backoff = MIN_BACKOFF;
+        self.backoff = BACKOFF.build();
         tracing::info!(consumer = %self.feed.consumer(), "ledger projector running");
         loop {
             match self.step().await {
@@ -238,11 +243,11 @@ impl Projector {
             self.dead_letter(&bad, &why).await;
         }
         loop {
-            match project::project(&self.pool, &good).await {
+            match project::project(&self.pool, &good, &self.config.fault).await {
                 Ok(fresh) => {
-                    crash_if("abort-after-commit");
+                    self.config.fault.at(FaultPoint::AfterCommit);
                     metrics.projected.inc_by(fresh);
-                    self.backoff = MIN_BACKOFF;
+                    self.backoff = BACKOFF.build();
                     break;
                 }
                 Err(e) if project::refused(&e) => {
@@ -269,7 +274,7 @@ impl Projector {
             let mut tries = 0;
             loop {
                 tries += 1;
-                match project::project(&self.pool, std::slice::from_ref(fed)).await {
+                match project::project(&self.pool, std::slice::from_ref(fed), &self.config.fault).await {
                     Ok(fresh) => {
                         self.feed.store().metrics().ledger.projected.inc_by(fresh);
                         break;
@@ -278,7 +283,7 @@ impl Projector {
                         self.dead_letter(fed, &redact(&e.to_string())).await;
                         break;
                     }
-                    Err(e) if project::refused(&e) => tokio::time::sleep(MIN_BACKOFF).await,
+                    Err(e) if project::refused(&e) => tokio::time::sleep(REFUSED_PAUSE).await,
                     Err(_) => self.wait_after_failure().await,
                 }
             }
@@ -345,9 +350,8 @@ impl Projector {
     }
 
     async fn wait_after_failure(&mut self) {
-        let jittered = self.backoff.mul_f64(rand::random_range(0.5..1.0));
-        tokio::time::sleep(jittered).await;
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        let delay = self.backoff.next().unwrap_or(Duration::from_secs(5));
+        tokio::time::sleep(delay).await;
     }
 }
 

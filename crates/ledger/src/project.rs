@@ -6,6 +6,7 @@
 //! in with one `INSERT … SELECT FROM UNNEST` per table: a handful of statements per batch,
 //! whatever its size.
 
+use super::fault::{FaultHook, FaultPoint};
 use super::feed::{Fed, parse_id};
 use crate::ops::journal::{Entry, deltas};
 use sqlx::PgPool;
@@ -23,7 +24,7 @@ pub(super) fn refused(e: &sqlx::Error) -> bool {
 }
 
 /// Writes the batch's new entries in one transaction; returns how many were new.
-pub(super) async fn project(pool: &PgPool, batch: &[Fed]) -> Result<u64, sqlx::Error> {
+pub(super) async fn project(pool: &PgPool, batch: &[Fed], fault: &FaultHook) -> Result<u64, sqlx::Error> {
     let entries: Vec<(&Fed, &Entry)> = batch
         .iter()
         .filter_map(|f| f.entry.as_ref().ok().map(|e| (f, e)))
@@ -56,7 +57,7 @@ pub(super) async fn project(pool: &PgPool, batch: &[Fed]) -> Result<u64, sqlx::E
         .collect();
     let rows = Rows::of(&new);
     rows.write(&mut tx).await?;
-    super::crash_if("abort-before-commit");
+    fault.at(FaultPoint::BeforeCommit);
     tx.commit().await?;
     Ok(new.len() as u64)
 }

@@ -6,6 +6,7 @@ use crate::ops::Inventory;
 use crate::routes::{self, AppState};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
+use secrecy::{ExposeSecret, SecretString};
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 
 /// What the service needs beyond the store.
@@ -14,7 +15,7 @@ pub struct HttpSettings {
     /// `host:port` to bind; port 0 picks a free one.
     pub bind: String,
     /// Admin bearer token; required when `bind` is not a loopback address.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<SecretString>,
     /// Every endpoint but probes and documents needs a client key (or the admin token).
     pub require_keys: bool,
     /// Serve `?strategy=broken`.
@@ -24,7 +25,7 @@ pub struct HttpSettings {
     /// Run an expiry worker beside the HTTP server (`None`: another process releases holds).
     pub expiry: Option<ExpiryConfig>,
     /// The ledger's PostgreSQL URL, for reads of aged-out orders (`None`: no ledger).
-    pub ledger_url: Option<String>,
+    pub ledger_url: Option<SecretString>,
     /// Run a ledger projector beside the HTTP server.
     pub projector: Option<crate::ledger::LedgerConfig>,
     /// Which webhook hosts are allowed, and how deliveries retry; with any host allowed, a
@@ -71,7 +72,11 @@ impl Application {
                 settings.bind
             ));
         }
-        if settings.admin_token.as_deref().is_some_and(str::is_empty) {
+        if settings
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().is_empty())
+        {
             return Err("the admin token must not be empty".into());
         }
         let listener = TcpListener::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
@@ -86,7 +91,7 @@ impl Application {
             },
             allow_broken: settings.allow_broken,
             stop: stop.clone(),
-            books: settings.ledger_url.as_deref().map(crate::ledger::pool).transpose()?,
+            books: settings.ledger_url.as_ref().map(crate::ledger::pool).transpose()?,
             webhooks: settings.webhooks.clone(),
         });
         let require_keys = settings.require_keys;

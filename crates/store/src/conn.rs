@@ -8,8 +8,8 @@ use redis::{Cmd, Pipeline, RedisFuture, Value};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// The Redis a store talks to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The Redis a store talks to. Its `Debug` shows each URL without its password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Target {
     /// One server (`REDIS_URL`).
     Single(String),
@@ -25,6 +25,32 @@ impl Target {
             Self::Single(url) => vec![url.clone()],
             Self::Cluster(seeds) => seeds.clone(),
         }
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (name, urls) = match self {
+            Self::Single(url) => ("Single", std::slice::from_ref(url)),
+            Self::Cluster(seeds) => ("Cluster", seeds.as_slice()),
+        };
+        let shown: Vec<String> = urls.iter().map(|u| without_password(u)).collect();
+        f.debug_tuple(name).field(&shown).finish()
+    }
+}
+
+/// `url` with any `user:password@` reduced to `user:***@`, for logs and `Debug`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -162,5 +188,28 @@ impl Shared {
                 Ok(futures_util::future::try_join_all(replies).await?)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Target, without_password};
+
+    #[test]
+    fn a_target_never_shows_its_password() {
+        assert_eq!(without_password("redis://:s3cret@db:6379/0"), "redis://:***@db:6379/0");
+        assert_eq!(
+            without_password("rediss://app:s3cret@db/1?x=@"),
+            "rediss://app:***@db/1?x=@"
+        );
+        assert_eq!(without_password("redis+unix:///tmp/r.sock"), "redis+unix:///tmp/r.sock");
+        assert_eq!(without_password("redis://db:6379"), "redis://db:6379");
+        let shown = format!(
+            "{:?} {:?}",
+            Target::Single("redis://app:s3cret@db:6379".into()),
+            Target::Cluster(vec!["redis://:s3cret@a:7000".into(), "redis://b:7001".into()])
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("a:7000") && shown.contains("b:7001"), "{shown}");
     }
 }

@@ -14,6 +14,7 @@ use crate::bench::Percentiles;
 use hdrhistogram::Histogram;
 use rand::Rng;
 use rand::seq::IndexedRandom;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -26,7 +27,7 @@ pub struct Plan {
     /// `http://host:port` of a running `stockwatch serve`.
     pub target: String,
     /// Admin token of the server, if it has one (to set and restock stock).
-    pub admin_token: Option<String>,
+    pub admin_token: Option<SecretString>,
     /// How long to run.
     pub duration: Duration,
     /// Clients in flight (closed loop).
@@ -205,7 +206,7 @@ fn close_window(shared: &Shared, started: Instant) -> Window {
 struct Api {
     client: reqwest::Client,
     base: String,
-    token: Option<String>,
+    token: Option<SecretString>,
 }
 
 impl Api {
@@ -213,7 +214,7 @@ impl Api {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
         let mut req = self.client.request(method, format!("{}{path}", self.base)).json(&body);
         if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
+            req = req.bearer_auth(t.expose_secret());
         }
         let res = req.send().await.map_err(|e| format!("{path}: {e}"))?;
         if res.status().is_success() {

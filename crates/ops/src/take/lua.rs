@@ -15,6 +15,7 @@ use super::{Record, Take};
 use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
 use crate::store::Store;
+use backon::{ExponentialBuilder, RetryableWithContext};
 use redis::{RedisWrite, ToRedisArgs, Value};
 use std::sync::LazyLock;
 
@@ -129,6 +130,14 @@ impl ToRedisArgs for Arg<'_> {
     }
 }
 
+/// How a script call that did not run (NOSCRIPT, or a slot moving) is tried again: soon,
+/// then less often, until the take's deadline, which bounds it.
+const SCRIPT_RETRY: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(std::time::Duration::from_millis(2))
+    .with_max_delay(std::time::Duration::from_millis(100))
+    .with_jitter()
+    .without_max_times();
+
 static TAKE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(&format!(
         "{}{}",
@@ -153,27 +162,25 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     for take in takes {
         take.push_args(&mut inv);
     }
-    let mut conn = store.shared();
-    let invoke = async {
+    let invoke = {
         // redis-rs answers NOSCRIPT with SCRIPT LOAD and a second EVALSHA; a SCRIPT FLUSH
         // in between makes that one fail too. On a cluster mid-resharding, a slot that
         // moved or is half moved answers MOVED, ASK or TRYAGAIN past the client's own few
         // tries. Each of these means the script did not run, so trying again is safe; the
         // deadline bounds it.
-        let mut tries = 0u64;
-        loop {
-            match inv.invoke_async::<Vec<Value>>(&mut conn).await {
-                Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) && tries < 5 => {
-                    tries += 1;
-                }
-                Err(e) if matches!(StoreError::from(e.clone()), StoreError::Moved(_)) => {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(tries.min(20) * 5)).await;
-                }
-                other => return other,
-            }
-        }
+        let inv = &inv;
+        (move |mut conn| async move {
+            let reply = inv.invoke_async::<Vec<Value>>(&mut conn).await;
+            (conn, reply)
+        })
+        .retry(SCRIPT_RETRY)
+        .context(store.shared())
+        .when(|e: &redis::RedisError| {
+            e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+                || matches!(StoreError::from(e.clone()), StoreError::Moved(_))
+        })
     };
+    let invoke = async { invoke.await.1 };
     let replies: Vec<Value> = match Store::bounded(deadline, invoke).await {
         Ok(replies) if replies.len() == takes.len() => replies,
         Ok(replies) => {

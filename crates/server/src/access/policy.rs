@@ -3,6 +3,7 @@
 
 use super::Keyring;
 use crate::domain::Scope;
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 /// The server's credentials and rules.
@@ -26,24 +27,21 @@ impl Access {
     }
 }
 
-/// The admin bearer token. Its `Debug` never shows the secret, so it cannot leak into logs.
-pub struct AdminToken(String);
+/// The admin bearer token, held as a [`SecretString`]: its `Debug` never shows the secret,
+/// so it cannot leak into logs, and it is wiped from memory on drop.
+#[derive(Debug)]
+pub struct AdminToken(SecretString);
 
 impl AdminToken {
     /// Wraps the configured token.
-    pub fn new(token: String) -> Self {
+    pub fn new(token: SecretString) -> Self {
         Self(token)
     }
 
     /// Compares in constant time (for equal lengths), so timing does not reveal a prefix.
     pub fn matches(&self, presented: &str) -> bool {
-        self.0.len() == presented.len() && bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
-    }
-}
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(<redacted>)")
+        let token = self.0.expose_secret();
+        token.len() == presented.len() && bool::from(token.as_bytes().ct_eq(presented.as_bytes()))
     }
 }
 

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::webhooks::{self, sender};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 /// `POST /v1/webhooks` (admin): register a webhook.
@@ -31,7 +32,11 @@ pub(super) async fn create(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let hook = body.get().parse(&state.webhooks)?;
-    let command = (hook.url.to_string(), hook.secret.clone(), hook.events.clone());
+    let command = (
+        hook.url.to_string(),
+        hook.secret.expose_secret().to_owned(),
+        hook.events.clone(),
+    );
     once::respond(&state, idem, "webhooks", &command, || async {
         Ok(once::json(
             StatusCode::CREATED,

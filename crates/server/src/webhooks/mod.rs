@@ -20,6 +20,7 @@ pub mod sender;
 
 use crate::error::{Error, StoreError};
 use crate::store::Store;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -54,29 +55,25 @@ impl WebhookConfig {
     }
 }
 
-/// A registered webhook as stored; its `Debug` hides the secret.
-#[derive(Clone, Serialize, Deserialize)]
+/// A registered webhook as stored. Its secret is a [`SecretString`], so `Debug` hides it;
+/// it is written out only here, into the stored JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stored {
     /// UUIDv7.
     pub id: String,
     /// Where deliveries go.
     pub url: String,
     /// The HMAC key of its signatures.
-    pub secret: String,
+    #[serde(serialize_with = "expose")]
+    pub secret: SecretString,
     /// The alert types it receives.
     pub events: Vec<String>,
     /// When it was registered, epoch ms.
     pub created_at: i64,
 }
 
-impl std::fmt::Debug for Stored {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stored")
-            .field("id", &self.id)
-            .field("url", &self.url)
-            .field("events", &self.events)
-            .finish_non_exhaustive()
-    }
+fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
 }
 
 /// A webhook as the API shows it: never with its secret.
@@ -116,7 +113,7 @@ pub struct NewWebhook {
     /// Passed [`guard::check_url`].
     pub url: url::Url,
     /// 16-256 visible ASCII characters.
-    pub secret: String,
+    pub secret: SecretString,
     /// Each one of [`EVENT_TYPES`], no repeats.
     pub events: Vec<String>,
 }
@@ -168,4 +165,19 @@ pub async fn delete(store: &Store, id: &str) -> Result<bool, Error> {
         .await?;
     sender::bury_letters_of(store, id).await?;
     Ok(removed == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stored;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_stored_webhook_keeps_its_secret_in_redis_and_out_of_debug() {
+        let json = r#"{"id":"w1","url":"http://127.0.0.1:9/h","secret":"whsec_0123456789abcdef","events":["low_stock"],"created_at":1}"#;
+        let stored: Stored = serde_json::from_str(json).expect("parses");
+        assert!(!format!("{stored:?}").contains("whsec_"));
+        assert_eq!(stored.secret.expose_secret(), "whsec_0123456789abcdef");
+        assert_eq!(serde_json::to_string(&stored).expect("serializes"), json);
+    }
 }

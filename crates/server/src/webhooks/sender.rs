@@ -8,6 +8,7 @@ use crate::ops::alerts::{Alert, alert_slots};
 use crate::store::Store;
 use backon::{ExponentialBuilder, Retryable};
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::collections::HashSet;
@@ -241,7 +242,7 @@ pub async fn post(config: &WebhookConfig, hook: &Stored, alert: &Alert) -> Resul
     let response = client
         .post(url)
         .header("Content-Type", "application/json")
-        .header(SIGNATURE, sign(&hook.secret, &body))
+        .header(SIGNATURE, sign(hook.secret.expose_secret(), &body))
         .header("X-Stockwatch-Delivery", &alert.id)
         .body(body)
         .send()

@@ -7,6 +7,7 @@ use crate::outcome::Effort;
 use crate::race::{Answer, Outcome};
 use crate::store::{Stats, Store, StoreConfig};
 use futures_util::StreamExt;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -33,7 +34,7 @@ pub enum Driver {
         /// `http://host:port`.
         base: String,
         /// Sent as `Authorization: Bearer` when setting stock.
-        admin_token: Option<String>,
+        admin_token: Option<SecretString>,
         /// Shared keep-alive client.
         client: reqwest::Client,
     },
@@ -75,7 +76,7 @@ impl Driver {
     }
 
     /// A driver for a running server.
-    pub fn http(base: &str, admin_token: Option<String>) -> Self {
+    pub fn http(base: &str, admin_token: Option<SecretString>) -> Self {
         Self::Http {
             base: base.trim_end_matches('/').to_owned(),
             admin_token,
@@ -122,7 +123,7 @@ impl Driver {
                         for (path, body) in stock_requests(sku, w) {
                             let mut req = client.put(format!("{base}{path}")).json(&body);
                             if let Some(t) = admin_token {
-                                req = req.bearer_auth(t);
+                                req = req.bearer_auth(t.expose_secret());
                             }
                             match req.send().await {
                                 Ok(r) if r.status().is_success() => {}

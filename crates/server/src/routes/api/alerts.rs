@@ -109,6 +109,10 @@ impl WebhookRequest {
                 events.push(name.to_owned());
             }
         }
-        Ok(NewWebhook { url, secret, events })
+        Ok(NewWebhook {
+            url,
+            secret: secret.into(),
+            events,
+        })
     }
 }
