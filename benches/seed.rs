@@ -79,8 +79,8 @@ fn main() {
             let workload = Workload {
                 op: s.op,
                 buyers: (s.buyers / scale).max(50),
-                stock: (s.stock / scale as i64).max(10),
-                skus: (s.skus / scale as usize).max(1),
+                stock: (s.stock / stockwatch::convert::i64_of(scale)).max(10),
+                skus: (s.skus / stockwatch::convert::usize_of(scale)).max(1),
                 distribution: s.distribution,
                 concurrency: 50,
                 cart_size: 3,

@@ -37,7 +37,7 @@
 
 pub mod config;
 
-pub use stockwatch_core::{Error, StoreError, domain, error, keys, outcome, retry};
+pub use stockwatch_core::{Error, StoreError, convert, domain, error, keys, outcome, retry};
 pub use stockwatch_demo::{self as demo, race};
 pub use stockwatch_ledger as ledger;
 pub use stockwatch_managed as managed;

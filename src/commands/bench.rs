@@ -9,7 +9,7 @@ use stockwatch::retry::RetryPolicy;
 pub async fn bench(args: BenchArgs) -> Result<(), String> {
     let w = &args.workload;
     let retry = args.retry.policy()?;
-    let workload = w.workload(args.concurrency as usize);
+    let workload = w.workload(stockwatch::convert::usize_of(args.concurrency));
     let (driver, managed, tuning, target) = match &w.target {
         Some(url) => (Driver::http(url, w.admin_token.clone()), None, None, url.clone()),
         None => {
@@ -23,7 +23,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
                 retry,
                 retry_budget: tuning.budget,
                 batching: tuning.batching,
-                pool_size: (w.redis.pool_size as usize).max(workload.concurrency),
+                pool_size: stockwatch::convert::usize_of(w.redis.pool_size).max(workload.concurrency),
                 ..w.redis.store_config()
             };
             (
@@ -55,7 +55,15 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
                 ..config.clone()
             };
             let store = stockwatch::Store::connect(redis, config)?;
-            Some(bench::floor::run(&store, workload.buyers, workload.concurrency, depth as usize).await?)
+            Some(
+                bench::floor::run(
+                    &store,
+                    workload.buyers,
+                    workload.concurrency,
+                    stockwatch::convert::usize_of(depth),
+                )
+                .await?,
+            )
         }
         (Some(_), _) => return Err("--floor measures the library's Redis; drop --target".into()),
         (None, _) => None,

@@ -11,7 +11,8 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
     let (target, managed) = redis_target(&args.redis, true).await?;
     let result = async {
         if args.interleave {
-            let buyers = (args.buyers.unwrap_or(2) as usize).min(stockwatch::demo::MAX_REPLAY_BUYERS);
+            let buyers =
+                stockwatch::convert::usize_of(args.buyers.unwrap_or(2)).min(stockwatch::demo::MAX_REPLAY_BUYERS);
             let stock = args.stock.unwrap_or(1);
             let store = Store::connect(&target, stockwatch::demo::race_config("demo-interleave", false))?;
             let mut replays = Vec::new();

@@ -45,7 +45,8 @@ async fn act(store: &stockwatch::Store, action: KeysAction) -> Result<ExitCode, 
                 println!("{:<16}  {:<20}  {:<20}  created", "id", "scopes", "name");
                 for k in &keys {
                     let created = humantime::format_rfc3339_seconds(
-                        std::time::UNIX_EPOCH + std::time::Duration::from_millis(k.created_at.max(0) as u64),
+                        std::time::UNIX_EPOCH
+                            + std::time::Duration::from_millis(stockwatch::convert::u64_of(k.created_at)),
                     );
                     println!("{:<16}  {:<20}  {:<20}  {created}", k.id, k.scopes.to_string(), k.name);
                 }

@@ -11,11 +11,11 @@ pub async fn soak(args: SoakArgs) -> ExitCode {
         target: args.target.clone(),
         admin_token: args.admin_token.clone(),
         duration: args.duration,
-        concurrency: args.concurrency as usize,
+        concurrency: stockwatch::convert::usize_of(args.concurrency),
         window: args.window,
         warm_up: args.warm_up,
-        hot_skus: args.hot_skus as usize,
-        cold_skus: args.cold_skus as usize,
+        hot_skus: stockwatch::convert::usize_of(args.hot_skus),
+        cold_skus: stockwatch::convert::usize_of(args.cold_skus),
     };
     let bar = bench::progress_bar(args.duration.as_secs(), "soak");
     let report = match stockwatch::soak::run(&plan, |s| bar.set_position(s)).await {

@@ -1,6 +1,7 @@
 //! Settings of the service's subcommands (`serve`, `expiry-worker`, `verify`) and the groups
 //! they share: where Redis is, how transactions retry, how the expiry worker paces itself.
 
+use crate::convert;
 use crate::expiry::ExpiryConfig;
 use crate::managed::redis_server::Persistence;
 use crate::retry::{Jitter, RetryBudget, RetryPolicy};
@@ -60,7 +61,7 @@ impl RedisArgs {
         StoreConfig {
             key_prefix: self.key_prefix.clone(),
             response_timeout: Duration::from_millis(self.response_timeout_ms),
-            pool_size: self.pool_size as usize,
+            pool_size: convert::usize_of(self.pool_size),
             journal: self.ledger_url.is_some(),
             ..StoreConfig::default()
         }
@@ -90,8 +91,8 @@ impl ExpiryArgs {
     pub fn config(&self) -> ExpiryConfig {
         ExpiryConfig {
             poll: Duration::from_millis(self.expiry_poll_ms),
-            batch: self.expiry_batch as usize,
-            concurrency: self.expiry_concurrency as usize,
+            batch: convert::usize_of(self.expiry_batch),
+            concurrency: convert::usize_of(self.expiry_concurrency),
             full_pass: Duration::from_secs(self.expiry_full_pass_s),
         }
     }
@@ -291,7 +292,7 @@ impl ServeArgs {
             retry: self.retry.policy()?,
             retry_budget: self.retry.budget(),
             broken_think_time: Duration::from_millis(self.broken_think_ms),
-            movements_maxlen: self.movements_maxlen as usize,
+            movements_maxlen: convert::usize_of(self.movements_maxlen),
             batching: self.batching == "on",
             retention: Duration::from_secs(self.retention_hours * 3600),
             saga_hold: Duration::from_secs(self.saga_hold_s),

@@ -2,6 +2,7 @@
 
 use super::{BudgetPercent, RedisArgs, RetryArgs};
 use crate::bench::{Distribution, Op, Workload};
+use crate::convert;
 use crate::domain::Strategy;
 use crate::retry::Jitter;
 use clap::{Args, Subcommand};
@@ -189,11 +190,11 @@ impl WorkloadArgs {
             op: self.op,
             buyers: self.buyers,
             stock: self.stock,
-            skus: self.skus as usize,
+            skus: convert::usize_of(self.skus),
             distribution: self.distribution,
             concurrency,
-            cart_size: self.cart_size as usize,
-            locations: self.locations as usize,
+            cart_size: convert::usize_of(self.cart_size),
+            locations: convert::usize_of(self.locations),
             alerts: self.alerts,
         }
     }

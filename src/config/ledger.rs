@@ -1,5 +1,6 @@
 //! Settings of the ledger projector (`serve --ledger on`, `stockwatch ledger`).
 
+use crate::convert;
 use crate::ledger::{FaultHook, FaultPoint, LedgerConfig};
 use clap::Args;
 use secrecy::SecretString;
@@ -54,7 +55,7 @@ impl LedgerArgs {
         };
         Ok(LedgerConfig {
             url: url.clone(),
-            batch: self.ledger_batch as usize,
+            batch: convert::usize_of(self.ledger_batch),
             poll: Duration::from_millis(self.ledger_poll_ms),
             full_pass: Duration::from_millis(self.ledger_full_pass_ms),
             claim_idle: Duration::from_millis(self.ledger_claim_idle_ms),

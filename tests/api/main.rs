@@ -6,6 +6,8 @@
 #![recursion_limit = "256"]
 // A test binary has no public API: `pub` only shares helpers between its modules.
 #![allow(unreachable_pub, missing_debug_implementations)]
+// Tests count small, known numbers; casting them is clearer than converting.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 mod alerts;
 mod bench;

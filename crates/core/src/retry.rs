@@ -1,8 +1,9 @@
 //! Retry timing for optimistic transactions, below the store (whose settings carry it) and
 //! the engine (which follows it). The four jitter formulas come from AWS's
-//! "Exponential Backoff and Jitter" (the README's "Retries" section); `backon` drives the loop and the
+//! "Exponential Backoff and Jitter" (docs/DESIGN.md, sections 6 and 7); `backon` drives the loop and the
 //! sleeping, this module only says how long each sleep is and when to stop.
 
+use crate::convert;
 use rand::Rng;
 use std::time::{Duration, Instant};
 
@@ -86,7 +87,7 @@ impl RetryPolicy {
             if hi <= lo {
                 lo
             } else {
-                Duration::from_nanos(rng.random_range(lo.as_nanos() as u64..=hi.as_nanos() as u64))
+                Duration::from_nanos(rng.random_range(convert::nanos(lo)..=convert::nanos(hi)))
             }
         };
         let expo = self.expo(n);

@@ -16,6 +16,7 @@
 //! committed on it (`broken`), and the EXEC that WATCH aborted (`watch`). The dashboard's
 //! replay panel steps through the same JSON (`POST /v1/demo/replay`).
 
+use crate::convert;
 use crate::domain::{Sku, Strategy};
 use crate::keys::Keys;
 use redis::Value;
@@ -137,7 +138,7 @@ pub async fn replay(
         Strategy::Watch => timeline.watch(buyers).await?,
         _ => timeline.broken(buyers).await?,
     };
-    let elapsed_us = started.elapsed().as_micros() as u64;
+    let elapsed_us = convert::micros(started.elapsed());
     let (available, sold): (i64, i64) = redis::cmd("HMGET")
         .arg(&key)
         .arg("available")
@@ -164,7 +165,7 @@ pub async fn replay(
 }
 
 fn buyer_name(i: usize) -> String {
-    char::from(b'A' + (i % 26) as u8).to_string()
+    char::from(b'A' + u8::try_from(i % 26).unwrap_or(0)).to_string()
 }
 
 struct Timeline {

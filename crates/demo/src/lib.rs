@@ -15,7 +15,7 @@
 pub mod race;
 
 // The layers below, by the names this crate's modules use for them.
-use stockwatch_core::{domain, error, keys, outcome, retry};
+use stockwatch_core::{convert, domain, error, keys, outcome, retry};
 use stockwatch_ops as ops;
 use stockwatch_store as store;
 

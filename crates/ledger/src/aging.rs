@@ -6,6 +6,7 @@
 //! lines to its slot's `aged` counters, which `verify` adds to the orders it still finds.
 
 use super::feed::Fed;
+use crate::convert;
 use crate::domain::OrderId;
 use crate::error::StoreError;
 use crate::ops::Order;
@@ -37,7 +38,7 @@ pub(super) async fn listed(store: &Store, batch: &[Fed]) -> Result<(), StoreErro
 
 /// Ages out, in each slot, the listed orders created before `now - retention`.
 pub(super) async fn age_out(store: &Store, slots: &[u16], retention: Duration) {
-    let cutoff = crate::ops::now_ms() - retention.as_millis() as i64;
+    let cutoff = crate::ops::now_ms() - convert::millis_i64(retention);
     for &slot in slots {
         loop {
             let due: Result<Vec<String>, _> = store

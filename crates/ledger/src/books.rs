@@ -2,6 +2,7 @@
 
 use super::dead::dead_letters;
 use super::feed::{Feed, listed_slots};
+use crate::convert;
 use crate::domain::OrderId;
 use crate::error::StoreError;
 use crate::ops::{Order, OrderLine, OrderSource};
@@ -265,7 +266,7 @@ async fn compare_orders(
             }
         }
     }
-    let cutoff_ms = retention.map(|r| crate::ops::now_ms() - r.as_millis() as i64);
+    let cutoff_ms = retention.map(|r| crate::ops::now_ms() - convert::millis_i64(r));
     let mut after = uuid::Uuid::nil().to_string();
     loop {
         let rows: Vec<(String, i64)> = sqlx::query_as(

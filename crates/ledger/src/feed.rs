@@ -4,6 +4,7 @@
 //! every listed slot. Each slot's feed is read by its own XREADGROUP, since on a cluster a
 //! command may not span slots; the store pipelines them per server.
 
+use crate::convert;
 use crate::error::StoreError;
 use crate::ops::journal::Entry;
 use crate::store::Store;
@@ -186,7 +187,7 @@ impl Feed {
                     .arg(self.store.keys().journal(slot))
                     .arg(GROUP)
                     .arg(&self.consumer)
-                    .arg(self.claim_idle.as_millis() as u64)
+                    .arg(convert::millis(self.claim_idle))
                     .arg("0-0")
                     .arg("COUNT")
                     .arg(self.batch)

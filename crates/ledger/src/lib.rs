@@ -23,7 +23,7 @@
 #![recursion_limit = "256"]
 
 // The layers below, by the names this crate's modules use for them.
-use stockwatch_core::{domain, error};
+use stockwatch_core::{convert, domain, error};
 use stockwatch_ops as ops;
 use stockwatch_store::{self as store, txn};
 
@@ -332,9 +332,9 @@ impl Projector {
 
     fn report_lag(&mut self, lag: feed::Lag) {
         let metrics = &self.feed.store().metrics().ledger;
-        metrics.lag_entries.set(lag.entries as i64);
+        metrics.lag_entries.set(convert::i64_of(lag.entries));
         metrics.lag_seconds.set(lag.seconds);
-        metrics.dead_letters.set(lag.dead_letters as i64);
+        metrics.dead_letters.set(convert::i64_of(lag.dead_letters));
         if lag.seconds > self.config.lag_warn.as_secs_f64()
             && self
                 .last_warned

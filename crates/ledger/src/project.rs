@@ -8,6 +8,7 @@
 
 use super::fault::{FaultHook, FaultPoint};
 use super::feed::{Fed, parse_id};
+use crate::convert;
 use crate::ops::journal::{Entry, deltas};
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
@@ -50,7 +51,10 @@ pub(super) async fn project(pool: &PgPool, batch: &[Fed], fault: &FaultHook) -> 
     .bind(entries.iter().map(|(_, e)| e.at).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?;
-    let fresh: HashSet<(u16, &str)> = fresh.iter().map(|(slot, id)| (*slot as u16, id.as_str())).collect();
+    let fresh: HashSet<(u16, &str)> = fresh
+        .iter()
+        .filter_map(|(slot, id)| Some((u16::try_from(*slot).ok()?, id.as_str())))
+        .collect();
     let new: Vec<(&Fed, &Entry)> = entries
         .into_iter()
         .filter(|(f, _)| fresh.contains(&(f.slot, f.key.as_str())))
@@ -129,7 +133,7 @@ impl Rows {
                 rows.o_entry.push(fed.key.clone());
                 for (i, line) in order.items.iter().enumerate() {
                     rows.l_order.push(order.order_id.clone());
-                    rows.l_no.push(i as i32 + 1);
+                    rows.l_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
                     rows.l_sku.push(line.sku.clone());
                     rows.l_qty.push(line.quantity);
                     rows.l_alloc.push(
@@ -142,7 +146,7 @@ impl Rows {
                 for (i, line) in entry.lines.iter().enumerate() {
                     rows.m_slot.push(slot);
                     rows.m_entry.push(fed.key.clone());
-                    rows.m_no.push(i as i32 + 1);
+                    rows.m_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
                     rows.m_kind.push(entry.kind.clone());
                     rows.m_sku.push(line.sku.clone());
                     rows.m_qty.push(line.quantity);
@@ -271,7 +275,13 @@ async fn write_latest(tx: &mut sqlx::PgConnection, latest: HashMap<String, Lates
         for (column, v) in text.iter_mut().zip([id, l.user, l.status, l.items]) {
             column.push(v);
         }
-        let entry = [l.expires_at, l.created_at, l.at, l.order.0 as i64, l.order.1 as i64];
+        let entry = [
+            l.expires_at,
+            l.created_at,
+            l.at,
+            convert::i64_of(l.order.0),
+            convert::i64_of(l.order.1),
+        ];
         for (column, v) in nums.iter_mut().zip(entry) {
             column.push(v);
         }

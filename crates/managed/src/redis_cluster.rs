@@ -40,7 +40,14 @@ impl ManagedCluster {
         }
         let count = masters * (1 + replicas);
         let ports = match first_port {
-            Some(p) if u32::from(p) + count as u32 + 10_000 <= 65_535 => (p..p + count as u16).collect(),
+            Some(p)
+                if let Some(end) = u16::try_from(count)
+                    .ok()
+                    .and_then(|n| p.checked_add(n))
+                    .filter(|end| u32::from(*end) + 10_000 <= 65_536) =>
+            {
+                (p..end).collect()
+            }
             Some(p) => return Err(format!("port {p}: the bus ports (port + 10000) must stay below 65536")),
             None => free_ports(count)?,
         };

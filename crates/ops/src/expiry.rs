@@ -24,6 +24,7 @@
 //! comes first, and a hold added in this process that is due sooner wakes it early.
 
 use crate::Inventory;
+use crate::convert;
 use crate::domain::ReservationId;
 use crate::error::Error;
 use crate::{Expired, expire, now_ms};
@@ -77,7 +78,7 @@ pub struct Sweep {
 pub async fn run(store: Inventory, config: ExpiryConfig, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     let signal = store.expiry_signal();
-    let poll_ms = config.poll.as_millis() as i64;
+    let poll_ms = convert::millis_i64(config.poll);
     tracing::info!(poll_ms, batch = config.batch, "expiry worker started");
     let mut next_full = tokio::time::Instant::now();
     loop {
@@ -117,7 +118,7 @@ pub async fn run(store: Inventory, config: ExpiryConfig, shutdown: impl Future<O
             (false, Ok(Some(head))) => head.clamp(now, latest),
             _ => latest,
         };
-        let nap = tokio::time::sleep(Duration::from_millis((wake_at - now).max(0) as u64));
+        let nap = tokio::time::sleep(Duration::from_millis(convert::u64_of(wake_at - now)));
         tokio::select! {
             () = &mut shutdown => break,
             () = nap => {}
@@ -191,10 +192,10 @@ async fn sweep_slots(store: &Inventory, config: &ExpiryConfig, slots: Vec<u16>) 
 /// in the head read below.
 async fn settle(store: &Inventory, config: &ExpiryConfig, slot: u16) -> Result<Sweep, Error> {
     let due = store.keys().expiry_due();
-    let parked = now_ms() + config.full_pass.as_millis() as i64;
+    let parked = now_ms() + convert::millis_i64(config.full_pass);
     let _: i64 = store.query(redis::cmd("ZADD").arg(&due).arg(parked).arg(slot)).await?;
     let swept = sweep_slot(store, config, slot).await?;
-    let retry_at = (swept.failed > 0).then(|| now_ms() + config.poll.as_millis() as i64);
+    let retry_at = (swept.failed > 0).then(|| now_ms() + convert::millis_i64(config.poll));
     match (head(store, slot).await?, retry_at) {
         (Some(at), retry) => lower(store, slot, retry.map_or(at, |r| r.min(at))).await?,
         // Empty: drop the entry, then look again, since a hold may have been indexed and
@@ -220,7 +221,7 @@ async fn head(store: &Inventory, slot: u16) -> Result<Option<i64>, Error> {
                 .arg("WITHSCORES"),
         )
         .await?;
-    Ok(head.first().map(|(_, score)| *score as i64))
+    Ok(head.first().map(|(_, score)| convert::i64_from_f64(*score)))
 }
 
 /// Lowers a slot's schedule entry to `at` (never raises it: a writer may have lowered it).
@@ -315,5 +316,5 @@ async fn next_deadline(store: &Inventory) -> Result<Option<i64>, Error> {
                 .arg("WITHSCORES"),
         )
         .await?;
-    Ok(head.first().map(|(_, score)| *score as i64))
+    Ok(head.first().map(|(_, score)| convert::i64_from_f64(*score)))
 }

@@ -2,6 +2,7 @@ use super::idempotency::Idempotency;
 use super::reservation::{self, Reservation, Step};
 use super::saga;
 use crate::Inventory;
+use crate::convert;
 use crate::domain::{ReservationId, TtlSeconds};
 use crate::error::Error;
 use redis::Cmd;
@@ -40,7 +41,7 @@ impl Step for Extend {
         now_ms: i64,
     ) -> Result<(Vec<Cmd>, Reservation), Error> {
         let resv = Reservation::require_active(found, now_ms)?;
-        let expires_at = now_ms + self.ttl.duration().as_millis() as i64;
+        let expires_at = now_ms + convert::millis_i64(self.ttl.duration());
         Ok(resv.rearm(store, expires_at, now_ms))
     }
 }

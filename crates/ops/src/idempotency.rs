@@ -10,6 +10,7 @@
 //! alone), so concurrent repeats give one effect and the same answer.
 
 use crate::Inventory;
+use crate::convert;
 use crate::domain::IdempotencyKey;
 use crate::error::{Error, StoreError};
 use crate::store::Store;
@@ -48,7 +49,7 @@ pub(crate) struct StoredAnswer {
     /// The Redis hash holding the answer.
     pub key: String,
     fingerprint: String,
-    retention_ms: u128,
+    retention_ms: u64,
 }
 
 /// What the stored hash said.
@@ -80,7 +81,7 @@ impl StoredAnswer {
     /// refused here, before anything runs.
     pub(crate) async fn claim(store: &Inventory, scope: &str, idem: &Idempotency, slot: u16) -> Result<Self, Error> {
         let keys = store.keys();
-        let retention_ms = store.config().retention.as_millis();
+        let retention_ms = convert::millis(store.config().retention);
         // SET NX GET (Redis 7): one round trip that claims a fresh key or returns the claim.
         let prior: Option<String> = store
             .query(
@@ -90,7 +91,7 @@ impl StoredAnswer {
                     .arg("NX")
                     .arg("GET")
                     .arg("PX")
-                    .arg(retention_ms as u64),
+                    .arg(retention_ms),
             )
             .await?;
         if prior.is_some_and(|fp| fp != idem.fingerprint) {
@@ -127,10 +128,7 @@ impl StoredAnswer {
         }
         [
             hset,
-            redis::cmd("PEXPIRE")
-                .arg(&self.key)
-                .arg(self.retention_ms as u64)
-                .to_owned(),
+            redis::cmd("PEXPIRE").arg(&self.key).arg(self.retention_ms).to_owned(),
         ]
     }
 
@@ -141,7 +139,7 @@ impl StoredAnswer {
 
     /// Arguments for a script that stores the answer itself: key, fingerprint, retention.
     pub(crate) fn script_args(&self) -> (&str, &str, u64) {
-        (&self.key, &self.fingerprint, self.retention_ms as u64)
+        (&self.key, &self.fingerprint, self.retention_ms)
     }
 }
 

@@ -26,7 +26,7 @@
 pub mod expiry;
 
 // The layers below, by the names this crate's modules use for them.
-use stockwatch_core::{domain, error, outcome};
+use stockwatch_core::{convert, domain, error, outcome};
 use stockwatch_store::{self as store, events, txn};
 
 mod adjust;
@@ -128,7 +128,9 @@ pub enum OrderSource {
     Reservation,
 }
 
-/// One line of a stored order or reservation.
+/// One line of a stored order or reservation. Its field order is part of take.lua's
+/// contract (a line's allocations are spliced in after its quantity, the last field without
+/// them): see `take::lua_layout::LINE_QUANTITY`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderLine {
     /// The SKU sold or held.
@@ -290,7 +292,7 @@ where
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, convert::millis_i64)
 }
 
 /// The XADD of one movement, appended in the same MULTI or script as the change it records.

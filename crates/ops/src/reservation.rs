@@ -12,6 +12,7 @@ use super::journal::{Entry, journal_cmd};
 use super::level::shift;
 use super::{OrderLine, movement_cmd, now_ms};
 use crate::Inventory;
+use crate::convert;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::txn::{self, Optimistic, Plan};
@@ -213,7 +214,7 @@ impl Reservation {
         writes.push(
             redis::cmd("PEXPIRE")
                 .arg(&key)
-                .arg(store.config().retention.as_millis() as u64)
+                .arg(convert::millis(store.config().retention))
                 .to_owned(),
         );
         writes.push(

@@ -4,6 +4,7 @@ use super::saga::{self, Across, Parent};
 use super::take::{Take, Taken};
 use super::{CheckoutLine, Effort, OrderLine, now_ms};
 use crate::Inventory;
+use crate::convert;
 use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy, TtlSeconds, UserId};
 use crate::error::{Error, StoreError};
 use serde::Serialize;
@@ -40,7 +41,7 @@ pub async fn reserve(
     let slot = store.keys().slot_of_cart(items);
     let id = ReservationId::generate_in(slot);
     let at_ms = now_ms();
-    let expires_at = at_ms + ttl.duration().as_millis() as i64;
+    let expires_at = at_ms + convert::millis_i64(ttl.duration());
     let resv = Reservation {
         reservation_id: id,
         status: ReservationStatus::Active,

@@ -20,7 +20,7 @@ pub mod telemetry;
 pub mod webhooks;
 
 // The layers below, by the names this crate's modules use for them.
-use stockwatch_core::{domain, error};
+use stockwatch_core::{convert, domain, error};
 use stockwatch_demo as demo;
 use stockwatch_ledger as ledger;
 use stockwatch_ops::{self as ops, expiry};

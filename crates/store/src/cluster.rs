@@ -5,7 +5,8 @@
 //! keeps its own slot map (from `CLUSTER SLOTS`) and one deadpool pool per master. A
 //! `MOVED`, `ASK`, `TRYAGAIN` or `CLUSTERDOWN` aborts the attempt ([`StoreError::Moved`]);
 //! the engine asks for a [`Topology::refresh`] and retries from WATCH on the new owner, so
-//! an EXEC only ever goes to the connection that saw its attempt's WATCH.
+//! an EXEC only ever goes to the connection that saw its attempt's WATCH (docs/DESIGN.md,
+//! section 4).
 
 use crate::error::StoreError;
 use crate::keys::SLOTS;

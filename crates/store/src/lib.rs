@@ -18,7 +18,7 @@ pub mod metrics;
 pub mod txn;
 
 // The layer below, by the names this crate's modules use for it.
-use stockwatch_core::{domain, error, keys, outcome, retry};
+use stockwatch_core::{convert, domain, error, keys, outcome, retry};
 
 mod cluster;
 mod connections;
@@ -54,7 +54,8 @@ pub struct StoreConfig {
     pub retry: RetryPolicy,
     /// Retries across all calls, as a share of first attempts (`None`: only each call's own
     /// policy limits them). The library leaves it off; `serve` and `bench` default to
-    /// Finagle's 20 % plus 10 a second, for the reasons in the README.
+    /// Finagle's 20 % plus 10 a second (docs/DESIGN.md, section 7; the README's "The retry
+    /// budget" says why these numbers).
     pub retry_budget: Option<RetryBudget>,
     /// Dedicated connections for WATCH transactions (default 50): each holds one from WATCH
     /// to EXEC, so this caps concurrent transactions.

@@ -1,5 +1,5 @@
 //! The pool of dedicated connections WATCH needs: deadpool, with a recycle that costs no
-//! round trip under load.
+//! round trip under load (docs/DESIGN.md, section 3, has the facts this rests on).
 //!
 //! deadpool-redis checks every connection it lends with `UNWATCH` + `PING`: one extra round
 //! trip per transaction. Here that check runs only for a connection that sat idle (past

@@ -1,7 +1,8 @@
 //! The optimistic-transaction engine: WATCH, read, decide, MULTI…EXEC, retry on conflict.
 //!
 //! An operation implements [`Optimistic`]: the keys to watch, the read, and a pure decision.
-//! [`run`] owns everything else, and the rules WATCH needs to be safe live here, once:
+//! [`run`] owns everything else, and the rules WATCH needs to be safe live here, once (the
+//! facts behind them, with sources, are in docs/DESIGN.md, sections 1 and 3):
 //!
 //! - a **dedicated** pooled connection per attempt, never the shared multiplexed one, so no
 //!   other task's EXEC/UNWATCH can clear our WATCH;

@@ -14,7 +14,7 @@ pub mod plot;
 pub mod soak;
 
 // The layers below, by the names this crate's modules use for them.
-use stockwatch_core::{domain, error, outcome, retry};
+use stockwatch_core::{convert, domain, error, outcome, retry};
 use stockwatch_demo::race;
 use stockwatch_ledger as ledger;
 use stockwatch_ops as ops;

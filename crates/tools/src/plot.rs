@@ -34,7 +34,7 @@ pub fn color_of(strategy: &str, fallback: usize) -> RGBAColor {
 pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Key]) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("legend: {e}");
     for (i, key) in keys.iter().enumerate() {
-        let y = 48 + 24 * i as i32;
+        let y = 48 + 24 * i32::try_from(i).unwrap_or(i32::MAX / 48);
         let stroke = key.color.stroke_width(3);
         if key.dashed {
             for x in [8, 20] {

@@ -185,7 +185,7 @@ pub async fn run(plan: &Plan, progress: impl Fn(u64)) -> Result<Report, String> 
         } else {
             0.0
         },
-        holds_expired: (expired_end - expired_start).max(0.0) as u64,
+        holds_expired: crate::convert::u64_from_f64(expired_end - expired_start),
         server_errors,
     })
 }

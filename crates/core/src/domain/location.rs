@@ -1,5 +1,6 @@
 use super::sku::NAME_PATTERN;
 use super::{InvalidInput, Sku, whole_in};
+use crate::convert;
 use std::fmt;
 
 /// A stock location (a warehouse, a store, a shelf) of one SKU: the same 1–64 characters of
@@ -86,7 +87,7 @@ impl Priority {
 
     /// Accepts a JSON integer in range; `field` names it in the error.
     pub fn parse(value: &serde_json::Value, field: &str) -> Result<Self, InvalidInput> {
-        whole_in(value, field, 0..=u64::from(Self::MAX)).map(|n| Self(n as u32))
+        whole_in(value, field, 0..=u64::from(Self::MAX)).map(|n| Self(convert::u32_of(n)))
     }
 
     /// The priority as a counter value.

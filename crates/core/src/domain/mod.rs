@@ -47,7 +47,7 @@ impl InvalidInput {
 pub fn whole_number(value: &serde_json::Value) -> Option<u64> {
     value.as_u64().or_else(|| {
         let f = value.as_f64()?;
-        (f.fract() == 0.0 && (0.0..=9.0e15).contains(&f)).then_some(f as u64)
+        (f.fract() == 0.0 && (0.0..=9.0e15).contains(&f)).then_some(crate::convert::u64_from_f64(f))
     })
 }
 

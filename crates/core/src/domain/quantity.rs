@@ -13,7 +13,7 @@ impl Quantity {
     /// Accepts a JSON number only if it is an integer in range; `field` names it in the error.
     pub fn parse(value: &serde_json::Value, field: &str) -> Result<Self, InvalidInput> {
         match whole_number(value) {
-            Some(n) if (1..=u64::from(Self::MAX)).contains(&n) => Ok(Self(n as u32)),
+            Some(n) if (1..=u64::from(Self::MAX)).contains(&n) => Ok(Self(crate::convert::u32_of(n))),
             _ => Err(InvalidInput::new(format!(
                 "{field} must be an integer from 1 to {}",
                 Self::MAX
@@ -39,7 +39,7 @@ impl Available {
     /// Accepts a JSON integer in range; `field` names it in the error.
     pub fn parse(value: &serde_json::Value, field: &str) -> Result<Self, InvalidInput> {
         match whole_number(value) {
-            Some(n) if n <= u64::from(Self::MAX) => Ok(Self(n as u32)),
+            Some(n) if n <= u64::from(Self::MAX) => Ok(Self(crate::convert::u32_of(n))),
             _ => Err(InvalidInput::new(format!(
                 "{field} must be an integer from 0 to {}",
                 Self::MAX

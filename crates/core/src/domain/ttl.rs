@@ -1,4 +1,5 @@
 use super::InvalidInput;
+use crate::convert;
 use std::time::Duration;
 
 /// How long a reservation holds stock: 1..=86_400 seconds.
@@ -16,7 +17,7 @@ impl TtlSeconds {
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self, InvalidInput> {
         let Some(value) = value else { return Ok(Self::DEFAULT) };
         match super::whole_number(value) {
-            Some(n) if (1..=u64::from(Self::MAX)).contains(&n) => Ok(Self(n as u32)),
+            Some(n) if (1..=u64::from(Self::MAX)).contains(&n) => Ok(Self(convert::u32_of(n))),
             _ => Err(InvalidInput::new("ttl_seconds must be an integer from 1 to 86400")),
         }
     }

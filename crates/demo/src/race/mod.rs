@@ -14,6 +14,7 @@ pub mod timeline;
 pub use fairness::{Fairness, Percentiles, table as fairness_table};
 pub use timeline::{Bucket, Sample, Timeline, sampled};
 
+use crate::convert;
 use crate::error::Error;
 use crate::outcome::Effort;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,7 +144,7 @@ impl Clock {
 
     /// µs since the race started.
     pub fn now_us(&self) -> u64 {
-        self.started.elapsed().as_micros() as u64
+        convert::micros(self.started.elapsed())
     }
 
     /// Runs one buyer's call: takes its arrival number as it enters, stamps its answer.

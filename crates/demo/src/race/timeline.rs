@@ -205,7 +205,9 @@ mod tests {
 
     #[test]
     fn an_oversold_level_dives_below_zero() {
-        let calls: Vec<Call> = (0..10).map(|i| sold(1_000 * (i + 1), 0, 4 - i as i64)).collect();
+        let calls: Vec<Call> = (0..10u32)
+            .map(|i| sold(1_000 * u64::from(i + 1), 0, 4 - i64::from(i)))
+            .collect();
         let t = Timeline::of(&calls, &[5], None);
         assert_eq!(t.lowest(), -5);
         assert_eq!(t.buckets.last().unwrap().available, -5);

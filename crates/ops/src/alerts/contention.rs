@@ -4,6 +4,7 @@
 //! so it is decided here, not in Redis, and written to the SKU's alert stream afterwards.
 
 use crate::Inventory;
+use crate::convert;
 use crate::domain::Sku;
 use crate::outcome::Effort;
 use std::collections::HashMap;
@@ -61,7 +62,7 @@ impl ContentionWatch {
                 }
             }
         }
-        let percent = (level.rate * 100.0).round() as i64;
+        let percent = convert::i64_from_f64((level.rate * 100.0).round());
         for sku in crossed {
             let store = store.clone();
             tokio::spawn(async move {

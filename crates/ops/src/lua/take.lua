@@ -209,15 +209,17 @@ end
 
 -- 3. Write.
 -- `json` as the Rust side wrote it (an order, a reservation's items, a ledger entry), with
--- each line's allocations spliced in after its quantity: no decode and re-encode. Every
--- `,"quantity":` in these documents is a line's key (inside a JSON string `"` is escaped,
--- and no other object in them has a quantity), lines come in line order, list after list
--- (an entry holds its lines and its record's), and a line ends at the next `}`.
--- `stockroom::allocations_are_stored_in_one_form_on_every_path` pins it.
+-- each line's allocations spliced in after its quantity: no decode and re-encode. The Rust
+-- side declares the contract (`LINE_QUANTITY` in take/lua_layout.rs, which writes it into this
+-- script's header) and tests its half: every LINE_QUANTITY in these documents is a line's
+-- last key (inside a JSON string `"` is escaped, and no other object in them has it), so
+-- a line ends at the next `}`; lines come in line order, list after list (an entry holds
+-- its lines and its record's). `stockroom::allocations_are_stored_in_one_form_on_every_path`
+-- checks the whole round trip.
 local function splice(json, base, n)
   local out, from, i = {}, 1, 0
   while true do
-    local found = string.find(json, ',"quantity":', from, true)
+    local found = string.find(json, LINE_QUANTITY, from, true)
     local close = found and string.find(json, '}', found, true)
     if not close then break end
     i = i % n + 1

@@ -1,6 +1,7 @@
 //! A saga's decision: one key in its parent's slot, written once.
 
 use crate::Inventory;
+use crate::convert;
 use crate::domain::ReservationId;
 use crate::error::StoreError;
 use crate::reservation::SagaLink;
@@ -51,7 +52,7 @@ pub(crate) async fn give_up(store: &Inventory, link: &SagaLink) -> Result<Decisi
                 .arg("NX")
                 .arg("GET")
                 .arg("PX")
-                .arg(store.config().retention.as_millis() as u64),
+                .arg(convert::millis(store.config().retention)),
         )
         .await?;
     prior.map_or(Ok(Decision::Abort), |d| Decision::parse(&d))

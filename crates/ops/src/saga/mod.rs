@@ -28,6 +28,7 @@ mod conclude;
 mod decision;
 mod parts;
 
+use crate::convert;
 use conclude::{Conclude, Concluded};
 use decision::{Decision, decision_key, give_up, home_slot};
 pub(crate) use parts::{Followed, follow, settle_part};
@@ -155,7 +156,7 @@ impl Across<'_> {
             return receipt.into_taken(self.items);
         }
         let deadline = store.deadline();
-        let hold_until = self.at_ms + store.config().saga_hold.as_millis() as i64;
+        let hold_until = self.at_ms + convert::millis_i64(store.config().saga_hold);
         let mut groups: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
         for (i, line) in self.items.lines().iter().enumerate() {
             groups.entry(store.keys().slot_of_sku(&line.sku)).or_default().push(i);
@@ -209,7 +210,7 @@ impl Across<'_> {
             receipt: receipt.clone(),
             answer: answer.as_ref(),
             quantities: self.items.quantities(),
-            retention_ms: store.config().retention.as_millis() as u64,
+            retention_ms: convert::millis(store.config().retention),
         };
         let concluded = match txn::run_until(store, &commit, deadline).await {
             Ok(_) => Ok(receipt),
@@ -350,7 +351,7 @@ impl Across<'_> {
             },
             answer: Some(answer),
             quantities: self.items.quantities(),
-            retention_ms: self.store.config().retention.as_millis() as u64,
+            retention_ms: convert::millis(self.store.config().retention),
         };
         match txn::run(self.store, &store_it).await {
             Ok(_) => Err(refusal),

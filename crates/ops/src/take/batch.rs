@@ -1,4 +1,5 @@
-//! Group commit: the process never races itself.
+//! Group commit: the process never races itself (docs/DESIGN.md, section 8, for the
+//! research behind it).
 //!
 //! On one hot key, N optimistic transactions from one process mostly abort each other: about
 //! one in N commits per round. And even on cold keys, one transaction per buyer pays a

@@ -2,115 +2,20 @@
 //! with the arguments encoded here and each reply decoded back into a [`Receipt`]. One call
 //! carries a batch of takes (group commit, as on `watch`), or one take with batching off.
 //!
-//! The script's argument layout is declared once, here: [`BatchArg`], [`BuyerArg`] and
-//! [`BuyerKey`] list the slots in order, the script's `B_*`, `A_*` and `K_*` offsets are
-//! generated from those lists ([`layout_header`]), and [`Take::push_args`] fills each slot
-//! through an exhaustive `match` over the same lists. Neither side can add, drop or reorder
-//! a slot without the other following; a unit test checks that the script names only
-//! declared slots, and every declared one.
+//! The script's argument layout is declared once, in `lua_layout.rs`; [`Take::push_args`]
+//! fills each slot through an exhaustive `match` over its lists.
 
 use super::super::alerts::with_alerts;
+use super::lua_layout::{BatchArg, BuyerArg, BuyerKey, layout_header};
 use super::receipt::{Outcome, Receipt};
 use super::{Record, Take};
+use crate::convert;
 use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
 use crate::store::Store;
 use backon::{ExponentialBuilder, RetryableWithContext};
 use redis::{RedisWrite, ToRedisArgs, Value};
 use std::sync::LazyLock;
-
-/// Declares one part of the script's layout: an enum of its slots in order, and the Lua
-/// name of each slot's offset. The script's offsets are generated from `LUA`.
-macro_rules! layout {
-    ($(#[$doc:meta])* enum $name:ident, count $count:literal { $($(#[$vdoc:meta])* $variant:ident = $lua:literal,)* }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        enum $name {
-            $($(#[$vdoc])* $variant,)*
-        }
-
-        impl $name {
-            /// Every slot, in layout order.
-            const ALL: &'static [Self] = &[$(Self::$variant),*];
-            /// Each slot's offset name in the script, in layout order.
-            const LUA: &'static [&'static str] = &[$($lua),*];
-            /// The Lua name of the slot count.
-            const COUNT: &'static str = $count;
-        }
-    };
-}
-
-layout! {
-    /// The batch's header: the first arguments of the call.
-    enum BatchArg, count "B_COUNT" {
-        /// How many buyers follow.
-        Buyers = "B_BUYERS",
-        /// `MAXLEN ~` of the movement streams.
-        Maxlen = "B_MAXLEN",
-    }
-}
-
-layout! {
-    /// A buyer's header, before its quantities, pins and record arguments.
-    enum BuyerArg, count "A_COUNT" {
-        /// Its lines, n.
-        Lines = "A_LINES",
-        /// `1` when it has an idempotency key (one more key), else `0`.
-        Idempotent = "A_IDEMPOTENT",
-        /// How many record arguments end its arguments.
-        RecordArgs = "A_RECORD_ARGS",
-        /// `sold` or `reserved`.
-        Destination = "A_DESTINATION",
-        /// The movement kind.
-        Kind = "A_KIND",
-        /// The order or reservation id.
-        Reference = "A_REFERENCE",
-        /// When, epoch ms.
-        AtMs = "A_AT_MS",
-        /// `order` or `reservation`.
-        Mode = "A_MODE",
-        /// The reservation's deadline (0 for an order).
-        ExpiresAt = "A_EXPIRES_AT",
-        /// The request's fingerprint ('' without a key).
-        Fingerprint = "A_FINGERPRINT",
-        /// How long the stored answer lives, ms.
-        RetentionMs = "A_RETENTION_MS",
-        /// Its ledger entry, or '' with the ledger off.
-        Entry = "A_ENTRY",
-    }
-}
-
-layout! {
-    /// A buyer's keys after its stock and movement keys. The optional one comes last.
-    enum BuyerKey, count "K_COUNT" {
-        /// The order or reservation.
-        Record = "K_RECORD",
-        /// The expiry index of the take's slot.
-        Expiry = "K_EXPIRY",
-        /// The ledger's feed of the slot.
-        Feed = "K_FEED",
-        /// The slot's alert stream.
-        Alerts = "K_ALERTS",
-        /// The stored answer; only with an Idempotency-Key.
-        Idempotency = "K_IDEMPOTENCY",
-    }
-}
-
-/// The script's offsets, as Lua locals: each slot's 0-based offset in its part, and each
-/// part's slot count.
-fn layout_header() -> String {
-    let mut out = String::new();
-    for (names, count) in [
-        (BatchArg::LUA, BatchArg::COUNT),
-        (BuyerArg::LUA, BuyerArg::COUNT),
-        (BuyerKey::LUA, BuyerKey::COUNT),
-    ] {
-        let offsets: Vec<String> = (0..names.len()).map(|i| i.to_string()).collect();
-        out.push_str(&format!("local {} = {}\n", names.join(", "), offsets.join(", ")));
-        out.push_str(&format!("local {count} = {}\n", names.len()));
-    }
-    out
-}
 
 /// One argument: a number or a string, written as redis-rs writes either.
 enum Arg<'a> {
@@ -192,7 +97,7 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
             return takes.iter().map(|_| Err(e.clone().into())).collect();
         }
     };
-    store.metrics().attempt_answered(takes.len() as u32, false);
+    store.metrics().attempt_answered(convert::u32_of(takes.len()), false);
     store.metrics().group_commit("lua", takes.len());
     takes
         .iter()
@@ -242,9 +147,9 @@ impl Take {
         let (fp, retention) = idem.map_or(("", 0), |(_, fp, retention)| (fp, retention));
         for arg in BuyerArg::ALL {
             inv.arg(match arg {
-                BuyerArg::Lines => Arg::Int(lines.len() as i64),
+                BuyerArg::Lines => Arg::Int(convert::i64_of(lines.len())),
                 BuyerArg::Idempotent => Arg::Int(i64::from(self.idem.is_some())),
-                BuyerArg::RecordArgs => Arg::Int(record_args as i64),
+                BuyerArg::RecordArgs => Arg::Int(convert::i64_of(record_args)),
                 BuyerArg::Destination => Arg::Str(self.destination()),
                 BuyerArg::Kind => Arg::Str(self.kind),
                 BuyerArg::Reference => Arg::Str(&self.reference),
@@ -252,7 +157,7 @@ impl Take {
                 BuyerArg::Mode => Arg::Str(mode),
                 BuyerArg::ExpiresAt => Arg::Int(self.expires_at()),
                 BuyerArg::Fingerprint => Arg::Str(fp),
-                BuyerArg::RetentionMs => Arg::Int(retention as i64),
+                BuyerArg::RetentionMs => Arg::Int(convert::i64_of(retention)),
                 BuyerArg::Entry => Arg::Str(self.entry.as_deref().unwrap_or("")),
             });
         }
@@ -317,64 +222,5 @@ impl Take {
                 Ok(receipt)
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeSet;
-
-    /// The script and the declaration cannot drift: every `B_`/`A_`/`K_` name the script
-    /// uses is declared here, and every declared one is used.
-    #[test]
-    fn the_script_uses_exactly_the_declared_layout() {
-        let script = include_str!("../lua/take.lua");
-        let code: String = script
-            .lines()
-            .map(|l| l.split("--").next().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let used: BTreeSet<&str> = code
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .filter(|w| ["B_", "A_", "K_"].iter().any(|p| w.starts_with(p)))
-            .collect();
-        let header = layout_header();
-        let declared: BTreeSet<&str> = BatchArg::LUA
-            .iter()
-            .chain(BuyerArg::LUA)
-            .chain(BuyerKey::LUA)
-            .chain([BatchArg::COUNT, BuyerArg::COUNT, BuyerKey::COUNT].iter())
-            .copied()
-            .collect();
-        for name in &declared {
-            assert!(header.contains(name), "{name} is declared but not generated");
-        }
-        let undeclared: Vec<_> = used.difference(&declared).collect();
-        assert!(
-            undeclared.is_empty(),
-            "the script uses undeclared slots: {undeclared:?}"
-        );
-        let unused: Vec<_> = declared
-            .difference(&used)
-            .filter(|n| !["B_COUNT", "K_COUNT"].contains(n))
-            .collect();
-        assert!(unused.is_empty(), "declared slots the script never reads: {unused:?}");
-        assert_eq!(
-            BuyerKey::ALL.last(),
-            Some(&BuyerKey::Idempotency),
-            "the optional key comes last"
-        );
-    }
-
-    #[test]
-    fn the_header_gives_each_slot_its_offset() {
-        let header = layout_header();
-        assert!(
-            header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
-            "{header}"
-        );
-        assert!(header.contains("local A_COUNT = 12\n"), "{header}");
-        assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
     }
 }

@@ -12,12 +12,14 @@
 //! - `multi`: the writes and the WATCH/MULTI/EXEC form (`txn::Optimistic`);
 //! - `batch`: group commit: the queues, their leaders and the batches in flight;
 //! - `watch_batch`: one `watch` batch as one WATCH/MULTI/EXEC;
-//! - `lua`: the script form; `broken`: check-then-act, for teaching.
+//! - `lua`: the script form, and `lua_layout` its arguments' layout; `broken`:
+//!   check-then-act, for teaching.
 
 pub(crate) mod batch;
 mod broken;
 mod decide;
 mod lua;
+mod lua_layout;
 mod multi;
 mod receipt;
 mod watch_batch;

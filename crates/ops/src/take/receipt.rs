@@ -4,6 +4,7 @@
 
 use super::super::idempotency::field;
 use super::super::level::Allocation;
+use crate::convert;
 use crate::domain::CartItems;
 use crate::error::{Error, Shortage, StoreError};
 use crate::outcome::Effort;
@@ -27,11 +28,11 @@ impl Outcome {
     pub(super) fn encode(&self) -> (&'static str, Vec<i64>) {
         match self {
             Self::Taken(left) => ("ok", left.clone()),
-            Self::UnknownSku(i) => ("unknown_sku", vec![*i as i64 + 1]),
-            Self::UnknownLocation(i) => ("unknown_location", vec![*i as i64 + 1]),
+            Self::UnknownSku(i) => ("unknown_sku", vec![convert::i64_of(*i) + 1]),
+            Self::UnknownLocation(i) => ("unknown_location", vec![convert::i64_of(*i) + 1]),
             Self::Short(lines) => (
                 "insufficient_stock",
-                lines.iter().flat_map(|(i, a)| [*i as i64 + 1, *a]).collect(),
+                lines.iter().flat_map(|(i, a)| [convert::i64_of(*i) + 1, *a]).collect(),
             ),
         }
     }
@@ -116,8 +117,8 @@ impl Receipt {
             drawn: Self::drawn_of(&outcome, fields.get("alloc").map_or("", String::as_str), quantities)?,
             outcome,
             effort: Effort {
-                attempts: num("attempts")? as u32,
-                conflicts: num("conflicts")? as u32,
+                attempts: convert::u32_of(num("attempts")?),
+                conflicts: convert::u32_of(num("conflicts")?),
             },
         })
     }

@@ -6,6 +6,7 @@
 use super::Take;
 use super::decide::{Settled, level_from};
 use super::receipt::{Outcome, Receipt};
+use crate::convert;
 use crate::domain::Sku;
 use crate::error::Error;
 use crate::idempotency::StoredAnswer;
@@ -79,7 +80,7 @@ impl Optimistic for Batch<'_> {
     }
 
     fn callers(&self) -> u32 {
-        self.takes.len() as u32
+        convert::u32_of(self.takes.len())
     }
 
     fn decide(&self, snapshot: Vec<Value>, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection> {

@@ -98,7 +98,7 @@ async fn round(
             in_group.lock().expect("not poisoned").insert(slot);
         }
         // Entries a dead sender left pending, once idle past any delivery's whole retry time.
-        let idle = (config.retry_for + config.timeout * 2).as_millis() as u64;
+        let idle = crate::convert::millis(config.retry_for + config.timeout * 2);
         let claimed: redis::streams::StreamAutoClaimReply = store
             .query(
                 redis::cmd("XAUTOCLAIM")

@@ -7,6 +7,7 @@
 mod ledger;
 pub use ledger::LedgerMetrics;
 
+use crate::convert;
 use crate::error::StoreError;
 use crate::outcome::{CallOutcome, Effort};
 use prometheus::{
@@ -318,7 +319,7 @@ impl Metrics {
     /// Group commits so far on `strategy`, and the takes they carried.
     pub fn group_commits(&self, strategy: &str) -> (u64, u64) {
         let h = self.group_commit.with_label_values(&[strategy]);
-        (h.get_sample_count(), h.get_sample_sum() as u64)
+        (h.get_sample_count(), convert::u64_from_f64(h.get_sample_sum()))
     }
 
     /// Records one hold released by the expiry worker, `lag_ms` past its deadline.
@@ -334,10 +335,11 @@ impl Metrics {
 
     /// The Prometheus text format, with the pool gauges sampled now.
     pub fn render(&self, pool: deadpool_redis::Status) -> String {
-        self.pool_size.set(pool.size as i64);
-        self.pool_available.set(pool.available as i64);
-        self.pool_in_use.set(pool.size.saturating_sub(pool.available) as i64);
-        self.pool_waiting.set(pool.waiting as i64);
+        self.pool_size.set(convert::i64_of(pool.size));
+        self.pool_available.set(convert::i64_of(pool.available));
+        self.pool_in_use
+            .set(convert::i64_of(pool.size.saturating_sub(pool.available)));
+        self.pool_waiting.set(convert::i64_of(pool.waiting));
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

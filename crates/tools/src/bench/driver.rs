@@ -1,6 +1,7 @@
 //! Where the buyers go: the library in this process, or a running server over HTTP.
 
 use super::{HOLD, Op, Workload};
+use crate::convert;
 use crate::domain::{Available, CartItems, Location, Priority, Quantity, Sku, Strategy, UserId};
 use crate::ops::{self, Inventory};
 use crate::outcome::Effort;
@@ -149,7 +150,7 @@ impl Driver {
             index: skus
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (s.to_string(), i as u32))
+                .map(|(i, s)| (s.to_string(), convert::u32_of(i)))
                 .collect(),
             skus,
             target,
@@ -216,7 +217,8 @@ impl Prepared {
             Op::Purchase => {
                 let sku = &self.skus[cart[0]];
                 let result = ops::purchase(store, self.strategy, sku, one, user, None).await;
-                Answer::library(&result, |p| (p.effort, vec![(cart[0] as u32, p.remaining)]), index)
+                let sku_index = convert::u32_of(cart[0]);
+                Answer::library(&result, |p| (p.effort, vec![(sku_index, p.remaining)]), index)
             }
             Op::Checkout => {
                 let items = CartItems::parse(Some(&self.items_json(cart))).expect("valid cart");
@@ -255,7 +257,7 @@ impl Prepared {
         };
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
-        let attempts = body["attempts"].as_u64().unwrap_or(1) as u32;
+        let attempts = convert::u32_of(body["attempts"].as_u64().unwrap_or(1));
         // The levels the answer names: `remaining` on a 201, `available` of short lines on a 409.
         let levels = |field: &str| -> Vec<(u32, i64)> {
             let named = |line: &Value| Some((*self.index.get(line["sku"].as_str()?)?, line[field].as_i64()?));
@@ -267,7 +269,7 @@ impl Prepared {
         match (status, body["error"].as_str()) {
             (201, _) => Answer::new(
                 Outcome::Success,
-                Effort::of(attempts, body["conflicts"].as_u64().unwrap_or(0) as u32),
+                Effort::of(attempts, convert::u32_of(body["conflicts"].as_u64().unwrap_or(0))),
                 levels("remaining"),
             ),
             (409, Some("insufficient_stock")) => {
@@ -347,8 +349,8 @@ impl Prepared {
 
 /// The share of `stock` the `i`-th of `n` locations holds (the first ones take the rest).
 fn share(stock: i64, n: usize, i: usize) -> i64 {
-    let n = n as i64;
-    stock / n + i64::from((i as i64) < stock % n)
+    let n = convert::i64_of(n);
+    stock / n + i64::from(convert::i64_of(i) < stock % n)
 }
 
 /// Stocks one SKU through the library: `--locations` named locations sharing the stock

@@ -57,7 +57,10 @@ impl Follow {
             let mut samples = Vec::new();
             while !*stopped.borrow() {
                 let ledger = &metrics.metrics().ledger;
-                samples.push((ledger.lag_entries.get().max(0) as u64, ledger.lag_seconds.get()));
+                samples.push((
+                    crate::convert::u64_of(ledger.lag_entries.get()),
+                    ledger.lag_seconds.get(),
+                ));
                 tokio::time::sleep(SAMPLE).await;
             }
             samples

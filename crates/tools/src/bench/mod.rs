@@ -212,7 +212,11 @@ pub async fn run_strategy(
                 let mut cart: Vec<usize> = Vec::with_capacity(lines);
                 while cart.len() < lines {
                     let i = match &zipf {
-                        Some(z) => (z.sample(&mut rng) as usize).clamp(1, workload.skus) - 1,
+                        Some(z) => {
+                            crate::convert::usize_of(crate::convert::u64_from_f64(z.sample(&mut rng)))
+                                .clamp(1, workload.skus)
+                                - 1
+                        }
                         None => rng.random_range(0..workload.skus),
                     };
                     if !cart.contains(&i) {
@@ -232,7 +236,7 @@ pub async fn run_strategy(
     // The workers are spawned inside the sampled future, after its first sample: spawned
     // any earlier, one could make an attempt before the sampler's baseline.
     let (joined, effort) = crate::race::sampled(&clock, counters, async move { join_all(workers).await }).await;
-    let mut calls: Vec<Call> = Vec::with_capacity(workload.buyers as usize);
+    let mut calls: Vec<Call> = Vec::with_capacity(crate::convert::usize_of(workload.buyers));
     for joined in joined {
         calls.extend(joined.map_err(|e| format!("a buyer task failed: {e}"))?);
     }

@@ -197,7 +197,7 @@ mod tests {
                 fairness: Fairness {
                     out_of_order: p99 / 100.0,
                     served_out_of_order: 0,
-                    max_attempts: p99 as u32,
+                    max_attempts: crate::convert::u32_of(crate::convert::u64_from_f64(p99)),
                     winners_ms: None,
                     losers_ms: None,
                 },

@@ -1,5 +1,6 @@
 //! Request bodies of alerts and webhooks; same rules as `super::requests`.
 
+use crate::convert;
 use crate::domain::{Field, InvalidInput, whole_in};
 use crate::ops::level::Rules;
 use crate::webhooks::{EVENT_TYPES, NewWebhook, WebhookConfig, guard};
@@ -31,7 +32,7 @@ impl TryFrom<&AlertRulesRequest> for Rules {
     fn try_from(body: &AlertRulesRequest) -> Result<Self, InvalidInput> {
         let level = |f: &Field, name: &str, min: u64| -> Result<Option<i64>, InvalidInput> {
             f.optional()
-                .map(|v| whole_in(v, name, min..=1_000_000_000).map(|n| n as i64))
+                .map(|v| whole_in(v, name, min..=1_000_000_000).map(convert::i64_of))
                 .transpose()
         };
         let threshold = whole_in(
@@ -49,7 +50,7 @@ impl TryFrom<&AlertRulesRequest> for Rules {
             ));
         }
         Ok(Rules {
-            low_stock_threshold: Some(threshold as i64),
+            low_stock_threshold: Some(convert::i64_of(threshold)),
             reorder_point: point,
             reorder_quantity: quantity,
         })

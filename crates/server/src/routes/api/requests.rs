@@ -7,6 +7,7 @@
 //! would not do. The `value_type` on each field is what the schema shows; the conversion
 //! below it is what enforces it, through the domain type's `parse`.
 
+use crate::convert;
 use crate::demo::{MAX_BUYERS, Rush};
 use crate::domain::{
     Available, CartItems, CartLine, Field, InvalidInput, Location, Quantity, Sku, Strategy, TtlSeconds, UserId,
@@ -315,8 +316,8 @@ impl TryFrom<&ReplayRequest> for NewReplay {
         };
         Ok(Self {
             strategy,
-            buyers: number(&body.buyers, "buyers", 1..=max, 2)? as usize,
-            stock: number(&body.stock, "stock", 0..=1000, 1)? as i64,
+            buyers: convert::usize_of(number(&body.buyers, "buyers", 1..=max, 2)?),
+            stock: convert::i64_of(number(&body.stock, "stock", 0..=1000, 1)?),
         })
     }
 }

@@ -148,7 +148,8 @@ impl TryFrom<&AdjustmentRequest> for NewAdjustment {
 
 /// A whole number in ±1e9.
 fn signed(value: &serde_json::Value, name: &str) -> Result<i64, InvalidInput> {
-    let magnitude = |v: &serde_json::Value| whole_in(v, name, 0..=u64::from(Available::MAX)).map(|n| n as i64);
+    let magnitude =
+        |v: &serde_json::Value| whole_in(v, name, 0..=u64::from(Available::MAX)).map(crate::convert::i64_of);
     match value.as_f64() {
         Some(f) if f < 0.0 => magnitude(&serde_json::json!(-f)).map(|n| -n),
         _ => magnitude(value),

@@ -1,0 +1,215 @@
+//! The take script's argument layout, declared once: [`BatchArg`], [`BuyerArg`] and
+//! [`BuyerKey`] list the slots in order, and the script's `B_*`, `A_*` and `K_*` offsets are
+//! generated from those lists ([`layout_header`]); `Take::push_args` (in `lua.rs`) fills
+//! each slot through an exhaustive `match` over the same lists. Neither side can add, drop
+//! or reorder a slot without the other following: the tests below check that the script
+//! names only declared slots, and every declared one, and hold the JSON the script splices
+//! into to [`LINE_QUANTITY`].
+
+/// Declares one part of the script's layout: an enum of its slots in order, and the Lua
+/// name of each slot's offset. The script's offsets are generated from `LUA`.
+macro_rules! layout {
+    ($(#[$doc:meta])* enum $name:ident, count $count:literal { $($(#[$vdoc:meta])* $variant:ident = $lua:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(super) enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// Every slot, in layout order.
+            pub(super) const ALL: &'static [Self] = &[$(Self::$variant),*];
+            /// Each slot's offset name in the script, in layout order.
+            pub(super) const LUA: &'static [&'static str] = &[$($lua),*];
+            /// The Lua name of the slot count.
+            pub(super) const COUNT: &'static str = $count;
+        }
+    };
+}
+
+layout! {
+    /// The batch's header: the first arguments of the call.
+    enum BatchArg, count "B_COUNT" {
+        /// How many buyers follow.
+        Buyers = "B_BUYERS",
+        /// `MAXLEN ~` of the movement streams.
+        Maxlen = "B_MAXLEN",
+    }
+}
+
+layout! {
+    /// A buyer's header, before its quantities, pins and record arguments.
+    enum BuyerArg, count "A_COUNT" {
+        /// Its lines, n.
+        Lines = "A_LINES",
+        /// `1` when it has an idempotency key (one more key), else `0`.
+        Idempotent = "A_IDEMPOTENT",
+        /// How many record arguments end its arguments.
+        RecordArgs = "A_RECORD_ARGS",
+        /// `sold` or `reserved`.
+        Destination = "A_DESTINATION",
+        /// The movement kind.
+        Kind = "A_KIND",
+        /// The order or reservation id.
+        Reference = "A_REFERENCE",
+        /// When, epoch ms.
+        AtMs = "A_AT_MS",
+        /// `order` or `reservation`.
+        Mode = "A_MODE",
+        /// The reservation's deadline (0 for an order).
+        ExpiresAt = "A_EXPIRES_AT",
+        /// The request's fingerprint ('' without a key).
+        Fingerprint = "A_FINGERPRINT",
+        /// How long the stored answer lives, ms.
+        RetentionMs = "A_RETENTION_MS",
+        /// Its ledger entry, or '' with the ledger off.
+        Entry = "A_ENTRY",
+    }
+}
+
+layout! {
+    /// A buyer's keys after its stock and movement keys. The optional one comes last.
+    enum BuyerKey, count "K_COUNT" {
+        /// The order or reservation.
+        Record = "K_RECORD",
+        /// The expiry index of the take's slot.
+        Expiry = "K_EXPIRY",
+        /// The ledger's feed of the slot.
+        Feed = "K_FEED",
+        /// The slot's alert stream.
+        Alerts = "K_ALERTS",
+        /// The stored answer; only with an Idempotency-Key.
+        Idempotency = "K_IDEMPOTENCY",
+    }
+}
+
+/// Where the script splices a line's allocations into the JSON this side wrote: right after
+/// the line's quantity, which is an [`OrderLine`](crate::OrderLine)'s last field when it has
+/// no allocations (the only form written for the script). No other object in those
+/// documents has this key; `tests::every_line_ends_at_its_quantity` holds both to it.
+pub(super) const LINE_QUANTITY: &str = ",\"quantity\":";
+
+/// The script's offsets, as Lua locals: each slot's 0-based offset in its part, and each
+/// part's slot count; and the text that marks a line's quantity ([`LINE_QUANTITY`]).
+pub(super) fn layout_header() -> String {
+    let mut out = format!("local LINE_QUANTITY = '{LINE_QUANTITY}'\n");
+    for (names, count) in [
+        (BatchArg::LUA, BatchArg::COUNT),
+        (BuyerArg::LUA, BuyerArg::COUNT),
+        (BuyerKey::LUA, BuyerKey::COUNT),
+    ] {
+        let offsets: Vec<String> = (0..names.len()).map(|i| i.to_string()).collect();
+        out.push_str(&format!("local {} = {}\n", names.join(", "), offsets.join(", ")));
+        out.push_str(&format!("local {count} = {}\n", names.len()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The script and the declaration cannot drift: every `B_`/`A_`/`K_` name the script
+    /// uses is declared here, and every declared one is used.
+    /// The splice's contract, from this side: in every document a take writes for the
+    /// script (an order, a reservation's items, a ledger entry), each line's JSON ends with
+    /// [`LINE_QUANTITY`], its number and `}`, and nothing else carries that key.
+    #[test]
+    fn every_line_ends_at_its_quantity() {
+        use crate::journal::Entry;
+        use crate::{Order, OrderLine, OrderSource};
+        let lines = vec![
+            OrderLine {
+                sku: "ps5".into(),
+                quantity: 3,
+                allocations: Vec::new(),
+            },
+            OrderLine {
+                sku: "pad".into(),
+                quantity: 12,
+                allocations: Vec::new(),
+            },
+        ];
+        let order = Order {
+            order_id: "0197".into(),
+            user_id: "u-1".into(),
+            items: lines.clone(),
+            created_at: 1,
+            source: OrderSource::Checkout,
+            reservation_id: Some("r-1".into()),
+        };
+        let documents = [
+            (serde_json::to_string(&order).unwrap(), 2),
+            (serde_json::to_string(&lines).unwrap(), 2),
+            (
+                Entry::new("checkout", "0197", 1)
+                    .lines(lines.clone())
+                    .order(&order)
+                    .to_json(),
+                4,
+            ),
+        ];
+        for (json, expected) in documents {
+            let at: Vec<usize> = json.match_indices(LINE_QUANTITY).map(|(i, _)| i).collect();
+            assert_eq!(at.len(), expected, "{json}");
+            for i in at {
+                let rest = &json[i + LINE_QUANTITY.len()..];
+                let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                assert!(digits > 0 && rest[digits..].starts_with('}'), "{json}");
+            }
+        }
+        assert!(layout_header().contains(&format!("local LINE_QUANTITY = '{LINE_QUANTITY}'")));
+    }
+
+    #[test]
+    fn the_script_uses_exactly_the_declared_layout() {
+        let script = include_str!("../lua/take.lua");
+        let code: String = script
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let used: BTreeSet<&str> = code
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| ["B_", "A_", "K_"].iter().any(|p| w.starts_with(p)))
+            .collect();
+        let header = layout_header();
+        let declared: BTreeSet<&str> = BatchArg::LUA
+            .iter()
+            .chain(BuyerArg::LUA)
+            .chain(BuyerKey::LUA)
+            .chain([BatchArg::COUNT, BuyerArg::COUNT, BuyerKey::COUNT].iter())
+            .copied()
+            .collect();
+        for name in &declared {
+            assert!(header.contains(name), "{name} is declared but not generated");
+        }
+        let undeclared: Vec<_> = used.difference(&declared).collect();
+        assert!(
+            undeclared.is_empty(),
+            "the script uses undeclared slots: {undeclared:?}"
+        );
+        let unused: Vec<_> = declared
+            .difference(&used)
+            .filter(|n| !["B_COUNT", "K_COUNT"].contains(n))
+            .collect();
+        assert!(unused.is_empty(), "declared slots the script never reads: {unused:?}");
+        assert_eq!(
+            BuyerKey::ALL.last(),
+            Some(&BuyerKey::Idempotency),
+            "the optional key comes last"
+        );
+    }
+
+    #[test]
+    fn the_header_gives_each_slot_its_offset() {
+        let header = layout_header();
+        assert!(
+            header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
+            "{header}"
+        );
+        assert!(header.contains("local A_COUNT = 12\n"), "{header}");
+        assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
+    }
+}
