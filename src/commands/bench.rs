@@ -54,7 +54,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
                 key_prefix: format!("bench-floor-{:x}", rand::random::<u32>()),
                 ..config.clone()
             };
-            let store = stockwatch::Store::connect(redis, config)?;
+            let store = stockwatch::Store::connect(redis, config).map_err(|e| e.to_string())?;
             Some(
                 bench::floor::run(
                     &store,

@@ -14,10 +14,15 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
             let buyers =
                 stockwatch::convert::usize_of(args.buyers.unwrap_or(2)).min(stockwatch::demo::MAX_REPLAY_BUYERS);
             let stock = args.stock.unwrap_or(1);
-            let store = Store::connect(&target, stockwatch::demo::race_config("demo-interleave", false))?;
+            let store = Store::connect(&target, stockwatch::demo::race_config("demo-interleave", false))
+                .map_err(|e| e.to_string())?;
             let mut replays = Vec::new();
             for strategy in [Strategy::Broken, Strategy::Watch] {
-                replays.push(stockwatch::demo::replay(&store, "demo-interleave", strategy, buyers, stock).await?);
+                replays.push(
+                    stockwatch::demo::replay(&store, "demo-interleave", strategy, buyers, stock)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                );
             }
             if args.json {
                 println!("{}", serde_json::json!({ "replays": replays }));
@@ -33,7 +38,7 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
             retry_budget: args.retry_budget_percent.budget(args.retry_budget_min_per_s),
             ..stockwatch::demo::race_config("demo-race", args.batching == "on")
         };
-        let store = Inventory::new(Store::connect(&target, config)?);
+        let store = Inventory::new(Store::connect(&target, config).map_err(|e| e.to_string())?);
         let rush = |strategy| stockwatch::demo::Rush {
             sku: Sku::parse("ps5").expect("a valid sku"),
             buyers: args.buyers.unwrap_or(500),

@@ -34,7 +34,7 @@ pub async fn connect(
     join: bool,
 ) -> Result<(Inventory, Option<ManagedRedis>), String> {
     let (target, managed) = redis_target(redis, join).await?;
-    let store = Store::connect(&target, config)?;
+    let store = Store::connect(&target, config).map_err(|e| e.to_string())?;
     match store.server_version().await {
         Ok(v) if v < MIN_REDIS => {
             return Err(format!(

@@ -250,8 +250,9 @@ async fn a_runtime_error_inside_exec_is_an_error_not_a_commit() {
         .await
         .unwrap();
     match txn::run(&store, &HalfBroken(prefix.clone())).await {
-        Err(TxError::Store(StoreError::ExecFailed(msg))) => {
-            assert!(msg.contains("WRONGTYPE") || msg.contains("WrongType"), "{msg}")
+        Err(TxError::Store(e @ StoreError::ExecFailed(_))) => {
+            assert!(e.is_redis("WRONGTYPE"), "{e}");
+            assert!(std::error::Error::source(&e).is_some(), "{e:?} keeps its source");
         }
         other => panic!("expected ExecFailed, got {other:?}"),
     }

@@ -109,7 +109,11 @@ fn named_paths(code: &str) -> Vec<Vec<String>> {
     }
     let mut flat = Vec::new();
     for statement in code.split(';') {
-        if let Some(at) = statement.find("use ") {
+        // `use` as a word: not the end of `Cause ` or `because `.
+        let word = statement
+            .match_indices("use ")
+            .find(|(at, _)| !statement[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '_'));
+        if let Some((at, _)) = word {
             expand("", &statement[at + 4..], &mut flat);
         }
     }

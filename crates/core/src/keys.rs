@@ -99,6 +99,11 @@ pub fn tag_for(slot: u16) -> &'static str {
     &TAGS[(slot % SLOTS) as usize]
 }
 
+/// A key prefix [`Keys::new`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("key prefix {0:?} must be 1-64 characters of A-Z a-z 0-9 . _ - :")]
+pub struct InvalidPrefix(pub String);
+
 /// Builds every key from one validated prefix, so tests (and tenants) isolate by prefix.
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -108,12 +113,10 @@ pub struct Keys {
 impl Keys {
     /// Accepts 1–64 characters of `A-Z a-z 0-9 . _ - :`; no glob or hash-tag characters,
     /// because the prefix ends up in SCAN patterns and beside hash tags.
-    pub fn new(prefix: &str) -> Result<Self, String> {
+    pub fn new(prefix: &str) -> Result<Self, InvalidPrefix> {
         let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':');
         if prefix.is_empty() || prefix.len() > 64 || !prefix.chars().all(ok) {
-            return Err(format!(
-                "key prefix {prefix:?} must be 1-64 characters of A-Z a-z 0-9 . _ - :"
-            ));
+            return Err(InvalidPrefix(prefix.to_owned()));
         }
         Ok(Self {
             prefix: prefix.to_owned(),

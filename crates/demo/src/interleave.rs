@@ -18,6 +18,7 @@
 
 use crate::convert;
 use crate::domain::{Sku, Strategy};
+use crate::error::StoreError;
 use crate::keys::Keys;
 use redis::Value;
 use redis::aio::MultiplexedConnection;
@@ -81,6 +82,23 @@ pub struct Replay {
 /// Most buyers a replay takes (they are named A to Z).
 pub const MAX_REPLAY_BUYERS: usize = 26;
 
+/// Why a replay could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The scratch prefix is not a valid key prefix.
+    #[error(transparent)]
+    Prefix(#[from] crate::keys::InvalidPrefix),
+    /// Redis failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<redis::RedisError> for ReplayError {
+    fn from(e: redis::RedisError) -> Self {
+        Self::Store(e.into())
+    }
+}
+
 /// Replays the lost update on `strategy` (`broken` or `watch`) with `buyers` buyers and
 /// `stock` units, on keys under `prefix` (deleted before and after).
 pub async fn replay(
@@ -89,25 +107,19 @@ pub async fn replay(
     strategy: Strategy,
     buyers: usize,
     stock: i64,
-) -> Result<Replay, String> {
+) -> Result<Replay, ReplayError> {
     let keys = Keys::new(prefix)?;
     let sku = Sku::parse("ps5").expect("a valid sku");
     let key = keys.stock(&sku);
     let buyers = buyers.clamp(1, MAX_REPLAY_BUYERS);
     // Each buyer gets a connection of its own, to the server that owns the SKU's slot.
-    let client = store
-        .client_for(keys.slot_of_sku(&sku))
-        .await
-        .map_err(|e| e.to_string())?;
+    let client = store.client_for(keys.slot_of_sku(&sku)).await?;
     // Bounded: the server serves replays, and a Redis that stopped answering must not hold
     // a request forever.
     let timeouts = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
         .set_response_timeout(Some(std::time::Duration::from_secs(2)));
-    let mut admin = client
-        .get_multiplexed_async_connection_with_config(&timeouts)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut admin = client.get_multiplexed_async_connection_with_config(&timeouts).await?;
     let reset = redis::pipe()
         .del(&key)
         .hset_multiple(
@@ -116,14 +128,14 @@ pub async fn replay(
         )
         .query_async::<()>(&mut admin)
         .await;
-    reset.map_err(|e| e.to_string())?;
+    reset.map_err(StoreError::from)?;
     let mut conns = Vec::with_capacity(buyers);
     for _ in 0..buyers {
         conns.push(
             client
                 .get_multiplexed_async_connection_with_config(&timeouts)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(StoreError::from)?,
         );
     }
     let mut timeline = Timeline {
@@ -144,13 +156,8 @@ pub async fn replay(
         .arg("available")
         .arg("sold")
         .query_async::<(i64, i64)>(&mut admin)
-        .await
-        .map_err(|e| e.to_string())?;
-    let _: () = redis::cmd("DEL")
-        .arg(&key)
-        .query_async(&mut admin)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
+    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut admin).await?;
     Ok(Replay {
         strategy: if strategy == Strategy::Watch { "watch" } else { "broken" },
         buyers,
@@ -180,22 +187,18 @@ struct Timeline {
 
 impl Timeline {
     /// Sends one command on buyer `i`'s connection and records it.
-    async fn send(&mut self, i: usize, args: &[&str]) -> Result<Value, String> {
+    async fn send(&mut self, i: usize, args: &[&str]) -> Result<Value, StoreError> {
         let mut cmd = redis::cmd(args[0]);
         for a in &args[1..] {
             cmd.arg(*a);
         }
-        let reply: Value = cmd
-            .query_async(&mut self.conns[i])
-            .await
-            .or_else(|e| {
-                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ExecAbort) {
-                    Ok(Value::Nil)
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| e.to_string())?;
+        let reply: Value = cmd.query_async(&mut self.conns[i]).await.or_else(|e| {
+            if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ExecAbort) {
+                Ok(Value::Nil)
+            } else {
+                Err(e)
+            }
+        })?;
         self.steps.push(Step {
             n: self.steps.len() + 1,
             buyer: buyer_name(i),
@@ -218,19 +221,21 @@ impl Timeline {
     }
 
     /// HGET available, as a number.
-    async fn read(&mut self, i: usize) -> Result<i64, String> {
+    async fn read(&mut self, i: usize) -> Result<i64, StoreError> {
         let key = self.key.clone();
         let reply = self.send(i, &["HGET", &key, "available"]).await?;
         self.read_at[i] = (self.steps.len() - 1, self.commits);
         match reply {
-            Value::BulkString(b) => String::from_utf8_lossy(&b).parse().map_err(|_| "not a number".into()),
-            other => Err(format!("HGET replied {other:?}")),
+            Value::BulkString(b) => String::from_utf8_lossy(&b)
+                .parse()
+                .map_err(|_| StoreError::Protocol("HGET available: not a number".into())),
+            other => Err(StoreError::Protocol(format!("HGET replied {other:?}").into())),
         }
     }
 
     /// MULTI, the two HINCRBYs, EXEC: `true` when EXEC committed. Marks the lesson: a
     /// read made stale by a commit since, and what its EXEC did with it.
-    async fn write(&mut self, i: usize) -> Result<bool, String> {
+    async fn write(&mut self, i: usize) -> Result<bool, StoreError> {
         let key = self.key.clone();
         self.send(i, &["MULTI"]).await?;
         self.send(i, &["HINCRBY", &key, "available", "-1"]).await?;
@@ -249,7 +254,7 @@ impl Timeline {
     }
 
     /// Everyone reads, then everyone writes what they decided.
-    async fn broken(&mut self, buyers: usize) -> Result<usize, String> {
+    async fn broken(&mut self, buyers: usize) -> Result<usize, StoreError> {
         let mut decided = Vec::with_capacity(buyers);
         for i in 0..buyers {
             let available = self.read(i).await?;
@@ -276,7 +281,7 @@ impl Timeline {
     }
 
     /// Everyone WATCHes and reads, then writes in turn; the aborted ones retry.
-    async fn watch(&mut self, buyers: usize) -> Result<usize, String> {
+    async fn watch(&mut self, buyers: usize) -> Result<usize, StoreError> {
         let key = self.key.clone();
         let mut decided = Vec::with_capacity(buyers);
         for i in 0..buyers {

@@ -22,7 +22,7 @@ use stockwatch_store as store;
 pub mod interleave;
 pub mod rush;
 
-pub use interleave::{MAX_REPLAY_BUYERS, Mark, Replay, replay};
+pub use interleave::{MAX_REPLAY_BUYERS, Mark, Replay, ReplayError, replay};
 pub use rush::{MAX_BUYERS, Rush, RushResult, race_config};
 
 use console::style;

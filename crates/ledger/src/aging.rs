@@ -106,7 +106,7 @@ impl Optimistic for AgeOut<'_> {
         for (id, raw) in self.ids.iter().zip(orders) {
             if let Some(raw) = raw {
                 let order: Order = serde_json::from_str(&raw)
-                    .map_err(|e| StoreError::Protocol(format!("order {id} is not an order: {e}")))?;
+                    .map_err(|e| StoreError::Protocol(format!("order {id} is not an order: {e}").into()))?;
                 for line in order.items {
                     *sold.entry(line.sku).or_default() += line.quantity;
                 }

@@ -110,7 +110,7 @@ impl Feed {
             .collect();
         match self.store.read_all::<Value>(creates).await {
             Ok(_) => {}
-            Err(StoreError::Protocol(m)) if m.contains("BUSYGROUP") => {
+            Err(e) if e.is_redis("BUSYGROUP") => {
                 // Some exist already; make each one alone so none is skipped.
                 for &slot in &missing {
                     let create = redis::cmd("XGROUP")
@@ -122,7 +122,7 @@ impl Feed {
                         .to_owned();
                     match self.store.query::<Value>(&create).await {
                         Ok(_) => {}
-                        Err(StoreError::Protocol(m)) if m.contains("BUSYGROUP") => {}
+                        Err(e) if e.is_redis("BUSYGROUP") => {}
                         Err(e) => return Err(e),
                     }
                 }
@@ -152,7 +152,7 @@ impl Feed {
             })
             .collect();
         let replies: Vec<Option<StreamReadReply>> = match self.store.read_all(reads).await {
-            Err(StoreError::Protocol(m)) if m.contains("NOGROUP") => {
+            Err(e) if e.is_redis("NOGROUP") => {
                 // The feed was deleted (a FLUSHALL): make the groups again next round.
                 self.grouped.clear();
                 return Ok(Vec::new());

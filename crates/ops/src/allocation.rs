@@ -46,7 +46,7 @@ impl Allocation {
     /// Reads [`Self::encode`]'s form back for lines of `quantities`; an empty line (or an
     /// empty string, as an answer stored before locations existed) is all from `default`.
     pub fn decode(text: &str, quantities: &[i64]) -> Result<Vec<Vec<Self>>, StoreError> {
-        let bad = || StoreError::Protocol(format!("allocations {text:?} do not fit {} lines", quantities.len()));
+        let bad = || StoreError::Protocol(format!("allocations {text:?} do not fit {} lines", quantities.len()).into());
         let lines: Vec<&str> = if text.is_empty() {
             vec![""; quantities.len()]
         } else {

@@ -7,7 +7,7 @@ use crate::error::{Error, StoreError};
 pub async fn get_order(store: &Inventory, id: &OrderId) -> Result<Order, Error> {
     let raw: Option<String> = store.query(redis::cmd("GET").arg(store.keys().order(id))).await?;
     let raw = raw.ok_or(Error::UnknownOrder)?;
-    let order: Order =
-        serde_json::from_str(&raw).map_err(|e| Error::Store(StoreError::Protocol(format!("order {id}: {e}"))))?;
+    let order: Order = serde_json::from_str(&raw)
+        .map_err(|e| Error::Store(StoreError::Protocol(format!("order {id}: {e}").into())))?;
     Ok(order.with_allocations())
 }

@@ -283,7 +283,7 @@ pub(crate) fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> Resu
     fields
         .get(name)
         .map(String::as_str)
-        .ok_or_else(|| StoreError::Protocol(format!("stored idempotent answer has no {name}")))
+        .ok_or_else(|| StoreError::Protocol(format!("stored idempotent answer has no {name}").into()))
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ impl Level {
         if fields.is_empty() {
             return Ok(None);
         }
-        let corrupt = |what: &str| StoreError::Protocol(format!("stock of {sku}: bad {what}"));
+        let corrupt = |what: &str| StoreError::Protocol(format!("stock of {sku}: bad {what}").into());
         let num = |name: &str| -> Result<i64, StoreError> {
             fields.get(name).map_or(Ok(0), |v| v.parse().map_err(|_| corrupt(name)))
         };

@@ -67,12 +67,12 @@ pub async fn movements(store: &Inventory, sku: &Sku, limit: Limit) -> Result<Mov
             let text = |name: &str| -> Result<String, StoreError> {
                 entry
                     .get::<String>(name)
-                    .ok_or_else(|| StoreError::Protocol(format!("movement {} has no {name}", entry.id)))
+                    .ok_or_else(|| StoreError::Protocol(format!("movement {} has no {name}", entry.id).into()))
             };
             let num = |name: &str| -> Result<i64, StoreError> {
                 text(name)?
                     .parse()
-                    .map_err(|_| StoreError::Protocol(format!("movement {}: {name} is not a number", entry.id)))
+                    .map_err(|_| StoreError::Protocol(format!("movement {}: {name} is not a number", entry.id).into()))
             };
             Ok(Movement {
                 kind: text("kind")?,

@@ -105,7 +105,7 @@ impl Reservation {
         if fields.is_empty() {
             return Ok(None);
         }
-        let corrupt = |what: &str| StoreError::Protocol(format!("reservation {id}: bad {what}"));
+        let corrupt = |what: &str| StoreError::Protocol(format!("reservation {id}: bad {what}").into());
         let num = |f: &HashMap<String, String>, name: &str| {
             field(f, name)
                 .map_err(|_| corrupt(name))?
@@ -186,7 +186,7 @@ impl Reservation {
         let held_here = if self.parts.is_empty() { &self.items[..] } else { &[] };
         for line in held_here {
             let sku = Sku::parse(&line.sku).map_err(|_| {
-                StoreError::Protocol(format!("reservation {}: bad sku {:?}", self.reservation_id, line.sku))
+                StoreError::Protocol(format!("reservation {}: bad sku {:?}", self.reservation_id, line.sku).into())
             })?;
             // Each unit goes back to (or is sold from) the location it was drawn from.
             writes.extend(shift(
@@ -361,7 +361,7 @@ impl<S: Step> Optimistic for Transition<'_, S> {
     }
 
     fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<S::Output>, Self::Rejection> {
-        let protocol = |e: String| Err(Error::Store(StoreError::Protocol(e)));
+        let protocol = |e: String| Err(Error::Store(StoreError::Protocol(e.into())));
         let mut values = snapshot.into_iter();
         let resv = values.next();
         if let Some(slot) = &self.idem {

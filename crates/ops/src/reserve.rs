@@ -83,8 +83,9 @@ pub async fn reserve(
 
 /// The `201` body for a take that went through.
 fn reserved(items: &CartItems, user: &UserId, taken: Taken) -> Result<Reserved, Error> {
-    let reservation_id = ReservationId::parse(&taken.reference)
-        .ok_or_else(|| StoreError::Protocol(format!("stored reservation id {:?} is not ours", taken.reference)))?;
+    let reservation_id = ReservationId::parse(&taken.reference).ok_or_else(|| {
+        StoreError::Protocol(format!("stored reservation id {:?} is not ours", taken.reference).into())
+    })?;
     Ok(Reserved {
         reservation_id,
         status: ReservationStatus::Active,

@@ -81,6 +81,7 @@ pub(crate) async fn sell(
 
 /// The order a take answered with (a replay's is the first call's).
 fn order_id_of(taken: &Taken) -> Result<OrderId, Error> {
-    OrderId::parse(&taken.reference)
-        .ok_or_else(|| StoreError::Protocol(format!("stored order id {:?} is not one of ours", taken.reference)).into())
+    OrderId::parse(&taken.reference).ok_or_else(|| {
+        StoreError::Protocol(format!("stored order id {:?} is not one of ours", taken.reference).into()).into()
+    })
 }

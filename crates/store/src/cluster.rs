@@ -8,6 +8,7 @@
 //! an EXEC only ever goes to the connection that saw its attempt's WATCH (docs/DESIGN.md,
 //! section 4).
 
+use crate::ConnectError;
 use crate::error::StoreError;
 use crate::keys::SLOTS;
 use redis::Value;
@@ -25,7 +26,7 @@ type Node = Arc<str>;
 const REFRESH_GAP: Duration = Duration::from_millis(50);
 
 /// Makes a pool of dedicated connections for a node's URL, with the store's settings.
-type MakePool = Box<dyn Fn(&str) -> Result<super::pool::Pool, String> + Send + Sync>;
+type MakePool = Box<dyn Fn(&str) -> Result<super::pool::Pool, ConnectError> + Send + Sync>;
 
 /// The slot map and the per-master pools.
 pub(crate) struct Topology {
@@ -45,9 +46,9 @@ impl Topology {
     /// A topology that reads its map on first use.
     pub(crate) fn new(
         seed: &str,
-        make_pool: impl Fn(&str) -> Result<super::pool::Pool, String> + Send + Sync + 'static,
-    ) -> Result<Self, String> {
-        let seed = url::Url::parse(seed).map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
+        make_pool: impl Fn(&str) -> Result<super::pool::Pool, ConnectError> + Send + Sync + 'static,
+    ) -> Result<Self, ConnectError> {
+        let seed = url::Url::parse(seed).map_err(ConnectError::SeedUrl)?;
         Ok(Self {
             seed,
             make_pool: Box::new(make_pool),
@@ -68,7 +69,7 @@ impl Topology {
             None => {
                 self.refresh(conn).await?;
                 self.owner(slot)
-                    .ok_or_else(|| StoreError::Moved(format!("no master serves slot {slot}")))?
+                    .ok_or_else(|| StoreError::Moved(format!("no master serves slot {slot}").into()))?
             }
         };
         self.pool_of(&owner)
@@ -83,7 +84,7 @@ impl Topology {
         if let Some(pool) = pools.get(node) {
             return Ok(pool.clone());
         }
-        let pool = (self.make_pool)(&self.url_of(node)).map_err(StoreError::Unavailable)?;
+        let pool = (self.make_pool)(&self.url_of(node)).map_err(|e| StoreError::Unavailable(e.to_string().into()))?;
         pools.insert(node.clone(), pool.clone());
         Ok(pool)
     }
@@ -230,7 +231,7 @@ mod tests {
 
     #[test]
     fn node_urls_keep_the_seeds_scheme_and_credentials() {
-        let topology = Topology::new("rediss://user:secret@seed:7000/", |_| Err("unused".into())).unwrap();
+        let topology = Topology::new("rediss://user:secret@seed:7000/", |_| Err(ConnectError::NoSeed)).unwrap();
         assert_eq!(
             topology.url_of("127.0.0.1:7002"),
             "rediss://user:secret@127.0.0.1:7002/"

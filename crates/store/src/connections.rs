@@ -9,6 +9,33 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Why a store could not be built. Only its settings can be wrong here: connections are made
+/// on first use, so a Redis that is down is not an error yet.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// `REDIS_URL` (or a node's URL) is not a Redis URL redis-rs accepts.
+    #[error("REDIS_URL: {0}")]
+    Url(#[source] redis::RedisError),
+    /// The shared connection could not be set up with these settings.
+    #[error("redis connection: {0}")]
+    Client(#[source] redis::RedisError),
+    /// `REDIS_CLUSTER_NODES` is empty.
+    #[error("REDIS_CLUSTER_NODES: no seed URL")]
+    NoSeed,
+    /// The first seed is not a URL.
+    #[error("REDIS_CLUSTER_NODES: {0}")]
+    SeedUrl(#[source] url::ParseError),
+    /// The cluster client refused the seeds.
+    #[error("REDIS_CLUSTER_NODES: {0}")]
+    Seeds(#[source] redis::RedisError),
+    /// The pool of dedicated connections could not be built.
+    #[error("redis pool: {0}")]
+    Pool(#[source] deadpool_redis::BuildError),
+    /// The key prefix is not one the key layout accepts.
+    #[error(transparent)]
+    Prefix(#[from] crate::keys::InvalidPrefix),
+}
+
 /// The connections of each kind of [`Target`].
 pub(super) enum Redis {
     Single {
@@ -31,13 +58,13 @@ pub(super) enum Redis {
 
 impl Redis {
     /// Opens nothing yet: connections are made on first use.
-    pub(super) fn open(target: &Target, config: &StoreConfig) -> Result<Self, String> {
+    pub(super) fn open(target: &Target, config: &StoreConfig) -> Result<Self, ConnectError> {
         let timeout = config.response_timeout;
         let pool_size = config.pool_size.max(1);
         let make_pool = move |url: &str| dedicated_pool(url, pool_size, timeout);
         Ok(match target {
             Target::Single(url) => {
-                let client = redis::Client::open(url.as_str()).map_err(|e| format!("REDIS_URL: {e}"))?;
+                let client = redis::Client::open(url.as_str()).map_err(ConnectError::Url)?;
                 let shared = ConnectionManager::new_lazy_with_config(
                     client.clone(),
                     ConnectionManagerConfig::new()
@@ -46,7 +73,7 @@ impl Redis {
                         .set_number_of_retries(1)
                         .set_max_delay(Duration::from_millis(200)),
                 )
-                .map_err(|e| format!("redis connection: {e}"))?;
+                .map_err(ConnectError::Client)?;
                 Redis::Single {
                     pool: make_pool(url)?,
                     shared,
@@ -54,12 +81,12 @@ impl Redis {
                 }
             }
             Target::Cluster(seeds) => {
-                let first = seeds.first().ok_or("REDIS_CLUSTER_NODES: no seed URL")?;
+                let first = seeds.first().ok_or(ConnectError::NoSeed)?;
                 let client = crate::conn::cluster_client(seeds)
                     .connection_timeout(timeout)
                     .response_timeout(timeout)
                     .build()
-                    .map_err(|e| format!("REDIS_CLUSTER_NODES: {e}"))?;
+                    .map_err(ConnectError::Seeds)?;
                 let shared = crate::conn::ClusterShared::new(
                     client,
                     redis::cluster::ClusterConfig::new()
@@ -101,7 +128,7 @@ impl Redis {
                 topology.url_of_owner(slot)
             }
         };
-        let url = url.ok_or_else(|| StoreError::Moved(format!("no master serves slot {slot}")))?;
+        let url = url.ok_or_else(|| StoreError::Moved(format!("no master serves slot {slot}").into()))?;
         redis::Client::open(url).map_err(StoreError::from)
     }
 
@@ -170,11 +197,11 @@ impl Redis {
 
 /// A pool of dedicated connections to one server: each transaction holds one from WATCH to
 /// EXEC, so `size` caps concurrent transactions on that server.
-fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<super::pool::Pool, String> {
+fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<super::pool::Pool, ConnectError> {
     let conn_config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout));
-    let manager = super::pool::Manager::new(url, conn_config).map_err(|e| format!("redis URL: {e}"))?;
+    let manager = super::pool::Manager::new(url, conn_config).map_err(ConnectError::Url)?;
     super::pool::Pool::builder(manager)
         .max_size(size)
         .wait_timeout(Some(timeout))
@@ -182,5 +209,5 @@ fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<super::po
         .recycle_timeout(Some(timeout))
         .runtime(deadpool_redis::Runtime::Tokio1)
         .build()
-        .map_err(|e| format!("redis pool: {e}"))
+        .map_err(ConnectError::Pool)
 }

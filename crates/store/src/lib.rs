@@ -29,6 +29,7 @@ mod scan;
 mod version;
 
 pub use crate::conn::{Shared, Target};
+pub use connections::ConnectError;
 use connections::Redis;
 pub use pool::{Pooled, reused};
 pub use scan::KeyScan;
@@ -151,14 +152,14 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Builds a store on one Redis at `redis_url`; see [`Store::connect`].
-    pub fn new(redis_url: &str, config: StoreConfig) -> Result<Self, String> {
+    pub fn new(redis_url: &str, config: StoreConfig) -> Result<Self, ConnectError> {
         Self::connect(&Target::Single(redis_url.to_owned()), config)
     }
 
     /// Builds the store without connecting: Redis may come up later, and `/readyz` says when.
     /// On a cluster, it must be called inside a Tokio runtime (the cluster client starts its
     /// own task).
-    pub fn connect(target: &Target, config: StoreConfig) -> Result<Self, String> {
+    pub fn connect(target: &Target, config: StoreConfig) -> Result<Self, ConnectError> {
         // rediss:// needs a process-wide rustls crypto provider; the first store installs
         // ring's (a no-op when one is already installed).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -359,7 +360,7 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         let pong: String = self.query(&redis::cmd("PING")).await?;
         if pong != "PONG" {
-            return Err(StoreError::Protocol(pong));
+            return Err(StoreError::Protocol(pong.into()));
         }
         if self.is_cluster() {
             let info: String = self.query(redis::cmd("CLUSTER").arg("INFO")).await?;

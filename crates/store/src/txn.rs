@@ -14,7 +14,7 @@
 //! - only conflicts are retried, with [`crate::retry::RetryPolicy`]'s backoff; business rejections never.
 
 use crate::Store;
-use crate::error::StoreError;
+use crate::error::{Cause, StoreError};
 use backon::Retryable;
 use redis::{Cmd, Pipeline, Value};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -302,7 +302,7 @@ impl Dedicated {
             // A queued write refused (the slot moved mid-attempt: EXEC then aborts whole).
             return Err(match StoreError::from(e) {
                 kept @ (StoreError::OutOfMemory(_) | StoreError::Moved(_)) => kept,
-                other => StoreError::ExecFailed(format!("refused at queue time: {other}")),
+                other => StoreError::ExecFailed(format!("refused at queue time: {other}").into()),
             });
         }
         match exec_reply {
@@ -310,20 +310,20 @@ impl Dedicated {
             Value::Array(results) => {
                 for (i, r) in results.iter().enumerate() {
                     if let Value::ServerError(e) = r {
-                        return Err(StoreError::ExecFailed(format!(
-                            "command {} of {} inside EXEC failed ({e:?}); the others applied",
-                            i + 1,
-                            results.len()
-                        )));
+                        return Err(StoreError::ExecFailed(Cause::InExec {
+                            index: i + 1,
+                            of: results.len(),
+                            source: e.clone().into(),
+                        }));
                     }
                 }
                 Ok(true)
             }
             Value::ServerError(e) => Err(match StoreError::from(redis::RedisError::from(e)) {
                 oom @ StoreError::OutOfMemory(_) => oom,
-                other => StoreError::ExecFailed(other.to_string()),
+                other => StoreError::ExecFailed(other.to_string().into()),
             }),
-            other => Err(StoreError::Protocol(format!("EXEC replied {other:?}"))),
+            other => Err(StoreError::Protocol(format!("EXEC replied {other:?}").into())),
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod store;
-pub use store::StoreError;
+pub use store::{Cause, StoreError, has_code};
 
 /// A SKU line that could not be served, as listed in `409 insufficient_stock`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

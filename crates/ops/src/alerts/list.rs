@@ -43,12 +43,12 @@ impl Alert {
         let text = |name: &str| -> Result<String, StoreError> {
             entry
                 .get::<String>(name)
-                .ok_or_else(|| StoreError::Protocol(format!("alert {} has no {name}", entry.id)))
+                .ok_or_else(|| StoreError::Protocol(format!("alert {} has no {name}", entry.id).into()))
         };
         let num = |name: &str| -> Result<i64, StoreError> {
             text(name)?
                 .parse()
-                .map_err(|_| StoreError::Protocol(format!("alert {}: {name} is not a number", entry.id)))
+                .map_err(|_| StoreError::Protocol(format!("alert {}: {name} is not a number", entry.id).into()))
         };
         Ok(Self {
             id: format!("{slot}-{}", entry.id),

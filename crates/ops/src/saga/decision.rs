@@ -27,7 +27,7 @@ impl Decision {
         match raw {
             "commit" => Ok(Self::Commit),
             "abort" => Ok(Self::Abort),
-            other => Err(StoreError::Protocol(format!("saga decision {other:?}"))),
+            other => Err(StoreError::Protocol(format!("saga decision {other:?}").into())),
         }
     }
 }

@@ -85,7 +85,7 @@ pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result
 /// part never acts on a state the parent could still leave.
 async fn after_parent(store: &Inventory, link: &SagaLink, part: &Reservation) -> Result<Action, Error> {
     let parent_id = ReservationId::parse(&link.parent)
-        .ok_or_else(|| StoreError::Protocol(format!("saga parent {:?} is not a reservation id", link.parent)))?;
+        .ok_or_else(|| StoreError::Protocol(format!("saga parent {:?} is not a reservation id", link.parent).into()))?;
     for _ in 0..3 {
         let now = now_ms();
         let Some(parent) = load(store, &parent_id).await? else {
@@ -107,7 +107,7 @@ async fn after_parent(store: &Inventory, link: &SagaLink, part: &Reservation) ->
             ReservationStatus::Expired => Action::Release { kind: "expire", now },
         });
     }
-    Err(StoreError::Protocol(format!("saga parent {parent_id} would not settle")).into())
+    Err(StoreError::Protocol(format!("saga parent {parent_id} would not settle").into()).into())
 }
 
 /// What a part becomes: one step on the part.

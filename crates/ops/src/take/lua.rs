@@ -89,7 +89,8 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     let replies: Vec<Value> = match Store::bounded(deadline, invoke).await {
         Ok(replies) if replies.len() == takes.len() => replies,
         Ok(replies) => {
-            let e = StoreError::Protocol(format!("take.lua: {} replies for {} takes", replies.len(), takes.len()));
+            let e =
+                StoreError::Protocol(format!("take.lua: {} replies for {} takes", replies.len(), takes.len()).into());
             return takes.iter().map(|_| Err(e.clone().into())).collect();
         }
         Err(e) => {
@@ -104,7 +105,7 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
         .zip(replies)
         .map(|(take, reply)| match reply {
             Value::Array(reply) => take.script_receipt(reply),
-            other => Err(StoreError::Protocol(format!("take.lua: reply {other:?}")).into()),
+            other => Err(StoreError::Protocol(format!("take.lua: reply {other:?}").into()).into()),
         })
         .collect()
 }

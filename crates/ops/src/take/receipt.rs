@@ -38,7 +38,8 @@ impl Outcome {
     }
 
     pub(super) fn decode(tag: &str, nums: &[i64], lines: usize) -> Result<Self, StoreError> {
-        let bad = || StoreError::Protocol(format!("take outcome {tag} {nums:?} does not fit a {lines}-line cart"));
+        let bad =
+            || StoreError::Protocol(format!("take outcome {tag} {nums:?} does not fit a {lines}-line cart").into());
         let index = |i: i64| usize::try_from(i - 1).ok().filter(|i| *i < lines).ok_or_else(bad);
         match tag {
             "ok" if nums.len() == lines => Ok(Self::Taken(nums.to_vec())),
@@ -100,7 +101,7 @@ impl Receipt {
         let num = |name: &str| {
             field(fields, name)?
                 .parse::<i64>()
-                .map_err(|_| StoreError::Protocol(format!("stored {name} is not a number")))
+                .map_err(|_| StoreError::Protocol(format!("stored {name} is not a number").into()))
         };
         let nums = field(fields, "nums")?;
         let nums: Vec<i64> = nums

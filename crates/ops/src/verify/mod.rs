@@ -223,7 +223,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
                 ),
             );
         }
-        let parsed = Sku::parse(sku).map_err(|e| StoreError::Protocol(e.to_string()))?;
+        let parsed = Sku::parse(sku).map_err(|e| StoreError::Protocol(e.to_string().into()))?;
         if let Some(by_moves) = received_by_movements(store, &parsed).await?
             && by_moves != c.received
         {

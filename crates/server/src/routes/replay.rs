@@ -40,6 +40,9 @@ pub(super) async fn replay(
     let prefix = format!("{}:r{:06x}", &base[..base.len().min(50)], rand::random::<u32>() >> 8);
     let replay = crate::demo::replay(&state.store, &prefix, strategy, buyers, stock)
         .await
-        .map_err(|e| Error::Store(StoreError::Unavailable(e)))?;
+        .map_err(|e| match e {
+            crate::demo::ReplayError::Store(e) => Error::Store(e),
+            other => Error::Store(StoreError::Protocol(other.to_string().into())),
+        })?;
     Ok(HttpResponse::Ok().json(replay))
 }

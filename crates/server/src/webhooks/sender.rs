@@ -92,7 +92,7 @@ async fn round(
                 .await;
             match made {
                 Ok(()) => {}
-                Err(StoreError::Protocol(m)) | Err(StoreError::ExecFailed(m)) if m.contains("BUSYGROUP") => {}
+                Err(e) if e.is_redis("BUSYGROUP") => {}
                 Err(e) => return Err(e),
             }
             in_group.lock().expect("not poisoned").insert(slot);

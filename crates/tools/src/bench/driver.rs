@@ -93,16 +93,14 @@ impl Driver {
         let run = format!("{:x}", rand::random::<u32>());
         let available = Available::parse(&json!(w.stock), "stock").map_err(|e| e.to_string())?;
         let target = match self {
-            Self::Library { redis, config, .. } => Target::Library(Inventory::new(Store::connect(
-                redis,
-                StoreConfig {
-                    key_prefix: format!("bench-{run}-{}", strategy.as_str()),
-                    // The bench measures the engine; the feed's reads and publishes are the
-                    // service's cost, measured over HTTP.
-                    publish_events: false,
-                    ..config.clone()
-                },
-            )?)),
+            Self::Library { redis, config, .. } => {
+                // The bench measures the engine; the feed's reads and publishes are the
+                // service's cost, measured over HTTP.
+                let mut config = config.clone();
+                (config.key_prefix, config.publish_events) = (format!("bench-{run}-{}", strategy.as_str()), false);
+                let store = Store::connect(redis, config).map_err(|e| e.to_string())?;
+                Target::Library(Inventory::new(store))
+            }
             Self::Http { base, client, .. } => Target::Http {
                 base: base.clone(),
                 client: client.clone(),
