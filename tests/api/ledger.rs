@@ -78,11 +78,11 @@ pub(crate) async fn feeds(app: &TestApp) -> (redis::aio::MultiplexedConnection, 
     let mut conn = app.redis.raw().await;
     let keys = app.store.keys();
     let slots: Vec<u16> = redis::cmd("SMEMBERS")
-        .arg(keys.journal_slots())
+        .arg(keys.ledger_slots())
         .query_async(&mut conn)
         .await
         .unwrap();
-    (conn, slots.into_iter().map(|s| keys.journal(s)).collect())
+    (conn, slots.into_iter().map(|s| keys.ledger_feed(s)).collect())
 }
 
 /// Entries ever added to these streams (`XINFO STREAM`'s `entries-added`: trimming does
@@ -552,7 +552,7 @@ async fn trimming_at_its_tightest_never_drops_an_entry_someone_has_not_acknowled
     app.set_stock("L-A", 100).await;
     let keys = app.store.keys().clone();
     let sku = stockwatch::domain::Sku::parse("L-A").unwrap();
-    let feed = keys.journal(app.store.feed_slot(keys.slot_of_sku(&sku)));
+    let feed = keys.ledger_feed(app.store.feed_slot(keys.slot_of_sku(&sku)));
     // A second group on the feed (an auditor) that has read nothing yet.
     let mut conn = app.redis.raw().await;
     let _: () = redis::cmd("XGROUP")
@@ -675,7 +675,7 @@ async fn a_poison_entry_goes_to_the_dead_letters_and_the_entries_behind_it_still
     let blocked = buy(&app, "L-BLOCK", 1).await;
     // And an entry no projector can read, in L-A's own feed, between its sales.
     let keys = app.store.keys();
-    let feed = keys.journal(
+    let feed = keys.ledger_feed(
         app.store
             .feed_slot(keys.slot_of_sku(&stockwatch::domain::Sku::parse("L-A").unwrap())),
     );

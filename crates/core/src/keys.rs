@@ -242,23 +242,23 @@ impl Keys {
 
     /// The ledger feed of one slot: a change's entry must be written in its own MULTI or
     /// script, so the feed is per slot, like the expiry index.
-    pub fn journal(&self, slot: u16) -> String {
+    pub fn ledger_feed(&self, slot: u16) -> String {
         format!("{}:ledger:{{{}}}", self.prefix, tag_for(slot))
     }
 
     /// The dead letters of one slot's feed, beside it so moving an entry is one MULTI.
-    pub fn journal_dead(&self, slot: u16) -> String {
+    pub fn ledger_dead(&self, slot: u16) -> String {
         format!("{}:ledger:dead:{{{}}}", self.prefix, tag_for(slot))
     }
 
     /// The slots whose feed may hold entries; a slot is added before its first entry (a
     /// superset, never a subset), so a projector's full pass misses nothing.
-    pub fn journal_slots(&self) -> String {
+    pub fn ledger_slots(&self) -> String {
         format!("{}:ledger:slots", self.prefix)
     }
 
     /// Slots written lately, added after commits: a hint that spares projectors a full pass.
-    pub fn journal_dirty(&self) -> String {
+    pub fn ledger_dirty(&self) -> String {
         format!("{}:ledger:dirty", self.prefix)
     }
 
@@ -389,8 +389,8 @@ mod tests {
         assert_eq!(slot_of(&keys.reservation(&ReservationId::generate_in(slot))), slot);
         assert_eq!(slot_of(&keys.expiry(slot)), slot);
         for key in [
-            keys.journal(slot),
-            keys.journal_dead(slot),
+            keys.ledger_feed(slot),
+            keys.ledger_dead(slot),
             keys.aging(slot),
             keys.aged(slot),
         ] {

@@ -5,7 +5,7 @@
 //! `verify` stays exact without them: the same transaction that deletes an order adds its
 //! lines to its slot's `aged` counters, which `verify` adds to the orders it still finds.
 
-use super::feed::Fed;
+use super::feed::FeedEntry;
 use crate::convert;
 use crate::domain::OrderId;
 use crate::error::StoreError;
@@ -19,7 +19,7 @@ use std::time::Duration;
 const STEP: usize = 200;
 
 /// Lists the batch's orders (now committed to PostgreSQL) for aging, by creation time.
-pub(super) async fn listed(store: &Store, batch: &[Fed]) -> Result<(), StoreError> {
+pub(super) async fn listed(store: &Store, batch: &[FeedEntry]) -> Result<(), StoreError> {
     let mut by_slot: BTreeMap<u16, Vec<(i64, String)>> = BTreeMap::new();
     for order in batch.iter().filter_map(|f| f.entry.as_ref().ok()?.order.as_ref()) {
         if let Some(id) = OrderId::parse(&order.order_id) {

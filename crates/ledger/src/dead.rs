@@ -1,7 +1,7 @@
 //! Dead letters: entries the projector gave up on, kept beside their feed (same slot, so
 //! moving one is one MULTI), listed and put back by `stockwatch ledger dead-letters`.
 
-use super::feed::{Fed, Feed, GROUP, StreamRange, listed_slots};
+use super::feed::{Feed, FeedEntry, GROUP, StreamRange, listed_slots};
 use crate::error::StoreError;
 use crate::store::Store;
 use serde::Serialize;
@@ -9,17 +9,17 @@ use serde::Serialize;
 impl Feed {
     /// Moves an entry to its slot's dead letters and acknowledges it, in one MULTI (both
     /// keys are in its slot), so it is never both lost and acknowledged.
-    pub(super) async fn dead_letter(&self, fed: &Fed, why: &str) -> Result<(), StoreError> {
+    pub(super) async fn dead_letter(&self, fed: &FeedEntry, why: &str) -> Result<(), StoreError> {
         let keys = self.store().keys();
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("XADD")
-            .arg(keys.journal_dead(fed.slot))
+            .arg(keys.ledger_dead(fed.slot))
             .arg("*")
             .arg(&[("e", fed.raw.as_str()), ("src", fed.key.as_str()), ("why", why)])
             .ignore()
             .cmd("XACK")
-            .arg(keys.journal(fed.slot))
+            .arg(keys.ledger_feed(fed.slot))
             .arg(GROUP)
             .arg(&fed.id)
             .ignore();
@@ -50,7 +50,7 @@ pub async fn dead_letters(store: &Store) -> Result<Vec<DeadLetter>, StoreError> 
         let range: StreamRange = store
             .query(
                 redis::cmd("XRANGE")
-                    .arg(store.keys().journal_dead(slot))
+                    .arg(store.keys().ledger_dead(slot))
                     .arg("-")
                     .arg("+"),
             )
@@ -80,12 +80,12 @@ pub async fn replay_dead_letters(store: &Store, only: &[String]) -> Result<usize
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("XADD")
-            .arg(keys.journal(letter.slot))
+            .arg(keys.ledger_feed(letter.slot))
             .arg("*")
             .arg(&[("e", letter.entry.as_str()), ("src", letter.source.as_str())])
             .ignore()
             .cmd("XDEL")
-            .arg(keys.journal_dead(letter.slot))
+            .arg(keys.ledger_dead(letter.slot))
             .arg(&letter.id)
             .ignore();
         let mut conn = store.shared();

@@ -20,7 +20,7 @@ pub(super) const GROUP: &str = "ledger";
 const HINTS_PER_ROUND: usize = 512;
 
 /// One entry read from a slot's feed.
-pub(super) struct Fed {
+pub(super) struct FeedEntry {
     pub slot: u16,
     /// Its id in the feed: what XACK needs.
     pub id: String,
@@ -77,7 +77,7 @@ impl Feed {
         let keys = self.store.keys();
         let mut slots: BTreeSet<u16> = self
             .store
-            .query::<Vec<u16>>(redis::cmd("SPOP").arg(keys.journal_dirty()).arg(HINTS_PER_ROUND))
+            .query::<Vec<u16>>(redis::cmd("SPOP").arg(keys.ledger_dirty()).arg(HINTS_PER_ROUND))
             .await?
             .into_iter()
             .collect();
@@ -101,7 +101,7 @@ impl Feed {
             .map(|&slot| {
                 redis::cmd("XGROUP")
                     .arg("CREATE")
-                    .arg(self.store.keys().journal(slot))
+                    .arg(self.store.keys().ledger_feed(slot))
                     .arg(GROUP)
                     .arg("0")
                     .arg("MKSTREAM")
@@ -115,7 +115,7 @@ impl Feed {
                 for &slot in &missing {
                     let create = redis::cmd("XGROUP")
                         .arg("CREATE")
-                        .arg(self.store.keys().journal(slot))
+                        .arg(self.store.keys().ledger_feed(slot))
                         .arg(GROUP)
                         .arg("0")
                         .arg("MKSTREAM")
@@ -135,7 +135,7 @@ impl Feed {
 
     /// New entries of `slots` for this consumer. A slot that filled its batch is hinted
     /// again, so the next round comes back for the rest.
-    pub(super) async fn read(&mut self, slots: &[u16]) -> Result<Vec<Fed>, StoreError> {
+    pub(super) async fn read(&mut self, slots: &[u16]) -> Result<Vec<FeedEntry>, StoreError> {
         let reads = slots
             .iter()
             .map(|&slot| {
@@ -146,7 +146,7 @@ impl Feed {
                     .arg("COUNT")
                     .arg(self.batch)
                     .arg("STREAMS")
-                    .arg(self.store.keys().journal(slot))
+                    .arg(self.store.keys().ledger_feed(slot))
                     .arg(">")
                     .to_owned()
             })
@@ -171,7 +171,7 @@ impl Feed {
         if !full.is_empty() {
             let _: i64 = self
                 .store
-                .query(redis::cmd("SADD").arg(self.store.keys().journal_dirty()).arg(full))
+                .query(redis::cmd("SADD").arg(self.store.keys().ledger_dirty()).arg(full))
                 .await?;
         }
         Ok(out)
@@ -179,12 +179,12 @@ impl Feed {
 
     /// Entries another consumer was given and has not acknowledged for `claim_idle`: it
     /// died, or is stuck. Claimed for this one (XAUTOCLAIM).
-    pub(super) async fn claim(&mut self, slots: &[u16]) -> Result<Vec<Fed>, StoreError> {
+    pub(super) async fn claim(&mut self, slots: &[u16]) -> Result<Vec<FeedEntry>, StoreError> {
         let claims = slots
             .iter()
             .map(|&slot| {
                 redis::cmd("XAUTOCLAIM")
-                    .arg(self.store.keys().journal(slot))
+                    .arg(self.store.keys().ledger_feed(slot))
                     .arg(GROUP)
                     .arg(&self.consumer)
                     .arg(convert::millis(self.claim_idle))
@@ -210,7 +210,7 @@ impl Feed {
     }
 
     /// XACK, per slot: only ever after the batch's COMMIT.
-    pub(super) async fn ack(&self, batch: &[Fed]) -> Result<(), StoreError> {
+    pub(super) async fn ack(&self, batch: &[FeedEntry]) -> Result<(), StoreError> {
         let mut by_slot: HashMap<u16, Vec<&str>> = HashMap::new();
         for fed in batch {
             by_slot.entry(fed.slot).or_default().push(&fed.id);
@@ -219,7 +219,7 @@ impl Feed {
             .into_iter()
             .map(|(slot, ids)| {
                 redis::cmd("XACK")
-                    .arg(self.store.keys().journal(slot))
+                    .arg(self.store.keys().ledger_feed(slot))
                     .arg(GROUP)
                     .arg(ids)
                     .to_owned()
@@ -237,7 +237,7 @@ pub(super) type EntryId = (u64, u64);
 /// Every slot listed for the projectors.
 pub(super) async fn listed_slots(store: &Store) -> Result<Vec<u16>, StoreError> {
     store
-        .query(redis::cmd("SMEMBERS").arg(store.keys().journal_slots()))
+        .query(redis::cmd("SMEMBERS").arg(store.keys().ledger_slots()))
         .await
 }
 
@@ -247,7 +247,7 @@ pub(super) fn parse_id(id: &str) -> Option<(u64, u64)> {
     Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
-fn fed(slot: u16, id: StreamId) -> Fed {
+fn fed(slot: u16, id: StreamId) -> FeedEntry {
     let text = |name: &str| id.get::<String>(name);
     let raw = text("e").unwrap_or_default();
     let entry = match text("e") {
@@ -262,7 +262,7 @@ fn fed(slot: u16, id: StreamId) -> Fed {
             Err(e) => Err(format!("not an entry: {e}")),
         },
     };
-    Fed {
+    FeedEntry {
         key: text("src").unwrap_or_else(|| id.id.clone()),
         id: id.id,
         slot,

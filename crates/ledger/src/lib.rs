@@ -41,7 +41,7 @@ pub use fault::{FaultHook, FaultPoint};
 
 use crate::store::Store;
 use backon::{BackoffBuilder, ExponentialBuilder};
-use feed::{Fed, Feed};
+use feed::{Feed, FeedEntry};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
@@ -235,9 +235,9 @@ impl Projector {
     /// Projects `batch` until PostgreSQL takes it: a transient failure is retried after a
     /// back-off (the batch stays pending in Redis meanwhile); an entry PostgreSQL refuses
     /// goes to the dead letters after `max_tries`. Then acknowledges what landed.
-    async fn commit(&mut self, batch: Vec<Fed>) {
+    async fn commit(&mut self, batch: Vec<FeedEntry>) {
         let metrics = self.feed.store().metrics().ledger.clone();
-        let (good, malformed): (Vec<Fed>, Vec<Fed>) = batch.into_iter().partition(|f| f.entry.is_ok());
+        let (good, malformed): (Vec<FeedEntry>, Vec<FeedEntry>) = batch.into_iter().partition(|f| f.entry.is_ok());
         for bad in malformed {
             let why = bad.entry.as_ref().err().cloned().unwrap_or_default();
             self.dead_letter(&bad, &why).await;
@@ -264,12 +264,12 @@ impl Projector {
                 }
             }
         }
-        self.settle(&good).await;
+        self.acknowledge(&good).await;
     }
 
     /// After a refused batch: each entry alone, a few tries each; the ones still refused
     /// become dead letters, the rest land.
-    async fn one_by_one(&mut self, batch: &[Fed]) {
+    async fn one_by_one(&mut self, batch: &[FeedEntry]) {
         for fed in batch {
             let mut tries = 0;
             loop {
@@ -293,7 +293,7 @@ impl Projector {
     /// Acknowledges what is now in PostgreSQL (after COMMIT, never before), and lists its
     /// orders for aging. A failure leaves the entries pending: claimed and replayed later,
     /// which inserts nothing twice.
-    async fn settle(&mut self, batch: &[Fed]) {
+    async fn acknowledge(&mut self, batch: &[FeedEntry]) {
         if let Err(e) = self.feed.ack(batch).await {
             tracing::warn!(error = %e, "ledger: XACK failed; the entries will be replayed as no-ops");
         }
@@ -304,7 +304,7 @@ impl Projector {
         }
     }
 
-    async fn dead_letter(&mut self, fed: &Fed, why: &str) {
+    async fn dead_letter(&mut self, fed: &FeedEntry, why: &str) {
         tracing::warn!(slot = fed.slot, id = %fed.id, reason = %why, "ledger: entry moved to the dead letters");
         loop {
             match self.feed.dead_letter(fed, why).await {

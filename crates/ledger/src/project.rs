@@ -7,7 +7,7 @@
 //! whatever its size.
 
 use super::fault::{FaultHook, FaultPoint};
-use super::feed::{Fed, parse_id};
+use super::feed::{FeedEntry, parse_id};
 use crate::convert;
 use crate::ops::journal::{Entry, deltas};
 use sqlx::PgPool;
@@ -25,8 +25,8 @@ pub(super) fn refused(e: &sqlx::Error) -> bool {
 }
 
 /// Writes the batch's new entries in one transaction; returns how many were new.
-pub(super) async fn project(pool: &PgPool, batch: &[Fed], fault: &FaultHook) -> Result<u64, sqlx::Error> {
-    let entries: Vec<(&Fed, &Entry)> = batch
+pub(super) async fn project(pool: &PgPool, batch: &[FeedEntry], fault: &FaultHook) -> Result<u64, sqlx::Error> {
+    let entries: Vec<(&FeedEntry, &Entry)> = batch
         .iter()
         .filter_map(|f| f.entry.as_ref().ok().map(|e| (f, e)))
         .collect();
@@ -55,7 +55,7 @@ pub(super) async fn project(pool: &PgPool, batch: &[Fed], fault: &FaultHook) -> 
         .iter()
         .filter_map(|(slot, id)| Some((u16::try_from(*slot).ok()?, id.as_str())))
         .collect();
-    let new: Vec<(&Fed, &Entry)> = entries
+    let new: Vec<(&FeedEntry, &Entry)> = entries
         .into_iter()
         .filter(|(f, _)| fresh.contains(&(f.slot, f.key.as_str())))
         .collect();
@@ -119,7 +119,7 @@ struct Latest {
 }
 
 impl Rows {
-    fn of(batch: &[(&Fed, &Entry)]) -> Self {
+    fn of(batch: &[(&FeedEntry, &Entry)]) -> Self {
         let mut rows = Self::default();
         for (fed, entry) in batch {
             let slot = i32::from(fed.slot);

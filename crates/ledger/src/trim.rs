@@ -17,7 +17,7 @@ impl Feed {
             .read_all(
                 slots
                     .iter()
-                    .map(|&s| redis::cmd("XINFO").arg("GROUPS").arg(keys.journal(s)).to_owned())
+                    .map(|&s| redis::cmd("XINFO").arg("GROUPS").arg(keys.ledger_feed(s)).to_owned())
                     .collect(),
             )
             .await?;
@@ -51,7 +51,7 @@ impl Feed {
         let pending_reads = floors
             .iter()
             .filter(|(_, _, floor)| floor.is_none())
-            .map(|(slot, name, _)| redis::cmd("XPENDING").arg(keys.journal(*slot)).arg(name).to_owned())
+            .map(|(slot, name, _)| redis::cmd("XPENDING").arg(keys.ledger_feed(*slot)).arg(name).to_owned())
             .collect();
         let summaries: Vec<Value> = self.store().read_all(pending_reads).await?;
         let mut summaries = summaries.into_iter();
@@ -78,7 +78,7 @@ impl Feed {
             .iter()
             .map(|(slot, (ms, seq))| {
                 redis::cmd("XTRIM")
-                    .arg(keys.journal(*slot))
+                    .arg(keys.ledger_feed(*slot))
                     .arg("MINID")
                     .arg(format!("{ms}-{seq}"))
                     .to_owned()
@@ -86,7 +86,7 @@ impl Feed {
             .chain(
                 slots
                     .iter()
-                    .map(|&s| redis::cmd("XLEN").arg(keys.journal_dead(s)).to_owned()),
+                    .map(|&s| redis::cmd("XLEN").arg(keys.ledger_dead(s)).to_owned()),
             )
             .collect();
         let counts: Vec<u64> = self.store().read_all(cmds).await?;
@@ -109,7 +109,7 @@ impl Feed {
                     .iter()
                     .map(|&s| {
                         redis::cmd("XRANGE")
-                            .arg(self.store().keys().journal(s))
+                            .arg(self.store().keys().ledger_feed(s))
                             .arg("-")
                             .arg("+")
                             .arg("COUNT")

@@ -1,5 +1,5 @@
 use super::reservation::{self, Reservation, Step};
-use super::saga::{self, Followed};
+use super::saga::{self, PartOutcome};
 use crate::Inventory;
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::Error;
@@ -24,22 +24,22 @@ pub enum Expired {
     Missing,
     /// One slot's hold of a cross-slot cart, settled by its saga's decision instead: sold,
     /// or given its reservation's later deadline. (Released ones report `Released`.)
-    Followed,
+    PartOutcome,
 }
 
 /// Releases one lapsed hold, in one transaction that watches the reservation. Safe to run
 /// for the same id from any number of workers at once: exactly one of them releases it.
 pub async fn expire(store: &Inventory, id: &ReservationId) -> Result<Expired, Error> {
     let ran = reservation::run(store, id, "expire", None, Expire { id: *id }).await?;
-    if ran.output != Expired::Followed {
+    if ran.output != Expired::PartOutcome {
         return Ok(ran.output);
     }
     // A saga's hold: what becomes of it is its saga's decision, not its deadline alone.
     Ok(match saga::settle_part(store, id).await? {
-        Followed::Released { lag_ms } => Expired::Released { lag_ms },
-        Followed::Sold | Followed::Rearmed => Expired::Followed,
-        Followed::Pending => Expired::NotDue,
-        Followed::Settled => Expired::AlreadyEnded,
+        PartOutcome::Released { lag_ms } => Expired::Released { lag_ms },
+        PartOutcome::Sold | PartOutcome::Rearmed => Expired::PartOutcome,
+        PartOutcome::Pending => Expired::NotDue,
+        PartOutcome::Verdict => Expired::AlreadyEnded,
     })
 }
 
@@ -74,7 +74,7 @@ impl Step for Expire {
             return Ok((Vec::new(), Expired::NotDue));
         }
         if resv.saga.is_some() {
-            return Ok((Vec::new(), Expired::Followed));
+            return Ok((Vec::new(), Expired::PartOutcome));
         }
         let ended = Reservation {
             status: ReservationStatus::Expired,

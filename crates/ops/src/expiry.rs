@@ -67,7 +67,7 @@ pub struct Sweep {
     /// Due entries found already ended (another worker, a confirm or a cancel got there
     /// first) or stray, and removed.
     pub cleaned: usize,
-    /// Due entries that could not be settled this time (errors, contention).
+    /// Due entries that could not be released this time (errors, contention).
     pub failed: usize,
     /// Latest release relative to its deadline, ms.
     pub max_lag_ms: i64,
@@ -172,7 +172,7 @@ pub async fn sweep_due(store: &Inventory, config: &ExpiryConfig) -> Result<Sweep
 
 async fn sweep_slots(store: &Inventory, config: &ExpiryConfig, slots: Vec<u16>) -> Result<Sweep, Error> {
     let swept: Vec<Result<Sweep, Error>> = futures_util::stream::iter(slots)
-        .map(|slot| settle(store, config, slot))
+        .map(|slot| sweep_and_reschedule(store, config, slot))
         .buffer_unordered(SLOTS_IN_FLIGHT)
         .collect()
         .await;
@@ -190,7 +190,7 @@ async fn sweep_slots(store: &Inventory, config: &ExpiryConfig, slots: Vec<u16>) 
 /// Sweeps one slot and leaves its schedule entry at its new head. The entry is parked
 /// ahead first: a hold committed after that lowers it itself, and one committed before is
 /// in the head read below.
-async fn settle(store: &Inventory, config: &ExpiryConfig, slot: u16) -> Result<Sweep, Error> {
+async fn sweep_and_reschedule(store: &Inventory, config: &ExpiryConfig, slot: u16) -> Result<Sweep, Error> {
     let due = store.keys().expiry_due();
     let parked = now_ms() + convert::millis_i64(config.full_pass);
     let _: i64 = store.query(redis::cmd("ZADD").arg(&due).arg(parked).arg(slot)).await?;
@@ -273,7 +273,7 @@ async fn sweep_slot(store: &Inventory, config: &ExpiryConfig, slot: u16) -> Resu
                     total.released += 1;
                     total.max_lag_ms = total.max_lag_ms.max(lag_ms);
                 }
-                Ok(Expired::AlreadyEnded | Expired::Missing | Expired::Followed) => total.cleaned += 1,
+                Ok(Expired::AlreadyEnded | Expired::Missing | Expired::PartOutcome) => total.cleaned += 1,
                 // Extended by a writer whose clock runs behind ours; it is due later.
                 Ok(Expired::NotDue) => total.failed += 1,
                 Err(e) => {

@@ -53,7 +53,7 @@ pub(crate) struct StoredAnswer {
 }
 
 /// What the stored hash said.
-pub(crate) enum Recalled {
+pub(crate) enum Prior {
     /// Nothing stored: this is the first time.
     Fresh,
     /// The first answer's fields (without the fingerprint).
@@ -110,11 +110,11 @@ impl StoredAnswer {
     }
 
     /// Decodes what [`StoredAnswer::read`] returned: fresh, a replay, or a key reused for another request.
-    pub(crate) fn recall(&self, stored: redis::Value) -> Result<Recalled, Error> {
+    pub(crate) fn recall(&self, stored: redis::Value) -> Result<Prior, Error> {
         let mut fields: HashMap<String, String> = redis::from_redis_value(stored).map_err(StoreError::from)?;
         match fields.remove("fp") {
-            None => Ok(Recalled::Fresh),
-            Some(fp) if fp == self.fingerprint => Ok(Recalled::Replay(fields)),
+            None => Ok(Prior::Fresh),
+            Some(fp) if fp == self.fingerprint => Ok(Prior::Replay(fields)),
             Some(_) => Err(Error::IdempotencyKeyReused),
         }
     }
@@ -267,8 +267,8 @@ impl StoredAnswer {
     async fn recall_answer(&self, store: &Inventory) -> Result<Option<Answer>, Error> {
         let stored: redis::Value = store.query(redis::cmd("HGETALL").arg(&self.key)).await?;
         match self.recall(stored)? {
-            Recalled::Fresh => Ok(None),
-            Recalled::Replay(fields) => Ok(Some(Answer {
+            Prior::Fresh => Ok(None),
+            Prior::Replay(fields) => Ok(Some(Answer {
                 status: field(&fields, "status")?
                     .parse()
                     .map_err(|_| StoreError::Protocol("stored answer has a bad status".into()))?,

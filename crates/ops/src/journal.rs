@@ -132,7 +132,7 @@ pub(crate) fn with_allocations(json: &str, drawn: &[Vec<Allocation>]) -> String 
 /// The XADD of an encoded entry to the feed of `slot`.
 pub(crate) fn xadd(store: &Inventory, slot: u16, json: &str) -> redis::Cmd {
     redis::cmd("XADD")
-        .arg(store.keys().journal(store.feed_slot(slot)))
+        .arg(store.keys().ledger_feed(store.feed_slot(slot)))
         .arg("*")
         .arg("e")
         .arg(json)

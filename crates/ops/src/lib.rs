@@ -69,7 +69,7 @@ pub use get_stock::get_stock;
 pub use idempotency::{Answer, Idempotency, once};
 pub use inventory::Inventory;
 pub use movements::{Movement, Movements, movements};
-pub use purchase::{Purchase, purchase, purchase_at};
+pub use purchase::{Purchase, purchase, purchase_from};
 pub use reservation::Reservation;
 pub use reserve::{Reserved, reserve};
 pub use restock::restock;

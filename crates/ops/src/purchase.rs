@@ -34,11 +34,11 @@ pub async fn purchase(
     user: &UserId,
     idem: Option<&Idempotency>,
 ) -> Result<Purchase, Error> {
-    purchase_at(store, strategy, sku, quantity, None, user, idem).await
+    purchase_from(store, strategy, sku, quantity, None, user, idem).await
 }
 
 /// [`purchase`], drawn from `location` alone when it is given.
-pub async fn purchase_at(
+pub async fn purchase_from(
     store: &Inventory,
     strategy: Strategy,
     sku: &Sku,

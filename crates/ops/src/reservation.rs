@@ -7,7 +7,7 @@
 //! what makes "ends in exactly one terminal state, once" hold.
 
 use super::alerts::crossing_cmd;
-use super::idempotency::{Idempotency, Recalled, StoredAnswer, field};
+use super::idempotency::{Idempotency, Prior, StoredAnswer, field};
 use super::journal::{Entry, journal_cmd};
 use super::level::shift;
 use super::{OrderLine, movement_cmd, now_ms};
@@ -293,7 +293,7 @@ pub(crate) struct Ran<T> {
 }
 
 /// Runs `step` on reservation `id` as one optimistic transaction. `scope` names the
-/// endpoint for its idempotency slot.
+/// endpoint for its stored answer.
 pub(crate) async fn run<S: Step>(
     store: &Inventory,
     id: &ReservationId,
@@ -341,7 +341,7 @@ struct Transition<'a, S> {
 }
 
 impl<S: Step> Optimistic for Transition<'_, S> {
-    /// The reservation hash, then the idempotency slot if any.
+    /// The reservation hash, then the stored answer if any.
     type Snapshot = Vec<Value>;
     type Output = S::Output;
     /// A final answer with nothing to write (`Ok`: a replay or a no-op), or a refusal.
@@ -366,7 +366,7 @@ impl<S: Step> Optimistic for Transition<'_, S> {
         let resv = values.next();
         if let Some(slot) = &self.idem {
             let stored = values.next().unwrap_or(Value::Nil);
-            if let Recalled::Replay(fields) = slot.recall(stored).map_err(Err)? {
+            if let Prior::Replay(fields) = slot.recall(stored).map_err(Err)? {
                 let body = field(&fields, "body").map_err(|e| Err(e.into()))?;
                 return Err(serde_json::from_str(body).or_else(|e| protocol(format!("stored answer: {e}"))));
             }

@@ -1,6 +1,6 @@
 use super::idempotency::{Idempotency, StoredAnswer};
 use super::reservation::Reservation;
-use super::saga::{self, Across, Parent};
+use super::saga::{self, CrossSlotCart, Parent};
 use super::take::{Take, Taken};
 use super::{CheckoutLine, Effort, OrderLine, now_ms};
 use crate::Inventory;
@@ -56,7 +56,7 @@ pub async fn reserve(
     if saga::spans_slots(store, items) {
         // Boxed: a saga's future is large, and inline it would be moved on every hold.
         let taken = Box::pin(
-            Across {
+            CrossSlotCart {
                 store,
                 strategy,
                 items,

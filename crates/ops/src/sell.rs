@@ -2,7 +2,7 @@
 
 use super::idempotency::{Idempotency, StoredAnswer};
 use super::journal::{Entry, encoded};
-use super::saga::{self, Across, Parent};
+use super::saga::{self, CrossSlotCart, Parent};
 use super::take::{Record, Take, Taken};
 use super::{Order, OrderLine, OrderSource, now_ms};
 use crate::Inventory;
@@ -38,7 +38,7 @@ pub(crate) async fn sell(
     if saga::spans_slots(store, items) {
         // Boxed: a saga's future is large, and inline it would be moved on every sale.
         let taken = Box::pin(
-            Across {
+            CrossSlotCart {
                 store,
                 strategy,
                 items,

@@ -42,7 +42,7 @@ impl Store {
         self.inner
             .journal
             .listed
-            .list(self, self.inner.keys.journal_slots(), self.feed_slot(slot))
+            .list(self, self.inner.keys.ledger_slots(), self.feed_slot(slot))
             .await
     }
 
@@ -85,7 +85,7 @@ impl Store {
             return;
         }
         let hint = redis::cmd("SADD")
-            .arg(self.inner.keys.journal_dirty())
+            .arg(self.inner.keys.ledger_dirty())
             .arg(slots.into_iter().collect::<Vec<_>>())
             .to_owned();
         if let Err(e) = self.query::<i64>(&hint).await {

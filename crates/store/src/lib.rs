@@ -166,7 +166,7 @@ impl Store {
         let keys = Keys::new(&config.key_prefix)?;
         let redis = Redis::open(target, &config)?;
         let budget = config.retry_budget.map(|b| b.bucket());
-        let wiring = crate::events::Wiring {
+        let wiring = crate::events::FeedTarget {
             target: target.clone(),
             keys: keys.clone(),
             conn: redis.shared(),

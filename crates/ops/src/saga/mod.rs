@@ -24,16 +24,16 @@
 //! coordinator that dies anywhere leaves only timed holds that the worker settles one way:
 //! never a unit held forever, never a half-sold cart.
 
-mod conclude;
 mod decision;
+mod final_commit;
 mod parts;
 
 use crate::convert;
-use conclude::{Conclude, Concluded};
 use decision::{Decision, decision_key, give_up, home_slot};
-pub(crate) use parts::{Followed, follow, settle_part};
+use final_commit::{FinalCommit, NotCommitted};
+pub(crate) use parts::{PartOutcome, follow, settle_part};
 
-use super::idempotency::{Idempotency, Recalled, StoredAnswer};
+use super::idempotency::{Idempotency, Prior, StoredAnswer};
 use super::journal::{Entry, journal_cmd};
 use super::reservation::{Reservation, SagaKind, SagaLink};
 use super::take::{Outcome, Receipt, Take, Taken};
@@ -121,7 +121,7 @@ impl Parent {
 }
 
 /// One cross-slot cart to take.
-pub(crate) struct Across<'a> {
+pub(crate) struct CrossSlotCart<'a> {
     pub store: &'a Inventory,
     pub strategy: Strategy,
     pub items: &'a CartItems,
@@ -133,7 +133,7 @@ pub(crate) struct Across<'a> {
     pub parent: Parent,
 }
 
-impl Across<'_> {
+impl CrossSlotCart<'_> {
     /// Runs the saga, and reports it as one call of its endpoint.
     pub(crate) async fn run(self) -> Result<Taken, Error> {
         let (store, scope, strategy) = (self.store, self.scope, self.strategy);
@@ -204,7 +204,7 @@ impl Across<'_> {
             effort,
             drawn,
         };
-        let commit = Conclude {
+        let commit = FinalCommit {
             decision: Some(decision_key(store, &link)),
             effect: self.parent.writes(store),
             receipt: receipt.clone(),
@@ -218,10 +218,10 @@ impl Across<'_> {
             // A lost EXEC reply may still have committed: whatever stands is the answer.
             Err(TxError::Store(e)) => match give_up(store, &link).await {
                 Ok(Decision::Commit) => Ok(receipt),
-                _ => Err(Concluded::Failed(e.into())),
+                _ => Err(NotCommitted::Failed(e.into())),
             },
             Err(TxError::Contention { attempts, throttled }) => {
-                Err(Concluded::Failed(Error::Contention { attempts, throttled }))
+                Err(NotCommitted::Failed(Error::Contention { attempts, throttled }))
             }
         };
         match concluded {
@@ -232,9 +232,9 @@ impl Across<'_> {
             Err(other) => {
                 release(store, &link, &held).await;
                 match other {
-                    Concluded::Replayed(receipt) => receipt.into_taken(self.items),
-                    Concluded::Decided => Err(StoreError::Timeout.into()),
-                    Concluded::Failed(e) => Err(e),
+                    NotCommitted::Replayed(receipt) => receipt.into_taken(self.items),
+                    NotCommitted::Decided => Err(StoreError::Timeout.into()),
+                    NotCommitted::Failed(e) => Err(e),
                 }
             }
         }
@@ -274,8 +274,8 @@ impl Across<'_> {
     async fn recall(&self, answer: &StoredAnswer) -> Result<Option<Receipt>, Error> {
         let stored: Value = self.store.query(redis::cmd("HGETALL").arg(&answer.key)).await?;
         match answer.recall(stored)? {
-            Recalled::Fresh => Ok(None),
-            Recalled::Replay(fields) => Ok(Some(Receipt::from_fields(&fields, &self.items.quantities())?)),
+            Prior::Fresh => Ok(None),
+            Prior::Replay(fields) => Ok(Some(Receipt::from_fields(&fields, &self.items.quantities())?)),
         }
     }
 
@@ -339,7 +339,7 @@ impl Across<'_> {
             Error::InsufficientStock { attempts, .. } => *attempts,
             _ => 1,
         };
-        let store_it = Conclude {
+        let store_it = FinalCommit {
             decision: None,
             effect: Vec::new(),
             receipt: Receipt {
@@ -356,7 +356,7 @@ impl Across<'_> {
         match txn::run(self.store, &store_it).await {
             Ok(_) => Err(refusal),
             Err(TxError::Rejected {
-                rejection: Concluded::Replayed(receipt),
+                rejection: NotCommitted::Replayed(receipt),
                 ..
             }) => receipt.into_taken(self.items),
             Err(_) => Err(refusal),

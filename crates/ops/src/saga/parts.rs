@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// What became of one part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Followed {
+pub(crate) enum PartOutcome {
     /// Its units went to `sold`: the saga committed an order, or the reservation was confirmed.
     Sold,
     /// Its units went back to `available`: the saga aborted, or the reservation ended unsold.
@@ -32,7 +32,7 @@ pub(crate) enum Followed {
     /// No decision yet and its deadline is ahead: the coordinator is still at work.
     Pending,
     /// It had ended already, or does not exist (a hold whose reply was lost never landed).
-    Settled,
+    Verdict,
 }
 
 /// Settles each part, one after another. Failures are logged, not returned: the part stays
@@ -46,17 +46,17 @@ pub(crate) async fn follow(store: &Inventory, parts: &[ReservationId]) {
 }
 
 /// Makes one part agree with its saga's decision and parent.
-pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result<Followed, Error> {
+pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result<PartOutcome, Error> {
     let Some(part) = load(store, id).await? else {
-        return Ok(Followed::Settled);
+        return Ok(PartOutcome::Verdict);
     };
     let Some(link) = part.saga.clone().filter(|_| part.status == ReservationStatus::Active) else {
-        return Ok(Followed::Settled);
+        return Ok(PartOutcome::Verdict);
     };
     let now = now_ms();
     let decided = match decision(store, &link).await? {
         Some(d) => d,
-        None if now < part.expires_at => return Ok(Followed::Pending),
+        None if now < part.expires_at => return Ok(PartOutcome::Pending),
         // The coordinator had its time: give up on it, unless it decided meanwhile.
         None => give_up(store, &link).await?,
     };
@@ -73,7 +73,7 @@ pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result
         _ => None,
     };
     let followed = reservation::run(store, id, scope, None, action).await?.output;
-    if let (Followed::Rearmed, Some(at)) = (followed, rearmed_to) {
+    if let (PartOutcome::Rearmed, Some(at)) = (followed, rearmed_to) {
         // An earlier deadline than the hold's must reach the worker's schedule too.
         store.hold_added(id.slot(), at).await;
     }
@@ -135,10 +135,10 @@ impl Action {
 }
 
 impl Step for Action {
-    type Output = Followed;
+    type Output = PartOutcome;
 
-    fn moved_stock(output: &Followed) -> bool {
-        matches!(output, Followed::Sold | Followed::Released { .. })
+    fn moved_stock(output: &PartOutcome) -> bool {
+        matches!(output, PartOutcome::Sold | PartOutcome::Released { .. })
     }
 
     fn decide(
@@ -146,9 +146,9 @@ impl Step for Action {
         store: &Inventory,
         found: Option<Reservation>,
         now_ms: i64,
-    ) -> Result<(Vec<Cmd>, Followed), Error> {
+    ) -> Result<(Vec<Cmd>, PartOutcome), Error> {
         let Some(part) = found.filter(|p| p.status == ReservationStatus::Active) else {
-            return Ok((Vec::new(), Followed::Settled));
+            return Ok((Vec::new(), PartOutcome::Verdict));
         };
         match self {
             Self::Sell { order_id } => {
@@ -157,7 +157,7 @@ impl Step for Action {
                     order_id: Some(order_id.clone()),
                     ..part.clone()
                 };
-                Ok((part.end(store, &ended, "sold", "confirm", now_ms)?, Followed::Sold))
+                Ok((part.end(store, &ended, "sold", "confirm", now_ms)?, PartOutcome::Sold))
             }
             Self::Release { kind, now } => {
                 let status = if *kind == "expire" {
@@ -169,11 +169,11 @@ impl Step for Action {
                 let lag_ms = (now - part.expires_at).max(0);
                 Ok((
                     part.end(store, &ended, "available", kind, now_ms)?,
-                    Followed::Released { lag_ms },
+                    PartOutcome::Released { lag_ms },
                 ))
             }
-            Self::Rearm { expires_at } if *expires_at == part.expires_at => Ok((Vec::new(), Followed::Rearmed)),
-            Self::Rearm { expires_at } => Ok((part.rearm(store, *expires_at, now_ms).0, Followed::Rearmed)),
+            Self::Rearm { expires_at } if *expires_at == part.expires_at => Ok((Vec::new(), PartOutcome::Rearmed)),
+            Self::Rearm { expires_at } => Ok((part.rearm(store, *expires_at, now_ms).0, PartOutcome::Rearmed)),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! the stored answer, so each sees what the one before it stored.
 
 use super::Take;
-use super::decide::Settled;
+use super::decide::Verdict;
 use super::receipt::{Outcome, Receipt};
 use crate::error::{Error, StoreError};
 use crate::idempotency::Turn;
@@ -45,14 +45,14 @@ impl Take {
             .broken_think_time
             .mul_f64(rand::random_range(0.75..1.25));
         tokio::time::sleep(think).await;
-        let (levels, recalled) = self.split(snapshot)?;
+        let (levels, prior) = self.split(snapshot)?;
         let effort = Effort {
             attempts: 1,
             conflicts: 0,
         };
         let levels: Vec<Option<&Level>> = levels.iter().map(Option::as_ref).collect();
-        match self.settle(&levels, recalled, effort) {
-            Settled::Commit {
+        match self.verdict(&levels, prior, effort) {
+            Verdict::Commit {
                 writes,
                 mut receipt,
                 positions,
@@ -76,11 +76,11 @@ impl Take {
                 }
                 Ok(receipt)
             }
-            Settled::Replay(receipt) => {
+            Verdict::Replay(receipt) => {
                 self.store.metrics().attempt_answered(1, false);
                 Ok(receipt)
             }
-            Settled::Refused(e) => {
+            Verdict::Refused(e) => {
                 self.store.metrics().attempt_answered(1, false);
                 Err(e)
             }

@@ -1,7 +1,7 @@
 //! The decision every strategy shares: split what was read, recall an earlier answer, and
-//! settle the take against the levels, into writes, a replay or a refusal.
+//! reach the take's verdict against the levels, into writes, a replay or a refusal.
 
-use super::super::idempotency::Recalled;
+use super::super::idempotency::Prior;
 use super::super::level::{Allocation, Draw, Level};
 use super::Take;
 use super::receipt::{Outcome, Receipt};
@@ -11,8 +11,8 @@ use crate::outcome::Effort;
 use redis::{Cmd, Value};
 use std::collections::HashMap;
 
-/// How one take settles against a level and whatever its idempotency slot held.
-pub(crate) enum Settled {
+/// A take's verdict: what it does, given the levels read and what its stored answer held.
+pub(crate) enum Verdict {
     /// Commit these writes; the receipt is the answer. `positions`: where each line's
     /// `HINCRBY … available` sits among the writes (empty when nothing was taken).
     Commit {
@@ -27,9 +27,9 @@ pub(crate) enum Settled {
 }
 
 impl Take {
-    /// Splits this take's read: each line's stock hash, then the idempotency slot if any.
+    /// Splits this take's read: each line's stock hash, then the stored answer if any.
     /// A reused key is an error here, like a read that does not decode.
-    pub(crate) fn split(&self, snapshot: Vec<Value>) -> Result<(Vec<Option<Level>>, Recalled), Error> {
+    pub(crate) fn split(&self, snapshot: Vec<Value>) -> Result<(Vec<Option<Level>>, Prior), Error> {
         let mut it = snapshot.into_iter();
         let levels = self
             .items
@@ -41,25 +41,25 @@ impl Take {
     }
 
     /// Decodes this take's slot from its read (fresh when it has no key).
-    pub(crate) fn recall(&self, stored: Option<Value>) -> Result<Recalled, Error> {
+    pub(crate) fn recall(&self, stored: Option<Value>) -> Result<Prior, Error> {
         match (&self.idem, stored) {
-            (None, _) => Ok(Recalled::Fresh),
+            (None, _) => Ok(Prior::Fresh),
             (Some(slot), Some(v)) => slot.recall(v),
             (Some(_), None) => Err(StoreError::Protocol("idempotency read missing".into()).into()),
         }
     }
 
     /// Settles this take against each line's stock (in cart order).
-    pub(crate) fn settle(&self, levels: &[Option<&Level>], recalled: Recalled, effort: Effort) -> Settled {
-        if let Recalled::Replay(fields) = recalled {
+    pub(crate) fn verdict(&self, levels: &[Option<&Level>], prior: Prior, effort: Effort) -> Verdict {
+        if let Prior::Replay(fields) = prior {
             return match Receipt::from_fields(&fields, &self.items.quantities()) {
-                Ok(r) => Settled::Replay(r),
-                Err(e) => Settled::Refused(e.into()),
+                Ok(r) => Verdict::Replay(r),
+                Err(e) => Verdict::Refused(e.into()),
             };
         }
         let (outcome, drawn) = match self.check(levels) {
             Ok(o) => o,
-            Err(e) => return Settled::Refused(e),
+            Err(e) => return Verdict::Refused(e),
         };
         let mut receipt = self.receipt(outcome, effort);
         receipt.drawn = drawn;
@@ -68,13 +68,13 @@ impl Take {
             (_, Some(_)) => (Vec::new(), Vec::new()),
             (_, None) => {
                 let refusal = receipt.into_taken(&self.items).err();
-                return Settled::Refused(refusal.expect("a refusal outcome renders an error"));
+                return Verdict::Refused(refusal.expect("a refusal outcome renders an error"));
             }
         };
         if let Some(slot) = &self.idem {
             writes.extend(slot.remember(&receipt.fields()));
         }
-        Settled::Commit {
+        Verdict::Commit {
             writes,
             receipt,
             positions,

@@ -137,7 +137,7 @@ impl Take {
             match key {
                 BuyerKey::Record => inv.key(record_key),
                 BuyerKey::Expiry => inv.key(keys.expiry(self.slot)),
-                BuyerKey::Feed => inv.key(keys.journal(feed_slot)),
+                BuyerKey::Feed => inv.key(keys.ledger_feed(feed_slot)),
                 BuyerKey::Alerts => inv.key(keys.alerts(feed_slot)),
                 BuyerKey::Idempotency => match idem {
                     Some((key, _, _)) => inv.key(key),

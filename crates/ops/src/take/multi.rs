@@ -8,7 +8,7 @@ use super::super::level::{Allocation, shift};
 use super::super::{OrderLine, movement_cmd};
 use super::Record;
 use super::Take;
-use super::decide::Settled;
+use super::decide::Verdict;
 use super::receipt::Receipt;
 use crate::error::Error;
 use crate::outcome::Effort;
@@ -90,7 +90,7 @@ impl Take {
 }
 
 impl Optimistic for Take {
-    /// Each line's stock hash (empty: unknown SKU), then the idempotency slot if any.
+    /// Each line's stock hash (empty: unknown SKU), then the stored answer if any.
     type Snapshot = Vec<Value>;
     /// The committed answer.
     type Output = Receipt;
@@ -113,19 +113,19 @@ impl Optimistic for Take {
     }
 
     fn decide(&self, snapshot: Vec<Value>, attempt: u32) -> Result<Plan<Receipt>, Self::Rejection> {
-        let (levels, recalled) = self.split(snapshot).map_err(Err)?;
+        let (levels, prior) = self.split(snapshot).map_err(Err)?;
         let effort = Effort {
             attempts: attempt,
             conflicts: attempt - 1,
         };
         let levels: Vec<Option<&_>> = levels.iter().map(Option::as_ref).collect();
-        match self.settle(&levels, recalled, effort) {
-            Settled::Commit { writes, receipt, .. } => Ok(Plan {
+        match self.verdict(&levels, prior, effort) {
+            Verdict::Commit { writes, receipt, .. } => Ok(Plan {
                 writes,
                 output: receipt,
             }),
-            Settled::Replay(receipt) => Err(Ok(receipt)),
-            Settled::Refused(e) => Err(Err(e)),
+            Verdict::Replay(receipt) => Err(Ok(receipt)),
+            Verdict::Refused(e) => Err(Err(e)),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! queue that forms batches is `batch`.
 
 use super::Take;
-use super::decide::{Settled, level_from};
+use super::decide::{Verdict, level_from};
 use super::receipt::{Outcome, Receipt};
 use crate::convert;
 use crate::domain::Sku;
@@ -63,7 +63,7 @@ impl Optimistic for Batch<'_> {
     /// Nothing to commit: every take was refused or replayed.
     type Rejection = Vec<Result<Receipt, Error>>;
 
-    /// Every SKU and every idempotency slot: a repeat committed elsewhere must abort us.
+    /// Every SKU and every stored answer: a repeat committed elsewhere must abort us.
     fn watch_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.stock_keys().into_iter().map(|(k, _)| k).collect();
         keys.extend(self.takes.iter().filter_map(|t| t.idem.as_ref().map(|s| s.key.clone())));
@@ -116,12 +116,12 @@ impl Optimistic for Batch<'_> {
             }
             let keys = take.stock_keys();
             let levels: Vec<Option<&Level>> = keys.iter().map(|k| level.get(k).and_then(Option::as_ref)).collect();
-            let settled = match take.recall(stored) {
-                Ok(recalled) => take.settle(&levels, recalled, effort),
-                Err(e) => Settled::Refused(e),
+            let verdict = match take.recall(stored) {
+                Ok(prior) => take.verdict(&levels, prior, effort),
+                Err(e) => Verdict::Refused(e),
             };
-            let result = match settled {
-                Settled::Commit { writes: w, receipt, .. } => {
+            let result = match verdict {
+                Verdict::Commit { writes: w, receipt, .. } => {
                     if let Outcome::Taken(_) = &receipt.outcome {
                         for (key, drawn) in keys.iter().zip(&receipt.drawn) {
                             if let Some(Some(l)) = level.get_mut(key) {
@@ -132,8 +132,8 @@ impl Optimistic for Batch<'_> {
                     writes.extend(w);
                     Ok(receipt)
                 }
-                Settled::Replay(receipt) => Ok(receipt),
-                Settled::Refused(e) => Err(e),
+                Verdict::Replay(receipt) => Ok(receipt),
+                Verdict::Refused(e) => Err(e),
             };
             if let Some(slot) = &take.idem {
                 answered.insert(slot.key.as_str(), (slot, result.clone()));

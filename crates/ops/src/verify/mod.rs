@@ -105,7 +105,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
     }
 
     // Orders that aged out of Redis once in the ledger: their lines, kept per slot.
-    let ledger_slots: Vec<u16> = store.query(redis::cmd("SMEMBERS").arg(keys.journal_slots())).await?;
+    let ledger_slots: Vec<u16> = store.query(redis::cmd("SMEMBERS").arg(keys.ledger_slots())).await?;
     let aged: Vec<HashMap<String, i64>> = store
         .read_all(
             ledger_slots

@@ -31,7 +31,7 @@ pub(super) async fn purchase(
         location,
     } = command;
     tracing::Span::current().record("sku", sku.as_str());
-    let done = ops::purchase_at(
+    let done = ops::purchase_from(
         &state.store,
         strategy.0,
         &sku,

@@ -1,7 +1,7 @@
 //! Follows every process's published events and hands them to this process's subscribers.
 
 use super::outbox::read_levels;
-use super::{StockEvent, Wiring};
+use super::{FeedTarget, StockEvent};
 use crate::conn::Target;
 use crate::domain::Sku;
 use redis::{IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};
@@ -26,7 +26,7 @@ enum Subscription {
 impl Subscription {
     /// Subscribes to every channel again (harmless when still subscribed), which also makes
     /// the client reconnect; returns how many channels that is.
-    async fn again(&mut self, wiring: &Wiring) -> Result<usize, redis::RedisError> {
+    async fn again(&mut self, wiring: &FeedTarget) -> Result<usize, redis::RedisError> {
         match self {
             Self::Single(conn) => {
                 conn.subscribe(wiring.keys.events()).await?;
@@ -41,7 +41,7 @@ impl Subscription {
 /// SSUBSCRIBE cannot span slots).
 async fn ssubscribe_all(
     conn: &mut redis::cluster_async::ClusterConnection,
-    wiring: &Wiring,
+    wiring: &FeedTarget,
 ) -> Result<usize, redis::RedisError> {
     let channels = wiring.keys.events_shards();
     for channel in &channels {
@@ -54,7 +54,7 @@ async fn ssubscribe_all(
 /// `feed`. Every (re)subscription confirmation schedules a resync of the SKUs shown so far:
 /// the client resubscribes by itself after a reconnect, and what was published meanwhile
 /// is lost. Ends when the store (the feed's sender) is gone.
-pub(super) async fn run(wiring: Wiring, feed: broadcast::WeakSender<StockEvent>, live: watch::Sender<bool>) {
+pub(super) async fn run(wiring: FeedTarget, feed: broadcast::WeakSender<StockEvent>, live: watch::Sender<bool>) {
     let (tx, mut pushes) = mpsc::unbounded_channel::<PushInfo>();
     let (mut subscription, mut initial) = loop {
         match subscribe(&wiring, tx.clone()).await {
@@ -141,7 +141,7 @@ pub(super) async fn run(wiring: Wiring, feed: broadcast::WeakSender<StockEvent>,
 /// outboxes publish on; also says how many channels that is. The client resubscribes by
 /// itself after a reconnect.
 async fn subscribe(
-    wiring: &Wiring,
+    wiring: &FeedTarget,
     tx: mpsc::UnboundedSender<PushInfo>,
 ) -> Result<(Subscription, usize), redis::RedisError> {
     let timeout = wiring.timeout;
@@ -195,7 +195,7 @@ fn deliver(data: Vec<Value>, feed: &broadcast::Sender<StockEvent>, shown: &mut B
 
 /// Re-reads every SKU shown so far and broadcasts its state as a `resync` event.
 async fn resync_shown(
-    wiring: &Wiring,
+    wiring: &FeedTarget,
     shown: &BTreeSet<Sku>,
     feed: &broadcast::Sender<StockEvent>,
 ) -> Result<(), crate::error::StoreError> {

@@ -72,7 +72,7 @@ pub struct Change {
 
 /// Where the feed's tasks find Redis.
 #[derive(Debug, Clone)]
-pub struct Wiring {
+pub struct FeedTarget {
     /// For the inbox's own subscriber connection.
     pub target: Target,
     /// The key layout, for the feed's channels and the stock hashes it reads.
@@ -86,7 +86,7 @@ pub struct Wiring {
 /// The feed: this process's subscribers, and the two tasks that link it to Redis, each
 /// started on first use (the outbox by the first change, the inbox by the first subscriber).
 pub struct Events {
-    wiring: Wiring,
+    wiring: FeedTarget,
     /// Whether this process publishes its changes (the bench turns it off).
     publish: bool,
     feed: broadcast::Sender<StockEvent>,
@@ -105,7 +105,7 @@ impl std::fmt::Debug for Events {
 
 impl Events {
     /// A feed on `wiring`; nothing runs until it is used.
-    pub fn new(wiring: Wiring, publish: bool) -> Self {
+    pub fn new(wiring: FeedTarget, publish: bool) -> Self {
         Self {
             wiring,
             publish,

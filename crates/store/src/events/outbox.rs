@@ -1,6 +1,6 @@
 //! Publishes this process's committed changes, with the stock read after them.
 
-use super::{Change, StockEvent, Wiring};
+use super::{Change, FeedTarget, StockEvent};
 use crate::conn::Shared;
 use crate::domain::Sku;
 use crate::keys;
@@ -13,7 +13,7 @@ const READ_BATCH: usize = 256;
 /// Takes changes in the order they were reported, reads each SKU once per batch (a hot SKU
 /// can have hundreds of changes in one), and publishes the events per channel. Ends when
 /// the store (holding the sender) is dropped.
-pub(super) async fn run(mut queue: mpsc::UnboundedReceiver<Change>, wiring: Wiring) {
+pub(super) async fn run(mut queue: mpsc::UnboundedReceiver<Change>, wiring: FeedTarget) {
     let mut changes = Vec::with_capacity(READ_BATCH);
     while queue.recv_many(&mut changes, READ_BATCH).await > 0 {
         let events = match tokio::time::timeout(wiring.timeout, read(&wiring, &changes)).await {
@@ -37,7 +37,7 @@ pub(super) async fn run(mut queue: mpsc::UnboundedReceiver<Change>, wiring: Wiri
 }
 
 /// The events of `changes`, with each SKU's stock as read now.
-async fn read(wiring: &Wiring, changes: &[Change]) -> Result<Vec<(u16, StockEvent)>, crate::error::StoreError> {
+async fn read(wiring: &FeedTarget, changes: &[Change]) -> Result<Vec<(u16, StockEvent)>, crate::error::StoreError> {
     let skus: Vec<&Sku> = {
         let mut seen = std::collections::HashSet::new();
         changes
@@ -92,7 +92,7 @@ pub(super) async fn read_levels(
 
 /// One message per channel: a JSON array of events, in order. On one server every event
 /// goes to one channel; on a cluster, to its SKU's shard channel.
-async fn publish(wiring: &Wiring, events: Vec<(u16, StockEvent)>) -> Result<(), crate::error::StoreError> {
+async fn publish(wiring: &FeedTarget, events: Vec<(u16, StockEvent)>) -> Result<(), crate::error::StoreError> {
     if events.is_empty() {
         return Ok(());
     }

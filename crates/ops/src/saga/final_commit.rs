@@ -3,13 +3,13 @@
 
 use super::Decision;
 use crate::error::Error;
-use crate::idempotency::{Recalled, StoredAnswer};
+use crate::idempotency::{Prior, StoredAnswer};
 use crate::take::Receipt;
 use crate::txn::{Optimistic, Plan};
 use redis::{Cmd, Value};
 
 /// Why the final step did not commit.
-pub(super) enum Concluded {
+pub(super) enum NotCommitted {
     /// A request with the same key answered first: its answer.
     Replayed(Receipt),
     /// A decision was there already (the worker gave up on us).
@@ -20,7 +20,7 @@ pub(super) enum Concluded {
 
 /// The last step of a saga, in the parent's slot: the decision, the parent record and the
 /// stored answer in one transaction; or, for a refusal, the stored answer alone.
-pub(super) struct Conclude<'a> {
+pub(super) struct FinalCommit<'a> {
     /// The decision key (`None` when storing a refusal).
     pub decision: Option<String>,
     pub effect: Vec<Cmd>,
@@ -30,10 +30,10 @@ pub(super) struct Conclude<'a> {
     pub retention_ms: u64,
 }
 
-impl Optimistic for Conclude<'_> {
+impl Optimistic for FinalCommit<'_> {
     type Snapshot = Vec<Value>;
     type Output = ();
-    type Rejection = Concluded;
+    type Rejection = NotCommitted;
 
     fn watch_keys(&self) -> Vec<String> {
         self.decision
@@ -52,12 +52,12 @@ impl Optimistic for Conclude<'_> {
         }
     }
 
-    fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<()>, Concluded> {
+    fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<()>, NotCommitted> {
         let mut values = snapshot.into_iter();
         let mut writes = Vec::new();
         if let Some(key) = &self.decision {
             if !matches!(values.next(), Some(Value::Nil) | None) {
-                return Err(Concluded::Decided);
+                return Err(NotCommitted::Decided);
             }
             writes.push(
                 redis::cmd("SET")
@@ -72,14 +72,14 @@ impl Optimistic for Conclude<'_> {
         if let Some(answer) = self.answer {
             let stored = values.next().unwrap_or(Value::Nil);
             match answer.recall(stored) {
-                Ok(Recalled::Replay(fields)) => {
+                Ok(Prior::Replay(fields)) => {
                     return Err(match Receipt::from_fields(&fields, &self.quantities) {
-                        Ok(receipt) => Concluded::Replayed(receipt),
-                        Err(e) => Concluded::Failed(e.into()),
+                        Ok(receipt) => NotCommitted::Replayed(receipt),
+                        Err(e) => NotCommitted::Failed(e.into()),
                     });
                 }
-                Ok(Recalled::Fresh) => writes.extend(answer.remember(&self.receipt.fields())),
-                Err(e) => return Err(Concluded::Failed(e)),
+                Ok(Prior::Fresh) => writes.extend(answer.remember(&self.receipt.fields())),
+                Err(e) => return Err(NotCommitted::Failed(e)),
             }
         }
         Ok(Plan { writes, output: () })
