@@ -256,13 +256,47 @@ pub(crate) fn finished<T>(
     }
 }
 
-/// An engine run as its caller's answer: the output (or, for a rejection, the answer the
-/// rejection carries), the effort when the engine counted it, and whether anything committed.
+/// Why an optimistic step wrote nothing although its caller gets an answer: a repeat of a
+/// keyed call (or a step with nothing to do) answered as before, or a refusal. A replay is
+/// an answer, not an error, so it is its own case rather than an `Ok` inside an `Err`.
+pub(crate) enum Unwritten<T> {
+    /// The answer, with nothing to write: the key's first answer, or a no-op.
+    Answered(T),
+    /// Refused; nothing was written.
+    Refused(Error),
+}
+
+impl<T> From<Error> for Unwritten<T> {
+    fn from(e: Error) -> Self {
+        Self::Refused(e)
+    }
+}
+
+impl<T> From<Unwritten<T>> for Result<T, Error> {
+    fn from(unwritten: Unwritten<T>) -> Self {
+        match unwritten {
+            Unwritten::Answered(answer) => Ok(answer),
+            Unwritten::Refused(e) => Err(e),
+        }
+    }
+}
+
+/// An engine run as its caller's answer.
+pub(crate) struct Answered<T> {
+    /// The output, or the answer a rejection carries.
+    pub result: Result<T, Error>,
+    /// The effort, when the engine counted it.
+    pub effort: Option<Effort>,
+    /// Whether anything committed.
+    pub committed: bool,
+}
+
+/// Turns an engine run into its caller's answer; `rejected` says what a rejection answers.
 pub(crate) fn answer<T, R>(
     run: Result<crate::txn::Committed<T>, TxError<R>>,
     rejected: impl FnOnce(R) -> Result<T, Error>,
-) -> (Result<T, Error>, Option<Effort>, bool) {
-    match run {
+) -> Answered<T> {
+    let (result, effort, committed) = match run {
         Ok(done) => (Ok(done.output), Some(Effort::of(done.attempts, done.conflicts)), true),
         Err(TxError::Rejected {
             rejection,
@@ -273,6 +307,11 @@ pub(crate) fn answer<T, R>(
             (Err(Error::Contention { attempts, throttled }), None, false)
         }
         Err(TxError::Store(e)) => (Err(e.into()), None, false),
+    };
+    Answered {
+        result,
+        effort,
+        committed,
     }
 }
 
@@ -283,7 +322,7 @@ where
 {
     let started = tokio::time::Instant::now();
     store.list_journal_slot(store.keys().slot_of_sku(sku)).await?;
-    let (result, effort, _) = answer(crate::txn::run(store, op).await, Err);
+    let Answered { result, effort, .. } = answer(crate::txn::run(store, op).await, Err);
     finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
     result
 }

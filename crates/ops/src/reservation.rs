@@ -12,6 +12,7 @@ use super::journal::{Entry, journal_cmd};
 use super::level::shift;
 use super::{OrderLine, movement_cmd, now_ms};
 use crate::Inventory;
+use crate::Unwritten;
 use crate::convert;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
@@ -314,7 +315,11 @@ pub(crate) async fn run<S: Step>(
     };
     // Only a commit moved stock; an answer given without one (a replay, a hold already
     // ended) publishes no stock event.
-    let (result, effort, committed) = super::answer(txn::run(store, &op).await, |answer| answer);
+    let super::Answered {
+        result,
+        effort,
+        committed,
+    } = super::answer(txn::run(store, &op).await, Into::into);
     let touched = std::mem::take(&mut *op.touched.lock().expect("not poisoned"));
     let touched = if committed && result.as_ref().is_ok_and(S::moved_stock) {
         touched
@@ -344,8 +349,8 @@ impl<S: Step> Optimistic for Transition<'_, S> {
     /// The reservation hash, then the stored answer if any.
     type Snapshot = Vec<Value>;
     type Output = S::Output;
-    /// A final answer with nothing to write (`Ok`: a replay or a no-op), or a refusal.
-    type Rejection = Result<S::Output, Error>;
+    /// A final answer with nothing to write (a replay or a no-op), or a refusal.
+    type Rejection = Unwritten<S::Output>;
 
     fn watch_keys(&self) -> Vec<String> {
         let mut keys = vec![self.key.clone()];
@@ -361,21 +366,24 @@ impl<S: Step> Optimistic for Transition<'_, S> {
     }
 
     fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<S::Output>, Self::Rejection> {
-        let protocol = |e: String| Err(Error::Store(StoreError::Protocol(e.into())));
+        let protocol = |e: String| Unwritten::Refused(Error::Store(StoreError::Protocol(e.into())));
         let mut values = snapshot.into_iter();
         let resv = values.next();
         if let Some(slot) = &self.idem {
             let stored = values.next().unwrap_or(Value::Nil);
-            if let Prior::Replay(fields) = slot.recall(stored).map_err(Err)? {
-                let body = field(&fields, "body").map_err(|e| Err(e.into()))?;
-                return Err(serde_json::from_str(body).or_else(|e| protocol(format!("stored answer: {e}"))));
+            if let Prior::Replay(fields) = slot.recall(stored)? {
+                let body = field(&fields, "body").map_err(|e| Unwritten::Refused(e.into()))?;
+                return Err(match serde_json::from_str(body) {
+                    Ok(answer) => Unwritten::Answered(answer),
+                    Err(e) => protocol(format!("stored answer: {e}")),
+                });
             }
         }
         let fields: HashMap<String, String> = match resv.map(redis::from_redis_value) {
             Some(Ok(f)) => f,
             _ => return Err(protocol(format!("reservation {} read failed", self.id))),
         };
-        let found = Reservation::from_fields(&self.id, fields).map_err(|e| Err(e.into()))?;
+        let found = Reservation::from_fields(&self.id, fields).map_err(|e| Unwritten::Refused(e.into()))?;
         if let Some(resv) = &found {
             let holds_stock = resv.parts.is_empty();
             *self.touched.lock().expect("not poisoned") = resv
@@ -386,9 +394,9 @@ impl<S: Step> Optimistic for Transition<'_, S> {
                 .collect();
             self.parts.lock().expect("not poisoned").clone_from(&resv.parts);
         }
-        let (mut writes, output) = self.step.decide(self.store, found, now_ms()).map_err(Err)?;
+        let (mut writes, output) = self.step.decide(self.store, found, now_ms())?;
         if writes.is_empty() {
-            return Err(Ok(output));
+            return Err(Unwritten::Answered(output));
         }
         if let Some(slot) = &self.idem {
             let body = serde_json::to_string(&output).expect("answers serialize");

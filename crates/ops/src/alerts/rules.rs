@@ -57,8 +57,7 @@ pub async fn set_rules(store: &Inventory, sku: &Sku, rules: Rules) -> Result<Ale
         .query(redis::cmd("SADD").arg(store.keys().alert_skus()).arg(sku.as_str()))
         .await?;
     let op = SetRules { store, sku, rules };
-    let (result, _, _) = crate::answer(crate::txn::run(store, &op).await, Err);
-    result
+    crate::answer(crate::txn::run(store, &op).await, Err).result
 }
 
 struct SetRules<'a> {

@@ -149,8 +149,8 @@ impl Take {
             // larger, and that future is moved on every call.
             Strategy::Watch => {
                 let run = Box::pin(txn::run_until(&store, &self, self.deadline)).await;
-                let (receipt, effort, _) = super::answer(run, |r| r);
-                (receipt, effort)
+                let answered = super::answer(run, Into::into);
+                (answered.result, answered.effort)
             }
             Strategy::Lua => (Box::pin(self.run_lua()).await, None),
             Strategy::Broken => (Box::pin(self.run_broken()).await, None),

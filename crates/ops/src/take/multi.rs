@@ -10,7 +10,7 @@ use super::Record;
 use super::Take;
 use super::decide::Verdict;
 use super::receipt::Receipt;
-use crate::error::Error;
+use crate::Unwritten;
 use crate::outcome::Effort;
 use crate::txn::{Optimistic, Plan};
 use redis::{Cmd, Value};
@@ -94,8 +94,8 @@ impl Optimistic for Take {
     type Snapshot = Vec<Value>;
     /// The committed answer.
     type Output = Receipt;
-    /// A replay (`Ok`) or a refusal with nothing written (`Err`).
-    type Rejection = Result<Receipt, Error>;
+    /// A replay, or a refusal with nothing written.
+    type Rejection = Unwritten<Receipt>;
 
     fn watch_keys(&self) -> Vec<String> {
         let mut keys = self.stock_keys();
@@ -113,7 +113,7 @@ impl Optimistic for Take {
     }
 
     fn decide(&self, snapshot: Vec<Value>, attempt: u32) -> Result<Plan<Receipt>, Self::Rejection> {
-        let (levels, prior) = self.split(snapshot).map_err(Err)?;
+        let (levels, prior) = self.split(snapshot)?;
         let effort = Effort {
             attempts: attempt,
             conflicts: attempt - 1,
@@ -124,8 +124,8 @@ impl Optimistic for Take {
                 writes,
                 output: receipt,
             }),
-            Verdict::Replay(receipt) => Err(Ok(receipt)),
-            Verdict::Refused(e) => Err(Err(e)),
+            Verdict::Replay(receipt) => Err(Unwritten::Answered(receipt)),
+            Verdict::Refused(e) => Err(Unwritten::Refused(e)),
         }
     }
 }
