@@ -9,7 +9,7 @@
 use super::fault::{FaultHook, FaultPoint};
 use super::feed::{FeedEntry, parse_id};
 use crate::convert;
-use crate::ops::journal::{Entry, deltas};
+use crate::ops::journal::Entry;
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
 
@@ -46,7 +46,7 @@ pub(super) async fn project(pool: &PgPool, batch: &[FeedEntry], fault: &FaultHoo
     )
     .bind(entries.iter().map(|(f, _)| i32::from(f.slot)).collect::<Vec<_>>())
     .bind(entries.iter().map(|(f, _)| f.key.clone()).collect::<Vec<_>>())
-    .bind(entries.iter().map(|(_, e)| e.kind.clone()).collect::<Vec<_>>())
+    .bind(entries.iter().map(|(_, e)| e.kind.as_str()).collect::<Vec<_>>())
     .bind(entries.iter().map(|(_, e)| e.reference.clone()).collect::<Vec<_>>())
     .bind(entries.iter().map(|(_, e)| e.at).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
@@ -142,12 +142,12 @@ impl Rows {
                     );
                 }
             }
-            if let Some(d) = deltas(&entry.kind) {
+            if let Some(d) = entry.kind.deltas() {
                 for (i, line) in entry.lines.iter().enumerate() {
                     rows.m_slot.push(slot);
                     rows.m_entry.push(fed.key.clone());
                     rows.m_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
-                    rows.m_kind.push(entry.kind.clone());
+                    rows.m_kind.push(entry.kind.as_str().to_owned());
                     rows.m_sku.push(line.sku.clone());
                     rows.m_qty.push(line.quantity);
                     rows.m_ref.push(entry.reference.clone());
@@ -162,7 +162,7 @@ impl Rows {
                 rows.t_slot.push(slot);
                 rows.t_entry.push(fed.key.clone());
                 rows.t_id.push(id.clone());
-                rows.t_kind.push(entry.kind.clone());
+                rows.t_kind.push(entry.kind.as_str().to_owned());
                 rows.t_status.push(resv.status.as_str().to_owned());
                 rows.t_exp.push(resv.expires_at);
                 rows.t_at.push(entry.at);

@@ -1,6 +1,7 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{Location, Sku};
 use crate::error::Error;
 
@@ -72,7 +73,7 @@ pub async fn adjust(
         correction,
         reason,
     };
-    stockroom::run(store, "adjust", sku, step).await
+    stockroom::run(store, EntryKind::Adjust, sku, step).await
 }
 
 struct Adjust<'a> {
@@ -100,7 +101,7 @@ impl Step for Adjust<'_> {
         }
         change.receive(self.location, delta, true);
         let extra = [("location", self.location.as_str()), ("reason", self.reason.as_str())];
-        change.record("adjust", delta, delta, &extra);
+        change.record(EntryKind::Adjust, delta, delta, &extra);
         Ok(())
     }
 }

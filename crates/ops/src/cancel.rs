@@ -2,6 +2,7 @@ use super::idempotency::Idempotency;
 use super::reservation::{self, Reservation, Step};
 use super::saga;
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::Error;
 use redis::Cmd;
@@ -30,6 +31,6 @@ impl Step for Cancel {
             status: ReservationStatus::Cancelled,
             ..resv.clone()
         };
-        Ok((resv.end(store, &ended, "available", "cancel", now_ms)?, ended))
+        Ok((resv.end(store, &ended, "available", EntryKind::Cancel, now_ms)?, ended))
     }
 }

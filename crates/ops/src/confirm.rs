@@ -4,6 +4,7 @@ use super::reservation::{self, Reservation, Step};
 use super::saga;
 use super::{Order, OrderLine, OrderSource};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{OrderId, ReservationId, ReservationStatus};
 use crate::error::Error;
 use redis::Cmd;
@@ -59,8 +60,8 @@ impl Step for Confirm {
             source: OrderSource::Reservation,
             reservation_id: Some(resv.reservation_id.to_string()),
         };
-        let mut writes = resv.end(store, &ended, "sold", "confirm", now_ms)?;
-        let entry = Entry::new("order", &order.order_id, now_ms).order(&order);
+        let mut writes = resv.end(store, &ended, "sold", EntryKind::Confirm, now_ms)?;
+        let entry = Entry::new(EntryKind::Order, &order.order_id, now_ms).order(&order);
         writes.extend(journal_cmd(store, self.order_id.slot(), &entry));
         writes.push(
             redis::cmd("SET")

@@ -1,6 +1,7 @@
 use super::reservation::{self, Reservation, Step};
 use super::saga::{self, PartOutcome};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::Error;
 use redis::Cmd;
@@ -82,7 +83,7 @@ impl Step for Expire {
         };
         let lag_ms = now_ms - resv.expires_at;
         Ok((
-            resv.end(store, &ended, "available", "expire", now_ms)?,
+            resv.end(store, &ended, "available", EntryKind::Expire, now_ms)?,
             Expired::Released { lag_ms },
         ))
     }

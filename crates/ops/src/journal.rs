@@ -4,7 +4,7 @@
 //! it into PostgreSQL.
 //!
 //! One entry per change, one field `e` holding [`Entry`] as JSON. Its lines move stock by
-//! the entry's `kind` ([`deltas`]); an order or reservation snapshot rides along when the
+//! the entry's `kind` ([`EntryKind::deltas`]); an order or reservation snapshot rides along when the
 //! change created or changed one. The format is versioned (`v`), since entries outlive the
 //! binary that wrote them.
 
@@ -13,6 +13,7 @@
 use super::level::Allocation;
 use super::{Order, OrderLine, Reservation};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use serde::{Deserialize, Serialize};
 
 /// The format version this binary writes and reads.
@@ -23,9 +24,9 @@ pub const VERSION: u32 = 1;
 pub struct Entry {
     /// Format version ([`VERSION`]).
     pub v: u32,
-    /// A movement kind (`set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`,
-    /// `cancel`, `expire`) when `lines` move stock; `order` or `extend` for a record alone.
-    pub kind: String,
+    /// What the change did: a movement kind when `lines` move stock, `order` or `extend`
+    /// for a record alone.
+    pub kind: EntryKind,
     /// The order or reservation the change belongs to (`admin` for set and restock).
     #[serde(rename = "ref")]
     pub reference: String,
@@ -47,10 +48,10 @@ pub struct Entry {
 
 impl Entry {
     /// An entry of `kind` about `reference`, with nothing in it yet.
-    pub fn new(kind: &str, reference: &str, at: i64) -> Self {
+    pub fn new(kind: EntryKind, reference: &str, at: i64) -> Self {
         Self {
             v: VERSION,
-            kind: kind.to_owned(),
+            kind,
             reference: reference.to_owned(),
             at,
             lines: Vec::new(),
@@ -83,21 +84,6 @@ impl Entry {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("entries serialize")
     }
-}
-
-/// What one unit of a line of `kind` does to `available, reserved, sold, received`; `None`
-/// for a kind that moves no stock.
-pub fn deltas(kind: &str) -> Option<[i64; 4]> {
-    Some(match kind {
-        "set" | "restock" | "adjust" => [1, 0, 0, 1],
-        // Between locations of one SKU: the totals the ledger keeps do not move.
-        "transfer" => [0, 0, 0, 0],
-        "purchase" | "checkout" => [-1, 0, 1, 0],
-        "reserve" => [-1, 1, 0, 0],
-        "confirm" => [0, -1, 1, 0],
-        "cancel" | "expire" => [1, -1, 0, 0],
-        _ => return None,
-    })
 }
 
 /// The XADD of `entry` to the feed of `slot` ([`Store::feed_slot`]), or nothing when the
@@ -145,22 +131,23 @@ mod tests {
 
     #[test]
     fn every_movement_kind_conserves_stock_but_set_and_restock() {
-        for kind in ["purchase", "checkout", "reserve", "confirm", "cancel", "expire"] {
-            let [a, r, s, rec] = deltas(kind).unwrap();
+        use EntryKind::*;
+        for kind in [Purchase, Checkout, Reserve, Confirm, Cancel, Expire] {
+            let [a, r, s, rec] = kind.deltas().unwrap();
             assert_eq!(a + r + s, rec, "{kind}");
             assert_eq!(rec, 0, "{kind}");
         }
-        for kind in ["set", "restock"] {
-            let [a, r, s, rec] = deltas(kind).unwrap();
+        for kind in [Set, Restock] {
+            let [a, r, s, rec] = kind.deltas().unwrap();
             assert_eq!((a + r + s, rec), (1, 1));
         }
-        assert_eq!(deltas("order"), None);
-        assert_eq!(deltas("extend"), None);
+        assert_eq!(Order.deltas(), None);
+        assert_eq!(Extend.deltas(), None);
     }
 
     #[test]
     fn entries_round_trip_and_skip_what_is_empty() {
-        let entry = Entry::new("restock", "admin", 5).lines(vec![OrderLine {
+        let entry = Entry::new(EntryKind::Restock, "admin", 5).lines(vec![OrderLine {
             sku: "A".into(),
             quantity: 3,
             allocations: Vec::new(),

@@ -77,7 +77,7 @@ pub use set_stock::{set_location_stock, set_stock};
 pub use transfer::transfer;
 pub use verify::{Report, Violation, verify};
 
-use crate::domain::{CartItems, Location, Sku};
+use crate::domain::{CartItems, EntryKind, Location, Sku};
 use crate::error::Error;
 use crate::outcome::CallOutcome;
 pub use crate::outcome::Effort;
@@ -316,14 +316,16 @@ pub(crate) fn answer<T, R>(
 }
 
 /// Runs an admin change of one SKU's stock on the engine, and reports it.
-pub(crate) async fn run_admin<O>(store: &Inventory, kind: &'static str, sku: &Sku, op: &O) -> Result<Stock, Error>
+pub(crate) async fn run_admin<O>(store: &Inventory, kind: EntryKind, sku: &Sku, op: &O) -> Result<Stock, Error>
 where
     O: crate::txn::Optimistic<Output = Stock, Rejection = Error>,
 {
     let started = tokio::time::Instant::now();
     store.list_journal_slot(store.keys().slot_of_sku(sku)).await?;
     let Answered { result, effort, .. } = answer(crate::txn::run(store, op).await, Err);
-    finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
+    finished(store, kind.as_str(), "watch", started, &result, effort, || {
+        vec![sku.clone()]
+    });
     result
 }
 
@@ -338,7 +340,7 @@ pub fn now_ms() -> i64 {
 pub(crate) fn movement_cmd(
     store: &Inventory,
     sku: &Sku,
-    kind: &str,
+    kind: EntryKind,
     quantity: i64,
     reference: &str,
     at_ms: i64,
@@ -351,7 +353,7 @@ pub(crate) fn movement_cmd(
 pub(crate) fn movement_with(
     store: &Inventory,
     sku: &Sku,
-    kind: &str,
+    kind: EntryKind,
     quantity: i64,
     reference: &str,
     at_ms: i64,
@@ -363,7 +365,7 @@ pub(crate) fn movement_with(
         .arg("~")
         .arg(store.config().movements_maxlen)
         .arg("*")
-        .arg(&[("kind", kind), ("ref", reference)])
+        .arg(&[("kind", kind.as_str()), ("ref", reference)])
         .arg("quantity")
         .arg(quantity)
         .arg("at")
@@ -375,7 +377,13 @@ pub(crate) fn movement_with(
 }
 
 /// The ledger entry of an admin change of one SKU (`set` or `restock`), if the ledger is on.
-pub(crate) fn admin_entry(store: &Inventory, sku: &Sku, kind: &str, quantity: i64, at_ms: i64) -> Option<redis::Cmd> {
+pub(crate) fn admin_entry(
+    store: &Inventory,
+    sku: &Sku,
+    kind: EntryKind,
+    quantity: i64,
+    at_ms: i64,
+) -> Option<redis::Cmd> {
     let line = OrderLine {
         sku: sku.to_string(),
         quantity,

@@ -14,6 +14,7 @@ use super::{OrderLine, movement_cmd, now_ms};
 use crate::Inventory;
 use crate::Unwritten;
 use crate::convert;
+use crate::domain::EntryKind;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::txn::{self, Optimistic, Plan};
@@ -179,7 +180,7 @@ impl Reservation {
         store: &Inventory,
         ended: &Self,
         to: &str,
-        kind: &str,
+        kind: EntryKind,
         now_ms: i64,
     ) -> Result<Vec<Cmd>, Error> {
         let mut writes = Vec::with_capacity(self.items.len() * 3 + 3);
@@ -258,7 +259,7 @@ impl Reservation {
             expires_at,
             ..self.clone()
         };
-        let entry = Entry::new("extend", &id.to_string(), now_ms).reservation(&rearmed);
+        let entry = Entry::new(EntryKind::Extend, &id.to_string(), now_ms).reservation(&rearmed);
         writes.extend(journal_cmd(store, id.slot(), &entry));
         (writes, rearmed)
     }

@@ -1,6 +1,7 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{Location, Quantity, Sku};
 use crate::error::Error;
 
@@ -17,7 +18,7 @@ pub async fn restock(
         quantity,
         location: location.unwrap_or(&default),
     };
-    stockroom::run(store, "restock", sku, step).await
+    stockroom::run(store, EntryKind::Restock, sku, step).await
 }
 
 struct Restock<'a> {
@@ -31,7 +32,12 @@ impl Step for Restock<'_> {
         let q = self.quantity.get();
         change.receive(self.location, q, true);
         let at = [("location", self.location.as_str())];
-        change.record("restock", q, q, if self.location.is_default() { &[] } else { &at });
+        change.record(
+            EntryKind::Restock,
+            q,
+            q,
+            if self.location.is_default() { &[] } else { &at },
+        );
         Ok(())
     }
 }

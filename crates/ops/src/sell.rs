@@ -6,7 +6,7 @@ use super::saga::{self, CrossSlotCart, Parent};
 use super::take::{Record, Take, Taken};
 use super::{Order, OrderLine, OrderSource, now_ms};
 use crate::Inventory;
-use crate::domain::{CartItems, OrderId, Strategy, UserId};
+use crate::domain::{CartItems, EntryKind, OrderId, Strategy, UserId};
 use crate::error::{Error, StoreError};
 
 /// Sells a cart as a new order (purchase or checkout): builds the order once, then takes,
@@ -32,8 +32,8 @@ pub(crate) async fn sell(
         reservation_id: None,
     };
     let kind = match source {
-        OrderSource::Purchase => "purchase",
-        OrderSource::Checkout | OrderSource::Reservation => "checkout",
+        OrderSource::Purchase => EntryKind::Purchase,
+        OrderSource::Checkout | OrderSource::Reservation => EntryKind::Checkout,
     };
     if saga::spans_slots(store, items) {
         // Boxed: a saga's future is large, and inline it would be moved on every sale.
@@ -42,7 +42,7 @@ pub(crate) async fn sell(
                 store,
                 strategy,
                 items,
-                scope: kind,
+                scope: kind.as_str(),
                 idem,
                 user_id: user.as_str().to_owned(),
                 at_ms,
@@ -53,7 +53,7 @@ pub(crate) async fn sell(
         .await?;
         return Ok((order_id_of(&taken)?, taken));
     }
-    let idem = StoredAnswer::claim_if_keyed(store, kind, idem, slot).await?;
+    let idem = StoredAnswer::claim_if_keyed(store, kind.as_str(), idem, slot).await?;
     let entry = encoded(store, || {
         Entry::new(kind, &order.order_id, at_ms)
             .lines(order.items.clone())

@@ -1,6 +1,7 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{Available, Location, Priority, Sku};
 use crate::error::Error;
 
@@ -27,7 +28,7 @@ pub async fn set_location_stock(
         available,
         priority,
     };
-    stockroom::run(store, "set", sku, step).await
+    stockroom::run(store, EntryKind::Set, sku, step).await
 }
 
 struct SetStock<'a> {
@@ -44,7 +45,12 @@ impl Step for SetStock<'_> {
         let delta = self.available.get() - change.existing(self.location)?.counts.available;
         change.receive(self.location, delta, true);
         let at = [("location", self.location.as_str())];
-        change.record("set", delta, delta, if self.location.is_default() { &[] } else { &at });
+        change.record(
+            EntryKind::Set,
+            delta,
+            delta,
+            if self.location.is_default() { &[] } else { &at },
+        );
         Ok(())
     }
 }

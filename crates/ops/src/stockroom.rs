@@ -6,6 +6,7 @@ use super::alerts::crossing_cmd;
 use super::level::{Level, MAX_LOCATIONS, Place, field_at};
 use super::{Stock, admin_entry, movement_with, now_ms, read_stock};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{InvalidInput, Location, Sku};
 use crate::error::Error;
 use crate::txn::{Optimistic, Plan};
@@ -23,7 +24,7 @@ pub(crate) trait Step: Sync {
 }
 
 /// Runs `step` on `sku` as the admin operation `kind`, and reports it.
-pub(crate) async fn run<S: Step>(store: &Inventory, kind: &'static str, sku: &Sku, step: S) -> Result<Stock, Error> {
+pub(crate) async fn run<S: Step>(store: &Inventory, kind: EntryKind, sku: &Sku, step: S) -> Result<Stock, Error> {
     let op = Admin {
         store,
         sku,
@@ -122,7 +123,7 @@ impl<'a> Change<'a> {
 
     /// Records the change: its movement of `kind` (`quantity`, with `extra` fields), its
     /// ledger entry, and the alert check of the totals' move by `total_delta`.
-    pub(crate) fn record(&mut self, kind: &str, quantity: i64, total_delta: i64, extra: &[(&str, &str)]) {
+    pub(crate) fn record(&mut self, kind: EntryKind, quantity: i64, total_delta: i64, extra: &[(&str, &str)]) {
         let (store, sku, at) = (self.store, self.sku, self.at_ms);
         self.writes
             .push(movement_with(store, sku, kind, quantity, "admin", at, extra));

@@ -1,6 +1,7 @@
 use super::Stock;
 use super::stockroom::{self, Change, Step};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{Location, Quantity, Sku};
 use crate::error::Error;
 
@@ -14,7 +15,7 @@ pub async fn transfer(
     to: &Location,
     quantity: Quantity,
 ) -> Result<Stock, Error> {
-    stockroom::run(store, "transfer", sku, Transfer { from, to, quantity }).await
+    stockroom::run(store, EntryKind::Transfer, sku, Transfer { from, to, quantity }).await
 }
 
 struct Transfer<'a> {
@@ -41,7 +42,7 @@ impl Step for Transfer<'_> {
         change.receive(self.from, -q, false);
         change.receive(self.to, q, false);
         change.record(
-            "transfer",
+            EntryKind::Transfer,
             q,
             0,
             &[("location", self.from.as_str()), ("to", self.to.as_str())],

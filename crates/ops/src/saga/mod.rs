@@ -29,6 +29,7 @@ mod final_commit;
 mod parts;
 
 use crate::convert;
+use crate::domain::EntryKind;
 use decision::{Decision, decision_key, give_up, home_slot};
 use final_commit::{FinalCommit, NotCommitted};
 pub(crate) use parts::{PartOutcome, follow, settle_part};
@@ -98,7 +99,7 @@ impl Parent {
                 (
                     id.slot(),
                     set,
-                    Entry::new("order", &order.order_id, order.created_at).order(order),
+                    Entry::new(EntryKind::Order, &order.order_id, order.created_at).order(order),
                 )
             }
             Self::Reservation(resv) => {
@@ -110,7 +111,7 @@ impl Parent {
                 (
                     id.slot(),
                     hset,
-                    Entry::new("reserve", &id.to_string(), resv.created_at).reservation(resv),
+                    Entry::new(EntryKind::Reserve, &id.to_string(), resv.created_at).reservation(resv),
                 )
             }
         };

@@ -11,6 +11,7 @@ use super::super::now_ms;
 use super::super::reservation::{self, Reservation, SagaKind, SagaLink, Step};
 use super::decision::{Decision, decision, give_up};
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{ReservationId, ReservationStatus};
 use crate::error::{Error, StoreError};
 use redis::Cmd;
@@ -103,8 +104,14 @@ async fn after_parent(store: &Inventory, link: &SagaLink, part: &Reservation) ->
             ReservationStatus::Confirmed => Action::Sell {
                 order_id: parent.order_id.unwrap_or_default(),
             },
-            ReservationStatus::Cancelled => Action::Release { kind: "cancel", now },
-            ReservationStatus::Expired => Action::Release { kind: "expire", now },
+            ReservationStatus::Cancelled => Action::Release {
+                kind: EntryKind::Cancel,
+                now,
+            },
+            ReservationStatus::Expired => Action::Release {
+                kind: EntryKind::Expire,
+                now,
+            },
         });
     }
     Err(StoreError::Protocol(format!("saga parent {parent_id} would not settle").into()).into())
@@ -113,24 +120,29 @@ async fn after_parent(store: &Inventory, link: &SagaLink, part: &Reservation) ->
 /// What a part becomes: one step on the part.
 enum Action {
     Sell { order_id: String },
-    Release { kind: &'static str, now: i64 },
+    Release { kind: EntryKind, now: i64 },
     Rearm { expires_at: i64 },
 }
 
 impl Action {
     /// Released by a lapse when its deadline passed, else by a cancel.
     fn release(part: &Reservation, now: i64) -> Self {
-        let kind = if now >= part.expires_at { "expire" } else { "cancel" };
+        let kind = if now >= part.expires_at {
+            EntryKind::Expire
+        } else {
+            EntryKind::Cancel
+        };
         Self::Release { kind, now }
     }
 
     /// The movement kind it writes, which also names it in metrics and events.
     fn scope(&self) -> &'static str {
         match self {
-            Self::Sell { .. } => "confirm",
-            Self::Release { kind, .. } => kind,
-            Self::Rearm { .. } => "extend",
+            Self::Sell { .. } => EntryKind::Confirm,
+            Self::Release { kind, .. } => *kind,
+            Self::Rearm { .. } => EntryKind::Extend,
         }
+        .as_str()
     }
 }
 
@@ -157,10 +169,13 @@ impl Step for Action {
                     order_id: Some(order_id.clone()),
                     ..part.clone()
                 };
-                Ok((part.end(store, &ended, "sold", "confirm", now_ms)?, PartOutcome::Sold))
+                Ok((
+                    part.end(store, &ended, "sold", EntryKind::Confirm, now_ms)?,
+                    PartOutcome::Sold,
+                ))
             }
             Self::Release { kind, now } => {
-                let status = if *kind == "expire" {
+                let status = if *kind == EntryKind::Expire {
                     ReservationStatus::Expired
                 } else {
                     ReservationStatus::Cancelled
@@ -168,7 +183,7 @@ impl Step for Action {
                 let ended = Reservation { status, ..part.clone() };
                 let lag_ms = (now - part.expires_at).max(0);
                 Ok((
-                    part.end(store, &ended, "available", kind, now_ms)?,
+                    part.end(store, &ended, "available", *kind, now_ms)?,
                     PartOutcome::Released { lag_ms },
                 ))
             }
@@ -196,7 +211,7 @@ impl Step for Lapse {
                     status: ReservationStatus::Expired,
                     ..resv.clone()
                 };
-                Ok((resv.end(store, &ended, "available", "expire", now_ms)?, true))
+                Ok((resv.end(store, &ended, "available", EntryKind::Expire, now_ms)?, true))
             }
             _ => Ok((Vec::new(), false)),
         }

@@ -152,7 +152,7 @@ impl Take {
                 BuyerArg::Idempotent => Arg::Int(i64::from(self.idem.is_some())),
                 BuyerArg::RecordArgs => Arg::Int(convert::i64_of(record_args)),
                 BuyerArg::Destination => Arg::Str(self.destination()),
-                BuyerArg::Kind => Arg::Str(self.kind),
+                BuyerArg::Kind => Arg::Str(self.kind.as_str()),
                 BuyerArg::Reference => Arg::Str(&self.reference),
                 BuyerArg::AtMs => Arg::Int(self.at_ms),
                 BuyerArg::Mode => Arg::Str(mode),

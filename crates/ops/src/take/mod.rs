@@ -31,7 +31,7 @@ use super::idempotency::StoredAnswer;
 use super::journal::{Entry, encoded};
 use super::reservation::Reservation;
 use crate::Inventory;
-use crate::domain::{CartItems, Strategy};
+use crate::domain::{CartItems, EntryKind, Strategy};
 use crate::error::Error;
 use crate::txn;
 
@@ -67,7 +67,7 @@ pub(crate) struct Take {
     /// The cluster slot of the cart's SKUs, where the record and the answer are written.
     pub slot: u16,
     /// Movement kind: `purchase`, `checkout` or `reserve`.
-    pub kind: &'static str,
+    pub kind: EntryKind,
     /// The order or reservation id the movements point at.
     pub reference: String,
     pub record: Record,
@@ -100,7 +100,7 @@ impl Take {
             store: store.clone(),
             items,
             slot,
-            kind: "reserve",
+            kind: EntryKind::Reserve,
             reference: id.to_string(),
             record: Record::Reservation {
                 key: store.keys().reservation(&id),
@@ -112,7 +112,7 @@ impl Take {
             idem,
             deadline,
             entry: encoded(store, || {
-                Entry::new("reserve", &id.to_string(), resv.created_at)
+                Entry::new(EntryKind::Reserve, &id.to_string(), resv.created_at)
                     .lines(resv.items.clone())
                     .reservation(resv)
             }),
@@ -157,9 +157,15 @@ impl Take {
         };
         let effort = receipt.as_ref().ok().map(|r| r.effort).or(effort);
         let taken = receipt.and_then(|r| r.into_taken(&items));
-        super::finished(&store, kind, strategy.as_str(), started, &taken, effort, || {
-            items.lines().iter().map(|l| l.sku.clone()).collect()
-        });
+        super::finished(
+            &store,
+            kind.as_str(),
+            strategy.as_str(),
+            started,
+            &taken,
+            effort,
+            || items.lines().iter().map(|l| l.sku.clone()).collect(),
+        );
         taken
     }
 

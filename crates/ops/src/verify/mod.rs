@@ -10,6 +10,7 @@ use super::Order;
 use super::level::Level;
 use super::reservation::Reservation;
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::KeyScan;
@@ -305,7 +306,11 @@ async fn received_by_movements(store: &Inventory, sku: &Sku) -> Result<Option<i6
         };
         for entry in &page.ids {
             let kind: Option<String> = entry.get("kind");
-            if matches!(kind.as_deref(), Some("set" | "restock" | "adjust")) {
+            if kind
+                .as_deref()
+                .and_then(EntryKind::parse)
+                .is_some_and(EntryKind::is_admin)
+            {
                 sum += entry.get::<i64>("quantity").unwrap_or(0);
             }
         }

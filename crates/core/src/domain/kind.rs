@@ -1,0 +1,118 @@
+//! What a change did: the kind of a movement and of a ledger entry, one closed set from the
+//! operation that makes the change to the stream, the feed and the books.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a ledger entry. Every movement kind moves stock ([`EntryKind::deltas`]);
+/// `order` and `extend` write a record alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// `PUT …/stock`: a level set.
+    Set,
+    /// `POST …/restock`.
+    Restock,
+    /// `POST …/adjustments`.
+    Adjust,
+    /// Units moved between two locations of one SKU.
+    Transfer,
+    /// `POST /v1/purchases`.
+    Purchase,
+    /// `POST /v1/checkouts`.
+    Checkout,
+    /// A hold.
+    Reserve,
+    /// A hold sold.
+    Confirm,
+    /// A hold cancelled.
+    Cancel,
+    /// A hold that lapsed.
+    Expire,
+    /// An order written alone (a confirmed hold's, a saga's).
+    Order,
+    /// A hold given a new deadline.
+    Extend,
+}
+
+impl EntryKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 12] = [
+        Self::Set,
+        Self::Restock,
+        Self::Adjust,
+        Self::Transfer,
+        Self::Purchase,
+        Self::Checkout,
+        Self::Reserve,
+        Self::Confirm,
+        Self::Cancel,
+        Self::Expire,
+        Self::Order,
+        Self::Extend,
+    ];
+
+    /// The name stored in movements, entries and the books.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Set => "set",
+            Self::Restock => "restock",
+            Self::Adjust => "adjust",
+            Self::Transfer => "transfer",
+            Self::Purchase => "purchase",
+            Self::Checkout => "checkout",
+            Self::Reserve => "reserve",
+            Self::Confirm => "confirm",
+            Self::Cancel => "cancel",
+            Self::Expire => "expire",
+            Self::Order => "order",
+            Self::Extend => "extend",
+        }
+    }
+
+    /// The kind named `name`, as [`EntryKind::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// What one unit of a line of this kind does to `available, reserved, sold, received`;
+    /// `None` for a kind that moves no stock.
+    pub fn deltas(self) -> Option<[i64; 4]> {
+        Some(match self {
+            Self::Set | Self::Restock | Self::Adjust => [1, 0, 0, 1],
+            // Between locations of one SKU: the totals the ledger keeps do not move.
+            Self::Transfer => [0, 0, 0, 0],
+            Self::Purchase | Self::Checkout => [-1, 0, 1, 0],
+            Self::Reserve => [-1, 1, 0, 0],
+            Self::Confirm => [0, -1, 1, 0],
+            Self::Cancel | Self::Expire => [1, -1, 0, 0],
+            Self::Order | Self::Extend => return None,
+        })
+    }
+
+    /// Whether an admin set the level (set, restock, adjust), rather than a sale or a hold.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Self::Set | Self::Restock | Self::Adjust)
+    }
+}
+
+impl std::fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntryKind;
+
+    #[test]
+    fn each_kind_reads_back_as_written() {
+        for kind in EntryKind::ALL {
+            assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<EntryKind>(&json).unwrap(), kind);
+        }
+        assert_eq!(EntryKind::parse("refund"), None);
+    }
+}
