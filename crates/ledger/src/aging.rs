@@ -22,12 +22,11 @@ const STEP: usize = 200;
 pub(super) async fn listed(store: &Store, batch: &[FeedEntry]) -> Result<(), StoreError> {
     let mut by_slot: BTreeMap<u16, Vec<(i64, String)>> = BTreeMap::new();
     for order in batch.iter().filter_map(|f| f.entry.as_ref().ok()?.order.as_ref()) {
-        if let Some(id) = OrderId::parse(&order.order_id) {
-            by_slot
-                .entry(store.feed_slot(id.slot()))
-                .or_default()
-                .push((order.created_at, order.order_id.clone()));
-        }
+        let id = order.order_id;
+        by_slot
+            .entry(store.feed_slot(id.slot()))
+            .or_default()
+            .push((order.created_at, id.to_string()));
     }
     let adds = by_slot
         .into_iter()

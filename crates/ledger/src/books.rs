@@ -16,8 +16,8 @@ use std::time::Duration;
 const CHUNK: usize = 1000;
 
 /// An order from the books (`GET /v1/orders/{id}` once it aged out of Redis).
-pub async fn find_order(pool: &PgPool, id: &OrderId) -> Result<Option<Order>, sqlx::Error> {
-    let id = id.to_string();
+pub async fn find_order(pool: &PgPool, order_id: &OrderId) -> Result<Option<Order>, sqlx::Error> {
+    let id = order_id.to_string();
     let head: Option<(String, String, Option<String>, i64)> = sqlx::query_as(
         "SELECT user_id, source, reservation_id::text, round(extract(epoch from created_at) * 1000)::bigint
          FROM orders WHERE order_id = $1::uuid",
@@ -38,7 +38,7 @@ pub async fn find_order(pool: &PgPool, id: &OrderId) -> Result<Option<Order>, sq
         serde_json::from_value(serde_json::Value::String(source)).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(Some(
         Order {
-            order_id: id,
+            order_id: *order_id,
             user_id,
             items: lines
                 .into_iter()
@@ -233,7 +233,7 @@ async fn compare_orders(
             .flatten()
             .filter_map(|raw| serde_json::from_str(&raw).ok())
             .collect();
-        let ids: Vec<String> = orders.iter().map(|o| o.order_id.clone()).collect();
+        let ids: Vec<String> = orders.iter().map(|o| o.order_id.to_string()).collect();
         let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
             "SELECT order_id::text, sku, quantity, allocations::text FROM order_lines WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no",
         )
@@ -251,15 +251,15 @@ async fn compare_orders(
         }
         for order in orders {
             report.orders += 1;
-            match books.get(&order.order_id) {
+            match books.get(&order.order_id.to_string()) {
                 None => report.differences.push(Difference {
                     rule: "order_missing_in_ledger",
-                    subject: order.order_id.clone(),
+                    subject: order.order_id.to_string(),
                     message: "the order is in Redis but not in the ledger".into(),
                 }),
                 Some(lines) if *lines != order.items => report.differences.push(Difference {
                     rule: "order_differs",
-                    subject: order.order_id.clone(),
+                    subject: order.order_id.to_string(),
                     message: format!("Redis has {:?} but the ledger has {:?}", order.items, lines),
                 }),
                 Some(_) => {}

@@ -124,7 +124,7 @@ impl Rows {
         for (fed, entry) in batch {
             let slot = i32::from(fed.slot);
             if let Some(order) = &entry.order {
-                rows.o_id.push(order.order_id.clone());
+                rows.o_id.push(order.order_id.to_string());
                 rows.o_user.push(order.user_id.clone());
                 rows.o_source.push(source(order));
                 rows.o_resv.push(order.reservation_id.clone());
@@ -132,7 +132,7 @@ impl Rows {
                 rows.o_slot.push(slot);
                 rows.o_entry.push(fed.key.clone());
                 for (i, line) in order.items.iter().enumerate() {
-                    rows.l_order.push(order.order_id.clone());
+                    rows.l_order.push(order.order_id.to_string());
                     rows.l_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
                     rows.l_sku.push(line.sku.clone());
                     rows.l_qty.push(line.quantity);

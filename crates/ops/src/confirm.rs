@@ -53,7 +53,7 @@ impl Step for Confirm {
             ..resv.clone()
         };
         let order = Order {
-            order_id: self.order_id.to_string(),
+            order_id: self.order_id,
             user_id: resv.user_id.clone(),
             items: resv.items.clone(),
             created_at: now_ms,
@@ -61,7 +61,7 @@ impl Step for Confirm {
             reservation_id: Some(resv.reservation_id.to_string()),
         };
         let mut writes = resv.end(store, &ended, "sold", EntryKind::Confirm, now_ms)?;
-        let entry = Entry::new(EntryKind::Order, &order.order_id, now_ms).order(&order);
+        let entry = Entry::new(EntryKind::Order, &order.order_id.to_string(), now_ms).order(&order);
         writes.extend(journal_cmd(store, self.order_id.slot(), &entry));
         writes.push(
             redis::cmd("SET")

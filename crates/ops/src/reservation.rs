@@ -6,15 +6,10 @@
 //! the same `active` state: one EXEC aborts, re-reads, and sees the other's result. That is
 //! what makes "ends in exactly one terminal state, once" hold.
 
-use super::alerts::crossing_cmd;
 use super::idempotency::{Idempotency, Prior, StoredAnswer, field};
-use super::journal::{Entry, journal_cmd};
-use super::level::shift;
-use super::{OrderLine, movement_cmd, now_ms};
+use super::{OrderLine, now_ms};
 use crate::Inventory;
 use crate::Unwritten;
-use crate::convert;
-use crate::domain::EntryKind;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::txn::{self, Optimistic, Plan};
@@ -168,100 +163,6 @@ impl Reservation {
                 status: status.as_str().to_owned(),
             }),
         }
-    }
-
-    /// The writes that end this hold: every line leaves `reserved` for `to` (`sold` or
-    /// `available`) with a movement of `kind`; the record takes its terminal status, drops
-    /// out of the expiry index, and is deleted by TTL after the retention period.
-    /// A stored line whose SKU does not parse is corrupt data: refused, never skipped, since
-    /// skipping it would end the hold without giving its units back.
-    pub(crate) fn end(
-        &self,
-        store: &Inventory,
-        ended: &Self,
-        to: &str,
-        kind: EntryKind,
-        now_ms: i64,
-    ) -> Result<Vec<Cmd>, Error> {
-        let mut writes = Vec::with_capacity(self.items.len() * 3 + 3);
-        // A cross-slot reservation's units are in its parts, which follow it after the commit.
-        let held_here = if self.parts.is_empty() { &self.items[..] } else { &[] };
-        for line in held_here {
-            let sku = Sku::parse(&line.sku).map_err(|_| {
-                StoreError::Protocol(format!("reservation {}: bad sku {:?}", self.reservation_id, line.sku).into())
-            })?;
-            // Each unit goes back to (or is sold from) the location it was drawn from.
-            writes.extend(shift(
-                &store.keys().stock(&sku),
-                &line.drawn(),
-                Some("reserved"),
-                Some(to),
-            ));
-            if to == "available" {
-                writes.push(crossing_cmd(store, &sku, line.quantity, now_ms));
-            }
-            writes.push(movement_cmd(
-                store,
-                &sku,
-                kind,
-                line.quantity,
-                &self.reservation_id.to_string(),
-                now_ms,
-            ));
-        }
-        let key = store.keys().reservation(&self.reservation_id);
-        let mut hset = redis::cmd("HSET");
-        hset.arg(&key).arg(ended.to_fields()).arg("ended_at").arg(now_ms);
-        writes.push(hset);
-        writes.push(
-            redis::cmd("PEXPIRE")
-                .arg(&key)
-                .arg(convert::millis(store.config().retention))
-                .to_owned(),
-        );
-        writes.push(
-            redis::cmd("ZREM")
-                .arg(store.keys().expiry(self.reservation_id.slot()))
-                .arg(self.reservation_id.to_string())
-                .to_owned(),
-        );
-        let entry = Entry::new(kind, &self.reservation_id.to_string(), now_ms)
-            .lines(held_here.to_vec())
-            .reservation(ended);
-        writes.extend(journal_cmd(store, self.reservation_id.slot(), &entry));
-        Ok(writes)
-    }
-}
-
-impl Reservation {
-    /// The writes that give this active hold a new deadline: the hash, its expiry index
-    /// entry (a cross-slot reservation is not indexed: its parts are, and follow it), and
-    /// the ledger entry; and the reservation as they leave it.
-    pub(crate) fn rearm(&self, store: &Inventory, expires_at: i64, now_ms: i64) -> (Vec<Cmd>, Self) {
-        let id = self.reservation_id;
-        let mut writes = vec![
-            redis::cmd("HSET")
-                .arg(store.keys().reservation(&id))
-                .arg("expires_at")
-                .arg(expires_at)
-                .to_owned(),
-        ];
-        if self.parts.is_empty() {
-            writes.push(
-                redis::cmd("ZADD")
-                    .arg(store.keys().expiry(id.slot()))
-                    .arg(expires_at)
-                    .arg(id.to_string())
-                    .to_owned(),
-            );
-        }
-        let rearmed = Self {
-            expires_at,
-            ..self.clone()
-        };
-        let entry = Entry::new(EntryKind::Extend, &id.to_string(), now_ms).reservation(&rearmed);
-        writes.extend(journal_cmd(store, id.slot(), &entry));
-        (writes, rearmed)
     }
 }
 

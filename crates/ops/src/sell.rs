@@ -24,7 +24,7 @@ pub(crate) async fn sell(
     let order_id = OrderId::generate_in(slot);
     let at_ms = now_ms();
     let order = Order {
-        order_id: order_id.to_string(),
+        order_id,
         user_id: user.as_str().to_owned(),
         items: OrderLine::of(items),
         created_at: at_ms,
@@ -55,7 +55,7 @@ pub(crate) async fn sell(
     }
     let idem = StoredAnswer::claim_if_keyed(store, kind.as_str(), idem, slot).await?;
     let entry = encoded(store, || {
-        Entry::new(kind, &order.order_id, at_ms)
+        Entry::new(kind, &order.order_id.to_string(), at_ms)
             .lines(order.items.clone())
             .order(&order)
     });

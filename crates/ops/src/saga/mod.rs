@@ -64,7 +64,7 @@ pub(crate) enum Parent {
 impl Parent {
     fn id(&self) -> String {
         match self {
-            Self::Order(o) => o.order_id.clone(),
+            Self::Order(o) => o.order_id.to_string(),
             Self::Reservation(r) => r.reservation_id.to_string(),
         }
     }
@@ -91,7 +91,7 @@ impl Parent {
     fn writes(&self, store: &Inventory) -> Vec<Cmd> {
         let (slot, record, entry) = match self {
             Self::Order(order) => {
-                let id = crate::domain::OrderId::parse(&order.order_id).expect("an order id we made");
+                let id = order.order_id;
                 let set = redis::cmd("SET")
                     .arg(store.keys().order(&id))
                     .arg(serde_json::to_string(order).expect("order serializes"))
@@ -99,7 +99,7 @@ impl Parent {
                 (
                     id.slot(),
                     set,
-                    Entry::new(EntryKind::Order, &order.order_id, order.created_at).order(order),
+                    Entry::new(EntryKind::Order, &id.to_string(), order.created_at).order(order),
                 )
             }
             Self::Reservation(resv) => {

@@ -132,7 +132,7 @@ mod tests {
             },
         ];
         let order = Order {
-            order_id: "0197".into(),
+            order_id: crate::domain::OrderId::generate_in(0),
             user_id: "u-1".into(),
             items: lines.clone(),
             created_at: 1,

@@ -54,7 +54,7 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
                     let at = crate::ops::now_ms();
                     // The order a sale stores, encoded the same way.
                     let order = crate::ops::Order {
-                        order_id: id.to_string(),
+                        order_id: id,
                         user_id: "floor".into(),
                         items: vec![crate::ops::OrderLine {
                             sku: sku.to_string(),
