@@ -30,7 +30,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             if let Some(m) = managed {
                 m.shutdown().await;
             }
-            return Err(e);
+            return Err(e.to_string());
         }
     };
     tracing::info!(bind = %args.bind, port = app.port(), allow_broken = args.allow_broken, admin_token = args.admin_token.is_some(), require_keys = args.require_keys, ledger = args.redis.ledger_url.is_some(), "stockwatch is serving");

@@ -78,7 +78,7 @@ pub async fn verify(args: VerifyArgs) -> ExitCode {
 async fn check_ledger(args: &VerifyArgs) -> Result<stockwatch::ledger::LedgerReport, String> {
     let url = args.redis.ledger_url.as_ref().ok_or("--ledger needs --ledger-url")?;
     let (store, managed) = connect(&args.redis, args.redis.store_config(), true).await?;
-    let pool = stockwatch::ledger::pool(url)?;
+    let pool = stockwatch::ledger::pool(url).map_err(|e| e.to_string())?;
     let retention = args
         .order_retention_hours
         .map(|h| std::time::Duration::from_secs_f64(h.max(0.0) * 3600.0));
@@ -87,5 +87,5 @@ async fn check_ledger(args: &VerifyArgs) -> Result<stockwatch::ledger::LedgerRep
     if let Some(m) = managed {
         m.shutdown().await;
     }
-    report
+    report.map_err(|e| e.to_string())
 }

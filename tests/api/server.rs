@@ -25,6 +25,11 @@ async fn a_public_bind_without_admin_token_is_refused() {
     let redis = TestRedis::start().await;
     let store = store_on(&redis, |_| {});
     let err = Application::build(settings("0.0.0.0:0", None), store.clone()).expect_err("refused");
+    assert!(
+        matches!(err, stockwatch::startup::StartupError::PublicWithoutToken(_)),
+        "{err:?}"
+    );
+    let err = err.to_string();
     assert!(err.contains("--admin-token") && err.contains("--require-keys"), "{err}");
     assert!(Application::build(settings("0.0.0.0:0", Some("t0ken")), store.clone()).is_ok());
     let keyed = HttpSettings {

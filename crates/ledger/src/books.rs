@@ -1,10 +1,10 @@
 //! Reading the books: an order that aged out of Redis, and `stockwatch verify --ledger`.
 
+use super::LedgerError;
 use super::dead::dead_letters;
 use super::feed::{Feed, listed_slots};
 use crate::convert;
 use crate::domain::OrderId;
-use crate::error::StoreError;
 use crate::ops::{Order, OrderLine, OrderSource};
 use crate::store::Store;
 use serde::Serialize;
@@ -97,18 +97,18 @@ pub async fn check(
     pool: &PgPool,
     drain: Duration,
     retention: Option<Duration>,
-) -> Result<LedgerReport, String> {
+) -> Result<LedgerReport, LedgerError> {
     let mut report = LedgerReport::default();
     let diff = |rule, subject: &str, message: String| Difference {
         rule,
         subject: subject.to_owned(),
         message,
     };
-    let slots = listed_slots(store).await.map_err(|e| e.to_string())?;
+    let slots = listed_slots(store).await?;
     let feed = Feed::new(store.clone(), 1, Duration::from_secs(3600));
     let waited = tokio::time::Instant::now();
     loop {
-        let lag = feed.trim_and_measure(&slots).await.map_err(|e| e.to_string())?;
+        let lag = feed.trim_and_measure(&slots).await?;
         if lag.entries == 0 {
             break;
         }
@@ -125,7 +125,7 @@ pub async fn check(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for letter in dead_letters(store).await.map_err(|e| e.to_string())? {
+    for letter in dead_letters(store).await? {
         report.differences.push(diff(
             "dead_letter",
             &letter.source,
@@ -141,15 +141,10 @@ pub async fn check(
     Ok(report)
 }
 
-async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerReport) -> Result<(), String> {
+async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerReport) -> Result<(), LedgerError> {
     let keys = store.keys();
     let mut redis: BTreeMap<String, [i64; 4]> = BTreeMap::new();
-    for chunk in store
-        .scan(&keys.stock_pattern(), 500)
-        .await
-        .map_err(|e| e.to_string())?
-        .chunks(500)
-    {
+    for chunk in store.scan(&keys.stock_pattern(), 500).await?.chunks(500) {
         let reads = chunk
             .iter()
             .map(|k| {
@@ -159,7 +154,7 @@ async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerRepor
                     .to_owned()
             })
             .collect();
-        let rows: Vec<[Option<i64>; 4]> = store.read_all(reads).await.map_err(|e| e.to_string())?;
+        let rows: Vec<[Option<i64>; 4]> = store.read_all(reads).await?;
         for (key, row) in chunk.iter().zip(rows) {
             if let Some(sku) = keys.sku_of_stock_key(key) {
                 redis.insert(sku.to_string(), row.map(|v| v.unwrap_or(0)));
@@ -171,13 +166,11 @@ async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerRepor
          FROM movements GROUP BY sku",
     )
     .fetch_all(pool)
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let books: HashMap<String, [i64; 4]> = sums.into_iter().map(|(s, a, r, so, re)| (s, [a, r, so, re])).collect();
     let lines: Vec<(String, i64)> = sqlx::query_as("SELECT sku, sum(quantity)::bigint FROM order_lines GROUP BY sku")
         .fetch_all(pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let in_orders: HashMap<String, i64> = lines.into_iter().collect();
     let names = ["available", "reserved", "sold", "received"];
     let skus: HashSet<&String> = redis.keys().chain(books.keys()).collect();
@@ -219,15 +212,14 @@ async fn compare_orders(
     pool: &PgPool,
     retention: Option<Duration>,
     report: &mut LedgerReport,
-) -> Result<(), String> {
+) -> Result<(), LedgerError> {
     let keys = store.keys();
     // Both directions a page at a time: memory stays per page, not per order.
     let mut order_keys = crate::store::KeyScan::new(store, &keys.order_pattern(), CHUNK);
-    while let Some(chunk) = order_keys.next().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = order_keys.next().await? {
         let raws: Vec<Option<String>> = store
             .read_all(chunk.iter().map(|k| redis::cmd("GET").arg(k).to_owned()).collect())
-            .await
-            .map_err(|e: StoreError| e.to_string())?;
+            .await?;
         let orders: Vec<Order> = raws
             .into_iter()
             .flatten()
@@ -239,8 +231,7 @@ async fn compare_orders(
         )
         .bind(&ids)
         .fetch_all(pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let mut books: HashMap<String, Vec<OrderLine>> = HashMap::new();
         for (id, sku, quantity, allocations) in rows {
             books.entry(id).or_default().push(OrderLine {
@@ -274,8 +265,7 @@ async fn compare_orders(
         )
         .bind(&after)
         .fetch_all(pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let Some(last) = rows.last() else { break };
         after = last.0.clone();
         // Is each row's order still in Redis? (An id that is not ours cannot be.)
@@ -287,8 +277,7 @@ async fn compare_orders(
                     .map(|id| redis::cmd("EXISTS").arg(keys.order(id)).to_owned())
                     .collect(),
             )
-            .await
-            .map_err(|e: StoreError| e.to_string())?;
+            .await?;
         let mut exists = exists.into_iter();
         for ((id, created_at), parsed) in rows.into_iter().zip(&ids) {
             if parsed.is_some() && exists.next() == Some(1) {

@@ -39,6 +39,7 @@ pub use books::{Difference, LedgerReport, check, find_order};
 pub use dead::{DeadLetter, dead_letters, replay_dead_letters};
 pub use fault::{FaultHook, FaultPoint};
 
+use crate::error::StoreError;
 use crate::store::Store;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use feed::{Feed, FeedEntry};
@@ -89,23 +90,41 @@ impl LedgerConfig {
     }
 }
 
+/// Why the ledger could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The URL was refused. Only the redacted message is kept: sqlx's error may quote the
+    /// URL, password included.
+    #[error("ledger URL: {0}")]
+    Url(String),
+    /// The migrations did not run (redacted, as above).
+    #[error("ledger migrations: {0}")]
+    Migrate(String),
+    /// PostgreSQL failed a query.
+    #[error("ledger: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// Redis failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Connects to PostgreSQL and brings its schema up to date. The pool connects lazily, so a
 /// PostgreSQL that is down at start only delays the books; the migrations are retried by
 /// the projector until they run.
-pub fn pool(url: &SecretString) -> Result<PgPool, String> {
+pub fn pool(url: &SecretString) -> Result<PgPool, LedgerError> {
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy(url.expose_secret())
-        .map_err(|e| format!("ledger URL: {}", redact(&e.to_string())))
+        .map_err(|e| LedgerError::Url(redact(&e.to_string())))
 }
 
 /// Runs the migrations (idempotent; concurrent projectors serialize on sqlx's lock).
-pub async fn migrate(pool: &PgPool) -> Result<(), String> {
+pub async fn migrate(pool: &PgPool) -> Result<(), LedgerError> {
     MIGRATOR
         .run(pool)
         .await
-        .map_err(|e| format!("ledger migrations: {}", redact(&e.to_string())))
+        .map_err(|e| LedgerError::Migrate(redact(&e.to_string())))
 }
 
 /// Drops anything URL-like from an error message, so a password never reaches a log.
@@ -203,9 +222,9 @@ impl Projector {
 
     /// One round: read what is hinted (everything, on a full pass), project it, acknowledge
     /// it. True when it found entries.
-    async fn step(&mut self) -> Result<bool, String> {
+    async fn step(&mut self) -> Result<bool, LedgerError> {
         let full = self.last_full.is_none_or(|at| at.elapsed() >= self.config.full_pass);
-        let slots = self.feed.slots(full).await.map_err(|e| e.to_string())?;
+        let slots = self.feed.slots(full).await?;
         let mut batch = Vec::new();
         if full
             && self
@@ -213,16 +232,16 @@ impl Projector {
                 .is_none_or(|at| at.elapsed() >= self.config.claim_idle / 2)
         {
             self.last_claim = Some(tokio::time::Instant::now());
-            batch.extend(self.feed.claim(&slots).await.map_err(|e| e.to_string())?);
+            batch.extend(self.feed.claim(&slots).await?);
         }
-        batch.extend(self.feed.read(&slots).await.map_err(|e| e.to_string())?);
+        batch.extend(self.feed.read(&slots).await?);
         let found = !batch.is_empty();
         if found {
             self.commit(batch).await;
         }
         if full {
             self.last_full = Some(tokio::time::Instant::now());
-            let lag = self.feed.trim_and_measure(&slots).await.map_err(|e| e.to_string())?;
+            let lag = self.feed.trim_and_measure(&slots).await?;
             self.report_lag(lag);
             self.feed.store().metrics().ledger.full_passes.inc();
             if let Some(retention) = self.config.order_retention {

@@ -33,6 +33,41 @@ pub struct HttpSettings {
     pub webhooks: crate::webhooks::WebhookConfig,
 }
 
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// `--bind` does not resolve.
+    #[error("--bind {bind}: {source}")]
+    Resolve {
+        /// As given.
+        bind: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// `--bind` resolves to no address.
+    #[error("--bind {0} resolves to nothing")]
+    NoAddress(String),
+    /// A public address with the admin endpoints open.
+    #[error(
+        "refusing to bind {0} (not a loopback address) with the admin endpoints open: set --admin-token (STOCKWATCH_ADMIN_TOKEN) or --require-keys"
+    )]
+    PublicWithoutToken(String),
+    /// `--admin-token ""`.
+    #[error("the admin token must not be empty")]
+    EmptyToken,
+    /// The address is taken or not ours.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The address tried.
+        addr: SocketAddr,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// The ledger's URL was refused.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+}
+
 /// A bound, not yet running, HTTP service (and its expiry worker).
 pub struct Application {
     port: u16,
@@ -56,31 +91,33 @@ impl std::fmt::Debug for Application {
 impl Application {
     /// Binds the listener and wires the routes. Refuses a non-loopback bind without an admin
     /// token or `--require-keys`: the admin endpoints would be open to the network.
-    pub fn build(settings: HttpSettings, store: Inventory) -> Result<Self, String> {
+    pub fn build(settings: HttpSettings, store: Inventory) -> Result<Self, StartupError> {
+        let bind = settings.bind.clone();
         let addrs: Vec<SocketAddr> = settings
             .bind
             .to_socket_addrs()
-            .map_err(|e| format!("--bind {}: {e}", settings.bind))?
+            .map_err(|source| StartupError::Resolve {
+                bind: bind.clone(),
+                source,
+            })?
             .collect();
-        let addr = *addrs
-            .first()
-            .ok_or_else(|| format!("--bind {} resolves to nothing", settings.bind))?;
+        let addr = *addrs.first().ok_or_else(|| StartupError::NoAddress(bind.clone()))?;
         let guarded = settings.admin_token.is_some() || settings.require_keys;
         if !guarded && addrs.iter().any(|a| !a.ip().is_loopback()) {
-            return Err(format!(
-                "refusing to bind {} (not a loopback address) with the admin endpoints open: set --admin-token (STOCKWATCH_ADMIN_TOKEN) or --require-keys",
-                settings.bind
-            ));
+            return Err(StartupError::PublicWithoutToken(bind));
         }
         if settings
             .admin_token
             .as_ref()
             .is_some_and(|t| t.expose_secret().is_empty())
         {
-            return Err("the admin token must not be empty".into());
+            return Err(StartupError::EmptyToken);
         }
-        let listener = TcpListener::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let listener = TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
         let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
         let state = web::Data::new(AppState {
             store: store.clone(),
@@ -107,7 +144,10 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
-        let server = server.listen(listener).map_err(|e| e.to_string())?.run();
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .run();
         Ok(Self {
             port,
             server,

@@ -13,7 +13,7 @@
 //! - Loopback and private addresses only when the allow list names that very address (or
 //!   `localhost`): an operator's own receiver, never a public name that resolves inward.
 
-use super::WebhookConfig;
+use super::{DeliveryError, WebhookConfig};
 use crate::domain::InvalidInput;
 use std::net::{IpAddr, SocketAddr};
 
@@ -159,15 +159,20 @@ fn inward(ip: IpAddr) -> bool {
 
 /// At delivery: resolves the URL's host and returns the first address it may reach, or
 /// why none.
-pub async fn resolve(config: &WebhookConfig, url: &url::Url) -> Result<SocketAddr, String> {
-    let host = url.host_str().ok_or("no host")?;
-    let port = url.port_or_known_default().ok_or("no port")?;
-    let entry =
-        allowed_entry(config, host, port).ok_or_else(|| format!("host {host} port {port} is no longer allowed"))?;
+pub async fn resolve(config: &WebhookConfig, url: &url::Url) -> Result<SocketAddr, DeliveryError> {
+    let host = url.host_str().ok_or(DeliveryError::Incomplete("host"))?;
+    let port = url.port_or_known_default().ok_or(DeliveryError::Incomplete("port"))?;
+    let entry = allowed_entry(config, host, port).ok_or_else(|| DeliveryError::NotAllowed {
+        host: host.to_owned(),
+        port,
+    })?;
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
         .await
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .map_err(|source| DeliveryError::Resolve {
+            host: host.to_owned(),
+            source,
+        })?
         .collect();
     // The operator named this address (or localhost) itself: it may be inward.
     let named = entry.parse::<IpAddr>().is_ok() || entry.eq_ignore_ascii_case("localhost");
@@ -175,7 +180,7 @@ pub async fn resolve(config: &WebhookConfig, url: &url::Url) -> Result<SocketAdd
         .iter()
         .copied()
         .find(|a| !never(a.ip()) && (named || !inward(a.ip())))
-        .ok_or_else(|| format!("{host} resolves only to addresses webhooks may not reach"))
+        .ok_or_else(|| DeliveryError::Unreachable(host.to_owned()))
 }
 
 #[cfg(test)]

@@ -167,6 +167,45 @@ pub async fn delete(store: &Store, id: &str) -> Result<bool, Error> {
     Ok(removed == 1)
 }
 
+/// Why one delivery failed. Its text is what a dead letter keeps as its `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The webhook was deleted between tries: the delivery stops, and is not kept.
+    #[error("the webhook was deleted")]
+    Deleted,
+    /// The stored URL no longer parses.
+    #[error("bad url: {0}")]
+    BadUrl(#[from] url::ParseError),
+    /// The URL has no host or no port.
+    #[error("no {0}")]
+    Incomplete(&'static str),
+    /// The allow list changed since the webhook was registered.
+    #[error("host {host} port {port} is no longer allowed")]
+    NotAllowed {
+        /// The URL's host.
+        host: String,
+        /// The URL's port.
+        port: u16,
+    },
+    /// The host did not resolve.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// The URL's host.
+        host: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// Every address the host resolves to is one webhooks may not reach.
+    #[error("{0} resolves only to addresses webhooks may not reach")]
+    Unreachable(String),
+    /// The HTTP request failed (its URL is left out: it may hold a token).
+    #[error("{0}")]
+    Http(#[source] reqwest::Error),
+    /// The receiver answered, but not 2xx.
+    #[error("the receiver answered {0}")]
+    Status(reqwest::StatusCode),
+}
+
 #[cfg(test)]
 mod tests {
     use super::Stored;

@@ -1,7 +1,7 @@
 //! Delivering alerts to webhooks: one consumer group over the alert streams, signed POSTs,
 //! retries with backoff and jitter for a bounded time, then dead letters.
 
-use super::{Stored, WebhookConfig, guard, load};
+use super::{DeliveryError, Stored, WebhookConfig, guard, load};
 use crate::error::{Error, StoreError};
 use crate::ops::Inventory;
 use crate::ops::alerts::{Alert, alert_slots};
@@ -156,7 +156,7 @@ async fn deliver_or_bury(store: &Store, config: &WebhookConfig, hook: &Stored, a
     let attempts = std::sync::atomic::AtomicU32::new(0);
     let result = deliver_with_retries(store, config, hook, alert, &attempts).await;
     if let Err(error) = result {
-        if error == DELETED {
+        if matches!(error, DeliveryError::Deleted) {
             tracing::info!(webhook = %hook.id, alert = %alert.id, "webhook deleted; its delivery stopped");
             return;
         }
@@ -165,7 +165,7 @@ async fn deliver_or_bury(store: &Store, config: &WebhookConfig, hook: &Stored, a
             webhook_id: hook.id.clone(),
             alert: alert.clone(),
             attempts: attempts.into_inner(),
-            error,
+            error: error.to_string(),
             at: crate::ops::now_ms(),
         };
         tracing::warn!(webhook = %hook.id, alert = %alert.id, error = %dead.error, "webhook delivery gave up; kept as a dead letter");
@@ -185,9 +185,6 @@ async fn deliver_or_bury(store: &Store, config: &WebhookConfig, hook: &Stored, a
     }
 }
 
-/// Why a delivery stopped when its webhook was deleted between tries.
-const DELETED: &str = "the webhook was deleted";
-
 /// One delivery, tried with exponential backoff and full jitter until it succeeds,
 /// `retry_for` has passed, or the webhook is deleted (checked before each retry).
 async fn deliver_with_retries(
@@ -196,7 +193,7 @@ async fn deliver_with_retries(
     hook: &Stored,
     alert: &Alert,
     attempts: &std::sync::atomic::AtomicU32,
-) -> Result<(), String> {
+) -> Result<(), DeliveryError> {
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))
         .with_max_delay((config.retry_for / 4).clamp(Duration::from_millis(200), Duration::from_secs(60)))
@@ -210,21 +207,21 @@ async fn deliver_with_retries(
                 .query(redis::cmd("HEXISTS").arg(store.keys().webhooks()).arg(&hook.id))
                 .await;
             if matches!(exists, Ok(false)) {
-                return Err(DELETED.to_owned());
+                return Err(DeliveryError::Deleted);
             }
         }
         post(config, hook, alert).await
     })
     .retry(backoff)
     .sleep(tokio::time::sleep)
-    .when(|e| e != DELETED)
+    .when(|e| !matches!(e, DeliveryError::Deleted))
     .await
 }
 
 /// One signed POST to a checked, pinned address; any 2xx is success, anything else
 /// (a redirect included: it is never followed) a failure.
-pub async fn post(config: &WebhookConfig, hook: &Stored, alert: &Alert) -> Result<(), String> {
-    let url = url::Url::parse(&hook.url).map_err(|e| format!("bad url: {e}"))?;
+pub async fn post(config: &WebhookConfig, hook: &Stored, alert: &Alert) -> Result<(), DeliveryError> {
+    let url = url::Url::parse(&hook.url)?;
     let addr = guard::resolve(config, &url).await?;
     let host = url
         .host_str()
@@ -237,7 +234,7 @@ pub async fn post(config: &WebhookConfig, hook: &Stored, alert: &Alert) -> Resul
         .timeout(config.timeout)
         .resolve(&host, addr)
         .build()
-        .map_err(|e| format!("client: {e}"))?;
+        .map_err(DeliveryError::Http)?;
     let body = serde_json::to_vec(alert).expect("alerts serialize");
     let response = client
         .post(url)
@@ -247,10 +244,10 @@ pub async fn post(config: &WebhookConfig, hook: &Stored, alert: &Alert) -> Resul
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("{}", e.without_url()))?;
+        .map_err(|e| DeliveryError::Http(e.without_url()))?;
     match response.status() {
         s if s.is_success() => Ok(()),
-        s => Err(format!("the receiver answered {s}")),
+        s => Err(DeliveryError::Status(s)),
     }
 }
 
@@ -327,7 +324,7 @@ pub async fn replay(store: &Store, config: &WebhookConfig, only: Option<&str>) -
                         failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let again = DeadLetter {
                             attempts: dead.attempts + 1,
-                            error,
+                            error: error.to_string(),
                             at: crate::ops::now_ms(),
                             ..dead
                         };

@@ -47,8 +47,8 @@ impl Follow {
     /// Starts a projector and a lag sampler on `store`'s feed.
     pub(super) async fn start(store: &Store, config: &LedgerConfig) -> Result<Self, String> {
         let config = config.clone();
-        let pool = crate::ledger::pool(&config.url)?;
-        crate::ledger::migrate(&pool).await?;
+        let pool = crate::ledger::pool(&config.url).map_err(|e| e.to_string())?;
+        crate::ledger::migrate(&pool).await.map_err(|e| e.to_string())?;
         let rows_before = rows(&pool).await?;
         let projector = tokio::spawn(crate::ledger::run(store.clone(), config, std::future::pending()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
