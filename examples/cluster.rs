@@ -8,7 +8,7 @@
 use stockwatch::managed::redis_cluster::ManagedCluster;
 
 #[tokio::main]
-async fn main() -> Result<(), String> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| "./.stockwatch-cluster".into()));
     let port: u16 = match args.next() {

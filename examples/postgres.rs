@@ -9,7 +9,7 @@
 
 use stockwatch::managed::postgres::ManagedPostgres;
 
-fn main() -> Result<(), String> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| "./.stockwatch-postgres".into()));
     let port: u16 = match args.next() {

@@ -68,7 +68,9 @@ pub async fn redis_target(redis: &RedisArgs, join: bool) -> Result<(Target, Opti
         (Some(url), _) => (url.expose_secret().to_owned(), None),
         (None, Some(url)) => (url, None),
         (None, None) => {
-            let managed = ManagedRedis::start(&redis.data_dir, redis.appendfsync).await?;
+            let managed = ManagedRedis::start(&redis.data_dir, redis.appendfsync)
+                .await
+                .map_err(|e| e.to_string())?;
             tracing::info!(dir = %managed.dir().display(), appendfsync = ?redis.appendfsync, "started managed redis-server");
             (managed.url(), Some(managed))
         }

@@ -3,6 +3,7 @@
 //! authentication on loopback only. PostgreSQL refuses to run as root, so as root it runs
 //! as the `postgres` user, which owns the directory. Dropping it stops the server.
 
+use crate::{ManagedError, io};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -19,9 +20,9 @@ impl ManagedPostgres {
     /// Initializes `dir/data` (when new) and starts the server on `port` (a free one when
     /// `None`). Durability is off (`fsync`, `synchronous_commit`): this is for tests and
     /// trials, where a machine crash loses nothing that matters.
-    pub fn start(dir: &Path, port: Option<u16>) -> Result<Self, String> {
+    pub fn start(dir: &Path, port: Option<u16>) -> Result<Self, ManagedError> {
         let bin = bin_dir()?;
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io(format!("{}", dir.display())))?;
         let data = dir.join("data");
         as_owner(dir)?;
         if !data.join("PG_VERSION").exists() {
@@ -49,7 +50,7 @@ impl ManagedPostgres {
     }
 
     /// Starts the server again after [`ManagedPostgres::stop`], on the same port and data.
-    pub fn start_again(&mut self) -> Result<(), String> {
+    pub fn start_again(&mut self) -> Result<(), ManagedError> {
         let options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
             self.port,
@@ -89,7 +90,7 @@ impl ManagedPostgres {
     }
 
     /// Creates a database, so each test gets books of its own.
-    pub fn create_database(&self, name: &str) -> Result<String, String> {
+    pub fn create_database(&self, name: &str) -> Result<String, ManagedError> {
         run(Command::new(self.bin.join("createdb")).args([
             "-h",
             "127.0.0.1",
@@ -111,7 +112,7 @@ impl Drop for ManagedPostgres {
 
 /// Where Debian keeps the server binaries (`/usr/lib/postgresql/<version>/bin`, newest
 /// first), or wherever `pg_ctl` is on PATH.
-fn bin_dir() -> Result<PathBuf, String> {
+fn bin_dir() -> Result<PathBuf, ManagedError> {
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -142,22 +143,22 @@ fn is_root() -> bool {
 }
 
 /// As root, gives `dir` to the `postgres` user, who runs everything here.
-fn as_owner(dir: &Path) -> Result<(), String> {
+fn as_owner(dir: &Path) -> Result<(), ManagedError> {
     if is_root() {
         let status = Command::new("chown")
             .args(["-R", "postgres:postgres"])
             .arg(dir)
             .status()
-            .map_err(|e| format!("chown: {e}"))?;
+            .map_err(io("chown"))?;
         if !status.success() {
-            return Err(format!("chown postgres {}: {status}", dir.display()));
+            return Err(format!("chown postgres {}: {status}", dir.display()).into());
         }
     }
     Ok(())
 }
 
 /// Runs a PostgreSQL tool (as `postgres` when we are root) and waits for it.
-fn run(cmd: &mut Command) -> Result<(), String> {
+fn run(cmd: &mut Command) -> Result<(), ManagedError> {
     let mut cmd = if is_root() {
         let mut wrapped = Command::new("runuser");
         wrapped
@@ -172,7 +173,7 @@ fn run(cmd: &mut Command) -> Result<(), String> {
         .current_dir("/")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+        .map_err(io(format!("{:?}", cmd.get_program())))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -181,11 +182,12 @@ fn run(cmd: &mut Command) -> Result<(), String> {
             cmd.get_program(),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        ))
+        )
+        .into())
     }
 }
 
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+fn free_port() -> Result<u16, ManagedError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("a free port"))?;
+    listener.local_addr().map(|a| a.port()).map_err(io("a free port"))
 }

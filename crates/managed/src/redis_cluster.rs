@@ -3,6 +3,7 @@
 //! users; the tests run one in a temp dir. Each node's bus port is its port + 10000.
 
 use crate::redis_server::spawn_error;
+use crate::{ManagedError, io};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -23,7 +24,7 @@ impl ManagedCluster {
     /// Starts `masters` nodes (at least 3, as Redis Cluster requires) with data in
     /// `dir/<port>`, on `first_port`, `first_port + 1`, … or on free ports when `None`, then
     /// creates the cluster and waits until every node says `cluster_state:ok`.
-    pub async fn start(dir: &Path, masters: usize, first_port: Option<u16>) -> Result<Self, String> {
+    pub async fn start(dir: &Path, masters: usize, first_port: Option<u16>) -> Result<Self, ManagedError> {
         Self::start_with_replicas(dir, masters, 0, first_port).await
     }
 
@@ -34,7 +35,7 @@ impl ManagedCluster {
         masters: usize,
         replicas: usize,
         first_port: Option<u16>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ManagedError> {
         if masters < 3 {
             return Err("a Redis Cluster needs at least 3 masters".into());
         }
@@ -48,13 +49,13 @@ impl ManagedCluster {
             {
                 (p..end).collect()
             }
-            Some(p) => return Err(format!("port {p}: the bus ports (port + 10000) must stay below 65536")),
+            Some(p) => return Err(format!("port {p}: the bus ports (port + 10000) must stay below 65536").into()),
             None => free_ports(count)?,
         };
         let mut cluster = Self { nodes: Vec::new() };
         for port in ports {
             let node_dir = dir.join(port.to_string());
-            std::fs::create_dir_all(&node_dir).map_err(|e| format!("{}: {e}", node_dir.display()))?;
+            std::fs::create_dir_all(&node_dir).map_err(io(format!("{}", node_dir.display())))?;
             let child = Command::new(crate::redis_server::server_binary())
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
@@ -85,12 +86,13 @@ impl ManagedCluster {
             .stdin(Stdio::null())
             .output()
             .await
-            .map_err(|e| format!("redis-cli --cluster create: {e}"))?;
+            .map_err(io("redis-cli --cluster create"))?;
         if !created.status.success() {
             return Err(format!(
                 "redis-cli --cluster create failed: {}",
                 String::from_utf8_lossy(&created.stdout)
-            ));
+            )
+            .into());
         }
         for node in &cluster.nodes {
             wait_for(
@@ -164,7 +166,7 @@ impl Drop for ManagedCluster {
 }
 
 /// `count` ports that are free now, each with its bus port (port + 10000) free too.
-fn free_ports(count: usize) -> Result<Vec<u16>, String> {
+fn free_ports(count: usize) -> Result<Vec<u16>, ManagedError> {
     let mut ports = Vec::new();
     for _ in 0..200 {
         let port = rand::random_range(20_000..45_000u16);
@@ -180,17 +182,17 @@ fn free_ports(count: usize) -> Result<Vec<u16>, String> {
 }
 
 /// Polls `CLUSTER INFO` on a node until `ready` accepts it (30 s at most).
-async fn wait_for(port: u16, ready: impl Fn(&str) -> bool, what: &str) -> Result<(), String> {
+async fn wait_for(port: u16, ready: impl Fn(&str) -> bool, what: &str) -> Result<(), ManagedError> {
     poll(port, redis::cmd("CLUSTER").arg("INFO").to_owned(), ready, what).await
 }
 
 /// Polls `INFO section` on a node until `ready` accepts it (30 s at most).
-async fn wait_for_info(port: u16, section: &str, ready: impl Fn(&str) -> bool) -> Result<(), String> {
+async fn wait_for_info(port: u16, section: &str, ready: impl Fn(&str) -> bool) -> Result<(), ManagedError> {
     let what = format!("report a ready INFO {section}");
     poll(port, redis::cmd("INFO").arg(section).to_owned(), ready, &what).await
 }
 
-async fn poll(port: u16, cmd: redis::Cmd, ready: impl Fn(&str) -> bool, what: &str) -> Result<(), String> {
+async fn poll(port: u16, cmd: redis::Cmd, ready: impl Fn(&str) -> bool, what: &str) -> Result<(), ManagedError> {
     let started = std::time::Instant::now();
     loop {
         let info = async {
@@ -207,7 +209,7 @@ async fn poll(port: u16, cmd: redis::Cmd, ready: impl Fn(&str) -> bool, what: &s
             return Ok(());
         }
         if started.elapsed() > Duration::from_secs(30) {
-            return Err(format!("cluster node on port {port} did not {what} within 30 s"));
+            return Err(format!("cluster node on port {port} did not {what} within 30 s").into());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

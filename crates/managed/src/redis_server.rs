@@ -2,6 +2,7 @@
 //! `stockwatch serve` uses it when no `REDIS_URL` is given, and the tests use it (without
 //! persistence, in a temp dir) so they always run against a real server.
 
+use crate::{ManagedError, io};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -37,10 +38,10 @@ pub fn server_binary() -> String {
 }
 
 /// Why `redis-server` did not start, with the install hint when it is missing.
-pub(crate) fn spawn_error(e: std::io::Error) -> String {
+pub(crate) fn spawn_error(e: std::io::Error) -> ManagedError {
     match e.kind() {
-        std::io::ErrorKind::NotFound => INSTALL_HINT.to_string(),
-        _ => format!("cannot start redis-server: {e}"),
+        std::io::ErrorKind::NotFound => ManagedError::NotInstalled(INSTALL_HINT),
+        _ => io("cannot start redis-server")(e),
     }
 }
 
@@ -50,7 +51,7 @@ pub const INSTALL_HINT: &str = "redis-server was not found on PATH: install it (
 impl ManagedRedis {
     /// `REDIS_URL` when set, else a private throwaway server in `dir` (no persistence):
     /// what the examples and one-off tools want. Keep the returned server alive while used.
-    pub async fn from_env_or_start(dir: &Path) -> Result<(String, Option<Self>), String> {
+    pub async fn from_env_or_start(dir: &Path) -> Result<(String, Option<Self>), ManagedError> {
         match std::env::var("REDIS_URL") {
             Ok(url) => Ok((url, None)),
             Err(_) => {
@@ -62,24 +63,24 @@ impl ManagedRedis {
 
     /// Starts `redis-server` with its data, socket and log in `dir` (created if needed), and
     /// waits until it answers PING (AOF loading included).
-    pub async fn start(dir: &Path, persistence: Persistence) -> Result<Self, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let dir = dir
-            .canonicalize()
-            .map_err(|e| format!("data dir {}: {e}", dir.display()))?;
+    pub async fn start(dir: &Path, persistence: Persistence) -> Result<Self, ManagedError> {
+        std::fs::create_dir_all(dir).map_err(io(format!("cannot create data dir {}", dir.display())))?;
+        let dir = dir.canonicalize().map_err(io(format!("data dir {}", dir.display())))?;
         let socket = dir.join("redis.sock");
         if socket.as_os_str().len() > 100 {
             return Err(format!(
                 "data dir path {} is too long for a Unix socket; use a shorter --data-dir",
                 dir.display()
-            ));
+            )
+            .into());
         }
         if socket.exists() {
             if ping(&socket).await.is_ok() {
                 return Err(format!(
                     "a redis-server is already running on {}; stop it, or point REDIS_URL at it",
                     socket.display()
-                ));
+                )
+                .into());
             }
             let _ = std::fs::remove_file(&socket);
         }
@@ -118,7 +119,7 @@ impl ManagedRedis {
         Ok(me)
     }
 
-    async fn wait_ready(&mut self) -> Result<(), String> {
+    async fn wait_ready(&mut self) -> Result<(), ManagedError> {
         let started = std::time::Instant::now();
         loop {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
@@ -127,7 +128,8 @@ impl ManagedRedis {
                 return Err(format!(
                     "redis-server exited ({status}) before it was ready: {}",
                     tail.join(" | ")
-                ));
+                )
+                .into());
             }
             if ping(&self.socket).await.is_ok() {
                 return Ok(());
