@@ -46,7 +46,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
         let bar = bench::progress_bar(workload.buyers, strategy.as_str());
         let result = bench::run_strategy(&driver, strategy, &workload, &bar).await;
         bar.finish_and_clear();
-        results.push(result?);
+        results.push(result.map_err(|e| e.to_string())?);
     }
     let floor = match (args.floor, &driver) {
         (Some(depth), Driver::Library { redis, config, .. }) => {
@@ -62,7 +62,8 @@ pub async fn bench(args: BenchArgs) -> Result<(), String> {
                     workload.concurrency,
                     stockwatch::convert::usize_of(depth),
                 )
-                .await?,
+                .await
+                .map_err(|e| e.to_string())?,
             )
         }
         (Some(_), _) => return Err("--floor measures the library's Redis; drop --target".into()),
@@ -142,7 +143,7 @@ pub async fn sweep(args: SweepArgs) -> Result<(), String> {
     if let Some(m) = managed {
         m.shutdown().await;
     }
-    let points = points?;
+    let points = points.map_err(|e| e.to_string())?;
     print!("{}", bench::sweep::csv(&points));
     eprintln!("wrote {}/sweep.csv and plots", args.out.display());
     if let Some(target) = args.p99_target_ms {

@@ -59,7 +59,7 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
                 first.stock,
                 if first.batching { "on" } else { "off" }
             );
-            stockwatch::plot::race_svg(path, &title, &races)?;
+            stockwatch::plot::race_svg(path, &title, &races).map_err(|e| e.to_string())?;
         }
         if args.json {
             println!("{}", serde_json::json!({ "results": results }));

@@ -1,6 +1,7 @@
 //! Pictures of races with `plotters`: the two-panel race chart of `demo race --plot`, and
 //! the legend every stockwatch chart draws beside its data, never on top of it.
 
+use crate::ToolError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -31,7 +32,7 @@ pub fn color_of(strategy: &str, fallback: usize) -> RGBAColor {
 }
 
 /// Draws `keys` top-down in `area`, which sits beside the chart.
-pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Key]) -> Result<(), String> {
+pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Key]) -> Result<(), ToolError> {
     let err = |e: &dyn std::fmt::Display| format!("legend: {e}");
     for (i, key) in keys.iter().enumerate() {
         let y = 48 + 24 * i32::try_from(i).unwrap_or(i32::MAX / 48);
@@ -54,7 +55,7 @@ pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Ke
 /// The race as a picture: stock over time per strategy (top), and attempts and conflicts
 /// so far (bottom; running totals, so textbook WATCH's slow climb is not flattened by the
 /// spikes of the one-attempt strategies), written as SVG to `path`.
-pub fn race_svg(path: &Path, title: &str, races: &[(&str, &Timeline)]) -> Result<(), String> {
+pub fn race_svg(path: &Path, title: &str, races: &[(&str, &Timeline)]) -> Result<(), ToolError> {
     let err = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
     let root = SVGBackend::new(path, (1100, 760)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;

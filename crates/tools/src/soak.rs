@@ -10,6 +10,7 @@
 //! server's RSS at the start, after warm-up and at the end (from `/metrics`), holds released
 //! by expiry, and a final `verify`.
 
+use crate::ToolError;
 use crate::bench::Percentiles;
 use hdrhistogram::Histogram;
 use rand::Rng;
@@ -101,12 +102,11 @@ struct Shared {
 }
 
 /// Runs the soak. `progress` is told the seconds elapsed, once per second.
-pub async fn run(plan: &Plan, progress: impl Fn(u64)) -> Result<Report, String> {
+pub async fn run(plan: &Plan, progress: impl Fn(u64)) -> Result<Report, ToolError> {
     let client = reqwest::Client::builder()
         .pool_idle_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let api = Api {
         client,
         base: plan.target.trim_end_matches('/').to_owned(),
@@ -210,7 +210,7 @@ struct Api {
 }
 
 impl Api {
-    async fn admin(&self, method: &str, path: &str, body: Value) -> Result<(), String> {
+    async fn admin(&self, method: &str, path: &str, body: Value) -> Result<(), ToolError> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
         let mut req = self.client.request(method, format!("{}{path}", self.base)).json(&body);
         if let Some(t) = &self.token {
@@ -220,12 +220,12 @@ impl Api {
         if res.status().is_success() {
             Ok(())
         } else {
-            Err(format!("{path}: {}", res.status()))
+            Err(format!("{path}: {}", res.status()).into())
         }
     }
 
     /// One un-labelled sample of `/metrics`.
-    async fn metric(&self, name: &str) -> Result<f64, String> {
+    async fn metric(&self, name: &str) -> Result<f64, ToolError> {
         let text = self
             .client
             .get(format!("{}/metrics", self.base))
@@ -233,8 +233,7 @@ impl Api {
             .await
             .map_err(|e| format!("/metrics: {e}"))?
             .text()
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(text
             .lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())

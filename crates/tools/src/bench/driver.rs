@@ -1,6 +1,7 @@
 //! Where the buyers go: the library in this process, or a running server over HTTP.
 
 use super::{HOLD, Op, Workload};
+use crate::ToolError;
 use crate::convert;
 use crate::domain::{Available, CartItems, Location, Priority, Quantity, Sku, Strategy, UserId};
 use crate::ops::{self, Inventory};
@@ -89,16 +90,16 @@ impl Driver {
     }
 
     /// Sets fresh stock on fresh SKUs (or a fresh prefix) for one strategy.
-    pub(super) async fn prepare(&self, strategy: Strategy, w: &Workload) -> Result<Prepared, String> {
+    pub(super) async fn prepare(&self, strategy: Strategy, w: &Workload) -> Result<Prepared, ToolError> {
         let run = format!("{:x}", rand::random::<u32>());
-        let available = Available::parse(&json!(w.stock), "stock").map_err(|e| e.to_string())?;
+        let available = Available::parse(&json!(w.stock), "stock")?;
         let target = match self {
             Self::Library { redis, config, .. } => {
                 // The bench measures the engine; the feed's reads and publishes are the
                 // service's cost, measured over HTTP.
                 let mut config = config.clone();
                 (config.key_prefix, config.publish_events) = (format!("bench-{run}-{}", strategy.as_str()), false);
-                let store = Store::connect(redis, config).map_err(|e| e.to_string())?;
+                let store = Store::connect(redis, config)?;
                 Target::Library(Inventory::new(store))
             }
             Self::Http { base, client, .. } => Target::Http {
@@ -111,10 +112,10 @@ impl Driver {
             Self::Http { .. } => format!("b{run}-{}-", strategy.as_str()),
         };
         let skus: Vec<Sku> = (0..w.skus)
-            .map(|i| Sku::parse(&format!("{prefix}sku{i}")).map_err(|e| e.to_string()))
+            .map(|i| Sku::parse(&format!("{prefix}sku{i}")))
             .collect::<Result<_, _>>()?;
         let target_ref = &target;
-        let results: Vec<Result<(), String>> = futures_util::stream::iter(skus.iter())
+        let results: Vec<Result<(), ToolError>> = futures_util::stream::iter(skus.iter())
             .map(|sku| async move {
                 match (target_ref, self) {
                     (Target::Library(store), _) => stock_library(store, sku, w, available).await,
@@ -126,8 +127,8 @@ impl Driver {
                             }
                             match req.send().await {
                                 Ok(r) if r.status().is_success() => {}
-                                Ok(r) => return Err(format!("setting stock: HTTP {}", r.status())),
-                                Err(e) => return Err(format!("setting stock: {e}")),
+                                Ok(r) => return Err(format!("setting stock: HTTP {}", r.status()).into()),
+                                Err(e) => return Err(format!("setting stock: {e}").into()),
                             }
                         }
                         Ok(())
@@ -138,11 +139,11 @@ impl Driver {
             .buffer_unordered(32)
             .collect()
             .await;
-        results.into_iter().collect::<Result<(), String>>()?;
+        results.into_iter().collect::<Result<(), ToolError>>()?;
         Ok(Prepared {
             strategy,
-            user: UserId::parse(&json!("bench")).map_err(|e| e.to_string())?,
-            one: Quantity::parse(&json!(1), "quantity").map_err(|e| e.to_string())?,
+            user: UserId::parse(&json!("bench"))?,
+            one: Quantity::parse(&json!(1), "quantity")?,
             op: w.op,
             stock: w.stock,
             index: skus
@@ -288,30 +289,23 @@ impl Prepared {
 
     /// Units taken beyond the stock that existed, summed over SKUs, read back from Redis;
     /// and, in library mode, whether every invariant holds (orders included).
-    pub(super) async fn audit(&self) -> Result<(i64, Option<bool>), String> {
+    pub(super) async fn audit(&self) -> Result<(i64, Option<bool>), ToolError> {
         let mut oversold = 0;
         for sku in &self.skus {
             let (reserved, sold) = match &self.target {
                 Target::Library(store) => {
-                    let s = ops::get_stock(store, sku).await.map_err(|e| e.to_string())?;
+                    let s = ops::get_stock(store, sku).await?;
                     (s.reserved, s.sold)
                 }
                 Target::Http { base, client } => {
-                    let s: Value = client
-                        .get(format!("{base}/v1/skus/{sku}"))
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .json()
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let s: Value = client.get(format!("{base}/v1/skus/{sku}")).send().await?.json().await?;
                     (s["reserved"].as_i64().unwrap_or(0), s["sold"].as_i64().unwrap_or(0))
                 }
             };
             oversold += (reserved + sold - self.stock).max(0);
         }
         let verified = match &self.target {
-            Target::Library(store) => Some(ops::verify(store).await.map_err(|e| e.to_string())?.ok),
+            Target::Library(store) => Some(ops::verify(store).await?.ok),
             Target::Http { .. } => None,
         };
         Ok((oversold, verified))
@@ -353,15 +347,15 @@ fn share(stock: i64, n: usize, i: usize) -> i64 {
 
 /// Stocks one SKU through the library: `--locations` named locations sharing the stock
 /// (drawn in order) or the v1 level, and `--alerts` rules that every take then checks.
-async fn stock_library(store: &Inventory, sku: &Sku, w: &Workload, available: Available) -> Result<(), String> {
+async fn stock_library(store: &Inventory, sku: &Sku, w: &Workload, available: Available) -> Result<(), ToolError> {
     let e = |e: crate::error::Error| e.to_string();
     if w.locations == 0 {
         ops::set_stock(store, sku, available).await.map_err(e)?;
     }
     for i in 0..w.locations {
-        let location = Location::parse(&format!("w{i}"), "location").map_err(|e| e.to_string())?;
-        let level = Available::parse(&json!(share(w.stock, w.locations, i)), "stock").map_err(|e| e.to_string())?;
-        let priority = Priority::parse(&json!(i), "priority").map_err(|e| e.to_string())?;
+        let location = Location::parse(&format!("w{i}"), "location")?;
+        let level = Available::parse(&json!(share(w.stock, w.locations, i)), "stock")?;
+        let priority = Priority::parse(&json!(i), "priority")?;
         ops::set_location_stock(store, sku, &location, level, Some(priority))
             .await
             .map_err(e)?;

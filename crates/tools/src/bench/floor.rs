@@ -6,6 +6,7 @@
 //! is decided. `bench --floor` measures it in the same sitting as the strategies, so each
 //! strategy's Redis CPU per order can be read as a multiple of it.
 
+use crate::ToolError;
 use crate::domain::{OrderId, Sku};
 use crate::store::Store;
 use futures_util::future::join_all;
@@ -28,15 +29,15 @@ pub struct Floor {
 
 /// Writes `orders` purchases' worth of effects for one fresh SKU, `concurrency` pipelines of
 /// `depth` orders in flight at once. One Redis only: a cluster pipeline would split by node.
-pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -> Result<Floor, String> {
+pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -> Result<Floor, ToolError> {
     if store.is_cluster() {
         return Err("the floor is measured on one Redis".into());
     }
-    let sku = Sku::parse(&format!("floor-{}", rand::random::<u32>())).map_err(|e| e.to_string())?;
+    let sku = Sku::parse(&format!("floor-{}", rand::random::<u32>()))?;
     let (stock, moves) = (store.keys().stock(&sku), store.keys().movements(&sku));
     let slot = store.keys().slot_of_sku(&sku);
     let maxlen = store.config().movements_maxlen;
-    let cpu_before = store.redis_cpu_seconds().await.map_err(|e| e.to_string())?;
+    let cpu_before = store.redis_cpu_seconds().await?;
     let started = std::time::Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let writers = (0..concurrency.max(1)).map(|_| {
@@ -82,18 +83,14 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
     });
     let mut written = vec![stock.clone(), moves.clone()];
     for done in join_all(writers).await {
-        written.extend(done.map_err(|e| e.to_string())?);
+        written.extend(done?);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu_after = store.redis_cpu_seconds().await.map_err(|e| e.to_string())?;
+    let cpu_after = store.redis_cpu_seconds().await?;
     // Not a real sale: leave nothing `verify` would have to explain.
     let mut conn = store.shared();
     for keys in written.chunks(1000) {
-        redis::cmd("UNLINK")
-            .arg(keys)
-            .exec_async(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
+        redis::cmd("UNLINK").arg(keys).exec_async(&mut conn).await?;
     }
     Ok(Floor {
         orders,

@@ -2,6 +2,7 @@
 //! what it kept up with is measured: entries and rows a second, lag while buying, and how
 //! long the books take to catch up once the buying stops.
 
+use crate::ToolError;
 use crate::ledger::LedgerConfig;
 use crate::store::Store;
 use serde::Serialize;
@@ -45,10 +46,10 @@ pub(super) struct Follow {
 
 impl Follow {
     /// Starts a projector and a lag sampler on `store`'s feed.
-    pub(super) async fn start(store: &Store, config: &LedgerConfig) -> Result<Self, String> {
+    pub(super) async fn start(store: &Store, config: &LedgerConfig) -> Result<Self, ToolError> {
         let config = config.clone();
-        let pool = crate::ledger::pool(&config.url).map_err(|e| e.to_string())?;
-        crate::ledger::migrate(&pool).await.map_err(|e| e.to_string())?;
+        let pool = crate::ledger::pool(&config.url)?;
+        crate::ledger::migrate(&pool).await?;
         let rows_before = rows(&pool).await?;
         let projector = tokio::spawn(crate::ledger::run(store.clone(), config, std::future::pending()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -78,10 +79,10 @@ impl Follow {
 
     /// After the last call: waits (up to a minute) until the books have every entry, then
     /// stops the projector and reports.
-    pub(super) async fn finish(self) -> Result<LedgerFigures, String> {
+    pub(super) async fn finish(self) -> Result<LedgerFigures, ToolError> {
         let bought = tokio::time::Instant::now();
         let _ = self.stop.send(true);
-        let samples = self.sampler.await.map_err(|e| e.to_string())?;
+        let samples = self.sampler.await?;
         let ledger = self.store.metrics().ledger.clone();
         // Drained: a full pass that started after the last call saw nothing left. A pass
         // that ends after the call may have started before it, so wait for the second.
@@ -117,12 +118,12 @@ impl Follow {
 }
 
 /// Rows in the books' tables (reservations counted by their transitions).
-async fn rows(pool: &sqlx::PgPool) -> Result<i64, String> {
+async fn rows(pool: &sqlx::PgPool) -> Result<i64, ToolError> {
     sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM ledger_entries) + (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_lines)
               + (SELECT count(*) FROM movements) + (SELECT count(*) FROM reservation_transitions)",
     )
     .fetch_one(pool)
     .await
-    .map_err(|e| e.to_string())
+    .map_err(ToolError::from)
 }

@@ -19,6 +19,7 @@ pub use driver::Driver;
 pub use ledger::LedgerFigures;
 pub use report::{print_table, to_json};
 
+use crate::ToolError;
 use crate::domain::{Strategy, TtlSeconds};
 pub use crate::race::Percentiles;
 use crate::race::{Call, Clock, Fairness, Outcome, Timeline};
@@ -172,7 +173,7 @@ pub async fn run_strategy(
     strategy: Strategy,
     workload: &Workload,
     progress: &indicatif::ProgressBar,
-) -> Result<StrategyResult, String> {
+) -> Result<StrategyResult, ToolError> {
     let run = driver.prepare(strategy, workload).await?;
     let run = Arc::new(run);
     let next = Arc::new(AtomicU64::new(0));

@@ -3,6 +3,7 @@
 //! measurements; [`recommend`] picks the fastest settings that keep p99 under a target.
 
 use super::{Driver, StrategyResult, Workload, run_strategy};
+use crate::ToolError;
 use crate::domain::Strategy;
 use crate::plot::{Key, LEGEND_WIDTH, draw_legend};
 use crate::retry::{Jitter, RetryPolicy};
@@ -52,7 +53,7 @@ pub async fn run(
     workload: &Workload,
     grid: &Grid,
     out: &Path,
-) -> Result<Vec<Point>, String> {
+) -> Result<Vec<Point>, ToolError> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut points = Vec::new();
     let total =
@@ -95,7 +96,7 @@ pub async fn run(
         }
     }
     bar.finish_and_clear();
-    std::fs::write(out.join("sweep.csv"), csv(&points)).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("sweep.csv"), csv(&points))?;
     for (base_ms, cap_ms) in settings {
         let at: Vec<&Point> = points
             .iter()
@@ -170,7 +171,7 @@ pub fn csv(points: &[Point]) -> String {
 }
 
 /// One line per (strategy, jitter): `metric` against concurrency.
-fn plot(points: &[&Point], path: &Path, label: &str, metric: fn(&StrategyResult) -> f64) -> Result<(), String> {
+fn plot(points: &[&Point], path: &Path, label: &str, metric: fn(&StrategyResult) -> f64) -> Result<(), ToolError> {
     let err = |e: &dyn std::fmt::Display| format!("plot {}: {e}", path.display());
     let x_max = points.iter().map(|p| p.concurrency).max().unwrap_or(1) as f64;
     let y_max = points.iter().map(|p| metric(&p.result)).fold(0.0, f64::max).max(1e-9) * 1.1;
