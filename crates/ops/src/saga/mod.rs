@@ -320,18 +320,22 @@ impl CrossSlotCart<'_> {
             return Err(refusal);
         };
         let lines = self.items.lines();
-        let index = |sku: &crate::domain::Sku| lines.iter().position(|l| l.sku == *sku).unwrap_or(0);
+        // The refusal names the cart's own SKU: find its line by name, no parsing.
+        let index = |sku: &str| lines.iter().position(|l| l.sku.as_str() == sku);
         let outcome = match &refusal {
-            Error::InsufficientStock { items, .. } => {
-                Outcome::Short(items.iter().map(|s| (index(&s.sku), s.available)).collect())
-            }
-            Error::UnknownSku { sku, .. } => match crate::domain::Sku::parse(sku) {
-                Ok(sku) => Outcome::UnknownSku(index(&sku)),
-                Err(_) => return Err(refusal),
+            Error::InsufficientStock { items, .. } => Outcome::Short(
+                items
+                    .iter()
+                    .map(|s| (index(s.sku.as_str()).unwrap_or(0), s.available))
+                    .collect(),
+            ),
+            Error::UnknownSku { sku, .. } => match index(sku) {
+                Some(i) => Outcome::UnknownSku(i),
+                None => return Err(refusal),
             },
-            Error::UnknownLocation { sku, .. } => match crate::domain::Sku::parse(sku) {
-                Ok(sku) => Outcome::UnknownLocation(index(&sku)),
-                Err(_) => return Err(refusal),
+            Error::UnknownLocation { sku, .. } => match index(sku) {
+                Some(i) => Outcome::UnknownLocation(i),
+                None => return Err(refusal),
             },
             // Redis failing or contention: nothing to remember, a repeat may do better.
             _ => return Err(refusal),
