@@ -293,7 +293,11 @@ async fn three_workers_on_a_cluster_release_each_hold_once() {
         assert_eq!((level.available, level.reserved), (100, 0), "{sku}");
         let limit = stockwatch::domain::Limit::parse(Some("1000")).unwrap();
         let moves = ops::movements(&store, sku, limit).await.unwrap();
-        let expired = moves.movements.iter().filter(|m| m.kind == "expire").count();
+        let expired = moves
+            .movements
+            .iter()
+            .filter(|m| m.kind == stockwatch::domain::EntryKind::Expire)
+            .count();
         assert_eq!(expired, 100, "{sku}: one expire movement per hold");
     }
     let report = ops::verify(&store).await.unwrap();

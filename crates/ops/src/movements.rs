@@ -1,4 +1,5 @@
 use crate::Inventory;
+use crate::domain::EntryKind;
 use crate::domain::{Limit, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
@@ -12,7 +13,8 @@ pub struct Movement {
     pub id: String,
     /// `set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`, `cancel`, `expire`,
     /// `transfer` or `adjust`.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: EntryKind,
     /// Units moved; for `set` and `adjust`, the difference it made to `available` (may be
     /// negative).
     pub quantity: i64,
@@ -75,7 +77,8 @@ pub async fn movements(store: &Inventory, sku: &Sku, limit: Limit) -> Result<Mov
                     .map_err(|_| StoreError::Protocol(format!("movement {}: {name} is not a number", entry.id).into()))
             };
             Ok(Movement {
-                kind: text("kind")?,
+                kind: EntryKind::parse(&text("kind")?)
+                    .ok_or_else(|| StoreError::Protocol(format!("movement {}: unknown kind", entry.id).into()))?,
                 quantity: num("quantity")?,
                 reference: text("ref")?,
                 at: num("at")?,
