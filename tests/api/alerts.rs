@@ -576,7 +576,7 @@ async fn an_alert_a_dead_sender_left_pending_is_claimed_and_delivered() {
     let hook = stockwatch::webhooks::NewWebhook {
         url: stockwatch::webhooks::guard::check_url(&config, &receiver.url).unwrap(),
         secret: SECRET.into(),
-        events: vec!["low_stock".into()],
+        events: vec![stockwatch::domain::AlertKind::LowStock],
     };
     stockwatch::webhooks::create(&app.store, hook).await.unwrap();
     cross_low(&app, "orphan").await;

@@ -125,7 +125,7 @@ async fn rush(store: &Inventory, strategy: Strategy, sku: &Sku, buyers: usize, s
                     Ok(p) => {
                         // Every 201 is a sale: its order is found from its id alone.
                         let order = ops::get_order(&store, &p.order_id).await.unwrap();
-                        assert_eq!(order.items[0].sku, sku.as_str());
+                        assert_eq!(order.items[0].sku.as_str(), sku.as_str());
                         true
                     }
                     Err(Error::InsufficientStock { .. } | Error::Contention { .. }) => false,

@@ -107,7 +107,7 @@ async fn rush_while_moving(cluster: &TestCluster, store: &Inventory, strategy: S
     assert!(level.available >= 0, "{strategy:?}: never oversold");
     for id in &sold {
         let order = ops::get_order(store, id).await.unwrap();
-        assert_eq!(order.items[0].sku, sku.as_str());
+        assert_eq!(order.items[0].sku.as_str(), sku.as_str());
     }
     // Service goes on against the new owner.
     if level.available > 0 {

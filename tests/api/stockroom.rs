@@ -602,7 +602,7 @@ async fn allocations_are_stored_in_one_form_on_every_path() {
             .await
             .unwrap();
         let order: Order = serde_form(&order);
-        assert_eq!(order.user_id, user, "{strategy}");
+        assert_eq!(order.user_id.as_str(), user, "{strategy}");
         assert_eq!(
             (
                 order.items[0].allocations.clone(),

@@ -43,7 +43,7 @@
 //! SKUs are validated ([`Sku`]) before they get here, so no input can forge a `:` or `}`
 //! and reach a key it should not.
 
-use crate::domain::{CartItems, OrderId, ReservationId, Sku};
+use crate::domain::{CartItems, OrderId, RecordId, ReservationId, Sku};
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
@@ -181,8 +181,8 @@ impl Keys {
     /// The decision of a cross-slot saga whose order or reservation is `parent`: written once
     /// (`commit` by the coordinator, or `abort` by whoever gives up first), in the parent's
     /// slot, so the commit and the parent record are one transaction.
-    pub fn saga(&self, parent: &str, slot: u16) -> String {
-        format!("{}:saga:{{{}}}:{parent}", self.prefix, tag_for(slot))
+    pub fn saga(&self, parent: &RecordId) -> String {
+        format!("{}:saga:{{{}}}:{parent}", self.prefix, tag_for(parent.slot()))
     }
 
     /// A SCAN pattern matching every reservation key.

@@ -107,7 +107,7 @@ impl Optimistic for AgeOut<'_> {
                 let order: Order = serde_json::from_str(&raw)
                     .map_err(|e| StoreError::Protocol(format!("order {id} is not an order: {e}").into()))?;
                 for line in order.items {
-                    *sold.entry(line.sku).or_default() += line.quantity;
+                    *sold.entry(line.sku.into()).or_default() += line.quantity;
                 }
                 writes.push(redis::cmd("DEL").arg(keys.order(id)).to_owned());
             }

@@ -4,7 +4,7 @@ use super::LedgerError;
 use super::dead::dead_letters;
 use super::feed::{Feed, listed_slots};
 use crate::convert;
-use crate::domain::OrderId;
+use crate::domain::{InvalidInput, OrderId, ReservationId};
 use crate::ops::{Order, OrderLine, OrderSource};
 use crate::store::Store;
 use serde::Serialize;
@@ -28,6 +28,10 @@ pub async fn find_order(pool: &PgPool, order_id: &OrderId) -> Result<Option<Orde
     let Some((user_id, source, reservation_id, created_at)) = head else {
         return Ok(None);
     };
+    let reservation_id = match reservation_id {
+        None => None,
+        Some(raw) => Some(ReservationId::parse(&raw).ok_or_else(|| undecodable(format!("reservation id {raw:?}")))?),
+    };
     let lines: Vec<(String, i64, Option<String>)> = sqlx::query_as(
         "SELECT sku, quantity, allocations::text FROM order_lines WHERE order_id = $1::uuid ORDER BY line_no",
     )
@@ -39,21 +43,33 @@ pub async fn find_order(pool: &PgPool, order_id: &OrderId) -> Result<Option<Orde
     Ok(Some(
         Order {
             order_id: *order_id,
-            user_id,
+            user_id: decoded(user_id)?,
             items: lines
                 .into_iter()
-                .map(|(sku, quantity, allocations)| OrderLine {
-                    sku,
-                    quantity,
-                    allocations: allocations_of(allocations.as_deref()),
+                .map(|(sku, quantity, allocations)| {
+                    Ok(OrderLine {
+                        sku: decoded(sku)?,
+                        quantity,
+                        allocations: allocations_of(allocations.as_deref()),
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, sqlx::Error>>()?,
             created_at,
             source,
             reservation_id,
         }
         .with_allocations(),
     ))
+}
+
+/// A domain value read back from a column: the database holds only what the program wrote,
+/// so anything else is reported as a decode error, like a column of the wrong type.
+fn decoded<T: TryFrom<String, Error = InvalidInput>>(raw: String) -> Result<T, sqlx::Error> {
+    T::try_from(raw).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn undecodable(what: String) -> sqlx::Error {
+    sqlx::Error::Decode(what.into())
 }
 
 /// A line's stored allocations (NULL, or anything unreadable, is all from `default`, as in
@@ -235,7 +251,7 @@ async fn compare_orders(
         let mut books: HashMap<String, Vec<OrderLine>> = HashMap::new();
         for (id, sku, quantity, allocations) in rows {
             books.entry(id).or_default().push(OrderLine {
-                sku,
+                sku: decoded(sku)?,
                 quantity,
                 allocations: allocations_of(allocations.as_deref()),
             });

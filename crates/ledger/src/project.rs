@@ -125,16 +125,16 @@ impl Rows {
             let slot = i32::from(fed.slot);
             if let Some(order) = &entry.order {
                 rows.o_id.push(order.order_id.to_string());
-                rows.o_user.push(order.user_id.clone());
+                rows.o_user.push(order.user_id.to_string());
                 rows.o_source.push(source(order));
-                rows.o_resv.push(order.reservation_id.clone());
+                rows.o_resv.push(order.reservation_id.map(|id| id.to_string()));
                 rows.o_at.push(order.created_at);
                 rows.o_slot.push(slot);
                 rows.o_entry.push(fed.key.clone());
                 for (i, line) in order.items.iter().enumerate() {
                     rows.l_order.push(order.order_id.to_string());
                     rows.l_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
-                    rows.l_sku.push(line.sku.clone());
+                    rows.l_sku.push(line.sku.to_string());
                     rows.l_qty.push(line.quantity);
                     rows.l_alloc.push(
                         (!line.allocations.is_empty())
@@ -148,7 +148,7 @@ impl Rows {
                     rows.m_entry.push(fed.key.clone());
                     rows.m_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
                     rows.m_kind.push(entry.kind.as_str().to_owned());
-                    rows.m_sku.push(line.sku.clone());
+                    rows.m_sku.push(line.sku.to_string());
                     rows.m_qty.push(line.quantity);
                     rows.m_ref.push(entry.reference.clone());
                     rows.m_at.push(entry.at);
@@ -169,12 +169,12 @@ impl Rows {
                 let order = parse_id(&fed.key).unwrap_or((0, 0));
                 let latest = Latest {
                     order,
-                    user: resv.user_id.clone(),
+                    user: resv.user_id.to_string(),
                     status: resv.status.as_str().to_owned(),
                     items: serde_json::to_string(&resv.items).expect("lines serialize"),
                     expires_at: resv.expires_at,
                     created_at: resv.created_at,
-                    order_id: resv.order_id.clone(),
+                    order_id: resv.order_id.map(|id| id.to_string()),
                     saga_parent: entry.saga_parent.clone(),
                     at: entry.at,
                 };

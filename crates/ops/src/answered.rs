@@ -11,7 +11,7 @@ use crate::{Inventory, Stock};
 /// it committed. The one place calls are observed, whatever their path.
 pub(crate) fn finished<T>(
     store: &Inventory,
-    op: &'static str,
+    op: EntryKind,
     strategy: &'static str,
     started: tokio::time::Instant,
     result: &Result<T, Error>,
@@ -26,7 +26,9 @@ pub(crate) fn finished<T>(
         (None, Err(Error::InsufficientStock { attempts, .. })) => Effort::refused_after(*attempts),
         (None, _) => Effort::of(1, 0),
     };
-    store.metrics().call(op, strategy, outcome, effort, started.elapsed());
+    store
+        .metrics()
+        .call(op.as_str(), strategy, outcome, effort, started.elapsed());
     let conflicted = effort.conflicts > 0 || matches!(result, Err(Error::Contention { .. }));
     if outcome == CallOutcome::Committed || conflicted {
         let skus = skus();
@@ -111,8 +113,6 @@ where
     let started = tokio::time::Instant::now();
     store.list_journal_slot(store.keys().slot_of_sku(sku)).await?;
     let Answered { result, effort, .. } = answer(crate::txn::run(store, op).await, Err);
-    finished(store, kind.as_str(), "watch", started, &result, effort, || {
-        vec![sku.clone()]
-    });
+    finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
     result
 }

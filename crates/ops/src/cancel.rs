@@ -10,7 +10,7 @@ use redis::Cmd;
 /// Gives an active hold back: `reserved` returns to `available`, in one transaction that
 /// watches the reservation. Answers the reservation, now `cancelled`.
 pub async fn cancel(store: &Inventory, id: &ReservationId, idem: Option<&Idempotency>) -> Result<Reservation, Error> {
-    let ran = reservation::run(store, id, "cancel", idem, Cancel).await?;
+    let ran = reservation::run(store, id, EntryKind::Cancel, idem, Cancel).await?;
     saga::follow(store, &ran.parts).await;
     Ok(ran.output)
 }

@@ -28,7 +28,7 @@ pub async fn confirm(store: &Inventory, id: &ReservationId, idem: Option<&Idempo
         // Fixed before the first attempt, so a retry writes the same order.
         order_id: OrderId::generate_in(id.slot()),
     };
-    let ran = reservation::run(store, id, "confirm", idem, step).await?;
+    let ran = reservation::run(store, id, EntryKind::Confirm, idem, step).await?;
     saga::follow(store, &ran.parts).await;
     Ok(ran.output)
 }
@@ -49,7 +49,7 @@ impl Step for Confirm {
         let resv = Reservation::require_active(found, now_ms)?;
         let ended = Reservation {
             status: ReservationStatus::Confirmed,
-            order_id: Some(self.order_id.to_string()),
+            order_id: Some(self.order_id),
             ..resv.clone()
         };
         let order = Order {
@@ -58,7 +58,7 @@ impl Step for Confirm {
             items: resv.items.clone(),
             created_at: now_ms,
             source: OrderSource::Reservation,
-            reservation_id: Some(resv.reservation_id.to_string()),
+            reservation_id: Some(resv.reservation_id),
         };
         let mut writes = resv.end(store, &ended, "sold", EntryKind::Confirm, now_ms)?;
         let entry = Entry::new(EntryKind::Order, &order.order_id.to_string(), now_ms).order(&order);

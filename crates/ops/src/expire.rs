@@ -31,7 +31,7 @@ pub enum Expired {
 /// Releases one lapsed hold, in one transaction that watches the reservation. Safe to run
 /// for the same id from any number of workers at once: exactly one of them releases it.
 pub async fn expire(store: &Inventory, id: &ReservationId) -> Result<Expired, Error> {
-    let ran = reservation::run(store, id, "expire", None, Expire { id: *id }).await?;
+    let ran = reservation::run(store, id, EntryKind::Expire, None, Expire { id: *id }).await?;
     if ran.output != Expired::PartOutcome {
         return Ok(ran.output);
     }

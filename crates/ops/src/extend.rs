@@ -3,7 +3,7 @@ use super::reservation::{self, Reservation, Step};
 use super::saga;
 use crate::Inventory;
 use crate::convert;
-use crate::domain::{ReservationId, TtlSeconds};
+use crate::domain::{EntryKind, ReservationId, TtlSeconds};
 use crate::error::Error;
 use redis::Cmd;
 
@@ -15,7 +15,7 @@ pub async fn extend(
     ttl: TtlSeconds,
     idem: Option<&Idempotency>,
 ) -> Result<Reservation, Error> {
-    let ran = reservation::run(store, id, "extend", idem, Extend { ttl }).await?;
+    let ran = reservation::run(store, id, EntryKind::Extend, idem, Extend { ttl }).await?;
     if ran.parts.is_empty() {
         store.hold_added(id.slot(), ran.output.expires_at).await;
     }

@@ -2,8 +2,8 @@
 //! what every transition of a reservation commits besides the record itself.
 
 use crate::alerts::crossing_cmd;
-use crate::domain::{EntryKind, Sku};
-use crate::error::{Error, StoreError};
+use crate::domain::EntryKind;
+use crate::error::Error;
 use crate::journal::{Entry, journal_cmd};
 use crate::level::shift;
 use crate::reservation::Reservation;
@@ -28,25 +28,23 @@ impl Reservation {
         // A cross-slot reservation's units are in its parts, which follow it after the commit.
         let held_here = if self.parts.is_empty() { &self.items[..] } else { &[] };
         for line in held_here {
-            let sku = Sku::parse(&line.sku).map_err(|_| {
-                StoreError::Protocol(format!("reservation {}: bad sku {:?}", self.reservation_id, line.sku).into())
-            })?;
+            let sku = &line.sku;
             // Each unit goes back to (or is sold from) the location it was drawn from.
             writes.extend(shift(
-                &store.keys().stock(&sku),
+                &store.keys().stock(sku),
                 &line.drawn(),
                 Some("reserved"),
                 Some(to),
             ));
             if to == "available" {
-                writes.push(crossing_cmd(store, &sku, line.quantity, now_ms));
+                writes.push(crossing_cmd(store, sku, line.quantity, now_ms));
             }
             writes.push(movement_cmd(
                 store,
-                &sku,
+                sku,
                 kind,
                 line.quantity,
-                &self.reservation_id.to_string(),
+                self.reservation_id,
                 now_ms,
             ));
         }

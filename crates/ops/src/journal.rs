@@ -75,7 +75,7 @@ impl Entry {
 
     /// With the reservation as the change left it (and its saga parent, if a part).
     pub fn reservation(mut self, resv: &Reservation) -> Self {
-        self.saga_parent = resv.saga.as_ref().map(|l| l.parent.clone());
+        self.saga_parent = resv.saga.as_ref().map(ToString::to_string);
         self.reservation = Some(resv.clone());
         self
     }
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn entries_round_trip_and_skip_what_is_empty() {
         let entry = Entry::new(EntryKind::Restock, "admin", 5).lines(vec![OrderLine {
-            sku: "A".into(),
+            sku: crate::domain::Sku::parse("A").unwrap(),
             quantity: 3,
             allocations: Vec::new(),
         }]);

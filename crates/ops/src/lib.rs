@@ -82,7 +82,7 @@ pub use set_stock::{set_location_stock, set_stock};
 pub use transfer::transfer;
 pub use verify::{Report, Violation, verify};
 
-use crate::domain::{CartItems, EntryKind, Location, OrderId, Sku};
+use crate::domain::{CartItems, EntryKind, Location, OrderId, ReservationId, Sku, UserId};
 pub use crate::outcome::Effort;
 use level::Allocation;
 use serde::{Deserialize, Serialize};
@@ -137,7 +137,8 @@ pub enum OrderSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderLine {
     /// The SKU sold or held.
-    pub sku: String,
+    #[schema(value_type = String)]
+    pub sku: Sku,
     /// Units sold or held.
     pub quantity: i64,
     /// Where the units came from. Stored only when not all from `default`; filled in on
@@ -181,7 +182,7 @@ impl OrderLine {
             .lines()
             .iter()
             .map(|l| Self {
-                sku: l.sku.to_string(),
+                sku: l.sku.clone(),
                 quantity: l.quantity.get(),
                 allocations: Vec::new(),
             })
@@ -196,7 +197,8 @@ pub struct Order {
     #[schema(value_type = String)]
     pub order_id: OrderId,
     /// Who bought.
-    pub user_id: String,
+    #[schema(value_type = String)]
+    pub user_id: UserId,
     /// What was sold.
     pub items: Vec<OrderLine>,
     /// Unix epoch milliseconds.
@@ -205,7 +207,8 @@ pub struct Order {
     pub source: OrderSource,
     /// The reservation it confirmed, when `source` is `reservation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reservation_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub reservation_id: Option<ReservationId>,
 }
 
 impl Order {
@@ -236,7 +239,7 @@ pub(crate) fn movement_cmd(
     sku: &Sku,
     kind: EntryKind,
     quantity: i64,
-    reference: &str,
+    reference: impl redis::ToRedisArgs,
     at_ms: i64,
 ) -> redis::Cmd {
     movement_with(store, sku, kind, quantity, reference, at_ms, &[])
@@ -249,7 +252,7 @@ pub(crate) fn movement_with(
     sku: &Sku,
     kind: EntryKind,
     quantity: i64,
-    reference: &str,
+    reference: impl redis::ToRedisArgs,
     at_ms: i64,
     extra: &[(&str, &str)],
 ) -> redis::Cmd {
@@ -259,7 +262,10 @@ pub(crate) fn movement_with(
         .arg("~")
         .arg(store.config().movements_maxlen)
         .arg("*")
-        .arg(&[("kind", kind.as_str()), ("ref", reference)])
+        .arg("kind")
+        .arg(kind.as_str())
+        .arg("ref")
+        .arg(reference)
         .arg("quantity")
         .arg(quantity)
         .arg("at")
@@ -279,7 +285,7 @@ pub(crate) fn admin_entry(
     at_ms: i64,
 ) -> Option<redis::Cmd> {
     let line = OrderLine {
-        sku: sku.to_string(),
+        sku: sku.clone(),
         quantity,
         allocations: Vec::new(),
     };

@@ -10,7 +10,7 @@ use super::idempotency::{Idempotency, Prior, StoredAnswer, field};
 use super::{OrderLine, now_ms};
 use crate::Inventory;
 use crate::Unwritten;
-use crate::domain::{ReservationId, ReservationStatus, Sku};
+use crate::domain::{EntryKind, OrderId, RecordId, ReservationId, ReservationStatus, Sku, UserId};
 use crate::error::{Error, StoreError};
 use crate::txn::{self, Optimistic, Plan};
 use redis::{Cmd, Value};
@@ -28,48 +28,25 @@ pub struct Reservation {
     /// What it holds.
     pub items: Vec<OrderLine>,
     /// Who holds it.
-    pub user_id: String,
+    #[schema(value_type = String)]
+    pub user_id: UserId,
     /// When the hold lapses, epoch ms.
     pub expires_at: i64,
     /// When it was made, epoch ms.
     pub created_at: i64,
     /// The order a confirm created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub order_id: Option<OrderId>,
     /// A cross-slot reservation holds nothing itself: these holds, one per slot, do. Its
     /// transitions decide; the holds follow (`super::saga`).
     #[serde(skip)]
     pub(crate) parts: Vec<ReservationId>,
-    /// When this is one slot's hold of a cross-slot cart: whose.
+    /// When this is one slot's hold of a cross-slot cart: the order or reservation its
+    /// saga's decision creates (a checkout's holds are sold at once; a reservation's follow
+    /// its transitions). The parent's slot holds the decision.
     #[serde(skip)]
-    pub(crate) saga: Option<SagaLink>,
-}
-
-/// What a saga's hold belongs to: the order or reservation its decision creates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SagaLink {
-    /// The order or reservation id; its slot holds the decision.
-    pub parent: String,
-    /// Which of the two it is.
-    pub kind: SagaKind,
-}
-
-/// What a cross-slot cart becomes once its holds are all in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SagaKind {
-    /// A checkout: the holds are sold at once.
-    Order,
-    /// A reservation: the holds follow the reservation's own transitions.
-    Reservation,
-}
-
-impl SagaKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Order => "order",
-            Self::Reservation => "reservation",
-        }
-    }
+    pub(crate) saga: Option<RecordId>,
 }
 
 impl Reservation {
@@ -77,19 +54,23 @@ impl Reservation {
     pub(crate) fn to_fields(&self) -> Vec<(&'static str, String)> {
         let mut fields = vec![
             ("status", self.status.as_str().to_owned()),
-            ("user_id", self.user_id.clone()),
+            ("user_id", self.user_id.to_string()),
             ("items", serde_json::to_string(&self.items).expect("lines serialize")),
             ("expires_at", self.expires_at.to_string()),
             ("created_at", self.created_at.to_string()),
         ];
-        fields.extend(self.order_id.clone().map(|o| ("order_id", o)));
+        fields.extend(self.order_id.map(|o| ("order_id", o.to_string())));
         if !self.parts.is_empty() {
             let parts: Vec<String> = self.parts.iter().map(ToString::to_string).collect();
             fields.push(("parts", parts.join(",")));
         }
-        if let Some(link) = &self.saga {
-            fields.push(("saga", link.parent.clone()));
-            fields.push(("saga_kind", link.kind.as_str().to_owned()));
+        if let Some(parent) = &self.saga {
+            let kind = match parent {
+                RecordId::Order(_) => "order",
+                RecordId::Reservation(_) => "reservation",
+            };
+            fields.push(("saga", parent.to_string()));
+            fields.push(("saga_kind", kind.to_owned()));
         }
         fields
     }
@@ -118,16 +99,19 @@ impl Reservation {
         };
         let saga = match (fields.remove("saga"), fields.remove("saga_kind").as_deref()) {
             (None, None) => None,
-            (Some(parent), Some("order")) => Some(SagaLink {
-                parent,
-                kind: SagaKind::Order,
-            }),
-            (Some(parent), Some("reservation")) => Some(SagaLink {
-                parent,
-                kind: SagaKind::Reservation,
-            }),
+            (Some(parent), Some("order")) => {
+                Some(RecordId::Order(OrderId::parse(&parent).ok_or_else(|| corrupt("saga"))?))
+            }
+            (Some(parent), Some("reservation")) => Some(RecordId::Reservation(
+                ReservationId::parse(&parent).ok_or_else(|| corrupt("saga"))?,
+            )),
             _ => return Err(corrupt("saga")),
         };
+        let order_id = match fields.remove("order_id") {
+            None => None,
+            Some(raw) => Some(OrderId::parse(&raw).ok_or_else(|| corrupt("order_id"))?),
+        };
+        let user_id = fields.remove("user_id").ok_or_else(|| corrupt("user_id"))?;
         Ok(Some(Self {
             parts,
             saga,
@@ -140,8 +124,8 @@ impl Reservation {
             ),
             expires_at: num(&fields, "expires_at")?,
             created_at: num(&fields, "created_at")?,
-            user_id: fields.remove("user_id").ok_or_else(|| corrupt("user_id"))?,
-            order_id: fields.remove("order_id"),
+            user_id: UserId::try_from(user_id).map_err(|_| corrupt("user_id"))?,
+            order_id,
         }))
     }
 
@@ -196,11 +180,11 @@ pub(crate) struct Ran<T> {
 }
 
 /// Runs `step` on reservation `id` as one optimistic transaction. `scope` names the
-/// endpoint for its stored answer.
+/// change, for its stored answer, metrics and events.
 pub(crate) async fn run<S: Step>(
     store: &Inventory,
     id: &ReservationId,
-    scope: &'static str,
+    scope: EntryKind,
     idem: Option<&Idempotency>,
     step: S,
 ) -> Result<Ran<S::Output>, Error> {
@@ -292,7 +276,7 @@ impl<S: Step> Optimistic for Transition<'_, S> {
                 .items
                 .iter()
                 .filter(|_| holds_stock)
-                .filter_map(|l| Sku::parse(&l.sku).ok())
+                .map(|l| l.sku.clone())
                 .collect();
             self.parts.lock().expect("not poisoned").clone_from(&resv.parts);
         }

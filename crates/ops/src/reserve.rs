@@ -5,7 +5,7 @@ use super::take::{Take, Taken};
 use super::{CheckoutLine, Effort, OrderLine, now_ms};
 use crate::Inventory;
 use crate::convert;
-use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy, TtlSeconds, UserId};
+use crate::domain::{CartItems, EntryKind, RecordId, ReservationId, ReservationStatus, Strategy, TtlSeconds, UserId};
 use crate::error::{Error, StoreError};
 use serde::Serialize;
 
@@ -46,7 +46,7 @@ pub async fn reserve(
         reservation_id: id,
         status: ReservationStatus::Active,
         items: OrderLine::of(items),
-        user_id: user.as_str().to_owned(),
+        user_id: user.clone(),
         expires_at,
         created_at: at_ms,
         order_id: None,
@@ -60,9 +60,9 @@ pub async fn reserve(
                 store,
                 strategy,
                 items,
-                scope: "reserve",
+                scope: EntryKind::Reserve,
                 idem,
-                user_id: user.as_str().to_owned(),
+                user_id: user.clone(),
                 at_ms,
                 parent: Parent::Reservation(resv),
             }
@@ -83,9 +83,9 @@ pub async fn reserve(
 
 /// The `201` body for a take that went through.
 fn reserved(items: &CartItems, user: &UserId, taken: Taken) -> Result<Reserved, Error> {
-    let reservation_id = ReservationId::parse(&taken.reference).ok_or_else(|| {
-        StoreError::Protocol(format!("stored reservation id {:?} is not ours", taken.reference).into())
-    })?;
+    let RecordId::Reservation(reservation_id) = taken.reference else {
+        return Err(StoreError::Protocol(format!("a hold answered with order {}", taken.reference).into()).into());
+    };
     Ok(Reserved {
         reservation_id,
         status: ReservationStatus::Active,

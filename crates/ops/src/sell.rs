@@ -6,7 +6,7 @@ use super::saga::{self, CrossSlotCart, Parent};
 use super::take::{Record, Take, Taken};
 use super::{Order, OrderLine, OrderSource, now_ms};
 use crate::Inventory;
-use crate::domain::{CartItems, EntryKind, OrderId, Strategy, UserId};
+use crate::domain::{CartItems, EntryKind, OrderId, RecordId, Strategy, UserId};
 use crate::error::{Error, StoreError};
 
 /// Sells a cart as a new order (purchase or checkout): builds the order once, then takes,
@@ -25,7 +25,7 @@ pub(crate) async fn sell(
     let at_ms = now_ms();
     let order = Order {
         order_id,
-        user_id: user.as_str().to_owned(),
+        user_id: user.clone(),
         items: OrderLine::of(items),
         created_at: at_ms,
         source,
@@ -42,9 +42,9 @@ pub(crate) async fn sell(
                 store,
                 strategy,
                 items,
-                scope: kind.as_str(),
+                scope: kind,
                 idem,
-                user_id: user.as_str().to_owned(),
+                user_id: user.clone(),
                 at_ms,
                 parent: Parent::Order(order),
             }
@@ -64,7 +64,7 @@ pub(crate) async fn sell(
         items: items.clone(),
         slot,
         kind,
-        reference: order_id.to_string(),
+        reference: RecordId::Order(order_id),
         record: Record::Order {
             key: store.keys().order(&order_id),
             json: serde_json::to_string(&order).expect("order serializes"),
@@ -79,9 +79,11 @@ pub(crate) async fn sell(
     Ok((order_id_of(&taken)?, taken))
 }
 
-/// The order a take answered with (a replay's is the first call's).
+/// The order a take answered with (a replay's is the first call's, read back as an order
+/// id because the take was an order's).
 fn order_id_of(taken: &Taken) -> Result<OrderId, Error> {
-    OrderId::parse(&taken.reference).ok_or_else(|| {
-        StoreError::Protocol(format!("stored order id {:?} is not one of ours", taken.reference).into()).into()
-    })
+    match taken.reference {
+        RecordId::Order(id) => Ok(id),
+        other => Err(StoreError::Protocol(format!("a sale answered with reservation {other}").into()).into()),
+    }
 }

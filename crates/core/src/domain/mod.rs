@@ -2,6 +2,7 @@
 //! the input was checked ("parse, don't validate"). The error message names the field, which
 //! is what the API's `400 invalid_request` promises.
 
+mod alert_kind;
 mod api_key;
 mod field;
 mod idempotency_key;
@@ -17,10 +18,11 @@ mod strategy;
 mod ttl;
 mod user_id;
 
+pub use alert_kind::AlertKind;
 pub use api_key::{ApiKey, KeyId, Scope, Scopes};
 pub use field::Field;
 pub use idempotency_key::IdempotencyKey;
-pub use ids::{CLUSTER_SLOTS, OrderId, ReservationId};
+pub use ids::{CLUSTER_SLOTS, OrderId, RecordId, ReservationId};
 pub use items::{CartItem, CartItems, CartLine};
 pub use kind::EntryKind;
 pub use limit::Limit;

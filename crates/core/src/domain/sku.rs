@@ -7,6 +7,9 @@ use std::fmt;
 ///
 /// The alphabet is what makes the key layout safe: no `:` to forge another key, no `{`/`}`
 /// to escape the cluster hash tag, no `*`/`?`/`[` to widen a SCAN pattern.
+///
+/// Stored records (orders, reservations, events) read back through the same rule, so a
+/// `Sku` that came out of Redis is as checked as one that came from a request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct Sku(String);
@@ -39,18 +42,44 @@ impl Sku {
 
     /// Checks `raw` against the contract's alphabet and length.
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        Self::check(raw)?;
+        Ok(Self(raw.to_owned()))
+    }
+
+    fn check(raw: &str) -> Result<(), InvalidInput> {
         let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
         if raw.is_empty() || raw.len() > Self::MAX_LEN || !raw.chars().all(ok_char) || matches!(raw, "." | "..") {
             return Err(InvalidInput::new(
                 "sku must be 1-64 characters of A-Z a-z 0-9 . _ -, and not . or ..",
             ));
         }
-        Ok(Self(raw.to_owned()))
+        Ok(())
     }
 
     /// The SKU as text, for keys and JSON.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for Sku {
+    type Error = InvalidInput;
+
+    fn try_from(raw: String) -> Result<Self, InvalidInput> {
+        Self::check(&raw)?;
+        Ok(Self(raw))
+    }
+}
+
+impl From<Sku> for String {
+    fn from(sku: Sku) -> Self {
+        sku.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sku {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        Self::try_from(String::deserialize(de)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -3,7 +3,9 @@ use super::InvalidInput;
 /// Who is buying: 1–128 characters, not all of them blank, none of them control or
 /// invisible formatting characters (they would corrupt logs and terminals that display it,
 /// or make two ids that look the same count as two customers).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// Stored orders and reservations read back through the same rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(transparent)]
 pub struct UserId(String);
 
@@ -31,24 +33,51 @@ impl UserId {
 
     /// Checks length (in characters, not bytes) and refuses control characters.
     pub fn parse(value: &serde_json::Value) -> Result<Self, InvalidInput> {
-        let err = || {
-            InvalidInput::new(
-                "user_id must be a string of 1-128 characters, not all blank, without control or invisible characters",
-            )
-        };
-        let raw = value.as_str().ok_or_else(err)?;
+        let raw = value.as_str().ok_or_else(refusal)?;
+        Self::check(raw)?;
+        Ok(Self(raw.to_owned()))
+    }
+
+    fn check(raw: &str) -> Result<(), InvalidInput> {
         let chars = raw.chars().count();
         let bad = |c: char| c.is_control() || is_invisible(c);
         if chars == 0 || chars > Self::MAX_CHARS || raw.chars().all(char::is_whitespace) || raw.chars().any(bad) {
-            return Err(err());
+            return Err(refusal());
         }
-        Ok(Self(raw.to_owned()))
+        Ok(())
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = InvalidInput;
+
+    fn try_from(raw: String) -> Result<Self, InvalidInput> {
+        Self::check(&raw)?;
+        Ok(Self(raw))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UserId {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        Self::try_from(String::deserialize(de)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn refusal() -> InvalidInput {
+    InvalidInput::new(
+        "user_id must be a string of 1-128 characters, not all blank, without control or invisible characters",
+    )
 }
 
 /// Unicode's format characters (general category Cf) and the other characters that draw

@@ -5,7 +5,7 @@
 
 use crate::Inventory;
 use crate::convert;
-use crate::domain::Sku;
+use crate::domain::{AlertKind, Sku};
 use crate::outcome::Effort;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -93,7 +93,7 @@ async fn raise(store: &Inventory, sku: &Sku, percent: i64) -> Result<(), crate::
                 .arg(store.config().movements_maxlen)
                 .arg("*")
                 .arg("type")
-                .arg("contention")
+                .arg(AlertKind::Contention.as_str())
                 .arg("sku")
                 .arg(sku.as_str())
                 .arg("available")

@@ -2,7 +2,7 @@
 //! (`GET /v1/alerts/low-stock`), and the pages the feed and the webhook sender follow.
 
 use crate::Inventory;
-use crate::domain::{Limit, Location, Sku};
+use crate::domain::{AlertKind, Limit, Location, Sku};
 use crate::error::{Error, StoreError};
 use crate::level::Level;
 use redis::streams::{StreamId, StreamRangeReply};
@@ -16,9 +16,11 @@ pub struct Alert {
     pub id: String,
     /// `low_stock`, `out_of_stock`, `back_in_stock`, `reorder` or `contention`.
     #[serde(rename = "type")]
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: AlertKind,
     /// The SKU.
-    pub sku: String,
+    #[schema(value_type = String)]
+    pub sku: Sku,
     /// `available` right after the change that raised it (for `contention`: when raised).
     pub available: i64,
     /// The rule's level: the low-stock threshold, the reorder point, or for `contention`
@@ -52,8 +54,10 @@ impl Alert {
         };
         Ok(Self {
             id: format!("{slot}-{}", entry.id),
-            kind: text("type")?,
-            sku: text("sku")?,
+            kind: AlertKind::parse(&text("type")?)
+                .ok_or_else(|| StoreError::Protocol(format!("alert {}: unknown type", entry.id).into()))?,
+            sku: Sku::try_from(text("sku")?)
+                .map_err(|_| StoreError::Protocol(format!("alert {}: bad sku", entry.id).into()))?,
             available: num("available")?,
             threshold: num("threshold")?,
             at: num("at")?,
@@ -106,7 +110,7 @@ pub async fn list_alerts(store: &Inventory, sku: Option<&Sku>, limit: Limit) -> 
                 .await?;
             for entry in &page.ids {
                 let alert = Alert::from_entry(slot, entry)?;
-                if sku.is_none_or(|s| s.as_str() == alert.sku) && found < limit {
+                if sku.is_none_or(|s| *s == alert.sku) && found < limit {
                     alerts.push(alert);
                     found += 1;
                 }

@@ -2,9 +2,8 @@
 
 use crate::Inventory;
 use crate::convert;
-use crate::domain::ReservationId;
+use crate::domain::RecordId;
 use crate::error::StoreError;
-use crate::reservation::SagaLink;
 
 /// The decision of one saga, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,22 +31,17 @@ impl Decision {
     }
 }
 
-/// The slot of a saga's parent (order and reservation ids carry their slot alike).
-pub(super) fn home_slot(link: &SagaLink) -> u16 {
-    ReservationId::parse(&link.parent).map_or(0, |id| id.slot())
-}
-
-/// The decision key of a saga.
-pub(super) fn decision_key(store: &Inventory, link: &SagaLink) -> String {
-    store.keys().saga(&link.parent, home_slot(link))
+/// The decision key of a saga, in its parent's slot.
+pub(super) fn decision_key(store: &Inventory, parent: &RecordId) -> String {
+    store.keys().saga(parent)
 }
 
 /// Writes `abort` unless a decision exists, and returns the decision that stands.
-pub(crate) async fn give_up(store: &Inventory, link: &SagaLink) -> Result<Decision, StoreError> {
+pub(crate) async fn give_up(store: &Inventory, parent: &RecordId) -> Result<Decision, StoreError> {
     let prior: Option<String> = store
         .query(
             redis::cmd("SET")
-                .arg(decision_key(store, link))
+                .arg(decision_key(store, parent))
                 .arg(Decision::Abort.as_str())
                 .arg("NX")
                 .arg("GET")
@@ -59,8 +53,8 @@ pub(crate) async fn give_up(store: &Inventory, link: &SagaLink) -> Result<Decisi
 }
 
 /// The decision, if one was made.
-pub(crate) async fn decision(store: &Inventory, link: &SagaLink) -> Result<Option<Decision>, StoreError> {
-    let raw: Option<String> = store.query(redis::cmd("GET").arg(decision_key(store, link))).await?;
+pub(crate) async fn decision(store: &Inventory, parent: &RecordId) -> Result<Option<Decision>, StoreError> {
+    let raw: Option<String> = store.query(redis::cmd("GET").arg(decision_key(store, parent))).await?;
     raw.map(|d| Decision::parse(&d)).transpose()
 }
 

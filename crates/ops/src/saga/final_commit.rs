@@ -73,10 +73,12 @@ impl Optimistic for FinalCommit<'_> {
             let stored = values.next().unwrap_or(Value::Nil);
             match answer.recall(stored) {
                 Ok(Prior::Replay(fields)) => {
-                    return Err(match Receipt::from_fields(&fields, &self.quantities) {
-                        Ok(receipt) => NotCommitted::Replayed(receipt),
-                        Err(e) => NotCommitted::Failed(e.into()),
-                    });
+                    return Err(
+                        match Receipt::from_fields(&fields, &self.quantities, self.receipt.reference) {
+                            Ok(receipt) => NotCommitted::Replayed(receipt),
+                            Err(e) => NotCommitted::Failed(e.into()),
+                        },
+                    );
                 }
                 Ok(Prior::Fresh) => writes.extend(answer.remember(&self.receipt.fields())),
                 Err(e) => return Err(NotCommitted::Failed(e)),

@@ -30,17 +30,17 @@ mod parts;
 
 use crate::convert;
 use crate::domain::EntryKind;
-use decision::{Decision, decision_key, give_up, home_slot};
+use decision::{Decision, decision_key, give_up};
 use final_commit::{FinalCommit, NotCommitted};
 pub(crate) use parts::{PartOutcome, follow, settle_part};
 
 use super::idempotency::{Idempotency, Prior, StoredAnswer};
 use super::journal::{Entry, journal_cmd};
-use super::reservation::{Reservation, SagaKind, SagaLink};
+use super::reservation::Reservation;
 use super::take::{Outcome, Receipt, Take, Taken};
 use super::{Effort, Order, OrderLine};
 use crate::Inventory;
-use crate::domain::{CartItems, ReservationId, ReservationStatus, Strategy};
+use crate::domain::{CartItems, RecordId, ReservationId, ReservationStatus, Strategy, UserId};
 use crate::error::{Error, Shortage, StoreError};
 use crate::txn::{self, TxError};
 use redis::{Cmd, Value};
@@ -62,20 +62,11 @@ pub(crate) enum Parent {
 }
 
 impl Parent {
-    fn id(&self) -> String {
+    /// The parent's id: what the parts name as their saga, and where the decision lives.
+    fn id(&self) -> RecordId {
         match self {
-            Self::Order(o) => o.order_id.to_string(),
-            Self::Reservation(r) => r.reservation_id.to_string(),
-        }
-    }
-
-    fn link(&self) -> SagaLink {
-        SagaLink {
-            parent: self.id(),
-            kind: match self {
-                Self::Order(_) => SagaKind::Order,
-                Self::Reservation(_) => SagaKind::Reservation,
-            },
+            Self::Order(o) => RecordId::Order(o.order_id),
+            Self::Reservation(r) => RecordId::Reservation(r.reservation_id),
         }
     }
 
@@ -127,9 +118,9 @@ pub(crate) struct CrossSlotCart<'a> {
     pub strategy: Strategy,
     pub items: &'a CartItems,
     /// The endpoint, for the idempotency scope: `checkout` or `reserve`.
-    pub scope: &'static str,
+    pub scope: EntryKind,
     pub idem: Option<&'a Idempotency>,
-    pub user_id: String,
+    pub user_id: UserId,
     pub at_ms: i64,
     pub parent: Parent,
 }
@@ -148,9 +139,9 @@ impl CrossSlotCart<'_> {
     /// The saga: hold every slot's lines, then commit, or release and refuse.
     async fn hold_then_commit(mut self) -> Result<Taken, Error> {
         let store = self.store;
-        let link = self.parent.link();
-        let answer = StoredAnswer::claim_if_keyed(store, self.scope, self.idem, home_slot(&link)).await?;
-        store.list_journal_slot(home_slot(&link)).await?;
+        let link = self.parent.id();
+        let answer = StoredAnswer::claim_if_keyed(store, self.scope.as_str(), self.idem, link.slot()).await?;
+        store.list_journal_slot(link.slot()).await?;
         if let Some(answer) = &answer
             && let Some(receipt) = self.recall(answer).await?
         {
@@ -199,7 +190,7 @@ impl CrossSlotCart<'_> {
             Parent::Order(order) => OrderLine::allocate(&mut order.items, &drawn),
         }
         let receipt = Receipt {
-            reference: link.parent.clone(),
+            reference: link,
             expires_at: self.parent.expires_at(),
             outcome: Outcome::Taken(remaining),
             effort,
@@ -262,7 +253,7 @@ impl CrossSlotCart<'_> {
             created_at: self.at_ms,
             order_id: None,
             parts: Vec::new(),
-            saga: Some(self.parent.link()),
+            saga: Some(self.parent.id()),
         };
         store.index_expiry_slot(slot).await?;
         let take = Take::hold(store, items, &part, None, deadline);
@@ -276,7 +267,11 @@ impl CrossSlotCart<'_> {
         let stored: Value = self.store.query(redis::cmd("HGETALL").arg(&answer.key)).await?;
         match answer.recall(stored)? {
             Prior::Fresh => Ok(None),
-            Prior::Replay(fields) => Ok(Some(Receipt::from_fields(&fields, &self.items.quantities())?)),
+            Prior::Replay(fields) => Ok(Some(Receipt::from_fields(
+                &fields,
+                &self.items.quantities(),
+                self.parent.id(),
+            )?)),
         }
     }
 
@@ -315,7 +310,7 @@ impl CrossSlotCart<'_> {
 
     /// Answers a refusal, storing it first when the call carries a key (a repeat must get
     /// the same answer). A repeat that committed meanwhile wins: its answer is returned.
-    async fn refuse(&self, refusal: Error, answer: Option<&StoredAnswer>, link: &SagaLink) -> Result<Taken, Error> {
+    async fn refuse(&self, refusal: Error, answer: Option<&StoredAnswer>, link: &RecordId) -> Result<Taken, Error> {
         let Some(answer) = answer else {
             return Err(refusal);
         };
@@ -348,7 +343,7 @@ impl CrossSlotCart<'_> {
             decision: None,
             effect: Vec::new(),
             receipt: Receipt {
-                reference: link.parent.clone(),
+                reference: *link,
                 expires_at: self.parent.expires_at(),
                 outcome,
                 effort: Effort::refused_after(attempts),
@@ -371,11 +366,11 @@ impl CrossSlotCart<'_> {
 
 /// Gives up on a saga and releases its parts, last held first. A failure is left to the
 /// expiry worker: every part is a timed hold, and the decision says what becomes of it.
-async fn release(store: &Inventory, link: &SagaLink, held: &[ReservationId]) {
+async fn release(store: &Inventory, link: &RecordId, held: &[ReservationId]) {
     match give_up(store, link).await {
         Ok(_) => follow_reversed(store, held).await,
         Err(e) => {
-            tracing::warn!(error = %e, saga = %link.parent, "saga: could not decide abort; the expiry worker will")
+            tracing::warn!(error = %e, saga = %link, "saga: could not decide abort; the expiry worker will")
         }
     }
 }

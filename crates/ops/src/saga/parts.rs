@@ -8,11 +8,11 @@
 
 use super::super::get_reservation::load;
 use super::super::now_ms;
-use super::super::reservation::{self, Reservation, SagaKind, SagaLink, Step};
+use super::super::reservation::{self, Reservation, Step};
 use super::decision::{Decision, decision, give_up};
 use crate::Inventory;
 use crate::domain::EntryKind;
-use crate::domain::{ReservationId, ReservationStatus};
+use crate::domain::{OrderId, RecordId, ReservationId, ReservationStatus};
 use crate::error::{Error, StoreError};
 use redis::Cmd;
 use serde::{Deserialize, Serialize};
@@ -51,22 +51,20 @@ pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result
     let Some(part) = load(store, id).await? else {
         return Ok(PartOutcome::Verdict);
     };
-    let Some(link) = part.saga.clone().filter(|_| part.status == ReservationStatus::Active) else {
+    let Some(parent) = part.saga.filter(|_| part.status == ReservationStatus::Active) else {
         return Ok(PartOutcome::Verdict);
     };
     let now = now_ms();
-    let decided = match decision(store, &link).await? {
+    let decided = match decision(store, &parent).await? {
         Some(d) => d,
         None if now < part.expires_at => return Ok(PartOutcome::Pending),
         // The coordinator had its time: give up on it, unless it decided meanwhile.
-        None => give_up(store, &link).await?,
+        None => give_up(store, &parent).await?,
     };
-    let action = match (decided, link.kind) {
+    let action = match (decided, parent) {
         (Decision::Abort, _) => Action::release(&part, now),
-        (Decision::Commit, SagaKind::Order) => Action::Sell {
-            order_id: link.parent.clone(),
-        },
-        (Decision::Commit, SagaKind::Reservation) => after_parent(store, &link, &part).await?,
+        (Decision::Commit, RecordId::Order(order_id)) => Action::Sell { order_id },
+        (Decision::Commit, RecordId::Reservation(parent_id)) => after_parent(store, parent_id, &part).await?,
     };
     let scope = action.scope();
     let rearmed_to = match action {
@@ -84,9 +82,7 @@ pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result
 /// What the parent reservation says of its part. A parent past its deadline is expired
 /// first (a transaction on the parent, which a racing confirm or cancel may win), so the
 /// part never acts on a state the parent could still leave.
-async fn after_parent(store: &Inventory, link: &SagaLink, part: &Reservation) -> Result<Action, Error> {
-    let parent_id = ReservationId::parse(&link.parent)
-        .ok_or_else(|| StoreError::Protocol(format!("saga parent {:?} is not a reservation id", link.parent).into()))?;
+async fn after_parent(store: &Inventory, parent_id: ReservationId, part: &Reservation) -> Result<Action, Error> {
     for _ in 0..3 {
         let now = now_ms();
         let Some(parent) = load(store, &parent_id).await? else {
@@ -98,11 +94,13 @@ async fn after_parent(store: &Inventory, link: &SagaLink, part: &Reservation) ->
                 expires_at: parent.expires_at,
             },
             ReservationStatus::Active => {
-                reservation::run(store, &parent_id, "expire", None, Lapse).await?;
+                reservation::run(store, &parent_id, EntryKind::Expire, None, Lapse).await?;
                 continue;
             }
             ReservationStatus::Confirmed => Action::Sell {
-                order_id: parent.order_id.unwrap_or_default(),
+                order_id: parent.order_id.ok_or_else(|| {
+                    StoreError::Protocol(format!("confirmed reservation {parent_id} names no order").into())
+                })?,
             },
             ReservationStatus::Cancelled => Action::Release {
                 kind: EntryKind::Cancel,
@@ -119,7 +117,7 @@ async fn after_parent(store: &Inventory, link: &SagaLink, part: &Reservation) ->
 
 /// What a part becomes: one step on the part.
 enum Action {
-    Sell { order_id: String },
+    Sell { order_id: OrderId },
     Release { kind: EntryKind, now: i64 },
     Rearm { expires_at: i64 },
 }
@@ -136,13 +134,12 @@ impl Action {
     }
 
     /// The movement kind it writes, which also names it in metrics and events.
-    fn scope(&self) -> &'static str {
+    fn scope(&self) -> EntryKind {
         match self {
             Self::Sell { .. } => EntryKind::Confirm,
             Self::Release { kind, .. } => *kind,
             Self::Rearm { .. } => EntryKind::Extend,
         }
-        .as_str()
     }
 }
 
@@ -166,7 +163,7 @@ impl Step for Action {
             Self::Sell { order_id } => {
                 let ended = Reservation {
                     status: ReservationStatus::Confirmed,
-                    order_id: Some(order_id.clone()),
+                    order_id: Some(*order_id),
                     ..part.clone()
                 };
                 Ok((

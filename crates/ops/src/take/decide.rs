@@ -52,7 +52,7 @@ impl Take {
     /// Settles this take against each line's stock (in cart order).
     pub(crate) fn verdict(&self, levels: &[Option<&Level>], prior: Prior, effort: Effort) -> Verdict {
         if let Prior::Replay(fields) = prior {
-            return match Receipt::from_fields(&fields, &self.items.quantities()) {
+            return match Receipt::from_fields(&fields, &self.items.quantities(), self.reference) {
                 Ok(r) => Verdict::Replay(r),
                 Err(e) => Verdict::Refused(e.into()),
             };

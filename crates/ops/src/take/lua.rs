@@ -10,6 +10,7 @@ use super::lua_layout::{BatchArg, BuyerArg, BuyerKey, layout_header};
 use super::receipt::{Outcome, Receipt};
 use super::{Record, Take};
 use crate::convert;
+use crate::domain::RecordId;
 use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
 use crate::store::Store;
@@ -21,6 +22,7 @@ use std::sync::LazyLock;
 enum Arg<'a> {
     Int(i64),
     Str(&'a str),
+    Id(RecordId),
 }
 
 impl ToRedisArgs for Arg<'_> {
@@ -31,6 +33,7 @@ impl ToRedisArgs for Arg<'_> {
         match self {
             Self::Int(n) => n.write_redis_args(out),
             Self::Str(s) => s.write_redis_args(out),
+            Self::Id(id) => id.write_redis_args(out),
         }
     }
 }
@@ -153,7 +156,7 @@ impl Take {
                 BuyerArg::RecordArgs => Arg::Int(convert::i64_of(record_args)),
                 BuyerArg::Destination => Arg::Str(self.destination()),
                 BuyerArg::Kind => Arg::Str(self.kind.as_str()),
-                BuyerArg::Reference => Arg::Str(&self.reference),
+                BuyerArg::Reference => Arg::Id(self.reference),
                 BuyerArg::AtMs => Arg::Int(self.at_ms),
                 BuyerArg::Mode => Arg::Str(mode),
                 BuyerArg::ExpiresAt => Arg::Int(self.expires_at()),
@@ -194,7 +197,11 @@ impl Take {
                 let fields = flat
                     .chunks(2)
                     .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()));
-                Ok(Receipt::from_fields(&fields.collect(), &self.items.quantities())?)
+                Ok(Receipt::from_fields(
+                    &fields.collect(),
+                    &self.items.quantities(),
+                    self.reference,
+                )?)
             }
             tag => {
                 // A take answers its levels, then each line's allocations.

@@ -117,27 +117,28 @@ mod tests {
     /// [`LINE_QUANTITY`], its number and `}`, and nothing else carries that key.
     #[test]
     fn every_line_ends_at_its_quantity() {
+        use crate::domain::{ReservationId, Sku, UserId};
         use crate::journal::Entry;
         use crate::{Order, OrderLine, OrderSource};
         let lines = vec![
             OrderLine {
-                sku: "ps5".into(),
+                sku: Sku::parse("ps5").unwrap(),
                 quantity: 3,
                 allocations: Vec::new(),
             },
             OrderLine {
-                sku: "pad".into(),
+                sku: Sku::parse("pad").unwrap(),
                 quantity: 12,
                 allocations: Vec::new(),
             },
         ];
         let order = Order {
             order_id: crate::domain::OrderId::generate_in(0),
-            user_id: "u-1".into(),
+            user_id: UserId::parse(&"u-1".into()).unwrap(),
             items: lines.clone(),
             created_at: 1,
             source: OrderSource::Checkout,
-            reservation_id: Some("r-1".into()),
+            reservation_id: Some(ReservationId::generate_in(0)),
         };
         let documents = [
             (serde_json::to_string(&order).unwrap(), 2),

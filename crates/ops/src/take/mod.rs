@@ -31,7 +31,7 @@ use super::idempotency::StoredAnswer;
 use super::journal::{Entry, encoded};
 use super::reservation::Reservation;
 use crate::Inventory;
-use crate::domain::{CartItems, EntryKind, Strategy};
+use crate::domain::{CartItems, EntryKind, RecordId, Strategy};
 use crate::error::Error;
 use crate::txn;
 
@@ -68,8 +68,8 @@ pub(crate) struct Take {
     pub slot: u16,
     /// Movement kind: `purchase`, `checkout` or `reserve`.
     pub kind: EntryKind,
-    /// The order or reservation id the movements point at.
-    pub reference: String,
+    /// The order or reservation this take writes; the movements point at it.
+    pub reference: RecordId,
     pub record: Record,
     pub at_ms: i64,
     /// Where the answer is stored when the client sent an Idempotency-Key.
@@ -101,7 +101,7 @@ impl Take {
             items,
             slot,
             kind: EntryKind::Reserve,
-            reference: id.to_string(),
+            reference: RecordId::Reservation(id),
             record: Record::Reservation {
                 key: store.keys().reservation(&id),
                 index: store.keys().expiry(slot),
@@ -157,21 +157,15 @@ impl Take {
         };
         let effort = receipt.as_ref().ok().map(|r| r.effort).or(effort);
         let taken = receipt.and_then(|r| r.into_taken(&items));
-        super::finished(
-            &store,
-            kind.as_str(),
-            strategy.as_str(),
-            started,
-            &taken,
-            effort,
-            || items.lines().iter().map(|l| l.sku.clone()).collect(),
-        );
+        super::finished(&store, kind, strategy.as_str(), started, &taken, effort, || {
+            items.lines().iter().map(|l| l.sku.clone()).collect()
+        });
         taken
     }
 
     fn receipt(&self, outcome: Outcome, effort: Effort) -> Receipt {
         Receipt {
-            reference: self.reference.clone(),
+            reference: self.reference,
             expires_at: self.expires_at(),
             outcome,
             effort,

@@ -36,7 +36,7 @@ impl Take {
                 &line.sku,
                 self.kind,
                 line.quantity.get(),
-                &self.reference,
+                self.reference,
                 self.at_ms,
             ));
             if *alerting {
@@ -76,7 +76,7 @@ impl Take {
                     redis::cmd("ZADD")
                         .arg(index)
                         .arg(expires_at)
-                        .arg(&self.reference)
+                        .arg(self.reference)
                         .to_owned(),
                 );
             }

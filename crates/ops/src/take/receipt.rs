@@ -5,7 +5,7 @@
 use super::super::idempotency::field;
 use super::super::level::Allocation;
 use crate::convert;
-use crate::domain::CartItems;
+use crate::domain::{CartItems, RecordId};
 use crate::error::{Error, Shortage, StoreError};
 use crate::outcome::Effort;
 use std::collections::HashMap;
@@ -59,8 +59,8 @@ impl Outcome {
 /// is rendered from, so a replay renders the same body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Receipt {
-    /// The order or reservation id created (or that would have been).
-    pub reference: String,
+    /// The order or reservation created (or that would have been).
+    pub reference: RecordId,
     /// The reservation's deadline (0 for orders).
     pub expires_at: i64,
     pub outcome: Outcome,
@@ -74,7 +74,7 @@ impl Receipt {
         let (tag, nums) = self.outcome.encode();
         let nums: Vec<String> = nums.iter().map(i64::to_string).collect();
         vec![
-            ("ref", self.reference.clone()),
+            ("ref", self.reference.to_string()),
             ("exp", self.expires_at.to_string()),
             ("tag", tag.to_owned()),
             ("nums", nums.join(",")),
@@ -96,7 +96,13 @@ impl Receipt {
         }
     }
 
-    pub(crate) fn from_fields(fields: &HashMap<String, String>, quantities: &[i64]) -> Result<Self, StoreError> {
+    /// Reads a stored receipt back. `like` is the record the current call would write: the
+    /// stored one is of the same kind.
+    pub(crate) fn from_fields(
+        fields: &HashMap<String, String>,
+        quantities: &[i64],
+        like: RecordId,
+    ) -> Result<Self, StoreError> {
         let lines = quantities.len();
         let num = |name: &str| {
             field(fields, name)?
@@ -112,7 +118,9 @@ impl Receipt {
             .map_err(|_| StoreError::Protocol("stored nums are not numbers".into()))?;
         let outcome = Outcome::decode(field(fields, "tag")?, &nums, lines)?;
         Ok(Self {
-            reference: field(fields, "ref")?.to_owned(),
+            reference: like
+                .parse_like(field(fields, "ref")?)
+                .ok_or_else(|| StoreError::Protocol("stored ref is not an id of ours".into()))?,
             expires_at: num("exp")?,
             // Answers stored before locations existed have no `alloc`: all from `default`.
             drawn: Self::drawn_of(&outcome, fields.get("alloc").map_or("", String::as_str), quantities)?,
@@ -128,8 +136,8 @@ impl Receipt {
 /// A take that went through: what each line left, and the ids to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Taken {
-    /// The order or reservation id.
-    pub reference: String,
+    /// The order or reservation.
+    pub reference: RecordId,
     /// The reservation's deadline (0 for orders).
     pub expires_at: i64,
     /// `available` after each line, in cart order.

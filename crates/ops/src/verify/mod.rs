@@ -96,7 +96,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
                 Some(Ok(order)) => {
                     for line in order.items {
                         by_location.sold(&line);
-                        *sold.entry(line.sku).or_default() += line.quantity;
+                        *sold.entry(line.sku.into()).or_default() += line.quantity;
                     }
                 }
                 Some(Err(e)) => violations.push(corrupt(key, &e.to_string())),
@@ -164,7 +164,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             if !indexed.contains(&resv.reservation_id.to_string()) {
                 violations.push(Violation {
                     rule: "hold_not_indexed",
-                    sku: resv.items.first().map(|l| l.sku.clone()),
+                    sku: resv.items.first().map(|l| l.sku.to_string()),
                     message: format!(
                         "active reservation {} is not in the expiry index, so it would never be released",
                         resv.reservation_id
@@ -173,7 +173,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             }
             for line in resv.items {
                 by_location.reserved(&line);
-                *reserved.entry(line.sku).or_default() += line.quantity;
+                *reserved.entry(line.sku.into()).or_default() += line.quantity;
             }
         }
     }

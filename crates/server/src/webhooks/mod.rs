@@ -18,14 +18,12 @@
 pub mod guard;
 pub mod sender;
 
+use crate::domain::AlertKind;
 use crate::error::{Error, StoreError};
 use crate::store::Store;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// The alert types a webhook may subscribe to.
-pub const EVENT_TYPES: [&str; 5] = ["low_stock", "out_of_stock", "back_in_stock", "reorder", "contention"];
 
 /// How webhooks are allowed and delivered.
 #[derive(Debug, Clone)]
@@ -67,7 +65,7 @@ pub struct Stored {
     #[serde(serialize_with = "expose")]
     pub secret: SecretString,
     /// The alert types it receives.
-    pub events: Vec<String>,
+    pub events: Vec<AlertKind>,
     /// When it was registered, epoch ms.
     pub created_at: i64,
 }
@@ -84,7 +82,8 @@ pub struct Webhook {
     /// Where deliveries go.
     pub url: String,
     /// The alert types it receives.
-    pub events: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub events: Vec<AlertKind>,
     /// When it was registered, epoch ms.
     pub created_at: i64,
 }
@@ -114,8 +113,8 @@ pub struct NewWebhook {
     pub url: url::Url,
     /// 16-256 visible ASCII characters.
     pub secret: SecretString,
-    /// Each one of [`EVENT_TYPES`], no repeats.
-    pub events: Vec<String>,
+    /// No repeats.
+    pub events: Vec<AlertKind>,
 }
 
 /// Registers a webhook.

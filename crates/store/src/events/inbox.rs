@@ -1,7 +1,7 @@
 //! Follows every process's published events and hands them to this process's subscribers.
 
 use super::outbox::read_levels;
-use super::{FeedTarget, StockEvent};
+use super::{FeedKind, FeedTarget, StockEvent};
 use crate::conn::Target;
 use crate::domain::Sku;
 use redis::{IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};
@@ -186,9 +186,7 @@ fn deliver(data: Vec<Value>, feed: &broadcast::Sender<StockEvent>, shown: &mut B
         }
     };
     for event in events {
-        if let Ok(sku) = Sku::parse(&event.sku) {
-            shown.insert(sku);
-        }
+        shown.insert(event.sku.clone());
         let _ = feed.send(event);
     }
 }
@@ -207,11 +205,11 @@ async fn resync_shown(
                 continue;
             };
             let _ = feed.send(StockEvent {
-                sku: sku.to_string(),
+                sku: (*sku).clone(),
                 available,
                 reserved: reserved.unwrap_or(0),
                 sold: sold.unwrap_or(0),
-                kind: "resync".into(),
+                kind: FeedKind::Resync,
                 strategy: String::new(),
                 attempts: 0,
                 conflicts: 0,

@@ -22,7 +22,7 @@ mod inbox;
 mod outbox;
 
 use crate::conn::{Shared, Target};
-use crate::domain::Sku;
+use crate::domain::{EntryKind, Sku};
 use crate::keys::Keys;
 use crate::outcome::Effort;
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,8 @@ const BACKLOG: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StockEvent {
     /// The SKU.
-    pub sku: String,
+    #[schema(value_type = String)]
+    pub sku: Sku,
     /// `available` as read after the change (negative after `broken` oversold).
     pub available: i64,
     /// `reserved` after the change.
@@ -48,7 +49,8 @@ pub struct StockEvent {
     pub sold: i64,
     /// Movement kind: `set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`,
     /// `cancel` or `expire`; or `resync`, the state re-read after the feed reconnected.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: FeedKind,
     /// `watch`, `lua` or `broken`.
     pub strategy: String,
     /// Attempts the committing call made.
@@ -57,13 +59,51 @@ pub struct StockEvent {
     pub conflicts: u32,
 }
 
+/// What a [`StockEvent`] reports: a committed change of that kind, or the state re-read
+/// after the feed reconnected. Written as the kind's name, or `resync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedKind {
+    /// A change of this kind committed.
+    Moved(EntryKind),
+    /// The stock re-read after a gap in the feed.
+    Resync,
+}
+
+impl FeedKind {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Moved(kind) => kind.as_str(),
+            Self::Resync => "resync",
+        }
+    }
+}
+
+impl Serialize for FeedKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FeedKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        match &*name {
+            "resync" => Ok(Self::Resync),
+            other => EntryKind::parse(other)
+                .map(Self::Moved)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown event kind {other:?}"))),
+        }
+    }
+}
+
 /// A committed change, as reported by an operation.
 #[derive(Debug, Clone)]
 pub struct Change {
     /// The SKUs whose stock changed.
     pub skus: Vec<Sku>,
-    /// What changed them (`purchase`, `checkout`, `restock`, …).
-    pub kind: &'static str,
+    /// What changed them.
+    pub kind: EntryKind,
     /// The strategy that committed it.
     pub strategy: &'static str,
     /// What the commit cost.

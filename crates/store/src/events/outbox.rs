@@ -1,6 +1,6 @@
 //! Publishes this process's committed changes, with the stock read after them.
 
-use super::{Change, FeedTarget, StockEvent};
+use super::{Change, FeedKind, FeedTarget, StockEvent};
 use crate::conn::Shared;
 use crate::domain::Sku;
 use crate::keys;
@@ -57,11 +57,11 @@ async fn read(wiring: &FeedTarget, changes: &[Change]) -> Result<Vec<(u16, Stock
             events.push((
                 wiring.keys.slot_of_sku(sku),
                 StockEvent {
-                    sku: sku.to_string(),
+                    sku: (*sku).clone(),
                     available,
                     reserved: reserved.unwrap_or(0),
                     sold: sold.unwrap_or(0),
-                    kind: change.kind.to_owned(),
+                    kind: FeedKind::Moved(change.kind),
                     strategy: change.strategy.to_owned(),
                     attempts: change.effort.attempts,
                     conflicts: change.effort.conflicts,

@@ -7,7 +7,7 @@
 //! strategy's Redis CPU per order can be read as a multiple of it.
 
 use crate::ToolError;
-use crate::domain::{OrderId, Sku};
+use crate::domain::{OrderId, Sku, UserId};
 use crate::store::Store;
 use futures_util::future::join_all;
 use serde::Serialize;
@@ -34,6 +34,7 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
         return Err("the floor is measured on one Redis".into());
     }
     let sku = Sku::parse(&format!("floor-{}", rand::random::<u32>()))?;
+    let user = UserId::parse(&"floor".into())?;
     let (stock, moves) = (store.keys().stock(&sku), store.keys().movements(&sku));
     let slot = store.keys().slot_of_sku(&sku);
     let maxlen = store.config().movements_maxlen;
@@ -41,7 +42,8 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
     let started = std::time::Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let writers = (0..concurrency.max(1)).map(|_| {
-        let (store, next, stock, moves, sku) = (store.clone(), next.clone(), stock.clone(), moves.clone(), sku.clone());
+        let (store, next, stock, moves) = (store.clone(), next.clone(), stock.clone(), moves.clone());
+        let (sku, user) = (sku.clone(), user.clone());
         async move {
             let (mut conn, mut written) = (store.shared(), Vec::new());
             loop {
@@ -56,9 +58,9 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
                     // The order a sale stores, encoded the same way.
                     let order = crate::ops::Order {
                         order_id: id,
-                        user_id: "floor".into(),
+                        user_id: user.clone(),
                         items: vec![crate::ops::OrderLine {
-                            sku: sku.to_string(),
+                            sku: sku.clone(),
                             quantity: 1,
                             allocations: Vec::new(),
                         }],

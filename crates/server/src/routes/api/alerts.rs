@@ -1,9 +1,9 @@
 //! Request bodies of alerts and webhooks; same rules as `super::requests`.
 
 use crate::convert;
-use crate::domain::{Field, InvalidInput, whole_in};
+use crate::domain::{AlertKind, Field, InvalidInput, whole_in};
 use crate::ops::level::Rules;
-use crate::webhooks::{EVENT_TYPES, NewWebhook, WebhookConfig, guard};
+use crate::webhooks::{NewWebhook, WebhookConfig, guard};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -94,7 +94,7 @@ impl WebhookRequest {
         let refuse = || {
             InvalidInput::new(format!(
                 "events must be a non-empty array of {}",
-                EVENT_TYPES.join(", ")
+                AlertKind::ALL.map(AlertKind::as_str).join(", ")
             ))
         };
         let list = self
@@ -105,9 +105,9 @@ impl WebhookRequest {
             .ok_or_else(refuse)?;
         let mut events = Vec::new();
         for e in list {
-            let name = e.as_str().filter(|n| EVENT_TYPES.contains(n)).ok_or_else(refuse)?;
-            if !events.iter().any(|have| have == name) {
-                events.push(name.to_owned());
+            let kind = e.as_str().and_then(AlertKind::parse).ok_or_else(refuse)?;
+            if !events.contains(&kind) {
+                events.push(kind);
             }
         }
         Ok(NewWebhook {
