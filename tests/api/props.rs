@@ -39,23 +39,26 @@ const CODES: &[&str] = &[
 /// look-alikes, overlong values, encodings, and a few real ones.
 fn segment() -> impl Strategy<Value = String> {
     prop_oneof![
-        Just("ps5".to_owned()),
-        Just("{ps5}".to_owned()),
-        Just("ps5}:order:*".to_owned()),
-        Just("*".to_owned()),
-        Just("..".to_owned()),
-        Just("%2e%2e%2fsw".to_owned()),
-        Just("%7Bps5%7D".to_owned()),
-        Just("ps%205".to_owned()),
-        Just("p\u{0455}5".to_owned()),  // Cyrillic dze: looks like "s"
-        Just("ps\u{FF15}".to_owned()),  // fullwidth 5
-        Just("\u{202E}5sp".to_owned()), // right-to-left override
-        Just("a".repeat(65)),
-        Just("0".repeat(2000)),
-        Just("01936b2e-8f3a-7c4d-9e5f-0a1b2c3d4e5f".to_owned()),
-        Just("00000000-0000-0000-0000-000000000000".to_owned()),
-        "[A-Za-z0-9._-]{1,70}",
-        "\\PC{0,20}".prop_map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect()),
+        1 => Just("ps5".to_owned()),
+        1 => Just("{ps5}".to_owned()),
+        1 => Just("ps5}:order:*".to_owned()),
+        1 => Just("*".to_owned()),
+        1 => Just("..".to_owned()),
+        1 => Just("%2e%2e%2fsw".to_owned()),
+        1 => Just("%7Bps5%7D".to_owned()),
+        1 => Just("ps%205".to_owned()),
+        1 => Just("p\u{0455}5".to_owned()),  // Cyrillic dze: looks like "s"
+        1 => Just("ps\u{FF15}".to_owned()),  // fullwidth 5
+        1 => Just("\u{202E}5sp".to_owned()), // right-to-left override
+        1 => Just("a".repeat(65)),
+        1 => Just("0".repeat(2000)),
+        1 => Just("01936b2e-8f3a-7c4d-9e5f-0a1b2c3d4e5f".to_owned()),
+        1 => Just("00000000-0000-0000-0000-000000000000".to_owned()),
+        // Weighted: names of the SKU alphabet are what reach the handlers (and `unknown_sku`)
+        // instead of the router's refusals; unweighted, 500 cases often reached none of them
+        // (the coverage check below failed in 2 of 4 runs).
+        4 => "[A-Za-z0-9._-]{1,70}",
+        1 => "\\PC{0,20}".prop_map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect()),
     ]
 }
 

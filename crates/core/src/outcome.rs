@@ -54,9 +54,16 @@ impl CallOutcome {
     pub fn of<T>(result: &Result<T, Error>) -> Self {
         match result {
             Ok(_) => Self::Committed,
-            Err(Error::Contention { throttled, .. }) => Self::GaveUp { throttled: *throttled },
-            Err(Error::Store(_)) => Self::Failed,
-            Err(e) => Self::Rejected(e.code()),
+            Err(e) => Self::of_error(e),
+        }
+    }
+
+    /// Classifies a call that ended in `error`.
+    pub fn of_error(error: &Error) -> Self {
+        match error {
+            Error::Contention { throttled, .. } => Self::GaveUp { throttled: *throttled },
+            Error::Store(_) => Self::Failed,
+            e => Self::Rejected(e.code()),
         }
     }
 

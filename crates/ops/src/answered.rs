@@ -18,18 +18,37 @@ pub(crate) fn finished<T>(
     effort: Option<Effort>,
     skus: impl FnOnce() -> Vec<Sku>,
 ) {
-    let outcome = CallOutcome::of(result);
-    // Unknown effort: what the error says of it; anything else made one attempt.
-    let effort = match (effort, result) {
-        (Some(effort), _) => effort,
-        (None, Err(Error::Contention { attempts, .. })) => Effort::gave_up_after(*attempts),
-        (None, Err(Error::InsufficientStock { attempts, .. })) => Effort::refused_after(*attempts),
-        (None, _) => Effort::of(1, 0),
+    let effort = match result {
+        Ok(_) => effort.unwrap_or(Effort::of(1, 0)),
+        Err(e) => effort_of(effort, e),
     };
+    report(store, op, strategy, started, CallOutcome::of(result), effort, skus);
+}
+
+/// A failed call's effort: as measured, else what the error says of it, else one attempt.
+pub(crate) fn effort_of(effort: Option<Effort>, error: &Error) -> Effort {
+    match (effort, error) {
+        (Some(effort), _) => effort,
+        (None, Error::Contention { attempts, .. }) => Effort::gave_up_after(*attempts),
+        (None, Error::InsufficientStock { attempts, .. }) => Effort::refused_after(*attempts),
+        (None, _) => Effort::of(1, 0),
+    }
+}
+
+/// [`finished`] for a call already classified (a take's receipt says what it was).
+pub(crate) fn report(
+    store: &Inventory,
+    op: EntryKind,
+    strategy: &'static str,
+    started: tokio::time::Instant,
+    outcome: CallOutcome,
+    effort: Effort,
+    skus: impl FnOnce() -> Vec<Sku>,
+) {
     store
         .metrics()
         .call(op.as_str(), strategy, outcome, effort, started.elapsed());
-    let conflicted = effort.conflicts > 0 || matches!(result, Err(Error::Contention { .. }));
+    let conflicted = effort.conflicts > 0 || matches!(outcome, CallOutcome::GaveUp { .. });
     if outcome == CallOutcome::Committed || conflicted {
         let skus = skus();
         store.contention().observe(store, &skus, effort);

@@ -62,7 +62,7 @@ mod transfer;
 mod verify;
 
 pub use adjust::{Correction, Reason, adjust};
-pub(crate) use answered::{Answered, Unwritten, answer, finished, run_admin};
+pub(crate) use answered::{Answered, Unwritten, answer, effort_of, finished, report, run_admin};
 pub use cancel::cancel;
 pub use checkout::{Checkout, CheckoutLine, checkout};
 pub use confirm::{Confirmed, confirm};

@@ -41,7 +41,7 @@ use super::take::{Outcome, Receipt, Take, Taken};
 use super::{Effort, Order, OrderLine};
 use crate::Inventory;
 use crate::domain::{CartItems, RecordId, ReservationId, ReservationStatus, Strategy, UserId};
-use crate::error::{Error, Shortage, StoreError};
+use crate::error::{Error, StoreError};
 use crate::txn::{self, TxError};
 use redis::{Cmd, Value};
 use std::collections::BTreeMap;
@@ -157,13 +157,13 @@ impl CrossSlotCart<'_> {
         let mut remaining = vec![0; self.items.lines().len()];
         let mut drawn = vec![Vec::new(); self.items.lines().len()];
         let mut effort = Effort::of(0, 0);
-        let mut refused = None;
+        let mut stopped = None;
         for (&slot, lines) in &groups {
             let part_id = ReservationId::generate_in(slot);
             // Listed before its attempt: a part whose reply was lost is still released.
             held.push(part_id);
             match self.hold(slot, part_id, lines, hold_until, deadline).await {
-                Ok(taken) => {
+                Ok(PartHold::Taken(taken)) => {
                     for (k, &i) in lines.iter().enumerate() {
                         remaining[i] = taken.remaining[k];
                         drawn[i].clone_from(&taken.drawn[k]);
@@ -171,16 +171,28 @@ impl CrossSlotCart<'_> {
                     effort.attempts += taken.effort.attempts;
                     effort.conflicts += taken.effort.conflicts;
                 }
+                Ok(PartHold::Refused(outcome, attempts)) => {
+                    stopped = Some(Ok((outcome, attempts)));
+                    break;
+                }
                 Err(e) => {
-                    refused = Some(e);
+                    stopped = Some(Err(e));
                     break;
                 }
             }
         }
-        if let Some(refusal) = refused {
-            let refusal = self.widen(refusal, &groups, held.len()).await;
-            release(store, &link, &held).await;
-            return self.refuse(refusal, answer.as_ref(), &link).await;
+        match stopped {
+            None => {}
+            Some(Ok((outcome, attempts))) => {
+                let outcome = self.widen(outcome, &groups, held.len()).await;
+                release(store, &link, &held).await;
+                return self.refuse(outcome, attempts, answer.as_ref(), &link).await;
+            }
+            // Redis failing or contention: nothing to remember, a repeat may do better.
+            Some(Err(e)) => {
+                release(store, &link, &held).await;
+                return Err(e);
+            }
         }
         match &mut self.parent {
             Parent::Reservation(resv) => {
@@ -241,7 +253,7 @@ impl CrossSlotCart<'_> {
         lines: &[usize],
         hold_until: i64,
         deadline: tokio::time::Instant,
-    ) -> Result<Taken, Error> {
+    ) -> Result<PartHold, Error> {
         let store = self.store;
         let items = self.items.subset(lines);
         let part = Reservation {
@@ -256,10 +268,16 @@ impl CrossSlotCart<'_> {
             saga: Some(self.parent.id()),
         };
         store.index_expiry_slot(slot).await?;
-        let take = Take::hold(store, items, &part, None, deadline);
-        let taken = take.run(self.strategy).await?;
+        let take = Take::hold(store, items.clone(), &part, None, deadline);
+        let receipt = take.run_to_receipt(self.strategy, &items).await?;
+        if !matches!(receipt.outcome, Outcome::Taken(_)) {
+            return Ok(PartHold::Refused(
+                receipt.outcome.in_cart(lines),
+                receipt.effort.attempts,
+            ));
+        }
         store.hold_added(slot, hold_until).await;
-        Ok(taken)
+        Ok(PartHold::Taken(receipt.into_taken(&items)?))
     }
 
     /// A stored answer for this call's key, if an earlier call left one.
@@ -277,8 +295,8 @@ impl CrossSlotCart<'_> {
 
     /// A short slot's refusal, widened to every short line of the cart: the slots not
     /// reached are read (a plain read; they were never held).
-    async fn widen(&self, refusal: Error, groups: &BTreeMap<u16, Vec<usize>>, reached: usize) -> Error {
-        let Error::InsufficientStock { mut items, attempts } = refusal else {
+    async fn widen(&self, refusal: Outcome, groups: &BTreeMap<u16, Vec<usize>>, reached: usize) -> Outcome {
+        let Outcome::Short(mut short) = refusal else {
             return refusal;
         };
         let lines = self.items.lines();
@@ -295,73 +313,57 @@ impl CrossSlotCart<'_> {
         if let Ok(levels) = self.store.read_all::<Option<i64>>(reads).await {
             for (&i, level) in unread.iter().zip(levels) {
                 if let Some(available) = level.filter(|a| *a < lines[i].quantity.get()) {
-                    items.push(Shortage {
-                        sku: lines[i].sku.clone(),
-                        available,
-                        requested: lines[i].quantity.get(),
-                    });
+                    short.push((i, available));
                 }
             }
         }
-        let order: Vec<_> = lines.iter().map(|l| &l.sku).collect();
-        items.sort_by_key(|s| order.iter().position(|sku| **sku == s.sku));
-        Error::InsufficientStock { items, attempts }
+        short.sort_by_key(|&(i, _)| i);
+        Outcome::Short(short)
     }
 
     /// Answers a refusal, storing it first when the call carries a key (a repeat must get
     /// the same answer). A repeat that committed meanwhile wins: its answer is returned.
-    async fn refuse(&self, refusal: Error, answer: Option<&StoredAnswer>, link: &RecordId) -> Result<Taken, Error> {
+    async fn refuse(
+        &self,
+        outcome: Outcome,
+        attempts: u32,
+        answer: Option<&StoredAnswer>,
+        link: &RecordId,
+    ) -> Result<Taken, Error> {
+        let receipt = Receipt {
+            reference: *link,
+            expires_at: self.parent.expires_at(),
+            outcome,
+            effort: Effort::refused_after(attempts),
+            drawn: Vec::new(),
+        };
         let Some(answer) = answer else {
-            return Err(refusal);
-        };
-        let lines = self.items.lines();
-        // The refusal names the cart's own SKU: find its line by name, no parsing.
-        let index = |sku: &str| lines.iter().position(|l| l.sku.as_str() == sku);
-        let outcome = match &refusal {
-            Error::InsufficientStock { items, .. } => Outcome::Short(
-                items
-                    .iter()
-                    .map(|s| (index(s.sku.as_str()).unwrap_or(0), s.available))
-                    .collect(),
-            ),
-            Error::UnknownSku { sku, .. } => match index(sku) {
-                Some(i) => Outcome::UnknownSku(i),
-                None => return Err(refusal),
-            },
-            Error::UnknownLocation { sku, .. } => match index(sku) {
-                Some(i) => Outcome::UnknownLocation(i),
-                None => return Err(refusal),
-            },
-            // Redis failing or contention: nothing to remember, a repeat may do better.
-            _ => return Err(refusal),
-        };
-        let attempts = match &refusal {
-            Error::InsufficientStock { attempts, .. } => *attempts,
-            _ => 1,
+            return receipt.into_taken(self.items);
         };
         let store_it = FinalCommit {
             decision: None,
             effect: Vec::new(),
-            receipt: Receipt {
-                reference: *link,
-                expires_at: self.parent.expires_at(),
-                outcome,
-                effort: Effort::refused_after(attempts),
-                drawn: Vec::new(),
-            },
+            receipt: receipt.clone(),
             answer: Some(answer),
             quantities: self.items.quantities(),
             retention_ms: convert::millis(self.store.config().retention),
         };
         match txn::run(self.store, &store_it).await {
-            Ok(_) => Err(refusal),
             Err(TxError::Rejected {
-                rejection: NotCommitted::Replayed(receipt),
+                rejection: NotCommitted::Replayed(first),
                 ..
-            }) => receipt.into_taken(self.items),
-            Err(_) => Err(refusal),
+            }) => first.into_taken(self.items),
+            // Stored, or not (Redis failing): the refusal is the answer either way.
+            _ => receipt.into_taken(self.items),
         }
     }
+}
+
+/// How one slot's hold of a saga ended, short of Redis failing: taken, or refused with
+/// the refusal in the whole cart's line numbers and the attempts it took.
+enum PartHold {
+    Taken(Taken),
+    Refused(Outcome, u32),
 }
 
 /// Gives up on a saga and releases its parts, last held first. A failure is left to the

@@ -76,11 +76,11 @@ impl Take {
                 }
                 Ok(receipt)
             }
-            Verdict::Replay(receipt) => {
+            Verdict::Answer(receipt) => {
                 self.store.metrics().attempt_answered(1, false);
                 Ok(receipt)
             }
-            Verdict::Refused(e) => {
+            Verdict::Failed(e) => {
                 self.store.metrics().attempt_answered(1, false);
                 Err(e)
             }

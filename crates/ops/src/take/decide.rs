@@ -20,10 +20,12 @@ pub(crate) enum Verdict {
         receipt: Receipt,
         positions: Vec<usize>,
     },
-    /// Answered before: nothing to write.
-    Replay(Receipt),
-    /// Refused with nothing to store (no idempotency key, or the key was reused).
-    Refused(Error),
+    /// Nothing to write: the answer an earlier call stored, or a refusal without a key
+    /// to store it under. A refusal stays an [`Outcome`] naming its lines; it becomes an
+    /// error only when it is rendered for the caller.
+    Answer(Receipt),
+    /// The read cannot be decided on: a stored answer or a stock hash that does not decode.
+    Failed(Error),
 }
 
 impl Take {
@@ -53,23 +55,20 @@ impl Take {
     pub(crate) fn verdict(&self, levels: &[Option<&Level>], prior: Prior, effort: Effort) -> Verdict {
         if let Prior::Replay(fields) = prior {
             return match Receipt::from_fields(&fields, &self.items.quantities(), self.reference) {
-                Ok(r) => Verdict::Replay(r),
-                Err(e) => Verdict::Refused(e.into()),
+                Ok(r) => Verdict::Answer(r),
+                Err(e) => Verdict::Failed(e.into()),
             };
         }
         let (outcome, drawn) = match self.check(levels) {
             Ok(o) => o,
-            Err(e) => return Verdict::Refused(e),
+            Err(e) => return Verdict::Failed(e),
         };
         let mut receipt = self.receipt(outcome, effort);
         receipt.drawn = drawn;
         let (mut writes, positions) = match (&receipt.outcome, &self.idem) {
             (Outcome::Taken(_), _) => self.writes(&receipt.drawn, &alerting(levels)),
             (_, Some(_)) => (Vec::new(), Vec::new()),
-            (_, None) => {
-                let refusal = receipt.into_taken(&self.items).err();
-                return Verdict::Refused(refusal.expect("a refusal outcome renders an error"));
-            }
+            (_, None) => return Verdict::Answer(receipt),
         };
         if let Some(slot) = &self.idem {
             writes.extend(slot.remember(&receipt.fields()));

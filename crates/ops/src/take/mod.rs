@@ -33,6 +33,7 @@ use super::reservation::Reservation;
 use crate::Inventory;
 use crate::domain::{CartItems, EntryKind, RecordId, Strategy};
 use crate::error::Error;
+use crate::outcome::CallOutcome;
 use crate::txn;
 
 /// Where the taken units go, and what record the taking leaves.
@@ -136,8 +137,16 @@ impl Take {
     /// Runs the take under `strategy`. On `watch` and `lua`, takes go through the store's
     /// group commit unless batching is off.
     pub(crate) async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
+        let items = self.items.clone();
+        self.run_to_receipt(strategy, &items).await?.into_taken(&items)
+    }
+
+    /// [`Take::run`], answering with the receipt: a refusal stays an [`Outcome`] naming its
+    /// lines, which a saga maps onto its whole cart. `items` are the take's own, for the
+    /// report.
+    pub(crate) async fn run_to_receipt(self, strategy: Strategy, items: &CartItems) -> Result<Receipt, Error> {
         let started = tokio::time::Instant::now();
-        let (store, items, kind) = (self.store.clone(), self.items.clone(), self.kind);
+        let (store, kind) = (self.store.clone(), self.kind);
         store.list_journal_slot(self.slot).await?;
         let (receipt, effort) = match strategy {
             Strategy::Watch if store.config().batching => {
@@ -155,12 +164,14 @@ impl Take {
             Strategy::Lua => (Box::pin(self.run_lua()).await, None),
             Strategy::Broken => (Box::pin(self.run_broken()).await, None),
         };
-        let effort = receipt.as_ref().ok().map(|r| r.effort).or(effort);
-        let taken = receipt.and_then(|r| r.into_taken(&items));
-        super::finished(&store, kind, strategy.as_str(), started, &taken, effort, || {
+        let (outcome, effort) = match &receipt {
+            Ok(r) => (r.outcome.call_outcome(), r.effort),
+            Err(e) => (CallOutcome::of_error(e), super::effort_of(effort, e)),
+        };
+        super::report(&store, kind, strategy.as_str(), started, outcome, effort, || {
             items.lines().iter().map(|l| l.sku.clone()).collect()
         });
-        taken
+        receipt
     }
 
     fn receipt(&self, outcome: Outcome, effort: Effort) -> Receipt {

@@ -124,8 +124,8 @@ impl Optimistic for Take {
                 writes,
                 output: receipt,
             }),
-            Verdict::Replay(receipt) => Err(Unwritten::Answered(receipt)),
-            Verdict::Refused(e) => Err(Unwritten::Refused(e)),
+            Verdict::Answer(receipt) => Err(Unwritten::Answered(receipt)),
+            Verdict::Failed(e) => Err(Unwritten::Refused(e)),
         }
     }
 }

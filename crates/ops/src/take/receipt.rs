@@ -7,7 +7,7 @@ use super::super::level::Allocation;
 use crate::convert;
 use crate::domain::{CartItems, RecordId};
 use crate::error::{Error, Shortage, StoreError};
-use crate::outcome::Effort;
+use crate::outcome::{CallOutcome, Effort};
 use std::collections::HashMap;
 
 /// The decision, in cart order, before any wire format.
@@ -24,16 +24,43 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    /// The tag the script and the stored receipt use: `ok`, or the refusal's error code.
+    fn tag(&self) -> &'static str {
+        match self {
+            Self::Taken(_) => "ok",
+            Self::UnknownSku(_) => "unknown_sku",
+            Self::UnknownLocation(_) => "unknown_location",
+            Self::Short(_) => "insufficient_stock",
+        }
+    }
+
     /// The tag and numbers both the script and the stored receipt use (1-based lines).
     pub(super) fn encode(&self) -> (&'static str, Vec<i64>) {
+        let nums = match self {
+            Self::Taken(left) => left.clone(),
+            Self::UnknownSku(i) | Self::UnknownLocation(i) => vec![convert::i64_of(*i) + 1],
+            Self::Short(lines) => lines.iter().flat_map(|(i, a)| [convert::i64_of(*i) + 1, *a]).collect(),
+        };
+        (self.tag(), nums)
+    }
+
+    /// How the call is reported: taken is a commit, anything else a refusal by its code.
+    pub(crate) fn call_outcome(&self) -> CallOutcome {
         match self {
-            Self::Taken(left) => ("ok", left.clone()),
-            Self::UnknownSku(i) => ("unknown_sku", vec![convert::i64_of(*i) + 1]),
-            Self::UnknownLocation(i) => ("unknown_location", vec![convert::i64_of(*i) + 1]),
-            Self::Short(lines) => (
-                "insufficient_stock",
-                lines.iter().flat_map(|(i, a)| [convert::i64_of(*i) + 1, *a]).collect(),
-            ),
+            Self::Taken(_) => CallOutcome::Committed,
+            refused => CallOutcome::Rejected(refused.tag()),
+        }
+    }
+
+    /// This outcome of a take of some of a cart's lines, in the whole cart's numbering:
+    /// line `k` of the take is line `lines[k]` of the cart. For a refusal; what `Taken`
+    /// left is kept in the take's order (the saga places each number itself).
+    pub(crate) fn in_cart(self, lines: &[usize]) -> Self {
+        match self {
+            Self::Taken(left) => Self::Taken(left),
+            Self::UnknownSku(k) => Self::UnknownSku(lines[k]),
+            Self::UnknownLocation(k) => Self::UnknownLocation(lines[k]),
+            Self::Short(short) => Self::Short(short.into_iter().map(|(k, a)| (lines[k], a)).collect()),
         }
     }
 
@@ -204,5 +231,25 @@ mod tests {
         assert!(Outcome::decode("unknown_sku", &[3], 2).is_err(), "line out of range");
         assert!(Outcome::decode("ok", &[1], 2).is_err(), "one number per line");
         assert!(Outcome::decode("what", &[], 2).is_err());
+    }
+
+    #[test]
+    fn a_part_refusal_names_the_whole_cart_lines_and_its_code() {
+        // A saga's part took cart lines 1 and 3: its line 0 is the cart's 1, its 1 the cart's 3.
+        let part = [1, 3];
+        assert_eq!(
+            Outcome::Short(vec![(1, 0)]).in_cart(&part),
+            Outcome::Short(vec![(3, 0)])
+        );
+        assert_eq!(Outcome::UnknownSku(0).in_cart(&part), Outcome::UnknownSku(1));
+        assert_eq!(Outcome::UnknownLocation(1).in_cart(&part), Outcome::UnknownLocation(3));
+        assert_eq!(Outcome::Taken(vec![4, 5]).call_outcome(), CallOutcome::Committed);
+        for (outcome, code) in [
+            (Outcome::UnknownSku(0), "unknown_sku"),
+            (Outcome::UnknownLocation(0), "unknown_location"),
+            (Outcome::Short(vec![(0, 1)]), "insufficient_stock"),
+        ] {
+            assert_eq!(outcome.call_outcome(), CallOutcome::Rejected(code));
+        }
     }
 }

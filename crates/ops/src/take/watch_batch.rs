@@ -118,7 +118,7 @@ impl Optimistic for Batch<'_> {
             let levels: Vec<Option<&Level>> = keys.iter().map(|k| level.get(k).and_then(Option::as_ref)).collect();
             let verdict = match take.recall(stored) {
                 Ok(prior) => take.verdict(&levels, prior, effort),
-                Err(e) => Verdict::Refused(e),
+                Err(e) => Verdict::Failed(e),
             };
             let result = match verdict {
                 Verdict::Commit { writes: w, receipt, .. } => {
@@ -132,8 +132,8 @@ impl Optimistic for Batch<'_> {
                     writes.extend(w);
                     Ok(receipt)
                 }
-                Verdict::Replay(receipt) => Ok(receipt),
-                Verdict::Refused(e) => Err(e),
+                Verdict::Answer(receipt) => Ok(receipt),
+                Verdict::Failed(e) => Err(e),
             };
             if let Some(slot) = &take.idem {
                 answered.insert(slot.key.as_str(), (slot, result.clone()));
