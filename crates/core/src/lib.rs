@@ -18,7 +18,9 @@
 //! - **slot**: a Redis Cluster hash slot (0–16383), and nothing else. Every atomic step
 //!   stays in one slot; on one server the same layout is used.
 //! - **take**: units leaving `available` for a cart: a purchase, a checkout or a hold.
-//! - **verdict**: how one take ends against the levels it read: commit, replay or refusal.
+//! - **verdict**: how one take ends against the levels it read: commit, or an answer with
+//!   nothing to write (a replay, or a refusal without a key to store it under).
+//! - **record**: what a take writes, an order or a reservation; its id is a `RecordId`.
 //! - **stored answer**: what the first call under an `Idempotency-Key` answered, kept in the
 //!   call's slot and given back to every repeat (a **replay**).
 //! - **group commit** and its **batch**: takes that queue behind one leader, decided in

@@ -1,9 +1,12 @@
 //! Taking stock out of `available` for a cart: the one decision behind purchases, checkouts
 //! and reservations, run by any of the three strategies.
 //!
-//! A take ends in a [`Receipt`]: what it decided plus the ids it created. With an
-//! Idempotency-Key the receipt is stored in the same MULTI or script as the effect (refusals
-//! too), and a repeat gets the stored receipt back instead of a second effect.
+//! A take ends in a [`Receipt`]: what it decided (an [`Outcome`]: taken, or a refusal naming
+//! its lines) plus the record it created, a [`RecordId`]. With an Idempotency-Key the
+//! receipt is stored in the same MULTI or script as the effect (refusals too), and a repeat
+//! gets the stored receipt back instead of a second effect. A refusal becomes an `Error`
+//! only in [`Receipt::into_taken`], when it is rendered for the caller; a saga reads the
+//! outcome itself ([`Take::run_to_receipt`]).
 //!
 //! This file holds the model (`Take`, `Record`), `sell`, and the choice of strategy. Around
 //! it, one file per concern:
