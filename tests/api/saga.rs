@@ -6,7 +6,7 @@
 use crate::cluster::{TestCluster, cart, one_per_master, stock};
 use futures_util::StreamExt;
 use std::time::Duration;
-use stockwatch::domain::{CartItems, IdempotencyKey, Sku, Strategy, TtlSeconds, UserId};
+use stockwatch::domain::{CartItems, IdempotencyKey, Location, Sku, Strategy, TtlSeconds, UserId};
 use stockwatch::ops::Inventory;
 use stockwatch::{Error, keys, ops};
 
@@ -258,11 +258,11 @@ async fn a_cart_across_masters_draws_from_locations_and_alerts_once() {
     let drawn = |e: i64, w: i64| {
         vec![
             ops::level::Allocation {
-                location: "east".into(),
+                location: Location::parse("east", "l").unwrap(),
                 quantity: e,
             },
             ops::level::Allocation {
-                location: "west".into(),
+                location: Location::parse("west", "l").unwrap(),
                 quantity: w,
             },
         ]

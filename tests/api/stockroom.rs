@@ -549,7 +549,7 @@ fn drawn(parts: &[(&str, i64)]) -> Vec<stockwatch::ops::level::Allocation> {
     parts
         .iter()
         .map(|(location, quantity)| stockwatch::ops::level::Allocation {
-            location: (*location).to_owned(),
+            location: stockwatch::domain::Location::parse(location, "l").unwrap(),
             quantity: *quantity,
         })
         .collect()

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Allocation {
     /// The location.
-    #[schema(value_type = Location)]
-    pub location: String,
+    pub location: Location,
     /// Units drawn from it.
     pub quantity: i64,
 }
@@ -20,14 +19,14 @@ impl Allocation {
     /// A whole line from the implicit location: what a line without stored allocations means.
     pub fn all_default(quantity: i64) -> Vec<Self> {
         vec![Self {
-            location: Location::DEFAULT.to_owned(),
+            location: Location::default_location(),
             quantity,
         }]
     }
 
     /// Whether `drawn` is a whole line from `default`, which is stored as nothing at all.
     pub fn is_all_default(drawn: &[Self]) -> bool {
-        drawn.iter().all(|a| a.location == Location::DEFAULT)
+        drawn.iter().all(|a| a.location.is_default())
     }
 
     /// The compact form a script returns and an idempotent answer stores: `east=3,west=2`
@@ -67,7 +66,7 @@ impl Allocation {
                         let (location, n) = part.split_once('=').ok_or_else(bad)?;
                         let quantity = n.parse().map_err(|_| bad())?;
                         Ok(Self {
-                            location: location.to_owned(),
+                            location: Location::parse(location, "location").map_err(|_| bad())?,
                             quantity,
                         })
                     })
@@ -84,7 +83,7 @@ impl Allocation {
         pairs
             .iter()
             .map(|(l, q)| Self {
-                location: l.to_string(),
+                location: Location::parse(l, "location").expect("a test location"),
                 quantity: *q,
             })
             .collect()

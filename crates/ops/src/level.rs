@@ -174,7 +174,7 @@ impl Level {
             return match self.place(pin.as_str()) {
                 None => Draw::UnknownLocation,
                 Some(p) if p.counts.available >= quantity => Draw::Drawn(vec![Allocation {
-                    location: p.name.to_string(),
+                    location: p.name.clone(),
                     quantity,
                 }]),
                 Some(p) => Draw::Short(p.counts.available.max(0)),
@@ -186,7 +186,7 @@ impl Level {
             let take = place.counts.available.min(left);
             if take > 0 {
                 drawn.push(Allocation {
-                    location: place.name.to_string(),
+                    location: place.name.clone(),
                     quantity: take,
                 });
                 left -= take;
@@ -203,7 +203,7 @@ impl Level {
     pub fn withdraw(&mut self, drawn: &[Allocation]) {
         for a in drawn {
             self.totals.available -= a.quantity;
-            if let Some(p) = self.places.iter_mut().find(|p| p.name.as_str() == a.location) {
+            if let Some(p) = self.places.iter_mut().find(|p| p.name == a.location) {
                 p.counts.available -= a.quantity;
             }
         }
@@ -254,10 +254,10 @@ pub fn shift(key: &str, drawn: &[Allocation], from: Option<&str>, to: Option<&st
         incr(to.to_owned(), total);
     }
     for a in drawn {
-        if let Some(from) = from.and_then(|f| field_at(f, &a.location)) {
+        if let Some(from) = from.and_then(|f| field_at(f, a.location.as_str())) {
             incr(from, -a.quantity);
         }
-        if let Some(to) = to.and_then(|t| field_at(t, &a.location)) {
+        if let Some(to) = to.and_then(|t| field_at(t, a.location.as_str())) {
             incr(to, a.quantity);
         }
     }

@@ -1,6 +1,7 @@
 use crate::Inventory;
+use crate::Reason;
 use crate::domain::EntryKind;
-use crate::domain::{Limit, Sku};
+use crate::domain::{Limit, Location, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
 use redis::streams::StreamRangeReply;
@@ -26,13 +27,16 @@ pub struct Movement {
     /// The named location a stockroom change (`set`, `restock`, `adjust`) applied to, or
     /// that a `transfer` left.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Location>,
     /// Where a `transfer` went.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub to: Option<Location>,
     /// Why an `adjust` was made: `cycle_count`, `damaged`, `lost` or `found`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<Reason>,
 }
 
 /// The `200` body of `GET /v1/skus/{sku}/movements`.
@@ -76,15 +80,30 @@ pub async fn movements(store: &Inventory, sku: &Sku, limit: Limit) -> Result<Mov
                     .parse()
                     .map_err(|_| StoreError::Protocol(format!("movement {}: {name} is not a number", entry.id).into()))
             };
+            // A location the program wrote, read back through its rule.
+            let place = |name: &str| -> Result<Option<Location>, StoreError> {
+                entry
+                    .get::<String>(name)
+                    .map(|raw| {
+                        Location::parse(&raw, name)
+                            .map_err(|_| StoreError::Protocol(format!("movement {}: bad {name}", entry.id).into()))
+                    })
+                    .transpose()
+            };
             Ok(Movement {
                 kind: EntryKind::parse(&text("kind")?)
                     .ok_or_else(|| StoreError::Protocol(format!("movement {}: unknown kind", entry.id).into()))?,
                 quantity: num("quantity")?,
                 reference: text("ref")?,
                 at: num("at")?,
-                location: entry.get("location"),
-                to: entry.get("to"),
-                reason: entry.get("reason"),
+                location: place("location")?,
+                to: place("to")?,
+                reason: match entry.get::<String>("reason") {
+                    None => None,
+                    Some(raw) => Some(Reason::parse(&raw).ok_or_else(|| {
+                        StoreError::Protocol(format!("movement {}: unknown reason", entry.id).into())
+                    })?),
+                },
                 id: entry.id.clone(),
             })
         })

@@ -69,6 +69,14 @@ impl Location {
     }
 }
 
+/// Stored allocations read back through the same rule.
+impl<'de> serde::Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(de)?;
+        Self::parse(&raw, "location").map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

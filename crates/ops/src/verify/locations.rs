@@ -24,14 +24,20 @@ impl ByLocation {
     /// Counts an order line.
     pub(super) fn sold(&mut self, line: &OrderLine) {
         for a in line.drawn() {
-            *self.sold.entry((line.sku.to_string(), a.location)).or_default() += a.quantity;
+            *self
+                .sold
+                .entry((line.sku.to_string(), a.location.to_string()))
+                .or_default() += a.quantity;
         }
     }
 
     /// Counts a line of an active reservation.
     pub(super) fn reserved(&mut self, line: &OrderLine) {
         for a in line.drawn() {
-            *self.reserved.entry((line.sku.to_string(), a.location)).or_default() += a.quantity;
+            *self
+                .reserved
+                .entry((line.sku.to_string(), a.location.to_string()))
+                .or_default() += a.quantity;
         }
     }
 
