@@ -5,7 +5,7 @@ use super::saga;
 use super::{Order, OrderLine, OrderSource};
 use crate::Inventory;
 use crate::domain::EntryKind;
-use crate::domain::{OrderId, ReservationId, ReservationStatus};
+use crate::domain::{OrderId, RecordId, Reference, ReservationId, ReservationStatus};
 use crate::error::Error;
 use redis::Cmd;
 use serde::{Deserialize, Serialize};
@@ -61,7 +61,12 @@ impl Step for Confirm {
             reservation_id: Some(resv.reservation_id),
         };
         let mut writes = resv.end(store, &ended, "sold", EntryKind::Confirm, now_ms)?;
-        let entry = Entry::new(EntryKind::Order, &order.order_id.to_string(), now_ms).order(&order);
+        let entry = Entry::new(
+            EntryKind::Order,
+            Reference::Record(RecordId::Order(order.order_id)),
+            now_ms,
+        )
+        .order(&order);
         writes.extend(journal_cmd(store, self.order_id.slot(), &entry));
         writes.push(
             redis::cmd("SET")

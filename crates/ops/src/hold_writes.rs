@@ -2,7 +2,7 @@
 //! what every transition of a reservation commits besides the record itself.
 
 use crate::alerts::crossing_cmd;
-use crate::domain::EntryKind;
+use crate::domain::{EntryKind, RecordId, Reference};
 use crate::error::Error;
 use crate::journal::{Entry, journal_cmd};
 use crate::level::shift;
@@ -44,7 +44,7 @@ impl Reservation {
                 sku,
                 kind,
                 line.quantity,
-                self.reservation_id,
+                Reference::Record(RecordId::Reservation(self.reservation_id)),
                 now_ms,
             ));
         }
@@ -64,9 +64,13 @@ impl Reservation {
                 .arg(self.reservation_id.to_string())
                 .to_owned(),
         );
-        let entry = Entry::new(kind, &self.reservation_id.to_string(), now_ms)
-            .lines(held_here.to_vec())
-            .reservation(ended);
+        let entry = Entry::new(
+            kind,
+            Reference::Record(RecordId::Reservation(self.reservation_id)),
+            now_ms,
+        )
+        .lines(held_here.to_vec())
+        .reservation(ended);
         writes.extend(journal_cmd(store, self.reservation_id.slot(), &entry));
         Ok(writes)
     }
@@ -98,7 +102,8 @@ impl Reservation {
             expires_at,
             ..self.clone()
         };
-        let entry = Entry::new(EntryKind::Extend, &id.to_string(), now_ms).reservation(&rearmed);
+        let entry =
+            Entry::new(EntryKind::Extend, Reference::Record(RecordId::Reservation(id)), now_ms).reservation(&rearmed);
         writes.extend(journal_cmd(store, id.slot(), &entry));
         (writes, rearmed)
     }

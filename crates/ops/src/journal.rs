@@ -13,7 +13,7 @@
 use super::level::Allocation;
 use super::{Order, OrderLine, Reservation};
 use crate::Inventory;
-use crate::domain::EntryKind;
+use crate::domain::{EntryKind, Reference};
 use serde::{Deserialize, Serialize};
 
 /// The format version this binary writes and reads.
@@ -48,11 +48,11 @@ pub struct Entry {
 
 impl Entry {
     /// An entry of `kind` about `reference`, with nothing in it yet.
-    pub fn new(kind: EntryKind, reference: &str, at: i64) -> Self {
+    pub fn new(kind: EntryKind, reference: Reference, at: i64) -> Self {
         Self {
             v: VERSION,
             kind,
-            reference: reference.to_owned(),
+            reference: reference.to_string(),
             at,
             lines: Vec::new(),
             order: None,
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn entries_round_trip_and_skip_what_is_empty() {
-        let entry = Entry::new(EntryKind::Restock, "admin", 5).lines(vec![OrderLine {
+        let entry = Entry::new(EntryKind::Restock, Reference::Admin, 5).lines(vec![OrderLine {
             sku: crate::domain::Sku::parse("A").unwrap(),
             quantity: 3,
             allocations: Vec::new(),

@@ -82,7 +82,7 @@ pub use set_stock::{set_location_stock, set_stock};
 pub use transfer::transfer;
 pub use verify::{Report, Violation, verify};
 
-use crate::domain::{CartItems, EntryKind, Location, OrderId, ReservationId, Sku, UserId};
+use crate::domain::{CartItems, EntryKind, Location, OrderId, Reference, ReservationId, Sku, UserId};
 pub use crate::outcome::Effort;
 use level::Allocation;
 use serde::{Deserialize, Serialize};
@@ -239,7 +239,7 @@ pub(crate) fn movement_cmd(
     sku: &Sku,
     kind: EntryKind,
     quantity: i64,
-    reference: impl redis::ToRedisArgs,
+    reference: Reference,
     at_ms: i64,
 ) -> redis::Cmd {
     movement_with(store, sku, kind, quantity, reference, at_ms, &[])
@@ -252,7 +252,7 @@ pub(crate) fn movement_with(
     sku: &Sku,
     kind: EntryKind,
     quantity: i64,
-    reference: impl redis::ToRedisArgs,
+    reference: Reference,
     at_ms: i64,
     extra: &[(&str, &str)],
 ) -> redis::Cmd {
@@ -289,7 +289,7 @@ pub(crate) fn admin_entry(
         quantity,
         allocations: Vec::new(),
     };
-    let entry = journal::Entry::new(kind, "admin", at_ms).lines(vec![line]);
+    let entry = journal::Entry::new(kind, Reference::Admin, at_ms).lines(vec![line]);
     journal::journal_cmd(store, store.keys().slot_of_sku(sku), &entry)
 }
 

@@ -1,7 +1,7 @@
 use crate::Inventory;
 use crate::Reason;
 use crate::domain::EntryKind;
-use crate::domain::{Limit, Location, Sku};
+use crate::domain::{Limit, Location, Reference, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
 use redis::streams::StreamRangeReply;
@@ -21,7 +21,8 @@ pub struct Movement {
     pub quantity: i64,
     /// The order or reservation it belongs to (`admin` for set and restock).
     #[serde(rename = "ref")]
-    pub reference: String,
+    #[schema(value_type = String)]
+    pub reference: Reference,
     /// When, epoch ms.
     pub at: i64,
     /// The named location a stockroom change (`set`, `restock`, `adjust`) applied to, or
@@ -90,11 +91,13 @@ pub async fn movements(store: &Inventory, sku: &Sku, limit: Limit) -> Result<Mov
                     })
                     .transpose()
             };
+            let kind = EntryKind::parse(&text("kind")?)
+                .ok_or_else(|| StoreError::Protocol(format!("movement {}: unknown kind", entry.id).into()))?;
             Ok(Movement {
-                kind: EntryKind::parse(&text("kind")?)
-                    .ok_or_else(|| StoreError::Protocol(format!("movement {}: unknown kind", entry.id).into()))?,
+                kind,
                 quantity: num("quantity")?,
-                reference: text("ref")?,
+                reference: Reference::parse_for(kind, &text("ref")?)
+                    .ok_or_else(|| StoreError::Protocol(format!("movement {}: bad ref", entry.id).into()))?,
                 at: num("at")?,
                 location: place("location")?,
                 to: place("to")?,

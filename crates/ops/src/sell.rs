@@ -6,7 +6,7 @@ use super::saga::{self, CrossSlotCart, Parent};
 use super::take::{Record, Take, Taken};
 use super::{Order, OrderLine, OrderSource, now_ms};
 use crate::Inventory;
-use crate::domain::{CartItems, EntryKind, OrderId, RecordId, Strategy, UserId};
+use crate::domain::{CartItems, EntryKind, OrderId, RecordId, Reference, Strategy, UserId};
 use crate::error::{Error, StoreError};
 
 /// Sells a cart as a new order (purchase or checkout): builds the order once, then takes,
@@ -55,7 +55,7 @@ pub(crate) async fn sell(
     }
     let idem = StoredAnswer::claim_if_keyed(store, kind.as_str(), idem, slot).await?;
     let entry = encoded(store, || {
-        Entry::new(kind, &order.order_id.to_string(), at_ms)
+        Entry::new(kind, Reference::Record(RecordId::Order(order.order_id)), at_ms)
             .lines(order.items.clone())
             .order(&order)
     });

@@ -7,7 +7,7 @@ use super::level::{Level, MAX_LOCATIONS, Place, field_at};
 use super::{Stock, admin_entry, movement_with, now_ms, read_stock};
 use crate::Inventory;
 use crate::domain::EntryKind;
-use crate::domain::{InvalidInput, Location, Sku};
+use crate::domain::{InvalidInput, Location, Reference, Sku};
 use crate::error::Error;
 use crate::txn::{Optimistic, Plan};
 use redis::Cmd;
@@ -126,7 +126,7 @@ impl<'a> Change<'a> {
     pub(crate) fn record(&mut self, kind: EntryKind, quantity: i64, total_delta: i64, extra: &[(&str, &str)]) {
         let (store, sku, at) = (self.store, self.sku, self.at_ms);
         self.writes
-            .push(movement_with(store, sku, kind, quantity, "admin", at, extra));
+            .push(movement_with(store, sku, kind, quantity, Reference::Admin, at, extra));
         self.writes.extend(admin_entry(store, sku, kind, quantity, at));
         if total_delta != 0 && self.level.rules.any() {
             self.writes.push(crossing_cmd(store, sku, total_delta, at));

@@ -1,3 +1,4 @@
+use super::EntryKind;
 use std::fmt;
 use uuid::Uuid;
 
@@ -133,6 +134,62 @@ impl redis::ToRedisArgs for RecordId {
     }
 }
 
+/// What a movement points at: the record its change wrote or ended, or `admin` for a
+/// change an admin made to the stockroom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reference {
+    /// An order (`purchase`, `checkout`) or a reservation (`reserve`, `confirm`, `cancel`,
+    /// `expire`).
+    Record(RecordId),
+    /// `set`, `restock`, `adjust` and `transfer`.
+    Admin,
+}
+
+impl Reference {
+    /// How [`Reference::Admin`] is written.
+    pub const ADMIN: &'static str = "admin";
+
+    /// Reads a movement's `ref` back: its kind says which kind of id it holds. `None` when
+    /// `raw` is not what a movement of `kind` writes.
+    pub fn parse_for(kind: EntryKind, raw: &str) -> Option<Self> {
+        match kind {
+            EntryKind::Set | EntryKind::Restock | EntryKind::Adjust | EntryKind::Transfer => {
+                (raw == Self::ADMIN).then_some(Self::Admin)
+            }
+            EntryKind::Purchase | EntryKind::Checkout | EntryKind::Order => {
+                OrderId::parse(raw).map(|id| Self::Record(RecordId::Order(id)))
+            }
+            EntryKind::Reserve | EntryKind::Confirm | EntryKind::Cancel | EntryKind::Expire | EntryKind::Extend => {
+                ReservationId::parse(raw).map(|id| Self::Record(RecordId::Reservation(id)))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Record(id) => id.fmt(f),
+            Self::Admin => f.write_str(Self::ADMIN),
+        }
+    }
+}
+
+impl serde::Serialize for Reference {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl redis::ToRedisArgs for Reference {
+    fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
+        match self {
+            Self::Record(id) => id.write_redis_args(out),
+            Self::Admin => out.write_arg(Self::ADMIN.as_bytes()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +254,31 @@ mod tests {
         let hold = RecordId::Reservation(ReservationId::generate_in(1));
         assert!(matches!(hold.parse_like(&other), Some(RecordId::Reservation(_))));
         assert_eq!(hold.parse_like("admin"), None);
+    }
+
+    #[test]
+    fn a_movement_reference_is_read_by_its_kind() {
+        let order = OrderId::generate_in(3);
+        let hold = ReservationId::generate_in(4);
+        let as_order = Reference::parse_for(EntryKind::Purchase, &order.to_string());
+        assert_eq!(as_order, Some(Reference::Record(RecordId::Order(order))));
+        let as_hold = Reference::parse_for(EntryKind::Confirm, &hold.to_string());
+        assert_eq!(as_hold, Some(Reference::Record(RecordId::Reservation(hold))));
+        assert_eq!(
+            Reference::parse_for(EntryKind::Restock, "admin"),
+            Some(Reference::Admin)
+        );
+        assert_eq!(Reference::parse_for(EntryKind::Purchase, "admin"), None);
+        assert_eq!(Reference::parse_for(EntryKind::Transfer, &order.to_string()), None);
+        assert_eq!(Reference::Admin.to_string(), "admin");
+        assert_eq!(
+            redis::ToRedisArgs::to_redis_args(&Reference::Admin),
+            vec![b"admin".to_vec()]
+        );
+        assert_eq!(
+            serde_json::to_string(&as_order.unwrap()).unwrap(),
+            format!("\"{order}\"")
+        );
     }
 
     #[test]

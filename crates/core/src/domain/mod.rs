@@ -22,7 +22,7 @@ pub use alert_kind::AlertKind;
 pub use api_key::{ApiKey, KeyId, Scope, Scopes};
 pub use field::Field;
 pub use idempotency_key::IdempotencyKey;
-pub use ids::{CLUSTER_SLOTS, OrderId, RecordId, ReservationId};
+pub use ids::{CLUSTER_SLOTS, OrderId, RecordId, Reference, ReservationId};
 pub use items::{CartItem, CartItems, CartLine};
 pub use kind::EntryKind;
 pub use limit::Limit;

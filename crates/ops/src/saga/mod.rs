@@ -40,7 +40,7 @@ use super::reservation::Reservation;
 use super::take::{Outcome, Receipt, Take, Taken};
 use super::{Effort, Order, OrderLine};
 use crate::Inventory;
-use crate::domain::{CartItems, RecordId, ReservationId, ReservationStatus, Strategy, UserId};
+use crate::domain::{CartItems, RecordId, Reference, ReservationId, ReservationStatus, Strategy, UserId};
 use crate::error::{Error, StoreError};
 use crate::txn::{self, TxError};
 use redis::{Cmd, Value};
@@ -90,7 +90,12 @@ impl Parent {
                 (
                     id.slot(),
                     set,
-                    Entry::new(EntryKind::Order, &id.to_string(), order.created_at).order(order),
+                    Entry::new(
+                        EntryKind::Order,
+                        Reference::Record(RecordId::Order(id)),
+                        order.created_at,
+                    )
+                    .order(order),
                 )
             }
             Self::Reservation(resv) => {
@@ -102,7 +107,12 @@ impl Parent {
                 (
                     id.slot(),
                     hset,
-                    Entry::new(EntryKind::Reserve, &id.to_string(), resv.created_at).reservation(resv),
+                    Entry::new(
+                        EntryKind::Reserve,
+                        Reference::Record(RecordId::Reservation(id)),
+                        resv.created_at,
+                    )
+                    .reservation(resv),
                 )
             }
         };

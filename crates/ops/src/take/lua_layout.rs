@@ -144,7 +144,7 @@ mod tests {
             (serde_json::to_string(&order).unwrap(), 2),
             (serde_json::to_string(&lines).unwrap(), 2),
             (
-                Entry::new(crate::domain::EntryKind::Checkout, "0197", 1)
+                Entry::new(crate::domain::EntryKind::Checkout, crate::domain::Reference::Admin, 1)
                     .lines(lines.clone())
                     .order(&order)
                     .to_json(),

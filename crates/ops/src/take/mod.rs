@@ -34,7 +34,7 @@ use super::idempotency::StoredAnswer;
 use super::journal::{Entry, encoded};
 use super::reservation::Reservation;
 use crate::Inventory;
-use crate::domain::{CartItems, EntryKind, RecordId, Strategy};
+use crate::domain::{CartItems, EntryKind, RecordId, Reference, Strategy};
 use crate::error::Error;
 use crate::outcome::CallOutcome;
 use crate::txn;
@@ -116,9 +116,13 @@ impl Take {
             idem,
             deadline,
             entry: encoded(store, || {
-                Entry::new(EntryKind::Reserve, &id.to_string(), resv.created_at)
-                    .lines(resv.items.clone())
-                    .reservation(resv)
+                Entry::new(
+                    EntryKind::Reserve,
+                    Reference::Record(RecordId::Reservation(id)),
+                    resv.created_at,
+                )
+                .lines(resv.items.clone())
+                .reservation(resv)
             }),
         }
     }

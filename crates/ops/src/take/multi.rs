@@ -11,6 +11,7 @@ use super::Take;
 use super::decide::Verdict;
 use super::receipt::Receipt;
 use crate::Unwritten;
+use crate::domain::Reference;
 use crate::outcome::Effort;
 use crate::txn::{Optimistic, Plan};
 use redis::{Cmd, Value};
@@ -36,7 +37,7 @@ impl Take {
                 &line.sku,
                 self.kind,
                 line.quantity.get(),
-                self.reference,
+                Reference::Record(self.reference),
                 self.at_ms,
             ));
             if *alerting {
