@@ -210,7 +210,7 @@ async fn confirms_racing_the_worker_end_each_hold_once() {
     for r in &confirms {
         if let Err(e) = r {
             assert!(
-                matches!(e, Error::ReservationNotActive { status } if status == "expired"),
+                matches!(e, Error::ReservationNotActive { status } if status.as_str() == "expired"),
                 "a confirm that lost may only lose to expiry: {e:?}"
             );
         }

@@ -65,7 +65,7 @@ pub async fn movements(store: &Inventory, sku: &Sku, limit: Limit) -> Result<Mov
     let (exists, range): (bool, StreamRangeReply) =
         Store::bounded(store.deadline(), pipe.query_async(&mut conn)).await?;
     if !exists {
-        return Err(Error::unknown_sku(sku.as_str()));
+        return Err(Error::unknown_sku(sku));
     }
     let movements = range
         .ids

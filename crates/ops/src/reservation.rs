@@ -143,9 +143,7 @@ impl Reservation {
         let resv = found.ok_or(Error::UnknownReservation)?;
         match resv.effective_status(now_ms) {
             ReservationStatus::Active => Ok(resv),
-            status => Err(Error::ReservationNotActive {
-                status: status.as_str().to_owned(),
-            }),
+            status => Err(Error::ReservationNotActive { status }),
         }
     }
 }

@@ -57,7 +57,7 @@ impl<S: Step> Optimistic for Admin<'_, S> {
     fn decide(&self, (fields,): Self::Snapshot, attempt: u32) -> Result<Plan<Stock>, Error> {
         let level = Level::parse(self.sku, &fields)?;
         if level.is_none() && !S::CREATES {
-            return Err(Error::unknown_sku(self.sku.as_str()));
+            return Err(Error::unknown_sku(self.sku));
         }
         let mut change = Change::new(self.store, self.sku, self.at_ms, level);
         self.step.apply(&mut change, attempt)?;
@@ -116,8 +116,8 @@ impl<'a> Change<'a> {
     /// The location `name`, or `unknown_location`.
     pub(crate) fn existing(&self, name: &Location) -> Result<&Place, Error> {
         self.level.place(name.as_str()).ok_or_else(|| Error::UnknownLocation {
-            sku: self.sku.to_string(),
-            location: name.to_string(),
+            sku: self.sku.clone(),
+            location: name.clone(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! Every failure stockwatch can report, and the one place each becomes an HTTP status and a
 //! stable error code from the contract (`docs/API.md`, a copy of the shared contract).
 
-use crate::domain::{InvalidInput, Sku};
+use crate::domain::{InvalidInput, Location, ReservationStatus, Sku};
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
 use serde_json::Value;
@@ -96,16 +96,16 @@ pub enum Error {
     /// No such SKU.
     #[error("unknown sku {sku}")]
     UnknownSku {
-        /// The SKU that does not exist, as asked for (truncated to 64 characters).
-        sku: String,
+        /// The SKU that does not exist (a name that cannot be a SKU is `invalid_request`).
+        sku: Sku,
     },
     /// The SKU has no such location (a line pinned to it, a transfer or an adjustment).
     #[error("sku {sku} has no location {location}")]
     UnknownLocation {
         /// The SKU.
-        sku: String,
+        sku: Sku,
         /// The location asked for.
-        location: String,
+        location: Location,
     },
     /// No such webhook.
     #[error("unknown webhook")]
@@ -160,7 +160,7 @@ pub enum Error {
     #[error("reservation is {status}, not active")]
     ReservationNotActive {
         /// Its current status.
-        status: String,
+        status: ReservationStatus,
     },
     /// The same Idempotency-Key was sent with a different request.
     #[error("this Idempotency-Key was already used with a different request")]
@@ -183,12 +183,9 @@ pub enum Error {
 }
 
 impl Error {
-    /// `unknown_sku` for whatever the client named, valid or not (a SKU that cannot be valid
-    /// cannot exist); truncated so a hostile path is not echoed in full.
-    pub fn unknown_sku(named: &str) -> Self {
-        Self::UnknownSku {
-            sku: named.chars().take(Sku::MAX_LEN).collect(),
-        }
+    /// `unknown_sku` for `sku`.
+    pub fn unknown_sku(sku: &Sku) -> Self {
+        Self::UnknownSku { sku: sku.clone() }
     }
 
     /// The stable snake_case code of the contract.
@@ -260,10 +257,10 @@ impl Error {
             ..ErrorBody::default()
         };
         match self {
-            Self::UnknownSku { sku } => body.sku = Some(sku.clone()),
+            Self::UnknownSku { sku } => body.sku = Some(sku.to_string()),
             Self::UnknownLocation { sku, location } => {
-                body.sku = Some(sku.clone());
-                body.location = Some(location.clone());
+                body.sku = Some(sku.to_string());
+                body.location = Some(location.to_string());
             }
             Self::InsufficientStock { items: short, attempts } => {
                 // A single line also gets the purchase shape (`sku`, `available`, `requested`).
@@ -294,7 +291,7 @@ impl Error {
                 }]);
                 body.attempts = Some(*attempts);
             }
-            Self::ReservationNotActive { status } => body.status = Some(status.clone()),
+            Self::ReservationNotActive { status } => body.status = Some(status.as_str().to_owned()),
             Self::MissingScope { scope } => body.scope = Some(*scope),
             Self::Contention { attempts, .. } => body.attempts = Some(*attempts),
             _ => {}
@@ -356,7 +353,7 @@ mod tests {
     fn every_variant_has_the_contract_shape() {
         let sku = Sku::parse("a").unwrap();
         let cases = [
-            (Error::unknown_sku("a"), 404, "unknown_sku"),
+            (Error::unknown_sku(&sku), 404, "unknown_sku"),
             (
                 Error::Contention {
                     attempts: 3,

@@ -39,7 +39,7 @@ impl AlertRules {
 /// Reads a SKU's rules; `unknown_sku` when it does not exist.
 pub async fn get_rules(store: &Inventory, sku: &Sku) -> Result<AlertRules, Error> {
     let fields: HashMap<String, String> = store.query(redis::cmd("HGETALL").arg(store.keys().stock(sku))).await?;
-    let level = Level::parse(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku.as_str()))?;
+    let level = Level::parse(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku))?;
     Ok(AlertRules::of(sku, level.rules))
 }
 
@@ -51,7 +51,7 @@ pub async fn set_rules(store: &Inventory, sku: &Sku, rules: Rules) -> Result<Ale
     // nothing behind.
     let exists: bool = store.query(redis::cmd("EXISTS").arg(store.keys().stock(sku))).await?;
     if !exists {
-        return Err(Error::unknown_sku(sku.as_str()));
+        return Err(Error::unknown_sku(sku));
     }
     let _: () = store
         .query(redis::cmd("SADD").arg(store.keys().alert_skus()).arg(sku.as_str()))
@@ -80,7 +80,7 @@ impl Optimistic for SetRules<'_> {
     }
 
     fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<AlertRules>, Error> {
-        let _: Level = Level::parse(self.sku, &fields)?.ok_or_else(|| Error::unknown_sku(self.sku.as_str()))?;
+        let _: Level = Level::parse(self.sku, &fields)?.ok_or_else(|| Error::unknown_sku(self.sku))?;
         let key = self.store.keys().stock(self.sku);
         let mut set = Vec::new();
         let mut unset = Vec::new();

@@ -5,7 +5,7 @@
 use super::super::idempotency::field;
 use super::super::level::Allocation;
 use crate::convert;
-use crate::domain::{CartItems, RecordId};
+use crate::domain::{CartItems, Location, RecordId};
 use crate::error::{Error, Shortage, StoreError};
 use crate::outcome::{CallOutcome, Effort};
 use std::collections::HashMap;
@@ -193,10 +193,11 @@ impl Receipt {
                         .collect()
                 },
             }),
-            Outcome::UnknownSku(i) => Err(Error::unknown_sku(lines[i].sku.as_str())),
+            Outcome::UnknownSku(i) => Err(Error::unknown_sku(&lines[i].sku)),
+            // Only a line pinned to a location can name one its SKU lacks.
             Outcome::UnknownLocation(i) => Err(Error::UnknownLocation {
-                sku: lines[i].sku.to_string(),
-                location: lines[i].location.as_ref().map(ToString::to_string).unwrap_or_default(),
+                sku: lines[i].sku.clone(),
+                location: lines[i].location.clone().unwrap_or_else(Location::default_location),
             }),
             Outcome::Short(short) => Err(Error::InsufficientStock {
                 items: short
