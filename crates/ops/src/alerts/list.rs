@@ -156,10 +156,12 @@ pub async fn read_since(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LowStock {
     /// The SKU.
-    pub sku: String,
+    #[schema(value_type = String)]
+    pub sku: Sku,
     /// The location, when the list was asked for one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Location>,
     /// `available` there now.
     pub available: i64,
     /// The SKU's threshold.
@@ -197,8 +199,8 @@ pub async fn low_stock(store: &Inventory, location: Option<&Location>) -> Result
         };
         if let Some(available) = available.filter(|a| *a < threshold) {
             low.push(LowStock {
-                sku: sku.to_string(),
-                location: location.map(ToString::to_string),
+                sku: sku.clone(),
+                location: location.cloned(),
                 available,
                 threshold,
             });
