@@ -3,6 +3,7 @@
 # sitting on one private Redis (Unix socket, no persistence).
 #
 #   scripts/library-ab.sh REV [REV...] [--rounds 3] [--buyers 40000]
+#                         [--workloads "flat hot"] [--strategies "lua watch"]
 #
 # Builds each REV (in a worktree under target/ab, sharing this target dir) and the working
 # tree in release, then, for each round and each workload, runs `stockwatch bench` of every
@@ -18,10 +19,14 @@ cd "$(dirname "$0")/.."
 revs=()
 rounds=3
 buyers=40000
+workloads="flat hot"
+strategies="lua watch"
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
     --buyers) buyers="$2"; shift 2 ;;
+    --workloads) workloads="$2"; shift 2 ;;
+    --strategies) strategies="$2"; shift 2 ;;
     -*) echo "unknown argument: $1" >&2; exit 2 ;;
     *) revs+=("$1"); shift ;;
   esac
@@ -40,10 +45,10 @@ TIMEFORMAT='%U %S'
 printf '%-9s %5s %-10s %-6s %10s %11s %10s\n' build round workload strat "orders/s" "client µs" "redis µs"
 n=${#builds[@]}
 for round in $(seq "$rounds"); do
-  for workload in flat hot; do
+  for workload in $workloads; do
     skus=10000
     [ "$workload" = hot ] && skus=1
-    for strategy in lua watch; do
+    for strategy in $strategies; do
       for i in $(seq 0 $((n - 1))); do
         build=${builds[$(((i + round - 1) % n))]}
         cli FLUSHALL >/dev/null
