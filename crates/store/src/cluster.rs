@@ -9,7 +9,7 @@
 //! section 4).
 
 use crate::ConnectError;
-use crate::error::StoreError;
+use crate::error::{Cause, StoreError};
 use crate::keys::SLOTS;
 use redis::Value;
 use redis::cluster_async::ClusterConnection;
@@ -84,7 +84,8 @@ impl Topology {
         if let Some(pool) = pools.get(node) {
             return Ok(pool.clone());
         }
-        let pool = (self.make_pool)(&self.url_of(node)).map_err(|e| StoreError::Unavailable(e.to_string().into()))?;
+        let pool =
+            (self.make_pool)(&self.url_of(node)).map_err(|e| StoreError::Unavailable(Cause::Other(Arc::new(e))))?;
         pools.insert(node.clone(), pool.clone());
         Ok(pool)
     }

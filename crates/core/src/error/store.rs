@@ -51,6 +51,9 @@ pub enum Cause {
     /// stockwatch found it: a reply of the wrong shape, a slot no master serves.
     #[error("{0}")]
     Found(String),
+    /// A failure of a layer above this crate (connecting to a node), kept whole.
+    #[error(transparent)]
+    Other(Arc<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<String> for Cause {
