@@ -40,7 +40,7 @@ pub async fn expire(store: &Inventory, id: &ReservationId) -> Result<Expired, Er
         PartOutcome::Released { lag_ms } => Expired::Released { lag_ms },
         PartOutcome::Sold | PartOutcome::Rearmed => Expired::PartOutcome,
         PartOutcome::Pending => Expired::NotDue,
-        PartOutcome::Verdict => Expired::AlreadyEnded,
+        PartOutcome::AlreadyEnded => Expired::AlreadyEnded,
     })
 }
 

@@ -33,7 +33,7 @@ pub(crate) enum PartOutcome {
     /// No decision yet and its deadline is ahead: the coordinator is still at work.
     Pending,
     /// It had ended already, or does not exist (a hold whose reply was lost never landed).
-    Verdict,
+    AlreadyEnded,
 }
 
 /// Settles each part, one after another. Failures are logged, not returned: the part stays
@@ -49,10 +49,10 @@ pub(crate) async fn follow(store: &Inventory, parts: &[ReservationId]) {
 /// Makes one part agree with its saga's decision and parent.
 pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result<PartOutcome, Error> {
     let Some(part) = load(store, id).await? else {
-        return Ok(PartOutcome::Verdict);
+        return Ok(PartOutcome::AlreadyEnded);
     };
     let Some(parent) = part.saga.filter(|_| part.status == ReservationStatus::Active) else {
-        return Ok(PartOutcome::Verdict);
+        return Ok(PartOutcome::AlreadyEnded);
     };
     let now = now_ms();
     let decided = match decision(store, &parent).await? {
@@ -157,7 +157,7 @@ impl Step for Action {
         now_ms: i64,
     ) -> Result<(Vec<Cmd>, PartOutcome), Error> {
         let Some(part) = found.filter(|p| p.status == ReservationStatus::Active) else {
-            return Ok((Vec::new(), PartOutcome::Verdict));
+            return Ok((Vec::new(), PartOutcome::AlreadyEnded));
         };
         match self {
             Self::Sell { order_id } => {

@@ -63,8 +63,8 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     let mut inv = TAKE_SCRIPT.prepare_invoke();
     for arg in BatchArg::ALL {
         inv.arg(match arg {
-            BatchArg::Buyers => takes.len() as u64,
-            BatchArg::Maxlen => store.config().movements_maxlen as u64,
+            BatchArg::Buyers => takes.len(),
+            BatchArg::Maxlen => store.config().movements_maxlen,
         });
     }
     for take in takes {

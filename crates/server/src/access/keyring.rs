@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 /// What the keyring says of a presented key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum KeyCheck {
     /// The key exists and allows the call.
     Allowed,
     /// No such key, or not this secret: the caller is not authenticated.
@@ -41,7 +41,7 @@ impl Keyring {
     /// Whether `key` exists, is this very key, and allows `need`. The digests are compared
     /// in constant time; whether an id exists is not a secret (it is half of a key that
     /// also needs 256 random bits).
-    pub async fn check(&self, store: &Store, key: &ApiKey, need: Scope) -> Result<Verdict, StoreError> {
+    pub async fn check(&self, store: &Store, key: &ApiKey, need: Scope) -> Result<KeyCheck, StoreError> {
         let remembered = self.remembered(key.id());
         let record = match remembered {
             Some(record) => record,
@@ -52,15 +52,15 @@ impl Keyring {
             }
         };
         let Some((digest, scopes)) = record else {
-            return Ok(Verdict::Unknown);
+            return Ok(KeyCheck::Unknown);
         };
         if !bool::from(key.digest().ct_eq(&digest)) {
-            return Ok(Verdict::Unknown);
+            return Ok(KeyCheck::Unknown);
         }
         Ok(if scopes.allow(need) {
-            Verdict::Allowed
+            KeyCheck::Allowed
         } else {
-            Verdict::Lacks
+            KeyCheck::Lacks
         })
     }
 

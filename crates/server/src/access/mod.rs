@@ -12,7 +12,7 @@
 mod keyring;
 mod policy;
 
-pub use keyring::{Keyring, Verdict};
+pub use keyring::{KeyCheck, Keyring};
 pub use policy::{Access, AdminToken};
 
 use crate::domain::{ApiKey, InvalidInput, KeyId, Scopes};

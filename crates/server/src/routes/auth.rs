@@ -13,7 +13,7 @@
 //!   probes and the docs carry no data.
 
 use super::extract::{AppState, bearer};
-use crate::access::Verdict;
+use crate::access::KeyCheck;
 use crate::domain::{ApiKey, Scope};
 use crate::error::Error;
 use actix_web::dev::Payload;
@@ -56,9 +56,9 @@ fn authorize(req: &HttpRequest, need: Scope) -> Check {
     Either::Right(Box::pin(async move {
         let access = &state.access;
         match access.keyring.check(&state.store, &key, need).await? {
-            Verdict::Allowed => Ok(()),
-            Verdict::Unknown => Err(Error::InvalidKey),
-            Verdict::Lacks => Err(Error::MissingScope { scope: need }),
+            KeyCheck::Allowed => Ok(()),
+            KeyCheck::Unknown => Err(Error::InvalidKey),
+            KeyCheck::Lacks => Err(Error::MissingScope { scope: need }),
         }
     }))
 }
