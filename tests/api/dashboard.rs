@@ -66,7 +66,9 @@ async fn browser(driver: &Driver) -> fantoccini::Client {
     });
     let caps: serde_json::Map<String, Value> = caps.as_object().unwrap().clone();
     let url = format!("http://127.0.0.1:{}", driver.port);
-    for _ in 0..100 {
+    // Up to 30 s: with the whole suite running on two cores, Chromium's first start has
+    // taken longer than 10 s.
+    for _ in 0..300 {
         // ChromeDriver is local plain HTTP: no TLS stack needed.
         let connected = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps.clone())
