@@ -167,7 +167,6 @@ impl CrossSlotCart<'_> {
         let mut remaining = vec![0; self.items.lines().len()];
         let mut drawn = vec![Vec::new(); self.items.lines().len()];
         let mut effort = Effort::of(0, 0);
-        let mut stopped = None;
         for (&slot, lines) in &groups {
             let part_id = ReservationId::generate_in(slot);
             // Listed before its attempt: a part whose reply was lost is still released.
@@ -182,26 +181,15 @@ impl CrossSlotCart<'_> {
                     effort.conflicts += taken.effort.conflicts;
                 }
                 Ok(PartHold::Refused(outcome, attempts)) => {
-                    stopped = Some(Ok((outcome, attempts)));
-                    break;
+                    let outcome = self.widen(outcome, &groups, held.len()).await;
+                    release(store, &link, &held).await;
+                    return self.refuse(outcome, attempts, answer.as_ref(), &link).await;
                 }
+                // Redis failing or contention: nothing to remember, a repeat may do better.
                 Err(e) => {
-                    stopped = Some(Err(e));
-                    break;
+                    release(store, &link, &held).await;
+                    return Err(e);
                 }
-            }
-        }
-        match stopped {
-            None => {}
-            Some(Ok((outcome, attempts))) => {
-                let outcome = self.widen(outcome, &groups, held.len()).await;
-                release(store, &link, &held).await;
-                return self.refuse(outcome, attempts, answer.as_ref(), &link).await;
-            }
-            // Redis failing or contention: nothing to remember, a repeat may do better.
-            Some(Err(e)) => {
-                release(store, &link, &held).await;
-                return Err(e);
             }
         }
         match &mut self.parent {
