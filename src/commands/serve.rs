@@ -14,6 +14,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         require_keys: args.require_keys,
         allow_broken: args.allow_broken,
         workers: args.workers,
+        lanes: args.lanes,
         expiry: args.expiry_config(),
         ledger_url: args.redis.ledger_url.clone(),
         projector: match &args.redis.ledger_url {

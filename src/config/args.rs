@@ -250,6 +250,11 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "STOCKWATCH_WORKERS")]
     pub workers: Option<usize>,
+    /// How the worker threads reach Redis: each on its own connections and group-commit
+    /// queues (`per-worker`), or all through one set (`shared`: one arrival order for the
+    /// whole process, at the cost of a hand-off between threads per purchase).
+    #[arg(long, env = "STOCKWATCH_LANES", value_enum, default_value_t = crate::startup::Lanes::PerWorker)]
+    pub lanes: crate::startup::Lanes,
     /// Run an expiry worker inside the service (`off` when separate `stockwatch
     /// expiry-worker` processes release holds; any number may run at once).
     #[arg(long, env = "STOCKWATCH_EXPIRY_WORKER", default_value = "on", value_parser = ["on", "off"])]

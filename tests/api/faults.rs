@@ -220,6 +220,7 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
             require_keys: false,
             allow_broken: false,
             workers: Some(1),
+            lanes: Default::default(),
             expiry: Some(Default::default()),
             ledger_url: None,
             projector: None,

@@ -125,6 +125,7 @@ pub async fn serve_store(redis: TestRedis, store: Inventory, options: AppOptions
         require_keys: options.require_keys,
         allow_broken: options.allow_broken,
         workers: Some(2),
+        lanes: Default::default(),
         expiry: options.expiry,
         ledger_url: options.ledger.as_ref().map(|(url, _)| url.as_str().into()),
         projector: options.ledger.and_then(|(_, projector)| projector),

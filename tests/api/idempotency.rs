@@ -196,6 +196,7 @@ async fn lost_reply(strategy: &str, pattern: &[u8]) {
         require_keys: false,
         allow_broken: false,
         workers: Some(2),
+        lanes: Default::default(),
         expiry: None,
         ledger_url: None,
         projector: None,

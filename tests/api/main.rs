@@ -26,6 +26,7 @@ mod hardening;
 mod helpers;
 mod idempotency;
 mod keys;
+mod lanes;
 mod layout;
 mod ledger;
 mod movements;

@@ -13,6 +13,7 @@ fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
         require_keys: false,
         allow_broken: false,
         workers: Some(1),
+        lanes: Default::default(),
         expiry: None,
         ledger_url: None,
         projector: None,

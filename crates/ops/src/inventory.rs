@@ -16,14 +16,14 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Inventory {
     store: Store,
+    /// Group commit's queues and leaders: per [`lane`](Inventory::lane).
+    combiner: Arc<Combiner>,
     state: Arc<State>,
 }
 
 /// What the operations keep per process.
 #[derive(Default)]
 struct State {
-    /// Group commit's queues and leaders.
-    combiner: Arc<Combiner>,
     /// The alert feed of this process.
     alerts: Follower,
     /// Conflicts per SKU, for the `contention` alert.
@@ -35,8 +35,22 @@ impl Inventory {
     pub fn new(store: Store) -> Self {
         Self {
             store,
+            combiner: Arc::default(),
             state: Arc::default(),
         }
+    }
+
+    /// This inventory on a lane of its own: its own Redis connections ([`Store::lane`]) and
+    /// its own group-commit queues, sharing everything else. A server gives one to each
+    /// worker thread, so that a purchase is queued, committed and answered on the thread
+    /// that read its request, without waking another. Takes batch within a lane, in the
+    /// order they reach it; lanes commit side by side, as separate processes would.
+    pub fn lane(&self) -> Result<Self, crate::store::ConnectError> {
+        Ok(Self {
+            store: self.store.lane()?,
+            combiner: Arc::new(self.combiner.sibling()),
+            state: self.state.clone(),
+        })
     }
 
     /// The store underneath.
@@ -49,12 +63,13 @@ impl Inventory {
     pub fn with_batching(&self, batching: bool) -> Self {
         Self {
             store: self.store.with_batching(batching),
+            combiner: self.combiner.clone(),
             state: self.state.clone(),
         }
     }
 
     pub(crate) fn combiner(&self) -> &Arc<Combiner> {
-        &self.state.combiner
+        &self.combiner
     }
 
     pub(crate) fn alerts(&self) -> &Follower {

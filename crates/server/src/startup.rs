@@ -22,6 +22,8 @@ pub struct HttpSettings {
     pub allow_broken: bool,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
+    /// Whether each worker thread reaches Redis on a lane of its own.
+    pub lanes: Lanes,
     /// Run an expiry worker beside the HTTP server (`None`: another process releases holds).
     pub expiry: Option<ExpiryConfig>,
     /// The ledger's PostgreSQL URL, for reads of aged-out orders (`None`: no ledger).
@@ -31,6 +33,19 @@ pub struct HttpSettings {
     /// Which webhook hosts are allowed, and how deliveries retry; with any host allowed, a
     /// webhook sender runs beside the HTTP server.
     pub webhooks: crate::webhooks::WebhookConfig,
+}
+
+/// How the worker threads reach Redis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lanes {
+    /// Each worker thread has its own connections and group-commit queues
+    /// ([`Inventory::lane`]): a purchase never wakes another thread, and takes batch per
+    /// worker, in the order they reach it, as they would in separate processes.
+    #[default]
+    PerWorker,
+    /// Every worker shares one set of connections and queues: takes batch across the whole
+    /// process in one arrival order, at the price of a hand-off between threads per take.
+    Shared,
 }
 
 /// Why the service could not start.
@@ -119,23 +134,29 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
         let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
-        let state = web::Data::new(AppState {
+        let state = AppState {
             store: store.clone(),
-            access: Access {
+            access: std::sync::Arc::new(Access {
                 admin_token: settings.admin_token.map(AdminToken::new),
                 require_keys: settings.require_keys,
                 keyring: Default::default(),
-            },
+            }),
             allow_broken: settings.allow_broken,
             stop: stop.clone(),
             books: settings.ledger_url.as_ref().map(crate::ledger::pool).transpose()?,
             webhooks: settings.webhooks.clone(),
-        });
+        };
         let require_keys = settings.require_keys;
+        let lanes = settings.lanes;
+        // Runs on each worker thread as it starts: its lane's connections are made there.
         let mut server = HttpServer::new(move || {
+            let state = web::Data::new(match lanes {
+                Lanes::PerWorker => state.on_own_lane(),
+                Lanes::Shared => state.clone(),
+            });
             App::new()
                 .wrap(actix_web::middleware::from_fn(routes::observe::observe))
-                .app_data(state.clone())
+                .app_data(state)
                 .configure(routes::configure(require_keys))
                 .default_service(web::to(routes::not_found))
         })

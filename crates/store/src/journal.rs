@@ -62,16 +62,20 @@ impl Store {
         journal.started.get_or_init(|| {
             // The sender holds the store weakly, so dropping the store ends it.
             let (inner, config) = (Arc::downgrade(&self.inner), self.config.clone());
+            let redis = Arc::downgrade(&self.redis);
             let (wake, pending) = (journal.wake.clone(), journal.pending.clone());
             tokio::spawn(async move {
                 loop {
                     wake.notified().await;
                     tokio::time::sleep(HINT_GATHER).await;
                     let slots = std::mem::take(&mut *pending.lock().expect("not poisoned"));
-                    let Some(inner) = inner.upgrade() else { return };
+                    let (Some(inner), Some(redis)) = (inner.upgrade(), redis.upgrade()) else {
+                        return;
+                    };
                     let store = Store {
                         inner,
                         config: config.clone(),
+                        redis,
                     };
                     store.send_hints(slots).await;
                 }

@@ -112,12 +112,17 @@ pub struct Store {
     inner: Arc<Inner>,
     /// Per handle, so that [`Store::with_batching`] can share everything else.
     config: Arc<StoreConfig>,
+    /// The connections, to one server or to a cluster: per handle, so that a
+    /// [`lane`](Store::lane) has its own and shares everything else.
+    redis: Arc<Redis>,
 }
 
 struct Inner {
     keys: Keys,
-    /// The connections, to one server or to a cluster.
-    redis: Redis,
+    /// Where Redis is, for lanes' connections.
+    target: Target,
+    /// Every lane's connections (the first store's included), for the pool's metrics.
+    lanes: std::sync::Mutex<Vec<Arc<Redis>>>,
     /// What this process knows of holds: the expiry worker's wake-up, and the slots it
     /// listed lately.
     holds: holds::Holds,
@@ -164,7 +169,7 @@ impl Store {
         // ring's (a no-op when one is already installed).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let keys = Keys::new(&config.key_prefix)?;
-        let redis = Redis::open(target, &config)?;
+        let redis = Arc::new(Redis::open(target, &config)?);
         let budget = config.retry_budget.map(|b| b.bucket());
         let wiring = crate::events::FeedTarget {
             target: target.clone(),
@@ -175,9 +180,11 @@ impl Store {
         let events = crate::events::Events::new(wiring, config.publish_events);
         Ok(Self {
             config: Arc::new(config),
+            redis: redis.clone(),
             inner: Arc::new(Inner {
                 keys,
-                redis,
+                target: target.clone(),
+                lanes: std::sync::Mutex::new(vec![redis]),
                 holds: holds::Holds::default(),
                 journal: journal::Journal::default(),
                 metrics: crate::metrics::Metrics::new(),
@@ -190,12 +197,12 @@ impl Store {
     /// A client of the server that owns `slot` (the only server, on one Redis), for callers
     /// that need connections of their own: the replay gives each buyer one, all on one SKU.
     pub async fn client_for(&self, slot: u16) -> Result<redis::Client, StoreError> {
-        self.inner.redis.client_for(slot).await
+        self.redis.client_for(slot).await
     }
 
     /// Whether this store talks to a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
-        self.inner.redis.is_cluster()
+        self.redis.is_cluster()
     }
 
     /// The key layout.
@@ -218,18 +225,33 @@ impl Store {
                 batching,
                 ..(*self.config).clone()
             }),
+            redis: self.redis.clone(),
         }
+    }
+
+    /// The same store (settings, metrics, events, budget) on connections of its own, made
+    /// lazily on the runtime that first uses them. A server gives each of its worker threads
+    /// one, so that a request never wakes another thread to reach Redis: a multiplexed
+    /// connection's reader and writer are a task on the thread that made it.
+    pub fn lane(&self) -> Result<Self, ConnectError> {
+        let redis = Arc::new(Redis::open(&self.inner.target, &self.config)?);
+        self.inner.lanes.lock().expect("lanes lock").push(redis.clone());
+        Ok(Self {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+            redis,
+        })
     }
 
     /// A dedicated connection to the server that owns `slot`, for one WATCH transaction.
     pub async fn dedicated(&self, slot: u16) -> Result<pool::Pooled, StoreError> {
-        self.inner.redis.dedicated(slot).await
+        self.redis.dedicated(slot).await
     }
 
     /// After a redirect (or a lost master): reads the cluster's slot map again, so the next
     /// attempt goes to the new owner. Nothing to do on one Redis.
     pub async fn slots_moved(&self) {
-        self.inner.redis.slots_moved().await;
+        self.redis.slots_moved().await;
     }
 
     /// A call failed as if its master were gone (unreachable, or silent past the timeout).
@@ -239,7 +261,7 @@ impl Store {
     pub async fn master_lost(&self, e: &StoreError) {
         if self.is_cluster() && matches!(e, StoreError::Unavailable(_) | StoreError::Timeout) {
             // Boxed: rare, and inline its future would grow every query's.
-            Box::pin(self.inner.redis.master_lost()).await;
+            Box::pin(self.redis.master_lost()).await;
         }
     }
 
@@ -293,12 +315,24 @@ impl Store {
 
     /// `GET /metrics`: every metric, with the pool (all masters' pools) sampled now.
     pub fn render_metrics(&self) -> String {
-        self.inner.metrics.render(self.inner.redis.pool_status())
+        let lanes = self.inner.lanes.lock().expect("lanes lock");
+        let status = lanes
+            .iter()
+            .map(|redis| redis.pool_status())
+            .reduce(|a, b| deadpool_redis::Status {
+                max_size: a.max_size + b.max_size,
+                size: a.size + b.size,
+                available: a.available + b.available,
+                waiting: a.waiting + b.waiting,
+            });
+        self.inner
+            .metrics
+            .render(status.unwrap_or_else(|| self.redis.pool_status()))
     }
 
     /// A handle on the shared multiplexed connection. Never WATCH on it.
     pub fn shared(&self) -> Shared {
-        self.inner.redis.shared()
+        self.redis.shared()
     }
 
     /// The point in time by which an operation starting now must answer.

@@ -43,7 +43,7 @@ impl<'a> KeyScan<'a> {
     /// the callers (audits, run at a quiet moment) accept.
     pub async fn next(&mut self) -> Result<Option<Vec<String>>, StoreError> {
         if self.servers.is_none() {
-            let mut servers = self.store.inner.redis.scan_servers().await?;
+            let mut servers = self.store.redis.scan_servers().await?;
             servers.reverse();
             self.servers = Some(servers);
         }
@@ -52,7 +52,7 @@ impl<'a> KeyScan<'a> {
                 return Ok(None);
             };
             let deadline = self.store.deadline();
-            let (next, keys) = (self.store.inner.redis)
+            let (next, keys) = (self.store.redis)
                 .scan_step(server.as_deref(), self.cursor, &self.pattern, self.count, deadline)
                 .await?;
             self.cursor = next;

@@ -58,6 +58,36 @@ type Results = Vec<Result<Receipt, Error>>;
 #[derive(Default)]
 pub(crate) struct Combiner {
     queues: Mutex<HashMap<(Path, u16), Queue>>,
+    /// The keys `watch` batches in flight watch, shared with every sibling combiner (the
+    /// other lanes of the process), so that no two batches of one process watch one key.
+    watched: Arc<Watched>,
+    /// This combiner's lane, among its siblings.
+    lane: u64,
+}
+
+/// Keys watched by batches in flight, and a wake-up for leaders that wait on them.
+#[derive(Default)]
+struct Watched {
+    claims: Mutex<Claims>,
+    freed: Notify,
+    lanes: std::sync::atomic::AtomicU64,
+}
+
+/// Who holds each watched key, and whose turn it is next.
+#[derive(Default)]
+struct Claims {
+    /// Key → the lane whose batch in flight watches it.
+    held: HashMap<String, u64>,
+    /// Key → the lane that found it held by another and waits for it: it goes next, so that
+    /// a lane that frees a key cannot take it straight back while another waits.
+    next: HashMap<String, u64>,
+}
+
+impl Claims {
+    /// Whether `lane` may not watch `key` now.
+    fn blocks(&self, key: &str, lane: u64) -> bool {
+        self.held.contains_key(key) || self.next.get(key).is_some_and(|&l| l != lane)
+    }
 }
 
 /// How a queue's batches commit.
@@ -82,7 +112,8 @@ struct InFlight {
     run: Pin<Box<dyn Future<Output = Results> + Send>>,
     done: Option<Results>,
     replies: Vec<Reply>,
-    /// The keys a `watch` batch watches (none for `lua`): no other batch may touch them.
+    /// The keys a `watch` batch watches (none for `lua`), claimed in [`Watched`] until it
+    /// is answered: no other batch may touch them.
     keys: Vec<String>,
 }
 
@@ -109,7 +140,15 @@ impl InFlight {
         }
     }
 
-    fn answer(self) {
+    fn answer(self, watched: &Watched) {
+        if !self.keys.is_empty() {
+            let mut claims = watched.claims.lock().expect("watched lock");
+            for key in &self.keys {
+                claims.held.remove(key);
+            }
+            drop(claims);
+            watched.freed.notify_waiters();
+        }
         for (reply, result) in self.replies.into_iter().zip(self.done.unwrap_or_default()) {
             // A buyer that went away still has its order; nobody is left to tell.
             let _ = reply.send(result);
@@ -118,6 +157,16 @@ impl InFlight {
 }
 
 impl Combiner {
+    /// A combiner with queues of its own that shares this one's watched keys: another lane
+    /// of the same process.
+    pub(crate) fn sibling(&self) -> Self {
+        Self {
+            queues: Mutex::default(),
+            watched: self.watched.clone(),
+            lane: self.watched.lanes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+        }
+    }
+
     /// Queues `take` and waits for its batch to finish. Starts a leader when none is running.
     pub(crate) async fn submit(self: &Arc<Self>, path: Path, take: Take) -> Result<Receipt, Error> {
         let (tx, rx) = oneshot::channel();
@@ -144,13 +193,17 @@ impl Combiner {
     /// down.
     async fn lead(self: Arc<Self>, queue: (Path, u16), arrived: Arc<Notify>) {
         let mut flight: VecDeque<InFlight> = VecDeque::new();
+        let watched = self.watched.clone();
         loop {
+            // Armed before the queue is looked at, so that keys freed meanwhile still wake us.
+            let freed = watched.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
             // On `watch`, whether the front of the queue waits for a batch in flight: takes
             // arriving behind it cannot go first, so they need not wake the leader.
             let mut blocked = false;
             while flight.len() < IN_FLIGHT {
-                let busy: HashSet<&str> = flight.iter().flat_map(|b| b.keys.iter().map(String::as_str)).collect();
-                match self.next_batch(queue, IN_FLIGHT - flight.len(), &busy) {
+                match self.next_batch(queue, IN_FLIGHT - flight.len()) {
                     Next::Batch(takes, replies, keys) => {
                         flight.push_back(InFlight::send(queue.0, takes, replies, keys));
                     }
@@ -177,24 +230,31 @@ impl Combiner {
                 if room && arrival.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(false);
                 }
+                // Blocked on keys a sibling lane's batch watches: look again when any frees.
+                if blocked && freed.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(false);
+                }
                 Poll::Pending
             })
             .await;
             if oldest_done && let Some(batch) = flight.pop_front() {
-                batch.answer();
+                batch.answer(&watched);
             }
         }
     }
 
     /// Takes the next batch from the queue: its share of what waits, split evenly over the
     /// `room` batches that may still be sent, so that they overlap instead of one batch
-    /// taking everyone; on `watch`, only takes ahead of the first that touches a `busy` key
-    /// (one a batch in flight watches), and split only when they mostly touch different
-    /// SKUs. Steps down instead when the queue is empty and nothing is in flight.
-    fn next_batch(&self, queue: (Path, u16), room: usize, busy: &HashSet<&str>) -> Next {
+    /// taking everyone; on `watch`, only takes ahead of the first that touches a key a batch
+    /// in flight watches (in any lane), and split only when they mostly touch different
+    /// SKUs; the batch's keys are claimed in the same step. Steps down instead when the queue
+    /// is empty and nothing is in flight.
+    fn next_batch(&self, queue: (Path, u16), room: usize) -> Next {
         let idle = room == IN_FLIGHT;
-        // Each take with the keys its batch will watch (on `watch`), made once.
-        let batch: Vec<((Take, Reply), Vec<String>)> = {
+        // Each take with the keys its batch will watch (on `watch`), made once: those still
+        // awaited, and those whose callers have gone.
+        type Entries = Vec<((Take, Reply), Vec<String>)>;
+        let batch: (Entries, Entries) = {
             let mut queues = self.queues.lock().expect("combiner lock");
             let Some(waiting) = queues.get_mut(&queue).filter(|q| !q.waiting.is_empty()) else {
                 if idle {
@@ -205,6 +265,9 @@ impl Combiner {
             };
             let waiting = &mut waiting.waiting;
             let mut keys: Vec<Vec<String>> = Vec::new();
+            // On `watch`, held from the check to the claim, so that two lanes cannot claim
+            // one key.
+            let mut claims = (queue.0 == Path::Watch).then(|| self.watched.claims.lock().expect("watched lock"));
             let n = match queue.0 {
                 Path::Lua => waiting.len().div_ceil(room).min(MAX_BATCH),
                 Path::Watch => {
@@ -213,7 +276,14 @@ impl Combiner {
                     for (take, _) in waiting.iter().take(MAX_BATCH) {
                         let mut watched = take.stock_keys();
                         watched.extend(take.idem.as_ref().map(|a| a.key.clone()));
-                        if watched.iter().any(|k| busy.contains(k.as_str())) {
+                        if let Some(claims) = claims.as_mut()
+                            && watched.iter().any(|k| claims.blocks(k, self.lane))
+                        {
+                            for key in &watched {
+                                if claims.held.get(key).is_some_and(|&l| l != self.lane) {
+                                    claims.next.entry(key.clone()).or_insert(self.lane);
+                                }
+                            }
                             break;
                         }
                         keys.push(watched);
@@ -235,12 +305,29 @@ impl Combiner {
                 return Next::Blocked;
             }
             keys.resize_with(n, Vec::new);
-            waiting.drain(..n).zip(keys).collect()
+            // A take whose caller has already timed out is answered, not run: committing it
+            // now would turn its 503 into a lie. Only the others' keys are claimed.
+            let now = tokio::time::Instant::now();
+            let (live, expired): (Vec<_>, Vec<_>) =
+                waiting.drain(..n).zip(keys).partition(|((t, _), _)| t.deadline > now);
+            if let Some(claims) = claims.as_mut() {
+                // This lane's turn, taken or given up with the takes it was waiting for.
+                let before = claims.next.len();
+                for key in expired.iter().chain(&live).flat_map(|(_, k)| k) {
+                    if claims.next.get(key) == Some(&self.lane) {
+                        claims.next.remove(key);
+                    }
+                }
+                for key in live.iter().flat_map(|(_, k)| k) {
+                    claims.held.insert(key.clone(), self.lane);
+                }
+                if claims.next.len() != before {
+                    self.watched.freed.notify_waiters();
+                }
+            }
+            (live, expired)
         };
-        // A take whose caller has already timed out is answered, not run: committing it now
-        // would turn its 503 into a lie.
-        let now = tokio::time::Instant::now();
-        let (live, expired): (Vec<_>, Vec<_>) = batch.into_iter().partition(|((t, _), _)| t.deadline > now);
+        let (live, expired) = batch;
         for ((_, reply), _) in expired {
             let _ = reply.send(Err(Error::Store(StoreError::Timeout)));
         }

@@ -10,13 +10,13 @@ use crate::ops::Inventory;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
-/// What every handler can reach.
-#[derive(Debug)]
+/// What every handler can reach: one per worker thread, alike but for the worker's lane.
+#[derive(Debug, Clone)]
 pub struct AppState {
-    /// Redis and the operations' settings.
+    /// Redis and the operations' settings: the worker's lane ([`Inventory::lane`]).
     pub store: Inventory,
     /// Who may call what: the admin token, client keys and whether they are required.
-    pub access: crate::access::Access,
+    pub access: std::sync::Arc<crate::access::Access>,
     /// Whether `?strategy=broken` is served.
     pub allow_broken: bool,
     /// Fires when the server stops, so that endless responses (event streams) end.
@@ -25,6 +25,19 @@ pub struct AppState {
     pub books: Option<sqlx::PgPool>,
     /// Which webhook URLs may be registered, and how dead letters are replayed.
     pub webhooks: crate::webhooks::WebhookConfig,
+}
+
+impl AppState {
+    /// This state for a worker thread of its own, on a lane of its own. A lane can only
+    /// fail to open on settings the first store already accepted; should it fail anyway, the
+    /// worker shares the process's lane, which is slower but as correct.
+    pub fn on_own_lane(&self) -> Self {
+        let store = self.store.lane().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "a worker's own Redis lane could not be opened; it shares the process's");
+            self.store.clone()
+        });
+        Self { store, ..self.clone() }
+    }
 }
 
 /// The `?strategy=` of a stock-moving request, refused as `broken_disabled` when the server
