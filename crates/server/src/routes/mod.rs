@@ -53,7 +53,12 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
                 .validator_url("none")
                 .try_it_out_enabled(true),
         );
-    cfg.service(docs)
+    // The takes first: routes are tried in order, and a pattern with a parameter (the
+    // documents' catch-all above all) costs a regex match on every request that reaches it.
+    cfg.service(endpoint("/v1/purchases", "POST", web::post().to(purchase::purchase)))
+        .service(endpoint("/v1/checkouts", "POST", web::post().to(checkout::checkout)))
+        .service(endpoint("/v1/reservations", "POST", web::post().to(reserve::reserve)))
+        .service(docs)
         .service(web::redirect("/docs", "/docs/"))
         .service(endpoint("/", "GET, HEAD", web::get().to(dashboard::dashboard)))
         .service(endpoint("/v1/demo/rush", "POST", web::post().to(rush::rush)))
@@ -132,8 +137,6 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             "POST",
             web::post().to(transfer::transfer),
         ))
-        .service(endpoint("/v1/purchases", "POST", web::post().to(purchase::purchase)))
-        .service(endpoint("/v1/checkouts", "POST", web::post().to(checkout::checkout)))
         .service(endpoint(
             "/v1/orders/{id}",
             "GET, HEAD",
@@ -144,7 +147,6 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             "GET, HEAD",
             web::get().to(movements::movements),
         ))
-        .service(endpoint("/v1/reservations", "POST", web::post().to(reserve::reserve)))
         .service(endpoint(
             "/v1/reservations/{id}",
             "GET, HEAD",
