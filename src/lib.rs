@@ -42,7 +42,7 @@ pub use stockwatch_demo::{self as demo, race};
 pub use stockwatch_ledger as ledger;
 pub use stockwatch_managed as managed;
 pub use stockwatch_ops::{self as ops, expiry};
-pub use stockwatch_server::{access, routes, startup, telemetry, webhooks};
+pub use stockwatch_server::{access, otlp, routes, startup, telemetry, webhooks};
 pub use stockwatch_store::{self as store, Stats, Store, StoreConfig, conn, events, metrics, txn};
 #[cfg(feature = "tools")]
 pub use stockwatch_tools::{bench, plot, soak};

@@ -15,6 +15,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         allow_broken: args.allow_broken,
         workers: args.workers,
         lanes: args.lanes,
+        otlp_endpoint: args.otlp_endpoint.clone(),
         expiry: args.expiry_config(),
         ledger_url: args.redis.ledger_url.clone(),
         projector: match &args.redis.ledger_url {

@@ -255,6 +255,11 @@ pub struct ServeArgs {
     /// whole process, at the cost of a hand-off between threads per purchase).
     #[arg(long, env = "STOCKWATCH_LANES", value_enum, default_value_t = crate::startup::Lanes::PerWorker)]
     pub lanes: crate::startup::Lanes,
+    /// Export a span per request to this OpenTelemetry collector, over OTLP/HTTP (protobuf):
+    /// its base URL (`http://localhost:4318`, to which `/v1/traces` is added) or its traces
+    /// URL. Off when unset.
+    #[arg(long, env = "STOCKWATCH_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// Run an expiry worker inside the service (`off` when separate `stockwatch
     /// expiry-worker` processes release holds; any number may run at once).
     #[arg(long, env = "STOCKWATCH_EXPIRY_WORKER", default_value = "on", value_parser = ["on", "off"])]

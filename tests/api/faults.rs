@@ -221,6 +221,7 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
             allow_broken: false,
             workers: Some(1),
             lanes: Default::default(),
+            otlp_endpoint: None,
             expiry: Some(Default::default()),
             ledger_url: None,
             projector: None,

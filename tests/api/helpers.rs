@@ -88,6 +88,8 @@ pub struct AppOptions {
     pub ledger: Option<(String, Option<stockwatch::ledger::LedgerConfig>)>,
     /// Webhook hosts and retries; with any host allowed, a sender runs in the app.
     pub webhooks: stockwatch::webhooks::WebhookConfig,
+    /// `serve --otlp-endpoint`.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -99,6 +101,7 @@ impl Default for AppOptions {
             expiry: Some(ExpiryConfig::default()),
             ledger: None,
             webhooks: Default::default(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -126,6 +129,7 @@ pub async fn serve_store(redis: TestRedis, store: Inventory, options: AppOptions
         allow_broken: options.allow_broken,
         workers: Some(2),
         lanes: Default::default(),
+        otlp_endpoint: options.otlp_endpoint,
         expiry: options.expiry,
         ledger_url: options.ledger.as_ref().map(|(url, _)| url.as_str().into()),
         projector: options.ledger.and_then(|(_, projector)| projector),

@@ -197,6 +197,7 @@ async fn lost_reply(strategy: &str, pattern: &[u8]) {
         allow_broken: false,
         workers: Some(2),
         lanes: Default::default(),
+        otlp_endpoint: None,
         expiry: None,
         ledger_url: None,
         projector: None,

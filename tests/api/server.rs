@@ -14,6 +14,7 @@ fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
         allow_broken: false,
         workers: Some(1),
         lanes: Default::default(),
+        otlp_endpoint: None,
         expiry: None,
         ledger_url: None,
         projector: None,

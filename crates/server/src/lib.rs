@@ -9,11 +9,13 @@
 //!   digests, checked through a short-lived keyring;
 //! - [`webhooks`]: alerts POSTed to registered URLs, signed, at least once, with an SSRF
 //!   guard, retries and dead letters;
-//! - [`telemetry`]: how the service writes its logs.
+//! - [`telemetry`]: how the service writes its logs; [`otlp`]: request spans exported to
+//!   an OpenTelemetry collector, when one is configured.
 
 #![recursion_limit = "256"]
 
 pub mod access;
+pub mod otlp;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -24,6 +24,8 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Whether each worker thread reaches Redis on a lane of its own.
     pub lanes: Lanes,
+    /// An OpenTelemetry collector to export request spans to (OTLP over HTTP), when set.
+    pub otlp_endpoint: Option<String>,
     /// Run an expiry worker beside the HTTP server (`None`: another process releases holds).
     pub expiry: Option<ExpiryConfig>,
     /// The ledger's PostgreSQL URL, for reads of aged-out orders (`None`: no ledger).
@@ -81,6 +83,9 @@ pub enum StartupError {
     /// The ledger's URL was refused.
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// The OTLP endpoint was refused.
+    #[error(transparent)]
+    Otlp(#[from] crate::otlp::OtlpError),
 }
 
 /// A bound, not yet running, HTTP service (and its expiry worker).
@@ -91,6 +96,8 @@ pub struct Application {
     expiry: Option<ExpiryConfig>,
     projector: Option<crate::ledger::LedgerConfig>,
     webhooks: crate::webhooks::WebhookConfig,
+    /// Flushed when the server stops.
+    traces: Option<crate::otlp::TraceExport>,
     /// Fanned out to every background task and endless response when the server stops.
     stop: tokio::sync::broadcast::Sender<()>,
 }
@@ -145,9 +152,15 @@ impl Application {
             stop: stop.clone(),
             books: settings.ledger_url.as_ref().map(crate::ledger::pool).transpose()?,
             webhooks: settings.webhooks.clone(),
+            traces: settings
+                .otlp_endpoint
+                .as_deref()
+                .map(crate::otlp::TraceExport::start)
+                .transpose()?,
         };
         let require_keys = settings.require_keys;
         let lanes = settings.lanes;
+        let traces = state.traces.clone();
         // Runs on each worker thread as it starts: its lane's connections are made there.
         let mut server = HttpServer::new(move || {
             let state = web::Data::new(match lanes {
@@ -176,6 +189,7 @@ impl Application {
             expiry: settings.expiry,
             projector: settings.projector,
             webhooks: settings.webhooks,
+            traces,
             stop,
         })
     }
@@ -225,6 +239,9 @@ impl Application {
         let _ = stop.send(());
         for task in worker.into_iter().chain(projector).chain(sender) {
             let _ = task.await;
+        }
+        if let Some(traces) = self.traces {
+            let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
         }
         result
     }

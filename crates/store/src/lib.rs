@@ -24,6 +24,7 @@ mod cluster;
 mod connections;
 mod holds;
 mod journal;
+mod lanes;
 mod pool;
 mod scan;
 mod version;
@@ -229,20 +230,6 @@ impl Store {
         }
     }
 
-    /// The same store (settings, metrics, events, budget) on connections of its own, made
-    /// lazily on the runtime that first uses them. A server gives each of its worker threads
-    /// one, so that a request never wakes another thread to reach Redis: a multiplexed
-    /// connection's reader and writer are a task on the thread that made it.
-    pub fn lane(&self) -> Result<Self, ConnectError> {
-        let redis = Arc::new(Redis::open(&self.inner.target, &self.config)?);
-        self.inner.lanes.lock().expect("lanes lock").push(redis.clone());
-        Ok(Self {
-            inner: self.inner.clone(),
-            config: self.config.clone(),
-            redis,
-        })
-    }
-
     /// A dedicated connection to the server that owns `slot`, for one WATCH transaction.
     pub async fn dedicated(&self, slot: u16) -> Result<pool::Pooled, StoreError> {
         self.redis.dedicated(slot).await
@@ -311,23 +298,6 @@ impl Store {
     /// A subscription to every committed stock change, from any process on this Redis.
     pub async fn subscribe_stock(&self) -> tokio::sync::broadcast::Receiver<crate::events::StockEvent> {
         self.inner.events.subscribe().await
-    }
-
-    /// `GET /metrics`: every metric, with the pool (all masters' pools) sampled now.
-    pub fn render_metrics(&self) -> String {
-        let lanes = self.inner.lanes.lock().expect("lanes lock");
-        let status = lanes
-            .iter()
-            .map(|redis| redis.pool_status())
-            .reduce(|a, b| deadpool_redis::Status {
-                max_size: a.max_size + b.max_size,
-                size: a.size + b.size,
-                available: a.available + b.available,
-                waiting: a.waiting + b.waiting,
-            });
-        self.inner
-            .metrics
-            .render(status.unwrap_or_else(|| self.redis.pool_status()))
     }
 
     /// A handle on the shared multiplexed connection. Never WATCH on it.

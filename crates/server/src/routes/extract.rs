@@ -25,6 +25,8 @@ pub struct AppState {
     pub books: Option<sqlx::PgPool>,
     /// Which webhook URLs may be registered, and how dead letters are replayed.
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// Where request spans are exported (`--otlp-endpoint`), when anywhere.
+    pub traces: Option<crate::otlp::TraceExport>,
 }
 
 impl AppState {

@@ -6,6 +6,7 @@
 
 use super::extract::AppState;
 use crate::error::Error;
+use crate::otlp::Caller;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -40,10 +41,9 @@ fn request_id(req: &ServiceRequest) -> String {
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// A valid `traceparent` (W3C Trace Context): `00-<trace id>-<parent id>-<flags>`, lowercase
-/// hex, neither id all zeros; a later version is read by its first four fields. Returns the
-/// trace id and the flags. Anything else is ignored, as the recommendation says: the
-/// request is served as if it had none.
-fn trace_context(req: &ServiceRequest) -> Option<(&str, &str)> {
+/// hex, neither id all zeros; a later version is read by its first four fields. Anything
+/// else is ignored, as the recommendation says: the request is served as if it had none.
+fn trace_context(req: &ServiceRequest) -> Option<Caller<'_>> {
     let value = req.headers().get(&TRACEPARENT)?.to_str().ok()?;
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let mut parts = value.splitn(5, '-');
@@ -57,7 +57,11 @@ fn trace_context(req: &ServiceRequest) -> Option<(&str, &str)> {
         && hex(flags, 2)
         && trace.bytes().any(|b| b != b'0')
         && parent.bytes().any(|b| b != b'0');
-    ok.then_some((trace, flags))
+    ok.then_some(Caller {
+        trace_id: trace,
+        parent_id: parent,
+        flags,
+    })
 }
 
 /// The request's root span, for handlers to record what they learned (attempts).
@@ -107,7 +111,17 @@ pub async fn observe(
         .ok()
         .flatten()
         .filter(|s| crate::domain::Strategy::parse(Some(s)).is_ok());
-    let trace = trace_context(&req).map(|(t, f)| (t.to_owned(), f.to_owned()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    // With export on, this request's span in the exported trace (a new trace when the
+    // caller sent none); without, the caller's trace id and flags only, passed on.
+    let exported = state.as_ref().and_then(|s| s.traces.as_ref()).map(|traces| {
+        let started = std::time::SystemTime::now() - started.elapsed();
+        traces.begin(trace_context(&req), started)
+    });
+    let trace = match &exported {
+        Some(exported) => Some((exported.trace_id(), exported.flags())),
+        None => trace_context(&req).map(|c| (c.trace_id.to_owned(), c.flags.to_owned())),
+    };
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -129,7 +143,6 @@ pub async fn observe(
         span: span.clone(),
         has_strategy: strategy.is_some(),
     });
-    let state = req.app_data::<web::Data<AppState>>().cloned();
     let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
     let malformed = if header_bytes > HEADER_LIMIT {
         Some(Error::HeadersTooLarge { limit: HEADER_LIMIT })
@@ -176,10 +189,17 @@ pub async fn observe(
     }
     // The trace goes on: the caller's trace id, this server's span as the parent.
     if let Some((trace_id, flags)) = trace {
-        let parent = hex::encode(rand::random::<[u8; 8]>());
+        let parent = match &exported {
+            Some(exported) => exported.span_id(),
+            None => hex::encode(rand::random::<[u8; 8]>()),
+        };
         if let Ok(value) = HeaderValue::from_str(&format!("00-{trace_id}-{parent}-{flags}")) {
             res.headers_mut().insert(TRACEPARENT, value);
         }
+    }
+    if let Some(exported) = exported {
+        let method = res.request().method().as_str().to_owned();
+        exported.end(&method, &route, res.request().path(), status, &id, strategy.as_deref());
     }
     Ok(res)
 }
