@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// How the managed server persists writes. See RELIABILITY in the README for what each
+/// How the managed server persists writes. See RELIABILITY.md for what each
 /// promises about acknowledged orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Persistence {

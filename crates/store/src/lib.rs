@@ -56,7 +56,7 @@ pub struct StoreConfig {
     pub retry: RetryPolicy,
     /// Retries across all calls, as a share of first attempts (`None`: only each call's own
     /// policy limits them). The library leaves it off; `serve` and `bench` default to
-    /// Finagle's 20 % plus 10 a second (docs/DESIGN.md, section 7; the README's "The retry
+    /// Finagle's 20 % plus 10 a second (docs/DESIGN.md, section 7; docs/guides/tuning.md, "The retry
     /// budget" says why these numbers).
     pub retry_budget: Option<RetryBudget>,
     /// Dedicated connections for WATCH transactions (default 50): each holds one from WATCH

@@ -1,7 +1,7 @@
 //! Carts whose SKUs span cluster slots: a saga of timed holds and one decision.
 //!
 //! On a Redis Cluster no transaction spans slots, so such a cart cannot be one WATCH/MULTI/
-//! EXEC. The protocol (the README's "Carts across slots" tells its failure cases):
+//! EXEC. The protocol (docs/guides/cluster.md, "Carts across slots", tells its failure cases):
 //!
 //! 1. **Hold**, slot by slot in slot order: each slot's lines are taken into a *part*, an
 //!    ordinary reservation in that slot (one atomic step, in the slot's expiry index, with a

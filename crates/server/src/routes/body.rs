@@ -17,7 +17,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// A request body of type `T` (one of [`super::api`]'s), read with the 64 KiB limit. It must
-/// be a JSON object, whatever the `Content-Type` says (see the README: `curl -d` sends
+/// be a JSON object, whatever the `Content-Type` says (see docs/guides/operations.md: `curl -d` sends
 /// `application/x-www-form-urlencoded` by default), with no key twice at any depth.
 /// Anything else is a `400` that names what is wrong; an oversized body is a `413`.
 #[derive(Debug)]
