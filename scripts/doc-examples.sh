@@ -12,7 +12,10 @@
 # - `scripts/serve.sh ARGS` (re)starts that server, fresh, with ARGS; a file's blocks start
 #   with `scripts/serve.sh --allow-broken`, as the quick start does;
 # - `cargo run --release -q -- ARGS` runs the debug binary built here;
-# - `scripts/webhook-receiver.sh ADDR` starts the example receiver in the background;
+# - `scripts/webhook-receiver.sh ADDR` starts the example receiver in the background, and
+#   `scripts/postgres.sh` a private PostgreSQL on port 5433 and `scripts/cluster.sh` a
+#   3-master Redis Cluster on ports 7000-7002 (both waited for);
+# - `stockwatch ARGS` is the debug binary built here;
 # - every `curl` must answer 2xx, unless its line ends in a comment that starts with the
 #   status it expects (`# 401 unauthorized`); `curl -N` (a stream) is read for 2 s.
 set -euo pipefail
@@ -20,11 +23,13 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 [ $# -gt 0 ] || set -- README.md docs/guides/*.md
 scripts/ensure-packages.sh redis-server:redis-server curl:curl
-cargo build -q --bin stockwatch --example webhook_receiver
+scripts/ensure-packages.sh redis-cli:redis-tools
+cargo build -q --bin stockwatch --example webhook_receiver --example postgres --example cluster
 
 failed=0
 for doc in "$@"; do
   work=$(mktemp -d)
+  chmod 755 "$work"   # PostgreSQL runs as its own user, and must reach its directory
   python3 - "$doc" "$root" >"$work/run.sh" <<'EOF'
 import re, sys
 doc, root = sys.argv[1:]
@@ -40,7 +45,15 @@ start_server() {{
   for _ in $(seq 100); do command curl -sf localhost:8080/readyz >/dev/null && return; sleep 0.1; done
   echo "the server did not start:" >&2; tail -5 serve.log >&2; exit 1
 }}
-trap 'stop_server; kill $(jobs -p) 2>/dev/null || true' EXIT
+trap 'stop_server; kill $(jobs -p) 2>/dev/null; wait' EXIT
+stockwatch() {{ "$BIN" "$@"; }}
+# in_background NAME READY ARGS...: starts an example, waits for its line saying it is up.
+in_background() {{
+  local name=$1 ready=$2; shift 2
+  "{root}/target/debug/examples/$name" "$@" >"$name.log" 2>&1 &
+  for _ in $(seq 600); do grep -q "$ready" "$name.log" && return; sleep 0.1; done
+  echo "$name did not start:" >&2; tail -5 "$name.log" >&2; exit 1
+}}
 curl() {{
   case " $* " in
     *" -sN "*|*" -N "*) command curl --max-time 2 "$@" || [ $? -eq 28 ]; echo ;;
@@ -62,8 +75,11 @@ for block in blocks:
     ran += 1
     print(f'echo "--- {doc}, example {ran}"')
     for line in logical:
-        line = re.sub(r'^scripts/serve\.sh\b([^#]*).*', r'start_server\1', line)
-        line = re.sub(r'^scripts/webhook-receiver\.sh\b([^#]*).*', rf'"{root}/target/debug/examples/webhook_receiver"\1 >receiver.log 2>&1 &', line)
+        # What a reader starts in another terminal (or with `&`) is started here.
+        line = re.sub(r'^((?:\w+=\S+\s+)*)scripts/serve\.sh\b([^#&]*).*', r'\1start_server\2', line)
+        line = re.sub(r'^scripts/postgres\.sh\b([^#&]*).*', r"in_background postgres 'PostgreSQL is up'\1", line)
+        line = re.sub(r'^scripts/cluster\.sh\b([^#&]*).*', r"in_background cluster 'Cluster is up'\1", line)
+        line = re.sub(r'^scripts/webhook-receiver\.sh\b([^#&]*).*', rf'"{root}/target/debug/examples/webhook_receiver"\1 >receiver.log 2>&1 &', line)
         line = line.replace('cargo run --release -q --', '"$BIN"')
         m = re.match(r'^curl (.*?)\s+#\s*([45]\d\d)\b', line)
         if m:
@@ -76,7 +92,7 @@ EOF
     tail -20 "$work/out.txt" >&2
     failed=1
   else
-    tail -1 "$work/out.txt"
+    if [ -n "${VERBOSE:-}" ]; then cat "$work/out.txt"; else tail -1 "$work/out.txt"; fi
   fi
   rm -rf "$work"
 done
