@@ -34,6 +34,12 @@ for doc in "$@"; do
 import re, sys
 doc, root = sys.argv[1:]
 blocks = re.findall(r'^```sh\n(.*?)^```', open(doc).read(), flags=re.S | re.M)
+# Continued lines joined; only blocks that call the service run.
+blocks = [re.sub(r'\\\n\s*', ' ', b).splitlines() for b in blocks]
+blocks = [b for b in blocks if any(l.lstrip().startswith('curl ') for l in b)]
+if not blocks:
+    print(f'echo "{doc}: no examples that call the service"')
+    sys.exit()
 print(f'''set -euo pipefail
 BIN="{root}/target/debug/stockwatch"
 server=""
@@ -45,7 +51,8 @@ start_server() {{
   for _ in $(seq 100); do command curl -sf localhost:8080/readyz >/dev/null && return; sleep 0.1; done
   echo "the server did not start:" >&2; tail -5 serve.log >&2; exit 1
 }}
-trap 'stop_server; kill $(jobs -p) 2>/dev/null; wait' EXIT
+# SIGINT: what Ctrl-C sends, and what the examples stop their servers on.
+trap 'stop_server; kill -INT $(jobs -p) 2>/dev/null || true; wait || true' EXIT
 stockwatch() {{ "$BIN" "$@"; }}
 # in_background NAME READY ARGS...: starts an example, waits for its line saying it is up.
 in_background() {{
@@ -68,10 +75,7 @@ expect() {{
 }}
 start_server --allow-broken''')
 ran = 0
-for block in blocks:
-    logical = re.sub(r'\\\n\s*', ' ', block).splitlines()
-    if not any(l.lstrip().startswith('curl ') for l in logical):
-        continue
+for logical in blocks:
     ran += 1
     print(f'echo "--- {doc}, example {ran}"')
     for line in logical:
