@@ -113,13 +113,30 @@ struct InFlight {
     done: Option<Results>,
     replies: Vec<Reply>,
     /// The keys a `watch` batch watches (none for `lua`), claimed in [`Watched`] until it
-    /// is answered: no other batch may touch them.
+    /// is answered, or dropped unanswered: no other batch may touch them.
     keys: Vec<String>,
+    watched: Arc<Watched>,
+}
+
+impl Drop for InFlight {
+    /// Frees the batch's keys, whether it was answered or its leader was dropped mid-flight,
+    /// so that no key can stay claimed for good.
+    fn drop(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let mut claims = self.watched.claims.lock().expect("watched lock");
+        for key in &self.keys {
+            claims.held.remove(key);
+        }
+        drop(claims);
+        self.watched.freed.notify_waiters();
+    }
 }
 
 impl InFlight {
     /// Sends `takes`; `keys` are what a `watch` batch watches (empty on `lua`).
-    fn send(path: Path, takes: Vec<Take>, replies: Vec<Reply>, keys: Vec<String>) -> Self {
+    fn send(path: Path, takes: Vec<Take>, replies: Vec<Reply>, keys: Vec<String>, watched: &Arc<Watched>) -> Self {
         let run: Pin<Box<dyn Future<Output = Results> + Send>> = match path {
             Path::Watch => Box::pin(async move { super::watch_batch::commit(&takes).await }),
             Path::Lua => Box::pin(async move { super::lua::run_script(&takes).await }),
@@ -129,6 +146,7 @@ impl InFlight {
             done: None,
             replies,
             keys,
+            watched: watched.clone(),
         }
     }
 
@@ -140,16 +158,12 @@ impl InFlight {
         }
     }
 
-    fn answer(self, watched: &Watched) {
-        if !self.keys.is_empty() {
-            let mut claims = watched.claims.lock().expect("watched lock");
-            for key in &self.keys {
-                claims.held.remove(key);
-            }
-            drop(claims);
-            watched.freed.notify_waiters();
-        }
-        for (reply, result) in self.replies.into_iter().zip(self.done.unwrap_or_default()) {
+    /// Answers the batch's buyers; its keys are freed first (on drop), so that a waiting
+    /// batch can go while these buyers are told.
+    fn answer(mut self) {
+        let (replies, done) = (std::mem::take(&mut self.replies), self.done.take());
+        drop(self);
+        for (reply, result) in replies.into_iter().zip(done.unwrap_or_default()) {
             // A buyer that went away still has its order; nobody is left to tell.
             let _ = reply.send(result);
         }
@@ -205,7 +219,7 @@ impl Combiner {
             while flight.len() < IN_FLIGHT {
                 match self.next_batch(queue, IN_FLIGHT - flight.len()) {
                     Next::Batch(takes, replies, keys) => {
-                        flight.push_back(InFlight::send(queue.0, takes, replies, keys));
+                        flight.push_back(InFlight::send(queue.0, takes, replies, keys, &watched));
                     }
                     Next::Expired => {}
                     Next::Empty => break,
@@ -238,7 +252,7 @@ impl Combiner {
             })
             .await;
             if oldest_done && let Some(batch) = flight.pop_front() {
-                batch.answer(&watched);
+                batch.answer();
             }
         }
     }
