@@ -5,18 +5,22 @@
 #   CARGO_TARGET_DIR=target/fp RUSTFLAGS="-C force-frame-pointers=yes" cargo build --release
 #   target/fp/release/stockwatch serve &        # frame pointers, so perf can walk the stacks
 #   scripts/http-profile.sh docs/bench/http-purchase-after.svg [--url URL] [--seconds 6]
+#                           [--strategy lua|watch]
 #
-# The load is purchases of one SKU on `lua`, 50 connections, as in BENCHMARKS.md.
+# The load is purchases of one SKU (on `lua` unless told), 50 connections, as in
+# BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:?usage: scripts/http-profile.sh OUT.svg [--url URL] [--seconds N]}"
 shift
 url="http://127.0.0.1:8080"
 seconds=6
+strategy=lua
 while [ $# -gt 0 ]; do
   case "$1" in
     --url) url="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
+    --strategy) strategy="$2"; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -30,12 +34,12 @@ curl -fsS -X PUT -H 'Content-Type: application/json' -d '{"available": 100000000
   ${STOCKWATCH_ADMIN_TOKEN:+-H "Authorization: Bearer $STOCKWATCH_ADMIN_TOKEN"} "$url/v1/skus/$sku/stock" >/dev/null
 data=$(mktemp)
 ( sleep 1; perf record -F 1999 -g -p "$pid" -o "$data" -- sleep "$seconds" >/dev/null 2>&1 ) &
-BENCH_METHOD=POST BENCH_PATH='/v1/purchases?strategy=lua' \
+BENCH_METHOD=POST BENCH_PATH="/v1/purchases?strategy=$strategy" \
   BENCH_BODY="{\"sku\":\"$sku\",\"quantity\":1,\"user_id\":\"wrk\"}" \
   wrk -t2 -c50 -d"$((seconds + 2))s" -s scripts/wrk/request.lua "$url/v1/purchases" | grep -E 'Requests/sec'
 wait
 perf script -i "$data" 2>/dev/null | inferno-collapse-perf |
-  inferno-flamegraph --title "stockwatch serve (port $port): POST /v1/purchases?strategy=lua, wrk -c50" \
+  inferno-flamegraph --title "stockwatch serve (port $port): POST /v1/purchases?strategy=$strategy, wrk -c50" \
     --width 1400 --minwidth 1.5 >"$out"
 rm -f "$data"
 echo "wrote $out"
