@@ -104,3 +104,45 @@ async fn workers_on_their_own_lanes_sell_a_hot_sku_exactly() {
     assert_eq!(app.stock("rush").await["sold"], 250);
     assert_eq!(app.store.stats().conflicts - before.conflicts, 0);
 }
+
+/// A lane whose leader is cancelled with its `watch` batch in flight (its runtime dropped)
+/// frees the keys the batch claimed: another lane can still buy the SKU at once, instead of
+/// waiting for a claim nobody will release until its deadline passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_dropped_in_flight_frees_its_keys() {
+    use crate::proxy::FaultProxy;
+    use std::time::Duration;
+    let app = spawn_app().await;
+    app.set_stock("dropped", 10).await;
+    let proxy = FaultProxy::start(&app.redis.url()).await;
+    let base = stockwatch::ops::Inventory::new(
+        stockwatch::store::Store::new(&proxy.url(), app.store.config().clone()).unwrap(),
+    );
+    let (stranded, survivor) = (base.lane().unwrap(), base.lane().unwrap());
+    let (sku, one) = (
+        Sku::parse("dropped").unwrap(),
+        Quantity::parse(&json!(1), "quantity").unwrap(),
+    );
+    let user = UserId::parse(&json!("u")).unwrap();
+    proxy.delay(Duration::from_millis(1500));
+    let (s, u) = (sku.clone(), user.clone());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let take = stockwatch::ops::purchase(&stranded, Strategy::Watch, &s, one, &u, None);
+            // The buyer gives up; its batch stays in flight, held back by the proxy.
+            assert!(tokio::time::timeout(Duration::from_millis(300), take).await.is_err());
+        });
+        drop(runtime); // the leader, and its batch in flight, are dropped here
+    })
+    .join()
+    .unwrap();
+    proxy.delay(Duration::ZERO);
+    let buy = stockwatch::ops::purchase(&survivor, Strategy::Watch, &sku, one, &user, None);
+    // Without the claim freed, this lane waits behind it for good.
+    let bought = tokio::time::timeout(Duration::from_secs(10), buy).await;
+    assert!(matches!(bought, Ok(Ok(_))), "the other lane could not buy: {bought:?}");
+}
