@@ -41,8 +41,8 @@
 //!   **final commit**; a part **settles** by following that decision.
 //! - **contention**: conflicts per attempt on one SKU, watched for alerts.
 
-pub mod convert;
-pub mod domain;
+pub use stockwatch_domain as domain;
+pub use stockwatch_domain::convert;
 pub mod error;
 pub mod keys;
 pub mod outcome;

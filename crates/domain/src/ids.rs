@@ -8,9 +8,10 @@ pub const CLUSTER_SLOTS: u16 = 16384;
 macro_rules! time_ordered_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
-        #[schema(value_type = String, format = "uuid", example = "01936b2e-8f3a-7c4d-9e5f-0a1b2c3d4e5f")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = "uuid", example = "01936b2e-8f3a-7c4d-9e5f-0a1b2c3d4e5f"))]
         pub struct $name(Uuid);
 
         impl $name {
@@ -68,6 +69,7 @@ macro_rules! time_ordered_id {
 
         /// Written as its canonical text from a stack buffer: a take names its id in
         /// several commands, and none of them needs a `String` of it.
+        #[cfg(feature = "redis")]
         impl redis::ToRedisArgs for $name {
             fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
                 let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
@@ -125,6 +127,7 @@ impl fmt::Display for RecordId {
     }
 }
 
+#[cfg(feature = "redis")]
 impl redis::ToRedisArgs for RecordId {
     fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
         match self {
@@ -181,6 +184,7 @@ impl serde::Serialize for Reference {
     }
 }
 
+#[cfg(feature = "redis")]
 impl redis::ToRedisArgs for Reference {
     fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
         match self {
@@ -242,6 +246,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "redis")]
     fn ids_are_written_to_redis_as_their_text() {
         let order = OrderId::generate_in(5);
         let record = RecordId::Order(order);
@@ -271,6 +276,7 @@ mod tests {
         assert_eq!(Reference::parse_for(EntryKind::Purchase, "admin"), None);
         assert_eq!(Reference::parse_for(EntryKind::Transfer, &order.to_string()), None);
         assert_eq!(Reference::Admin.to_string(), "admin");
+        #[cfg(feature = "redis")]
         assert_eq!(
             redis::ToRedisArgs::to_redis_args(&Reference::Admin),
             vec![b"admin".to_vec()]

@@ -3,7 +3,9 @@ use std::fmt;
 
 /// How a stock operation is carried out. All three exist side by side so the difference is
 /// measurable (bench) and visible (demos).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, clap::ValueEnum, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// WATCH/MULTI/EXEC on a dedicated connection, retried with backoff.

@@ -1,7 +1,7 @@
 use super::InvalidInput;
 
 /// A client's `Idempotency-Key` header: 1–128 visible ASCII characters (`!`..=`~`). It is
-/// hashed before it reaches a Redis key ([`crate::keys::Keys::idempotency`]), so even a
+/// hashed before it reaches a Redis key ([`the engine's key layout`]), so even a
 /// valid key full of `:` and `*` shapes nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(String);

@@ -4,21 +4,22 @@ use std::collections::HashSet;
 
 // The type behind both `CartItems::parse` and the OpenAPI schema, so the two cannot drift.
 /// One line of a cart.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[schema(example = json!({"sku": "ps5", "quantity": 1}))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"sku": "ps5", "quantity": 1})))]
 pub struct CartLine {
     /// The SKU; each may appear once per cart.
     #[serde(default)]
-    #[schema(value_type = Sku, required = true)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Sku, required = true))]
     pub sku: Field,
     /// Units.
     #[serde(default)]
-    #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000, example = 1)]
+    #[cfg_attr(feature = "openapi", schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000, example = 1))]
     pub quantity: Field,
     /// Pins the line to one of the SKU's locations; without it, the line is drawn from the
     /// locations in priority order.
     #[serde(default)]
-    #[schema(value_type = Option<Location>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Location>))]
     pub location: Field,
 }
 

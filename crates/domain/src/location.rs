@@ -1,3 +1,4 @@
+#[cfg(feature = "openapi")]
 use super::sku::NAME_PATTERN;
 use super::{InvalidInput, Sku, whole_in};
 use crate::convert;
@@ -13,6 +14,7 @@ use std::fmt;
 #[serde(transparent)]
 pub struct Location(String);
 
+#[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Location {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -26,6 +28,7 @@ impl utoipa::PartialSchema for Location {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl utoipa::ToSchema for Location {}
 
 impl Location {
@@ -84,8 +87,9 @@ impl fmt::Display for Location {
 }
 
 /// The order in which a SKU's locations are drawn from: lower first, 0..=1_000_000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
-#[schema(value_type = u32, minimum = 0, maximum = 1_000_000, example = 1)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 0, maximum = 1_000_000, example = 1))]
 #[serde(transparent)]
 pub struct Priority(u32);
 

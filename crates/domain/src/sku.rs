@@ -15,6 +15,7 @@ use std::fmt;
 pub struct Sku(String);
 
 /// The rule of [`Sku::parse`] for `/openapi.json`, so the spec states what parse checks.
+#[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Sku {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -28,11 +29,13 @@ impl utoipa::PartialSchema for Sku {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl utoipa::ToSchema for Sku {}
 
 /// The SKU (and location) rule as a JSON Schema pattern, without look-arounds so that every
 /// schema tool can generate from it: a first character that is not a dot, or one or two
 /// dots followed by more.
+#[cfg(feature = "openapi")]
 pub(super) const NAME_PATTERN: &str =
     r"^([A-Za-z0-9_-][A-Za-z0-9._-]{0,63}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}|\.\.[A-Za-z0-9._-]{1,62})$";
 

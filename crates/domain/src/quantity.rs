@@ -1,8 +1,9 @@
 use super::{InvalidInput, whole_number};
 
 /// How many units one line of an order moves: 1..=1_000_000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
-#[schema(value_type = u32, example = 1)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = u32, example = 1))]
 #[serde(transparent)]
 pub struct Quantity(u32);
 

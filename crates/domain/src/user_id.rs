@@ -10,6 +10,7 @@ use super::InvalidInput;
 pub struct UserId(String);
 
 /// The rule of [`UserId::parse`] for `/openapi.json`.
+#[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for UserId {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -25,6 +26,7 @@ impl utoipa::PartialSchema for UserId {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl utoipa::ToSchema for UserId {}
 
 impl UserId {
@@ -119,6 +121,7 @@ fn is_invisible(c: char) -> bool {
 /// control or invisible character, and at least one that is not blank. Characters beyond
 /// the Basic Multilingual Plane cannot be named in a pattern without flags, so the schema
 /// lists the invisible ones of the BMP; `parse` refuses them all.
+#[cfg(feature = "openapi")]
 fn pattern() -> String {
     let mut class = String::from(r"\x00-\x1f\x7f-\x9f");
     for &(lo, hi) in INVISIBLE.iter().filter(|(_, hi)| u32::from(*hi) <= 0xFFFF) {

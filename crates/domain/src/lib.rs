@@ -1,9 +1,17 @@
 //! Domain newtypes. Each is built only through `parse`, so a value of the type is proof that
 //! the input was checked ("parse, don't validate"). The error message names the field, which
 //! is what the API's `400 invalid_request` promises.
+//!
+//! The types live in a crate of their own so that the server and its clients
+//! (`stockwatch-client`) speak one vocabulary: a client cannot send a SKU the server would
+//! refuse for its form. The glue a client does not need is behind features: `redis`
+//! (ids written into commands), `openapi` (schemas for the contract), `clap` (the CLI).
+//!
+//! - [`convert`]: number conversions that saturate instead of wrapping.
 
 mod alert_kind;
 mod api_key;
+pub mod convert;
 mod field;
 mod idempotency_key;
 mod ids;

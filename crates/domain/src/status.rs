@@ -2,7 +2,8 @@ use serde::{Deserialize, Serialize};
 
 /// Where a reservation is in its life. It starts `Active` and ends in exactly one of the
 /// other three, once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ReservationStatus {
     /// Holding stock until `expires_at`.
