@@ -21,6 +21,12 @@ impl IdempotencyKey {
         Ok(Self(String::from_utf8_lossy(raw).into_owned()))
     }
 
+    /// A fresh key of 128 random bits (32 hex digits): what a client makes once per logical
+    /// call and sends again on every retry of it.
+    pub fn generate() -> Self {
+        Self(format!("{:032x}", rand::random::<u128>()))
+    }
+
     /// The key as sent.
     pub fn as_str(&self) -> &str {
         &self.0

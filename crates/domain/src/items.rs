@@ -57,6 +57,25 @@ pub struct CartItem {
     pub location: Option<Location>,
 }
 
+impl CartItem {
+    /// A line drawn from the SKU's locations in priority order.
+    pub fn new(sku: Sku, quantity: Quantity) -> Self {
+        Self {
+            sku,
+            quantity,
+            location: None,
+        }
+    }
+
+    /// The line pinned to one location.
+    pub fn at(self, location: Location) -> Self {
+        Self {
+            location: Some(location),
+            ..self
+        }
+    }
+}
+
 /// A validated cart: 1..=100 lines, no SKU twice (a duplicate would make "how much is
 /// short" ambiguous and let one SKU be checked twice against the same stock).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -88,6 +107,18 @@ impl CartItems {
             items.push(item);
         }
         Ok(Self(items))
+    }
+
+    /// A cart of lines built in Rust (the client's way), under the same rules as a body's.
+    pub fn new(lines: Vec<CartItem>) -> Result<Self, InvalidInput> {
+        if !(1..=Self::MAX_LINES).contains(&lines.len()) {
+            return Err(InvalidInput::new("items must hold 1-100 lines"));
+        }
+        let mut seen = HashSet::new();
+        if let Some((i, line)) = lines.iter().enumerate().find(|(_, l)| !seen.insert(&l.sku)) {
+            return Err(InvalidInput::new(format!("items[{i}].sku {} appears twice", line.sku)));
+        }
+        Ok(Self(lines))
     }
 
     /// A one-line cart, which is what a single-SKU purchase is.
@@ -166,5 +197,21 @@ mod tests {
             assert!(err.0.contains(needle), "{body}: {err}");
         }
         assert!(CartItems::parse(None).is_err());
+    }
+
+    #[test]
+    fn a_cart_built_in_rust_keeps_the_same_rules() {
+        let line = |s: &str| CartItem::new(Sku::parse(s).unwrap(), Quantity::try_from(1).unwrap());
+        assert_eq!(CartItems::new(vec![line("a"), line("b")]).unwrap().lines().len(), 2);
+        assert!(CartItems::new(vec![]).is_err());
+        assert!(
+            CartItems::new(vec![line("a"), line("a")])
+                .unwrap_err()
+                .0
+                .contains("twice")
+        );
+        assert!(CartItems::new((0..101).map(|i| line(&format!("s{i}"))).collect()).is_err());
+        let east = Location::parse("east", "location").unwrap();
+        assert_eq!(line("a").at(east.clone()).location, Some(east));
     }
 }

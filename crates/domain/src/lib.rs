@@ -9,6 +9,7 @@
 //!
 //! - [`convert`]: number conversions that saturate instead of wrapping.
 
+mod adjustment;
 mod alert_kind;
 mod api_key;
 pub mod convert;
@@ -26,6 +27,7 @@ mod strategy;
 mod ttl;
 mod user_id;
 
+pub use adjustment::{Correction, Reason};
 pub use alert_kind::AlertKind;
 pub use api_key::{ApiKey, KeyId, Scope, Scopes};
 pub use field::Field;

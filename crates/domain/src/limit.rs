@@ -25,6 +25,14 @@ impl Limit {
     }
 }
 
+impl TryFrom<usize> for Limit {
+    type Error = InvalidInput;
+
+    fn try_from(n: usize) -> Result<Self, InvalidInput> {
+        Self::parse(Some(&n.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,6 +108,14 @@ impl Priority {
     }
 }
 
+impl TryFrom<u32> for Priority {
+    type Error = InvalidInput;
+
+    fn try_from(n: u32) -> Result<Self, InvalidInput> {
+        Self::parse(&n.into(), "priority")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

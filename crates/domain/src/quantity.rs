@@ -54,6 +54,24 @@ impl Available {
     }
 }
 
+// Rust callers (the client crate, tests) hold plain integers; these go through the same
+// rules as a JSON body's field.
+impl TryFrom<u32> for Quantity {
+    type Error = InvalidInput;
+
+    fn try_from(n: u32) -> Result<Self, InvalidInput> {
+        Self::parse(&n.into(), "quantity")
+    }
+}
+
+impl TryFrom<u32> for Available {
+    type Error = InvalidInput;
+
+    fn try_from(n: u32) -> Result<Self, InvalidInput> {
+        Self::parse(&n.into(), "available")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,14 @@ impl TtlSeconds {
     }
 }
 
+impl TryFrom<u32> for TtlSeconds {
+    type Error = InvalidInput;
+
+    fn try_from(n: u32) -> Result<Self, InvalidInput> {
+        Self::parse(Some(&n.into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,58 +2,8 @@ use super::Stock;
 use super::stockroom::{self, Change, Step};
 use crate::Inventory;
 use crate::domain::EntryKind;
-use crate::domain::{Location, Sku};
+use crate::domain::{Correction, Location, Reason, Sku};
 use crate::error::Error;
-
-/// Why a count differed from the books: recorded with the movement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// A routine physical count.
-    CycleCount,
-    /// Units found broken.
-    Damaged,
-    /// Units that went missing.
-    Lost,
-    /// Units that turned up.
-    Found,
-}
-
-impl Reason {
-    /// The contract's names.
-    pub const ALL: [&'static str; 4] = ["cycle_count", "damaged", "lost", "found"];
-
-    /// Parses one of [`Self::ALL`].
-    pub fn parse(raw: &str) -> Option<Self> {
-        Some(match raw {
-            "cycle_count" => Self::CycleCount,
-            "damaged" => Self::Damaged,
-            "lost" => Self::Lost,
-            "found" => Self::Found,
-            _ => return None,
-        })
-    }
-
-    /// The contract's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CycleCount => "cycle_count",
-            Self::Damaged => "damaged",
-            Self::Lost => "lost",
-            Self::Found => "found",
-        }
-    }
-}
-
-/// What the adjustment says: an absolute count, or a difference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Correction {
-    /// A physical count found this many available units.
-    Counted(i64),
-    /// This many units appeared (positive) or went (negative).
-    Delta(i64),
-}
 
 /// `POST /v1/skus/{sku}/locations/{location}/adjustments`: corrects `available` at one
 /// location in one transaction and records an `adjust` movement with the reason and the

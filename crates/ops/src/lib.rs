@@ -61,7 +61,8 @@ mod take;
 mod transfer;
 mod verify;
 
-pub use adjust::{Correction, Reason, adjust};
+pub use crate::domain::{Correction, Reason};
+pub use adjust::adjust;
 pub(crate) use answered::{Answered, Unwritten, answer, effort_of, finished, report, run_admin};
 pub use cancel::cancel;
 pub use checkout::{Checkout, CheckoutLine, checkout};
