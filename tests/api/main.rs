@@ -12,6 +12,7 @@
 mod alerts;
 mod bench;
 mod checkout;
+mod client;
 mod cluster;
 mod dashboard;
 mod demo;

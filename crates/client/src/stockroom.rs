@@ -1,0 +1,122 @@
+//! Stock levels, locations, transfers, adjustments, movements and alert rules. The writes
+//! are admin calls: the client's token must be the admin token or an `admin` key.
+
+use crate::call::Call;
+use crate::model::{AlertRules, Movement, Stock};
+use crate::{Client, Error};
+use reqwest::Method;
+use serde_json::json;
+use stockwatch_domain::{Available, Correction, Limit, Location, Priority, Quantity, Reason, Sku};
+
+/// A SKU's alert rules, as `PUT /v1/skus/{sku}/alerts` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rules {
+    /// Raise `low_stock` when `available` drops below this.
+    pub low_stock_threshold: u32,
+    /// Raise `reorder` below this point, asking for this quantity: `(point, quantity)`.
+    pub reorder: Option<(u32, u32)>,
+}
+
+impl Client {
+    /// `GET /v1/skus/{sku}`.
+    pub async fn stock(&self, sku: &Sku) -> Result<Stock, Error> {
+        self.json(Call::get(&["v1", "skus", sku.as_str()])).await
+    }
+
+    /// `PUT /v1/skus/{sku}/stock` (admin): sets `available` at the `default` location,
+    /// creating the SKU.
+    pub async fn set_stock(&self, sku: &Sku, available: Available) -> Result<Stock, Error> {
+        let call = Call::keyed(Method::PUT, &["v1", "skus", sku.as_str(), "stock"]);
+        self.json(call.body(json!({"available": available}))).await
+    }
+
+    /// `POST /v1/skus/{sku}/restock` (admin): adds units, at `location` when given.
+    pub async fn restock(&self, sku: &Sku, quantity: Quantity, location: Option<&Location>) -> Result<Stock, Error> {
+        let mut body = json!({"quantity": quantity});
+        if let Some(location) = location {
+            body["location"] = json!(location);
+        }
+        let call = Call::keyed(Method::POST, &["v1", "skus", sku.as_str(), "restock"]);
+        self.json(call.body(body)).await
+    }
+
+    /// `PUT /v1/skus/{sku}/locations/{location}/stock` (admin): sets `available` at one
+    /// location (and its draw priority), creating the SKU and the location.
+    pub async fn set_location_stock(
+        &self,
+        sku: &Sku,
+        location: &Location,
+        available: Available,
+        priority: Option<Priority>,
+    ) -> Result<Stock, Error> {
+        let mut body = json!({"available": available});
+        if let Some(priority) = priority {
+            body["priority"] = json!(priority);
+        }
+        let path = ["v1", "skus", sku.as_str(), "locations", location.as_str(), "stock"];
+        self.json(Call::keyed(Method::PUT, &path).body(body)).await
+    }
+
+    /// `POST /v1/skus/{sku}/transfers` (admin): moves available units between locations.
+    pub async fn transfer(
+        &self,
+        sku: &Sku,
+        from: &Location,
+        to: &Location,
+        quantity: Quantity,
+    ) -> Result<Stock, Error> {
+        let call = Call::keyed(Method::POST, &["v1", "skus", sku.as_str(), "transfers"]);
+        self.json(call.body(json!({"from": from, "to": to, "quantity": quantity})))
+            .await
+    }
+
+    /// `POST /v1/skus/{sku}/locations/{location}/adjustments` (admin): corrects a count.
+    pub async fn adjust(
+        &self,
+        sku: &Sku,
+        location: &Location,
+        correction: Correction,
+        reason: Reason,
+    ) -> Result<Stock, Error> {
+        let body = match correction {
+            Correction::Counted(n) => json!({"counted": n, "reason": reason}),
+            Correction::Delta(d) => json!({"delta": d, "reason": reason}),
+        };
+        let path = [
+            "v1",
+            "skus",
+            sku.as_str(),
+            "locations",
+            location.as_str(),
+            "adjustments",
+        ];
+        self.json(Call::keyed(Method::POST, &path).body(body)).await
+    }
+
+    /// `GET /v1/skus/{sku}/movements`: newest first, `limit` of them (100 when `None`).
+    pub async fn movements(&self, sku: &Sku, limit: Option<Limit>) -> Result<Vec<Movement>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            movements: Vec<Movement>,
+        }
+        let call =
+            Call::get(&["v1", "skus", sku.as_str(), "movements"]).query("limit", limit.map(|l| l.get().to_string()));
+        Ok(self.json::<Page>(call).await?.movements)
+    }
+
+    /// `PUT /v1/skus/{sku}/alerts` (admin).
+    pub async fn set_alert_rules(&self, sku: &Sku, rules: Rules) -> Result<AlertRules, Error> {
+        let mut body = json!({"low_stock_threshold": rules.low_stock_threshold});
+        if let Some((point, quantity)) = rules.reorder {
+            body["reorder_point"] = json!(point);
+            body["reorder_quantity"] = json!(quantity);
+        }
+        let call = Call::keyed(Method::PUT, &["v1", "skus", sku.as_str(), "alerts"]);
+        self.json(call.body(body)).await
+    }
+
+    /// `GET /v1/skus/{sku}/alerts`.
+    pub async fn alert_rules(&self, sku: &Sku) -> Result<AlertRules, Error> {
+        self.json(Call::get(&["v1", "skus", sku.as_str(), "alerts"])).await
+    }
+}
