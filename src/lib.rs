@@ -17,15 +17,20 @@
 //!    │        ↓
 //!    ├─→ stockwatch-store   Store, txn (the optimistic engine), conn, metrics, events
 //!    │        ↓
-//!    ├─→ stockwatch-core    domain, keys, error, retry, outcome
+//!    ├─→ stockwatch-core    keys, error, retry, outcome
+//!    │        ↓
+//!    ├─→ stockwatch-domain  the validated newtypes, shared with the client
 //!    └─→ stockwatch-managed private redis-server, Redis Cluster and PostgreSQL
+//!
+//! stockwatch-client        the HTTP API from Rust, on stockwatch-domain alone
 //! ```
 //!
 //! Each crate's `lib.rs` says what it is for. This package re-exports every layer under
 //! the module name it is known by (`stockwatch::ops`, `stockwatch::store::Store`, …), so a
 //! test, an example or a program using stockwatch as a library needs one dependency.
 //!
-//! - [`domain`], [`keys`], [`error`], [`retry`], [`outcome`]: `stockwatch-core`.
+//! - [`domain`] (and [`convert`]): `stockwatch-domain`; [`keys`], [`error`], [`retry`],
+//!   [`outcome`]: `stockwatch-core`.
 //! - [`store`] (with [`conn`], [`txn`], [`metrics`], [`events`]): `stockwatch-store`.
 //! - [`ops`] (with [`expiry`]): `stockwatch-ops`; [`ledger`]: `stockwatch-ledger`.
 //! - [`demo`] and [`race`]: `stockwatch-demo`.

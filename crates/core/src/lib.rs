@@ -3,10 +3,12 @@
 //! Nothing here talks to Redis; every other crate builds on it.
 //!
 //! - [`domain`]: request newtypes (`Sku`, `Quantity`, `CartItems`, …), built only by `parse`,
-//!   and [`domain::Field`], a body field kept raw until its `parse`.
+//!   and [`domain::Field`], a body field kept raw until its `parse`: the `stockwatch-domain`
+//!   crate (shared with `stockwatch-client`), with its Redis, OpenAPI and CLI features on.
 //! - [`keys`]: the Redis key layout, in one place.
 //! - [`error`]: every failure, and its HTTP status and contract code, in one place.
-//! - [`convert`]: number conversions that saturate instead of wrapping.
+//! - [`convert`]: number conversions that saturate instead of wrapping (also from
+//!   `stockwatch-domain`).
 //! - [`retry`]: how conflicted transactions back off, and the retry budget.
 //! - [`outcome`]: how a call ended and what it cost, the vocabulary that operations produce
 //!   and metrics and events record.

@@ -37,6 +37,26 @@ pub struct HttpSettings {
     pub webhooks: crate::webhooks::WebhookConfig,
 }
 
+impl Default for HttpSettings {
+    /// What `serve` does without flags: loopback port 8080, no credentials, `broken`
+    /// refused, an expiry worker beside the server, no ledger, webhooks off.
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            admin_token: None,
+            require_keys: false,
+            allow_broken: false,
+            workers: None,
+            lanes: Lanes::default(),
+            otlp_endpoint: None,
+            expiry: Some(ExpiryConfig::default()),
+            ledger_url: None,
+            projector: None,
+            webhooks: crate::webhooks::WebhookConfig::default(),
+        }
+    }
+}
+
 /// How the worker threads reach Redis.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lanes {

@@ -1,0 +1,79 @@
+//! Teaches: the one rule a client must get right, with `stockwatch-client`.
+//!
+//! A purchase whose reply is lost may have happened. The client makes one `Idempotency-Key`
+//! per logical call and sends it on every retry, so the server runs the call once and
+//! answers every repeat with the first answer. Here 50 shoppers race for 3 consoles through
+//! the client; then one purchase is sent twice under one key (as a retry after a lost reply
+//! would be) and makes one order.
+//!
+//! Run: `cargo run --example rust_client` (uses STOCKWATCH_URL, a running server, or starts
+//! a private redis-server and a server in this process).
+
+use futures_util::future::join_all;
+use stockwatch::startup::{Application, HttpSettings};
+use stockwatch_client::domain::{Available, IdempotencyKey, Quantity, Sku, UserId};
+use stockwatch_client::{Client, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let (base, _redis) = match std::env::var("STOCKWATCH_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            let (url, redis) = stockwatch::managed::redis_server::ManagedRedis::from_env_or_start(dir.path()).await?;
+            let config = stockwatch::StoreConfig {
+                key_prefix: "example-client".into(),
+                ..Default::default()
+            };
+            let store = stockwatch::ops::Inventory::new(stockwatch::Store::new(&url, config)?);
+            let settings = HttpSettings {
+                bind: "127.0.0.1:0".into(),
+                ..HttpSettings::default()
+            };
+            let app = Application::build(settings, store)?;
+            let base = format!("http://127.0.0.1:{}", app.port());
+            tokio::spawn(app.run_until_stopped(std::future::pending()));
+            (base, redis)
+        }
+    };
+    let client = Client::builder(&base).build()?;
+    let console = Sku::parse("console")?;
+    client.set_stock(&console, Available::try_from(3)?).await?;
+    println!("50 shoppers race for 3 consoles through stockwatch-client:");
+    let shoppers = (0..50).map(|i| {
+        let (client, console) = (client.clone(), console.clone());
+        async move {
+            let shopper = UserId::try_from(format!("shopper-{i}"))?;
+            client.purchase(&console, Quantity::try_from(1)?, &shopper).await
+        }
+    });
+    let results = join_all(shoppers).await;
+    let sold = results.iter().filter(|r| r.is_ok()).count();
+    let short = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.code() == Some("insufficient_stock")))
+        .count();
+    println!("  {sold} bought, {short} were told insufficient_stock");
+    assert_eq!((sold, short), (3, 47));
+
+    client.set_stock(&console, Available::try_from(1)?).await?;
+    let key = IdempotencyKey::generate();
+    let buyer = UserId::try_from("ada".to_owned())?;
+    let once = client.resuming(key.clone());
+    let first = once.purchase(&console, Quantity::try_from(1)?, &buyer).await?;
+    let repeat = once.purchase(&console, Quantity::try_from(1)?, &buyer).await?;
+    println!(
+        "one call sent twice under key {}: orders {} and {}",
+        key.as_str(),
+        first.order_id,
+        repeat.order_id
+    );
+    assert_eq!(first.order_id, repeat.order_id);
+    let another = client.purchase(&console, Quantity::try_from(1)?, &buyer).await;
+    println!(
+        "a new call (a new key) finds the console gone: {}",
+        another.as_ref().map_err(Error::to_string).unwrap_err()
+    );
+    assert_eq!(client.stock(&console).await?.sold, 4);
+    Ok(())
+}
