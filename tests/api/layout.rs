@@ -234,6 +234,11 @@ fn find_cycle(edges: &BTreeSet<(String, String)>) -> Option<Vec<String>> {
 
 /// The workspace crates each crate's `Cargo.toml` depends on (normal dependencies only).
 fn crate_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    dependencies(true)
+}
+
+/// The workspace's crates and their dependencies, leaving out optional ones unless asked.
+fn dependencies(optional: bool) -> BTreeMap<String, BTreeSet<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = BTreeMap::new();
     for (krate, src) in source_roots() {
@@ -244,7 +249,9 @@ fn crate_dependencies() -> BTreeMap<String, BTreeSet<String>> {
             .and_then(|d| d.as_table())
             .cloned()
             .unwrap_or_default();
-        out.insert(krate, deps.keys().cloned().collect());
+        let is_optional = |v: &toml::Value| v.get("optional").and_then(toml::Value::as_bool) == Some(true);
+        let kept = deps.iter().filter(|(_, v)| optional || !is_optional(v));
+        out.insert(krate, kept.map(|(k, _)| k.clone()).collect());
     }
     assert!(out.len() > 2, "read the workspace from {}", root.display());
     out
@@ -277,6 +284,7 @@ fn the_service_builds_without_the_tools() {
     }
     // The layers, each below the next: none may reach one above it.
     let floors = [
+        "stockwatch-domain",
         "stockwatch-core",
         "stockwatch-store",
         "stockwatch-ops",
@@ -296,6 +304,43 @@ fn the_service_builds_without_the_tools() {
         .unwrap();
     let tools = &manifest["dependencies"]["stockwatch-tools"];
     assert_eq!(tools.get("optional").and_then(|o| o.as_bool()), Some(true));
+}
+
+/// The client shares the server's domain types, not its weight: the domain crate's Redis,
+/// OpenAPI and CLI glue are optional, and the client turns none of it on.
+#[test]
+fn the_client_pulls_neither_redis_nor_the_server() {
+    let deps = dependencies(false);
+    let client = reach("stockwatch-client", &deps);
+    assert!(
+        client.contains("stockwatch-domain") && client.contains("reqwest"),
+        "{client:?}"
+    );
+    for server_side in [
+        "redis",
+        "deadpool-redis",
+        "actix-web",
+        "utoipa",
+        "clap",
+        "stockwatch-core",
+        "stockwatch-server",
+    ] {
+        assert!(!client.contains(server_side), "the client reaches {server_side}");
+    }
+    let manifest: toml::Table =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/client/Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let domain = &manifest["dependencies"]["stockwatch-domain"];
+    assert!(
+        domain.get("features").is_none(),
+        "the client turns on domain features: {domain}"
+    );
+    assert!(
+        reach("stockwatch-core", &dependencies(true)).contains("redis"),
+        "the check can see redis"
+    );
 }
 
 #[test]
