@@ -4,12 +4,13 @@
 use crate::helpers::{AppOptions, TestApp, TestRedis, serve_store, spawn_app, spawn_app_with, store_on};
 use crate::proxy::FaultProxy;
 use std::time::Duration;
+use stockwatch_client::domain::IdempotencyKey;
 use stockwatch_client::domain::{
     AlertKind, Available, CartItem, CartItems, Correction, Limit, Location, Priority, Quantity, Reason,
     ReservationStatus, Sku, Strategy, TtlSeconds, UserId,
 };
 use stockwatch_client::model::OrderSource;
-use stockwatch_client::{Client, Error, Event, Rules};
+use stockwatch_client::{Change, Client, Error, Event, Rules, Scan};
 
 fn client_of(app: &TestApp) -> Client {
     Client::builder(&app.address).build().unwrap()
@@ -169,6 +170,43 @@ async fn the_stockroom_and_alerts_through_the_client() {
         moves.iter().find(|m| m.kind.as_str() == "adjust").unwrap().reason,
         Some(Reason::Lost)
     );
+
+    let scans = [
+        Scan {
+            id: IdempotencyKey::parse(b"dock:1").unwrap(),
+            sku: tea.clone(),
+            change: Change::Receive {
+                quantity: units(5),
+                location: Some(east.clone()),
+            },
+        },
+        Scan {
+            id: IdempotencyKey::parse(b"dock:2").unwrap(),
+            sku: tea.clone(),
+            change: Change::Transfer {
+                from: east.clone(),
+                to: Location::default_location(),
+                quantity: units(500),
+            },
+        },
+    ];
+    let first = admin.record_scans(&scans).await.unwrap();
+    assert_eq!(first[0].outcome.as_ref().unwrap().available, 20);
+    let short = first[1].outcome.as_ref().unwrap_err();
+    assert_eq!(
+        (first[1].row, short.code.as_str(), short.detail_i64("available")),
+        (1, "insufficient_stock", Some(7))
+    );
+    assert!(!short.details.contains_key("row"));
+    assert_eq!(
+        admin.record_scans(&scans).await.unwrap(),
+        first,
+        "a resent batch answers as the first"
+    );
+    admin
+        .adjust(&tea, &east, Correction::Counted(2), Reason::CycleCount)
+        .await
+        .unwrap();
 
     let rules = Rules {
         low_stock_threshold: 20,

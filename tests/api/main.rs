@@ -41,6 +41,7 @@ mod requests;
 mod reservations;
 mod resharding;
 mod saga;
+mod scans;
 mod security;
 mod server;
 mod soak;

@@ -19,6 +19,7 @@
 //! - `call`: one logical call, its attempts, their shared key and the deadline.
 //! - `checkout`: purchases, carts, reservations and orders.
 //! - `stockroom`: stock levels, locations, transfers, adjustments, movements, alert rules.
+//! - `scans`: scanner batches, each scan applied once under its id.
 //! - `alerts`: alerts, low stock, webhooks, dead letters and the event stream.
 //! - `service`: health, readiness, metrics and the teaching demos.
 //! - [`model`]: the answers; [`Error`] and [`Refusal`]: the failures.
@@ -38,11 +39,13 @@ mod call;
 mod checkout;
 mod error;
 pub mod model;
+mod scans;
 mod service;
 mod stockroom;
 
 pub use error::{Error, Refusal};
 pub use model::Event;
+pub use scans::{Change, Scan, ScanResult};
 pub use stockroom::Rules;
 pub use stockwatch_domain as domain;
 

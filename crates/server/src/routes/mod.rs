@@ -28,6 +28,7 @@ mod replay;
 mod reserve;
 mod restock;
 mod rush;
+mod scans;
 mod set_location_stock;
 mod set_stock;
 mod transfer;
@@ -142,6 +143,7 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             "GET, HEAD",
             web::get().to(get_order::get_order),
         ))
+        .service(endpoint("/v1/movements", "POST", web::post().to(scans::record)))
         .service(endpoint(
             "/v1/skus/{sku}/movements",
             "GET, HEAD",

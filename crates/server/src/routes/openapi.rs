@@ -66,6 +66,7 @@ impl Modify for BearerSchemes {
         super::webhooks::delete_dead_letter,
         super::get_stock::get_stock,
         super::movements::movements,
+        super::scans::record,
         super::purchase::purchase,
         super::checkout::checkout,
         super::get_order::get_order,

@@ -6,6 +6,7 @@ mod alerts;
 mod params;
 mod refusals;
 mod requests;
+mod scans;
 mod stockroom;
 
 pub use alerts::{AlertRulesRequest, WebhookRequest};
@@ -15,6 +16,7 @@ pub use requests::{
     CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRestock, NewRush, PurchaseRequest,
     ReplayRequest, ReserveRequest, RestockRequest, RushRequest, SetStockRequest,
 };
+pub use scans::{BadRow, MAX_ROWS, MovementBatchRequest, MovementRow, Scan, ScanRow, parse_batch};
 pub use stockroom::{
     AdjustmentRequest, NewAdjustment, NewLocationStock, NewTransfer, SetLocationStockRequest, TransferRequest,
 };
