@@ -125,7 +125,12 @@ async fn every_property_the_schema_lists_is_read_under_that_name() {
                 "{method} {path}: {message:?} names {name}"
             );
             // Lines of a cart: each property of the line schema, read as items[0].<name>
-            // (arrays of plain values, like a webhook's events, have none).
+            // (arrays of plain values, like a webhook's events, have none). A scanner batch's
+            // rows are not lines: each is answered in its own result, by its kind's fields
+            // (`scans.rs` checks them).
+            if path == "/v1/movements" {
+                continue;
+            }
             if let Some(line) = property.get("items").map(|items| resolve(&spec, items))
                 && let Some(properties) = line["properties"].as_object()
             {

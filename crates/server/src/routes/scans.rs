@@ -23,7 +23,8 @@ const SKUS_AT_ONCE: usize = 8;
         super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
-        super::api::TooLarge),
+        super::api::TooLarge,
+        super::api::Unavailable),
     security(("admin_token" = []), ("api_key" = ["admin"]))
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(rows))]
