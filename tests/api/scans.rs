@@ -130,7 +130,13 @@ async fn a_batch_is_an_admin_write_with_a_bounded_shape() {
             .json(&body)
             .send()
     };
-    for bad in [json!({"rows": []}), json!({}), json!([]), json!({"rows": {"id": "x"}})] {
+    for bad in [
+        json!({"rows": []}),
+        json!({}),
+        json!([]),
+        json!({"rows": {"id": "x"}}),
+        json!({"rows": [1]}),
+    ] {
         assert_eq!(post(bad.clone()).await.unwrap().status(), 400, "{bad}");
     }
     let too_many: Vec<Value> = (0..501)

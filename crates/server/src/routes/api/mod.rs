@@ -16,7 +16,7 @@ pub use requests::{
     CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRestock, NewRush, PurchaseRequest,
     ReplayRequest, ReserveRequest, RestockRequest, RushRequest, SetStockRequest,
 };
-pub use scans::{BadRow, MAX_ROWS, MovementBatchRequest, MovementRow, Scan, ScanRow, parse_batch};
+pub use scans::{BadRow, MAX_ROWS, MovementBatchRequest, Scan, ScanRow, parse_batch};
 pub use stockroom::{
     AdjustmentRequest, NewAdjustment, NewLocationStock, NewTransfer, SetLocationStockRequest, TransferRequest,
 };

@@ -19,40 +19,16 @@ pub const MAX_ROWS: usize = 500;
     {"id": "aisle-3:000981", "sku": "pad", "kind": "adjust", "location": "west", "counted": 11, "reason": "cycle_count"}
 ]}))]
 pub struct MovementBatchRequest {
-    /// 1–500 rows. Rows of one SKU apply in order; rows of different SKUs are independent.
+    /// 1–500 rows, each an object with: `id`, the scanner's own id for the scan (1–128
+    /// visible ASCII characters; a row resent under it is applied once and answered as the
+    /// first time); `sku`, which must exist; `kind`, one of `receive` (with restock's
+    /// `quantity` and optional `location`), `adjust` (with `location` and an adjustment's
+    /// `counted` or `delta`, and `reason`) or `transfer` (with `from`, `to`, `quantity`).
+    /// Each row is checked on its own: a bad one is refused in its result, not here. Rows of
+    /// one SKU apply in order; rows of different SKUs are independent.
     #[serde(default)]
-    #[schema(value_type = Vec<MovementRow>, required = true)]
+    #[schema(value_type = Vec<Object>, required = true, min_items = 1, max_items = 500)]
     pub rows: Field,
-}
-
-/// One row of a batch (the schema; rows are read by [`ScanRow::parse`]).
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct MovementRow {
-    /// The scanner's own id for the scan (1–128 visible ASCII characters): a row resent
-    /// under the same id is applied once and answered as the first time.
-    id: String,
-    /// The SKU, which must exist.
-    sku: Sku,
-    /// `receive` (as `POST …/restock`), `adjust` (as `POST …/locations/{location}/adjustments`)
-    /// or `transfer` (as `POST …/transfers`), with that endpoint's fields.
-    #[schema(example = "receive")]
-    kind: String,
-    /// `receive` and `transfer`: units.
-    quantity: Option<u32>,
-    /// `receive`: where the units arrived (default `default`); `adjust`: the location counted
-    /// (required).
-    location: Option<Location>,
-    /// `transfer`: the location the units leave.
-    from: Option<Location>,
-    /// `transfer`: the location they arrive at.
-    to: Option<Location>,
-    /// `adjust`: what the count found (or `delta`).
-    counted: Option<u32>,
-    /// `adjust`: the difference (or `counted`).
-    delta: Option<i32>,
-    /// `adjust`: `cycle_count`, `damaged`, `lost` or `found`.
-    reason: Option<String>,
 }
 
 /// What one row does, checked.
@@ -99,7 +75,7 @@ pub fn parse_batch(body: &MovementBatchRequest) -> Result<Vec<Result<ScanRow, Ba
         .rows
         .required("rows")?
         .as_array()
-        .filter(|rows| (1..=MAX_ROWS).contains(&rows.len()))
+        .filter(|rows| (1..=MAX_ROWS).contains(&rows.len()) && rows.iter().all(serde_json::Value::is_object))
         .ok_or_else(|| InvalidInput::new(format!("rows must be an array of 1 to {MAX_ROWS} objects")))?;
     Ok(rows.iter().enumerate().map(|(i, row)| ScanRow::parse(i, row)).collect())
 }
@@ -118,9 +94,6 @@ impl ScanRow {
             id: Some(id.as_str().to_owned()),
             reason: named(reason),
         };
-        if !row.is_object() {
-            return Err(bad(InvalidInput::new("must be an object")));
-        }
         let sku = Sku::parse(text("sku").unwrap_or_default()).map_err(bad)?;
         let scan = match text("kind") {
             Some("receive") => Scan::Receive(read::<RestockRequest, NewRestock>(row).map_err(bad)?),
@@ -188,6 +161,6 @@ mod tests {
         assert_eq!(rows[4].as_ref().unwrap_err().id, None);
         assert!(reason(5).contains("kind"));
         assert!(reason(6).contains("exactly one"));
-        assert!(batch(json!([])).is_err() && batch(json!({})).is_err());
+        assert!(batch(json!([])).is_err() && batch(json!({})).is_err() && batch(json!([1])).is_err());
     }
 }
