@@ -12,7 +12,21 @@
 use futures_util::future::join_all;
 use stockwatch::startup::{Application, HttpSettings};
 use stockwatch_client::domain::{Available, IdempotencyKey, Quantity, Sku, UserId};
+use stockwatch_client::model::Purchased;
 use stockwatch_client::{Client, Error};
+
+/// One unit of `sku` for `user`: `None` when sold out. A call that got no answer in time may
+/// have happened, so it is repeated under its own key: the server answers with the first
+/// call's order if there was one, and it can never sell twice.
+async fn buy(client: &Client, sku: &Sku, user: &UserId) -> Result<Option<Purchased>, Error> {
+    let one = Quantity::try_from(1)?;
+    match client.purchase(sku, one, user).await {
+        Ok(order) => Ok(Some(order)),
+        Err(e) if e.code() == Some("insufficient_stock") => Ok(None),
+        Err(Error::Unknown { key: Some(key), .. }) => client.resuming(key).purchase(sku, one, user).await.map(Some),
+        Err(e) => Err(e),
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,7 +50,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (base, redis)
         }
     };
-    let client = Client::builder(&base).build()?;
+    let client = Client::builder(&base)
+        .deadline(std::time::Duration::from_secs(10)) // the whole call, retries included
+        .attempt_timeout(std::time::Duration::from_secs(3))
+        .build()?;
     let console = Sku::parse("console")?;
     client.set_stock(&console, Available::try_from(3)?).await?;
     println!("50 shoppers race for 3 consoles through stockwatch-client:");

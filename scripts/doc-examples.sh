@@ -26,6 +26,24 @@ scripts/ensure-packages.sh redis-server:redis-server curl:curl
 scripts/ensure-packages.sh redis-cli:redis-tools
 cargo build -q --bin stockwatch --example webhook_receiver --example postgres --example cluster
 
+# Rust blocks cannot run on their own: each must be an excerpt of an example that CI runs
+# (each paragraph of the block found, line for line, in one file under examples/).
+python3 - "$@" <<'EOF' || exit 1
+import glob, re, sys
+examples = [[l.strip() for l in open(path).read().splitlines()] for path in glob.glob('examples/*.rs')]
+def found(lines):
+    n = len(lines)
+    return any(body[i:i + n] == lines for body in examples for i in range(len(body) - n + 1))
+bad = 0
+for doc in sys.argv[1:]:
+    for block in re.findall(r'^```rust\n(.*?)^```', open(doc).read(), flags=re.S | re.M):
+        for part in re.split(r'\n\s*\n', block.strip()):
+            if not found([l.strip() for l in part.splitlines()]):
+                print(f"{doc}: this Rust block is not an excerpt of any examples/*.rs:\n{part}")
+                bad += 1
+sys.exit(1 if bad else 0)
+EOF
+
 failed=0
 for doc in "$@"; do
   work=$(mktemp -d)
