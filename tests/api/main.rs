@@ -11,6 +11,7 @@
 
 mod alerts;
 mod bench;
+mod catalog;
 mod checkout;
 mod client;
 mod cluster;

@@ -120,3 +120,26 @@ impl Client {
         self.json(Call::get(&["v1", "skus", sku.as_str(), "alerts"])).await
     }
 }
+
+impl Client {
+    /// `GET /v1/skus`: a page of the catalog in name order, after `after` (the last page's
+    /// `next`) and starting with `prefix` when given; the page's SKUs and the next cursor.
+    pub async fn skus(
+        &self,
+        after: Option<&Sku>,
+        prefix: Option<&str>,
+        limit: Option<Limit>,
+    ) -> Result<(Vec<Stock>, Option<Sku>), Error> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            skus: Vec<Stock>,
+            next: Option<Sku>,
+        }
+        let call = Call::get(&["v1", "skus"])
+            .query("after", after.map(|s| s.as_str().to_owned()))
+            .query("prefix", prefix.map(str::to_owned))
+            .query("limit", limit.map(|l| l.get().to_string()));
+        let page: Page = self.json(call).await?;
+        Ok((page.skus, page.next))
+    }
+}

@@ -268,6 +268,18 @@ impl Keys {
         format!("{}:alerts:{{{}}}", self.prefix, tag_for(slot))
     }
 
+    /// Every SKU's name, in a sorted set (all scores 0, so ordered by name): the catalog
+    /// that `GET /v1/skus` pages through. Added to before a SKU is first written.
+    pub fn catalog(&self) -> String {
+        format!("{}:catalog", self.prefix)
+    }
+
+    /// Set once the catalog holds every SKU that existed before it did (see
+    /// `ops::catalog::backfill`).
+    pub fn catalog_complete(&self) -> String {
+        format!("{}:catalog:complete", self.prefix)
+    }
+
     /// SKUs with alert rules, added when their rules are set.
     pub fn alert_skus(&self) -> String {
         format!("{}:alerts:skus", self.prefix)

@@ -36,6 +36,7 @@ pub mod alerts;
 mod allocation;
 mod answered;
 mod cancel;
+pub mod catalog;
 mod checkout;
 mod confirm;
 mod expire;

@@ -25,6 +25,10 @@ pub(crate) trait Step: Sync {
 
 /// Runs `step` on `sku` as the admin operation `kind`, and reports it.
 pub(crate) async fn run<S: Step>(store: &Inventory, kind: EntryKind, sku: &Sku, step: S) -> Result<Stock, Error> {
+    if S::CREATES {
+        // Named before it exists, so a listing never misses a SKU that does.
+        super::catalog::add(store, sku).await?;
+    }
     let op = Admin {
         store,
         sku,

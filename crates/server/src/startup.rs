@@ -235,6 +235,15 @@ impl Application {
                 let _ = stopped.recv().await;
             }))
         });
+        // SKUs made before the catalog existed join it once, in the background.
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            match crate::ops::catalog::backfill(&store).await {
+                Ok(0) => {}
+                Ok(added) => tracing::info!(added, "catalog backfilled"),
+                Err(e) => tracing::warn!(error = %e, "catalog backfill failed; the next start tries again"),
+            }
+        });
         let sender = self.webhooks.enabled().then(|| {
             tokio::spawn(crate::webhooks::sender::run(
                 self.store.clone(),

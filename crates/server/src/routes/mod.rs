@@ -18,6 +18,7 @@ mod get_order;
 mod get_reservation;
 mod get_stock;
 mod health;
+mod list_skus;
 mod metrics;
 mod movements;
 pub mod observe;
@@ -144,6 +145,7 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             web::get().to(get_order::get_order),
         ))
         .service(endpoint("/v1/movements", "POST", web::post().to(scans::record)))
+        .service(endpoint("/v1/skus", "GET, HEAD", web::get().to(list_skus::list_skus)))
         .service(endpoint(
             "/v1/skus/{sku}/movements",
             "GET, HEAD",

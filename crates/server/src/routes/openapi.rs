@@ -64,6 +64,7 @@ impl Modify for BearerSchemes {
         super::webhooks::dead_letters,
         super::webhooks::replay,
         super::webhooks::delete_dead_letter,
+        super::list_skus::list_skus,
         super::get_stock::get_stock,
         super::movements::movements,
         super::scans::record,
