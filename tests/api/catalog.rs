@@ -36,7 +36,7 @@ async fn a_walk_while_skus_are_created_sees_each_once_and_misses_none() {
     let app = &spawn_app().await;
     join_all((0..250).map(|i| async move { app.set_stock(&format!("item-{i:03}"), i).await })).await;
     // Created while the walk goes on: they may or may not show, but never twice.
-    let (walked, ()) = tokio::join!(walk(&app, "", 40), async {
+    let (walked, ()) = tokio::join!(walk(app, "", 40), async {
         join_all((0..100).map(|i| async move { app.set_stock(&format!("late-{i:03}"), 1).await })).await;
     });
     let (names, pages) = walked;
@@ -90,7 +90,7 @@ async fn skus_from_before_the_catalog_join_it_once_and_lost_names_are_left_out()
         .query_async(&mut redis)
         .await
         .unwrap();
-    assert_eq!(walk(&app, "", 100).await.0.len(), 0);
+    assert_eq!(walk(app, "", 100).await.0.len(), 0);
     assert_eq!(catalog::backfill(&app.store).await.unwrap(), 30);
     assert_eq!(catalog::backfill(&app.store).await.unwrap(), 0, "once per store");
     // A name whose creation never got to write the SKU.
@@ -101,7 +101,7 @@ async fn skus_from_before_the_catalog_join_it_once_and_lost_names_are_left_out()
         .query_async(&mut redis)
         .await
         .unwrap();
-    let (names, _) = walk(&app, "", 7).await;
+    let (names, _) = walk(app, "", 7).await;
     assert_eq!(names.len(), 30);
     assert!(!names.contains(&"old-15a".to_owned()));
 }
