@@ -759,3 +759,51 @@ async fn enter_key(client: &fantoccini::Client, text: &str) {
         .await
         .unwrap();
 }
+
+/// The page finds SKUs by prefix a page at a time, from `GET /v1/skus`, and never lists the
+/// whole catalog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_finds_skus_by_prefix_a_page_at_a_time() {
+    let app = &crate::helpers::spawn_app().await;
+    futures_util::future::join_all((0..30).map(|i| async move { app.set_stock(&format!("find-{i:02}"), i).await }))
+        .await;
+    app.set_stock("other", 1).await;
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    client.goto(&app.url("/")).await.unwrap();
+    let rows = "document.querySelectorAll('#found tbody tr').length";
+    let field = client.find(Locator::Id("prefix")).await.unwrap();
+    field.send_keys("find-1").await.unwrap();
+    wait_until(&client, &format!("{rows} === 10")).await;
+    let first: Vec<String> = eval(
+        &client,
+        "[...document.querySelector('#found tbody tr').cells].map(c => c.textContent)",
+    )
+    .await;
+    assert_eq!(first, ["find-10", "10", "0", "0", "default"]);
+    assert!(
+        eval::<bool>(&client, "document.getElementById('more').hidden").await,
+        "one page"
+    );
+    // A wider prefix: a first page of 25, then the rest on request.
+    field.clear().await.unwrap();
+    field.send_keys("find").await.unwrap();
+    wait_until(
+        &client,
+        &format!("{rows} === 25 && !document.getElementById('more').hidden"),
+    )
+    .await;
+    click(&client, "more").await;
+    wait_until(
+        &client,
+        &format!("{rows} === 30 && document.getElementById('more').hidden"),
+    )
+    .await;
+    let last: String = eval(
+        &client,
+        "document.querySelector('#found tbody tr:last-child').dataset.sku",
+    )
+    .await;
+    assert_eq!(last, "find-29");
+    client.close().await.unwrap();
+}
