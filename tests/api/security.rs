@@ -108,8 +108,11 @@ async fn hostile_skus_and_ids_never_reach_another_key() {
         ];
         for (method, path, body) in attempts {
             let (status, answer) = app.send(method.clone(), &path, body).await;
+            // An HTTP client resolves `..` before sending: `GET /v1/skus/../movements` goes out
+            // as `GET /v1/movements`, the scanner batches' path, which takes only POST.
+            let resolved_elsewhere = status == 405 && path.ends_with("/../movements");
             assert!(
-                status == 400 || status == 404,
+                status == 400 || status == 404 || resolved_elsewhere,
                 "{method} {path} with {bad:?}: {status} {answer}"
             );
         }
