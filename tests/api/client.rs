@@ -7,7 +7,7 @@ use std::time::Duration;
 use stockwatch_client::domain::IdempotencyKey;
 use stockwatch_client::domain::{
     AlertKind, Available, CartItem, CartItems, Correction, Limit, Location, Priority, Quantity, Reason,
-    ReservationStatus, Sku, Strategy, TtlSeconds, UserId,
+    ReservationStatus, Sku, SkuPrefix, Strategy, TtlSeconds, UserId,
 };
 use stockwatch_client::model::OrderSource;
 use stockwatch_client::{Change, Client, Error, Event, Rules, Scan};
@@ -98,11 +98,18 @@ async fn the_checkout_path_through_the_client() {
     let stock = client.stock(&ps5).await.unwrap();
     assert_eq!((stock.available, stock.reserved, stock.sold), (5, 0, 5));
     let (listed, next) = client
-        .skus(None, Some("p"), Some(Limit::try_from(1).unwrap()))
+        .skus(
+            None,
+            Some(&SkuPrefix::parse("p").unwrap()),
+            Some(Limit::try_from(1).unwrap()),
+        )
         .await
         .unwrap();
     assert_eq!((listed[0].sku.as_str(), next.clone()), ("pad", Some(pad.clone())));
-    let (rest, last) = client.skus(next.as_ref(), Some("p"), None).await.unwrap();
+    let (rest, last) = client
+        .skus(next.as_ref(), Some(&SkuPrefix::parse("p").unwrap()), None)
+        .await
+        .unwrap();
     assert_eq!((rest, last), (vec![stock.clone()], None));
     let moves = client.movements(&ps5, Some(Limit::try_from(2).unwrap())).await.unwrap();
     assert_eq!(moves.len(), 2);

@@ -145,6 +145,19 @@ pub async fn serve_store(redis: TestRedis, store: Inventory, options: AppOptions
         .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .unwrap();
+    // Ready once it answers: what `serve` does before its first request (the catalog's
+    // one-time backfill) is then done, so a test's "before" is really before.
+    for _ in 0..200 {
+        if client
+            .get(format!("{address}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     TestApp {
         address,
         client,

@@ -6,7 +6,7 @@ use crate::model::{AlertRules, Movement, Stock};
 use crate::{Client, Error};
 use reqwest::Method;
 use serde_json::json;
-use stockwatch_domain::{Available, Correction, Limit, Location, Priority, Quantity, Reason, Sku};
+use stockwatch_domain::{Available, Correction, Limit, Location, Priority, Quantity, Reason, Sku, SkuPrefix};
 
 /// A SKU's alert rules, as `PUT /v1/skus/{sku}/alerts` takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -127,7 +127,7 @@ impl Client {
     pub async fn skus(
         &self,
         after: Option<&Sku>,
-        prefix: Option<&str>,
+        prefix: Option<&SkuPrefix>,
         limit: Option<Limit>,
     ) -> Result<(Vec<Stock>, Option<Sku>), Error> {
         #[derive(serde::Deserialize)]
@@ -137,7 +137,7 @@ impl Client {
         }
         let call = Call::get(&["v1", "skus"])
             .query("after", after.map(|s| s.as_str().to_owned()))
-            .query("prefix", prefix.map(str::to_owned))
+            .query("prefix", prefix.map(|p| p.as_str().to_owned()))
             .query("limit", limit.map(|l| l.get().to_string()));
         let page: Page = self.json(call).await?;
         Ok((page.skus, page.next))

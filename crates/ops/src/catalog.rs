@@ -9,7 +9,7 @@
 //! the whole walk, whatever is created meanwhile.
 
 use crate::Inventory;
-use crate::domain::{Limit, Sku};
+use crate::domain::{Limit, Sku, SkuPrefix};
 use crate::error::Error;
 use crate::{Stock, get_stock};
 use futures_util::StreamExt;
@@ -25,23 +25,6 @@ pub struct Page {
     pub next: Option<Sku>,
 }
 
-/// A name prefix to list by: 1–64 of the characters a SKU may hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prefix(String);
-
-impl Prefix {
-    /// Checks the prefix against the SKU alphabet (it may itself be no valid SKU, like `.`).
-    pub fn parse(raw: &str) -> Result<Self, crate::domain::InvalidInput> {
-        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-        if raw.is_empty() || raw.len() > 64 || !raw.chars().all(allowed) {
-            return Err(crate::domain::InvalidInput::new(
-                "prefix must be 1-64 characters of A-Z a-z 0-9 . _ -",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-}
-
 /// Records `sku` in the catalog; called before its first write.
 pub(crate) async fn add(store: &Inventory, sku: &Sku) -> Result<(), Error> {
     let _: i64 = store
@@ -55,17 +38,17 @@ pub(crate) async fn add(store: &Inventory, sku: &Sku) -> Result<(), Error> {
 pub async fn list(
     store: &Inventory,
     after: Option<&Sku>,
-    prefix: Option<&Prefix>,
+    prefix: Option<&SkuPrefix>,
     limit: Limit,
 ) -> Result<Page, Error> {
     // Names sort as bytes; every SKU character is below 0x7f, so "prefix\x7f" bounds them.
     let from = match (after, prefix) {
-        (Some(a), Some(p)) if a.as_str() < p.0.as_str() => format!("[{}", p.0),
+        (Some(a), Some(p)) if a.as_str() < p.as_str() => format!("[{}", p.as_str()),
         (Some(a), _) => format!("({a}"),
-        (None, Some(p)) => format!("[{}", p.0),
+        (None, Some(p)) => format!("[{}", p.as_str()),
         (None, None) => "-".to_owned(),
     };
-    let to = prefix.map_or_else(|| "+".to_owned(), |p| format!("[{}\x7f", p.0));
+    let to = prefix.map_or_else(|| "+".to_owned(), |p| format!("[{}\x7f", p.as_str()));
     let names: Vec<String> = store
         .query(
             redis::cmd("ZRANGE")

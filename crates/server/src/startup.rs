@@ -222,6 +222,14 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish. The shutdown
     /// is fanned out through a broadcast to every background task (the expiry worker).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        // SKUs made before the catalog existed join it, once per store, before the first
+        // request is served (connections wait in the listen backlog meanwhile): so nothing
+        // writes behind a caller's back once the server answers.
+        match crate::ops::catalog::backfill(&self.store).await {
+            Ok(0) => {}
+            Ok(added) => tracing::info!(added, "catalog backfilled"),
+            Err(e) => tracing::warn!(error = %e, "catalog backfill failed; the next start tries again"),
+        }
         let stop = self.stop;
         let worker = self.expiry.map(|config| {
             let mut stopped = stop.subscribe();
@@ -234,15 +242,6 @@ impl Application {
             tokio::spawn(crate::ledger::run(self.store.store().clone(), config, async move {
                 let _ = stopped.recv().await;
             }))
-        });
-        // SKUs made before the catalog existed join it once, in the background.
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            match crate::ops::catalog::backfill(&store).await {
-                Ok(0) => {}
-                Ok(added) => tracing::info!(added, "catalog backfilled"),
-                Err(e) => tracing::warn!(error = %e, "catalog backfill failed; the next start tries again"),
-            }
         });
         let sender = self.webhooks.enabled().then(|| {
             tokio::spawn(crate::webhooks::sender::run(

@@ -1,8 +1,8 @@
 use super::auth::Reader;
 use super::extract::{AppState, query_param};
-use crate::domain::{Limit, Sku};
+use crate::domain::{Limit, Sku, SkuPrefix};
 use crate::error::Error;
-use crate::ops::catalog::{self, Prefix};
+use crate::ops::catalog;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `GET /v1/skus?limit=&after=&prefix=`: the catalog, a page at a time, in name order.
@@ -25,7 +25,7 @@ pub(super) async fn list_skus(_: Reader, req: HttpRequest, state: web::Data<AppS
     let after = query_param(&req, "after")?
         .map(|a| Sku::parse(&a).map_err(|_| crate::domain::InvalidInput::new("after must be a SKU")))
         .transpose()?;
-    let prefix = query_param(&req, "prefix")?.map(|p| Prefix::parse(&p)).transpose()?;
+    let prefix = query_param(&req, "prefix")?.map(|p| SkuPrefix::parse(&p)).transpose()?;
     let page = catalog::list(&state.store, after.as_ref(), prefix.as_ref(), limit).await?;
     Ok(HttpResponse::Ok().json(page))
 }
