@@ -10,8 +10,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
     security((), ("api_key" = ["read"]), ("admin_token" = [])),
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "SKUs per page, default 100"),
-        ("after" = Option<String>, Query, description = "The page's `next` from before: list names after this one"),
-        ("prefix" = Option<String>, Query, description = "Only names that start with this (1-64 of A-Z a-z 0-9 . _ -)"),
+        ("after" = Option<crate::domain::Sku>, Query, description = "The page's `next` from before: list names after this one"),
+        ("prefix" = Option<String>, Query, min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9._-]{1,64}$",
+            description = "Only names that start with this (1-64 of A-Z a-z 0-9 . _ -)"),
     ),
     responses((status = 200, description = "SKUs with their stock, in name order, and the cursor of the next page", body = crate::ops::catalog::Page),
         super::api::Unauthorized,
