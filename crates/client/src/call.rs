@@ -96,7 +96,7 @@ impl Failure {
     }
 }
 
-/// A successful answer's status and body.
+/// A successful answer's body.
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) body: bytes::Bytes,

@@ -69,10 +69,18 @@ impl Refusal {
     /// Reads an error answer; a body that is not the contract's shape keeps its text as the
     /// message, under the code `unexpected`.
     pub(crate) fn read(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
-        let mut details = match serde_json::from_slice(body) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
+        match serde_json::from_slice(body) {
+            Ok(serde_json::Value::Object(fields)) => Self::from_fields(status, fields, retry_after),
+            _ => Self::from_fields(status, serde_json::Map::new(), retry_after).with_text(body),
+        }
+    }
+
+    /// A refusal from an error object's fields (a whole answer's, or one row's of a batch).
+    pub(crate) fn from_fields(
+        status: u16,
+        mut details: serde_json::Map<String, serde_json::Value>,
+        retry_after: Option<Duration>,
+    ) -> Self {
         let mut text = |field: &str| match details.remove(field) {
             Some(serde_json::Value::String(s)) => Some(s),
             _ => None,
@@ -81,9 +89,17 @@ impl Refusal {
         Self {
             status,
             code: code.unwrap_or_else(|| "unexpected".into()),
-            message: message.unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect()),
+            message: message.unwrap_or_default(),
             details,
             retry_after,
+        }
+    }
+
+    /// A body that is not the contract's shape: its text, shortened, is the message.
+    fn with_text(self, body: &[u8]) -> Self {
+        Self {
+            message: String::from_utf8_lossy(body).chars().take(200).collect(),
+            ..self
         }
     }
 

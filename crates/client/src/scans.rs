@@ -112,11 +112,7 @@ impl Client {
                     _ => {
                         let mut fields = r.as_object().cloned().unwrap_or_default();
                         fields.retain(|k, _| !matches!(k.as_str(), "row" | "id" | "status"));
-                        Err(Refusal::read(
-                            status,
-                            Value::Object(fields).to_string().as_bytes(),
-                            None,
-                        ))
+                        Err(Refusal::from_fields(status, fields, None))
                     }
                 };
                 Ok(ScanResult { row, outcome })

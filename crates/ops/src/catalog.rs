@@ -9,10 +9,11 @@
 //! the whole walk, whatever is created meanwhile.
 
 use crate::Inventory;
+use crate::Stock;
 use crate::domain::{Limit, Sku, SkuPrefix};
 use crate::error::Error;
-use crate::{Stock, get_stock};
-use futures_util::StreamExt;
+use crate::level::Level;
+use std::collections::HashMap;
 use stockwatch_store::KeyScan;
 
 /// One page of the catalog.
@@ -64,19 +65,17 @@ pub async fn list(
     let next = (names.len() == limit.get())
         .then(|| names.last().and_then(|n| Sku::parse(n).ok()))
         .flatten();
+    // One pipeline for the page (per node on a cluster), read as `get_stock` reads one SKU.
     let skus: Vec<Sku> = names.iter().filter_map(|n| Sku::parse(n).ok()).collect();
-    let stocks: Vec<Result<Stock, Error>> = futures_util::stream::iter(&skus)
-        .map(|sku| get_stock(store, sku))
-        .buffered(64)
-        .collect()
-        .await;
-    let mut page = Vec::with_capacity(stocks.len());
-    for stock in stocks {
-        match stock {
-            Ok(stock) => page.push(stock),
-            // A name whose SKU was never written (its creation failed after the add).
-            Err(Error::UnknownSku { .. }) => {}
-            Err(e) => return Err(e),
+    let reads = skus
+        .iter()
+        .map(|sku| redis::cmd("HGETALL").arg(store.keys().stock(sku)).to_owned());
+    let rows: Vec<HashMap<String, String>> = store.read_all(reads.collect()).await?;
+    let mut page = Vec::with_capacity(skus.len());
+    for (sku, fields) in skus.iter().zip(rows) {
+        // `None`: a name whose SKU was never written (its creation failed after the add).
+        if let Some(level) = Level::parse(sku, &fields)? {
+            page.push(level.to_stock(sku));
         }
     }
     Ok(Page { skus: page, next })
