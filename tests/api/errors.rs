@@ -367,7 +367,7 @@ async fn a_paused_redis_gives_bounded_503_not_a_hang() {
 async fn a_failure_inside_exec_is_500_never_201() {
     let app = spawn_app().await;
     app.set_stock("a", 5).await;
-    // Corrupt the movement stream's type: XADD fails inside EXEC after HINCRBY applied.
+    // Corrupt the movement history's type: LPUSH fails inside EXEC after HINCRBY applied.
     let mut raw = app.redis.raw().await;
     let moves = app
         .store
@@ -376,7 +376,7 @@ async fn a_failure_inside_exec_is_500_never_201() {
     redis::cmd("DEL").arg(&moves).exec_async(&mut raw).await.unwrap();
     redis::cmd("SET")
         .arg(&moves)
-        .arg("not a stream")
+        .arg("not a list")
         .exec_async(&mut raw)
         .await
         .unwrap();

@@ -40,17 +40,18 @@ async fn hold(store: &Inventory, sku: &str, n: usize, ttl: u64) -> Vec<Reservati
 async fn movements_by_ref(app: &TestApp, sku: &str) -> HashMap<(String, String), usize> {
     let mut conn = app.redis.raw().await;
     let key = app.store.keys().movements(&Sku::parse(sku).unwrap());
-    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+    let entries: Vec<String> = redis::cmd("LRANGE")
         .arg(key)
-        .arg("-")
-        .arg("+")
+        .arg(0)
+        .arg(-1)
         .query_async(&mut conn)
         .await
         .unwrap();
     let mut out = HashMap::new();
-    for e in entries.ids {
-        let (kind, reference): (String, String) = (e.get("kind").unwrap(), e.get("ref").unwrap());
-        *out.entry((reference, kind)).or_default() += 1;
+    for e in entries {
+        // `KIND QUANTITY REF AT …`, as the history stores a movement.
+        let parts: Vec<&str> = e.split(' ').collect();
+        *out.entry((parts[2].to_owned(), parts[0].to_owned())).or_default() += 1;
     }
     out
 }

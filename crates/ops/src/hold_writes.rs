@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::journal::{Entry, journal_cmd};
 use crate::level::shift;
 use crate::reservation::Reservation;
-use crate::{Inventory, convert, movement_cmd};
+use crate::{Inventory, convert, movement_cmds};
 use redis::Cmd;
 
 impl Reservation {
@@ -39,7 +39,7 @@ impl Reservation {
             if to == "available" {
                 writes.push(crossing_cmd(store, sku, line.quantity, now_ms));
             }
-            writes.push(movement_cmd(
+            writes.extend(movement_cmds(
                 store,
                 sku,
                 kind,

@@ -44,6 +44,7 @@ mod extend;
 mod get_order;
 mod get_reservation;
 mod get_stock;
+pub mod history_upgrade;
 mod hold_writes;
 mod idempotency;
 mod inventory;
@@ -235,47 +236,17 @@ pub fn now_ms() -> i64 {
         .map_or(0, convert::millis_i64)
 }
 
-/// The XADD of one movement, appended in the same MULTI or script as the change it records.
-pub(crate) fn movement_cmd(
+/// The writes recording one movement ([`movements`] says where it goes), in the same MULTI
+/// or script as the change it records.
+pub(crate) fn movement_cmds(
     store: &Inventory,
     sku: &Sku,
     kind: EntryKind,
     quantity: i64,
     reference: Reference,
     at_ms: i64,
-) -> redis::Cmd {
-    movement_with(store, sku, kind, quantity, reference, at_ms, &[])
-}
-
-/// [`movement_cmd`] with more fields: the `location` of a stockroom change, a transfer's
-/// `to`, an adjustment's `reason`.
-pub(crate) fn movement_with(
-    store: &Inventory,
-    sku: &Sku,
-    kind: EntryKind,
-    quantity: i64,
-    reference: Reference,
-    at_ms: i64,
-    extra: &[(&str, &str)],
-) -> redis::Cmd {
-    let mut cmd = redis::cmd("XADD");
-    cmd.arg(store.keys().movements(sku))
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(store.config().movements_maxlen)
-        .arg("*")
-        .arg("kind")
-        .arg(kind.as_str())
-        .arg("ref")
-        .arg(reference)
-        .arg("quantity")
-        .arg(quantity)
-        .arg("at")
-        .arg(at_ms);
-    for (field, value) in extra {
-        cmd.arg(*field).arg(*value);
-    }
-    cmd
+) -> [redis::Cmd; 3] {
+    movements::record_cmds(store, sku, kind, quantity, reference, at_ms, &[])
 }
 
 /// The ledger entry of an admin change of one SKU (`set` or `restock`), if the ledger is on.

@@ -4,7 +4,8 @@
 
 use super::alerts::crossing_cmd;
 use super::level::{Level, MAX_LOCATIONS, Place, field_at};
-use super::{Stock, admin_entry, movement_with, now_ms, read_stock};
+use super::movements::{birth_cmds, record_cmds};
+use super::{Stock, admin_entry, now_ms, read_stock};
 use crate::Inventory;
 use crate::domain::EntryKind;
 use crate::domain::{InvalidInput, Location, Reference, Sku};
@@ -82,6 +83,8 @@ pub(crate) struct Change<'a> {
     /// The level as it will be after the writes.
     pub level: Level,
     writes: Vec<Cmd>,
+    /// True while the change creates the SKU: its first movement is its `born` field.
+    creating: bool,
 }
 
 impl<'a> Change<'a> {
@@ -89,6 +92,7 @@ impl<'a> Change<'a> {
     /// counter at 0, so the increments below apply to a well-formed hash.
     fn new(store: &'a Inventory, sku: &'a Sku, at_ms: i64, level: Option<Level>) -> Self {
         let key = store.keys().stock(sku);
+        let creating = level.is_none();
         let mut writes = Vec::new();
         let level = level.unwrap_or_else(|| {
             writes.push(
@@ -114,6 +118,7 @@ impl<'a> Change<'a> {
             key,
             level,
             writes,
+            creating,
         }
     }
 
@@ -129,8 +134,12 @@ impl<'a> Change<'a> {
     /// ledger entry, and the alert check of the totals' move by `total_delta`.
     pub(crate) fn record(&mut self, kind: EntryKind, quantity: i64, total_delta: i64, extra: &[(&str, &str)]) {
         let (store, sku, at) = (self.store, self.sku, self.at_ms);
-        self.writes
-            .push(movement_with(store, sku, kind, quantity, Reference::Admin, at, extra));
+        if std::mem::take(&mut self.creating) {
+            self.writes.extend(birth_cmds(store, sku, kind, quantity, at, extra));
+        } else {
+            self.writes
+                .extend(record_cmds(store, sku, kind, quantity, Reference::Admin, at, extra));
+        }
         self.writes.extend(admin_entry(store, sku, kind, quantity, at));
         if total_delta != 0 && self.level.rules.any() {
             self.writes.push(crossing_cmd(store, sku, total_delta, at));

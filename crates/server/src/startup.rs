@@ -230,6 +230,12 @@ impl Application {
             Ok(added) => tracing::info!(added, "catalog backfilled"),
             Err(e) => tracing::warn!(error = %e, "catalog backfill failed; the next start tries again"),
         }
+        // Movement streams of versions before 1.4 become history lists, likewise once.
+        match crate::ops::history_upgrade::upgrade(&self.store).await {
+            Ok(0) => {}
+            Ok(converted) => tracing::info!(converted, "movement streams converted to history lists"),
+            Err(e) => tracing::warn!(error = %e, "movement history upgrade failed; the next start tries again"),
+        }
         let stop = self.stop;
         let worker = self.expiry.map(|config| {
             let mut stopped = stop.subscribe();

@@ -4,8 +4,9 @@
 //!
 //! | key | type | holds | slot |
 //! |---|---|---|---|
-//! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received` | the SKU's |
-//! | `sw:sku:{SKU}:moves` | stream | movements of that SKU, capped by MAXLEN | the SKU's |
+//! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received`; per location `…@L`, `locs`, `priority@L`; alert rules; `born` (the creating movement) and `moved` (movements in the history list) | the SKU's |
+//! | `sw:sku:{SKU}:history` | list | the SKU's later movements, newest first, capped by LTRIM (`crate::ops::movements` has the entry format) | the SKU's |
+//! | `sw:history:upgraded` | string | set once the movement streams of versions before 1.4 (`sw:sku:{SKU}:moves`) were converted | its own |
 //! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
 //! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
 //! | `sw:saga:{T}:ID` | string | `commit` or `abort`: the decision of a cross-slot cart (ID is its order or reservation) | the id's |
@@ -144,9 +145,26 @@ impl Keys {
         self.slot_of_sku(&items.lines()[0].sku)
     }
 
-    /// The movement stream of one SKU (same hash tag as its stock).
+    /// The movement history list of one SKU (same hash tag as its stock). Not `:moves`:
+    /// that was the stream of versions before 1.4 ([`Self::old_movements_pattern`]).
     pub fn movements(&self, sku: &Sku) -> String {
-        format!("{}:sku:{{{sku}}}:moves", self.prefix)
+        format!("{}:sku:{{{sku}}}:history", self.prefix)
+    }
+
+    /// A SCAN pattern matching the movement streams of versions before 1.4, which
+    /// `ops::history_upgrade` converts to history lists.
+    pub fn old_movements_pattern(&self) -> String {
+        format!("{}:sku:{{*}}:moves", self.prefix)
+    }
+
+    /// The SKU whose old movement stream `key` is.
+    pub fn sku_of_old_movements_key(&self, key: &str) -> Option<Sku> {
+        self.sku_of_stock_key(key.strip_suffix(":moves")?)
+    }
+
+    /// Set once every old movement stream was converted (`ops::history_upgrade`).
+    pub fn history_upgraded(&self) -> String {
+        format!("{}:history:upgraded", self.prefix)
     }
 
     /// A SCAN pattern matching every stock key and nothing else.

@@ -5,9 +5,9 @@ fn sku_keys_share_one_hash_tag() {
     let keys = Keys::new("t1").unwrap();
     let sku = Sku::parse("PS5").unwrap();
     assert_eq!(keys.stock(&sku), "t1:sku:{PS5}");
-    assert_eq!(keys.movements(&sku), "t1:sku:{PS5}:moves");
+    assert_eq!(keys.movements(&sku), "t1:sku:{PS5}:history");
     assert_eq!(keys.sku_of_stock_key(&keys.stock(&sku)), Some(sku));
-    assert_eq!(keys.sku_of_stock_key("t1:sku:{PS5}:moves"), None);
+    assert_eq!(keys.sku_of_stock_key("t1:sku:{PS5}:history"), None);
     assert_eq!(keys.sku_of_stock_key("t2:sku:{PS5}"), None);
 }
 

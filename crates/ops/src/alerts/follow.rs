@@ -31,13 +31,17 @@ impl Follower {
         }
         let (tx, rx) = broadcast::channel(1024);
         *feed = Some(tx.downgrade());
-        tokio::spawn(follow(store.clone(), tx));
+        // From the instant of subscribing, not of the task's first read: an alert raised
+        // in between is news too. (Stream ids count Redis's milliseconds; the two clocks
+        // are the same machine's, or close.)
+        let since = format!("{}-0", crate::now_ms().saturating_sub(1));
+        tokio::spawn(follow(store.clone(), tx, since));
         rx
     }
 }
 
-async fn follow(store: Inventory, tx: broadcast::Sender<Alert>) {
-    // Where each stream was when we started: only what comes after is news.
+async fn follow(store: Inventory, tx: broadcast::Sender<Alert>, since: String) {
+    // Where each stream was read up to; a slot not read yet starts at `since`.
     let mut after: HashMap<u16, String> = HashMap::new();
     let mut listed = tokio::time::Instant::now() - RELIST;
     let mut slots: Vec<u16> = Vec::new();
@@ -49,16 +53,7 @@ async fn follow(store: Inventory, tx: broadcast::Sender<Alert>) {
             listed = tokio::time::Instant::now();
         }
         for &slot in &slots {
-            let from = match after.get(&slot) {
-                Some(id) => id.clone(),
-                None => match last_id(&store, slot).await {
-                    Ok(id) => {
-                        after.insert(slot, id.clone());
-                        id
-                    }
-                    Err(_) => continue,
-                },
-            };
+            let from = after.get(&slot).unwrap_or(&since).clone();
             match read_since(&store, slot, &from, 500).await {
                 Ok(page) => {
                     for (id, alert) in page {
@@ -71,19 +66,4 @@ async fn follow(store: Inventory, tx: broadcast::Sender<Alert>) {
         }
         tokio::time::sleep(POLL).await;
     }
-}
-
-/// The newest entry id of a slot's alert stream (`0-0` when empty).
-async fn last_id(store: &Inventory, slot: u16) -> Result<String, crate::error::StoreError> {
-    let page: redis::streams::StreamRangeReply = store
-        .query(
-            redis::cmd("XREVRANGE")
-                .arg(store.keys().alerts(slot))
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(1),
-        )
-        .await?;
-    Ok(page.ids.first().map_or_else(|| "0-0".to_owned(), |e| e.id.clone()))
 }

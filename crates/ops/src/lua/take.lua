@@ -19,7 +19,7 @@
 -- ARGV: the batch header, then per buyer: its header, q_1..q_n, pin_1..pin_n ('' = not
 --       pinned), then A_RECORD_ARGS arguments: the order JSON, or the reservation's
 --       field/value pairs.
--- KEYS, per buyer: stock_1..n, moves_1..n, then the K_* keys (K_IDEMPOTENCY only when the
+-- KEYS, per buyer: stock_1..n, history_1..n, then the K_* keys (K_IDEMPOTENCY only when the
 --       buyer's A_IDEMPOTENT is '1').
 -- Returns one reply per buyer, in order:
 --       {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
@@ -31,7 +31,7 @@
 -- flat array, levels in per-batch maps, and the locations' tables exist only for SKUs that
 -- have named locations.
 
-local buyers, maxlen = tonumber(ARGV[1 + B_BUYERS]), ARGV[1 + B_MAXLEN]
+local buyers, maxlen = tonumber(ARGV[1 + B_BUYERS]), tonumber(ARGV[1 + B_MAXLEN])
 if not buyers then return redis.error_reply('take.lua: bad batch header') end
 
 -- 1. Parse. Buyer b's first key, first argument, line count and line base (its lines are
@@ -244,8 +244,8 @@ end
 -- reader can tell. A SKU with alert rules is written take by take instead, so that each
 -- alert reports the level its own take left. `took`: units out of `available` per key, in
 -- the order `touched` (every summed key: each take moves `available`); `into[field][key]`:
--- units into every other field.
-local took, touched, into, fields = {}, {}, {}, {}
+-- units into every other field. `logs`: the history lists pushed to, trimmed once at the end.
+local took, touched, into, fields, logs = {}, {}, {}, {}, {}
 local function add(key, field, delta)
   if ruled[key] then
     redis.call('HINCRBY', key, field, delta)
@@ -283,8 +283,15 @@ for b = 1, buyers do
           named = true
         end
       end
-      redis.call('XADD', KEYS[k + n + i - 1], 'MAXLEN', '~', maxlen, '*', 'kind', ARGV[a + A_KIND],
-        'ref', ARGV[a + A_REFERENCE], 'quantity', ARGV[a + A_COUNT + i - 1], 'at', ARGV[a + A_AT_MS])
+      -- The movement, in the history list's format (crates/ops/src/movements.rs).
+      local log = KEYS[k + n + i - 1]
+      redis.call('LPUSH', log, ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] .. ' ' ..
+        ARGV[a + A_REFERENCE] .. ' ' .. ARGV[a + A_AT_MS])
+      if not logs[log] then
+        logs[log] = true
+        logs[#logs + 1] = log
+      end
+      add(key, 'moved', 1)
       if ruled[key] then
         raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], string.match(key, '{([^}]*)}$'), -q,
           ARGV[a + A_AT_MS], maxlen)
@@ -316,6 +323,10 @@ for b = 1, buyers do
     redis.call('HSET', KEYS[k + 2 * n + K_IDEMPOTENCY], unpack(stored[b]))
     redis.call('PEXPIRE', KEYS[k + 2 * n + K_IDEMPOTENCY], ARGV[a + A_RETENTION_MS])
   end
+end
+-- Each history list is trimmed once per batch, after its pushes.
+for _, log in ipairs(logs) do
+  redis.call('LTRIM', log, 0, maxlen - 1)
 end
 for _, key in ipairs(touched) do
   redis.call('HINCRBY', key, 'available', -took[key])

@@ -32,7 +32,7 @@ layout! {
     enum BatchArg, count "B_COUNT" {
         /// How many buyers follow.
         Buyers = "B_BUYERS",
-        /// `MAXLEN ~` of the movement streams.
+        /// The cap of the movement history lists (and `MAXLEN ~` of the alert streams).
         Maxlen = "B_MAXLEN",
     }
 }

@@ -5,7 +5,7 @@
 use super::super::alerts::crossing_cmd;
 use super::super::journal::{with_allocations, xadd};
 use super::super::level::{Allocation, shift};
-use super::super::{OrderLine, movement_cmd};
+use super::super::{OrderLine, movement_cmds};
 use super::Record;
 use super::Take;
 use super::decide::Verdict;
@@ -32,7 +32,7 @@ impl Take {
             let key = self.store.keys().stock(&line.sku);
             positions.push(writes.len());
             writes.extend(shift(&key, drawn, Some("available"), Some(self.destination())));
-            writes.push(movement_cmd(
+            writes.extend(movement_cmds(
                 &self.store,
                 &line.sku,
                 self.kind,

@@ -8,14 +8,13 @@ mod locations;
 
 use super::Order;
 use super::level::Level;
+use super::movements::{BORN, History, MOVED};
 use super::reservation::Reservation;
 use crate::Inventory;
-use crate::domain::EntryKind;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::KeyScan;
 use locations::ByLocation;
-use redis::Value;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -65,9 +64,12 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
     let keys = store.keys();
     let mut violations = Vec::new();
     let mut stock: BTreeMap<String, Level> = BTreeMap::new();
+    // Per SKU, Σ of its stock-received movements, when its history is whole.
+    let mut by_movements: HashMap<String, i64> = HashMap::new();
     for chunk in store.scan(&keys.stock_pattern(), STEP).await?.chunks(STEP) {
         let reads = chunk.iter().map(|key| redis::cmd("HGETALL").arg(key).to_owned());
         let rows: Vec<HashMap<String, String>> = store.read_all(reads.collect()).await?;
+        let mut histories = Vec::new();
         for (key, fields) in chunk.iter().zip(rows) {
             let Some(sku) = keys.sku_of_stock_key(key) else {
                 continue;
@@ -75,11 +77,16 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             match Level::parse(&sku, &fields) {
                 Ok(Some(level)) => {
                     stock.insert(sku.to_string(), level);
+                    match History::from_fields(fields.get(BORN).cloned(), fields.get(MOVED).map(String::as_str)) {
+                        Ok(history) => histories.push((sku, history)),
+                        Err(e) => violations.push(corrupt(key, &e.to_string())),
+                    }
                 }
                 Ok(None) => {} // deleted between SCAN and read
                 Err(e) => violations.push(corrupt(key, &e.to_string())),
             }
         }
+        received_by_movements(store, histories, &mut by_movements, &mut violations).await?;
     }
     let mut by_location = ByLocation::default();
 
@@ -224,8 +231,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
                 ),
             );
         }
-        let parsed = Sku::parse(sku).map_err(|e| StoreError::Protocol(e.to_string().into()))?;
-        if let Some(by_moves) = received_by_movements(store, &parsed).await?
+        if let Some(&by_moves) = by_movements.get(sku)
             && by_moves != c.received
         {
             broken(
@@ -269,55 +275,37 @@ fn corrupt(key: &str, why: &str) -> Violation {
     }
 }
 
-/// Σ of `set`/`restock`/`adjust` quantities (a transfer moves nothing in total), when the stream still holds every entry ever added
-/// (Redis 7's `entries-added` equals its length); `None` when it was trimmed or the server
-/// cannot tell, since a partial sum proves nothing.
-async fn received_by_movements(store: &Inventory, sku: &Sku) -> Result<Option<i64>, StoreError> {
-    let key = store.keys().movements(sku);
-    let info: Value = match store.query(redis::cmd("XINFO").arg("STREAM").arg(&key)).await {
-        Ok(v) => v,
-        Err(StoreError::Protocol(_)) => return Ok(Some(0)), // no stream: nothing received by movement
-        Err(e) => return Err(e),
-    };
-    let info: HashMap<String, Value> = redis::from_redis_value(info).map_err(StoreError::from)?;
-    let num = |name: &str| {
-        info.get(name)
-            .and_then(|v| redis::from_redis_value::<i64>(v.clone()).ok())
-    };
-    match (num("length"), num("entries-added")) {
-        (Some(len), Some(added)) if len == added => {}
-        _ => return Ok(None),
-    }
-    let mut sum = 0;
-    let mut start = "-".to_owned();
-    loop {
-        let page: redis::streams::StreamRangeReply = store
-            .query(
-                redis::cmd("XRANGE")
-                    .arg(&key)
-                    .arg(&start)
-                    .arg("+")
-                    .arg("COUNT")
-                    .arg(1000),
-            )
-            .await?;
-        let Some(last) = page.ids.last().map(|e| e.id.clone()) else {
-            break;
-        };
-        for entry in &page.ids {
-            let kind: Option<String> = entry.get("kind");
-            if kind
-                .as_deref()
-                .and_then(EntryKind::parse)
-                .is_some_and(EntryKind::is_admin)
-            {
-                sum += entry.get::<i64>("quantity").unwrap_or(0);
+/// Adds to `sums`, per SKU of `histories`, Σ of its stock-received movements when its
+/// history is whole. Only SKUs that moved since their creation cost a read (one pipeline
+/// for the chunk): the others' history is their `born` field.
+async fn received_by_movements(
+    store: &Inventory,
+    histories: Vec<(Sku, History)>,
+    sums: &mut HashMap<String, i64>,
+    violations: &mut Vec<Violation>,
+) -> Result<(), StoreError> {
+    let listed: Vec<&Sku> = histories.iter().filter(|(_, h)| h.has_list()).map(|(s, _)| s).collect();
+    let reads = listed.iter().map(|sku| {
+        redis::cmd("LRANGE")
+            .arg(store.keys().movements(sku))
+            .arg(0)
+            .arg(-1)
+            .to_owned()
+    });
+    let mut lists: HashMap<&Sku, Vec<String>> = listed
+        .iter()
+        .copied()
+        .zip(store.read_all(reads.collect()).await?)
+        .collect();
+    for (sku, history) in &histories {
+        let entries = lists.remove(sku).unwrap_or_default();
+        match history.received(&entries) {
+            Ok(Some(sum)) => {
+                sums.insert(sku.to_string(), sum);
             }
+            Ok(None) => {}
+            Err(e) => violations.push(corrupt(&store.keys().movements(sku), &e.to_string())),
         }
-        if page.ids.len() < 1000 {
-            break;
-        }
-        start = format!("({last}");
     }
-    Ok(Some(sum))
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! The floor: what a purchase's writes cost Redis with nothing around them.
 //!
-//! A sale's effect is two `HINCRBY`s (available, sold), an `XADD` to the SKU's movement
-//! stream and a `SET` of the order JSON. Sent as plain pipelines (no WATCH, no read, no
+//! A sale's effect is three `HINCRBY`s (available, sold, moved), an `LPUSH` to the SKU's
+//! movement history (trimmed once per pipeline, as a batch trims it once) and a `SET` of the
+//! order JSON. Sent as plain pipelines (no WATCH, no read, no
 //! script, no reply to decide on) they are the least Redis CPU an order can cost, however it
 //! is decided. `bench --floor` measures it in the same sitting as the strategies, so each
 //! strategy's Redis CPU per order can be read as a multiple of it.
@@ -37,7 +38,7 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
     let user = UserId::parse(&"floor".into())?;
     let (stock, moves) = (store.keys().stock(&sku), store.keys().movements(&sku));
     let slot = store.keys().slot_of_sku(&sku);
-    let maxlen = store.config().movements_maxlen;
+    let maxlen = store.config().movements_maxlen.max(1);
     let cpu_before = store.redis_cpu_seconds().await?;
     let started = std::time::Instant::now();
     let next = Arc::new(AtomicU64::new(0));
@@ -70,15 +71,18 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
                     };
                     pipe.cmd("HINCRBY").arg(&stock).arg("available").arg(-1).ignore();
                     pipe.cmd("HINCRBY").arg(&stock).arg("sold").arg(1).ignore();
-                    pipe.cmd("XADD").arg(&moves).arg("MAXLEN").arg("~").arg(maxlen).arg("*");
-                    pipe.arg("kind").arg("purchase").arg("ref").arg(id.to_string());
-                    pipe.arg("quantity").arg(1).arg("at").arg(at).ignore();
+                    pipe.cmd("HINCRBY").arg(&stock).arg("moved").arg(1).ignore();
+                    pipe.cmd("LPUSH")
+                        .arg(&moves)
+                        .arg(format!("purchase 1 {id} {at}"))
+                        .ignore();
                     written.push(store.keys().order(&id));
                     pipe.cmd("SET")
                         .arg(written.last())
                         .arg(serde_json::to_string(&order).expect("an order encodes"))
                         .ignore();
                 }
+                pipe.cmd("LTRIM").arg(&moves).arg(0).arg(maxlen - 1).ignore();
                 pipe.exec_async(&mut conn).await?;
             }
         }
