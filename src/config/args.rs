@@ -240,7 +240,8 @@ pub struct ServeArgs {
     /// Pause between check and act on the broken path, milliseconds, so its race shows.
     #[arg(long, env = "STOCKWATCH_BROKEN_THINK_MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub broken_think_ms: u64,
-    /// Approximate cap of each SKU's movement stream.
+    /// Cap of each SKU's movement history list (its newest movements are kept), and MAXLEN ~
+    /// of the alert streams.
     #[arg(long, env = "STOCKWATCH_MOVEMENTS_MAXLEN", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub movements_maxlen: u64,
     /// Group commit of concurrent takes on `watch` and `lua` (`off`: one buyer per transaction

@@ -86,6 +86,7 @@ async fn skus_from_before_the_catalog_join_it_once_and_lost_names_are_left_out()
     let mut redis = app.redis.raw().await;
     let _: () = redis::cmd("DEL")
         .arg(keys.catalog())
+        .arg(keys.catalog_page_prefix()) // the first page: its lower bound is ""
         .arg(keys.catalog_complete())
         .query_async(&mut redis)
         .await
@@ -94,13 +95,7 @@ async fn skus_from_before_the_catalog_join_it_once_and_lost_names_are_left_out()
     assert_eq!(catalog::backfill(&app.store).await.unwrap(), 30);
     assert_eq!(catalog::backfill(&app.store).await.unwrap(), 0, "once per store");
     // A name whose creation never got to write the SKU.
-    let _: () = redis::cmd("ZADD")
-        .arg(keys.catalog())
-        .arg(0)
-        .arg("old-15a")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    catalog::add(&app.store, &Sku::parse("old-15a").unwrap()).await.unwrap();
     let (names, _) = walk(app, "", 7).await;
     assert_eq!(names.len(), 30);
     assert!(!names.contains(&"old-15a".to_owned()));
@@ -134,4 +129,105 @@ async fn the_catalog_on_a_cluster_lists_skus_of_every_master() {
         .map(|s| stockwatch::keys::slot_of(s.as_str()) / 5462)
         .collect();
     assert_eq!(slots.len(), 3, "the SKUs span the masters");
+}
+
+/// Every name `catalog::names` gives, page by page of `limit`.
+async fn walk_names(store: &Inventory, limit: usize) -> Vec<String> {
+    let (mut all, mut after) = (Vec::new(), None::<Sku>);
+    loop {
+        let (page, next) = catalog::names(store, after.as_ref(), None, Limit::try_from(limit).unwrap())
+            .await
+            .unwrap();
+        all.extend(page.into_iter().map(String::from));
+        match next {
+            Some(next) => after = Some(next),
+            None => return all,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
+    let app = spawn_app().await;
+    let store = &app.store;
+    let sku = |name: &str| Sku::parse(name).unwrap();
+    // Added in a scrambled order, so every page splits somewhere in its middle.
+    let mut stable: Vec<String> = (0..3000).map(|i| format!("s-{:04}", (i * 7919) % 3000)).collect();
+    for chunk in stable.chunks(100) {
+        join_all(
+            chunk
+                .iter()
+                .map(|n| async move { catalog::add(store, &sku(n)).await.unwrap() }),
+        )
+        .await;
+    }
+    let churn: Vec<String> = (0..1500).map(|i| format!("s-{:04}x", (i * 2) % 3000)).collect();
+    // Walks in small pages while other names are added and then removed all around them.
+    let (walked, ()) = tokio::join!(walk_names(store, 37), async {
+        for chunk in churn.chunks(50) {
+            join_all(
+                chunk
+                    .iter()
+                    .map(|n| async move { catalog::add(store, &sku(n)).await.unwrap() }),
+            )
+            .await;
+        }
+        for chunk in churn.chunks(50) {
+            join_all(
+                chunk
+                    .iter()
+                    .map(|n| async move { catalog::remove(store, &sku(n)).await.unwrap() }),
+            )
+            .await;
+        }
+    });
+    assert!(walked.windows(2).all(|w| w[0] < w[1]), "in order, never twice");
+    let seen: BTreeSet<&String> = walked.iter().collect();
+    stable.sort();
+    let missed: Vec<&String> = stable.iter().filter(|n| !seen.contains(n)).collect();
+    assert!(missed.is_empty(), "names there for the whole walk: {missed:?}");
+    // After the churn: exactly the stable names, and the pages stay small.
+    assert_eq!(walk_names(store, 1000).await, stable);
+    let keys = store.keys();
+    let mut conn = app.redis.raw().await;
+    let bounds: Vec<String> = redis::cmd("ZRANGE")
+        .arg(keys.catalog())
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(bounds.len() >= 3000 / 120, "split into pages: {}", bounds.len());
+    for low in &bounds {
+        let page = format!("{}{low}", keys.catalog_page_prefix());
+        let (size, encoding): (usize, String) = redis::pipe()
+            .cmd("ZCARD")
+            .arg(&page)
+            .cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(&page)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!((1..=120).contains(&size), "page {low:?} holds {size}");
+        assert_eq!(encoding, "listpack", "page {low:?}");
+    }
+    // Removing every name leaves the first page's bound only.
+    for chunk in stable.chunks(100) {
+        join_all(
+            chunk
+                .iter()
+                .map(|n| async move { catalog::remove(store, &sku(n)).await.unwrap() }),
+        )
+        .await;
+    }
+    assert!(walk_names(store, 100).await.is_empty());
+    let left: Vec<String> = redis::cmd("ZRANGE")
+        .arg(keys.catalog())
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, [""]);
 }

@@ -206,7 +206,7 @@ async fn movement_streams_of_earlier_versions_are_converted_once() {
     let app = spawn_app().await;
     let keys = app.store.keys();
     let mut conn = app.redis.raw().await;
-    // What a version before 1.4 left: counters, and a stream of movements per SKU.
+    // What an earlier version left: counters, and a stream of movements per SKU.
     let old = |sku: &str| format!("{}:sku:{{{sku}}}:moves", keys.prefix());
     let sku = |s: &str| stockwatch::domain::Sku::parse(s).unwrap();
     for (name, entries) in [

@@ -1,5 +1,7 @@
-//! The catalog: every SKU's name in one sorted set, so that an admin can page through a
-//! shop's SKUs in name order, or find them by prefix, at O(log N + page) a page.
+//! The catalog: every SKU's name, so that an admin can page through a shop's SKUs in name
+//! order, or find them by prefix, at O(log N + page) a page. The names are kept in pages of
+//! at most 120 (`lua/catalog.lua`): a small sorted set stays a listpack, about 16 bytes a
+//! name, where one sorted set of a million names would cost about 110 bytes each.
 //!
 //! A name is added before the SKU's first write and is never the only trace of a SKU the
 //! store lost: a listing reads each named SKU's stock and leaves out names whose stock is
@@ -14,7 +16,7 @@ use crate::domain::{Limit, Sku, SkuPrefix};
 use crate::error::Error;
 use crate::level::Level;
 use std::collections::HashMap;
-use stockwatch_store::KeyScan;
+use stockwatch_store::{KeyScan, Store};
 
 /// One page of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -26,12 +28,50 @@ pub struct Page {
     pub next: Option<Sku>,
 }
 
+/// The catalog script: `add`, `remove` or `list` (see its header).
+static SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(include_str!("lua/catalog.lua")));
+
+/// Runs `op` of the catalog script with `args`.
+async fn call<T: redis::FromRedisValue>(store: &Inventory, op: &str, args: &[&str]) -> Result<T, Error> {
+    let keys = store.keys();
+    let mut call = SCRIPT.key(keys.catalog());
+    call.arg(op).arg(keys.catalog_page_prefix()).arg(args);
+    let mut conn = store.shared();
+    Ok(Store::bounded(store.deadline(), call.invoke_async(&mut conn)).await?)
+}
+
 /// Records `sku` in the catalog; called before its first write.
-pub(crate) async fn add(store: &Inventory, sku: &Sku) -> Result<(), Error> {
-    let _: i64 = store
-        .query(redis::cmd("ZADD").arg(store.keys().catalog()).arg(0).arg(sku.as_str()))
-        .await?;
-    Ok(())
+pub async fn add(store: &Inventory, sku: &Sku) -> Result<(), Error> {
+    call::<i64>(store, "add", &[sku.as_str()]).await.map(drop)
+}
+
+/// Takes `sku` out of the catalog; called after its last write.
+pub async fn remove(store: &Inventory, sku: &Sku) -> Result<(), Error> {
+    call::<i64>(store, "remove", &[sku.as_str()]).await.map(drop)
+}
+
+/// Up to `limit` names after `after` (and starting with `prefix`), in name order, and the
+/// cursor of the next page (`None` on the last). One script call: a consistent cut.
+pub async fn names(
+    store: &Inventory,
+    after: Option<&Sku>,
+    prefix: Option<&SkuPrefix>,
+    limit: Limit,
+) -> Result<(Vec<Sku>, Option<Sku>), Error> {
+    // Names sort as bytes; every SKU character is below 0x7f, so "prefix\x7f" bounds them.
+    let from = match (after, prefix) {
+        (Some(a), Some(p)) if a.as_str() < p.as_str() => format!("[{}", p.as_str()),
+        (Some(a), _) => format!("({a}"),
+        (None, Some(p)) => format!("[{}", p.as_str()),
+        (None, None) => "-".to_owned(),
+    };
+    let to = prefix.map_or_else(|| "+".to_owned(), |p| format!("[{}\x7f", p.as_str()));
+    let limit_arg = limit.get().to_string();
+    let names: Vec<String> = call(store, "list", &[&from, &to, &limit_arg]).await?;
+    let skus: Vec<Sku> = names.iter().filter_map(|n| Sku::parse(n).ok()).collect();
+    let next = (names.len() == limit.get()).then(|| skus.last().cloned()).flatten();
+    Ok((skus, next))
 }
 
 /// `GET /v1/skus`: up to `limit` SKUs named after `after` (and starting with `prefix`), in
@@ -42,31 +82,8 @@ pub async fn list(
     prefix: Option<&SkuPrefix>,
     limit: Limit,
 ) -> Result<Page, Error> {
-    // Names sort as bytes; every SKU character is below 0x7f, so "prefix\x7f" bounds them.
-    let from = match (after, prefix) {
-        (Some(a), Some(p)) if a.as_str() < p.as_str() => format!("[{}", p.as_str()),
-        (Some(a), _) => format!("({a}"),
-        (None, Some(p)) => format!("[{}", p.as_str()),
-        (None, None) => "-".to_owned(),
-    };
-    let to = prefix.map_or_else(|| "+".to_owned(), |p| format!("[{}\x7f", p.as_str()));
-    let names: Vec<String> = store
-        .query(
-            redis::cmd("ZRANGE")
-                .arg(store.keys().catalog())
-                .arg(&from)
-                .arg(&to)
-                .arg("BYLEX")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(limit.get()),
-        )
-        .await?;
-    let next = (names.len() == limit.get())
-        .then(|| names.last().and_then(|n| Sku::parse(n).ok()))
-        .flatten();
+    let (skus, next) = names(store, after, prefix, limit).await?;
     // One pipeline for the page (per node on a cluster), read as `get_stock` reads one SKU.
-    let skus: Vec<Sku> = names.iter().filter_map(|n| Sku::parse(n).ok()).collect();
     let reads = skus
         .iter()
         .map(|sku| redis::cmd("HGETALL").arg(store.keys().stock(sku)).to_owned());
@@ -99,14 +116,12 @@ pub async fn backfill(store: &Inventory) -> Result<u64, Error> {
         if names.is_empty() {
             continue;
         }
-        let mut zadd = redis::cmd("ZADD");
-        zadd.arg(keys.catalog());
-        for name in &names {
-            zadd.arg(0).arg(name);
-        }
-        let new: u64 = store.query(&zadd).await?;
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let new: u64 = call(store, "add", &names).await?;
         added += new;
     }
+    // The one-set catalog of earlier versions, now rebuilt as pages.
+    let _: () = store.query(redis::cmd("UNLINK").arg(keys.old_catalog())).await?;
     let _: () = store
         .query(redis::cmd("SET").arg(keys.catalog_complete()).arg(1))
         .await?;

@@ -1,4 +1,4 @@
-//! The one-time conversion of movement streams (the layout before 1.4, one stream per SKU,
+//! The one-time conversion of movement streams (the layout of earlier versions, one stream per SKU,
 //! about 4.7 KB each at rest) into history lists ([`crate::ops::movements`]). `serve` runs
 //! it before its first request, once per store, as it backfills the catalog.
 

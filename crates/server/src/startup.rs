@@ -230,7 +230,7 @@ impl Application {
             Ok(added) => tracing::info!(added, "catalog backfilled"),
             Err(e) => tracing::warn!(error = %e, "catalog backfill failed; the next start tries again"),
         }
-        // Movement streams of versions before 1.4 become history lists, likewise once.
+        // Movement streams of earlier versions become history lists, likewise once.
         match crate::ops::history_upgrade::upgrade(&self.store).await {
             Ok(0) => {}
             Ok(converted) => tracing::info!(converted, "movement streams converted to history lists"),

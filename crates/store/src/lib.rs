@@ -65,7 +65,7 @@ pub struct StoreConfig {
     /// Pause between check and act on the `broken` path (default 5 ms, ±25% per call), so
     /// the race it teaches shows up even on a fast machine.
     pub broken_think_time: Duration,
-    /// Approximate cap of each SKU's movement stream (XADD MAXLEN ~).
+    /// Cap of each SKU's movement history list (LTRIM), and MAXLEN ~ of the alert streams.
     pub movements_maxlen: usize,
     /// Group commit (default on): concurrent `watch` takes share one transaction instead of
     /// aborting each other, and concurrent `lua` takes share one script call. Off gives the

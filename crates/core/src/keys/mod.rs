@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received`; per location `…@L`, `locs`, `priority@L`; alert rules; `born` (the creating movement) and `moved` (movements in the history list) | the SKU's |
 //! | `sw:sku:{SKU}:history` | list | the SKU's later movements, newest first, capped by LTRIM (`crate::ops::movements` has the entry format) | the SKU's |
-//! | `sw:history:upgraded` | string | set once the movement streams of versions before 1.4 (`sw:sku:{SKU}:moves`) were converted | its own |
+//! | `sw:history:upgraded` | string | set once the movement streams of earlier versions (`sw:sku:{SKU}:moves`) were converted | its own |
 //! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
 //! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
 //! | `sw:saga:{T}:ID` | string | `commit` or `abort`: the decision of a cross-slot cart (ID is its order or reservation) | the id's |
@@ -23,6 +23,9 @@
 //! | `sw:aged:{T}` | hash | per SKU, units sold in orders of slot T that aged out of Redis | T |
 //! | `sw:alerts:{T}` | stream | stock alerts raised in slot T, in the same MULTI or script as the change (`crates/ops/src/lua/alerts.lua`); on one server, all use slot 0's | T |
 //! | `sw:alerts:skus` | set | SKUs with alert rules: what the low-stock list reads, and whose slots the alert readers follow | its own |
+//! | `sw:catalog:{catalog}` | zset | the catalog's directory: the lower bound of each page of SKU names (`crate::ops::catalog`) | its own |
+//! | `sw:catalog:{catalog}:page:LOW` | zset | up to 120 SKU names from LOW on, all scores 0: a listpack | the directory's |
+//! | `sw:catalog:{catalog}:complete` | string | set once every SKU made before the catalog joined it | the directory's |
 //! | `sw:webhooks` | hash | webhook id → its JSON (url, events, secret) | its own |
 //! | `sw:apikeys` | hash | API key id → its JSON (name, scopes, SHA-256 of the key; never the key) | its own |
 //! | `sw:webhooks:dead` | hash | delivery id → a delivery that ran out of retries | its own |
@@ -146,12 +149,12 @@ impl Keys {
     }
 
     /// The movement history list of one SKU (same hash tag as its stock). Not `:moves`:
-    /// that was the stream of versions before 1.4 ([`Self::old_movements_pattern`]).
+    /// that was the stream of earlier versions ([`Self::old_movements_pattern`]).
     pub fn movements(&self, sku: &Sku) -> String {
         format!("{}:sku:{{{sku}}}:history", self.prefix)
     }
 
-    /// A SCAN pattern matching the movement streams of versions before 1.4, which
+    /// A SCAN pattern matching the movement streams of earlier versions, which
     /// `ops::history_upgrade` converts to history lists.
     pub fn old_movements_pattern(&self) -> String {
         format!("{}:sku:{{*}}:moves", self.prefix)
@@ -286,16 +289,29 @@ impl Keys {
         format!("{}:alerts:{{{}}}", self.prefix, tag_for(slot))
     }
 
-    /// Every SKU's name, in a sorted set (all scores 0, so ordered by name): the catalog
-    /// that `GET /v1/skus` pages through. Added to before a SKU is first written.
+    /// The catalog's directory: every SKU's name is in one page, a small sorted set (all
+    /// scores 0, so ordered by name); this sorted set holds each page's lower bound, the
+    /// first page's being `""`. `GET /v1/skus` pages through it (`ops::catalog`).
     pub fn catalog(&self) -> String {
-        format!("{}:catalog", self.prefix)
+        format!("{}:catalog:{{catalog}}", self.prefix)
+    }
+
+    /// What a catalog page's key starts with; its lower bound follows. Same slot as the
+    /// directory, so one script keeps them all in step.
+    pub fn catalog_page_prefix(&self) -> String {
+        format!("{}:catalog:{{catalog}}:page:", self.prefix)
     }
 
     /// Set once the catalog holds every SKU that existed before it did (see
     /// `ops::catalog::backfill`).
     pub fn catalog_complete(&self) -> String {
-        format!("{}:catalog:complete", self.prefix)
+        format!("{}:catalog:{{catalog}}:complete", self.prefix)
+    }
+
+    /// The catalog of earlier versions, one sorted set of every name (about 110 bytes a
+    /// SKU); the backfill builds the paged one and deletes it.
+    pub fn old_catalog(&self) -> String {
+        format!("{}:catalog", self.prefix)
     }
 
     /// SKUs with alert rules, added when their rules are set.

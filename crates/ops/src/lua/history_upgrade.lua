@@ -1,4 +1,4 @@
--- Converts one SKU's movement stream (the layout before 1.4) into its history list, in the
+-- Converts one SKU's movement stream (the layout of earlier versions) into its history list, in the
 -- entry format of crates/ops/src/movements.rs, atomically, so a movement written meanwhile
 -- by a newer process is neither lost nor counted twice.
 -- KEYS: the stock hash, the old stream, the history list. ARGV: the list's cap.
