@@ -8,7 +8,7 @@ mod commands;
 
 #[cfg(feature = "tools")]
 use commands::{bench, demo, soak};
-use commands::{keys, ledger, serve, verify};
+use commands::{catalog, keys, ledger, serve, verify};
 use std::process::ExitCode;
 #[cfg(feature = "tools")]
 use stockwatch::config::{BenchCommand, DemoCommand};
@@ -27,6 +27,8 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args).await,
         Command::ExpiryWorker(args) => serve::expiry_worker(args).await,
         Command::Verify(args) => return verify::verify(args).await,
+        Command::Import(args) => return catalog::import(args).await,
+        Command::Export(args) => return catalog::export(args).await,
         Command::Ledger(args) => return ledger::ledger(args).await,
         #[cfg(feature = "tools")]
         Command::Soak(args) => return soak::soak(args).await,

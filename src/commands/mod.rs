@@ -5,6 +5,7 @@
 pub mod bench;
 #[cfg(feature = "tools")]
 pub mod demo;
+pub mod catalog;
 pub mod keys;
 pub mod ledger;
 pub mod serve;

@@ -24,6 +24,7 @@
 //! - `keys.rs`: `stockwatch keys`, client API keys.
 
 mod args;
+mod catalog;
 mod file;
 #[cfg(feature = "tools")]
 mod harness;
@@ -31,6 +32,7 @@ mod keys;
 mod ledger;
 mod webhooks;
 
+pub use catalog::{ExportArgs, ImportArgs, RowFormat};
 pub use args::{BudgetPercent, ExpiryArgs, RedisArgs, RetryArgs, ServeArgs, VerifyArgs, WorkerArgs};
 pub use args::{LedgerAction, LedgerCommandArgs};
 #[cfg(feature = "tools")]
@@ -112,6 +114,11 @@ pub enum Command {
     ExpiryWorker(WorkerArgs),
     /// Check every invariant of the contract over all SKUs; exit 1 naming what is broken.
     Verify(VerifyArgs),
+    /// Load SKUs from an NDJSON or CSV file (or stdin), a row per SKU or SKU and location;
+    /// exit 1 when some rows were refused.
+    Import(ImportArgs),
+    /// Write every SKU (levels per location, rules) as NDJSON or CSV rows to stdout.
+    Export(ExportArgs),
     /// Run only a ledger projector (Redis feed to PostgreSQL), or manage its dead letters.
     Ledger(LedgerCommandArgs),
     /// Run one workload through broken, watch and lua, and measure each (`bench sweep`: a grid).

@@ -43,7 +43,13 @@ async fn call<T: redis::FromRedisValue>(store: &Inventory, op: &str, args: &[&st
 
 /// Records `sku` in the catalog; called before its first write.
 pub async fn add(store: &Inventory, sku: &Sku) -> Result<(), Error> {
-    call::<i64>(store, "add", &[sku.as_str()]).await.map(drop)
+    add_all(store, &[sku]).await
+}
+
+/// Records `skus` in the catalog in one call (an import's chunk).
+pub async fn add_all(store: &Inventory, skus: &[&Sku]) -> Result<(), Error> {
+    let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
+    call::<i64>(store, "add", &names).await.map(drop)
 }
 
 /// Takes `sku` out of the catalog; called after its last write.

@@ -45,6 +45,8 @@ mod get_order;
 mod get_reservation;
 mod get_stock;
 pub mod history_upgrade;
+pub mod import;
+pub mod export;
 mod hold_writes;
 mod idempotency;
 mod inventory;

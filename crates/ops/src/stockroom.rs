@@ -10,6 +10,7 @@ use crate::Inventory;
 use crate::domain::EntryKind;
 use crate::domain::{InvalidInput, Location, Reference, Sku};
 use crate::error::Error;
+use crate::answered::{Answered, Unwritten};
 use crate::txn::{Optimistic, Plan};
 use redis::Cmd;
 use std::collections::HashMap;
@@ -60,14 +61,90 @@ impl<S: Step> Optimistic for Admin<'_, S> {
     }
 
     fn decide(&self, (fields,): Self::Snapshot, attempt: u32) -> Result<Plan<Stock>, Error> {
-        let level = Level::parse(self.sku, &fields)?;
+        let change = self.change(&fields, attempt)?;
+        Ok(Plan {
+            output: change.level.to_stock(self.sku),
+            writes: change.writes,
+        })
+    }
+}
+
+impl<'a, S: Step> Admin<'a, S> {
+    /// The step's change of the level as read.
+    fn change(&self, fields: &HashMap<String, String>, attempt: u32) -> Result<Change<'a>, Error> {
+        let level = Level::parse(self.sku, fields)?;
         if level.is_none() && !S::CREATES {
             return Err(Error::unknown_sku(self.sku));
         }
         let mut change = Change::new(self.store, self.sku, self.at_ms, level);
         self.step.apply(&mut change, attempt)?;
+        Ok(change)
+    }
+}
+
+/// What [`run_if_changed`] did.
+pub(crate) enum Outcome {
+    /// The SKU was made.
+    Created,
+    /// It existed and changed.
+    Changed,
+    /// It already was as asked: nothing written, no movement, no event.
+    Unchanged,
+}
+
+/// [`run`] for a change that may find nothing to do (an import row equal to what is
+/// stored): then it commits nothing and reports nothing. The caller names a new SKU in the
+/// catalog first (an import does it for a whole chunk of rows at once).
+pub(crate) async fn run_if_changed<S: Step>(
+    store: &Inventory,
+    kind: EntryKind,
+    sku: &Sku,
+    step: S,
+) -> Result<Outcome, Error> {
+    let started = tokio::time::Instant::now();
+    store.list_journal_slot(store.keys().slot_of_sku(sku)).await?;
+    let op = IfChanged(Admin {
+        store,
+        sku,
+        step,
+        at_ms: now_ms(),
+    });
+    let run = crate::txn::run(store, &op).await;
+    let Answered { result, effort, .. } = super::answered::answer(run, |unwritten| match unwritten {
+        Unwritten::Answered(()) => Ok(Outcome::Unchanged),
+        Unwritten::Refused(e) => Err(e),
+    });
+    if !matches!(result, Ok(Outcome::Unchanged)) {
+        super::answered::finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
+    }
+    result
+}
+
+/// [`Admin`] whose no-op is an answer, not a commit.
+struct IfChanged<'a, S>(Admin<'a, S>);
+
+impl<S: Step> Optimistic for IfChanged<'_, S> {
+    type Snapshot = (HashMap<String, String>,);
+    type Output = Outcome;
+    type Rejection = Unwritten<()>;
+
+    fn watch_keys(&self) -> Vec<String> {
+        self.0.watch_keys()
+    }
+
+    fn read(&self, pipe: &mut redis::Pipeline) {
+        self.0.read(pipe);
+    }
+
+    fn decide(&self, (fields,): Self::Snapshot, attempt: u32) -> Result<Plan<Outcome>, Unwritten<()>> {
+        let created = fields.is_empty();
+        let change = self.0.change(&fields, attempt)?;
+        if change.writes.is_empty() {
+            return Err(Unwritten::Answered(()));
+        }
+        let outcome = if created { Outcome::Created } else { Outcome::Changed };
         Ok(Plan {
-            output: change.level.to_stock(self.sku),
+            output: outcome,
             writes: change.writes,
         })
     }
@@ -169,6 +246,28 @@ impl<'a> Change<'a> {
             place.counts.available += delta;
             place.counts.received += delta;
         }
+    }
+
+    /// Sets the rules a row gives (`None`: left as they are), writing only what differs.
+    pub(crate) fn rules(&mut self, low_stock_threshold: Option<i64>, reorder: Option<(i64, i64)>) {
+        let rules = &mut self.level.rules;
+        let mut set: Vec<(&str, i64)> = Vec::new();
+        if let Some(t) = low_stock_threshold.filter(|t| rules.low_stock_threshold != Some(*t)) {
+            rules.low_stock_threshold = Some(t);
+            set.push(("low_threshold", t));
+        }
+        if let Some((point, quantity)) = reorder.filter(|r| (rules.reorder_point, rules.reorder_quantity) != (Some(r.0), Some(r.1))) {
+            (rules.reorder_point, rules.reorder_quantity) = (Some(point), Some(quantity));
+            set.extend([("reorder_point", point), ("reorder_quantity", quantity)]);
+        }
+        if !set.is_empty() {
+            self.writes.push(redis::cmd("HSET").arg(&self.key).arg(&set).to_owned());
+        }
+    }
+
+    /// Whether this change creates the SKU and has not recorded its first movement yet.
+    pub(crate) fn creating(&self) -> bool {
+        self.creating
     }
 
     fn incr(&mut self, field: String, by: i64) {

@@ -18,6 +18,7 @@ mod get_order;
 mod get_reservation;
 mod get_stock;
 mod health;
+mod import;
 mod list_skus;
 mod metrics;
 mod movements;
@@ -69,6 +70,15 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
         .service(endpoint("/v1/events", "GET, HEAD", web::get().to(events::events)))
         .service(endpoint("/healthz", "GET, HEAD", web::get().to(health::healthz)))
         .service(endpoint("/readyz", "GET, HEAD", web::get().to(health::readyz)))
+        // Before `/v1/skus/{sku}`: a SKU may be called `import`, and GET still reads it.
+        .service(
+            endpoint(
+                "/v1/skus/{sku:import}",
+                "GET, HEAD, POST",
+                web::get().to(get_stock::get_stock),
+            )
+            .route(web::post().to(import::import)),
+        )
         .service(endpoint(
             "/v1/skus/{sku}",
             "GET, HEAD",

@@ -68,6 +68,7 @@ impl Modify for BearerSchemes {
         super::get_stock::get_stock,
         super::movements::movements,
         super::scans::record,
+        super::import::import,
         super::purchase::purchase,
         super::checkout::checkout,
         super::get_order::get_order,
