@@ -6,10 +6,10 @@ use super::connect;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::process::ExitCode;
+use stockwatch::Error;
 use stockwatch::config::{ExportArgs, ImportArgs, RowFormat};
 use stockwatch::domain::{CatalogRow, InvalidInput};
 use stockwatch::ops::import::{self, CHUNK, Summary};
-use stockwatch::Error;
 use stockwatch::ops::{Inventory, export};
 
 /// Without a terminal, a progress line per this many rows.
@@ -28,7 +28,10 @@ pub async fn import(args: ImportArgs) -> ExitCode {
             }
         }
     };
-    let size = std::fs::metadata(&args.file).ok().filter(|m| m.is_file()).map(|m| m.len());
+    let size = std::fs::metadata(&args.file)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
     let (store, managed) = match connect(&args.redis, args.redis.store_config(), true).await {
         Ok(connected) => connected,
         Err(e) => {
@@ -48,15 +51,15 @@ pub async fn import(args: ImportArgs) -> ExitCode {
     let summary = match result {
         Ok(summary) => summary,
         Err((summary, e)) => {
-            eprintln!(
-                "stockwatch import: stopped after {} rows: {e}",
-                summary.rows()
-            );
+            eprintln!("stockwatch import: stopped after {} rows: {e}", summary.rows());
             return ExitCode::from(2);
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary).expect("a summary serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("a summary serializes")
+        );
     } else {
         for refused in &summary.refused {
             println!("line {}: {}: {}", refused.line, refused.error, refused.message);
@@ -69,7 +72,11 @@ pub async fn import(args: ImportArgs) -> ExitCode {
             summary.refused.len()
         );
     }
-    if summary.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if summary.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// A row as read: its line, and the row or why it does not parse.
@@ -213,7 +220,7 @@ pub async fn export(args: ExportArgs) -> ExitCode {
 
 /// Where export rows go, in their format.
 enum Rows<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Ndjson(W),
 }
 
@@ -224,7 +231,7 @@ impl<W: Write> Rows<W> {
             RowFormat::Csv => {
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(CatalogRow::COLUMNS).map_err(|e| e.to_string())?;
-                Self::Csv(w)
+                Self::Csv(Box::new(w))
             }
         })
     }

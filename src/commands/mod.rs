@@ -3,9 +3,9 @@
 
 #[cfg(feature = "tools")]
 pub mod bench;
+pub mod catalog;
 #[cfg(feature = "tools")]
 pub mod demo;
-pub mod catalog;
 pub mod keys;
 pub mod ledger;
 pub mod serve;

@@ -33,10 +33,7 @@ impl ImportArgs {
     /// The format given, or the one the file's name says.
     pub fn format(&self) -> RowFormat {
         self.format.unwrap_or_else(|| {
-            let csv = self
-                .file
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let csv = self.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
             if csv { RowFormat::Csv } else { RowFormat::Ndjson }
         })
     }

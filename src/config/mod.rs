@@ -32,9 +32,9 @@ mod keys;
 mod ledger;
 mod webhooks;
 
-pub use catalog::{ExportArgs, ImportArgs, RowFormat};
 pub use args::{BudgetPercent, ExpiryArgs, RedisArgs, RetryArgs, ServeArgs, VerifyArgs, WorkerArgs};
 pub use args::{LedgerAction, LedgerCommandArgs};
+pub use catalog::{ExportArgs, ImportArgs, RowFormat};
 #[cfg(feature = "tools")]
 pub use harness::{
     BenchArgs, BenchCommand, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,

@@ -6,7 +6,7 @@ use crate::proxy::FaultProxy;
 use std::time::Duration;
 use stockwatch_client::domain::IdempotencyKey;
 use stockwatch_client::domain::{
-    AlertKind, Available, CartItem, CartItems, Correction, Limit, Location, Priority, Quantity, Reason,
+    AlertKind, Available, CartItem, CartItems, CatalogRow, Correction, Limit, Location, Priority, Quantity, Reason,
     ReservationStatus, Sku, SkuPrefix, Strategy, TtlSeconds, UserId,
 };
 use stockwatch_client::model::OrderSource;
@@ -221,6 +221,20 @@ async fn the_stockroom_and_alerts_through_the_client() {
         .adjust(&tea, &east, Correction::Counted(2), Reason::CycleCount)
         .await
         .unwrap();
+
+    // An import: rows as the CLI reads them; the second time, nothing changes.
+    let rows: Vec<CatalogRow> = [
+        "{\"sku\":\"mug\",\"available\":4}",
+        "{\"sku\":\"cup\",\"available\":2,\"location\":\"east\"}",
+    ]
+    .iter()
+    .map(|line| CatalogRow::from_line(line.as_bytes()).unwrap())
+    .collect();
+    let imported = admin.import_skus(&rows).await.unwrap();
+    assert_eq!((imported.created, imported.refused.len()), (2, 0));
+    let again = admin.import_skus(&rows).await.unwrap();
+    assert_eq!((again.created, again.unchanged), (0, 2));
+    assert_eq!(admin.stock(&Sku::parse("mug").unwrap()).await.unwrap().available, 4);
 
     let rules = Rules {
         low_stock_threshold: 20,

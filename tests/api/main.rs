@@ -27,6 +27,7 @@ mod group_commit;
 mod hardening;
 mod helpers;
 mod idempotency;
+mod import;
 mod keys;
 mod lanes;
 mod layout;

@@ -31,6 +31,8 @@ pub(crate) struct Call {
     path: Vec<String>,
     query: Vec<(&'static str, String)>,
     body: Option<serde_json::Value>,
+    /// A body that is not JSON: its bytes and `Content-Type` (an NDJSON import).
+    raw: Option<(bytes::Bytes, &'static str)>,
     kind: Kind,
 }
 
@@ -41,6 +43,7 @@ impl Call {
             path: path.iter().map(|s| (*s).to_owned()).collect(),
             query: Vec::new(),
             body: None,
+            raw: None,
             kind,
         }
     }
@@ -55,6 +58,11 @@ impl Call {
 
     pub(crate) fn body(mut self, body: serde_json::Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    pub(crate) fn raw(mut self, body: bytes::Bytes, content_type: &'static str) -> Self {
+        self.raw = Some((body, content_type));
         self
     }
 
@@ -181,6 +189,9 @@ impl Client {
         }
         if let Some(body) = &call.body {
             request = request.json(body);
+        }
+        if let Some((body, content_type)) = &call.raw {
+            request = request.header(header::CONTENT_TYPE, *content_type).body(body.clone());
         }
         let response = request.send().await.map_err(Failure::Transport)?;
         let status = response.status();

@@ -312,3 +312,27 @@ pub enum Event {
     /// An alert.
     Alert(Alert),
 }
+
+/// What an import did (`POST /v1/skus/import`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ImportSummary {
+    /// Rows that created their SKU.
+    pub created: u64,
+    /// Rows that changed an existing SKU.
+    pub changed: u64,
+    /// Rows equal to what was stored: nothing written.
+    pub unchanged: u64,
+    /// Rows not applied, in line order.
+    pub refused: Vec<RefusedRow>,
+}
+
+/// One import row not applied.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RefusedRow {
+    /// Its line, from 1.
+    pub line: u64,
+    /// The contract's error code.
+    pub error: String,
+    /// Why.
+    pub message: String,
+}

@@ -1,12 +1,14 @@
 //! Stock levels, locations, transfers, adjustments, movements and alert rules. The writes
 //! are admin calls: the client's token must be the admin token or an `admin` key.
 
-use crate::call::Call;
-use crate::model::{AlertRules, Movement, Stock};
+use crate::call::{Call, Kind};
+use crate::model::{AlertRules, ImportSummary, Movement, Stock};
 use crate::{Client, Error};
 use reqwest::Method;
 use serde_json::json;
-use stockwatch_domain::{Available, Correction, Limit, Location, Priority, Quantity, Reason, Sku, SkuPrefix};
+use stockwatch_domain::{
+    Available, CatalogRow, Correction, Limit, Location, Priority, Quantity, Reason, Sku, SkuPrefix,
+};
 
 /// A SKU's alert rules, as `PUT /v1/skus/{sku}/alerts` takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,5 +143,20 @@ impl Client {
             .query("limit", limit.map(|l| l.get().to_string()));
         let page: Page = self.json(call).await?;
         Ok((page.skus, page.next))
+    }
+}
+
+impl Client {
+    /// `POST /v1/skus/import` (admin): sets each row's level and rules, one transaction per
+    /// row, and says what each did. Retried like a read: a row that already landed is
+    /// `unchanged` the second time, so repeating an import is safe (its counts then say so).
+    pub async fn import_skus(&self, rows: &[CatalogRow]) -> Result<ImportSummary, Error> {
+        let mut body = Vec::new();
+        for row in rows {
+            serde_json::to_writer(&mut body, row).expect("a row serializes");
+            body.push(b'\n');
+        }
+        let call = Call::new(Method::POST, Kind::Read, &["v1", "skus", "import"]);
+        self.json(call.raw(body.into(), "application/x-ndjson")).await
     }
 }

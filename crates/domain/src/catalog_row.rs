@@ -188,6 +188,11 @@ mod tests {
                 .0
                 .starts_with("available")
         );
-        assert!(CatalogRow::from_csv(&header, &cells(&["a"])).unwrap_err().0.contains("cells"));
+        assert!(
+            CatalogRow::from_csv(&header, &cells(&["a"]))
+                .unwrap_err()
+                .0
+                .contains("cells")
+        );
     }
 }

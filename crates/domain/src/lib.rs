@@ -25,8 +25,8 @@ mod quantity;
 mod sku;
 mod sku_prefix;
 mod status;
-mod strict_json;
 mod strategy;
+mod strict_json;
 mod ttl;
 mod user_id;
 
@@ -45,8 +45,8 @@ pub use quantity::{Available, Quantity};
 pub use sku::Sku;
 pub use sku_prefix::SkuPrefix;
 pub use status::ReservationStatus;
-pub use strict_json::strict_json;
 pub use strategy::Strategy;
+pub use strict_json::strict_json;
 pub use ttl::TtlSeconds;
 pub use user_id::UserId;
 

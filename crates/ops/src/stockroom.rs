@@ -7,10 +7,10 @@ use super::level::{Level, MAX_LOCATIONS, Place, field_at};
 use super::movements::{birth_cmds, record_cmds};
 use super::{Stock, admin_entry, now_ms, read_stock};
 use crate::Inventory;
+use crate::answered::{Answered, Unwritten};
 use crate::domain::EntryKind;
 use crate::domain::{InvalidInput, Location, Reference, Sku};
 use crate::error::Error;
-use crate::answered::{Answered, Unwritten};
 use crate::txn::{Optimistic, Plan};
 use redis::Cmd;
 use std::collections::HashMap;
@@ -256,7 +256,9 @@ impl<'a> Change<'a> {
             rules.low_stock_threshold = Some(t);
             set.push(("low_threshold", t));
         }
-        if let Some((point, quantity)) = reorder.filter(|r| (rules.reorder_point, rules.reorder_quantity) != (Some(r.0), Some(r.1))) {
+        if let Some((point, quantity)) =
+            reorder.filter(|r| (rules.reorder_point, rules.reorder_quantity) != (Some(r.0), Some(r.1)))
+        {
             (rules.reorder_point, rules.reorder_quantity) = (Some(point), Some(quantity));
             set.extend([("reorder_point", point), ("reorder_quantity", quantity)]);
         }

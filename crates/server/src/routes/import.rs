@@ -25,6 +25,7 @@ pub(super) const LINE_LIMIT: usize = 16 * 1024;
     responses((status = 200, description = "How many rows created, changed or left a SKU unchanged, and every refused \
         row's line, error code and message. A body that passes 64 MiB while streaming is cut there: the line where it \
         was cut is refused with `payload_too_large`, and the rows before it landed.", body = crate::ops::import::Summary),
+        super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
         (status = 413, description = "`Content-Length` over 64 MiB (`payload_too_large`): nothing was read", body = crate::error::ErrorBody),
@@ -118,7 +119,9 @@ impl Lines {
 
     /// The last line, when the body does not end with a newline.
     fn finish(&mut self) -> Option<(u64, Result<CatalogRow, InvalidInput>)> {
-        (!self.partial.is_empty() || self.overlong).then(|| self.end_line()).flatten()
+        (!self.partial.is_empty() || self.overlong)
+            .then(|| self.end_line())
+            .flatten()
     }
 
     fn end_line(&mut self) -> Option<(u64, Result<CatalogRow, InvalidInput>)> {
