@@ -42,6 +42,7 @@ mod receiver;
 mod requests;
 mod reservations;
 mod resharding;
+mod retire;
 mod saga;
 mod scans;
 mod security;

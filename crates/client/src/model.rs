@@ -336,3 +336,16 @@ pub struct RefusedRow {
     /// Why.
     pub message: String,
 }
+
+/// What retiring a SKU did (`DELETE /v1/skus/{sku}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Retired {
+    /// The SKU, which no longer exists.
+    pub sku: Sku,
+    /// The units that were available, written off.
+    pub written_off: i64,
+    /// The units its orders hold; they stay readable.
+    pub sold: i64,
+    /// Unix epoch milliseconds.
+    pub retired_at: i64,
+}

@@ -2,7 +2,7 @@
 //! are admin calls: the client's token must be the admin token or an `admin` key.
 
 use crate::call::{Call, Kind};
-use crate::model::{AlertRules, ImportSummary, Movement, Stock};
+use crate::model::{AlertRules, ImportSummary, Movement, Retired, Stock};
 use crate::{Client, Error};
 use reqwest::Method;
 use serde_json::json;
@@ -30,6 +30,13 @@ impl Client {
     pub async fn set_stock(&self, sku: &Sku, available: Available) -> Result<Stock, Error> {
         let call = Call::keyed(Method::PUT, &["v1", "skus", sku.as_str(), "stock"]);
         self.json(call.body(json!({"available": available}))).await
+    }
+
+    /// `DELETE /v1/skus/{sku}` (admin): retires the SKU; its orders stay readable. Refused
+    /// with `sku_in_use` while units are reserved.
+    pub async fn retire_sku(&self, sku: &Sku) -> Result<Retired, Error> {
+        self.json(Call::keyed(Method::DELETE, &["v1", "skus", sku.as_str()]))
+            .await
     }
 
     /// `POST /v1/skus/{sku}/restock` (admin): adds units, at `location` when given.

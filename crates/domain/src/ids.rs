@@ -144,7 +144,7 @@ pub enum Reference {
     /// An order (`purchase`, `checkout`) or a reservation (`reserve`, `confirm`, `cancel`,
     /// `expire`).
     Record(RecordId),
-    /// `set`, `restock`, `adjust` and `transfer`.
+    /// `set`, `restock`, `adjust`, `transfer` and `retire`.
     Admin,
 }
 
@@ -156,7 +156,7 @@ impl Reference {
     /// `raw` is not what a movement of `kind` writes.
     pub fn parse_for(kind: EntryKind, raw: &str) -> Option<Self> {
         match kind {
-            EntryKind::Set | EntryKind::Restock | EntryKind::Adjust | EntryKind::Transfer => {
+            EntryKind::Set | EntryKind::Restock | EntryKind::Adjust | EntryKind::Transfer | EntryKind::Retire => {
                 (raw == Self::ADMIN).then_some(Self::Admin)
             }
             EntryKind::Purchase | EntryKind::Checkout | EntryKind::Order => {

@@ -32,11 +32,13 @@ pub enum EntryKind {
     Order,
     /// A hold given a new deadline.
     Extend,
+    /// `DELETE /v1/skus/{sku}`: the SKU retired, its available units written off.
+    Retire,
 }
 
 impl EntryKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Set,
         Self::Restock,
         Self::Adjust,
@@ -49,6 +51,7 @@ impl EntryKind {
         Self::Expire,
         Self::Order,
         Self::Extend,
+        Self::Retire,
     ];
 
     /// The name stored in movements, entries and the books.
@@ -66,6 +69,7 @@ impl EntryKind {
             Self::Expire => "expire",
             Self::Order => "order",
             Self::Extend => "extend",
+            Self::Retire => "retire",
         }
     }
 
@@ -79,6 +83,8 @@ impl EntryKind {
     pub fn deltas(self) -> Option<[i64; 4]> {
         Some(match self {
             Self::Set | Self::Restock | Self::Adjust => [1, 0, 0, 1],
+            // Its quantity is the units written off; what was sold stays sold.
+            Self::Retire => [-1, 0, 0, -1],
             // Between locations of one SKU: the totals the ledger keeps do not move.
             Self::Transfer => [0, 0, 0, 0],
             Self::Purchase | Self::Checkout => [-1, 0, 1, 0],

@@ -177,6 +177,13 @@ async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerRepor
             }
         }
     }
+    // A retired SKU's movements stay in the books: what it sold stays sold and received.
+    let retired = crate::ops::retired_units(store).await?;
+    for (sku, sold) in retired.sold {
+        let row = redis.entry(sku).or_default();
+        row[2] += sold;
+        row[3] += sold;
+    }
     let sums: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT sku, sum(d_available)::bigint, sum(d_reserved)::bigint, sum(d_sold)::bigint, sum(d_received)::bigint
          FROM movements GROUP BY sku",

@@ -1,11 +1,11 @@
 //! How an engine run becomes its caller's answer (a commit, a replay, a refusal), and how
 //! every stock-moving call is reported, whatever its path.
 
+use crate::Inventory;
 use crate::domain::{EntryKind, Sku};
 use crate::error::Error;
 use crate::outcome::{CallOutcome, Effort};
 use crate::txn::TxError;
-use crate::{Inventory, Stock};
 
 /// Reports one finished stock-moving call: metrics always, and a stock event per SKU when
 /// it committed. The one place calls are observed, whatever their path.
@@ -125,9 +125,9 @@ pub(crate) fn answer<T, R>(
 }
 
 /// Runs an admin change of one SKU's stock on the engine, and reports it.
-pub(crate) async fn run_admin<O>(store: &Inventory, kind: EntryKind, sku: &Sku, op: &O) -> Result<Stock, Error>
+pub(crate) async fn run_admin<O>(store: &Inventory, kind: EntryKind, sku: &Sku, op: &O) -> Result<O::Output, Error>
 where
-    O: crate::txn::Optimistic<Output = Stock, Rejection = Error>,
+    O: crate::txn::Optimistic<Rejection = Error>,
 {
     let started = tokio::time::Instant::now();
     store.list_journal_slot(store.keys().slot_of_sku(sku)).await?;

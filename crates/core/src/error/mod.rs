@@ -29,7 +29,8 @@ pub struct ErrorBody {
     pub error: &'static str,
     /// One human sentence.
     pub message: String,
-    /// `unknown_sku`, `unknown_location`, and a one-line `insufficient_stock`: the SKU.
+    /// `unknown_sku`, `unknown_location`, `sku_in_use`, and a one-line `insufficient_stock`:
+    /// the SKU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
     /// `unknown_location`: the location asked for.
@@ -44,6 +45,9 @@ pub struct ErrorBody {
     /// `insufficient_stock`: every short line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Shortage>>,
+    /// `sku_in_use`: units held by active reservations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved: Option<i64>,
     /// `reservation_not_active`: the reservation's status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -156,6 +160,14 @@ pub enum Error {
         /// Attempts made.
         attempts: u32,
     },
+    /// A SKU cannot be retired while units of it are held.
+    #[error("{sku} cannot be retired while {reserved} units are reserved")]
+    SkuInUse {
+        /// The SKU.
+        sku: Sku,
+        /// Units held by active reservations.
+        reserved: i64,
+    },
     /// The reservation is confirmed, cancelled or expired (possibly not yet swept).
     #[error("reservation is {status}, not active")]
     ReservationNotActive {
@@ -207,6 +219,7 @@ impl Error {
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::InsufficientStock { .. } | Self::ShortAt { .. } => "insufficient_stock",
             Self::ReservationNotActive { .. } => "reservation_not_active",
+            Self::SkuInUse { .. } => "sku_in_use",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Contention { .. } => "contention",
             Self::LedgerUnavailable => "ledger_unavailable",
@@ -232,9 +245,10 @@ impl Error {
             | Self::UnknownReservation
             | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InsufficientStock { .. } | Self::ShortAt { .. } | Self::ReservationNotActive { .. } => {
-                StatusCode::CONFLICT
-            }
+            Self::InsufficientStock { .. }
+            | Self::ShortAt { .. }
+            | Self::ReservationNotActive { .. }
+            | Self::SkuInUse { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Contention { .. } | Self::LedgerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(
@@ -292,6 +306,10 @@ impl Error {
                 body.attempts = Some(*attempts);
             }
             Self::ReservationNotActive { status } => body.status = Some(status.as_str().to_owned()),
+            Self::SkuInUse { sku, reserved } => {
+                body.sku = Some(sku.to_string());
+                body.reserved = Some(*reserved);
+            }
             Self::MissingScope { scope } => body.scope = Some(*scope),
             Self::Contention { attempts, .. } => body.attempts = Some(*attempts),
             _ => {}
@@ -346,48 +364,4 @@ fn describe_shortages(short: &[Shortage]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_variant_has_the_contract_shape() {
-        let sku = Sku::parse("a").unwrap();
-        let cases = [
-            (Error::unknown_sku(&sku), 404, "unknown_sku"),
-            (
-                Error::Contention {
-                    attempts: 3,
-                    throttled: false,
-                },
-                503,
-                "contention",
-            ),
-            (Error::Store(StoreError::Timeout), 503, "redis_unavailable"),
-            (Error::BrokenDisabled, 403, "broken_disabled"),
-            (Error::IdempotencyKeyReused, 422, "idempotency_key_reused"),
-        ];
-        for (err, status, code) in cases {
-            assert_eq!(err.status().as_u16(), status);
-            let body = err.body();
-            assert_eq!(body["error"], code);
-            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
-        }
-        let short = Error::InsufficientStock {
-            items: vec![Shortage {
-                sku,
-                available: 1,
-                requested: 2,
-            }],
-            attempts: 4,
-        };
-        assert_eq!(short.body()["attempts"], 4);
-        assert_eq!(short.body()["available"], 1);
-        assert_eq!(short.body()["items"][0]["requested"], 2);
-        assert!(
-            short.body()["message"]
-                .as_str()
-                .unwrap()
-                .contains("a: 1 available, 2 requested")
-        );
-    }
-}
+mod tests;

@@ -21,6 +21,8 @@
 //! | `sw:ledger:dirty` | set | slots written since a projector last looked (a hint) | its own |
 //! | `sw:aging:{T}` | zset | projected orders of slot T, scored by `created_at` (ms) | T |
 //! | `sw:aged:{T}` | hash | per SKU, units sold in orders of slot T that aged out of Redis | T |
+//! | `sw:retired:{T}` | hash | per SKU retired in slot T, units its orders hold: `SKU`, and `SKU@L` per location | T |
+//! | `sw:retired:slots` | set | the slots whose `retired` hash may have fields | its own |
 //! | `sw:alerts:{T}` | stream | stock alerts raised in slot T, in the same MULTI or script as the change (`crates/ops/src/lua/alerts.lua`); on one server, all use slot 0's | T |
 //! | `sw:alerts:skus` | set | SKUs with alert rules: what the low-stock list reads, and whose slots the alert readers follow | its own |
 //! | `sw:catalog:{catalog}` | zset | the catalog's directory: the lower bound of each page of SKU names (`crate::ops::catalog`) | its own |
@@ -343,6 +345,18 @@ impl Keys {
     /// same MULTI that deletes them, so `verify` stays exact.
     pub fn aged(&self, slot: u16) -> String {
         format!("{}:aged:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// Per SKU retired in one slot (`DELETE /v1/skus/{sku}`), the units its orders hold:
+    /// field `SKU` in all and `SKU@LOCATION` per location drawn from (`@` is in neither
+    /// alphabet), added in the MULTI that deletes its stock, so `verify` stays exact.
+    pub fn retired(&self, slot: u16) -> String {
+        format!("{}:retired:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The slots whose [`Keys::retired`] hash may have fields; added before the retirement.
+    pub fn retired_slots(&self) -> String {
+        format!("{}:retired:slots", self.prefix)
     }
 
     /// The pub/sub channel of committed stock changes on one server, which every process's

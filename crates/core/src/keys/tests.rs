@@ -69,6 +69,7 @@ fn records_live_in_the_slot_their_id_names() {
         keys.ledger_dead(slot),
         keys.aging(slot),
         keys.aged(slot),
+        keys.retired(slot),
     ] {
         assert_eq!(slot_of(&key), slot, "{key}");
     }

@@ -47,8 +47,8 @@ pub async fn get_rules(store: &Inventory, sku: &Sku) -> Result<AlertRules, Error
 /// rule raises nothing by itself: alerts are crossings, made by changes of stock.
 pub async fn set_rules(store: &Inventory, sku: &Sku, rules: Rules) -> Result<AlertRules, Error> {
     // Listed first, so the readers of alerts follow this SKU's slot before any is raised.
-    // Only a SKU that exists is listed (and none is ever deleted), so a refused call leaves
-    // nothing behind.
+    // Only a SKU that exists is listed, so a refused call leaves nothing behind. A retired
+    // SKU stays listed: its alerts stay readable.
     let exists: bool = store.query(redis::cmd("EXISTS").arg(store.keys().stock(sku))).await?;
     if !exists {
         return Err(Error::unknown_sku(sku));

@@ -41,6 +41,14 @@ impl ByLocation {
         }
     }
 
+    /// Takes out the units of retired SKUs' orders: they were drawn from the retired SKU's
+    /// locations, not from the live SKU of the same name.
+    pub(super) fn retired(&mut self, retired: &crate::RetiredUnits) {
+        for (key, units) in &retired.sold_at {
+            *self.sold.entry(key.clone()).or_default() -= units;
+        }
+    }
+
     /// Notes a SKU with aged-out orders.
     pub(super) fn aged(&mut self, sku: &str) {
         self.aged.insert(sku.to_owned());

@@ -56,7 +56,8 @@ pub struct Report {
 
 /// Checks, for every SKU: no counter below zero; `reserved` = the active reservations'
 /// quantities; `sold` = the order lines' quantities (those of orders that aged out of Redis
-/// into the ledger included, from their slots' `aged` counters); `available + reserved + sold` = the
+/// into the ledger included, from their slots' `aged` counters; those of a retired SKU of the
+/// same name, kept in its slot's `retired` hash, excepted); `available + reserved + sold` = the
 /// stock received (the `received` counter, and the sum of `set`/`restock` movements while
 /// the stream has not been trimmed). The same per location (`locations`). Also: every order and reservation names a known SKU,
 /// and every active reservation is in the expiry index (else no worker would release it).
@@ -126,6 +127,9 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
         by_location.aged(&sku);
         *sold.entry(sku).or_default() += units;
     }
+    // Orders of retired SKUs: their units are the retired SKU's, not the live one's.
+    let retired = crate::retired_units(store).await?;
+    by_location.retired(&retired);
 
     let mut reserved: HashMap<String, i64> = HashMap::new();
     // Only the indexes of listed slots count: the worker sweeps no other.
@@ -214,7 +218,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
                 format!("reserved is {} but active reservations hold {held}", c.reserved),
             );
         }
-        let in_orders = sold.get(sku).copied().unwrap_or(0);
+        let in_orders = sold.get(sku).copied().unwrap_or(0) - retired.sold.get(sku).copied().unwrap_or(0);
         if c.sold != in_orders {
             broken(
                 "sold_mismatch",
@@ -243,10 +247,22 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             );
         }
     }
+    // A SKU retired and not made again: its orders hold what it sold when retired.
+    for (sku, &units) in retired.sold.iter().filter(|(s, _)| !stock.contains_key(*s)) {
+        let in_orders = sold.get(sku).copied().unwrap_or(0);
+        if in_orders != units {
+            violations.push(Violation {
+                rule: "sold_mismatch",
+                sku: Some(sku.clone()),
+                message: format!("{sku} was retired having sold {units} but orders contain {in_orders}"),
+            });
+        }
+    }
+    // Sold units may name a retired SKU; held ones only a live SKU (none is retired while held).
     let mut unknown: Vec<&String> = sold
         .keys()
-        .chain(reserved.keys())
-        .filter(|s| !stock.contains_key(*s))
+        .filter(|s| !stock.contains_key(*s) && !retired.sold.contains_key(*s))
+        .chain(reserved.keys().filter(|s| !stock.contains_key(*s)))
         .collect();
     unknown.sort();
     unknown.dedup();

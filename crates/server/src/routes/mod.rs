@@ -29,6 +29,7 @@ mod purchase;
 mod replay;
 mod reserve;
 mod restock;
+mod retire;
 mod rush;
 mod scans;
 mod set_location_stock;
@@ -79,11 +80,14 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             )
             .route(web::post().to(import::import)),
         )
-        .service(endpoint(
-            "/v1/skus/{sku}",
-            "GET, HEAD",
-            web::get().to(get_stock::get_stock),
-        ))
+        .service(
+            endpoint(
+                "/v1/skus/{sku}",
+                "GET, HEAD, DELETE",
+                web::get().to(get_stock::get_stock),
+            )
+            .route(web::delete().to(retire::retire)),
+        )
         .service(endpoint(
             "/v1/skus/{sku}/stock",
             "PUT",

@@ -66,6 +66,7 @@ impl Modify for BearerSchemes {
         super::webhooks::delete_dead_letter,
         super::list_skus::list_skus,
         super::get_stock::get_stock,
+        super::retire::retire,
         super::movements::movements,
         super::scans::record,
         super::import::import,

@@ -61,6 +61,11 @@ error_response!(
     409,
     "The reservation is confirmed, cancelled or expired (`reservation_not_active`, with `status`)"
 );
+error_response!(
+    SkuInUse,
+    409,
+    "Units of the SKU are reserved; nothing changed (`sku_in_use`, with `sku` and `reserved`)"
+);
 error_response!(TooLarge, 413, "Body over 64 KiB (`payload_too_large`)");
 error_response!(
     KeyReused,
