@@ -251,7 +251,7 @@ async fn the_stockroom_and_alerts_through_the_client() {
             .any(|a| a.kind == AlertKind::Reorder && a.quantity == Some(50)),
         "{alerts:?}"
     );
-    let low = admin.low_stock(None).await.unwrap();
+    let low = admin.low_stock(None, None).await.unwrap();
     assert_eq!(
         (low[0].sku.as_str(), low[0].available, low[0].threshold),
         ("tea", 14, 20)

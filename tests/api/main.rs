@@ -32,6 +32,7 @@ mod keys;
 mod lanes;
 mod layout;
 mod ledger;
+mod low_stock;
 mod movements;
 mod operability;
 mod otlp;

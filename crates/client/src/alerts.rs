@@ -24,13 +24,15 @@ impl Client {
     }
 
     /// `GET /v1/alerts/low-stock`: SKUs below their threshold now (per location when
-    /// `location` is given), lowest first.
-    pub async fn low_stock(&self, location: Option<&Location>) -> Result<Vec<LowStock>, Error> {
+    /// `location` is given), lowest first; the lowest `limit` when given, else all.
+    pub async fn low_stock(&self, location: Option<&Location>, limit: Option<Limit>) -> Result<Vec<LowStock>, Error> {
         #[derive(Deserialize)]
         struct Page {
             skus: Vec<LowStock>,
         }
-        let call = Call::get(&["v1", "alerts", "low-stock"]).query("location", location.map(|l| l.as_str().to_owned()));
+        let call = Call::get(&["v1", "alerts", "low-stock"])
+            .query("location", location.map(|l| l.as_str().to_owned()))
+            .query("limit", limit.map(|l| l.get().to_string()));
         Ok(self.json::<Page>(call).await?.skus)
     }
 

@@ -82,18 +82,14 @@ pub async fn apply(store: &Inventory, rows: Vec<(u64, CatalogRow)>, summary: &mu
     skus.dedup();
     // Named before they exist, as `PUT …/stock` does, so a listing never misses a SKU.
     crate::catalog::add_all(store, &skus).await?;
-    let mut ruled: Vec<&str> = rows
+    let mut ruled: Vec<&Sku> = rows
         .iter()
         .filter(|(_, r)| r.low_stock_threshold.is_some() || r.reorder_point.is_some())
-        .map(|(_, r)| r.sku.as_str())
+        .map(|(_, r)| &r.sku)
         .collect();
     ruled.dedup();
-    if !ruled.is_empty() {
-        // Listed first, so the alert readers follow the SKU's slot before any alert is raised.
-        let _: i64 = store
-            .query(redis::cmd("SADD").arg(store.keys().alert_skus()).arg(&ruled))
-            .await?;
-    }
+    // Listed first, so the alert readers follow the SKU's slot before any alert is raised.
+    crate::alerts::list_ruled(store, &ruled).await?;
     let mut by_sku: HashMap<&Sku, Vec<(u64, &CatalogRow)>> = HashMap::new();
     for (line, row) in &rows {
         by_sku.entry(&row.sku).or_default().push((*line, row));

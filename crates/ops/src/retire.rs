@@ -101,11 +101,13 @@ impl Optimistic for Retire<'_> {
         }
         let keys = store.keys();
         let retired = keys.retired(keys.slot_of_sku(sku));
+        let low = keys.low_stock(store.feed_slot(keys.slot_of_sku(sku)));
         let mut writes = vec![
             redis::cmd("UNLINK")
                 .arg(keys.stock(sku))
                 .arg(keys.movements(sku))
                 .to_owned(),
+            redis::cmd("ZREM").arg(low).arg(sku.as_str()).to_owned(),
         ];
         let mut sold = vec![(sku.to_string(), totals.sold)];
         sold.extend(

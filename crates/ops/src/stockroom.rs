@@ -264,6 +264,7 @@ impl<'a> Change<'a> {
         }
         if !set.is_empty() {
             self.writes.push(redis::cmd("HSET").arg(&self.key).arg(&set).to_owned());
+            self.writes.push(super::alerts::reindex_cmd(self.store, self.sku));
         }
     }
 

@@ -236,6 +236,12 @@ impl Application {
             Ok(converted) => tracing::info!(converted, "movement streams converted to history lists"),
             Err(e) => tracing::warn!(error = %e, "movement history upgrade failed; the next start tries again"),
         }
+        // SKUs with thresholds from before the low-stock index join it, likewise once.
+        match crate::ops::alerts::backfill_low_stock(&self.store).await {
+            Ok(0) => {}
+            Ok(indexed) => tracing::info!(indexed, "low-stock index built"),
+            Err(e) => tracing::warn!(error = %e, "low-stock index backfill failed; the next start tries again"),
+        }
         let stop = self.stop;
         let worker = self.expiry.map(|config| {
             let mut stopped = stop.subscribe();

@@ -24,6 +24,9 @@
 //! | `sw:retired:{T}` | hash | per SKU retired in slot T, units its orders hold: `SKU`, and `SKU@L` per location | T |
 //! | `sw:retired:slots` | set | the slots whose `retired` hash may have fields | its own |
 //! | `sw:alerts:{T}` | stream | stock alerts raised in slot T, in the same MULTI or script as the change (`crates/ops/src/lua/alerts.lua`); on one server, all use slot 0's | T |
+//! | `sw:alerts:low:{T}` | zset | SKUs of feed slot T whose total `available` is below their `low_stock_threshold`, scored by `available`, kept in the same MULTI or script as the change | T |
+//! | `sw:alerts:low:slots` | set | the feed slots whose low-stock index may have members | its own |
+//! | `sw:alerts:low:complete` | string | set once the SKUs with thresholds of earlier versions were indexed | its own |
 //! | `sw:alerts:skus` | set | SKUs with alert rules: what the low-stock list reads, and whose slots the alert readers follow | its own |
 //! | `sw:catalog:{catalog}` | zset | the catalog's directory: the lower bound of each page of SKU names (`crate::ops::catalog`) | its own |
 //! | `sw:catalog:{catalog}:page:LOW` | zset | up to 120 SKU names from LOW on, all scores 0: a listpack | the directory's |
@@ -51,7 +54,9 @@
 
 use crate::domain::{CartItems, OrderId, RecordId, ReservationId, Sku};
 use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
+
+mod slots;
+pub use slots::{slot_of, tag_for};
 
 /// Redis Cluster's hash slots.
 pub const SLOTS: u16 = crate::domain::CLUSTER_SLOTS;
@@ -59,51 +64,6 @@ pub const SLOTS: u16 = crate::domain::CLUSTER_SLOTS;
 /// Sharded event channels on a cluster: enough to spread the feed over any sensible number
 /// of masters, few enough for one subscriber to follow them all.
 pub const EVENT_SHARDS: u16 = 64;
-
-/// The cluster slot of a key: CRC16/XMODEM of its hash tag (the first non-empty `{…}`), or
-/// of the whole key when it has none. The same rule Redis applies.
-pub fn slot_of(key: &str) -> u16 {
-    let bytes = key.as_bytes();
-    let tagged = bytes.iter().position(|&b| b == b'{').and_then(|open| {
-        let close = bytes[open + 1..].iter().position(|&b| b == b'}')?;
-        (close > 0).then(|| &bytes[open + 1..open + 1 + close])
-    });
-    crc16::State::<crc16::XMODEM>::calculate(tagged.unwrap_or(bytes)) % SLOTS
-}
-
-/// A short tag that hashes to each slot: the first base-36 number to land there. Built once
-/// (about 170k CRCs, a few ms), so any key can be placed in any slot.
-static TAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    let mut tags = vec![String::new(); SLOTS as usize];
-    let mut missing = SLOTS as usize;
-    let mut n: u64 = 0;
-    while missing > 0 {
-        let tag = base36(n);
-        let slot = slot_of(&tag) as usize;
-        if tags[slot].is_empty() {
-            tags[slot] = tag;
-            missing -= 1;
-        }
-        n += 1;
-    }
-    tags
-});
-
-fn base36(mut n: u64) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = vec![DIGITS[(n % 36) as usize]];
-    while n >= 36 {
-        n /= 36;
-        out.push(DIGITS[(n % 36) as usize]);
-    }
-    out.reverse();
-    String::from_utf8(out).expect("ascii")
-}
-
-/// The tag of `slot` (taken modulo [`SLOTS`]): a key containing `{tag}` lives in that slot.
-pub fn tag_for(slot: u16) -> &'static str {
-    &TAGS[(slot % SLOTS) as usize]
-}
 
 /// A key prefix [`Keys::new`] refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -345,6 +305,24 @@ impl Keys {
     /// same MULTI that deletes them, so `verify` stays exact.
     pub fn aged(&self, slot: u16) -> String {
         format!("{}:aged:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The low-stock index of one feed slot: the SKUs whose total `available` is below their
+    /// `low_stock_threshold`, scored by `available`, kept in the change that moves either
+    /// (`crates/ops/src/lua/alerts.lua`), so the low-stock list costs what it returns.
+    pub fn low_stock(&self, slot: u16) -> String {
+        format!("{}:alerts:low:{{{}}}", self.prefix, tag_for(slot))
+    }
+
+    /// The feed slots whose [`Keys::low_stock`] index may have members; added before a
+    /// SKU's threshold is set.
+    pub fn low_stock_slots(&self) -> String {
+        format!("{}:alerts:low:slots", self.prefix)
+    }
+
+    /// Set once every SKU that had a threshold before the index existed was indexed.
+    pub fn low_stock_complete(&self) -> String {
+        format!("{}:alerts:low:complete", self.prefix)
     }
 
     /// Per SKU retired in one slot (`DELETE /v1/skus/{sku}`), the units its orders hold:

@@ -70,6 +70,7 @@ fn records_live_in_the_slot_their_id_names() {
         keys.aging(slot),
         keys.aged(slot),
         keys.retired(slot),
+        keys.low_stock(slot),
     ] {
         assert_eq!(slot_of(&key), slot, "{key}");
     }

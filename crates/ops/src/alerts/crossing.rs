@@ -1,4 +1,5 @@
-//! The command that decides a change's stock alerts inside its own MULTI (or script).
+//! The commands that decide a change's stock alerts, and keep the low-stock index, inside
+//! the change's own MULTI (or script).
 
 use crate::Inventory;
 use crate::domain::Sku;
@@ -7,7 +8,15 @@ use std::sync::LazyLock;
 /// `alerts.lua` as a script of its own, for the MULTIs of the WATCH paths.
 static CROSSING: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{}\nreturn raise_alerts(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])",
+        "{}\nreturn raise_alerts(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])",
+        include_str!("../lua/alerts.lua")
+    )
+});
+
+/// `alerts.lua`'s index upkeep alone, for changes of a threshold.
+static REINDEX: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}\nreturn reindex_low(KEYS[1], KEYS[2], ARGV[1])",
         include_str!("../lua/alerts.lua")
     )
 });
@@ -26,12 +35,27 @@ pub(crate) fn crossing_cmd(store: &Inventory, sku: &Sku, delta: i64, at_ms: i64)
     let slot = store.feed_slot(keys.slot_of_sku(sku));
     redis::cmd("EVAL")
         .arg(CROSSING.as_str())
-        .arg(2)
+        .arg(3)
         .arg(keys.stock(sku))
         .arg(keys.alerts(slot))
+        .arg(keys.low_stock(slot))
         .arg(sku.as_str())
         .arg(delta)
         .arg(at_ms)
         .arg(store.config().movements_maxlen)
+        .to_owned()
+}
+
+/// Queued last in a MULTI that changed `sku`'s threshold (or may have): sets its low-stock
+/// index entry from the hash as the MULTI left it.
+pub(crate) fn reindex_cmd(store: &Inventory, sku: &Sku) -> redis::Cmd {
+    let keys = store.keys();
+    let slot = store.feed_slot(keys.slot_of_sku(sku));
+    redis::cmd("EVAL")
+        .arg(REINDEX.as_str())
+        .arg(2)
+        .arg(keys.stock(sku))
+        .arg(keys.low_stock(slot))
+        .arg(sku.as_str())
         .to_owned()
 }

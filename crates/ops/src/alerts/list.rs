@@ -1,13 +1,12 @@
-//! Reading alerts back: the recent ones (`GET /v1/alerts`), what is low now
-//! (`GET /v1/alerts/low-stock`), and the pages the feed and the webhook sender follow.
+//! Reading alerts back: the recent ones (`GET /v1/alerts`), and the pages the feed and the
+//! webhook sender follow.
 
 use crate::Inventory;
-use crate::domain::{AlertKind, Limit, Location, Sku};
+use crate::domain::{AlertKind, Limit, Sku};
 use crate::error::{Error, StoreError};
-use crate::level::Level;
 use redis::streams::{StreamId, StreamRangeReply};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// One alert, as the API, the event feed and webhook deliveries show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -150,62 +149,4 @@ pub async fn read_since(
         .iter()
         .map(|e| Ok((e.id.clone(), Alert::from_entry(slot, e)?)))
         .collect()
-}
-
-/// One SKU (or one of its locations) below its low-stock threshold now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct LowStock {
-    /// The SKU.
-    #[schema(value_type = String)]
-    pub sku: Sku,
-    /// The location, when the list was asked for one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub location: Option<Location>,
-    /// `available` there now.
-    pub available: i64,
-    /// The SKU's threshold.
-    pub threshold: i64,
-}
-
-/// The `200` body of `GET /v1/alerts/low-stock`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct LowStockList {
-    /// Lowest first.
-    pub skus: Vec<LowStock>,
-}
-
-/// Every SKU with a threshold whose `available` (in total, or at `location`) is below it.
-pub async fn low_stock(store: &Inventory, location: Option<&Location>) -> Result<LowStockList, Error> {
-    let keys = store.keys();
-    let skus: Vec<String> = store.query(redis::cmd("SMEMBERS").arg(keys.alert_skus())).await?;
-    let skus: Vec<Sku> = skus.iter().filter_map(|s| Sku::parse(s).ok()).collect();
-    let reads = skus
-        .iter()
-        .map(|s| redis::cmd("HGETALL").arg(keys.stock(s)).to_owned())
-        .collect();
-    let hashes: Vec<HashMap<String, String>> = store.read_all(reads).await?;
-    let mut low = Vec::new();
-    for (sku, fields) in skus.iter().zip(hashes) {
-        let Some(level) = Level::parse(sku, &fields)? else {
-            continue;
-        };
-        let Some(threshold) = level.rules.low_stock_threshold else {
-            continue;
-        };
-        let available = match location {
-            None => Some(level.totals.available),
-            Some(l) => level.place(l.as_str()).map(|p| p.counts.available),
-        };
-        if let Some(available) = available.filter(|a| *a < threshold) {
-            low.push(LowStock {
-                sku: sku.clone(),
-                location: location.cloned(),
-                available,
-                threshold,
-            });
-        }
-    }
-    low.sort_by(|a, b| (a.available, &a.sku).cmp(&(b.available, &b.sku)));
-    Ok(LowStockList { skus: low })
 }

@@ -1,5 +1,5 @@
-//! Stock alerts: the rules per SKU, the check every change queues (`crossing`), and the
-//! reads of what was raised (`list`).
+//! Stock alerts: the rules per SKU, the check every change queues (`crossing`), the reads
+//! of what was raised (`list`), and what is low now (`low`, with its index).
 //!
 //! A change that moves a SKU's total `available` queues `crates/ops/src/lua/alerts.lua` after its
 //! writes, in the same MULTI or script, so each crossing is decided once against the level
@@ -9,10 +9,13 @@ mod contention;
 mod crossing;
 mod follow;
 mod list;
+mod low;
 mod rules;
 
 pub use contention::ContentionWatch;
-pub(crate) use crossing::{crossing_cmd, with_alerts};
+pub(crate) use crossing::{crossing_cmd, reindex_cmd, with_alerts};
 pub use follow::Follower;
-pub use list::{Alert, AlertList, LowStock, LowStockList, alert_slots, list_alerts, low_stock, read_since};
+pub use list::{Alert, AlertList, alert_slots, list_alerts, read_since};
+pub use low::{LowStock, LowStockList, backfill as backfill_low_stock, low_stock};
+pub(crate) use low::{index as low_stock_index, list_ruled};
 pub use rules::{AlertRules, get_rules, set_rules};

@@ -53,9 +53,7 @@ pub async fn set_rules(store: &Inventory, sku: &Sku, rules: Rules) -> Result<Ale
     if !exists {
         return Err(Error::unknown_sku(sku));
     }
-    let _: () = store
-        .query(redis::cmd("SADD").arg(store.keys().alert_skus()).arg(sku.as_str()))
-        .await?;
+    super::list_ruled(store, &[sku]).await?;
     let op = SetRules { store, sku, rules };
     crate::answer(crate::txn::run(store, &op).await, Err).result
 }
@@ -101,6 +99,7 @@ impl Optimistic for SetRules<'_> {
         if !unset.is_empty() {
             writes.push(redis::cmd("HDEL").arg(&key).arg(&unset).to_owned());
         }
+        writes.push(super::reindex_cmd(self.store, self.sku));
         Ok(Plan {
             writes,
             output: AlertRules::of(self.sku, self.rules),

@@ -293,7 +293,8 @@ for b = 1, buyers do
       end
       add(key, 'moved', 1)
       if ruled[key] then
-        raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], string.match(key, '{([^}]*)}$'), -q,
+        raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], KEYS[k + 2 * n + K_LOW],
+          string.match(key, '{([^}]*)}$'), -q,
           ARGV[a + A_AT_MS], maxlen)
       end
     end

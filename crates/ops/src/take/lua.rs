@@ -142,6 +142,7 @@ impl Take {
                 BuyerKey::Expiry => inv.key(keys.expiry(self.slot)),
                 BuyerKey::Feed => inv.key(keys.ledger_feed(feed_slot)),
                 BuyerKey::Alerts => inv.key(keys.alerts(feed_slot)),
+                BuyerKey::Low => inv.key(keys.low_stock(feed_slot)),
                 BuyerKey::Idempotency => match idem {
                     Some((key, _, _)) => inv.key(key),
                     None => inv,

@@ -78,6 +78,8 @@ layout! {
         Feed = "K_FEED",
         /// The slot's alert stream.
         Alerts = "K_ALERTS",
+        /// The slot's low-stock index.
+        Low = "K_LOW",
         /// The stored answer; only with an Idempotency-Key.
         Idempotency = "K_IDEMPOTENCY",
     }

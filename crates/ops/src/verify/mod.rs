@@ -26,6 +26,7 @@ const STEP: usize = 500;
 pub struct Violation {
     /// Which rule: `available_negative`, `reserved_negative`, `sold_negative`,
     /// `reserved_mismatch`, `sold_mismatch`, `conservation`, `movements_mismatch`,
+    /// `low_stock_index_mismatch`,
     /// `unknown_sku_reference`, `hold_not_indexed`, `corrupt_record`, or one of
     /// `location_negative`, `location_reserved_mismatch`, `location_sold_mismatch`,
     /// `location_conservation` (the same rules, per location).
@@ -189,8 +190,37 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
         }
     }
 
+    // The low-stock index, unless this store's thresholds predate it (`serve` builds it at
+    // its next start): a SKU is in it, scored by its total `available`, exactly while that is
+    // below its threshold.
+    let mut low = HashMap::new();
+    let built: bool = store
+        .query(
+            redis::cmd("EXISTS")
+                .arg(keys.low_stock_complete())
+                .arg(keys.low_stock_slots()),
+        )
+        .await
+        .map(|n: i64| n > 0)?;
+    if built {
+        low.extend(crate::alerts::low_stock_index(store, None).await?);
+    }
     for (sku, level) in &stock {
         let c = &level.totals;
+        let in_index = low.remove(sku);
+        let below = level.rules.low_stock_threshold.filter(|t| c.available < *t);
+        if built && in_index != below.map(|_| c.available) {
+            violations.push(Violation {
+                rule: "low_stock_index_mismatch",
+                sku: Some(sku.clone()),
+                message: format!(
+                    "available is {} and the threshold {}, but the low-stock index holds {}",
+                    c.available,
+                    shown(level.rules.low_stock_threshold),
+                    shown(in_index)
+                ),
+            });
+        }
         by_location.check(sku, level, &mut violations);
         let mut broken = |rule: &'static str, message: String| {
             violations.push(Violation {
@@ -258,6 +288,13 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             });
         }
     }
+    for (sku, available) in low {
+        violations.push(Violation {
+            rule: "low_stock_index_mismatch",
+            sku: Some(sku),
+            message: format!("the low-stock index holds {available} for a SKU that does not exist"),
+        });
+    }
     // Sold units may name a retired SKU; held ones only a live SKU (none is retired while held).
     let mut unknown: Vec<&String> = sold
         .keys()
@@ -281,6 +318,11 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
         active_reservations: active,
         violations,
     })
+}
+
+/// A number, or "none".
+fn shown(n: Option<i64>) -> String {
+    n.map_or_else(|| "none".to_owned(), |n| n.to_string())
 }
 
 fn corrupt(key: &str, why: &str) -> Violation {

@@ -87,10 +87,11 @@ pub(super) async fn list(_: Reader, req: HttpRequest, state: web::Data<AppState>
     Ok(HttpResponse::Ok().json(alerts::list_alerts(&state.store, sku.as_ref(), limit).await?))
 }
 
-/// `GET /v1/alerts/low-stock?location=`: SKUs now below their threshold, lowest first.
+/// `GET /v1/alerts/low-stock?location=&limit=`: SKUs now below their threshold, lowest first.
 #[utoipa::path(get, path = "/v1/alerts/low-stock", tag = "alerts",
     security((), ("api_key" = ["read"]), ("admin_token" = [])),
-    params(("location" = Option<crate::domain::Location>, Query, description = "Compare this location's `available` instead of the total")),
+    params(("location" = Option<crate::domain::Location>, Query, description = "Compare this location's `available` instead of the total"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "The lowest n; all without")),
     responses((status = 200, description = "SKUs below their low-stock threshold, lowest first", body = crate::ops::alerts::LowStockList),
         super::api::Unauthorized,
         super::api::Forbidden,
@@ -102,5 +103,8 @@ pub(super) async fn low_stock(_: Reader, req: HttpRequest, state: web::Data<AppS
     let location = query_param(&req, "location")?
         .map(|l| Location::parse(&l, "query location"))
         .transpose()?;
-    Ok(HttpResponse::Ok().json(alerts::low_stock(&state.store, location.as_ref()).await?))
+    let limit = query_param(&req, "limit")?
+        .map(|l| Limit::parse(Some(&l)))
+        .transpose()?;
+    Ok(HttpResponse::Ok().json(alerts::low_stock(&state.store, location.as_ref(), limit).await?))
 }

@@ -1,0 +1,180 @@
+//! What is low now (`GET /v1/alerts/low-stock`). In total, from each feed slot's low-stock
+//! index (`crate::keys::Keys::low_stock`), which `lua/alerts.lua` keeps in every change that
+//! moves a SKU's level or its threshold: a call reads at most `limit` entries per listed slot
+//! (one slot on one server), not the SKUs with rules. At one location, by reading every SKU
+//! with rules: the index keeps totals only.
+
+use super::crossing::reindex_cmd;
+use crate::Inventory;
+use crate::convert;
+use crate::domain::{Limit, Location, Sku};
+use crate::error::{Error, StoreError};
+use crate::level::Level;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+
+/// One SKU (or one of its locations) below its low-stock threshold now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LowStock {
+    /// The SKU.
+    #[schema(value_type = String)]
+    pub sku: Sku,
+    /// The location, when the list was asked for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Location>,
+    /// `available` there now.
+    pub available: i64,
+    /// The SKU's threshold.
+    pub threshold: i64,
+}
+
+/// The `200` body of `GET /v1/alerts/low-stock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LowStockList {
+    /// Lowest first.
+    pub skus: Vec<LowStock>,
+}
+
+/// SKUs below their threshold now, lowest first, at most `limit` (all without): in total, or
+/// at `location`.
+pub async fn low_stock(
+    store: &Inventory,
+    location: Option<&Location>,
+    limit: Option<Limit>,
+) -> Result<LowStockList, Error> {
+    match location {
+        Some(location) => scanned(store, location, limit).await,
+        None => indexed(store, limit).await,
+    }
+}
+
+async fn indexed(store: &Inventory, limit: Option<Limit>) -> Result<LowStockList, Error> {
+    let keys = store.keys();
+    let mut low: Vec<(i64, Sku)> = index(store, limit)
+        .await?
+        .into_iter()
+        .filter_map(|(sku, available)| Sku::parse(&sku).ok().map(|sku| (available, sku)))
+        .collect();
+    low.sort();
+    low.truncate(limit.map_or(usize::MAX, Limit::get));
+    let reads = low
+        .iter()
+        .map(|(_, sku)| redis::cmd("HGET").arg(keys.stock(sku)).arg("low_threshold").to_owned());
+    let thresholds: Vec<Option<i64>> = store.read_all(reads.collect()).await?;
+    let skus = low
+        .into_iter()
+        .zip(thresholds)
+        // `None`: the threshold went between the two reads.
+        .filter_map(|((available, sku), threshold)| {
+            threshold.map(|threshold| LowStock {
+                sku,
+                location: None,
+                available,
+                threshold,
+            })
+        })
+        .collect();
+    Ok(LowStockList { skus })
+}
+
+/// The index's entries (SKU, `available`): the lowest `limit` of each listed slot, or all.
+pub(crate) async fn index(store: &Inventory, limit: Option<Limit>) -> Result<Vec<(String, i64)>, StoreError> {
+    let keys = store.keys();
+    let slots: Vec<u16> = store.query(redis::cmd("SMEMBERS").arg(keys.low_stock_slots())).await?;
+    let stop = limit.map_or(-1, |l| convert::i64_of(l.get()) - 1);
+    let reads = slots.iter().map(|&slot| {
+        redis::cmd("ZRANGE")
+            .arg(keys.low_stock(slot))
+            .arg(0)
+            .arg(stop)
+            .arg("WITHSCORES")
+            .to_owned()
+    });
+    let pages: Vec<Vec<(String, f64)>> = store.read_all(reads.collect()).await?;
+    Ok(pages
+        .into_iter()
+        .flatten()
+        .map(|(sku, available)| (sku, convert::i64_from_f64(available)))
+        .collect())
+}
+
+/// Lists `skus` (about to get rules) where the alert readers and the low-stock list look:
+/// the set of SKUs with rules, and their feed slots. Before the rules are written, so no
+/// alert or index entry is ever in a slot nobody reads.
+pub(crate) async fn list_ruled(store: &Inventory, skus: &[&Sku]) -> Result<(), StoreError> {
+    if skus.is_empty() {
+        return Ok(());
+    }
+    let keys = store.keys();
+    let slots: BTreeSet<u16> = skus.iter().map(|s| store.feed_slot(keys.slot_of_sku(s))).collect();
+    let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
+    let _: () = store
+        .query(redis::cmd("SADD").arg(keys.alert_skus()).arg(&names))
+        .await?;
+    let _: () = store
+        .query(
+            redis::cmd("SADD")
+                .arg(keys.low_stock_slots())
+                .arg(slots.into_iter().collect::<Vec<_>>()),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Indexes every SKU that had rules before the index existed, once per store. Safe beside
+/// writes: each entry is set from its hash as it stands, atomically.
+pub async fn backfill(store: &Inventory) -> Result<u64, Error> {
+    let keys = store.keys();
+    let done: bool = store.query(redis::cmd("EXISTS").arg(keys.low_stock_complete())).await?;
+    if done {
+        return Ok(0);
+    }
+    let names: Vec<String> = store.query(redis::cmd("SMEMBERS").arg(keys.alert_skus())).await?;
+    let skus: Vec<Sku> = names.iter().filter_map(|s| Sku::parse(s).ok()).collect();
+    for chunk in skus.chunks(500) {
+        let chunk: Vec<&Sku> = chunk.iter().collect();
+        list_ruled(store, &chunk).await?;
+        let _: Vec<i64> = store
+            .read_all(chunk.iter().map(|sku| reindex_cmd(store, sku)).collect())
+            .await?;
+    }
+    let _: () = store
+        .query(redis::cmd("SET").arg(keys.low_stock_complete()).arg(1))
+        .await?;
+    Ok(u64::try_from(skus.len()).unwrap_or(u64::MAX))
+}
+
+/// Every SKU with a threshold whose `available` at `location` is below it: read from every
+/// SKU with rules, since the index keeps totals only.
+async fn scanned(store: &Inventory, location: &Location, limit: Option<Limit>) -> Result<LowStockList, Error> {
+    let keys = store.keys();
+    let skus: Vec<String> = store.query(redis::cmd("SMEMBERS").arg(keys.alert_skus())).await?;
+    let skus: Vec<Sku> = skus.iter().filter_map(|s| Sku::parse(s).ok()).collect();
+    let reads = skus
+        .iter()
+        .map(|s| redis::cmd("HGETALL").arg(keys.stock(s)).to_owned())
+        .collect();
+    let hashes: Vec<HashMap<String, String>> = store.read_all(reads).await?;
+    let mut low = Vec::new();
+    for (sku, fields) in skus.iter().zip(hashes) {
+        let Some(level) = Level::parse(sku, &fields)? else {
+            continue;
+        };
+        let Some(threshold) = level.rules.low_stock_threshold else {
+            continue;
+        };
+        let available = level.place(location.as_str()).map(|p| p.counts.available);
+        if let Some(available) = available.filter(|a| *a < threshold) {
+            low.push(LowStock {
+                sku: sku.clone(),
+                location: Some(location.clone()),
+                available,
+                threshold,
+            });
+        }
+    }
+    low.sort_by(|a, b| (a.available, &a.sku).cmp(&(b.available, &b.sku)));
+    low.truncate(limit.map_or(usize::MAX, Limit::get));
+    Ok(LowStockList { skus: low })
+}

@@ -1,0 +1,242 @@
+//! The low-stock index (`GET /v1/alerts/low-stock` without a location): equal to a full scan
+//! of the levels after a rush of every kind of take, restocks, threshold changes and
+//! imports at once; built once for thresholds of earlier versions; checked by `verify`; and
+//! the same on a cluster.
+
+use crate::cluster::{TestCluster, one_per_master};
+use crate::helpers::{TestApp, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+use stockwatch::domain::{Available, Limit, Quantity, Sku, Strategy, UserId};
+use stockwatch::ops::level::Rules;
+use stockwatch::ops::{self, Inventory, alerts};
+
+const SKUS: usize = 20;
+
+fn sku(i: usize) -> String {
+    format!("low-{i:02}")
+}
+
+/// What a full scan says is low, lowest first: `(sku, available, threshold)`.
+async fn scanned(app: &TestApp) -> Vec<(String, i64, i64)> {
+    let mut low = Vec::new();
+    for i in 0..SKUS {
+        let (_, stock) = app.get(&format!("/v1/skus/{}", sku(i))).await;
+        let (_, rules) = app.get(&format!("/v1/skus/{}/alerts", sku(i))).await;
+        let available = stock["available"].as_i64().unwrap();
+        if let Some(threshold) = rules["low_stock_threshold"].as_i64().filter(|t| available < *t) {
+            low.push((sku(i), available, threshold));
+        }
+    }
+    low.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    low
+}
+
+async fn listed(app: &TestApp, query: &str) -> Vec<(String, i64, i64)> {
+    let (status, body) = app.get(&format!("/v1/alerts/low-stock{query}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["sku"].as_str().unwrap().to_owned(),
+                s["available"].as_i64().unwrap(),
+                s["threshold"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn put(app: &TestApp, path: &str, body: Value) {
+    let (status, answer) = app.send(Method::PUT, path, Some(body)).await;
+    assert_eq!(status, 200, "{path}: {answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_index_equals_a_full_scan_after_a_rush_with_restocks() {
+    let app = spawn_app().await;
+    for i in 0..SKUS {
+        app.set_stock(&sku(i), 60).await;
+        // Every fourth SKU has a threshold of 0 and a reorder rule: never in the list.
+        let rules = if i % 4 == 3 {
+            json!({"low_stock_threshold": 0, "reorder_point": 20, "reorder_quantity": 5})
+        } else {
+            json!({"low_stock_threshold": 10 + 2 * i})
+        };
+        put(&app, &format!("/v1/skus/{}/alerts", sku(i)), rules).await;
+    }
+    let strategies = ["watch", "lua"];
+    let buyer = |i: usize| json!({"sku": sku(i % SKUS), "quantity": 1 + i % 3, "user_id": format!("b{i}")});
+    let buyers = async {
+        let (watch, lua) = tokio::join!(
+            app.fire("/v1/purchases?strategy=watch", 500, 50, buyer),
+            app.fire("/v1/purchases?strategy=lua", 500, 50, |i| buyer(i + 500)),
+        );
+        [watch, lua].concat()
+    };
+    let carts = async {
+        let mut statuses = Vec::new();
+        for i in 0..100 {
+            let strategy = strategies[i % 2];
+            let items = json!([{"sku": sku(i % SKUS), "quantity": 1}, {"sku": sku((i + 7) % SKUS), "quantity": 2}]);
+            let (status, hold) = app
+                .post(
+                    &format!("/v1/reservations?strategy={strategy}"),
+                    json!({"user_id": format!("h{i}"), "items": items, "ttl_seconds": 60}),
+                )
+                .await;
+            statuses.push(status);
+            if status == 201 && i % 2 == 0 {
+                let id = hold["reservation_id"].as_str().unwrap();
+                let (status, _) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
+                assert_eq!(status, 200);
+            }
+        }
+        statuses
+    };
+    let restocks = async {
+        for i in 0..60 {
+            let (status, body) = app
+                .post(
+                    &format!("/v1/skus/{}/restock", sku(i * 7 % SKUS)),
+                    json!({"quantity": 4}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    let rules = async {
+        for round in 0..3 {
+            for i in [1, 5, 9] {
+                let threshold = if round == 1 { 0 } else { 30 + round };
+                put(
+                    &app,
+                    &format!("/v1/skus/{}/alerts", sku(i)),
+                    json!({"low_stock_threshold": threshold}),
+                )
+                .await;
+            }
+            let rows = format!(
+                "{{\"sku\":\"{}\",\"available\":{},\"low_stock_threshold\":25}}\n",
+                sku(2),
+                20 + round
+            );
+            let answer = app
+                .client
+                .post(app.url("/v1/skus/import"))
+                .header("Content-Type", "application/x-ndjson")
+                .body(rows)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 200);
+        }
+    };
+    let (bought, held, (), ()) = tokio::join!(buyers, carts, restocks, rules);
+    assert!(bought.iter().all(|s| [201, 409].contains(s)), "{bought:?}");
+    assert!(held.iter().all(|s| [201, 409].contains(s)), "{held:?}");
+    assert!(bought.contains(&409), "the rush should sell some SKUs out");
+
+    let want = scanned(&app).await;
+    assert!(want.len() >= 3, "{want:?}");
+    assert_eq!(listed(&app, "").await, want);
+    assert_eq!(listed(&app, "?limit=3").await, want[..3]);
+    let report = app.verify().await;
+    assert!(report.ok, "{:#?}", report.violations);
+
+    // An index that drifted from the levels is a violation `verify` names.
+    let store = &app.store;
+    let index = store.keys().low_stock(store.feed_slot(0));
+    let mut conn = app.redis.raw().await;
+    let _: i64 = redis::cmd("ZADD")
+        .arg(&index)
+        .arg(1)
+        .arg(sku(3))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let found: Vec<_> = app
+        .verify()
+        .await
+        .violations
+        .into_iter()
+        .map(|v| (v.rule, v.sku))
+        .collect();
+    assert_eq!(found, [("low_stock_index_mismatch", Some(sku(3)))]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thresholds_of_earlier_versions_are_indexed_once() {
+    let app = spawn_app().await;
+    for i in 0..SKUS {
+        app.set_stock(&sku(i), i64::try_from(i).unwrap()).await;
+        put(
+            &app,
+            &format!("/v1/skus/{}/alerts", sku(i)),
+            json!({"low_stock_threshold": 8}),
+        )
+        .await;
+    }
+    let want = scanned(&app).await;
+    assert_eq!(want.len(), 8);
+    // A store from before the index: no index, no slots, no marker.
+    let keys = app.store.keys();
+    let mut conn = app.redis.raw().await;
+    let _: i64 = redis::cmd("DEL")
+        .arg(keys.low_stock(app.store.feed_slot(0)))
+        .arg(keys.low_stock_slots())
+        .arg(keys.low_stock_complete())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(listed(&app, "").await, []);
+    assert!(
+        app.verify().await.ok,
+        "a store whose index is not built yet is not checked against it"
+    );
+    assert_eq!(
+        alerts::backfill_low_stock(&app.store).await.unwrap(),
+        u64::try_from(SKUS).unwrap()
+    );
+    assert_eq!(listed(&app, "").await, want);
+    assert_eq!(alerts::backfill_low_stock(&app.store).await.unwrap(), 0, "once");
+    assert!(app.verify().await.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_works_on_every_master_of_a_cluster() {
+    let cluster = TestCluster::start().await;
+    let store: Inventory = cluster.store(|_| {});
+    let user = UserId::parse(&"u".into()).unwrap();
+    let skus = one_per_master("low");
+    for (i, sku) in skus.iter().enumerate() {
+        ops::set_stock(&store, sku, Available::try_from(10).unwrap())
+            .await
+            .unwrap();
+        let rules = Rules {
+            low_stock_threshold: Some(9),
+            ..Rules::default()
+        };
+        alerts::set_rules(&store, sku, rules).await.unwrap();
+        for strategy in [Strategy::Lua, Strategy::Watch] {
+            let quantity = Quantity::parse(&(i + 1).into(), "q").unwrap();
+            ops::purchase(&store, strategy, sku, quantity, &user, None)
+                .await
+                .unwrap();
+        }
+    }
+    // 10 - 2, 10 - 4 and 10 - 6 left: all below 9, lowest first.
+    let low = alerts::low_stock(&store, None, Some(Limit::try_from(2).unwrap()))
+        .await
+        .unwrap();
+    let got: Vec<(&Sku, i64)> = low.skus.iter().map(|l| (&l.sku, l.available)).collect();
+    assert_eq!(got, [(&skus[2], 4), (&skus[1], 6)]);
+    let report = ops::verify(&store).await.unwrap();
+    assert!(report.ok, "{:#?}", report.violations);
+    ops::retire(&store, &skus[2]).await.unwrap();
+    let low = alerts::low_stock(&store, None, None).await.unwrap();
+    assert_eq!(low.skus.len(), 2, "{low:?}");
+    assert!(ops::verify(&store).await.unwrap().ok);
+}
