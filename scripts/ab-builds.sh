@@ -5,6 +5,8 @@
 # binary is kept for the next run.
 build_revs() {
   mkdir -p target/ab
+  local root_target
+  root_target="$(pwd)/target"
   builds=()
   local rev sha
   for rev in "$@"; do
@@ -12,7 +14,9 @@ build_revs() {
     if [ ! -x "target/ab/stockwatch-$sha" ]; then
       rm -rf "target/ab/src-$sha"
       git worktree add -f --detach "target/ab/src-$sha" "$sha" >/dev/null
-      (cd "target/ab/src-$sha" && CARGO_TARGET_DIR=../.. cargo build -q --release --bin stockwatch)
+      # An absolute target dir: a build script's OUT_DIR must not run through the worktree,
+      # which is removed below (utoipa-swagger-ui embeds files by that path).
+      (cd "target/ab/src-$sha" && CARGO_TARGET_DIR="$root_target" cargo build -q --release --bin stockwatch)
       cp target/release/stockwatch "target/ab/stockwatch-$sha"
       git worktree remove --force "target/ab/src-$sha"
     fi

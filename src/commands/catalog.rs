@@ -39,6 +39,8 @@ pub async fn import(args: ImportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A store of earlier versions is converted first, as `serve` does at start.
+    stockwatch::ops::upgrade(&store).await;
     let progress = Progress::new(size);
     let result = match args.format() {
         RowFormat::Ndjson => load(&store, ndjson_rows(input), &progress).await,

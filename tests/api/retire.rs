@@ -236,3 +236,76 @@ async fn retiring_works_on_every_master_of_a_cluster() {
     assert!(report.ok, "{:#?}", report.violations);
     assert_eq!(report.orders, 6);
 }
+
+/// Imports `names` with 5 units each.
+async fn import_names(app: &TestApp, names: &[String]) {
+    let rows: String = names
+        .iter()
+        .map(|n| format!("{{\"sku\":\"{n}\",\"available\":5}}\n"))
+        .collect();
+    let answer = app
+        .client
+        .post(app.url("/v1/skus/import"))
+        .header("Content-Type", "application/x-ndjson")
+        .body(rows)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_of_the_listing_while_skus_are_retired_and_made_never_repeats_or_skips_one() {
+    use futures_util::future::join_all;
+    let app = spawn_app().await;
+    let stable: Vec<String> = (0..600).map(|i| format!("w-{i:04}")).collect();
+    let doomed: Vec<String> = (0..300).map(|i| format!("w-{:04}d", i * 2)).collect();
+    let born: Vec<String> = (0..300).map(|i| format!("w-{:04}b", i * 2 + 1)).collect();
+    import_names(&app, &stable).await;
+    import_names(&app, &doomed).await;
+    let walk = async {
+        let (mut seen, mut after) = (Vec::new(), None::<String>);
+        loop {
+            let query = after.as_ref().map_or(String::new(), |a| format!("&after={a}"));
+            let (status, page) = app.get(&format!("/v1/skus?limit=23{query}")).await;
+            assert_eq!(status, 200, "{page}");
+            seen.extend(
+                page["skus"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["sku"].as_str().unwrap().to_owned()),
+            );
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => break seen,
+            }
+        }
+    };
+    let churn = async {
+        for (gone, new) in doomed.chunks(20).zip(born.chunks(20)) {
+            let retired = join_all(gone.iter().map(|n| retire(&app, n))).await;
+            assert!(retired.iter().all(|(status, _)| *status == 200), "{retired:?}");
+            join_all(new.iter().map(|n| app.set_stock(n, 1))).await;
+        }
+    };
+    let (seen, ()) = tokio::join!(walk, churn);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "in name order, no SKU twice");
+    let missing: Vec<&String> = stable.iter().filter(|n| !seen.contains(n)).collect();
+    assert!(missing.is_empty(), "skipped {missing:?}");
+    // Once the churn is over, the listing is exactly the SKUs that exist.
+    let (_, page) = app.get("/v1/skus?limit=1000").await;
+    let listed: Vec<&str> = page["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sku"].as_str().unwrap())
+        .collect();
+    let mut want: Vec<&str> = stable.iter().chain(&born).map(String::as_str).collect();
+    want.sort();
+    assert_eq!(listed, want);
+    assert!(app.verify().await.ok);
+}

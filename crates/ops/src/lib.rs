@@ -64,6 +64,7 @@ mod set_stock;
 mod stockroom;
 mod take;
 mod transfer;
+mod upgrade;
 mod verify;
 
 pub use crate::domain::{Correction, Reason};
@@ -87,6 +88,7 @@ pub use restock::restock;
 pub use retire::{Retired, RetiredUnits, retire, retired_units};
 pub use set_stock::{set_location_stock, set_stock};
 pub use transfer::transfer;
+pub use upgrade::upgrade;
 pub use verify::{Report, Violation, verify};
 
 use crate::domain::{CartItems, EntryKind, Location, OrderId, Reference, ReservationId, Sku, UserId};
@@ -249,7 +251,7 @@ pub(crate) fn movement_cmds(
     quantity: i64,
     reference: Reference,
     at_ms: i64,
-) -> [redis::Cmd; 3] {
+) -> Vec<redis::Cmd> {
     movements::record_cmds(store, sku, kind, quantity, reference, at_ms, &[])
 }
 

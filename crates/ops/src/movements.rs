@@ -97,21 +97,53 @@ pub(crate) fn record_cmds(
     reference: Reference,
     at_ms: i64,
     extra: &[(&str, &str)],
-) -> [Cmd; 3] {
-    let list = store.keys().movements(sku);
-    let cap = store.config().movements_maxlen.max(1);
-    [
-        redis::cmd("LPUSH")
-            .arg(&list)
-            .arg(encode(kind, quantity, reference, at_ms, extra))
-            .to_owned(),
-        redis::cmd("LTRIM").arg(&list).arg(0).arg(cap - 1).to_owned(),
-        redis::cmd("HINCRBY")
-            .arg(store.keys().stock(sku))
-            .arg(MOVED)
-            .arg(1)
-            .to_owned(),
-    ]
+) -> Vec<Cmd> {
+    let mut log = MovementLog::default();
+    log.push(sku, encode(kind, quantity, reference, at_ms, extra));
+    log.cmds(store)
+}
+
+/// The movements of one MULTI, written at its end once per history list: one `LPUSH` of
+/// all its entries (in order), one `LTRIM`, one `HINCRBY` of `moved`. A group commit of
+/// fifty buyers of one SKU then writes three commands for its movements, not a hundred fifty.
+#[derive(Debug, Default)]
+pub(crate) struct MovementLog {
+    lists: Vec<(Sku, Vec<String>)>,
+}
+
+impl MovementLog {
+    /// Adds a movement of `sku` by a take: its line's `quantity`, by `reference`, at `at_ms`.
+    pub(crate) fn take(&mut self, sku: &Sku, kind: EntryKind, quantity: i64, reference: Reference, at_ms: i64) {
+        self.push(sku, encode(kind, quantity, reference, at_ms, &[]));
+    }
+
+    fn push(&mut self, sku: &Sku, entry: String) {
+        // A batch names a few SKUs, or many SKUs once each: a scan is cheaper than hashing.
+        match self.lists.iter_mut().find(|(s, _)| s == sku) {
+            Some((_, entries)) => entries.push(entry),
+            None => self.lists.push((sku.clone(), vec![entry])),
+        }
+    }
+
+    /// The writes, three per history list.
+    pub(crate) fn cmds(self, store: &Inventory) -> Vec<Cmd> {
+        let cap = store.config().movements_maxlen.max(1);
+        let mut cmds = Vec::with_capacity(self.lists.len() * 3);
+        for (sku, entries) in self.lists {
+            let list = store.keys().movements(&sku);
+            let moved = entries.len();
+            cmds.push(redis::cmd("LPUSH").arg(&list).arg(entries).to_owned());
+            cmds.push(redis::cmd("LTRIM").arg(&list).arg(0).arg(cap - 1).to_owned());
+            cmds.push(
+                redis::cmd("HINCRBY")
+                    .arg(store.keys().stock(&sku))
+                    .arg(MOVED)
+                    .arg(moved)
+                    .to_owned(),
+            );
+        }
+        cmds
+    }
 }
 
 /// The writes recording the movement that creates a SKU: its `born` field when the entry
@@ -133,7 +165,7 @@ pub(crate) fn birth_cmds(
             .to_owned();
         return vec![hset];
     }
-    let mut cmds = Vec::from(record_cmds(store, sku, kind, quantity, Reference::Admin, at_ms, extra));
+    let mut cmds = record_cmds(store, sku, kind, quantity, Reference::Admin, at_ms, extra);
     cmds.push(
         redis::cmd("HSET")
             .arg(store.keys().stock(sku))

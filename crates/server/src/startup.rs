@@ -222,26 +222,10 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish. The shutdown
     /// is fanned out through a broadcast to every background task (the expiry worker).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        // SKUs made before the catalog existed join it, once per store, before the first
+        // The one-time conversions of a store from earlier versions, before the first
         // request is served (connections wait in the listen backlog meanwhile): so nothing
         // writes behind a caller's back once the server answers.
-        match crate::ops::catalog::backfill(&self.store).await {
-            Ok(0) => {}
-            Ok(added) => tracing::info!(added, "catalog backfilled"),
-            Err(e) => tracing::warn!(error = %e, "catalog backfill failed; the next start tries again"),
-        }
-        // Movement streams of earlier versions become history lists, likewise once.
-        match crate::ops::history_upgrade::upgrade(&self.store).await {
-            Ok(0) => {}
-            Ok(converted) => tracing::info!(converted, "movement streams converted to history lists"),
-            Err(e) => tracing::warn!(error = %e, "movement history upgrade failed; the next start tries again"),
-        }
-        // SKUs with thresholds from before the low-stock index join it, likewise once.
-        match crate::ops::alerts::backfill_low_stock(&self.store).await {
-            Ok(0) => {}
-            Ok(indexed) => tracing::info!(indexed, "low-stock index built"),
-            Err(e) => tracing::warn!(error = %e, "low-stock index backfill failed; the next start tries again"),
-        }
+        crate::ops::upgrade(&self.store).await;
         let stop = self.stop;
         let worker = self.expiry.map(|config| {
             let mut stopped = stop.subscribe();

@@ -51,7 +51,8 @@ impl Take {
             conflicts: 0,
         };
         let levels: Vec<Option<&Level>> = levels.iter().map(Option::as_ref).collect();
-        match self.verdict(&levels, prior, effort) {
+        let mut log = crate::movements::MovementLog::default();
+        match self.verdict(&levels, prior, effort, &mut log) {
             Verdict::Commit {
                 writes,
                 mut receipt,
@@ -59,7 +60,7 @@ impl Take {
             } => {
                 let mut act = redis::pipe();
                 act.atomic();
-                for cmd in writes {
+                for cmd in writes.into_iter().chain(log.cmds(&self.store)) {
                     act.add_command(cmd);
                 }
                 let replies: Vec<Value> = Store::bounded(deadline, act.query_async(&mut conn)).await?;

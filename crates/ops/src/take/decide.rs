@@ -7,6 +7,7 @@ use super::Take;
 use super::receipt::{Outcome, Receipt};
 use crate::domain::Sku;
 use crate::error::{Error, StoreError};
+use crate::movements::MovementLog;
 use crate::outcome::Effort;
 use redis::{Cmd, Value};
 use std::collections::HashMap;
@@ -51,8 +52,15 @@ impl Take {
         }
     }
 
-    /// Settles this take against each line's stock (in cart order).
-    pub(crate) fn verdict(&self, levels: &[Option<&Level>], prior: Prior, effort: Effort) -> Verdict {
+    /// Settles this take against each line's stock (in cart order). A take that commits
+    /// adds its movements to `log`, whose writes its caller appends to the MULTI.
+    pub(crate) fn verdict(
+        &self,
+        levels: &[Option<&Level>],
+        prior: Prior,
+        effort: Effort,
+        log: &mut MovementLog,
+    ) -> Verdict {
         if let Prior::Replay(fields) = prior {
             return match Receipt::from_fields(&fields, &self.items.quantities(), self.reference) {
                 Ok(r) => Verdict::Answer(r),
@@ -66,7 +74,10 @@ impl Take {
         let mut receipt = self.receipt(outcome, effort);
         receipt.drawn = drawn;
         let (mut writes, positions) = match (&receipt.outcome, &self.idem) {
-            (Outcome::Taken(_), _) => self.writes(&receipt.drawn, &alerting(levels)),
+            (Outcome::Taken(_), _) => {
+                self.log_movements(log);
+                self.writes(&receipt.drawn, &alerting(levels))
+            }
             (_, Some(_)) => (Vec::new(), Vec::new()),
             (_, None) => return Verdict::Answer(receipt),
         };

@@ -2,10 +2,11 @@
 //! writes move counters by increments, so they do not depend on the levels read; that is
 //! what lets group commit queue many takes in one MULTI.
 
+use super::super::OrderLine;
 use super::super::alerts::crossing_cmd;
 use super::super::journal::{with_allocations, xadd};
 use super::super::level::{Allocation, shift};
-use super::super::{OrderLine, movement_cmds};
+use super::super::movements::MovementLog;
 use super::Record;
 use super::Take;
 use super::decide::Verdict;
@@ -22,7 +23,8 @@ impl Take {
     /// Redis answered from there. Counters move by increments, so the writes do not depend
     /// on the levels read; that is what lets a group commit queue many takes in one MULTI.
     /// `alerting` says, per line, whether its SKU has alert rules: only then is the alert
-    /// check queued after its writes.
+    /// check queued after its writes. Its movements go to the MULTI's [`MovementLog`]
+    /// ([`Take::log_movements`]), written once per SKU at the MULTI's end.
     pub(super) fn writes(&self, drawn: &[Vec<Allocation>], alerting: &[bool]) -> (Vec<Cmd>, Vec<usize>) {
         let lines = self.items.lines();
         let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 3);
@@ -32,14 +34,6 @@ impl Take {
             let key = self.store.keys().stock(&line.sku);
             positions.push(writes.len());
             writes.extend(shift(&key, drawn, Some("available"), Some(self.destination())));
-            writes.extend(movement_cmds(
-                &self.store,
-                &line.sku,
-                self.kind,
-                line.quantity.get(),
-                Reference::Record(self.reference),
-                self.at_ms,
-            ));
             if *alerting {
                 writes.push(crossing_cmd(&self.store, &line.sku, -line.quantity.get(), self.at_ms));
             }
@@ -120,13 +114,34 @@ impl Optimistic for Take {
             conflicts: attempt - 1,
         };
         let levels: Vec<Option<&_>> = levels.iter().map(Option::as_ref).collect();
-        match self.verdict(&levels, prior, effort) {
-            Verdict::Commit { writes, receipt, .. } => Ok(Plan {
-                writes,
-                output: receipt,
-            }),
+        let mut log = MovementLog::default();
+        match self.verdict(&levels, prior, effort, &mut log) {
+            Verdict::Commit {
+                mut writes, receipt, ..
+            } => {
+                writes.extend(log.cmds(&self.store));
+                Ok(Plan {
+                    writes,
+                    output: receipt,
+                })
+            }
             Verdict::Answer(receipt) => Err(Unwritten::Answered(receipt)),
             Verdict::Failed(e) => Err(Unwritten::Refused(e)),
+        }
+    }
+}
+
+impl Take {
+    /// Adds this take's movements, one per line, to the MULTI's log.
+    pub(super) fn log_movements(&self, log: &mut MovementLog) {
+        for line in self.items.lines() {
+            log.take(
+                &line.sku,
+                self.kind,
+                line.quantity.get(),
+                Reference::Record(self.reference),
+                self.at_ms,
+            );
         }
     }
 }

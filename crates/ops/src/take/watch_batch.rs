@@ -11,6 +11,7 @@ use crate::domain::Sku;
 use crate::error::Error;
 use crate::idempotency::StoredAnswer;
 use crate::level::Level;
+use crate::movements::MovementLog;
 use crate::outcome::Effort;
 use crate::txn::{self, Optimistic, Plan, TxError};
 use redis::Value;
@@ -100,6 +101,8 @@ impl Optimistic for Batch<'_> {
             }
         }
         let mut writes = Vec::new();
+        // Every take's movements, written once per SKU after all their other writes.
+        let mut log = MovementLog::default();
         let mut results = Vec::with_capacity(self.takes.len());
         // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
         let mut answered: HashMap<&str, (&StoredAnswer, Result<Receipt, Error>)> = HashMap::new();
@@ -117,7 +120,7 @@ impl Optimistic for Batch<'_> {
             let keys = take.stock_keys();
             let levels: Vec<Option<&Level>> = keys.iter().map(|k| level.get(k).and_then(Option::as_ref)).collect();
             let verdict = match take.recall(stored) {
-                Ok(prior) => take.verdict(&levels, prior, effort),
+                Ok(prior) => take.verdict(&levels, prior, effort, &mut log),
                 Err(e) => Verdict::Failed(e),
             };
             let result = match verdict {
@@ -139,6 +142,9 @@ impl Optimistic for Batch<'_> {
                 answered.insert(slot.key.as_str(), (slot, result.clone()));
             }
             results.push(result);
+        }
+        if let Some(first) = self.takes.first() {
+            writes.extend(log.cmds(&first.store));
         }
         if writes.is_empty() {
             Err(results)
