@@ -244,7 +244,8 @@ end
 -- reader can tell. A SKU with alert rules is written take by take instead, so that each
 -- alert reports the level its own take left. `took`: units out of `available` per key, in
 -- the order `touched` (every summed key: each take moves `available`); `into[field][key]`:
--- units into every other field. `logs`: the history lists pushed to, trimmed once at the end.
+-- units into every other field. `logs`: the history lists pushed past their cap, trimmed once
+-- at the end (most pushes leave a list under it: no LTRIM at all).
 local took, touched, into, fields, logs = {}, {}, {}, {}, {}
 local function add(key, field, delta)
   if ruled[key] then
@@ -285,9 +286,9 @@ for b = 1, buyers do
       end
       -- The movement, in the history list's format (crates/ops/src/movements.rs).
       local log = KEYS[k + n + i - 1]
-      redis.call('LPUSH', log, ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] .. ' ' ..
-        ARGV[a + A_REFERENCE] .. ' ' .. ARGV[a + A_AT_MS])
-      if not logs[log] then
+      local length = redis.call('LPUSH', log, ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] ..
+        ' ' .. ARGV[a + A_REFERENCE] .. ' ' .. ARGV[a + A_AT_MS])
+      if length > maxlen and not logs[log] then
         logs[log] = true
         logs[#logs + 1] = log
       end
@@ -325,7 +326,7 @@ for b = 1, buyers do
     redis.call('PEXPIRE', KEYS[k + 2 * n + K_IDEMPOTENCY], ARGV[a + A_RETENTION_MS])
   end
 end
--- Each history list is trimmed once per batch, after its pushes.
+-- Each history list over its cap is trimmed once per batch, after its pushes.
 for _, log in ipairs(logs) do
   redis.call('LTRIM', log, 0, maxlen - 1)
 end

@@ -64,7 +64,7 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     for arg in BatchArg::ALL {
         inv.arg(match arg {
             BatchArg::Buyers => takes.len(),
-            BatchArg::Maxlen => store.config().movements_maxlen,
+            BatchArg::Maxlen => store.config().movements_maxlen.max(1),
         });
     }
     for take in takes {
