@@ -558,7 +558,9 @@ async fn events_after_commits(strategy: &str) {
     app.set_stock("sse", 3).await;
     let mut stream = app.client.get(app.url("/v1/events")).send().await.unwrap();
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let before = stockwatch::ops::now_ms();
     let statuses = app.rush_limited("sse", 10, strategy, 10).await;
+    let after = stockwatch::ops::now_ms();
     assert_eq!(crate::helpers::count(&statuses, 201), 3);
     // Wait a moment past the third for any extra (wrong) event.
     let events = stock_events(&mut stream, 3, Duration::from_millis(300)).await;
@@ -571,6 +573,8 @@ async fn events_after_commits(strategy: &str) {
         assert_eq!((e["sku"].as_str(), e["kind"].as_str()), (Some("sse"), Some("purchase")));
         assert_eq!(e["strategy"], strategy);
         assert!(e["attempts"].as_u64().unwrap() >= 1);
+        let committed = e["committed_at"].as_i64().unwrap();
+        assert!((before..=after).contains(&committed), "{before} <= {committed} <= {after}");
     }
     let last = events.last().unwrap();
     assert_eq!((last["available"].as_i64(), last["sold"].as_i64()), (Some(0), Some(3)));

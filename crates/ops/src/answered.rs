@@ -61,6 +61,7 @@ pub(crate) fn report(
             kind: op,
             strategy,
             effort,
+            committed_at: crate::now_ms(),
         });
     }
 }

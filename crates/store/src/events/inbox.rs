@@ -213,6 +213,7 @@ async fn resync_shown(
                 strategy: String::new(),
                 attempts: 0,
                 conflicts: 0,
+                committed_at: super::now_ms(),
             });
         }
     }

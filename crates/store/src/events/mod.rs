@@ -57,6 +57,9 @@ pub struct StockEvent {
     pub attempts: u32,
     /// Of which aborted by a conflicting write.
     pub conflicts: u32,
+    /// When the change committed, as the committing process saw it (Unix epoch ms; for a
+    /// `resync`, when the level was re-read): a client measures the feed's delay from it.
+    pub committed_at: i64,
 }
 
 /// What a [`StockEvent`] reports: a committed change of that kind, or the state re-read
@@ -108,6 +111,8 @@ pub struct Change {
     pub strategy: &'static str,
     /// What the commit cost.
     pub effort: Effort,
+    /// When it committed (Unix epoch ms).
+    pub committed_at: i64,
 }
 
 /// Where the feed's tasks find Redis.
@@ -185,4 +190,11 @@ impl Events {
         });
         let _ = outbox.send(change);
     }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, crate::convert::millis_i64)
 }

@@ -65,6 +65,7 @@ async fn read(wiring: &FeedTarget, changes: &[Change]) -> Result<Vec<(u16, Stock
                     strategy: change.strategy.to_owned(),
                     attempts: change.effort.attempts,
                     conflicts: change.effort.conflicts,
+                    committed_at: change.committed_at,
                 },
             ));
         }
