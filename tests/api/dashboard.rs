@@ -574,7 +574,10 @@ async fn events_after_commits(strategy: &str) {
         assert_eq!(e["strategy"], strategy);
         assert!(e["attempts"].as_u64().unwrap() >= 1);
         let committed = e["committed_at"].as_i64().unwrap();
-        assert!((before..=after).contains(&committed), "{before} <= {committed} <= {after}");
+        assert!(
+            (before..=after).contains(&committed),
+            "{before} <= {committed} <= {after}"
+        );
     }
     let last = events.last().unwrap();
     assert_eq!((last["available"].as_i64(), last["sold"].as_i64()), (Some(0), Some(3)));
