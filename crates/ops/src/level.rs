@@ -86,6 +86,9 @@ pub struct Level {
     pub places: Vec<Place>,
     /// Its alert rules.
     pub rules: Rules,
+    /// Movements pushed to its history list so far (`moved`): the list holds at most this
+    /// many, so a MULTI that keeps it under the cap need not trim it.
+    pub moved: i64,
 }
 
 impl Level {
@@ -118,10 +121,12 @@ impl Level {
             reorder_point: rule("reorder_point")?,
             reorder_quantity: rule("reorder_quantity")?,
         };
+        let moved = num("moved")?;
         let Some(list) = fields.get("locs") else {
             return Ok(Some(Self {
                 totals,
                 rules,
+                moved,
                 places: vec![Place {
                     name: Location::default_location(),
                     priority: 0,
@@ -153,7 +158,12 @@ impl Level {
                 received: totals.received - named.received,
             };
         }
-        Ok(Some(Self { totals, places, rules }))
+        Ok(Some(Self {
+            totals,
+            places,
+            rules,
+            moved,
+        }))
     }
 
     /// Whether the SKU has a named location (and so a `locs` list).

@@ -99,46 +99,64 @@ pub(crate) fn record_cmds(
     extra: &[(&str, &str)],
 ) -> Vec<Cmd> {
     let mut log = MovementLog::default();
-    log.push(sku, encode(kind, quantity, reference, at_ms, extra));
+    log.push(sku, encode(kind, quantity, reference, at_ms, extra), None);
     log.cmds(store)
 }
 
 /// The movements of one MULTI, written at its end once per history list: one `LPUSH` of
-/// all its entries (in order), one `LTRIM`, one `HINCRBY` of `moved`. A group commit of
-/// fifty buyers of one SKU then writes three commands for its movements, not a hundred fifty.
+/// all its entries (in order), one `HINCRBY` of `moved`, and an `LTRIM` unless the list is
+/// known to stay under the cap. A group commit of fifty buyers of one SKU then writes two or
+/// three commands for its movements, not a hundred fifty.
 #[derive(Debug, Default)]
 pub(crate) struct MovementLog {
-    lists: Vec<(Sku, Vec<String>)>,
+    /// Per SKU: `moved` as read under WATCH (when known), and the entries.
+    lists: Vec<(Sku, Option<i64>, Vec<String>)>,
 }
 
 impl MovementLog {
     /// Adds a movement of `sku` by a take: its line's `quantity`, by `reference`, at `at_ms`.
-    pub(crate) fn take(&mut self, sku: &Sku, kind: EntryKind, quantity: i64, reference: Reference, at_ms: i64) {
-        self.push(sku, encode(kind, quantity, reference, at_ms, &[]));
+    /// `moved`: the SKU's `moved` as this MULTI's WATCH read it, if it did.
+    pub(crate) fn take(
+        &mut self,
+        sku: &Sku,
+        kind: EntryKind,
+        quantity: i64,
+        reference: Reference,
+        at_ms: i64,
+        moved: Option<i64>,
+    ) {
+        self.push(sku, encode(kind, quantity, reference, at_ms, &[]), moved);
     }
 
-    fn push(&mut self, sku: &Sku, entry: String) {
+    fn push(&mut self, sku: &Sku, entry: String, moved: Option<i64>) {
         // A batch names a few SKUs, or many SKUs once each: a scan is cheaper than hashing.
-        match self.lists.iter_mut().find(|(s, _)| s == sku) {
-            Some((_, entries)) => entries.push(entry),
-            None => self.lists.push((sku.clone(), vec![entry])),
+        match self.lists.iter_mut().find(|(s, _, _)| s == sku) {
+            Some((_, _, entries)) => entries.push(entry),
+            None => self.lists.push((sku.clone(), moved, vec![entry])),
         }
     }
 
-    /// The writes, three per history list.
+    /// The writes, two or three per history list.
     pub(crate) fn cmds(self, store: &Inventory) -> Vec<Cmd> {
         let cap = store.config().movements_maxlen.max(1);
         let mut cmds = Vec::with_capacity(self.lists.len() * 3);
-        for (sku, entries) in self.lists {
+        for (sku, moved, entries) in self.lists {
             let list = store.keys().movements(&sku);
-            let moved = entries.len();
+            let pushed = entries.len();
+            // The list holds at most `moved` entries (each push counts one), so this many
+            // more cannot take it past the cap.
+            let under_cap = moved
+                .and_then(|m| usize::try_from(m).ok())
+                .is_some_and(|m| m.saturating_add(pushed) <= cap);
             cmds.push(redis::cmd("LPUSH").arg(&list).arg(entries).to_owned());
-            cmds.push(redis::cmd("LTRIM").arg(&list).arg(0).arg(cap - 1).to_owned());
+            if !under_cap {
+                cmds.push(redis::cmd("LTRIM").arg(&list).arg(0).arg(cap - 1).to_owned());
+            }
             cmds.push(
                 redis::cmd("HINCRBY")
                     .arg(store.keys().stock(&sku))
                     .arg(MOVED)
-                    .arg(moved)
+                    .arg(pushed)
                     .to_owned(),
             );
         }

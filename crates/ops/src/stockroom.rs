@@ -181,6 +181,7 @@ impl<'a> Change<'a> {
             Level {
                 totals: Default::default(),
                 rules: Default::default(),
+                moved: 0,
                 places: vec![Place {
                     name: Location::default_location(),
                     priority: 0,

@@ -75,7 +75,7 @@ impl Take {
         receipt.drawn = drawn;
         let (mut writes, positions) = match (&receipt.outcome, &self.idem) {
             (Outcome::Taken(_), _) => {
-                self.log_movements(log);
+                self.log_movements(log, levels);
                 self.writes(&receipt.drawn, &alerting(levels))
             }
             (_, Some(_)) => (Vec::new(), Vec::new()),

@@ -5,7 +5,7 @@
 use super::super::OrderLine;
 use super::super::alerts::crossing_cmd;
 use super::super::journal::{with_allocations, xadd};
-use super::super::level::{Allocation, shift};
+use super::super::level::{Allocation, Level, shift};
 use super::super::movements::MovementLog;
 use super::Record;
 use super::Take;
@@ -132,15 +132,17 @@ impl Optimistic for Take {
 }
 
 impl Take {
-    /// Adds this take's movements, one per line, to the MULTI's log.
-    pub(super) fn log_movements(&self, log: &mut MovementLog) {
-        for line in self.items.lines() {
+    /// Adds this take's movements, one per line, to the MULTI's log; `levels` are its lines'
+    /// levels as the MULTI's WATCH read them.
+    pub(super) fn log_movements(&self, log: &mut MovementLog, levels: &[Option<&Level>]) {
+        for (i, line) in self.items.lines().iter().enumerate() {
             log.take(
                 &line.sku,
                 self.kind,
                 line.quantity.get(),
                 Reference::Record(self.reference),
                 self.at_ms,
+                levels.get(i).copied().flatten().map(|l| l.moved),
             );
         }
     }
