@@ -24,7 +24,7 @@ bin=$(pwd)/target/release/stockwatch
 server=""
 # shellcheck source=scripts/private-redis.sh
 . scripts/private-redis.sh
-on_exit='[ -n "$server" ] && kill "$server" 2>/dev/null'
+on_exit='[ -z "$server" ] || kill "$server" 2>/dev/null'
 work="$dir/work"
 mkdir -p "$work"
 used() { cli info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }

@@ -25,7 +25,7 @@ server=""
 reader=""
 # shellcheck source=scripts/private-redis.sh
 . scripts/private-redis.sh
-on_exit='[ -n "$reader" ] && kill "$reader" 2>/dev/null; [ -n "$server" ] && kill "$server" 2>/dev/null'
+on_exit='[ -z "$reader" ] || kill "$reader" 2>/dev/null; [ -z "$server" ] || kill "$server" 2>/dev/null'
 python3 -c "
 import sys
 with open('$dir/rows.ndjson', 'w') as f:

@@ -18,7 +18,7 @@ bin=target/release/stockwatch
 server=""
 # shellcheck source=scripts/private-redis.sh
 . scripts/private-redis.sh
-on_exit='[ -n "$server" ] && kill "$server" 2>/dev/null'
+on_exit='[ -z "$server" ] || kill "$server" 2>/dev/null'
 # bench ARGS...: runs the lua strategy with --keep; prints the prefix it kept.
 keep() {
   "$bin" bench --redis-url "$url" --strategy lua --keep "$@" 2>&1 >/dev/null | sed -n 's/.*--key-prefix //p'

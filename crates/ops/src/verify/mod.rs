@@ -4,6 +4,7 @@
 //! Run it at a quiescent moment: while traffic flows, a SKU read before an order and the
 //! order read after it disagree without anything being wrong.
 
+mod expected;
 mod locations;
 
 use super::Order;
@@ -14,9 +15,10 @@ use crate::Inventory;
 use crate::domain::{ReservationId, ReservationStatus, Sku};
 use crate::error::{Error, StoreError};
 use crate::store::KeyScan;
+use expected::Expected;
 use locations::ByLocation;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// Keys asked for per SCAN step and read per pipeline.
 const STEP: usize = 500;
@@ -65,35 +67,11 @@ pub struct Report {
 pub async fn verify(store: &Inventory) -> Result<Report, Error> {
     let keys = store.keys();
     let mut violations = Vec::new();
-    let mut stock: BTreeMap<String, Level> = BTreeMap::new();
-    // Per SKU, Σ of its stock-received movements, when its history is whole.
-    let mut by_movements: HashMap<String, i64> = HashMap::new();
-    for chunk in store.scan(&keys.stock_pattern(), STEP).await?.chunks(STEP) {
-        let reads = chunk.iter().map(|key| redis::cmd("HGETALL").arg(key).to_owned());
-        let rows: Vec<HashMap<String, String>> = store.read_all(reads.collect()).await?;
-        let mut histories = Vec::new();
-        for (key, fields) in chunk.iter().zip(rows) {
-            let Some(sku) = keys.sku_of_stock_key(key) else {
-                continue;
-            };
-            match Level::parse(&sku, &fields) {
-                Ok(Some(level)) => {
-                    stock.insert(sku.to_string(), level);
-                    match History::from_fields(fields.get(BORN).cloned(), fields.get(MOVED).map(String::as_str)) {
-                        Ok(history) => histories.push((sku, history)),
-                        Err(e) => violations.push(corrupt(key, &e.to_string())),
-                    }
-                }
-                Ok(None) => {} // deleted between SCAN and read
-                Err(e) => violations.push(corrupt(key, &e.to_string())),
-            }
-        }
-        received_by_movements(store, histories, &mut by_movements, &mut violations).await?;
-    }
     let mut by_location = ByLocation::default();
 
     let mut sold: HashMap<String, i64> = HashMap::new();
-    // Orders and reservations are read a SCAN step at a time: memory stays per SKU.
+    // Orders, then holds, then the SKUs, each a SCAN step at a time: what stays in memory is
+    // per SKU with orders or holds.
     let (mut order_keys, mut orders) = (KeyScan::new(store, &keys.order_pattern(), STEP), 0);
     while let Some(chunk) = order_keys.next().await? {
         orders += chunk.len();
@@ -205,124 +183,59 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
     if built {
         low.extend(crate::alerts::low_stock_index(store, None).await?);
     }
-    for (sku, level) in &stock {
-        let c = &level.totals;
-        let in_index = low.remove(sku);
-        let below = level.rules.low_stock_threshold.filter(|t| c.available < *t);
-        if built && in_index != below.map(|_| c.available) {
-            violations.push(Violation {
-                rule: "low_stock_index_mismatch",
-                sku: Some(sku.clone()),
-                message: format!(
-                    "available is {} and the threshold {}, but the low-stock index holds {}",
-                    c.available,
-                    shown(level.rules.low_stock_threshold),
-                    shown(in_index)
-                ),
-            });
+
+    // Last the SKUs, a SCAN step at a time, each checked as it is read and then dropped: what
+    // stays in memory is per SKU with orders or holds, not per SKU.
+    let mut expected = Expected {
+        sold,
+        reserved,
+        retired,
+        low: built.then_some(low),
+        by_location,
+        reborn: HashSet::new(),
+    };
+    let (mut stock_keys, mut skus) = (KeyScan::new(store, &keys.stock_pattern(), STEP), 0);
+    while let Some(chunk) = stock_keys.next().await? {
+        let reads = chunk.iter().map(|key| redis::cmd("HGETALL").arg(key).to_owned());
+        let rows: Vec<HashMap<String, String>> = store.read_all(reads.collect()).await?;
+        let mut levels = Vec::new();
+        for (key, fields) in chunk.iter().zip(rows) {
+            let Some(sku) = keys.sku_of_stock_key(key) else {
+                continue;
+            };
+            match Level::parse(&sku, &fields) {
+                Ok(Some(level)) => {
+                    match History::from_fields(fields.get(BORN).cloned(), fields.get(MOVED).map(String::as_str)) {
+                        Ok(history) => levels.push((sku, level, history)),
+                        Err(e) => violations.push(corrupt(key, &e.to_string())),
+                    }
+                }
+                Ok(None) => {} // deleted between SCAN and read
+                Err(e) => violations.push(corrupt(key, &e.to_string())),
+            }
         }
-        by_location.check(sku, level, &mut violations);
-        let mut broken = |rule: &'static str, message: String| {
-            violations.push(Violation {
-                rule,
-                sku: Some(sku.clone()),
-                message,
-            })
-        };
-        if c.available < 0 {
-            broken(
-                "available_negative",
-                format!("available is {}: oversold by {} units", c.available, -c.available),
-            );
-        }
-        if c.reserved < 0 {
-            broken("reserved_negative", format!("reserved is {}", c.reserved));
-        }
-        if c.sold < 0 {
-            broken("sold_negative", format!("sold is {}", c.sold));
-        }
-        let held = reserved.get(sku).copied().unwrap_or(0);
-        if c.reserved != held {
-            broken(
-                "reserved_mismatch",
-                format!("reserved is {} but active reservations hold {held}", c.reserved),
-            );
-        }
-        let in_orders = sold.get(sku).copied().unwrap_or(0) - retired.sold.get(sku).copied().unwrap_or(0);
-        if c.sold != in_orders {
-            broken(
-                "sold_mismatch",
-                format!("sold is {} but orders contain {in_orders}", c.sold),
-            );
-        }
-        let total = c.available + c.reserved + c.sold;
-        if total != c.received {
-            broken(
-                "conservation",
-                format!(
-                    "available + reserved + sold = {total} but {} units were received",
-                    c.received
-                ),
-            );
-        }
-        if let Some(&by_moves) = by_movements.get(sku)
-            && by_moves != c.received
-        {
-            broken(
-                "movements_mismatch",
-                format!(
-                    "set/restock/adjust movements add up to {by_moves} but the received counter is {}",
-                    c.received
-                ),
+        let by_movements = received_by_movements(store, &levels, &mut violations).await?;
+        for (sku, level, _) in &levels {
+            skus += 1;
+            expected.check(
+                sku.as_str(),
+                level,
+                by_movements.get(sku.as_str()).copied(),
+                &mut violations,
             );
         }
     }
-    // A SKU retired and not made again: its orders hold what it sold when retired.
-    for (sku, &units) in retired.sold.iter().filter(|(s, _)| !stock.contains_key(*s)) {
-        let in_orders = sold.get(sku).copied().unwrap_or(0);
-        if in_orders != units {
-            violations.push(Violation {
-                rule: "sold_mismatch",
-                sku: Some(sku.clone()),
-                message: format!("{sku} was retired having sold {units} but orders contain {in_orders}"),
-            });
-        }
-    }
-    for (sku, available) in low {
-        violations.push(Violation {
-            rule: "low_stock_index_mismatch",
-            sku: Some(sku),
-            message: format!("the low-stock index holds {available} for a SKU that does not exist"),
-        });
-    }
-    // Sold units may name a retired SKU; held ones only a live SKU (none is retired while held).
-    let mut unknown: Vec<&String> = sold
-        .keys()
-        .filter(|s| !stock.contains_key(*s) && !retired.sold.contains_key(*s))
-        .chain(reserved.keys().filter(|s| !stock.contains_key(*s)))
-        .collect();
-    unknown.sort();
-    unknown.dedup();
-    for sku in unknown {
-        violations.push(Violation {
-            rule: "unknown_sku_reference",
-            sku: Some(sku.clone()),
-            message: "orders or active reservations name a SKU that has no stock record".into(),
-        });
-    }
+    expected.leftovers(&mut violations);
+    // SKUs in name order, each SKU's rules in the order checked.
+    violations.sort_by(|a, b| a.sku.cmp(&b.sku));
     Ok(Report {
         ok: violations.is_empty(),
-        skus: stock.len(),
+        skus,
         orders,
         reservations,
         active_reservations: active,
         violations,
     })
-}
-
-/// A number, or "none".
-fn shown(n: Option<i64>) -> String {
-    n.map_or_else(|| "none".to_owned(), |n| n.to_string())
 }
 
 fn corrupt(key: &str, why: &str) -> Violation {
@@ -333,16 +246,19 @@ fn corrupt(key: &str, why: &str) -> Violation {
     }
 }
 
-/// Adds to `sums`, per SKU of `histories`, Σ of its stock-received movements when its
-/// history is whole. Only SKUs that moved since their creation cost a read (one pipeline
-/// for the chunk): the others' history is their `born` field.
+/// Per SKU of `levels` whose history is whole, Σ of its stock-received movements. Only SKUs
+/// that moved since their creation cost a read (one pipeline for the chunk): the others'
+/// history is their `born` field.
 async fn received_by_movements(
     store: &Inventory,
-    histories: Vec<(Sku, History)>,
-    sums: &mut HashMap<String, i64>,
+    levels: &[(Sku, Level, History)],
     violations: &mut Vec<Violation>,
-) -> Result<(), StoreError> {
-    let listed: Vec<&Sku> = histories.iter().filter(|(_, h)| h.has_list()).map(|(s, _)| s).collect();
+) -> Result<HashMap<String, i64>, StoreError> {
+    let listed: Vec<&Sku> = levels
+        .iter()
+        .filter(|(_, _, h)| h.has_list())
+        .map(|(s, _, _)| s)
+        .collect();
     let reads = listed.iter().map(|sku| {
         redis::cmd("LRANGE")
             .arg(store.keys().movements(sku))
@@ -355,7 +271,8 @@ async fn received_by_movements(
         .copied()
         .zip(store.read_all(reads.collect()).await?)
         .collect();
-    for (sku, history) in &histories {
+    let mut sums = HashMap::new();
+    for (sku, _, history) in levels {
         let entries = lists.remove(sku).unwrap_or_default();
         match history.received(&entries) {
             Ok(Some(sum)) => {
@@ -365,5 +282,5 @@ async fn received_by_movements(
             Err(e) => violations.push(corrupt(&store.keys().movements(sku), &e.to_string())),
         }
     }
-    Ok(())
+    Ok(sums)
 }
