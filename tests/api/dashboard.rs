@@ -814,3 +814,77 @@ async fn the_dashboard_finds_skus_by_prefix_a_page_at_a_time() {
     assert_eq!(last, "find-29");
     client.close().await.unwrap();
 }
+
+/// With a catalog of 100,000 SKUs the page shows what is low now (the lowest 20, from the
+/// index) and finds SKUs by prefix, and never fetches the catalog: every request it makes
+/// names a prefix or a limit of a page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_with_a_big_catalog_reads_pages_never_the_catalog() {
+    use stockwatch::domain::CatalogRow;
+    use stockwatch::ops::import;
+    let app = crate::helpers::spawn_app().await;
+    // 100,000 SKUs; one in 1,000 below its threshold (level i / 1000, threshold 90).
+    let rows: Vec<(u64, CatalogRow)> = (0..100_000u64)
+        .map(|i| {
+            let mut row = json!({"sku": format!("big-{i:06}"), "available": 100 + i % 400});
+            if i % 1000 == 0 {
+                row = json!({"sku": format!("big-{i:06}"), "available": i / 1000, "low_stock_threshold": 90});
+            }
+            (i + 1, CatalogRow::parse(&row).unwrap())
+        })
+        .collect();
+    let mut summary = import::Summary::default();
+    for chunk in rows.chunks(import::CHUNK) {
+        import::apply(&app.store, chunk.to_vec(), &mut summary).await.unwrap();
+    }
+    assert_eq!(
+        (summary.created, summary.refused.len()),
+        (100_000, 0),
+        "{:?}",
+        summary.refused.first()
+    );
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    client.goto(&app.url("/")).await.unwrap();
+    wait_until(&client, "document.querySelectorAll('#low tbody tr').length === 20").await;
+    let low: Vec<String> = eval(
+        &client,
+        "[...document.querySelectorAll('#low tbody tr')].map(r => r.dataset.sku)",
+    )
+    .await;
+    // Levels 0 to 89 are low; the lowest first.
+    let want: Vec<String> = (0..20).map(|i| format!("big-{:06}", i * 1000)).collect();
+    assert_eq!(low, want);
+    let field = client.find(Locator::Id("prefix")).await.unwrap();
+    field.send_keys("big-0999").await.unwrap();
+    wait_until(
+        &client,
+        "document.querySelectorAll('#found tbody tr').length === 25 && !document.getElementById('more').hidden",
+    )
+    .await;
+    // What the page asked for: pages only.
+    let urls: Vec<String> = eval(&client, "performance.getEntriesByType('resource').map(e => e.name)").await;
+    let api: Vec<&String> = urls.iter().filter(|u| u.contains("/v1/")).collect();
+    assert!(
+        api.iter().any(|u| u.contains("/v1/alerts/low-stock?limit=20")),
+        "{api:?}"
+    );
+    assert!(
+        api.iter().any(|u| u.contains("/v1/skus?prefix=big-0999&limit=25")),
+        "{api:?}"
+    );
+    for url in &api {
+        let paged = url.contains("/v1/events")
+            || url.contains("/v1/alerts/low-stock?limit=20")
+            || (url.contains("/v1/skus?") && url.contains("prefix=") && url.contains("limit=25"));
+        assert!(paged, "the page fetched {url}, which is not a page");
+    }
+    let loaded: f64 = eval(
+        &client,
+        "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd",
+    )
+    .await;
+    // Reported, not asserted (timings on a shared machine are not a test).
+    eprintln!("dashboard with 100,000 SKUs: DOMContentLoaded at {loaded:.0} ms");
+    client.close().await.unwrap();
+}
