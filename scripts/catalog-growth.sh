@@ -3,7 +3,7 @@
 # private redis-server (default configuration, no persistence) with a release build. For
 # each catalog size N:
 #   - the ceiling: the same rows as plain HSETs through `redis-cli --pipe`;
-#   - `stockwatch import` of an NDJSON file of N rows (a tenth with alert rules): rows/s;
+#   - `stockwatch import` of an NDJSON file of N rows (a tenth with alert rules, or one in RULED_EVERY): rows/s;
 #   - Redis memory per SKU after it (`used_memory`, less the empty server's);
 #   - `stockwatch export`: rows/s (and that it wrote N rows);
 #   - `stockwatch verify`: seconds and peak RSS;
@@ -14,6 +14,7 @@
 #
 #   scripts/catalog-growth.sh                 # N = 10,000, 100,000 and 1,000,000 (some minutes)
 #   scripts/catalog-growth.sh 10000 100000    # the sizes given
+#   RULED_EVERY=1 scripts/catalog-growth.sh 1000000   # every SKU with a threshold (default: a tenth)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
@@ -39,14 +40,14 @@ echo "| SKUs | Redis bytes/SKU | redis-cli --pipe rows/s | import rows/s (file) 
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"
 for n in "${sizes[@]}"; do
   cli flushall >/dev/null
-  python3 - "$n" "$work" <<'EOF'
+  python3 - "$n" "$work" "${RULED_EVERY:-10}" <<'EOF'
 import random, sys
-n, work = int(sys.argv[1]), sys.argv[2]
+n, work, every = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 random.seed(n)
 with open(f"{work}/rows.ndjson", "w") as rows, open(f"{work}/pipe.txt", "w") as pipe:
     for i in range(n):
         sku, level = f"SKU-{i:07d}", random.randrange(0, 500)
-        rule = f',"low_stock_threshold":{random.randrange(1, 50)}' if i % 10 == 0 else ""
+        rule = f',"low_stock_threshold":{random.randrange(1, 50)}' if i % every == 0 else ""
         rows.write(f'{{"sku":"{sku}","available":{level}{rule}}}\n')
         pipe.write(f"HSET pipe:sku:{{{sku}}} available {level} reserved 0 sold 0 received {level}\r\n")
 EOF
