@@ -146,40 +146,33 @@ async fn walk_names(store: &Inventory, limit: usize) -> Vec<String> {
     }
 }
 
+/// Adds (or removes) `names` in the catalog, `chunk` at a time concurrently.
+async fn names_in_chunks(store: &Inventory, names: &[String], chunk: usize, add: bool) {
+    for part in names.chunks(chunk) {
+        join_all(part.iter().map(|n| async move {
+            let sku = Sku::parse(n).unwrap();
+            if add {
+                catalog::add(store, &sku).await.unwrap();
+            } else {
+                catalog::remove(store, &sku).await.unwrap();
+            }
+        }))
+        .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
     let app = spawn_app().await;
     let store = &app.store;
-    let sku = |name: &str| Sku::parse(name).unwrap();
     // Added in a scrambled order, so every page splits somewhere in its middle.
     let mut stable: Vec<String> = (0..3000).map(|i| format!("s-{:04}", (i * 7919) % 3000)).collect();
-    for chunk in stable.chunks(100) {
-        join_all(
-            chunk
-                .iter()
-                .map(|n| async move { catalog::add(store, &sku(n)).await.unwrap() }),
-        )
-        .await;
-    }
+    names_in_chunks(store, &stable, 100, true).await;
     let churn: Vec<String> = (0..1500).map(|i| format!("s-{:04}x", (i * 2) % 3000)).collect();
     // Walks in small pages while other names are added and then removed all around them.
     let (walked, ()) = tokio::join!(walk_names(store, 37), async {
-        for chunk in churn.chunks(50) {
-            join_all(
-                chunk
-                    .iter()
-                    .map(|n| async move { catalog::add(store, &sku(n)).await.unwrap() }),
-            )
-            .await;
-        }
-        for chunk in churn.chunks(50) {
-            join_all(
-                chunk
-                    .iter()
-                    .map(|n| async move { catalog::remove(store, &sku(n)).await.unwrap() }),
-            )
-            .await;
-        }
+        names_in_chunks(store, &churn, 50, true).await;
+        names_in_chunks(store, &churn, 50, false).await;
     });
     assert!(walked.windows(2).all(|w| w[0] < w[1]), "in order, never twice");
     let seen: BTreeSet<&String> = walked.iter().collect();
@@ -213,14 +206,7 @@ async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
         assert_eq!(encoding, "listpack", "page {low:?}");
     }
     // Removing every name leaves the first page's bound only.
-    for chunk in stable.chunks(100) {
-        join_all(
-            chunk
-                .iter()
-                .map(|n| async move { catalog::remove(store, &sku(n)).await.unwrap() }),
-        )
-        .await;
-    }
+    names_in_chunks(store, &stable, 100, false).await;
     assert!(walk_names(store, 100).await.is_empty());
     let left: Vec<String> = redis::cmd("ZRANGE")
         .arg(keys.catalog())

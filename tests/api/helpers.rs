@@ -194,6 +194,21 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POSTs `body` to `POST /v1/skus/import` as NDJSON: the status and the summary.
+    pub async fn import(&self, body: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url("/v1/skus/import"))
+            .header("Content-Type", "application/x-ndjson")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path, None).await
     }

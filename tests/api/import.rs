@@ -7,20 +7,6 @@ use serde_json::{Value, json};
 use stockwatch::domain::{CatalogRow, Sku};
 use stockwatch::ops::{self, Inventory, import};
 
-/// POSTs `body` to the import endpoint as NDJSON.
-async fn import_http(app: &TestApp, body: &str) -> (u16, Value) {
-    let resp = app
-        .client
-        .post(app.url("/v1/skus/import"))
-        .header("Content-Type", "application/x-ndjson")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap())
-}
-
 /// The stockwatch binary on this app's Redis and prefix; returns exit code, stdout, stderr.
 fn cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     use std::io::Write;
@@ -75,7 +61,7 @@ async fn each_bad_row_is_refused_for_its_own_reason_and_the_rest_land() {
         r#"{"sku":"radio","available":2,"low_stock_threshold":5,"reorder_point":1,"reorder_quantity":10}"#,
     ]
     .join("\n");
-    let (status, summary) = import_http(&app, &body).await;
+    let (status, summary) = app.import(&body).await;
     assert_eq!(status, 200, "{summary}");
     assert_eq!(
         (&summary["created"], &summary["changed"], &summary["unchanged"]),
@@ -131,7 +117,7 @@ async fn each_bad_row_is_refused_for_its_own_reason_and_the_rest_land() {
     assert_eq!(alerts["alerts"], json!([]), "{alerts}");
     assert!(app.verify().await.ok);
     // A SKU may be called `import`: GET still reads it.
-    assert_eq!(import_http(&app, r#"{"sku":"import","available":4}"#).await.0, 200);
+    assert_eq!(app.import(r#"{"sku":"import","available":4}"#).await.0, 200);
     assert_eq!(app.get("/v1/skus/import").await.1["available"], 4);
 }
 
@@ -149,7 +135,7 @@ async fn importing_the_same_rows_twice_changes_nothing_the_second_time() {
             (0..50).map(|i| format!("{{\"sku\":\"r-{i:03}\",\"location\":\"back\",\"available\":1,\"priority\":5}}\n")),
         )
         .collect();
-    let (_, first) = import_http(&app, &rows).await;
+    let (_, first) = app.import(&rows).await;
     assert_eq!(
         (&first["created"], &first["changed"], &first["refused"]),
         (&json!(300), &json!(50), &json!([]))
@@ -158,7 +144,7 @@ async fn importing_the_same_rows_twice_changes_nothing_the_second_time() {
     let names: Vec<&str> = skus.iter().map(String::as_str).collect();
     let before = moved(&app, &names).await;
     let (_, alerts_before) = app.get("/v1/alerts?limit=1000").await;
-    let (_, second) = import_http(&app, &rows).await;
+    let (_, second) = app.import(&rows).await;
     assert_eq!(
         (&second["created"], &second["changed"], &second["unchanged"]),
         (&json!(0), &json!(0), &json!(350)),
@@ -192,7 +178,7 @@ async fn export_then_import_into_an_empty_store_makes_the_same_catalog() {
         "{\"sku\":\"pad\",\"available\":7}\n",
         "{\"sku\":\"cable-1m\",\"available\":0,\"low_stock_threshold\":1}\n",
     );
-    assert_eq!(import_http(&shop, rows).await.0, 200);
+    assert_eq!(shop.import(rows).await.0, 200);
     // Sales and holds move counters that are not levels; the export carries the levels.
     let (status, _) = shop
         .post("/v1/purchases", json!({"sku": "ps5", "quantity": 3, "user_id": "u"}))

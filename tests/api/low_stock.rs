@@ -123,15 +123,8 @@ async fn the_index_equals_a_full_scan_after_a_rush_with_restocks() {
                 sku(2),
                 20 + round
             );
-            let answer = app
-                .client
-                .post(app.url("/v1/skus/import"))
-                .header("Content-Type", "application/x-ndjson")
-                .body(rows)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(answer.status().as_u16(), 200);
+            let (status, summary) = app.import(&rows).await;
+            assert_eq!(status, 200, "{summary}");
         }
     };
     let (bought, held, (), ()) = tokio::join!(buyers, carts, restocks, rules);

@@ -243,15 +243,8 @@ async fn import_names(app: &TestApp, names: &[String]) {
         .iter()
         .map(|n| format!("{{\"sku\":\"{n}\",\"available\":5}}\n"))
         .collect();
-    let answer = app
-        .client
-        .post(app.url("/v1/skus/import"))
-        .header("Content-Type", "application/x-ndjson")
-        .body(rows)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status().as_u16(), 200);
+    let (status, summary) = app.import(&rows).await;
+    assert_eq!(status, 200, "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,9 @@ use crate::domain::{EntryKind, RecordId, Reference};
 use crate::error::Error;
 use crate::journal::{Entry, journal_cmd};
 use crate::level::shift;
+use crate::movements::record_cmds;
 use crate::reservation::Reservation;
-use crate::{Inventory, convert, movement_cmds};
+use crate::{Inventory, convert};
 use redis::Cmd;
 
 impl Reservation {
@@ -39,13 +40,14 @@ impl Reservation {
             if to == "available" {
                 writes.push(crossing_cmd(store, sku, line.quantity, now_ms));
             }
-            writes.extend(movement_cmds(
+            writes.extend(record_cmds(
                 store,
                 sku,
                 kind,
                 line.quantity,
                 Reference::Record(RecordId::Reservation(self.reservation_id)),
                 now_ms,
+                &[],
             ));
         }
         let key = store.keys().reservation(&self.reservation_id);

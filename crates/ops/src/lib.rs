@@ -242,19 +242,6 @@ pub fn now_ms() -> i64 {
         .map_or(0, convert::millis_i64)
 }
 
-/// The writes recording one movement ([`movements`] says where it goes), in the same MULTI
-/// or script as the change it records.
-pub(crate) fn movement_cmds(
-    store: &Inventory,
-    sku: &Sku,
-    kind: EntryKind,
-    quantity: i64,
-    reference: Reference,
-    at_ms: i64,
-) -> Vec<redis::Cmd> {
-    movements::record_cmds(store, sku, kind, quantity, reference, at_ms, &[])
-}
-
 /// The ledger entry of an admin change of one SKU (`set` or `restock`), if the ledger is on.
 pub(crate) fn admin_entry(
     store: &Inventory,
