@@ -96,10 +96,7 @@ async fn load(
     let mut rows = rows.peekable();
     while rows.peek().is_some() {
         for (line, row) in rows.by_ref().take(CHUNK) {
-            match row {
-                Ok(row) => chunk.push((line, row)),
-                Err(e) => summary.refuse(line, &Error::InvalidRequest(e)),
-            }
+            summary.accept(line, row, &mut chunk);
         }
         if let Err(e) = import::apply(store, std::mem::take(&mut chunk), &mut summary).await {
             return Err((summary, e));

@@ -8,8 +8,9 @@
 //! different SKUs run concurrently and rows of one SKU in file order.
 
 use crate::Inventory;
-use crate::domain::{CatalogRow, EntryKind, Location, Sku};
+use crate::domain::{CatalogRow, EntryKind, InvalidInput, Location, Sku};
 use crate::error::Error;
+use crate::set_stock::set_level;
 use crate::stockroom::{Change, Outcome, Step, run_if_changed};
 use futures_util::future::join_all;
 use serde::Serialize;
@@ -52,6 +53,14 @@ impl Summary {
             Ok(Outcome::Changed) => self.changed += 1,
             Ok(Outcome::Unchanged) => self.unchanged += 1,
             Err(e) => self.refuse(line, &e),
+        }
+    }
+
+    /// Takes a row as read: queued on `rows` to apply, or refused here when it did not parse.
+    pub fn accept(&mut self, line: u64, row: Result<CatalogRow, InvalidInput>, rows: &mut Vec<(u64, CatalogRow)>) {
+        match row {
+            Ok(row) => rows.push((line, row)),
+            Err(e) => self.refuse(line, &Error::InvalidRequest(e)),
         }
     }
 
@@ -119,14 +128,7 @@ impl Step for Row<'_> {
     fn apply(&self, change: &mut Change, _attempt: u32) -> Result<(), Error> {
         let row = self.0;
         let location = row.location.clone().unwrap_or_else(Location::default_location);
-        change.place(&location, row.priority.map(|p| p.get()))?;
-        let delta = row.available.get() - change.existing(&location)?.counts.available;
-        change.receive(&location, delta, true);
-        if delta != 0 || change.creating() {
-            let at = [("location", location.as_str())];
-            let extra: &[(&str, &str)] = if location.is_default() { &[] } else { &at };
-            change.record(EntryKind::Set, delta, delta, extra);
-        }
+        set_level(change, &location, row.available, row.priority, false)?;
         let reorder = row
             .reorder_point
             .zip(row.reorder_quantity)

@@ -22,6 +22,7 @@ use crate::error::{Error, StoreError};
 use crate::store::Store;
 use redis::Cmd;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// One stock change, as recorded in the same MULTI or script as the change.
@@ -109,8 +110,11 @@ pub(crate) fn record_cmds(
 /// three commands for its movements, not a hundred fifty.
 #[derive(Debug, Default)]
 pub(crate) struct MovementLog {
-    /// Per SKU: `moved` as read under WATCH (when known), and the entries.
+    /// Per SKU, in first-movement order: `moved` as read under WATCH (when known), and the
+    /// entries.
     lists: Vec<(Sku, Option<i64>, Vec<String>)>,
+    /// Where each SKU's list is in `lists`: a flat batch names up to hundreds of SKUs.
+    at: HashMap<Sku, usize>,
 }
 
 impl MovementLog {
@@ -129,10 +133,12 @@ impl MovementLog {
     }
 
     fn push(&mut self, sku: &Sku, entry: String, moved: Option<i64>) {
-        // A batch names a few SKUs, or many SKUs once each: a scan is cheaper than hashing.
-        match self.lists.iter_mut().find(|(s, _, _)| s == sku) {
-            Some((_, _, entries)) => entries.push(entry),
-            None => self.lists.push((sku.clone(), moved, vec![entry])),
+        match self.at.get(sku) {
+            Some(&i) => self.lists[i].2.push(entry),
+            None => {
+                self.at.insert(sku.clone(), self.lists.len());
+                self.lists.push((sku.clone(), moved, vec![entry]));
+            }
         }
     }
 

@@ -41,16 +41,32 @@ impl Step for SetStock<'_> {
     const CREATES: bool = true;
 
     fn apply(&self, change: &mut Change, _attempt: u32) -> Result<(), Error> {
-        change.place(self.location, self.priority.map(Priority::get))?;
-        let delta = self.available.get() - change.existing(self.location)?.counts.available;
-        change.receive(self.location, delta, true);
-        let at = [("location", self.location.as_str())];
+        set_level(change, self.location, self.available, self.priority, true)
+    }
+}
+
+/// Sets `available` at `location` (making the location, with `priority` when given) and
+/// records a `set` movement of the difference. `always`: record one even when nothing moved
+/// (a `PUT` is a movement; an import row equal to what is stored is not, unless it creates
+/// the SKU).
+pub(crate) fn set_level(
+    change: &mut Change,
+    location: &Location,
+    available: Available,
+    priority: Option<Priority>,
+    always: bool,
+) -> Result<(), Error> {
+    change.place(location, priority.map(Priority::get))?;
+    let delta = available.get() - change.existing(location)?.counts.available;
+    change.receive(location, delta, true);
+    if always || delta != 0 || change.creating() {
+        let at = [("location", location.as_str())];
         change.record(
             EntryKind::Set,
             delta,
             delta,
-            if self.location.is_default() { &[] } else { &at },
+            if location.is_default() { &[] } else { &at },
         );
-        Ok(())
     }
+    Ok(())
 }

@@ -109,15 +109,13 @@ pub(crate) async fn list_ruled(store: &Inventory, skus: &[&Sku]) -> Result<(), S
     let keys = store.keys();
     let slots: BTreeSet<u16> = skus.iter().map(|s| store.feed_slot(keys.slot_of_sku(s))).collect();
     let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
-    let _: () = store
-        .query(redis::cmd("SADD").arg(keys.alert_skus()).arg(&names))
-        .await?;
-    let _: () = store
-        .query(
-            redis::cmd("SADD")
-                .arg(keys.low_stock_slots())
-                .arg(slots.into_iter().collect::<Vec<_>>()),
-        )
+    let slots: Vec<u16> = slots.into_iter().collect();
+    // One round trip on one server (the two sets may live on two nodes of a cluster).
+    let _: Vec<i64> = store
+        .read_all(vec![
+            redis::cmd("SADD").arg(keys.alert_skus()).arg(&names).to_owned(),
+            redis::cmd("SADD").arg(keys.low_stock_slots()).arg(slots).to_owned(),
+        ])
         .await?;
     Ok(())
 }

@@ -60,27 +60,19 @@ pub(super) async fn import(
             break;
         }
         for (line, row) in lines.push(&bytes) {
-            take(line, row, &mut rows, &mut summary);
+            summary.accept(line, row, &mut rows);
         }
         if rows.len() >= CHUNK {
             import::apply(store, std::mem::take(&mut rows), &mut summary).await?;
         }
     }
     if let Some((line, row)) = lines.finish() {
-        take(line, row, &mut rows, &mut summary);
+        summary.accept(line, row, &mut rows);
     }
     import::apply(store, rows, &mut summary).await?;
     summary.refused.sort_by_key(|r| r.line);
     tracing::Span::current().record("rows", summary.rows());
     Ok(HttpResponse::Ok().json(summary))
-}
-
-/// Queues a parsed row, or counts a refused one.
-fn take(line: u64, row: Result<CatalogRow, InvalidInput>, rows: &mut Vec<(u64, CatalogRow)>, summary: &mut Summary) {
-    match row {
-        Ok(row) => rows.push((line, row)),
-        Err(e) => summary.refuse(line, &Error::InvalidRequest(e)),
-    }
 }
 
 /// Splits a streamed body into lines, numbered from 1; blank lines are skipped.
