@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use stockwatch::Error;
 use stockwatch::config::{ExportArgs, ImportArgs, RowFormat};
 use stockwatch::domain::{CatalogRow, InvalidInput};
-use stockwatch::ops::import::{self, CHUNK, Summary};
+use stockwatch::ops::import::{CHUNK, Loader, Summary};
 use stockwatch::ops::{Inventory, export};
 
 /// Without a terminal, a progress line per this many rows.
@@ -91,20 +91,19 @@ async fn load(
     rows: impl Iterator<Item = ReadRow>,
     progress: &Progress,
 ) -> Result<Summary, (Summary, Error)> {
-    let mut summary = Summary::default();
-    let mut chunk = Vec::with_capacity(CHUNK);
-    let mut rows = rows.peekable();
-    while rows.peek().is_some() {
-        for (line, row) in rows.by_ref().take(CHUNK) {
-            summary.accept(line, row, &mut chunk);
+    let mut loader = Loader::new(store);
+    for (read, (line, row)) in rows.enumerate() {
+        if let Err(e) = loader.push(line, row).await {
+            return Err((loader.summary().clone(), e));
         }
-        if let Err(e) = import::apply(store, std::mem::take(&mut chunk), &mut summary).await {
-            return Err((summary, e));
+        if read % CHUNK == 0 {
+            progress.show(loader.summary());
         }
-        summary.refused.sort_by_key(|r| r.line);
-        progress.show(&summary);
     }
-    Ok(summary)
+    match loader.finish().await {
+        Ok(summary) => Ok(summary.clone()),
+        Err(e) => Err((loader.summary().clone(), e)),
+    }
 }
 
 /// NDJSON: a row per non-empty line.

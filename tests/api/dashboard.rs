@@ -833,10 +833,7 @@ async fn the_dashboard_with_a_big_catalog_reads_pages_never_the_catalog() {
             (i + 1, CatalogRow::parse(&row).unwrap())
         })
         .collect();
-    let mut summary = import::Summary::default();
-    for chunk in rows.chunks(import::CHUNK) {
-        import::apply(&app.store, chunk.to_vec(), &mut summary).await.unwrap();
-    }
+    let summary = import::load(&app.store, rows).await.unwrap();
     assert_eq!(
         (summary.created, summary.refused.len()),
         (100_000, 0),

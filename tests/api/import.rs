@@ -2,7 +2,7 @@
 //! `stockwatch export`, on one Redis and on a cluster.
 
 use crate::cluster::TestCluster;
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use stockwatch::domain::{CatalogRow, Sku};
 use stockwatch::ops::{self, Inventory, import};
@@ -169,6 +169,135 @@ async fn importing_the_same_rows_twice_changes_nothing_the_second_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_refused_in_its_transaction_leaves_the_rows_around_it() {
+    // Rows share transactions (up to 64 SKUs each), and one SKU's rows apply in file
+    // order; a row its SKU refuses (a location past the cap) must take nothing with it.
+    let app = spawn_app().await;
+    let mut rows = vec![r#"{"sku":"before","available":1}"#.to_owned()];
+    rows.extend((0..70).map(|i| format!(r#"{{"sku":"wide","location":"loc-{i:02}","available":1}}"#)));
+    rows.push(r#"{"sku":"wide","available":9}"#.to_owned());
+    rows.push(r#"{"sku":"after","available":2}"#.to_owned());
+    rows.push(r#"{"sku":"after","available":3,"low_stock_threshold":5}"#.to_owned());
+    let (status, summary) = app.import(&rows.join("\n")).await;
+    assert_eq!(status, 200, "{summary}");
+    let refused: Vec<i64> = summary["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_i64().unwrap())
+        .collect();
+    let wide = app.stock("wide").await;
+    let places = wide["locations"].as_array().unwrap().len();
+    assert!(!refused.is_empty(), "{summary}");
+    // The refusals are exactly the location rows past the cap, each for the cap.
+    let first = 2 + (70 - refused.len()) as i64;
+    assert_eq!(refused, (first..72).collect::<Vec<_>>(), "{summary}");
+    for r in summary["refused"].as_array().unwrap() {
+        assert_eq!(r["error"], "invalid_request");
+        assert!(r["message"].as_str().unwrap().contains("locations"), "{r}");
+    }
+    assert_eq!(
+        places,
+        1 + 70 - refused.len(),
+        "default and the landed locations: {wide}"
+    );
+    // Rows of one SKU in file order: `wide`'s first row creates it and its last row wins,
+    // as does `after`'s second.
+    assert_eq!(
+        (&summary["created"], &summary["changed"]),
+        (&json!(3), &json!(70 - refused.len() - 1 + 2)),
+        "{summary}"
+    );
+    assert_eq!(wide["available"], json!(9 + 70 - refused.len()), "{wide}");
+    assert_eq!(app.stock("after").await["available"], 3);
+    assert_eq!(app.stock("before").await["available"], 1);
+    let (_, low) = app.get("/v1/alerts/low-stock").await;
+    assert!(low.to_string().contains("after"), "{low}");
+    assert!(app.verify().await.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_racing_purchases_on_its_skus_loses_nothing() {
+    // An import's transactions watch up to 64 SKUs; buyers on some of them make the
+    // transaction conflict, and (with two attempts allowed) give up, when its SKUs go one
+    // by one. Every row still ends as landed or refused, SKUs no buyer touched take
+    // their rows, and the books balance.
+    let app = spawn_app_with(AppOptions::default(), |c| c.retry.max_attempts = 2).await;
+    let skus: Vec<String> = (0..200).map(|i| format!("race-{i:03}")).collect();
+    let seed: String = skus
+        .iter()
+        .map(|s| format!("{{\"sku\":\"{s}\",\"available\":50}}\n"))
+        .collect();
+    assert_eq!(app.import(&seed).await.1["created"], 200);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let buyers = async {
+        let statuses = app
+            .fire(
+                "/v1/purchases?strategy=watch",
+                600,
+                200,
+                |i| json!({"sku": format!("race-{:03}", i % 10), "quantity": 1, "user_id": format!("b-{i}")}),
+            )
+            .await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        statuses
+    };
+    let imports = async {
+        let mut summaries = Vec::new();
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let n = summaries.len();
+            let rows: String = skus
+                .iter()
+                .map(|s| format!("{{\"sku\":\"{s}\",\"available\":{}}}\n", 100 + n % 2))
+                .collect();
+            summaries.push(app.import(&rows).await);
+        }
+        summaries
+    };
+    let (statuses, summaries) = tokio::join!(buyers, imports);
+    assert!(statuses.iter().all(|s| [201, 409, 503].contains(s)), "{statuses:?}");
+    assert!(!summaries.is_empty());
+    for (status, summary) in &summaries {
+        assert_eq!(*status, 200, "{summary}");
+        let counted = ["created", "changed", "unchanged"]
+            .iter()
+            .map(|k| summary[k].as_u64().unwrap())
+            .sum::<u64>()
+            + summary["refused"].as_array().unwrap().len() as u64;
+        assert_eq!(counted, 200, "{summary}");
+        for r in summary["refused"].as_array().unwrap() {
+            assert_eq!(r["error"], "contention", "{r}");
+            assert!(
+                r["line"].as_u64().unwrap() <= 10,
+                "only rows of SKUs buyers touched: {r}"
+            );
+        }
+    }
+    let last = json!(100 + (summaries.len() - 1) % 2);
+    for sku in &skus[10..] {
+        assert_eq!(app.stock(sku).await["available"], last, "{sku}");
+    }
+    let metrics = app.text("/metrics").await;
+    let conflicts: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with(r#"stockwatch_txn_conflicts_total{op="set",strategy="watch"}"#))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        conflicts > 0,
+        "the import raced the buyers: {} imports",
+        summaries.len()
+    );
+    let sold = statuses.iter().filter(|s| **s == 201).count() as i64;
+    let mut in_orders = 0;
+    for sku in &skus[..10] {
+        in_orders += app.units_in_orders(sku).await;
+    }
+    assert_eq!(in_orders, sold);
+    assert!(app.verify().await.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_then_import_into_an_empty_store_makes_the_same_catalog() {
     let shop = spawn_app().await;
     let rows = concat!(
@@ -245,11 +374,9 @@ async fn import_and_export_work_across_a_cluster() {
             (i + 1, CatalogRow::parse(&row).unwrap())
         })
         .collect();
-    let mut summary = import::Summary::default();
-    import::apply(&store, rows.clone(), &mut summary).await.unwrap();
+    let summary = import::load(&store, rows.clone()).await.unwrap();
     assert_eq!((summary.created, summary.refused.len()), (200, 0));
-    let mut again = import::Summary::default();
-    import::apply(&store, rows.clone(), &mut again).await.unwrap();
+    let again = import::load(&store, rows.clone()).await.unwrap();
     assert_eq!(again.unchanged, 200);
     let (mut exported, mut after) = (Vec::new(), None::<Sku>);
     loop {

@@ -170,34 +170,10 @@ impl MovementLog {
     }
 }
 
-/// The writes recording the movement that creates a SKU: its `born` field when the entry
-/// fits, else an ordinary push.
-pub(crate) fn birth_cmds(
-    store: &Inventory,
-    sku: &Sku,
-    kind: EntryKind,
-    quantity: i64,
-    at_ms: i64,
-    extra: &[(&str, &str)],
-) -> Vec<Cmd> {
-    let entry = encode(kind, quantity, Reference::Admin, at_ms, extra);
-    if entry.len() <= BORN_MAX {
-        let hset = redis::cmd("HSET")
-            .arg(store.keys().stock(sku))
-            .arg(BORN)
-            .arg(entry)
-            .to_owned();
-        return vec![hset];
-    }
-    let mut cmds = record_cmds(store, sku, kind, quantity, Reference::Admin, at_ms, extra);
-    cmds.push(
-        redis::cmd("HSET")
-            .arg(store.keys().stock(sku))
-            .arg(BORN)
-            .arg(BORN_IN_LIST)
-            .to_owned(),
-    );
-    cmds
+/// The movement that creates a SKU as its `born` field, when the entry fits there
+/// (`None`: it goes to the list like any other, and `born` says so).
+pub(crate) fn born_entry(kind: EntryKind, quantity: i64, at_ms: i64, extra: &[(&str, &str)]) -> Option<String> {
+    Some(encode(kind, quantity, Reference::Admin, at_ms, extra)).filter(|entry| entry.len() <= BORN_MAX)
 }
 
 /// Reads one entry back; `seq` is its number among the SKU's movements.

@@ -4,10 +4,9 @@
 
 use super::alerts::crossing_cmd;
 use super::level::{Level, MAX_LOCATIONS, Place, field_at};
-use super::movements::{birth_cmds, record_cmds};
+use super::movements::{BORN, BORN_IN_LIST, born_entry, record_cmds};
 use super::{Stock, admin_entry, now_ms, read_stock};
 use crate::Inventory;
-use crate::answered::{Answered, Unwritten};
 use crate::domain::EntryKind;
 use crate::domain::{InvalidInput, Location, Reference, Sku};
 use crate::error::Error;
@@ -64,7 +63,7 @@ impl<S: Step> Optimistic for Admin<'_, S> {
         let change = self.change(&fields, attempt)?;
         Ok(Plan {
             output: change.level.to_stock(self.sku),
-            writes: change.writes,
+            writes: change.into_writes(),
         })
     }
 }
@@ -82,74 +81,6 @@ impl<'a, S: Step> Admin<'a, S> {
     }
 }
 
-/// What [`run_if_changed`] did.
-pub(crate) enum Outcome {
-    /// The SKU was made.
-    Created,
-    /// It existed and changed.
-    Changed,
-    /// It already was as asked: nothing written, no movement, no event.
-    Unchanged,
-}
-
-/// [`run`] for a change that may find nothing to do (an import row equal to what is
-/// stored): then it commits nothing and reports nothing. The caller names a new SKU in the
-/// catalog first (an import does it for a whole chunk of rows at once).
-pub(crate) async fn run_if_changed<S: Step>(
-    store: &Inventory,
-    kind: EntryKind,
-    sku: &Sku,
-    step: S,
-) -> Result<Outcome, Error> {
-    let started = tokio::time::Instant::now();
-    store.list_journal_slot(store.keys().slot_of_sku(sku)).await?;
-    let op = IfChanged(Admin {
-        store,
-        sku,
-        step,
-        at_ms: now_ms(),
-    });
-    let run = crate::txn::run(store, &op).await;
-    let Answered { result, effort, .. } = super::answered::answer(run, |unwritten| match unwritten {
-        Unwritten::Answered(()) => Ok(Outcome::Unchanged),
-        Unwritten::Refused(e) => Err(e),
-    });
-    if !matches!(result, Ok(Outcome::Unchanged)) {
-        super::answered::finished(store, kind, "watch", started, &result, effort, || vec![sku.clone()]);
-    }
-    result
-}
-
-/// [`Admin`] whose no-op is an answer, not a commit.
-struct IfChanged<'a, S>(Admin<'a, S>);
-
-impl<S: Step> Optimistic for IfChanged<'_, S> {
-    type Snapshot = (HashMap<String, String>,);
-    type Output = Outcome;
-    type Rejection = Unwritten<()>;
-
-    fn watch_keys(&self) -> Vec<String> {
-        self.0.watch_keys()
-    }
-
-    fn read(&self, pipe: &mut redis::Pipeline) {
-        self.0.read(pipe);
-    }
-
-    fn decide(&self, (fields,): Self::Snapshot, attempt: u32) -> Result<Plan<Outcome>, Unwritten<()>> {
-        let created = fields.is_empty();
-        let change = self.0.change(&fields, attempt)?;
-        if change.writes.is_empty() {
-            return Err(Unwritten::Answered(()));
-        }
-        let outcome = if created { Outcome::Created } else { Outcome::Changed };
-        Ok(Plan {
-            output: outcome,
-            writes: change.writes,
-        })
-    }
-}
-
 /// A level about to change, with the writes that make the change.
 pub(crate) struct Change<'a> {
     store: &'a Inventory,
@@ -160,43 +91,78 @@ pub(crate) struct Change<'a> {
     /// The level as it will be after the writes.
     pub level: Level,
     writes: Vec<Cmd>,
+    /// For a SKU this change creates: every field of its hash, written by one `HSET` ahead
+    /// of the other writes instead of a command per field.
+    fresh: Option<Vec<(String, String)>>,
+    /// Edits so far, each write or change of `fresh` one: whether a step did anything.
+    edits: usize,
     /// True while the change creates the SKU: its first movement is its `born` field.
     creating: bool,
 }
 
 impl<'a> Change<'a> {
-    /// Starts from `level` as read; a SKU that does not exist yet is created with every
-    /// counter at 0, so the increments below apply to a well-formed hash.
-    fn new(store: &'a Inventory, sku: &'a Sku, at_ms: i64, level: Option<Level>) -> Self {
-        let key = store.keys().stock(sku);
+    /// Starts from `level` as read; a SKU that does not exist yet starts with every counter
+    /// at 0, so the hash is well formed whatever the step adds.
+    pub(crate) fn new(store: &'a Inventory, sku: &'a Sku, at_ms: i64, level: Option<Level>) -> Self {
         let creating = level.is_none();
-        let mut writes = Vec::new();
-        let level = level.unwrap_or_else(|| {
-            writes.push(
-                redis::cmd("HSET")
-                    .arg(&key)
-                    .arg(&[("available", 0), ("reserved", 0), ("sold", 0), ("received", 0)])
-                    .to_owned(),
-            );
-            Level {
-                totals: Default::default(),
-                rules: Default::default(),
-                moved: 0,
-                places: vec![Place {
-                    name: Location::default_location(),
-                    priority: 0,
-                    counts: Default::default(),
-                }],
-            }
+        let fresh = creating.then(|| {
+            ["available", "reserved", "sold", "received"]
+                .map(|field| (field.to_owned(), "0".to_owned()))
+                .to_vec()
+        });
+        let level = level.unwrap_or_else(|| Level {
+            totals: Default::default(),
+            rules: Default::default(),
+            moved: 0,
+            places: vec![Place {
+                name: Location::default_location(),
+                priority: 0,
+                counts: Default::default(),
+            }],
         });
         Self {
             store,
             sku,
             at_ms,
-            key,
+            key: store.keys().stock(sku),
             level,
-            writes,
+            writes: Vec::new(),
+            fresh,
+            edits: 0,
             creating,
+        }
+    }
+
+    /// Queues a write.
+    fn push(&mut self, cmd: Cmd) {
+        self.writes.push(cmd);
+        self.edits += 1;
+    }
+
+    /// Sets fields of the stock hash: in the new SKU's one `HSET`, or by an `HSET` of their own.
+    fn hset(&mut self, fields: Vec<(String, String)>) {
+        match &mut self.fresh {
+            Some(fresh) => {
+                for (field, value) in fields {
+                    match fresh.iter_mut().find(|(f, _)| *f == field) {
+                        Some(slot) => slot.1 = value,
+                        None => fresh.push((field, value)),
+                    }
+                }
+                self.edits += 1;
+            }
+            None => self.push(redis::cmd("HSET").arg(&self.key).arg(fields).to_owned()),
+        }
+    }
+
+    fn incr(&mut self, field: String, by: i64) {
+        let counted = self.fresh.as_ref().map(|fresh| {
+            let now = fresh.iter().find(|(f, _)| *f == field).map(|(_, v)| v.as_str());
+            now.map_or(0, |v| v.parse::<i64>().unwrap_or(0)) + by
+        });
+        match counted {
+            Some(value) => self.hset(vec![(field, value.to_string())]),
+            None => self.push(redis::cmd("HINCRBY").arg(&self.key).arg(field).arg(by).to_owned()),
         }
     }
 
@@ -212,15 +178,23 @@ impl<'a> Change<'a> {
     /// ledger entry, and the alert check of the totals' move by `total_delta`.
     pub(crate) fn record(&mut self, kind: EntryKind, quantity: i64, total_delta: i64, extra: &[(&str, &str)]) {
         let (store, sku, at) = (self.store, self.sku, self.at_ms);
-        if std::mem::take(&mut self.creating) {
-            self.writes.extend(birth_cmds(store, sku, kind, quantity, at, extra));
-        } else {
-            self.writes
-                .extend(record_cmds(store, sku, kind, quantity, Reference::Admin, at, extra));
+        let born = std::mem::take(&mut self.creating).then(|| born_entry(kind, quantity, at, extra));
+        match born {
+            Some(Some(entry)) => self.hset(vec![(BORN.to_owned(), entry)]),
+            born => {
+                for cmd in record_cmds(store, sku, kind, quantity, Reference::Admin, at, extra) {
+                    self.push(cmd);
+                }
+                if born.is_some() {
+                    self.hset(vec![(BORN.to_owned(), BORN_IN_LIST.to_owned())]);
+                }
+            }
         }
-        self.writes.extend(admin_entry(store, sku, kind, quantity, at));
+        if let Some(entry) = admin_entry(store, sku, kind, quantity, at) {
+            self.push(entry);
+        }
         if total_delta != 0 && self.level.rules.any() {
-            self.writes.push(crossing_cmd(store, sku, total_delta, at));
+            self.push(crossing_cmd(store, sku, total_delta, at));
         }
     }
 
@@ -264,19 +238,40 @@ impl<'a> Change<'a> {
             set.extend([("reorder_point", point), ("reorder_quantity", quantity)]);
         }
         if !set.is_empty() {
-            self.writes.push(redis::cmd("HSET").arg(&self.key).arg(&set).to_owned());
-            self.writes.push(super::alerts::reindex_cmd(self.store, self.sku));
+            self.hset(set.into_iter().map(|(f, v)| (f.to_owned(), v.to_string())).collect());
+            self.push(super::alerts::reindex_cmd(self.store, self.sku));
         }
+    }
+
+    /// Applies one more `step` (an import's next row of this SKU): all of it or, when it
+    /// refuses, none of it. Whether it wrote anything.
+    pub(crate) fn apply_row<S: Step>(&mut self, step: &S, attempt: u32) -> Result<bool, Error> {
+        let (written, edits) = (self.writes.len(), self.edits);
+        let (level, fresh, creating) = (self.level.clone(), self.fresh.clone(), self.creating);
+        match step.apply(self, attempt) {
+            Ok(()) => Ok(self.edits > edits),
+            Err(e) => {
+                self.writes.truncate(written);
+                (self.edits, self.level, self.fresh, self.creating) = (edits, level, fresh, creating);
+                Err(e)
+            }
+        }
+    }
+
+    /// The writes: a new SKU's `HSET` first, then the rest in the order they were made.
+    pub(crate) fn into_writes(self) -> Vec<Cmd> {
+        let Some(fresh) = self.fresh else {
+            return self.writes;
+        };
+        let mut writes = Vec::with_capacity(self.writes.len() + 1);
+        writes.push(redis::cmd("HSET").arg(&self.key).arg(fresh).to_owned());
+        writes.extend(self.writes);
+        writes
     }
 
     /// Whether this change creates the SKU and has not recorded its first movement yet.
     pub(crate) fn creating(&self) -> bool {
         self.creating
-    }
-
-    fn incr(&mut self, field: String, by: i64) {
-        self.writes
-            .push(redis::cmd("HINCRBY").arg(&self.key).arg(field).arg(by).to_owned());
     }
 
     /// Makes sure `location` exists, with `priority` when given (a new location without one
@@ -307,12 +302,13 @@ impl<'a> Change<'a> {
         if changed {
             places.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
             let list: Vec<&str> = places.iter().map(|p| p.name.as_str()).collect();
-            let mut hset = redis::cmd("HSET");
-            hset.arg(&self.key).arg("locs").arg(list.join(","));
-            for p in places.iter() {
-                hset.arg(format!("priority@{}", p.name)).arg(p.priority);
-            }
-            self.writes.push(hset);
+            let mut fields = vec![("locs".to_owned(), list.join(","))];
+            fields.extend(
+                places
+                    .iter()
+                    .map(|p| (format!("priority@{}", p.name), p.priority.to_string())),
+            );
+            self.hset(fields);
         }
         Ok(())
     }

@@ -5,25 +5,45 @@ use crate::Inventory;
 use crate::domain::Sku;
 use std::sync::LazyLock;
 
-/// `alerts.lua` as a script of its own, for the MULTIs of the WATCH paths.
+/// `low_index.lua` then `alerts.lua`: the functions every script that changes stock shares.
+fn functions() -> String {
+    format!(
+        "{}\n{}",
+        include_str!("../lua/low_index.lua"),
+        include_str!("../lua/alerts.lua")
+    )
+}
+
+/// `lua` without its comment lines and blank lines. The MULTIs of the WATCH paths send a
+/// script's whole body with each EVAL (see `crossing_cmd`) and Redis hashes it each time, so
+/// the comments would cost every change of a SKU with rules.
+fn code(lua: &str) -> String {
+    lua.lines()
+        .filter(|line| !line.trim_start().starts_with("--") && !line.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The alert check of one change, for the MULTIs of the WATCH paths.
 static CROSSING: LazyLock<String> = LazyLock::new(|| {
-    format!(
+    code(&format!(
         "{}\nreturn raise_alerts(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])",
-        include_str!("../lua/alerts.lua")
-    )
+        functions()
+    ))
 });
 
-/// `alerts.lua`'s index upkeep alone, for changes of a threshold.
+/// The index upkeep alone, for changes of a threshold.
 static REINDEX: LazyLock<String> = LazyLock::new(|| {
-    format!(
+    code(&format!(
         "{}\nreturn reindex_low(KEYS[1], KEYS[2], ARGV[1])",
-        include_str!("../lua/alerts.lua")
-    )
+        include_str!("../lua/low_index.lua")
+    ))
 });
 
-/// `alerts.lua` ahead of `body`: how a script that changes stock shares the one rule.
+/// The shared functions ahead of `body`: how a script that changes stock shares the one
+/// rule (it is loaded once and called by EVALSHA, so it keeps its comments).
 pub(crate) fn with_alerts(body: &str) -> String {
-    format!("{}\n{body}", include_str!("../lua/alerts.lua"))
+    format!("{}\n{body}", functions())
 }
 
 /// Queued after the writes that moved `sku`'s total `available` by `delta`, in the same

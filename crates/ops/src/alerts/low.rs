@@ -1,5 +1,5 @@
 //! What is low now (`GET /v1/alerts/low-stock`). In total, from each feed slot's low-stock
-//! index (`crate::keys::Keys::low_stock`), which `lua/alerts.lua` keeps in every change that
+//! index (`crate::keys::Keys::low_stock`), which `lua/low_index.lua` keeps in every change that
 //! moves a SKU's level or its threshold: a call reads at most `limit` entries per listed slot
 //! (one slot on one server), not the SKUs with rules. At one location, by reading every SKU
 //! with rules: the index keeps totals only.

@@ -4,25 +4,7 @@
 --
 -- Rules live in the stock hash: `low_threshold` (low_stock, out_of_stock, back_in_stock)
 -- and `reorder_point` / `reorder_quantity` (reorder). A SKU without rules raises nothing.
---
--- The same change keeps the slot's low-stock index (`low`, a sorted set): the SKU is in it,
--- scored by `available`, exactly while `available` is below its `low_threshold`.
-local function index_low(low, sku, available, threshold)
-  if threshold and tonumber(available) < tonumber(threshold) then
-    redis.call('ZADD', low, available, sku)
-  else
-    redis.call('ZREM', low, sku)
-  end
-end
-
--- The index entry of `sku` from its hash as it stands: after a change of its threshold, or
--- of a level that raises no alert check.
-local function reindex_low(stock, low, sku)
-  local v = redis.call('HMGET', stock, 'available', 'low_threshold')
-  if v[1] then index_low(low, sku, v[1], v[2]) else redis.call('ZREM', low, sku) end
-  return 0
-end
-
+-- The same change keeps the low-stock index (low_index.lua).
 local function raise_alerts(stock, stream, low, sku, delta, at, maxlen)
   local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity')
   if not v[1] or (not v[2] and not v[3]) then return 0 end

@@ -4,7 +4,7 @@ use super::auth::Admin;
 use super::extract::AppState;
 use crate::domain::{CatalogRow, InvalidInput};
 use crate::error::Error;
-use crate::ops::import::{self, CHUNK, Summary};
+use crate::ops::import::Loader;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
@@ -47,30 +47,24 @@ pub(super) async fn import(
     if declared.is_some_and(|n| n > IMPORT_LIMIT) {
         return Err(Error::PayloadTooLarge { limit: IMPORT_LIMIT });
     }
-    let store = &state.store;
-    let (mut lines, mut summary, mut rows) = (Lines::default(), Summary::default(), Vec::new());
+    let (mut lines, mut loader) = (Lines::default(), Loader::new(&state.store));
     let mut read = 0;
     while let Some(bytes) = body.next().await {
         let bytes = bytes.map_err(|e| InvalidInput::new(format!("the body could not be read: {e}")))?;
         read += bytes.len();
         if read > IMPORT_LIMIT {
-            let cut = Error::PayloadTooLarge { limit: IMPORT_LIMIT };
-            summary.refuse(lines.line + 1, &cut);
+            loader.refuse(lines.line + 1, &Error::PayloadTooLarge { limit: IMPORT_LIMIT });
             lines = Lines::default();
             break;
         }
         for (line, row) in lines.push(&bytes) {
-            summary.accept(line, row, &mut rows);
-        }
-        if rows.len() >= CHUNK {
-            import::apply(store, std::mem::take(&mut rows), &mut summary).await?;
+            loader.push(line, row).await?;
         }
     }
     if let Some((line, row)) = lines.finish() {
-        summary.accept(line, row, &mut rows);
+        loader.push(line, row).await?;
     }
-    import::apply(store, rows, &mut summary).await?;
-    summary.refused.sort_by_key(|r| r.line);
+    let summary = loader.finish().await?;
     tracing::Span::current().record("rows", summary.rows());
     Ok(HttpResponse::Ok().json(summary))
 }
