@@ -202,7 +202,7 @@ async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
             .query_async(&mut conn)
             .await
             .unwrap();
-        assert!((1..=120).contains(&size), "page {low:?} holds {size}");
+        assert!((1..=64).contains(&size), "page {low:?} holds {size}");
         assert_eq!(encoding, "listpack", "page {low:?}");
     }
     // Removing every name leaves the first page's bound only.

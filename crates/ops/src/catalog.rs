@@ -1,6 +1,6 @@
 //! The catalog: every SKU's name, so that an admin can page through a shop's SKUs in name
 //! order, or find them by prefix, at O(log N + page) a page. The names are kept in pages of
-//! at most 120 (`lua/catalog.lua`): a small sorted set stays a listpack, about 16 bytes a
+//! at most 64 (`lua/catalog.lua`): a small sorted set stays a listpack, about 16 bytes a
 //! name, where one sorted set of a million names would cost about 110 bytes each.
 //!
 //! A name is added before the SKU's first write and is never the only trace of a SKU the
