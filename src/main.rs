@@ -15,6 +15,10 @@ use stockwatch::config::{BenchCommand, DemoCommand};
 use stockwatch::config::{Cli, Command};
 use stockwatch::telemetry;
 
+/// See the README ("Layout"): measured faster than glibc's allocator on every path.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::load();

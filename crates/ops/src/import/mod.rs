@@ -1,11 +1,13 @@
 //! Catalog import: rows of [`CatalogRow`] (from `stockwatch import` or
-//! `POST /v1/skus/import`), each applied as one optimistic transaction on its SKU, like
-//! `PUT …/stock` and `PUT …/alerts` together. A row that changes nothing writes nothing (no
-//! movement, no event, no alert), so importing a file twice changes nothing the second time.
+//! `POST /v1/skus/import`), each applied like `PUT …/stock` and `PUT …/alerts` together, all
+//! of it or none. A row that changes nothing writes nothing (no movement, no event, no
+//! alert), so importing a file twice changes nothing the second time.
 //!
-//! Rows come in chunks. A chunk's SKUs join the catalog in one script call and its SKUs with
-//! rules join the alert list in one `SADD`, before any of its rows is written; then rows of
-//! different SKUs run concurrently and rows of one SKU in file order.
+//! A [`Loader`] takes rows as they are read and runs them a chunk at a time: a chunk's SKUs
+//! join the catalog in one script call and those with rules the alert list in one `SADD`,
+//! before any of its rows is written; then its rows commit in transactions of many SKUs
+//! (`group`), rows of one SKU in file order. One chunk commits while the next is read and
+//! named (docs/guides/catalog.md says why it is built so).
 
 mod group;
 
