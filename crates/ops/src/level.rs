@@ -92,6 +92,16 @@ pub struct Level {
 }
 
 impl Level {
+    /// Its entry in the low-stock index: scored by `available` while that is below its
+    /// `low_threshold`, else none (`lua/low_index.lua` holds the same rule for scripts).
+    pub fn low_stock_score(&self) -> Option<i64> {
+        let available = self.totals.available;
+        self.rules
+            .low_stock_threshold
+            .filter(|t| available < *t)
+            .map(|_| available)
+    }
+
     /// Decodes a stock hash (HGETALL); `None` when the SKU does not exist.
     pub fn parse(sku: &Sku, fields: &HashMap<String, String>) -> Result<Option<Self>, StoreError> {
         if fields.is_empty() {

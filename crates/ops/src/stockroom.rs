@@ -96,6 +96,9 @@ pub(crate) struct Change<'a> {
     fresh: Option<Vec<(String, String)>>,
     /// Edits so far, each write or change of `fresh` one: whether a step did anything.
     edits: usize,
+    /// The threshold changed: the low-stock index entry is written last, from the level
+    /// the writes leave (which the WATCH holds).
+    threshold_changed: bool,
     /// True while the change creates the SKU: its first movement is its `born` field.
     creating: bool,
 }
@@ -129,6 +132,7 @@ impl<'a> Change<'a> {
             writes: Vec::new(),
             fresh,
             edits: 0,
+            threshold_changed: false,
             creating,
         }
     }
@@ -239,33 +243,38 @@ impl<'a> Change<'a> {
         }
         if !set.is_empty() {
             self.hset(set.into_iter().map(|(f, v)| (f.to_owned(), v.to_string())).collect());
-            self.push(super::alerts::reindex_cmd(self.store, self.sku));
+            self.threshold_changed = true;
         }
     }
 
     /// Applies one more `step` (an import's next row of this SKU): all of it or, when it
     /// refuses, none of it. Whether it wrote anything.
     pub(crate) fn apply_row<S: Step>(&mut self, step: &S, attempt: u32) -> Result<bool, Error> {
-        let (written, edits) = (self.writes.len(), self.edits);
+        let (written, edits, indexed) = (self.writes.len(), self.edits, self.threshold_changed);
         let (level, fresh, creating) = (self.level.clone(), self.fresh.clone(), self.creating);
         match step.apply(self, attempt) {
             Ok(()) => Ok(self.edits > edits),
             Err(e) => {
                 self.writes.truncate(written);
                 (self.edits, self.level, self.fresh, self.creating) = (edits, level, fresh, creating);
+                self.threshold_changed = indexed;
                 Err(e)
             }
         }
     }
 
-    /// The writes: a new SKU's `HSET` first, then the rest in the order they were made.
+    /// The writes: a new SKU's `HSET` first, then the rest in the order they were made, then
+    /// the low-stock index entry when the threshold changed.
     pub(crate) fn into_writes(self) -> Vec<Cmd> {
-        let Some(fresh) = self.fresh else {
-            return self.writes;
-        };
-        let mut writes = Vec::with_capacity(self.writes.len() + 1);
-        writes.push(redis::cmd("HSET").arg(&self.key).arg(fresh).to_owned());
+        let mut writes = Vec::with_capacity(self.writes.len() + 2);
+        if let Some(fresh) = &self.fresh {
+            writes.push(redis::cmd("HSET").arg(&self.key).arg(fresh).to_owned());
+        }
+        let index = self
+            .threshold_changed
+            .then(|| super::alerts::index_cmd(self.store, self.sku, &self.level));
         writes.extend(self.writes);
+        writes.extend(index);
         writes
     }
 

@@ -46,9 +46,8 @@ impl Expected {
                 message,
             })
         };
-        let below = level.rules.low_stock_threshold.filter(|t| c.available < *t);
         if let Some(in_index) = in_index
-            && in_index != below.map(|_| c.available)
+            && in_index != level.low_stock_score()
         {
             broken(
                 "low_stock_index_mismatch",
