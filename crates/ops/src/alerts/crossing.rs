@@ -79,8 +79,8 @@ pub(crate) fn index_cmd(store: &Inventory, sku: &Sku, level: &Level) -> redis::C
     }
 }
 
-/// Queued last in a MULTI that changed `sku`'s threshold (or may have), when nothing holds
-/// the level: sets its low-stock index entry from the hash as the MULTI left it.
+/// Sets `sku`'s low-stock index entry from its hash as it stands, where nothing holds the
+/// level (the one-time indexing of thresholds set before the index existed).
 pub(crate) fn reindex_cmd(store: &Inventory, sku: &Sku) -> redis::Cmd {
     let keys = store.keys();
     let slot = store.feed_slot(keys.slot_of_sku(sku));

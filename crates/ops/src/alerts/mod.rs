@@ -13,7 +13,7 @@ mod low;
 mod rules;
 
 pub use contention::ContentionWatch;
-pub(crate) use crossing::{crossing_cmd, index_cmd, reindex_cmd, with_alerts};
+pub(crate) use crossing::{crossing_cmd, index_cmd, with_alerts};
 pub use follow::Follower;
 pub use list::{Alert, AlertList, alert_slots, list_alerts, read_since};
 pub use low::{LowStock, LowStockList, backfill as backfill_low_stock, low_stock};

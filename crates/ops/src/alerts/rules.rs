@@ -78,7 +78,8 @@ impl Optimistic for SetRules<'_> {
     }
 
     fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<AlertRules>, Error> {
-        let _: Level = Level::parse(self.sku, &fields)?.ok_or_else(|| Error::unknown_sku(self.sku))?;
+        let mut level: Level = Level::parse(self.sku, &fields)?.ok_or_else(|| Error::unknown_sku(self.sku))?;
+        level.rules = self.rules;
         let key = self.store.keys().stock(self.sku);
         let mut set = Vec::new();
         let mut unset = Vec::new();
@@ -99,7 +100,7 @@ impl Optimistic for SetRules<'_> {
         if !unset.is_empty() {
             writes.push(redis::cmd("HDEL").arg(&key).arg(&unset).to_owned());
         }
-        writes.push(super::reindex_cmd(self.store, self.sku));
+        writes.push(super::index_cmd(self.store, self.sku, &level));
         Ok(Plan {
             writes,
             output: AlertRules::of(self.sku, self.rules),
