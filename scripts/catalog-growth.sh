@@ -40,17 +40,7 @@ echo "| SKUs | Redis bytes/SKU | redis-cli --pipe rows/s | import rows/s (file) 
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"
 for n in "${sizes[@]}"; do
   cli flushall >/dev/null
-  python3 - "$n" "$work" "${RULED_EVERY:-10}" <<'EOF'
-import random, sys
-n, work, every = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-random.seed(n)
-with open(f"{work}/rows.ndjson", "w") as rows, open(f"{work}/pipe.txt", "w") as pipe:
-    for i in range(n):
-        sku, level = f"SKU-{i:07d}", random.randrange(0, 500)
-        rule = f',"low_stock_threshold":{random.randrange(1, 50)}' if i % every == 0 else ""
-        rows.write(f'{{"sku":"{sku}","available":{level}{rule}}}\n')
-        pipe.write(f"HSET pipe:sku:{{{sku}}} available {level} reserved 0 sold 0 received {level}\r\n")
-EOF
+  python3 scripts/catalog-rows.py "$n" "$work" "${RULED_EVERY:-10}"
   start=$(date +%s.%N)
   cli --pipe <"$work/pipe.txt" >/dev/null
   end=$(date +%s.%N)

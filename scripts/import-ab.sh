@@ -28,17 +28,7 @@ source scripts/ab-builds.sh
 build_revs "${revs[@]}"
 # shellcheck source=scripts/private-redis.sh
 source scripts/private-redis.sh
-python3 - "$rows" "$dir" "${RULED_EVERY:-10}" <<'PY'
-import random, sys
-n, work, every = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-random.seed(n)
-with open(f"{work}/rows.ndjson", "w") as rows, open(f"{work}/pipe.txt", "w") as pipe:
-    for i in range(n):
-        sku, level = f"SKU-{i:07d}", random.randrange(0, 500)
-        rule = f',"low_stock_threshold":{random.randrange(1, 50)}' if i % every == 0 else ""
-        rows.write(f'{{"sku":"{sku}","available":{level}{rule}}}\n')
-        pipe.write(f"HSET pipe:sku:{{{sku}}} available {level} reserved 0 sold 0 received {level}\r\n")
-PY
+python3 scripts/catalog-rows.py "$rows" "$dir" "${RULED_EVERY:-10}"
 redis_ticks() { awk '{ print $14 + $15 }' "/proc/$redis_pid/stat"; }
 hz=$(getconf CLK_TCK)
 TIMEFORMAT='%U %S'
