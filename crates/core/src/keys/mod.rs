@@ -26,7 +26,7 @@
 //! | `sw:alerts:{T}` | stream | stock alerts raised in slot T, in the same MULTI or script as the change (`crates/ops/src/lua/alerts.lua`); on one server, all use slot 0's | T |
 //! | `sw:alerts:low:{T}` | zset | SKUs of feed slot T whose total `available` is below their `low_stock_threshold`, scored by `available`, kept in the same MULTI or script as the change | T |
 //! | `sw:alerts:low:slots` | set | the feed slots whose low-stock index may have members | its own |
-//! | `sw:alerts:low:complete` | string | set once the SKUs with thresholds of earlier versions were indexed | its own |
+//! | `sw:alerts:low:complete` | string | set (to `2`) once the SKUs with thresholds of earlier versions were indexed and every SKU with alerts has its slot listed | its own |
 //! | `sw:alerts:skus` | set | SKUs with alert rules: what the low-stock list reads, and whose slots the alert readers follow | its own |
 //! | `sw:catalog:{catalog}` | zset | the catalog's directory: the lower bound of each page of SKU names (`crate::ops::catalog`) | its own |
 //! | `sw:catalog:{catalog}:page:LOW` | zset | up to 120 SKU names from LOW on, all scores 0: a listpack | the directory's |
@@ -320,7 +320,8 @@ impl Keys {
         format!("{}:alerts:low:slots", self.prefix)
     }
 
-    /// Set once every SKU that had a threshold before the index existed was indexed.
+    /// Set once every SKU that had a threshold before the index existed was indexed, and
+    /// every SKU with alerts has its slot listed (the value says which version did it).
     pub fn low_stock_complete(&self) -> String {
         format!("{}:alerts:low:complete", self.prefix)
     }

@@ -77,9 +77,7 @@ impl ContentionWatch {
 /// Writes the alert to the SKU's slot stream (listing the SKU first, so followers read it).
 async fn raise(store: &Inventory, sku: &Sku, percent: i64) -> Result<(), crate::error::StoreError> {
     let keys = store.keys();
-    let _: () = store
-        .query(redis::cmd("SADD").arg(keys.alert_skus()).arg(sku.as_str()))
-        .await?;
+    super::list_alerting(store, &[sku]).await?;
     let available: Option<i64> = store
         .query(redis::cmd("HGET").arg(keys.stock(sku)).arg("available"))
         .await?;

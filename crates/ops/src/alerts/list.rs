@@ -73,12 +73,22 @@ pub struct AlertList {
 }
 
 /// The alert streams to read: those of the slots of every SKU with rules (or of one SKU).
+/// Every SKU with alerts lists its slot in the low-stock index's slot set before its rules
+/// or its alert are written (`list_alerting`), so once `ops::upgrade` has listed the SKUs of
+/// earlier versions that small set is the answer; before, the slots come from every SKU with
+/// alerts (a million names with a big catalog, where the webhook sender and the alert feed
+/// ask each round).
 pub async fn alert_slots(store: &crate::store::Store, sku: Option<&Sku>) -> Result<Vec<u16>, StoreError> {
     let keys = store.keys();
-    let skus: Vec<String> = match sku {
-        Some(sku) => vec![sku.to_string()],
-        None => store.query(redis::cmd("SMEMBERS").arg(keys.alert_skus())).await?,
-    };
+    if let Some(sku) = sku {
+        return Ok(vec![store.feed_slot(keys.slot_of_sku(sku))]);
+    }
+    let complete: Option<String> = store.query(redis::cmd("GET").arg(keys.low_stock_complete())).await?;
+    if complete.as_deref() == Some(super::low::COMPLETE) {
+        let slots: BTreeSet<u16> = store.query(redis::cmd("SMEMBERS").arg(keys.low_stock_slots())).await?;
+        return Ok(slots.into_iter().collect());
+    }
+    let skus: Vec<String> = store.query(redis::cmd("SMEMBERS").arg(keys.alert_skus())).await?;
     let slots: BTreeSet<u16> = skus
         .iter()
         .filter_map(|s| Sku::parse(s).ok())

@@ -99,10 +99,11 @@ pub(crate) async fn index(store: &Inventory, limit: Option<Limit>) -> Result<Vec
         .collect())
 }
 
-/// Lists `skus` (about to get rules) where the alert readers and the low-stock list look:
-/// the set of SKUs with rules, and their feed slots. Before the rules are written, so no
-/// alert or index entry is ever in a slot nobody reads.
-pub(crate) async fn list_ruled(store: &Inventory, skus: &[&Sku]) -> Result<(), StoreError> {
+/// Lists `skus` (about to get rules, or to raise a contention alert) where the alert
+/// readers and the low-stock list look: the set of SKUs with alerts, and their feed slots.
+/// Before the rules or the alert are written, so no alert or index entry is ever in a slot
+/// nobody reads.
+pub(crate) async fn list_alerting(store: &Inventory, skus: &[&Sku]) -> Result<(), StoreError> {
     if skus.is_empty() {
         return Ok(());
     }
@@ -120,25 +121,30 @@ pub(crate) async fn list_ruled(store: &Inventory, skus: &[&Sku]) -> Result<(), S
     Ok(())
 }
 
+/// The value of [`crate::keys::Keys::low_stock_complete`] once [`backfill`] has run in this
+/// version: `1` said every threshold was indexed; `2` also that every SKU with alerts (a
+/// contention alert too) has its feed slot listed, which [`super::alert_slots`] relies on.
+pub(crate) const COMPLETE: &str = "2";
+
 /// Indexes every SKU that had rules before the index existed, once per store. Safe beside
 /// writes: each entry is set from its hash as it stands, atomically.
 pub async fn backfill(store: &Inventory) -> Result<u64, Error> {
     let keys = store.keys();
-    let done: bool = store.query(redis::cmd("EXISTS").arg(keys.low_stock_complete())).await?;
-    if done {
+    let done: Option<String> = store.query(redis::cmd("GET").arg(keys.low_stock_complete())).await?;
+    if done.as_deref() == Some(COMPLETE) {
         return Ok(0);
     }
     let names: Vec<String> = store.query(redis::cmd("SMEMBERS").arg(keys.alert_skus())).await?;
     let skus: Vec<Sku> = names.iter().filter_map(|s| Sku::parse(s).ok()).collect();
     for chunk in skus.chunks(500) {
         let chunk: Vec<&Sku> = chunk.iter().collect();
-        list_ruled(store, &chunk).await?;
+        list_alerting(store, &chunk).await?;
         let _: Vec<i64> = store
             .read_all(chunk.iter().map(|sku| reindex_cmd(store, sku)).collect())
             .await?;
     }
     let _: () = store
-        .query(redis::cmd("SET").arg(keys.low_stock_complete()).arg(1))
+        .query(redis::cmd("SET").arg(keys.low_stock_complete()).arg(COMPLETE))
         .await?;
     Ok(u64::try_from(skus.len()).unwrap_or(u64::MAX))
 }

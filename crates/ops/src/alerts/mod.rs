@@ -17,5 +17,5 @@ pub(crate) use crossing::{crossing_cmd, index_cmd, with_alerts};
 pub use follow::Follower;
 pub use list::{Alert, AlertList, alert_slots, list_alerts, read_since};
 pub use low::{LowStock, LowStockList, backfill as backfill_low_stock, low_stock};
-pub(crate) use low::{index as low_stock_index, list_ruled};
+pub(crate) use low::{index as low_stock_index, list_alerting};
 pub use rules::{AlertRules, get_rules, set_rules};

@@ -53,7 +53,7 @@ pub async fn set_rules(store: &Inventory, sku: &Sku, rules: Rules) -> Result<Ale
     if !exists {
         return Err(Error::unknown_sku(sku));
     }
-    super::list_ruled(store, &[sku]).await?;
+    super::list_alerting(store, &[sku]).await?;
     let op = SetRules { store, sku, rules };
     crate::answer(crate::txn::run(store, &op).await, Err).result
 }

@@ -228,7 +228,7 @@ async fn name(store: &Inventory, rows: &[(u64, CatalogRow)]) -> Result<(), Error
         .map(|(_, r)| &r.sku)
         .collect();
     ruled.dedup();
-    Ok(crate::alerts::list_ruled(store, &ruled).await?)
+    Ok(crate::alerts::list_alerting(store, &ruled).await?)
 }
 
 /// Commits a named chunk's rows; each row's result, in line order.
