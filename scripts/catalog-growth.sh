@@ -7,9 +7,9 @@
 #   - Redis memory per SKU after it (`used_memory`, less the empty server's);
 #   - `stockwatch export`: rows/s (and that it wrote N rows);
 #   - `stockwatch verify`: seconds and peak RSS;
-#   - over HTTP against `serve`: `POST /v1/skus/import` of the same file into a second
-#     prefix (rows/s), `GET /v1/skus?limit=100` from random cursors and
-#     `GET /v1/alerts/low-stock?limit=100` (ms p50/p99);
+#   - over HTTP against `serve`: `POST /v1/skus/import` of the same file (in bodies of a
+#     million rows) into a second prefix (rows/s), `GET /v1/skus?limit=100` from random
+#     cursors and `GET /v1/alerts/low-stock?limit=100` (ms p50/p99);
 #   - flat purchases (lua, 20,000 buyers over 10,000 other SKUs) beside the catalog: orders/s.
 #
 #   scripts/catalog-growth.sh                 # N = 10,000, 100,000 and 1,000,000 (some minutes)
@@ -68,9 +68,14 @@ for n in "${sizes[@]}"; do
     --expiry-worker off >/dev/null 2>&1 &
   second=$!
   for _ in $(seq 100); do curl -fsS "127.0.0.1:$((port + 1))/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  # Bodies of at most a million rows (about 40 MB), under the endpoint's 64 MiB.
+  rm -f "$work"/part-*
+  split -l 1000000 -d -a 3 "$work/rows.ndjson" "$work/part-"
   start=$(date +%s.%N)
-  curl -fsS "127.0.0.1:$((port + 1))/v1/skus/import" -H 'Content-Type: application/x-ndjson' \
-    --data-binary @"$work/rows.ndjson" >/dev/null
+  for part in "$work"/part-*; do
+    curl -fsS "127.0.0.1:$((port + 1))/v1/skus/import" -H 'Content-Type: application/x-ndjson' \
+      --data-binary @"$part" >/dev/null
+  done
   end=$(date +%s.%N)
   http_rate=$(rate "$n" "$start" "$end")
   kill "$second"; wait "$second" 2>/dev/null || true
