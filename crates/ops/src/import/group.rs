@@ -12,7 +12,7 @@ use crate::stockroom::{Change, Step};
 use crate::txn::{Optimistic, Plan};
 use futures_util::future::{BoxFuture, join_all};
 use redis::Cmd;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// SKUs per transaction. Redis checks each WATCHed key against the ones the connection
 /// already watches, so a WATCH of n keys costs O(n²): 512 keys took 1.5 ms of Redis, 64
@@ -27,7 +27,8 @@ pub(super) fn apply_group<'a>(store: &'a Inventory, rows: Vec<(u64, &'a CatalogR
         let fail =
             |rows: &[(u64, &CatalogRow)], e: &Error| rows.iter().map(|(line, _)| (*line, Err(e.clone()))).collect();
         let op = Rows::new(store, &rows);
-        for slot in op.skus.iter().map(|sku| store.keys().slot_of_sku(sku)) {
+        let slots: BTreeSet<u16> = op.skus.iter().map(|sku| store.keys().slot_of_sku(sku)).collect();
+        for slot in slots {
             if let Err(e) = store.list_journal_slot(slot).await {
                 return fail(&rows, &e.into());
             }
@@ -36,18 +37,17 @@ pub(super) fn apply_group<'a>(store: &'a Inventory, rows: Vec<(u64, &'a CatalogR
         let Answered { result, effort, .. } = answer(crate::txn::run(store, &op).await, Ok);
         match result {
             Ok(results) => {
-                let written = |(line, result): &(u64, Result<Outcome, Error>)| {
-                    matches!(result, Ok(Outcome::Created | Outcome::Changed)).then_some(*line)
-                };
-                let lines: Vec<u64> = results.iter().filter_map(written).collect();
-                if !lines.is_empty() {
-                    let skus = || {
-                        rows.iter()
-                            .filter(|(l, _)| lines.contains(l))
-                            .map(|(_, r)| r.sku.clone())
-                            .collect()
-                    };
-                    finished(store, EntryKind::Set, "watch", started, &Ok(()), effort, skus);
+                // Results come in the rows' order; each SKU a row wrote, once.
+                let mut written: Vec<Sku> = rows
+                    .iter()
+                    .zip(&results)
+                    .filter(|(_, (_, result))| matches!(result, Ok(Outcome::Created | Outcome::Changed)))
+                    .map(|((_, row), _)| row.sku.clone())
+                    .collect();
+                written.sort();
+                written.dedup();
+                if !written.is_empty() {
+                    finished(store, EntryKind::Set, "watch", started, &Ok(()), effort, || written);
                 }
                 results
             }

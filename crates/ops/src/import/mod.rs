@@ -236,9 +236,9 @@ async fn commit(store: &Inventory, rows: Vec<(u64, CatalogRow)>) -> Results {
     // Transactions of up to GROUP SKUs (on a cluster, of one slot's, since a transaction
     // cannot span slots), each SKU's rows in one of them.
     let mut groups: Vec<Vec<(u64, &CatalogRow)>> = Vec::new();
-    let mut open: HashMap<u16, usize> = HashMap::new();
+    // Per slot, the group still taking SKUs and how many it has.
+    let mut open: HashMap<u16, (usize, usize)> = HashMap::new();
     let mut placed: HashMap<&Sku, usize> = HashMap::new();
-    let mut sizes: Vec<usize> = Vec::new();
     for (line, row) in &rows {
         let group = match placed.get(&row.sku) {
             Some(&group) => group,
@@ -248,18 +248,14 @@ async fn commit(store: &Inventory, rows: Vec<(u64, CatalogRow)>) -> Results {
                 } else {
                     0
                 };
-                let group = match open.get(&slot) {
-                    Some(&group) if sizes[group] < GROUP => group,
-                    _ => {
-                        groups.push(Vec::new());
-                        sizes.push(0);
-                        open.insert(slot, groups.len() - 1);
-                        groups.len() - 1
-                    }
-                };
-                sizes[group] += 1;
-                placed.insert(&row.sku, group);
-                group
+                let (group, size) = open.entry(slot).or_insert((usize::MAX, GROUP));
+                if *size == GROUP {
+                    groups.push(Vec::new());
+                    (*group, *size) = (groups.len() - 1, 0);
+                }
+                *size += 1;
+                placed.insert(&row.sku, *group);
+                *group
             }
         };
         groups[group].push((*line, row));
