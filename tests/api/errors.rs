@@ -1,6 +1,6 @@
 //! Every error code of the contract, and bad input that must change nothing.
 
-use crate::helpers::{AppOptions, count, spawn_app, spawn_app_with};
+use crate::helpers::{AppOptions, contract_codes, count, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -9,6 +9,79 @@ fn assert_error(status: u16, body: &Value, want_status: u16, code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["error"], code, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+}
+
+/// Every error the service can answer with has its code and status in the contract's table,
+/// and the table names no code the service never answers with.
+#[test]
+fn the_contract_lists_every_error_code_with_its_status() {
+    use stockwatch::domain::{InvalidInput, Location, ReservationStatus, Scope, Sku};
+    use stockwatch::{Error, StoreError};
+    let sku = Sku::parse("a").unwrap();
+    let cause = || stockwatch::error::Cause::Found("test".into());
+    let errors = [
+        Error::InvalidRequest(InvalidInput::new("x")),
+        Error::PayloadTooLarge { limit: 1 },
+        Error::HeadersTooLarge { limit: 1 },
+        Error::Unauthorized,
+        Error::InvalidKey,
+        Error::MissingScope { scope: Scope::Admin },
+        Error::Forbidden,
+        Error::BrokenDisabled,
+        Error::unknown_sku(&sku),
+        Error::UnknownLocation {
+            sku: sku.clone(),
+            location: Location::parse("x", "location").unwrap(),
+        },
+        Error::UnknownWebhook,
+        Error::UnknownDeadLetter,
+        Error::UnknownOrder,
+        Error::UnknownReservation,
+        Error::NotFound,
+        Error::MethodNotAllowed { allow: "GET" },
+        Error::InsufficientStock {
+            items: vec![],
+            attempts: 1,
+        },
+        Error::ShortAt {
+            done: "moved",
+            sku: sku.clone(),
+            location: Location::parse("x", "location").unwrap(),
+            available: 0,
+            requested: 1,
+            attempts: 1,
+        },
+        Error::SkuInUse { sku, reserved: 1 },
+        Error::ReservationNotActive {
+            status: ReservationStatus::Expired,
+        },
+        Error::IdempotencyKeyReused,
+        Error::Contention {
+            attempts: 1,
+            throttled: false,
+        },
+        Error::LedgerUnavailable,
+        Error::Store(StoreError::Timeout),
+        Error::Store(StoreError::Unavailable(cause())),
+        Error::Store(StoreError::Moved(cause())),
+        Error::Store(StoreError::OutOfMemory(cause())),
+        Error::Store(StoreError::ExecFailed(cause())),
+        Error::Store(StoreError::Protocol(cause())),
+    ];
+    let table = contract_codes();
+    let mut answered = std::collections::BTreeSet::new();
+    for e in &errors {
+        assert_eq!(
+            table.get(e.code()),
+            Some(&e.status().as_u16()),
+            "{} ({}) is not in docs/API.md's Error codes table with that status",
+            e.code(),
+            e.status()
+        );
+        answered.insert(e.code().to_owned());
+    }
+    let listed: std::collections::BTreeSet<String> = table.into_keys().collect();
+    assert_eq!(listed, answered, "the table and the service disagree");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

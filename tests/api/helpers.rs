@@ -404,3 +404,25 @@ pub fn kill(pid: u32, signal: &str) {
 pub fn count(statuses: &[u16], code: u16) -> usize {
     statuses.iter().filter(|s| **s == code).count()
 }
+
+/// The contract's error codes and their statuses, read from the "Error codes" table of
+/// docs/API.md: the one list a client may rely on.
+pub fn contract_codes() -> std::collections::BTreeMap<String, u16> {
+    let text = include_str!("../../docs/API.md");
+    let table = text
+        .split("## Error codes")
+        .nth(1)
+        .expect("docs/API.md has an Error codes section");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with("| `"))
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (
+                cells[1].trim_matches('`').to_owned(),
+                cells[2].parse().expect("a status"),
+            )
+        })
+        .collect()
+}

@@ -7,7 +7,7 @@
 //!    restock over a few SKUs, on `watch` and on `lua`, always satisfy every invariant of
 //!    `stockwatch verify`.
 
-use crate::helpers::{AppOptions, TestApp, fresh_prefix, spawn_app_with, store_on};
+use crate::helpers::{AppOptions, TestApp, contract_codes, fresh_prefix, spawn_app_with, store_on};
 use futures_util::future::join_all;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -15,25 +15,6 @@ use std::collections::BTreeSet;
 use stockwatch::domain::{Available, CartItems, Quantity, ReservationId, Sku, Strategy as Way, TtlSeconds, UserId};
 use stockwatch::ops;
 use stockwatch::ops::Inventory;
-
-/// Every error code the contract (and our additions) may answer with.
-const CODES: &[&str] = &[
-    "invalid_request",
-    "payload_too_large",
-    "headers_too_large",
-    "unauthorized",
-    "forbidden",
-    "broken_disabled",
-    "unknown_sku",
-    "unknown_order",
-    "unknown_reservation",
-    "not_found",
-    "method_not_allowed",
-    "insufficient_stock",
-    "reservation_not_active",
-    "idempotency_key_reused",
-    "contention",
-];
 
 /// Path segments a hostile client would try: key-syntax characters, traversal, whitespace,
 /// look-alikes, overlong values, encodings, and a few real ones.
@@ -254,6 +235,7 @@ fn hostile_requests_never_5xx_and_refusals_change_nothing() {
         app.reserve("watch", &[("ps5", 1)], 600).await;
         app
     });
+    let codes = contract_codes();
     let seen_codes = std::cell::RefCell::new(BTreeSet::new());
     let config = ProptestConfig {
         cases: 500,
@@ -269,7 +251,7 @@ fn hostile_requests_never_5xx_and_refusals_change_nothing() {
                 let json: Value = serde_json::from_slice(&body)
                     .map_err(|e| TestCaseError::fail(format!("{status} not JSON ({e}) for {r:?}")))?;
                 let code = json["error"].as_str().unwrap_or_default().to_owned();
-                prop_assert!(CODES.contains(&code.as_str()), "unknown code {code:?} for {r:?}");
+                prop_assert_eq!(codes.get(&code), Some(&status), "code {:?} is not the contract's for {} ({:?})", code, status, r);
                 prop_assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
                 prop_assert_eq!(state(&app).await, before, "a refused request changed the store: {:?}", r);
                 seen_codes.borrow_mut().insert(code);
