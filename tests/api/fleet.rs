@@ -26,7 +26,21 @@ pub(crate) struct Serve {
 /// Starts `stockwatch serve` on a free port, with `extra` arguments, and waits for the port
 /// it logs.
 pub(crate) async fn serve(redis: &RedisEnv, prefix: &str, extra: &[&str]) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+    serve_under(&[], redis, prefix, extra).await
+}
+
+/// [`serve`], run by `wrapper` (e.g. `faketime -f +5h`) when it is not empty.
+pub(crate) async fn serve_under(wrapper: &[&str], redis: &RedisEnv, prefix: &str, extra: &[&str]) -> Serve {
+    let bin = env!("CARGO_BIN_EXE_stockwatch");
+    let mut command = match wrapper {
+        [] => Command::new(bin),
+        [program, args @ ..] => {
+            let mut c = Command::new(program);
+            c.args(args).arg(bin);
+            c
+        }
+    };
+    let mut child = command
         .args([
             "serve",
             "--bind",

@@ -17,6 +17,7 @@ mod client;
 mod cluster;
 mod dashboard;
 mod demo;
+mod drops;
 mod engine;
 mod errors;
 mod expiry;

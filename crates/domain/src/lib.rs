@@ -27,6 +27,7 @@ mod sku_prefix;
 mod status;
 mod strategy;
 mod strict_json;
+mod timestamp;
 mod ttl;
 mod user_id;
 
@@ -47,6 +48,7 @@ pub use sku_prefix::SkuPrefix;
 pub use status::ReservationStatus;
 pub use strategy::Strategy;
 pub use strict_json::strict_json;
+pub use timestamp::Timestamp;
 pub use ttl::TtlSeconds;
 pub use user_id::UserId;
 

@@ -50,6 +50,24 @@ impl Reservation {
                 &[],
             ));
         }
+        // The customer's counts: the hold is no longer active; its units stop counting
+        // unless they were sold.
+        let [units, holds] = crate::sale::count_fields(&self.user_id);
+        for sku in &self.counted {
+            let counts = store.keys().customers(sku);
+            writes.push(redis::cmd("HINCRBY").arg(&counts).arg(&holds).arg(-1).to_owned());
+            if to == "available"
+                && let Some(line) = self.items.iter().find(|l| l.sku == *sku)
+            {
+                writes.push(
+                    redis::cmd("HINCRBY")
+                        .arg(&counts)
+                        .arg(&units)
+                        .arg(-line.quantity)
+                        .to_owned(),
+                );
+            }
+        }
         let key = store.keys().reservation(&self.reservation_id);
         let mut hset = redis::cmd("HSET");
         hset.arg(&key).arg(ended.to_fields()).arg("ended_at").arg(now_ms);

@@ -89,6 +89,8 @@ pub struct Level {
     /// Movements pushed to its history list so far (`moved`): the list holds at most this
     /// many, so a MULTI that keeps it under the cap need not trim it.
     pub moved: i64,
+    /// Its sale settings, when it has any (`crate::sale`).
+    pub sale: Option<crate::sale::Sale>,
 }
 
 impl Level {
@@ -132,11 +134,13 @@ impl Level {
             reorder_quantity: rule("reorder_quantity")?,
         };
         let moved = num("moved")?;
+        let sale = fields.get(crate::sale::FIELD).map(|s| crate::sale::Sale::decode(s)).transpose()?;
         let Some(list) = fields.get("locs") else {
             return Ok(Some(Self {
                 totals,
                 rules,
                 moved,
+                sale,
                 places: vec![Place {
                     name: Location::default_location(),
                     priority: 0,
@@ -173,6 +177,7 @@ impl Level {
             places,
             rules,
             moved,
+            sale,
         }))
     }
 
@@ -251,6 +256,7 @@ impl Level {
                     priority: p.priority,
                 })
                 .collect(),
+            sale: self.sale,
         }
     }
 }

@@ -59,6 +59,7 @@ mod reserve;
 mod restock;
 mod retire;
 mod saga;
+pub mod sale;
 mod sell;
 mod set_stock;
 mod stockroom;
@@ -110,6 +111,9 @@ pub struct Stock {
     /// Where the units are, in draw order; a SKU that never had a named location has just
     /// `default`, holding everything.
     pub locations: Vec<LocationStock>,
+    /// Its sale settings, when it has any (`PUT …/sale`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sale: Option<sale::Sale>,
 }
 
 /// The counters of one location of a SKU.

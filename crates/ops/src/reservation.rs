@@ -47,6 +47,10 @@ pub struct Reservation {
     /// its transitions). The parent's slot holds the decision.
     #[serde(skip)]
     pub(crate) saga: Option<RecordId>,
+    /// The SKUs whose per-customer count this hold took (`crate::sale`): its end gives the
+    /// active hold back, and a cancel or expiry the units too.
+    #[serde(skip)]
+    pub(crate) counted: Vec<Sku>,
 }
 
 impl Reservation {
@@ -107,6 +111,13 @@ impl Reservation {
             )),
             _ => return Err(corrupt("saga")),
         };
+        let counted = match fields.remove("counted") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|s| Sku::parse(s).map_err(|_| corrupt("counted")))
+                .collect::<Result<_, _>>()?,
+        };
         let order_id = match fields.remove("order_id") {
             None => None,
             Some(raw) => Some(OrderId::parse(&raw).ok_or_else(|| corrupt("order_id"))?),
@@ -115,6 +126,7 @@ impl Reservation {
         Ok(Some(Self {
             parts,
             saga,
+            counted,
             reservation_id: *id,
             status: ReservationStatus::parse(field(&fields, "status").map_err(|_| corrupt("status"))?)
                 .ok_or_else(|| corrupt("status"))?,

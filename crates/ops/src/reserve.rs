@@ -52,6 +52,7 @@ pub async fn reserve(
         order_id: None,
         parts: Vec::new(),
         saga: None,
+        counted: Vec::new(),
     };
     if saga::spans_slots(store, items) {
         // Boxed: a saga's future is large, and inline it would be moved on every hold.

@@ -106,6 +106,7 @@ impl Optimistic for Retire<'_> {
             redis::cmd("UNLINK")
                 .arg(keys.stock(sku))
                 .arg(keys.movements(sku))
+                .arg(keys.customers(sku))
                 .to_owned(),
             redis::cmd("ZREM").arg(low).arg(sku.as_str()).to_owned(),
         ];

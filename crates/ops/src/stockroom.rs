@@ -117,6 +117,7 @@ impl<'a> Change<'a> {
             totals: Default::default(),
             rules: Default::default(),
             moved: 0,
+            sale: None,
             places: vec![Place {
                 name: Location::default_location(),
                 priority: 0,

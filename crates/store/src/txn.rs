@@ -44,6 +44,15 @@ pub trait Optimistic: Sync {
     /// Appends the read commands; they run right after WATCH in the same round trip.
     fn read(&self, pipe: &mut Pipeline);
 
+    /// Reads that only some snapshots call for (a drop's clock and its customers' counts),
+    /// made in a second round trip under the same WATCH, and only when this appends a
+    /// command: an operation whose read already says everything costs nothing more.
+    fn read_more(&self, _snapshot: &Self::Snapshot, _pipe: &mut Pipeline) {}
+
+    /// Hands the second read's replies (one per command [`Self::read_more`] appended) to the
+    /// snapshot, before [`Self::decide`] sees it.
+    fn add_more(&self, _snapshot: &mut Self::Snapshot, _more: Vec<Value>) {}
+
     /// Decides from the snapshot alone. `attempt` is 1-based, for answers that report it.
     fn decide(&self, snapshot: Self::Snapshot, attempt: u32) -> Result<Plan<Self::Output>, Self::Rejection>;
 
@@ -197,10 +206,18 @@ async fn attempt_once<O: Optimistic>(
             }
         }
     };
-    let (mut conn, snapshot) = match attempted.await {
+    let (mut conn, mut snapshot) = match attempted.await {
         Ok(ready) => ready,
         Err(e) => return Err(moved(store, e).await),
     };
+    let mut more = redis::pipe();
+    op.read_more(&snapshot, &mut more);
+    if !more.is_empty() {
+        match conn.read(&more).await {
+            Ok(replies) => op.add_more(&mut snapshot, replies),
+            Err(e) => return Err(moved(store, e).await),
+        }
+    }
     let answered = |conflicted| store.metrics().attempt_answered(op.callers(), conflicted);
     match op.decide(snapshot, attempt) {
         Err(rejection) => {
@@ -271,6 +288,12 @@ impl Dedicated {
         self.watching = true;
         let deadline = self.deadline;
         Store::bounded(deadline, pipe.query_async::<O::Snapshot>(self.conn())).await
+    }
+
+    /// A read after [`Self::watch_and_read`], under the same WATCH.
+    async fn read(&mut self, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
+        let deadline = self.deadline;
+        Store::bounded(deadline, pipe.query_async(self.conn())).await
     }
 
     async fn unwatch(&mut self) -> Result<(), StoreError> {

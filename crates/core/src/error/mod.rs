@@ -3,62 +3,12 @@
 
 use crate::domain::{InvalidInput, Location, ReservationStatus, Sku};
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use serde::Serialize;
 use serde_json::Value;
 
+mod body;
 mod store;
+pub use body::{Capped, ErrorBody, SaleWindow, Shortage};
 pub use store::{Cause, StoreError, has_code};
-
-/// A SKU line that could not be served, as listed in `409 insufficient_stock`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Shortage {
-    /// The short SKU.
-    pub sku: Sku,
-    /// What was available when the decision was taken.
-    pub available: i64,
-    /// What the request asked for.
-    pub requested: i64,
-}
-
-/// Every error response: `error` and `message`, plus the fields the contract lists for
-/// that code.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// The stable snake_case code, e.g. `insufficient_stock`.
-    #[schema(example = "insufficient_stock")]
-    pub error: &'static str,
-    /// One human sentence.
-    pub message: String,
-    /// `unknown_sku`, `unknown_location`, `sku_in_use`, and a one-line `insufficient_stock`:
-    /// the SKU.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku: Option<String>,
-    /// `unknown_location`: the location asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// One-line `insufficient_stock`: what was available.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub available: Option<i64>,
-    /// One-line `insufficient_stock`: what was asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub requested: Option<i64>,
-    /// `insufficient_stock`: every short line.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<Shortage>>,
-    /// `sku_in_use`: units held by active reservations.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reserved: Option<i64>,
-    /// `reservation_not_active`: the reservation's status.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// `contention` and `insufficient_stock`: attempts made (a refusal after retries shows
-    /// who lost a race only after trying hard).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attempts: Option<u32>,
-    /// `forbidden` for an API key: the scope the endpoint needs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<crate::domain::Scope>,
-}
 
 /// Everything an operation or request can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -160,6 +110,31 @@ pub enum Error {
         /// Attempts made.
         attempts: u32,
     },
+    /// The SKU's sale is not open now (Redis's clock): before `opens_at`, or from
+    /// `closes_at` on. Nothing was taken.
+    #[error("{sku} is not on sale: {}", describe_window(window))]
+    NotOnSale {
+        /// The SKU.
+        sku: Sku,
+        /// Not yet open, or closed.
+        window: SaleWindow,
+        /// For a sale not yet open: seconds until it opens, as Redis's clock saw it.
+        retry_after_s: u64,
+    },
+    /// The customer would pass the SKU's per-customer limit. Nothing was taken.
+    #[error("{sku} allows {limit} {} per customer; this customer has {already} and asked for {requested}", counted_as(*counts))]
+    LimitExceeded {
+        /// The SKU.
+        sku: Sku,
+        /// The limit.
+        limit: i64,
+        /// What the customer already has against it.
+        already: i64,
+        /// What this call asked for.
+        requested: i64,
+        /// Units, or active holds.
+        counts: Capped,
+    },
     /// A SKU cannot be retired while units of it are held.
     #[error("{sku} cannot be retired while {reserved} units are reserved")]
     SkuInUse {
@@ -220,6 +195,8 @@ impl Error {
             Self::InsufficientStock { .. } | Self::ShortAt { .. } => "insufficient_stock",
             Self::ReservationNotActive { .. } => "reservation_not_active",
             Self::SkuInUse { .. } => "sku_in_use",
+            Self::NotOnSale { .. } => "not_on_sale",
+            Self::LimitExceeded { .. } => "limit_exceeded",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Contention { .. } => "contention",
             Self::LedgerUnavailable => "ledger_unavailable",
@@ -248,7 +225,9 @@ impl Error {
             Self::InsufficientStock { .. }
             | Self::ShortAt { .. }
             | Self::ReservationNotActive { .. }
-            | Self::SkuInUse { .. } => StatusCode::CONFLICT,
+            | Self::SkuInUse { .. }
+            | Self::NotOnSale { .. }
+            | Self::LimitExceeded { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Contention { .. } | Self::LedgerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(
@@ -310,6 +289,26 @@ impl Error {
                 body.sku = Some(sku.to_string());
                 body.reserved = Some(*reserved);
             }
+            Self::NotOnSale { sku, window, .. } => {
+                body.sku = Some(sku.to_string());
+                match window {
+                    SaleWindow::NotOpen(at) => body.opens_at = Some(at.to_rfc3339()),
+                    SaleWindow::Closed(at) => body.closes_at = Some(at.to_rfc3339()),
+                }
+            }
+            Self::LimitExceeded {
+                sku,
+                limit,
+                already,
+                requested,
+                counts,
+            } => {
+                body.sku = Some(sku.to_string());
+                body.limit = Some(*limit);
+                body.already = Some(*already);
+                body.requested = Some(*requested);
+                body.counts = Some(counts.as_str());
+            }
             Self::MissingScope { scope } => body.scope = Some(*scope),
             Self::Contention { attempts, .. } => body.attempts = Some(*attempts),
             _ => {}
@@ -344,6 +343,13 @@ impl ResponseError for Error {
             Self::Contention { .. } => {
                 response.insert_header(("Retry-After", "1"));
             }
+            Self::NotOnSale {
+                window: SaleWindow::NotOpen(_),
+                retry_after_s,
+                ..
+            } => {
+                response.insert_header(("Retry-After", retry_after_s.to_string()));
+            }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header(("Allow", *allow));
             }
@@ -354,6 +360,20 @@ impl ResponseError for Error {
             _ => {}
         }
         response.json(self.error_body())
+    }
+}
+
+fn describe_window(window: &SaleWindow) -> String {
+    match window {
+        SaleWindow::NotOpen(at) => format!("it opens at {}", at.to_rfc3339()),
+        SaleWindow::Closed(at) => format!("it closed at {}", at.to_rfc3339()),
+    }
+}
+
+fn counted_as(counts: Capped) -> &'static str {
+    match counts {
+        Capped::Units => "units",
+        Capped::ActiveHolds => "active holds",
     }
 }
 

@@ -6,6 +6,7 @@
 //! |---|---|---|---|
 //! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received`; per location `…@L`, `locs`, `priority@L`; alert rules; `born` (the creating movement) and `moved` (movements in the history list) | the SKU's |
 //! | `sw:sku:{SKU}:history` | list | the SKU's later movements, newest first, capped by LTRIM (`crate::ops::movements` has the entry format) | the SKU's |
+//! | `sw:sku:{SKU}:customers` | hash | for a SKU with a per-customer limit: `u:USER` units a customer took, `h:USER` their active holds (`crate::ops::sale`) | the SKU's |
 //! | `sw:history:upgraded` | string | set once the movement streams of earlier versions (`sw:sku:{SKU}:moves`) were converted | its own |
 //! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
 //! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
@@ -114,6 +115,12 @@ impl Keys {
     /// that was the stream of earlier versions ([`Self::old_movements_pattern`]).
     pub fn movements(&self, sku: &Sku) -> String {
         format!("{}:sku:{{{sku}}}:history", self.prefix)
+    }
+
+    /// What each customer took of one SKU with a sale limit (same hash tag as its stock:
+    /// the take script derives it from the stock key, so it is in the script's slot).
+    pub fn customers(&self, sku: &Sku) -> String {
+        format!("{}:sku:{{{sku}}}:customers", self.prefix)
     }
 
     /// A SCAN pattern matching the movement streams of earlier versions, which

@@ -23,8 +23,17 @@
 --       buyer's A_IDEMPOTENT is '1').
 -- Returns one reply per buyer, in order:
 --       {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
---       | {'insufficient_stock', i, avail, ...} | {'replay', field, value, ...} | {'key_reused'}
+--       | {'insufficient_stock', i, avail, ...} | {'not_on_sale', i, closed, at, now}
+--       | {'limit_exceeded', i, holds, limit, already}
+--       | {'replay', field, value, ...} | {'key_reused'}
 -- alloc_i is 'east=3,west=2', or '' when the line came all from `default`.
+--
+-- A SKU with sale settings (its stock hash's `sale`: `opens,closes,limit,holds`, see
+-- crates/ops/src/sale.rs) is gated before its stock is drawn: Redis's clock (TIME) against
+-- the window, then the customer's counts in the SKU's `…:customers` hash against the limits.
+-- That hash is named from the stock key (same hash tag, so the same slot as every declared
+-- key): declaring it for every buyer would cost every take, and only drops use it. The
+-- customer is read from the record's own arguments, for the same reason.
 --
 -- Written for a cheap call: every table and closure is an allocation the Lua collector pays
 -- for again, so per buyer this makes one reply table and little else. Buyers live in one
@@ -60,15 +69,20 @@ end
 -- such SKU), `ruled` true when it has alert rules (without, a take skips the alert check),
 -- and `places`, only for a SKU with named locations, its locations in draw order as
 -- {name, available}, where `default` holds what the named ones do not.
-local avail, ruled, places = {}, {}, {}
+local avail, ruled, places, sale = {}, {}, {}, {}
 local function read_level(key)
-  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point')
+  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point', 'sale')
   if not v[1] then
     avail[key] = false
     return
   end
   avail[key] = tonumber(v[1])
   if v[3] or v[4] then ruled[key] = true end
+  if v[5] then
+    -- opens, closes (epoch ms), limit, holds; nil where not set.
+    local o, c, l, h = string.match(v[5], '^([^,]*),([^,]*),([^,]*),([^,]*)$')
+    sale[key] = {tonumber(o), tonumber(c), tonumber(l), tonumber(h)}
+  end
   if not v[2] then return end
   -- The named locations' levels in one HMGET, not one HGET each.
   local list, fields = {}, {}
@@ -118,6 +132,70 @@ end
 -- line -> its parts, for lines drawn from a SKU with named locations; read only for buyers
 -- whose take went through.
 local drawn = {}
+
+-- The drop's gate. `now`: Redis's clock in ms, read once, when a sale first needs it.
+-- `counts[key][user]`: {units, active holds}, read once and kept up to date as buyers take.
+-- `counted[line]`: true for a line whose take a customer's count took.
+local now, counts, counted, users = nil, {}, {}, {}
+local function clock()
+  if not now then
+    -- Scripts of Redis before 5 replicate their effects only when asked (7 ignores this).
+    if redis.replicate_commands then redis.replicate_commands() end
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now
+end
+local function user_of(b)
+  if users[b] then return users[b] end
+  local a, n = at[4 * b - 2], at[4 * b - 1]
+  local first = a + A_COUNT + 2 * n
+  if ARGV[a + A_MODE] == 'order' then
+    users[b] = cjson.decode(ARGV[first]).user_id
+  else
+    for j = first, first + tonumber(ARGV[a + A_RECORD_ARGS]) - 2, 2 do
+      if ARGV[j] == 'user_id' then users[b] = ARGV[j + 1] end
+    end
+  end
+  return users[b]
+end
+local function count_of(key, user)
+  local per = counts[key]
+  if not per then
+    per = {}
+    counts[key] = per
+  end
+  local c = per[user]
+  if not c then
+    local v = redis.call('HMGET', key .. ':customers', 'u:' .. user, 'h:' .. user)
+    c = {tonumber(v[1]) or 0, tonumber(v[2]) or 0}
+    per[user] = c
+  end
+  return c
+end
+-- Buyer b's refusal by a sale (window first, then limits), or nil; when it passes, the
+-- counts it takes are kept for the buyers after it.
+local function gate(b, k, a, n, base)
+  for i = 1, n do
+    local s = sale[KEYS[k + i - 1]]
+    if s and (s[1] or s[2]) then
+      local t = clock()
+      if s[1] and t < s[1] then return {'not_on_sale', i, 0, s[1], t} end
+      if s[2] and t >= s[2] then return {'not_on_sale', i, 1, s[2], t} end
+    end
+  end
+  local user, hold = user_of(b), ARGV[a + A_MODE] ~= 'order'
+  for i = 1, n do
+    local key = KEYS[k + i - 1]
+    local s = sale[key]
+    if s and (s[3] or s[4]) then
+      local c = count_of(key, user)
+      if s[3] and c[1] + qty[base + i] > s[3] then return {'limit_exceeded', i, 0, s[3], c[1]} end
+      if s[4] and hold and c[2] + 1 > s[4] then return {'limit_exceeded', i, 1, s[4], c[2]} end
+    end
+  end
+  return nil
+end
 -- Buyer b's reply: taken, refused or unknown. Takes from the levels only when taken.
 local function decide(b)
   local k, a, n, base = at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b]
@@ -125,6 +203,14 @@ local function decide(b)
     local key = KEYS[k + i - 1]
     if avail[key] == nil then read_level(key) end
     if not avail[key] then return {'unknown_sku', i} end
+  end
+  local gated = false
+  for i = 1, n do
+    if sale[KEYS[k + i - 1]] then gated = true end
+  end
+  if gated then
+    local refused = gate(b, k, a, n, base)
+    if refused then return refused end
   end
   local short = nil
   for i = 1, n do
@@ -147,6 +233,19 @@ local function decide(b)
     end
   end
   if short then return short end
+  if gated then
+    local user, hold = user_of(b), ARGV[a + A_MODE] ~= 'order'
+    for i = 1, n do
+      local key = KEYS[k + i - 1]
+      local s = sale[key]
+      if s and (s[3] or s[4]) then
+        local c = count_of(key, user)
+        c[1] = c[1] + qty[base + i]
+        if hold then c[2] = c[2] + 1 end
+        counted[base + i] = true
+      end
+    end
+  end
   -- Taken: later buyers in the batch see what is left.
   local reply = {'ok'}
   for i = 1, n do
@@ -293,6 +392,10 @@ for b = 1, buyers do
         logs[#logs + 1] = log
       end
       add(key, 'moved', 1)
+      if counted[base + i] then
+        redis.call('HINCRBY', key .. ':customers', 'u:' .. users[b], q)
+        if ARGV[a + A_MODE] ~= 'order' then redis.call('HINCRBY', key .. ':customers', 'h:' .. users[b], 1) end
+      end
       if ruled[key] then
         raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], KEYS[k + 2 * n + K_LOW],
           string.match(key, '{([^}]*)}$'), -q,
@@ -314,6 +417,12 @@ for b = 1, buyers do
         redis.call('HSET', record, unpack(ARGV, first, last))
       end
       redis.call('ZADD', KEYS[k + 2 * n + K_EXPIRY], ARGV[a + A_EXPIRES_AT], ARGV[a + A_REFERENCE])
+      -- The SKUs whose count the hold took, for its release (`Reservation::end`).
+      local skus = {}
+      for i = 1, n do
+        if counted[base + i] then skus[#skus + 1] = string.match(KEYS[k + i - 1], '{([^}]*)}$') end
+      end
+      if #skus > 0 then redis.call('HSET', record, 'counted', table.concat(skus, ',')) end
     end
     local entry = ARGV[a + A_ENTRY]
     if entry ~= '' then

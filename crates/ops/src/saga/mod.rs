@@ -264,6 +264,7 @@ impl CrossSlotCart<'_> {
             order_id: None,
             parts: Vec::new(),
             saga: Some(self.parent.id()),
+            counted: Vec::new(),
         };
         store.index_expiry_slot(slot).await?;
         let take = Take::hold(store, items.clone(), &part, None, deadline);

@@ -36,7 +36,15 @@ impl Take {
         let mut conn = self.store.shared();
         let mut read = redis::pipe();
         self.read(&mut read);
-        let snapshot: Vec<Value> = Store::bounded(deadline, read.query_async(&mut conn)).await?;
+        let mut snapshot: Vec<Value> = Store::bounded(deadline, read.query_async(&mut conn)).await?;
+        // A drop's clock and counts, read as naively as the level: a customer's requests
+        // racing each other all see the count from before the others, and pass its limit.
+        let mut more = redis::pipe();
+        self.read_more(&snapshot, &mut more);
+        if !more.is_empty() {
+            let more: Vec<Value> = Store::bounded(deadline, more.query_async(&mut conn)).await?;
+            snapshot.extend(more);
+        }
         // Think times vary in real code; a fixed pause would let buyers run in lockstep
         // rounds that happen to land exactly on zero and hide the race.
         let think = self
@@ -45,14 +53,14 @@ impl Take {
             .broken_think_time
             .mul_f64(rand::random_range(0.75..1.25));
         tokio::time::sleep(think).await;
-        let (levels, prior) = self.split(snapshot)?;
+        let (levels, prior, mut gate) = self.split(snapshot)?;
         let effort = Effort {
             attempts: 1,
             conflicts: 0,
         };
         let levels: Vec<Option<&Level>> = levels.iter().map(Option::as_ref).collect();
         let mut log = crate::movements::MovementLog::default();
-        match self.verdict(&levels, prior, effort, &mut log) {
+        match self.verdict(&levels, prior, effort, &mut log, &mut gate) {
             Verdict::Commit {
                 writes,
                 mut receipt,

@@ -4,6 +4,7 @@
 use super::super::idempotency::Prior;
 use super::super::level::{Allocation, Draw, Level};
 use super::Take;
+use super::gate::{Gate, counting};
 use super::receipt::{Outcome, Receipt};
 use crate::domain::Sku;
 use crate::error::{Error, StoreError};
@@ -30,9 +31,10 @@ pub(crate) enum Verdict {
 }
 
 impl Take {
-    /// Splits this take's read: each line's stock hash, then the stored answer if any.
-    /// A reused key is an error here, like a read that does not decode.
-    pub(crate) fn split(&self, snapshot: Vec<Value>) -> Result<(Vec<Option<Level>>, Prior), Error> {
+    /// Splits this take's read: each line's stock hash, then the stored answer if any,
+    /// then, when a SKU has a sale, the second read (`gate`). A reused key is an error here,
+    /// like a read that does not decode.
+    pub(crate) fn split(&self, snapshot: Vec<Value>) -> Result<(Vec<Option<Level>>, Prior, Gate), Error> {
         let mut it = snapshot.into_iter();
         let levels = self
             .items
@@ -40,7 +42,14 @@ impl Take {
             .iter()
             .map(|line| level_from(&line.sku, it.next()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((levels, self.recall(it.next())?))
+        let prior = self.recall(if self.idem.is_some() { it.next() } else { None })?;
+        let mut pairs = Vec::new();
+        self.sale_pairs(|i| levels[i].as_ref().is_some_and(|l| l.sale.is_some()), &mut pairs);
+        let gate = match pairs.is_empty() {
+            true => Gate::default(),
+            false => Gate::parse(pairs, it.collect())?,
+        };
+        Ok((levels, prior, gate))
     }
 
     /// Decodes this take's slot from its read (fresh when it has no key).
@@ -60,6 +69,7 @@ impl Take {
         prior: Prior,
         effort: Effort,
         log: &mut MovementLog,
+        gate: &mut Gate,
     ) -> Verdict {
         if let Prior::Replay(fields) = prior {
             return match Receipt::from_fields(&fields, &self.items.quantities(), self.reference) {
@@ -67,7 +77,7 @@ impl Take {
                 Err(e) => Verdict::Failed(e.into()),
             };
         }
-        let (outcome, drawn) = match self.check(levels) {
+        let (outcome, drawn) = match self.check(levels, gate) {
             Ok(o) => o,
             Err(e) => return Verdict::Failed(e),
         };
@@ -76,7 +86,13 @@ impl Take {
         let (mut writes, positions) = match (&receipt.outcome, &self.idem) {
             (Outcome::Taken(_), _) => {
                 self.log_movements(log, levels);
-                self.writes(&receipt.drawn, &alerting(levels))
+                // Empty (no allocation) unless a SKU has a sale.
+                let counting = counting(levels);
+                let (mut writes, positions) = self.writes(&receipt.drawn, &alerting(levels), &counting);
+                if !counting.is_empty() {
+                    writes.extend(self.count_writes(&counting, gate));
+                }
+                (writes, positions)
             }
             (_, Some(_)) => (Vec::new(), Vec::new()),
             (_, None) => return Verdict::Answer(receipt),
@@ -94,13 +110,23 @@ impl Take {
     /// The decision: every SKU exists and each line can be drawn from its locations (the
     /// one it is pinned to, or all of them in priority order). Taken: what each line leaves
     /// in `available`, and where each line's units come from.
-    pub(crate) fn check(&self, levels: &[Option<&Level>]) -> Result<(Outcome, Vec<Vec<Allocation>>), Error> {
+    pub(crate) fn check(
+        &self,
+        levels: &[Option<&Level>],
+        gate: &Gate,
+    ) -> Result<(Outcome, Vec<Vec<Allocation>>), Error> {
         let lines = self.items.lines();
         if levels.len() != lines.len() {
             return Err(StoreError::Protocol("read returned the wrong number of replies".into()).into());
         }
         if let Some(missing) = levels.iter().position(Option::is_none) {
             return Ok((Outcome::UnknownSku(missing), Vec::new()));
+        }
+        if levels.iter().flatten().any(|l| l.sale.is_some()) {
+            let known: Vec<&Level> = levels.iter().flatten().copied().collect();
+            if let Some(refused) = self.gate(&known, gate)? {
+                return Ok((refused, Vec::new()));
+            }
         }
         let mut drawn = Vec::with_capacity(lines.len());
         let mut short = Vec::new();

@@ -12,6 +12,7 @@
 //! it, one file per concern:
 //! - `receipt`: the outcome and the stored answer, and their encodings;
 //! - `decide`: the decision from the levels read, shared by every strategy;
+//! - `gate`: a drop's checks (sale window, per-customer limits) and their second read;
 //! - `multi`: the writes and the WATCH/MULTI/EXEC form (`txn::Optimistic`);
 //! - `batch`: group commit: the queues, their leaders and the batches in flight;
 //! - `watch_batch`: one `watch` batch as one WATCH/MULTI/EXEC;
@@ -21,6 +22,7 @@
 pub(crate) mod batch;
 mod broken;
 mod decide;
+mod gate;
 mod lua;
 mod lua_layout;
 mod multi;
@@ -34,7 +36,7 @@ use super::idempotency::StoredAnswer;
 use super::journal::{Entry, encoded};
 use super::reservation::Reservation;
 use crate::Inventory;
-use crate::domain::{CartItems, EntryKind, RecordId, Reference, Strategy};
+use crate::domain::{CartItems, EntryKind, RecordId, Reference, Strategy, UserId};
 use crate::error::Error;
 use crate::outcome::CallOutcome;
 use crate::txn;
@@ -68,6 +70,8 @@ pub(crate) enum Record {
 pub(crate) struct Take {
     pub store: Inventory,
     pub items: CartItems,
+    /// The customer: what a SKU's per-customer limit counts.
+    pub user: UserId,
     /// The cluster slot of the cart's SKUs, where the record and the answer are written.
     pub slot: u16,
     /// Movement kind: `purchase`, `checkout` or `reserve`.
@@ -103,6 +107,7 @@ impl Take {
         Self {
             store: store.clone(),
             items,
+            user: resv.user_id.clone(),
             slot,
             kind: EntryKind::Reserve,
             reference: RecordId::Reservation(id),

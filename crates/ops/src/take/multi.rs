@@ -10,6 +10,7 @@ use super::super::movements::MovementLog;
 use super::Record;
 use super::Take;
 use super::decide::Verdict;
+use super::gate::{Gate, has_sale};
 use super::receipt::Receipt;
 use crate::Unwritten;
 use crate::domain::Reference;
@@ -25,7 +26,14 @@ impl Take {
     /// `alerting` says, per line, whether its SKU has alert rules: only then is the alert
     /// check queued after its writes. Its movements go to the MULTI's [`MovementLog`]
     /// ([`Take::log_movements`]), written once per SKU at the MULTI's end.
-    pub(super) fn writes(&self, drawn: &[Vec<Allocation>], alerting: &[bool]) -> (Vec<Cmd>, Vec<usize>) {
+    /// `counting` (empty when no SKU has a limit) says which lines a hold's record lists as
+    /// counted, so that its release gives the count back.
+    pub(super) fn writes(
+        &self,
+        drawn: &[Vec<Allocation>],
+        alerting: &[bool],
+        counting: &[bool],
+    ) -> (Vec<Cmd>, Vec<usize>) {
         let lines = self.items.lines();
         let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 3);
         let mut positions = Vec::with_capacity(lines.len());
@@ -66,6 +74,9 @@ impl Take {
                         hset.arg(*name).arg(value);
                     }
                 }
+                if !counting.is_empty() {
+                    hset.arg("counted").arg(self.counted_skus(counting));
+                }
                 writes.push(hset);
                 writes.push(
                     redis::cmd("ZADD")
@@ -81,6 +92,20 @@ impl Take {
             false => xadd(&self.store, self.slot, &with_allocations(json, drawn)),
         }));
         (writes, positions)
+    }
+}
+
+impl Take {
+    /// The SKUs whose count a hold took, as its record lists them (`counted`).
+    pub(super) fn counted_skus(&self, counting: &[bool]) -> String {
+        let lines = self.items.lines();
+        let counted: Vec<&str> = lines
+            .iter()
+            .zip(counting)
+            .filter(|(_, c)| **c)
+            .map(|(l, _)| l.sku.as_str())
+            .collect();
+        counted.join(",")
     }
 }
 
@@ -107,15 +132,28 @@ impl Optimistic for Take {
         }
     }
 
+    /// A SKU with a sale: Redis's clock and this customer's counts (`gate`).
+    fn read_more(&self, snapshot: &Vec<Value>, pipe: &mut redis::Pipeline) {
+        let mut pairs = Vec::new();
+        self.sale_pairs(|i| snapshot.get(i).is_some_and(has_sale), &mut pairs);
+        if !pairs.is_empty() {
+            Gate::read(&self.store, &pairs, pipe);
+        }
+    }
+
+    fn add_more(&self, snapshot: &mut Vec<Value>, more: Vec<Value>) {
+        snapshot.extend(more);
+    }
+
     fn decide(&self, snapshot: Vec<Value>, attempt: u32) -> Result<Plan<Receipt>, Self::Rejection> {
-        let (levels, prior) = self.split(snapshot)?;
+        let (levels, prior, mut gate) = self.split(snapshot)?;
         let effort = Effort {
             attempts: attempt,
             conflicts: attempt - 1,
         };
         let levels: Vec<Option<&_>> = levels.iter().map(Option::as_ref).collect();
         let mut log = MovementLog::default();
-        match self.verdict(&levels, prior, effort, &mut log) {
+        match self.verdict(&levels, prior, effort, &mut log, &mut gate) {
             Verdict::Commit {
                 mut writes, receipt, ..
             } => {

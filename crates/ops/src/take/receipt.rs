@@ -6,7 +6,8 @@ use super::super::idempotency::field;
 use super::super::level::Allocation;
 use crate::convert;
 use crate::domain::{CartItems, Location, RecordId};
-use crate::error::{Error, Shortage, StoreError};
+use crate::domain::Timestamp;
+use crate::error::{Capped, Error, SaleWindow, Shortage, StoreError};
 use crate::outcome::{CallOutcome, Effort};
 use std::collections::HashMap;
 
@@ -21,6 +22,11 @@ pub(crate) enum Outcome {
     UnknownLocation(usize),
     /// These lines (0-based) are short, with what was available.
     Short(Vec<(usize, i64)>),
+    /// Line `i`'s SKU is not on sale at Redis's `now` (ms).
+    NotOnSale(usize, SaleWindow, i64),
+    /// Line `i` would pass its SKU's per-customer limit: what it counts, the limit, and
+    /// what the customer already has.
+    OverLimit(usize, Capped, i64, i64),
 }
 
 impl Outcome {
@@ -31,6 +37,8 @@ impl Outcome {
             Self::UnknownSku(_) => "unknown_sku",
             Self::UnknownLocation(_) => "unknown_location",
             Self::Short(_) => "insufficient_stock",
+            Self::NotOnSale(..) => "not_on_sale",
+            Self::OverLimit(..) => "limit_exceeded",
         }
     }
 
@@ -40,6 +48,17 @@ impl Outcome {
             Self::Taken(left) => left.clone(),
             Self::UnknownSku(i) | Self::UnknownLocation(i) => vec![convert::i64_of(*i) + 1],
             Self::Short(lines) => lines.iter().flat_map(|(i, a)| [convert::i64_of(*i) + 1, *a]).collect(),
+            Self::NotOnSale(i, window, now) => {
+                let (closed, at) = match window {
+                    SaleWindow::NotOpen(at) => (0, at),
+                    SaleWindow::Closed(at) => (1, at),
+                };
+                vec![convert::i64_of(*i) + 1, closed, at.millis(), *now]
+            }
+            Self::OverLimit(i, capped, limit, already) => {
+                let holds = i64::from(*capped == Capped::ActiveHolds);
+                vec![convert::i64_of(*i) + 1, holds, *limit, *already]
+            }
         };
         (self.tag(), nums)
     }
@@ -61,6 +80,8 @@ impl Outcome {
             Self::UnknownSku(k) => Self::UnknownSku(lines[k]),
             Self::UnknownLocation(k) => Self::UnknownLocation(lines[k]),
             Self::Short(short) => Self::Short(short.into_iter().map(|(k, a)| (lines[k], a)).collect()),
+            Self::NotOnSale(k, window, now) => Self::NotOnSale(lines[k], window, now),
+            Self::OverLimit(k, capped, limit, already) => Self::OverLimit(lines[k], capped, limit, already),
         }
     }
 
@@ -77,6 +98,21 @@ impl Outcome {
                     .map(|c| Ok((index(c[0])?, c[1])))
                     .collect::<Result<_, StoreError>>()?,
             )),
+            "not_on_sale" if nums.len() == 4 => {
+                let at = Timestamp::from_millis(nums[2]).ok_or_else(bad)?;
+                let window = match nums[1] {
+                    0 => SaleWindow::NotOpen(at),
+                    _ => SaleWindow::Closed(at),
+                };
+                Ok(Self::NotOnSale(index(nums[0])?, window, nums[3]))
+            }
+            "limit_exceeded" if nums.len() == 4 => {
+                let capped = match nums[1] {
+                    0 => Capped::Units,
+                    _ => Capped::ActiveHolds,
+                };
+                Ok(Self::OverLimit(index(nums[0])?, capped, nums[2], nums[3]))
+            }
             _ => Err(bad()),
         }
     }
@@ -210,6 +246,25 @@ impl Receipt {
                     .collect(),
                 attempts: self.effort.attempts,
             }),
+            Outcome::NotOnSale(i, window, now) => Err(Error::NotOnSale {
+                sku: lines[i].sku.clone(),
+                window,
+                retry_after_s: match window {
+                    // Whole seconds, rounded up: a client that waits this long finds it open.
+                    SaleWindow::NotOpen(at) => convert::u64_of(((at.millis() - now).max(1) + 999) / 1000),
+                    SaleWindow::Closed(_) => 0,
+                },
+            }),
+            Outcome::OverLimit(i, counts, limit, already) => Err(Error::LimitExceeded {
+                sku: lines[i].sku.clone(),
+                limit,
+                already,
+                requested: match counts {
+                    Capped::Units => lines[i].quantity.get(),
+                    Capped::ActiveHolds => 1,
+                },
+                counts,
+            }),
         }
     }
 }
@@ -225,6 +280,10 @@ mod tests {
             Outcome::UnknownSku(1),
             Outcome::UnknownLocation(0),
             Outcome::Short(vec![(0, 2), (1, -1)]),
+            Outcome::NotOnSale(1, SaleWindow::NotOpen(Timestamp::from_millis(5_000).unwrap()), 1_200),
+            Outcome::NotOnSale(0, SaleWindow::Closed(Timestamp::from_millis(5_000).unwrap()), 9_000),
+            Outcome::OverLimit(1, Capped::Units, 2, 1),
+            Outcome::OverLimit(0, Capped::ActiveHolds, 1, 1),
         ] {
             let (tag, nums) = outcome.encode();
             assert_eq!(Outcome::decode(tag, &nums, 2).unwrap(), outcome);

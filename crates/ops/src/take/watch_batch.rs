@@ -5,6 +5,7 @@
 
 use super::Take;
 use super::decide::{Verdict, level_from};
+use super::gate::{Gate, has_sale};
 use super::receipt::{Outcome, Receipt};
 use crate::convert;
 use crate::domain::Sku;
@@ -80,6 +81,32 @@ impl Optimistic for Batch<'_> {
         }
     }
 
+    /// A SKU with a sale: Redis's clock and its customers' counts (`gate`). The stock
+    /// hashes are the snapshot's first replies, one per key.
+    fn read_more(&self, snapshot: &Vec<Value>, pipe: &mut redis::Pipeline) {
+        let keyed = self.takes.iter().filter(|t| t.idem.is_some()).count();
+        let hashes = &snapshot[..snapshot.len().saturating_sub(keyed)];
+        if !hashes.iter().any(has_sale) {
+            return;
+        }
+        let on_sale: HashMap<String, bool> = self
+            .stock_keys()
+            .into_iter()
+            .zip(hashes)
+            .map(|((key, _), v)| (key, has_sale(v)))
+            .collect();
+        let mut pairs = Vec::new();
+        for take in self.takes {
+            let keys = take.stock_keys();
+            take.sale_pairs(|i| on_sale.get(&keys[i]).copied().unwrap_or(false), &mut pairs);
+        }
+        Gate::read(&self.takes[0].store, &pairs, pipe);
+    }
+
+    fn add_more(&self, snapshot: &mut Vec<Value>, more: Vec<Value>) {
+        snapshot.extend(more);
+    }
+
     fn callers(&self) -> u32 {
         convert::u32_of(self.takes.len())
     }
@@ -100,6 +127,26 @@ impl Optimistic for Batch<'_> {
                 Err(e) => return Err(self.takes.iter().map(|_| Err(e.clone())).collect()),
             }
         }
+        let stored: Vec<Value> = values
+            .by_ref()
+            .take(self.takes.iter().filter(|t| t.idem.is_some()).count())
+            .collect();
+        let mut stored = stored.into_iter();
+        let mut gate = Gate::default();
+        if level.values().any(|l| l.as_ref().is_some_and(|l| l.sale.is_some())) {
+            let mut pairs = Vec::new();
+            for take in self.takes {
+                let keys = take.stock_keys();
+                take.sale_pairs(
+                    |i| level.get(&keys[i]).is_some_and(|l| l.as_ref().is_some_and(|l| l.sale.is_some())),
+                    &mut pairs,
+                );
+            }
+            gate = match Gate::parse(pairs, values.collect()) {
+                Ok(gate) => gate,
+                Err(e) => return Err(self.takes.iter().map(|_| Err(e.clone().into())).collect()),
+            };
+        }
         let mut writes = Vec::new();
         // Every take's movements, written once per SKU after all their other writes.
         let mut log = MovementLog::default();
@@ -107,7 +154,7 @@ impl Optimistic for Batch<'_> {
         // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
         let mut answered: HashMap<&str, (&StoredAnswer, Result<Receipt, Error>)> = HashMap::new();
         for take in self.takes {
-            let stored = take.idem.as_ref().and_then(|_| values.next());
+            let stored = take.idem.as_ref().and_then(|_| stored.next());
             if let Some(slot) = &take.idem
                 && let Some((first, answer)) = answered.get(slot.key.as_str())
             {
@@ -120,7 +167,7 @@ impl Optimistic for Batch<'_> {
             let keys = take.stock_keys();
             let levels: Vec<Option<&Level>> = keys.iter().map(|k| level.get(k).and_then(Option::as_ref)).collect();
             let verdict = match take.recall(stored) {
-                Ok(prior) => take.verdict(&levels, prior, effort, &mut log),
+                Ok(prior) => take.verdict(&levels, prior, effort, &mut log, &mut gate),
                 Err(e) => Verdict::Failed(e),
             };
             let result = match verdict {

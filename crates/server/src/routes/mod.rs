@@ -31,6 +31,7 @@ mod reserve;
 mod restock;
 mod retire;
 mod rush;
+mod sale;
 mod scans;
 mod set_location_stock;
 mod set_stock;
@@ -112,6 +113,16 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             web::resource("/v1/skus/{sku}/alerts")
                 .route(web::get().to(alerts::get_rules))
                 .route(web::put().to(alerts::set_rules))
+                .default_service(web::route().to(|| async {
+                    Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed {
+                        allow: "GET, HEAD, PUT",
+                    })
+                })),
+        )
+        .service(
+            web::resource("/v1/skus/{sku}/sale")
+                .route(web::get().to(sale::get_sale))
+                .route(web::put().to(sale::set_sale))
                 .default_service(web::route().to(|| async {
                     Err::<actix_web::HttpResponse, _>(Error::MethodNotAllowed {
                         allow: "GET, HEAD, PUT",

@@ -1,0 +1,259 @@
+//! A SKU's sale settings (a drop): when takes open and close, and how much one customer may
+//! take. `PUT` and `GET /v1/skus/{sku}/sale`.
+//!
+//! The settings live in the SKU's stock hash, as one field (`sale`), so every take reads
+//! them with the level it reads anyway: a SKU without a sale costs a take nothing. What a
+//! customer has taken is counted in the SKU's slot (`Keys::customers`), in the same
+//! transaction or script as the take, and only for SKUs with a limit:
+//! - `u:USER`: units taken by purchases, checkout lines and holds (a hold stops counting
+//!   when it is cancelled or expires; a confirmed hold stays counted);
+//! - `h:USER`: the customer's active holds on the SKU.
+//!
+//! The instant a sale opens or closes is decided on Redis's clock (`TIME`), read in the
+//! take's own transaction or script, so servers whose clocks disagree open it at one
+//! instant. A window needs the clock; a limit needs the count: a take reads either only
+//! when the stock hash says the SKU has one (`txn::Optimistic::read_more`).
+
+use crate::Inventory;
+use crate::domain::{Sku, Timestamp, UserId};
+use crate::error::{Error, SaleWindow as Window, StoreError};
+use crate::level::Level;
+use crate::read_stock;
+use crate::txn::{Optimistic, Plan};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The stock hash field that holds the settings: `opens,closes,limit,holds` in epoch ms
+/// and units, each empty when not set (`lua/take.lua` reads the same form).
+pub const FIELD: &str = "sale";
+
+/// A SKU's sale settings, as stored and as the API shows them (`null`: not set). A SKU
+/// with none has no `sale` field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Sale {
+    /// Takes before it are refused with `not_on_sale` (RFC 3339, UTC).
+    #[schema(value_type = Option<String>, example = "2026-12-24T12:00:00Z")]
+    pub opens_at: Option<Timestamp>,
+    /// Takes at or after it are refused with `not_on_sale`.
+    #[schema(value_type = Option<String>)]
+    pub closes_at: Option<Timestamp>,
+    /// Units one customer (`user_id`) may buy and hold of the SKU, over all their calls.
+    pub per_customer_limit: Option<i64>,
+    /// Active holds one customer may have on the SKU at once.
+    pub max_active_holds_per_customer: Option<i64>,
+}
+
+impl Sale {
+    /// Whether nothing is set (the field is then removed).
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether a take must read Redis's clock.
+    pub fn has_window(&self) -> bool {
+        self.opens_at.is_some() || self.closes_at.is_some()
+    }
+
+    /// Whether a take must read and keep its customer's count.
+    pub fn counts(&self) -> bool {
+        self.per_customer_limit.is_some() || self.max_active_holds_per_customer.is_some()
+    }
+
+    /// What the clock says at `now_ms` (Redis's `TIME`), `None` when takes are open.
+    pub fn window_at(&self, now_ms: i64) -> Option<Window> {
+        match (self.opens_at, self.closes_at) {
+            (Some(o), _) if now_ms < o.millis() => Some(Window::NotOpen(o)),
+            (_, Some(c)) if now_ms >= c.millis() => Some(Window::Closed(c)),
+            _ => None,
+        }
+    }
+
+    /// The stored form.
+    pub fn encode(&self) -> String {
+        let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        format!(
+            "{},{},{},{}",
+            n(self.opens_at.map(Timestamp::millis)),
+            n(self.closes_at.map(Timestamp::millis)),
+            n(self.per_customer_limit),
+            n(self.max_active_holds_per_customer)
+        )
+    }
+
+    /// Reads the stored form back.
+    pub fn decode(raw: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::Protocol(format!("sale settings {raw:?} are corrupt").into());
+        let parts: Vec<&str> = raw.split(',').collect();
+        let [o, c, l, h] = parts[..] else { return Err(bad()) };
+        let n = |s: &str| -> Result<Option<i64>, StoreError> {
+            (!s.is_empty()).then(|| s.parse().map_err(|_| bad())).transpose()
+        };
+        let t = |s: &str| -> Result<Option<Timestamp>, StoreError> {
+            n(s)?.map(|ms| Timestamp::from_millis(ms).ok_or_else(bad)).transpose()
+        };
+        Ok(Self {
+            opens_at: t(o)?,
+            closes_at: t(c)?,
+            per_customer_limit: n(l)?,
+            max_active_holds_per_customer: n(h)?,
+        })
+    }
+}
+
+/// One setting of a `PUT`: left as it is, cleared (`null`), or set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum Change<T> {
+    /// Not in the body.
+    #[default]
+    Keep,
+    /// `null`.
+    Clear,
+    /// A value.
+    Set(T),
+}
+
+impl<T: Copy> Change<T> {
+    fn apply(self, now: Option<T>) -> Option<T> {
+        match self {
+            Self::Keep => now,
+            Self::Clear => None,
+            Self::Set(v) => Some(v),
+        }
+    }
+}
+
+/// A `PUT …/sale`: each setting kept, cleared or set (serialized, it is what an
+/// Idempotency-Key's fingerprint compares).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct SaleChange {
+    /// `opens_at`.
+    pub opens_at: Change<Timestamp>,
+    /// `closes_at`.
+    pub closes_at: Change<Timestamp>,
+    /// `per_customer_limit`.
+    pub per_customer_limit: Change<i64>,
+    /// `max_active_holds_per_customer`.
+    pub max_active_holds_per_customer: Change<i64>,
+}
+
+impl SaleChange {
+    fn apply(&self, sale: Sale) -> Sale {
+        Sale {
+            opens_at: self.opens_at.apply(sale.opens_at),
+            closes_at: self.closes_at.apply(sale.closes_at),
+            per_customer_limit: self.per_customer_limit.apply(sale.per_customer_limit),
+            max_active_holds_per_customer: self
+                .max_active_holds_per_customer
+                .apply(sale.max_active_holds_per_customer),
+        }
+    }
+}
+
+/// A SKU's sale settings with the SKU, as `GET` and `PUT …/sale` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SaleSettings {
+    /// The SKU.
+    #[schema(value_type = String)]
+    pub sku: Sku,
+    /// The settings.
+    #[serde(flatten)]
+    pub sale: Sale,
+}
+
+impl SaleSettings {
+    /// The view of `sale`.
+    pub fn of(sku: &Sku, sale: Sale) -> Self {
+        Self { sku: sku.clone(), sale }
+    }
+}
+
+/// Reads a SKU's sale settings; `unknown_sku` when it does not exist.
+pub async fn get_sale(store: &Inventory, sku: &Sku) -> Result<SaleSettings, Error> {
+    let fields: HashMap<String, String> = store.query(redis::cmd("HGETALL").arg(store.keys().stock(sku))).await?;
+    let level = Level::parse(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku))?;
+    Ok(SaleSettings::of(sku, level.sale.unwrap_or_default()))
+}
+
+/// Changes a SKU's sale settings (those the change names); answers with all of them.
+/// `closes_at` must come after `opens_at` once both are known.
+pub async fn set_sale(store: &Inventory, sku: &Sku, change: SaleChange) -> Result<SaleSettings, Error> {
+    let op = SetSale { store, sku, change };
+    crate::answer(crate::txn::run(store, &op).await, Err).result
+}
+
+struct SetSale<'a> {
+    store: &'a Inventory,
+    sku: &'a Sku,
+    change: SaleChange,
+}
+
+impl Optimistic for SetSale<'_> {
+    type Snapshot = (HashMap<String, String>,);
+    type Output = SaleSettings;
+    type Rejection = Error;
+
+    fn watch_keys(&self) -> Vec<String> {
+        vec![self.store.keys().stock(self.sku)]
+    }
+
+    fn read(&self, pipe: &mut redis::Pipeline) {
+        read_stock(self.store, self.sku, pipe);
+    }
+
+    fn decide(&self, (fields,): Self::Snapshot, _attempt: u32) -> Result<Plan<SaleSettings>, Error> {
+        let level = Level::parse(self.sku, &fields)?.ok_or_else(|| Error::unknown_sku(self.sku))?;
+        let sale = self.change.apply(level.sale.unwrap_or_default());
+        if let (Some(o), Some(c)) = (sale.opens_at, sale.closes_at)
+            && c <= o
+        {
+            return Err(crate::domain::InvalidInput::new("closes_at must be later than opens_at").into());
+        }
+        let key = self.store.keys().stock(self.sku);
+        let write = match sale.is_empty() {
+            true => redis::cmd("HDEL").arg(&key).arg(FIELD).to_owned(),
+            false => redis::cmd("HSET").arg(&key).arg(FIELD).arg(sale.encode()).to_owned(),
+        };
+        Ok(Plan {
+            writes: vec![write],
+            output: SaleSettings::of(self.sku, sale),
+        })
+    }
+}
+
+/// A customer's count fields in `Keys::customers`: units, then active holds.
+pub(crate) fn count_fields(user: &UserId) -> [String; 2] {
+    [format!("u:{user}"), format!("h:{user}")]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_the_window_is_half_open() {
+        let at = |ms| Timestamp::from_millis(ms).unwrap();
+        let sale = Sale {
+            opens_at: Some(at(1_000)),
+            closes_at: Some(at(2_000)),
+            per_customer_limit: Some(2),
+            max_active_holds_per_customer: None,
+        };
+        assert_eq!(Sale::decode(&sale.encode()).unwrap(), sale);
+        assert_eq!(Sale::decode(",,,").unwrap(), Sale::default());
+        assert!(Sale::decode("1,2,3").is_err());
+        assert!(Sale::decode("x,,,").is_err());
+        assert_eq!(sale.window_at(999), Some(Window::NotOpen(at(1_000))));
+        assert_eq!(sale.window_at(1_000), None);
+        assert_eq!(sale.window_at(1_999), None);
+        assert_eq!(sale.window_at(2_000), Some(Window::Closed(at(2_000))));
+        assert!(sale.counts() && sale.has_window());
+        let change = SaleChange {
+            opens_at: Change::Clear,
+            per_customer_limit: Change::Set(5),
+            ..SaleChange::default()
+        };
+        let changed = change.apply(sale);
+        assert_eq!((changed.opens_at, changed.closes_at), (None, Some(at(2_000))));
+        assert_eq!(changed.per_customer_limit, Some(5));
+    }
+}

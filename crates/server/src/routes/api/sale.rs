@@ -1,0 +1,55 @@
+//! The request body of a SKU's sale settings; same rules as `super::requests`.
+
+use crate::domain::{Field, InvalidInput, Timestamp, whole_in};
+use crate::ops::sale::{Change, SaleChange};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// `PUT /v1/skus/{sku}/sale`: any of the settings. A field left out keeps its value;
+/// `null` clears it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"opens_at": "2026-12-24T12:00:00Z", "per_customer_limit": 2, "max_active_holds_per_customer": 1}))]
+pub struct SaleRequest {
+    /// Takes before it are refused with `409 not_on_sale` (RFC 3339 with an offset).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2026-12-24T12:00:00Z")]
+    pub opens_at: Field,
+    /// Takes from it on are refused with `409 not_on_sale`; later than `opens_at`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub closes_at: Field,
+    /// Units one customer (`user_id`) may buy and hold of the SKU, over all their calls.
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000)]
+    pub per_customer_limit: Field,
+    /// Active holds one customer may have on the SKU at once.
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000)]
+    pub max_active_holds_per_customer: Field,
+}
+
+impl TryFrom<&SaleRequest> for SaleChange {
+    type Error = InvalidInput;
+
+    fn try_from(body: &SaleRequest) -> Result<Self, InvalidInput> {
+        fn change<T>(f: &Field, read: impl Fn(&serde_json::Value) -> Result<T, InvalidInput>) -> Result<Change<T>, InvalidInput> {
+            match f.get() {
+                None => Ok(Change::Keep),
+                Some(v) if v.is_null() => Ok(Change::Clear),
+                Some(v) => read(v).map(Change::Set),
+            }
+        }
+        let count = |name: &'static str, max: u64| {
+            move |v: &serde_json::Value| whole_in(v, name, 1..=max).map(crate::convert::i64_of)
+        };
+        Ok(Self {
+            opens_at: change(&body.opens_at, |v| Timestamp::parse(v, "opens_at"))?,
+            closes_at: change(&body.closes_at, |v| Timestamp::parse(v, "closes_at"))?,
+            per_customer_limit: change(&body.per_customer_limit, count("per_customer_limit", 1_000_000))?,
+            max_active_holds_per_customer: change(
+                &body.max_active_holds_per_customer,
+                count("max_active_holds_per_customer", 1_000),
+            )?,
+        })
+    }
+}
