@@ -12,7 +12,10 @@ use std::time::Duration;
 
 /// Redis's clock, in ms: what sale windows are decided on.
 async fn redis_now_ms(app: &TestApp) -> i64 {
-    let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut app.redis.raw().await).await.unwrap();
+    let (secs, micros): (i64, i64) = redis::cmd("TIME")
+        .query_async(&mut app.redis.raw().await)
+        .await
+        .unwrap();
     secs * 1000 + micros / 1000
 }
 
@@ -47,7 +50,12 @@ async fn sale_settings_are_set_merged_cleared_shown_and_validated() {
     assert_eq!(body["opens_at"], "2030-01-01T12:00:00Z");
     assert_eq!(body["per_customer_limit"], 2);
     // A field left out keeps its value; null clears one.
-    let (_, body) = put_sale(&app, "ps5", json!({"max_active_holds_per_customer": 1, "opens_at": null})).await;
+    let (_, body) = put_sale(
+        &app,
+        "ps5",
+        json!({"max_active_holds_per_customer": 1, "opens_at": null}),
+    )
+    .await;
     assert_eq!(body["opens_at"], Value::Null);
     assert_eq!(body["per_customer_limit"], 2);
     assert_eq!(body["max_active_holds_per_customer"], 1);
@@ -61,7 +69,10 @@ async fn sale_settings_are_set_merged_cleared_shown_and_validated() {
         (json!({"closes_at": 5}), "closes_at"),
         (json!({"per_customer_limit": 0}), "per_customer_limit"),
         (json!({"per_customer_limit": 1.5}), "per_customer_limit"),
-        (json!({"max_active_holds_per_customer": -1}), "max_active_holds_per_customer"),
+        (
+            json!({"max_active_holds_per_customer": -1}),
+            "max_active_holds_per_customer",
+        ),
         (
             json!({"opens_at": "2030-01-02T00:00:00Z", "closes_at": "2030-01-01T00:00:00Z"}),
             "closes_at",
@@ -177,7 +188,11 @@ async fn a_limit_holds_under_a_rush_on_every_strategy_and_take() {
                 let stock = app.totals("drop").await;
                 assert_eq!(stock["available"], 10_000 - taken as i64, "{case}: {stock}");
                 let counts: HashMap<String, usize> = redis::cmd("HGETALL")
-                    .arg(app.store.keys().customers(&stockwatch::domain::Sku::parse("drop").unwrap()))
+                    .arg(
+                        app.store
+                            .keys()
+                            .customers(&stockwatch::domain::Sku::parse("drop").unwrap()),
+                    )
                     .query_async(&mut app.redis.raw().await)
                     .await
                     .unwrap();
@@ -203,7 +218,12 @@ async fn end_round(app: &TestApp) {
         .unwrap();
     for key in keys {
         let (status, id): (Option<String>, Option<String>) = (
-            redis::cmd("HGET").arg(&key).arg("status").query_async(&mut conn).await.unwrap(),
+            redis::cmd("HGET")
+                .arg(&key)
+                .arg("status")
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
             key.rsplit(':').next().map(str::to_owned),
         );
         if status.as_deref() == Some("active") {
@@ -223,11 +243,14 @@ async fn end_round(app: &TestApp) {
 async fn holds_count_until_cancelled_or_expired_and_holds_are_capped() {
     let app = spawn_app().await;
     app.set_stock("drop", 100).await;
-    put_sale(&app, "drop", json!({"per_customer_limit": 3, "max_active_holds_per_customer": 2})).await;
+    put_sale(
+        &app,
+        "drop",
+        json!({"per_customer_limit": 3, "max_active_holds_per_customer": 2}),
+    )
+    .await;
     for strategy in ["watch", "lua"] {
-        let hold = |ttl: u64| {
-            json!({"items": [{"sku": "drop", "quantity": 1}], "user_id": format!("u-{strategy}"), "ttl_seconds": ttl})
-        };
+        let hold = |ttl: u64| json!({"items": [{"sku": "drop", "quantity": 1}], "user_id": format!("u-{strategy}"), "ttl_seconds": ttl});
         let path = format!("/v1/reservations?strategy={strategy}");
         let (s1, first) = app.post(&path, hold(600)).await;
         let (s2, second) = app.post(&path, hold(1)).await;
@@ -240,13 +263,19 @@ async fn holds_count_until_cancelled_or_expired_and_holds_are_capped() {
         assert_eq!((body["limit"].as_i64(), body["already"].as_i64()), (Some(2), Some(2)));
         // Cancelling one frees a hold and its unit.
         let id = first["reservation_id"].as_str().unwrap();
-        assert_eq!(app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await.0, 200);
+        assert_eq!(
+            app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await.0,
+            200
+        );
         let (status, third) = app.post(&path, hold(600)).await;
         assert_eq!(status, 201, "{third}");
         // The 1-second hold expires (the worker releases it): its unit and hold come back.
         tokio::time::sleep(Duration::from_millis(2_500)).await;
         let second_id = second["reservation_id"].as_str().unwrap();
-        assert_eq!(app.get(&format!("/v1/reservations/{second_id}")).await.1["status"], "expired");
+        assert_eq!(
+            app.get(&format!("/v1/reservations/{second_id}")).await.1["status"],
+            "expired"
+        );
         let (status, fourth) = app.post(&path, hold(600)).await;
         assert_eq!(status, 201, "{fourth}");
         // Confirming ends the holds but keeps their units: 2 units counted, 0 active holds.
@@ -258,11 +287,18 @@ async fn holds_count_until_cancelled_or_expired_and_holds_are_capped() {
         let buy = |q: i64| json!({"sku": "drop", "quantity": q, "user_id": format!("u-{strategy}")});
         let (status, body) = app.post(&format!("/v1/purchases?strategy={strategy}"), buy(2)).await;
         assert_eq!(status, 409, "{body}");
-        assert_eq!((body["already"].as_i64(), body["requested"].as_i64()), (Some(2), Some(2)));
+        assert_eq!(
+            (body["already"].as_i64(), body["requested"].as_i64()),
+            (Some(2), Some(2))
+        );
         let (status, body) = app.post(&format!("/v1/purchases?strategy={strategy}"), buy(1)).await;
         assert_eq!(status, 201, "{body}");
         let counts: HashMap<String, i64> = redis::cmd("HGETALL")
-            .arg(app.store.keys().customers(&stockwatch::domain::Sku::parse("drop").unwrap()))
+            .arg(
+                app.store
+                    .keys()
+                    .customers(&stockwatch::domain::Sku::parse("drop").unwrap()),
+            )
             .query_async(&mut app.redis.raw().await)
             .await
             .unwrap();
@@ -280,7 +316,10 @@ async fn holds_count_until_cancelled_or_expired_and_holds_are_capped() {
 async fn broken_overshoots_a_limit_that_watch_and_lua_keep() {
     // A long think time, so the race shows even when a starved machine serves the 50
     // requests one after another.
-    let app = spawn_app_with(AppOptions::default(), |c| c.broken_think_time = Duration::from_millis(100)).await;
+    let app = spawn_app_with(AppOptions::default(), |c| {
+        c.broken_think_time = Duration::from_millis(100)
+    })
+    .await;
     for strategy in ["broken", "watch", "lua"] {
         app.set_stock("drop", 1_000).await;
         put_sale(&app, "drop", json!({"per_customer_limit": 1})).await;
@@ -321,25 +360,43 @@ async fn a_window_opens_and_closes_on_redis_clock_on_every_strategy() {
         assert_eq!(body["opens_at"], rfc3339(opens));
         assert_eq!(body["sku"], "drop");
     }
-    let (status, _) = app.post_keyed("/v1/purchases?strategy=watch", buy.clone(), "early-1").await;
+    let (status, _) = app
+        .post_keyed("/v1/purchases?strategy=watch", buy.clone(), "early-1")
+        .await;
     assert_eq!(status, 409);
     let hold = json!({"items": [{"sku": "drop", "quantity": 1}], "user_id": "early"});
     assert_eq!(app.post("/v1/reservations?strategy=lua", hold.clone()).await.0, 409);
-    assert_eq!(app.stock("drop").await["available"], 100, "nothing taken before the sale");
-    tokio::time::sleep(Duration::from_millis((opens - redis_now_ms(&app).await + 100).max(0) as u64)).await;
+    assert_eq!(
+        app.stock("drop").await["available"],
+        100,
+        "nothing taken before the sale"
+    );
+    tokio::time::sleep(Duration::from_millis(
+        (opens - redis_now_ms(&app).await + 100).max(0) as u64
+    ))
+    .await;
     for strategy in ["watch", "lua", "broken"] {
-        let (status, body) = app.post(&format!("/v1/purchases?strategy={strategy}"), buy.clone()).await;
+        let (status, body) = app
+            .post(&format!("/v1/purchases?strategy={strategy}"), buy.clone())
+            .await;
         assert_eq!(status, 201, "{strategy}: {body}");
     }
-    let (status, _) = app.post_keyed("/v1/purchases?strategy=watch", buy.clone(), "early-1").await;
+    let (status, _) = app
+        .post_keyed("/v1/purchases?strategy=watch", buy.clone(), "early-1")
+        .await;
     assert_eq!(status, 409, "a refusal replays as a refusal");
     // Closed: from closes_at on.
     put_sale(&app, "drop", json!({"closes_at": rfc3339(redis_now_ms(&app).await)})).await;
     for strategy in ["watch", "lua"] {
-        let (status, body) = app.post(&format!("/v1/purchases?strategy={strategy}"), buy.clone()).await;
+        let (status, body) = app
+            .post(&format!("/v1/purchases?strategy={strategy}"), buy.clone())
+            .await;
         assert_eq!(status, 409, "{body}");
         assert_eq!(body["error"], "not_on_sale");
-        assert!(body["closes_at"].is_string() && body.get("opens_at").is_none(), "{body}");
+        assert!(
+            body["closes_at"].is_string() && body.get("opens_at").is_none(),
+            "{body}"
+        );
     }
     let cart = json!({"items": [{"sku": "drop", "quantity": 1}], "user_id": "late"});
     assert_eq!(app.post("/v1/checkouts", cart).await.0, 409);
@@ -371,14 +428,19 @@ async fn servers_with_skewed_clocks_open_the_sale_on_redis_time() {
             assert_eq!(resp.status(), 409, "{name} on {strategy}: its own clock says open");
         }
     }
-    tokio::time::sleep(Duration::from_millis((opens - redis_now_ms(&app).await + 100).max(0) as u64)).await;
+    tokio::time::sleep(Duration::from_millis(
+        (opens - redis_now_ms(&app).await + 100).max(0) as u64
+    ))
+    .await;
     let mut created = Vec::new();
     for (name, base) in [("ahead", &ahead.base), ("behind", &behind.base)] {
         for strategy in ["watch", "lua"] {
             let resp = buy(base, strategy, name).await.unwrap();
             assert_eq!(resp.status(), 201, "{name} on {strategy}");
             let order: Value = resp.json().await.unwrap();
-            let (_, stored) = app.get(&format!("/v1/orders/{}", order["order_id"].as_str().unwrap())).await;
+            let (_, stored) = app
+                .get(&format!("/v1/orders/{}", order["order_id"].as_str().unwrap()))
+                .await;
             created.push((name, stored["created_at"].as_i64().unwrap()));
         }
     }
@@ -390,5 +452,70 @@ async fn servers_with_skewed_clocks_open_the_sale_on_redis_time() {
             "ahead" => assert!(skew > 4 * 3_600_000, "{name}: {skew} ms"),
             _ => assert!(skew < -4 * 3_600_000, "{name}: {skew} ms"),
         }
+    }
+}
+
+/// On a 3-master cluster, carts across slots (sagas) keep a limit on one of their SKUs:
+/// 10 customers each send 10 concurrent carts of two SKUs on two masters, the second
+/// limited to 2 units; nobody gets more than 2 carts, a refused cart takes nothing from
+/// either SKU, and a cross-slot hold cancelled gives its count back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_holds_for_carts_across_slots_on_a_cluster() {
+    use crate::cluster::{TestCluster, cart, one_per_master, stock};
+    use stockwatch::domain::{Strategy, TtlSeconds, UserId};
+    use stockwatch::ops::sale::{Change, SaleChange, set_sale};
+    use stockwatch::{Error, ops};
+    let cluster = TestCluster::start().await;
+    for strategy in [Strategy::Watch, Strategy::Lua] {
+        let store = cluster.store(|_| {});
+        let [a, b, _] = one_per_master("drop");
+        stock(&store, &a, 1_000).await;
+        stock(&store, &b, 1_000).await;
+        let limit = SaleChange {
+            per_customer_limit: Change::Set(2),
+            ..SaleChange::default()
+        };
+        set_sale(&store, &b, limit).await.unwrap();
+        let items = cart(&[(&a, 1), (&b, 1)]);
+        let user = |i: usize| UserId::parse(&format!("c{}", i % 10).into()).unwrap();
+        let answers: Vec<(usize, Result<ops::Checkout, Error>)> = futures_util::stream::iter(0..100)
+            .map(|i| {
+                let (store, items) = (store.clone(), items.clone());
+                async move { (i % 10, ops::checkout(&store, strategy, &items, &user(i), None).await) }
+            })
+            .buffer_unordered(100)
+            .collect()
+            .await;
+        let mut got = [0usize; 10];
+        for (who, answer) in answers {
+            match answer {
+                Ok(_) => got[who] += 1,
+                Err(Error::LimitExceeded { sku, limit: 2, .. }) => assert_eq!(sku, b),
+                Err(e) => panic!("{strategy:?}: {e}"),
+            }
+        }
+        assert!(got.iter().all(|n| *n <= 2), "{strategy:?}: {got:?}");
+        let sold: usize = got.iter().sum();
+        let a_stock = ops::get_stock(&store, &a).await.unwrap();
+        let b_stock = ops::get_stock(&store, &b).await.unwrap();
+        assert_eq!((a_stock.sold, a_stock.reserved), (sold as i64, 0), "{strategy:?}: a");
+        assert_eq!((b_stock.sold, b_stock.reserved), (sold as i64, 0), "{strategy:?}: b");
+        // A cross-slot hold counts, and its cancel gives the count back.
+        let fresh = UserId::parse(&"holder".to_owned().into()).unwrap();
+        let two = cart(&[(&a, 1), (&b, 2)]);
+        let held = ops::reserve(&store, strategy, &two, &fresh, TtlSeconds::DEFAULT, None)
+            .await
+            .unwrap();
+        let again = ops::reserve(&store, strategy, &cart(&[(&b, 1)]), &fresh, TtlSeconds::DEFAULT, None).await;
+        assert!(
+            matches!(again, Err(Error::LimitExceeded { already: 2, .. })),
+            "{again:?}"
+        );
+        ops::cancel(&store, &held.reservation_id, None).await.unwrap();
+        ops::reserve(&store, strategy, &cart(&[(&b, 2)]), &fresh, TtlSeconds::DEFAULT, None)
+            .await
+            .unwrap();
+        let report = ops::verify(&store).await.unwrap();
+        assert!(report.ok, "{:?}", report.violations);
     }
 }

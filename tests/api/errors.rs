@@ -51,7 +51,22 @@ fn the_contract_lists_every_error_code_with_its_status() {
             requested: 1,
             attempts: 1,
         },
-        Error::SkuInUse { sku, reserved: 1 },
+        Error::SkuInUse {
+            sku: sku.clone(),
+            reserved: 1,
+        },
+        Error::NotOnSale {
+            sku: sku.clone(),
+            window: stockwatch::error::SaleWindow::NotOpen(stockwatch::domain::Timestamp::from_millis(1).unwrap()),
+            retry_after_s: 1,
+        },
+        Error::LimitExceeded {
+            sku,
+            limit: 1,
+            already: 1,
+            requested: 1,
+            counts: stockwatch::error::Capped::Units,
+        },
         Error::ReservationNotActive {
             status: ReservationStatus::Expired,
         },

@@ -44,7 +44,7 @@ fn segment() -> impl Strategy<Value = String> {
 }
 
 fn path() -> impl Strategy<Value = String> {
-    (0..14usize, segment()).prop_map(|(which, seg)| match which {
+    (0..15usize, segment()).prop_map(|(which, seg)| match which {
         0 => format!("/v1/skus/{seg}"),
         1 => format!("/v1/skus/{seg}/stock"),
         2 => format!("/v1/skus/{seg}/restock"),
@@ -58,6 +58,7 @@ fn path() -> impl Strategy<Value = String> {
         10 => format!("/v1/reservations/{seg}/extend"),
         11 => format!("/v1/orders/{seg}"),
         12 => "/v1/demo/rush".to_owned(),
+        13 => format!("/v1/skus/{seg}/sale"),
         _ => format!("/{seg}"),
     })
 }
@@ -94,6 +95,8 @@ fn json_value() -> impl Strategy<Value = Value> {
                         Just("ttl_seconds".to_owned()),
                         Just("buyers".to_owned()),
                         Just("stock".to_owned()),
+                        Just("opens_at".to_owned()),
+                        Just("per_customer_limit".to_owned()),
                         "\\PC{0,8}",
                     ],
                     inner

@@ -12,7 +12,11 @@ impl Timestamp {
     /// `2026-12-24T13:00:00+01:00`), from 1970 to 9999, to the millisecond; `field` names it
     /// in the refusal.
     pub fn parse(value: &serde_json::Value, field: &str) -> Result<Self, InvalidInput> {
-        let bad = || InvalidInput::new(format!("{field} must be an RFC 3339 time with an offset, e.g. 2026-12-24T12:00:00Z"));
+        let bad = || {
+            InvalidInput::new(format!(
+                "{field} must be an RFC 3339 time with an offset, e.g. 2026-12-24T12:00:00Z"
+            ))
+        };
         let text = value.as_str().ok_or_else(bad)?;
         let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| bad())?;
         let ms = at.unix_timestamp_nanos() / 1_000_000;
@@ -57,7 +61,12 @@ mod tests {
         assert_eq!(t.millis(), 1_798_113_600_250);
         assert_eq!(t.to_rfc3339(), "2026-12-24T12:00:00.25Z");
         assert_eq!(Timestamp::from_millis(t.millis()), Some(t));
-        for bad in [json!("2026-12-24 12:00"), json!("2026-12-24T12:00:00"), json!(1), json!("1969-12-31T23:59:59Z")] {
+        for bad in [
+            json!("2026-12-24 12:00"),
+            json!("2026-12-24T12:00:00"),
+            json!(1),
+            json!("1969-12-31T23:59:59Z"),
+        ] {
             let e = Timestamp::parse(&bad, "opens_at").unwrap_err();
             assert!(e.0.contains("opens_at"), "{bad}");
         }

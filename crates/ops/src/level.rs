@@ -134,7 +134,10 @@ impl Level {
             reorder_quantity: rule("reorder_quantity")?,
         };
         let moved = num("moved")?;
-        let sale = fields.get(crate::sale::FIELD).map(|s| crate::sale::Sale::decode(s)).transpose()?;
+        let sale = fields
+            .get(crate::sale::FIELD)
+            .map(|s| crate::sale::Sale::decode(s))
+            .transpose()?;
         let Some(list) = fields.get("locs") else {
             return Ok(Some(Self {
                 totals,

@@ -37,7 +37,9 @@ impl Gate {
     pub(crate) fn read(store: &crate::Inventory, pairs: &[(Sku, UserId)], pipe: &mut redis::Pipeline) {
         pipe.cmd("TIME");
         for (sku, user) in pairs {
-            pipe.cmd("HMGET").arg(store.keys().customers(sku)).arg(&count_fields(user)[..]);
+            pipe.cmd("HMGET")
+                .arg(store.keys().customers(sku))
+                .arg(&count_fields(user)[..]);
         }
     }
 
@@ -85,14 +87,20 @@ impl Take {
     pub(crate) fn gate(&self, levels: &[&Level], gate: &Gate) -> Result<Option<Outcome>, StoreError> {
         let lines = self.items.lines();
         for (i, level) in levels.iter().enumerate() {
-            let Some(sale) = level.sale.filter(|s| s.has_window()) else { continue };
-            let now = gate.now_ms.ok_or_else(|| StoreError::Protocol("sale read missing".into()))?;
+            let Some(sale) = level.sale.filter(|s| s.has_window()) else {
+                continue;
+            };
+            let now = gate
+                .now_ms
+                .ok_or_else(|| StoreError::Protocol("sale read missing".into()))?;
             if let Some(window) = sale.window_at(now) {
                 return Ok(Some(Outcome::NotOnSale(i, window, now)));
             }
         }
         for (i, (line, level)) in lines.iter().zip(levels).enumerate() {
-            let Some(sale) = level.sale.filter(|s| s.counts()) else { continue };
+            let Some(sale) = level.sale.filter(|s| s.counts()) else {
+                continue;
+            };
             let (units, holds) = gate.counted(&line.sku, &self.user);
             if let Some(limit) = sale.per_customer_limit
                 && units + line.quantity.get() > limit
@@ -117,7 +125,13 @@ impl Take {
         for (line, _) in self.items.lines().iter().zip(counting).filter(|(_, c)| **c) {
             let [units, holds] = count_fields(&self.user);
             let key = self.store.keys().customers(&line.sku);
-            writes.push(redis::cmd("HINCRBY").arg(&key).arg(units).arg(line.quantity.get()).to_owned());
+            writes.push(
+                redis::cmd("HINCRBY")
+                    .arg(&key)
+                    .arg(units)
+                    .arg(line.quantity.get())
+                    .to_owned(),
+            );
             if hold == 1 {
                 writes.push(redis::cmd("HINCRBY").arg(&key).arg(holds).arg(1).to_owned());
             }

@@ -5,8 +5,8 @@
 use super::super::idempotency::field;
 use super::super::level::Allocation;
 use crate::convert;
-use crate::domain::{CartItems, Location, RecordId};
 use crate::domain::Timestamp;
+use crate::domain::{CartItems, Location, RecordId};
 use crate::error::{Capped, Error, SaleWindow, Shortage, StoreError};
 use crate::outcome::{CallOutcome, Effort};
 use std::collections::HashMap;

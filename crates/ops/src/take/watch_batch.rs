@@ -138,7 +138,11 @@ impl Optimistic for Batch<'_> {
             for take in self.takes {
                 let keys = take.stock_keys();
                 take.sale_pairs(
-                    |i| level.get(&keys[i]).is_some_and(|l| l.as_ref().is_some_and(|l| l.sale.is_some())),
+                    |i| {
+                        level
+                            .get(&keys[i])
+                            .is_some_and(|l| l.as_ref().is_some_and(|l| l.sale.is_some()))
+                    },
                     &mut pairs,
                 );
             }

@@ -40,7 +40,10 @@ pub(super) async fn set_sale(
     let sku = sku_of(&req)?;
     let change = SaleChange::try_from(body.get())?;
     once::respond(&state, idem, &format!("sale:{sku}"), &change, || async {
-        Ok(once::json(StatusCode::OK, &sale::set_sale(&state.store, &sku, change).await?))
+        Ok(once::json(
+            StatusCode::OK,
+            &sale::set_sale(&state.store, &sku, change).await?,
+        ))
     })
     .await
 }

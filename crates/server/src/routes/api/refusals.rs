@@ -54,7 +54,7 @@ error_response!(
 error_response!(
     InsufficientStock,
     409,
-    "Not enough stock; nothing was taken (`insufficient_stock`, listing every short line in `items`)"
+    "Nothing was taken: not enough stock (`insufficient_stock`, listing every short line in `items`), or a SKU's sale refused it (`not_on_sale` with `sku` and `opens_at` or `closes_at`, and a Retry-After before it opens; `limit_exceeded` with `sku`, `limit`, `already`, `requested` and `counts`)"
 );
 error_response!(
     NotActive,

@@ -32,7 +32,10 @@ impl TryFrom<&SaleRequest> for SaleChange {
     type Error = InvalidInput;
 
     fn try_from(body: &SaleRequest) -> Result<Self, InvalidInput> {
-        fn change<T>(f: &Field, read: impl Fn(&serde_json::Value) -> Result<T, InvalidInput>) -> Result<Change<T>, InvalidInput> {
+        fn change<T>(
+            f: &Field,
+            read: impl Fn(&serde_json::Value) -> Result<T, InvalidInput>,
+        ) -> Result<Change<T>, InvalidInput> {
             match f.get() {
                 None => Ok(Change::Keep),
                 Some(v) if v.is_null() => Ok(Change::Clear),
