@@ -86,6 +86,7 @@ fn main() {
                 cart_size: 3,
                 locations: 0,
                 alerts: false,
+                sale: false,
             };
             let mut results = Vec::new();
             for strategy in Strategy::ALL {

@@ -169,6 +169,11 @@ pub struct WorkloadArgs {
     /// also checks for a crossing: the alerts' cost per take.
     #[arg(long)]
     pub alerts: bool,
+    /// Give each SKU a drop's sale settings: a window open now and a per-customer limit no
+    /// buyer reaches, so every take reads Redis's clock and its customer's count and
+    /// writes the count: a drop's cost per take.
+    #[arg(long)]
+    pub sale: bool,
     /// Group commit on watch and lua (library mode; `off` is the textbook paths).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub batching: String,
@@ -196,6 +201,7 @@ impl WorkloadArgs {
             cart_size: convert::usize_of(self.cart_size),
             locations: convert::usize_of(self.locations),
             alerts: self.alerts,
+            sale: self.sale,
         }
     }
 }

@@ -20,6 +20,7 @@ fn rush(buyers: u64, stock: i64) -> Workload {
         cart_size: 1,
         locations: 0,
         alerts: false,
+        sale: false,
     }
 }
 
@@ -93,10 +94,12 @@ async fn the_http_bench_drives_a_running_server() {
         assert_eq!(r.timeline.buckets.iter().map(|b| b.commits).sum::<u64>(), 100);
         assert!(r.fairness.max_attempts >= 1, "{:?}", r.fairness);
     }
-    // Stock split over three locations, with alert rules: still exact.
+    // Stock split over three locations, with alert rules and a drop's sale settings: still
+    // exact.
     let stockroom = Workload {
         locations: 3,
         alerts: true,
+        sale: true,
         ..rush(300, 100)
     };
     for strategy in [Strategy::Watch, Strategy::Lua] {

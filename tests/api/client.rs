@@ -307,6 +307,44 @@ async fn refusals_come_back_typed_and_are_not_retried() {
     assert!(matches!(nobody.healthz().await, Err(Error::Unreachable(_))));
 }
 
+#[tokio::test]
+async fn a_drop_through_the_client() {
+    use stockwatch_client::domain::Timestamp;
+    use stockwatch_client::{SaleUpdate, Setting};
+    let app = spawn_app().await;
+    let client = client_of(&app);
+    let (drop, ada) = (sku("drop"), user("ada"));
+    client.set_stock(&drop, level(10)).await.unwrap();
+    let later = Timestamp::from_millis(4_102_444_800_000).unwrap(); // 2100-01-01
+    let set = client
+        .set_sale(
+            &drop,
+            SaleUpdate {
+                opens_at: Setting::Set(later),
+                per_customer_limit: Setting::Set(1),
+                ..SaleUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((set.sale.opens_at, set.sale.per_customer_limit), (Some(later), Some(1)));
+    assert_eq!(client.sale(&drop).await.unwrap(), set);
+    assert_eq!(client.stock(&drop).await.unwrap().sale, Some(set.sale.clone()));
+    let Error::Refused(early) = client.purchase(&drop, units(1), &ada).await.unwrap_err() else {
+        panic!("a refusal")
+    };
+    assert_eq!((early.status, early.code.as_str()), (409, "not_on_sale"));
+    assert!(early.retry_after.is_some_and(|d| d > Duration::from_secs(3600)), "{early:?}");
+    let open = SaleUpdate {
+        opens_at: Setting::Clear,
+        ..SaleUpdate::default()
+    };
+    assert_eq!(client.set_sale(&drop, open).await.unwrap().sale.opens_at, None);
+    client.purchase(&drop, units(1), &ada).await.unwrap();
+    let over = client.purchase(&drop, units(1), &ada).await.unwrap_err();
+    assert_eq!(over.code(), Some("limit_exceeded"));
+}
+
 /// A server that reaches its Redis through a proxy the test controls.
 async fn proxied_app() -> (TestApp, FaultProxy) {
     let redis = TestRedis::start().await;

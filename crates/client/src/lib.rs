@@ -39,12 +39,14 @@ mod call;
 mod checkout;
 mod error;
 pub mod model;
+mod sale;
 mod scans;
 mod service;
 mod stockroom;
 
 pub use error::{Error, Refusal};
 pub use model::Event;
+pub use sale::{Sale, SaleSettings, SaleUpdate, Setting};
 pub use scans::{Change, Scan, ScanResult};
 pub use stockroom::Rules;
 pub use stockwatch_domain as domain;

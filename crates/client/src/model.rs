@@ -21,6 +21,9 @@ pub struct Stock {
     /// Per location, in draw order.
     #[serde(default)]
     pub locations: Vec<LocationStock>,
+    /// Its sale settings, when it has any.
+    #[serde(default)]
+    pub sale: Option<crate::Sale>,
 }
 
 /// One location's units.

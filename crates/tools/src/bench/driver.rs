@@ -3,7 +3,7 @@
 use super::{HOLD, Op, Workload};
 use crate::ToolError;
 use crate::convert;
-use crate::domain::{Available, CartItems, Location, Priority, Quantity, Sku, Strategy, UserId};
+use crate::domain::{Available, CartItems, Location, Priority, Quantity, Sku, Strategy, Timestamp, UserId};
 use crate::ops::{self, Inventory};
 use crate::outcome::Effort;
 use crate::race::{Answer, Outcome};
@@ -367,10 +367,34 @@ async fn stock_library(store: &Inventory, sku: &Sku, w: &Workload, available: Av
         };
         ops::alerts::set_rules(store, sku, rules).await.map_err(e)?;
     }
+    if w.sale {
+        let (opens, closes) = sale_window();
+        let sale = ops::sale::SaleChange {
+            opens_at: ops::sale::Change::Set(opens),
+            closes_at: ops::sale::Change::Set(closes),
+            per_customer_limit: ops::sale::Change::Set(SALE_LIMIT),
+            ..Default::default()
+        };
+        ops::sale::set_sale(store, sku, sale).await.map_err(e)?;
+    }
     Ok(())
 }
 
 /// The same over HTTP: the `PUT`s that stock one SKU, in order.
+/// `--sale`'s per-customer limit: more than any bench buyer takes.
+const SALE_LIMIT: i64 = 1_000_000;
+
+/// `--sale`'s window: opened an hour ago, closing in a day.
+fn sale_window() -> (Timestamp, Timestamp) {
+    let now = convert::i64_of(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis()),
+    );
+    let at = |ms: i64| Timestamp::from_millis(ms).expect("a time near now");
+    (at(now - 3_600_000), at(now + 86_400_000))
+}
+
 fn stock_requests(sku: &Sku, w: &Workload) -> Vec<(String, serde_json::Value)> {
     let mut puts = Vec::new();
     if w.locations == 0 {
@@ -384,6 +408,13 @@ fn stock_requests(sku: &Sku, w: &Workload) -> Vec<(String, serde_json::Value)> {
         puts.push((
             format!("/v1/skus/{sku}/alerts"),
             json!({"low_stock_threshold": w.stock / 2}),
+        ));
+    }
+    if w.sale {
+        let (opens, closes) = sale_window();
+        puts.push((
+            format!("/v1/skus/{sku}/sale"),
+            json!({"opens_at": opens.to_rfc3339(), "closes_at": closes.to_rfc3339(), "per_customer_limit": SALE_LIMIT}),
         ));
     }
     puts

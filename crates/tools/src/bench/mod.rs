@@ -99,6 +99,9 @@ pub struct Workload {
     pub locations: usize,
     /// Whether each SKU has alert rules, so every take also checks for a crossing.
     pub alerts: bool,
+    /// Whether each SKU has a drop's sale settings (an open window and a limit no buyer
+    /// reaches), so every take reads Redis's clock and its customer's count.
+    pub sale: bool,
 }
 
 /// What one strategy did. Field names are the `--json` contract.
