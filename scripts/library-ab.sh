@@ -2,14 +2,16 @@
 # A/B of the library's take path: git revisions against the working tree, interleaved in one
 # sitting on one private Redis (Unix socket, no persistence).
 #
-#   scripts/library-ab.sh REV [REV...] [--rounds 3] [--buyers 40000]
+#   scripts/library-ab.sh [REV...] [--rounds 3] [--buyers 40000]
 #                         [--workloads "flat hot"] [--strategies "lua watch"]
 #
 # Builds each REV (in a worktree under target/ab, sharing this target dir) and the working
 # tree in release, then, for each round and each workload, runs `stockwatch bench` of every
 # build in turn (the order rotates between rounds). Workloads: purchases over 10,000 SKUs
 # (flat) and of one hot SKU, on lua and on watch, concurrency 50, group commit on (the
-# default). Each run reports orders/s, the bench process's CPU per order (the client: the
+# default). `flat-sale` and `hot-sale` are the same with a drop's sale settings on every
+# SKU (`bench --sale`): with no REV, the working tree alone, `--workloads "hot hot-sale"`
+# prices a drop per take. Each run reports orders/s, the bench process's CPU per order (the client: the
 # library's take path plus the harness) and Redis's CPU per order (from /proc, the whole
 # run, the stock setup included). The summary is the
 # median of the rounds, per column.
@@ -31,11 +33,10 @@ while [ $# -gt 0 ]; do
     *) revs+=("$1"); shift ;;
   esac
 done
-[ ${#revs[@]} -gt 0 ] || { echo "usage: scripts/library-ab.sh REV [REV...] [--rounds N] [--buyers N]" >&2; exit 2; }
 scripts/ensure-packages.sh redis-server:redis-server
 # shellcheck source=scripts/ab-builds.sh
 source scripts/ab-builds.sh
-build_revs "${revs[@]}"
+build_revs ${revs[@]+"${revs[@]}"}
 
 # shellcheck source=scripts/private-redis.sh
 source scripts/private-redis.sh
@@ -46,15 +47,16 @@ printf '%-9s %5s %-10s %-6s %10s %11s %10s\n' build round workload strat "orders
 n=${#builds[@]}
 for round in $(seq "$rounds"); do
   for workload in $workloads; do
-    skus=10000
-    [ "$workload" = hot ] && skus=1
+    skus=10000 sale=()
+    case "$workload" in hot*) skus=1 ;; esac
+    case "$workload" in *-sale) sale=(--sale) ;; esac
     for strategy in $strategies; do
       for i in $(seq 0 $((n - 1))); do
         build=${builds[$(((i + round - 1) % n))]}
         cli FLUSHALL >/dev/null
         r0=$(awk '{ print $14 + $15 }' "/proc/$redis_pid/stat")
         cpu=$({ time "target/ab/stockwatch-$build" bench --strategy "$strategy" --buyers "$buyers" \
-          --stock "$buyers" --skus "$skus" --concurrency 50 --json --redis-url "$url" \
+          --stock "$buyers" --skus "$skus" --concurrency 50 --json --redis-url "$url" ${sale[@]+"${sale[@]}"} \
           >"$dir/out.json" 2>/dev/null; } 2>&1)
         r1=$(awk '{ print $14 + $15 }' "/proc/$redis_pid/stat")
         python3 - "$dir/out.json" "$cpu" "$buyers" "$build" "$round" "$workload" "$strategy" "$((r1 - r0))" "$(getconf CLK_TCK)" <<'EOF' | tee -a "$results"
