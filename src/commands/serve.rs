@@ -23,6 +23,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             _ => None,
         },
         webhooks: args.webhooks.config()?,
+        admission_secret: args.admission_secret.clone(),
     };
     // A refused bind (e.g. public without a token) stops the managed redis-server again.
     let (store, managed) = connect(&args.redis, config, false).await?;

@@ -230,6 +230,11 @@ pub struct ServeArgs {
     /// Bearer token required by the admin endpoints. Never logged.
     #[arg(long, env = "STOCKWATCH_ADMIN_TOKEN", hide_env_values = true, value_parser = secret)]
     pub admin_token: Option<SecretString>,
+    /// The key that signs waiting-room admissions (`PUT …/sale` with a `queue`). Every
+    /// process of a fleet needs the same one; without it, each process signs with a key of
+    /// its own and refuses the others' admissions. Never logged.
+    #[arg(long, env = "STOCKWATCH_ADMISSION_SECRET", hide_env_values = true, value_parser = secret)]
+    pub admission_secret: Option<SecretString>,
     /// Refuse every call without a client key (`stockwatch keys create`) or the admin
     /// token, except /healthz, /readyz, the dashboard page and the API documents.
     #[arg(long, env = "STOCKWATCH_REQUIRE_KEYS")]

@@ -334,7 +334,10 @@ async fn a_drop_through_the_client() {
         panic!("a refusal")
     };
     assert_eq!((early.status, early.code.as_str()), (409, "not_on_sale"));
-    assert!(early.retry_after.is_some_and(|d| d > Duration::from_secs(3600)), "{early:?}");
+    assert!(
+        early.retry_after.is_some_and(|d| d > Duration::from_secs(3600)),
+        "{early:?}"
+    );
     let open = SaleUpdate {
         opens_at: Setting::Clear,
         ..SaleUpdate::default()

@@ -37,7 +37,7 @@ async fn sale_settings_are_set_merged_cleared_shown_and_validated() {
     assert_eq!(
         body,
         json!({"sku": "ps5", "opens_at": null, "closes_at": null, "per_customer_limit": null,
-               "max_active_holds_per_customer": null})
+               "max_active_holds_per_customer": null, "queue": null})
     );
     assert!(app.stock("ps5").await.get("sale").is_none(), "no sale, no field");
     let (status, body) = put_sale(

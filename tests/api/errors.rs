@@ -60,6 +60,10 @@ fn the_contract_lists_every_error_code_with_its_status() {
             window: stockwatch::error::SaleWindow::NotOpen(stockwatch::domain::Timestamp::from_millis(1).unwrap()),
             retry_after_s: 1,
         },
+        Error::AdmissionRequired { sku: sku.clone() },
+        Error::AdmissionInvalid { sku: sku.clone() },
+        Error::UnknownTicket,
+        Error::NoQueue { sku: sku.clone() },
         Error::LimitExceeded {
             sku,
             limit: 1,

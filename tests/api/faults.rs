@@ -226,6 +226,7 @@ async fn redis_down_at_start_comes_good_without_a_restart() {
             ledger_url: None,
             projector: None,
             webhooks: Default::default(),
+            admission_secret: None,
         },
         store,
     )

@@ -134,6 +134,7 @@ pub async fn serve_store(redis: TestRedis, store: Inventory, options: AppOptions
         ledger_url: options.ledger.as_ref().map(|(url, _)| url.as_str().into()),
         projector: options.ledger.and_then(|(_, projector)| projector),
         webhooks: options.webhooks,
+        admission_secret: None,
     };
     let app = Application::build(settings, store.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

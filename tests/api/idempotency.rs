@@ -202,6 +202,7 @@ async fn lost_reply(strategy: &str, pattern: &[u8]) {
         ledger_url: None,
         projector: None,
         webhooks: Default::default(),
+        admission_secret: None,
     };
     let proxied = stockwatch::startup::Application::build(settings, store).unwrap();
     let base = format!("http://127.0.0.1:{}", proxied.port());

@@ -52,3 +52,4 @@ mod server;
 mod soak;
 mod stockroom;
 mod verify;
+mod waiting_room;

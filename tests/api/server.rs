@@ -19,6 +19,7 @@ fn settings(bind: &str, token: Option<&str>) -> HttpSettings {
         ledger_url: None,
         projector: None,
         webhooks: Default::default(),
+        admission_secret: None,
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Inventory {
     /// Group commit's queues and leaders: per [`lane`](Inventory::lane).
     combiner: Arc<Combiner>,
     state: Arc<State>,
+    /// For one request's view ([`Inventory::with_admissions`]): the admissions it presented.
+    admissions: Option<Arc<crate::domain::Admissions>>,
 }
 
 /// What the operations keep per process.
@@ -37,6 +39,7 @@ impl Inventory {
             store,
             combiner: Arc::default(),
             state: Arc::default(),
+            admissions: None,
         }
     }
 
@@ -50,6 +53,7 @@ impl Inventory {
             store: self.store.lane()?,
             combiner: Arc::new(self.combiner.sibling()),
             state: self.state.clone(),
+            admissions: None,
         })
     }
 
@@ -65,7 +69,24 @@ impl Inventory {
             store: self.store.with_batching(batching),
             combiner: self.combiner.clone(),
             state: self.state.clone(),
+            admissions: self.admissions.clone(),
         }
+    }
+
+    /// This inventory for one request that presented `admissions` (a waiting room's
+    /// `Admission` header), sharing everything else: its takes carry them into the
+    /// transaction or script, which decides whether a SKU needs one. A request without the
+    /// header uses the inventory as it is.
+    pub fn with_admissions(&self, admissions: crate::domain::Admissions) -> Self {
+        Self {
+            admissions: Some(Arc::new(admissions)),
+            ..self.clone()
+        }
+    }
+
+    /// The admissions of the request this view serves.
+    pub(crate) fn admissions(&self) -> Option<&crate::domain::Admissions> {
+        self.admissions.as_deref()
     }
 
     pub(crate) fn combiner(&self) -> &Arc<Combiner> {

@@ -54,6 +54,7 @@ pub mod journal;
 pub mod level;
 mod movements;
 mod purchase;
+pub mod queue;
 mod reservation;
 mod reserve;
 mod restock;

@@ -107,6 +107,8 @@ impl Optimistic for Retire<'_> {
                 .arg(keys.stock(sku))
                 .arg(keys.movements(sku))
                 .arg(keys.customers(sku))
+                .arg(keys.queue(sku))
+                .arg(keys.tickets(sku))
                 .to_owned(),
             redis::cmd("ZREM").arg(low).arg(sku.as_str()).to_owned(),
         ];

@@ -23,8 +23,9 @@ use crate::txn::{Optimistic, Plan};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The stock hash field that holds the settings: `opens,closes,limit,holds` in epoch ms
-/// and units, each empty when not set (`lua/take.lua` reads the same form).
+/// The stock hash field that holds the settings: `opens,closes,limit,holds,rate,ttl` in
+/// epoch ms, units, admissions a second and seconds, each empty when not set
+/// (`lua/take.lua` and `lua/queue_join.lua` read the same form).
 pub const FIELD: &str = "sale";
 
 /// A SKU's sale settings, as stored and as the API shows them (`null`: not set). A SKU
@@ -41,6 +42,17 @@ pub struct Sale {
     pub per_customer_limit: Option<i64>,
     /// Active holds one customer may have on the SKU at once.
     pub max_active_holds_per_customer: Option<i64>,
+    /// A waiting room: takes need an admission (`crate::queue`).
+    pub queue: Option<QueueTerms>,
+}
+
+/// A waiting room's pace: how many customers it admits a second, and for how long each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct QueueTerms {
+    /// Customers admitted a second, on Redis's clock.
+    pub admit_per_s: i64,
+    /// How long an admission lasts, from the instant it is granted.
+    pub admission_ttl_s: i64,
 }
 
 impl Sale {
@@ -51,7 +63,12 @@ impl Sale {
 
     /// Whether a take must read Redis's clock.
     pub fn has_window(&self) -> bool {
-        self.opens_at.is_some() || self.closes_at.is_some()
+        self.opens_at.is_some() || self.closes_at.is_some() || self.queue.is_some()
+    }
+
+    /// Whether a take must find an admission for its customer (and so read the clock).
+    pub fn queued(&self) -> bool {
+        self.queue.is_some()
     }
 
     /// Whether a take must read and keep its customer's count.
@@ -72,11 +89,13 @@ impl Sale {
     pub fn encode(&self) -> String {
         let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         format!(
-            "{},{},{},{}",
+            "{},{},{},{},{},{}",
             n(self.opens_at.map(Timestamp::millis)),
             n(self.closes_at.map(Timestamp::millis)),
             n(self.per_customer_limit),
-            n(self.max_active_holds_per_customer)
+            n(self.max_active_holds_per_customer),
+            n(self.queue.map(|q| q.admit_per_s)),
+            n(self.queue.map(|q| q.admission_ttl_s)),
         )
     }
 
@@ -84,7 +103,11 @@ impl Sale {
     pub fn decode(raw: &str) -> Result<Self, StoreError> {
         let bad = || StoreError::Protocol(format!("sale settings {raw:?} are corrupt").into());
         let parts: Vec<&str> = raw.split(',').collect();
-        let [o, c, l, h] = parts[..] else { return Err(bad()) };
+        let (o, c, l, h, rate, ttl) = match parts[..] {
+            [o, c, l, h] => (o, c, l, h, "", ""),
+            [o, c, l, h, rate, ttl] => (o, c, l, h, rate, ttl),
+            _ => return Err(bad()),
+        };
         let n = |s: &str| -> Result<Option<i64>, StoreError> {
             (!s.is_empty()).then(|| s.parse().map_err(|_| bad())).transpose()
         };
@@ -96,6 +119,14 @@ impl Sale {
             closes_at: t(c)?,
             per_customer_limit: n(l)?,
             max_active_holds_per_customer: n(h)?,
+            queue: match (n(rate)?, n(ttl)?) {
+                (Some(admit_per_s), Some(admission_ttl_s)) => Some(QueueTerms {
+                    admit_per_s,
+                    admission_ttl_s,
+                }),
+                (None, None) => None,
+                _ => return Err(bad()),
+            },
         })
     }
 }
@@ -134,6 +165,8 @@ pub struct SaleChange {
     pub per_customer_limit: Change<i64>,
     /// `max_active_holds_per_customer`.
     pub max_active_holds_per_customer: Change<i64>,
+    /// `queue`.
+    pub queue: Change<QueueTerms>,
 }
 
 impl SaleChange {
@@ -145,6 +178,7 @@ impl SaleChange {
             max_active_holds_per_customer: self
                 .max_active_holds_per_customer
                 .apply(sale.max_active_holds_per_customer),
+            queue: self.queue.apply(sale.queue),
         }
     }
 }
@@ -237,10 +271,21 @@ mod tests {
             closes_at: Some(at(2_000)),
             per_customer_limit: Some(2),
             max_active_holds_per_customer: None,
+            queue: None,
         };
         assert_eq!(Sale::decode(&sale.encode()).unwrap(), sale);
         assert_eq!(Sale::decode(",,,").unwrap(), Sale::default());
         assert!(Sale::decode("1,2,3").is_err());
+        assert!(Sale::decode(",,,,5,").is_err(), "a pace without its ttl");
+        let queued = Sale {
+            queue: Some(QueueTerms {
+                admit_per_s: 50,
+                admission_ttl_s: 120,
+            }),
+            ..Sale::default()
+        };
+        assert_eq!(Sale::decode(&queued.encode()).unwrap(), queued);
+        assert!(queued.queued() && queued.has_window() && !queued.counts());
         assert!(Sale::decode("x,,,").is_err());
         assert_eq!(sale.window_at(999), Some(Window::NotOpen(at(1_000))));
         assert_eq!(sale.window_at(1_000), None);

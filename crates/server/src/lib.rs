@@ -15,6 +15,7 @@
 #![recursion_limit = "256"]
 
 pub mod access;
+pub mod admission;
 pub mod otlp;
 pub mod routes;
 pub mod startup;

@@ -35,6 +35,9 @@ pub struct HttpSettings {
     /// Which webhook hosts are allowed, and how deliveries retry; with any host allowed, a
     /// webhook sender runs beside the HTTP server.
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// Signs and checks waiting-room admissions; shared by every process of a fleet. `None`:
+    /// a key of this process alone.
+    pub admission_secret: Option<SecretString>,
 }
 
 impl Default for HttpSettings {
@@ -53,6 +56,7 @@ impl Default for HttpSettings {
             ledger_url: None,
             projector: None,
             webhooks: crate::webhooks::WebhookConfig::default(),
+            admission_secret: None,
         }
     }
 }
@@ -172,6 +176,10 @@ impl Application {
             stop: stop.clone(),
             books: settings.ledger_url.as_ref().map(crate::ledger::pool).transpose()?,
             webhooks: settings.webhooks.clone(),
+            admission: std::sync::Arc::new(match settings.admission_secret.clone() {
+                Some(secret) => crate::admission::AdmissionKey::new(secret),
+                None => crate::admission::AdmissionKey::generate(),
+            }),
             traces: settings
                 .otlp_endpoint
                 .as_deref()

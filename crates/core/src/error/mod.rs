@@ -2,10 +2,11 @@
 //! stable error code from the contract (`docs/API.md`, a copy of the shared contract).
 
 use crate::domain::{InvalidInput, Location, ReservationStatus, Sku};
-use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use actix_web::http::StatusCode;
 use serde_json::Value;
 
 mod body;
+mod response;
 mod store;
 pub use body::{Capped, ErrorBody, SaleWindow, Shortage};
 pub use store::{Cause, StoreError, has_code};
@@ -135,6 +136,32 @@ pub enum Error {
         /// Units, or active holds.
         counts: Capped,
     },
+    /// The SKU has a waiting room and the request presented no admission.
+    #[error(
+        "{sku} has a waiting room: join its queue (POST /v1/skus/{sku}/queue) and send the admission it grants as the Admission header"
+    )]
+    AdmissionRequired {
+        /// The SKU.
+        sku: Sku,
+    },
+    /// The SKU has a waiting room and no admission presented is valid for this customer
+    /// and SKU now (another customer's, another SKU's, expired, or not signed by us).
+    #[error(
+        "no valid admission to {sku} for this customer: it names another customer or SKU, has expired, or was not issued by this service"
+    )]
+    AdmissionInvalid {
+        /// The SKU.
+        sku: Sku,
+    },
+    /// A waiting room's ticket that does not exist.
+    #[error("unknown ticket")]
+    UnknownTicket,
+    /// Joining the queue of a SKU whose sale has no waiting room.
+    #[error("{sku} has no waiting room")]
+    NoQueue {
+        /// The SKU.
+        sku: Sku,
+    },
     /// A SKU cannot be retired while units of it are held.
     #[error("{sku} cannot be retired while {reserved} units are reserved")]
     SkuInUse {
@@ -197,6 +224,10 @@ impl Error {
             Self::SkuInUse { .. } => "sku_in_use",
             Self::NotOnSale { .. } => "not_on_sale",
             Self::LimitExceeded { .. } => "limit_exceeded",
+            Self::AdmissionRequired { .. } => "admission_required",
+            Self::AdmissionInvalid { .. } => "admission_invalid",
+            Self::UnknownTicket => "unknown_ticket",
+            Self::NoQueue { .. } => "no_queue",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Contention { .. } => "contention",
             Self::LedgerUnavailable => "ledger_unavailable",
@@ -213,13 +244,18 @@ impl Error {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Unauthorized | Self::InvalidKey => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::MissingScope { .. } | Self::BrokenDisabled => StatusCode::FORBIDDEN,
+            Self::Forbidden
+            | Self::MissingScope { .. }
+            | Self::BrokenDisabled
+            | Self::AdmissionRequired { .. }
+            | Self::AdmissionInvalid { .. } => StatusCode::FORBIDDEN,
             Self::UnknownSku { .. }
             | Self::UnknownLocation { .. }
             | Self::UnknownOrder
             | Self::UnknownWebhook
             | Self::UnknownDeadLetter
             | Self::UnknownReservation
+            | Self::UnknownTicket
             | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStock { .. }
@@ -227,6 +263,7 @@ impl Error {
             | Self::ReservationNotActive { .. }
             | Self::SkuInUse { .. }
             | Self::NotOnSale { .. }
+            | Self::NoQueue { .. }
             | Self::LimitExceeded { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Contention { .. } | Self::LedgerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -289,6 +326,9 @@ impl Error {
                 body.sku = Some(sku.to_string());
                 body.reserved = Some(*reserved);
             }
+            Self::AdmissionRequired { sku } | Self::AdmissionInvalid { sku } | Self::NoQueue { sku } => {
+                body.sku = Some(sku.to_string());
+            }
             Self::NotOnSale { sku, window, .. } => {
                 body.sku = Some(sku.to_string());
                 match window {
@@ -326,40 +366,6 @@ impl Error {
             Self::Store(_) => "internal error; see the server log".into(),
             other => other.to_string(),
         }
-    }
-}
-
-impl ResponseError for Error {
-    fn status_code(&self) -> StatusCode {
-        self.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if self.status().is_server_error() {
-            tracing::warn!(error = %self, code = self.code(), "request failed");
-        }
-        let mut response = HttpResponse::build(self.status());
-        match self {
-            Self::Contention { .. } => {
-                response.insert_header(("Retry-After", "1"));
-            }
-            Self::NotOnSale {
-                window: SaleWindow::NotOpen(_),
-                retry_after_s,
-                ..
-            } => {
-                response.insert_header(("Retry-After", retry_after_s.to_string()));
-            }
-            Self::MethodNotAllowed { allow } => {
-                response.insert_header(("Allow", *allow));
-            }
-            // RFC 6750 §3: a 401 names the scheme the client should use.
-            Self::Unauthorized | Self::InvalidKey => {
-                response.insert_header(("WWW-Authenticate", "Bearer realm=\"stockwatch\""));
-            }
-            _ => {}
-        }
-        response.json(self.error_body())
     }
 }
 

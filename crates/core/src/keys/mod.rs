@@ -7,6 +7,8 @@
 //! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received`; per location `…@L`, `locs`, `priority@L`; alert rules; `born` (the creating movement) and `moved` (movements in the history list) | the SKU's |
 //! | `sw:sku:{SKU}:history` | list | the SKU's later movements, newest first, capped by LTRIM (`crate::ops::movements` has the entry format) | the SKU's |
 //! | `sw:sku:{SKU}:customers` | hash | for a SKU with a per-customer limit: `u:USER` units a customer took, `h:USER` their active holds (`crate::ops::sale`) | the SKU's |
+//! | `sw:sku:{SKU}:queue` | zset | a waiting room's tickets: early arrivals at random places below 1, later ones at the instant they are admitted (ms) (`crate::ops::queue`) | the SKU's |
+//! | `sw:sku:{SKU}:tickets` | hash | `u:USER` → the customer's ticket, `t:TICKET` → its customer, `last` → the latest admission instant | the SKU's |
 //! | `sw:history:upgraded` | string | set once the movement streams of earlier versions (`sw:sku:{SKU}:moves`) were converted | its own |
 //! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
 //! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
@@ -121,6 +123,16 @@ impl Keys {
     /// the take script derives it from the stock key, so it is in the script's slot).
     pub fn customers(&self, sku: &Sku) -> String {
         format!("{}:sku:{{{sku}}}:customers", self.prefix)
+    }
+
+    /// A SKU's waiting room: its tickets in admission order.
+    pub fn queue(&self, sku: &Sku) -> String {
+        format!("{}:sku:{{{sku}}}:queue", self.prefix)
+    }
+
+    /// Who holds which ticket of a SKU's waiting room, and its latest admission instant.
+    pub fn tickets(&self, sku: &Sku) -> String {
+        format!("{}:sku:{{{sku}}}:tickets", self.prefix)
     }
 
     /// A SCAN pattern matching the movement streams of earlier versions, which

@@ -25,12 +25,16 @@
 --       {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
 --       | {'insufficient_stock', i, avail, ...} | {'not_on_sale', i, closed, at, now}
 --       | {'limit_exceeded', i, holds, limit, already}
+--       | {'admission_required', i} | {'admission_invalid', i}
 --       | {'replay', field, value, ...} | {'key_reused'}
 -- alloc_i is 'east=3,west=2', or '' when the line came all from `default`.
 --
--- A SKU with sale settings (its stock hash's `sale`: `opens,closes,limit,holds`, see
--- crates/ops/src/sale.rs) is gated before its stock is drawn: Redis's clock (TIME) against
--- the window, then the customer's counts in the SKU's `…:customers` hash against the limits.
+-- A SKU with sale settings (its stock hash's `sale`: `opens,closes,limit,holds,rate,ttl`,
+-- see crates/ops/src/sale.rs) is gated before its stock is drawn: Redis's clock (TIME)
+-- against the window; with a waiting room (rate), the buyer's admissions (A_ADMISSION:
+-- '' when the request presented none, else '+' then ';SKU:UNTIL' per verified admission
+-- of its customer); then the customer's counts in the SKU's `…:customers` hash against
+-- the limits.
 -- That hash is named from the stock key (same hash tag, so the same slot as every declared
 -- key): declaring it for every buyer would cost every take, and only drops use it. The
 -- customer is read from the record's own arguments, for the same reason.
@@ -79,9 +83,9 @@ local function read_level(key)
   avail[key] = tonumber(v[1])
   if v[3] or v[4] then ruled[key] = true end
   if v[5] then
-    -- opens, closes (epoch ms), limit, holds; nil where not set.
-    local o, c, l, h = string.match(v[5], '^([^,]*),([^,]*),([^,]*),([^,]*)$')
-    sale[key] = {tonumber(o), tonumber(c), tonumber(l), tonumber(h)}
+    -- opens, closes (epoch ms), limit, holds, admissions a second; nil where not set.
+    local o, c, l, h, r = string.match(v[5], '^([^,]*),([^,]*),([^,]*),([^,]*),?([^,]*)')
+    sale[key] = {tonumber(o), tonumber(c), tonumber(l), tonumber(h), tonumber(r)}
   end
   if not v[2] then return end
   -- The named locations' levels in one HMGET, not one HGET each.
@@ -182,6 +186,20 @@ local function gate(b, k, a, n, base)
       local t = clock()
       if s[1] and t < s[1] then return {'not_on_sale', i, 0, s[1], t} end
       if s[2] and t >= s[2] then return {'not_on_sale', i, 1, s[2], t} end
+    end
+  end
+  local admissions = ARGV[a + A_ADMISSION]
+  for i = 1, n do
+    local key = KEYS[k + i - 1]
+    local s = sale[key]
+    if s and s[5] then
+      local name, admitted = string.match(key, '{([^}]*)}$'), false
+      for sku, til in string.gmatch(admissions, ';([^:;]+):(%d+)') do
+        if sku == name and clock() < tonumber(til) then admitted = true end
+      end
+      if not admitted then
+        return {admissions == '' and 'admission_required' or 'admission_invalid', i}
+      end
     end
   end
   local user, hold = user_of(b), ARGV[a + A_MODE] ~= 'order'

@@ -83,7 +83,7 @@ impl Take {
     }
 
     /// The sale's verdict on this take, before any stock is drawn: `None` lets it through.
-    /// Windows first (for every line), then limits.
+    /// Windows first (for every line), then admissions to a waiting room, then limits.
     pub(crate) fn gate(&self, levels: &[&Level], gate: &Gate) -> Result<Option<Outcome>, StoreError> {
         let lines = self.items.lines();
         for (i, level) in levels.iter().enumerate() {
@@ -95,6 +95,21 @@ impl Take {
                 .ok_or_else(|| StoreError::Protocol("sale read missing".into()))?;
             if let Some(window) = sale.window_at(now) {
                 return Ok(Some(Outcome::NotOnSale(i, window, now)));
+            }
+        }
+        for (i, (line, level)) in lines.iter().zip(levels).enumerate() {
+            if !level.sale.is_some_and(|s| s.queued()) {
+                continue;
+            }
+            let now = gate
+                .now_ms
+                .ok_or_else(|| StoreError::Protocol("sale read missing".into()))?;
+            let admissions = self.store.admissions();
+            if admissions
+                .and_then(|a| a.until(&line.sku))
+                .is_none_or(|until| now >= until)
+            {
+                return Ok(Some(Outcome::NotAdmitted(i, admissions.is_some())));
             }
         }
         for (i, (line, level)) in lines.iter().zip(levels).enumerate() {

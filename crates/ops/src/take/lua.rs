@@ -150,6 +150,14 @@ impl Take {
             };
         }
         let (fp, retention) = idem.map_or(("", 0), |(_, fp, retention)| (fp, retention));
+        // Empty, with no allocation, unless the request presented an admission.
+        let admission = self.store.admissions().map_or_else(String::new, |a| {
+            let mut text = String::from("+");
+            for (sku, until) in &a.valid {
+                text.push_str(&format!(";{sku}:{until}"));
+            }
+            text
+        });
         for arg in BuyerArg::ALL {
             inv.arg(match arg {
                 BuyerArg::Lines => Arg::Int(convert::i64_of(lines.len())),
@@ -164,6 +172,7 @@ impl Take {
                 BuyerArg::Fingerprint => Arg::Str(fp),
                 BuyerArg::RetentionMs => Arg::Int(convert::i64_of(retention)),
                 BuyerArg::Entry => Arg::Str(self.entry.as_deref().unwrap_or("")),
+                BuyerArg::Admission => Arg::Str(admission.as_str()),
             });
         }
         for line in lines {

@@ -64,6 +64,9 @@ layout! {
         RetentionMs = "A_RETENTION_MS",
         /// Its ledger entry, or '' with the ledger off.
         Entry = "A_ENTRY",
+        /// The admissions its request presented: '' for none, else '+' then ';SKU:UNTIL'
+        /// for each verified admission of its customer.
+        Admission = "A_ADMISSION",
     }
 }
 
@@ -212,7 +215,7 @@ mod tests {
             header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
             "{header}"
         );
-        assert!(header.contains("local A_COUNT = 12\n"), "{header}");
+        assert!(header.contains("local A_COUNT = 13\n"), "{header}");
         assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
     }
 }

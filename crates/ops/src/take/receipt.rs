@@ -27,6 +27,9 @@ pub(crate) enum Outcome {
     /// Line `i` would pass its SKU's per-customer limit: what it counts, the limit, and
     /// what the customer already has.
     OverLimit(usize, Capped, i64, i64),
+    /// Line `i`'s SKU has a waiting room, and the request had no admission for it: `true`
+    /// when it presented one (for another customer or SKU, or expired).
+    NotAdmitted(usize, bool),
 }
 
 impl Outcome {
@@ -39,6 +42,8 @@ impl Outcome {
             Self::Short(_) => "insufficient_stock",
             Self::NotOnSale(..) => "not_on_sale",
             Self::OverLimit(..) => "limit_exceeded",
+            Self::NotAdmitted(_, false) => "admission_required",
+            Self::NotAdmitted(_, true) => "admission_invalid",
         }
     }
 
@@ -46,7 +51,7 @@ impl Outcome {
     pub(super) fn encode(&self) -> (&'static str, Vec<i64>) {
         let nums = match self {
             Self::Taken(left) => left.clone(),
-            Self::UnknownSku(i) | Self::UnknownLocation(i) => vec![convert::i64_of(*i) + 1],
+            Self::UnknownSku(i) | Self::UnknownLocation(i) | Self::NotAdmitted(i, _) => vec![convert::i64_of(*i) + 1],
             Self::Short(lines) => lines.iter().flat_map(|(i, a)| [convert::i64_of(*i) + 1, *a]).collect(),
             Self::NotOnSale(i, window, now) => {
                 let (closed, at) = match window {
@@ -82,6 +87,7 @@ impl Outcome {
             Self::Short(short) => Self::Short(short.into_iter().map(|(k, a)| (lines[k], a)).collect()),
             Self::NotOnSale(k, window, now) => Self::NotOnSale(lines[k], window, now),
             Self::OverLimit(k, capped, limit, already) => Self::OverLimit(lines[k], capped, limit, already),
+            Self::NotAdmitted(k, presented) => Self::NotAdmitted(lines[k], presented),
         }
     }
 
@@ -93,6 +99,8 @@ impl Outcome {
             "ok" if nums.len() == lines => Ok(Self::Taken(nums.to_vec())),
             "unknown_sku" if nums.len() == 1 => Ok(Self::UnknownSku(index(nums[0])?)),
             "unknown_location" if nums.len() == 1 => Ok(Self::UnknownLocation(index(nums[0])?)),
+            "admission_required" if nums.len() == 1 => Ok(Self::NotAdmitted(index(nums[0])?, false)),
+            "admission_invalid" if nums.len() == 1 => Ok(Self::NotAdmitted(index(nums[0])?, true)),
             "insufficient_stock" if !nums.is_empty() && nums.len().is_multiple_of(2) => Ok(Self::Short(
                 nums.chunks(2)
                     .map(|c| Ok((index(c[0])?, c[1])))
@@ -265,6 +273,12 @@ impl Receipt {
                 },
                 counts,
             }),
+            Outcome::NotAdmitted(i, false) => Err(Error::AdmissionRequired {
+                sku: lines[i].sku.clone(),
+            }),
+            Outcome::NotAdmitted(i, true) => Err(Error::AdmissionInvalid {
+                sku: lines[i].sku.clone(),
+            }),
         }
     }
 }
@@ -284,6 +298,8 @@ mod tests {
             Outcome::NotOnSale(0, SaleWindow::Closed(Timestamp::from_millis(5_000).unwrap()), 9_000),
             Outcome::OverLimit(1, Capped::Units, 2, 1),
             Outcome::OverLimit(0, Capped::ActiveHolds, 1, 1),
+            Outcome::NotAdmitted(1, false),
+            Outcome::NotAdmitted(0, true),
         ] {
             let (tag, nums) = outcome.encode();
             assert_eq!(Outcome::decode(tag, &nums, 2).unwrap(), outcome);

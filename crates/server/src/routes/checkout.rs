@@ -1,6 +1,6 @@
 use super::api::{CheckoutRequest, NewCart};
 use super::auth::Checkout;
-use super::extract::{AppState, IdempotencyHeader, JsonBody, StrategyParam};
+use super::extract::{AdmissionHeader, AppState, IdempotencyHeader, JsonBody, StrategyParam};
 use super::observe::RequestSpan;
 use crate::error::Error;
 use crate::ops;
@@ -19,6 +19,7 @@ pub(super) async fn checkout(
     strategy: StrategyParam,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,
+    admission: AdmissionHeader,
     body: JsonBody<CheckoutRequest>,
     span: RequestSpan,
 ) -> Result<HttpResponse, Error> {
@@ -26,7 +27,14 @@ pub(super) async fn checkout(
     let idem = idem.for_command(&[strategy.0.as_str()], &command);
     let NewCart { user, items } = command;
     tracing::Span::current().record("lines", items.lines().len());
-    let done = ops::checkout(&state.store, strategy.0, &items, &user, idem.as_ref()).await?;
+    let done = ops::checkout(
+        &state.store_for(&admission, &user),
+        strategy.0,
+        &items,
+        &user,
+        idem.as_ref(),
+    )
+    .await?;
     span.took(strategy.0, done.effort.attempts);
     Ok(HttpResponse::Created().json(done))
 }

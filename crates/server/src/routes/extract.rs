@@ -27,6 +27,51 @@ pub struct AppState {
     pub webhooks: crate::webhooks::WebhookConfig,
     /// Where request spans are exported (`--otlp-endpoint`), when anywhere.
     pub traces: Option<crate::otlp::TraceExport>,
+    /// Signs and checks waiting-room admissions (`--admission-secret`).
+    pub admission: std::sync::Arc<crate::admission::AdmissionKey>,
+}
+
+impl AppState {
+    /// The inventory a take of `user` runs on: the request's admissions, when it sent an
+    /// `Admission` header, ride with it into the take's transaction or script.
+    pub fn store_for(
+        &self,
+        admission: &AdmissionHeader,
+        user: &crate::domain::UserId,
+    ) -> std::borrow::Cow<'_, Inventory> {
+        match &admission.0 {
+            None => std::borrow::Cow::Borrowed(&self.store),
+            Some(header) => {
+                std::borrow::Cow::Owned(self.store.with_admissions(self.admission.admissions(header, user)))
+            }
+        }
+    }
+}
+
+/// The optional `Admission` header (waiting-room tokens, separated by commas): at most
+/// 4 KiB of visible ASCII, else a `400`.
+#[derive(Debug)]
+pub struct AdmissionHeader(Option<String>);
+
+impl FromRequest for AdmissionHeader {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let mut values = req.headers().get_all("Admission");
+        let first = values.next();
+        let checked = match (first, values.next()) {
+            (_, Some(_)) => Err(InvalidInput::new("the Admission header is given more than once")),
+            (None, None) => Ok(None),
+            (Some(v), None) => v
+                .to_str()
+                .ok()
+                .filter(|s| s.len() <= 4096 && s.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+                .map(|s| Some(s.to_owned()))
+                .ok_or_else(|| InvalidInput::new("the Admission header must be at most 4096 visible ASCII characters")),
+        };
+        std::future::ready(checked.map(Self).map_err(Into::into))
+    }
 }
 
 impl AppState {

@@ -26,6 +26,7 @@ pub mod observe;
 mod once;
 pub mod openapi;
 mod purchase;
+mod queue;
 mod replay;
 mod reserve;
 mod restock;
@@ -129,6 +130,12 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
                     })
                 })),
         )
+        .service(endpoint("/v1/skus/{sku}/queue", "POST", web::post().to(queue::join)))
+        .service(endpoint(
+            "/v1/skus/{sku}/queue/{ticket}",
+            "GET, HEAD",
+            web::get().to(queue::ticket),
+        ))
         .service(endpoint("/v1/alerts", "GET, HEAD", web::get().to(alerts::list)))
         .service(
             endpoint("/v1/webhooks", "GET, HEAD, POST", web::get().to(webhooks::list))

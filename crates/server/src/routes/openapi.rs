@@ -60,6 +60,8 @@ impl Modify for BearerSchemes {
         super::alerts::low_stock,
         super::sale::set_sale,
         super::sale::get_sale,
+        super::queue::join,
+        super::queue::ticket,
         super::webhooks::create,
         super::webhooks::list,
         super::webhooks::delete,

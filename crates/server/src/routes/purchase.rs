@@ -1,6 +1,6 @@
 use super::api::{NewPurchase, PurchaseRequest};
 use super::auth::Checkout;
-use super::extract::{AppState, IdempotencyHeader, JsonBody, StrategyParam};
+use super::extract::{AdmissionHeader, AppState, IdempotencyHeader, JsonBody, StrategyParam};
 use super::observe::RequestSpan;
 use crate::error::Error;
 use crate::ops;
@@ -19,6 +19,7 @@ pub(super) async fn purchase(
     strategy: StrategyParam,
     state: web::Data<AppState>,
     idem: IdempotencyHeader,
+    admission: AdmissionHeader,
     body: JsonBody<PurchaseRequest>,
     span: RequestSpan,
 ) -> Result<HttpResponse, Error> {
@@ -32,7 +33,7 @@ pub(super) async fn purchase(
     } = command;
     tracing::Span::current().record("sku", sku.as_str());
     let done = ops::purchase_from(
-        &state.store,
+        &state.store_for(&admission, &user),
         strategy.0,
         &sku,
         quantity,

@@ -35,7 +35,7 @@ error_response!(
 error_response!(
     ForbiddenOrBroken,
     403,
-    "An API key without the `checkout` scope (`forbidden`, with `scope`), or `strategy=broken` on a server without --allow-broken (`broken_disabled`)"
+    "An API key without the `checkout` scope (`forbidden`, with `scope`), `strategy=broken` on a server without --allow-broken (`broken_disabled`), or a SKU with a waiting room and no valid admission for it (`admission_required`, `admission_invalid`, with `sku`)"
 );
 error_response!(UnknownSku, 404, "No such SKU (`unknown_sku`, with `sku`)");
 error_response!(
@@ -46,6 +46,16 @@ error_response!(
 error_response!(UnknownReservation, 404, "No such reservation (`unknown_reservation`)");
 error_response!(UnknownWebhook, 404, "No such webhook (`unknown_webhook`)");
 error_response!(UnknownOrder, 404, "No such order (`unknown_order`)");
+error_response!(
+    UnknownSkuOrTicket,
+    404,
+    "No such SKU (`unknown_sku`, with `sku`), or no such ticket in its waiting room (`unknown_ticket`)"
+);
+error_response!(
+    NoQueue,
+    409,
+    "The SKU's sale has no waiting room (`no_queue`, with `sku`)"
+);
 error_response!(
     UnknownDeadLetter,
     404,
@@ -98,6 +108,14 @@ macro_rules! error_responses {
 error_responses!(
     /// How a purchase, checkout or reservation can be refused.
     TakeRefusals = InvalidRequest, Unauthorized, ForbiddenOrBroken, UnknownSku, UnknownLocation, InsufficientStock, TooLarge, KeyReused, Unavailable
+);
+error_responses!(
+    /// How joining a waiting room can be refused.
+    JoinRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSku, NoQueue, TooLarge, Unavailable
+);
+error_responses!(
+    /// How reading a ticket can be refused.
+    TicketRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSkuOrTicket, Unavailable
 );
 error_responses!(
     /// How a stockroom change (transfer, adjustment) can be refused.

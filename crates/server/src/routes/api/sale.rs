@@ -1,7 +1,7 @@
 //! The request body of a SKU's sale settings; same rules as `super::requests`.
 
 use crate::domain::{Field, InvalidInput, Timestamp, whole_in};
-use crate::ops::sale::{Change, SaleChange};
+use crate::ops::sale::{Change, QueueTerms, SaleChange};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -26,6 +26,37 @@ pub struct SaleRequest {
     #[serde(default)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000)]
     pub max_active_holds_per_customer: Field,
+    /// A waiting room: `{"admit_per_s": 1-100000, "admission_ttl_s": 1-3600}`. While it is
+    /// on, a take needs an `Admission` header (`POST …/queue`).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::ops::sale::QueueTerms>)]
+    pub queue: Field,
+}
+
+/// `POST /v1/skus/{sku}/queue`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"user_id": "alice"}))]
+pub struct QueueRequest {
+    /// The customer: one ticket each.
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
+    pub user_id: Field,
+}
+
+/// `queue` of [`SaleRequest`]: an object of both numbers.
+fn queue_terms(v: &serde_json::Value) -> Result<QueueTerms, InvalidInput> {
+    let bad = || InvalidInput::new("queue must be {\"admit_per_s\": 1-100000, \"admission_ttl_s\": 1-3600}");
+    let o = v.as_object().ok_or_else(bad)?;
+    let num = |name: &str, max: u64| {
+        o.get(name)
+            .ok_or_else(bad)
+            .and_then(|v| whole_in(v, &format!("queue.{name}"), 1..=max))
+            .map(crate::convert::i64_of)
+    };
+    Ok(QueueTerms {
+        admit_per_s: num("admit_per_s", 100_000)?,
+        admission_ttl_s: num("admission_ttl_s", 3_600)?,
+    })
 }
 
 impl TryFrom<&SaleRequest> for SaleChange {
@@ -53,6 +84,7 @@ impl TryFrom<&SaleRequest> for SaleChange {
                 &body.max_active_holds_per_customer,
                 count("max_active_holds_per_customer", 1_000),
             )?,
+            queue: change(&body.queue, queue_terms)?,
         })
     }
 }
