@@ -346,6 +346,25 @@ async fn a_drop_through_the_client() {
     client.purchase(&drop, units(1), &ada).await.unwrap();
     let over = client.purchase(&drop, units(1), &ada).await.unwrap_err();
     assert_eq!(over.code(), Some("limit_exceeded"));
+    // A waiting room: join, then buy with the admission the ticket carries.
+    let (room, bob) = (sku("room"), user("bob"));
+    client.set_stock(&room, level(5)).await.unwrap();
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/skus/room/sale",
+            Some(serde_json::json!({"queue": {"admit_per_s": 100, "admission_ttl_s": 60}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let joined = client.join_queue(&room, &bob).await.unwrap();
+    assert_eq!(client.join_queue(&room, &bob).await.unwrap().ticket, joined.ticket);
+    let seen = client.ticket(&room, &joined.ticket).await.unwrap();
+    assert_eq!(seen.state, "admitted");
+    let refused = client.purchase(&room, units(1), &bob).await.unwrap_err();
+    assert_eq!(refused.code(), Some("admission_required"));
+    let admitted = client.with_admission(seen.admission.as_deref().unwrap());
+    assert_eq!(admitted.purchase(&room, units(1), &bob).await.unwrap().remaining, 4);
 }
 
 /// A server that reaches its Redis through a proxy the test controls.

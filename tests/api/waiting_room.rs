@@ -258,3 +258,50 @@ async fn waiting_tickets_turn_sold_out() {
     let t = ticket(&app, "drop", second["ticket"].as_str().unwrap()).await;
     assert_eq!((t["state"].as_str(), &t["position"]), (Some("sold_out"), &Value::Null));
 }
+
+/// On a 3-master cluster: each SKU's room lives in its own slot (on three masters here),
+/// tickets queue in order, and a take there needs its admission on both strategies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waiting_room_on_a_cluster() {
+    use crate::cluster::{TestCluster, one_per_master, stock};
+    use stockwatch::domain::{Admissions, Quantity, Strategy, UserId};
+    use stockwatch::ops::queue::{self, TicketState};
+    use stockwatch::ops::sale::{Change, QueueTerms, SaleChange, set_sale};
+    use stockwatch::{Error, ops};
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let user = |s: &str| UserId::try_from(s.to_owned()).unwrap();
+    for sku in one_per_master("room") {
+        stock(&store, &sku, 10).await;
+        let room = SaleChange {
+            queue: Change::Set(QueueTerms {
+                admit_per_s: 1,
+                admission_ttl_s: 60,
+            }),
+            ..SaleChange::default()
+        };
+        set_sale(&store, &sku, room).await.unwrap();
+        let first = queue::join(&store, &sku, &user("first")).await.unwrap();
+        let second = queue::join(&store, &sku, &user("second")).await.unwrap();
+        assert_eq!((first.state, first.new), (TicketState::Admitted, true));
+        assert_eq!((second.state, second.position), (TicketState::Waiting, Some(1)));
+        assert_eq!(
+            queue::join(&store, &sku, &user("second")).await.unwrap().ticket,
+            second.ticket
+        );
+        let until = first.expires_at.unwrap();
+        for strategy in [Strategy::Watch, Strategy::Lua] {
+            let one = Quantity::try_from(1).unwrap();
+            let bare = ops::purchase(&store, strategy, &sku, one, &user("first"), None).await;
+            assert!(matches!(bare, Err(Error::AdmissionRequired { .. })), "{bare:?}");
+            let admitted = store.with_admissions(Admissions {
+                presented: true,
+                valid: vec![(sku.clone(), until)],
+            });
+            ops::purchase(&admitted, strategy, &sku, one, &user("first"), None)
+                .await
+                .unwrap();
+        }
+        assert_eq!(ops::get_stock(&store, &sku).await.unwrap().available, 8);
+    }
+}

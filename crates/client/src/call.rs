@@ -33,6 +33,8 @@ pub(crate) struct Call {
     body: Option<serde_json::Value>,
     /// A body that is not JSON: its bytes and `Content-Type` (an NDJSON import).
     raw: Option<(bytes::Bytes, &'static str)>,
+    /// Headers of this call alone (a waiting room's `Admission`).
+    headers: Vec<(&'static str, String)>,
     kind: Kind,
 }
 
@@ -44,6 +46,7 @@ impl Call {
             query: Vec::new(),
             body: None,
             raw: None,
+            headers: Vec::new(),
             kind,
         }
     }
@@ -63,6 +66,11 @@ impl Call {
 
     pub(crate) fn raw(mut self, body: bytes::Bytes, content_type: &'static str) -> Self {
         self.raw = Some((body, content_type));
+        self
+    }
+
+    pub(crate) fn header(mut self, name: &'static str, value: Option<String>) -> Self {
+        self.headers.extend(value.map(|v| (name, v)));
         self
     }
 
@@ -186,6 +194,9 @@ impl Client {
         let mut request = self.request(call, url).timeout(self.inner.attempt_timeout.min(left));
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key.as_str());
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
         }
         if let Some(body) = &call.body {
             request = request.json(body);

@@ -76,6 +76,8 @@ impl Client {
 
     /// A keyed take, with this client's strategy.
     fn take(&self, path: &[&str]) -> Call {
-        Call::keyed(Method::POST, path).query("strategy", Some(self.strategy.as_str().to_owned()))
+        Call::keyed(Method::POST, path)
+            .query("strategy", Some(self.strategy.as_str().to_owned()))
+            .header("Admission", self.admission.as_deref().map(str::to_owned))
     }
 }

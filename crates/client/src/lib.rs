@@ -46,7 +46,7 @@ mod stockroom;
 
 pub use error::{Error, Refusal};
 pub use model::Event;
-pub use sale::{Sale, SaleSettings, SaleUpdate, Setting};
+pub use sale::{Sale, SaleSettings, SaleUpdate, Setting, TicketView};
 pub use scans::{Change, Scan, ScanResult};
 pub use stockroom::Rules;
 pub use stockwatch_domain as domain;
@@ -64,6 +64,8 @@ pub struct Client {
     key: Option<IdempotencyKey>,
     /// How takes run on the server.
     strategy: Strategy,
+    /// The waiting-room admissions takes present ([`Client::with_admission`]).
+    admission: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -98,6 +100,16 @@ impl Client {
     pub fn resuming(&self, key: IdempotencyKey) -> Self {
         Self {
             key: Some(key),
+            ..self.clone()
+        }
+    }
+
+    /// This client, with its takes presenting `admission` (the token a waiting room's
+    /// ticket carries once admitted; several separated by commas) as the `Admission`
+    /// header: what a SKU with a waiting room needs.
+    pub fn with_admission(&self, admission: &str) -> Self {
+        Self {
+            admission: Some(admission.into()),
             ..self.clone()
         }
     }
@@ -188,6 +200,7 @@ impl Builder {
             }),
             key: None,
             strategy: Strategy::Watch,
+            admission: None,
         })
     }
 }

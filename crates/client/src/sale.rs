@@ -5,7 +5,7 @@ use crate::{Client, Error};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use stockwatch_domain::{Sku, Timestamp};
+use stockwatch_domain::{Sku, Ticket, Timestamp, UserId};
 
 /// One setting of [`SaleUpdate`]: left as it is, cleared, or set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,5 +88,38 @@ impl Client {
     /// `GET /v1/skus/{sku}/sale`.
     pub async fn sale(&self, sku: &Sku) -> Result<SaleSettings, Error> {
         self.json(Call::get(&["v1", "skus", sku.as_str(), "sale"])).await
+    }
+}
+
+/// A waiting room's ticket (`POST …/queue`, `GET …/queue/{ticket}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TicketView {
+    /// The ticket: keep it to ask again.
+    pub ticket: Ticket,
+    /// `waiting`, `admitted`, `expired` or `sold_out`.
+    pub state: String,
+    /// While waiting after the opening: 1 for the next one admitted.
+    pub position: Option<u64>,
+    /// While admitted: the token for [`Client::with_admission`].
+    #[serde(default)]
+    pub admission: Option<String>,
+    /// While admitted: when the admission ends (epoch ms).
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+impl Client {
+    /// `POST /v1/skus/{sku}/queue`: join a SKU's waiting room (the customer's ticket from
+    /// before, when they have one).
+    pub async fn join_queue(&self, sku: &Sku, user: &UserId) -> Result<TicketView, Error> {
+        // Joining again answers the same ticket, so a retry is safe as a keyed call's is.
+        let call = Call::keyed(Method::POST, &["v1", "skus", sku.as_str(), "queue"]);
+        self.json(call.body(json!({"user_id": user}))).await
+    }
+
+    /// `GET /v1/skus/{sku}/queue/{ticket}`.
+    pub async fn ticket(&self, sku: &Sku, ticket: &Ticket) -> Result<TicketView, Error> {
+        self.json(Call::get(&["v1", "skus", sku.as_str(), "queue", ticket.as_str()]))
+            .await
     }
 }

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 /// `POST /v1/checkouts`: buy a whole cart, all or nothing.
 #[utoipa::path(post, path = "/v1/checkouts", tag = "checkout",
     security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
-    params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader), request_body = super::api::CheckoutRequest, responses((status = 201, description = "The whole cart bought", body = crate::ops::Checkout,
+    params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader, super::api::AdmissionParam), request_body = super::api::CheckoutRequest, responses((status = 201, description = "The whole cart bought", body = crate::ops::Checkout,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         super::api::TakeRefusals)
 )]

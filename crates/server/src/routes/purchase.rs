@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 /// `POST /v1/purchases`: buy one SKU.
 #[utoipa::path(post, path = "/v1/purchases", tag = "checkout",
     security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
-    params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader), request_body = super::api::PurchaseRequest, responses((status = 201, description = "Bought", body = crate::ops::Purchase,
+    params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader, super::api::AdmissionParam), request_body = super::api::PurchaseRequest, responses((status = 201, description = "Bought", body = crate::ops::Purchase,
             links(("order" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))))),
         super::api::TakeRefusals)
 )]

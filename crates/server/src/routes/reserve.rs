@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 /// `POST /v1/reservations`: hold a cart for `ttl_seconds`.
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations",
     security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
-    params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader), request_body = super::api::ReserveRequest, responses((status = 201, description = "Held until `expires_at`", body = crate::ops::Reserved,
+    params(super::api::StrategyQuery, super::api::IdempotencyKeyHeader, super::api::AdmissionParam), request_body = super::api::ReserveRequest, responses((status = 201, description = "Held until `expires_at`", body = crate::ops::Reserved,
             links(("get" = (operation_id = "get_reservation", parameters(("id" = "$response.body#/reservation_id")))), ("confirm" = (operation_id = "confirm", parameters(("id" = "$response.body#/reservation_id")))), ("cancel" = (operation_id = "cancel", parameters(("id" = "$response.body#/reservation_id")))), ("extend" = (operation_id = "extend", parameters(("id" = "$response.body#/reservation_id")))))),
         super::api::TakeRefusals)
 )]

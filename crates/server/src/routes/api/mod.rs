@@ -11,7 +11,7 @@ mod scans;
 mod stockroom;
 
 pub use alerts::{AlertRulesRequest, WebhookRequest};
-pub use params::{IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
+pub use params::{AdmissionParam, IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;
 pub use requests::{
     CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRestock, NewRush, PurchaseRequest,

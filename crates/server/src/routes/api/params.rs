@@ -22,6 +22,17 @@ pub struct IdempotencyKeyHeader {
     pub idempotency_key: Option<String>,
 }
 
+/// The `Admission` header of a take: what a SKU with a waiting room needs.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct AdmissionParam {
+    /// The token an admitted ticket carries (`GET /v1/skus/{sku}/queue/{ticket}`); several
+    /// separated by commas for a cart of several SKUs with waiting rooms.
+    #[serde(rename = "Admission")]
+    #[param(max_length = 4096)]
+    pub admission: Option<String>,
+}
+
 /// The `{id}` of a reservation path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
