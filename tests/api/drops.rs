@@ -463,7 +463,8 @@ async fn servers_with_skewed_clocks_open_the_sale_on_redis_time() {
 async fn a_limit_holds_for_carts_across_slots_on_a_cluster() {
     use crate::cluster::{TestCluster, cart, one_per_master, stock};
     use stockwatch::domain::{Strategy, TtlSeconds, UserId};
-    use stockwatch::ops::sale::{Change, SaleChange, set_sale};
+    use stockwatch::ops::sale::{Change, SaleChange};
+    use stockwatch::ops::set_sale;
     use stockwatch::{Error, ops};
     let cluster = TestCluster::start().await;
     for strategy in [Strategy::Watch, Strategy::Lua] {

@@ -266,7 +266,8 @@ async fn the_waiting_room_on_a_cluster() {
     use crate::cluster::{TestCluster, one_per_master, stock};
     use stockwatch::domain::{Admissions, Quantity, Strategy, UserId};
     use stockwatch::ops::queue::{self, TicketState};
-    use stockwatch::ops::sale::{Change, QueueTerms, SaleChange, set_sale};
+    use stockwatch::ops::sale::{Change, QueueTerms, SaleChange};
+    use stockwatch::ops::set_sale;
     use stockwatch::{Error, ops};
     let cluster = TestCluster::start().await;
     let store = cluster.store(|_| {});

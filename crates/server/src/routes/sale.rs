@@ -6,7 +6,7 @@ use super::extract::{AppState, IdempotencyHeader, JsonBody, path_sku};
 use super::once;
 use crate::domain::Sku;
 use crate::error::Error;
-use crate::ops::sale::{self, SaleChange};
+use crate::ops::{self, sale::SaleChange};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -19,7 +19,7 @@ fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
 /// `PUT /v1/skus/{sku}/sale` (admin): change a SKU's sale settings.
 #[utoipa::path(put, path = "/v1/skus/{sku}/sale", tag = "drops",
     params(super::api::SkuPath, super::api::IdempotencyKeyHeader), request_body = super::api::SaleRequest,
-    responses((status = 200, description = "Every sale setting now in force (`null`: not set)", body = crate::ops::sale::SaleSettings),
+    responses((status = 200, description = "Every sale setting now in force (`null`: not set)", body = crate::ops::SaleSettings),
         super::api::InvalidRequest,
         super::api::Unauthorized,
         super::api::Forbidden,
@@ -42,7 +42,7 @@ pub(super) async fn set_sale(
     once::respond(&state, idem, &format!("sale:{sku}"), &change, || async {
         Ok(once::json(
             StatusCode::OK,
-            &sale::set_sale(&state.store, &sku, change).await?,
+            &ops::set_sale(&state.store, &sku, change).await?,
         ))
     })
     .await
@@ -52,7 +52,7 @@ pub(super) async fn set_sale(
 #[utoipa::path(get, path = "/v1/skus/{sku}/sale", tag = "drops",
     security((), ("api_key" = ["read"]), ("admin_token" = [])),
     params(super::api::SkuPath),
-    responses((status = 200, description = "The SKU's sale settings (`null`: not set)", body = crate::ops::sale::SaleSettings),
+    responses((status = 200, description = "The SKU's sale settings (`null`: not set)", body = crate::ops::SaleSettings),
         super::api::Unauthorized,
         super::api::Forbidden,
         super::api::InvalidRequest,
@@ -62,5 +62,5 @@ pub(super) async fn set_sale(
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub(super) async fn get_sale(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = sku_of(&req)?;
-    Ok(HttpResponse::Ok().json(sale::get_sale(&state.store, &sku).await?))
+    Ok(HttpResponse::Ok().json(ops::get_sale(&state.store, &sku).await?))
 }

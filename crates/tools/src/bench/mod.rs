@@ -13,6 +13,7 @@ pub mod floor;
 mod ledger;
 pub mod recommend;
 mod report;
+mod stocking;
 pub mod sweep;
 
 pub use driver::Driver;
