@@ -87,6 +87,8 @@ fn main() {
                 locations: 0,
                 alerts: false,
                 sale: false,
+                customers: 0,
+                per_customer_limit: None,
             };
             let mut results = Vec::new();
             for strategy in Strategy::ALL {

@@ -174,6 +174,19 @@ pub struct WorkloadArgs {
     /// writes the count: a drop's cost per take.
     #[arg(long)]
     pub sale: bool,
+    /// Buyers as this many customers (buyer i is customer `c<i mod N>`): bots that each
+    /// send many requests. Reports how many customers got units and the most any one got.
+    /// Without it, every buyer is one customer.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub customers: Option<u64>,
+    /// With --customers: requests each customer sends; buyers are then customers × this
+    /// (instead of --buyers).
+    #[arg(long, requires = "customers", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub requests_per_customer: Option<u64>,
+    /// Give each SKU a sale with this per-customer limit (and `--sale`'s open window): with
+    /// --customers, who gets past it (`broken` does; `watch` and `lua` never).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub per_customer_limit: Option<i64>,
     /// Group commit on watch and lua (library mode; `off` is the textbook paths).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub batching: String,
@@ -193,7 +206,10 @@ impl WorkloadArgs {
     pub fn workload(&self, concurrency: usize) -> Workload {
         Workload {
             op: self.op,
-            buyers: self.buyers,
+            buyers: match (self.customers, self.requests_per_customer) {
+                (Some(c), Some(r)) => c.saturating_mul(r),
+                _ => self.buyers,
+            },
             stock: self.stock,
             skus: convert::usize_of(self.skus),
             distribution: self.distribution,
@@ -202,6 +218,8 @@ impl WorkloadArgs {
             locations: convert::usize_of(self.locations),
             alerts: self.alerts,
             sale: self.sale,
+            customers: self.customers.unwrap_or(0),
+            per_customer_limit: self.per_customer_limit,
         }
     }
 }

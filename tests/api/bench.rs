@@ -21,6 +21,8 @@ fn rush(buyers: u64, stock: i64) -> Workload {
         locations: 0,
         alerts: false,
         sale: false,
+        customers: 0,
+        per_customer_limit: None,
     }
 }
 
@@ -244,4 +246,38 @@ async fn a_sweep_writes_one_csv_row_per_point_and_the_plots() {
             .sum::<u64>()
     };
     assert!(rate(20) > 0, "20 buyers on one key must conflict without group commit");
+}
+
+/// Bots against a limit: 10 customers sending 30 requests each for a SKU limited to 2 a
+/// customer. `watch` and `lua` give every customer exactly 2; `broken`, which checks its
+/// limit the naive way, lets some customer past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_against_a_limit_get_no_more_than_it_on_watch_and_lua() {
+    let redis = TestRedis::start().await;
+    let config = StoreConfig {
+        broken_think_time: std::time::Duration::from_millis(20),
+        ..StoreConfig::default()
+    };
+    let driver = Driver::library(Target::Single(redis.url()), config);
+    let w = Workload {
+        customers: 10,
+        per_customer_limit: Some(2),
+        ..rush(300, 1_000)
+    };
+    let hidden = indicatif::ProgressBar::hidden();
+    for strategy in Strategy::ALL {
+        let r = bench::run_strategy(&driver, strategy, &w, &hidden).await.unwrap();
+        let c = r.customers.expect("customer figures");
+        assert_eq!(c.customers, 10);
+        match strategy {
+            Strategy::Broken => assert!(c.most_units > 2, "{strategy:?}: {c:?}"),
+            _ => {
+                assert_eq!(
+                    (c.served, c.most_units, r.successes),
+                    (10, 2, 20),
+                    "{strategy:?}: {c:?}"
+                );
+            }
+        }
+    }
 }

@@ -29,6 +29,9 @@ pub enum Outcome {
     Rejected,
     /// Turned away because retries ran out (503 `contention`).
     GaveUp,
+    /// Refused by a sale's rule (409 `limit_exceeded` or `not_on_sale`, 403 without an
+    /// admission): not a race for stock, so neither served nor turned away by it.
+    Limited,
     /// Anything else (a Redis failure, a timeout): neither served nor turned away.
     Failed,
 }
@@ -85,6 +88,12 @@ impl Answer {
             Err(Error::Contention { attempts, .. }) => {
                 Self::new(Outcome::GaveUp, Effort::gave_up_after(*attempts), Vec::new())
             }
+            Err(
+                Error::LimitExceeded { .. }
+                | Error::NotOnSale { .. }
+                | Error::AdmissionRequired { .. }
+                | Error::AdmissionInvalid { .. },
+            ) => Self::new(Outcome::Limited, Effort::of(1, 0), Vec::new()),
             Err(_) => Self::new(Outcome::Failed, Effort::of(1, 0), Vec::new()),
         }
     }

@@ -59,6 +59,8 @@ pub(super) struct Prepared {
     keep: bool,
     /// How long a reservation holds.
     hold: crate::domain::TtlSeconds,
+    /// Customers the buyers are (`Workload::customers`).
+    customers: u64,
 }
 
 enum Target {
@@ -159,6 +161,7 @@ impl Driver {
                 Self::Library { hold, .. } => *hold,
                 Self::Http { .. } => HOLD,
             },
+            customers: w.customers,
         })
     }
 }
@@ -197,18 +200,22 @@ impl Prepared {
         }
     }
 
-    /// One buyer's call on the SKUs at these indexes.
-    pub(super) async fn call(&self, cart: &[usize]) -> Answer {
+    /// One buyer's call on the SKUs at these indexes; `buyer` counts from 0.
+    pub(super) async fn call(&self, cart: &[usize], buyer: u64) -> Answer {
+        let user = match self.customers {
+            0 => std::borrow::Cow::Borrowed(&self.user),
+            n => std::borrow::Cow::Owned(UserId::try_from(format!("c{}", buyer % n)).expect("a valid user id")),
+        };
         match &self.target {
-            Target::Library(store) => self.call_library(store, cart).await,
+            Target::Library(store) => self.call_library(store, cart, &user).await,
             // Boxed: an HTTP client's future is large, and each buyer's call is moved into
             // its timer; inline, a library run would copy it for every call.
-            Target::Http { base, client } => Box::pin(self.call_http(base, client, cart)).await,
+            Target::Http { base, client } => Box::pin(self.call_http(base, client, cart, &user)).await,
         }
     }
 
-    async fn call_library(&self, store: &Inventory, cart: &[usize]) -> Answer {
-        let (user, one) = (&self.user, self.one);
+    async fn call_library(&self, store: &Inventory, cart: &[usize], user: &UserId) -> Answer {
+        let one = self.one;
         let index = |sku: &Sku| self.index.get(sku.as_str()).copied().unwrap_or(u32::MAX);
         let lines = |items: &[ops::CheckoutLine]| -> Vec<(u32, i64)> {
             items.iter().map(|l| (index(&l.sku), l.remaining)).collect()
@@ -233,17 +240,17 @@ impl Prepared {
         }
     }
 
-    async fn call_http(&self, base: &str, client: &reqwest::Client, cart: &[usize]) -> Answer {
+    async fn call_http(&self, base: &str, client: &reqwest::Client, cart: &[usize], user: &UserId) -> Answer {
         let strategy = self.strategy.as_str();
         let (path, body) = match self.op {
             Op::Purchase => (
                 "purchases",
-                json!({"sku": self.skus[cart[0]], "quantity": 1, "user_id": "bench"}),
+                json!({"sku": self.skus[cart[0]], "quantity": 1, "user_id": user}),
             ),
-            Op::Checkout => ("checkouts", json!({"user_id": "bench", "items": self.items_json(cart)})),
+            Op::Checkout => ("checkouts", json!({"user_id": user, "items": self.items_json(cart)})),
             Op::Reserve => (
                 "reservations",
-                json!({"user_id": "bench", "items": self.items_json(cart), "ttl_seconds": 600}),
+                json!({"user_id": user, "items": self.items_json(cart), "ttl_seconds": 600}),
             ),
         };
         let failed = || Answer::new(Outcome::Failed, Effort::of(1, 0), Vec::new());
@@ -276,6 +283,9 @@ impl Prepared {
                 Answer::new(Outcome::Rejected, Effort::refused_after(attempts), levels("available"))
             }
             (503, Some("contention")) => Answer::new(Outcome::GaveUp, Effort::gave_up_after(attempts), Vec::new()),
+            (409 | 403, Some("limit_exceeded" | "not_on_sale" | "admission_required" | "admission_invalid")) => {
+                Answer::new(Outcome::Limited, Effort::of(1, 0), Vec::new())
+            }
             _ => failed(),
         }
     }

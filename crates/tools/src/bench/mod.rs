@@ -103,6 +103,11 @@ pub struct Workload {
     /// Whether each SKU has a drop's sale settings (an open window and a limit no buyer
     /// reaches), so every take reads Redis's clock and its customer's count.
     pub sale: bool,
+    /// Customers the buyers are (buyer i is customer i mod n): bots that each send many
+    /// requests. 0: every buyer is one customer, `bench`.
+    pub customers: u64,
+    /// A per-customer limit on every SKU (a sale like `sale`'s, with this limit).
+    pub per_customer_limit: Option<i64>,
 }
 
 /// What one strategy did. Field names are the `--json` contract.
@@ -112,10 +117,15 @@ pub struct StrategyResult {
     pub strategy: Strategy,
     /// Calls answered 201.
     pub successes: u64,
+    /// With `--customers`: how many customers got units, and the most any one got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customers: Option<Customers>,
     /// Refused for stock (409 insufficient_stock).
     pub rejections: u64,
     /// Retries exhausted (503 contention).
     pub give_ups: u64,
+    /// Refused by a sale's rule: a customer's limit, the window, the waiting room.
+    pub limited: u64,
     /// Anything else (timeouts, Redis errors); 0 on a healthy run.
     pub errors: u64,
     /// Units taken beyond what existed, read back from Redis afterwards.
@@ -209,7 +219,13 @@ pub async fn run_strategy(
                 Distribution::Uniform => None,
             };
             let mut calls = Vec::new();
-            while next.fetch_add(1, Ordering::Relaxed) < workload.buyers {
+            // The customer of each success (with `--customers`).
+            let mut wins = Vec::new();
+            loop {
+                let buyer = next.fetch_add(1, Ordering::Relaxed);
+                if buyer >= workload.buyers {
+                    break;
+                }
                 let lines = match workload.op {
                     Op::Purchase => 1,
                     Op::Checkout | Op::Reserve => workload.cart_size.clamp(1, workload.skus),
@@ -228,10 +244,14 @@ pub async fn run_strategy(
                         cart.push(i);
                     }
                 }
-                calls.push(clock.time(run.call(&cart)).await);
+                let call = clock.time(run.call(&cart, buyer)).await;
+                if workload.customers > 0 && call.answer.outcome == Outcome::Success {
+                    wins.push(buyer % workload.customers);
+                }
+                calls.push(call);
                 progress.inc(1);
             }
-            calls
+            (calls, wins)
         })
     });
     let counters = || {
@@ -242,9 +262,21 @@ pub async fn run_strategy(
     // any earlier, one could make an attempt before the sampler's baseline.
     let (joined, effort) = crate::race::sampled(&clock, counters, async move { join_all(workers).await }).await;
     let mut calls: Vec<Call> = Vec::with_capacity(crate::convert::usize_of(workload.buyers));
+    let mut wins = Vec::new();
     for joined in joined {
-        calls.extend(joined.map_err(|e| format!("a buyer task failed: {e}"))?);
+        let (c, w) = joined.map_err(|e| format!("a buyer task failed: {e}"))?;
+        calls.extend(c);
+        wins.extend(w);
     }
+    let lines = match workload.op {
+        Op::Purchase => 1,
+        Op::Checkout | Op::Reserve => workload.cart_size.clamp(1, workload.skus),
+    };
+    let customers = Customers::of(
+        workload.customers,
+        &wins,
+        crate::convert::u64_of(crate::convert::i64_of(lines)),
+    );
     let elapsed = clock.now_us() as f64 / 1e6;
     let redis_cpu_us = match (cpu_before, run.redis_cpu_s().await) {
         (Some(b), Some(a)) => Some((a - b).max(0.0) * 1e6),
@@ -276,13 +308,21 @@ pub async fn run_strategy(
     };
     let (oversold, verified) = run.audit().await?;
     run.clean_up().await;
-    let [successes, rejections, give_ups, errors] =
-        [Outcome::Success, Outcome::Rejected, Outcome::GaveUp, Outcome::Failed].map(|o| crate::race::count(&calls, o));
+    let [successes, rejections, give_ups, limited, errors] = [
+        Outcome::Success,
+        Outcome::Rejected,
+        Outcome::GaveUp,
+        Outcome::Limited,
+        Outcome::Failed,
+    ]
+    .map(|o| crate::race::count(&calls, o));
     Ok(StrategyResult {
         strategy,
         successes,
+        customers,
         rejections,
         give_ups,
+        limited,
         errors,
         oversold,
         attempts,
@@ -305,6 +345,35 @@ pub async fn run_strategy(
         verified,
         ledger,
     })
+}
+
+/// Who got the units, when buyers are customers sending many requests each.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Customers {
+    /// Customers in the workload.
+    pub customers: u64,
+    /// Customers who got at least one unit.
+    pub served: u64,
+    /// The most units any one customer got.
+    pub most_units: u64,
+}
+
+impl Customers {
+    /// From the customer of each success and the units each success took.
+    fn of(customers: u64, wins: &[u64], units_per_win: u64) -> Option<Self> {
+        if customers == 0 {
+            return None;
+        }
+        let mut got: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+        for c in wins {
+            *got.entry(*c).or_default() += units_per_win;
+        }
+        Some(Self {
+            customers,
+            served: crate::convert::u64_of(crate::convert::i64_of(got.len())),
+            most_units: got.values().copied().max().unwrap_or(0),
+        })
+    }
 }
 
 /// Settings that shape the `watch` path, reported with the results.

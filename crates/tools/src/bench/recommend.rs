@@ -179,8 +179,10 @@ mod tests {
             result: StrategyResult {
                 strategy,
                 successes: 1,
+                customers: None,
                 rejections: 0,
                 give_ups: 0,
+                limited: 0,
                 errors: 0,
                 oversold: 0,
                 attempts: 1,

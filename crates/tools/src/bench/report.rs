@@ -42,6 +42,24 @@ pub fn print_table(results: &[StrategyResult]) {
             );
         }
     }
+    for r in results {
+        if let Some(c) = &r.customers {
+            println!(
+                "customers {:<6} {} of {} got units; the most any one got: {}; refused by the sale's rules: {}",
+                r.strategy.as_str(),
+                c.served,
+                c.customers,
+                c.most_units,
+                r.limited
+            );
+        } else if r.limited > 0 {
+            println!(
+                "limited {:<6} {} refused by the sale's rules",
+                r.strategy.as_str(),
+                r.limited
+            );
+        }
+    }
     let rows: Vec<(&str, &crate::race::Fairness)> =
         results.iter().map(|r| (r.strategy.as_str(), &r.fairness)).collect();
     println!("\n{}", crate::race::fairness_table(&rows));

@@ -41,12 +41,12 @@ pub(super) async fn stock_library(
         };
         ops::alerts::set_rules(store, sku, rules).await.map_err(e)?;
     }
-    if w.sale {
+    if w.sale || w.per_customer_limit.is_some() {
         let (opens, closes) = sale_window();
         let sale = ops::sale::SaleChange {
             opens_at: ops::sale::Change::Set(opens),
             closes_at: ops::sale::Change::Set(closes),
-            per_customer_limit: ops::sale::Change::Set(SALE_LIMIT),
+            per_customer_limit: ops::sale::Change::Set(w.per_customer_limit.unwrap_or(SALE_LIMIT)),
             ..Default::default()
         };
         ops::set_sale(store, sku, sale).await.map_err(e)?;
@@ -84,11 +84,12 @@ pub(super) fn stock_requests(sku: &Sku, w: &Workload) -> Vec<(String, serde_json
             json!({"low_stock_threshold": w.stock / 2}),
         ));
     }
-    if w.sale {
+    if w.sale || w.per_customer_limit.is_some() {
         let (opens, closes) = sale_window();
+        let limit = w.per_customer_limit.unwrap_or(SALE_LIMIT);
         puts.push((
             format!("/v1/skus/{sku}/sale"),
-            json!({"opens_at": opens.to_rfc3339(), "closes_at": closes.to_rfc3339(), "per_customer_limit": SALE_LIMIT}),
+            json!({"opens_at": opens.to_rfc3339(), "closes_at": closes.to_rfc3339(), "per_customer_limit": limit}),
         ));
     }
     puts
