@@ -40,6 +40,7 @@ async fn main() -> ExitCode {
         #[cfg(feature = "tools")]
         Command::Demo(args) => match args.command {
             DemoCommand::Race(race) => demo::race(race).await,
+            DemoCommand::Bots(bots) => demo::bots(bots).await,
         },
         #[cfg(feature = "tools")]
         Command::Bench(args) => match args.command.clone() {

@@ -1,8 +1,8 @@
-//! `stockwatch demo race`.
+//! `stockwatch demo race` and `stockwatch demo bots`.
 
 use super::redis_target;
 use stockwatch::Store;
-use stockwatch::config::RaceArgs;
+use stockwatch::config::{BotsArgs, RaceArgs};
 use stockwatch::ops::Inventory;
 
 /// `stockwatch demo race`: the rush through each strategy, or the step-by-step replay.
@@ -68,6 +68,45 @@ pub async fn race(args: RaceArgs) -> Result<(), String> {
             if let Some(path) = &args.plot {
                 println!("The race, drawn: {}", path.display());
             }
+        }
+        Ok(())
+    }
+    .await;
+    if let Some(m) = managed {
+        m.shutdown().await;
+    }
+    result
+}
+
+/// `stockwatch demo bots`: the same drop, limited per customer, through each strategy.
+pub async fn bots(args: BotsArgs) -> Result<(), String> {
+    use stockwatch::domain::{Available, Sku, Strategy};
+    let (target, managed) = redis_target(&args.redis, true).await?;
+    let result = async {
+        // The broken path's pause is what lets its bots' requests all read the count before
+        // any writes it; the library default is too short to show on a fast machine.
+        let config = stockwatch::StoreConfig {
+            broken_think_time: std::time::Duration::from_millis(20),
+            ..stockwatch::demo::race_config("demo-bots", true)
+        };
+        let store = Inventory::new(Store::connect(&target, config).map_err(|e| e.to_string())?);
+        let drop = |strategy| stockwatch::demo::Drop {
+            sku: Sku::parse("drop").expect("a valid sku"),
+            stock: Available::parse(&args.stock.into(), "stock").expect("range checked by clap"),
+            limit: args.limit,
+            bots: args.bots,
+            requests_per_bot: args.requests_per_bot,
+            people: args.people,
+            strategy,
+        };
+        let mut results = Vec::new();
+        for strategy in Strategy::ALL {
+            results.push(drop(strategy).run(&store).await.map_err(|e| e.to_string())?);
+        }
+        if args.json {
+            println!("{}", serde_json::json!({ "results": results }));
+        } else {
+            print!("{}", stockwatch::demo::bots_table(&drop(Strategy::Watch), &results));
         }
         Ok(())
     }

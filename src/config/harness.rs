@@ -56,6 +56,35 @@ pub struct DemoArgs {
 pub enum DemoCommand {
     /// Black Friday: N buyers rush M units through broken, watch and lua; see who oversells.
     Race(RaceArgs),
+    /// Bots against people: a drop limited per customer, where bots fire many requests at
+    /// once; see which strategy lets a bot past the limit.
+    Bots(BotsArgs),
+}
+
+/// `stockwatch demo bots`.
+#[derive(Debug, Clone, Args)]
+pub struct BotsArgs {
+    /// Bots, each firing --requests-per-bot requests at once.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub bots: u64,
+    /// Requests each bot fires.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub requests_per_bot: u64,
+    /// People, one request each.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=5_000))]
+    pub people: u64,
+    /// Units in stock.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub stock: i64,
+    /// Units one customer may take.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub limit: i64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Redis settings.
+    #[command(flatten)]
+    pub redis: RedisArgs,
 }
 
 /// `stockwatch demo race`.

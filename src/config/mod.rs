@@ -37,7 +37,7 @@ pub use args::{LedgerAction, LedgerCommandArgs};
 pub use catalog::{ExportArgs, ImportArgs, RowFormat};
 #[cfg(feature = "tools")]
 pub use harness::{
-    BenchArgs, BenchCommand, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,
+    BenchArgs, BenchCommand, BotsArgs, DemoArgs, DemoCommand, RaceArgs, SoakArgs, Strategies, SweepArgs, WorkloadArgs,
 };
 pub use keys::{KeysAction, KeysArgs};
 pub use ledger::LedgerArgs;

@@ -1,12 +1,17 @@
 //! `stockwatch demo race`, run as a user would: the side-by-side rush (table and `--json`)
-//! and the step-by-step replay (`--interleave`), which must not change between runs.
+//! and the step-by-step replay (`--interleave`), which must not change between runs; and
+//! `stockwatch demo bots`, bots against people in a drop limited per customer.
 
 use crate::helpers::TestRedis;
 use serde_json::Value;
 
 fn demo(redis: &TestRedis, args: &[&str]) -> String {
+    demo_of(redis, "race", args)
+}
+
+fn demo_of(redis: &TestRedis, which: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
-        .args(["demo", "race"])
+        .args(["demo", which])
         .args(args)
         .env("REDIS_URL", redis.url())
         .env("RUST_LOG", "warn")
@@ -226,4 +231,38 @@ async fn the_interleaving_replays_the_same_on_every_run() {
         ),
         (Some(1), Some(0))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_get_past_the_limit_only_on_broken() {
+    let redis = TestRedis::start().await;
+    let args = [
+        "--json",
+        "--bots",
+        "4",
+        "--requests-per-bot",
+        "30",
+        "--people",
+        "50",
+        "--stock",
+        "60",
+    ];
+    let json: Value = serde_json::from_str(&demo_of(&redis, "bots", &args)).unwrap();
+    let results = json["results"].as_array().unwrap();
+    for r in results {
+        let most = r["most_per_bot"].as_u64().unwrap();
+        match r["strategy"].as_str().unwrap() {
+            "broken" => assert!(most > 2, "{r}"),
+            _ => {
+                assert_eq!(most, 2, "{r}");
+                assert!(r["bot_units"].as_u64().unwrap() <= 8, "{r}");
+                assert_eq!(
+                    r["people_served"], 50,
+                    "stock for every person once bots are capped: {r}"
+                );
+            }
+        }
+    }
+    let table = demo_of(&redis, "bots", &args[1..]);
+    assert!(table.contains("past the limit"), "{table}");
 }

@@ -233,6 +233,16 @@ async fn takes_need_a_valid_admission_for_their_customer_and_sku() {
     );
     let (status, body) = buy(&app, "lua", "drop", "cy", Some(&token)).await;
     assert_eq!((status, body["error"].as_str()), (403, Some("admission_invalid")));
+    // What the operator sees: tickets, admissions, refusals by reason.
+    let metrics = app.text("/metrics").await;
+    for line in [
+        "stockwatch_waiting_room_tickets_total 3",
+        "reason=\"admission_required\"",
+        "reason=\"admission_invalid\"",
+    ] {
+        assert!(metrics.contains(line), "{line} not in /metrics");
+    }
+    assert!(!metrics.contains("stockwatch_waiting_room_admissions_total 0"));
     // Turning the room off lets takes through without an admission.
     app.send(Method::PUT, "/v1/skus/drop/sale", Some(json!({"queue": null})))
         .await;

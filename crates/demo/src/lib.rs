@@ -7,6 +7,7 @@
 //!
 //! - [`rush`]: N buyers at once through one strategy (the terminal race, the dashboard).
 //! - [`interleave`]: the lost update replayed command by command, the same on every run.
+//! - [`bots`]: a drop with a per-customer limit, bots against people.
 //!
 //! Rendering for the terminal lives here too; colour only when stdout is a terminal.
 
@@ -19,9 +20,11 @@ use stockwatch_core::{convert, domain, error, keys, outcome, retry};
 use stockwatch_ops as ops;
 use stockwatch_store as store;
 
+pub mod bots;
 pub mod interleave;
 pub mod rush;
 
+pub use bots::{Drop, DropResult, bots_table};
 pub use interleave::{MAX_REPLAY_BUYERS, Mark, Replay, ReplayError, replay};
 pub use rush::{MAX_BUYERS, Rush, RushResult, race_config};
 

@@ -81,10 +81,15 @@ pub async fn join(store: &Inventory, sku: &Sku, user: &UserId) -> Result<TicketS
     match (tag, ticket) {
         ("unknown_sku", _) => Err(Error::unknown_sku(sku)),
         ("no_queue", _) => Err(Error::NoQueue { sku: sku.clone() }),
-        ("new" | "joined", Some(ticket)) => Ok(TicketStatus {
-            new,
-            ..status(store, sku, &ticket).await?
-        }),
+        ("new" | "joined", Some(ticket)) => {
+            if new {
+                store.metrics().drops.tickets.inc();
+            }
+            Ok(TicketStatus {
+                new,
+                ..status(store, sku, &ticket).await?
+            })
+        }
         _ => Err(StoreError::Protocol(format!("queue_join.lua replied {reply:?}").into()).into()),
     }
 }
@@ -160,6 +165,7 @@ pub async fn status(store: &Inventory, sku: &Sku, ticket: &Ticket) -> Result<Tic
                 .await?;
             early - early_in + ahead + 1
         };
+        store.metrics().drops.queue_length.set(crate::convert::i64_of(position));
         return Ok(answer(TicketState::Waiting, Some(position), None));
     }
     let until = admitted_at + terms.admission_ttl_s * 1000;

@@ -31,9 +31,10 @@ pub(super) struct TicketView {
 
 impl TicketView {
     fn of(state: &AppState, sku: &Sku, status: TicketStatus) -> Self {
-        let admission = status
-            .expires_at
-            .map(|until| state.admission.sign(sku, &status.user, until));
+        let admission = status.expires_at.map(|until| {
+            state.store.metrics().drops.admissions.inc();
+            state.admission.sign(sku, &status.user, until)
+        });
         Self {
             ticket: status.ticket,
             state: status.state,

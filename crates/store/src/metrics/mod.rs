@@ -4,7 +4,9 @@
 //! Every label value comes from a closed set (operation, strategy, route pattern, error
 //! kind), never from a SKU, user or id, so the number of series stays bounded.
 
+mod drops;
 mod ledger;
+pub use drops::DropMetrics;
 pub use ledger::LedgerMetrics;
 
 use crate::convert;
@@ -72,6 +74,8 @@ pub struct Metrics {
     pub webhook_dead_lettered: IntCounter,
     /// The ledger projector's.
     pub ledger: LedgerMetrics,
+    /// Waiting rooms'.
+    pub drops: DropMetrics,
     /// Totals the bench reads without parsing the text format.
     totals: [std::sync::atomic::AtomicU64; 2],
     /// The same totals, counted as Redis answers each attempt rather than when the call
@@ -231,6 +235,7 @@ impl Metrics {
             redis_errors: counter_vec(&r, "redis_errors_total", "Redis failures by kind.", &["kind"]),
             sse_clients: gauge(&r, "sse_clients", "Open GET /v1/events streams."),
             ledger: LedgerMetrics::new(&r),
+            drops: DropMetrics::new(&r),
             registry: r,
             totals: Default::default(),
             live: Default::default(),
