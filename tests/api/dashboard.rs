@@ -885,3 +885,61 @@ async fn the_dashboard_with_a_big_catalog_reads_pages_never_the_catalog() {
     eprintln!("dashboard with 100,000 SKUs: DOMContentLoaded at {loaded:.0} ms");
     client.close().await.unwrap();
 }
+
+/// The drop panel: a countdown on Redis's clock, the waiting room's figures and the level;
+/// and bots against people, where only `broken` lets a bot past the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_a_drop_and_bots_against_people() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    app.set_stock("launch", 50).await;
+    let (secs, _): (i64, i64) = redis::cmd("TIME")
+        .query_async(&mut app.redis.raw().await)
+        .await
+        .unwrap();
+    let opens = time::OffsetDateTime::from_unix_timestamp(secs + 600).unwrap();
+    let opens = opens.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let sale = json!({"opens_at": opens, "per_customer_limit": 2, "queue": {"admit_per_s": 10, "admission_ttl_s": 60}});
+    let (status, body) = app.send(reqwest::Method::PUT, "/v1/skus/launch/sale", Some(sale)).await;
+    assert_eq!(status, 200, "{body}");
+    for user in ["a", "b", "c"] {
+        assert_eq!(app.post("/v1/skus/launch/queue", json!({"user_id": user})).await.0, 201);
+    }
+    let driver = Driver::start();
+    let client = browser(&driver).await;
+    client.goto(&app.url("/")).await.unwrap();
+    let input = client.find(Locator::Id("drop-sku")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("launch").await.unwrap();
+    click(&client, "drop-watch").await;
+    wait_until(&client, "!document.getElementById('drop-figures').hidden").await;
+    let cell = |k: &str| format!("document.querySelector('[data-drop={k}]').textContent");
+    let countdown: String = eval(&client, &cell("countdown")).await;
+    assert!(
+        countdown.starts_with("in 9:") || countdown.starts_with("in 10:"),
+        "{countdown}"
+    );
+    for (k, want) in [
+        ("tickets", "3"),
+        ("waiting", "3"),
+        ("admitted", "0"),
+        ("available", "50"),
+        ("limit", "2"),
+    ] {
+        assert_eq!(eval::<String>(&client, &cell(k)).await, want, "{k}");
+    }
+    // Bots against people, on another SKU (the demo retires its SKU after).
+    let input = client.find(Locator::Id("drop-sku")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("bots").await.unwrap();
+    click(&client, "drop-bots").await;
+    wait_until(&client, "document.querySelectorAll('#bots-result tbody tr').length === 3 && !document.getElementById('drop-bots').disabled").await;
+    let rows: Vec<Vec<String>> = eval(
+        &client,
+        "[...document.querySelectorAll('#bots-result tbody tr')].map(r => [...r.cells].map(c => c.textContent))",
+    )
+    .await;
+    let most = |strategy: &str| -> i64 { rows.iter().find(|r| r[0] == strategy).unwrap()[2].parse().unwrap() };
+    assert!(most("broken") > 2, "{rows:?}");
+    assert_eq!((most("watch"), most("lua")), (2, 2), "{rows:?}");
+    client.close().await.unwrap();
+}

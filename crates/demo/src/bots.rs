@@ -30,7 +30,7 @@ pub struct Drop {
 }
 
 /// How a drop ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DropResult {
     /// `broken`, `watch` or `lua`.
     pub strategy: String,

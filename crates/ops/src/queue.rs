@@ -174,3 +174,57 @@ pub async fn status(store: &Inventory, sku: &Sku, ticket: &Ticket) -> Result<Tic
         false => Ok(answer(TicketState::Expired, None, None)),
     }
 }
+
+/// A waiting room at a glance, for a shop's page or the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RoomSummary {
+    /// The SKU.
+    #[schema(value_type = String)]
+    pub sku: Sku,
+    /// Redis's clock now (epoch ms): count down to `opens_at` from this, not a local clock.
+    pub now: i64,
+    /// Tickets handed out.
+    pub tickets: u64,
+    /// Of which admitted so far (their admissions may since have ended).
+    pub admitted: u64,
+    /// Of which still waiting.
+    pub waiting: u64,
+}
+
+/// `sku`'s waiting room now; `no_queue` when its sale has none.
+pub async fn summary(store: &Inventory, sku: &Sku) -> Result<RoomSummary, Error> {
+    let keys = store.keys();
+    let queue = keys.queue(sku);
+    let read = vec![
+        redis::cmd("ZCARD").arg(&queue).to_owned(),
+        redis::cmd("ZCOUNT").arg(&queue).arg(0).arg("(1").to_owned(),
+        redis::cmd("HGETALL").arg(keys.stock(sku)).to_owned(),
+        redis::cmd("TIME").to_owned(),
+    ];
+    let replies: Vec<Value> = store.read_all(read).await?;
+    let (tickets, early, stock, (secs, micros)): (u64, u64, HashMap<String, String>, (i64, i64)) =
+        redis::from_redis_value(Value::Array(replies)).map_err(StoreError::from)?;
+    let now = secs * 1000 + micros / 1000;
+    let level = Level::parse(sku, &stock)?.ok_or_else(|| Error::unknown_sku(sku))?;
+    let sale = level.sale.unwrap_or_default();
+    let Some(terms) = sale.queue else {
+        return Err(Error::NoQueue { sku: sku.clone() });
+    };
+    let opens = sale.opens_at.map(|t| t.millis());
+    let early_in = match opens {
+        Some(o) if now >= o => crate::convert::u64_of((now - o) * terms.admit_per_s.max(1) / 1000 + 1).min(early),
+        _ => 0,
+    };
+    let later_in: u64 = match opens.is_none_or(|o| now >= o) {
+        true => store.query(redis::cmd("ZCOUNT").arg(&queue).arg(1).arg(now)).await?,
+        false => 0,
+    };
+    let admitted = early_in + later_in;
+    Ok(RoomSummary {
+        sku: sku.clone(),
+        now,
+        tickets,
+        admitted,
+        waiting: tickets.saturating_sub(admitted),
+    })
+}

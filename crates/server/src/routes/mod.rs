@@ -68,6 +68,7 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
         .service(web::redirect("/docs", "/docs/"))
         .service(endpoint("/", "GET, HEAD", web::get().to(dashboard::dashboard)))
         .service(endpoint("/v1/demo/rush", "POST", web::post().to(rush::rush)))
+        .service(endpoint("/v1/demo/bots", "POST", web::post().to(rush::bots)))
         .service(endpoint("/v1/demo/replay", "POST", web::post().to(replay::replay)))
         .service(endpoint("/metrics", "GET, HEAD", web::get().to(metrics::metrics)))
         .service(endpoint("/v1/events", "GET, HEAD", web::get().to(events::events)))
@@ -130,7 +131,10 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
                     })
                 })),
         )
-        .service(endpoint("/v1/skus/{sku}/queue", "POST", web::post().to(queue::join)))
+        .service(
+            endpoint("/v1/skus/{sku}/queue", "GET, HEAD, POST", web::post().to(queue::join))
+                .route(web::get().to(queue::room)),
+        )
         .service(endpoint(
             "/v1/skus/{sku}/queue/{ticket}",
             "GET, HEAD",

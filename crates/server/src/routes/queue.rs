@@ -2,7 +2,7 @@
 //! the admission it carries as the `Admission` header of the take.
 
 use super::api::QueueRequest;
-use super::auth::Checkout;
+use super::auth::{Checkout, Reader};
 use super::extract::{AppState, JsonBody, path_param, path_sku};
 use crate::domain::{Sku, Ticket, UserId};
 use crate::error::Error;
@@ -83,4 +83,17 @@ pub(super) async fn ticket(_: Checkout, req: HttpRequest, state: web::Data<AppSt
     let ticket = Ticket::parse(&path_param(&req, "ticket")).ok_or(Error::UnknownTicket)?;
     let status = queue::status(&state.store, &sku, &ticket).await?;
     Ok(HttpResponse::Ok().json(TicketView::of(&state, &sku, status)))
+}
+
+/// `GET /v1/skus/{sku}/queue`: a waiting room at a glance, on Redis's clock.
+#[utoipa::path(get, path = "/v1/skus/{sku}/queue", tag = "drops",
+    security((), ("api_key" = ["read"]), ("admin_token" = [])),
+    params(super::api::SkuPath),
+    responses((status = 200, description = "Tickets, admitted and waiting, and Redis's clock", body = crate::ops::queue::RoomSummary),
+        super::api::RoomRefusals)
+)]
+#[tracing::instrument(level = "debug", skip_all, fields(sku))]
+pub(super) async fn room(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let sku = path_sku(&req)?;
+    Ok(HttpResponse::Ok().json(queue::summary(&state.store, &sku).await?))
 }

@@ -41,3 +41,31 @@ pub(super) async fn rush(
     span.record("buyers", rush.buyers);
     Ok(HttpResponse::Ok().json(rush.run(&store).await?))
 }
+
+/// `POST /v1/demo/bots` (admin): the dashboard's drop panel. A drop limited per customer,
+/// where bots fire many requests at once and people one each, through one strategy; who
+/// got what. The SKU is stocked and limited first and retired after.
+#[utoipa::path(post, path = "/v1/demo/bots", tag = "demo",
+    request_body = super::api::BotsRequest,
+    responses(
+        (status = 200, description = "Who got the units", body = crate::demo::DropResult),
+        (status = 400, description = "Invalid request: the message names the field (`invalid_request`)", body = crate::error::ErrorBody),
+        (status = 401, description = "No credential, or an unknown or revoked API key (`unauthorized`)", body = crate::error::ErrorBody),
+        (status = 403, description = "Wrong admin token, or an API key without the `admin` scope (`forbidden`), or `broken` without --allow-broken (`broken_disabled`)", body = crate::error::ErrorBody),
+        (status = 409, description = "Units of the SKU are held (`sku_in_use`): it cannot be retired", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = crate::error::ErrorBody),
+        (status = 503, description = "Redis unavailable (`redis_unavailable`)", body = crate::error::ErrorBody)),
+    security(("admin_token" = []), ("api_key" = ["admin"]))
+)]
+#[tracing::instrument(level = "debug", skip_all, fields(sku, strategy))]
+pub(super) async fn bots(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: JsonBody<super::api::BotsRequest>,
+) -> Result<HttpResponse, Error> {
+    let drop = crate::demo::Drop::try_from(body.get())?;
+    if drop.strategy == Strategy::Broken && !state.allow_broken {
+        return Err(Error::BrokenDisabled);
+    }
+    Ok(HttpResponse::Ok().json(drop.run(&state.store).await?))
+}

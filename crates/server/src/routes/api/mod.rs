@@ -17,7 +17,7 @@ pub use requests::{
     CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRestock, NewRush, PurchaseRequest,
     ReplayRequest, ReserveRequest, RestockRequest, RushRequest, SetStockRequest,
 };
-pub use sale::{QueueRequest, SaleRequest};
+pub use sale::{BotsRequest, QueueRequest, SaleRequest};
 pub use scans::{BadRow, MAX_ROWS, MovementBatchRequest, Scan, ScanRow, parse_batch};
 pub use stockroom::{
     AdjustmentRequest, NewAdjustment, NewLocationStock, NewTransfer, SetLocationStockRequest, TransferRequest,

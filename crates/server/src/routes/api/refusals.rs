@@ -114,6 +114,10 @@ error_responses!(
     JoinRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSku, NoQueue, TooLarge, Unavailable
 );
 error_responses!(
+    /// How reading a waiting room can be refused.
+    RoomRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSku, NoQueue, Unavailable
+);
+error_responses!(
     /// How reading a ticket can be refused.
     TicketRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSkuOrTicket, Unavailable
 );

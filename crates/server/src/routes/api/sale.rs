@@ -1,6 +1,7 @@
 //! The request body of a SKU's sale settings; same rules as `super::requests`.
 
-use crate::domain::{Field, InvalidInput, Timestamp, whole_in};
+use crate::demo::Drop;
+use crate::domain::{Available, Field, InvalidInput, Sku, Strategy, Timestamp, whole_in};
 use crate::ops::sale::{Change, QueueTerms, SaleChange};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -85,6 +86,58 @@ impl TryFrom<&SaleRequest> for SaleChange {
                 count("max_active_holds_per_customer", 1_000),
             )?,
             queue: change(&body.queue, queue_terms)?,
+        })
+    }
+}
+
+/// `POST /v1/demo/bots`: a drop limited per customer, bots against people.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"sku": "drop", "strategy": "watch", "bots": 5, "requests_per_bot": 40, "people": 100, "stock": 100, "limit": 2}))]
+pub struct BotsRequest {
+    /// The SKU of the drop: stocked and limited first, retired after.
+    #[serde(default)]
+    #[schema(value_type = Sku, required = true)]
+    pub sku: Field,
+    /// How every take runs (default watch).
+    #[serde(default)]
+    #[schema(value_type = Option<Strategy>)]
+    pub strategy: Field,
+    /// Bots (1-100), each firing `requests_per_bot` requests at once.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 100)]
+    pub bots: Field,
+    /// Requests each bot fires (1-1000).
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 1000)]
+    pub requests_per_bot: Field,
+    /// People, one request each (0-5000).
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 0, maximum = 5000)]
+    pub people: Field,
+    /// Units in stock (1-1,000,000).
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000)]
+    pub stock: Field,
+    /// Units one customer may take (1-1,000,000).
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000)]
+    pub limit: Field,
+}
+
+impl TryFrom<&BotsRequest> for Drop {
+    type Error = InvalidInput;
+
+    fn try_from(body: &BotsRequest) -> Result<Self, InvalidInput> {
+        let num =
+            |f: &Field, name: &str, range: std::ops::RangeInclusive<u64>| whole_in(f.required(name)?, name, range);
+        Ok(Drop {
+            sku: Sku::parse(body.sku.required("sku")?.as_str().unwrap_or_default())?,
+            strategy: Strategy::parse(body.strategy.optional().map(|v| v.as_str().unwrap_or_default()))?,
+            bots: num(&body.bots, "bots", 1..=100)?,
+            requests_per_bot: num(&body.requests_per_bot, "requests_per_bot", 1..=1000)?,
+            people: num(&body.people, "people", 0..=5000)?,
+            stock: Available::parse(&num(&body.stock, "stock", 1..=1_000_000)?.into(), "stock")?,
+            limit: crate::convert::i64_of(num(&body.limit, "limit", 1..=1_000_000)?),
         })
     }
 }
