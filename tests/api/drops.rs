@@ -472,8 +472,11 @@ async fn a_limit_holds_for_carts_across_slots_on_a_cluster() {
         let [a, b, _] = one_per_master("drop");
         stock(&store, &a, 1_000).await;
         stock(&store, &b, 1_000).await;
+        // One active hold a customer: a cross-slot checkout's parts are holds only for the
+        // instant of their saga, and must not count as ones.
         let limit = SaleChange {
             per_customer_limit: Change::Set(2),
+            max_active_holds_per_customer: Change::Set(1),
             ..SaleChange::default()
         };
         set_sale(&store, &b, limit).await.unwrap();
@@ -496,6 +499,14 @@ async fn a_limit_holds_for_carts_across_slots_on_a_cluster() {
             }
         }
         assert!(got.iter().all(|n| *n <= 2), "{strategy:?}: {got:?}");
+        let counts: HashMap<String, i64> = store
+            .query(redis::cmd("HGETALL").arg(store.keys().customers(&b)))
+            .await
+            .unwrap();
+        assert!(
+            counts.iter().all(|(k, v)| !k.starts_with("h:") || *v == 0),
+            "{strategy:?}: no hold left counted: {counts:?}"
+        );
         let sold: usize = got.iter().sum();
         let a_stock = ops::get_stock(&store, &a).await.unwrap();
         let b_stock = ops::get_stock(&store, &b).await.unwrap();

@@ -53,9 +53,13 @@ impl Reservation {
         // The customer's counts: the hold is no longer active; its units stop counting
         // unless they were sold.
         let [units, holds] = crate::sale::count_fields(&self.user_id);
+        // A cross-slot checkout's part was never counted as a hold (`Take::holds`).
+        let was_hold = !matches!(self.saga, Some(RecordId::Order(_)));
         for sku in &self.counted {
             let counts = store.keys().customers(sku);
-            writes.push(redis::cmd("HINCRBY").arg(&counts).arg(&holds).arg(-1).to_owned());
+            if was_hold {
+                writes.push(redis::cmd("HINCRBY").arg(&counts).arg(&holds).arg(-1).to_owned());
+            }
             if to == "available"
                 && let Some(line) = self.items.iter().find(|l| l.sku == *sku)
             {

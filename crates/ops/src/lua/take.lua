@@ -150,15 +150,20 @@ local function clock()
   end
   return now
 end
+-- `holds[b]`: whether buyer b's take counts as a hold: a reservation, but not a cross-slot
+-- checkout's part (`saga_kind` `order`), which is sold as soon as its saga commits.
+local holds = {}
 local function user_of(b)
   if users[b] then return users[b] end
   local a, n = at[4 * b - 2], at[4 * b - 1]
   local first = a + A_COUNT + 2 * n
-  if ARGV[a + A_MODE] == 'order' then
+  holds[b] = ARGV[a + A_MODE] ~= 'order'
+  if not holds[b] then
     users[b] = cjson.decode(ARGV[first]).user_id
   else
     for j = first, first + tonumber(ARGV[a + A_RECORD_ARGS]) - 2, 2 do
       if ARGV[j] == 'user_id' then users[b] = ARGV[j + 1] end
+      if ARGV[j] == 'saga_kind' and ARGV[j + 1] == 'order' then holds[b] = false end
     end
   end
   return users[b]
@@ -202,7 +207,8 @@ local function gate(b, k, a, n, base)
       end
     end
   end
-  local user, hold = user_of(b), ARGV[a + A_MODE] ~= 'order'
+  local user = user_of(b)
+  local hold = holds[b]
   for i = 1, n do
     local key = KEYS[k + i - 1]
     local s = sale[key]
@@ -252,7 +258,8 @@ local function decide(b)
   end
   if short then return short end
   if gated then
-    local user, hold = user_of(b), ARGV[a + A_MODE] ~= 'order'
+    local user = user_of(b)
+    local hold = holds[b]
     for i = 1, n do
       local key = KEYS[k + i - 1]
       local s = sale[key]
@@ -412,7 +419,7 @@ for b = 1, buyers do
       add(key, 'moved', 1)
       if counted[base + i] then
         redis.call('HINCRBY', key .. ':customers', 'u:' .. users[b], q)
-        if ARGV[a + A_MODE] ~= 'order' then redis.call('HINCRBY', key .. ':customers', 'h:' .. users[b], 1) end
+        if holds[b] then redis.call('HINCRBY', key .. ':customers', 'h:' .. users[b], 1) end
       end
       if ruled[key] then
         raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], KEYS[k + 2 * n + K_LOW],

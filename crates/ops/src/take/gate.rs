@@ -68,8 +68,15 @@ impl Gate {
 
 impl Take {
     /// Whether this take leaves a hold (counted against `max_active_holds_per_customer`).
+    /// A cross-slot checkout's part is a hold only for the instant of its saga: it is not
+    /// counted as one (`saga_kind` `order`), as `Reservation::end` does not give it back.
     fn holds(&self) -> bool {
-        matches!(self.record, super::Record::Reservation { .. })
+        match &self.record {
+            super::Record::Reservation { fields, .. } => !fields
+                .iter()
+                .any(|(name, value)| *name == "saga_kind" && value == "order"),
+            super::Record::Order { .. } => false,
+        }
     }
 
     /// The pairs this take's second read needs, given which lines' SKUs have a sale.
