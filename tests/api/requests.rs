@@ -70,6 +70,16 @@ async fn url_for(app: &TestApp, method: &str, path: &str) -> String {
             .await;
         assert_eq!(status, 200);
     }
+    // No sale on ps5 (the sale example sets one), but a waiting room for the example that
+    // joins one.
+    let queue = match path.ends_with("/queue") {
+        true => serde_json::json!({"admit_per_s": 10, "admission_ttl_s": 60}),
+        false => serde_json::Value::Null,
+    };
+    let sale = serde_json::json!({"opens_at": null, "closes_at": null, "per_customer_limit": null,
+        "max_active_holds_per_customer": null, "queue": queue});
+    let (status, _) = app.send(reqwest::Method::PUT, "/v1/skus/ps5/sale", Some(sale)).await;
+    assert_eq!(status, 200);
     let mut url = path.replace("{sku}", "ps5").replace("{location}", "east");
     if url.contains("{id}") {
         let hold = app.reserve("watch", &[("ps5", 1)], 600).await;

@@ -8,12 +8,14 @@
 //!
 //! [`Driver`] is where the buyers go: the library directly, or a running server over HTTP.
 
+mod customers;
 mod driver;
 pub mod floor;
 mod ledger;
 pub mod recommend;
 mod report;
 mod stocking;
+pub use customers::Customers;
 pub mod sweep;
 
 pub use driver::Driver;
@@ -345,35 +347,6 @@ pub async fn run_strategy(
         verified,
         ledger,
     })
-}
-
-/// Who got the units, when buyers are customers sending many requests each.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Customers {
-    /// Customers in the workload.
-    pub customers: u64,
-    /// Customers who got at least one unit.
-    pub served: u64,
-    /// The most units any one customer got.
-    pub most_units: u64,
-}
-
-impl Customers {
-    /// From the customer of each success and the units each success took.
-    fn of(customers: u64, wins: &[u64], units_per_win: u64) -> Option<Self> {
-        if customers == 0 {
-            return None;
-        }
-        let mut got: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
-        for c in wins {
-            *got.entry(*c).or_default() += units_per_win;
-        }
-        Some(Self {
-            customers,
-            served: crate::convert::u64_of(crate::convert::i64_of(got.len())),
-            most_units: got.values().copied().max().unwrap_or(0),
-        })
-    }
 }
 
 /// Settings that shape the `watch` path, reported with the results.
