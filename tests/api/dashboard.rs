@@ -892,12 +892,7 @@ async fn the_dashboard_with_a_big_catalog_reads_pages_never_the_catalog() {
 async fn the_dashboard_shows_a_drop_and_bots_against_people() {
     let app = spawn_app_with(AppOptions::default(), |_| {}).await;
     app.set_stock("launch", 50).await;
-    let (secs, _): (i64, i64) = redis::cmd("TIME")
-        .query_async(&mut app.redis.raw().await)
-        .await
-        .unwrap();
-    let opens = time::OffsetDateTime::from_unix_timestamp(secs + 600).unwrap();
-    let opens = opens.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let opens = crate::helpers::rfc3339(app.redis_now_ms().await + 600_000);
     let sale = json!({"opens_at": opens, "per_customer_limit": 2, "queue": {"admit_per_s": 10, "admission_ttl_s": 60}});
     let (status, body) = app.send(reqwest::Method::PUT, "/v1/skus/launch/sale", Some(sale)).await;
     assert_eq!(status, 200, "{body}");

@@ -3,26 +3,12 @@
 //! against a `serve` whose clock is hours off (faketime).
 
 use crate::fleet::{RedisEnv, serve_under};
-use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, rfc3339, spawn_app, spawn_app_with};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
-
-/// Redis's clock, in ms: what sale windows are decided on.
-async fn redis_now_ms(app: &TestApp) -> i64 {
-    let (secs, micros): (i64, i64) = redis::cmd("TIME")
-        .query_async(&mut app.redis.raw().await)
-        .await
-        .unwrap();
-    secs * 1000 + micros / 1000
-}
-
-fn rfc3339(ms: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
-    at.format(&time::format_description::well_known::Rfc3339).unwrap()
-}
 
 async fn put_sale(app: &TestApp, sku: &str, body: Value) -> (u16, Value) {
     app.send(Method::PUT, &format!("/v1/skus/{sku}/sale"), Some(body)).await
@@ -187,17 +173,9 @@ async fn a_limit_holds_under_a_rush_on_every_strategy_and_take() {
                 let taken: usize = got.values().sum();
                 let stock = app.totals("drop").await;
                 assert_eq!(stock["available"], 10_000 - taken as i64, "{case}: {stock}");
-                let counts: HashMap<String, usize> = redis::cmd("HGETALL")
-                    .arg(
-                        app.store
-                            .keys()
-                            .customers(&stockwatch::domain::Sku::parse("drop").unwrap()),
-                    )
-                    .query_async(&mut app.redis.raw().await)
-                    .await
-                    .unwrap();
+                let counts = app.customer_counts("drop").await;
                 for (user, n) in &got {
-                    assert_eq!(counts.get(&format!("u:{user}")), Some(n), "{case}: {user}");
+                    assert_eq!(counts.get(&format!("u:{user}")), Some(&(*n as i64)), "{case}: {user}");
                 }
                 // Start the next round from nothing: holds cancelled, then the SKU retired.
                 end_round(&app).await;
@@ -293,15 +271,7 @@ async fn holds_count_until_cancelled_or_expired_and_holds_are_capped() {
         );
         let (status, body) = app.post(&format!("/v1/purchases?strategy={strategy}"), buy(1)).await;
         assert_eq!(status, 201, "{body}");
-        let counts: HashMap<String, i64> = redis::cmd("HGETALL")
-            .arg(
-                app.store
-                    .keys()
-                    .customers(&stockwatch::domain::Sku::parse("drop").unwrap()),
-            )
-            .query_async(&mut app.redis.raw().await)
-            .await
-            .unwrap();
+        let counts = app.customer_counts("drop").await;
         assert_eq!(counts[&format!("u:u-{strategy}")], 3);
         assert_eq!(counts[&format!("h:u-{strategy}")], 0);
     }
@@ -339,7 +309,7 @@ async fn broken_overshoots_a_limit_that_watch_and_lua_keep() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_window_opens_and_closes_on_redis_clock_on_every_strategy() {
     let app = spawn_app().await;
-    let now = redis_now_ms(&app).await;
+    let now = app.redis_now_ms().await;
     let opens = now + 2_500;
     app.set_stock("drop", 100).await;
     put_sale(&app, "drop", json!({"opens_at": rfc3339(opens)})).await;
@@ -372,7 +342,7 @@ async fn a_window_opens_and_closes_on_redis_clock_on_every_strategy() {
         "nothing taken before the sale"
     );
     tokio::time::sleep(Duration::from_millis(
-        (opens - redis_now_ms(&app).await + 100).max(0) as u64
+        (opens - app.redis_now_ms().await + 100).max(0) as u64
     ))
     .await;
     for strategy in ["watch", "lua", "broken"] {
@@ -386,7 +356,7 @@ async fn a_window_opens_and_closes_on_redis_clock_on_every_strategy() {
         .await;
     assert_eq!(status, 409, "a refusal replays as a refusal");
     // Closed: from closes_at on.
-    put_sale(&app, "drop", json!({"closes_at": rfc3339(redis_now_ms(&app).await)})).await;
+    put_sale(&app, "drop", json!({"closes_at": rfc3339(app.redis_now_ms().await)})).await;
     for strategy in ["watch", "lua"] {
         let (status, body) = app
             .post(&format!("/v1/purchases?strategy={strategy}"), buy.clone())
@@ -412,7 +382,7 @@ async fn servers_with_skewed_clocks_open_the_sale_on_redis_time() {
     let redis: RedisEnv = ("REDIS_URL", app.redis.url());
     let ahead = serve_under(&["faketime", "-f", "+5h"], &redis, &prefix, &[]).await;
     let behind = serve_under(&["faketime", "-f", "-5h"], &redis, &prefix, &[]).await;
-    let opens = redis_now_ms(&app).await + 3_000;
+    let opens = app.redis_now_ms().await + 3_000;
     app.set_stock("drop", 100).await;
     put_sale(&app, "drop", json!({"opens_at": rfc3339(opens)})).await;
     let client = reqwest::Client::new();
@@ -429,7 +399,7 @@ async fn servers_with_skewed_clocks_open_the_sale_on_redis_time() {
         }
     }
     tokio::time::sleep(Duration::from_millis(
-        (opens - redis_now_ms(&app).await + 100).max(0) as u64
+        (opens - app.redis_now_ms().await + 100).max(0) as u64
     ))
     .await;
     let mut created = Vec::new();
@@ -445,7 +415,7 @@ async fn servers_with_skewed_clocks_open_the_sale_on_redis_time() {
         }
     }
     // The skew is real: each process stamps its orders with its own clock.
-    let now = redis_now_ms(&app).await;
+    let now = app.redis_now_ms().await;
     for (name, at) in created {
         let skew = at - now;
         match name {

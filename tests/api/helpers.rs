@@ -427,3 +427,30 @@ pub fn contract_codes() -> std::collections::BTreeMap<String, u16> {
         })
         .collect()
 }
+
+impl TestApp {
+    /// Redis's clock, in ms: what sale windows and waiting rooms run on.
+    pub async fn redis_now_ms(&self) -> i64 {
+        let (secs, micros): (i64, i64) = redis::cmd("TIME")
+            .query_async(&mut self.redis.raw().await)
+            .await
+            .unwrap();
+        secs * 1000 + micros / 1000
+    }
+
+    /// What each customer took of `sku` with a sale limit (`u:USER`, `h:USER`).
+    pub async fn customer_counts(&self, sku: &str) -> std::collections::HashMap<String, i64> {
+        let sku = stockwatch::domain::Sku::parse(sku).unwrap();
+        redis::cmd("HGETALL")
+            .arg(self.store.keys().customers(&sku))
+            .query_async(&mut self.redis.raw().await)
+            .await
+            .unwrap()
+    }
+}
+
+/// An instant (epoch ms) as the API takes it: RFC 3339, UTC.
+pub fn rfc3339(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+    at.format(&time::format_description::well_known::Rfc3339).unwrap()
+}

@@ -3,24 +3,11 @@
 //! Redis's clock, takes refused without a valid admission inside their own transaction or
 //! script, and tickets that turn `sold_out`; on one Redis and on a 3-master cluster.
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, rfc3339, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
-
-async fn redis_now_ms(app: &TestApp) -> i64 {
-    let (secs, micros): (i64, i64) = redis::cmd("TIME")
-        .query_async(&mut app.redis.raw().await)
-        .await
-        .unwrap();
-    secs * 1000 + micros / 1000
-}
-
-fn rfc3339(ms: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
-    at.format(&time::format_description::well_known::Rfc3339).unwrap()
-}
 
 async fn drop_with_queue(app: &TestApp, sku: &str, stock: i64, sale: Value) {
     app.set_stock(sku, stock).await;
@@ -113,7 +100,7 @@ async fn one_ticket_per_customer_in_the_order_they_joined() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn early_arrivals_are_shuffled_at_the_opening_and_admitted_at_the_pace() {
     let app = spawn_app().await;
-    let opens = redis_now_ms(&app).await + 2_000;
+    let opens = app.redis_now_ms().await + 2_000;
     let sale = json!({"opens_at": rfc3339(opens), "queue": {"admit_per_s": 10, "admission_ttl_s": 60}});
     drop_with_queue(&app, "drop", 100, sale).await;
     let mut joined = Vec::new();
@@ -130,13 +117,13 @@ async fn early_arrivals_are_shuffled_at_the_opening_and_admitted_at_the_pace() {
     let (status, body) = buy(&app, "watch", "drop", "early-0", None).await;
     assert_eq!((status, body["error"].as_str()), (409, Some("not_on_sale")));
     tokio::time::sleep(Duration::from_millis(
-        (opens - redis_now_ms(&app).await + 1_200).max(0) as u64
+        (opens - app.redis_now_ms().await + 1_200).max(0) as u64
     ))
     .await;
     let late = join(&app, "drop", "late").await.1;
     let mut admitted = 0;
     let mut order = vec![0u64; 40];
-    let now = redis_now_ms(&app).await;
+    let now = app.redis_now_ms().await;
     for (i, t) in joined.iter().enumerate() {
         let t = ticket(&app, "drop", t).await;
         match t["state"].as_str().unwrap() {
@@ -145,7 +132,7 @@ async fn early_arrivals_are_shuffled_at_the_opening_and_admitted_at_the_pace() {
             other => panic!("{other}: {t}"),
         }
     }
-    let after = redis_now_ms(&app).await;
+    let after = app.redis_now_ms().await;
     // One admitted at the opening, then one each 100 ms.
     let (low, high) = ((now - opens) / 100 + 1, (after - opens) / 100 + 1);
     assert!(

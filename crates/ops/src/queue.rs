@@ -151,7 +151,7 @@ pub async fn status(store: &Inventory, sku: &Sku, ticket: &Ticket) -> Result<Tic
     };
     if now < admitted_at {
         // Early arrivals admitted so far, then the later tickets admitted before this one.
-        let early_in = opens.map_or(0, |o| crate::convert::u64_of((now - o) * rate / 1000 + 1).min(early));
+        let early_in = early_admitted(opens, now, rate, early);
         let position = if score < 1.0 {
             rank - early_in + 1
         } else {
@@ -172,6 +172,15 @@ pub async fn status(store: &Inventory, sku: &Sku, ticket: &Ticket) -> Result<Tic
     match now < until {
         true => Ok(answer(TicketState::Admitted, None, Some(until))),
         false => Ok(answer(TicketState::Expired, None, None)),
+    }
+}
+
+/// How many of the `early` arrivals are admitted at `now`: one at `opens`, then one each
+/// 1/`rate` seconds (`lua/queue_join.lua` places later tickets after them by the same rule).
+fn early_admitted(opens: Option<i64>, now: i64, rate: i64, early: u64) -> u64 {
+    match opens {
+        Some(o) if now >= o => crate::convert::u64_of((now - o) * rate / 1000 + 1).min(early),
+        _ => 0,
     }
 }
 
@@ -211,10 +220,7 @@ pub async fn summary(store: &Inventory, sku: &Sku) -> Result<RoomSummary, Error>
         return Err(Error::NoQueue { sku: sku.clone() });
     };
     let opens = sale.opens_at.map(|t| t.millis());
-    let early_in = match opens {
-        Some(o) if now >= o => crate::convert::u64_of((now - o) * terms.admit_per_s.max(1) / 1000 + 1).min(early),
-        _ => 0,
-    };
+    let early_in = early_admitted(opens, now, terms.admit_per_s.max(1), early);
     let later_in: u64 = match opens.is_none_or(|o| now >= o) {
         true => store.query(redis::cmd("ZCOUNT").arg(&queue).arg(1).arg(now)).await?,
         false => 0,

@@ -4,17 +4,10 @@ use super::api::SaleRequest;
 use super::auth::{Admin, Reader};
 use super::extract::{AppState, IdempotencyHeader, JsonBody, path_sku};
 use super::once;
-use crate::domain::Sku;
 use crate::error::Error;
 use crate::ops::{self, sale::SaleChange};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-
-fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
-    let sku = path_sku(req)?;
-    tracing::Span::current().record("sku", sku.as_str());
-    Ok(sku)
-}
 
 /// `PUT /v1/skus/{sku}/sale` (admin): change a SKU's sale settings.
 #[utoipa::path(put, path = "/v1/skus/{sku}/sale", tag = "drops",
@@ -37,7 +30,7 @@ pub(super) async fn set_sale(
     body: JsonBody<SaleRequest>,
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
-    let sku = sku_of(&req)?;
+    let sku = path_sku(&req)?;
     let change = SaleChange::try_from(body.get())?;
     once::respond(&state, idem, &format!("sale:{sku}"), &change, || async {
         Ok(once::json(
@@ -61,6 +54,6 @@ pub(super) async fn set_sale(
 )]
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub(super) async fn get_sale(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let sku = sku_of(&req)?;
+    let sku = path_sku(&req)?;
     Ok(HttpResponse::Ok().json(ops::get_sale(&state.store, &sku).await?))
 }
