@@ -89,6 +89,7 @@ fn main() {
                 sale: false,
                 customers: 0,
                 per_customer_limit: None,
+                queue: false,
             };
             let mut results = Vec::new();
             for strategy in Strategy::ALL {

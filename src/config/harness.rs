@@ -216,6 +216,10 @@ pub struct WorkloadArgs {
     /// --customers, who gets past it (`broken` does; `watch` and `lua` never).
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub per_customer_limit: Option<i64>,
+    /// Give each SKU a waiting room that admits everyone, and each take its admission
+    /// (library mode; over HTTP takes would need tokens): an admission's cost per take.
+    #[arg(long, conflicts_with = "target")]
+    pub queue: bool,
     /// Group commit on watch and lua (library mode; `off` is the textbook paths).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub batching: String,
@@ -249,6 +253,7 @@ impl WorkloadArgs {
             sale: self.sale,
             customers: self.customers.unwrap_or(0),
             per_customer_limit: self.per_customer_limit,
+            queue: self.queue,
         }
     }
 }

@@ -23,6 +23,7 @@ fn rush(buyers: u64, stock: i64) -> Workload {
         sale: false,
         customers: 0,
         per_customer_limit: None,
+        queue: false,
     }
 }
 
@@ -96,12 +97,13 @@ async fn the_http_bench_drives_a_running_server() {
         assert_eq!(r.timeline.buckets.iter().map(|b| b.commits).sum::<u64>(), 100);
         assert!(r.fairness.max_attempts >= 1, "{:?}", r.fairness);
     }
-    // Stock split over three locations, with alert rules and a drop's sale settings: still
-    // exact.
+    // Stock split over three locations, with alert rules, a drop's sale settings and a
+    // waiting room: still exact.
     let stockroom = Workload {
         locations: 3,
         alerts: true,
         sale: true,
+        queue: true,
         ..rush(300, 100)
     };
     for strategy in [Strategy::Watch, Strategy::Lua] {

@@ -61,6 +61,8 @@ pub(super) struct Prepared {
     hold: crate::domain::TtlSeconds,
     /// Customers the buyers are (`Workload::customers`).
     customers: u64,
+    /// Whether every SKU has a waiting room, so each take carries an admission.
+    queue: bool,
 }
 
 enum Target {
@@ -162,6 +164,7 @@ impl Driver {
                 Self::Http { .. } => HOLD,
             },
             customers: w.customers,
+            queue: w.queue,
         })
     }
 }
@@ -216,6 +219,19 @@ impl Prepared {
 
     async fn call_library(&self, store: &Inventory, cart: &[usize], user: &UserId) -> Answer {
         let one = self.one;
+        // With waiting rooms, each take carries an admission to its SKUs, as a request's
+        // `Admission` header would, verified.
+        let admitted;
+        let store = match self.queue {
+            false => store,
+            true => {
+                admitted = store.with_admissions(crate::domain::Admissions {
+                    presented: true,
+                    valid: cart.iter().map(|i| (self.skus[*i].clone(), i64::MAX)).collect(),
+                });
+                &admitted
+            }
+        };
         let index = |sku: &Sku| self.index.get(sku.as_str()).copied().unwrap_or(u32::MAX);
         let lines = |items: &[ops::CheckoutLine]| -> Vec<(u32, i64)> {
             items.iter().map(|l| (index(&l.sku), l.remaining)).collect()

@@ -110,6 +110,9 @@ pub struct Workload {
     pub customers: u64,
     /// A per-customer limit on every SKU (a sale like `sale`'s, with this limit).
     pub per_customer_limit: Option<i64>,
+    /// A waiting room on every SKU, and every take carrying its admission (library mode):
+    /// what checking an admission costs a take.
+    pub queue: bool,
 }
 
 /// What one strategy did. Field names are the `--json` contract.

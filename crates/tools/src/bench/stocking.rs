@@ -51,6 +51,17 @@ pub(super) async fn stock_library(
         };
         ops::set_sale(store, sku, sale).await.map_err(e)?;
     }
+    if w.queue {
+        // A pace no run reaches: every take is admitted, and checks its admission.
+        let room = ops::sale::SaleChange {
+            queue: ops::sale::Change::Set(ops::sale::QueueTerms {
+                admit_per_s: 100_000,
+                admission_ttl_s: 3_600,
+            }),
+            ..Default::default()
+        };
+        ops::set_sale(store, sku, room).await.map_err(e)?;
+    }
     Ok(())
 }
 
