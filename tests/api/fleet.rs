@@ -29,18 +29,11 @@ pub(crate) async fn serve(redis: &RedisEnv, prefix: &str, extra: &[&str]) -> Ser
     serve_under(&[], redis, prefix, extra).await
 }
 
-/// [`serve`], run by `wrapper` (e.g. `faketime -f +5h`) when it is not empty.
-pub(crate) async fn serve_under(wrapper: &[&str], redis: &RedisEnv, prefix: &str, extra: &[&str]) -> Serve {
-    let bin = env!("CARGO_BIN_EXE_stockwatch");
-    let mut command = match wrapper {
-        [] => Command::new(bin),
-        [program, args @ ..] => {
-            let mut c = Command::new(program);
-            c.args(args).arg(bin);
-            c
-        }
-    };
-    let mut child = command
+/// [`serve`] with more environment (e.g. libfaketime's, for a shifted clock). The process
+/// is `stockwatch` itself, never a wrapper, so killing it on drop leaves nothing behind.
+pub(crate) async fn serve_under(env: &[(&str, String)], redis: &RedisEnv, prefix: &str, extra: &[&str]) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .args([
             "serve",
             "--bind",

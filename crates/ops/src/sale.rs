@@ -28,10 +28,10 @@ pub const FIELD: &str = "sale";
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Sale {
     /// Takes before it are refused with `not_on_sale` (RFC 3339, UTC).
-    #[schema(value_type = Option<String>, example = "2026-12-24T12:00:00Z")]
+    #[schema(schema_with = crate::domain::Timestamp::nullable_schema)]
     pub opens_at: Option<Timestamp>,
     /// Takes at or after it are refused with `not_on_sale`.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::domain::Timestamp::nullable_schema)]
     pub closes_at: Option<Timestamp>,
     /// Units one customer (`user_id`) may buy and hold of the SKU, over all their calls.
     pub per_customer_limit: Option<i64>,
@@ -45,8 +45,10 @@ pub struct Sale {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QueueTerms {
     /// Customers admitted a second, on Redis's clock.
+    #[schema(minimum = 1, maximum = 100_000)]
     pub admit_per_s: i64,
     /// How long an admission lasts, from the instant it is granted.
+    #[schema(minimum = 1, maximum = 3_600)]
     pub admission_ttl_s: i64,
 }
 

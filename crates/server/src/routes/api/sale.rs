@@ -13,11 +13,11 @@ use utoipa::ToSchema;
 pub struct SaleRequest {
     /// Takes before it are refused with `409 not_on_sale` (RFC 3339 with an offset).
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "2026-12-24T12:00:00Z")]
+    #[schema(schema_with = crate::domain::Timestamp::nullable_schema)]
     pub opens_at: Field,
     /// Takes from it on are refused with `409 not_on_sale`; later than `opens_at`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::domain::Timestamp::nullable_schema)]
     pub closes_at: Field,
     /// Units one customer (`user_id`) may buy and hold of the SKU, over all their calls.
     #[serde(default)]
@@ -40,7 +40,7 @@ pub struct SaleRequest {
 pub struct QueueRequest {
     /// The customer: one ticket each.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
+    #[schema(value_type = crate::domain::UserId, required = true)]
     pub user_id: Field,
 }
 
