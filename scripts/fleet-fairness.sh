@@ -5,8 +5,8 @@
 #
 #   scripts/fleet-fairness.sh [BUYERS] [STOCK] [ADMIT_PER_S]
 #
-# Without the room, every buyer sends its purchase at once (one thread each); its arrival
-# is when it sent it. With the room (`admit_per_s` ADMIT_PER_S, default 100), every buyer
+# Without the room, every buyer sends its purchase at once (one thread each, in three client
+# processes, one per server); its arrival is when it sent it. With the room (`admit_per_s` ADMIT_PER_S, default 100), every buyer
 # joins before the opening, then polls its ticket (waiting about as long as its position
 # says, as a shop's page would) and buys once admitted; its arrival is its place in the
 # room's queue, read from Redis at the end. `out_of_order` is what the bench
@@ -84,25 +84,40 @@ def run_all(work):
     for t in threads: t.start()
     for t in threads: t.join()
 
-# 1. Without a waiting room: everybody at once, round-robin.
+# 1. Without a waiting room: everybody at once, round-robin. Three client processes, one
+# per server, so no one interpreter lock orders the arrivals; their clocks are one
+# (CLOCK_MONOTONIC is system-wide), and all start at one instant.
+import multiprocessing
 call(ports[0], "PUT", "/v1/skus/plain/stock", {"available": stock})
-arrival, served, lock = {}, set(), threading.Lock()
-start = threading.Event()
-def plain(i):
-    start.wait()
-    t = time.monotonic_ns()
-    status, _ = call(ports[i % 3], "POST", "/v1/purchases",
-                     {"sku": "plain", "quantity": 1, "user_id": f"b{i}"}, {"Idempotency-Key": f"plain-{i}"})
-    with lock:
+start_at = time.monotonic_ns() + 2_000_000_000
+def client(k, out):
+    mine, results, lock = [i for i in range(buyers) if i % 3 == k], [], threading.Lock()
+    def plain(i):
+        while time.monotonic_ns() < start_at:
+            time.sleep(0.0005)
+        t = time.monotonic_ns()
+        status, _ = call(ports[k], "POST", "/v1/purchases",
+                         {"sku": "plain", "quantity": 1, "user_id": f"b{i}"}, {"Idempotency-Key": f"plain-{i}"})
+        with lock:
+            results.append((i, t, status == 201))
+    threads = [threading.Thread(target=plain, args=(i,)) for i in mine]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    out.put(results)
+ctx = multiprocessing.get_context("fork")
+out = ctx.Queue()
+procs = [ctx.Process(target=client, args=(k, out)) for k in range(3)]
+for p in procs: p.start()
+arrival, served = {}, set()
+for _ in procs:
+    for i, t, ok in out.get():
         arrival[i] = t
-        if status == 201: served.add(i)
-threads = [threading.Thread(target=plain, args=(i,)) for i in range(buyers)]
-for t in threads: t.start()
-start.set()
-for t in threads: t.join()
+        if ok: served.add(i)
+for p in procs: p.join()
 share, late = out_of_order(arrival, served)
 print(f"without a waiting room: served {len(served)}, out_of_order {share:.3f} ({late} served after a buyer turned away)")
 
+lock = threading.Lock()
 # 2. With a waiting room: all join before the opening, then poll and buy when admitted.
 opens = redis_ms() + 4000
 status, _ = call(ports[0], "PUT", "/v1/skus/roomed/stock", {"available": stock})
