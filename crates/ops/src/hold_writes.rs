@@ -53,8 +53,7 @@ impl Reservation {
         // The customer's counts: the hold is no longer active; its units stop counting
         // unless they were sold.
         let [units, holds] = crate::sale::count_fields(&self.user_id);
-        // A cross-slot checkout's part was never counted as a hold (`Take::holds`).
-        let was_hold = !matches!(self.saga, Some(RecordId::Order(_)));
+        let was_hold = self.counts_as_hold();
         for sku in &self.counted {
             let counts = store.keys().customers(sku);
             if was_hold {

@@ -54,6 +54,13 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// Whether it counts against `max_active_holds_per_customer`. A cross-slot checkout's
+    /// part is a hold only for the instant of its saga, sold when the saga commits: it is
+    /// never counted as one (the take script reads the same from `saga_kind`).
+    pub(crate) fn counts_as_hold(&self) -> bool {
+        !matches!(self.saga, Some(RecordId::Order(_)))
+    }
+
     /// The hash fields it is stored as.
     pub(crate) fn to_fields(&self) -> Vec<(&'static str, String)> {
         let mut fields = vec![

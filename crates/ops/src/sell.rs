@@ -62,7 +62,6 @@ pub(crate) async fn sell(
     let take = Take {
         store: store.clone(),
         items: items.clone(),
-        user: user.clone(),
         slot,
         kind,
         reference: RecordId::Order(order_id),

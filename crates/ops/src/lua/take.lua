@@ -139,7 +139,8 @@ local drawn = {}
 
 -- The drop's gate. `now`: Redis's clock in ms, read once, when a sale first needs it.
 -- `counts[key][user]`: {units, active holds}, read once and kept up to date as buyers take.
--- `counted[line]`: true for a line whose take a customer's count took.
+-- `counted[line]`: the customer's counts, for a line whose take they limit: bumped when
+-- the take goes through, and written for it.
 local now, counts, counted, users = nil, {}, {}, {}
 local function clock()
   if not now then
@@ -216,6 +217,8 @@ local function gate(b, k, a, n, base)
       local c = count_of(key, user)
       if s[3] and c[1] + qty[base + i] > s[3] then return {'limit_exceeded', i, 0, s[3], c[1]} end
       if s[4] and hold and c[2] + 1 > s[4] then return {'limit_exceeded', i, 1, s[4], c[2]} end
+      -- Read only for a take that goes through (the writes are for `ok` buyers alone).
+      counted[base + i] = c
     end
   end
   return nil
@@ -258,16 +261,11 @@ local function decide(b)
   end
   if short then return short end
   if gated then
-    local user = user_of(b)
-    local hold = holds[b]
     for i = 1, n do
-      local key = KEYS[k + i - 1]
-      local s = sale[key]
-      if s and (s[3] or s[4]) then
-        local c = count_of(key, user)
+      local c = counted[base + i]
+      if c then
         c[1] = c[1] + qty[base + i]
-        if hold then c[2] = c[2] + 1 end
-        counted[base + i] = true
+        if holds[b] then c[2] = c[2] + 1 end
       end
     end
   end

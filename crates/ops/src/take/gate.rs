@@ -67,22 +67,21 @@ impl Gate {
 }
 
 impl Take {
-    /// Whether this take leaves a hold (counted against `max_active_holds_per_customer`).
-    /// A cross-slot checkout's part is a hold only for the instant of its saga: it is not
-    /// counted as one (`saga_kind` `order`), as `Reservation::end` does not give it back.
+    /// Whether this take leaves a hold counted against `max_active_holds_per_customer`.
     fn holds(&self) -> bool {
-        match &self.record {
-            super::Record::Reservation { fields, .. } => !fields
-                .iter()
-                .any(|(name, value)| *name == "saga_kind" && value == "order"),
-            super::Record::Order { .. } => false,
-        }
+        matches!(
+            self.record,
+            super::Record::Reservation {
+                counts_as_hold: true,
+                ..
+            }
+        )
     }
 
     /// The pairs this take's second read needs, given which lines' SKUs have a sale.
     pub(crate) fn sale_pairs(&self, on_sale: impl Fn(usize) -> bool, pairs: &mut Vec<(Sku, UserId)>) {
         for (i, line) in self.items.lines().iter().enumerate() {
-            let pair = (line.sku.clone(), self.user.clone());
+            let pair = (line.sku.clone(), self.user().clone());
             if on_sale(i) && !pairs.contains(&pair) {
                 pairs.push(pair);
             }
@@ -123,7 +122,7 @@ impl Take {
             let Some(sale) = level.sale.filter(|s| s.counts()) else {
                 continue;
             };
-            let (units, holds) = gate.counted(&line.sku, &self.user);
+            let (units, holds) = gate.counted(&line.sku, self.user());
             if let Some(limit) = sale.per_customer_limit
                 && units + line.quantity.get() > limit
             {
@@ -145,7 +144,7 @@ impl Take {
         let mut writes = Vec::new();
         let hold = i64::from(self.holds());
         for (line, _) in self.items.lines().iter().zip(counting).filter(|(_, c)| **c) {
-            let [units, holds] = count_fields(&self.user);
+            let [units, holds] = count_fields(self.user());
             let key = self.store.keys().customers(&line.sku);
             writes.push(
                 redis::cmd("HINCRBY")
@@ -157,7 +156,7 @@ impl Take {
             if hold == 1 {
                 writes.push(redis::cmd("HINCRBY").arg(&key).arg(holds).arg(1).to_owned());
             }
-            let counted = gate.counts.entry((line.sku.clone(), self.user.clone())).or_default();
+            let counted = gate.counts.entry((line.sku.clone(), self.user().clone())).or_default();
             counted.0 += line.quantity.get();
             counted.1 += hold;
         }

@@ -62,6 +62,11 @@ pub(crate) enum Record {
         expires_at: i64,
         /// Field/value pairs of the hash.
         fields: Vec<(&'static str, String)>,
+        /// Who holds it.
+        user: UserId,
+        /// Whether it counts against `max_active_holds_per_customer`
+        /// ([`Reservation::counts_as_hold`]).
+        counts_as_hold: bool,
     },
 }
 
@@ -70,8 +75,6 @@ pub(crate) enum Record {
 pub(crate) struct Take {
     pub store: Inventory,
     pub items: CartItems,
-    /// The customer: what a SKU's per-customer limit counts.
-    pub user: UserId,
     /// The cluster slot of the cart's SKUs, where the record and the answer are written.
     pub slot: u16,
     /// Movement kind: `purchase`, `checkout` or `reserve`.
@@ -107,7 +110,6 @@ impl Take {
         Self {
             store: store.clone(),
             items,
-            user: resv.user_id.clone(),
             slot,
             kind: EntryKind::Reserve,
             reference: RecordId::Reservation(id),
@@ -116,6 +118,8 @@ impl Take {
                 index: store.keys().expiry(slot),
                 expires_at: resv.expires_at,
                 fields: resv.to_fields(),
+                user: resv.user_id.clone(),
+                counts_as_hold: resv.counts_as_hold(),
             },
             at_ms: resv.created_at,
             idem,
@@ -129,6 +133,15 @@ impl Take {
                 .lines(resv.items.clone())
                 .reservation(resv)
             }),
+        }
+    }
+
+    /// The customer: what a SKU's per-customer limit counts. Read from the record, which
+    /// holds it anyway.
+    pub(crate) fn user(&self) -> &UserId {
+        match &self.record {
+            Record::Order { order, .. } => &order.user_id,
+            Record::Reservation { user, .. } => user,
         }
     }
 

@@ -61,6 +61,7 @@ impl Take {
                 index,
                 expires_at,
                 fields,
+                ..
             } => {
                 let mut hset = redis::cmd("HSET");
                 hset.arg(key);
