@@ -87,6 +87,10 @@ time_ordered_id!(
     /// Identifies a reservation (a timed hold on stock).
     ReservationId
 );
+time_ordered_id!(
+    /// Identifies one return (or the cancellation) of an order; made in the order's slot.
+    ReturnId
+);
 
 /// The record a take writes: an order, or a reservation. Both kinds travel together through
 /// the group commit and the saga, so the id says which it is instead of a string that
@@ -159,9 +163,14 @@ impl Reference {
             EntryKind::Set | EntryKind::Restock | EntryKind::Adjust | EntryKind::Transfer | EntryKind::Retire => {
                 (raw == Self::ADMIN).then_some(Self::Admin)
             }
-            EntryKind::Purchase | EntryKind::Checkout | EntryKind::Order => {
+            EntryKind::Purchase | EntryKind::Checkout | EntryKind::Order | EntryKind::CancelOrder | EntryKind::Return => {
                 OrderId::parse(raw).map(|id| Self::Record(RecordId::Order(id)))
             }
+            // An order's cancel or return, or an adjustment.
+            EntryKind::Damage | EntryKind::Restore | EntryKind::WriteOff => match raw {
+                Self::ADMIN => Some(Self::Admin),
+                raw => OrderId::parse(raw).map(|id| Self::Record(RecordId::Order(id))),
+            },
             EntryKind::Reserve | EntryKind::Confirm | EntryKind::Cancel | EntryKind::Expire | EntryKind::Extend => {
                 ReservationId::parse(raw).map(|id| Self::Record(RecordId::Reservation(id)))
             }

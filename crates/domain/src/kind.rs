@@ -34,11 +34,23 @@ pub enum EntryKind {
     Extend,
     /// `DELETE /v1/skus/{sku}`: the SKU retired, its available units written off.
     Retire,
+    /// An order cancelled: its sold units back to `available` (v1.5).
+    #[serde(rename = "cancel_order")]
+    CancelOrder,
+    /// Units of an order returned to `available` (v1.5).
+    Return,
+    /// Available units found or returned damaged: they move to `damaged` (v1.5).
+    Damage,
+    /// Damaged units that passed inspection, back to `available` (v1.5).
+    Restore,
+    /// Damaged units thrown away: they leave the stock (v1.5).
+    #[serde(rename = "write_off")]
+    WriteOff,
 }
 
 impl EntryKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 18] = [
         Self::Set,
         Self::Restock,
         Self::Adjust,
@@ -52,6 +64,11 @@ impl EntryKind {
         Self::Order,
         Self::Extend,
         Self::Retire,
+        Self::CancelOrder,
+        Self::Return,
+        Self::Damage,
+        Self::Restore,
+        Self::WriteOff,
     ];
 
     /// The name stored in movements, entries and the books.
@@ -70,6 +87,11 @@ impl EntryKind {
             Self::Order => "order",
             Self::Extend => "extend",
             Self::Retire => "retire",
+            Self::CancelOrder => "cancel_order",
+            Self::Return => "return",
+            Self::Damage => "damage",
+            Self::Restore => "restore",
+            Self::WriteOff => "write_off",
         }
     }
 
@@ -78,26 +100,35 @@ impl EntryKind {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// What one unit of a line of this kind does to `available, reserved, sold, received`;
-    /// `None` for a kind that moves no stock.
-    pub fn deltas(self) -> Option<[i64; 4]> {
+    /// What one unit of a line of this kind does to
+    /// `available, reserved, sold, received, damaged`; `None` for a kind that moves no stock.
+    pub fn deltas(self) -> Option<[i64; 5]> {
         Some(match self {
-            Self::Set | Self::Restock | Self::Adjust => [1, 0, 0, 1],
+            Self::Set | Self::Restock | Self::Adjust => [1, 0, 0, 1, 0],
             // Its quantity is the units written off; what was sold stays sold.
-            Self::Retire => [-1, 0, 0, -1],
+            Self::Retire => [-1, 0, 0, -1, 0],
             // Between locations of one SKU: the totals the ledger keeps do not move.
-            Self::Transfer => [0, 0, 0, 0],
-            Self::Purchase | Self::Checkout => [-1, 0, 1, 0],
-            Self::Reserve => [-1, 1, 0, 0],
-            Self::Confirm => [0, -1, 1, 0],
-            Self::Cancel | Self::Expire => [1, -1, 0, 0],
+            Self::Transfer => [0, 0, 0, 0, 0],
+            Self::Purchase | Self::Checkout => [-1, 0, 1, 0, 0],
+            Self::Reserve => [-1, 1, 0, 0, 0],
+            Self::Confirm => [0, -1, 1, 0, 0],
+            Self::Cancel | Self::Expire => [1, -1, 0, 0, 0],
+            Self::CancelOrder | Self::Return => [1, 0, -1, 0, 0],
+            Self::Damage => [-1, 0, 0, 0, 1],
+            Self::Restore => [1, 0, 0, 0, -1],
+            Self::WriteOff => [0, 0, 0, -1, -1],
             Self::Order | Self::Extend => return None,
         })
     }
 
-    /// Whether an admin set the level (set, restock, adjust), rather than a sale or a hold.
-    pub fn is_admin(self) -> bool {
-        matches!(self, Self::Set | Self::Restock | Self::Adjust)
+    /// What one unit of this kind does to `received` (stock received net of write-offs).
+    pub fn received(self) -> i64 {
+        self.deltas().map_or(0, |d| d[3])
+    }
+
+    /// What one unit of this kind does to `damaged`.
+    pub fn damaged(self) -> i64 {
+        self.deltas().map_or(0, |d| d[4])
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`convert`]: number conversions that saturate instead of wrapping.
 
 mod adjustment;
+mod after_sale;
 mod alert_kind;
 mod api_key;
 mod catalog_row;
@@ -22,6 +23,7 @@ mod kind;
 mod limit;
 mod location;
 mod quantity;
+mod return_items;
 mod sku;
 mod sku_prefix;
 mod status;
@@ -33,17 +35,19 @@ mod ttl;
 mod user_id;
 
 pub use adjustment::{Correction, Reason};
+pub use after_sale::{Disposition, OrderStatus};
 pub use alert_kind::AlertKind;
 pub use api_key::{ApiKey, KeyId, Scope, Scopes};
 pub use catalog_row::CatalogRow;
 pub use field::Field;
 pub use idempotency_key::IdempotencyKey;
-pub use ids::{CLUSTER_SLOTS, OrderId, RecordId, Reference, ReservationId};
+pub use ids::{CLUSTER_SLOTS, OrderId, RecordId, Reference, ReservationId, ReturnId};
 pub use items::{CartItem, CartItems, CartLine};
 pub use kind::EntryKind;
 pub use limit::Limit;
 pub use location::{Location, Priority};
 pub use quantity::{Available, Quantity};
+pub use return_items::{ReturnItem, ReturnItems, ReturnLineRequest};
 pub use sku::Sku;
 pub use sku_prefix::SkuPrefix;
 pub use status::ReservationStatus;

@@ -277,7 +277,7 @@ impl History {
             return Ok(None);
         }
         let all = self.movements(entries, self.moved, usize::MAX)?;
-        Ok(Some(all.iter().filter(|m| m.kind.is_admin()).map(|m| m.quantity).sum()))
+        Ok(Some(all.iter().map(|m| m.kind.received() * m.quantity).sum()))
     }
 }
 
