@@ -51,12 +51,15 @@ pub async fn find_order(pool: &PgPool, order_id: &OrderId) -> Result<Option<Orde
                         sku: decoded(sku)?,
                         quantity,
                         allocations: allocations_of(allocations.as_deref()),
+                        returned: None,
                     })
                 })
                 .collect::<Result<_, sqlx::Error>>()?,
             created_at,
             source,
             reservation_id,
+            status: None,
+            returns: Vec::new(),
         }
         .with_allocations(),
     ))
@@ -261,6 +264,7 @@ async fn compare_orders(
                 sku: decoded(sku)?,
                 quantity,
                 allocations: allocations_of(allocations.as_deref()),
+                returned: None,
             });
         }
         for order in orders {

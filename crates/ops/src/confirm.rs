@@ -59,6 +59,8 @@ impl Step for Confirm {
             created_at: now_ms,
             source: OrderSource::Reservation,
             reservation_id: Some(resv.reservation_id),
+            status: None,
+            returns: Vec::new(),
         };
         let mut writes = resv.end(store, &ended, "sold", EntryKind::Confirm, now_ms)?;
         let entry = Entry::new(

@@ -294,6 +294,11 @@ async fn sweep_slot(store: &Inventory, config: &ExpiryConfig, slot: u16) -> Resu
 async fn release(store: &Inventory, slot: u16, id: String) -> Result<Expired, Error> {
     match ReservationId::parse(&id) {
         Some(id) => expire(store, &id).await,
+        // A cross-slot order's return whose other slots were left pending.
+        None if let Some((order, ret)) = crate::after_sale::parse_member(&id) => {
+            crate::after_sale::settle(store, &order, &ret).await?;
+            Ok(Expired::PartOutcome)
+        }
         None => {
             // Only stockwatch writes this ZSET; a foreign member is removed, not retried forever.
             tracing::warn!(member = %id, "removing a foreign member from the expiry index");

@@ -12,6 +12,7 @@
 // make a circle.
 use super::level::Allocation;
 use super::{Order, OrderLine, Reservation};
+
 use crate::Inventory;
 use crate::domain::{EntryKind, Reference};
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,9 @@ pub struct Entry {
     /// For one slot's hold of a cross-slot cart: the order or reservation it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saga_parent: Option<String>,
+    /// A return (or the cancellation) this change recorded in its order (`ref`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_return: Option<super::OrderReturn>,
 }
 
 impl Entry {
@@ -58,6 +62,7 @@ impl Entry {
             order: None,
             reservation: None,
             saga_parent: None,
+            order_return: None,
         }
     }
 
@@ -133,14 +138,20 @@ mod tests {
     fn every_movement_kind_conserves_stock_but_set_and_restock() {
         use EntryKind::*;
         for kind in [Purchase, Checkout, Reserve, Confirm, Cancel, Expire] {
-            let [a, r, s, rec] = kind.deltas().unwrap();
-            assert_eq!(a + r + s, rec, "{kind}");
+            let [a, r, s, rec, d] = kind.deltas().unwrap();
+            assert_eq!(a + r + s + d, rec, "{kind}");
             assert_eq!(rec, 0, "{kind}");
         }
-        for kind in [Set, Restock] {
-            let [a, r, s, rec] = kind.deltas().unwrap();
-            assert_eq!((a + r + s, rec), (1, 1));
+        for kind in [CancelOrder, Return, Damage, Restore] {
+            let [a, r, s, rec, d] = kind.deltas().unwrap();
+            assert_eq!((a + r + s + d, rec), (0, 0), "{kind}");
         }
+        for kind in [Set, Restock] {
+            let [a, r, s, rec, d] = kind.deltas().unwrap();
+            assert_eq!((a + r + s + d, rec), (1, 1));
+        }
+        let [a, r, s, rec, d] = WriteOff.deltas().unwrap();
+        assert_eq!((a + r + s + d, rec), (-1, -1));
         assert_eq!(Order.deltas(), None);
         assert_eq!(Extend.deltas(), None);
     }
@@ -151,6 +162,7 @@ mod tests {
             sku: crate::domain::Sku::parse("A").unwrap(),
             quantity: 3,
             allocations: Vec::new(),
+            returned: None,
         }]);
         let json = entry.to_json();
         assert!(!json.contains("order") && !json.contains("reservation"), "{json}");

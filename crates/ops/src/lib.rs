@@ -32,6 +32,7 @@ use stockwatch_core::{convert, domain, error, outcome};
 use stockwatch_store::{self as store, events, txn};
 
 mod adjust;
+mod after_sale;
 pub mod alerts;
 mod allocation;
 mod answered;
@@ -72,6 +73,7 @@ mod verify;
 
 pub use crate::domain::{Correction, Reason};
 pub use adjust::adjust;
+pub use after_sale::{OrderReturn, ReturnLine, Returned, cancel_order, return_order};
 pub(crate) use answered::{Answered, Unwritten, answer, effort_of, finished, report, run_admin};
 pub use cancel::cancel;
 pub use checkout::{Checkout, CheckoutLine, checkout};
@@ -95,7 +97,7 @@ pub use transfer::transfer;
 pub use upgrade::upgrade;
 pub use verify::{Report, Violation, verify};
 
-use crate::domain::{CartItems, EntryKind, Location, OrderId, Reference, ReservationId, Sku, UserId};
+use crate::domain::{CartItems, EntryKind, Location, OrderId, OrderStatus, Reference, ReservationId, Sku, UserId};
 pub use crate::outcome::Effort;
 use level::Allocation;
 use serde::{Deserialize, Serialize};
@@ -161,6 +163,10 @@ pub struct OrderLine {
     /// every read ([`OrderLine::with_allocations`]), so answers always show it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allocations: Vec<Allocation>,
+    /// In orders: units of this line returned or cancelled so far. Never stored (an order's
+    /// returns say it); filled in on every read of an order ([`Order::with_allocations`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<i64>,
 }
 
 impl OrderLine {
@@ -201,6 +207,7 @@ impl OrderLine {
                 sku: l.sku.clone(),
                 quantity: l.quantity.get(),
                 allocations: Vec::new(),
+                returned: None,
             })
             .collect()
     }
@@ -225,15 +232,41 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub reservation_id: Option<ReservationId>,
+    /// v1.5: `placed`, `cancelled`, `partially_returned` or `returned`. Never stored (its
+    /// returns say it); filled in on every read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<OrderStatus>,
+    /// v1.5: its returns, and its cancellation (`"cancel": true`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<after_sale::OrderReturn>,
 }
 
 impl Order {
-    /// This order with every line's allocations shown (`default` where none were stored).
+    /// This order as answered: every line's allocations shown (`default` where none were
+    /// stored) and its `returned`, and the order's `status`.
     pub fn with_allocations(self) -> Self {
+        let mut items = OrderLine::with_allocations(self.items.clone());
+        for line in &mut items {
+            line.returned = Some(self.returned(&line.sku));
+        }
         Self {
-            items: OrderLine::with_allocations(self.items),
+            status: Some(self.derived_status()),
+            items,
             ..self
         }
+    }
+
+    /// The order as stored: what [`Self::with_allocations`] fills in taken out again.
+    pub(crate) fn stored(mut self) -> Self {
+        self.status = None;
+        for line in &mut self.items {
+            line.returned = None;
+            if Allocation::is_all_default(&line.allocations) {
+                line.allocations.clear();
+            }
+        }
+        self
     }
 }
 
@@ -261,6 +294,7 @@ pub(crate) fn admin_entry(
         sku: sku.clone(),
         quantity,
         allocations: Vec::new(),
+        returned: None,
     };
     let entry = journal::Entry::new(kind, Reference::Admin, at_ms).lines(vec![line]);
     journal::journal_cmd(store, store.keys().slot_of_sku(sku), &entry)

@@ -30,6 +30,8 @@ pub(crate) async fn sell(
         created_at: at_ms,
         source,
         reservation_id: None,
+        status: None,
+        returns: Vec::new(),
     };
     let kind = match source {
         OrderSource::Purchase => EntryKind::Purchase,

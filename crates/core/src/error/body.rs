@@ -1,5 +1,6 @@
 //! The JSON body of every error, and the small types its fields are made from.
 
+use super::Error;
 use crate::domain::{Sku, Timestamp};
 use serde::Serialize;
 
@@ -42,7 +43,8 @@ pub struct ErrorBody {
     /// `sku_in_use`: units held by active reservations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved: Option<i64>,
-    /// `reservation_not_active`: the reservation's status.
+    /// `reservation_not_active`: the reservation's status; `order_not_cancellable`: the
+    /// order's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `contention` and `insufficient_stock`: attempts made (a refusal after retries shows
@@ -64,6 +66,12 @@ pub struct ErrorBody {
     /// `limit_exceeded`: what the limit counts, `units` or `active_holds`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counts: Option<&'static str>,
+    /// `return_exceeds_sold`: units the order line sold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sold: Option<i64>,
+    /// `return_exceeds_sold`: units of the line returned already.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned: Option<i64>,
     /// `forbidden` for an API key: the scope the endpoint needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::domain::Scope>,
@@ -94,5 +102,98 @@ impl Capped {
             Self::Units => "units",
             Self::ActiveHolds => "active_holds",
         }
+    }
+}
+
+impl Error {
+    /// The body as a typed value (its shape is what `/openapi.json` publishes).
+    pub fn error_body(&self) -> ErrorBody {
+        let mut body = ErrorBody {
+            error: self.code(),
+            message: self.message(),
+            ..ErrorBody::default()
+        };
+        match self {
+            Self::UnknownSku { sku } => body.sku = Some(sku.to_string()),
+            Self::UnknownLocation { sku, location } => {
+                body.sku = Some(sku.to_string());
+                body.location = Some(location.to_string());
+            }
+            Self::InsufficientStock { items: short, attempts } => {
+                // A single line also gets the purchase shape (`sku`, `available`, `requested`).
+                if let [one] = short.as_slice() {
+                    body.sku = Some(one.sku.to_string());
+                    body.available = Some(one.available);
+                    body.requested = Some(one.requested);
+                }
+                body.items = Some(short.clone());
+                body.attempts = Some(*attempts);
+            }
+            Self::ShortAt {
+                sku,
+                location,
+                available,
+                requested,
+                attempts,
+                ..
+            } => {
+                body.sku = Some(sku.to_string());
+                body.location = Some(location.to_string());
+                body.available = Some(*available);
+                body.requested = Some(*requested);
+                body.items = Some(vec![Shortage {
+                    sku: sku.clone(),
+                    available: *available,
+                    requested: *requested,
+                }]);
+                body.attempts = Some(*attempts);
+            }
+            Self::ReservationNotActive { status } => body.status = Some(status.as_str().to_owned()),
+            Self::OrderNotCancellable { status } => {
+                body.status = Some(status.as_str().to_owned());
+            }
+            Self::ReturnExceedsSold {
+                sku,
+                sold,
+                returned,
+                requested,
+            } => {
+                body.sku = Some(sku.to_string());
+                body.sold = Some(*sold);
+                body.returned = Some(*returned);
+                body.requested = Some(*requested);
+            }
+            Self::SkuInUse { sku, reserved } => {
+                body.sku = Some(sku.to_string());
+                body.reserved = Some(*reserved);
+            }
+            Self::AdmissionRequired { sku } | Self::AdmissionInvalid { sku } | Self::NoQueue { sku } => {
+                body.sku = Some(sku.to_string());
+            }
+            Self::NotOnSale { sku, window, .. } => {
+                body.sku = Some(sku.to_string());
+                match window {
+                    SaleWindow::NotOpen(at) => body.opens_at = Some(at.to_rfc3339()),
+                    SaleWindow::Closed(at) => body.closes_at = Some(at.to_rfc3339()),
+                }
+            }
+            Self::LimitExceeded {
+                sku,
+                limit,
+                already,
+                requested,
+                counts,
+            } => {
+                body.sku = Some(sku.to_string());
+                body.limit = Some(*limit);
+                body.already = Some(*already);
+                body.requested = Some(*requested);
+                body.counts = Some(counts.as_str());
+            }
+            Self::MissingScope { scope } => body.scope = Some(*scope),
+            Self::Contention { attempts, .. } => body.attempts = Some(*attempts),
+            _ => {}
+        }
+        body
     }
 }

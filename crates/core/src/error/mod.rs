@@ -176,6 +176,24 @@ pub enum Error {
         /// Its current status.
         status: ReservationStatus,
     },
+    /// The order was cancelled or has returns (v1.5).
+    #[error("the order is {status} and cannot be cancelled")]
+    OrderNotCancellable {
+        /// Its status.
+        status: crate::domain::OrderStatus,
+    },
+    /// A return line asks for more than its order line sold less what came back (v1.5).
+    #[error("{sku}: {sold} sold, {returned} returned already, {requested} more cannot come back")]
+    ReturnExceedsSold {
+        /// The SKU.
+        sku: Sku,
+        /// Units the order sold of it (0: not in the order).
+        sold: i64,
+        /// Units returned or cancelled already.
+        returned: i64,
+        /// Units this return asked for.
+        requested: i64,
+    },
     /// The same Idempotency-Key was sent with a different request.
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
@@ -222,6 +240,8 @@ impl Error {
             Self::InsufficientStock { .. } | Self::ShortAt { .. } => "insufficient_stock",
             Self::ReservationNotActive { .. } => "reservation_not_active",
             Self::SkuInUse { .. } => "sku_in_use",
+            Self::OrderNotCancellable { .. } => "order_not_cancellable",
+            Self::ReturnExceedsSold { .. } => "return_exceeds_sold",
             Self::NotOnSale { .. } => "not_on_sale",
             Self::LimitExceeded { .. } => "limit_exceeded",
             Self::AdmissionRequired { .. } => "admission_required",
@@ -262,6 +282,8 @@ impl Error {
             | Self::ShortAt { .. }
             | Self::ReservationNotActive { .. }
             | Self::SkuInUse { .. }
+            | Self::OrderNotCancellable { .. }
+            | Self::ReturnExceedsSold { .. }
             | Self::NotOnSale { .. }
             | Self::NoQueue { .. }
             | Self::LimitExceeded { .. } => StatusCode::CONFLICT,
@@ -277,83 +299,6 @@ impl Error {
     /// The JSON body: `error`, `message`, and the extra fields the contract lists.
     pub fn body(&self) -> Value {
         serde_json::to_value(self.error_body()).expect("error bodies serialize")
-    }
-
-    /// The body as a typed value (its shape is what `/openapi.json` publishes).
-    pub fn error_body(&self) -> ErrorBody {
-        let mut body = ErrorBody {
-            error: self.code(),
-            message: self.message(),
-            ..ErrorBody::default()
-        };
-        match self {
-            Self::UnknownSku { sku } => body.sku = Some(sku.to_string()),
-            Self::UnknownLocation { sku, location } => {
-                body.sku = Some(sku.to_string());
-                body.location = Some(location.to_string());
-            }
-            Self::InsufficientStock { items: short, attempts } => {
-                // A single line also gets the purchase shape (`sku`, `available`, `requested`).
-                if let [one] = short.as_slice() {
-                    body.sku = Some(one.sku.to_string());
-                    body.available = Some(one.available);
-                    body.requested = Some(one.requested);
-                }
-                body.items = Some(short.clone());
-                body.attempts = Some(*attempts);
-            }
-            Self::ShortAt {
-                sku,
-                location,
-                available,
-                requested,
-                attempts,
-                ..
-            } => {
-                body.sku = Some(sku.to_string());
-                body.location = Some(location.to_string());
-                body.available = Some(*available);
-                body.requested = Some(*requested);
-                body.items = Some(vec![Shortage {
-                    sku: sku.clone(),
-                    available: *available,
-                    requested: *requested,
-                }]);
-                body.attempts = Some(*attempts);
-            }
-            Self::ReservationNotActive { status } => body.status = Some(status.as_str().to_owned()),
-            Self::SkuInUse { sku, reserved } => {
-                body.sku = Some(sku.to_string());
-                body.reserved = Some(*reserved);
-            }
-            Self::AdmissionRequired { sku } | Self::AdmissionInvalid { sku } | Self::NoQueue { sku } => {
-                body.sku = Some(sku.to_string());
-            }
-            Self::NotOnSale { sku, window, .. } => {
-                body.sku = Some(sku.to_string());
-                match window {
-                    SaleWindow::NotOpen(at) => body.opens_at = Some(at.to_rfc3339()),
-                    SaleWindow::Closed(at) => body.closes_at = Some(at.to_rfc3339()),
-                }
-            }
-            Self::LimitExceeded {
-                sku,
-                limit,
-                already,
-                requested,
-                counts,
-            } => {
-                body.sku = Some(sku.to_string());
-                body.limit = Some(*limit);
-                body.already = Some(*already);
-                body.requested = Some(*requested);
-                body.counts = Some(counts.as_str());
-            }
-            Self::MissingScope { scope } => body.scope = Some(*scope),
-            Self::Contention { attempts, .. } => body.attempts = Some(*attempts),
-            _ => {}
-        }
-        body
     }
 
     /// One human sentence; infrastructure detail stays in the logs, not in responses.

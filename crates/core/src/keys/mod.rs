@@ -12,6 +12,7 @@
 //! | `sw:history:upgraded` | string | set once the movement streams of earlier versions (`sw:sku:{SKU}:moves`) were converted | its own |
 //! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
 //! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
+//! | `sw:returned:{T}:ID` | string | set once slot T's lines of return ID (of a cross-slot order) were put back, in the same MULTI (`crate::ops::after_sale`) | T |
 //! | `sw:saga:{T}:ID` | string | `commit` or `abort`: the decision of a cross-slot cart (ID is its order or reservation) | the id's |
 //! | `sw:expiry:{T}` | zset | active reservation ids of slot T, scored by `expires_at` (ms) | T |
 //! | `sw:expiry:slots` | set | the slots whose expiry index may hold entries | its own |
@@ -55,7 +56,7 @@
 //! SKUs are validated ([`Sku`]) before they get here, so no input can forge a `:` or `}`
 //! and reach a key it should not.
 
-use crate::domain::{CartItems, OrderId, RecordId, ReservationId, Sku};
+use crate::domain::{CartItems, OrderId, RecordId, ReservationId, ReturnId, Sku};
 use sha2::{Digest, Sha256};
 
 mod slots;
@@ -185,6 +186,12 @@ impl Keys {
     /// slot, so the commit and the parent record are one transaction.
     pub fn saga(&self, parent: &RecordId) -> String {
         format!("{}:saga:{{{}}}:{parent}", self.prefix, tag_for(parent.slot()))
+    }
+
+    /// Marks that slot `slot`'s share of a cross-slot order's return `id` was put back: written
+    /// in the share's own transaction, so a share is applied once however often it is tried.
+    pub fn return_share(&self, slot: u16, id: &ReturnId) -> String {
+        format!("{}:returned:{{{}}}:{id}", self.prefix, tag_for(slot))
     }
 
     /// A SCAN pattern matching every reservation key.

@@ -130,11 +130,13 @@ mod tests {
                 sku: Sku::parse("ps5").unwrap(),
                 quantity: 3,
                 allocations: Vec::new(),
+                returned: None,
             },
             OrderLine {
                 sku: Sku::parse("pad").unwrap(),
                 quantity: 12,
                 allocations: Vec::new(),
+                returned: None,
             },
         ];
         let order = Order {
@@ -144,6 +146,8 @@ mod tests {
             created_at: 1,
             source: OrderSource::Checkout,
             reservation_id: Some(ReservationId::generate_in(0)),
+            status: None,
+            returns: Vec::new(),
         };
         let documents = [
             (serde_json::to_string(&order).unwrap(), 2),

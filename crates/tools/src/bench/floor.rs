@@ -64,10 +64,13 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
                             sku: sku.clone(),
                             quantity: 1,
                             allocations: Vec::new(),
+                            returned: None,
                         }],
                         created_at: at,
                         source: crate::ops::OrderSource::Purchase,
                         reservation_id: None,
+                        status: None,
+                        returns: Vec::new(),
                     };
                     pipe.cmd("HINCRBY").arg(&stock).arg("available").arg(-1).ignore();
                     pipe.cmd("HINCRBY").arg(&stock).arg("sold").arg(1).ignore();

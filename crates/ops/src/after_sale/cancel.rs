@@ -1,0 +1,70 @@
+use super::engine::{self, Step};
+use super::{OrderReturn, ReturnLine};
+use crate::domain::{Disposition, EntryKind, OrderId, OrderStatus, ReturnId, Sku};
+use crate::error::Error;
+use crate::idempotency::Idempotency;
+use crate::level::Level;
+use crate::{Inventory, Order};
+use std::collections::HashMap;
+
+/// `POST /v1/orders/{id}/cancel`: every unit of the order goes back to the location it was
+/// sold from, as `available` or (`disposition: damaged`) as `damaged`, in one transaction
+/// that watches the order. Only an order with nothing returned can be cancelled:
+/// `409 order_not_cancellable` otherwise. Answers the order, now `cancelled`.
+pub async fn cancel_order(
+    store: &Inventory,
+    id: &OrderId,
+    disposition: Disposition,
+    idem: Option<&Idempotency>,
+) -> Result<Order, Error> {
+    engine::run(store, id, idem, Cancel { disposition }).await
+}
+
+struct Cancel {
+    disposition: Disposition,
+}
+
+impl Step for Cancel {
+    type Output = Order;
+    const KIND: EntryKind = EntryKind::CancelOrder;
+
+    fn plan(
+        &self,
+        order: &Order,
+        id: ReturnId,
+        levels: &HashMap<Sku, Level>,
+        now_ms: i64,
+    ) -> Result<OrderReturn, Error> {
+        let status = order.derived_status();
+        if status != OrderStatus::Placed {
+            return Err(Error::OrderNotCancellable { status });
+        }
+        let lines = order
+            .items
+            .iter()
+            .map(|line| {
+                if !levels.contains_key(&line.sku) {
+                    return Err(Error::unknown_sku(&line.sku));
+                }
+                Ok(ReturnLine {
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    disposition: self.disposition,
+                    location: None,
+                    from: line.drawn(),
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(OrderReturn {
+            return_id: id,
+            cancel: true,
+            at: now_ms,
+            lines,
+            pending: Vec::new(),
+        })
+    }
+
+    fn output(order: Order, _: OrderReturn) -> Order {
+        order
+    }
+}
