@@ -9,6 +9,7 @@
 // Tests count small, known numbers; casting them is clearer than converting.
 #![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
+mod after_sale;
 mod alerts;
 mod bench;
 mod catalog;

@@ -74,9 +74,10 @@ impl Disposition {
     pub fn parse_optional(value: Option<&serde_json::Value>, field: &str) -> Result<Self, crate::InvalidInput> {
         match value {
             None => Ok(Self::default()),
-            Some(v) => v.as_str().and_then(Self::parse).ok_or_else(|| {
-                crate::InvalidInput::new(format!("{field} must be one of {}", Self::ALL.join(", ")))
-            }),
+            Some(v) => v
+                .as_str()
+                .and_then(Self::parse)
+                .ok_or_else(|| crate::InvalidInput::new(format!("{field} must be one of {}", Self::ALL.join(", ")))),
         }
     }
 }

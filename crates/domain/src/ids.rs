@@ -163,9 +163,11 @@ impl Reference {
             EntryKind::Set | EntryKind::Restock | EntryKind::Adjust | EntryKind::Transfer | EntryKind::Retire => {
                 (raw == Self::ADMIN).then_some(Self::Admin)
             }
-            EntryKind::Purchase | EntryKind::Checkout | EntryKind::Order | EntryKind::CancelOrder | EntryKind::Return => {
-                OrderId::parse(raw).map(|id| Self::Record(RecordId::Order(id)))
-            }
+            EntryKind::Purchase
+            | EntryKind::Checkout
+            | EntryKind::Order
+            | EntryKind::CancelOrder
+            | EntryKind::Return => OrderId::parse(raw).map(|id| Self::Record(RecordId::Order(id))),
             // An order's cancel or return, or an adjustment.
             EntryKind::Damage | EntryKind::Restore | EntryKind::WriteOff => match raw {
                 Self::ADMIN => Some(Self::Admin),

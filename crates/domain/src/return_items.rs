@@ -125,8 +125,14 @@ mod tests {
         for (bad, says) in [
             (json!([]), "lines must"),
             (json!([{"sku": "ps5", "quantity": 0}]), "lines[0].quantity"),
-            (json!([{"sku": "ps5", "quantity": 1, "disposition": "lost"}]), "lines[0].disposition"),
-            (json!([{"sku": "a", "quantity": 1}, {"sku": "a", "quantity": 1}]), "appears twice"),
+            (
+                json!([{"sku": "ps5", "quantity": 1, "disposition": "lost"}]),
+                "lines[0].disposition",
+            ),
+            (
+                json!([{"sku": "a", "quantity": 1}, {"sku": "a", "quantity": 1}]),
+                "appears twice",
+            ),
             (json!([[1, 2]]), "lines[0] must be an object"),
         ] {
             let e = ReturnItems::parse(Some(&bad)).unwrap_err();

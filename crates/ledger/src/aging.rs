@@ -106,8 +106,9 @@ impl Optimistic for AgeOut<'_> {
             if let Some(raw) = raw {
                 let order: Order = serde_json::from_str(&raw)
                     .map_err(|e| StoreError::Protocol(format!("order {id} is not an order: {e}").into()))?;
-                for line in order.items {
-                    *sold.entry(line.sku.into()).or_default() += line.quantity;
+                // What the order still sells: its returns' units are back in stock.
+                for line in &order.items {
+                    *sold.entry(line.sku.to_string()).or_default() += line.quantity - order.returned(&line.sku);
                 }
                 writes.push(redis::cmd("DEL").arg(keys.order(id)).to_owned());
             }

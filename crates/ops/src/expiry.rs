@@ -296,7 +296,7 @@ async fn release(store: &Inventory, slot: u16, id: String) -> Result<Expired, Er
         Some(id) => expire(store, &id).await,
         // A cross-slot order's return whose other slots were left pending.
         None if let Some((order, ret)) = crate::after_sale::parse_member(&id) => {
-            crate::after_sale::settle(store, &order, &ret).await?;
+            crate::after_sale::settle_return(store, &order, &ret).await?;
             Ok(Expired::PartOutcome)
         }
         None => {

@@ -32,8 +32,18 @@ pub struct Counts {
     pub reserved: i64,
     /// Units in orders.
     pub sold: i64,
-    /// Units received net of write-offs: `available + reserved + sold` when conserved.
+    /// Units received net of write-offs: `available + reserved + sold + damaged` when
+    /// conserved.
     pub received: i64,
+    /// Units that came back damaged (or were found so), never sold until restored (v1.5).
+    pub damaged: i64,
+}
+
+impl Counts {
+    /// `available + reserved + sold + damaged`: what `received` must be.
+    pub fn held(&self) -> i64 {
+        self.available + self.reserved + self.sold + self.damaged
+    }
 }
 
 /// One location of a SKU as read.
@@ -122,6 +132,7 @@ impl Level {
                 reserved: num(&format!("reserved{suffix}"))?,
                 sold: num(&format!("sold{suffix}"))?,
                 received: num(&format!("received{suffix}"))?,
+                damaged: num(&format!("damaged{suffix}"))?,
             })
         };
         let totals = counts("")?;
@@ -165,6 +176,7 @@ impl Level {
             named.reserved += counts.reserved;
             named.sold += counts.sold;
             named.received += counts.received;
+            named.damaged += counts.damaged;
             places.push(Place { name, priority, counts });
         }
         if let Some(default) = places.iter_mut().find(|p| p.name.is_default()) {
@@ -173,6 +185,7 @@ impl Level {
                 reserved: totals.reserved - named.reserved,
                 sold: totals.sold - named.sold,
                 received: totals.received - named.received,
+                damaged: totals.damaged - named.damaged,
             };
         }
         Ok(Some(Self {
@@ -247,6 +260,7 @@ impl Level {
             available: self.totals.available,
             reserved: self.totals.reserved,
             sold: self.totals.sold,
+            damaged: self.totals.damaged,
             locations: self
                 .places
                 .iter()
@@ -256,6 +270,7 @@ impl Level {
                     available: p.counts.available,
                     reserved: p.counts.reserved,
                     sold: p.counts.sold,
+                    damaged: p.counts.damaged,
                     priority: p.priority,
                 })
                 .collect(),

@@ -73,7 +73,7 @@ mod verify;
 
 pub use crate::domain::{Correction, Reason};
 pub use adjust::adjust;
-pub use after_sale::{OrderReturn, ReturnLine, Returned, cancel_order, return_order};
+pub use after_sale::{OrderReturn, ReturnLine, Returned, cancel_order, return_order, settle_return};
 pub(crate) use answered::{Answered, Unwritten, answer, effort_of, finished, report, run_admin};
 pub use cancel::cancel;
 pub use checkout::{Checkout, CheckoutLine, checkout};
@@ -113,6 +113,8 @@ pub struct Stock {
     pub reserved: i64,
     /// Units in orders.
     pub sold: i64,
+    /// Units that came back damaged (v1.5): counted, never sold.
+    pub damaged: i64,
     /// Where the units are, in draw order; a SKU that never had a named location has just
     /// `default`, holding everything.
     pub locations: Vec<LocationStock>,
@@ -132,6 +134,8 @@ pub struct LocationStock {
     pub reserved: i64,
     /// Units sold from there.
     pub sold: i64,
+    /// Damaged units there (v1.5).
+    pub damaged: i64,
     /// Lower is drawn from first.
     pub priority: i64,
 }
@@ -250,9 +254,16 @@ impl Order {
         for line in &mut items {
             line.returned = Some(self.returned(&line.sku));
         }
+        let status = Some(self.derived_status());
+        let mut returns = self.returns;
+        for ret in &mut returns {
+            // Bookkeeping of the slots a cross-slot return is still settling: not the client's.
+            ret.pending.clear();
+        }
         Self {
-            status: Some(self.derived_status()),
+            status,
             items,
+            returns,
             ..self
         }
     }

@@ -269,15 +269,17 @@ impl History {
         Ok(out)
     }
 
-    /// Σ of `set`/`restock`/`adjust` quantities (a transfer moves nothing in total) over
-    /// `entries`, the whole list, and `born`: `None` when the list was trimmed or the SKU
-    /// predates this layout, since a partial sum proves nothing.
-    pub(crate) fn received(&self, entries: &[String]) -> Result<Option<i64>, StoreError> {
+    /// Σ of what the movements did to `received` (`set`/`restock`/`adjust` add their
+    /// quantity, a write-off takes it) and to `damaged`, over `entries`, the whole list, and
+    /// `born`: `None` when the list was trimmed or the SKU predates this layout, since a
+    /// partial sum proves nothing.
+    pub(crate) fn sums(&self, entries: &[String]) -> Result<Option<[i64; 2]>, StoreError> {
         if i64::try_from(entries.len()).ok() != Some(self.moved) || matches!(self.born, Born::Unknown) {
             return Ok(None);
         }
         let all = self.movements(entries, self.moved, usize::MAX)?;
-        Ok(Some(all.iter().map(|m| m.kind.received() * m.quantity).sum()))
+        let sum = |per: fn(EntryKind) -> i64| all.iter().map(|m| per(m.kind) * m.quantity).sum();
+        Ok(Some([sum(EntryKind::received), sum(EntryKind::damaged)]))
     }
 }
 
@@ -352,17 +354,17 @@ mod tests {
             .map(|m| m.id)
             .collect();
         assert_eq!(ids, ["30-3", "20-2", "10-1"]);
-        assert_eq!(history.received(&list).unwrap(), Some(10));
+        assert_eq!(history.sums(&list).unwrap(), Some([10, 0]));
         // Trimmed: the creation is older than what fell off, so it is not shown, nor summed.
         assert_eq!(history.movements(&list[..1], 1, 10).unwrap().len(), 1);
-        assert_eq!(history.received(&list[..1]).unwrap(), None);
+        assert_eq!(history.sums(&list[..1]).unwrap(), None);
         // The limit counts the creation too.
         assert_eq!(history.movements(&list, 2, 2).unwrap().len(), 2);
         // Created in the list: it is movement 1 there. Predating the layout: no sum.
         let in_list = History::from_fields(Some("-".into()), Some("2")).unwrap();
-        assert_eq!(in_list.received(&list).unwrap(), Some(5));
+        assert_eq!(in_list.sums(&list).unwrap(), Some([5, 0]));
         assert_eq!(in_list.movements(&list, 2, 10).unwrap()[1].id, "20-1");
         let unknown = History::from_fields(None, Some("2")).unwrap();
-        assert_eq!(unknown.received(&list).unwrap(), None);
+        assert_eq!(unknown.sums(&list).unwrap(), None);
     }
 }

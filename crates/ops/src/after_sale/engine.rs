@@ -25,8 +25,13 @@ pub(super) trait Step: Sync {
 
     /// The return this step makes of `order` as read (its `pending` left empty), or a
     /// refusal. `levels`: the stock of the order's SKUs that this transaction reads.
-    fn plan(&self, order: &Order, id: ReturnId, levels: &HashMap<Sku, Level>, now_ms: i64)
-    -> Result<OrderReturn, Error>;
+    fn plan(
+        &self,
+        order: &Order,
+        id: ReturnId,
+        levels: &HashMap<Sku, Level>,
+        now_ms: i64,
+    ) -> Result<OrderReturn, Error>;
 
     /// The answer, from the order as the change leaves it (answer form) and the return.
     fn output(order: Order, ret: OrderReturn) -> Self::Output;
@@ -48,7 +53,7 @@ pub(super) async fn run<S: Step>(
 ) -> Result<S::Output, Error> {
     let started = tokio::time::Instant::now();
     // The order's lines never change, so the SKUs to watch can be learnt before the WATCH.
-    let order = crate::get_order(store, id).await?;
+    let order = crate::get_order::stored_order(store, id).await?;
     let home: Vec<Sku> = order
         .items
         .iter()
@@ -79,7 +84,12 @@ pub(super) async fn run<S: Step>(
     } = crate::answer(txn::run(store, &op).await, Into::into);
     let made = std::mem::take(&mut *op.made.lock().expect("not poisoned"));
     let moved = match (&made, committed) {
-        (Some(ret), true) => ret.lines.iter().map(|l| l.sku.clone()).filter(|s| op.home.contains(s)).collect(),
+        (Some(ret), true) => ret
+            .lines
+            .iter()
+            .map(|l| l.sku.clone())
+            .filter(|s| op.home.contains(s))
+            .collect(),
         _ => Vec::new(),
     };
     crate::finished(store, S::KIND, "watch", started, &result, effort, || moved);
@@ -181,7 +191,12 @@ impl<S: Step> Optimistic for Change<'_, S> {
         levels.extend(reads.iter().map(|(s, r)| (s.clone(), r.level.clone())));
         let at = now_ms();
         let mut ret = self.step.plan(&order, self.return_id, &levels, at)?;
-        let home: Vec<_> = ret.lines.iter().filter(|l| self.home.contains(&l.sku)).cloned().collect();
+        let home: Vec<_> = ret
+            .lines
+            .iter()
+            .filter(|l| self.home.contains(&l.sku))
+            .cloned()
+            .collect();
         let mut slots: Vec<u16> = ret
             .lines
             .iter()
@@ -192,7 +207,14 @@ impl<S: Step> Optimistic for Change<'_, S> {
         slots.dedup();
         ret.pending = slots;
         let mut writes = slot_writes(self.store, &self.id, &order.user_id, S::KIND, &home, &reads, at)?;
-        writes.extend(super::writes::journal(self.store, &self.id, S::KIND, &home, Some(&ret), at));
+        writes.extend(super::writes::journal(
+            self.store,
+            &self.id,
+            S::KIND,
+            &home,
+            Some(&ret),
+            at,
+        ));
         if !ret.pending.is_empty() {
             writes.push(remote::index_cmd(self.store, &self.id, &ret));
         }

@@ -23,7 +23,8 @@ mod returns;
 mod writes;
 
 pub use cancel::cancel_order;
-pub(crate) use remote::{parse_member, settle};
+pub(crate) use remote::parse_member;
+pub use remote::settle as settle_return;
 pub use returns::{Returned, return_order};
 
 use super::level::Allocation;
@@ -46,8 +47,9 @@ pub struct OrderReturn {
     /// What came back.
     pub lines: Vec<ReturnLine>,
     /// On a cluster, slots whose lines are still being put back (for a moment, or until the
-    /// expiry worker finishes what a crashed process left).
+    /// expiry worker finishes what a crashed process left). Stored, never answered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(ignore)]
     pub pending: Vec<u16>,
 }
 
@@ -84,7 +86,10 @@ impl Order {
     }
 
     fn return_lines<'a>(&'a self, sku: &'a Sku) -> impl Iterator<Item = &'a ReturnLine> + 'a {
-        self.returns.iter().flat_map(|r| &r.lines).filter(move |l| l.sku == *sku)
+        self.returns
+            .iter()
+            .flat_map(|r| &r.lines)
+            .filter(move |l| l.sku == *sku)
     }
 
     /// What of `line` is still sold, per location: its allocations less what returns took

@@ -69,9 +69,10 @@ pub(super) async fn read_levels(store: &Inventory, order: &Order, id: &OrderId) 
 }
 
 /// Puts back every pending slot of return `ret` of order `id`, then clears them from the
-/// order. A return with nothing pending (or gone) is left as it is.
-pub(crate) async fn settle(store: &Inventory, id: &OrderId, ret: &ReturnId) -> Result<(), Error> {
-    let order = match crate::get_order(store, id).await {
+/// order. A return with nothing pending (or gone) is left as it is. The expiry worker calls
+/// it for returns a crashed process left pending; calling it again is harmless.
+pub async fn settle(store: &Inventory, id: &OrderId, ret: &ReturnId) -> Result<(), Error> {
+    let order = match crate::get_order::stored_order(store, id).await {
         Ok(order) => order,
         Err(Error::UnknownOrder) => return clear_index(store, id, ret).await,
         Err(e) => return Err(e),
@@ -79,7 +80,11 @@ pub(crate) async fn settle(store: &Inventory, id: &OrderId, ret: &ReturnId) -> R
     let Some(found) = order.returns.iter().find(|r| r.return_id == *ret) else {
         return clear_index(store, id, ret).await;
     };
-    let kind = if found.cancel { EntryKind::CancelOrder } else { EntryKind::Return };
+    let kind = if found.cancel {
+        EntryKind::CancelOrder
+    } else {
+        EntryKind::Return
+    };
     for &slot in &found.pending {
         let lines = order.lines_in(store, found, slot);
         store.list_journal_slot(slot).await?;
@@ -107,7 +112,10 @@ pub(crate) async fn settle(store: &Inventory, id: &OrderId, ret: &ReturnId) -> R
 }
 
 async fn clear_index(store: &Inventory, id: &OrderId, ret: &ReturnId) -> Result<(), Error> {
-    let cmd = redis::cmd("ZREM").arg(store.keys().expiry(id.slot())).arg(member(id, ret)).to_owned();
+    let cmd = redis::cmd("ZREM")
+        .arg(store.keys().expiry(id.slot()))
+        .arg(member(id, ret))
+        .to_owned();
     store.query::<i64>(&cmd).await?;
     Ok(())
 }
@@ -144,7 +152,8 @@ impl Optimistic for Share<'_> {
     }
 
     fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<()>, Self::Rejection> {
-        let protocol = |e: redis::ParsingError| Unwritten::Refused(Error::Store(StoreError::Protocol(e.to_string().into())));
+        let protocol =
+            |e: redis::ParsingError| Unwritten::Refused(Error::Store(StoreError::Protocol(e.to_string().into())));
         let mut values = snapshot.into_iter();
         let done: i64 = redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(protocol)?;
         if done > 0 {
@@ -154,13 +163,19 @@ impl Optimistic for Share<'_> {
         for line in &self.lines {
             let fields: HashMap<String, String> =
                 redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(protocol)?;
-            let counted: Option<i64> = redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(protocol)?;
+            let counted: Option<i64> =
+                redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(protocol)?;
             // A SKU retired since the return was decided: its share writes nothing for it.
             if let Some(level) = Level::parse(&line.sku, &fields).map_err(|e| Unwritten::Refused(e.into()))? {
                 reads.insert(line.sku.clone(), SlotRead { level, counted });
             }
         }
-        let lines: Vec<ReturnLine> = self.lines.iter().filter(|l| reads.contains_key(&l.sku)).cloned().collect();
+        let lines: Vec<ReturnLine> = self
+            .lines
+            .iter()
+            .filter(|l| reads.contains_key(&l.sku))
+            .cloned()
+            .collect();
         let at = now_ms();
         let mut writes = slot_writes(self.store, &self.order, &self.user, self.kind, &lines, &reads, at)?;
         writes.extend(journal(self.store, &self.order, self.kind, &lines, None, at));
@@ -203,7 +218,10 @@ impl Optimistic for Clear<'_> {
             .arg(member(&self.id, &self.ret))
             .to_owned();
         let Some(mut order) = raw.and_then(|r| serde_json::from_str::<Order>(&r).ok()) else {
-            return Ok(Plan { writes: vec![index], output: () });
+            return Ok(Plan {
+                writes: vec![index],
+                output: (),
+            });
         };
         if let Some(ret) = order.returns.iter_mut().find(|r| r.return_id == self.ret) {
             ret.pending.clear();

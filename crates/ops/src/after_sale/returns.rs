@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn returns_undo_the_destination_first_then_the_latest_drawn() {
         let still = Allocation::list(&[("east", 2), ("west", 3)]);
-        assert_eq!(taken_off(still.clone(), 4, None), Allocation::list(&[("west", 3), ("east", 1)]));
+        assert_eq!(
+            taken_off(still.clone(), 4, None),
+            Allocation::list(&[("west", 3), ("east", 1)])
+        );
         let east = Location::parse("east", "l").unwrap();
         assert_eq!(
             taken_off(still.clone(), 3, Some(&east)),

@@ -47,7 +47,8 @@ pub(super) fn slot_writes(
     for line in lines {
         let read = reads.get(&line.sku).ok_or_else(|| Error::unknown_sku(&line.sku))?;
         let key = store.keys().stock(&line.sku);
-        let mut incr = |field: &str, by: i64| writes.push(redis::cmd("HINCRBY").arg(&key).arg(field).arg(by).to_owned());
+        let mut incr =
+            |field: &str, by: i64| writes.push(redis::cmd("HINCRBY").arg(&key).arg(field).arg(by).to_owned());
         let to = counter(line.disposition);
         incr("sold", -line.quantity);
         incr(to, line.quantity);
@@ -69,10 +70,26 @@ pub(super) fn slot_writes(
         }
         let place = line.location.as_ref().map(|l| l.as_str());
         let extra: Vec<(&str, &str)> = place.map(|l| ("location", l)).into_iter().collect();
-        writes.extend(record_cmds(store, &line.sku, kind, line.quantity, reference, at_ms, &extra));
+        writes.extend(record_cmds(
+            store,
+            &line.sku,
+            kind,
+            line.quantity,
+            reference,
+            at_ms,
+            &extra,
+        ));
         if line.disposition == Disposition::Damaged {
             let kind = EntryKind::Damage;
-            writes.extend(record_cmds(store, &line.sku, kind, line.quantity, reference, at_ms, &extra));
+            writes.extend(record_cmds(
+                store,
+                &line.sku,
+                kind,
+                line.quantity,
+                reference,
+                at_ms,
+                &extra,
+            ));
         } else if read.level.rules.any() {
             writes.push(crossing_cmd(store, &line.sku, line.quantity, at_ms));
         }
@@ -117,10 +134,7 @@ pub(super) fn journal(
     let slot = if record.is_some() { order.slot() } else { slot };
     let mut back = Entry::new(kind, reference, at_ms).lines(moved(lines.iter().collect()));
     back.order_return = record.cloned();
-    let damaged: Vec<&ReturnLine> = lines
-        .iter()
-        .filter(|l| l.disposition == Disposition::Damaged)
-        .collect();
+    let damaged: Vec<&ReturnLine> = lines.iter().filter(|l| l.disposition == Disposition::Damaged).collect();
     let mut cmds: Vec<Cmd> = journal_cmd(store, slot, &back).into_iter().collect();
     if !damaged.is_empty() {
         let entry = Entry::new(EntryKind::Damage, reference, at_ms).lines(moved(damaged));

@@ -28,7 +28,13 @@ pub(super) struct Expected {
 impl Expected {
     /// Every rule for one live SKU; `by_moves`: Σ of its stock-received movements when its
     /// history is whole.
-    pub(super) fn check(&mut self, sku: &str, level: &Level, by_moves: Option<i64>, violations: &mut Vec<Violation>) {
+    pub(super) fn check(
+        &mut self,
+        sku: &str,
+        level: &Level,
+        by_moves: Option<[i64; 2]>,
+        violations: &mut Vec<Violation>,
+    ) {
         let c = &level.totals;
         let held = self.reserved.remove(sku).unwrap_or(0);
         let retired = self.retired.sold.get(sku).copied();
@@ -71,6 +77,9 @@ impl Expected {
         if c.sold < 0 {
             broken("sold_negative", format!("sold is {}", c.sold));
         }
+        if c.damaged < 0 {
+            broken("damaged_negative", format!("damaged is {}", c.damaged));
+        }
         if c.reserved != held {
             broken(
                 "reserved_mismatch",
@@ -83,24 +92,35 @@ impl Expected {
                 format!("sold is {} but orders contain {in_orders}", c.sold),
             );
         }
-        let total = c.available + c.reserved + c.sold;
+        let total = c.held();
         if total != c.received {
             broken(
                 "conservation",
                 format!(
-                    "available + reserved + sold = {total} but {} units were received",
+                    "available + reserved + sold + damaged = {total} but {} units were received",
                     c.received
                 ),
             );
         }
-        if let Some(by_moves) = by_moves
-            && by_moves != c.received
+        if let Some([received, _]) = by_moves
+            && received != c.received
         {
             broken(
                 "movements_mismatch",
                 format!(
-                    "set/restock/adjust movements add up to {by_moves} but the received counter is {}",
+                    "set/restock/adjust/write-off movements add up to {received} but the received counter is {}",
                     c.received
+                ),
+            );
+        }
+        if let Some([_, damaged]) = by_moves
+            && damaged != c.damaged
+        {
+            broken(
+                "damaged_mismatch",
+                format!(
+                    "damage/restore/write-off movements add up to {damaged} but damaged is {}",
+                    c.damaged
                 ),
             );
         }

@@ -21,13 +21,10 @@ pub(super) struct ByLocation {
 }
 
 impl ByLocation {
-    /// Counts an order line.
-    pub(super) fn sold(&mut self, line: &OrderLine) {
-        for a in line.drawn() {
-            *self
-                .sold
-                .entry((line.sku.to_string(), a.location.to_string()))
-                .or_default() += a.quantity;
+    /// Counts what an order line still sells, per location.
+    pub(super) fn sold(&mut self, sku: &crate::domain::Sku, still: &[crate::level::Allocation]) {
+        for a in still {
+            *self.sold.entry((sku.to_string(), a.location.to_string())).or_default() += a.quantity;
         }
     }
 
@@ -70,7 +67,12 @@ impl ByLocation {
         for place in &level.places {
             let (name, c) = (place.name.as_str(), &place.counts);
             let key = (sku.to_owned(), name.to_owned());
-            for (counter, value) in [("available", c.available), ("reserved", c.reserved), ("sold", c.sold)] {
+            for (counter, value) in [
+                ("available", c.available),
+                ("reserved", c.reserved),
+                ("sold", c.sold),
+                ("damaged", c.damaged),
+            ] {
                 if value < 0 {
                     broken("location_negative", format!("{counter} at {name} is {value}"));
                 }
@@ -92,12 +94,12 @@ impl ByLocation {
                     format!("sold at {name} is {} but orders drew {in_orders} from there", c.sold),
                 );
             }
-            let total = c.available + c.reserved + c.sold;
+            let total = c.held();
             if total != c.received {
                 broken(
                     "location_conservation",
                     format!(
-                        "at {name}, available + reserved + sold = {total} but {} units were received",
+                        "at {name}, available + reserved + sold + damaged = {total} but {} units were received",
                         c.received
                     ),
                 );

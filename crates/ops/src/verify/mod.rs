@@ -28,7 +28,7 @@ const STEP: usize = 500;
 pub struct Violation {
     /// Which rule: `available_negative`, `reserved_negative`, `sold_negative`,
     /// `reserved_mismatch`, `sold_mismatch`, `conservation`, `movements_mismatch`,
-    /// `low_stock_index_mismatch`,
+    /// `damaged_negative`, `damaged_mismatch`, `return_exceeds_sold`, `low_stock_index_mismatch`,
     /// `unknown_sku_reference`, `hold_not_indexed`, `corrupt_record`, or one of
     /// `location_negative`, `location_reserved_mismatch`, `location_sold_mismatch`,
     /// `location_conservation` (the same rules, per location).
@@ -81,9 +81,21 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
         for (key, raw) in chunk.iter().zip(rows) {
             match raw.as_deref().map(serde_json::from_str::<Order>) {
                 Some(Ok(order)) => {
-                    for line in order.items {
-                        by_location.sold(&line);
-                        *sold.entry(line.sku.into()).or_default() += line.quantity;
+                    let order = settled(store, order);
+                    for line in &order.items {
+                        let returned = order.returned(&line.sku);
+                        if returned > line.quantity {
+                            violations.push(Violation {
+                                rule: "return_exceeds_sold",
+                                sku: Some(line.sku.to_string()),
+                                message: format!(
+                                    "order {} sold {} but {returned} came back",
+                                    order.order_id, line.quantity
+                                ),
+                            });
+                        }
+                        by_location.sold(&line.sku, &order.still_sold(line));
+                        *sold.entry(line.sku.to_string()).or_default() += line.quantity - returned;
                     }
                 }
                 Some(Err(e)) => violations.push(corrupt(key, &e.to_string())),
@@ -238,6 +250,17 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
     })
 }
 
+/// The order with only the returns whose stock has moved: a cross-slot return's lines in
+/// slots still pending are left out (their units are still sold there).
+fn settled(store: &Inventory, mut order: Order) -> Order {
+    for ret in &mut order.returns {
+        let pending = std::mem::take(&mut ret.pending);
+        ret.lines
+            .retain(|l| !pending.contains(&store.keys().slot_of_sku(&l.sku)));
+    }
+    order
+}
+
 fn corrupt(key: &str, why: &str) -> Violation {
     Violation {
         rule: "corrupt_record",
@@ -246,14 +269,14 @@ fn corrupt(key: &str, why: &str) -> Violation {
     }
 }
 
-/// Per SKU of `levels` whose history is whole, Σ of its stock-received movements. Only SKUs
+/// Per SKU of `levels` whose history is whole, Σ of its movements' `received` and `damaged`. Only SKUs
 /// that moved since their creation cost a read (one pipeline for the chunk): the others'
 /// history is their `born` field.
 async fn received_by_movements(
     store: &Inventory,
     levels: &[(Sku, Level, History)],
     violations: &mut Vec<Violation>,
-) -> Result<HashMap<String, i64>, StoreError> {
+) -> Result<HashMap<String, [i64; 2]>, StoreError> {
     let listed: Vec<&Sku> = levels
         .iter()
         .filter(|(_, _, h)| h.has_list())
@@ -274,7 +297,7 @@ async fn received_by_movements(
     let mut sums = HashMap::new();
     for (sku, _, history) in levels {
         let entries = lists.remove(sku).unwrap_or_default();
-        match history.received(&entries) {
+        match history.sums(&entries) {
             Ok(Some(sum)) => {
                 sums.insert(sku.to_string(), sum);
             }

@@ -27,7 +27,7 @@ pub struct JsonBody<T> {
 
 impl<T> JsonBody<T> {
     /// The typed body.
-    pub fn get(&self) -> &T {
+    pub(super) fn get(&self) -> &T {
         &self.body
     }
 }
@@ -54,14 +54,48 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
             }
             let bytes = read_limited(&mut payload).await?;
-            let value = match strict_json(&bytes) {
-                Ok(value @ Value::Object(_)) => value,
-                Ok(_) => return Err(InvalidInput::new("body must be a JSON object").into()),
-                Err(e) => return Err(InvalidInput::new(format!("body is not valid JSON: {e}")).into()),
-            };
-            // Bodies whose fields are `Field`s cannot fail here; a typed field would.
-            let body = T::deserialize(&value).map_err(|e| InvalidInput::new(format!("body does not fit: {e}")))?;
-            Ok(Self { body })
+            Ok(Self { body: typed(&bytes)? })
+        })
+    }
+}
+
+/// A body as `T`: a JSON object with no key twice, fitting `T`.
+fn typed<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let value = match strict_json(bytes) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(_) => return Err(InvalidInput::new("body must be a JSON object").into()),
+        Err(e) => return Err(InvalidInput::new(format!("body is not valid JSON: {e}")).into()),
+    };
+    // Bodies whose fields are `Field`s cannot fail here; a typed field would.
+    T::deserialize(&value).map_err(|e| InvalidInput::new(format!("body does not fit: {e}")).into())
+}
+
+/// An optional request body of type `T`: none (or a blank one) is `T::default()`, anything
+/// else is read as [`JsonBody`] reads it. For an endpoint whose every field is optional.
+#[derive(Debug)]
+pub(super) struct OptionalBody<T> {
+    body: T,
+}
+
+impl<T> OptionalBody<T> {
+    /// The typed body.
+    pub(super) fn get(&self) -> &T {
+        &self.body
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalBody<T> {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(_: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let bytes = read_limited(&mut payload).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Self { body: T::default() });
+            }
+            Ok(Self { body: typed(&bytes)? })
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod api;
 mod auth;
 mod body;
 mod cancel;
+mod cancel_order;
 mod checkout;
 mod confirm;
 mod dashboard;
@@ -31,6 +32,7 @@ mod replay;
 mod reserve;
 mod restock;
 mod retire;
+mod returns;
 mod rush;
 mod sale;
 mod scans;
@@ -179,6 +181,16 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             "/v1/orders/{id}",
             "GET, HEAD",
             web::get().to(get_order::get_order),
+        ))
+        .service(endpoint(
+            "/v1/orders/{id}/cancel",
+            "POST",
+            web::post().to(cancel_order::cancel_order),
+        ))
+        .service(endpoint(
+            "/v1/orders/{id}/returns",
+            "POST",
+            web::post().to(returns::return_order),
         ))
         .service(endpoint("/v1/movements", "POST", web::post().to(scans::record)))
         .service(endpoint("/v1/skus", "GET, HEAD", web::get().to(list_skus::list_skus)))

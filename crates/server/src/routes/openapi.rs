@@ -78,6 +78,8 @@ impl Modify for BearerSchemes {
         super::purchase::purchase,
         super::checkout::checkout,
         super::get_order::get_order,
+        super::cancel_order::cancel_order,
+        super::returns::return_order,
         super::reserve::reserve,
         super::get_reservation::get_reservation,
         super::confirm::confirm,

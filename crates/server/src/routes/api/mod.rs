@@ -2,6 +2,7 @@
 //! refusal sets. Both the handlers and the OpenAPI document import them from here, and this
 //! module imports neither, so the document can list the handlers without a circle.
 
+mod after_sale;
 mod alerts;
 mod params;
 mod refusals;
@@ -10,6 +11,7 @@ mod sale;
 mod scans;
 mod stockroom;
 
+pub use after_sale::{CancelOrderRequest, NewCancel, NewReturn, ReturnRequest};
 pub use alerts::{AlertRulesRequest, WebhookRequest};
 pub use params::{AdmissionParam, IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;

@@ -47,6 +47,16 @@ error_response!(UnknownReservation, 404, "No such reservation (`unknown_reservat
 error_response!(UnknownWebhook, 404, "No such webhook (`unknown_webhook`)");
 error_response!(UnknownOrder, 404, "No such order (`unknown_order`)");
 error_response!(
+    UnknownOrderOrPlace,
+    404,
+    "No such order (`unknown_order`; an order that aged out of Redis into the ledger cannot change), or a SKU of it that was retired (`unknown_sku`), or a location the SKU does not have (`unknown_location`)"
+);
+error_response!(
+    NotReturnable,
+    409,
+    "The order was cancelled or has returns (`order_not_cancellable`, with `status`), or a line asks for more than it sold less what came back (`return_exceeds_sold`, with `sku`, `sold`, `returned`, `requested`)"
+);
+error_response!(
     UnknownSkuOrTicket,
     404,
     "No such SKU (`unknown_sku`, with `sku`), or no such ticket in its waiting room (`unknown_ticket`)"
@@ -128,6 +138,10 @@ error_responses!(
 error_responses!(
     /// How a dead-letter replay or delete can be refused.
     DeadLetterRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownDeadLetter, KeyReused, Unavailable
+);
+error_responses!(
+    /// How a cancellation or a return of an order can be refused.
+    OrderRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownOrderOrPlace, NotReturnable, TooLarge, KeyReused, Unavailable
 );
 error_responses!(
     /// How a change to a reservation (confirm, cancel) can be refused.
