@@ -55,6 +55,15 @@ fn the_contract_lists_every_error_code_with_its_status() {
             sku: sku.clone(),
             reserved: 1,
         },
+        Error::OrderNotCancellable {
+            status: stockwatch::domain::OrderStatus::Cancelled,
+        },
+        Error::ReturnExceedsSold {
+            sku: sku.clone(),
+            sold: 1,
+            returned: 1,
+            requested: 1,
+        },
         Error::NotOnSale {
             sku: sku.clone(),
             window: stockwatch::error::SaleWindow::NotOpen(stockwatch::domain::Timestamp::from_millis(1).unwrap()),

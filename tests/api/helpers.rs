@@ -388,6 +388,10 @@ impl TestApp {
 pub fn totals(mut stock: Value) -> Value {
     if let Some(o) = stock.as_object_mut() {
         o.remove("locations");
+        // v1.5's counter, left out while it is 0 so the totals read as v1's.
+        if o.get("damaged") == Some(&Value::from(0)) {
+            o.remove("damaged");
+        }
     }
     stock
 }

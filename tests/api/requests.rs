@@ -52,7 +52,7 @@ async fn app() -> TestApp {
 }
 
 /// A concrete URL for `path`: SKUs are the examples' own, `{location}` one of theirs, and
-/// `{id}` an active hold. The
+/// `{id}` an active hold (or a fresh order of two units, under `/v1/orders`). The
 /// examples' SKUs are stocked afresh, since the last call (a rush, a stock level) moved them.
 async fn url_for(app: &TestApp, method: &str, path: &str) -> String {
     for sku in ["ps5", "controller"] {
@@ -81,6 +81,16 @@ async fn url_for(app: &TestApp, method: &str, path: &str) -> String {
     let (status, _) = app.send(reqwest::Method::PUT, "/v1/skus/ps5/sale", Some(sale)).await;
     assert_eq!(status, 200);
     let mut url = path.replace("{sku}", "ps5").replace("{location}", "east");
+    if url.starts_with("/v1/orders/{id}") {
+        let (status, order) = app
+            .post(
+                "/v1/purchases?strategy=watch",
+                serde_json::json!({"sku": "ps5", "quantity": 2, "user_id": "alice"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{order}");
+        url = url.replace("{id}", order["order_id"].as_str().unwrap());
+    }
     if url.contains("{id}") {
         let hold = app.reserve("watch", &[("ps5", 1)], 600).await;
         url = url.replace("{id}", hold["reservation_id"].as_str().unwrap());

@@ -2,7 +2,7 @@
 //! stock of its lines in its slot, let the step decide what comes back, write it all.
 
 use super::writes::{SlotRead, slot_writes};
-use super::{OrderReturn, remote};
+use super::{OrderReturn, at_home, remote};
 use crate::Inventory;
 use crate::domain::{EntryKind, OrderId, ReturnId, Sku, UserId};
 use crate::error::{Error, StoreError};
@@ -35,12 +35,6 @@ pub(super) trait Step: Sync {
 
     /// The answer, from the order as the change leaves it (answer form) and the return.
     fn output(order: Order, ret: OrderReturn) -> Self::Output;
-}
-
-/// Whether `sku`'s stock moves in the order's own transaction: always on one Redis; on a
-/// cluster when it shares the order's slot.
-pub(super) fn at_home(store: &Inventory, order: &OrderId, sku: &Sku) -> bool {
-    !store.is_cluster() || store.keys().slot_of_sku(sku) == order.slot()
 }
 
 /// Runs `step` on order `id`: one optimistic transaction in the order's slot, then, for an

@@ -79,6 +79,12 @@ impl ReturnLine {
     }
 }
 
+/// Whether `sku`'s stock moves in the order's own transaction: always on one Redis; on a
+/// cluster when it shares the order's slot.
+fn at_home(store: &crate::Inventory, order: &crate::domain::OrderId, sku: &Sku) -> bool {
+    !store.is_cluster() || store.keys().slot_of_sku(sku) == order.slot()
+}
+
 impl Order {
     /// Units of `sku` returned or cancelled so far.
     pub fn returned(&self, sku: &Sku) -> i64 {

@@ -50,7 +50,7 @@ pub(super) async fn read_levels(store: &Inventory, order: &Order, id: &OrderId) 
         .items
         .iter()
         .map(|l| &l.sku)
-        .filter(|s| !super::engine::at_home(store, id, s))
+        .filter(|s| !super::at_home(store, id, s))
         .collect();
     if away.is_empty() {
         return Ok(HashMap::new());

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 #[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "checkout",
     security((), ("api_key" = ["checkout"]), ("admin_token" = [])),
     params(("id" = String, Path, description = "Order id (UUIDv7)"), super::api::IdempotencyKeyHeader),
-    request_body(content = Option<super::api::CancelOrderRequest>, description = "Optional: where the units go"),
+    request_body(content = super::api::CancelOrderRequest, description = "Optional: where the units go"),
     responses((status = 200, description = "Cancelled; the order, now `cancelled`", body = crate::ops::Order),
         super::api::OrderRefusals)
 )]
