@@ -197,7 +197,16 @@ async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerRepor
     let lines: Vec<(String, i64)> = sqlx::query_as("SELECT sku, sum(quantity)::bigint FROM order_lines GROUP BY sku")
         .fetch_all(pool)
         .await?;
-    let in_orders: HashMap<String, i64> = lines.into_iter().collect();
+    let mut in_orders: HashMap<String, i64> = lines.into_iter().collect();
+    // Units that came back from orders (cancellations and returns) are sold no more.
+    let back: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT sku, sum(d_sold)::bigint FROM movements WHERE kind IN ('cancel_order', 'return') GROUP BY sku",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (sku, d_sold) in back {
+        *in_orders.entry(sku).or_default() += d_sold;
+    }
     let names = ["available", "reserved", "sold", "received"];
     let skus: HashSet<&String> = redis.keys().chain(books.keys()).collect();
     let mut skus: Vec<&String> = skus.into_iter().collect();
