@@ -152,14 +152,14 @@ impl<S: Step> Optimistic for Change<'_, S> {
             .transpose()
             .map_err(|e| protocol(format!("order {}: {e}", self.id)))?
             .flatten();
-        if let Some(slot) = &self.idem {
-            if let Prior::Replay(fields) = slot.recall(values.next().unwrap_or(Value::Nil))? {
-                let body = field(&fields, "body").map_err(|e| Unwritten::Refused(e.into()))?;
-                return Err(match serde_json::from_str(body) {
-                    Ok(answer) => Unwritten::Answered(answer),
-                    Err(e) => protocol(format!("stored answer: {e}")),
-                });
-            }
+        if let Some(slot) = &self.idem
+            && let Prior::Replay(fields) = slot.recall(values.next().unwrap_or(Value::Nil))?
+        {
+            let body = field(&fields, "body").map_err(|e| Unwritten::Refused(e.into()))?;
+            return Err(match serde_json::from_str(body) {
+                Ok(answer) => Unwritten::Answered(answer),
+                Err(e) => protocol(format!("stored answer: {e}")),
+            });
         }
         let order: Order = serde_json::from_str(&raw.ok_or(Unwritten::Refused(Error::UnknownOrder))?)
             .map_err(|e| protocol(format!("order {}: {e}", self.id)))?;
