@@ -70,10 +70,10 @@ impl Disposition {
         }
     }
 
-    /// An optional `field` of a body: absent means `restock`.
+    /// An optional `field` of a body: absent or `null` means `restock`.
     pub fn parse_optional(value: Option<&serde_json::Value>, field: &str) -> Result<Self, crate::InvalidInput> {
         match value {
-            None => Ok(Self::default()),
+            None | Some(serde_json::Value::Null) => Ok(Self::default()),
             Some(v) => v
                 .as_str()
                 .and_then(Self::parse)

@@ -1,5 +1,6 @@
 use super::{Field, InvalidInput, Location, Quantity, Sku};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 
 // The type behind both `CartItems::parse` and the OpenAPI schema, so the two cannot drift.
@@ -45,6 +46,60 @@ impl CartLine {
     }
 }
 
+/// The lines of a request body's array `field`, for carts and returns alike: 1 to `max`
+/// objects, each read as `L` and checked by `check` (given its index), no SKU twice. Errors
+/// name `field[i].<name>`.
+pub(crate) fn parse_lines<L: DeserializeOwned, T>(
+    value: Option<&serde_json::Value>,
+    field: &str,
+    max: usize,
+    check: impl Fn(&L, usize) -> Result<T, InvalidInput>,
+    sku: impl Fn(&T) -> &Sku,
+) -> Result<Vec<T>, InvalidInput> {
+    let lines = value
+        .and_then(|v| v.as_array())
+        .filter(|a| (1..=max).contains(&a.len()))
+        .ok_or_else(|| InvalidInput::new(format!("{field} must be an array of 1-{max} {{sku, quantity}} objects")))?;
+    let mut seen = HashSet::new();
+    let mut checked = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        // An array would deserialize into the struct by position: only objects are lines.
+        let line = Some(line)
+            .filter(|l| l.is_object())
+            .and_then(|l| L::deserialize(l).ok())
+            .ok_or_else(|| InvalidInput::new(format!("{field}[{i}] must be an object")))?;
+        let item = check(&line, i)?;
+        if !seen.insert(sku(&item).clone()) {
+            return Err(InvalidInput::new(format!(
+                "{field}[{i}].sku {} appears twice",
+                sku(&item)
+            )));
+        }
+        checked.push(item);
+    }
+    Ok(checked)
+}
+
+/// Lines built in Rust, under [`parse_lines`]'s rules: 1 to `max`, no SKU twice.
+pub(crate) fn checked_lines<T>(
+    lines: Vec<T>,
+    field: &str,
+    max: usize,
+    sku: impl Fn(&T) -> &Sku,
+) -> Result<Vec<T>, InvalidInput> {
+    if !(1..=max).contains(&lines.len()) {
+        return Err(InvalidInput::new(format!("{field} must hold 1-{max} lines")));
+    }
+    let mut seen = HashSet::new();
+    if let Some((i, line)) = lines.iter().enumerate().find(|(_, l)| !seen.insert(sku(l))) {
+        return Err(InvalidInput::new(format!(
+            "{field}[{i}].sku {} appears twice",
+            sku(line)
+        )));
+    }
+    Ok(lines)
+}
+
 /// One line of a cart.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CartItem {
@@ -88,37 +143,12 @@ impl CartItems {
 
     /// Parses the `items` array of a request body, each line through [`CartLine`].
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self, InvalidInput> {
-        let lines = value
-            .and_then(|v| v.as_array())
-            .filter(|a| (1..=Self::MAX_LINES).contains(&a.len()))
-            .ok_or_else(|| InvalidInput::new("items must be an array of 1-100 {sku, quantity} objects"))?;
-        let mut seen = HashSet::new();
-        let mut items = Vec::with_capacity(lines.len());
-        for (i, line) in lines.iter().enumerate() {
-            // An array would deserialize into the struct by position: only objects are lines.
-            let line = Some(line)
-                .filter(|l| l.is_object())
-                .and_then(|l| CartLine::deserialize(l).ok())
-                .ok_or_else(|| InvalidInput::new(format!("items[{i}] must be an object")))?;
-            let item = line.parse(i)?;
-            if !seen.insert(item.sku.clone()) {
-                return Err(InvalidInput::new(format!("items[{i}].sku {} appears twice", item.sku)));
-            }
-            items.push(item);
-        }
-        Ok(Self(items))
+        parse_lines(value, "items", Self::MAX_LINES, CartLine::parse, |l: &CartItem| &l.sku).map(Self)
     }
 
     /// A cart of lines built in Rust (the client's way), under the same rules as a body's.
     pub fn new(lines: Vec<CartItem>) -> Result<Self, InvalidInput> {
-        if !(1..=Self::MAX_LINES).contains(&lines.len()) {
-            return Err(InvalidInput::new("items must hold 1-100 lines"));
-        }
-        let mut seen = HashSet::new();
-        if let Some((i, line)) = lines.iter().enumerate().find(|(_, l)| !seen.insert(&l.sku)) {
-            return Err(InvalidInput::new(format!("items[{i}].sku {} appears twice", line.sku)));
-        }
-        Ok(Self(lines))
+        checked_lines(lines, "items", Self::MAX_LINES, |l| &l.sku).map(Self)
     }
 
     /// A one-line cart, which is what a single-SKU purchase is.

@@ -1,8 +1,8 @@
 //! What a return asks for: which lines of an order come back, how many, and where they go.
 
+use super::items::{checked_lines, parse_lines};
 use super::{Disposition, Field, InvalidInput, Location, Quantity, Sku};
 use serde::Deserialize;
-use std::collections::HashSet;
 
 // The type behind both `ReturnItems::parse` and the OpenAPI schema, so the two cannot drift.
 /// One line of a return.
@@ -51,33 +51,21 @@ impl ReturnItems {
     /// Most lines one return may hold (an order has at most as many).
     pub const MAX_LINES: usize = 100;
 
-    /// Parses the `lines` array of a request body.
+    /// Parses the `lines` array of a request body, each line through [`ReturnLineRequest`].
     pub fn parse(value: Option<&serde_json::Value>) -> Result<Self, InvalidInput> {
-        let lines = value
-            .and_then(|v| v.as_array())
-            .filter(|a| (1..=Self::MAX_LINES).contains(&a.len()))
-            .ok_or_else(|| InvalidInput::new("lines must be an array of 1-100 {sku, quantity} objects"))?;
-        let mut items = Vec::with_capacity(lines.len());
-        for (i, line) in lines.iter().enumerate() {
-            let line = Some(line)
-                .filter(|l| l.is_object())
-                .and_then(|l| ReturnLineRequest::deserialize(l).ok())
-                .ok_or_else(|| InvalidInput::new(format!("lines[{i}] must be an object")))?;
-            items.push(line.parse(i)?);
-        }
-        Self::new(items)
+        parse_lines(
+            value,
+            "lines",
+            Self::MAX_LINES,
+            ReturnLineRequest::parse,
+            |l: &ReturnItem| &l.sku,
+        )
+        .map(Self)
     }
 
     /// A return built in Rust (the client's way), under the same rules as a body's.
     pub fn new(items: Vec<ReturnItem>) -> Result<Self, InvalidInput> {
-        if !(1..=Self::MAX_LINES).contains(&items.len()) {
-            return Err(InvalidInput::new("lines must hold 1-100 lines"));
-        }
-        let mut seen = HashSet::new();
-        if let Some((i, line)) = items.iter().enumerate().find(|(_, l)| !seen.insert(&l.sku)) {
-            return Err(InvalidInput::new(format!("lines[{i}].sku {} appears twice", line.sku)));
-        }
-        Ok(Self(items))
+        checked_lines(items, "lines", Self::MAX_LINES, |l| &l.sku).map(Self)
     }
 
     /// The lines.
@@ -116,9 +104,11 @@ mod tests {
     fn lines_are_checked_and_named() {
         let ok = ReturnItems::parse(Some(&json!([
             {"sku": "ps5", "quantity": 2},
-            {"sku": "pad", "quantity": 1, "disposition": "damaged", "location": "east"}
+            {"sku": "pad", "quantity": 1, "disposition": "damaged", "location": "east"},
+            {"sku": "cap", "quantity": 1, "disposition": null, "location": null}
         ])))
         .unwrap();
+        assert_eq!(ok.lines()[2].disposition, Disposition::Restock, "null is the default");
         assert_eq!(ok.lines()[0].disposition, Disposition::Restock);
         assert_eq!(ok.lines()[1].disposition, Disposition::Damaged);
         assert_eq!(ok.lines()[1].location.as_ref().unwrap().as_str(), "east");

@@ -132,6 +132,22 @@ impl StoredAnswer {
         ]
     }
 
+    /// The JSON answer [`Self::remember_json`] stored, when [`Self::read`] found one: what a
+    /// repeat answers instead of running again.
+    pub(crate) fn replay<T: serde::de::DeserializeOwned>(&self, stored: redis::Value) -> Result<Option<T>, Error> {
+        let Prior::Replay(fields) = self.recall(stored)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(field(&fields, "body")?)
+            .map(Some)
+            .map_err(|e| StoreError::Protocol(format!("stored answer: {e}").into()).into())
+    }
+
+    /// The writes that store `answer` as JSON, for [`Self::replay`].
+    pub(crate) fn remember_json<T: serde::Serialize>(&self, answer: &T) -> [Cmd; 2] {
+        self.remember(&[("body", serde_json::to_string(answer).expect("answers serialize"))])
+    }
+
     /// Whether two requests with the same key are the same request.
     pub(crate) fn same_request(&self, other: &StoredAnswer) -> bool {
         self.fingerprint == other.fingerprint

@@ -126,13 +126,19 @@ impl Level {
         if !fields.contains_key("available") {
             return Err(corrupt("available (missing)"));
         }
+        // The totals' names are the counters' own: no name is built for them (a take parses
+        // a level per SKU it decides on).
+        let counter = |name: &'static str, suffix: &str| match suffix {
+            "" => num(name),
+            _ => num(&format!("{name}{suffix}")),
+        };
         let counts = |suffix: &str| -> Result<Counts, StoreError> {
             Ok(Counts {
-                available: num(&format!("available{suffix}"))?,
-                reserved: num(&format!("reserved{suffix}"))?,
-                sold: num(&format!("sold{suffix}"))?,
-                received: num(&format!("received{suffix}"))?,
-                damaged: num(&format!("damaged{suffix}"))?,
+                available: counter("available", suffix)?,
+                reserved: counter("reserved", suffix)?,
+                sold: counter("sold", suffix)?,
+                received: counter("received", suffix)?,
+                damaged: counter("damaged", suffix)?,
             })
         };
         let totals = counts("")?;

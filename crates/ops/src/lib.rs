@@ -267,18 +267,6 @@ impl Order {
             ..self
         }
     }
-
-    /// The order as stored: what [`Self::with_allocations`] fills in taken out again.
-    pub(crate) fn stored(mut self) -> Self {
-        self.status = None;
-        for line in &mut self.items {
-            line.returned = None;
-            if Allocation::is_all_default(&line.allocations) {
-                line.allocations.clear();
-            }
-        }
-        self
-    }
 }
 
 /// A subscription to the alerts raised from now on, by any process on this Redis.

@@ -100,7 +100,7 @@ pub(crate) fn record_cmds(
     extra: &[(&str, &str)],
 ) -> Vec<Cmd> {
     let mut log = MovementLog::default();
-    log.push(sku, encode(kind, quantity, reference, at_ms, extra), None);
+    log.record(sku, kind, quantity, reference, at_ms, extra);
     log.cmds(store)
 }
 
@@ -130,6 +130,20 @@ impl MovementLog {
         moved: Option<i64>,
     ) {
         self.push(sku, encode(kind, quantity, reference, at_ms, &[]), moved);
+    }
+
+    /// Adds a movement of `sku` with its `extra` fields (`location`, `to`, `reason`), where
+    /// the SKU's `moved` was not read.
+    pub(crate) fn record(
+        &mut self,
+        sku: &Sku,
+        kind: EntryKind,
+        quantity: i64,
+        reference: Reference,
+        at_ms: i64,
+        extra: &[(&str, &str)],
+    ) {
+        self.push(sku, encode(kind, quantity, reference, at_ms, extra), None);
     }
 
     fn push(&mut self, sku: &Sku, entry: String, moved: Option<i64>) {

@@ -6,7 +6,7 @@
 //! the same `active` state: one EXEC aborts, re-reads, and sees the other's result. That is
 //! what makes "ends in exactly one terminal state, once" hold.
 
-use super::idempotency::{Idempotency, Prior, StoredAnswer, field};
+use super::idempotency::{Idempotency, StoredAnswer, field};
 use super::{OrderLine, now_ms};
 use crate::Inventory;
 use crate::Unwritten;
@@ -272,15 +272,10 @@ impl<S: Step> Optimistic for Transition<'_, S> {
         let protocol = |e: String| Unwritten::Refused(Error::Store(StoreError::Protocol(e.into())));
         let mut values = snapshot.into_iter();
         let resv = values.next();
-        if let Some(slot) = &self.idem {
-            let stored = values.next().unwrap_or(Value::Nil);
-            if let Prior::Replay(fields) = slot.recall(stored)? {
-                let body = field(&fields, "body").map_err(|e| Unwritten::Refused(e.into()))?;
-                return Err(match serde_json::from_str(body) {
-                    Ok(answer) => Unwritten::Answered(answer),
-                    Err(e) => protocol(format!("stored answer: {e}")),
-                });
-            }
+        if let Some(slot) = &self.idem
+            && let Some(answer) = slot.replay(values.next().unwrap_or(Value::Nil))?
+        {
+            return Err(Unwritten::Answered(answer));
         }
         let fields: HashMap<String, String> = match resv.map(redis::from_redis_value) {
             Some(Ok(f)) => f,
@@ -302,8 +297,7 @@ impl<S: Step> Optimistic for Transition<'_, S> {
             return Err(Unwritten::Answered(output));
         }
         if let Some(slot) = &self.idem {
-            let body = serde_json::to_string(&output).expect("answers serialize");
-            writes.extend(slot.remember(&[("body", body)]));
+            writes.extend(slot.remember_json(&output));
         }
         Ok(Plan { writes, output })
     }

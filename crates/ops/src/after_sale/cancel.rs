@@ -1,6 +1,6 @@
 use super::engine::{self, Step};
 use super::{OrderReturn, ReturnLine};
-use crate::domain::{Disposition, EntryKind, OrderId, OrderStatus, ReturnId, Sku};
+use crate::domain::{Disposition, EntryKind, OrderId, OrderStatus, Sku};
 use crate::error::Error;
 use crate::idempotency::Idempotency;
 use crate::level::Level;
@@ -28,18 +28,12 @@ impl Step for Cancel {
     type Output = Order;
     const KIND: EntryKind = EntryKind::CancelOrder;
 
-    fn plan(
-        &self,
-        order: &Order,
-        id: ReturnId,
-        levels: &HashMap<Sku, Level>,
-        now_ms: i64,
-    ) -> Result<OrderReturn, Error> {
+    fn plan(&self, order: &Order, levels: &HashMap<Sku, Level>) -> Result<Vec<ReturnLine>, Error> {
         let status = order.derived_status();
         if status != OrderStatus::Placed {
             return Err(Error::OrderNotCancellable { status });
         }
-        let lines = order
+        order
             .items
             .iter()
             .map(|line| {
@@ -54,14 +48,7 @@ impl Step for Cancel {
                     from: line.drawn(),
                 })
             })
-            .collect::<Result<_, Error>>()?;
-        Ok(OrderReturn {
-            return_id: id,
-            cancel: true,
-            at: now_ms,
-            lines,
-            pending: Vec::new(),
-        })
+            .collect()
     }
 
     fn output(order: Order, _: OrderReturn) -> Order {

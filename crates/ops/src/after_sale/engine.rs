@@ -1,12 +1,11 @@
 //! The one transaction behind a cancellation and a return: watch the order, read it and the
 //! stock of its lines in its slot, let the step decide what comes back, write it all.
 
-use super::writes::{SlotRead, slot_writes};
-use super::{OrderReturn, at_home, remote};
+use super::{OrderReturn, ReturnLine, at_home, remote, writes};
 use crate::Inventory;
 use crate::domain::{EntryKind, OrderId, ReturnId, Sku, UserId};
 use crate::error::{Error, StoreError};
-use crate::idempotency::{Idempotency, Prior, StoredAnswer, field};
+use crate::idempotency::{Idempotency, StoredAnswer};
 use crate::level::Level;
 use crate::txn::{self, Optimistic, Plan};
 use crate::{Order, Unwritten, now_ms};
@@ -23,15 +22,9 @@ pub(super) trait Step: Sync {
     /// The movement kind of the units that come back.
     const KIND: EntryKind;
 
-    /// The return this step makes of `order` as read (its `pending` left empty), or a
-    /// refusal. `levels`: the stock of the order's SKUs that this transaction reads.
-    fn plan(
-        &self,
-        order: &Order,
-        id: ReturnId,
-        levels: &HashMap<Sku, Level>,
-        now_ms: i64,
-    ) -> Result<OrderReturn, Error>;
+    /// The lines this step returns of `order` as read, or a refusal. `levels`: the stock of
+    /// the order's SKUs (those of its slot as this transaction reads them).
+    fn plan(&self, order: &Order, levels: &HashMap<Sku, Level>) -> Result<Vec<ReturnLine>, Error>;
 
     /// The answer, from the order as the change leaves it (answer form) and the return.
     fn output(order: Order, ret: OrderReturn) -> Self::Output;
@@ -136,73 +129,46 @@ impl<S: Step> Optimistic for Change<'_, S> {
         if let Some(slot) = &self.idem {
             slot.read(pipe);
         }
-        let [units, _] = crate::sale::count_fields(&self.user);
-        for sku in &self.home {
-            crate::read_stock(self.store, sku, pipe);
-            pipe.cmd("HGET").arg(self.store.keys().customers(sku)).arg(&units);
-        }
+        writes::read(self.store, &self.user, &self.home.iter().collect::<Vec<_>>(), pipe);
     }
 
     fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<S::Output>, Self::Rejection> {
-        let protocol = |e: String| Unwritten::Refused(Error::Store(StoreError::Protocol(e.into())));
+        let corrupt = |e: String| {
+            Unwritten::Refused(Error::Store(StoreError::Protocol(
+                format!("order {}: {e}", self.id).into(),
+            )))
+        };
         let mut values = snapshot.into_iter();
-        let raw: Option<String> = values
-            .next()
-            .map(redis::from_redis_value)
-            .transpose()
-            .map_err(|e| protocol(format!("order {}: {e}", self.id)))?
-            .flatten();
+        let raw: Option<String> =
+            redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(|e| corrupt(e.to_string()))?;
         if let Some(slot) = &self.idem
-            && let Prior::Replay(fields) = slot.recall(values.next().unwrap_or(Value::Nil))?
+            && let Some(answer) = slot.replay(values.next().unwrap_or(Value::Nil))?
         {
-            let body = field(&fields, "body").map_err(|e| Unwritten::Refused(e.into()))?;
-            return Err(match serde_json::from_str(body) {
-                Ok(answer) => Unwritten::Answered(answer),
-                Err(e) => protocol(format!("stored answer: {e}")),
-            });
+            return Err(Unwritten::Answered(answer));
         }
         let order: Order = serde_json::from_str(&raw.ok_or(Unwritten::Refused(Error::UnknownOrder))?)
-            .map_err(|e| protocol(format!("order {}: {e}", self.id)))?;
-        let mut reads = HashMap::new();
-        for sku in &self.home {
-            let fields: HashMap<String, String> = values
-                .next()
-                .map(redis::from_redis_value)
-                .transpose()
-                .map_err(|e| protocol(format!("stock of {sku}: {e}")))?
-                .unwrap_or_default();
-            let counted: Option<i64> = values
-                .next()
-                .map(redis::from_redis_value)
-                .transpose()
-                .map_err(|e| protocol(format!("counts of {sku}: {e}")))?
-                .flatten();
-            if let Some(level) = Level::parse(sku, &fields).map_err(|e| Unwritten::Refused(e.into()))? {
-                reads.insert(sku.clone(), SlotRead { level, counted });
-            }
-        }
+            .map_err(|e| corrupt(e.to_string()))?;
+        let reads = writes::parsed(&self.home.iter().collect::<Vec<_>>(), &mut values)?;
         let mut levels = self.remote_levels.clone();
         levels.extend(reads.iter().map(|(s, r)| (s.clone(), r.level.clone())));
         let at = now_ms();
-        let mut ret = self.step.plan(&order, self.return_id, &levels, at)?;
-        let home: Vec<_> = ret
-            .lines
-            .iter()
-            .filter(|l| self.home.contains(&l.sku))
-            .cloned()
-            .collect();
-        let mut slots: Vec<u16> = ret
-            .lines
-            .iter()
-            .filter(|l| !self.home.contains(&l.sku))
-            .map(|l| self.store.keys().slot_of_sku(&l.sku))
-            .collect();
-        slots.sort_unstable();
-        slots.dedup();
-        ret.pending = slots;
-        let mut writes = slot_writes(self.store, &self.id, &order.user_id, S::KIND, &home, &reads, at)?;
-        writes.extend(super::writes::journal(
+        let lines = self.step.plan(&order, &levels)?;
+        let (home, away): (Vec<ReturnLine>, Vec<ReturnLine>) =
+            lines.iter().cloned().partition(|l| self.home.contains(&l.sku));
+        let mut pending: Vec<u16> = away.iter().map(|l| self.store.keys().slot_of_sku(&l.sku)).collect();
+        pending.sort_unstable();
+        pending.dedup();
+        let ret = OrderReturn {
+            return_id: self.return_id,
+            cancel: S::KIND == EntryKind::CancelOrder,
+            at,
+            lines,
+            pending,
+        };
+        let mut plan = writes::slot_writes(self.store, &self.id, &order.user_id, S::KIND, &home, &reads, at)?;
+        plan.extend(writes::journal(
             self.store,
+            self.id.slot(),
             &self.id,
             S::KIND,
             &home,
@@ -210,23 +176,17 @@ impl<S: Step> Optimistic for Change<'_, S> {
             at,
         ));
         if !ret.pending.is_empty() {
-            writes.push(remote::index_cmd(self.store, &self.id, &ret));
+            plan.push(remote::index_cmd(self.store, &self.id, &ret));
         }
         let mut after = order;
         after.returns.push(ret.clone());
-        writes.push(
-            redis::cmd("SET")
-                .arg(&self.key)
-                .arg(serde_json::to_string(&after.clone().stored()).expect("orders serialize"))
-                .arg("KEEPTTL")
-                .to_owned(),
-        );
+        let json = serde_json::to_string(&after).expect("orders serialize");
+        plan.push(redis::cmd("SET").arg(&self.key).arg(json).arg("KEEPTTL").to_owned());
         let output = S::output(after.with_allocations(), ret.clone());
         if let Some(slot) = &self.idem {
-            let body = serde_json::to_string(&output).expect("answers serialize");
-            writes.extend(slot.remember(&[("body", body)]));
+            plan.extend(slot.remember_json(&output));
         }
         *self.made.lock().expect("not poisoned") = Some(ret);
-        Ok(Plan { writes, output })
+        Ok(Plan { writes: plan, output })
     }
 }

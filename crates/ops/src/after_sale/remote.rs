@@ -5,10 +5,9 @@
 //! the slot from `pending`, and the index entry with the last one. Whoever runs it (the
 //! request, a repeat, the expiry worker after a crash) reaches the same end.
 
-use super::writes::{SlotRead, journal, slot_writes};
-use super::{OrderReturn, ReturnLine};
+use super::{OrderReturn, ReturnLine, writes};
 use crate::domain::{EntryKind, OrderId, ReturnId, Sku, UserId};
-use crate::error::{Error, StoreError};
+use crate::error::Error;
 use crate::level::Level;
 use crate::txn::{self, Optimistic, Plan};
 use crate::{Inventory, Order, Unwritten, convert, now_ms};
@@ -91,6 +90,7 @@ pub async fn settle(store: &Inventory, id: &OrderId, ret: &ReturnId) -> Result<(
         let started = tokio::time::Instant::now();
         let share = Share {
             store,
+            slot,
             order: *id,
             user: order.user_id.clone(),
             marker: store.keys().return_share(slot, ret),
@@ -123,11 +123,18 @@ async fn clear_index(store: &Inventory, id: &OrderId, ret: &ReturnId) -> Result<
 /// One slot's share, applied once (its marker).
 struct Share<'a> {
     store: &'a Inventory,
+    slot: u16,
     order: OrderId,
     user: UserId,
     marker: String,
     kind: EntryKind,
     lines: Vec<ReturnLine>,
+}
+
+impl Share<'_> {
+    fn skus(&self) -> Vec<&Sku> {
+        self.lines.iter().map(|l| &l.sku).collect()
+    }
 }
 
 impl Optimistic for Share<'_> {
@@ -144,32 +151,16 @@ impl Optimistic for Share<'_> {
 
     fn read(&self, pipe: &mut redis::Pipeline) {
         pipe.cmd("EXISTS").arg(&self.marker);
-        let [units, _] = crate::sale::count_fields(&self.user);
-        for line in &self.lines {
-            crate::read_stock(self.store, &line.sku, pipe);
-            pipe.cmd("HGET").arg(self.store.keys().customers(&line.sku)).arg(&units);
-        }
+        writes::read(self.store, &self.user, &self.skus(), pipe);
     }
 
     fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<()>, Self::Rejection> {
-        let protocol =
-            |e: redis::ParsingError| Unwritten::Refused(Error::Store(StoreError::Protocol(e.to_string().into())));
         let mut values = snapshot.into_iter();
-        let done: i64 = redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(protocol)?;
-        if done > 0 {
+        if values.next() == Some(Value::Int(1)) {
             return Err(Unwritten::Answered(()));
         }
-        let mut reads = HashMap::new();
-        for line in &self.lines {
-            let fields: HashMap<String, String> =
-                redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(protocol)?;
-            let counted: Option<i64> =
-                redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(protocol)?;
-            // A SKU retired since the return was decided: its share writes nothing for it.
-            if let Some(level) = Level::parse(&line.sku, &fields).map_err(|e| Unwritten::Refused(e.into()))? {
-                reads.insert(line.sku.clone(), SlotRead { level, counted });
-            }
-        }
+        // A SKU retired since the return was decided: its share writes nothing for it.
+        let reads = writes::parsed(&self.skus(), &mut values)?;
         let lines: Vec<ReturnLine> = self
             .lines
             .iter()
@@ -177,8 +168,16 @@ impl Optimistic for Share<'_> {
             .cloned()
             .collect();
         let at = now_ms();
-        let mut writes = slot_writes(self.store, &self.order, &self.user, self.kind, &lines, &reads, at)?;
-        writes.extend(journal(self.store, &self.order, self.kind, &lines, None, at));
+        let mut writes = writes::slot_writes(self.store, &self.order, &self.user, self.kind, &lines, &reads, at)?;
+        writes.extend(writes::journal(
+            self.store,
+            self.slot,
+            &self.order,
+            self.kind,
+            &lines,
+            None,
+            at,
+        ));
         writes.push(
             redis::cmd("SET")
                 .arg(&self.marker)

@@ -45,26 +45,12 @@ impl Step for Return<'_> {
     type Output = Returned;
     const KIND: EntryKind = EntryKind::Return;
 
-    fn plan(
-        &self,
-        order: &Order,
-        id: ReturnId,
-        levels: &HashMap<Sku, Level>,
-        now_ms: i64,
-    ) -> Result<OrderReturn, Error> {
-        let lines = self
-            .items
+    fn plan(&self, order: &Order, levels: &HashMap<Sku, Level>) -> Result<Vec<ReturnLine>, Error> {
+        self.items
             .lines()
             .iter()
             .map(|item| line(order, item, levels))
-            .collect::<Result<_, Error>>()?;
-        Ok(OrderReturn {
-            return_id: id,
-            cancel: false,
-            at: now_ms,
-            lines,
-            pending: Vec::new(),
-        })
+            .collect()
     }
 
     fn output(order: Order, ret: OrderReturn) -> Returned {

@@ -1,25 +1,52 @@
-//! What putting an order's lines back writes in one slot: the counters, the movements, the
-//! alert check, the customer's allowance and the ledger entries. The order's own
-//! transaction writes its slot's share; `super::remote` writes each other slot's.
+//! What putting an order's lines back reads and writes in one slot: the stock and the
+//! customer's count it reads; the counters, the movements, the alert check, the customer's
+//! allowance and the ledger entries it writes. The order's own transaction does its slot's
+//! share; `super::remote` does each other slot's.
 
 use super::{OrderReturn, ReturnLine};
 use crate::alerts::crossing_cmd;
-use crate::domain::{Disposition, EntryKind, OrderId, RecordId, Reference, Sku, UserId};
-use crate::error::Error;
+use crate::domain::{Disposition, EntryKind, Location, OrderId, RecordId, Reference, Sku, UserId};
+use crate::error::{Error, StoreError};
 use crate::journal::{Entry, journal_cmd};
 use crate::level::{Level, field_at};
-use crate::movements::record_cmds;
+use crate::movements::MovementLog;
 use crate::{Inventory, OrderLine};
-use redis::Cmd;
+use redis::{Cmd, Value};
 use std::collections::HashMap;
 
 /// What a share's transaction read of one SKU.
 #[derive(Debug, Clone)]
-pub(crate) struct SlotRead {
+pub(super) struct SlotRead {
     /// Its stock.
-    pub level: Level,
+    pub(super) level: Level,
     /// The customer's `u:USER` count (`crate::sale`), when the SKU counts them.
-    pub counted: Option<i64>,
+    pub(super) counted: Option<i64>,
+}
+
+/// Appends the reads a share decides on: per SKU, its stock and `user`'s units count.
+pub(super) fn read(store: &Inventory, user: &UserId, skus: &[&Sku], pipe: &mut redis::Pipeline) {
+    let [units, _] = crate::sale::count_fields(user);
+    for sku in skus {
+        crate::read_stock(store, sku, pipe);
+        pipe.cmd("HGET").arg(store.keys().customers(sku)).arg(&units);
+    }
+}
+
+/// Decodes what [`read`] appended for `skus`, taking it from `values`. A SKU without stock
+/// (retired) is left out.
+pub(super) fn parsed(skus: &[&Sku], values: &mut impl Iterator<Item = Value>) -> Result<HashMap<Sku, SlotRead>, Error> {
+    let protocol = |sku: &Sku, e: redis::ParsingError| Error::Store(StoreError::Protocol(format!("{sku}: {e}").into()));
+    let mut reads = HashMap::new();
+    for &sku in skus {
+        let fields: HashMap<String, String> =
+            redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(|e| protocol(sku, e))?;
+        let counted: Option<i64> =
+            redis::from_redis_value(values.next().unwrap_or(Value::Nil)).map_err(|e| protocol(sku, e))?;
+        if let Some(level) = Level::parse(sku, &fields)? {
+            reads.insert(sku.clone(), SlotRead { level, counted });
+        }
+    }
+    Ok(reads)
 }
 
 /// The counter a disposition sends units to.
@@ -44,6 +71,7 @@ pub(super) fn slot_writes(
     let reference = Reference::Record(RecordId::Order(*order));
     let [units, _] = crate::sale::count_fields(user);
     let mut writes = Vec::new();
+    let mut log = MovementLog::default();
     for line in lines {
         let read = reads.get(&line.sku).ok_or_else(|| Error::unknown_sku(&line.sku))?;
         let key = store.keys().stock(&line.sku);
@@ -55,7 +83,7 @@ pub(super) fn slot_writes(
         for from in &line.from {
             let (origin, n) = (&from.location, from.quantity);
             let destination = line.destination(origin);
-            let mut at = |counter: &str, place: &crate::domain::Location, by: i64| {
+            let mut at = |counter: &str, place: &Location, by: i64| {
                 if let Some(field) = field_at(counter, place.as_str()) {
                     incr(&field, by);
                 }
@@ -68,28 +96,10 @@ pub(super) fn slot_writes(
                 at("received", destination, n);
             }
         }
-        let place = line.location.as_ref().map(|l| l.as_str());
-        let extra: Vec<(&str, &str)> = place.map(|l| ("location", l)).into_iter().collect();
-        writes.extend(record_cmds(
-            store,
-            &line.sku,
-            kind,
-            line.quantity,
-            reference,
-            at_ms,
-            &extra,
-        ));
+        let extra: Vec<(&str, &str)> = line.location.iter().map(|l| ("location", l.as_str())).collect();
+        log.record(&line.sku, kind, line.quantity, reference, at_ms, &extra);
         if line.disposition == Disposition::Damaged {
-            let kind = EntryKind::Damage;
-            writes.extend(record_cmds(
-                store,
-                &line.sku,
-                kind,
-                line.quantity,
-                reference,
-                at_ms,
-                &extra,
-            ));
+            log.record(&line.sku, EntryKind::Damage, line.quantity, reference, at_ms, &extra);
         } else if read.level.rules.any() {
             writes.push(crossing_cmd(store, &line.sku, line.quantity, at_ms));
         }
@@ -105,13 +115,15 @@ pub(super) fn slot_writes(
             );
         }
     }
+    writes.extend(log.cmds(store));
     Ok(writes)
 }
 
-/// The ledger entries of one slot's share: the units back (`kind`), then those of them that
-/// went to `damaged`. The order's own share carries the return record.
+/// The ledger entries of one slot's share, in `slot`'s feed: the units back (`kind`), then
+/// those of them that went to `damaged`. The order's own share carries the return record.
 pub(super) fn journal(
     store: &Inventory,
+    slot: u16,
     order: &OrderId,
     kind: EntryKind,
     lines: &[ReturnLine],
@@ -119,9 +131,10 @@ pub(super) fn journal(
     at_ms: i64,
 ) -> Vec<Cmd> {
     let reference = Reference::Record(RecordId::Order(*order));
-    let moved = |lines: Vec<&ReturnLine>| -> Vec<OrderLine> {
+    let moved = |damaged_only: bool| -> Vec<OrderLine> {
         lines
-            .into_iter()
+            .iter()
+            .filter(|l| !damaged_only || l.disposition == Disposition::Damaged)
             .map(|l| OrderLine {
                 sku: l.sku.clone(),
                 quantity: l.quantity,
@@ -130,15 +143,16 @@ pub(super) fn journal(
             })
             .collect()
     };
-    let slot = lines.first().map_or(order.slot(), |l| store.keys().slot_of_sku(&l.sku));
-    let slot = if record.is_some() { order.slot() } else { slot };
-    let mut back = Entry::new(kind, reference, at_ms).lines(moved(lines.iter().collect()));
+    let mut back = Entry::new(kind, reference, at_ms).lines(moved(false));
     back.order_return = record.cloned();
-    let damaged: Vec<&ReturnLine> = lines.iter().filter(|l| l.disposition == Disposition::Damaged).collect();
     let mut cmds: Vec<Cmd> = journal_cmd(store, slot, &back).into_iter().collect();
+    let damaged = moved(true);
     if !damaged.is_empty() {
-        let entry = Entry::new(EntryKind::Damage, reference, at_ms).lines(moved(damaged));
-        cmds.extend(journal_cmd(store, slot, &entry));
+        cmds.extend(journal_cmd(
+            store,
+            slot,
+            &Entry::new(EntryKind::Damage, reference, at_ms).lines(damaged),
+        ));
     }
     cmds
 }

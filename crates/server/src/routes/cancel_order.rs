@@ -1,8 +1,7 @@
 use super::api::{CancelOrderRequest, NewCancel};
 use super::auth::Checkout;
 use super::body::OptionalBody;
-use super::extract::{AppState, IdempotencyHeader, path_param};
-use crate::domain::OrderId;
+use super::extract::{AppState, IdempotencyHeader, order_id};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -24,7 +23,7 @@ pub(super) async fn cancel_order(
     body: OptionalBody<CancelOrderRequest>,
 ) -> Result<HttpResponse, Error> {
     let command = NewCancel::try_from(body.get())?;
-    let id = OrderId::parse(&path_param(&req, "id")).ok_or(Error::UnknownOrder)?;
+    let id = order_id(&req)?;
     tracing::Span::current().record("order_id", tracing::field::display(&id));
     let idem = idem.for_command(&[], &command);
     let order = ops::cancel_order(&state.store, &id, command.disposition, idem.as_ref()).await?;

@@ -3,7 +3,7 @@
 //! contract error, so handlers only ever see checked input.
 
 pub use super::body::{BODY_LIMIT, JsonBody, NoBody, strict_json};
-use crate::domain::{IdempotencyKey, InvalidInput, ReservationId, Sku, Strategy};
+use crate::domain::{IdempotencyKey, InvalidInput, OrderId, ReservationId, Sku, Strategy};
 use crate::error::Error;
 use crate::ops::Idempotency;
 use crate::ops::Inventory;
@@ -223,6 +223,12 @@ pub fn path_sku(req: &HttpRequest) -> Result<Sku, Error> {
 /// a Redis call.
 pub fn reservation_id(req: &HttpRequest) -> Result<ReservationId, Error> {
     ReservationId::parse(&path_param(req, "id")).ok_or(Error::UnknownReservation)
+}
+
+/// The `{id}` of an order's path: anything but one of our ids is `unknown_order`, without
+/// a Redis call.
+pub fn order_id(req: &HttpRequest) -> Result<OrderId, Error> {
+    OrderId::parse(&path_param(req, "id")).ok_or(Error::UnknownOrder)
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 use super::auth::Checkout;
-use super::extract::{AppState, path_param};
-use crate::domain::OrderId;
+use super::extract::{AppState, order_id};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -21,7 +20,7 @@ pub(super) async fn get_order(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let id = OrderId::parse(&path_param(&req, "id")).ok_or(Error::UnknownOrder)?;
+    let id = order_id(&req)?;
     match (ops::get_order(&state.store, &id).await, &state.books) {
         // Aged out of Redis: the books have it.
         (Err(Error::UnknownOrder), Some(books)) => match crate::ledger::find_order(books, &id).await {

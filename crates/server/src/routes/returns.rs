@@ -1,7 +1,6 @@
 use super::api::{NewReturn, ReturnRequest};
 use super::auth::Admin;
-use super::extract::{AppState, IdempotencyHeader, JsonBody, path_param};
-use crate::domain::OrderId;
+use super::extract::{AppState, IdempotencyHeader, JsonBody, order_id};
 use crate::error::Error;
 use crate::ops;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,7 +22,7 @@ pub(super) async fn return_order(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let command = NewReturn::try_from(body.get())?;
-    let id = OrderId::parse(&path_param(&req, "id")).ok_or(Error::UnknownOrder)?;
+    let id = order_id(&req)?;
     tracing::Span::current().record("order_id", tracing::field::display(&id));
     let idem = idem.for_command(&[], &command);
     let returned = ops::return_order(&state.store, &id, &command.lines, idem.as_ref()).await?;
