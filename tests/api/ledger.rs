@@ -885,3 +885,68 @@ async fn on_a_cluster_every_slot_feeds_the_books_and_cross_slot_carts_land_whole
     assert_eq!(widest, 3);
     projector.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellations_and_returns_land_in_the_books_and_verify_knows_them() {
+    let books = TestBooks::start().await;
+    let app = app_with_books(&books, true).await;
+    app.set_stock("lamp", 20).await;
+    let buy = |n: i64| {
+        let app = &app;
+        async move {
+            let body = json!({"sku": "lamp", "quantity": n, "user_id": "erin"});
+            let (status, order) = app.post("/v1/purchases?strategy=lua", body).await;
+            assert_eq!(status, 201, "{order}");
+            order["order_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (cancelled, returned, kept) = (buy(3).await, buy(4).await, buy(2).await);
+    let (status, _) = app
+        .post(
+            &format!("/v1/orders/{cancelled}/cancel"),
+            json!({"disposition": "damaged"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for line in [
+        json!({"sku": "lamp", "quantity": 1}),
+        json!({"sku": "lamp", "quantity": 2, "disposition": "damaged"}),
+    ] {
+        let (status, body) = app
+            .post(&format!("/v1/orders/{returned}/returns"), json!({"lines": [line]}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let report = check(&app.store, &books).await;
+    assert!(report.ok, "{:?}", report.differences);
+    let pool = books.pool().await;
+    assert_eq!(books.count(&pool, "return_lines").await, 3);
+    let damaged: i64 = sqlx::query_scalar("SELECT sum(d_damaged)::bigint FROM movements WHERE sku = 'lamp'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(damaged, 5, "3 cancelled and 2 returned as damaged");
+    // The books rebuild an order's returns, so its status reads the same from either side.
+    let id = stockwatch::domain::OrderId::parse(&returned).unwrap();
+    let from_books = stockwatch::ledger::find_order(&pool, &id).await.unwrap().unwrap();
+    let (_, from_redis) = app.get(&format!("/v1/orders/{returned}")).await;
+    assert_eq!(
+        serde_json::to_value(&from_books).unwrap()["status"],
+        "partially_returned"
+    );
+    assert_eq!(
+        serde_json::to_value(&from_books).unwrap()["returns"],
+        from_redis["returns"]
+    );
+    assert!(!kept.is_empty());
+    // A return line lost from the books is named, and so is the count it no longer explains.
+    sqlx::query("DELETE FROM return_lines WHERE order_id = $1::uuid AND quantity = 2")
+        .bind(&returned)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let report = check(&app.store, &books).await;
+    let rules: Vec<&str> = report.differences.iter().map(|d| d.rule).collect();
+    assert!(rules.contains(&"returns_differ"), "{rules:?}");
+    assert!(rules.contains(&"order_lines_mismatch"), "{rules:?}");
+}

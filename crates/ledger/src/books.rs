@@ -15,6 +15,9 @@ use std::time::Duration;
 /// Order ids asked of PostgreSQL per query.
 const CHUNK: usize = 1000;
 
+/// The counters the books keep per SKU, in the order of the movements' `d_` columns.
+const NAMES: [&str; 5] = ["available", "reserved", "sold", "received", "damaged"];
+
 /// An order from the books (`GET /v1/orders/{id}` once it aged out of Redis).
 pub async fn find_order(pool: &PgPool, order_id: &OrderId) -> Result<Option<Order>, sqlx::Error> {
     let id = order_id.to_string();
@@ -59,7 +62,7 @@ pub async fn find_order(pool: &PgPool, order_id: &OrderId) -> Result<Option<Orde
             source,
             reservation_id,
             status: None,
-            returns: Vec::new(),
+            returns: super::returns::returns_of(pool, &id).await?,
         }
         .with_allocations(),
     ))
@@ -85,7 +88,8 @@ fn allocations_of(json: Option<&str>) -> Vec<crate::ops::level::Allocation> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Difference {
     /// `not_drained`, `dead_letter`, `counter_mismatch`, `order_lines_mismatch`,
-    /// `order_missing_in_ledger`, `order_differs` or `order_missing_in_redis`.
+    /// `order_missing_in_ledger`, `order_differs`, `returns_differ` (v1.5) or
+    /// `order_missing_in_redis`.
     pub rule: &'static str,
     /// The SKU or order it is about.
     pub subject: String,
@@ -162,18 +166,13 @@ pub async fn check(
 
 async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerReport) -> Result<(), LedgerError> {
     let keys = store.keys();
-    let mut redis: BTreeMap<String, [i64; 4]> = BTreeMap::new();
+    let mut redis: BTreeMap<String, [i64; 5]> = BTreeMap::new();
     for chunk in store.scan(&keys.stock_pattern(), 500).await?.chunks(500) {
         let reads = chunk
             .iter()
-            .map(|k| {
-                redis::cmd("HMGET")
-                    .arg(k)
-                    .arg(&["available", "reserved", "sold", "received"])
-                    .to_owned()
-            })
+            .map(|k| redis::cmd("HMGET").arg(k).arg(&NAMES).to_owned())
             .collect();
-        let rows: Vec<[Option<i64>; 4]> = store.read_all(reads).await?;
+        let rows: Vec<[Option<i64>; 5]> = store.read_all(reads).await?;
         for (key, row) in chunk.iter().zip(rows) {
             if let Some(sku) = keys.sku_of_stock_key(key) {
                 redis.insert(sku.to_string(), row.map(|v| v.unwrap_or(0)));
@@ -187,27 +186,28 @@ async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerRepor
         row[2] += sold;
         row[3] += sold;
     }
-    let sums: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT sku, sum(d_available)::bigint, sum(d_reserved)::bigint, sum(d_sold)::bigint, sum(d_received)::bigint
+    let sums: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT sku, sum(d_available)::bigint, sum(d_reserved)::bigint, sum(d_sold)::bigint, sum(d_received)::bigint,
+                sum(d_damaged)::bigint
          FROM movements GROUP BY sku",
     )
     .fetch_all(pool)
     .await?;
-    let books: HashMap<String, [i64; 4]> = sums.into_iter().map(|(s, a, r, so, re)| (s, [a, r, so, re])).collect();
+    let books: HashMap<String, [i64; 5]> = sums
+        .into_iter()
+        .map(|(s, a, r, so, re, d)| (s, [a, r, so, re, d]))
+        .collect();
     let lines: Vec<(String, i64)> = sqlx::query_as("SELECT sku, sum(quantity)::bigint FROM order_lines GROUP BY sku")
         .fetch_all(pool)
         .await?;
     let mut in_orders: HashMap<String, i64> = lines.into_iter().collect();
     // Units that came back from orders (cancellations and returns) are sold no more.
-    let back: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT sku, sum(d_sold)::bigint FROM movements WHERE kind IN ('cancel_order', 'return') GROUP BY sku",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (sku, d_sold) in back {
-        *in_orders.entry(sku).or_default() += d_sold;
+    let back: Vec<(String, i64)> = sqlx::query_as("SELECT sku, sum(quantity)::bigint FROM return_lines GROUP BY sku")
+        .fetch_all(pool)
+        .await?;
+    for (sku, units) in back {
+        *in_orders.entry(sku).or_default() -= units;
     }
-    let names = ["available", "reserved", "sold", "received"];
     let skus: HashSet<&String> = redis.keys().chain(books.keys()).collect();
     let mut skus: Vec<&String> = skus.into_iter().collect();
     skus.sort();
@@ -215,14 +215,14 @@ async fn compare_counters(store: &Store, pool: &PgPool, report: &mut LedgerRepor
     for sku in skus {
         let r = redis.get(sku).copied().unwrap_or_default();
         let b = books.get(sku).copied().unwrap_or_default();
-        for i in 0..4 {
+        for i in 0..NAMES.len() {
             if r[i] != b[i] {
                 report.differences.push(Difference {
                     rule: "counter_mismatch",
                     subject: sku.clone(),
                     message: format!(
                         "{} is {} in Redis but the ledger's movements add up to {}",
-                        names[i], r[i], b[i]
+                        NAMES[i], r[i], b[i]
                     ),
                 });
             }
@@ -267,6 +267,13 @@ async fn compare_orders(
         .bind(&ids)
         .fetch_all(pool)
         .await?;
+        let back: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT order_id::text, sku, sum(quantity)::bigint FROM return_lines WHERE order_id = ANY($1::uuid[]) GROUP BY 1, 2",
+        )
+        .bind(&ids)
+        .fetch_all(pool)
+        .await?;
+        let back: HashMap<(String, String), i64> = back.into_iter().map(|(o, s, q)| ((o, s), q)).collect();
         let mut books: HashMap<String, Vec<OrderLine>> = HashMap::new();
         for (id, sku, quantity, allocations) in rows {
             books.entry(id).or_default().push(OrderLine {
@@ -290,6 +297,22 @@ async fn compare_orders(
                     message: format!("Redis has {:?} but the ledger has {:?}", order.items, lines),
                 }),
                 Some(_) => {}
+            }
+            for line in &order.items {
+                let id = order.order_id.to_string();
+                let (redis, books) = (order.returned(&line.sku), back.get(&(id, line.sku.to_string())));
+                if redis != books.copied().unwrap_or(0) {
+                    report.differences.push(Difference {
+                        rule: "returns_differ",
+                        subject: order.order_id.to_string(),
+                        message: format!(
+                            "{} units of {} came back in Redis but {} in the ledger",
+                            redis,
+                            line.sku,
+                            books.copied().unwrap_or(0)
+                        ),
+                    });
+                }
             }
         }
     }

@@ -33,6 +33,7 @@ mod dead;
 mod fault;
 mod feed;
 mod project;
+mod returns;
 mod trim;
 
 pub use books::{Difference, LedgerReport, check, find_order};

@@ -93,7 +93,9 @@ struct Rows {
     m_qty: Vec<i64>,
     m_ref: Vec<String>,
     m_at: Vec<i64>,
-    m_d: [Vec<i64>; 4],
+    m_d: [Vec<i64>; 5],
+    // return_lines
+    returns: super::returns::ReturnRows,
     // reservation_transitions
     t_slot: Vec<i32>,
     t_entry: Vec<String>,
@@ -142,6 +144,7 @@ impl Rows {
                     );
                 }
             }
+            rows.returns.add(entry);
             if let Some(d) = entry.kind.deltas() {
                 for (i, line) in entry.lines.iter().enumerate() {
                     rows.m_slot.push(slot);
@@ -221,12 +224,12 @@ impl Rows {
             .await?;
         }
         if !self.m_slot.is_empty() {
-            let [da, dr, ds, drec] = &self.m_d;
+            let [da, dr, ds, drec, ddam] = &self.m_d;
             sqlx::query(
-                "INSERT INTO movements (slot, entry_id, line_no, kind, sku, quantity, ref, at, d_available, d_reserved, d_sold, d_received)
-                 SELECT sl, e, n, k, s, q, r, to_timestamp(a / 1000.0), da, dr, ds, drec
+                "INSERT INTO movements (slot, entry_id, line_no, kind, sku, quantity, ref, at, d_available, d_reserved, d_sold, d_received, d_damaged)
+                 SELECT sl, e, n, k, s, q, r, to_timestamp(a / 1000.0), da, dr, ds, drec, ddam
                  FROM UNNEST($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[],
-                             $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[]) AS t(sl, e, n, k, s, q, r, a, da, dr, ds, drec)
+                             $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[]) AS t(sl, e, n, k, s, q, r, a, da, dr, ds, drec, ddam)
                  ON CONFLICT DO NOTHING",
             )
             .bind(&self.m_slot)
@@ -241,6 +244,7 @@ impl Rows {
             .bind(dr)
             .bind(ds)
             .bind(drec)
+            .bind(ddam)
             .execute(&mut *tx)
             .await?;
         }
@@ -262,7 +266,7 @@ impl Rows {
             .await?;
             write_latest(tx, self.latest).await?;
         }
-        Ok(())
+        self.returns.write(tx).await
     }
 }
 
