@@ -396,3 +396,78 @@ async fn a_cart_across_masters_cancels_and_returns_once_in_every_slot() {
     let report = ops::verify(&store).await.unwrap();
     assert!(report.ok, "{:?}", report.violations);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_units_are_found_written_off_or_restored_by_adjustments() {
+    let app = spawn_app().await;
+    let put = json!({"available": 10});
+    let (status, _) = app
+        .send(reqwest::Method::PUT, "/v1/skus/vase/locations/east/stock", Some(put))
+        .await;
+    assert_eq!(status, 200);
+    let adjust = |body: Value| {
+        let app = &app;
+        async move { app.post("/v1/skus/vase/locations/east/adjustments", body).await }
+    };
+    let east = |s: &Value, c: &str| {
+        s["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["location"] == "east")
+            .unwrap()[c]
+            .as_i64()
+            .unwrap()
+    };
+    // Three found broken on the shelf: off sale, still counted.
+    let (status, body) = adjust(json!({"delta": 3, "reason": "damaged", "counter": "damaged"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            east(&body, "available"),
+            east(&body, "damaged"),
+            body["damaged"].as_i64()
+        ),
+        (7, 3, Some(3))
+    );
+    // A count of one damaged unit: two were thrown away.
+    let (status, body) = adjust(json!({"counted": 1, "reason": "lost", "counter": "damaged"})).await;
+    assert_eq!((status, east(&body, "damaged"), east(&body, "available")), (200, 1, 7));
+    // The last passed inspection: on sale again.
+    let (status, body) = adjust(json!({"delta": -1, "reason": "inspected", "counter": "damaged"})).await;
+    assert_eq!((status, east(&body, "damaged"), east(&body, "available")), (200, 0, 8));
+    // Refusals: more than there is, or `inspected` for units on sale; nothing changes.
+    let before = app.dump().await;
+    for (bad, status, code) in [
+        (
+            json!({"delta": -1, "reason": "lost", "counter": "damaged"}),
+            409,
+            "insufficient_stock",
+        ),
+        (
+            json!({"delta": 9, "reason": "damaged", "counter": "damaged"}),
+            409,
+            "insufficient_stock",
+        ),
+        (json!({"delta": -1, "reason": "inspected"}), 400, "invalid_request"),
+        (
+            json!({"delta": 1, "reason": "found", "counter": "broken"}),
+            400,
+            "invalid_request",
+        ),
+    ] {
+        let (got, body) = adjust(bad.clone()).await;
+        assert_eq!((got, body["error"].as_str()), (status, Some(code)), "{bad}: {body}");
+    }
+    assert_eq!(app.dump().await, before);
+    let (_, moves) = app.get("/v1/skus/vase/movements?limit=3").await;
+    let kinds: Vec<&str> = moves["movements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["restore", "write_off", "damage"]);
+    assert_eq!(moves["movements"][1]["quantity"], 2);
+    assert_clean(&app).await;
+}

@@ -13,11 +13,13 @@ pub enum Reason {
     Lost,
     /// Units that turned up.
     Found,
+    /// Damaged units that passed inspection, back on sale (an adjustment of `damaged`, v1.5).
+    Inspected,
 }
 
 impl Reason {
     /// The contract's names.
-    pub const ALL: [&'static str; 4] = ["cycle_count", "damaged", "lost", "found"];
+    pub const ALL: [&'static str; 5] = ["cycle_count", "damaged", "lost", "found", "inspected"];
 
     /// Parses one of [`Self::ALL`].
     pub fn parse(raw: &str) -> Option<Self> {
@@ -26,6 +28,7 @@ impl Reason {
             "damaged" => Self::Damaged,
             "lost" => Self::Lost,
             "found" => Self::Found,
+            "inspected" => Self::Inspected,
             _ => return None,
         })
     }
@@ -37,6 +40,7 @@ impl Reason {
             Self::Damaged => "damaged",
             Self::Lost => "lost",
             Self::Found => "found",
+            Self::Inspected => "inspected",
         }
     }
 }
@@ -49,4 +53,30 @@ pub enum Correction {
     Counted(i64),
     /// This many units appeared (positive) or went (negative).
     Delta(i64),
+}
+
+/// Which counter of a location an adjustment counts or corrects (v1.5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Adjusted {
+    /// Units on sale: a difference is stock received or written off.
+    #[default]
+    Available,
+    /// Damaged units: more are taken from `available`; fewer were written off, or (reason
+    /// `inspected`) went back to `available`.
+    Damaged,
+}
+
+impl Adjusted {
+    /// The contract's names.
+    pub const ALL: [&'static str; 2] = ["available", "damaged"];
+
+    /// Parses one of [`Self::ALL`].
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "available" => Some(Self::Available),
+            "damaged" => Some(Self::Damaged),
+            _ => None,
+        }
+    }
 }

@@ -34,7 +34,7 @@ mod timestamp;
 mod ttl;
 mod user_id;
 
-pub use adjustment::{Correction, Reason};
+pub use adjustment::{Adjusted, Correction, Reason};
 pub use after_sale::{Disposition, OrderStatus};
 pub use alert_kind::AlertKind;
 pub use api_key::{ApiKey, KeyId, Scope, Scopes};

@@ -44,6 +44,17 @@ impl Counts {
     pub fn held(&self) -> i64 {
         self.available + self.reserved + self.sold + self.damaged
     }
+
+    /// The counter called `name` (`available`, `reserved`, `sold`, `received`, `damaged`).
+    pub(crate) fn get_mut(&mut self, name: &str) -> &mut i64 {
+        match name {
+            "available" => &mut self.available,
+            "reserved" => &mut self.reserved,
+            "sold" => &mut self.sold,
+            "damaged" => &mut self.damaged,
+            _ => &mut self.received,
+        }
+    }
 }
 
 /// One location of a SKU as read.

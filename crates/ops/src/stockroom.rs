@@ -228,6 +228,26 @@ impl<'a> Change<'a> {
         }
     }
 
+    /// Moves `n` units at `location` from counter `from` to counter `to` (`None`: units
+    /// leaving the SKU, as a write-off does, which takes them off `received`), in the totals
+    /// and at the location.
+    pub(crate) fn shift(&mut self, location: &Location, from: &str, to: Option<&str>, n: i64) {
+        let moves = match to {
+            Some(to) => [(from, -n), (to, n)],
+            None => [(from, -n), ("received", -n)],
+        };
+        for (counter, by) in moves {
+            self.incr(counter.to_owned(), by);
+            if let Some(field) = field_at(counter, location.as_str()) {
+                self.incr(field, by);
+            }
+            *self.level.totals.get_mut(counter) += by;
+            if let Some(place) = self.level.places.iter_mut().find(|p| &p.name == location) {
+                *place.counts.get_mut(counter) += by;
+            }
+        }
+    }
+
     /// Sets the rules a row gives (`None`: left as they are), writing only what differs.
     pub(crate) fn rules(&mut self, low_stock_threshold: Option<i64>, reorder: Option<(i64, i64)>) {
         let rules = &mut self.level.rules;

@@ -27,8 +27,8 @@ pub(super) async fn adjust(
     let (sku, location) = sku_and_location(&req)?;
     let command = NewAdjustment::try_from(body.get())?;
     once::respond(&state, idem, &format!("adjust:{sku}:{location}"), &command, || async {
-        let NewAdjustment { correction, reason } = command;
-        let stock = ops::adjust(&state.store, &sku, &location, correction, reason).await?;
+        let NewAdjustment { correction, reason, of } = command;
+        let stock = ops::adjust(&state.store, &sku, &location, correction, reason, of).await?;
         Ok(once::json(StatusCode::OK, &stock))
     })
     .await

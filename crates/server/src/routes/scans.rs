@@ -78,7 +78,15 @@ async fn apply(state: &web::Data<AppState>, i: usize, row: &ScanRow) -> Value {
             Scan::Receive(r) => ops::restock(store, &row.sku, r.quantity, r.location.as_ref()).await?,
             Scan::Transfer(t) => ops::transfer(store, &row.sku, &t.from, &t.to, t.quantity).await?,
             Scan::Adjust { location, adjustment } => {
-                ops::adjust(store, &row.sku, location, adjustment.correction, adjustment.reason).await?
+                ops::adjust(
+                    store,
+                    &row.sku,
+                    location,
+                    adjustment.correction,
+                    adjustment.reason,
+                    adjustment.of,
+                )
+                .await?
             }
         };
         Ok(once::json(StatusCode::OK, &stock))

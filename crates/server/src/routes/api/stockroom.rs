@@ -2,6 +2,7 @@
 //! Same rules as `super::requests`: raw [`Field`]s, converted with `TryFrom` through the
 //! domain types' `parse`, errors naming the field.
 
+use crate::domain::Adjusted;
 use crate::domain::{Available, Field, InvalidInput, Location, Priority, Quantity, whole_in};
 use crate::ops::{Correction, Reason};
 use serde::Deserialize;
@@ -112,10 +113,15 @@ pub struct AdjustmentRequest {
     #[serde(default)]
     #[schema(value_type = Option<i32>, minimum = -1_000_000_000, maximum = 1_000_000_000)]
     pub delta: Field,
-    /// Why: `cycle_count`, `damaged`, `lost` or `found`.
+    /// Why: `cycle_count`, `damaged`, `lost`, `found`, or `inspected` (damaged units back on
+    /// sale: only with `"counter": "damaged"`).
     #[serde(default)]
     #[schema(value_type = String, required = true, example = "cycle_count")]
     pub reason: Field,
+    /// The counter counted or corrected: `available` (default) or `damaged` (v1.5).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "available")]
+    pub counter: Field,
 }
 
 /// A checked adjustment.
@@ -125,6 +131,14 @@ pub struct NewAdjustment {
     pub correction: Correction,
     /// Why.
     pub reason: Reason,
+    /// Which counter. Left out of the idempotency fingerprint when it is the default, so a
+    /// key first used before v1.5 still matches its request.
+    #[serde(skip_serializing_if = "is_available")]
+    pub of: Adjusted,
+}
+
+fn is_available(of: &Adjusted) -> bool {
+    *of == Adjusted::Available
 }
 
 impl TryFrom<&AdjustmentRequest> for NewAdjustment {
@@ -142,7 +156,19 @@ impl TryFrom<&AdjustmentRequest> for NewAdjustment {
             .as_str()
             .and_then(Reason::parse)
             .ok_or_else(|| InvalidInput::new(format!("reason must be one of {}", Reason::ALL.join(", "))))?;
-        Ok(Self { correction, reason })
+        let of = match body.counter.optional() {
+            None | Some(serde_json::Value::Null) => Adjusted::default(),
+            Some(v) => v
+                .as_str()
+                .and_then(Adjusted::parse)
+                .ok_or_else(|| InvalidInput::new(format!("counter must be one of {}", Adjusted::ALL.join(", "))))?,
+        };
+        if reason == Reason::Inspected && of != Adjusted::Damaged {
+            return Err(InvalidInput::new(
+                "reason inspected puts damaged units back on sale: it needs counter damaged",
+            ));
+        }
+        Ok(Self { correction, reason, of })
     }
 }
 
