@@ -531,3 +531,49 @@ async fn a_503_is_retried_after_its_retry_after_under_the_same_key() {
     let refused = hasty.purchase(&sku("a"), units(1), &user("ada")).await.unwrap_err();
     assert_eq!((refused.code(), seen.lock().unwrap().len()), (Some("contention"), 1));
 }
+
+#[tokio::test]
+async fn an_order_after_its_sale_through_the_client() {
+    use stockwatch_client::domain::{Disposition, OrderStatus, ReturnItem, ReturnItems};
+    let app = spawn_app().await;
+    let client = client_of(&app);
+    let (lamp, erin) = (sku("lamp"), user("erin"));
+    client.set_stock(&lamp, level(10)).await.unwrap();
+    let kept = client.purchase(&lamp, units(4), &erin).await.unwrap();
+    let lines = ReturnItems::new(vec![ReturnItem {
+        sku: lamp.clone(),
+        quantity: units(1),
+        disposition: Disposition::Damaged,
+        location: None,
+    }])
+    .unwrap();
+    let back = client.return_order(kept.order_id, &lines).await.unwrap();
+    assert_eq!(
+        (back.status, back.lines[0].quantity),
+        (OrderStatus::PartiallyReturned, 1)
+    );
+    let order = client.order(kept.order_id).await.unwrap();
+    assert_eq!(
+        (order.status, order.items[0].returned),
+        (Some(OrderStatus::PartiallyReturned), Some(1))
+    );
+    assert_eq!(order.returns[0].return_id, back.return_id);
+    // An order with a return cannot be cancelled; one without can, once.
+    let Error::Refused(refusal) = client
+        .cancel_order(kept.order_id, Disposition::Restock)
+        .await
+        .unwrap_err()
+    else {
+        panic!("refused")
+    };
+    assert_eq!((refusal.status, refusal.code.as_str()), (409, "order_not_cancellable"));
+    let other = client.purchase(&lamp, units(2), &erin).await.unwrap();
+    let cancelled = client.cancel_order(other.order_id, Disposition::Restock).await.unwrap();
+    assert_eq!(cancelled.status, Some(OrderStatus::Cancelled));
+    // The damaged unit passes inspection.
+    let stock = client
+        .adjust_damaged(&lamp, &at("default"), Correction::Delta(-1), Reason::Inspected)
+        .await
+        .unwrap();
+    assert_eq!((stock.available, stock.sold, stock.damaged), (7, 3, 0));
+}

@@ -34,6 +34,7 @@
 //! # Ok(()) }
 //! ```
 
+mod after_sale;
 mod alerts;
 mod call;
 mod checkout;
@@ -44,6 +45,7 @@ mod scans;
 mod service;
 mod stockroom;
 
+pub use after_sale::{OrderReturn, ReturnLine, Returned};
 pub use error::{Error, Refusal};
 pub use model::Event;
 pub use sale::{Sale, SaleSettings, SaleUpdate, Setting, TicketView};

@@ -18,6 +18,9 @@ pub struct Stock {
     pub reserved: i64,
     /// Units sold.
     pub sold: i64,
+    /// Units that came back damaged, counted but not on sale (v1.5; 0 from older servers).
+    #[serde(default)]
+    pub damaged: i64,
     /// Per location, in draw order.
     #[serde(default)]
     pub locations: Vec<LocationStock>,
@@ -37,6 +40,9 @@ pub struct LocationStock {
     pub reserved: i64,
     /// Units sold from there.
     pub sold: i64,
+    /// Damaged units there (v1.5).
+    #[serde(default)]
+    pub damaged: i64,
     /// Draw order: lower first.
     pub priority: i64,
 }
@@ -120,6 +126,9 @@ pub struct Line {
     /// Where they came from.
     #[serde(default)]
     pub allocations: Vec<Allocation>,
+    /// In an order: units of the line returned or cancelled so far (v1.5).
+    #[serde(default)]
+    pub returned: Option<i64>,
 }
 
 /// A reservation as `GET /v1/reservations/{id}`, cancel and extend show it.
@@ -182,6 +191,12 @@ pub struct Order {
     /// The reservation it confirmed, when `source` is `reservation`.
     #[serde(default)]
     pub reservation_id: Option<ReservationId>,
+    /// Where it is in its life (v1.5; `None` from older servers).
+    #[serde(default)]
+    pub status: Option<stockwatch_domain::OrderStatus>,
+    /// Its returns and its cancellation, oldest first (v1.5).
+    #[serde(default)]
+    pub returns: Vec<crate::OrderReturn>,
 }
 
 /// One entry of a SKU's history.

@@ -7,7 +7,7 @@ use crate::{Client, Error};
 use reqwest::Method;
 use serde_json::json;
 use stockwatch_domain::{
-    Available, CatalogRow, Correction, Limit, Location, Priority, Quantity, Reason, Sku, SkuPrefix,
+    Adjusted, Available, CatalogRow, Correction, Limit, Location, Priority, Quantity, Reason, Sku, SkuPrefix,
 };
 
 /// A SKU's alert rules, as `PUT /v1/skus/{sku}/alerts` takes them.
@@ -87,10 +87,26 @@ impl Client {
         correction: Correction,
         reason: Reason,
     ) -> Result<Stock, Error> {
-        let body = match correction {
+        self.adjust_counter(sku, location, correction, reason, Adjusted::Available)
+            .await
+    }
+
+    /// An adjustment of one counter (`available` or `damaged`).
+    pub(crate) async fn adjust_counter(
+        &self,
+        sku: &Sku,
+        location: &Location,
+        correction: Correction,
+        reason: Reason,
+        of: Adjusted,
+    ) -> Result<Stock, Error> {
+        let mut body = match correction {
             Correction::Counted(n) => json!({"counted": n, "reason": reason}),
             Correction::Delta(d) => json!({"delta": d, "reason": reason}),
         };
+        if of == Adjusted::Damaged {
+            body["counter"] = json!("damaged");
+        }
         let path = [
             "v1",
             "skus",

@@ -32,7 +32,8 @@ pub struct Movement {
     /// Unique per SKU; a later movement has a larger SEQ.
     pub id: String,
     /// `set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`, `cancel`, `expire`,
-    /// `transfer` or `adjust`.
+    /// `transfer` or `adjust`; since v1.5 also `cancel_order`, `return`, `damage`, `restore`
+    /// and `write_off`.
     #[schema(value_type = String)]
     pub kind: EntryKind,
     /// Units moved; for `set` and `adjust`, the difference it made to `available` (may be
@@ -53,7 +54,7 @@ pub struct Movement {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub to: Option<Location>,
-    /// Why an `adjust` was made: `cycle_count`, `damaged`, `lost` or `found`.
+    /// Why an adjustment was made: `cycle_count`, `damaged`, `lost`, `found` or `inspected`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub reason: Option<Reason>,
