@@ -55,6 +55,20 @@ fn the_contract_lists_every_error_code_with_its_status() {
             sku: sku.clone(),
             reserved: 1,
         },
+        Error::UnknownPurchaseOrder {
+            sku: sku.clone(),
+            reference: stockwatch::domain::PoRef::parse("po", "ref").unwrap(),
+        },
+        Error::PurchaseOrderExists {
+            sku: sku.clone(),
+            reference: stockwatch::domain::PoRef::parse("po", "ref").unwrap(),
+        },
+        Error::ReceiptExceedsIncoming {
+            sku: sku.clone(),
+            reference: stockwatch::domain::PoRef::parse("po", "ref").unwrap(),
+            incoming: 1,
+            requested: 2,
+        },
         Error::OrderNotCancellable {
             status: stockwatch::domain::OrderStatus::Cancelled,
         },

@@ -30,6 +30,7 @@ mod hardening;
 mod helpers;
 mod idempotency;
 mod import;
+mod incoming;
 mod keys;
 mod lanes;
 mod layout;

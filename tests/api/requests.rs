@@ -81,6 +81,21 @@ async fn url_for(app: &TestApp, method: &str, path: &str) -> String {
     let (status, _) = app.send(reqwest::Method::PUT, "/v1/skus/ps5/sale", Some(sale)).await;
     assert_eq!(status, 200);
     let mut url = path.replace("{sku}", "ps5").replace("{location}", "east");
+    // The purchase order example's reference is taken afresh; a receipt gets an order of its own.
+    if path.starts_with("/v1/skus/{sku}/incoming") {
+        let sku = stockwatch::domain::Sku::parse("ps5").unwrap();
+        let _: i64 = redis::cmd("HDEL")
+            .arg(app.store.keys().stock(&sku))
+            .arg("po:PO-2026-0042")
+            .arg("po:PO-receive")
+            .query_async(&mut app.redis.raw().await)
+            .await
+            .unwrap();
+        let order = serde_json::json!({"ref": "PO-receive", "quantity": 1000, "expected_at": "2030-01-01T00:00:00Z"});
+        let (status, body) = app.post("/v1/skus/ps5/incoming", order).await;
+        assert_eq!(status, 201, "{body}");
+        url = url.replace("{ref}", "PO-receive");
+    }
     if url.starts_with("/v1/orders/{id}") {
         let (status, order) = app
             .post(

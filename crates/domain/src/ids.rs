@@ -160,9 +160,13 @@ impl Reference {
     /// `raw` is not what a movement of `kind` writes.
     pub fn parse_for(kind: EntryKind, raw: &str) -> Option<Self> {
         match kind {
-            EntryKind::Set | EntryKind::Restock | EntryKind::Adjust | EntryKind::Transfer | EntryKind::Retire => {
-                (raw == Self::ADMIN).then_some(Self::Admin)
-            }
+            EntryKind::Set
+            | EntryKind::Restock
+            | EntryKind::Adjust
+            | EntryKind::Transfer
+            | EntryKind::Retire
+            | EntryKind::Expect
+            | EntryKind::Receive => (raw == Self::ADMIN).then_some(Self::Admin),
             EntryKind::Purchase
             | EntryKind::Checkout
             | EntryKind::Order

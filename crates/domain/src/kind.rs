@@ -46,11 +46,15 @@ pub enum EntryKind {
     /// Damaged units thrown away: they leave the stock (v1.5).
     #[serde(rename = "write_off")]
     WriteOff,
+    /// A purchase order: units on their way, `incoming` until received (v1.5).
+    Expect,
+    /// Units of a purchase order received: `available` (v1.5).
+    Receive,
 }
 
 impl EntryKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::Set,
         Self::Restock,
         Self::Adjust,
@@ -69,6 +73,8 @@ impl EntryKind {
         Self::Damage,
         Self::Restore,
         Self::WriteOff,
+        Self::Expect,
+        Self::Receive,
     ];
 
     /// The name stored in movements, entries and the books.
@@ -92,6 +98,8 @@ impl EntryKind {
             Self::Damage => "damage",
             Self::Restore => "restore",
             Self::WriteOff => "write_off",
+            Self::Expect => "expect",
+            Self::Receive => "receive",
         }
     }
 
@@ -104,7 +112,9 @@ impl EntryKind {
     /// `available, reserved, sold, received, damaged`; `None` for a kind that moves no stock.
     pub fn deltas(self) -> Option<[i64; 5]> {
         Some(match self {
-            Self::Set | Self::Restock | Self::Adjust => [1, 0, 0, 1, 0],
+            Self::Set | Self::Restock | Self::Adjust | Self::Receive => [1, 0, 0, 1, 0],
+            // Units on their way are no stock yet: `incoming` is kept beside the counters.
+            Self::Expect => [0, 0, 0, 0, 0],
             // Its quantity is the units written off; what was sold stays sold.
             Self::Retire => [-1, 0, 0, -1, 0],
             // Between locations of one SKU: the totals the ledger keeps do not move.

@@ -37,6 +37,9 @@ pub struct Counts {
     pub received: i64,
     /// Units that came back damaged (or were found so), never sold until restored (v1.5).
     pub damaged: i64,
+    /// Units of purchase orders on their way, not received yet: no part of `received`
+    /// (v1.5).
+    pub incoming: i64,
 }
 
 impl Counts {
@@ -52,6 +55,7 @@ impl Counts {
             "reserved" => &mut self.reserved,
             "sold" => &mut self.sold,
             "damaged" => &mut self.damaged,
+            "incoming" => &mut self.incoming,
             _ => &mut self.received,
         }
     }
@@ -150,6 +154,7 @@ impl Level {
                 sold: counter("sold", suffix)?,
                 received: counter("received", suffix)?,
                 damaged: counter("damaged", suffix)?,
+                incoming: counter("incoming", suffix)?,
             })
         };
         let totals = counts("")?;
@@ -194,6 +199,7 @@ impl Level {
             named.sold += counts.sold;
             named.received += counts.received;
             named.damaged += counts.damaged;
+            named.incoming += counts.incoming;
             places.push(Place { name, priority, counts });
         }
         if let Some(default) = places.iter_mut().find(|p| p.name.is_default()) {
@@ -203,6 +209,7 @@ impl Level {
                 sold: totals.sold - named.sold,
                 received: totals.received - named.received,
                 damaged: totals.damaged - named.damaged,
+                incoming: totals.incoming - named.incoming,
             };
         }
         Ok(Some(Self {
@@ -278,6 +285,7 @@ impl Level {
             reserved: self.totals.reserved,
             sold: self.totals.sold,
             damaged: self.totals.damaged,
+            incoming: self.totals.incoming,
             locations: self
                 .places
                 .iter()
@@ -288,6 +296,7 @@ impl Level {
                     reserved: p.counts.reserved,
                     sold: p.counts.sold,
                     damaged: p.counts.damaged,
+                    incoming: p.counts.incoming,
                     priority: p.priority,
                 })
                 .collect(),

@@ -50,6 +50,7 @@ pub mod history_upgrade;
 mod hold_writes;
 mod idempotency;
 pub mod import;
+pub mod incoming;
 mod inventory;
 pub mod journal;
 pub mod level;
@@ -84,6 +85,7 @@ pub use get_order::get_order;
 pub use get_reservation::get_reservation;
 pub use get_stock::get_stock;
 pub use idempotency::{Answer, Idempotency, once};
+pub use incoming::{Incoming, PurchaseOrder, PurchaseOrders, expect, purchase_orders, receive};
 pub use inventory::Inventory;
 pub use movements::{Movement, Movements, movements};
 pub use purchase::{Purchase, purchase, purchase_from};
@@ -115,6 +117,8 @@ pub struct Stock {
     pub sold: i64,
     /// Units that came back damaged (v1.5): counted, never sold.
     pub damaged: i64,
+    /// Units of purchase orders on their way (v1.5), not received yet.
+    pub incoming: i64,
     /// Where the units are, in draw order; a SKU that never had a named location has just
     /// `default`, holding everything.
     pub locations: Vec<LocationStock>,
@@ -136,6 +140,8 @@ pub struct LocationStock {
     pub sold: i64,
     /// Damaged units there (v1.5).
     pub damaged: i64,
+    /// Units of purchase orders on their way there (v1.5).
+    pub incoming: i64,
     /// Lower is drawn from first.
     pub priority: i64,
 }

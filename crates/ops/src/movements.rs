@@ -8,7 +8,7 @@
 //!   `LTRIM` to `--movements-maxlen`) and counted in the hash's `moved` field. A small list
 //!   is a listpack whose size follows its entries; a stream's first node would reserve
 //!   `stream-node-max-bytes` (4 KB) for one entry.
-//! - An entry is one line of text, `KIND QUANTITY REF AT[ location=L][ to=T][ reason=R]`
+//! - An entry is one line of text, `KIND QUANTITY REF AT[ location=L][ to=T][ reason=R][ po=REF]`
 //!   (every part is from an alphabet without spaces). `take.lua` writes the same format.
 //! - A movement's id is `AT-SEQ`, SEQ its number among the SKU's movements (the creation
 //!   is 1): the list's newest entry is number `moved` (+1 with `born`), and each older one
@@ -58,6 +58,10 @@ pub struct Movement {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub reason: Option<Reason>,
+    /// The purchase order an `expect` or `receive` belongs to (v1.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub purchase_order: Option<crate::domain::PoRef>,
 }
 
 /// The `200` body of `GET /v1/skus/{sku}/movements`.
@@ -209,6 +213,7 @@ fn decode(entry: &str, seq: i64) -> Result<Movement, StoreError> {
         location: None,
         to: None,
         reason: None,
+        purchase_order: None,
     };
     for part in parts {
         let (name, value) = part.split_once('=').ok_or_else(|| bad("bad field"))?;
@@ -217,6 +222,7 @@ fn decode(entry: &str, seq: i64) -> Result<Movement, StoreError> {
             "location" => movement.location = Some(place()?),
             "to" => movement.to = Some(place()?),
             "reason" => movement.reason = Some(Reason::parse(value).ok_or_else(|| bad("unknown reason"))?),
+            "po" => movement.purchase_order = Some(crate::domain::PoRef::parse(value, name).map_err(|_| bad(name))?),
             _ => return Err(bad("unknown field")),
         }
     }

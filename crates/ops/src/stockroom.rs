@@ -19,6 +19,10 @@ pub(crate) trait Step: Sync {
     /// Whether the change may create the SKU (a set does; the others need it to exist).
     const CREATES: bool = false;
 
+    /// Whether the step reads the stock hash's other fields (a purchase order's), which
+    /// the change then keeps in [`Change::fields`].
+    const READS_FIELDS: bool = false;
+
     /// Decides from the level as read (in `change`), adding the writes, or refuses.
     /// `attempt` is for the refusals that report it.
     fn apply(&self, change: &mut Change, attempt: u32) -> Result<(), Error>;
@@ -76,6 +80,9 @@ impl<'a, S: Step> Admin<'a, S> {
             return Err(Error::unknown_sku(self.sku));
         }
         let mut change = Change::new(self.store, self.sku, self.at_ms, level);
+        if S::READS_FIELDS {
+            change.fields.clone_from(fields);
+        }
         self.step.apply(&mut change, attempt)?;
         Ok(change)
     }
@@ -101,6 +108,9 @@ pub(crate) struct Change<'a> {
     threshold_changed: bool,
     /// True while the change creates the SKU: its first movement is its `born` field.
     creating: bool,
+    /// The stock hash as read, for a step that reads more than the level
+    /// ([`Step::READS_FIELDS`]); empty otherwise.
+    pub(crate) fields: HashMap<String, String>,
 }
 
 impl<'a> Change<'a> {
@@ -135,6 +145,24 @@ impl<'a> Change<'a> {
             edits: 0,
             threshold_changed: false,
             creating,
+            fields: HashMap::new(),
+        }
+    }
+
+    /// Sets fields of the stock hash (a purchase order's record).
+    pub(crate) fn set_fields(&mut self, fields: Vec<(String, String)>) {
+        self.hset(fields);
+    }
+
+    /// Adds `by` to a counter of the stock hash, in the totals and at `location`.
+    pub(crate) fn add(&mut self, counter: &str, location: &Location, by: i64) {
+        self.incr(counter.to_owned(), by);
+        if let Some(field) = field_at(counter, location.as_str()) {
+            self.incr(field, by);
+        }
+        *self.level.totals.get_mut(counter) += by;
+        if let Some(place) = self.level.places.iter_mut().find(|p| &p.name == location) {
+            *place.counts.get_mut(counter) += by;
         }
     }
 
@@ -237,14 +265,7 @@ impl<'a> Change<'a> {
             None => [(from, -n), ("received", -n)],
         };
         for (counter, by) in moves {
-            self.incr(counter.to_owned(), by);
-            if let Some(field) = field_at(counter, location.as_str()) {
-                self.incr(field, by);
-            }
-            *self.level.totals.get_mut(counter) += by;
-            if let Some(place) = self.level.places.iter_mut().find(|p| &p.name == location) {
-                *place.counts.get_mut(counter) += by;
-            }
+            self.add(counter, location, by);
         }
     }
 

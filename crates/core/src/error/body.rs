@@ -72,6 +72,13 @@ pub struct ErrorBody {
     /// `return_exceeds_sold`: units of the line returned already.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub returned: Option<i64>,
+    /// `unknown_purchase_order`, `purchase_order_exists`, `receipt_exceeds_incoming`: the
+    /// purchase order's reference.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// `receipt_exceeds_incoming`: units of the purchase order not received yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incoming: Option<i64>,
     /// `forbidden` for an API key: the scope the endpoint needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::domain::Scope>,
@@ -151,6 +158,21 @@ impl Error {
             Self::ReservationNotActive { status } => body.status = Some(status.as_str().to_owned()),
             Self::OrderNotCancellable { status } => {
                 body.status = Some(status.as_str().to_owned());
+            }
+            Self::UnknownPurchaseOrder { sku, reference } | Self::PurchaseOrderExists { sku, reference } => {
+                body.sku = Some(sku.to_string());
+                body.reference = Some(reference.to_string());
+            }
+            Self::ReceiptExceedsIncoming {
+                sku,
+                reference,
+                incoming,
+                requested,
+            } => {
+                body.sku = Some(sku.to_string());
+                body.reference = Some(reference.to_string());
+                body.incoming = Some(*incoming);
+                body.requested = Some(*requested);
             }
             Self::ReturnExceedsSold {
                 sku,

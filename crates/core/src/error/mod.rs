@@ -194,6 +194,34 @@ pub enum Error {
         /// Units this return asked for.
         requested: i64,
     },
+    /// No purchase order of the SKU has this reference (v1.5).
+    #[error("{sku} has no purchase order {reference}")]
+    UnknownPurchaseOrder {
+        /// The SKU.
+        sku: Sku,
+        /// The reference asked for.
+        reference: crate::domain::PoRef,
+    },
+    /// A purchase order of the SKU already has this reference (v1.5).
+    #[error("{sku} already has a purchase order {reference}")]
+    PurchaseOrderExists {
+        /// The SKU.
+        sku: Sku,
+        /// The reference.
+        reference: crate::domain::PoRef,
+    },
+    /// A receipt asks for more units than the purchase order still has on their way (v1.5).
+    #[error("purchase order {reference} of {sku} has {incoming} units on their way, not {requested}")]
+    ReceiptExceedsIncoming {
+        /// The SKU.
+        sku: Sku,
+        /// The purchase order.
+        reference: crate::domain::PoRef,
+        /// Its units not received yet.
+        incoming: i64,
+        /// Units the receipt asked for.
+        requested: i64,
+    },
     /// The same Idempotency-Key was sent with a different request.
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
@@ -242,6 +270,9 @@ impl Error {
             Self::SkuInUse { .. } => "sku_in_use",
             Self::OrderNotCancellable { .. } => "order_not_cancellable",
             Self::ReturnExceedsSold { .. } => "return_exceeds_sold",
+            Self::UnknownPurchaseOrder { .. } => "unknown_purchase_order",
+            Self::PurchaseOrderExists { .. } => "purchase_order_exists",
+            Self::ReceiptExceedsIncoming { .. } => "receipt_exceeds_incoming",
             Self::NotOnSale { .. } => "not_on_sale",
             Self::LimitExceeded { .. } => "limit_exceeded",
             Self::AdmissionRequired { .. } => "admission_required",
@@ -276,6 +307,7 @@ impl Error {
             | Self::UnknownDeadLetter
             | Self::UnknownReservation
             | Self::UnknownTicket
+            | Self::UnknownPurchaseOrder { .. }
             | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InsufficientStock { .. }
@@ -284,6 +316,8 @@ impl Error {
             | Self::SkuInUse { .. }
             | Self::OrderNotCancellable { .. }
             | Self::ReturnExceedsSold { .. }
+            | Self::PurchaseOrderExists { .. }
+            | Self::ReceiptExceedsIncoming { .. }
             | Self::NotOnSale { .. }
             | Self::NoQueue { .. }
             | Self::LimitExceeded { .. } => StatusCode::CONFLICT,

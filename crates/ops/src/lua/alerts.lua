@@ -3,10 +3,11 @@
 -- moved `available` by `delta`, so `available - delta` is what it was before.
 --
 -- Rules live in the stock hash: `low_threshold` (low_stock, out_of_stock, back_in_stock)
--- and `reorder_point` / `reorder_quantity` (reorder). A SKU without rules raises nothing.
+-- and `reorder_point` / `reorder_quantity` (reorder, of `available + incoming`: stock on its
+-- way counts). A SKU without rules raises nothing.
 -- The same change keeps the low-stock index (low_index.lua).
 local function raise_alerts(stock, stream, low, sku, delta, at, maxlen)
-  local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity')
+  local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity', 'incoming')
   if not v[1] or (not v[2] and not v[3]) then return 0 end
   local after = tonumber(v[1])
   local before = after - delta
@@ -29,8 +30,9 @@ local function raise_alerts(stock, stream, low, sku, delta, at, maxlen)
     if before < t or after < t then index_low(low, sku, after, t) end
   end
   if v[3] then
-    local r = tonumber(v[3])
-    if before >= r and after < r then add('reorder', r, v[4] or '0') end
+    -- Units of purchase orders on their way count: no reorder while they cover the point.
+    local r = tonumber(v[3]) - tonumber(v[5] or '0')
+    if before >= r and after < r then add('reorder', tonumber(v[3]), v[4] or '0') end
   end
   return raised
 end

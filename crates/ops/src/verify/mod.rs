@@ -28,7 +28,8 @@ const STEP: usize = 500;
 pub struct Violation {
     /// Which rule: `available_negative`, `reserved_negative`, `sold_negative`,
     /// `reserved_mismatch`, `sold_mismatch`, `conservation`, `movements_mismatch`,
-    /// `damaged_negative`, `damaged_mismatch`, `return_exceeds_sold`, `low_stock_index_mismatch`,
+    /// `damaged_negative`, `damaged_mismatch`, `return_exceeds_sold`, `incoming_mismatch`,
+    /// `low_stock_index_mismatch`,
     /// `unknown_sku_reference`, `hold_not_indexed`, `corrupt_record`, or one of
     /// `location_negative`, `location_reserved_mismatch`, `location_sold_mismatch`,
     /// `location_conservation` (the same rules, per location).
@@ -218,7 +219,10 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             match Level::parse(&sku, &fields) {
                 Ok(Some(level)) => {
                     match History::from_fields(fields.get(BORN).cloned(), fields.get(MOVED).map(String::as_str)) {
-                        Ok(history) => levels.push((sku, level, history)),
+                        Ok(history) => {
+                            incoming(&sku, &level, &fields, key, &mut violations);
+                            levels.push((sku, level, history));
+                        }
                         Err(e) => violations.push(corrupt(key, &e.to_string())),
                     }
                 }
@@ -259,6 +263,20 @@ fn settled(store: &Inventory, mut order: Order) -> Order {
             .retain(|l| !pending.contains(&store.keys().slot_of_sku(&l.sku)));
     }
     order
+}
+
+/// The rule of a SKU's purchase orders: `incoming` is what they have on the way.
+fn incoming(sku: &Sku, level: &Level, fields: &HashMap<String, String>, key: &str, violations: &mut Vec<Violation>) {
+    match crate::incoming::PurchaseOrder::all_of(sku, fields) {
+        Ok(orders) => violations.extend(crate::incoming::incoming_differences(level, &orders).into_iter().map(
+            |message| Violation {
+                rule: "incoming_mismatch",
+                sku: Some(sku.to_string()),
+                message,
+            },
+        )),
+        Err(e) => violations.push(corrupt(key, &e.to_string())),
+    }
 }
 
 fn corrupt(key: &str, why: &str) -> Violation {

@@ -20,6 +20,7 @@ mod get_reservation;
 mod get_stock;
 mod health;
 mod import;
+mod incoming;
 mod list_skus;
 mod metrics;
 mod movements;
@@ -181,6 +182,19 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             "/v1/orders/{id}",
             "GET, HEAD",
             web::get().to(get_order::get_order),
+        ))
+        .service(
+            endpoint(
+                "/v1/skus/{sku}/incoming",
+                "GET, HEAD, POST",
+                web::get().to(incoming::purchase_orders),
+            )
+            .route(web::post().to(incoming::expect)),
+        )
+        .service(endpoint(
+            "/v1/skus/{sku}/incoming/{ref}/receive",
+            "POST",
+            web::post().to(incoming::receive),
         ))
         .service(endpoint(
             "/v1/orders/{id}/cancel",

@@ -1,8 +1,11 @@
-//! Request bodies of an order's life after its sale: cancellations and returns. Same rules
+//! Request bodies of an order's life after its sale (cancellations and returns) and of stock
+//! on its way (purchase orders). Same rules
 //! as `super::requests`: raw [`Field`]s, converted with `TryFrom` through the domain types'
 //! `parse`, errors naming the field.
 
-use crate::domain::{Disposition, Field, InvalidInput, ReturnItems, ReturnLineRequest};
+use crate::domain::{
+    Disposition, Field, InvalidInput, Location, PoRef, Quantity, ReturnItems, ReturnLineRequest, Timestamp,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -57,6 +60,91 @@ impl TryFrom<&ReturnRequest> for NewReturn {
     fn try_from(body: &ReturnRequest) -> Result<Self, InvalidInput> {
         Ok(Self {
             lines: ReturnItems::parse(body.lines.get())?,
+        })
+    }
+}
+
+/// `POST /v1/skus/{sku}/incoming`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"ref": "PO-2026-0042", "quantity": 300, "expected_at": "2030-01-15T09:00:00Z", "location": "east"}))]
+pub struct ExpectRequest {
+    /// The shop's reference for the purchase order, once per SKU.
+    #[serde(default, rename = "ref")]
+    #[schema(value_type = String, required = true)]
+    pub reference: Field,
+    /// Units ordered.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 1, maximum = 1_000_000, example = 300)]
+    pub quantity: Field,
+    /// When they are expected: RFC 3339 with an offset.
+    #[serde(default)]
+    #[schema(value_type = String, format = DateTime, required = true)]
+    pub expected_at: Field,
+    /// Where they will arrive (default `default`); the SKU must have it.
+    #[serde(default)]
+    #[schema(value_type = Option<Location>)]
+    pub location: Field,
+}
+
+/// A checked purchase order.
+#[derive(Debug, serde::Serialize)]
+pub struct NewPurchaseOrder {
+    /// Its reference.
+    pub reference: PoRef,
+    /// Units.
+    pub quantity: Quantity,
+    /// When expected.
+    pub expected_at: Timestamp,
+    /// Where.
+    pub location: Location,
+}
+
+impl TryFrom<&ExpectRequest> for NewPurchaseOrder {
+    type Error = InvalidInput;
+
+    fn try_from(body: &ExpectRequest) -> Result<Self, InvalidInput> {
+        let reference = body
+            .reference
+            .required("ref")?
+            .as_str()
+            .ok_or_else(|| InvalidInput::new("ref must be a string"))
+            .and_then(|r| PoRef::parse(r, "ref"))?;
+        Ok(Self {
+            reference,
+            quantity: Quantity::parse(body.quantity.required("quantity")?, "quantity")?,
+            expected_at: Timestamp::parse(body.expected_at.required("expected_at")?, "expected_at")?,
+            location: Location::parse_optional(body.location.get(), "location")?
+                .unwrap_or_else(Location::default_location),
+        })
+    }
+}
+
+/// `POST /v1/skus/{sku}/incoming/{ref}/receive` (the body is optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"quantity": 100}))]
+pub struct ReceiveRequest {
+    /// Units that arrived; absent: everything the order still has on its way.
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000, example = 100)]
+    pub quantity: Field,
+}
+
+/// A checked receipt.
+#[derive(Debug, serde::Serialize)]
+pub struct NewReceipt {
+    /// Units, or the rest.
+    pub quantity: Option<Quantity>,
+}
+
+impl TryFrom<&ReceiveRequest> for NewReceipt {
+    type Error = InvalidInput;
+
+    fn try_from(body: &ReceiveRequest) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            quantity: match body.quantity.optional() {
+                None | Some(serde_json::Value::Null) => None,
+                Some(q) => Some(Quantity::parse(q, "quantity")?),
+            },
         })
     }
 }

@@ -11,7 +11,10 @@ mod sale;
 mod scans;
 mod stockroom;
 
-pub use after_sale::{CancelOrderRequest, NewCancel, NewReturn, ReturnRequest};
+pub use after_sale::{
+    CancelOrderRequest, ExpectRequest, NewCancel, NewPurchaseOrder, NewReceipt, NewReturn, ReceiveRequest,
+    ReturnRequest,
+};
 pub use alerts::{AlertRulesRequest, WebhookRequest};
 pub use params::{AdmissionParam, IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;

@@ -139,6 +139,20 @@ error_responses!(
     /// How a dead-letter replay or delete can be refused.
     DeadLetterRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownDeadLetter, KeyReused, Unavailable
 );
+error_response!(
+    UnknownSkuOrPlace,
+    404,
+    "No such SKU (`unknown_sku`), location of it (`unknown_location`), or purchase order of it (`unknown_purchase_order`, with `sku`, `ref`)"
+);
+error_response!(
+    PurchaseOrderRefused,
+    409,
+    "The reference is taken (`purchase_order_exists`, with `sku`, `ref`), or a receipt asks for more than is on its way (`receipt_exceeds_incoming`, with `sku`, `ref`, `incoming`, `requested`)"
+);
+error_responses!(
+    /// How a purchase order or its receipt can be refused.
+    IncomingRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownSkuOrPlace, PurchaseOrderRefused, TooLarge, KeyReused, Unavailable
+);
 error_responses!(
     /// How a cancellation or a return of an order can be refused.
     OrderRefusals = InvalidRequest, Unauthorized, Forbidden, UnknownOrderOrPlace, NotReturnable, TooLarge, KeyReused, Unavailable
