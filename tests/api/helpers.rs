@@ -388,9 +388,11 @@ impl TestApp {
 pub fn totals(mut stock: Value) -> Value {
     if let Some(o) = stock.as_object_mut() {
         o.remove("locations");
-        // v1.5's counter, left out while it is 0 so the totals read as v1's.
-        if o.get("damaged") == Some(&Value::from(0)) {
-            o.remove("damaged");
+        // v1.5's counters, left out while they are 0 so the totals read as v1's.
+        for counter in ["damaged", "incoming", "safety_stock"] {
+            if o.get(counter) == Some(&Value::from(0)) {
+                o.remove(counter);
+            }
         }
     }
     stock

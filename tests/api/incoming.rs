@@ -157,7 +157,11 @@ async fn purchase_orders_are_made_received_in_parts_and_refused_cleanly() {
         .await
         .unwrap();
     let report = app.verify().await;
-    assert!(report.violations.iter().any(|v| v.rule == "incoming_mismatch"), "{:?}", report.violations);
+    assert!(
+        report.violations.iter().any(|v| v.rule == "incoming_mismatch"),
+        "{:?}",
+        report.violations
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -47,6 +47,7 @@ mod requests;
 mod reservations;
 mod resharding;
 mod retire;
+mod safety_stock;
 mod saga;
 mod scans;
 mod security;

@@ -243,10 +243,10 @@ async fn a_cart_across_masters_draws_from_locations_and_alerts_once() {
         stockwatch::domain::Location::parse("west", "l").unwrap(),
     );
     for sku in [&a, &b] {
-        ops::set_location_stock(&store, sku, &east, at(2), first(1))
+        ops::set_location_stock(&store, sku, &east, at(2), first(1), None)
             .await
             .unwrap();
-        ops::set_location_stock(&store, sku, &west, at(10), first(2))
+        ops::set_location_stock(&store, sku, &west, at(10), first(2), None)
             .await
             .unwrap();
         let rules = ops::level::Rules {

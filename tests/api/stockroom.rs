@@ -123,8 +123,9 @@ async fn a_v1_sku_has_one_implicit_location_and_the_v1_endpoints_act_on_it() {
     app.set_stock("old", 5).await;
     assert_eq!(
         app.stock("old").await,
-        json!({"sku": "old", "available": 5, "reserved": 0, "sold": 0, "damaged": 0,
-            "locations": [{"location": "default", "available": 5, "reserved": 0, "sold": 0, "damaged": 0, "priority": 0}]})
+        json!({"sku": "old", "available": 5, "reserved": 0, "sold": 0, "damaged": 0, "incoming": 0, "safety_stock": 0,
+            "locations": [{"location": "default", "available": 5, "reserved": 0, "sold": 0, "damaged": 0,
+                "incoming": 0, "safety_stock": 0, "priority": 0}]})
     );
     let (_, bought) = app
         .post("/v1/purchases", json!({"sku": "old", "quantity": 2, "user_id": "u"}))

@@ -21,6 +21,12 @@ pub struct Stock {
     /// Units that came back damaged, counted but not on sale (v1.5; 0 from older servers).
     #[serde(default)]
     pub damaged: i64,
+    /// Units of purchase orders on their way (v1.5).
+    #[serde(default)]
+    pub incoming: i64,
+    /// Units of `available` kept back, never sold (v1.5).
+    #[serde(default)]
+    pub safety_stock: i64,
     /// Per location, in draw order.
     #[serde(default)]
     pub locations: Vec<LocationStock>,
@@ -43,6 +49,12 @@ pub struct LocationStock {
     /// Damaged units there (v1.5).
     #[serde(default)]
     pub damaged: i64,
+    /// Units on their way there (v1.5).
+    #[serde(default)]
+    pub incoming: i64,
+    /// Units kept back there (v1.5).
+    #[serde(default)]
+    pub safety_stock: i64,
     /// Draw order: lower first.
     pub priority: i64,
 }

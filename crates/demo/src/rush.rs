@@ -37,7 +37,7 @@ impl Rush {
         let now = ops::get_stock(store, &self.sku).await;
         for place in now.iter().flat_map(|s| &s.locations) {
             if !place.location.is_default() && place.available != 0 {
-                ops::set_location_stock(store, &self.sku, &place.location, zero, None).await?;
+                ops::set_location_stock(store, &self.sku, &place.location, zero, None, None).await?;
             }
         }
         ops::set_stock(store, &self.sku, self.stock).await?;

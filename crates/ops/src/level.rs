@@ -40,12 +40,19 @@ pub struct Counts {
     /// Units of purchase orders on their way, not received yet: no part of `received`
     /// (v1.5).
     pub incoming: i64,
+    /// Units of `available` kept back, never sold: safety stock (v1.5).
+    pub safety: i64,
 }
 
 impl Counts {
     /// `available + reserved + sold + damaged`: what `received` must be.
     pub fn held(&self) -> i64 {
         self.available + self.reserved + self.sold + self.damaged
+    }
+
+    /// What takes see: `available` less the safety stock.
+    pub fn sellable(&self) -> i64 {
+        self.available - self.safety
     }
 
     /// The counter called `name` (`available`, `reserved`, `sold`, `received`, `damaged`).
@@ -56,6 +63,7 @@ impl Counts {
             "sold" => &mut self.sold,
             "damaged" => &mut self.damaged,
             "incoming" => &mut self.incoming,
+            "safety" => &mut self.safety,
             _ => &mut self.received,
         }
     }
@@ -122,7 +130,7 @@ impl Level {
     /// Its entry in the low-stock index: scored by `available` while that is below its
     /// `low_threshold`, else none (`lua/low_index.lua` holds the same rule for scripts).
     pub fn low_stock_score(&self) -> Option<i64> {
-        let available = self.totals.available;
+        let available = self.totals.sellable();
         self.rules
             .low_stock_threshold
             .filter(|t| available < *t)
@@ -155,6 +163,7 @@ impl Level {
                 received: counter("received", suffix)?,
                 damaged: counter("damaged", suffix)?,
                 incoming: counter("incoming", suffix)?,
+                safety: counter("safety", suffix)?,
             })
         };
         let totals = counts("")?;
@@ -200,6 +209,7 @@ impl Level {
             named.received += counts.received;
             named.damaged += counts.damaged;
             named.incoming += counts.incoming;
+            named.safety += counts.safety;
             places.push(Place { name, priority, counts });
         }
         if let Some(default) = places.iter_mut().find(|p| p.name.is_default()) {
@@ -210,6 +220,7 @@ impl Level {
                 received: totals.received - named.received,
                 damaged: totals.damaged - named.damaged,
                 incoming: totals.incoming - named.incoming,
+                safety: totals.safety - named.safety,
             };
         }
         Ok(Some(Self {
@@ -238,17 +249,17 @@ impl Level {
         if let Some(pin) = pin {
             return match self.place(pin.as_str()) {
                 None => Draw::UnknownLocation,
-                Some(p) if p.counts.available >= quantity => Draw::Drawn(vec![Allocation {
+                Some(p) if p.counts.sellable() >= quantity => Draw::Drawn(vec![Allocation {
                     location: p.name.clone(),
                     quantity,
                 }]),
-                Some(p) => Draw::Short(p.counts.available.max(0)),
+                Some(p) => Draw::Short(p.counts.sellable().max(0)),
             };
         }
         let mut left = quantity;
         let mut drawn = Vec::new();
         for place in &self.places {
-            let take = place.counts.available.min(left);
+            let take = place.counts.sellable().min(left);
             if take > 0 {
                 drawn.push(Allocation {
                     location: place.name.clone(),
@@ -286,6 +297,7 @@ impl Level {
             sold: self.totals.sold,
             damaged: self.totals.damaged,
             incoming: self.totals.incoming,
+            safety_stock: self.totals.safety,
             locations: self
                 .places
                 .iter()
@@ -297,6 +309,7 @@ impl Level {
                     sold: p.counts.sold,
                     damaged: p.counts.damaged,
                     incoming: p.counts.incoming,
+                    safety_stock: p.counts.safety,
                     priority: p.priority,
                 })
                 .collect(),

@@ -119,6 +119,8 @@ pub struct Stock {
     pub damaged: i64,
     /// Units of purchase orders on their way (v1.5), not received yet.
     pub incoming: i64,
+    /// Units of `available` kept back, never sold (v1.5): takes see `available` less it.
+    pub safety_stock: i64,
     /// Where the units are, in draw order; a SKU that never had a named location has just
     /// `default`, holding everything.
     pub locations: Vec<LocationStock>,
@@ -142,6 +144,8 @@ pub struct LocationStock {
     pub damaged: i64,
     /// Units of purchase orders on their way there (v1.5).
     pub incoming: i64,
+    /// Units kept back there (v1.5).
+    pub safety_stock: i64,
     /// Lower is drawn from first.
     pub priority: i64,
 }

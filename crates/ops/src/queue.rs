@@ -136,7 +136,7 @@ pub async fn status(store: &Inventory, sku: &Sku, ticket: &Ticket) -> Result<Tic
         return Ok(answer(TicketState::SoldOut, None, None));
     };
     let level = level.expect("a level with a sale");
-    if level.totals.available <= 0 && level.totals.reserved <= 0 {
+    if level.totals.sellable() <= 0 && level.totals.reserved <= 0 {
         return Ok(answer(TicketState::SoldOut, None, None));
     }
     let opens = level.sale.and_then(|s| s.opens_at).map(|t| t.millis());

@@ -9,24 +9,27 @@ use crate::error::Error;
 /// creating the SKU if needed. For a SKU without named locations that is its `available`,
 /// exactly as v1 always did; `reserved` and `sold` are left alone.
 pub async fn set_stock(store: &Inventory, sku: &Sku, available: Available) -> Result<Stock, Error> {
-    set_location_stock(store, sku, &Location::default_location(), available, None).await
+    set_location_stock(store, sku, &Location::default_location(), available, None, None).await
 }
 
 /// `PUT /v1/skus/{sku}/locations/{location}/stock`: sets `available` at one location,
 /// creating the SKU and the location if needed, and its priority when given (a new
 /// location without one is drawn from last). `received` moves by the difference, at the
-/// location and in total, so conservation can be verified per location.
+/// location and in total, so conservation can be verified per location. `safety`, when
+/// given, is the location's new safety stock (v1.5): units of `available` never sold.
 pub async fn set_location_stock(
     store: &Inventory,
     sku: &Sku,
     location: &Location,
     available: Available,
     priority: Option<Priority>,
+    safety: Option<Available>,
 ) -> Result<Stock, Error> {
     let step = SetStock {
         location,
         available,
         priority,
+        safety,
     };
     stockroom::run(store, EntryKind::Set, sku, step).await
 }
@@ -35,13 +38,18 @@ struct SetStock<'a> {
     location: &'a Location,
     available: Available,
     priority: Option<Priority>,
+    safety: Option<Available>,
 }
 
 impl Step for SetStock<'_> {
     const CREATES: bool = true;
 
     fn apply(&self, change: &mut Change, _attempt: u32) -> Result<(), Error> {
-        set_level(change, self.location, self.available, self.priority, true)
+        set_level(change, self.location, self.available, self.priority, true)?;
+        match self.safety {
+            Some(units) => change.set_safety(self.location, units.get()),
+            None => Ok(()),
+        }
     }
 }
 

@@ -149,6 +149,19 @@ impl<'a> Change<'a> {
         }
     }
 
+    /// Sets the safety stock at `location` to `units`: what takes, alerts and the low-stock
+    /// index see moves the other way, so the alert check runs on that move.
+    pub(crate) fn set_safety(&mut self, location: &Location, units: i64) -> Result<(), Error> {
+        let delta = units - self.existing(location)?.counts.safety;
+        if delta != 0 {
+            self.add("safety", location, delta);
+            if self.level.rules.any() {
+                self.push(crossing_cmd(self.store, self.sku, -delta, self.at_ms));
+            }
+        }
+        Ok(())
+    }
+
     /// Sets fields of the stock hash (a purchase order's record).
     pub(crate) fn set_fields(&mut self, fields: Vec<(String, String)>) {
         self.hset(fields);

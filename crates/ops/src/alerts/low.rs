@@ -168,7 +168,7 @@ async fn scanned(store: &Inventory, location: &Location, limit: Option<Limit>) -
         let Some(threshold) = level.rules.low_stock_threshold else {
             continue;
         };
-        let available = level.place(location.as_str()).map(|p| p.counts.available);
+        let available = level.place(location.as_str()).map(|p| p.counts.sellable());
         if let Some(available) = available.filter(|a| *a < threshold) {
             low.push(LowStock {
                 sku: sku.clone(),

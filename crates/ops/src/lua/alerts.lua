@@ -1,15 +1,17 @@
 -- Decides the stock alerts of one change, inside the transaction or script that made it, so
 -- each crossing is decided exactly once however many buyers race: the change has already
--- moved `available` by `delta`, so `available - delta` is what it was before.
+-- moved what can be sold (`available` less `safety`) by `delta`, so that less `delta` is
+-- what it was before.
 --
 -- Rules live in the stock hash: `low_threshold` (low_stock, out_of_stock, back_in_stock)
 -- and `reorder_point` / `reorder_quantity` (reorder, of `available + incoming`: stock on its
 -- way counts). A SKU without rules raises nothing.
 -- The same change keeps the low-stock index (low_index.lua).
 local function raise_alerts(stock, stream, low, sku, delta, at, maxlen)
-  local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity', 'incoming')
+  local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity', 'incoming', 'safety')
   if not v[1] or (not v[2] and not v[3]) then return 0 end
-  local after = tonumber(v[1])
+  -- Alerts are about what can be sold: `available` less the safety stock.
+  local after = tonumber(v[1]) - tonumber(v[6] or '0')
   local before = after - delta
   local raised = 0
   local function add(kind, threshold, quantity)

@@ -69,18 +69,19 @@ for b = 1, buyers do
   if not KEYS[k - 1] or not ARGV[a - 1] then return redis.error_reply('take.lua: short buyer ' .. b) end
 end
 
--- 2. Decide. Per stock key, read once per batch: `avail` its total available (false: no
--- such SKU), `ruled` true when it has alert rules (without, a take skips the alert check),
+-- 2. Decide. Per stock key, read once per batch: `avail` its total sellable (`available`
+-- less `safety`; false: no such SKU), `ruled` true when it has alert rules (without, a take skips the alert check),
 -- and `places`, only for a SKU with named locations, its locations in draw order as
--- {name, available}, where `default` holds what the named ones do not.
+-- {name, sellable}, where `default` holds what the named ones do not.
 local avail, ruled, places, sale = {}, {}, {}, {}
 local function read_level(key)
-  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point', 'sale')
+  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point', 'sale', 'safety')
   if not v[1] then
     avail[key] = false
     return
   end
-  avail[key] = tonumber(v[1])
+  -- What takes see: `available` less the safety stock kept back.
+  avail[key] = tonumber(v[1]) - tonumber(v[6] or '0')
   if v[3] or v[4] then ruled[key] = true end
   if v[5] then
     -- opens, closes (epoch ms), limit, holds, admissions a second; nil where not set.
@@ -92,7 +93,10 @@ local function read_level(key)
   local list, fields = {}, {}
   for name in string.gmatch(v[2], '[^,]+') do
     list[#list + 1] = {name, 0}
-    if name ~= 'default' then fields[#fields + 1] = 'available@' .. name end
+    if name ~= 'default' then
+      fields[#fields + 1] = 'available@' .. name
+      fields[#fields + 1] = 'safety@' .. name
+    end
   end
   local got = #fields > 0 and redis.call('HMGET', key, unpack(fields)) or {}
   local named, j, default = 0, 0, nil
@@ -100,8 +104,8 @@ local function read_level(key)
     if p[1] == 'default' then
       default = p
     else
-      j = j + 1
-      p[2] = tonumber(got[j] or '0')
+      j = j + 2
+      p[2] = tonumber(got[j - 1] or '0') - tonumber(got[j] or '0')
       named = named + p[2]
     end
   end

@@ -108,8 +108,9 @@ impl Take {
     }
 
     /// The decision: every SKU exists and each line can be drawn from its locations (the
-    /// one it is pinned to, or all of them in priority order). Taken: what each line leaves
-    /// in `available`, and where each line's units come from.
+    /// one it is pinned to, or all of them in priority order), of what is sellable (safety
+    /// stock kept back). Taken: what each line leaves sellable, and where each line's units
+    /// come from.
     pub(crate) fn check(
         &self,
         levels: &[Option<&Level>],
@@ -143,7 +144,7 @@ impl Take {
         let left = lines
             .iter()
             .zip(levels.iter().flatten())
-            .map(|(l, level)| level.totals.available - l.quantity.get())
+            .map(|(l, level)| level.totals.sellable() - l.quantity.get())
             .collect();
         Ok((Outcome::Taken(left), drawn))
     }

@@ -37,8 +37,13 @@ pub(super) async fn set_location_stock(
         &format!("set_location_stock:{sku}:{location}"),
         &command,
         || async {
-            let NewLocationStock { available, priority } = command;
-            let stock = ops::set_location_stock(&state.store, &sku, &location, available, priority).await?;
+            let NewLocationStock {
+                available,
+                priority,
+                safety_stock,
+            } = command;
+            let stock =
+                ops::set_location_stock(&state.store, &sku, &location, available, priority, safety_stock).await?;
             Ok(once::json(StatusCode::OK, &stock))
         },
     )

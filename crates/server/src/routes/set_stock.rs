@@ -1,8 +1,7 @@
-use super::api::SetStockRequest;
+use super::api::{NewStock, SetStockRequest};
 use super::auth::Admin;
 use super::extract::{AppState, IdempotencyHeader, JsonBody, path_sku};
 use super::once;
-use crate::domain::Available;
 use crate::error::Error;
 use crate::ops;
 use actix_web::http::StatusCode;
@@ -29,12 +28,18 @@ pub(super) async fn set_stock(
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
-    let available = Available::try_from(body.get())?;
-    once::respond(&state, idem, &format!("set_stock:{sku}"), &available, || async {
-        Ok(once::json(
-            StatusCode::OK,
-            &ops::set_stock(&state.store, &sku, available).await?,
-        ))
+    let command = NewStock::try_from(body.get())?;
+    once::respond(&state, idem, &format!("set_stock:{sku}"), &command, || async {
+        let (available, safety) = match command {
+            NewStock::Level(available) => (available, None),
+            NewStock::WithSafety {
+                available,
+                safety_stock,
+            } => (available, Some(safety_stock)),
+        };
+        let default = crate::domain::Location::default_location();
+        let stock = ops::set_location_stock(&state.store, &sku, &default, available, None, safety).await?;
+        Ok(once::json(StatusCode::OK, &stock))
     })
     .await
 }

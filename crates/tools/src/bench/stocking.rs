@@ -30,7 +30,7 @@ pub(super) async fn stock_library(
         let location = Location::parse(&format!("w{i}"), "location")?;
         let level = Available::parse(&json!(share(w.stock, w.locations, i)), "stock")?;
         let priority = Priority::parse(&json!(i), "priority")?;
-        ops::set_location_stock(store, sku, &location, level, Some(priority))
+        ops::set_location_stock(store, sku, &location, level, Some(priority), None)
             .await
             .map_err(e)?;
     }

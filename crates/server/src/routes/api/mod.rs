@@ -19,8 +19,8 @@ pub use alerts::{AlertRulesRequest, WebhookRequest};
 pub use params::{AdmissionParam, IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};
 pub use refusals::*;
 pub use requests::{
-    CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRestock, NewRush, PurchaseRequest,
-    ReplayRequest, ReserveRequest, RestockRequest, RushRequest, SetStockRequest,
+    CheckoutRequest, ExtendRequest, NewCart, NewHold, NewPurchase, NewReplay, NewRestock, NewRush, NewStock,
+    PurchaseRequest, ReplayRequest, ReserveRequest, RestockRequest, RushRequest, SetStockRequest,
 };
 pub use sale::{BotsRequest, QueueRequest, SaleRequest};
 pub use scans::{BadRow, MAX_ROWS, MovementBatchRequest, Scan, ScanRow, parse_batch};

@@ -166,13 +166,48 @@ pub struct SetStockRequest {
     #[serde(default)]
     #[schema(value_type = u32, required = true, minimum = 0, maximum = 1_000_000_000, example = 100)]
     pub available: Field,
+    /// Units of it never sold (v1.5); absent: unchanged.
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 1_000_000_000, example = 5)]
+    pub safety_stock: Field,
 }
 
-impl TryFrom<&SetStockRequest> for Available {
+/// A checked stock level, with the safety stock when given.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum NewStock {
+    /// A level alone, fingerprinted as the bare number it was before v1.5, so an
+    /// `Idempotency-Key` first used then still matches its request.
+    Level(Available),
+    /// A level and its safety stock.
+    WithSafety {
+        /// The level.
+        available: Available,
+        /// Units of it never sold.
+        safety_stock: Available,
+    },
+}
+
+impl TryFrom<&SetStockRequest> for NewStock {
     type Error = InvalidInput;
 
     fn try_from(body: &SetStockRequest) -> Result<Self, InvalidInput> {
-        Available::parse(body.available.required("available")?, "available")
+        let available = Available::parse(body.available.required("available")?, "available")?;
+        Ok(match safety(&body.safety_stock)? {
+            None => Self::Level(available),
+            Some(safety_stock) => Self::WithSafety {
+                available,
+                safety_stock,
+            },
+        })
+    }
+}
+
+/// An optional `safety_stock` field: absent or `null` leaves it as it is.
+pub(super) fn safety(field: &Field) -> Result<Option<Available>, InvalidInput> {
+    match field.optional() {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => Available::parse(v, "safety_stock").map(Some),
     }
 }
 

@@ -20,6 +20,10 @@ pub struct SetLocationStockRequest {
     #[serde(default)]
     #[schema(value_type = Option<Priority>)]
     pub priority: Field,
+    /// Units of it never sold (v1.5); absent: unchanged.
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 1_000_000_000, example = 5)]
+    pub safety_stock: Field,
 }
 
 /// A checked location stock setting.
@@ -29,6 +33,9 @@ pub struct NewLocationStock {
     pub available: Available,
     /// The new priority, if given.
     pub priority: Option<Priority>,
+    /// The new safety stock, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety_stock: Option<Available>,
 }
 
 impl TryFrom<&SetLocationStockRequest> for NewLocationStock {
@@ -42,6 +49,7 @@ impl TryFrom<&SetLocationStockRequest> for NewLocationStock {
                 .optional()
                 .map(|v| Priority::parse(v, "priority"))
                 .transpose()?,
+            safety_stock: super::requests::safety(&body.safety_stock)?,
         })
     }
 }
