@@ -7,10 +7,25 @@ use std::fmt;
 /// It names a field of the SKU's stock hash (`po:REF`) and appears in movements (`po=REF`),
 /// so it must hold neither separators nor spaces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(value_type = String, example = "PO-2026-0042"))]
 #[serde(transparent)]
 pub struct PoRef(String);
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PoRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(Sku::MAX_LEN))
+            .pattern(Some(super::sku::NAME_PATTERN))
+            .description(Some("1-64 characters of A-Z a-z 0-9 . _ -, not . or .."))
+            .examples(["PO-2026-0042"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PoRef {}
 
 impl PoRef {
     /// Checks `raw` against the SKU alphabet and length; `field` names it in the error.

@@ -23,7 +23,6 @@ use std::sync::Mutex;
 pub struct PurchaseOrder {
     /// The shop's reference.
     #[serde(rename = "ref")]
-    #[schema(value_type = String)]
     pub reference: PoRef,
     /// Units ordered.
     pub quantity: i64,

@@ -44,7 +44,7 @@ pub(super) async fn expect(
 
 /// `POST /v1/skus/{sku}/incoming/{ref}/receive` (admin): units of a purchase order arrived.
 #[utoipa::path(post, path = "/v1/skus/{sku}/incoming/{ref}/receive", tag = "admin",
-    params(super::api::SkuPath, ("ref" = String, Path, description = "The purchase order's reference"), super::api::IdempotencyKeyHeader),
+    params(super::api::SkuPath, ("ref" = PoRef, Path, description = "The purchase order's reference"), super::api::IdempotencyKeyHeader),
     request_body(content = super::api::ReceiveRequest, description = "Optional: how many arrived (default: the rest)"),
     responses((status = 200, description = "The purchase order and the stock: the units moved from `incoming` to `available`", body = crate::ops::Incoming),
         super::api::IncomingRefusals),

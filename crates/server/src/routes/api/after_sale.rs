@@ -70,7 +70,7 @@ impl TryFrom<&ReturnRequest> for NewReturn {
 pub struct ExpectRequest {
     /// The shop's reference for the purchase order, once per SKU.
     #[serde(default, rename = "ref")]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = PoRef, required = true)]
     pub reference: Field,
     /// Units ordered.
     #[serde(default)]
