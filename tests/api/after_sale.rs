@@ -3,7 +3,7 @@
 //! the slots of a cluster.
 
 use crate::cluster::{TestCluster, cart, one_per_master, stock};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, at_location, spawn_app};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use stockwatch::domain::{Disposition, Strategy, UserId};
@@ -183,14 +183,7 @@ async fn returns_are_partial_and_repeated_but_never_exceed_what_was_sold() {
     assert_eq!(order["returns"].as_array().unwrap().len(), 2);
     let (status, body) = app.post(&format!("/v1/orders/{id}/cancel"), json!({})).await;
     assert_eq!((status, &body["status"]), (409, &json!("returned")), "{body}");
-    let (_, moves) = app.get("/v1/skus/ps5/movements?limit=2").await;
-    let kinds: Vec<&str> = moves["movements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["damage", "return"]);
+    assert_eq!(app.movement_kinds("ps5", 2).await, ["damage", "return"]);
     assert_clean(&app).await;
 }
 
@@ -276,16 +269,7 @@ async fn a_return_goes_to_the_location_named_and_the_customer_gets_the_allowance
         assert_eq!(status, 200);
     }
     let id = order(&app, "purchase", "watch", &[("ps5", 7)]).await;
-    let at = |s: &Value, l: &str, c: &str| {
-        s["locations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["location"] == l)
-            .unwrap()[c]
-            .as_i64()
-            .unwrap()
-    };
+    let at = at_location;
     let (status, body) = app
         .post(
             &format!("/v1/orders/{id}/returns"),
@@ -409,16 +393,7 @@ async fn damaged_units_are_found_written_off_or_restored_by_adjustments() {
         let app = &app;
         async move { app.post("/v1/skus/vase/locations/east/adjustments", body).await }
     };
-    let east = |s: &Value, c: &str| {
-        s["locations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["location"] == "east")
-            .unwrap()[c]
-            .as_i64()
-            .unwrap()
-    };
+    let east = |s: &Value, c: &str| at_location(s, "east", c);
     // Three found broken on the shelf: off sale, still counted.
     let (status, body) = adjust(json!({"delta": 3, "reason": "damaged", "counter": "damaged"})).await;
     assert_eq!(status, 200, "{body}");
@@ -460,14 +435,8 @@ async fn damaged_units_are_found_written_off_or_restored_by_adjustments() {
         assert_eq!((got, body["error"].as_str()), (status, Some(code)), "{bad}: {body}");
     }
     assert_eq!(app.dump().await, before);
+    assert_eq!(app.movement_kinds("vase", 3).await, ["restore", "write_off", "damage"]);
     let (_, moves) = app.get("/v1/skus/vase/movements?limit=3").await;
-    let kinds: Vec<&str> = moves["movements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["restore", "write_off", "damage"]);
     assert_eq!(moves["movements"][1]["quantity"], 2);
     assert_clean(&app).await;
 }

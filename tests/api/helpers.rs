@@ -444,6 +444,14 @@ impl TestApp {
         secs * 1000 + micros / 1000
     }
 
+    /// The kinds of `sku`'s newest `limit` movements, newest first.
+    pub async fn movement_kinds(&self, sku: &str, limit: usize) -> Vec<String> {
+        let (status, moves) = self.get(&format!("/v1/skus/{sku}/movements?limit={limit}")).await;
+        assert_eq!(status, 200, "{moves}");
+        let kinds = moves["movements"].as_array().unwrap().iter();
+        kinds.map(|m| m["kind"].as_str().unwrap().to_owned()).collect()
+    }
+
     /// What each customer took of `sku` with a sale limit (`u:USER`, `h:USER`).
     pub async fn customer_counts(&self, sku: &str) -> std::collections::HashMap<String, i64> {
         let sku = stockwatch::domain::Sku::parse(sku).unwrap();
@@ -459,4 +467,12 @@ impl TestApp {
 pub fn rfc3339(ms: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
     at.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// One counter of one location of a stock object.
+pub fn at_location(stock: &Value, location: &str, counter: &str) -> i64 {
+    let places = stock["locations"].as_array().unwrap();
+    places.iter().find(|p| p["location"] == location).unwrap()[counter]
+        .as_i64()
+        .unwrap()
 }

@@ -1,20 +1,9 @@
 //! Stock on its way: purchase orders made, listed, received in parts and refused, the
 //! reorder rule that counts them, and `verify`'s rule for them.
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, at_location as at, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-fn at(stock: &Value, location: &str, counter: &str) -> i64 {
-    stock["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["location"] == location)
-        .unwrap()[counter]
-        .as_i64()
-        .unwrap()
-}
 
 async fn expect(app: &TestApp, sku: &str, body: Value) -> (u16, Value) {
     app.post(&format!("/v1/skus/{sku}/incoming"), body).await
@@ -123,14 +112,8 @@ async fn purchase_orders_are_made_received_in_parts_and_refused_cleanly() {
     );
     let (status, body) = app.post("/v1/skus/bolt/incoming/PO-9/receive", json!({})).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("unknown_purchase_order")));
-    let (_, moves) = app.get("/v1/skus/bolt/movements?limit=3").await;
-    let kinds: Vec<&str> = moves["movements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["receive", "receive", "expect"]);
+    assert_eq!(app.movement_kinds("bolt", 3).await, ["receive", "receive", "expect"]);
+    let (_, moves) = app.get("/v1/skus/bolt/movements?limit=1").await;
     assert_eq!(moves["movements"][0]["purchase_order"], "PO-1");
 
     // Listed soonest first, received ones included.

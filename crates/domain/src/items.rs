@@ -27,16 +27,7 @@ pub struct CartLine {
 impl CartLine {
     /// The line as line `i` of a cart; errors name `items[i].<field>`.
     fn parse(&self, i: usize) -> Result<CartItem, InvalidInput> {
-        let sku = self
-            .sku
-            .get()
-            .and_then(|s| s.as_str())
-            .ok_or_else(|| InvalidInput::new(format!("items[{i}].sku must be a string")))
-            .and_then(|s| Sku::parse(s).map_err(|e| InvalidInput::new(format!("items[{i}].{e}"))))?;
-        let quantity = Quantity::parse(
-            self.quantity.get().unwrap_or(&serde_json::Value::Null),
-            &format!("items[{i}].quantity"),
-        )?;
+        let (sku, quantity) = sku_and_quantity(&self.sku, &self.quantity, &format!("items[{i}]"))?;
         let location = Location::parse_optional(self.location.get(), &format!("items[{i}].location"))?;
         Ok(CartItem {
             sku,
@@ -44,6 +35,20 @@ impl CartLine {
             location,
         })
     }
+}
+
+/// The `sku` and `quantity` of the line called `line` (`items[3]`), for carts and returns.
+pub(crate) fn sku_and_quantity(sku: &Field, quantity: &Field, line: &str) -> Result<(Sku, Quantity), InvalidInput> {
+    let sku = sku
+        .get()
+        .and_then(|s| s.as_str())
+        .ok_or_else(|| InvalidInput::new(format!("{line}.sku must be a string")))
+        .and_then(|s| Sku::parse(s).map_err(|e| InvalidInput::new(format!("{line}.{e}"))))?;
+    let quantity = Quantity::parse(
+        quantity.get().unwrap_or(&serde_json::Value::Null),
+        &format!("{line}.quantity"),
+    )?;
+    Ok((sku, quantity))
 }
 
 /// The lines of a request body's array `field`, for carts and returns alike: 1 to `max`

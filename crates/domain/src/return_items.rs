@@ -1,6 +1,6 @@
 //! What a return asks for: which lines of an order come back, how many, and where they go.
 
-use super::items::{checked_lines, parse_lines};
+use super::items::{checked_lines, parse_lines, sku_and_quantity};
 use super::{Disposition, Field, InvalidInput, Location, Quantity, Sku};
 use serde::Deserialize;
 
@@ -76,16 +76,7 @@ impl ReturnItems {
 
 impl ReturnLineRequest {
     fn parse(&self, i: usize) -> Result<ReturnItem, InvalidInput> {
-        let sku = self
-            .sku
-            .get()
-            .and_then(|s| s.as_str())
-            .ok_or_else(|| InvalidInput::new(format!("lines[{i}].sku must be a string")))
-            .and_then(|s| Sku::parse(s).map_err(|e| InvalidInput::new(format!("lines[{i}].{e}"))))?;
-        let quantity = Quantity::parse(
-            self.quantity.get().unwrap_or(&serde_json::Value::Null),
-            &format!("lines[{i}].quantity"),
-        )?;
+        let (sku, quantity) = sku_and_quantity(&self.sku, &self.quantity, &format!("lines[{i}]"))?;
         Ok(ReturnItem {
             sku,
             quantity,
