@@ -303,7 +303,7 @@ async fn export_then_import_into_an_empty_store_makes_the_same_catalog() {
     let rows = concat!(
         "{\"sku\":\"ps5\",\"available\":10,\"low_stock_threshold\":3,\"reorder_point\":2,\"reorder_quantity\":20}\n",
         "{\"sku\":\"ps5\",\"location\":\"east\",\"available\":4,\"priority\":1}\n",
-        "{\"sku\":\"ps5\",\"location\":\"west\",\"available\":6,\"priority\":2}\n",
+        "{\"sku\":\"ps5\",\"location\":\"west\",\"available\":6,\"priority\":2,\"safety_stock\":1}\n",
         "{\"sku\":\"pad\",\"available\":7}\n",
         "{\"sku\":\"cable-1m\",\"available\":0,\"low_stock_threshold\":1}\n",
     );
@@ -343,6 +343,7 @@ async fn export_then_import_into_an_empty_store_makes_the_same_catalog() {
                     .collect()
             };
             assert_eq!(levels(&here), levels(&there), "{format} {sku}");
+            assert_eq!(here["safety_stock"], there["safety_stock"], "{format} {sku}");
             let (_, a) = shop.get(&format!("/v1/skus/{sku}/alerts")).await;
             let (_, b) = empty.get(&format!("/v1/skus/{sku}/alerts")).await;
             assert_eq!(a, b, "{format} {sku}");

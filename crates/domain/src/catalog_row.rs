@@ -33,11 +33,14 @@ pub struct CatalogRow {
     /// The quantity a reorder suggests; always with `reorder_point`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reorder_quantity: Option<u32>,
+    /// The safety stock at `location` (v1.5): units of `available` never sold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety_stock: Option<Available>,
 }
 
 impl CatalogRow {
     /// The columns a row may have, in the order a CSV export writes them.
-    pub const COLUMNS: [&'static str; 7] = [
+    pub const COLUMNS: [&'static str; 8] = [
         "sku",
         "available",
         "location",
@@ -45,6 +48,7 @@ impl CatalogRow {
         "low_stock_threshold",
         "reorder_point",
         "reorder_quantity",
+        "safety_stock",
     ];
 
     /// Checks a JSON object (an NDJSON line). An unknown field, a bad SKU or location, a
@@ -89,6 +93,9 @@ impl CatalogRow {
             low_stock_threshold: rule("low_stock_threshold", 0)?,
             reorder_point,
             reorder_quantity,
+            safety_stock: given("safety_stock")
+                .map(|v| Available::parse(v, "safety_stock"))
+                .transpose()?,
         })
     }
 
@@ -125,7 +132,7 @@ impl CatalogRow {
     }
 
     /// The row's cells in [`Self::COLUMNS`] order, empty where left out (a CSV record).
-    pub fn to_csv(&self) -> [String; 7] {
+    pub fn to_csv(&self) -> [String; 8] {
         let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
         [
             self.sku.to_string(),
@@ -135,6 +142,7 @@ impl CatalogRow {
             opt(self.low_stock_threshold),
             opt(self.reorder_point),
             opt(self.reorder_quantity),
+            self.safety_stock.map(|n| n.get().to_string()).unwrap_or_default(),
         ]
     }
 }
@@ -173,17 +181,21 @@ mod tests {
     fn csv_cells_read_as_the_json_fields_and_write_back_the_same() {
         let header: Vec<String> = CatalogRow::COLUMNS.iter().map(|c| (*c).to_owned()).collect();
         let cells = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let row = CatalogRow::from_csv(&header, &cells(&["007", "5", "east", "", "", "1", "4"])).unwrap();
+        let row = CatalogRow::from_csv(&header, &cells(&["007", "5", "east", "", "", "1", "4", "2"])).unwrap();
         assert_eq!(row.sku.as_str(), "007", "a SKU of digits stays text");
-        assert_eq!(row.to_csv().to_vec(), cells(&["007", "5", "east", "", "", "1", "4"]));
+        assert_eq!(row.safety_stock.map(Available::get), Some(2));
+        assert_eq!(
+            row.to_csv().to_vec(),
+            cells(&["007", "5", "east", "", "", "1", "4", "2"])
+        );
         assert!(
-            CatalogRow::from_csv(&header, &cells(&["a", "-3", "", "", "", "", ""]))
+            CatalogRow::from_csv(&header, &cells(&["a", "-3", "", "", "", "", "", ""]))
                 .unwrap_err()
                 .0
                 .starts_with("available")
         );
         assert!(
-            CatalogRow::from_csv(&header, &cells(&["a", "x", "", "", "", "", ""]))
+            CatalogRow::from_csv(&header, &cells(&["a", "x", "", "", "", "", "", ""]))
                 .unwrap_err()
                 .0
                 .starts_with("available")

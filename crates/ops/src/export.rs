@@ -4,7 +4,7 @@
 //!
 //! A SKU with only its `default` location is one row without `location`. A SKU with named
 //! locations is one row per location in draw order, `default` included, each with its
-//! priority. The rules ride on a SKU's first row. Counters that are not levels (`reserved`,
+//! priority, and its safety stock when it has one. The rules ride on a SKU's first row. Counters that are not levels (`reserved`,
 //! `sold`) are not exported: an import sets levels, as `PUT …/stock` does.
 
 use crate::Inventory;
@@ -62,6 +62,15 @@ fn rows_of(sku: &Sku, level: &Level) -> Result<Vec<CatalogRow>, Error> {
             low_stock_threshold: None,
             reorder_point: None,
             reorder_quantity: None,
+            safety_stock: match place.counts.safety {
+                0 => None,
+                n => Some(
+                    u32::try_from(n)
+                        .ok()
+                        .and_then(|n| Available::try_from(n).ok())
+                        .ok_or_else(|| bad(&format!("a safety stock of {n} at {}", place.name)))?,
+                ),
+            },
         });
     }
     let rule = |v: Option<i64>| v.and_then(|n| u32::try_from(n).ok());

@@ -159,7 +159,8 @@ impl Optimistic for Rows<'_> {
     }
 }
 
-/// One row as a stockroom step: the level at its location, its priority, its rules.
+/// One row as a stockroom step: the level at its location, its priority, its rules, its
+/// safety stock.
 struct Row<'a>(&'a CatalogRow);
 
 impl Step for Row<'_> {
@@ -174,6 +175,9 @@ impl Step for Row<'_> {
             .zip(row.reorder_quantity)
             .map(|(p, q)| (i64::from(p), i64::from(q)));
         change.rules(row.low_stock_threshold.map(i64::from), reorder);
-        Ok(())
+        match row.safety_stock {
+            Some(units) => change.set_safety(&location, units.get()),
+            None => Ok(()),
+        }
     }
 }
