@@ -142,3 +142,45 @@ async fn each_location_keeps_its_own_safety_stock_and_alerts_read_what_can_be_so
     let report = app.verify().await;
     assert!(report.ok, "{:?}", report.violations);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cart_across_masters_keeps_each_skus_safety_stock() {
+    use crate::cluster::{TestCluster, cart, one_per_master};
+    use stockwatch::domain::{Available, Location, Strategy, UserId};
+    use stockwatch::ops;
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let [a, b, _] = one_per_master("kept");
+    let level = |n: u32| Available::try_from(n).unwrap();
+    for sku in [&a, &b] {
+        let default = Location::default_location();
+        ops::set_location_stock(&store, sku, &default, level(10), None, Some(level(4)))
+            .await
+            .unwrap();
+    }
+    let ann = UserId::parse(&"ann".into()).unwrap();
+    for strategy in [Strategy::Watch, Strategy::Lua] {
+        // Six of each can be sold; seven of b would dip into its safety stock.
+        let refused = ops::checkout(&store, strategy, &cart(&[(&a, 1), (&b, 7)]), &ann, None).await;
+        assert!(
+            matches!(refused, Err(stockwatch::error::Error::InsufficientStock { .. })),
+            "{strategy:?}: {refused:?}"
+        );
+        ops::checkout(&store, strategy, &cart(&[(&a, 6), (&b, 6)]), &ann, None)
+            .await
+            .unwrap();
+        let a_after = ops::get_stock(&store, &a).await.unwrap();
+        assert_eq!((a_after.available, a_after.safety_stock), (4, 4), "{strategy:?}");
+        let more = ops::checkout(&store, strategy, &cart(&[(&a, 1), (&b, 1)]), &ann, None).await;
+        assert!(more.is_err(), "{strategy:?}: nothing left to sell");
+        // Back to 10 for the next strategy.
+        for sku in [&a, &b] {
+            let default = Location::default_location();
+            ops::set_location_stock(&store, sku, &default, level(10), None, None)
+                .await
+                .unwrap();
+        }
+    }
+    let report = ops::verify(&store).await.unwrap();
+    assert!(report.ok, "{:?}", report.violations);
+}
