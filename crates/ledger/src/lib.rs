@@ -279,8 +279,8 @@ impl Projector {
                 Err(e) => {
                     metrics.batch_failures.inc();
                     tracing::warn!(error = %redact(&e.to_string()), entries = good.len(), "ledger: PostgreSQL unavailable; will retry the batch");
-                    self.wait_after_failure().await;
                     self.measure().await;
+                    self.wait_after_failure().await;
                 }
             }
         }
