@@ -166,7 +166,8 @@ impl Reference {
             | EntryKind::Transfer
             | EntryKind::Retire
             | EntryKind::Expect
-            | EntryKind::Receive => (raw == Self::ADMIN).then_some(Self::Admin),
+            | EntryKind::Receive
+            | EntryKind::Fill => (raw == Self::ADMIN).then_some(Self::Admin),
             EntryKind::Purchase
             | EntryKind::Checkout
             | EntryKind::Order

@@ -50,11 +50,14 @@ pub enum EntryKind {
     Expect,
     /// Units of a purchase order received: `available` (v1.5).
     Receive,
+    /// Received units that went to the purchase order's preorders, oldest first, instead
+    /// of `available` (v1.5).
+    Fill,
 }
 
 impl EntryKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::Set,
         Self::Restock,
         Self::Adjust,
@@ -75,6 +78,7 @@ impl EntryKind {
         Self::WriteOff,
         Self::Expect,
         Self::Receive,
+        Self::Fill,
     ];
 
     /// The name stored in movements, entries and the books.
@@ -100,6 +104,7 @@ impl EntryKind {
             Self::WriteOff => "write_off",
             Self::Expect => "expect",
             Self::Receive => "receive",
+            Self::Fill => "fill",
         }
     }
 
@@ -127,8 +132,18 @@ impl EntryKind {
             Self::Damage => [-1, 0, 0, 0, 1],
             Self::Restore => [1, 0, 0, 0, -1],
             Self::WriteOff => [0, 0, 0, -1, -1],
+            // Received units leave `available` for the preorders they were sold to.
+            Self::Fill => [-1, 0, 0, 0, 0],
             Self::Order | Self::Extend => return None,
         })
+    }
+
+    /// What one unit of a line of this kind does when the line is a preorder's units still
+    /// waiting for their purchase order: the same, less any move in `available`, since
+    /// those units never were on the shelf (sold or held against `incoming`; a cancel gives
+    /// them back to the purchase order, not to the shelf).
+    pub fn preorder_deltas(self) -> Option<[i64; 5]> {
+        self.deltas().map(|[_, r, s, rec, d]| [0, r, s, rec, d])
     }
 
     /// What one unit of this kind does to `received` (stock received net of write-offs).

@@ -1,7 +1,7 @@
 //! How many units of a line came from each location: stored with order and reservation
 //! lines (`super::OrderLine`), answered with every take, and kept in the ledger.
 
-use crate::domain::Location;
+use crate::domain::{Location, PoRef};
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
 
@@ -13,30 +13,64 @@ pub struct Allocation {
     pub location: Location,
     /// Units drawn from it.
     pub quantity: i64,
+    /// A preorder's: the purchase order its units wait for (v1.5). They are sold (or held)
+    /// but not received yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub purchase_order: Option<PoRef>,
+    /// A preorder's place in its purchase order's queue: the units preordered on that
+    /// order before it. Receipts fill the queue in this order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
 }
 
 impl Allocation {
+    /// `quantity` units from the shelf at `location`.
+    pub fn at(location: Location, quantity: i64) -> Self {
+        Self {
+            location,
+            quantity,
+            purchase_order: None,
+            position: None,
+        }
+    }
+
+    /// `quantity` units preordered at `location` on purchase order `reference`, at
+    /// `position` in its queue.
+    pub fn preorder(location: Location, quantity: i64, reference: PoRef, position: i64) -> Self {
+        Self {
+            location,
+            quantity,
+            purchase_order: Some(reference),
+            position: Some(position),
+        }
+    }
+
     /// A whole line from the implicit location: what a line without stored allocations means.
     pub fn all_default(quantity: i64) -> Vec<Self> {
-        vec![Self {
-            location: Location::default_location(),
-            quantity,
-        }]
+        vec![Self::at(Location::default_location(), quantity)]
     }
 
     /// Whether `drawn` is a whole line from `default`, which is stored as nothing at all.
     pub fn is_all_default(drawn: &[Self]) -> bool {
-        drawn.iter().all(|a| a.location.is_default())
+        drawn.iter().all(|a| a.location.is_default() && a.purchase_order.is_none())
     }
 
     /// The compact form a script returns and an idempotent answer stores: `east=3,west=2`
-    /// per line (empty: all from `default`), lines joined by `;`.
+    /// per line (empty: all from `default`), lines joined by `;`; a preorder's part is
+    /// `LOCATION=QUANTITY@REF:POSITION`.
     pub fn encode(lines: &[Vec<Self>]) -> String {
         let line = |drawn: &Vec<Self>| {
             if Self::is_all_default(drawn) {
                 return String::new();
             }
-            let parts: Vec<String> = drawn.iter().map(|a| format!("{}={}", a.location, a.quantity)).collect();
+            let parts: Vec<String> = drawn
+                .iter()
+                .map(|a| match (&a.purchase_order, a.position) {
+                    (Some(r), Some(at)) => format!("{}={}@{r}:{at}", a.location, a.quantity),
+                    _ => format!("{}={}", a.location, a.quantity),
+                })
+                .collect();
             parts.join(",")
         };
         lines.iter().map(line).collect::<Vec<_>>().join(";")
@@ -64,11 +98,17 @@ impl Allocation {
                 line.split(',')
                     .map(|part| {
                         let (location, n) = part.split_once('=').ok_or_else(bad)?;
-                        let quantity = n.parse().map_err(|_| bad())?;
-                        Ok(Self {
-                            location: Location::parse(location, "location").map_err(|_| bad())?,
-                            quantity,
-                        })
+                        let location = Location::parse(location, "location").map_err(|_| bad())?;
+                        let Some((n, queued)) = n.split_once('@') else {
+                            return Ok(Self::at(location, n.parse().map_err(|_| bad())?));
+                        };
+                        let (reference, at) = queued.split_once(':').ok_or_else(bad)?;
+                        Ok(Self::preorder(
+                            location,
+                            n.parse().map_err(|_| bad())?,
+                            PoRef::parse(reference, "ref").map_err(|_| bad())?,
+                            at.parse().map_err(|_| bad())?,
+                        ))
                     })
                     .collect()
             })
@@ -82,10 +122,7 @@ impl Allocation {
     pub(crate) fn list(pairs: &[(&str, i64)]) -> Vec<Self> {
         pairs
             .iter()
-            .map(|(l, q)| Self {
-                location: Location::parse(l, "location").expect("a test location"),
-                quantity: *q,
-            })
+            .map(|(l, q)| Self::at(Location::parse(l, "location").expect("a test location"), *q))
             .collect()
     }
 }
@@ -106,6 +143,11 @@ mod tests {
         assert_eq!(Allocation::decode(&text, &[5, 4]).unwrap(), lines);
         assert_eq!(Allocation::decode("", &[1, 2]).unwrap()[1], Allocation::all_default(2));
         assert!(Allocation::decode("east=x", &[1]).is_err());
+        let po = PoRef::parse("PO-7", "ref").unwrap();
+        let preorder = vec![vec![Allocation::preorder(Location::default_location(), 2, po, 5)]];
+        let text = Allocation::encode(&preorder);
+        assert_eq!(text, "default=2@PO-7:5");
+        assert_eq!(Allocation::decode(&text, &[2]).unwrap(), preorder);
         assert!(Allocation::decode("a=1;b=1", &[1]).is_err());
     }
 }

@@ -6,7 +6,8 @@
 //! `received` until they arrive. So an order and the counters change in one transaction
 //! that watches one key, and `verify` checks `incoming` against the orders it reads with
 //! the level. Receiving moves units from `incoming` to `available` (and `received`) at the
-//! order's location. Reorder alerts count `available + incoming` (`lua/alerts.lua`).
+//! order's location, less what the order's preorders take (`crate::purchase_order`).
+//! Reorder alerts count `available + incoming` (`lua/alerts.lua`).
 
 use super::Stock;
 use super::stockroom::{self, Change, Step};
@@ -14,27 +15,10 @@ use crate::Inventory;
 use crate::domain::{EntryKind, Location, PoRef, Quantity, Sku, Timestamp};
 use crate::error::{Error, StoreError};
 use crate::level::Level;
+pub use crate::purchase_order::PurchaseOrder;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
-
-/// A purchase order of one SKU, as `…/incoming` answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct PurchaseOrder {
-    /// The shop's reference.
-    #[serde(rename = "ref")]
-    pub reference: PoRef,
-    /// Units ordered.
-    pub quantity: i64,
-    /// Units received so far.
-    pub received: i64,
-    /// When they are expected (RFC 3339, UTC).
-    #[schema(value_type = String, format = DateTime)]
-    pub expected_at: Timestamp,
-    /// Where they will arrive.
-    #[schema(value_type = String)]
-    pub location: Location,
-}
 
 /// The answer of a purchase order's creation or receipt: the order, and the stock after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -55,55 +39,6 @@ pub struct PurchaseOrders {
     pub purchase_orders: Vec<PurchaseOrder>,
 }
 
-const PREFIX: &str = "po:";
-
-impl PurchaseOrder {
-    /// Units still on their way.
-    pub fn remaining(&self) -> i64 {
-        self.quantity - self.received
-    }
-
-    fn field(reference: &PoRef) -> String {
-        format!("{PREFIX}{reference}")
-    }
-
-    fn encode(&self) -> String {
-        let at = self.expected_at.millis();
-        format!("{},{},{at},{}", self.quantity, self.received, self.location)
-    }
-
-    fn decode(reference: PoRef, text: &str) -> Option<Self> {
-        let mut parts = text.split(',');
-        let mut num = || parts.next()?.parse::<i64>().ok();
-        let (quantity, received, at) = (num()?, num()?, num()?);
-        Some(Self {
-            reference,
-            quantity,
-            received,
-            expected_at: Timestamp::from_millis(at)?,
-            location: Location::parse(parts.next()?, "location").ok()?,
-        })
-    }
-
-    /// Every purchase order in a stock hash as read, soonest expected first.
-    pub(crate) fn all_of(sku: &Sku, fields: &HashMap<String, String>) -> Result<Vec<Self>, StoreError> {
-        let mut orders = fields
-            .iter()
-            .filter_map(|(name, text)| Some((name.strip_prefix(PREFIX)?, text)))
-            .map(|(reference, text)| {
-                PoRef::parse(reference, "ref")
-                    .ok()
-                    .and_then(|r| Self::decode(r, text))
-                    .ok_or_else(|| {
-                        StoreError::Protocol(format!("stock of {sku}: bad purchase order {reference}").into())
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        orders.sort_by(|a, b| (a.expected_at, &a.reference).cmp(&(b.expected_at, &b.reference)));
-        Ok(orders)
-    }
-}
-
 /// `POST /v1/skus/{sku}/incoming` (admin): `quantity` units on their way to `location`,
 /// expected at `expected_at`, under the shop's reference (once per SKU).
 pub async fn expect(
@@ -114,13 +49,7 @@ pub async fn expect(
     expected_at: Timestamp,
     location: &Location,
 ) -> Result<Incoming, Error> {
-    let order = PurchaseOrder {
-        reference: reference.clone(),
-        quantity: quantity.get(),
-        received: 0,
-        expected_at,
-        location: location.clone(),
-    };
+    let order = PurchaseOrder::new(reference.clone(), quantity.get(), expected_at, location.clone());
     let step = Expect(order.clone());
     let stock = stockroom::run(store, EntryKind::Expect, sku, step).await?;
     Ok(Incoming {
@@ -204,11 +133,18 @@ impl Step for &Receive<'_> {
             });
         }
         order.received += requested;
+        let filled = order.fill(requested);
         change.set_fields(vec![(field, order.encode())]);
         change.add("incoming", &order.location, -requested);
         change.receive(&order.location, requested, true);
         let extra = [("location", order.location.as_str()), ("po", order.reference.as_str())];
         change.record(EntryKind::Receive, requested, requested, &extra);
+        if filled > 0 {
+            // The order's preorders, oldest first, take what they wait for: those units are
+            // sold (or held) already, so they leave `available` as they arrive.
+            change.add("available", &order.location, -filled);
+            change.record(EntryKind::Fill, filled, -filled, &extra);
+        }
         *self.after.lock().expect("not poisoned") = Some(order);
         Ok(())
     }

@@ -15,6 +15,7 @@
 
 use super::Stock;
 pub use super::allocation::Allocation;
+use super::purchase_order::PurchaseOrder;
 use crate::domain::{Location, Sku};
 use crate::error::StoreError;
 use redis::Cmd;
@@ -42,12 +43,22 @@ pub struct Counts {
     pub incoming: i64,
     /// Units of `available` kept back, never sold: safety stock (v1.5).
     pub safety: i64,
+    /// Units sold or held against `incoming`, waiting for their purchase orders (v1.5):
+    /// part of `reserved` and `sold`, no part of `received`. Never stored: the sum of the
+    /// purchase orders' queues.
+    pub preordered: i64,
 }
 
 impl Counts {
-    /// `available + reserved + sold + damaged`: what `received` must be.
+    /// `available + reserved + sold + damaged`: what `received` must be, with the units
+    /// preordered and not received yet.
     pub fn held(&self) -> i64 {
         self.available + self.reserved + self.sold + self.damaged
+    }
+
+    /// What [`Self::held`] must be: units received, and those preordered on their way.
+    pub fn accounted(&self) -> i64 {
+        self.received + self.preordered
     }
 
     /// What takes see: `available` less the safety stock.
@@ -64,6 +75,7 @@ impl Counts {
             "damaged" => &mut self.damaged,
             "incoming" => &mut self.incoming,
             "safety" => &mut self.safety,
+            "preordered" => &mut self.preordered,
             _ => &mut self.received,
         }
     }
@@ -103,6 +115,33 @@ pub struct Rules {
     pub reorder_quantity: Option<i64>,
 }
 
+/// A SKU's preorder settings (`PUT /v1/skus/{sku}/preorders`, v1.5): kept in its stock
+/// hash (`pre`: empty, or the limit) so a take reads them with the level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Preorders {
+    /// At most this many units preordered at once, across its purchase orders; none: as
+    /// many as are on their way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+impl Preorders {
+    /// The stock-hash field holding them.
+    pub const FIELD: &'static str = "pre";
+
+    /// The field's value.
+    pub fn encode(&self) -> String {
+        self.limit.map(|l| l.to_string()).unwrap_or_default()
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        match text {
+            "" => Some(Self { limit: None }),
+            n => n.parse().ok().map(|l| Self { limit: Some(l) }),
+        }
+    }
+}
+
 impl Rules {
     /// Whether any alert can be raised: without rules, a change queues no alert check.
     pub fn any(&self) -> bool {
@@ -124,6 +163,11 @@ pub struct Level {
     pub moved: i64,
     /// Its sale settings, when it has any (`crate::sale`).
     pub sale: Option<crate::sale::Sale>,
+    /// Its preorder settings, when preorders are on.
+    pub preorders: Option<Preorders>,
+    /// Its purchase orders, soonest expected first: read only for a SKU with units
+    /// incoming (a SKU without pays nothing for them).
+    pub orders: Vec<PurchaseOrder>,
 }
 
 impl Level {
@@ -164,9 +208,10 @@ impl Level {
                 damaged: counter("damaged", suffix)?,
                 incoming: counter("incoming", suffix)?,
                 safety: counter("safety", suffix)?,
+                preordered: 0,
             })
         };
-        let totals = counts("")?;
+        let mut totals = counts("")?;
         let rule = |name: &str| -> Result<Option<i64>, StoreError> {
             fields.contains_key(name).then(|| num(name)).transpose()
         };
@@ -180,12 +225,23 @@ impl Level {
             .get(crate::sale::FIELD)
             .map(|s| crate::sale::Sale::decode(s))
             .transpose()?;
+        let preorders = fields
+            .get(Preorders::FIELD)
+            .map(|p| Preorders::decode(p).ok_or_else(|| corrupt(Preorders::FIELD)))
+            .transpose()?;
+        let orders = match totals.incoming {
+            0 => Vec::new(),
+            _ => PurchaseOrder::all_of(sku, fields)?,
+        };
+        totals.preordered = orders.iter().map(|o| o.preordered).sum();
         let Some(list) = fields.get("locs") else {
             return Ok(Some(Self {
                 totals,
                 rules,
                 moved,
                 sale,
+                preorders,
+                orders,
                 places: vec![Place {
                     name: Location::default_location(),
                     priority: 0,
@@ -198,11 +254,16 @@ impl Level {
         for name in list.split(',') {
             let name = Location::parse(name, "locs").map_err(|_| corrupt("locs"))?;
             let priority = num(&format!("priority@{name}"))?;
-            let counts = if name.is_default() {
+            let mut counts = if name.is_default() {
                 Counts::default()
             } else {
                 counts(&format!("@{name}"))?
             };
+            counts.preordered = orders
+                .iter()
+                .filter(|o| o.location == name)
+                .map(|o| o.preordered)
+                .sum();
             named.available += counts.available;
             named.reserved += counts.reserved;
             named.sold += counts.sold;
@@ -210,6 +271,7 @@ impl Level {
             named.damaged += counts.damaged;
             named.incoming += counts.incoming;
             named.safety += counts.safety;
+            named.preordered += counts.preordered;
             places.push(Place { name, priority, counts });
         }
         if let Some(default) = places.iter_mut().find(|p| p.name.is_default()) {
@@ -221,6 +283,7 @@ impl Level {
                 damaged: totals.damaged - named.damaged,
                 incoming: totals.incoming - named.incoming,
                 safety: totals.safety - named.safety,
+                preordered: totals.preordered - named.preordered,
             };
         }
         Ok(Some(Self {
@@ -229,6 +292,8 @@ impl Level {
             rules,
             moved,
             sale,
+            preorders,
+            orders,
         }))
     }
 
@@ -249,10 +314,7 @@ impl Level {
         if let Some(pin) = pin {
             return match self.place(pin.as_str()) {
                 None => Draw::UnknownLocation,
-                Some(p) if p.counts.sellable() >= quantity => Draw::Drawn(vec![Allocation {
-                    location: p.name.clone(),
-                    quantity,
-                }]),
+                Some(p) if p.counts.sellable() >= quantity => Draw::Drawn(vec![Allocation::at(p.name.clone(), quantity)]),
                 Some(p) => Draw::Short(p.counts.sellable().max(0)),
             };
         }
@@ -261,10 +323,7 @@ impl Level {
         for place in &self.places {
             let take = place.counts.sellable().min(left);
             if take > 0 {
-                drawn.push(Allocation {
-                    location: place.name.clone(),
-                    quantity: take,
-                });
+                drawn.push(Allocation::at(place.name.clone(), take));
                 left -= take;
             }
             if left == 0 {
@@ -274,13 +333,39 @@ impl Level {
         Draw::Short(quantity - left)
     }
 
+    /// A line the shelf cannot cover, as a preorder: all `quantity` units against the
+    /// soonest expected purchase order (at `pin`, when given) with room for them, within
+    /// the SKU's preorder limit. `None` when preorders are off or nothing has the room.
+    /// The script does the same (`crates/ops/src/lua/take.lua`).
+    pub fn draw_preorder(&self, quantity: i64, pin: Option<&Location>) -> Option<Allocation> {
+        let limit = self.preorders?.limit;
+        if limit.is_some_and(|l| self.totals.preordered + quantity > l) {
+            return None;
+        }
+        self.orders
+            .iter()
+            .filter(|o| pin.is_none_or(|p| *p == o.location))
+            .find(|o| o.room() >= quantity)
+            .map(|o| Allocation::preorder(o.location.clone(), quantity, o.reference.clone(), o.next))
+    }
+
     /// Applies a draw to this level as read, so the next take of a batch decides on what
     /// the earlier ones left.
     pub fn withdraw(&mut self, drawn: &[Allocation]) {
         for a in drawn {
-            self.totals.available -= a.quantity;
+            let counter = match &a.purchase_order {
+                None => "available",
+                Some(reference) => {
+                    if let Some(order) = self.orders.iter_mut().find(|o| &o.reference == reference) {
+                        order.enqueue(a.quantity);
+                    }
+                    "preordered"
+                }
+            };
+            let by = if a.purchase_order.is_some() { a.quantity } else { -a.quantity };
+            *self.totals.get_mut(counter) += by;
             if let Some(p) = self.places.iter_mut().find(|p| p.name == a.location) {
-                p.counts.available -= a.quantity;
+                *p.counts.get_mut(counter) += by;
             }
         }
     }
@@ -298,6 +383,7 @@ impl Level {
             damaged: self.totals.damaged,
             incoming: self.totals.incoming,
             safety_stock: self.totals.safety,
+            preordered: self.totals.preordered,
             locations: self
                 .places
                 .iter()
@@ -310,10 +396,12 @@ impl Level {
                     damaged: p.counts.damaged,
                     incoming: p.counts.incoming,
                     safety_stock: p.counts.safety,
+                    preordered: p.counts.preordered,
                     priority: p.priority,
                 })
                 .collect(),
             sale: self.sale,
+            preorders: self.preorders,
         }
     }
 }

@@ -56,6 +56,7 @@ pub mod journal;
 pub mod level;
 mod movements;
 mod purchase;
+mod purchase_order;
 pub mod queue;
 mod reservation;
 mod reserve;
@@ -121,12 +122,18 @@ pub struct Stock {
     pub incoming: i64,
     /// Units of `available` kept back, never sold (v1.5): takes see `available` less it.
     pub safety_stock: i64,
+    /// Units sold or held as preorders, waiting for their purchase orders (v1.5): part of
+    /// `sold` and `reserved`, not of `incoming`'s room.
+    pub preordered: i64,
     /// Where the units are, in draw order; a SKU that never had a named location has just
     /// `default`, holding everything.
     pub locations: Vec<LocationStock>,
     /// Its sale settings, when it has any (`PUT …/sale`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sale: Option<sale::Sale>,
+    /// Its preorder settings, when preorders are on (`PUT …/preorders`, v1.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preorders: Option<level::Preorders>,
 }
 
 /// The counters of one location of a SKU.
@@ -146,6 +153,8 @@ pub struct LocationStock {
     pub incoming: i64,
     /// Units kept back there (v1.5).
     pub safety_stock: i64,
+    /// Units preordered there (v1.5).
+    pub preordered: i64,
     /// Lower is drawn from first.
     pub priority: i64,
 }

@@ -128,6 +128,8 @@ impl<'a> Change<'a> {
             rules: Default::default(),
             moved: 0,
             sale: None,
+            preorders: None,
+            orders: Vec::new(),
             places: vec![Place {
                 name: Location::default_location(),
                 priority: 0,

@@ -107,10 +107,7 @@ fn taken_off(mut still: Vec<Allocation>, quantity: i64, to: Option<&Location>) -
     for a in still {
         let n = a.quantity.min(left);
         if n > 0 {
-            from.push(Allocation {
-                location: a.location,
-                quantity: n,
-            });
+            from.push(Allocation::at(a.location, n));
             left -= n;
         }
     }
