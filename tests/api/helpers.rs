@@ -389,7 +389,7 @@ pub fn totals(mut stock: Value) -> Value {
     if let Some(o) = stock.as_object_mut() {
         o.remove("locations");
         // v1.5's counters, left out while they are 0 so the totals read as v1's.
-        for counter in ["damaged", "incoming", "safety_stock"] {
+        for counter in ["damaged", "incoming", "safety_stock", "preordered"] {
             if o.get(counter) == Some(&Value::from(0)) {
                 o.remove(counter);
             }

@@ -26,7 +26,7 @@ async fn purchase_orders_are_made_received_in_parts_and_refused_cleanly() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         body["purchase_order"],
-        json!({"ref": "PO-1", "quantity": 300, "received": 0, "expected_at": "2030-02-01T08:00:00Z", "location": "east"})
+        json!({"ref": "PO-1", "quantity": 300, "received": 0, "expected_at": "2030-02-01T08:00:00Z", "location": "east", "preordered": 0})
     );
     assert_eq!(
         (

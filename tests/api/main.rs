@@ -39,6 +39,7 @@ mod low_stock;
 mod movements;
 mod operability;
 mod otlp;
+mod preorders;
 mod props;
 mod proxy;
 mod purchase;

@@ -257,14 +257,8 @@ async fn a_cart_across_masters_draws_from_locations_and_alerts_once() {
     }
     let drawn = |e: i64, w: i64| {
         vec![
-            ops::level::Allocation {
-                location: Location::parse("east", "l").unwrap(),
-                quantity: e,
-            },
-            ops::level::Allocation {
-                location: Location::parse("west", "l").unwrap(),
-                quantity: w,
-            },
+            ops::level::Allocation::at(Location::parse("east", "l").unwrap(), e),
+            ops::level::Allocation::at(Location::parse("west", "l").unwrap(), w),
         ]
     };
     for strategy in [Strategy::Watch, Strategy::Lua] {

@@ -124,8 +124,9 @@ async fn a_v1_sku_has_one_implicit_location_and_the_v1_endpoints_act_on_it() {
     assert_eq!(
         app.stock("old").await,
         json!({"sku": "old", "available": 5, "reserved": 0, "sold": 0, "damaged": 0, "incoming": 0, "safety_stock": 0,
+            "preordered": 0,
             "locations": [{"location": "default", "available": 5, "reserved": 0, "sold": 0, "damaged": 0,
-                "incoming": 0, "safety_stock": 0, "priority": 0}]})
+                "incoming": 0, "safety_stock": 0, "preordered": 0, "priority": 0}]})
     );
     let (_, bought) = app
         .post("/v1/purchases", json!({"sku": "old", "quantity": 2, "user_id": "u"}))
@@ -549,9 +550,11 @@ fn serde_form<T: serde::de::DeserializeOwned + serde::Serialize>(raw: &str) -> T
 fn drawn(parts: &[(&str, i64)]) -> Vec<stockwatch::ops::level::Allocation> {
     parts
         .iter()
-        .map(|(location, quantity)| stockwatch::ops::level::Allocation {
-            location: stockwatch::domain::Location::parse(location, "l").unwrap(),
-            quantity: *quantity,
+        .map(|(location, quantity)| {
+            stockwatch::ops::level::Allocation::at(
+                stockwatch::domain::Location::parse(location, "l").unwrap(),
+                *quantity,
+            )
         })
         .collect()
 }

@@ -50,12 +50,11 @@ pub async fn find_order(pool: &PgPool, order_id: &OrderId) -> Result<Option<Orde
             items: lines
                 .into_iter()
                 .map(|(sku, quantity, allocations)| {
-                    Ok(OrderLine {
-                        sku: decoded(sku)?,
+                    Ok(OrderLine::new(
+                        decoded(sku)?,
                         quantity,
-                        allocations: allocations_of(allocations.as_deref()),
-                        returned: None,
-                    })
+                        allocations_of(allocations.as_deref()),
+                    ))
                 })
                 .collect::<Result<_, sqlx::Error>>()?,
             created_at,
@@ -276,12 +275,11 @@ async fn compare_orders(
         let back: HashMap<(String, String), i64> = back.into_iter().map(|(o, s, q)| ((o, s), q)).collect();
         let mut books: HashMap<String, Vec<OrderLine>> = HashMap::new();
         for (id, sku, quantity, allocations) in rows {
-            books.entry(id).or_default().push(OrderLine {
-                sku: decoded(sku)?,
+            books.entry(id).or_default().push(OrderLine::new(
+                decoded(sku)?,
                 quantity,
-                allocations: allocations_of(allocations.as_deref()),
-                returned: None,
-            });
+                allocations_of(allocations.as_deref()),
+            ));
         }
         for order in orders {
             report.orders += 1;

@@ -145,8 +145,13 @@ impl Rows {
                 }
             }
             rows.returns.add(entry);
-            if let Some(d) = entry.kind.deltas() {
+            if let (Some(shelf), Some(preorder)) = (entry.kind.deltas(), entry.kind.preorder_deltas()) {
                 for (i, line) in entry.lines.iter().enumerate() {
+                    // A preorder's units still waiting touch no shelf.
+                    let d = match line.allocations.iter().any(|a| a.purchase_order.is_some()) {
+                        true => preorder,
+                        false => shelf,
+                    };
                     rows.m_slot.push(slot);
                     rows.m_entry.push(fed.key.clone());
                     rows.m_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));

@@ -51,9 +51,16 @@ impl Allocation {
         vec![Self::at(Location::default_location(), quantity)]
     }
 
+    /// The purchase order a line drawn as `drawn` waits for, when it is a preorder.
+    pub fn preorder_of(drawn: &[Self]) -> Option<&PoRef> {
+        drawn.iter().find_map(|a| a.purchase_order.as_ref())
+    }
+
     /// Whether `drawn` is a whole line from `default`, which is stored as nothing at all.
     pub fn is_all_default(drawn: &[Self]) -> bool {
-        drawn.iter().all(|a| a.location.is_default() && a.purchase_order.is_none())
+        drawn
+            .iter()
+            .all(|a| a.location.is_default() && a.purchase_order.is_none())
     }
 
     /// The compact form a script returns and an idempotent answer stores: `east=3,west=2`

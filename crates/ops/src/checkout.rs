@@ -4,7 +4,7 @@ use super::sell::sell;
 use super::take::Taken;
 use super::{Effort, OrderSource};
 use crate::Inventory;
-use crate::domain::{CartItems, OrderId, Quantity, Sku, Strategy, UserId};
+use crate::domain::{CartItems, OrderId, PoRef, Quantity, Sku, Strategy, UserId};
 use crate::error::Error;
 use serde::Serialize;
 
@@ -19,6 +19,13 @@ pub struct CheckoutLine {
     pub remaining: i64,
     /// Where the units came from.
     pub allocations: Vec<Allocation>,
+    /// Sold (or held) against incoming stock, waiting for `purchase_order` (v1.5).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preorder: bool,
+    /// The purchase order a preorder waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub purchase_order: Option<PoRef>,
 }
 
 impl CheckoutLine {
@@ -33,6 +40,8 @@ impl CheckoutLine {
                 sku: l.sku.clone(),
                 quantity: l.quantity,
                 remaining,
+                purchase_order: Allocation::preorder_of(&allocations).cloned(),
+                preorder: Allocation::preorder_of(&allocations).is_some(),
                 allocations,
             })
             .collect()

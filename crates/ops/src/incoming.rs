@@ -144,6 +144,12 @@ impl Step for &Receive<'_> {
             // sold (or held) already, so they leave `available` as they arrive.
             change.add("available", &order.location, -filled);
             change.record(EntryKind::Fill, filled, -filled, &extra);
+            // `preordered` is no field of its own (the orders' queues are): the answer's
+            // level follows the queue by hand.
+            change.level.totals.preordered -= filled;
+            if let Some(place) = change.level.places.iter_mut().find(|p| p.name == order.location) {
+                place.counts.preordered -= filled;
+            }
         }
         *self.after.lock().expect("not poisoned") = Some(order);
         Ok(())
@@ -170,6 +176,14 @@ pub(crate) fn incoming_differences(level: &Level, orders: &[PurchaseOrder]) -> V
         *by_location.entry(order.location.as_str()).or_default() += order.remaining();
     }
     let mut differences = Vec::new();
+    for order in orders.iter().filter(|o| o.preordered > o.remaining()) {
+        differences.push(format!(
+            "purchase order {} has {} units preordered but only {} on their way",
+            order.reference,
+            order.preordered,
+            order.remaining()
+        ));
+    }
     let total: i64 = by_location.values().sum();
     if level.totals.incoming != total {
         differences.push(format!(

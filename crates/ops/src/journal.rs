@@ -158,12 +158,11 @@ mod tests {
 
     #[test]
     fn entries_round_trip_and_skip_what_is_empty() {
-        let entry = Entry::new(EntryKind::Restock, Reference::Admin, 5).lines(vec![OrderLine {
-            sku: crate::domain::Sku::parse("A").unwrap(),
-            quantity: 3,
-            allocations: Vec::new(),
-            returned: None,
-        }]);
+        let entry = Entry::new(EntryKind::Restock, Reference::Admin, 5).lines(vec![OrderLine::new(
+            crate::domain::Sku::parse("A").unwrap(),
+            3,
+            Vec::new(),
+        )]);
         let json = entry.to_json();
         assert!(!json.contains("order") && !json.contains("reservation"), "{json}");
         assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), entry);

@@ -259,11 +259,7 @@ impl Level {
             } else {
                 counts(&format!("@{name}"))?
             };
-            counts.preordered = orders
-                .iter()
-                .filter(|o| o.location == name)
-                .map(|o| o.preordered)
-                .sum();
+            counts.preordered = orders.iter().filter(|o| o.location == name).map(|o| o.preordered).sum();
             named.available += counts.available;
             named.reserved += counts.reserved;
             named.sold += counts.sold;
@@ -314,7 +310,9 @@ impl Level {
         if let Some(pin) = pin {
             return match self.place(pin.as_str()) {
                 None => Draw::UnknownLocation,
-                Some(p) if p.counts.sellable() >= quantity => Draw::Drawn(vec![Allocation::at(p.name.clone(), quantity)]),
+                Some(p) if p.counts.sellable() >= quantity => {
+                    Draw::Drawn(vec![Allocation::at(p.name.clone(), quantity)])
+                }
                 Some(p) => Draw::Short(p.counts.sellable().max(0)),
             };
         }
@@ -362,7 +360,11 @@ impl Level {
                     "preordered"
                 }
             };
-            let by = if a.purchase_order.is_some() { a.quantity } else { -a.quantity };
+            let by = if a.purchase_order.is_some() {
+                a.quantity
+            } else {
+                -a.quantity
+            };
             *self.totals.get_mut(counter) += by;
             if let Some(p) = self.places.iter_mut().find(|p| p.name == a.location) {
                 *p.counts.get_mut(counter) += by;

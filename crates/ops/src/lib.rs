@@ -65,6 +65,7 @@ mod retire;
 mod saga;
 pub mod sale;
 mod sell;
+mod set_preorders;
 mod set_sale;
 mod set_stock;
 mod stockroom;
@@ -94,6 +95,7 @@ pub use reservation::Reservation;
 pub use reserve::{Reserved, reserve};
 pub use restock::restock;
 pub use retire::{Retired, RetiredUnits, retire, retired_units};
+pub use set_preorders::{PreorderSettings, set_preorders};
 pub use set_sale::{SaleSettings, get_sale, set_sale};
 pub use set_stock::{set_location_stock, set_stock};
 pub use transfer::transfer;
@@ -190,6 +192,18 @@ pub struct OrderLine {
     /// returns say it); filled in on every read of an order ([`Order::with_allocations`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returned: Option<i64>,
+    /// `true` for a line sold or held against incoming stock (v1.5). Never stored (its
+    /// allocation says it); filled in on every read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preorder: Option<bool>,
+    /// The purchase order a preorder line waits for. Never stored, like `preorder`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub purchase_order: Option<crate::domain::PoRef>,
+    /// In orders: a preorder line's units still waiting for their purchase order. Never
+    /// stored; filled in when an order is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<i64>,
 }
 
 impl OrderLine {
@@ -206,6 +220,8 @@ impl OrderLine {
     pub fn with_allocations(mut lines: Vec<Self>) -> Vec<Self> {
         for line in &mut lines {
             line.allocations = line.drawn();
+            line.purchase_order = Allocation::preorder_of(&line.allocations).cloned();
+            line.preorder = line.purchase_order.is_some().then_some(true);
         }
         lines
     }
@@ -226,13 +242,21 @@ impl OrderLine {
         items
             .lines()
             .iter()
-            .map(|l| Self {
-                sku: l.sku.clone(),
-                quantity: l.quantity.get(),
-                allocations: Vec::new(),
-                returned: None,
-            })
+            .map(|l| Self::new(l.sku.clone(), l.quantity.get(), Vec::new()))
             .collect()
+    }
+
+    /// `quantity` units of `sku` drawn as `allocations` (empty: all from `default`).
+    pub fn new(sku: Sku, quantity: i64, allocations: Vec<Allocation>) -> Self {
+        Self {
+            sku,
+            quantity,
+            allocations,
+            returned: None,
+            preorder: None,
+            purchase_order: None,
+            waiting: None,
+        }
     }
 }
 
@@ -308,12 +332,7 @@ pub(crate) fn admin_entry(
     quantity: i64,
     at_ms: i64,
 ) -> Option<redis::Cmd> {
-    let line = OrderLine {
-        sku: sku.clone(),
-        quantity,
-        allocations: Vec::new(),
-        returned: None,
-    };
+    let line = OrderLine::new(sku.clone(), quantity, Vec::new());
     let entry = journal::Entry::new(kind, Reference::Admin, at_ms).lines(vec![line]);
     journal::journal_cmd(store, store.keys().slot_of_sku(sku), &entry)
 }

@@ -20,6 +20,13 @@ pub struct Purchase {
     pub remaining: i64,
     /// Where the units came from.
     pub allocations: Vec<Allocation>,
+    /// Sold against incoming stock, waiting for `purchase_order` (v1.5).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preorder: bool,
+    /// The purchase order a preorder waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub purchase_order: Option<crate::domain::PoRef>,
     /// Attempts and conflicts it took.
     #[serde(flatten)]
     pub effort: Effort,
@@ -49,12 +56,16 @@ pub async fn purchase_from(
 ) -> Result<Purchase, Error> {
     let items = CartItems::single_at(sku.clone(), quantity, location.cloned());
     let (order_id, taken) = sell(store, strategy, &items, user, OrderSource::Purchase, idem).await?;
+    let allocations = taken.drawn.into_iter().next().unwrap_or_default();
+    let purchase_order = Allocation::preorder_of(&allocations).cloned();
     Ok(Purchase {
         order_id,
         sku: sku.clone(),
         quantity,
         remaining: taken.remaining[0],
         effort: taken.effort,
-        allocations: taken.drawn.into_iter().next().unwrap_or_default(),
+        preorder: purchase_order.is_some(),
+        purchase_order,
+        allocations,
     })
 }

@@ -204,7 +204,10 @@ mod tests {
     #[test]
     fn receipts_fill_the_queue_oldest_first_and_skip_cancelled_preorders() {
         let mut po = order();
-        assert_eq!(PurchaseOrder::decode(po.reference.clone(), &po.encode()), Some(po.clone()));
+        assert_eq!(
+            PurchaseOrder::decode(po.reference.clone(), &po.encode()),
+            Some(po.clone())
+        );
         let (a, b, c) = (po.enqueue(3), po.enqueue(4), po.enqueue(2));
         assert_eq!((a, b, c, po.preordered, po.room()), (0, 3, 7, 9, 1));
         // 5 units: all of A, 2 of B.
@@ -220,6 +223,9 @@ mod tests {
         // A fill beyond what waits fills only that.
         assert_eq!(po.fill(5), 1);
         assert!(po.queue.is_empty());
-        assert_eq!(PurchaseOrder::decode(po.reference.clone(), "10,0,1000,default"), Some(order()));
+        assert_eq!(
+            PurchaseOrder::decode(po.reference.clone(), "10,0,1000,default"),
+            Some(order())
+        );
     }
 }

@@ -3,7 +3,7 @@ use super::{OrderReturn, ReturnLine};
 use crate::domain::{Disposition, EntryKind, OrderId, OrderStatus, Sku};
 use crate::error::Error;
 use crate::idempotency::Idempotency;
-use crate::level::Level;
+use crate::level::{Allocation, Level};
 use crate::{Inventory, Order};
 use std::collections::HashMap;
 
@@ -37,15 +37,13 @@ impl Step for Cancel {
             .items
             .iter()
             .map(|line| {
-                if !levels.contains_key(&line.sku) {
-                    return Err(Error::unknown_sku(&line.sku));
-                }
+                let level = levels.get(&line.sku).ok_or_else(|| Error::unknown_sku(&line.sku))?;
                 Ok(ReturnLine {
                     sku: line.sku.clone(),
                     quantity: line.quantity,
                     disposition: self.disposition,
                     location: None,
-                    from: line.drawn(),
+                    from: line.drawn().into_iter().flat_map(|a| undone(a, level)).collect(),
                 })
             })
             .collect()
@@ -54,4 +52,26 @@ impl Step for Cancel {
     fn output(order: Order, _: OrderReturn) -> Order {
         order
     }
+}
+
+/// What cancelling an allocation undoes: a shelf's units go back to it; a preorder's units
+/// already filled by a receipt are on the shelf like any other, and those still waiting go
+/// back to their purchase order's room (kept as a preorder allocation).
+fn undone(a: Allocation, level: &Level) -> Vec<Allocation> {
+    let (Some(reference), Some(position)) = (&a.purchase_order, a.position) else {
+        return vec![a];
+    };
+    let waiting = level
+        .orders
+        .iter()
+        .find(|o| &o.reference == reference)
+        .map_or(0, |o| o.waiting(position));
+    let mut parts = Vec::new();
+    if a.quantity > waiting {
+        parts.push(Allocation::at(a.location.clone(), a.quantity - waiting));
+    }
+    if waiting > 0 {
+        parts.push(Allocation { quantity: waiting, ..a });
+    }
+    parts
 }

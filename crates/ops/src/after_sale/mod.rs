@@ -73,6 +73,16 @@ pub struct ReturnLine {
 }
 
 impl ReturnLine {
+    /// Units of a preorder still waiting for their purchase order: they go back to its
+    /// room, not to a shelf.
+    pub(crate) fn still_waiting(&self) -> i64 {
+        self.from
+            .iter()
+            .filter(|a| a.purchase_order.is_some())
+            .map(|a| a.quantity)
+            .sum()
+    }
+
     /// Where the units from `origin` go.
     pub(crate) fn destination<'a>(&'a self, origin: &'a Location) -> &'a Location {
         self.location.as_ref().unwrap_or(origin)

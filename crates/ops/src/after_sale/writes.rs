@@ -10,6 +10,7 @@ use crate::error::{Error, StoreError};
 use crate::journal::{Entry, journal_cmd};
 use crate::level::{Level, field_at};
 use crate::movements::MovementLog;
+use crate::purchase_order::PurchaseOrder;
 use crate::{Inventory, OrderLine};
 use redis::{Cmd, Value};
 use std::collections::HashMap;
@@ -72,14 +73,19 @@ pub(super) fn slot_writes(
     let [units, _] = crate::sale::count_fields(user);
     let mut writes = Vec::new();
     let mut log = MovementLog::default();
+    // Purchase orders given their preorders' units back.
+    let mut queues = Vec::new();
     for line in lines {
         let read = reads.get(&line.sku).ok_or_else(|| Error::unknown_sku(&line.sku))?;
         let key = store.keys().stock(&line.sku);
         let mut incr =
             |field: &str, by: i64| writes.push(redis::cmd("HINCRBY").arg(&key).arg(field).arg(by).to_owned());
         let to = counter(line.disposition);
+        let shelf = line.quantity - line.still_waiting();
         incr("sold", -line.quantity);
-        incr(to, line.quantity);
+        if shelf > 0 {
+            incr(to, shelf);
+        }
         for from in &line.from {
             let (origin, n) = (&from.location, from.quantity);
             let destination = line.destination(origin);
@@ -89,6 +95,21 @@ pub(super) fn slot_writes(
                 }
             };
             at("sold", origin, -n);
+            if let (Some(reference), Some(position)) = (&from.purchase_order, from.position) {
+                // Still waiting: the units go back to their purchase order's room.
+                if let Some(order) = read.level.orders.iter().find(|o| &o.reference == reference) {
+                    let mut order = order.clone();
+                    order.dequeue(position);
+                    queues.push(
+                        redis::cmd("HSET")
+                            .arg(&key)
+                            .arg(PurchaseOrder::field(reference))
+                            .arg(order.encode())
+                            .to_owned(),
+                    );
+                }
+                continue;
+            }
             at(to, destination, n);
             // Arriving elsewhere is a transfer of what each location received.
             if destination != origin {
@@ -99,9 +120,11 @@ pub(super) fn slot_writes(
         let extra: Vec<(&str, &str)> = line.location.iter().map(|l| ("location", l.as_str())).collect();
         log.record(&line.sku, kind, line.quantity, reference, at_ms, &extra);
         if line.disposition == Disposition::Damaged {
-            log.record(&line.sku, EntryKind::Damage, line.quantity, reference, at_ms, &extra);
-        } else if read.level.rules.any() {
-            writes.push(crossing_cmd(store, &line.sku, line.quantity, at_ms));
+            if shelf > 0 {
+                log.record(&line.sku, EntryKind::Damage, shelf, reference, at_ms, &extra);
+            }
+        } else if read.level.rules.any() && shelf > 0 {
+            writes.push(crossing_cmd(store, &line.sku, shelf, at_ms));
         }
         // The units stop counting against the customer's limit (never below nothing: the
         // limit may have been set after the sale).
@@ -115,6 +138,7 @@ pub(super) fn slot_writes(
             );
         }
     }
+    writes.extend(queues);
     writes.extend(log.cmds(store));
     Ok(writes)
 }
@@ -131,17 +155,25 @@ pub(super) fn journal(
     at_ms: i64,
 ) -> Vec<Cmd> {
     let reference = Reference::Record(RecordId::Order(*order));
+    // A line's units from a shelf and those of a preorder still waiting are separate lines
+    // of the entry: the books move the second kind by `EntryKind::preorder_deltas`, and only
+    // the first can be damaged.
     let moved = |damaged_only: bool| -> Vec<OrderLine> {
-        lines
+        let mut moved = Vec::new();
+        for l in lines
             .iter()
             .filter(|l| !damaged_only || l.disposition == Disposition::Damaged)
-            .map(|l| OrderLine {
-                sku: l.sku.clone(),
-                quantity: l.quantity,
-                allocations: l.from.clone(),
-                returned: None,
-            })
-            .collect()
+        {
+            let (waiting, shelf): (Vec<_>, Vec<_>) = l.from.iter().cloned().partition(|a| a.purchase_order.is_some());
+            let shelf_units = l.quantity - l.still_waiting();
+            if shelf_units > 0 {
+                moved.push(OrderLine::new(l.sku.clone(), shelf_units, shelf));
+            }
+            if !damaged_only && !waiting.is_empty() {
+                moved.push(OrderLine::new(l.sku.clone(), l.still_waiting(), waiting));
+            }
+        }
+        moved
     };
     let mut back = Entry::new(kind, reference, at_ms).lines(moved(false));
     back.order_return = record.cloned();

@@ -73,9 +73,9 @@ end
 -- less `safety`; false: no such SKU), `ruled` true when it has alert rules (without, a take skips the alert check),
 -- and `places`, only for a SKU with named locations, its locations in draw order as
 -- {name, sellable}, where `default` holds what the named ones do not.
-local avail, ruled, places, sale = {}, {}, {}, {}
+local avail, ruled, places, sale, pre = {}, {}, {}, {}, {}
 local function read_level(key)
-  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point', 'sale', 'safety')
+  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point', 'sale', 'safety', 'pre')
   if not v[1] then
     avail[key] = false
     return
@@ -83,6 +83,8 @@ local function read_level(key)
   -- What takes see: `available` less the safety stock kept back.
   avail[key] = tonumber(v[1]) - tonumber(v[6] or '0')
   if v[3] or v[4] then ruled[key] = true end
+  -- Preorders on: the limit, or true without one.
+  if v[7] then pre[key] = tonumber(v[7]) or true end
   if v[5] then
     -- opens, closes (epoch ms), limit, holds, admissions a second; nil where not set.
     local o, c, l, h, r = string.match(v[5], '^([^,]*),([^,]*),([^,]*),([^,]*),?([^,]*)')
@@ -227,6 +229,44 @@ local function gate(b, k, a, n, base)
   end
   return nil
 end
+-- Preorders (crates/ops/src/purchase_order.rs holds the format and the same rules): a
+-- SKU's purchase orders, read once per batch and only when a line of it falls short with
+-- preorders on, soonest expected first, as {ref, location, room, next, filled, head, queue}
+-- with `preordered[key]` their units waiting. `queued[line]`: the order a line's preorder
+-- waits for, and its position; `dirty`: orders whose field is written at the end.
+local orders, preordered, queued, dirty = {}, {}, {}, {}
+local function read_orders(key)
+  local list, total, all = {}, 0, redis.call('HGETALL', key)
+  for j = 1, #all - 1, 2 do
+    local ref = string.match(all[j], '^po:(.+)$')
+    if ref then
+      local head, queue = string.match(all[j + 1], '^([^;]*);?(.*)$')
+      local q, got, at, loc, nxt, fil = string.match(head, '^(%-?%d+),(%-?%d+),(%-?%d+),([^,]+),?(%d*),?(%d*)$')
+      local o = {ref, loc, tonumber(q) - tonumber(got), tonumber(nxt) or 0, tonumber(fil) or 0,
+        q .. ',' .. got .. ',' .. at .. ',' .. loc, queue, tonumber(at)}
+      for s, n in string.gmatch(queue, '(%d+):(%d+)') do
+        s, n = tonumber(s), tonumber(n)
+        local waiting = math.min(math.max(s + n - math.max(o[5], s), 0), n)
+        o[3] = o[3] - waiting
+        total = total + waiting
+      end
+      list[#list + 1] = o
+    end
+  end
+  table.sort(list, function(x, y) return x[8] < y[8] or (x[8] == y[8] and x[1] < y[1]) end)
+  orders[key], preordered[key] = list, total
+end
+-- The order that takes a preorder of q units (at `pin` when given), or nil.
+local function preorder(key, q, pin)
+  if not orders[key] then read_orders(key) end
+  local limit = pre[key]
+  if limit ~= true and preordered[key] + q > limit then return nil end
+  for _, o in ipairs(orders[key]) do
+    if (pin == '' or pin == o[2]) and o[3] >= q then return o end
+  end
+  return nil
+end
+
 -- Buyer b's reply: taken, refused or unknown. Takes from the levels only when taken.
 local function decide(b)
   local k, a, n, base = at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b]
@@ -244,23 +284,33 @@ local function decide(b)
     if refused then return refused end
   end
   local short = nil
+  local preorders = ARGV[a + A_PREORDERS] == '1'
   for i = 1, n do
     local key, q, pin = KEYS[k + i - 1], qty[base + i], ARGV[a + A_COUNT + n + i - 1]
-    local list = places[key]
+    local list, lacking = places[key], nil
+    queued[base + i] = nil
     if list then
       local parts, refusal = draw(list, q, pin)
       if refusal == 'unknown_location' then return {'unknown_location', i} end
       if parts then
         drawn[base + i] = parts
       else
-        short = short or {'insufficient_stock'}
-        short[#short + 1], short[#short + 2] = i, refusal
+        lacking = refusal
       end
     elseif pin ~= '' and pin ~= 'default' then
       return {'unknown_location', i}
     elseif avail[key] < q then
-      short = short or {'insufficient_stock'}
-      short[#short + 1], short[#short + 2] = i, math.max(avail[key], 0)
+      lacking = math.max(avail[key], 0)
+    end
+    if lacking then
+      -- What the shelf cannot cover may be preordered whole, when the SKU allows it.
+      local o = preorders and pre[key] and preorder(key, q, pin)
+      if o then
+        queued[base + i] = o
+      else
+        short = short or {'insufficient_stock'}
+        short[#short + 1], short[#short + 2] = i, lacking
+      end
     end
   end
   if short then return short end
@@ -276,10 +326,25 @@ local function decide(b)
   -- Taken: later buyers in the batch see what is left.
   local reply = {'ok'}
   for i = 1, n do
-    local key, q, parts = KEYS[k + i - 1], qty[base + i], drawn[base + i]
-    avail[key] = avail[key] - q
-    reply[1 + i] = avail[key]
+    local key, q, parts, o = KEYS[k + i - 1], qty[base + i], drawn[base + i], queued[base + i]
     local alloc = ''
+    if o then
+      -- Queued on its purchase order: its position is the units preordered on it before.
+      local position = o[4]
+      queued[base + i] = {o, position}
+      o[3], o[4] = o[3] - q, o[4] + q
+      o[7] = o[7] == '' and (position .. ':' .. q) or (o[7] .. ',' .. position .. ':' .. q)
+      preordered[key] = preordered[key] + q
+      if not dirty[o] then
+        dirty[o] = key
+        dirty[#dirty + 1] = o
+      end
+      parts = nil
+      alloc = o[2] .. '=' .. q .. '@' .. o[1] .. ':' .. position
+    else
+      avail[key] = avail[key] - q
+    end
+    reply[1 + i] = avail[key]
     if parts then
       for _, part in ipairs(parts) do part[1][2] = part[1][2] - part[2] end
       if not (#parts == 1 and parts[1][1][1] == 'default') then
@@ -350,8 +415,12 @@ local function splice(json, base, n)
     if not close then break end
     i = i % n + 1
     out[#out + 1] = string.sub(json, from, close - 1)
-    local parts = drawn[base + i]
-    if parts and not (#parts == 1 and parts[1][1][1] == 'default') then
+    local parts, o = drawn[base + i], queued[base + i]
+    if o then
+      -- Reference alphabets have nothing to escape either.
+      out[#out + 1] = ',"allocations":[{"location":"' .. o[1][2] .. '","quantity":' .. qty[base + i] ..
+        ',"purchase_order":"' .. o[1][1] .. '","position":' .. o[2] .. '}]'
+    elseif parts and not (#parts == 1 and parts[1][1][1] == 'default') then
       local text = {}
       for j, part in ipairs(parts) do
         -- Location names are [A-Za-z0-9._-]: nothing to escape.
@@ -369,18 +438,21 @@ end
 -- buyers of one hot SKU makes two HINCRBYs, not a hundred. The script is atomic, so no
 -- reader can tell. A SKU with alert rules is written take by take instead, so that each
 -- alert reports the level its own take left. `took`: units out of `available` per key, in
--- the order `touched` (every summed key: each take moves `available`); `into[field][key]`:
+-- the order `touched` (every summed key); `into[field][key]`:
 -- units into every other field. `logs`: the history lists pushed past their cap, trimmed once
 -- at the end (most pushes leave a list under it: no LTRIM at all).
 local took, touched, into, fields, logs = {}, {}, {}, {}, {}
 local function add(key, field, delta)
   if ruled[key] then
     redis.call('HINCRBY', key, field, delta)
-  elseif field == 'available' then
-    if not took[key] then
-      took[key] = 0
-      touched[#touched + 1] = key
-    end
+    return
+  end
+  -- A preorder moves no `available`: its key is listed all the same.
+  if not took[key] then
+    took[key] = 0
+    touched[#touched + 1] = key
+  end
+  if field == 'available' then
     took[key] = took[key] - delta
   else
     local sums = into[field]
@@ -398,10 +470,17 @@ for b = 1, buyers do
   if replies[b][1] == 'ok' then
     local dest, named = ARGV[a + A_DESTINATION], false
     for i = 1, n do
-      local key, q = KEYS[k + i - 1], qty[base + i]
-      add(key, 'available', -q)
-      add(key, dest, q)
+      local key, q, o = KEYS[k + i - 1], qty[base + i], queued[base + i]
       local parts = drawn[base + i]
+      if o then
+        -- A preorder's units come from no shelf: they wait for their purchase order.
+        add(key, dest, q)
+        if o[1][2] ~= 'default' then add(key, dest .. '@' .. o[1][2], q) end
+        named, parts = true, nil
+      else
+        add(key, 'available', -q)
+        add(key, dest, q)
+      end
       for j = 1, parts and #parts or 0 do
         local place, units = parts[j][1][1], parts[j][2]
         if place ~= 'default' then
@@ -413,7 +492,7 @@ for b = 1, buyers do
       -- The movement, in the history list's format (crates/ops/src/movements.rs).
       local log = KEYS[k + n + i - 1]
       local length = redis.call('LPUSH', log, ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] ..
-        ' ' .. ARGV[a + A_REFERENCE] .. ' ' .. ARGV[a + A_AT_MS])
+        ' ' .. ARGV[a + A_REFERENCE] .. ' ' .. ARGV[a + A_AT_MS] .. (o and (' po=' .. o[1][1]) or ''))
       if length > maxlen and not logs[log] then
         logs[log] = true
         logs[#logs + 1] = log
@@ -423,7 +502,7 @@ for b = 1, buyers do
         redis.call('HINCRBY', key .. ':customers', 'u:' .. users[b], q)
         if holds[b] then redis.call('HINCRBY', key .. ':customers', 'h:' .. users[b], 1) end
       end
-      if ruled[key] then
+      if ruled[key] and not o then
         raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], KEYS[k + 2 * n + K_LOW],
           string.match(key, '{([^}]*)}$'), -q,
           ARGV[a + A_AT_MS], maxlen)
@@ -462,12 +541,16 @@ for b = 1, buyers do
     redis.call('PEXPIRE', KEYS[k + 2 * n + K_IDEMPOTENCY], ARGV[a + A_RETENTION_MS])
   end
 end
+-- Each purchase order the batch's preorders queued on, written once, as they left it.
+for _, o in ipairs(dirty) do
+  redis.call('HSET', dirty[o], 'po:' .. o[1], o[6] .. ',' .. o[4] .. ',' .. o[5] .. ';' .. o[7])
+end
 -- Each history list over its cap is trimmed once per batch, after its pushes.
 for _, log in ipairs(logs) do
   redis.call('LTRIM', log, 0, maxlen - 1)
 end
 for _, key in ipairs(touched) do
-  redis.call('HINCRBY', key, 'available', -took[key])
+  if took[key] ~= 0 then redis.call('HINCRBY', key, 'available', -took[key]) end
   for _, field in ipairs(fields) do
     local delta = into[field][key]
     if delta then redis.call('HINCRBY', key, field, delta) end

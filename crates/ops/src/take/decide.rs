@@ -85,10 +85,13 @@ impl Take {
         receipt.drawn = drawn;
         let (mut writes, positions) = match (&receipt.outcome, &self.idem) {
             (Outcome::Taken(_), _) => {
-                self.log_movements(log, levels);
+                self.log_movements(log, levels, &receipt.drawn);
                 // Empty (no allocation) unless a SKU has a sale.
                 let counting = counting(levels);
                 let (mut writes, positions) = self.writes(&receipt.drawn, &alerting(levels), &counting);
+                if receipt.drawn.iter().any(|d| is_preorder(d)) {
+                    writes.extend(self.preorder_writes(levels, &receipt.drawn));
+                }
                 if !counting.is_empty() {
                     writes.extend(self.count_writes(&counting, gate));
                 }
@@ -135,7 +138,14 @@ impl Take {
             match level.draw(line.quantity.get(), line.location.as_ref()) {
                 Draw::Drawn(d) => drawn.push(d),
                 Draw::UnknownLocation => return Ok((Outcome::UnknownLocation(i), Vec::new())),
-                Draw::Short(available) => short.push((i, available)),
+                // What the shelf cannot cover may be preordered whole, when the SKU allows it.
+                Draw::Short(available) => match self.preorders_allowed() {
+                    true => match level.draw_preorder(line.quantity.get(), line.location.as_ref()) {
+                        Some(preorder) => drawn.push(vec![preorder]),
+                        None => short.push((i, available)),
+                    },
+                    false => short.push((i, available)),
+                },
             }
         }
         if !short.is_empty() {
@@ -144,10 +154,19 @@ impl Take {
         let left = lines
             .iter()
             .zip(levels.iter().flatten())
-            .map(|(l, level)| level.totals.sellable() - l.quantity.get())
+            .zip(&drawn)
+            .map(|((l, level), d)| match is_preorder(d) {
+                true => level.totals.sellable(),
+                false => level.totals.sellable() - l.quantity.get(),
+            })
             .collect();
         Ok((Outcome::Taken(left), drawn))
     }
+}
+
+/// Whether a line's units were preordered (they leave no shelf).
+pub(crate) fn is_preorder(drawn: &[Allocation]) -> bool {
+    drawn.iter().any(|a| a.purchase_order.is_some())
 }
 
 /// Per line, whether its SKU has alert rules (see `Take::writes`).

@@ -67,6 +67,8 @@ layout! {
         /// The admissions its request presented: '' for none, else '+' then ';SKU:UNTIL'
         /// for each verified admission of its customer.
         Admission = "A_ADMISSION",
+        /// `1` when a line the shelf cannot cover may be preordered (`Take::preorders_allowed`).
+        Preorders = "A_PREORDERS",
     }
 }
 
@@ -126,18 +128,8 @@ mod tests {
         use crate::journal::Entry;
         use crate::{Order, OrderLine, OrderSource};
         let lines = vec![
-            OrderLine {
-                sku: Sku::parse("ps5").unwrap(),
-                quantity: 3,
-                allocations: Vec::new(),
-                returned: None,
-            },
-            OrderLine {
-                sku: Sku::parse("pad").unwrap(),
-                quantity: 12,
-                allocations: Vec::new(),
-                returned: None,
-            },
+            OrderLine::new(Sku::parse("ps5").unwrap(), 3, Vec::new()),
+            OrderLine::new(Sku::parse("pad").unwrap(), 12, Vec::new()),
         ];
         let order = Order {
             order_id: crate::domain::OrderId::generate_in(0),

@@ -145,6 +145,14 @@ impl Take {
         }
     }
 
+    /// Whether a line the shelf cannot cover may be preordered: by a sale (a purchase or a
+    /// one-slot checkout), not by a hold. A hold's end gives its units back without reading
+    /// its SKUs' purchase orders, so it could not tell a preorder's filled units from those
+    /// still waiting; and a cross-slot cart's holds are how a saga sells.
+    pub(crate) fn preorders_allowed(&self) -> bool {
+        matches!(self.record, Record::Order { .. })
+    }
+
     fn destination(&self) -> &'static str {
         match self.record {
             Record::Order { .. } => "sold",

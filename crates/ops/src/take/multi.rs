@@ -7,9 +7,10 @@ use super::super::alerts::crossing_cmd;
 use super::super::journal::{with_allocations, xadd};
 use super::super::level::{Allocation, Level, shift};
 use super::super::movements::MovementLog;
+use super::super::purchase_order::PurchaseOrder;
 use super::Record;
 use super::Take;
-use super::decide::Verdict;
+use super::decide::{Verdict, is_preorder};
 use super::gate::{Gate, has_sale};
 use super::receipt::Receipt;
 use crate::Unwritten;
@@ -41,8 +42,11 @@ impl Take {
         for ((line, drawn), alerting) in lines.iter().zip(drawn).zip(alerting) {
             let key = self.store.keys().stock(&line.sku);
             positions.push(writes.len());
-            writes.extend(shift(&key, drawn, Some("available"), Some(self.destination())));
-            if *alerting {
+            // A preorder's units come from no shelf: they wait for their purchase order.
+            let preorder = is_preorder(drawn);
+            let from = (!preorder).then_some("available");
+            writes.extend(shift(&key, drawn, from, Some(self.destination())));
+            if *alerting && !preorder {
                 writes.push(crossing_cmd(&self.store, &line.sku, -line.quantity.get(), self.at_ms));
             }
         }
@@ -173,8 +177,16 @@ impl Optimistic for Take {
 impl Take {
     /// Adds this take's movements, one per line, to the MULTI's log; `levels` are its lines'
     /// levels as the MULTI's WATCH read them.
-    pub(super) fn log_movements(&self, log: &mut MovementLog, levels: &[Option<&Level>]) {
+    pub(super) fn log_movements(&self, log: &mut MovementLog, levels: &[Option<&Level>], drawn: &[Vec<Allocation>]) {
         for (i, line) in self.items.lines().iter().enumerate() {
+            // A preorder's movement names the purchase order it waits for.
+            let po = drawn
+                .get(i)
+                .and_then(|d| d.iter().find_map(|a| a.purchase_order.as_ref()));
+            let extra: &[(&str, &str)] = match po {
+                Some(po) => &[("po", po.as_str())],
+                None => &[],
+            };
             log.take(
                 &line.sku,
                 self.kind,
@@ -182,7 +194,33 @@ impl Take {
                 Reference::Record(self.reference),
                 self.at_ms,
                 levels.get(i).copied().flatten().map(|l| l.moved),
+                extra,
             );
         }
+    }
+
+    /// The purchase orders a take's preorders queue on, as the take leaves them: one `HSET`
+    /// per preorder line (a later one in the same MULTI writes the later state).
+    pub(super) fn preorder_writes(&self, levels: &[Option<&Level>], drawn: &[Vec<Allocation>]) -> Vec<Cmd> {
+        let mut writes = Vec::new();
+        for ((line, level), drawn) in self.items.lines().iter().zip(levels).zip(drawn) {
+            for a in drawn {
+                let (Some(reference), Some(level)) = (&a.purchase_order, level) else {
+                    continue;
+                };
+                if let Some(order) = level.orders.iter().find(|o| &o.reference == reference) {
+                    let mut order = order.clone();
+                    order.enqueue(a.quantity);
+                    writes.push(
+                        redis::cmd("HSET")
+                            .arg(self.store.keys().stock(&line.sku))
+                            .arg(PurchaseOrder::field(reference))
+                            .arg(order.encode())
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        writes
     }
 }

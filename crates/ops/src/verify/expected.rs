@@ -93,12 +93,12 @@ impl Expected {
             );
         }
         let total = c.held();
-        if total != c.received {
+        if total != c.accounted() {
             broken(
                 "conservation",
                 format!(
-                    "available + reserved + sold + damaged = {total} but {} units were received",
-                    c.received
+                    "available + reserved + sold + damaged = {total} but {} units were received and {} preordered",
+                    c.received, c.preordered
                 ),
             );
         }

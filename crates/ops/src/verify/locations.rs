@@ -95,12 +95,12 @@ impl ByLocation {
                 );
             }
             let total = c.held();
-            if total != c.received {
+            if total != c.accounted() {
                 broken(
                     "location_conservation",
                     format!(
-                        "at {name}, available + reserved + sold + damaged = {total} but {} units were received",
-                        c.received
+                        "at {name}, available + reserved + sold + damaged = {total} but {} units were received and {} preordered",
+                        c.received, c.preordered
                     ),
                 );
             }

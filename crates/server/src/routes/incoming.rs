@@ -1,6 +1,6 @@
 //! Purchase orders: stock on its way (v1.5).
 
-use super::api::{ExpectRequest, NewPurchaseOrder, NewReceipt, ReceiveRequest};
+use super::api::{ExpectRequest, NewPreorders, NewPurchaseOrder, NewReceipt, PreordersRequest, ReceiveRequest};
 use super::auth::{Admin, Reader};
 use super::body::OptionalBody;
 use super::extract::{AppState, IdempotencyHeader, JsonBody, path_param, path_sku};
@@ -94,4 +94,37 @@ pub(super) async fn purchase_orders(
     let sku = path_sku(&req)?;
     tracing::Span::current().record("sku", sku.as_str());
     Ok(HttpResponse::Ok().json(ops::purchase_orders(&state.store, &sku).await?))
+}
+
+/// `PUT /v1/skus/{sku}/preorders` (admin): whether the SKU sells against incoming stock.
+#[utoipa::path(put, path = "/v1/skus/{sku}/preorders", tag = "admin",
+    params(super::api::SkuPath, super::api::IdempotencyKeyHeader), request_body = super::api::PreordersRequest,
+    responses((status = 200, description = "The settings now in force, with the units incoming and preordered", body = crate::ops::PreorderSettings),
+        super::api::InvalidRequest,
+        super::api::Unauthorized,
+        super::api::Forbidden,
+        super::api::UnknownSku,
+        super::api::TooLarge,
+        super::api::KeyReused,
+        super::api::Unavailable),
+    security(("admin_token" = []), ("api_key" = ["admin"]))
+)]
+#[tracing::instrument(level = "debug", skip_all, fields(sku))]
+pub(super) async fn set_preorders(
+    _: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: JsonBody<PreordersRequest>,
+    idem: IdempotencyHeader,
+) -> Result<HttpResponse, Error> {
+    let sku = path_sku(&req)?;
+    tracing::Span::current().record("sku", sku.as_str());
+    let NewPreorders(preorders) = NewPreorders::try_from(body.get())?;
+    once::respond(&state, idem, &format!("preorders:{sku}"), &preorders, || async {
+        Ok(once::json(
+            StatusCode::OK,
+            &ops::set_preorders(&state.store, &sku, preorders).await?,
+        ))
+    })
+    .await
 }

@@ -197,6 +197,11 @@ fn wire(cfg: &mut web::ServiceConfig, require_keys: bool) {
             web::post().to(incoming::receive),
         ))
         .service(endpoint(
+            "/v1/skus/{sku}/preorders",
+            "PUT",
+            web::put().to(incoming::set_preorders),
+        ))
+        .service(endpoint(
             "/v1/orders/{id}/cancel",
             "POST",
             web::post().to(cancel_order::cancel_order),

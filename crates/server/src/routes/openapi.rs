@@ -83,6 +83,7 @@ impl Modify for BearerSchemes {
         super::incoming::expect,
         super::incoming::receive,
         super::incoming::purchase_orders,
+        super::incoming::set_preorders,
         super::reserve::reserve,
         super::get_reservation::get_reservation,
         super::confirm::confirm,

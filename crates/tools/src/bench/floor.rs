@@ -60,12 +60,7 @@ pub async fn run(store: &Store, orders: u64, concurrency: usize, depth: usize) -
                     let order = crate::ops::Order {
                         order_id: id,
                         user_id: user.clone(),
-                        items: vec![crate::ops::OrderLine {
-                            sku: sku.clone(),
-                            quantity: 1,
-                            allocations: Vec::new(),
-                            returned: None,
-                        }],
+                        items: vec![crate::ops::OrderLine::new(sku.clone(), 1, Vec::new())],
                         created_at: at,
                         source: crate::ops::OrderSource::Purchase,
                         reservation_id: None,

@@ -4,7 +4,7 @@
 //! `parse`, errors naming the field.
 
 use crate::domain::{
-    Disposition, Field, InvalidInput, Location, PoRef, Quantity, ReturnItems, ReturnLineRequest, Timestamp,
+    Disposition, Field, InvalidInput, Location, PoRef, Quantity, ReturnItems, ReturnLineRequest, Timestamp, whole_in,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -146,5 +146,44 @@ impl TryFrom<&ReceiveRequest> for NewReceipt {
                 Some(q) => Some(Quantity::parse(q, "quantity")?),
             },
         })
+    }
+}
+
+/// `PUT /v1/skus/{sku}/preorders`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"enabled": true, "limit": 300}))]
+pub struct PreordersRequest {
+    /// Whether a line the shelf cannot cover may be sold against incoming stock.
+    #[serde(default)]
+    #[schema(value_type = bool, required = true)]
+    pub enabled: Field,
+    /// At most this many units preordered at once; absent or `null`: as many as are
+    /// incoming. Only with `enabled: true`.
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 1_000_000_000, example = 300)]
+    pub limit: Field,
+}
+
+/// Checked preorder settings: `None` turns them off.
+#[derive(Debug, serde::Serialize)]
+pub struct NewPreorders(pub Option<crate::ops::level::Preorders>);
+
+impl TryFrom<&PreordersRequest> for NewPreorders {
+    type Error = InvalidInput;
+
+    fn try_from(body: &PreordersRequest) -> Result<Self, InvalidInput> {
+        let enabled = body
+            .enabled
+            .required("enabled")?
+            .as_bool()
+            .ok_or_else(|| InvalidInput::new("enabled must be true or false"))?;
+        let limit = match body.limit.optional() {
+            None => None,
+            Some(v) => Some(whole_in(v, "limit", 0..=1_000_000_000).map(crate::convert::i64_of)?),
+        };
+        if !enabled && limit.is_some() {
+            return Err(InvalidInput::new("limit applies only with enabled: true"));
+        }
+        Ok(Self(enabled.then_some(crate::ops::level::Preorders { limit })))
     }
 }

@@ -12,8 +12,8 @@ mod scans;
 mod stockroom;
 
 pub use after_sale::{
-    CancelOrderRequest, ExpectRequest, NewCancel, NewPurchaseOrder, NewReceipt, NewReturn, ReceiveRequest,
-    ReturnRequest,
+    CancelOrderRequest, ExpectRequest, NewCancel, NewPreorders, NewPurchaseOrder, NewReceipt, NewReturn,
+    PreordersRequest, ReceiveRequest, ReturnRequest,
 };
 pub use alerts::{AlertRulesRequest, WebhookRequest};
 pub use params::{AdmissionParam, IdempotencyKeyHeader, LocationPath, ReservationPath, SkuPath, StrategyQuery};

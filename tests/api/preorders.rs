@@ -1,0 +1,226 @@
+//! Preorders: sales against incoming stock, never more than is on its way, filled oldest
+//! first by receipts, given back to the purchase order by a cancel; on `watch` and `lua`.
+
+use crate::helpers::{TestApp, count, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn expect(app: &TestApp, sku: &str, reference: &str, quantity: i64, at: &str) {
+    let body = json!({"ref": reference, "quantity": quantity, "expected_at": at});
+    let (status, body) = app.post(&format!("/v1/skus/{sku}/incoming"), body).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn preorders(app: &TestApp, sku: &str, body: Value) -> (u16, Value) {
+    app.send(Method::PUT, &format!("/v1/skus/{sku}/preorders"), Some(body))
+        .await
+}
+
+async fn buy(app: &TestApp, sku: &str, quantity: i64, strategy: &str) -> (u16, Value) {
+    let body = json!({"sku": sku, "quantity": quantity, "user_id": "u-1"});
+    app.post(&format!("/v1/purchases?strategy={strategy}"), body).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_preorder_rush_sells_exactly_what_is_incoming() {
+    let app = spawn_app().await;
+    for strategy in ["watch", "lua"] {
+        let sku = format!("pre-{strategy}");
+        app.set_stock(&sku, 0).await;
+        expect(&app, &sku, "PO-1", 300, "2030-01-15T09:00:00Z").await;
+        let (status, body) = preorders(&app, &sku, json!({"enabled": true})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({"sku": sku, "enabled": true, "incoming": 300, "preordered": 0})
+        );
+        let statuses = app.rush_limited(&sku, 1000, strategy, 200).await;
+        assert_eq!(count(&statuses, 201), 300, "{strategy}");
+        assert_eq!(count(&statuses, 409), 700, "{strategy}");
+        let stock = app.stock(&sku).await;
+        assert_eq!(
+            (
+                &stock["available"],
+                &stock["sold"],
+                &stock["incoming"],
+                &stock["preordered"]
+            ),
+            (&json!(0), &json!(300), &json!(300), &json!(300)),
+            "{strategy}: {stock}"
+        );
+        assert_eq!(app.units_in_orders(&sku).await, 300);
+        let report = app.verify().await;
+        assert!(report.ok, "{strategy}: {:?}", report.violations);
+        // The purchase order arrives: every unit goes to the preorders, none to the shelf.
+        let (status, got) = app
+            .post(&format!("/v1/skus/{sku}/incoming/PO-1/receive"), json!({}))
+            .await;
+        assert_eq!(status, 200, "{got}");
+        assert_eq!(
+            (
+                &got["stock"]["available"],
+                &got["stock"]["incoming"],
+                &got["stock"]["preordered"]
+            ),
+            (&json!(0), &json!(0), &json!(0)),
+            "{got}"
+        );
+        assert_eq!(got["purchase_order"]["preordered"], 0);
+        let report = app.verify().await;
+        assert!(report.ok, "{strategy}: {:?}", report.violations);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_fill_preorders_oldest_first_and_a_cancel_gives_incoming_back() {
+    let app = spawn_app().await;
+    for strategy in ["watch", "lua"] {
+        let sku = format!("fill-{strategy}");
+        app.set_stock(&sku, 2).await;
+        expect(&app, &sku, "PO-LATE", 10, "2030-03-01T00:00:00Z").await;
+        expect(&app, &sku, "PO-SOON", 4, "2030-02-01T00:00:00Z").await;
+        // Off: a line the shelf cannot cover is short, as ever.
+        let (status, body) = buy(&app, &sku, 3, strategy).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("insufficient_stock")),
+            "{body}"
+        );
+        let (status, _) = preorders(&app, &sku, json!({"enabled": true, "limit": 8})).await;
+        assert_eq!(status, 200);
+
+        // The shelf first; then whole lines against the soonest order with room.
+        let (status, shelf) = buy(&app, &sku, 2, strategy).await;
+        assert_eq!((status, shelf.get("preorder")), (201, None), "{shelf}");
+        let (status, a) = buy(&app, &sku, 3, strategy).await;
+        assert_eq!(status, 201, "{a}");
+        assert_eq!(
+            (&a["preorder"], &a["purchase_order"]),
+            (&json!(true), &json!("PO-SOON")),
+            "{a}"
+        );
+        assert_eq!(a["allocations"][0]["position"], 0);
+        let (_, b) = buy(&app, &sku, 3, strategy).await;
+        assert_eq!(
+            (&b["purchase_order"], &b["allocations"][0]["position"]),
+            (&json!("PO-LATE"), &json!(0))
+        );
+        // The limit: 6 preordered, 8 at most.
+        let (status, body) = buy(&app, &sku, 4, strategy).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("insufficient_stock")),
+            "{body}"
+        );
+        let path = format!("/v1/purchases?strategy={strategy}");
+        let body = json!({"sku": sku, "quantity": 2, "user_id": "u-1"});
+        let (status, c) = app.post_keyed(&path, body.clone(), &format!("c-{strategy}")).await;
+        assert_eq!(status, 201, "{c}");
+        let (_, again) = app.post_keyed(&path, body, &format!("c-{strategy}")).await;
+        assert_eq!(again, c, "a keyed repeat is the first answer");
+        let c: Value = serde_json::from_str(&c).unwrap();
+        assert_eq!(
+            (&c["purchase_order"], &c["allocations"][0]["position"]),
+            (&json!("PO-LATE"), &json!(3))
+        );
+
+        // 4 of PO-LATE arrive: all of B (first in its queue), 1 of C; nothing to the shelf.
+        let (status, got) = app
+            .post(
+                &format!("/v1/skus/{sku}/incoming/PO-LATE/receive"),
+                json!({"quantity": 4}),
+            )
+            .await;
+        assert_eq!(status, 200, "{got}");
+        assert_eq!(got["stock"]["available"], 0, "{got}");
+        assert_eq!(got["purchase_order"]["preordered"], 1);
+        let waiting = |order: &Value| order["items"][0]["waiting"].as_i64();
+        let order_of = |answer: &Value| format!("/v1/orders/{}", answer["order_id"].as_str().unwrap());
+        let (_, order_b) = app.get(&order_of(&b)).await;
+        let (_, order_c) = app.get(&order_of(&c)).await;
+        let (_, order_a) = app.get(&order_of(&a)).await;
+        assert_eq!(
+            (waiting(&order_a), waiting(&order_b), waiting(&order_c)),
+            (Some(3), Some(0), Some(1))
+        );
+        assert_eq!(order_a["items"][0]["preorder"], true);
+
+        // A unit still waiting cannot come back; a cancel gives it back to the purchase
+        // order, and the filled one to the shelf.
+        let (status, body) = app
+            .post(
+                &format!("{}/returns", order_of(&a)),
+                json!({"lines": [{"sku": sku, "quantity": 1}]}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("return_exceeds_sold")),
+            "{body}"
+        );
+        let (status, cancelled) = app.post(&format!("{}/cancel", order_of(&c)), json!({})).await;
+        assert_eq!(status, 200, "{cancelled}");
+        let stock = app.stock(&sku).await;
+        assert_eq!(
+            (
+                &stock["available"],
+                &stock["sold"],
+                &stock["incoming"],
+                &stock["preordered"]
+            ),
+            (&json!(1), &json!(8), &json!(10), &json!(3)),
+            "{stock}"
+        );
+        let (_, orders) = app.get(&format!("/v1/skus/{sku}/incoming")).await;
+        let late = orders["purchase_orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["ref"] == "PO-LATE")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (&late["received"], &late["preordered"]),
+            (&json!(4), &json!(0)),
+            "{late}"
+        );
+        // What is left on PO-SOON waits for A; the rest of PO-LATE is free again.
+        let (status, d) = buy(&app, &sku, 5, strategy).await;
+        assert_eq!((status, &d["purchase_order"]), (201, &json!("PO-LATE")), "{d}");
+        // Off again: preorders already taken still wait.
+        let (status, _) = preorders(&app, &sku, json!({"enabled": false})).await;
+        assert_eq!(status, 200);
+        let (status, _) = buy(&app, &sku, 1, strategy).await;
+        assert_eq!(status, 201, "the shelf unit");
+        let (status, _) = buy(&app, &sku, 1, strategy).await;
+        assert_eq!(status, 409);
+        let report = app.verify().await;
+        assert!(report.ok, "{strategy}: {:?}", report.violations);
+    }
+    let movements = app.movement_kinds("fill-watch", 50).await;
+    assert!(movements.contains(&"fill".to_owned()), "{movements:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_preorder_settings_are_a_4xx_and_change_nothing() {
+    let app = spawn_app().await;
+    app.set_stock("plain", 1).await;
+    let before = app.dump().await;
+    for body in [
+        json!({}),
+        json!({"enabled": "yes"}),
+        json!({"enabled": true, "limit": -1}),
+        json!({"enabled": true, "limit": 1.5}),
+        json!({"enabled": false, "limit": 3}),
+    ] {
+        let (status, got) = preorders(&app, "plain", body.clone()).await;
+        assert_eq!(
+            (status, got["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{body}: {got}"
+        );
+    }
+    let (status, got) = preorders(&app, "ghost", json!({"enabled": true})).await;
+    assert_eq!((status, got["error"].as_str()), (404, Some("unknown_sku")));
+    assert_eq!(app.dump().await, before);
+}
