@@ -576,4 +576,28 @@ async fn an_order_after_its_sale_through_the_client() {
         .await
         .unwrap();
     assert_eq!((stock.available, stock.sold, stock.damaged), (7, 3, 0));
+    // Preorders: the shelf first, then against what is on its way.
+    let (status, _) = app
+        .post(
+            "/v1/skus/lamp/incoming",
+            serde_json::json!({"ref": "PO-9", "quantity": 5, "expected_at": "2030-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let on = client.set_preorders(&lamp, Some(Some(2))).await.unwrap();
+    assert_eq!(
+        (on.enabled, on.limit, on.incoming, on.preordered),
+        (true, Some(2), 5, 0)
+    );
+    let bought = client.purchase(&lamp, units(7), &erin).await.unwrap();
+    assert!(!bought.preorder);
+    let ahead = client.purchase(&lamp, units(2), &erin).await.unwrap();
+    assert_eq!(
+        (ahead.preorder, ahead.purchase_order.as_ref().map(|r| r.as_str())),
+        (true, Some("PO-9"))
+    );
+    assert_eq!(ahead.allocations[0].position, Some(0));
+    assert_eq!(client.stock(&lamp).await.unwrap().preordered, 2);
+    let off = client.set_preorders(&lamp, None).await.unwrap();
+    assert_eq!((off.enabled, off.preordered), (false, 2));
 }

@@ -53,7 +53,34 @@ pub struct Returned {
     pub lines: Vec<ReturnLine>,
 }
 
+/// The answer of [`Client::set_preorders`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PreorderSettings {
+    /// The SKU.
+    pub sku: Sku,
+    /// Whether it sells against incoming stock.
+    pub enabled: bool,
+    /// At most this many units preordered at once.
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// Units on their way.
+    pub incoming: i64,
+    /// Units of them already preordered.
+    pub preordered: i64,
+}
+
 impl Client {
+    /// `PUT /v1/skus/{sku}/preorders` (admin, v1.5): `Some(limit)` turns preorders on (a
+    /// `None` limit: as many as are incoming), `None` turns them off.
+    pub async fn set_preorders(&self, sku: &Sku, on: Option<Option<i64>>) -> Result<PreorderSettings, Error> {
+        let body = match on {
+            None => json!({"enabled": false}),
+            Some(limit) => json!({"enabled": true, "limit": limit}),
+        };
+        let call = Call::keyed(Method::PUT, &["v1", "skus", sku.as_str(), "preorders"]);
+        self.json(call.body(body)).await
+    }
+
     /// `POST /v1/orders/{id}/cancel`: every unit back where it was sold from, on sale again
     /// or (`Disposition::Damaged`) counted as damaged. Keyed, so a retry never cancels twice.
     pub async fn cancel_order(&self, id: OrderId, disposition: Disposition) -> Result<Order, Error> {

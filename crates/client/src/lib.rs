@@ -45,7 +45,7 @@ mod scans;
 mod service;
 mod stockroom;
 
-pub use after_sale::{OrderReturn, ReturnLine, Returned};
+pub use after_sale::{OrderReturn, PreorderSettings, ReturnLine, Returned};
 pub use error::{Error, Refusal};
 pub use model::Event;
 pub use sale::{Sale, SaleSettings, SaleUpdate, Setting, TicketView};

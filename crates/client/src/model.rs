@@ -27,6 +27,9 @@ pub struct Stock {
     /// Units of `available` kept back, never sold (v1.5).
     #[serde(default)]
     pub safety_stock: i64,
+    /// Units sold as preorders, still waiting for their purchase orders (v1.5).
+    #[serde(default)]
+    pub preordered: i64,
     /// Per location, in draw order.
     #[serde(default)]
     pub locations: Vec<LocationStock>,
@@ -66,6 +69,12 @@ pub struct Allocation {
     pub location: Location,
     /// How many.
     pub quantity: i64,
+    /// A preorder's purchase order (v1.5).
+    #[serde(default)]
+    pub purchase_order: Option<stockwatch_domain::PoRef>,
+    /// A preorder's place in that order's queue (v1.5).
+    #[serde(default)]
+    pub position: Option<i64>,
 }
 
 /// The answer to a purchase (`201`).
@@ -82,6 +91,12 @@ pub struct Purchased {
     /// Where the units came from.
     #[serde(default)]
     pub allocations: Vec<Allocation>,
+    /// Sold against incoming stock (v1.5).
+    #[serde(default)]
+    pub preorder: bool,
+    /// The purchase order a preorder waits for (v1.5).
+    #[serde(default)]
+    pub purchase_order: Option<stockwatch_domain::PoRef>,
     /// Transaction attempts the server made (retries after conflicts included).
     pub attempts: u32,
 }

@@ -133,9 +133,8 @@ impl MovementLog {
         reference: Reference,
         at_ms: i64,
         moved: Option<i64>,
-        extra: &[(&str, &str)],
     ) {
-        self.push(sku, encode(kind, quantity, reference, at_ms, extra), moved);
+        self.push(sku, encode(kind, quantity, reference, at_ms, &[]), moved);
     }
 
     /// Adds a movement of `sku` with its `extra` fields (`location`, `to`, `reason`), where

@@ -179,23 +179,19 @@ impl Take {
     /// levels as the MULTI's WATCH read them.
     pub(super) fn log_movements(&self, log: &mut MovementLog, levels: &[Option<&Level>], drawn: &[Vec<Allocation>]) {
         for (i, line) in self.items.lines().iter().enumerate() {
+            let (sku, quantity, reference) = (&line.sku, line.quantity.get(), Reference::Record(self.reference));
             // A preorder's movement names the purchase order it waits for.
-            let po = drawn
-                .get(i)
-                .and_then(|d| d.iter().find_map(|a| a.purchase_order.as_ref()));
-            let extra: &[(&str, &str)] = match po {
-                Some(po) => &[("po", po.as_str())],
-                None => &[],
-            };
-            log.take(
-                &line.sku,
-                self.kind,
-                line.quantity.get(),
-                Reference::Record(self.reference),
-                self.at_ms,
-                levels.get(i).copied().flatten().map(|l| l.moved),
-                extra,
-            );
+            match drawn.get(i).and_then(|d| Allocation::preorder_of(d)) {
+                Some(po) => log.record(sku, self.kind, quantity, reference, self.at_ms, &[("po", po.as_str())]),
+                None => log.take(
+                    sku,
+                    self.kind,
+                    quantity,
+                    reference,
+                    self.at_ms,
+                    levels.get(i).copied().flatten().map(|l| l.moved),
+                ),
+            }
         }
     }
 
