@@ -224,3 +224,76 @@ async fn bad_preorder_settings_are_a_4xx_and_change_nothing() {
     assert_eq!((status, got["error"].as_str()), (404, Some("unknown_sku")));
     assert_eq!(app.dump().await, before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_preorders_are_filled_sold_cancelled_and_expired_by_what_waits() {
+    let app = spawn_app().await;
+    for strategy in ["watch", "lua"] {
+        let sku = format!("hold-{strategy}");
+        app.set_stock(&sku, 0).await;
+        expect(&app, &sku, "PO-1", 10, "2030-01-15T09:00:00Z").await;
+        let (status, _) = preorders(&app, &sku, json!({"enabled": true})).await;
+        assert_eq!(status, 200);
+        let first = app.reserve(strategy, &[(&sku, 3)], 600).await;
+        assert_eq!(
+            (&first["items"][0]["preorder"], &first["items"][0]["purchase_order"]),
+            (&json!(true), &json!("PO-1")),
+            "{first}"
+        );
+        let second = app.reserve(strategy, &[(&sku, 4)], 600).await;
+        let stock = app.stock(&sku).await;
+        assert_eq!(
+            (&stock["reserved"], &stock["preordered"]),
+            (&json!(7), &json!(7)),
+            "{stock}"
+        );
+        // 5 arrive: the first hold in full, 2 of the second.
+        let (status, _) = app
+            .post(&format!("/v1/skus/{sku}/incoming/PO-1/receive"), json!({"quantity": 5}))
+            .await;
+        assert_eq!(status, 200);
+        // Cancelling the second: its 2 filled units to the shelf, 2 back to PO-1.
+        let id = second["reservation_id"].as_str().unwrap();
+        let (status, body) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        let stock = app.stock(&sku).await;
+        assert_eq!(
+            (
+                &stock["available"],
+                &stock["reserved"],
+                &stock["incoming"],
+                &stock["preordered"]
+            ),
+            (&json!(2), &json!(3), &json!(5), &json!(0)),
+            "{strategy}: {stock}"
+        );
+        // The first is sold: its order's line waits for nothing.
+        let id = first["reservation_id"].as_str().unwrap();
+        let (status, confirmed) = app.post(&format!("/v1/reservations/{id}/confirm"), json!({})).await;
+        assert_eq!(status, 201, "{confirmed}");
+        let (_, order) = app
+            .get(&format!("/v1/orders/{}", confirmed["order_id"].as_str().unwrap()))
+            .await;
+        assert_eq!(
+            (&order["items"][0]["preorder"], &order["items"][0]["waiting"]),
+            (&json!(true), &json!(0))
+        );
+        // A preorder hold that lapses gives every waiting unit back to PO-1 (the shelf's
+        // two units go first, to a hold of their own).
+        app.reserve(strategy, &[(&sku, 2)], 600).await;
+        let lapsing = app.reserve(strategy, &[(&sku, 4)], 1).await;
+        assert_eq!(lapsing["items"][0]["preorder"], true, "{lapsing}");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        while app.stock(&sku).await["preordered"] != 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let stock = app.stock(&sku).await;
+        assert_eq!(
+            (&stock["available"], &stock["reserved"], &stock["preordered"]),
+            (&json!(0), &json!(2), &json!(0)),
+            "{strategy}: {stock}"
+        );
+        let report = app.verify().await;
+        assert!(report.ok, "{strategy}: {:?}", report.violations);
+    }
+}

@@ -1,12 +1,14 @@
 //! The writes that end a hold (confirm, cancel, expire) or give it a new deadline (extend):
 //! what every transition of a reservation commits besides the record itself.
 
+use crate::OrderLine;
 use crate::alerts::crossing_cmd;
 use crate::domain::{EntryKind, RecordId, Reference};
 use crate::error::Error;
 use crate::journal::{Entry, journal_cmd};
-use crate::level::shift;
+use crate::level::{Allocation, shift};
 use crate::movements::record_cmds;
+use crate::purchase_order::PurchaseOrder;
 use crate::reservation::Reservation;
 use crate::{Inventory, convert};
 use redis::Cmd;
@@ -28,17 +30,29 @@ impl Reservation {
         let mut writes = Vec::with_capacity(self.items.len() * 3 + 3);
         // A cross-slot reservation's units are in its parts, which follow it after the commit.
         let held_here = if self.parts.is_empty() { &self.items[..] } else { &[] };
+        let mut moved = Vec::with_capacity(held_here.len());
         for line in held_here {
             let sku = &line.sku;
-            // Each unit goes back to (or is sold from) the location it was drawn from.
-            writes.extend(shift(
-                &store.keys().stock(sku),
-                &line.drawn(),
-                Some("reserved"),
-                Some(to),
-            ));
-            if to == "available" {
-                writes.push(crossing_cmd(store, sku, line.quantity, now_ms));
+            let key = store.keys().stock(sku);
+            // Each unit goes back to (or is sold from) the location it was drawn from; a
+            // preorder's units still waiting go back to their purchase order instead.
+            let (shelf, waiting) = match to {
+                "available" => self.released(line),
+                _ => (line.drawn(), Vec::new()),
+            };
+            writes.extend(shift(&key, &shelf, Some("reserved"), Some(to)));
+            writes.extend(shift(&key, &waiting, Some("reserved"), None));
+            writes.extend(self.requeued(store, line, &waiting));
+            let back: i64 = shelf.iter().map(|a| a.quantity).sum();
+            if to == "available" && back > 0 {
+                writes.push(crossing_cmd(store, sku, back, now_ms));
+            }
+            // The books move the two parts apart (`EntryKind::preorder_deltas`).
+            if !shelf.is_empty() {
+                moved.push(OrderLine::new(sku.clone(), back, shelf));
+            }
+            if !waiting.is_empty() {
+                moved.push(OrderLine::new(sku.clone(), line.quantity - back, waiting));
             }
             writes.extend(record_cmds(
                 store,
@@ -92,7 +106,7 @@ impl Reservation {
             Reference::Record(RecordId::Reservation(self.reservation_id)),
             now_ms,
         )
-        .lines(held_here.to_vec())
+        .lines(moved)
         .reservation(ended);
         writes.extend(journal_cmd(store, self.reservation_id.slot(), &entry));
         Ok(writes)
@@ -100,6 +114,50 @@ impl Reservation {
 }
 
 impl Reservation {
+    /// A released line's allocations, split: units going back to a shelf (a preorder's
+    /// filled ones among them) and a preorder's units still waiting for their purchase
+    /// order (as read in [`Self::queues`]).
+    fn released(&self, line: &OrderLine) -> (Vec<Allocation>, Vec<Allocation>) {
+        let (mut shelf, mut waiting) = (Vec::new(), Vec::new());
+        for a in line.drawn() {
+            let (Some(reference), Some(position)) = (&a.purchase_order, a.position) else {
+                shelf.push(a);
+                continue;
+            };
+            let still = self
+                .queues
+                .iter()
+                .find(|(sku, o)| *sku == line.sku && &o.reference == reference)
+                .map_or(0, |(_, o)| o.waiting(position));
+            if a.quantity > still {
+                shelf.push(Allocation::at(a.location.clone(), a.quantity - still));
+            }
+            if still > 0 {
+                waiting.push(Allocation { quantity: still, ..a });
+            }
+        }
+        (shelf, waiting)
+    }
+
+    /// The purchase order of `line`'s units still `waiting`, given them back.
+    fn requeued(&self, store: &Inventory, line: &OrderLine, waiting: &[Allocation]) -> Option<Cmd> {
+        let a = waiting.first()?;
+        let (reference, position) = (a.purchase_order.as_ref()?, a.position?);
+        let (_, order) = self
+            .queues
+            .iter()
+            .find(|(sku, o)| *sku == line.sku && &o.reference == reference)?;
+        let mut order = order.clone();
+        order.dequeue(position);
+        Some(
+            redis::cmd("HSET")
+                .arg(store.keys().stock(&line.sku))
+                .arg(PurchaseOrder::field(reference))
+                .arg(order.encode())
+                .to_owned(),
+        )
+    }
+
     /// The writes that give this active hold a new deadline: the hash, its expiry index
     /// entry (a cross-slot reservation is not indexed: its parts are, and follow it), and
     /// the ledger entry; and the reservation as they leave it.

@@ -15,6 +15,7 @@
 
 use super::Stock;
 pub use super::allocation::Allocation;
+pub use super::purchase_order::Preorders;
 use super::purchase_order::PurchaseOrder;
 use crate::domain::{Location, Sku};
 use crate::error::StoreError;
@@ -24,7 +25,7 @@ use std::collections::HashMap;
 /// Most locations one SKU may have: bounds the fields a script reads per line.
 pub const MAX_LOCATIONS: usize = 64;
 
-/// The four counters of a SKU, or of one of its locations.
+/// The counters of a SKU, or of one of its locations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Units that can be taken now.
@@ -33,13 +34,11 @@ pub struct Counts {
     pub reserved: i64,
     /// Units in orders.
     pub sold: i64,
-    /// Units received net of write-offs: `available + reserved + sold + damaged` when
-    /// conserved.
+    /// Units received net of write-offs (see [`Self::accounted`]).
     pub received: i64,
     /// Units that came back damaged (or were found so), never sold until restored (v1.5).
     pub damaged: i64,
-    /// Units of purchase orders on their way, not received yet: no part of `received`
-    /// (v1.5).
+    /// Units of purchase orders on their way, no part of `received` (v1.5).
     pub incoming: i64,
     /// Units of `available` kept back, never sold: safety stock (v1.5).
     pub safety: i64,
@@ -50,8 +49,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// `available + reserved + sold + damaged`: what `received` must be, with the units
-    /// preordered and not received yet.
+    /// `available + reserved + sold + damaged`: [`Self::accounted`] when conserved.
     pub fn held(&self) -> i64 {
         self.available + self.reserved + self.sold + self.damaged
     }
@@ -59,6 +57,20 @@ impl Counts {
     /// What [`Self::held`] must be: units received, and those preordered on their way.
     pub fn accounted(&self) -> i64 {
         self.received + self.preordered
+    }
+
+    /// Each counter plus `sign` times `other`'s: the sum or the difference of two.
+    fn combined(&self, other: &Self, sign: i64) -> Self {
+        Self {
+            available: self.available + sign * other.available,
+            reserved: self.reserved + sign * other.reserved,
+            sold: self.sold + sign * other.sold,
+            received: self.received + sign * other.received,
+            damaged: self.damaged + sign * other.damaged,
+            incoming: self.incoming + sign * other.incoming,
+            safety: self.safety + sign * other.safety,
+            preordered: self.preordered + sign * other.preordered,
+        }
     }
 
     /// What takes see: `available` less the safety stock.
@@ -113,33 +125,6 @@ pub struct Rules {
     pub reorder_point: Option<i64>,
     /// The quantity a `reorder` suggests.
     pub reorder_quantity: Option<i64>,
-}
-
-/// A SKU's preorder settings (`PUT /v1/skus/{sku}/preorders`, v1.5): kept in its stock
-/// hash (`pre`: empty, or the limit) so a take reads them with the level.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Preorders {
-    /// At most this many units preordered at once, across its purchase orders; none: as
-    /// many as are on their way.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
-}
-
-impl Preorders {
-    /// The stock-hash field holding them.
-    pub const FIELD: &'static str = "pre";
-
-    /// The field's value.
-    pub fn encode(&self) -> String {
-        self.limit.map(|l| l.to_string()).unwrap_or_default()
-    }
-
-    fn decode(text: &str) -> Option<Self> {
-        match text {
-            "" => Some(Self { limit: None }),
-            n => n.parse().ok().map(|l| Self { limit: Some(l) }),
-        }
-    }
 }
 
 impl Rules {
@@ -260,27 +245,11 @@ impl Level {
                 counts(&format!("@{name}"))?
             };
             counts.preordered = orders.iter().filter(|o| o.location == name).map(|o| o.preordered).sum();
-            named.available += counts.available;
-            named.reserved += counts.reserved;
-            named.sold += counts.sold;
-            named.received += counts.received;
-            named.damaged += counts.damaged;
-            named.incoming += counts.incoming;
-            named.safety += counts.safety;
-            named.preordered += counts.preordered;
+            named = named.combined(&counts, 1);
             places.push(Place { name, priority, counts });
         }
         if let Some(default) = places.iter_mut().find(|p| p.name.is_default()) {
-            default.counts = Counts {
-                available: totals.available - named.available,
-                reserved: totals.reserved - named.reserved,
-                sold: totals.sold - named.sold,
-                received: totals.received - named.received,
-                damaged: totals.damaged - named.damaged,
-                incoming: totals.incoming - named.incoming,
-                safety: totals.safety - named.safety,
-                preordered: totals.preordered - named.preordered,
-            };
+            default.counts = totals.combined(&named, -1);
         }
         Ok(Some(Self {
             totals,
@@ -331,20 +300,9 @@ impl Level {
         Draw::Short(quantity - left)
     }
 
-    /// A line the shelf cannot cover, as a preorder: all `quantity` units against the
-    /// soonest expected purchase order (at `pin`, when given) with room for them, within
-    /// the SKU's preorder limit. `None` when preorders are off or nothing has the room.
-    /// The script does the same (`crates/ops/src/lua/take.lua`).
+    /// A line the shelf cannot cover, as a preorder ([`PurchaseOrder::draw`]).
     pub fn draw_preorder(&self, quantity: i64, pin: Option<&Location>) -> Option<Allocation> {
-        let limit = self.preorders?.limit;
-        if limit.is_some_and(|l| self.totals.preordered + quantity > l) {
-            return None;
-        }
-        self.orders
-            .iter()
-            .filter(|o| pin.is_none_or(|p| *p == o.location))
-            .find(|o| o.room() >= quantity)
-            .map(|o| Allocation::preorder(o.location.clone(), quantity, o.reference.clone(), o.next))
+        PurchaseOrder::draw(&self.orders, self.preorders?, self.totals.preordered, quantity, pin)
     }
 
     /// Applies a draw to this level as read, so the next take of a batch decides on what

@@ -14,10 +14,38 @@
 //! are `s + q − max(filled, s)` while its entry is queued, none once it is gone. The same
 //! reading and writing is in `lua/take.lua`, which appends to the queue.
 
+use crate::allocation::Allocation;
 use crate::domain::{Location, PoRef, Sku, Timestamp};
 use crate::error::StoreError;
 use serde::Serialize;
 use std::collections::HashMap;
+
+/// A SKU's preorder settings (`PUT /v1/skus/{sku}/preorders`, v1.5): kept in its stock
+/// hash (`pre`: empty, or the limit) so a take reads them with the level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Preorders {
+    /// At most this many units preordered at once, across its purchase orders; none: as
+    /// many as are on their way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+impl Preorders {
+    /// The stock-hash field holding them.
+    pub const FIELD: &'static str = "pre";
+
+    /// The field's value.
+    pub fn encode(&self) -> String {
+        self.limit.map(|l| l.to_string()).unwrap_or_default()
+    }
+
+    pub(crate) fn decode(text: &str) -> Option<Self> {
+        match text {
+            "" => Some(Self { limit: None }),
+            n => n.parse().ok().map(|l| Self { limit: Some(l) }),
+        }
+    }
+}
 
 /// A purchase order of one SKU, as `…/incoming` answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -167,6 +195,27 @@ impl PurchaseOrder {
         self.queue.retain(|(s, _)| *s != position);
         self.preordered -= waiting;
         waiting
+    }
+
+    /// A line the shelf cannot cover, as a preorder: all `quantity` units against the
+    /// soonest expected of `orders` (at `pin`, when given) with room for them, while the
+    /// SKU's `preordered` units stay within its limit. `None` when nothing has the room.
+    /// The script does the same (`crates/ops/src/lua/take.lua`).
+    pub(crate) fn draw(
+        orders: &[Self],
+        preorders: Preorders,
+        preordered: i64,
+        quantity: i64,
+        pin: Option<&Location>,
+    ) -> Option<Allocation> {
+        if preorders.limit.is_some_and(|l| preordered + quantity > l) {
+            return None;
+        }
+        orders
+            .iter()
+            .filter(|o| pin.is_none_or(|p| *p == o.location))
+            .find(|o| o.room() >= quantity)
+            .map(|o| Allocation::preorder(o.location.clone(), quantity, o.reference.clone(), o.next))
     }
 
     /// Every purchase order in a stock hash as read, soonest expected first.

@@ -12,6 +12,7 @@ use crate::Inventory;
 use crate::Unwritten;
 use crate::domain::{EntryKind, OrderId, RecordId, ReservationId, ReservationStatus, Sku, UserId};
 use crate::error::{Error, StoreError};
+use crate::purchase_order::PurchaseOrder;
 use crate::txn::{self, Optimistic, Plan};
 use redis::{Cmd, Value};
 use serde::Serialize;
@@ -51,6 +52,10 @@ pub struct Reservation {
     /// active hold back, and a cancel or expiry the units too.
     #[serde(skip)]
     pub(crate) counted: Vec<Sku>,
+    /// The purchase orders its preorder lines wait for, as the transition's WATCH read them
+    /// (`Transition::read_more`): its end tells their filled units from those still waiting.
+    #[serde(skip)]
+    pub(crate) queues: Vec<(Sku, crate::purchase_order::PurchaseOrder)>,
 }
 
 impl Reservation {
@@ -134,6 +139,7 @@ impl Reservation {
             parts,
             saga,
             counted,
+            queues: Vec::new(),
             reservation_id: *id,
             status: ReservationStatus::parse(field(&fields, "status").map_err(|_| corrupt("status"))?)
                 .ok_or_else(|| corrupt("status"))?,
@@ -235,6 +241,22 @@ pub(crate) async fn run<S: Step>(
     result.map(|output| Ran { output, parts })
 }
 
+/// A stored hold's preorder lines, as (SKU, purchase order); nothing for a hold without
+/// (its items are not even decoded then).
+fn preorder_lines(fields: &HashMap<String, String>) -> Vec<(Sku, crate::domain::PoRef)> {
+    let Some(items) = fields.get("items").filter(|i| i.contains("\"purchase_order\"")) else {
+        return Vec::new();
+    };
+    let lines: Vec<OrderLine> = serde_json::from_str(items).unwrap_or_default();
+    lines
+        .into_iter()
+        .filter_map(|l| {
+            let reference = l.allocations.iter().find_map(|a| a.purchase_order.clone())?;
+            Some((l.sku, reference))
+        })
+        .collect()
+}
+
 struct Transition<'a, S> {
     store: &'a Inventory,
     key: String,
@@ -268,6 +290,27 @@ impl<S: Step> Optimistic for Transition<'_, S> {
         }
     }
 
+    /// A hold with preorder lines: each one's purchase order, watched from here on (its
+    /// SKU shares the hold's slot), so the end knows which units a receipt filled.
+    fn read_more(&self, snapshot: &Vec<Value>, pipe: &mut redis::Pipeline) {
+        let Some(Value::Array(_) | Value::Map(_)) = snapshot.first() else {
+            return;
+        };
+        let fields: HashMap<String, String> = snapshot
+            .first()
+            .and_then(|v| redis::from_redis_value(v.clone()).ok())
+            .unwrap_or_default();
+        for (sku, reference) in preorder_lines(&fields) {
+            let key = self.store.keys().stock(&sku);
+            pipe.cmd("WATCH").arg(&key);
+            pipe.cmd("HGET").arg(&key).arg(PurchaseOrder::field(&reference));
+        }
+    }
+
+    fn add_more(&self, snapshot: &mut Vec<Value>, more: Vec<Value>) {
+        snapshot.extend(more);
+    }
+
     fn decide(&self, snapshot: Vec<Value>, _attempt: u32) -> Result<Plan<S::Output>, Self::Rejection> {
         let protocol = |e: String| Unwritten::Refused(Error::Store(StoreError::Protocol(e.into())));
         let mut values = snapshot.into_iter();
@@ -281,7 +324,18 @@ impl<S: Step> Optimistic for Transition<'_, S> {
             Some(Ok(f)) => f,
             _ => return Err(protocol(format!("reservation {} read failed", self.id))),
         };
-        let found = Reservation::from_fields(&self.id, fields).map_err(|e| Unwritten::Refused(e.into()))?;
+        let queued = preorder_lines(&fields);
+        let mut found = Reservation::from_fields(&self.id, fields).map_err(|e| Unwritten::Refused(e.into()))?;
+        if let Some(resv) = found.as_mut() {
+            // After each WATCH's `OK`, its purchase order.
+            let read: Vec<Value> = values.skip(1).step_by(2).collect();
+            for ((sku, reference), text) in queued.into_iter().zip(read) {
+                let text: Option<String> = redis::from_redis_value(text).unwrap_or(None);
+                if let Some(order) = text.and_then(|t| PurchaseOrder::decode(reference, &t)) {
+                    resv.queues.push((sku, order));
+                }
+            }
+        }
         if let Some(resv) = &found {
             let holds_stock = resv.parts.is_empty();
             *self.touched.lock().expect("not poisoned") = resv

@@ -145,12 +145,14 @@ impl Take {
         }
     }
 
-    /// Whether a line the shelf cannot cover may be preordered: by a sale (a purchase or a
-    /// one-slot checkout), not by a hold. A hold's end gives its units back without reading
-    /// its SKUs' purchase orders, so it could not tell a preorder's filled units from those
-    /// still waiting; and a cross-slot cart's holds are how a saga sells.
+    /// Whether a line the shelf cannot cover may be preordered: by a purchase, a checkout
+    /// or a hold in one slot, not by one slot's part of a cross-slot cart, whose units a
+    /// saga moves between records in several slots, away from the purchase order's.
     pub(crate) fn preorders_allowed(&self) -> bool {
-        matches!(self.record, Record::Order { .. })
+        match &self.record {
+            Record::Order { .. } => true,
+            Record::Reservation { fields, .. } => !fields.iter().any(|(name, _)| *name == "saga"),
+        }
     }
 
     fn destination(&self) -> &'static str {
