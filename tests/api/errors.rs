@@ -54,6 +54,7 @@ fn the_contract_lists_every_error_code_with_its_status() {
         Error::SkuInUse {
             sku: sku.clone(),
             reserved: 1,
+            preordered: 0,
         },
         Error::UnknownPurchaseOrder {
             sku: sku.clone(),

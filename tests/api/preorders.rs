@@ -196,6 +196,12 @@ async fn receipts_fill_preorders_oldest_first_and_a_cancel_gives_incoming_back()
         assert_eq!(status, 409);
         let report = app.verify().await;
         assert!(report.ok, "{strategy}: {:?}", report.violations);
+        // Units still waiting keep the SKU from retiring with its purchase orders.
+        let (status, body) = app.send(Method::DELETE, &format!("/v1/skus/{sku}"), None).await;
+        assert_eq!(
+            (status, &body["error"], &body["preordered"]),
+            (409, &json!("sku_in_use"), &json!(8))
+        );
     }
     let movements = app.movement_kinds("fill-watch", 50).await;
     assert!(movements.contains(&"fill".to_owned()), "{movements:?}");
@@ -296,4 +302,38 @@ async fn held_preorders_are_filled_sold_cancelled_and_expired_by_what_waits() {
         let report = app.verify().await;
         assert!(report.ok, "{strategy}: {:?}", report.violations);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_finds_a_queue_that_lost_or_invented_a_preorder() {
+    let app = spawn_app().await;
+    app.set_stock("q", 0).await;
+    expect(&app, "q", "PO-1", 10, "2030-01-15T09:00:00Z").await;
+    preorders(&app, "q", json!({"enabled": true})).await;
+    let (status, _) = buy(&app, "q", 3, "watch").await;
+    assert_eq!(status, 201);
+    assert!(app.verify().await.ok);
+    let key = app.store.keys().stock(&stockwatch::domain::Sku::parse("q").unwrap());
+    let mut conn = app.redis.raw().await;
+    let field = async |conn: &mut redis::aio::MultiplexedConnection, value: &str| {
+        let _: () = redis::cmd("HSET")
+            .arg(&key)
+            .arg("po:PO-1")
+            .arg(value)
+            .query_async(conn)
+            .await
+            .unwrap();
+    };
+    let rules =
+        |report: stockwatch::ops::Report| -> Vec<&'static str> { report.violations.iter().map(|v| v.rule).collect() };
+    // The queue forgot the sale: its units would never be filled.
+    field(&mut conn, "10,0,1894698000000,default,3,0;").await;
+    let found = rules(app.verify().await);
+    assert!(found.contains(&"preorder_lost"), "{found:?}");
+    // The queue holds a preorder nobody made.
+    field(&mut conn, "10,0,1894698000000,default,5,0;0:3,3:2").await;
+    let found = rules(app.verify().await);
+    assert!(found.contains(&"preorder_orphaned"), "{found:?}");
+    field(&mut conn, "10,0,1894698000000,default,3,0;0:3").await;
+    assert!(app.verify().await.ok);
 }

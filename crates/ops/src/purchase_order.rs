@@ -153,6 +153,12 @@ impl PurchaseOrder {
         (position + quantity - self.filled.max(position)).clamp(0, quantity)
     }
 
+    /// Units of a preorder at `position` of `quantity` units that would still wait were it
+    /// queued: none once receipts filled past it.
+    pub(crate) fn waiting_if_queued(&self, position: i64, quantity: i64) -> i64 {
+        self.waiting_in(position, quantity)
+    }
+
     /// Units of the preorder at `position` still waiting: none once filled or cancelled.
     pub fn waiting(&self, position: i64) -> i64 {
         self.queue

@@ -28,7 +28,8 @@ pub struct Retired {
     pub retired_at: i64,
 }
 
-/// Retires `sku`: `unknown_sku` if it does not exist, `sku_in_use` while units are reserved.
+/// Retires `sku`: `unknown_sku` if it does not exist, `sku_in_use` while units are reserved
+/// or preordered. Its purchase orders go with it.
 pub async fn retire(store: &Inventory, sku: &Sku) -> Result<Retired, Error> {
     let keys = store.keys();
     let slot = keys.slot_of_sku(sku);
@@ -48,6 +49,7 @@ pub async fn retire(store: &Inventory, sku: &Sku) -> Result<Retired, Error> {
         return Err(Error::SkuInUse {
             sku: sku.clone(),
             reserved,
+            preordered: 0,
         });
     }
     // Listed before its first field, so `verify` never misses a retired SKU's units.
@@ -93,10 +95,12 @@ impl Optimistic for Retire<'_> {
         let (store, sku) = (self.store, self.sku);
         let level = Level::parse(sku, &fields)?.ok_or_else(|| Error::unknown_sku(sku))?;
         let totals = level.totals;
-        if totals.reserved != 0 {
+        // Preorders still waiting would wait for purchase orders that go with the SKU.
+        if totals.reserved != 0 || totals.preordered != 0 {
             return Err(Error::SkuInUse {
                 sku: sku.clone(),
                 reserved: totals.reserved,
+                preordered: totals.preordered,
             });
         }
         let keys = store.keys();

@@ -43,6 +43,9 @@ pub struct ErrorBody {
     /// `sku_in_use`: units held by active reservations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved: Option<i64>,
+    /// `sku_in_use`: units preordered and still waiting (v1.5; only when some are).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preordered: Option<i64>,
     /// `reservation_not_active`: the reservation's status; `order_not_cancellable`: the
     /// order's.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,9 +188,14 @@ impl Error {
                 body.returned = Some(*returned);
                 body.requested = Some(*requested);
             }
-            Self::SkuInUse { sku, reserved } => {
+            Self::SkuInUse {
+                sku,
+                reserved,
+                preordered,
+            } => {
                 body.sku = Some(sku.to_string());
                 body.reserved = Some(*reserved);
+                body.preordered = (*preordered != 0).then_some(*preordered);
             }
             Self::AdmissionRequired { sku } | Self::AdmissionInvalid { sku } | Self::NoQueue { sku } => {
                 body.sku = Some(sku.to_string());

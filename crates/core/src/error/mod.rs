@@ -169,6 +169,8 @@ pub enum Error {
         sku: Sku,
         /// Units held by active reservations.
         reserved: i64,
+        /// Units sold or held as preorders, still waiting for their purchase orders (v1.5).
+        preordered: i64,
     },
     /// The reservation is confirmed, cancelled or expired (possibly not yet swept).
     #[error("reservation is {status}, not active")]

@@ -20,6 +20,7 @@ fn every_variant_has_the_contract_shape() {
             Error::SkuInUse {
                 sku: sku.clone(),
                 reserved: 2,
+                preordered: 0,
             },
             409,
             "sku_in_use",

@@ -23,6 +23,8 @@ pub(super) struct Expected {
     pub(super) by_location: ByLocation,
     /// Retired SKUs made again, seen among the live ones.
     pub(super) reborn: HashSet<String>,
+    /// The preorders live records hold, for their purchase orders' queues.
+    pub(super) queued: super::preorders::Queued,
 }
 
 impl Expected {
@@ -45,6 +47,7 @@ impl Expected {
         let in_orders = self.sold.remove(sku).unwrap_or(0) - retired.unwrap_or(0);
         let in_index = self.low.as_mut().map(|low| low.remove(sku));
         self.by_location.check(sku, level, violations);
+        self.queued.check(sku, level, violations);
         let mut broken = |rule: &'static str, message: String| {
             violations.push(Violation {
                 rule,

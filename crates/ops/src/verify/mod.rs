@@ -6,6 +6,7 @@
 
 mod expected;
 mod locations;
+mod preorders;
 
 use super::Order;
 use super::level::Level;
@@ -71,6 +72,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
     let mut by_location = ByLocation::default();
 
     let mut sold: HashMap<String, i64> = HashMap::new();
+    let mut queued = preorders::Queued::default();
     // Orders, then holds, then the SKUs, each a SCAN step at a time: what stays in memory is
     // per SKU with orders or holds.
     let (mut order_keys, mut orders) = (KeyScan::new(store, &keys.order_pattern(), STEP), 0);
@@ -83,6 +85,10 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             match raw.as_deref().map(serde_json::from_str::<Order>) {
                 Some(Ok(order)) => {
                     let order = settled(store, order);
+                    let live = order.derived_status() != crate::domain::OrderStatus::Cancelled;
+                    for line in order.items.iter().filter(|_| live) {
+                        queued.line(line);
+                    }
                     for line in &order.items {
                         let returned = order.returned(&line.sku);
                         if returned > line.quantity {
@@ -175,6 +181,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
                 });
             }
             for line in resv.items {
+                queued.line(&line);
                 by_location.reserved(&line);
                 *reserved.entry(line.sku.into()).or_default() += line.quantity;
             }
@@ -206,6 +213,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
         low: built.then_some(low),
         by_location,
         reborn: HashSet::new(),
+        queued,
     };
     let (mut stock_keys, mut skus) = (KeyScan::new(store, &keys.stock_pattern(), STEP), 0);
     while let Some(chunk) = stock_keys.next().await? {
