@@ -49,7 +49,7 @@ impl Queued {
                 }
             }
             for &(position, units) in &held {
-                let queued = order.queue.iter().any(|e| *e == (position, units));
+                let queued = order.queue.contains(&(position, units));
                 if !queued && order.waiting_if_queued(position, units) > 0 {
                     broken(
                         "preorder_lost",
