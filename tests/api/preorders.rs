@@ -337,3 +337,46 @@ async fn verify_finds_a_queue_that_lost_or_invented_a_preorder() {
     field(&mut conn, "10,0,1894698000000,default,3,0;0:3").await;
     assert!(app.verify().await.ok);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn preorders_on_a_cluster_and_never_across_slots() {
+    use crate::cluster::{TestCluster, cart, one_per_master};
+    use stockwatch::domain::{Available, Location, PoRef, Quantity, Strategy, Timestamp, UserId};
+    use stockwatch::ops::{self, level::Preorders};
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let [a, b, _] = one_per_master("soon");
+    let po = PoRef::parse("PO-1", "ref").unwrap();
+    let at = Timestamp::from_millis(1_900_000_000_000).unwrap();
+    let default = Location::default_location();
+    for sku in [&a, &b] {
+        ops::set_stock(&store, sku, Available::try_from(0).unwrap())
+            .await
+            .unwrap();
+        ops::expect(&store, sku, &po, Quantity::try_from(20).unwrap(), at, &default)
+            .await
+            .unwrap();
+        ops::set_preorders(&store, sku, Some(Preorders { limit: None }))
+            .await
+            .unwrap();
+    }
+    let ann = UserId::parse(&"ann".into()).unwrap();
+    for strategy in [Strategy::Watch, Strategy::Lua] {
+        let bought = ops::purchase(&store, strategy, &a, Quantity::try_from(3).unwrap(), &ann, None)
+            .await
+            .unwrap();
+        assert_eq!(bought.purchase_order.as_ref(), Some(&po), "{strategy:?}");
+        // A cart across masters is a saga of holds in several slots: it does not preorder.
+        let across = ops::checkout(&store, strategy, &cart(&[(&a, 1), (&b, 1)]), &ann, None).await;
+        assert!(
+            matches!(across, Err(stockwatch::error::Error::InsufficientStock { .. })),
+            "{strategy:?}: {across:?}"
+        );
+    }
+    let got = ops::receive(&store, &a, &po, Some(Quantity::try_from(10).unwrap()))
+        .await
+        .unwrap();
+    assert_eq!((got.stock.available, got.stock.preordered, got.stock.sold), (4, 0, 6));
+    let report = ops::verify(&store).await.unwrap();
+    assert!(report.ok, "{:?}", report.violations);
+}
