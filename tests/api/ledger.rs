@@ -952,3 +952,76 @@ async fn cancellations_and_returns_land_in_the_books_and_verify_knows_them() {
     assert!(rules.contains(&"returns_differ"), "{rules:?}");
     assert!(rules.contains(&"order_lines_mismatch"), "{rules:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn preorders_land_in_the_books_and_they_agree_with_redis() {
+    let books = TestBooks::start().await;
+    let app = app_with_books(&books, true).await;
+    app.set_stock("kit", 2).await;
+    let (status, _) = app
+        .post(
+            "/v1/skus/kit/incoming",
+            json!({"ref": "PO-1", "quantity": 10, "expected_at": "2030-01-15T09:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/skus/kit/preorders",
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let buy = |n: i64, strategy: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({"sku": "kit", "quantity": n, "user_id": "erin"});
+            let (status, order) = app.post(&format!("/v1/purchases?strategy={strategy}"), body).await;
+            assert_eq!(status, 201, "{order}");
+            order
+        }
+    };
+    buy(2, "watch").await;
+    let a = buy(3, "lua").await;
+    let b = buy(4, "watch").await;
+    assert_eq!((&a["preorder"], &b["preorder"]), (&json!(true), &json!(true)));
+    let hold = app.reserve("lua", &[("kit", 2)], 600).await;
+    // 5 arrive: all of a, 2 of b; then b and the hold are cancelled.
+    let (status, _) = app
+        .post("/v1/skus/kit/incoming/PO-1/receive", json!({"quantity": 5}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .post(
+            &format!("/v1/orders/{}/cancel", b["order_id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let id = hold["reservation_id"].as_str().unwrap();
+    let (status, _) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 200);
+    let stock = app.stock("kit").await;
+    assert_eq!(
+        (
+            &stock["available"],
+            &stock["sold"],
+            &stock["reserved"],
+            &stock["preordered"]
+        ),
+        (&json!(2), &json!(5), &json!(0), &json!(0)),
+        "{stock}"
+    );
+    let report = check(&app.store, &books).await;
+    assert!(report.ok, "{:?}", report.differences);
+    let pool = books.pool().await;
+    let filled: i64 =
+        sqlx::query_scalar("SELECT sum(quantity)::bigint FROM movements WHERE sku = 'kit' AND kind = 'fill'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(filled, 5);
+    let verified = app.verify().await;
+    assert!(verified.ok, "{:?}", verified.violations);
+}
