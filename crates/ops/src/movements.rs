@@ -32,8 +32,8 @@ pub struct Movement {
     /// Unique per SKU; a later movement has a larger SEQ.
     pub id: String,
     /// `set`, `restock`, `purchase`, `checkout`, `reserve`, `confirm`, `cancel`, `expire`,
-    /// `transfer` or `adjust`; since v1.5 also `cancel_order`, `return`, `damage`, `restore`
-    /// and `write_off`.
+    /// `transfer` or `adjust`; since v1.5 also `cancel_order`, `return`, `damage`, `restore`,
+    /// `write_off`, `expect`, `receive` and `fill`.
     #[schema(value_type = String)]
     pub kind: EntryKind,
     /// Units moved; for `set` and `adjust`, the difference it made to `available` (may be
@@ -58,7 +58,8 @@ pub struct Movement {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub reason: Option<Reason>,
-    /// The purchase order an `expect` or `receive` belongs to (v1.5).
+    /// The purchase order an `expect`, `receive` or `fill` belongs to, or a preorder's sale
+    /// or hold waits for (v1.5).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub purchase_order: Option<crate::domain::PoRef>,
