@@ -211,7 +211,7 @@ mod tests {
             header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
             "{header}"
         );
-        assert!(header.contains("local A_COUNT = 13\n"), "{header}");
+        assert!(header.contains("local A_COUNT = 14\n"), "{header}");
         assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
     }
 }
