@@ -1024,4 +1024,21 @@ async fn preorders_land_in_the_books_and_they_agree_with_redis() {
     assert_eq!(filled, 5);
     let verified = app.verify().await;
     assert!(verified.ok, "{:?}", verified.violations);
+    // Books that lost a purchase order, or miscounted a preorder, are named.
+    sqlx::query("UPDATE movements SET d_preordered = d_preordered + 1 WHERE sku = 'kit' AND kind = 'fill'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM movements WHERE sku = 'kit' AND kind = 'expect'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let report = check(&app.store, &books).await;
+    let rules: Vec<&str> = report.differences.iter().map(|d| d.rule).collect();
+    assert_eq!(
+        rules,
+        ["incoming_mismatch", "preordered_mismatch"],
+        "{:?}",
+        report.differences
+    );
 }

@@ -229,6 +229,27 @@ async fn bad_preorder_settings_are_a_4xx_and_change_nothing() {
     let (status, got) = preorders(&app, "ghost", json!({"enabled": true})).await;
     assert_eq!((status, got["error"].as_str()), (404, Some("unknown_sku")));
     assert_eq!(app.dump().await, before);
+    // Keyed: a resend is the first answer; the key with other settings is refused.
+    let put = |body: Value| {
+        app.client
+            .put(app.url("/v1/skus/plain/preorders"))
+            .header("Idempotency-Key", "pre-1")
+            .json(&body)
+            .send()
+    };
+    let first = put(json!({"enabled": true, "limit": 5})).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let again: Value = put(json!({"enabled": true, "limit": 5}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let other = put(json!({"enabled": false})).await.unwrap();
+    assert_eq!(other.status(), 422);
+    assert_eq!(app.stock("plain").await["preorders"], json!({"limit": 5}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

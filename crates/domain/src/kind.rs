@@ -146,6 +146,19 @@ impl EntryKind {
         self.deltas().map(|[_, r, s, rec, d]| [0, r, s, rec, d])
     }
 
+    /// What one unit of a line of this kind does to the units preordered and waiting:
+    /// `waiting` says the line is a preorder's units still waiting (its allocation names a
+    /// purchase order). A preorder sold or held adds them; a cancel, expiry or return of
+    /// waiting units, or a receipt's `fill`, takes them away.
+    pub fn preordered(self, waiting: bool) -> i64 {
+        match (self, waiting) {
+            (Self::Fill, _) => -1,
+            (Self::Purchase | Self::Checkout | Self::Reserve, true) => 1,
+            (Self::Cancel | Self::Expire | Self::CancelOrder | Self::Return, true) => -1,
+            _ => 0,
+        }
+    }
+
     /// What one unit of this kind does to `received` (stock received net of write-offs).
     pub fn received(self) -> i64 {
         self.deltas().map_or(0, |d| d[3])

@@ -87,8 +87,8 @@ fn allocations_of(json: Option<&str>) -> Vec<crate::ops::level::Allocation> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Difference {
     /// `not_drained`, `dead_letter`, `counter_mismatch`, `order_lines_mismatch`,
-    /// `order_missing_in_ledger`, `order_differs`, `returns_differ` (v1.5) or
-    /// `order_missing_in_redis`.
+    /// `order_missing_in_ledger`, `order_differs`, `returns_differ`, `incoming_mismatch`,
+    /// `preordered_mismatch` (v1.5) or `order_missing_in_redis`.
     pub rule: &'static str,
     /// The SKU or order it is about.
     pub subject: String,
@@ -158,6 +158,7 @@ pub async fn check(
         ));
     }
     compare_counters(store, pool, &mut report).await?;
+    crate::on_the_way::compare(store, pool, &mut report).await?;
     compare_orders(store, pool, retention, &mut report).await?;
     report.ok = report.differences.is_empty();
     Ok(report)

@@ -32,6 +32,7 @@ mod books;
 mod dead;
 mod fault;
 mod feed;
+mod on_the_way;
 mod project;
 mod returns;
 mod trim;

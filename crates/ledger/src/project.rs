@@ -93,7 +93,7 @@ struct Rows {
     m_qty: Vec<i64>,
     m_ref: Vec<String>,
     m_at: Vec<i64>,
-    m_d: [Vec<i64>; 5],
+    m_d: [Vec<i64>; 6],
     // return_lines
     returns: super::returns::ReturnRows,
     // reservation_transitions
@@ -148,10 +148,8 @@ impl Rows {
             if let (Some(shelf), Some(preorder)) = (entry.kind.deltas(), entry.kind.preorder_deltas()) {
                 for (i, line) in entry.lines.iter().enumerate() {
                     // A preorder's units still waiting touch no shelf.
-                    let d = match line.allocations.iter().any(|a| a.purchase_order.is_some()) {
-                        true => preorder,
-                        false => shelf,
-                    };
+                    let waiting = line.allocations.iter().any(|a| a.purchase_order.is_some());
+                    let d = if waiting { preorder } else { shelf };
                     rows.m_slot.push(slot);
                     rows.m_entry.push(fed.key.clone());
                     rows.m_no.push(i32::try_from(i + 1).unwrap_or(i32::MAX));
@@ -160,7 +158,8 @@ impl Rows {
                     rows.m_qty.push(line.quantity);
                     rows.m_ref.push(entry.reference.clone());
                     rows.m_at.push(entry.at);
-                    for (column, unit) in rows.m_d.iter_mut().zip(d) {
+                    let preordered = entry.kind.preordered(waiting);
+                    for (column, unit) in rows.m_d.iter_mut().zip(d.into_iter().chain([preordered])) {
                         column.push(unit * line.quantity);
                     }
                 }
@@ -229,12 +228,12 @@ impl Rows {
             .await?;
         }
         if !self.m_slot.is_empty() {
-            let [da, dr, ds, drec, ddam] = &self.m_d;
+            let [da, dr, ds, drec, ddam, dpre] = &self.m_d;
             sqlx::query(
-                "INSERT INTO movements (slot, entry_id, line_no, kind, sku, quantity, ref, at, d_available, d_reserved, d_sold, d_received, d_damaged)
-                 SELECT sl, e, n, k, s, q, r, to_timestamp(a / 1000.0), da, dr, ds, drec, ddam
+                "INSERT INTO movements (slot, entry_id, line_no, kind, sku, quantity, ref, at, d_available, d_reserved, d_sold, d_received, d_damaged, d_preordered)
+                 SELECT sl, e, n, k, s, q, r, to_timestamp(a / 1000.0), da, dr, ds, drec, ddam, dpre
                  FROM UNNEST($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[],
-                             $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[]) AS t(sl, e, n, k, s, q, r, a, da, dr, ds, drec, ddam)
+                             $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[]) AS t(sl, e, n, k, s, q, r, a, da, dr, ds, drec, ddam, dpre)
                  ON CONFLICT DO NOTHING",
             )
             .bind(&self.m_slot)
@@ -250,6 +249,7 @@ impl Rows {
             .bind(ds)
             .bind(drec)
             .bind(ddam)
+            .bind(dpre)
             .execute(&mut *tx)
             .await?;
         }

@@ -438,21 +438,18 @@ end
 -- buyers of one hot SKU makes two HINCRBYs, not a hundred. The script is atomic, so no
 -- reader can tell. A SKU with alert rules is written take by take instead, so that each
 -- alert reports the level its own take left. `took`: units out of `available` per key, in
--- the order `touched` (every summed key); `into[field][key]`:
+-- the order `touched` (every summed key: each take moves `available`, a preorder by 0); `into[field][key]`:
 -- units into every other field. `logs`: the history lists pushed past their cap, trimmed once
 -- at the end (most pushes leave a list under it: no LTRIM at all).
 local took, touched, into, fields, logs = {}, {}, {}, {}, {}
 local function add(key, field, delta)
   if ruled[key] then
     redis.call('HINCRBY', key, field, delta)
-    return
-  end
-  -- A preorder moves no `available`: its key is listed all the same.
-  if not took[key] then
-    took[key] = 0
-    touched[#touched + 1] = key
-  end
-  if field == 'available' then
+  elseif field == 'available' then
+    if not took[key] then
+      took[key] = 0
+      touched[#touched + 1] = key
+    end
     took[key] = took[key] - delta
   else
     local sums = into[field]
@@ -473,7 +470,9 @@ for b = 1, buyers do
       local key, q, o = KEYS[k + i - 1], qty[base + i], queued[base + i]
       local parts = drawn[base + i]
       if o then
-        -- A preorder's units come from no shelf: they wait for their purchase order.
+        -- A preorder's units come from no shelf: they wait for their purchase order. (No
+        -- units out of `available`, but the key is listed for the summed writes.)
+        add(key, 'available', 0)
         add(key, dest, q)
         if o[1][2] ~= 'default' then add(key, dest .. '@' .. o[1][2], q) end
         named, parts = true, nil
