@@ -284,11 +284,9 @@ local function decide(b)
     if refused then return refused end
   end
   local short = nil
-  local preorders = ARGV[a + A_PREORDERS] == '1'
   for i = 1, n do
     local key, q, pin = KEYS[k + i - 1], qty[base + i], ARGV[a + A_COUNT + n + i - 1]
     local list, lacking = places[key], nil
-    queued[base + i] = nil
     if list then
       local parts, refusal = draw(list, q, pin)
       if refusal == 'unknown_location' then return {'unknown_location', i} end
@@ -304,7 +302,7 @@ local function decide(b)
     end
     if lacking then
       -- What the shelf cannot cover may be preordered whole, when the SKU allows it.
-      local o = preorders and pre[key] and preorder(key, q, pin)
+      local o = pre[key] and ARGV[a + A_PREORDERS] == '1' and preorder(key, q, pin)
       if o then
         queued[base + i] = o
       else
@@ -490,8 +488,10 @@ for b = 1, buyers do
       end
       -- The movement, in the history list's format (crates/ops/src/movements.rs).
       local log = KEYS[k + n + i - 1]
-      local length = redis.call('LPUSH', log, ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] ..
-        ' ' .. ARGV[a + A_REFERENCE] .. ' ' .. ARGV[a + A_AT_MS] .. (o and (' po=' .. o[1][1]) or ''))
+      local entry = ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] .. ' ' .. ARGV[a + A_REFERENCE] ..
+        ' ' .. ARGV[a + A_AT_MS]
+      if o then entry = entry .. ' po=' .. o[1][1] end
+      local length = redis.call('LPUSH', log, entry)
       if length > maxlen and not logs[log] then
         logs[log] = true
         logs[#logs + 1] = log
