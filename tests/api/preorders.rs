@@ -16,6 +16,21 @@ async fn preorders(app: &TestApp, sku: &str, body: Value) -> (u16, Value) {
         .await
 }
 
+/// A SKU with nothing on the shelf, `incoming` units on their way (`PO-1`) and preorders on.
+async fn preorder_only(app: &TestApp, sku: &str, incoming: i64) -> Value {
+    app.set_stock(sku, 0).await;
+    expect(app, sku, "PO-1", incoming, "2030-01-15T09:00:00Z").await;
+    let (status, body) = preorders(app, sku, json!({"enabled": true})).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The stock's counters called `names`, in that order.
+async fn counters<const N: usize>(app: &TestApp, sku: &str, names: [&str; N]) -> [i64; N] {
+    let stock = app.stock(sku).await;
+    names.map(|n| stock[n].as_i64().unwrap_or_else(|| panic!("{n} in {stock}")))
+}
+
 async fn buy(app: &TestApp, sku: &str, quantity: i64, strategy: &str) -> (u16, Value) {
     let body = json!({"sku": sku, "quantity": quantity, "user_id": "u-1"});
     app.post(&format!("/v1/purchases?strategy={strategy}"), body).await
@@ -26,10 +41,7 @@ async fn a_preorder_rush_sells_exactly_what_is_incoming() {
     let app = spawn_app().await;
     for strategy in ["watch", "lua"] {
         let sku = format!("pre-{strategy}");
-        app.set_stock(&sku, 0).await;
-        expect(&app, &sku, "PO-1", 300, "2030-01-15T09:00:00Z").await;
-        let (status, body) = preorders(&app, &sku, json!({"enabled": true})).await;
-        assert_eq!(status, 200, "{body}");
+        let body = preorder_only(&app, &sku, 300).await;
         assert_eq!(
             body,
             json!({"sku": sku, "enabled": true, "incoming": 300, "preordered": 0})
@@ -37,16 +49,10 @@ async fn a_preorder_rush_sells_exactly_what_is_incoming() {
         let statuses = app.rush_limited(&sku, 1000, strategy, 200).await;
         assert_eq!(count(&statuses, 201), 300, "{strategy}");
         assert_eq!(count(&statuses, 409), 700, "{strategy}");
-        let stock = app.stock(&sku).await;
         assert_eq!(
-            (
-                &stock["available"],
-                &stock["sold"],
-                &stock["incoming"],
-                &stock["preordered"]
-            ),
-            (&json!(0), &json!(300), &json!(300), &json!(300)),
-            "{strategy}: {stock}"
+            counters(&app, &sku, ["available", "sold", "incoming", "preordered"]).await,
+            [0, 300, 300, 300],
+            "{strategy}"
         );
         assert_eq!(app.units_in_orders(&sku).await, 300);
         let report = app.verify().await;
@@ -160,16 +166,10 @@ async fn receipts_fill_preorders_oldest_first_and_a_cancel_gives_incoming_back()
         );
         let (status, cancelled) = app.post(&format!("{}/cancel", order_of(&c)), json!({})).await;
         assert_eq!(status, 200, "{cancelled}");
-        let stock = app.stock(&sku).await;
         assert_eq!(
-            (
-                &stock["available"],
-                &stock["sold"],
-                &stock["incoming"],
-                &stock["preordered"]
-            ),
-            (&json!(1), &json!(8), &json!(10), &json!(3)),
-            "{stock}"
+            counters(&app, &sku, ["available", "sold", "incoming", "preordered"]).await,
+            [1, 8, 10, 3],
+            "{sku}"
         );
         let (_, orders) = app.get(&format!("/v1/skus/{sku}/incoming")).await;
         let late = orders["purchase_orders"]
@@ -257,10 +257,7 @@ async fn held_preorders_are_filled_sold_cancelled_and_expired_by_what_waits() {
     let app = spawn_app().await;
     for strategy in ["watch", "lua"] {
         let sku = format!("hold-{strategy}");
-        app.set_stock(&sku, 0).await;
-        expect(&app, &sku, "PO-1", 10, "2030-01-15T09:00:00Z").await;
-        let (status, _) = preorders(&app, &sku, json!({"enabled": true})).await;
-        assert_eq!(status, 200);
+        preorder_only(&app, &sku, 10).await;
         let first = app.reserve(strategy, &[(&sku, 3)], 600).await;
         assert_eq!(
             (&first["items"][0]["preorder"], &first["items"][0]["purchase_order"]),
@@ -268,12 +265,7 @@ async fn held_preorders_are_filled_sold_cancelled_and_expired_by_what_waits() {
             "{first}"
         );
         let second = app.reserve(strategy, &[(&sku, 4)], 600).await;
-        let stock = app.stock(&sku).await;
-        assert_eq!(
-            (&stock["reserved"], &stock["preordered"]),
-            (&json!(7), &json!(7)),
-            "{stock}"
-        );
+        assert_eq!(counters(&app, &sku, ["reserved", "preordered"]).await, [7, 7], "{sku}");
         // 5 arrive: the first hold in full, 2 of the second.
         let (status, _) = app
             .post(&format!("/v1/skus/{sku}/incoming/PO-1/receive"), json!({"quantity": 5}))
@@ -283,16 +275,10 @@ async fn held_preorders_are_filled_sold_cancelled_and_expired_by_what_waits() {
         let id = second["reservation_id"].as_str().unwrap();
         let (status, body) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
         assert_eq!(status, 200, "{body}");
-        let stock = app.stock(&sku).await;
         assert_eq!(
-            (
-                &stock["available"],
-                &stock["reserved"],
-                &stock["incoming"],
-                &stock["preordered"]
-            ),
-            (&json!(2), &json!(3), &json!(5), &json!(0)),
-            "{strategy}: {stock}"
+            counters(&app, &sku, ["available", "reserved", "incoming", "preordered"]).await,
+            [2, 3, 5, 0],
+            "{strategy}"
         );
         // The first is sold: its order's line waits for nothing.
         let id = first["reservation_id"].as_str().unwrap();
@@ -314,11 +300,10 @@ async fn held_preorders_are_filled_sold_cancelled_and_expired_by_what_waits() {
         while app.stock(&sku).await["preordered"] != 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        let stock = app.stock(&sku).await;
         assert_eq!(
-            (&stock["available"], &stock["reserved"], &stock["preordered"]),
-            (&json!(0), &json!(2), &json!(0)),
-            "{strategy}: {stock}"
+            counters(&app, &sku, ["available", "reserved", "preordered"]).await,
+            [0, 2, 0],
+            "{strategy}"
         );
         let report = app.verify().await;
         assert!(report.ok, "{strategy}: {:?}", report.violations);
@@ -328,9 +313,7 @@ async fn held_preorders_are_filled_sold_cancelled_and_expired_by_what_waits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_finds_a_queue_that_lost_or_invented_a_preorder() {
     let app = spawn_app().await;
-    app.set_stock("q", 0).await;
-    expect(&app, "q", "PO-1", 10, "2030-01-15T09:00:00Z").await;
-    preorders(&app, "q", json!({"enabled": true})).await;
+    preorder_only(&app, "q", 10).await;
     let (status, _) = buy(&app, "q", 3, "watch").await;
     assert_eq!(status, 201);
     assert!(app.verify().await.ok);

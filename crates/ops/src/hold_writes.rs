@@ -118,23 +118,17 @@ impl Reservation {
     /// filled ones among them) and a preorder's units still waiting for their purchase
     /// order (as read in [`Self::queues`]).
     fn released(&self, line: &OrderLine) -> (Vec<Allocation>, Vec<Allocation>) {
+        let orders: Vec<PurchaseOrder> = self
+            .queues
+            .iter()
+            .filter(|(sku, _)| *sku == line.sku)
+            .map(|(_, o)| o.clone())
+            .collect();
         let (mut shelf, mut waiting) = (Vec::new(), Vec::new());
         for a in line.drawn() {
-            let (Some(reference), Some(position)) = (&a.purchase_order, a.position) else {
-                shelf.push(a);
-                continue;
-            };
-            let still = self
-                .queues
-                .iter()
-                .find(|(sku, o)| *sku == line.sku && &o.reference == reference)
-                .map_or(0, |(_, o)| o.waiting(position));
-            if a.quantity > still {
-                shelf.push(Allocation::at(a.location.clone(), a.quantity - still));
-            }
-            if still > 0 {
-                waiting.push(Allocation { quantity: still, ..a });
-            }
+            let (on_shelf, still) = PurchaseOrder::split(a, &orders);
+            shelf.extend(on_shelf);
+            waiting.extend(still);
         }
         (shelf, waiting)
     }

@@ -224,6 +224,32 @@ impl PurchaseOrder {
             .map(|o| Allocation::preorder(o.location.clone(), quantity, o.reference.clone(), o.next))
     }
 
+    /// What a release (a cancel, an expiry) makes of allocation `a`, given its purchase
+    /// order as read (`orders`: the SKU's): units for the shelf (a preorder's filled ones
+    /// among them), and a preorder's units still waiting, which go back to the order.
+    pub(crate) fn split(a: Allocation, orders: &[Self]) -> (Option<Allocation>, Option<Allocation>) {
+        let (Some(reference), Some(position)) = (&a.purchase_order, a.position) else {
+            return (Some(a), None);
+        };
+        let waiting = orders
+            .iter()
+            .find(|o| &o.reference == reference)
+            .map_or(0, |o| o.waiting(position));
+        let shelf = (a.quantity > waiting).then(|| Allocation::at(a.location.clone(), a.quantity - waiting));
+        let waiting = (waiting > 0).then_some(Allocation { quantity: waiting, ..a });
+        (shelf, waiting)
+    }
+
+    /// Units of a line drawn as `drawn` still waiting for their purchase orders (`orders`:
+    /// the SKU's, as read).
+    pub(crate) fn waiting_in_line(drawn: &[Allocation], orders: &[Self]) -> i64 {
+        drawn
+            .iter()
+            .filter_map(|a| Self::split(a.clone(), orders).1)
+            .map(|a| a.quantity)
+            .sum()
+    }
+
     /// Every purchase order in a stock hash as read, soonest expected first.
     pub(crate) fn all_of(sku: &Sku, fields: &HashMap<String, String>) -> Result<Vec<Self>, StoreError> {
         let mut orders = fields

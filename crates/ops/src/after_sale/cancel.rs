@@ -4,6 +4,7 @@ use crate::domain::{Disposition, EntryKind, OrderId, OrderStatus, Sku};
 use crate::error::Error;
 use crate::idempotency::Idempotency;
 use crate::level::{Allocation, Level};
+use crate::purchase_order::PurchaseOrder;
 use crate::{Inventory, Order};
 use std::collections::HashMap;
 
@@ -58,20 +59,6 @@ impl Step for Cancel {
 /// already filled by a receipt are on the shelf like any other, and those still waiting go
 /// back to their purchase order's room (kept as a preorder allocation).
 fn undone(a: Allocation, level: &Level) -> Vec<Allocation> {
-    let (Some(reference), Some(position)) = (&a.purchase_order, a.position) else {
-        return vec![a];
-    };
-    let waiting = level
-        .orders
-        .iter()
-        .find(|o| &o.reference == reference)
-        .map_or(0, |o| o.waiting(position));
-    let mut parts = Vec::new();
-    if a.quantity > waiting {
-        parts.push(Allocation::at(a.location.clone(), a.quantity - waiting));
-    }
-    if waiting > 0 {
-        parts.push(Allocation { quantity: waiting, ..a });
-    }
-    parts
+    let (shelf, waiting) = PurchaseOrder::split(a, &level.orders);
+    shelf.into_iter().chain(waiting).collect()
 }

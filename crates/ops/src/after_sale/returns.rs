@@ -69,7 +69,10 @@ fn line(order: &Order, item: &ReturnItem, levels: &HashMap<Sku, Level>) -> Resul
     let sold = order.items.iter().find(|l| l.sku == item.sku);
     // A preorder's units still waiting for their purchase order never reached the customer:
     // they cannot come back (cancelling the order gives them back to the purchase order).
-    let waiting = sold.map_or(0, |l| waiting(l, levels.get(&l.sku)));
+    let waiting = sold.map_or(0, |l| {
+        let orders = levels.get(&l.sku).map_or(&[][..], |level| &level.orders);
+        crate::purchase_order::PurchaseOrder::waiting_in_line(&l.allocations, orders)
+    });
     let (sold_units, returned) = sold.map_or((0, 0), |l| (l.quantity - waiting, order.returned(&l.sku)));
     let Some(sold) = sold.filter(|_| requested <= sold_units - returned) else {
         return Err(Error::ReturnExceedsSold {
@@ -95,19 +98,6 @@ fn line(order: &Order, item: &ReturnItem, levels: &HashMap<Sku, Level>) -> Resul
         location: item.location.clone(),
         from: taken_off(order.still_sold(sold), requested, item.location.as_ref()),
     })
-}
-
-/// Units of `line` still waiting for their purchase order, by its SKU's stock.
-fn waiting(line: &crate::OrderLine, level: Option<&Level>) -> i64 {
-    line.allocations
-        .iter()
-        .filter_map(|a| Some((a.purchase_order.as_ref()?, a.position?)))
-        .map(|(reference, position)| {
-            level
-                .and_then(|l| l.orders.iter().find(|o| &o.reference == reference))
-                .map_or(0, |o| o.waiting(position))
-        })
-        .sum()
 }
 
 /// Which sales `quantity` returned units undo, from what is still sold per location: the
