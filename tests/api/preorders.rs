@@ -42,6 +42,11 @@ async fn a_preorder_rush_sells_exactly_what_is_incoming() {
     for strategy in ["watch", "lua"] {
         let sku = format!("pre-{strategy}");
         let body = preorder_only(&app, &sku, 300).await;
+        let rules = json!({"low_stock_threshold": 5});
+        let (status, _) = app
+            .send(Method::PUT, &format!("/v1/skus/{sku}/alerts"), Some(rules))
+            .await;
+        assert_eq!(status, 200);
         assert_eq!(
             body,
             json!({"sku": sku, "enabled": true, "incoming": 300, "preordered": 0})
@@ -72,6 +77,15 @@ async fn a_preorder_rush_sells_exactly_what_is_incoming() {
             "{got}"
         );
         assert_eq!(got["purchase_order"]["preordered"], 0);
+        // Every unit went to a preorder: nothing was back in stock, not even for a moment.
+        let (_, alerts) = app.get(&format!("/v1/alerts?sku={sku}")).await;
+        let kinds: Vec<&str> = alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["type"].as_str())
+            .collect();
+        assert!(!kinds.contains(&"back_in_stock"), "{kinds:?}");
         let report = app.verify().await;
         assert!(report.ok, "{strategy}: {:?}", report.violations);
     }

@@ -137,19 +137,22 @@ impl Step for &Receive<'_> {
         change.set_fields(vec![(field, order.encode())]);
         change.add("incoming", &order.location, -requested);
         change.receive(&order.location, requested, true);
-        let extra = [("location", order.location.as_str()), ("po", order.reference.as_str())];
-        change.record(EntryKind::Receive, requested, requested, &extra);
         if filled > 0 {
             // The order's preorders, oldest first, take what they wait for: those units are
-            // sold (or held) already, so they leave `available` as they arrive.
+            // sold (or held) already, so they leave `available` as they arrive. Before the
+            // movements, so the alert check sees the net change once.
             change.add("available", &order.location, -filled);
-            change.record(EntryKind::Fill, filled, -filled, &extra);
             // `preordered` is no field of its own (the orders' queues are): the answer's
             // level follows the queue by hand.
             change.level.totals.preordered -= filled;
             if let Some(place) = change.level.places.iter_mut().find(|p| p.name == order.location) {
                 place.counts.preordered -= filled;
             }
+        }
+        let extra = [("location", order.location.as_str()), ("po", order.reference.as_str())];
+        change.record(EntryKind::Receive, requested, requested - filled, &extra);
+        if filled > 0 {
+            change.record(EntryKind::Fill, filled, 0, &extra);
         }
         *self.after.lock().expect("not poisoned") = Some(order);
         Ok(())
