@@ -357,9 +357,9 @@ async fn verify_finds_a_queue_that_lost_or_invented_a_preorder() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn preorders_on_a_cluster_and_never_across_slots() {
+async fn preorders_on_a_cluster_in_one_slot_and_across_slots() {
     use crate::cluster::{TestCluster, cart, one_per_master};
-    use stockwatch::domain::{Available, Location, PoRef, Quantity, Strategy, Timestamp, UserId};
+    use stockwatch::domain::{Available, Disposition, Location, PoRef, Quantity, Strategy, Timestamp, UserId};
     use stockwatch::ops::{self, level::Preorders};
     let cluster = TestCluster::start().await;
     let store = cluster.store(|_| {});
@@ -367,33 +367,53 @@ async fn preorders_on_a_cluster_and_never_across_slots() {
     let po = PoRef::parse("PO-1", "ref").unwrap();
     let at = Timestamp::from_millis(1_900_000_000_000).unwrap();
     let default = Location::default_location();
+    let units = |n: u32| Quantity::try_from(n).unwrap();
     for sku in [&a, &b] {
         ops::set_stock(&store, sku, Available::try_from(0).unwrap())
             .await
             .unwrap();
-        ops::expect(&store, sku, &po, Quantity::try_from(20).unwrap(), at, &default)
-            .await
-            .unwrap();
+        ops::expect(&store, sku, &po, units(40), at, &default).await.unwrap();
         ops::set_preorders(&store, sku, Some(Preorders { limit: None }))
             .await
             .unwrap();
     }
     let ann = UserId::parse(&"ann".into()).unwrap();
+    let waiting = |sku: &stockwatch::domain::Sku| {
+        let store = store.clone();
+        let sku = sku.clone();
+        async move { ops::get_stock(&store, &sku).await.unwrap().preordered }
+    };
     for strategy in [Strategy::Watch, Strategy::Lua] {
-        let bought = ops::purchase(&store, strategy, &a, Quantity::try_from(3).unwrap(), &ann, None)
+        let bought = ops::purchase(&store, strategy, &a, units(3), &ann, None).await.unwrap();
+        assert_eq!(bought.purchase_order.as_ref(), Some(&po), "{strategy:?}");
+        // A cart across masters preorders in each slot; cancelled, each slot gives its
+        // waiting units back to its own purchase order, exactly once.
+        let across = ops::checkout(&store, strategy, &cart(&[(&a, 2), (&b, 5)]), &ann, None)
             .await
             .unwrap();
-        assert_eq!(bought.purchase_order.as_ref(), Some(&po), "{strategy:?}");
-        // A cart across masters is a saga of holds in several slots: it does not preorder.
-        let across = ops::checkout(&store, strategy, &cart(&[(&a, 1), (&b, 1)]), &ann, None).await;
-        assert!(
-            matches!(across, Err(stockwatch::error::Error::InsufficientStock { .. })),
-            "{strategy:?}: {across:?}"
+        assert!(across.items.iter().all(|l| l.preorder), "{strategy:?}: {across:?}");
+        let before = (waiting(&a).await, waiting(&b).await);
+        ops::cancel_order(&store, &across.order_id, Disposition::Restock, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            (waiting(&a).await, waiting(&b).await),
+            (before.0 - 2, before.1 - 5),
+            "{strategy:?}"
+        );
+        // A hold across masters, cancelled: the same.
+        let items = cart(&[(&a, 1), (&b, 1)]);
+        let ttl = stockwatch::domain::TtlSeconds::parse(Some(&serde_json::json!(600))).unwrap();
+        let held = ops::reserve(&store, strategy, &items, &ann, ttl, None).await.unwrap();
+        let before = (waiting(&a).await, waiting(&b).await);
+        ops::cancel(&store, &held.reservation_id, None).await.unwrap();
+        assert_eq!(
+            (waiting(&a).await, waiting(&b).await),
+            (before.0 - 1, before.1 - 1),
+            "{strategy:?}"
         );
     }
-    let got = ops::receive(&store, &a, &po, Some(Quantity::try_from(10).unwrap()))
-        .await
-        .unwrap();
+    let got = ops::receive(&store, &a, &po, Some(units(10))).await.unwrap();
     assert_eq!((got.stock.available, got.stock.preordered, got.stock.sold), (4, 0, 6));
     let report = ops::verify(&store).await.unwrap();
     assert!(report.ok, "{:?}", report.violations);

@@ -241,15 +241,21 @@ pub(crate) async fn run<S: Step>(
     result.map(|output| Ran { output, parts })
 }
 
-/// A stored hold's preorder lines, as (SKU, purchase order); nothing for a hold without
-/// (its items are not even decoded then).
-fn preorder_lines(fields: &HashMap<String, String>) -> Vec<(Sku, crate::domain::PoRef)> {
+/// A stored hold's preorder lines whose stock it holds itself, in its own slot, as (SKU,
+/// purchase order); nothing for a hold without (its items are not even decoded then), nor
+/// for a cross-slot reservation (its parts hold the stock, each in its slot).
+fn preorder_lines(
+    store: &Inventory,
+    id: &ReservationId,
+    fields: &HashMap<String, String>,
+) -> Vec<(Sku, crate::domain::PoRef)> {
     let Some(items) = fields.get("items").filter(|i| i.contains("\"purchase_order\"")) else {
         return Vec::new();
     };
     let lines: Vec<OrderLine> = serde_json::from_str(items).unwrap_or_default();
     lines
         .into_iter()
+        .filter(|l| store.keys().slot_of_sku(&l.sku) == id.slot())
         .filter_map(|l| {
             let reference = l.allocations.iter().find_map(|a| a.purchase_order.clone())?;
             Some((l.sku, reference))
@@ -300,7 +306,7 @@ impl<S: Step> Optimistic for Transition<'_, S> {
             .first()
             .and_then(|v| redis::from_redis_value(v.clone()).ok())
             .unwrap_or_default();
-        for (sku, reference) in preorder_lines(&fields) {
+        for (sku, reference) in preorder_lines(self.store, &self.id, &fields) {
             let key = self.store.keys().stock(&sku);
             pipe.cmd("WATCH").arg(&key);
             pipe.cmd("HGET").arg(&key).arg(PurchaseOrder::field(&reference));
@@ -324,7 +330,7 @@ impl<S: Step> Optimistic for Transition<'_, S> {
             Some(Ok(f)) => f,
             _ => return Err(protocol(format!("reservation {} read failed", self.id))),
         };
-        let queued = preorder_lines(&fields);
+        let queued = preorder_lines(self.store, &self.id, &fields);
         let mut found = Reservation::from_fields(&self.id, fields).map_err(|e| Unwritten::Refused(e.into()))?;
         if let Some(resv) = found.as_mut() {
             // After each WATCH's `OK`, its purchase order.

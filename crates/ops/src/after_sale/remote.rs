@@ -167,6 +167,7 @@ impl Optimistic for Share<'_> {
             .filter(|l| reads.contains_key(&l.sku))
             .cloned()
             .collect();
+        let lines = writes::as_now(lines, &reads);
         let at = now_ms();
         let mut writes = writes::slot_writes(self.store, &self.order, &self.user, self.kind, &lines, &reads, at)?;
         writes.extend(writes::journal(

@@ -8,7 +8,7 @@ use crate::alerts::crossing_cmd;
 use crate::domain::{Disposition, EntryKind, Location, OrderId, RecordId, Reference, Sku, UserId};
 use crate::error::{Error, StoreError};
 use crate::journal::{Entry, journal_cmd};
-use crate::level::{Level, field_at};
+use crate::level::{Allocation, Level, field_at};
 use crate::movements::MovementLog;
 use crate::purchase_order::PurchaseOrder;
 use crate::{Inventory, OrderLine};
@@ -48,6 +48,45 @@ pub(super) fn parsed(skus: &[&Sku], values: &mut impl Iterator<Item = Value>) ->
         }
     }
     Ok(reads)
+}
+
+/// `lines` as they stand at this share's read: a preorder's units the plan found waiting
+/// (read in another slot, before this share's WATCH) that a receipt has filled since go to
+/// the shelf instead of back to the purchase order.
+pub(super) fn as_now(lines: Vec<ReturnLine>, reads: &HashMap<Sku, SlotRead>) -> Vec<ReturnLine> {
+    lines
+        .into_iter()
+        .map(|mut line| {
+            let Some(read) = reads.get(&line.sku) else { return line };
+            let mut from = Vec::with_capacity(line.from.len());
+            for a in std::mem::take(&mut line.from) {
+                let waiting_now = match (&a.purchase_order, a.position) {
+                    (Some(reference), Some(position)) => read
+                        .level
+                        .orders
+                        .iter()
+                        .find(|o| &o.reference == reference)
+                        .map_or(0, |o| o.waiting(position)),
+                    _ => {
+                        from.push(a);
+                        continue;
+                    }
+                };
+                let filled_since = a.quantity - waiting_now.min(a.quantity);
+                if filled_since > 0 {
+                    from.push(Allocation::at(a.location.clone(), filled_since));
+                }
+                if a.quantity > filled_since {
+                    from.push(Allocation {
+                        quantity: a.quantity - filled_since,
+                        ..a
+                    });
+                }
+            }
+            line.from = from;
+            line
+        })
+        .collect()
 }
 
 /// The counter a disposition sends units to.

@@ -302,7 +302,7 @@ local function decide(b)
     end
     if lacking then
       -- What the shelf cannot cover may be preordered whole, when the SKU allows it.
-      local o = pre[key] and ARGV[a + A_PREORDERS] == '1' and preorder(key, q, pin)
+      local o = pre[key] and preorder(key, q, pin)
       if o then
         queued[base + i] = o
       else

@@ -139,12 +139,9 @@ impl Take {
                 Draw::Drawn(d) => drawn.push(d),
                 Draw::UnknownLocation => return Ok((Outcome::UnknownLocation(i), Vec::new())),
                 // What the shelf cannot cover may be preordered whole, when the SKU allows it.
-                Draw::Short(available) => match self.preorders_allowed() {
-                    true => match level.draw_preorder(line.quantity.get(), line.location.as_ref()) {
-                        Some(preorder) => drawn.push(vec![preorder]),
-                        None => short.push((i, available)),
-                    },
-                    false => short.push((i, available)),
+                Draw::Short(available) => match level.draw_preorder(line.quantity.get(), line.location.as_ref()) {
+                    Some(preorder) => drawn.push(vec![preorder]),
+                    None => short.push((i, available)),
                 },
             }
         }

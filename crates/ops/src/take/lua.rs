@@ -173,7 +173,6 @@ impl Take {
                 BuyerArg::RetentionMs => Arg::Int(convert::i64_of(retention)),
                 BuyerArg::Entry => Arg::Str(self.entry.as_deref().unwrap_or("")),
                 BuyerArg::Admission => Arg::Str(admission.as_str()),
-                BuyerArg::Preorders => Arg::Str(if self.preorders_allowed() { "1" } else { "0" }),
             });
         }
         for line in lines {

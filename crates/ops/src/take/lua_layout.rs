@@ -67,8 +67,6 @@ layout! {
         /// The admissions its request presented: '' for none, else '+' then ';SKU:UNTIL'
         /// for each verified admission of its customer.
         Admission = "A_ADMISSION",
-        /// `1` when a line the shelf cannot cover may be preordered (`Take::preorders_allowed`).
-        Preorders = "A_PREORDERS",
     }
 }
 
@@ -211,7 +209,7 @@ mod tests {
             header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
             "{header}"
         );
-        assert!(header.contains("local A_COUNT = 14\n"), "{header}");
+        assert!(header.contains("local A_COUNT = 13\n"), "{header}");
         assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
     }
 }

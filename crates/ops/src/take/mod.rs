@@ -145,16 +145,6 @@ impl Take {
         }
     }
 
-    /// Whether a line the shelf cannot cover may be preordered: by a purchase, a checkout
-    /// or a hold in one slot, not by one slot's part of a cross-slot cart, whose units a
-    /// saga moves between records in several slots, away from the purchase order's.
-    pub(crate) fn preorders_allowed(&self) -> bool {
-        match &self.record {
-            Record::Order { .. } => true,
-            Record::Reservation { fields, .. } => !fields.iter().any(|(name, _)| *name == "saga"),
-        }
-    }
-
     fn destination(&self) -> &'static str {
         match self.record {
             Record::Order { .. } => "sold",
