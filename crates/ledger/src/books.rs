@@ -158,7 +158,9 @@ pub async fn check(
         ));
     }
     compare_counters(store, pool, &mut report).await?;
-    crate::on_the_way::compare(store, pool, &mut report).await?;
+    for (rule, subject, message) in crate::on_the_way::compare(store, pool).await? {
+        report.differences.push(diff(rule, &subject, message));
+    }
     compare_orders(store, pool, retention, &mut report).await?;
     report.ok = report.differences.is_empty();
     Ok(report)

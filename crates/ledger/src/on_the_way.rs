@@ -4,16 +4,19 @@
 //! counter of record beside its purchase orders, so each is read from the stock hash as
 //! `verify` reads it. A retired SKU's purchase orders went with it: only live SKUs count.
 
-use crate::books::{Difference, LedgerReport};
 use crate::ops::level::Level;
 use crate::store::Store;
 use crate::{LedgerError, domain::Sku};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap};
 
-/// Adds a difference for each live SKU whose `incoming` or preordered units the books
-/// disagree with.
-pub(crate) async fn compare(store: &Store, pool: &PgPool, report: &mut LedgerReport) -> Result<(), LedgerError> {
+/// One difference found: its rule, its SKU and a sentence with the numbers.
+pub(crate) type Found = (&'static str, String, String);
+
+/// A difference for each live SKU whose `incoming` or preordered units the books disagree
+/// with.
+pub(crate) async fn compare(store: &Store, pool: &PgPool) -> Result<Vec<Found>, LedgerError> {
+    let mut found = Vec::new();
     let keys = store.keys();
     // Per live SKU: (incoming, preordered); only a SKU with units incoming has preorders.
     let mut redis: BTreeMap<String, (i64, i64)> = BTreeMap::new();
@@ -49,15 +52,12 @@ pub(crate) async fn compare(store: &Store, pool: &PgPool, report: &mut LedgerRep
             ("preordered_mismatch", "preordered", preordered, pre_books),
         ] {
             if here != there {
-                report.differences.push(Difference {
-                    rule,
-                    subject: sku.clone(),
-                    message: format!("{name} is {here} in Redis but the ledger's movements add up to {there}"),
-                });
+                let message = format!("{name} is {here} in Redis but the ledger's movements add up to {there}");
+                found.push((rule, sku.clone(), message));
             }
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// A SKU's units preordered, from its purchase orders' queues.
