@@ -58,6 +58,9 @@ pub struct LocationStock {
     /// Units kept back there (v1.5).
     #[serde(default)]
     pub safety_stock: i64,
+    /// Units preordered there (v1.5).
+    #[serde(default)]
+    pub preordered: i64,
     /// Draw order: lower first.
     pub priority: i64,
 }

@@ -85,8 +85,9 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             match raw.as_deref().map(serde_json::from_str::<Order>) {
                 Some(Ok(order)) => {
                     let order = settled(store, order);
-                    let live = order.derived_status() != crate::domain::OrderStatus::Cancelled;
-                    for line in order.items.iter().filter(|_| live) {
+                    // A line not all back yet may still wait (a cancel's share in a slot
+                    // still pending counts as not back: `settled` leaves it out).
+                    for line in order.items.iter().filter(|l| order.returned(&l.sku) < l.quantity) {
                         queued.line(line);
                     }
                     for line in &order.items {
