@@ -37,8 +37,9 @@ fn segment() -> impl Strategy<Value = String> {
         1 => Just("00000000-0000-0000-0000-000000000000".to_owned()),
         // Weighted: names of the SKU alphabet are what reach the handlers (and `unknown_sku`)
         // instead of the router's refusals; unweighted, 500 cases often reached none of them
-        // (the coverage check below failed in 2 of 4 runs).
-        4 => "[A-Za-z0-9._-]{1,70}",
+        // (the coverage check below failed in 2 of 4 runs), and at 4 a CI run still missed
+        // `unknown_sku` once (about 4 expected hits in 500 cases; 10 gives about 7).
+        10 => "[A-Za-z0-9._-]{1,70}",
         1 => "\\PC{0,20}".prop_map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect()),
     ]
 }
