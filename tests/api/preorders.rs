@@ -418,3 +418,106 @@ async fn preorders_on_a_cluster_in_one_slot_and_across_slots() {
     let report = ops::verify(&store).await.unwrap();
     assert!(report.ok, "{:?}", report.violations);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn preorders_receipts_and_cancels_racing_keep_every_invariant() {
+    let app = spawn_app().await;
+    preorder_only(&app, "race", 200).await;
+    expect(&app, "race", "PO-2", 100, "2030-02-15T09:00:00Z").await;
+    let buy = |i: usize| {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(if i.is_multiple_of(2) {
+                "/v1/purchases?strategy=watch"
+            } else {
+                "/v1/purchases?strategy=lua"
+            }),
+        );
+        async move {
+            let body = json!({"sku": "race", "quantity": 1 + i % 3, "user_id": format!("u{i}")});
+            let resp = client.post(url).json(&body).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap();
+            (status, body)
+        }
+    };
+    // A first wave of sales, whose orders the second wave cancels while more sales and
+    // receipts race them.
+    let first: Vec<Value> = futures_util::future::join_all((0..60).map(buy))
+        .await
+        .into_iter()
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body)
+        .collect();
+    let mut tasks = Vec::new();
+    for i in 60..260 {
+        let sale = buy(i);
+        tasks.push(tokio::spawn(async move { sale.await.0 }));
+    }
+    for (n, order) in first.iter().enumerate().filter(|(n, _)| n % 3 == 0) {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/v1/orders/{}/cancel", order["order_id"].as_str().unwrap())),
+        );
+        let disposition = if n % 2 == 0 { "restock" } else { "damaged" };
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .json(&json!({"disposition": disposition}))
+                .send()
+                .await
+                .unwrap();
+            resp.status().as_u16()
+        }));
+    }
+    for i in 0..15 {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/v1/skus/race/incoming/PO-{}/receive", 1 + i % 2)),
+        );
+        tasks.push(tokio::spawn(async move {
+            let resp = client.post(url).json(&json!({"quantity": 7})).send().await.unwrap();
+            resp.status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!([200, 201, 409].contains(&status), "{status}");
+        statuses.push(status);
+    }
+    // Sales both went through and ran out; every cancel and receipt landed.
+    let (sales, rest) = statuses.split_at(200);
+    assert!(count(sales, 201) > 50 && count(sales, 409) > 0, "{sales:?}");
+    assert!(rest.iter().all(|s| *s == 200), "{rest:?}");
+    assert!(!first.is_empty());
+    let report = app.verify().await;
+    assert!(report.ok, "{:?}", report.violations);
+    let [incoming, preordered, sold] = counters(&app, "race", ["incoming", "preordered", "sold"]).await;
+    assert!(preordered <= incoming, "{preordered} preordered of {incoming} incoming");
+    assert_eq!(sold, app.units_in_orders("race").await - returned_units(&app).await);
+}
+
+/// Units of the app's orders that came back (their returns and cancellations).
+async fn returned_units(app: &TestApp) -> i64 {
+    let mut conn = app.redis.raw().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:order:*", app.store.keys().prefix()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut back = 0;
+    for key in keys {
+        let raw: String = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();
+        let order: Value = serde_json::from_str(&raw).unwrap();
+        for ret in order["returns"].as_array().into_iter().flatten() {
+            back += ret["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["quantity"].as_i64().unwrap())
+                .sum::<i64>();
+        }
+    }
+    back
+}
