@@ -148,7 +148,7 @@ impl Rows {
             if let (Some(shelf), Some(preorder)) = (entry.kind.deltas(), entry.kind.preorder_deltas()) {
                 for (i, line) in entry.lines.iter().enumerate() {
                     // A preorder's units still waiting touch no shelf.
-                    let waiting = line.allocations.iter().any(|a| a.purchase_order.is_some());
+                    let waiting = crate::ops::level::Allocation::preorder_of(&line.allocations).is_some();
                     let d = if waiting { preorder } else { shelf };
                     rows.m_slot.push(slot);
                     rows.m_entry.push(fed.key.clone());

@@ -11,29 +11,35 @@ pub async fn get_order(store: &Inventory, id: &OrderId) -> Result<Order, Error> 
     Ok(order)
 }
 
-/// Fills in each preorder line's units still waiting, from its purchase order's queue (a
-/// read per preorder line; other orders read nothing more). A purchase order gone with its
-/// retired SKU has nothing waiting.
+/// Fills in each preorder line's units still waiting, from its purchase order's queue (one
+/// round trip for all of them; an order without preorders reads nothing more). A purchase
+/// order gone with its retired SKU has nothing waiting.
 async fn with_waiting(store: &Inventory, order: &mut Order) -> Result<(), Error> {
-    for line in &mut order.items {
-        let Some((reference, position)) = line
-            .allocations
-            .iter()
-            .find_map(|a| Some((a.purchase_order.clone()?, a.position?)))
-        else {
-            continue;
-        };
-        let text: Option<String> = store
-            .query(
-                redis::cmd("HGET")
-                    .arg(store.keys().stock(&line.sku))
-                    .arg(PurchaseOrder::field(&reference)),
-            )
-            .await?;
+    let preorders: Vec<(usize, crate::domain::PoRef, i64)> = order
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            line.allocations
+                .iter()
+                .find_map(|a| Some((i, a.purchase_order.clone()?, a.position?)))
+        })
+        .collect();
+    if preorders.is_empty() {
+        return Ok(());
+    }
+    let reads = preorders.iter().map(|(i, reference, _)| {
+        redis::cmd("HGET")
+            .arg(store.keys().stock(&order.items[*i].sku))
+            .arg(PurchaseOrder::field(reference))
+            .to_owned()
+    });
+    let texts: Vec<Option<String>> = store.read_all(reads.collect()).await?;
+    for ((i, reference, position), text) in preorders.into_iter().zip(texts) {
         let waiting = text
             .and_then(|t| PurchaseOrder::decode(reference, &t))
             .map_or(0, |o| o.waiting(position));
-        line.waiting = Some(waiting);
+        order.items[i].waiting = Some(waiting);
     }
     Ok(())
 }

@@ -118,15 +118,10 @@ impl Reservation {
     /// filled ones among them) and a preorder's units still waiting for their purchase
     /// order (as read in [`Self::queues`]).
     fn released(&self, line: &OrderLine) -> (Vec<Allocation>, Vec<Allocation>) {
-        let orders: Vec<PurchaseOrder> = self
-            .queues
-            .iter()
-            .filter(|(sku, _)| *sku == line.sku)
-            .map(|(_, o)| o.clone())
-            .collect();
+        let orders = self.queues.get(&line.sku).map_or(&[][..], Vec::as_slice);
         let (mut shelf, mut waiting) = (Vec::new(), Vec::new());
         for a in line.drawn() {
-            let (on_shelf, still) = PurchaseOrder::split(a, &orders);
+            let (on_shelf, still) = PurchaseOrder::split(a, orders);
             shelf.extend(on_shelf);
             waiting.extend(still);
         }
@@ -137,10 +132,7 @@ impl Reservation {
     fn requeued(&self, store: &Inventory, line: &OrderLine, waiting: &[Allocation]) -> Option<Cmd> {
         let a = waiting.first()?;
         let (reference, position) = (a.purchase_order.as_ref()?, a.position?);
-        let (_, order) = self
-            .queues
-            .iter()
-            .find(|(sku, o)| *sku == line.sku && &o.reference == reference)?;
+        let order = self.queues.get(&line.sku)?.iter().find(|o| &o.reference == reference)?;
         let mut order = order.clone();
         order.dequeue(position);
         Some(

@@ -148,15 +148,10 @@ impl PurchaseOrder {
         Some(order)
     }
 
-    /// Units of the queued preorder at `position` (of `quantity` units) still waiting.
-    fn waiting_in(&self, position: i64, quantity: i64) -> i64 {
-        (position + quantity - self.filled.max(position)).clamp(0, quantity)
-    }
-
-    /// Units of a preorder at `position` of `quantity` units that would still wait were it
+    /// Units of a preorder at `position` (of `quantity` units) that wait while it is
     /// queued: none once receipts filled past it.
-    pub(crate) fn waiting_if_queued(&self, position: i64, quantity: i64) -> i64 {
-        self.waiting_in(position, quantity)
+    pub(crate) fn waiting_in(&self, position: i64, quantity: i64) -> i64 {
+        (position + quantity - self.filled.max(position)).clamp(0, quantity)
     }
 
     /// Units of the preorder at `position` still waiting: none once filled or cancelled.
@@ -234,7 +229,8 @@ impl PurchaseOrder {
         let waiting = orders
             .iter()
             .find(|o| &o.reference == reference)
-            .map_or(0, |o| o.waiting(position));
+            .map_or(0, |o| o.waiting(position))
+            .min(a.quantity);
         let shelf = (a.quantity > waiting).then(|| Allocation::at(a.location.clone(), a.quantity - waiting));
         let waiting = (waiting > 0).then_some(Allocation { quantity: waiting, ..a });
         (shelf, waiting)

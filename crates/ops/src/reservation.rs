@@ -55,7 +55,7 @@ pub struct Reservation {
     /// The purchase orders its preorder lines wait for, as the transition's WATCH read them
     /// (`Transition::read_more`): its end tells their filled units from those still waiting.
     #[serde(skip)]
-    pub(crate) queues: Vec<(Sku, crate::purchase_order::PurchaseOrder)>,
+    pub(crate) queues: HashMap<Sku, Vec<crate::purchase_order::PurchaseOrder>>,
 }
 
 impl Reservation {
@@ -139,7 +139,7 @@ impl Reservation {
             parts,
             saga,
             counted,
-            queues: Vec::new(),
+            queues: HashMap::new(),
             reservation_id: *id,
             status: ReservationStatus::parse(field(&fields, "status").map_err(|_| corrupt("status"))?)
                 .ok_or_else(|| corrupt("status"))?,
@@ -338,7 +338,7 @@ impl<S: Step> Optimistic for Transition<'_, S> {
             for ((sku, reference), text) in queued.into_iter().zip(read) {
                 let text: Option<String> = redis::from_redis_value(text).unwrap_or(None);
                 if let Some(order) = text.and_then(|t| PurchaseOrder::decode(reference, &t)) {
-                    resv.queues.push((sku, order));
+                    resv.queues.entry(sku).or_default().push(order);
                 }
             }
         }

@@ -53,7 +53,7 @@ pub async fn reserve(
         parts: Vec::new(),
         saga: None,
         counted: Vec::new(),
-        queues: Vec::new(),
+        queues: Default::default(),
     };
     if saga::spans_slots(store, items) {
         // Boxed: a saga's future is large, and inline it would be moved on every hold.

@@ -8,7 +8,7 @@ use crate::alerts::crossing_cmd;
 use crate::domain::{Disposition, EntryKind, Location, OrderId, RecordId, Reference, Sku, UserId};
 use crate::error::{Error, StoreError};
 use crate::journal::{Entry, journal_cmd};
-use crate::level::{Allocation, Level, field_at};
+use crate::level::{Level, field_at};
 use crate::movements::MovementLog;
 use crate::purchase_order::PurchaseOrder;
 use crate::{Inventory, OrderLine};
@@ -60,28 +60,8 @@ pub(super) fn as_now(lines: Vec<ReturnLine>, reads: &HashMap<Sku, SlotRead>) -> 
             let Some(read) = reads.get(&line.sku) else { return line };
             let mut from = Vec::with_capacity(line.from.len());
             for a in std::mem::take(&mut line.from) {
-                let waiting_now = match (&a.purchase_order, a.position) {
-                    (Some(reference), Some(position)) => read
-                        .level
-                        .orders
-                        .iter()
-                        .find(|o| &o.reference == reference)
-                        .map_or(0, |o| o.waiting(position)),
-                    _ => {
-                        from.push(a);
-                        continue;
-                    }
-                };
-                let filled_since = a.quantity - waiting_now.min(a.quantity);
-                if filled_since > 0 {
-                    from.push(Allocation::at(a.location.clone(), filled_since));
-                }
-                if a.quantity > filled_since {
-                    from.push(Allocation {
-                        quantity: a.quantity - filled_since,
-                        ..a
-                    });
-                }
+                let (shelf, waiting) = PurchaseOrder::split(a, &read.level.orders);
+                from.extend(shelf.into_iter().chain(waiting));
             }
             line.from = from;
             line

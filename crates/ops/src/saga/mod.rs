@@ -265,7 +265,7 @@ impl CrossSlotCart<'_> {
             parts: Vec::new(),
             saga: Some(self.parent.id()),
             counted: Vec::new(),
-            queues: Vec::new(),
+            queues: Default::default(),
         };
         store.index_expiry_slot(slot).await?;
         let take = Take::hold(store, items.clone(), &part, None, deadline);

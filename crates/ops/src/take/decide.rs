@@ -89,7 +89,7 @@ impl Take {
                 // Empty (no allocation) unless a SKU has a sale.
                 let counting = counting(levels);
                 let (mut writes, positions) = self.writes(&receipt.drawn, &alerting(levels), &counting);
-                if receipt.drawn.iter().any(|d| is_preorder(d)) {
+                if receipt.drawn.iter().any(|d| Allocation::preorder_of(d).is_some()) {
                     writes.extend(self.preorder_writes(levels, &receipt.drawn));
                 }
                 if !counting.is_empty() {
@@ -152,18 +152,13 @@ impl Take {
             .iter()
             .zip(levels.iter().flatten())
             .zip(&drawn)
-            .map(|((l, level), d)| match is_preorder(d) {
+            .map(|((l, level), d)| match Allocation::preorder_of(d).is_some() {
                 true => level.totals.sellable(),
                 false => level.totals.sellable() - l.quantity.get(),
             })
             .collect();
         Ok((Outcome::Taken(left), drawn))
     }
-}
-
-/// Whether a line's units were preordered (they leave no shelf).
-pub(crate) fn is_preorder(drawn: &[Allocation]) -> bool {
-    drawn.iter().any(|a| a.purchase_order.is_some())
 }
 
 /// Per line, whether its SKU has alert rules (see `Take::writes`).

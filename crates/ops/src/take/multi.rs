@@ -10,7 +10,7 @@ use super::super::movements::MovementLog;
 use super::super::purchase_order::PurchaseOrder;
 use super::Record;
 use super::Take;
-use super::decide::{Verdict, is_preorder};
+use super::decide::Verdict;
 use super::gate::{Gate, has_sale};
 use super::receipt::Receipt;
 use crate::Unwritten;
@@ -43,7 +43,7 @@ impl Take {
             let key = self.store.keys().stock(&line.sku);
             positions.push(writes.len());
             // A preorder's units come from no shelf: they wait for their purchase order.
-            let preorder = is_preorder(drawn);
+            let preorder = Allocation::preorder_of(drawn).is_some();
             let from = (!preorder).then_some("available");
             writes.extend(shift(&key, drawn, from, Some(self.destination())));
             if *alerting && !preorder {

@@ -50,7 +50,7 @@ impl Queued {
             }
             for &(position, units) in &held {
                 let queued = order.queue.contains(&(position, units));
-                if !queued && order.waiting_if_queued(position, units) > 0 {
+                if !queued && order.waiting_in(position, units) > 0 {
                     broken(
                         "preorder_lost",
                         format!(
