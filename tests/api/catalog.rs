@@ -181,7 +181,27 @@ async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
     assert!(missed.is_empty(), "names there for the whole walk: {missed:?}");
     // After the churn: exactly the stable names, and the pages stay small.
     assert_eq!(walk_names(store, 1000).await, stable);
+    let bounds = assert_small_pages(&app, 3000).await;
+    assert!(bounds >= 3000 / 120, "split into pages: {bounds}");
     let keys = store.keys();
+    let mut conn = app.redis.raw().await;
+    // Removing every name leaves the first page's bound only.
+    names_in_chunks(store, &stable, 100, false).await;
+    assert!(walk_names(store, 100).await.is_empty());
+    let left: Vec<String> = redis::cmd("ZRANGE")
+        .arg(keys.catalog())
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, [""]);
+}
+
+/// Every catalog page holds 1 to 64 names and stays a listpack, and they hold `names` in
+/// all; the number of pages.
+async fn assert_small_pages(app: &TestApp, names: usize) -> usize {
+    let keys = app.store.keys();
     let mut conn = app.redis.raw().await;
     let bounds: Vec<String> = redis::cmd("ZRANGE")
         .arg(keys.catalog())
@@ -190,7 +210,7 @@ async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert!(bounds.len() >= 3000 / 120, "split into pages: {}", bounds.len());
+    let mut total = 0;
     for low in &bounds {
         let page = format!("{}{low}", keys.catalog_page_prefix());
         let (size, encoding): (usize, String) = redis::pipe()
@@ -204,16 +224,38 @@ async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
             .unwrap();
         assert!((1..=64).contains(&size), "page {low:?} holds {size}");
         assert_eq!(encoding, "listpack", "page {low:?}");
+        total += size;
     }
-    // Removing every name leaves the first page's bound only.
-    names_in_chunks(store, &stable, 100, false).await;
-    assert!(walk_names(store, 100).await.is_empty());
-    let left: Vec<String> = redis::cmd("ZRANGE")
-        .arg(keys.catalog())
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(left, [""]);
+    assert_eq!(total, names, "names over all pages");
+    bounds.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_added_in_bulk_fill_pages_in_runs_and_keep_them_small() {
+    let app = spawn_app().await;
+    let store = &app.store;
+    // A first import in name order, then chunks that land between and around its names, in
+    // a scrambled order, repeating some, with characters whose byte order differs from a
+    // locale's (`-` 0x2d, `.` 0x2e, digits, `A`, `_` 0x5f, `a`).
+    let first: Vec<String> = (0..2000).map(|i| format!("m-{i:05}")).collect();
+    let marks = ["-", ".", "0", "A", "_", "a"];
+    let mut later: Vec<String> = (0..3000)
+        .map(|i| format!("m-{:05}{}", (i * 7919) % 2100, marks[i % marks.len()]))
+        .collect();
+    later.extend(["A", "_", "a", "-", "m-", "z.z"].map(String::from));
+    for chunk in first
+        .chunks(500)
+        .chain(later.chunks(700))
+        .chain(first[100..900].chunks(300))
+    {
+        let skus: Vec<Sku> = chunk.iter().map(|n| Sku::parse(n).unwrap()).collect();
+        let refs: Vec<&Sku> = skus.iter().rev().collect();
+        catalog::add_all(store, &refs).await.unwrap();
+    }
+    let mut all: Vec<String> = first.into_iter().chain(later).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(walk_names(store, 333).await, all, "every name once, in byte order");
+    let pages = assert_small_pages(&app, all.len()).await;
+    assert!(pages >= all.len() / 64, "split into pages: {pages}");
 }

@@ -48,8 +48,17 @@ pub async fn add(store: &Inventory, sku: &Sku) -> Result<(), Error> {
 
 /// Records `skus` in the catalog in one call (an import's chunk).
 pub async fn add_all(store: &Inventory, skus: &[&Sku]) -> Result<(), Error> {
-    let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
-    call::<i64>(store, "add", &names).await.map(drop)
+    add_names(store, skus.iter().map(|s| s.as_str()).collect())
+        .await
+        .map(drop)
+}
+
+/// Adds `names` in one call; how many were new. The script takes them sorted as bytes and
+/// each once, so that a page takes its share in one ZADD.
+async fn add_names(store: &Inventory, mut names: Vec<&str>) -> Result<u64, Error> {
+    names.sort_unstable();
+    names.dedup();
+    call(store, "add", &names).await
 }
 
 /// Takes `sku` out of the catalog; called after its last write.
@@ -122,9 +131,7 @@ pub async fn backfill(store: &Inventory) -> Result<u64, Error> {
         if names.is_empty() {
             continue;
         }
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let new: u64 = call(store, "add", &names).await?;
-        added += new;
+        added += add_names(store, names.iter().map(String::as_str).collect()).await?;
     }
     // The one-set catalog of earlier versions, now rebuilt as pages.
     let _: () = store.query(redis::cmd("UNLINK").arg(keys.old_catalog())).await?;

@@ -90,9 +90,9 @@ impl Summary {
     }
 }
 
-/// Feeds rows to the store a chunk at a time, in a pipeline: while the caller reads a
-/// chunk, the one before it names its SKUs (catalog, alert list) and the one before that
-/// commits. Chunks commit one after another, so the rows of a SKU land in file order.
+/// Feeds rows to the store a chunk at a time, in a pipeline: while one chunk commits, the
+/// ones after it (up to [`IN_FLIGHT`] in all) are read and name their SKUs (catalog, alert
+/// list). Chunks commit one after another, so the rows of a SKU land in file order.
 pub struct Loader {
     store: Inventory,
     summary: Summary,
@@ -103,8 +103,9 @@ pub struct Loader {
     committed: Option<oneshot::Receiver<bool>>,
 }
 
-/// Chunks started and not yet counted.
-const IN_FLIGHT: usize = 2;
+/// Chunks started and not yet counted. With two, Redis and the importer took turns waiting
+/// for each other (each about two thirds busy); four keep both busy.
+const IN_FLIGHT: usize = 4;
 
 impl std::fmt::Debug for Loader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -4,7 +4,8 @@
 -- (KEYS[1]) holds each page's lower bound; the first page's is '' and always exists once a
 -- name does. A page's key is ARGV[2] .. its lower bound. Names sort as bytes.
 -- ARGV[1] is the operation:
---   'add', names...     -> how many were new; a page over PAGE_MAX splits in two
+--   'add', names...     -> how many were new (names sorted as bytes, each once); a
+--                          full page splits in two
 --   'remove', names...  -> how many were there; an empty page (but the first) goes
 --   'list', from, to, n -> up to n names within the ZRANGE BYLEX bounds from and to
 local dir, pages, op = KEYS[1], ARGV[2], ARGV[1]
@@ -17,18 +18,58 @@ local function page_of(name)
   return redis.call('ZRANGE', dir, '[' .. name, '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
 end
 
+-- Whether name `a` sorts before `b` as bytes, as ZRANGE BYLEX orders them (Lua's `<` on
+-- strings follows the server's locale instead).
+local function before(a, b)
+  for k = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, k), string.byte(b, k)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- Names come sorted as bytes and each once (the caller sorts them), so the names that go to
+-- one page are a run of ARGV, found by a binary search against the next page's bound: a page
+-- takes a run in one ZADD, never more names than keep it a listpack.
 if op == 'add' then
-  local added = 0
-  for i = 3, #ARGV do
-    local name = ARGV[i]
-    local low = page_of(name)
+  local added, i, n = 0, 3, #ARGV
+  while i <= n do
+    local low = page_of(ARGV[i])
     if not low then
       low = ''
       redis.call('ZADD', dir, 0, low)
     end
     local page = pages .. low
-    added = added + redis.call('ZADD', page, 0, name)
-    if redis.call('ZCARD', page) > PAGE_MAX then
+    -- The run: ARGV[i .. stop - 1], the names below the next page's bound.
+    local stop = n + 1
+    local next_low = redis.call('ZRANGE', dir, '(' .. low, '+', 'BYLEX', 'LIMIT', 0, 1)[1]
+    if next_low then
+      local lo, hi = i, n + 1
+      while lo < hi do
+        local mid = math.floor((lo + hi) / 2)
+        if before(ARGV[mid], next_low) then lo = mid + 1 else hi = mid end
+      end
+      stop = lo
+    end
+    local room = PAGE_MAX - redis.call('ZCARD', page)
+    local take = math.min(room, stop - i)
+    if take > 0 then
+      local args = {}
+      for k = i, i + take - 1 do
+        args[#args + 1] = 0
+        args[#args + 1] = ARGV[k]
+      end
+      added = added + redis.call('ZADD', page, unpack(args))
+      i = i + take
+    end
+    local last = i < stop and redis.call('ZRANGE', page, -1, -1)[1]
+    if last and before(last, ARGV[i]) then
+      -- Full, and the rest of the run comes after every name here (an import in name
+      -- order): the rest starts a page of its own.
+      redis.call('ZADD', dir, 0, ARGV[i])
+    elseif last then
+      -- Full with names of this run left: split it in two and look again, since the rest
+      -- may belong to either half.
       local upper = redis.call('ZRANGE', page, PAGE_MAX / 2, -1)
       local args = {}
       for _, m in ipairs(upper) do
