@@ -36,6 +36,7 @@ mod lanes;
 mod layout;
 mod ledger;
 mod low_stock;
+mod low_stock_at;
 mod movements;
 mod operability;
 mod otlp;

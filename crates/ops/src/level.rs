@@ -156,10 +156,11 @@ pub struct Level {
 }
 
 impl Level {
-    /// Its entry in the low-stock index: scored by `available` while that is below its
-    /// `low_threshold`, else none (`lua/low_index.lua` holds the same rule for scripts).
-    pub fn low_stock_score(&self) -> Option<i64> {
-        let available = self.totals.sellable();
+    /// Its entry in the low-stock index, in total or at `place`: scored by what can be sold
+    /// there while that is below its `low_threshold`, else none (`lua/low_index.lua` holds
+    /// the same rule for scripts).
+    pub fn low_stock_score(&self, place: Option<&Place>) -> Option<i64> {
+        let available = place.map_or(&self.totals, |p| &p.counts).sellable();
         self.rules
             .low_stock_threshold
             .filter(|t| available < *t)

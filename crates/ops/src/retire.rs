@@ -105,7 +105,8 @@ impl Optimistic for Retire<'_> {
         }
         let keys = store.keys();
         let retired = keys.retired(keys.slot_of_sku(sku));
-        let low = keys.low_stock(store.feed_slot(keys.slot_of_sku(sku)));
+        let feed_slot = store.feed_slot(keys.slot_of_sku(sku));
+        let low = keys.low_stock(feed_slot);
         let mut writes = vec![
             redis::cmd("UNLINK")
                 .arg(keys.stock(sku))
@@ -116,6 +117,12 @@ impl Optimistic for Retire<'_> {
                 .to_owned(),
             redis::cmd("ZREM").arg(low).arg(sku.as_str()).to_owned(),
         ];
+        writes.extend(level.places.iter().map(|p| {
+            redis::cmd("ZREM")
+                .arg(keys.low_stock_at(feed_slot, p.name.as_str()))
+                .arg(sku.as_str())
+                .to_owned()
+        }));
         let mut sold = vec![(sku.to_string(), totals.sold)];
         sold.extend(
             level

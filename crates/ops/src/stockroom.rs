@@ -321,17 +321,19 @@ impl<'a> Change<'a> {
     }
 
     /// The writes: a new SKU's `HSET` first, then the rest in the order they were made, then
-    /// the low-stock index entry when the threshold changed.
+    /// the low-stock index entries when the threshold changed, or when a SKU with one and
+    /// named locations changed (a transfer moves no total, so no alert check indexes it).
     pub(crate) fn into_writes(self) -> Vec<Cmd> {
         let mut writes = Vec::with_capacity(self.writes.len() + 2);
         if let Some(fresh) = &self.fresh {
             writes.push(redis::cmd("HSET").arg(&self.key).arg(fresh).to_owned());
         }
-        let index = self
-            .threshold_changed
-            .then(|| super::alerts::index_cmd(self.store, self.sku, &self.level));
+        let level = &self.level;
+        let reindex = self.threshold_changed
+            || (self.edits > 0 && level.rules.low_stock_threshold.is_some() && level.has_named());
+        let index = reindex.then(|| super::alerts::index_cmds(self.store, self.sku, level));
         writes.extend(self.writes);
-        writes.extend(index);
+        writes.extend(index.into_iter().flatten());
         writes
     }
 

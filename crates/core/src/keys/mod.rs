@@ -340,6 +340,15 @@ impl Keys {
         format!("{}:alerts:low:{{{}}}", self.prefix, tag_for(slot))
     }
 
+    /// The low-stock index of one feed slot at one location: the SKUs whose `available`
+    /// there is below their threshold (a SKU without named locations has `default` only,
+    /// holding its totals). The name is [`Keys::low_stock`]'s with `:at:LOCATION` after it,
+    /// as the scripts build it (`crates/ops/src/lua/low_index.lua`): same hash tag, so a
+    /// change of the SKU keeps it in the same transaction on a cluster too.
+    pub fn low_stock_at(&self, slot: u16, location: &str) -> String {
+        format!("{}:at:{location}", self.low_stock(slot))
+    }
+
     /// The feed slots whose [`Keys::low_stock`] index may have members; added before a
     /// SKU's threshold is set.
     pub fn low_stock_slots(&self) -> String {

@@ -71,7 +71,13 @@ fn records_live_in_the_slot_their_id_names() {
         keys.aged(slot),
         keys.retired(slot),
         keys.low_stock(slot),
+        keys.low_stock_at(slot, "east-1"),
     ] {
         assert_eq!(slot_of(&key), slot, "{key}");
     }
+    // The scripts build a location's index name from the slot's (`low .. ':at:' .. name`).
+    assert_eq!(
+        keys.low_stock_at(slot, "east-1"),
+        format!("{}:at:east-1", keys.low_stock(slot))
+    );
 }

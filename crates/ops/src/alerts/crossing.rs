@@ -67,19 +67,27 @@ pub(crate) fn crossing_cmd(store: &Inventory, sku: &Sku, delta: i64, at_ms: i64)
         .to_owned()
 }
 
-/// Queued last in a MULTI that changed `sku`'s threshold, when its WATCH holds the level:
-/// `level` is what the MULTI leaves, so the entry is decided here. A plain ZADD or ZREM
-/// costs Redis under a microsecond, where [`reindex_cmd`]'s EVAL costs about ten.
-pub(crate) fn index_cmd(store: &Inventory, sku: &Sku, level: &Level) -> redis::Cmd {
+/// Queued last in a MULTI that changed `sku`'s threshold, or moved units between its
+/// locations, when its WATCH holds the level: `level` is what the MULTI leaves, so the
+/// entries (in total and at each location) are decided here. A plain ZADD or ZREM costs
+/// Redis under a microsecond, where [`reindex_cmd`]'s EVAL costs about ten.
+pub(crate) fn index_cmds(store: &Inventory, sku: &Sku, level: &Level) -> Vec<redis::Cmd> {
     let keys = store.keys();
-    let low = keys.low_stock(store.feed_slot(keys.slot_of_sku(sku)));
-    match level.low_stock_score() {
-        Some(score) => redis::cmd("ZADD").arg(low).arg(score).arg(sku.as_str()).to_owned(),
-        None => redis::cmd("ZREM").arg(low).arg(sku.as_str()).to_owned(),
-    }
+    let slot = store.feed_slot(keys.slot_of_sku(sku));
+    let entry = |key: String, score: Option<i64>| match score {
+        Some(score) => redis::cmd("ZADD").arg(key).arg(score).arg(sku.as_str()).to_owned(),
+        None => redis::cmd("ZREM").arg(key).arg(sku.as_str()).to_owned(),
+    };
+    let places = level
+        .places
+        .iter()
+        .map(|p| entry(keys.low_stock_at(slot, p.name.as_str()), level.low_stock_score(Some(p))));
+    std::iter::once(entry(keys.low_stock(slot), level.low_stock_score(None)))
+        .chain(places)
+        .collect()
 }
 
-/// Sets `sku`'s low-stock index entry from its hash as it stands, where nothing holds the
+/// Sets `sku`'s low-stock index entries from its hash as it stands, where nothing holds the
 /// level (the one-time indexing of thresholds set before the index existed).
 pub(crate) fn reindex_cmd(store: &Inventory, sku: &Sku) -> redis::Cmd {
     let keys = store.keys();

@@ -1,17 +1,16 @@
-//! What is low now (`GET /v1/alerts/low-stock`). In total, from each feed slot's low-stock
-//! index (`crate::keys::Keys::low_stock`), which `lua/low_index.lua` keeps in every change that
-//! moves a SKU's level or its threshold: a call reads at most `limit` entries per listed slot
-//! (one slot on one server), not the SKUs with rules. At one location, by reading every SKU
-//! with rules: the index keeps totals only.
+//! What is low now (`GET /v1/alerts/low-stock`), in total or at one location, from each feed
+//! slot's low-stock index (`crate::keys::Keys::low_stock`, and `low_stock_at` per location),
+//! which `lua/low_index.lua` keeps in every change that moves a SKU's level or its threshold:
+//! a call reads at most `limit` entries per listed slot (one slot on one server), not the
+//! SKUs with rules.
 
 use super::crossing::reindex_cmd;
 use crate::Inventory;
 use crate::convert;
 use crate::domain::{Limit, Location, Sku};
 use crate::error::{Error, StoreError};
-use crate::level::Level;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// One SKU (or one of its locations) below its low-stock threshold now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -43,15 +42,8 @@ pub async fn low_stock(
     location: Option<&Location>,
     limit: Option<Limit>,
 ) -> Result<LowStockList, Error> {
-    match location {
-        Some(location) => scanned(store, location, limit).await,
-        None => indexed(store, limit).await,
-    }
-}
-
-async fn indexed(store: &Inventory, limit: Option<Limit>) -> Result<LowStockList, Error> {
     let keys = store.keys();
-    let mut low: Vec<(i64, Sku)> = index(store, limit)
+    let mut low: Vec<(i64, Sku)> = index(store, location, limit)
         .await?
         .into_iter()
         .filter_map(|(sku, available)| Sku::parse(&sku).ok().map(|sku| (available, sku)))
@@ -69,7 +61,7 @@ async fn indexed(store: &Inventory, limit: Option<Limit>) -> Result<LowStockList
         .filter_map(|((available, sku), threshold)| {
             threshold.map(|threshold| LowStock {
                 sku,
-                location: None,
+                location: location.cloned(),
                 available,
                 threshold,
             })
@@ -78,14 +70,23 @@ async fn indexed(store: &Inventory, limit: Option<Limit>) -> Result<LowStockList
     Ok(LowStockList { skus })
 }
 
-/// The index's entries (SKU, `available`): the lowest `limit` of each listed slot, or all.
-pub(crate) async fn index(store: &Inventory, limit: Option<Limit>) -> Result<Vec<(String, i64)>, StoreError> {
+/// The index's entries (SKU, `available`), in total or at `location`: the lowest `limit` of
+/// each listed slot, or all.
+pub(crate) async fn index(
+    store: &Inventory,
+    location: Option<&Location>,
+    limit: Option<Limit>,
+) -> Result<Vec<(String, i64)>, StoreError> {
     let keys = store.keys();
     let slots: Vec<u16> = store.query(redis::cmd("SMEMBERS").arg(keys.low_stock_slots())).await?;
     let stop = limit.map_or(-1, |l| convert::i64_of(l.get()) - 1);
     let reads = slots.iter().map(|&slot| {
+        let key = match location {
+            Some(location) => keys.low_stock_at(slot, location.as_str()),
+            None => keys.low_stock(slot),
+        };
         redis::cmd("ZRANGE")
-            .arg(keys.low_stock(slot))
+            .arg(key)
             .arg(0)
             .arg(stop)
             .arg("WITHSCORES")
@@ -123,8 +124,9 @@ pub(crate) async fn list_alerting(store: &Inventory, skus: &[&Sku]) -> Result<()
 
 /// The value of [`crate::keys::Keys::low_stock_complete`] once [`backfill`] has run in this
 /// version: `1` said every threshold was indexed; `2` also that every SKU with alerts (a
-/// contention alert too) has its feed slot listed, which [`super::alert_slots`] relies on.
-pub(crate) const COMPLETE: &str = "2";
+/// contention alert too) has its feed slot listed, which [`super::alert_slots`] relies on;
+/// `3` also that each threshold is indexed at every location of its SKU.
+pub(crate) const COMPLETE: &str = "3";
 
 /// Indexes every SKU that had rules before the index existed, once per store. Safe beside
 /// writes: each entry is set from its hash as it stands, atomically.
@@ -147,38 +149,4 @@ pub async fn backfill(store: &Inventory) -> Result<u64, Error> {
         .query(redis::cmd("SET").arg(keys.low_stock_complete()).arg(COMPLETE))
         .await?;
     Ok(u64::try_from(skus.len()).unwrap_or(u64::MAX))
-}
-
-/// Every SKU with a threshold whose `available` at `location` is below it: read from every
-/// SKU with rules, since the index keeps totals only.
-async fn scanned(store: &Inventory, location: &Location, limit: Option<Limit>) -> Result<LowStockList, Error> {
-    let keys = store.keys();
-    let skus: Vec<String> = store.query(redis::cmd("SMEMBERS").arg(keys.alert_skus())).await?;
-    let skus: Vec<Sku> = skus.iter().filter_map(|s| Sku::parse(s).ok()).collect();
-    let reads = skus
-        .iter()
-        .map(|s| redis::cmd("HGETALL").arg(keys.stock(s)).to_owned())
-        .collect();
-    let hashes: Vec<HashMap<String, String>> = store.read_all(reads).await?;
-    let mut low = Vec::new();
-    for (sku, fields) in skus.iter().zip(hashes) {
-        let Some(level) = Level::parse(sku, &fields)? else {
-            continue;
-        };
-        let Some(threshold) = level.rules.low_stock_threshold else {
-            continue;
-        };
-        let available = level.place(location.as_str()).map(|p| p.counts.sellable());
-        if let Some(available) = available.filter(|a| *a < threshold) {
-            low.push(LowStock {
-                sku: sku.clone(),
-                location: Some(location.clone()),
-                available,
-                threshold,
-            });
-        }
-    }
-    low.sort_by(|a, b| (a.available, &a.sku).cmp(&(b.available, &b.sku)));
-    low.truncate(limit.map_or(usize::MAX, Limit::get));
-    Ok(LowStockList { skus: low })
 }

@@ -13,9 +13,9 @@ mod low;
 mod rules;
 
 pub use contention::ContentionWatch;
-pub(crate) use crossing::{crossing_cmd, index_cmd, with_alerts};
+pub(crate) use crossing::{crossing_cmd, index_cmds, with_alerts};
 pub use follow::Follower;
 pub use list::{Alert, AlertList, alert_slots, list_alerts, read_since};
+pub(crate) use low::{COMPLETE as LOW_STOCK_COMPLETE, index as low_stock_index, list_alerting};
 pub use low::{LowStock, LowStockList, backfill as backfill_low_stock, low_stock};
-pub(crate) use low::{index as low_stock_index, list_alerting};
 pub use rules::{AlertRules, get_rules, set_rules};

@@ -100,7 +100,7 @@ impl Optimistic for SetRules<'_> {
         if !unset.is_empty() {
             writes.push(redis::cmd("HDEL").arg(&key).arg(&unset).to_owned());
         }
-        writes.push(super::index_cmd(self.store, self.sku, &level));
+        writes.extend(super::index_cmds(self.store, self.sku, &level));
         Ok(Plan {
             writes,
             output: AlertRules::of(self.sku, self.rules),

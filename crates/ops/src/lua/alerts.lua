@@ -8,7 +8,7 @@
 -- way counts). A SKU without rules raises nothing.
 -- The same change keeps the low-stock index (low_index.lua).
 local function raise_alerts(stock, stream, low, sku, delta, at, maxlen)
-  local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity', 'incoming', 'safety')
+  local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity', 'incoming', 'safety', 'locs')
   if not v[1] or (not v[2] and not v[3]) then return 0 end
   -- Alerts are about what can be sold: `available` less the safety stock.
   local after = tonumber(v[1]) - tonumber(v[6] or '0')
@@ -28,8 +28,14 @@ local function raise_alerts(stock, stream, low, sku, delta, at, maxlen)
     if before >= t and after < t then add('low_stock', t) end
     if before > 0 and after <= 0 then add('out_of_stock', t) end
     if before < t and after >= t then add('back_in_stock', t) end
-    -- Only a move within the low range or across its edge changes the index.
+    -- Only a move within the low range or across its edge changes the index. Per location
+    -- the move is not known, so a SKU with named locations indexes each one.
     if before < t or after < t then index_low(low, sku, after, t) end
+    if v[7] then
+      index_places(stock, low, sku, t, v[7], after)
+    elseif before < t or after < t then
+      index_low(low .. ':at:default', sku, after, t)
+    end
   end
   if v[3] then
     -- Units of purchase orders on their way count: no reorder while they cover the point.

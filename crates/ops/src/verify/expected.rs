@@ -19,7 +19,9 @@ pub(super) struct Expected {
     pub(super) retired: RetiredUnits,
     /// The low-stock index, `None` while this store's thresholds predate it.
     pub(super) low: Option<HashMap<String, i64>>,
-    /// The same per location.
+    /// The low-stock index per location, `None` while this store's thresholds predate it.
+    pub(super) low_at: Option<super::low_at::LowAt>,
+    /// The counters per location.
     pub(super) by_location: ByLocation,
     /// Retired SKUs made again, seen among the live ones.
     pub(super) reborn: HashSet<String>,
@@ -47,6 +49,9 @@ impl Expected {
         let in_orders = self.sold.remove(sku).unwrap_or(0) - retired.unwrap_or(0);
         let in_index = self.low.as_mut().map(|low| low.remove(sku));
         self.by_location.check(sku, level, violations);
+        if let Some(low_at) = &mut self.low_at {
+            low_at.check(sku, level);
+        }
         self.queued.check(sku, level, violations);
         let mut broken = |rule: &'static str, message: String| {
             violations.push(Violation {
@@ -56,7 +61,7 @@ impl Expected {
             })
         };
         if let Some(in_index) = in_index
-            && in_index != level.low_stock_score()
+            && in_index != level.low_stock_score(None)
         {
             broken(
                 "low_stock_index_mismatch",

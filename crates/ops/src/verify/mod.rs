@@ -6,6 +6,7 @@
 
 mod expected;
 mod locations;
+mod low_at;
 mod preorders;
 
 use super::Order;
@@ -202,8 +203,11 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
         .await
         .map(|n: i64| n > 0)?;
     if built {
-        low.extend(crate::alerts::low_stock_index(store, None).await?);
+        low.extend(crate::alerts::low_stock_index(store, None, None).await?);
     }
+    // The same per location, once this store's thresholds are indexed there.
+    let complete: Option<String> = store.query(redis::cmd("GET").arg(keys.low_stock_complete())).await?;
+    let low_at = (complete.as_deref() == Some(crate::alerts::LOW_STOCK_COMPLETE)).then(low_at::LowAt::default);
 
     // Last the SKUs, a SCAN step at a time, each checked as it is read and then dropped: what
     // stays in memory is per SKU with orders or holds, not per SKU.
@@ -212,6 +216,7 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
         reserved,
         retired,
         low: built.then_some(low),
+        low_at,
         by_location,
         reborn: HashSet::new(),
         queued,
@@ -249,6 +254,9 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
                 &mut violations,
             );
         }
+    }
+    if let Some(low_at) = expected.low_at.take() {
+        low_at.compare(store, &mut violations).await?;
     }
     expected.leftovers(&mut violations);
     // SKUs in name order, each SKU's rules in the order checked.

@@ -1,0 +1,274 @@
+//! The low-stock index at each location (`GET /v1/alerts/low-stock?location=`): equal to a
+//! full scan of every location's level after a rush of purchases and holds on both
+//! strategies, transfers, restocks at locations, safety stock and threshold changes at once;
+//! checked by `verify`; emptied when a SKU retires; and the same on a cluster.
+
+use crate::cluster::{TestCluster, one_per_master};
+use crate::helpers::{TestApp, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+use stockwatch::domain::{Available, Location, Priority, Quantity, Sku, Strategy, UserId};
+use stockwatch::ops::level::Rules;
+use stockwatch::ops::{self, Inventory, alerts};
+
+const SKUS: usize = 12;
+const PLACES: [&str; 3] = ["default", "east", "west"];
+
+fn sku(i: usize) -> String {
+    format!("at-{i:02}")
+}
+
+async fn put(app: &TestApp, path: &str, body: Value) {
+    let (status, answer) = app.send(Method::PUT, path, Some(body)).await;
+    assert_eq!(status, 200, "{path}: {answer}");
+}
+
+/// What a full scan says is low at `location`, lowest first: `(sku, available, threshold)`.
+async fn scanned(app: &TestApp, location: &str) -> Vec<(String, i64, i64)> {
+    let mut low = Vec::new();
+    for i in 0..SKUS {
+        let (_, stock) = app.get(&format!("/v1/skus/{}", sku(i))).await;
+        let (_, rules) = app.get(&format!("/v1/skus/{}/alerts", sku(i))).await;
+        let Some(threshold) = rules["low_stock_threshold"].as_i64() else {
+            continue;
+        };
+        // Without named locations a SKU's one location, `default`, is its totals.
+        let places = stock["locations"].as_array().cloned().unwrap_or_else(|| {
+            vec![json!({"location": "default", "available": stock["available"], "safety_stock": stock["safety_stock"]})]
+        });
+        for place in places.iter().filter(|p| p["location"] == location) {
+            let sellable = place["available"].as_i64().unwrap() - place["safety_stock"].as_i64().unwrap_or(0);
+            if sellable < threshold {
+                low.push((sku(i), sellable, threshold));
+            }
+        }
+    }
+    low.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    low
+}
+
+async fn listed(app: &TestApp, location: &str) -> Vec<(String, i64, i64)> {
+    let (status, body) = app.get(&format!("/v1/alerts/low-stock?location={location}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["location"], location, "{s}");
+            (
+                s["sku"].as_str().unwrap().to_owned(),
+                s["available"].as_i64().unwrap(),
+                s["threshold"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_index_at_each_location_equals_a_full_scan_after_a_rush() {
+    let app = spawn_app().await;
+    for i in 0..SKUS {
+        app.set_stock(&sku(i), 12).await;
+        // Every fourth SKU keeps `default` alone; the others stock two named locations.
+        if i % 4 != 3 {
+            for (place, available) in [("east", 20), ("west", 15)] {
+                put(
+                    &app,
+                    &format!("/v1/skus/{}/locations/{place}/stock", sku(i)),
+                    json!({"available": available}),
+                )
+                .await;
+            }
+        }
+        put(
+            &app,
+            &format!("/v1/skus/{}/alerts", sku(i)),
+            json!({"low_stock_threshold": 6 + i % 5}),
+        )
+        .await;
+    }
+    let buyer = |i: usize| json!({"sku": sku(i % SKUS), "quantity": 1 + i % 3, "user_id": format!("b{i}")});
+    let buyers = async {
+        let (watch, lua) = tokio::join!(
+            app.fire("/v1/purchases?strategy=watch", 300, 40, buyer),
+            app.fire("/v1/purchases?strategy=lua", 300, 40, |i| buyer(i + 300)),
+        );
+        [watch, lua].concat()
+    };
+    let holds = async {
+        let mut statuses = Vec::new();
+        for i in 0..60 {
+            let strategy = ["watch", "lua"][i % 2];
+            let items = json!([{"sku": sku(i % SKUS), "quantity": 2}, {"sku": sku((i + 5) % SKUS), "quantity": 1}]);
+            let (status, hold) = app
+                .post(
+                    &format!("/v1/reservations?strategy={strategy}"),
+                    json!({"user_id": format!("h{i}"), "items": items, "ttl_seconds": 60}),
+                )
+                .await;
+            statuses.push(status);
+            if status == 201 && i % 3 != 0 {
+                let id = hold["reservation_id"].as_str().unwrap();
+                let (status, _) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
+                assert_eq!(status, 200);
+            }
+        }
+        statuses
+    };
+    let admin = async {
+        for round in 0..30 {
+            let (i, named) = (round * 5 % SKUS, round * 5 % SKUS % 4 != 3);
+            if named {
+                // Transfers move no total: only the locations' entries change.
+                let (status, body) = app
+                    .post(
+                        &format!("/v1/skus/{}/transfers", sku(i)),
+                        json!({"from": "east", "to": "west", "quantity": 2}),
+                    )
+                    .await;
+                assert!([200, 409].contains(&status), "{body}");
+                let (status, body) = app
+                    .post(
+                        &format!("/v1/skus/{}/restock", sku(i)),
+                        json!({"quantity": 3, "location": "east"}),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+                put(
+                    &app,
+                    &format!("/v1/skus/{}/locations/west/stock", sku(i)),
+                    json!({"available": 4 + round % 6, "safety_stock": round % 3}),
+                )
+                .await;
+            }
+            if round % 10 == 9 {
+                put(
+                    &app,
+                    &format!("/v1/skus/{}/alerts", sku(i)),
+                    json!({"low_stock_threshold": 9 + round % 4}),
+                )
+                .await;
+            }
+        }
+    };
+    let (bought, held, ()) = tokio::join!(buyers, holds, admin);
+    assert!(bought.iter().all(|s| [201, 409].contains(s)), "{bought:?}");
+    assert!(held.iter().all(|s| [201, 409].contains(s)), "{held:?}");
+    // Last a transfer on each SKU with named locations: no alert check runs on it.
+    for i in (0..SKUS).filter(|i| i % 4 != 3) {
+        let (status, body) = app
+            .post(
+                &format!("/v1/skus/{}/transfers", sku(i)),
+                json!({"from": "west", "to": "east", "quantity": 1}),
+            )
+            .await;
+        assert!([200, 409].contains(&status), "{body}");
+    }
+    let mut seen = 0;
+    for place in PLACES {
+        let want = scanned(&app, place).await;
+        seen += want.len();
+        assert_eq!(listed(&app, place).await, want, "at {place}");
+    }
+    assert!(seen >= 5, "the rush should leave some locations low: {seen}");
+    let report = app.verify().await;
+    assert!(report.ok, "{:#?}", report.violations);
+
+    // An entry that drifted from the levels is a violation `verify` names, at its location.
+    let store = &app.store;
+    let east = store.keys().low_stock_at(store.feed_slot(0), "east");
+    let mut conn = app.redis.raw().await;
+    let stale: i64 = redis::cmd("ZADD")
+        .arg(&east)
+        .arg(-7)
+        .arg(sku(0))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let found: Vec<_> = app
+        .verify()
+        .await
+        .violations
+        .into_iter()
+        .map(|v| (v.rule, v.sku, v.message.contains("at east")))
+        .collect();
+    assert_eq!(
+        found,
+        [("low_stock_index_mismatch", Some(sku(0)), true)],
+        "added: {stale}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_sku_and_one_without_rules_leave_no_entry_at_any_location() {
+    let app = spawn_app().await;
+    for s in ["r-1", "r-2"] {
+        app.set_stock(s, 1).await;
+        put(
+            &app,
+            &format!("/v1/skus/{s}/locations/east/stock"),
+            json!({"available": 2}),
+        )
+        .await;
+        put(&app, &format!("/v1/skus/{s}/alerts"), json!({"low_stock_threshold": 5})).await;
+    }
+    assert_eq!(listed(&app, "east").await, [("r-1".into(), 2, 5), ("r-2".into(), 2, 5)]);
+    assert_eq!(
+        listed(&app, "default").await,
+        [("r-1".into(), 1, 5), ("r-2".into(), 1, 5)]
+    );
+    let (status, body) = app.send(Method::DELETE, "/v1/skus/r-1", None).await;
+    assert_eq!(status, 200, "{body}");
+    // No rules at all (the library's call; over HTTP a threshold is only ever replaced).
+    let r2 = Sku::parse("r-2").unwrap();
+    alerts::set_rules(&app.store, &r2, Rules::default()).await.unwrap();
+    for place in ["east", "default"] {
+        assert_eq!(listed(&app, place).await, [], "at {place}");
+    }
+    assert_eq!(listed(&app, "nowhere").await, [], "a location no SKU has lists nothing");
+    let report = app.verify().await;
+    assert!(report.ok, "{:#?}", report.violations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_at_a_location_works_on_every_master_of_a_cluster() {
+    let cluster = TestCluster::start().await;
+    let store: Inventory = cluster.store(|_| {});
+    let user = UserId::parse(&"u".into()).unwrap();
+    let east = Location::parse("east", "location").unwrap();
+    let skus = one_per_master("lat");
+    for (i, sku) in skus.iter().enumerate() {
+        ops::set_location_stock(
+            &store,
+            sku,
+            &east,
+            Available::try_from(10).unwrap(),
+            Some(Priority::try_from(0).unwrap()),
+            None,
+        )
+        .await
+        .unwrap();
+        let rules = Rules {
+            low_stock_threshold: Some(9),
+            ..Rules::default()
+        };
+        alerts::set_rules(&store, sku, rules).await.unwrap();
+        for strategy in [Strategy::Lua, Strategy::Watch] {
+            let quantity = Quantity::parse(&(i + 1).into(), "q").unwrap();
+            ops::purchase(&store, strategy, sku, quantity, &user, None)
+                .await
+                .unwrap();
+        }
+    }
+    // East is drawn first: 10 - 2, 10 - 4 and 10 - 6 left there, all below 9.
+    let low = alerts::low_stock(&store, Some(&east), None).await.unwrap();
+    let got: Vec<(&Sku, i64)> = low.skus.iter().map(|l| (&l.sku, l.available)).collect();
+    assert_eq!(got, [(&skus[2], 4), (&skus[1], 6), (&skus[0], 8)]);
+    let report = ops::verify(&store).await.unwrap();
+    assert!(report.ok, "{:#?}", report.violations);
+    ops::retire(&store, &skus[2]).await.unwrap();
+    let low = alerts::low_stock(&store, Some(&east), None).await.unwrap();
+    assert_eq!(low.skus.len(), 2, "{low:?}");
+    assert!(ops::verify(&store).await.unwrap().ok);
+}
