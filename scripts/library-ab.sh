@@ -11,7 +11,9 @@
 # (flat) and of one hot SKU, on lua and on watch, concurrency 50, group commit on (the
 # default). `flat-sale` and `hot-sale` are the same with a drop's sale settings on every
 # SKU (`bench --sale`), `flat-queue` and `hot-queue` with a waiting room that admits
-# everyone (`bench --queue`): with no REV, the working tree alone,
+# everyone (`bench --queue`), `flat-rules` and `hot-rules` with three named locations and a
+# low-stock threshold on every SKU (`bench --locations 3 --alerts`: every take runs the
+# alert check and keeps the per-location low-stock index): with no REV, the working tree alone,
 # `--workloads "hot hot-sale hot-queue"` prices a drop per take. Each run reports orders/s, the bench process's CPU per order (the client: the
 # library's take path plus the harness) and Redis's CPU per order (from /proc, the whole
 # run, the stock setup included). The summary is the
@@ -50,7 +52,11 @@ for round in $(seq "$rounds"); do
   for workload in $workloads; do
     skus=10000 sale=()
     case "$workload" in hot*) skus=1 ;; esac
-    case "$workload" in *-sale) sale=(--sale) ;; *-queue) sale=(--queue) ;; esac
+    case "$workload" in
+      *-sale) sale=(--sale) ;;
+      *-queue) sale=(--queue) ;;
+      *-rules) sale=(--locations 3 --alerts) ;;
+    esac
     for strategy in $strategies; do
       for i in $(seq 0 $((n - 1))); do
         build=${builds[$(((i + round - 1) % n))]}

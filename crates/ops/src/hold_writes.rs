@@ -45,7 +45,7 @@ impl Reservation {
             writes.extend(self.requeued(store, line, &waiting));
             let back: i64 = shelf.iter().map(|a| a.quantity).sum();
             if to == "available" && back > 0 {
-                writes.push(crossing_cmd(store, sku, back, now_ms));
+                writes.push(crossing_cmd(store, sku, back, now_ms, true));
             }
             // The books move the two parts apart (`EntryKind::preorder_deltas`).
             if !shelf.is_empty() {

@@ -158,7 +158,7 @@ impl<'a> Change<'a> {
         if delta != 0 {
             self.add("safety", location, delta);
             if self.level.rules.any() {
-                self.push(crossing_cmd(self.store, self.sku, -delta, self.at_ms));
+                self.push(crossing_cmd(self.store, self.sku, -delta, self.at_ms, false));
             }
         }
         Ok(())
@@ -242,7 +242,7 @@ impl<'a> Change<'a> {
             self.push(entry);
         }
         if total_delta != 0 && self.level.rules.any() {
-            self.push(crossing_cmd(store, sku, total_delta, at));
+            self.push(crossing_cmd(store, sku, total_delta, at, false));
         }
     }
 

@@ -143,7 +143,7 @@ pub(super) fn slot_writes(
                 log.record(&line.sku, EntryKind::Damage, shelf, reference, at_ms, &extra);
             }
         } else if read.level.rules.any() && shelf > 0 {
-            writes.push(crossing_cmd(store, &line.sku, shelf, at_ms));
+            writes.push(crossing_cmd(store, &line.sku, shelf, at_ms, true));
         }
         // The units stop counting against the customer's limit (never below nothing: the
         // limit may have been set after the sale).

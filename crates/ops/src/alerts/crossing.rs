@@ -3,7 +3,7 @@
 
 use crate::Inventory;
 use crate::domain::Sku;
-use crate::level::Level;
+use crate::level::{Allocation, Level};
 use std::sync::LazyLock;
 
 /// `low_index.lua` then `alerts.lua`: the functions every script that changes stock shares.
@@ -33,11 +33,22 @@ static CROSSING: LazyLock<String> = LazyLock::new(|| {
     ))
 });
 
+/// The alert check, then the SKU's entries at each location from the hash as the change
+/// left it: for changes that do not hold the level they leave (a hold's end, a return).
+static CROSSING_PLACES: LazyLock<String> = LazyLock::new(|| {
+    code(&format!(
+        "{}\n{}\nraise_alerts(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])\nindex_places(KEYS[1], KEYS[3], ARGV[1])\nreturn 0",
+        functions(),
+        include_str!("../lua/low_places.lua")
+    ))
+});
+
 /// The index upkeep alone, for changes of a threshold.
 static REINDEX: LazyLock<String> = LazyLock::new(|| {
     code(&format!(
-        "{}\nreturn reindex_low(KEYS[1], KEYS[2], ARGV[1])",
-        include_str!("../lua/low_index.lua")
+        "{}\n{}\nreturn reindex_low(KEYS[1], KEYS[2], ARGV[1])",
+        include_str!("../lua/low_index.lua"),
+        include_str!("../lua/low_places.lua")
     ))
 });
 
@@ -49,13 +60,17 @@ pub(crate) fn with_alerts(body: &str) -> String {
 
 /// Queued after the writes that moved `sku`'s total `available` by `delta`, in the same
 /// MULTI: it reads the level they left and appends any alert crossed to the slot's alert
-/// stream, so a crossing is decided exactly once whoever races. `EVAL`, not `EVALSHA`: a
-/// script missing from the cache would fail inside EXEC after the other writes applied.
-pub(crate) fn crossing_cmd(store: &Inventory, sku: &Sku, delta: i64, at_ms: i64) -> redis::Cmd {
+/// stream, so a crossing is decided exactly once whoever races. With `places`, it also sets
+/// the SKU's low-stock entries at each location from that level: for a caller that does not
+/// know how each location moved (one that does writes [`places_cmds`] or [`index_cmds`]).
+/// `EVAL`, not `EVALSHA`: a script missing from the cache would fail inside EXEC after the
+/// other writes applied.
+pub(crate) fn crossing_cmd(store: &Inventory, sku: &Sku, delta: i64, at_ms: i64, places: bool) -> redis::Cmd {
     let keys = store.keys();
     let slot = store.feed_slot(keys.slot_of_sku(sku));
+    let script = if places { &CROSSING_PLACES } else { &CROSSING };
     redis::cmd("EVAL")
-        .arg(CROSSING.as_str())
+        .arg(script.as_str())
         .arg(3)
         .arg(keys.stock(sku))
         .arg(keys.alerts(slot))
@@ -65,6 +80,37 @@ pub(crate) fn crossing_cmd(store: &Inventory, sku: &Sku, delta: i64, at_ms: i64)
         .arg(at_ms)
         .arg(store.config().movements_maxlen)
         .to_owned()
+}
+
+/// A take's low-stock entries at the locations it drew from, for a SKU with a threshold
+/// and named locations (without, the alert check keeps `default`): `level` as the take
+/// found it, `drawn` its allocations. Only a location that moved within the low range or
+/// across its edge is written, as the alert check does for the total.
+pub(crate) fn places_cmds(store: &Inventory, sku: &Sku, level: &Level, drawn: &[Allocation]) -> Vec<redis::Cmd> {
+    let Some(threshold) = level.rules.low_stock_threshold.filter(|_| level.has_named()) else {
+        return Vec::new();
+    };
+    let keys = store.keys();
+    let slot = store.feed_slot(keys.slot_of_sku(sku));
+    let mut writes = Vec::new();
+    for place in &level.places {
+        let shelf: i64 = drawn
+            .iter()
+            .filter(|a| a.location == place.name && a.purchase_order.is_none())
+            .map(|a| a.quantity)
+            .sum();
+        let before = place.counts.sellable();
+        let after = before - shelf;
+        if shelf == 0 || (before >= threshold && after >= threshold) {
+            continue;
+        }
+        let key = keys.low_stock_at(slot, place.name.as_str());
+        writes.push(match after < threshold {
+            true => redis::cmd("ZADD").arg(key).arg(after).arg(sku.as_str()).to_owned(),
+            false => redis::cmd("ZREM").arg(key).arg(sku.as_str()).to_owned(),
+        });
+    }
+    writes
 }
 
 /// Queued last in a MULTI that changed `sku`'s threshold, or moved units between its

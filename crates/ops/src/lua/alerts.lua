@@ -6,7 +6,8 @@
 -- Rules live in the stock hash: `low_threshold` (low_stock, out_of_stock, back_in_stock)
 -- and `reorder_point` / `reorder_quantity` (reorder, of `available + incoming`: stock on its
 -- way counts). A SKU without rules raises nothing.
--- The same change keeps the low-stock index (low_index.lua).
+-- The same change keeps the low-stock index (low_index.lua): in total, and at `default` for a
+-- SKU without named locations.
 local function raise_alerts(stock, stream, low, sku, delta, at, maxlen)
   local v = redis.call('HMGET', stock, 'available', 'low_threshold', 'reorder_point', 'reorder_quantity', 'incoming', 'safety', 'locs')
   if not v[1] or (not v[2] and not v[3]) then return 0 end
@@ -28,13 +29,12 @@ local function raise_alerts(stock, stream, low, sku, delta, at, maxlen)
     if before >= t and after < t then add('low_stock', t) end
     if before > 0 and after <= 0 then add('out_of_stock', t) end
     if before < t and after >= t then add('back_in_stock', t) end
-    -- Only a move within the low range or across its edge changes the index. Per location
-    -- the move is not known, so a SKU with named locations indexes each one.
-    if before < t or after < t then index_low(low, sku, after, t) end
-    if v[7] then
-      index_places(stock, low, sku, t, v[7], after)
-    elseif before < t or after < t then
-      index_low(low .. ':at:default', sku, after, t)
+    -- Only a move within the low range or across its edge changes the index; without
+    -- named locations, the SKU's one location (`default`) moves with it. With them, how each
+    -- location moved is not known here: the caller indexes them (low_index.lua says who).
+    if before < t or after < t then
+      index_low(low, sku, after, t)
+      if not v[7] then index_low(low .. ':at:default', sku, after, t) end
     end
   end
   if v[3] then

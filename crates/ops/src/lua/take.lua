@@ -72,8 +72,9 @@ end
 -- 2. Decide. Per stock key, read once per batch: `avail` its total sellable (`available`
 -- less `safety`; false: no such SKU), `ruled` true when it has alert rules (without, a take skips the alert check),
 -- and `places`, only for a SKU with named locations, its locations in draw order as
--- {name, sellable}, where `default` holds what the named ones do not.
-local avail, ruled, places, sale, pre = {}, {}, {}, {}, {}
+-- {name, sellable, sellable as read}, where `default` holds what the named ones do not;
+-- `low_t` its low-stock threshold.
+local avail, ruled, places, sale, pre, low_t = {}, {}, {}, {}, {}, {}
 local function read_level(key)
   local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point', 'sale', 'safety', 'pre')
   if not v[1] then
@@ -83,6 +84,7 @@ local function read_level(key)
   -- What takes see: `available` less the safety stock kept back.
   avail[key] = tonumber(v[1]) - tonumber(v[6] or '0')
   if v[3] or v[4] then ruled[key] = true end
+  low_t[key] = tonumber(v[3])
   -- Preorders on: the limit, or true without one.
   if v[7] then pre[key] = tonumber(v[7]) or true end
   if v[5] then
@@ -112,6 +114,7 @@ local function read_level(key)
     end
   end
   if default then default[2] = avail[key] - named end
+  for _, p in ipairs(list) do p[3] = p[2] end
   places[key] = list
 end
 
@@ -440,6 +443,9 @@ end
 -- units into every other field. `logs`: the history lists pushed past their cap, trimmed once
 -- at the end (most pushes leave a list under it: no LTRIM at all).
 local took, touched, into, fields, logs = {}, {}, {}, {}, {}
+-- The SKUs with a threshold and named locations this batch took from (their low-stock key),
+-- in order: their locations' index entries are written once, at the end.
+local relow = {}
 local function add(key, field, delta)
   if ruled[key] then
     redis.call('HINCRBY', key, field, delta)
@@ -505,6 +511,10 @@ for b = 1, buyers do
         raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], KEYS[k + 2 * n + K_LOW],
           string.match(key, '{([^}]*)}$'), -q,
           ARGV[a + A_AT_MS], maxlen)
+        if low_t[key] and places[key] and not relow[key] then
+          relow[key] = KEYS[k + 2 * n + K_LOW]
+          relow[#relow + 1] = key
+        end
       end
     end
     local record, first = KEYS[k + 2 * n + K_RECORD], a + A_COUNT + 2 * n
@@ -547,6 +557,14 @@ end
 -- Each history list over its cap is trimmed once per batch, after its pushes.
 for _, log in ipairs(logs) do
   redis.call('LTRIM', log, 0, maxlen - 1)
+end
+-- Each location that moved within the low range or across its edge, as the batch left it
+-- (the alert check keeps the total, and `default` of a SKU without named locations).
+for _, key in ipairs(relow) do
+  local sku, t = string.match(key, '{([^}]*)}$'), low_t[key]
+  for _, p in ipairs(places[key]) do
+    if p[2] ~= p[3] and (p[2] < t or p[3] < t) then index_low(relow[key] .. ':at:' .. p[1], sku, p[2], t) end
+  end
 end
 for _, key in ipairs(touched) do
   if took[key] ~= 0 then redis.call('HINCRBY', key, 'available', -took[key]) end

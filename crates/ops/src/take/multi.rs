@@ -47,7 +47,13 @@ impl Take {
             let from = (!preorder).then_some("available");
             writes.extend(shift(&key, drawn, from, Some(self.destination())));
             if *alerting && !preorder {
-                writes.push(crossing_cmd(&self.store, &line.sku, -line.quantity.get(), self.at_ms));
+                writes.push(crossing_cmd(
+                    &self.store,
+                    &line.sku,
+                    -line.quantity.get(),
+                    self.at_ms,
+                    false,
+                ));
             }
         }
         match &self.record {
