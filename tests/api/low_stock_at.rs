@@ -4,7 +4,7 @@
 //! checked by `verify`; emptied when a SKU retires; and the same on a cluster.
 
 use crate::cluster::{TestCluster, one_per_master};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use stockwatch::domain::{Available, Location, Priority, Quantity, Sku, Strategy, UserId};
@@ -85,14 +85,24 @@ async fn each_place(app: &TestApp) -> Vec<Vec<(String, i64, i64)>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_index_at_each_location_equals_a_full_scan_after_a_rush() {
-    let app = spawn_app().await;
+    rush_at_locations(&spawn_app().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_without_group_commit() {
+    rush_at_locations(&spawn_app_with(AppOptions::default(), |c| c.batching = false).await).await;
+}
+
+/// Every kind of change at once, then takes alone, then transfers alone, each phase ending
+/// with the index equal to a full scan at every location; and `verify` names a drifted entry.
+async fn rush_at_locations(app: &TestApp) {
     for i in 0..SKUS {
         app.set_stock(&sku(i), 12).await;
         // Every fourth SKU keeps `default` alone; the others stock two named locations.
         if i % 4 != 3 {
             for (place, available) in [("east", 20), ("west", 15)] {
                 put(
-                    &app,
+                    app,
                     &format!("/v1/skus/{}/locations/{place}/stock", sku(i)),
                     json!({"available": available}),
                 )
@@ -100,7 +110,7 @@ async fn the_index_at_each_location_equals_a_full_scan_after_a_rush() {
             }
         }
         put(
-            &app,
+            app,
             &format!("/v1/skus/{}/alerts", sku(i)),
             json!({"low_stock_threshold": 6 + i % 5}),
         )
@@ -154,7 +164,7 @@ async fn the_index_at_each_location_equals_a_full_scan_after_a_rush() {
                     .await;
                 assert_eq!(status, 200, "{body}");
                 put(
-                    &app,
+                    app,
                     &format!("/v1/skus/{}/locations/west/stock", sku(i)),
                     json!({"available": 4 + round % 6, "safety_stock": round % 3}),
                 )
@@ -162,7 +172,7 @@ async fn the_index_at_each_location_equals_a_full_scan_after_a_rush() {
             }
             if round % 10 == 9 {
                 put(
-                    &app,
+                    app,
                     &format!("/v1/skus/{}/alerts", sku(i)),
                     json!({"low_stock_threshold": 9 + round % 4}),
                 )
@@ -173,7 +183,7 @@ async fn the_index_at_each_location_equals_a_full_scan_after_a_rush() {
     let (bought, held, ()) = tokio::join!(buyers, holds(), admin);
     assert!(bought.iter().all(|s| [201, 409].contains(s)), "{bought:?}");
     assert!(held.iter().all(|s| [201, 409].contains(s)), "{held:?}");
-    assert_eq!(each_place(&app).await, everywhere(&app).await);
+    assert_eq!(each_place(app).await, everywhere(app).await);
     // Then takes alone (whatever changed a SKU last is what its entries show): restocked
     // first, so that the takes move locations within the low range and out of it.
     for i in 0..SKUS {
@@ -192,7 +202,7 @@ async fn the_index_at_each_location_equals_a_full_scan_after_a_rush() {
         holds(),
     );
     assert!([watch, lua, held].concat().iter().all(|s| [201, 409].contains(s)));
-    assert_eq!(each_place(&app).await, everywhere(&app).await);
+    assert_eq!(each_place(app).await, everywhere(app).await);
     // Last a transfer on each SKU with named locations: no alert check runs on it.
     for i in (0..SKUS).filter(|i| i % 4 != 3) {
         let (status, body) = app
@@ -203,8 +213,8 @@ async fn the_index_at_each_location_equals_a_full_scan_after_a_rush() {
             .await;
         assert!([200, 409].contains(&status), "{body}");
     }
-    let want = everywhere(&app).await;
-    assert_eq!(each_place(&app).await, want);
+    let want = everywhere(app).await;
+    assert_eq!(each_place(app).await, want);
     let low: usize = want.iter().map(Vec::len).sum();
     assert!(low >= 5, "the rush should leave some locations low: {want:?}");
     let report = app.verify().await;

@@ -263,6 +263,12 @@ impl Level {
         }))
     }
 
+    /// Whether a change must set its low-stock entries location by location: a threshold
+    /// and named locations (without, the alert check keeps `default` with the total).
+    pub fn indexes_places(&self) -> bool {
+        self.rules.low_stock_threshold.is_some() && self.has_named()
+    }
+
     /// Whether the SKU has a named location (and so a `locs` list).
     pub fn has_named(&self) -> bool {
         self.places.iter().any(|p| !p.name.is_default())

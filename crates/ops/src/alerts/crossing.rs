@@ -3,7 +3,7 @@
 
 use crate::Inventory;
 use crate::domain::Sku;
-use crate::level::{Allocation, Level};
+use crate::level::Level;
 use std::sync::LazyLock;
 
 /// `low_index.lua` then `alerts.lua`: the functions every script that changes stock shares.
@@ -82,31 +82,25 @@ pub(crate) fn crossing_cmd(store: &Inventory, sku: &Sku, delta: i64, at_ms: i64,
         .to_owned()
 }
 
-/// A take's low-stock entries at the locations it drew from, for a SKU with a threshold
-/// and named locations (without, the alert check keeps `default`): `level` as the take
-/// found it, `drawn` its allocations. Only a location that moved within the low range or
-/// across its edge is written, as the alert check does for the total.
-pub(crate) fn places_cmds(store: &Inventory, sku: &Sku, level: &Level, drawn: &[Allocation]) -> Vec<redis::Cmd> {
-    let Some(threshold) = level.rules.low_stock_threshold.filter(|_| level.has_named()) else {
+/// The low-stock entries at each location that takes moved, for a SKU with a threshold
+/// and named locations (without, the alert check keeps `default`): `before` as the WATCH
+/// read it, `after` as the takes leave it. Only a location that moved within the low range
+/// or across its edge is written, as the alert check does for the total.
+pub(crate) fn places_cmds(store: &Inventory, sku: &Sku, before: &Level, after: &Level) -> Vec<redis::Cmd> {
+    let Some(threshold) = after.rules.low_stock_threshold.filter(|_| after.has_named()) else {
         return Vec::new();
     };
     let keys = store.keys();
     let slot = store.feed_slot(keys.slot_of_sku(sku));
     let mut writes = Vec::new();
-    for place in &level.places {
-        let shelf: i64 = drawn
-            .iter()
-            .filter(|a| a.location == place.name && a.purchase_order.is_none())
-            .map(|a| a.quantity)
-            .sum();
-        let before = place.counts.sellable();
-        let after = before - shelf;
-        if shelf == 0 || (before >= threshold && after >= threshold) {
+    for (was, now) in before.places.iter().zip(&after.places) {
+        let (was_left, left) = (was.counts.sellable(), now.counts.sellable());
+        if was_left == left || (was_left >= threshold && left >= threshold) {
             continue;
         }
-        let key = keys.low_stock_at(slot, place.name.as_str());
-        writes.push(match after < threshold {
-            true => redis::cmd("ZADD").arg(key).arg(after).arg(sku.as_str()).to_owned(),
+        let key = keys.low_stock_at(slot, now.name.as_str());
+        writes.push(match left < threshold {
+            true => redis::cmd("ZADD").arg(key).arg(left).arg(sku.as_str()).to_owned(),
             false => redis::cmd("ZREM").arg(key).arg(sku.as_str()).to_owned(),
         });
     }

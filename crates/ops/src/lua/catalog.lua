@@ -40,9 +40,10 @@ if op == 'add' then
       redis.call('ZADD', dir, 0, low)
     end
     local page = pages .. low
-    -- The run: ARGV[i .. stop - 1], the names below the next page's bound.
+    -- The run: ARGV[i .. stop - 1], the names below the next page's bound (a last name is
+    -- a run of its own: no bound to look up for a single add).
     local stop = n + 1
-    local next_low = redis.call('ZRANGE', dir, '(' .. low, '+', 'BYLEX', 'LIMIT', 0, 1)[1]
+    local next_low = i < n and redis.call('ZRANGE', dir, '(' .. low, '+', 'BYLEX', 'LIMIT', 0, 1)[1]
     if next_low then
       local lo, hi = i, n + 1
       while lo < hi do

@@ -6,7 +6,6 @@ use super::super::level::{Allocation, Draw, Level};
 use super::Take;
 use super::gate::{Gate, counting};
 use super::receipt::{Outcome, Receipt};
-use crate::alerts::places_cmds;
 use crate::domain::Sku;
 use crate::error::{Error, StoreError};
 use crate::movements::MovementLog;
@@ -90,11 +89,6 @@ impl Take {
                 // Empty (no allocation) unless a SKU has a sale.
                 let counting = counting(levels);
                 let (mut writes, positions) = self.writes(&receipt.drawn, &alerting(levels), &counting);
-                for ((line, level), drawn) in self.items.lines().iter().zip(levels).zip(&receipt.drawn) {
-                    if let Some(level) = level {
-                        writes.extend(places_cmds(&self.store, &line.sku, level, drawn));
-                    }
-                }
                 if receipt.drawn.iter().any(|d| Allocation::preorder_of(d).is_some()) {
                     writes.extend(self.preorder_writes(levels, &receipt.drawn));
                 }

@@ -3,7 +3,7 @@
 //! what lets group commit queue many takes in one MULTI.
 
 use super::super::OrderLine;
-use super::super::alerts::crossing_cmd;
+use super::super::alerts::{crossing_cmd, places_cmds};
 use super::super::journal::{with_allocations, xadd};
 use super::super::level::{Allocation, Level, shift};
 use super::super::movements::MovementLog;
@@ -168,6 +168,7 @@ impl Optimistic for Take {
             Verdict::Commit {
                 mut writes, receipt, ..
             } => {
+                writes.extend(self.places_writes(&levels, &receipt.drawn));
                 writes.extend(log.cmds(&self.store));
                 Ok(Plan {
                     writes,
@@ -181,6 +182,20 @@ impl Optimistic for Take {
 }
 
 impl Take {
+    /// The low-stock entries at the locations this take moved, for its SKUs with a threshold
+    /// and named locations: `levels` as read, `drawn` its allocations (none: not taken).
+    fn places_writes(&self, levels: &[Option<&Level>], drawn: &[Vec<Allocation>]) -> Vec<Cmd> {
+        let mut writes = Vec::new();
+        for ((line, level), drawn) in self.items.lines().iter().zip(levels).zip(drawn) {
+            if let Some(level) = level.filter(|l| l.indexes_places()) {
+                let mut after = level.clone();
+                after.withdraw(drawn);
+                writes.extend(places_cmds(&self.store, &line.sku, level, &after));
+            }
+        }
+        writes
+    }
+
     /// Adds this take's movements, one per line, to the MULTI's log; `levels` are its lines'
     /// levels as the MULTI's WATCH read them.
     pub(super) fn log_movements(&self, log: &mut MovementLog, levels: &[Option<&Level>], drawn: &[Vec<Allocation>]) {

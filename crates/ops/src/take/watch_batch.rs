@@ -7,6 +7,7 @@ use super::Take;
 use super::decide::{Verdict, level_from};
 use super::gate::{Gate, has_sale};
 use super::receipt::{Outcome, Receipt};
+use crate::alerts::places_cmds;
 use crate::convert;
 use crate::domain::Sku;
 use crate::error::Error;
@@ -119,14 +120,19 @@ impl Optimistic for Batch<'_> {
         let keys = self.stock_keys();
         let mut values = snapshot.into_iter();
         let mut level: HashMap<String, Option<Level>> = HashMap::with_capacity(keys.len());
-        for (key, sku) in keys {
-            match level_from(&sku, values.next()) {
+        for (key, sku) in &keys {
+            match level_from(sku, values.next()) {
                 Ok(l) => {
-                    level.insert(key, l);
+                    level.insert(key.clone(), l);
                 }
                 Err(e) => return Err(self.takes.iter().map(|_| Err(e.clone())).collect()),
             }
         }
+        // As read, the SKUs whose locations have low-stock entries: written once per batch.
+        let indexed: HashMap<String, Level> = level
+            .iter()
+            .filter_map(|(key, l)| Some((key.clone(), l.as_ref().filter(|l| l.indexes_places())?.clone())))
+            .collect();
         let stored: Vec<Value> = values
             .by_ref()
             .take(self.takes.iter().filter(|t| t.idem.is_some()).count())
@@ -195,6 +201,11 @@ impl Optimistic for Batch<'_> {
             results.push(result);
         }
         if let Some(first) = self.takes.first() {
+            for (key, sku) in &keys {
+                if let (Some(before), Some(Some(after))) = (indexed.get(key), level.get(key)) {
+                    writes.extend(places_cmds(&first.store, sku, before, after));
+                }
+            }
             writes.extend(log.cmds(&first.store));
         }
         if writes.is_empty() {
