@@ -120,19 +120,19 @@ impl Optimistic for Batch<'_> {
         let keys = self.stock_keys();
         let mut values = snapshot.into_iter();
         let mut level: HashMap<String, Option<Level>> = HashMap::with_capacity(keys.len());
-        for (key, sku) in &keys {
-            match level_from(sku, values.next()) {
+        // As read, the SKUs whose locations have low-stock entries: written once per batch.
+        let mut indexed: Vec<(String, Sku, Level)> = Vec::new();
+        for (key, sku) in keys {
+            match level_from(&sku, values.next()) {
                 Ok(l) => {
-                    level.insert(key.clone(), l);
+                    if let Some(l) = l.as_ref().filter(|l| l.indexes_places()) {
+                        indexed.push((key.clone(), sku, l.clone()));
+                    }
+                    level.insert(key, l);
                 }
                 Err(e) => return Err(self.takes.iter().map(|_| Err(e.clone())).collect()),
             }
         }
-        // As read, the SKUs whose locations have low-stock entries: written once per batch.
-        let indexed: HashMap<String, Level> = level
-            .iter()
-            .filter_map(|(key, l)| Some((key.clone(), l.as_ref().filter(|l| l.indexes_places())?.clone())))
-            .collect();
         let stored: Vec<Value> = values
             .by_ref()
             .take(self.takes.iter().filter(|t| t.idem.is_some()).count())
@@ -201,8 +201,8 @@ impl Optimistic for Batch<'_> {
             results.push(result);
         }
         if let Some(first) = self.takes.first() {
-            for (key, sku) in &keys {
-                if let (Some(before), Some(Some(after))) = (indexed.get(key), level.get(key)) {
+            for (key, sku, before) in &indexed {
+                if let Some(Some(after)) = level.get(key) {
                     writes.extend(places_cmds(&first.store, sku, before, after));
                 }
             }
