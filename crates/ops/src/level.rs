@@ -156,17 +156,6 @@ pub struct Level {
 }
 
 impl Level {
-    /// Its entry in the low-stock index, in total or at `place`: scored by what can be sold
-    /// there while that is below its `low_threshold`, else none (`lua/low_index.lua` holds
-    /// the same rule for scripts).
-    pub fn low_stock_score(&self, place: Option<&Place>) -> Option<i64> {
-        let available = place.map_or(&self.totals, |p| &p.counts).sellable();
-        self.rules
-            .low_stock_threshold
-            .filter(|t| available < *t)
-            .map(|_| available)
-    }
-
     /// Decodes a stock hash (HGETALL); `None` when the SKU does not exist.
     pub fn parse(sku: &Sku, fields: &HashMap<String, String>) -> Result<Option<Self>, StoreError> {
         if fields.is_empty() {
@@ -261,12 +250,6 @@ impl Level {
             preorders,
             orders,
         }))
-    }
-
-    /// Whether a change must set its low-stock entries location by location: a threshold
-    /// and named locations (without, the alert check keeps `default` with the total).
-    pub fn indexes_places(&self) -> bool {
-        self.rules.low_stock_threshold.is_some() && self.has_named()
     }
 
     /// Whether the SKU has a named location (and so a `locs` list).

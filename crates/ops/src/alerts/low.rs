@@ -9,6 +9,7 @@ use crate::Inventory;
 use crate::convert;
 use crate::domain::{Limit, Location, Sku};
 use crate::error::{Error, StoreError};
+use crate::level::{Level, Place};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -33,6 +34,23 @@ pub struct LowStock {
 pub struct LowStockList {
     /// Lowest first.
     pub skus: Vec<LowStock>,
+}
+
+/// The index's rule, for the code that holds a level (`lua/low_index.lua` holds the same for
+/// scripts).
+impl Level {
+    /// Its entry in the low-stock index, in total or at `place`: scored by what can be sold
+    /// there while that is below its `low_threshold`, else none.
+    pub fn low_stock_score(&self, place: Option<&Place>) -> Option<i64> {
+        let available = place.map_or(&self.totals, |p| &p.counts).sellable();
+        self.rules.low_stock_threshold.filter(|t| available < *t).map(|_| available)
+    }
+
+    /// Whether a change must set its low-stock entries location by location: a threshold
+    /// and named locations (without, the alert check keeps `default` with the total).
+    pub fn indexes_places(&self) -> bool {
+        self.rules.low_stock_threshold.is_some() && self.has_named()
+    }
 }
 
 /// SKUs below their threshold now, lowest first, at most `limit` (all without): in total, or
