@@ -183,19 +183,22 @@ async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
     assert_eq!(walk_names(store, 1000).await, stable);
     let bounds = assert_small_pages(&app, 3000).await;
     assert!(bounds >= 3000 / 120, "split into pages: {bounds}");
-    let keys = store.keys();
-    let mut conn = app.redis.raw().await;
     // Removing every name leaves the first page's bound only.
     names_in_chunks(store, &stable, 100, false).await;
     assert!(walk_names(store, 100).await.is_empty());
-    let left: Vec<String> = redis::cmd("ZRANGE")
-        .arg(keys.catalog())
+    assert_eq!(page_bounds(&app).await, [""]);
+}
+
+/// The catalog directory: each page's lower bound.
+async fn page_bounds(app: &TestApp) -> Vec<String> {
+    let mut conn = app.redis.raw().await;
+    redis::cmd("ZRANGE")
+        .arg(app.store.keys().catalog())
         .arg(0)
         .arg(-1)
         .query_async(&mut conn)
         .await
-        .unwrap();
-    assert_eq!(left, [""]);
+        .unwrap()
 }
 
 /// Every catalog page holds 1 to 64 names and stays a listpack, and they hold `names` in
@@ -203,13 +206,7 @@ async fn pages_split_and_empty_as_names_come_and_go_and_a_walk_stays_exact() {
 async fn assert_small_pages(app: &TestApp, names: usize) -> usize {
     let keys = app.store.keys();
     let mut conn = app.redis.raw().await;
-    let bounds: Vec<String> = redis::cmd("ZRANGE")
-        .arg(keys.catalog())
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let bounds = page_bounds(app).await;
     let mut total = 0;
     for low in &bounds {
         let page = format!("{}{low}", keys.catalog_page_prefix());

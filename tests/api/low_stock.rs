@@ -1,13 +1,13 @@
 //! The low-stock index (`GET /v1/alerts/low-stock` without a location): equal to a full scan
 //! of the levels after a rush of every kind of take, restocks, threshold changes and
 //! imports at once; built once for thresholds of earlier versions; checked by `verify`; and
-//! the same on a cluster.
+//! the same on a cluster, in total and at a location.
 
 use crate::cluster::{TestCluster, one_per_master};
 use crate::helpers::{TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
-use stockwatch::domain::{Available, Limit, Quantity, Sku, Strategy, UserId};
+use stockwatch::domain::{Available, Limit, Location, Priority, Quantity, Sku, Strategy, UserId};
 use stockwatch::ops::level::Rules;
 use stockwatch::ops::{self, Inventory, alerts};
 
@@ -32,7 +32,8 @@ async fn scanned(app: &TestApp) -> Vec<(String, i64, i64)> {
     low
 }
 
-async fn listed(app: &TestApp, query: &str) -> Vec<(String, i64, i64)> {
+/// `GET /v1/alerts/low-stock{query}`: `(sku, available, threshold)`, as listed.
+pub(crate) async fn listed(app: &TestApp, query: &str) -> Vec<(String, i64, i64)> {
     let (status, body) = app.get(&format!("/v1/alerts/low-stock{query}")).await;
     assert_eq!(status, 200, "{body}");
     body["skus"]
@@ -49,7 +50,7 @@ async fn listed(app: &TestApp, query: &str) -> Vec<(String, i64, i64)> {
         .collect()
 }
 
-async fn put(app: &TestApp, path: &str, body: Value) {
+pub(crate) async fn put(app: &TestApp, path: &str, body: Value) {
     let (status, answer) = app.send(Method::PUT, path, Some(body)).await;
     assert_eq!(status, 200, "{path}: {answer}");
 }
@@ -198,38 +199,71 @@ async fn thresholds_of_earlier_versions_are_indexed_once() {
     assert!(app.verify().await.ok);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_index_works_on_every_master_of_a_cluster() {
-    let cluster = TestCluster::start().await;
-    let store: Inventory = cluster.store(|_| {});
+/// One SKU per master, each with 10 units at `default`, or with `at` (when given) 10 at
+/// that location drawn first and 10 at `west`; a threshold of 9; and `i + 1` units bought
+/// of the i-th on each strategy.
+async fn stock_and_buy(store: &Inventory, prefix: &str, at: Option<&Location>) -> [Sku; 3] {
     let user = UserId::parse(&"u".into()).unwrap();
-    let skus = one_per_master("low");
+    let skus = one_per_master(prefix);
+    let ten = Available::try_from(10).unwrap();
     for (i, sku) in skus.iter().enumerate() {
-        ops::set_stock(&store, sku, Available::try_from(10).unwrap())
-            .await
-            .unwrap();
+        match at {
+            None => drop(ops::set_stock(store, sku, ten).await.unwrap()),
+            Some(at) => {
+                let west = Location::parse("west", "location").unwrap();
+                for (place, priority) in [(at, 0), (&west, 1)] {
+                    let priority = Some(Priority::try_from(priority).unwrap());
+                    ops::set_location_stock(store, sku, place, ten, priority, None)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
         let rules = Rules {
             low_stock_threshold: Some(9),
             ..Rules::default()
         };
-        alerts::set_rules(&store, sku, rules).await.unwrap();
+        alerts::set_rules(store, sku, rules).await.unwrap();
         for strategy in [Strategy::Lua, Strategy::Watch] {
             let quantity = Quantity::parse(&(i + 1).into(), "q").unwrap();
-            ops::purchase(&store, strategy, sku, quantity, &user, None)
+            ops::purchase(store, strategy, sku, quantity, &user, None)
                 .await
                 .unwrap();
         }
     }
-    // 10 - 2, 10 - 4 and 10 - 6 left: all below 9, lowest first.
-    let low = alerts::low_stock(&store, None, Some(Limit::try_from(2).unwrap()))
-        .await
-        .unwrap();
-    let got: Vec<(&Sku, i64)> = low.skus.iter().map(|l| (&l.sku, l.available)).collect();
-    assert_eq!(got, [(&skus[2], 4), (&skus[1], 6)]);
+    skus
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_works_on_every_master_of_a_cluster() {
+    let cluster = TestCluster::start().await;
+    let store: Inventory = cluster.store(|_| {});
+    let skus = stock_and_buy(&store, "low", None).await;
+    let east = Location::parse("east", "location").unwrap();
+    let named = stock_and_buy(&store, "lat", Some(&east)).await;
+    let listed = |location: Option<&Location>, limit: Option<usize>| {
+        let store = &store;
+        let location = location.cloned();
+        async move {
+            let limit = limit.map(|l| Limit::try_from(l).unwrap());
+            let low = alerts::low_stock(store, location.as_ref(), limit).await.unwrap();
+            low.skus.into_iter().map(|l| (l.sku, l.available)).collect::<Vec<_>>()
+        }
+    };
+    // 10 - 2, 10 - 4 and 10 - 6 left: all below 9, lowest first. The SKUs with locations
+    // hold 20 in all (not low) and the same left at `east`, drawn first.
+    let [a, b, c] = skus.clone();
+    assert_eq!(listed(None, Some(2)).await, [(c.clone(), 4), (b.clone(), 6)]);
+    let [x, y, z] = named.clone();
+    assert_eq!(
+        listed(Some(&east), None).await,
+        [(z, 4), (y.clone(), 6), (x.clone(), 8)]
+    );
     let report = ops::verify(&store).await.unwrap();
     assert!(report.ok, "{:#?}", report.violations);
     ops::retire(&store, &skus[2]).await.unwrap();
-    let low = alerts::low_stock(&store, None, None).await.unwrap();
-    assert_eq!(low.skus.len(), 2, "{low:?}");
+    ops::retire(&store, &named[2]).await.unwrap();
+    assert_eq!(listed(None, None).await, [(b, 6), (a, 8)]);
+    assert_eq!(listed(Some(&east), None).await, [(y, 6), (x, 8)]);
     assert!(ops::verify(&store).await.unwrap().ok);
 }

@@ -1,26 +1,21 @@
 //! The low-stock index at each location (`GET /v1/alerts/low-stock?location=`): equal to a
 //! full scan of every location's level after a rush of purchases and holds on both
 //! strategies, transfers, restocks at locations, safety stock and threshold changes at once;
-//! checked by `verify`; emptied when a SKU retires; and the same on a cluster.
+//! checked by `verify`; emptied when a SKU retires (the cluster's case is in `low_stock`).
 
-use crate::cluster::{TestCluster, one_per_master};
 use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
+use crate::low_stock::put;
 use reqwest::Method;
-use serde_json::{Value, json};
-use stockwatch::domain::{Available, Location, Priority, Quantity, Sku, Strategy, UserId};
+use serde_json::json;
+use stockwatch::domain::Sku;
+use stockwatch::ops::alerts;
 use stockwatch::ops::level::Rules;
-use stockwatch::ops::{self, Inventory, alerts};
 
 const SKUS: usize = 12;
 const PLACES: [&str; 3] = ["default", "east", "west"];
 
 fn sku(i: usize) -> String {
     format!("at-{i:02}")
-}
-
-async fn put(app: &TestApp, path: &str, body: Value) {
-    let (status, answer) = app.send(Method::PUT, path, Some(body)).await;
-    assert_eq!(status, 200, "{path}: {answer}");
 }
 
 /// What a full scan says is low at `location`, lowest first: `(sku, available, threshold)`.
@@ -48,21 +43,7 @@ async fn scanned(app: &TestApp, location: &str) -> Vec<(String, i64, i64)> {
 }
 
 async fn listed(app: &TestApp, location: &str) -> Vec<(String, i64, i64)> {
-    let (status, body) = app.get(&format!("/v1/alerts/low-stock?location={location}")).await;
-    assert_eq!(status, 200, "{body}");
-    body["skus"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            assert_eq!(s["location"], location, "{s}");
-            (
-                s["sku"].as_str().unwrap().to_owned(),
-                s["available"].as_i64().unwrap(),
-                s["threshold"].as_i64().unwrap(),
-            )
-        })
-        .collect()
+    crate::low_stock::listed(app, &format!("?location={location}")).await
 }
 
 /// A full scan's low-stock list at each of `PLACES`.
@@ -274,46 +255,4 @@ async fn a_retired_sku_and_one_without_rules_leave_no_entry_at_any_location() {
     assert_eq!(listed(&app, "nowhere").await, [], "a location no SKU has lists nothing");
     let report = app.verify().await;
     assert!(report.ok, "{:#?}", report.violations);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_index_at_a_location_works_on_every_master_of_a_cluster() {
-    let cluster = TestCluster::start().await;
-    let store: Inventory = cluster.store(|_| {});
-    let user = UserId::parse(&"u".into()).unwrap();
-    let east = Location::parse("east", "location").unwrap();
-    let skus = one_per_master("lat");
-    for (i, sku) in skus.iter().enumerate() {
-        ops::set_location_stock(
-            &store,
-            sku,
-            &east,
-            Available::try_from(10).unwrap(),
-            Some(Priority::try_from(0).unwrap()),
-            None,
-        )
-        .await
-        .unwrap();
-        let rules = Rules {
-            low_stock_threshold: Some(9),
-            ..Rules::default()
-        };
-        alerts::set_rules(&store, sku, rules).await.unwrap();
-        for strategy in [Strategy::Lua, Strategy::Watch] {
-            let quantity = Quantity::parse(&(i + 1).into(), "q").unwrap();
-            ops::purchase(&store, strategy, sku, quantity, &user, None)
-                .await
-                .unwrap();
-        }
-    }
-    // East is drawn first: 10 - 2, 10 - 4 and 10 - 6 left there, all below 9.
-    let low = alerts::low_stock(&store, Some(&east), None).await.unwrap();
-    let got: Vec<(&Sku, i64)> = low.skus.iter().map(|l| (&l.sku, l.available)).collect();
-    assert_eq!(got, [(&skus[2], 4), (&skus[1], 6), (&skus[0], 8)]);
-    let report = ops::verify(&store).await.unwrap();
-    assert!(report.ok, "{:#?}", report.violations);
-    ops::retire(&store, &skus[2]).await.unwrap();
-    let low = alerts::low_stock(&store, Some(&east), None).await.unwrap();
-    assert_eq!(low.skus.len(), 2, "{low:?}");
-    assert!(ops::verify(&store).await.unwrap().ok);
 }

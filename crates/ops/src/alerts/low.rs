@@ -43,7 +43,10 @@ impl Level {
     /// there while that is below its `low_threshold`, else none.
     pub fn low_stock_score(&self, place: Option<&Place>) -> Option<i64> {
         let available = place.map_or(&self.totals, |p| &p.counts).sellable();
-        self.rules.low_stock_threshold.filter(|t| available < *t).map(|_| available)
+        self.rules
+            .low_stock_threshold
+            .filter(|t| available < *t)
+            .map(|_| available)
     }
 
     /// Whether a change must set its low-stock entries location by location: a threshold
