@@ -55,6 +55,33 @@ pub(crate) async fn put(app: &TestApp, path: &str, body: Value) {
     assert_eq!(status, 200, "{path}: {answer}");
 }
 
+/// `n` holds of `items(i)`, on `watch` and `lua` in turn, those with `cancel(i)` cancelled
+/// straight after: each hold's status.
+pub(crate) async fn holds_some_cancelled(
+    app: &TestApp,
+    n: usize,
+    items: impl Fn(usize) -> Value,
+    cancel: impl Fn(usize) -> bool,
+) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        let strategy = ["watch", "lua"][i % 2];
+        let (status, hold) = app
+            .post(
+                &format!("/v1/reservations?strategy={strategy}"),
+                json!({"user_id": format!("h{i}"), "items": items(i), "ttl_seconds": 60}),
+            )
+            .await;
+        statuses.push(status);
+        if status == 201 && cancel(i) {
+            let id = hold["reservation_id"].as_str().unwrap();
+            let (status, _) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
+            assert_eq!(status, 200);
+        }
+    }
+    statuses
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_index_equals_a_full_scan_after_a_rush_with_restocks() {
     let app = spawn_app().await;
@@ -68,7 +95,6 @@ async fn the_index_equals_a_full_scan_after_a_rush_with_restocks() {
         };
         put(&app, &format!("/v1/skus/{}/alerts", sku(i)), rules).await;
     }
-    let strategies = ["watch", "lua"];
     let buyer = |i: usize| json!({"sku": sku(i % SKUS), "quantity": 1 + i % 3, "user_id": format!("b{i}")});
     let buyers = async {
         let (watch, lua) = tokio::join!(
@@ -77,26 +103,12 @@ async fn the_index_equals_a_full_scan_after_a_rush_with_restocks() {
         );
         [watch, lua].concat()
     };
-    let carts = async {
-        let mut statuses = Vec::new();
-        for i in 0..100 {
-            let strategy = strategies[i % 2];
-            let items = json!([{"sku": sku(i % SKUS), "quantity": 1}, {"sku": sku((i + 7) % SKUS), "quantity": 2}]);
-            let (status, hold) = app
-                .post(
-                    &format!("/v1/reservations?strategy={strategy}"),
-                    json!({"user_id": format!("h{i}"), "items": items, "ttl_seconds": 60}),
-                )
-                .await;
-            statuses.push(status);
-            if status == 201 && i % 2 == 0 {
-                let id = hold["reservation_id"].as_str().unwrap();
-                let (status, _) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
-                assert_eq!(status, 200);
-            }
-        }
-        statuses
-    };
+    let carts = holds_some_cancelled(
+        &app,
+        100,
+        |i| json!([{"sku": sku(i % SKUS), "quantity": 1}, {"sku": sku((i + 7) % SKUS), "quantity": 2}]),
+        |i| i % 2 == 0,
+    );
     let restocks = async {
         for i in 0..60 {
             let (status, body) = app
@@ -141,24 +153,26 @@ async fn the_index_equals_a_full_scan_after_a_rush_with_restocks() {
     assert!(report.ok, "{:#?}", report.violations);
 
     // An index that drifted from the levels is a violation `verify` names.
-    let store = &app.store;
-    let index = store.keys().low_stock(store.feed_slot(0));
-    let mut conn = app.redis.raw().await;
-    let _: i64 = redis::cmd("ZADD")
-        .arg(&index)
-        .arg(1)
-        .arg(sku(3))
-        .query_async(&mut conn)
+    let index = app.store.keys().low_stock(app.store.feed_slot(0));
+    let found: Vec<_> = drift(&app, &index, &sku(3), 1)
         .await
-        .unwrap();
-    let found: Vec<_> = app
-        .verify()
-        .await
-        .violations
         .into_iter()
         .map(|v| (v.rule, v.sku))
         .collect();
     assert_eq!(found, [("low_stock_index_mismatch", Some(sku(3)))]);
+}
+
+/// Sets `sku`'s entry in `index` to `score` behind the store's back: what `verify` says then.
+pub(crate) async fn drift(app: &TestApp, index: &str, sku: &str, score: i64) -> Vec<ops::Violation> {
+    let mut conn = app.redis.raw().await;
+    let _: i64 = redis::cmd("ZADD")
+        .arg(index)
+        .arg(score)
+        .arg(sku)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    app.verify().await.violations
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

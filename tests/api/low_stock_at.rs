@@ -4,7 +4,7 @@
 //! checked by `verify`; emptied when a SKU retires (the cluster's case is in `low_stock`).
 
 use crate::helpers::{AppOptions, TestApp, spawn_app, spawn_app_with};
-use crate::low_stock::put;
+use crate::low_stock::{drift, holds_some_cancelled, put};
 use reqwest::Method;
 use serde_json::json;
 use stockwatch::domain::Sku;
@@ -105,25 +105,13 @@ async fn rush_at_locations(app: &TestApp) {
         );
         [watch, lua].concat()
     };
-    let holds = || async {
-        let mut statuses = Vec::new();
-        for i in 0..60 {
-            let strategy = ["watch", "lua"][i % 2];
-            let items = json!([{"sku": sku(i % SKUS), "quantity": 2}, {"sku": sku((i + 5) % SKUS), "quantity": 1}]);
-            let (status, hold) = app
-                .post(
-                    &format!("/v1/reservations?strategy={strategy}"),
-                    json!({"user_id": format!("h{i}"), "items": items, "ttl_seconds": 60}),
-                )
-                .await;
-            statuses.push(status);
-            if status == 201 && i % 3 != 0 {
-                let id = hold["reservation_id"].as_str().unwrap();
-                let (status, _) = app.post(&format!("/v1/reservations/{id}/cancel"), json!({})).await;
-                assert_eq!(status, 200);
-            }
-        }
-        statuses
+    let holds = || {
+        holds_some_cancelled(
+            app,
+            60,
+            |i| json!([{"sku": sku(i % SKUS), "quantity": 2}, {"sku": sku((i + 5) % SKUS), "quantity": 1}]),
+            |i| i % 3 != 0,
+        )
     };
     let admin = async {
         for round in 0..30 {
@@ -202,28 +190,13 @@ async fn rush_at_locations(app: &TestApp) {
     assert!(report.ok, "{:#?}", report.violations);
 
     // An entry that drifted from the levels is a violation `verify` names, at its location.
-    let store = &app.store;
-    let east = store.keys().low_stock_at(store.feed_slot(0), "east");
-    let mut conn = app.redis.raw().await;
-    let stale: i64 = redis::cmd("ZADD")
-        .arg(&east)
-        .arg(-7)
-        .arg(sku(0))
-        .query_async(&mut conn)
+    let east = app.store.keys().low_stock_at(app.store.feed_slot(0), "east");
+    let found: Vec<_> = drift(app, &east, &sku(0), -7)
         .await
-        .unwrap();
-    let found: Vec<_> = app
-        .verify()
-        .await
-        .violations
         .into_iter()
         .map(|v| (v.rule, v.sku, v.message.contains("at east")))
         .collect();
-    assert_eq!(
-        found,
-        [("low_stock_index_mismatch", Some(sku(0)), true)],
-        "added: {stale}"
-    );
+    assert_eq!(found, [("low_stock_index_mismatch", Some(sku(0)), true)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
