@@ -105,8 +105,6 @@ impl Optimistic for Retire<'_> {
         }
         let keys = store.keys();
         let retired = keys.retired(keys.slot_of_sku(sku));
-        let feed_slot = store.feed_slot(keys.slot_of_sku(sku));
-        let low = keys.low_stock(feed_slot);
         let mut writes = vec![
             redis::cmd("UNLINK")
                 .arg(keys.stock(sku))
@@ -115,14 +113,8 @@ impl Optimistic for Retire<'_> {
                 .arg(keys.queue(sku))
                 .arg(keys.tickets(sku))
                 .to_owned(),
-            redis::cmd("ZREM").arg(low).arg(sku.as_str()).to_owned(),
         ];
-        writes.extend(level.places.iter().map(|p| {
-            redis::cmd("ZREM")
-                .arg(keys.low_stock_at(feed_slot, p.name.as_str()))
-                .arg(sku.as_str())
-                .to_owned()
-        }));
+        writes.extend(crate::alerts::unindex_cmds(store, sku, &level));
         let mut sold = vec![(sku.to_string(), totals.sold)];
         sold.extend(
             level

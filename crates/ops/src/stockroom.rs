@@ -329,8 +329,7 @@ impl<'a> Change<'a> {
             writes.push(redis::cmd("HSET").arg(&self.key).arg(fresh).to_owned());
         }
         let level = &self.level;
-        let reindex = self.threshold_changed
-            || (self.edits > 0 && level.rules.low_stock_threshold.is_some() && level.has_named());
+        let reindex = self.threshold_changed || (self.edits > 0 && level.indexes_places());
         let index = reindex.then(|| super::alerts::index_cmds(self.store, self.sku, level));
         writes.extend(self.writes);
         writes.extend(index.into_iter().flatten());

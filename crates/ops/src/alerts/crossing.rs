@@ -3,7 +3,7 @@
 
 use crate::Inventory;
 use crate::domain::Sku;
-use crate::level::Level;
+use crate::level::{Level, Place};
 use std::sync::LazyLock;
 
 /// `low_index.lua` then `alerts.lua`: the functions every script that changes stock shares.
@@ -87,24 +87,26 @@ pub(crate) fn crossing_cmd(store: &Inventory, sku: &Sku, delta: i64, at_ms: i64,
 /// read it, `after` as the takes leave it. Only a location that moved within the low range
 /// or across its edge is written, as the alert check does for the total.
 pub(crate) fn places_cmds(store: &Inventory, sku: &Sku, before: &Level, after: &Level) -> Vec<redis::Cmd> {
-    let Some(threshold) = after.rules.low_stock_threshold.filter(|_| after.has_named()) else {
+    let Some(threshold) = after.rules.low_stock_threshold.filter(|_| after.indexes_places()) else {
         return Vec::new();
     };
-    let keys = store.keys();
-    let slot = store.feed_slot(keys.slot_of_sku(sku));
-    let mut writes = Vec::new();
-    for (was, now) in before.places.iter().zip(&after.places) {
-        let (was_left, left) = (was.counts.sellable(), now.counts.sellable());
-        if was_left == left || (was_left >= threshold && left >= threshold) {
-            continue;
-        }
-        let key = keys.low_stock_at(slot, now.name.as_str());
-        writes.push(match left < threshold {
-            true => redis::cmd("ZADD").arg(key).arg(left).arg(sku.as_str()).to_owned(),
-            false => redis::cmd("ZREM").arg(key).arg(sku.as_str()).to_owned(),
-        });
-    }
-    writes
+    let (keys, slot) = (store.keys(), feed_slot(store, sku));
+    before
+        .places
+        .iter()
+        .zip(&after.places)
+        .filter(|(was, now)| {
+            let (was, now) = (was.counts.sellable(), now.counts.sellable());
+            was != now && (was < threshold || now < threshold)
+        })
+        .map(|(_, now)| {
+            entry_cmd(
+                keys.low_stock_at(slot, now.name.as_str()),
+                sku,
+                after.low_stock_score(Some(now)),
+            )
+        })
+        .collect()
 }
 
 /// Queued last in a MULTI that changed `sku`'s threshold, or moved units between its
@@ -112,19 +114,42 @@ pub(crate) fn places_cmds(store: &Inventory, sku: &Sku, before: &Level, after: &
 /// entries (in total and at each location) are decided here. A plain ZADD or ZREM costs
 /// Redis under a microsecond, where [`reindex_cmd`]'s EVAL costs about ten.
 pub(crate) fn index_cmds(store: &Inventory, sku: &Sku, level: &Level) -> Vec<redis::Cmd> {
-    let keys = store.keys();
-    let slot = store.feed_slot(keys.slot_of_sku(sku));
-    let entry = |key: String, score: Option<i64>| match score {
-        Some(score) => redis::cmd("ZADD").arg(key).arg(score).arg(sku.as_str()).to_owned(),
-        None => redis::cmd("ZREM").arg(key).arg(sku.as_str()).to_owned(),
-    };
+    entries(store, sku, level, |place| level.low_stock_score(place))
+}
+
+/// Every low-stock entry of `sku` (of `level`'s locations) removed: it is retired.
+pub(crate) fn unindex_cmds(store: &Inventory, sku: &Sku, level: &Level) -> Vec<redis::Cmd> {
+    entries(store, sku, level, |_| None)
+}
+
+/// `sku`'s entry in total and at each of `level`'s locations, as `score` says (`None`: none).
+fn entries(
+    store: &Inventory,
+    sku: &Sku,
+    level: &Level,
+    score: impl Fn(Option<&Place>) -> Option<i64>,
+) -> Vec<redis::Cmd> {
+    let (keys, slot) = (store.keys(), feed_slot(store, sku));
     let places = level
         .places
         .iter()
-        .map(|p| entry(keys.low_stock_at(slot, p.name.as_str()), level.low_stock_score(Some(p))));
-    std::iter::once(entry(keys.low_stock(slot), level.low_stock_score(None)))
+        .map(|p| entry_cmd(keys.low_stock_at(slot, p.name.as_str()), sku, score(Some(p))));
+    std::iter::once(entry_cmd(keys.low_stock(slot), sku, score(None)))
         .chain(places)
         .collect()
+}
+
+/// `sku` in the index `key` with `score`, or out of it.
+fn entry_cmd(key: String, sku: &Sku, score: Option<i64>) -> redis::Cmd {
+    match score {
+        Some(score) => redis::cmd("ZADD").arg(key).arg(score).arg(sku.as_str()).to_owned(),
+        None => redis::cmd("ZREM").arg(key).arg(sku.as_str()).to_owned(),
+    }
+}
+
+/// The feed slot whose index keys hold `sku`'s entries.
+fn feed_slot(store: &Inventory, sku: &Sku) -> u16 {
+    store.feed_slot(store.keys().slot_of_sku(sku))
 }
 
 /// Sets `sku`'s low-stock index entries from its hash as it stands, where nothing holds the

@@ -13,7 +13,7 @@ mod low;
 mod rules;
 
 pub use contention::ContentionWatch;
-pub(crate) use crossing::{crossing_cmd, index_cmds, places_cmds, with_alerts};
+pub(crate) use crossing::{crossing_cmd, index_cmds, places_cmds, unindex_cmds, with_alerts};
 pub use follow::Follower;
 pub use list::{Alert, AlertList, alert_slots, list_alerts, read_since};
 pub(crate) use low::{COMPLETE as LOW_STOCK_COMPLETE, index as low_stock_index, list_alerting};

@@ -8,6 +8,8 @@ local function index_places(stock, low, sku)
     redis.call('ZREM', low .. ':at:default', sku)
     return
   end
+  -- Without a threshold there is nothing to index (removing one removes every entry).
+  if not v[2] then return end
   local rest = tonumber(v[1]) - tonumber(v[3] or '0')
   if not v[4] then
     index_low(low .. ':at:default', sku, rest, v[2])

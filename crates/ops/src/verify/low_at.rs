@@ -19,12 +19,12 @@ impl LowAt {
     /// Notes what `sku`'s level says each of its locations' index should hold.
     pub(super) fn check(&mut self, sku: &str, level: &Level) {
         for place in &level.places {
-            if !self.expected.contains_key(&place.name) {
-                self.expected.insert(place.name.clone(), HashMap::new());
-            }
-            if let Some(score) = level.low_stock_score(Some(place))
-                && let Some(at) = self.expected.get_mut(&place.name)
-            {
+            // Every location seen gets its index read, low here or not.
+            let at = match self.expected.get_mut(&place.name) {
+                Some(at) => at,
+                None => self.expected.entry(place.name.clone()).or_default(),
+            };
+            if let Some(score) = level.low_stock_score(Some(place)) {
                 at.insert(sku.to_owned(), score);
             }
         }
