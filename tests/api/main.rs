@@ -24,6 +24,7 @@ mod errors;
 mod expiry;
 mod failover;
 mod faults;
+mod feed;
 mod fleet;
 mod group_commit;
 mod hardening;

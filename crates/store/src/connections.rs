@@ -65,15 +65,7 @@ impl Redis {
         Ok(match target {
             Target::Single(url) => {
                 let client = redis::Client::open(url.as_str()).map_err(ConnectError::Url)?;
-                let shared = ConnectionManager::new_lazy_with_config(
-                    client.clone(),
-                    ConnectionManagerConfig::new()
-                        .set_connection_timeout(Some(timeout))
-                        .set_response_timeout(Some(timeout))
-                        .set_number_of_retries(1)
-                        .set_max_delay(Duration::from_millis(200)),
-                )
-                .map_err(ConnectError::Client)?;
+                let shared = lazy_manager(&client, timeout)?;
                 Redis::Single {
                     pool: make_pool(url)?,
                     shared,
@@ -109,6 +101,17 @@ impl Redis {
         match self {
             Self::Single { shared, .. } => Shared::Single(shared.clone()),
             Self::Cluster { shared, .. } => Shared::Cluster(shared.clone()),
+        }
+    }
+
+    /// A multiplexed connection of its own for a long-lived task (the feed's outbox), made on
+    /// first use: its reader and writer then run on that task's thread, so the task's calls
+    /// never wake another thread (the shared one's run where the store was first used). On a
+    /// cluster, the shared one.
+    pub(super) fn own_shared(&self, timeout: Duration) -> Result<Shared, ConnectError> {
+        match self {
+            Self::Single { client, .. } => Ok(Shared::Single(lazy_manager(client, timeout)?)),
+            Self::Cluster { .. } => Ok(self.shared()),
         }
     }
 
@@ -197,6 +200,19 @@ impl Redis {
 
 /// A pool of dedicated connections to one server: each transaction holds one from WATCH to
 /// EXEC, so `size` caps concurrent transactions on that server.
+/// A self-reconnecting multiplexed connection, made on first use.
+fn lazy_manager(client: &redis::Client, timeout: Duration) -> Result<ConnectionManager, ConnectError> {
+    ConnectionManager::new_lazy_with_config(
+        client.clone(),
+        ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200)),
+    )
+    .map_err(ConnectError::Client)
+}
+
 fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<super::pool::Pool, ConnectError> {
     let conn_config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))

@@ -175,7 +175,7 @@ impl Store {
         let wiring = crate::events::FeedTarget {
             target: target.clone(),
             keys: keys.clone(),
-            conn: redis.shared(),
+            conn: redis.own_shared(config.response_timeout)?,
             timeout: config.response_timeout,
         };
         let events = crate::events::Events::new(wiring, config.publish_events);

@@ -1,5 +1,6 @@
 //! Follows every process's published events and hands them to this process's subscribers.
 
+use super::listeners::{QUIET_FOR, SUBSCRIBE_GRACE};
 use super::outbox::read_levels;
 use super::{FeedKind, FeedTarget, StockEvent};
 use crate::conn::Target;
@@ -12,8 +13,11 @@ use tokio::time::Instant;
 
 /// How often an idle inbox checks whether its store is gone.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
-/// How long a burst of resubscriptions (one per channel) is let settle before one resync.
+/// How long a burst of resubscriptions (one per channel) is let settle before one resync;
+/// longer than an outbox's quiet after a publish nobody heard, so the resync's read covers
+/// every change that was skipped while this inbox was away.
 const SETTLE: Duration = Duration::from_millis(200);
+const _: () = assert!(SETTLE.as_micros() > QUIET_FOR.as_micros());
 /// SKUs re-read per round trip in a resync.
 const RESYNC_BATCH: usize = 500;
 
@@ -68,6 +72,9 @@ pub(super) async fn run(wiring: FeedTarget, feed: broadcast::WeakSender<StockEve
             }
         }
     };
+    // Live only once no outbox can still be skipping changes on the strength of a publish
+    // that reached nobody before this subscription (pushes queue meanwhile).
+    tokio::time::sleep(SUBSCRIBE_GRACE).await;
     live.send_replace(true);
     let mut shown: BTreeSet<Sku> = BTreeSet::new();
     let mut resync_at: Option<Instant> = None;

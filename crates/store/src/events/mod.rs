@@ -19,6 +19,7 @@
 //! the next event or the resync does not restore, and nothing is kept or trimmed in Redis.
 
 mod inbox;
+mod listeners;
 mod outbox;
 
 use crate::conn::{Shared, Target};
@@ -26,7 +27,7 @@ use crate::domain::{EntryKind, Sku};
 use crate::keys::Keys;
 use crate::outcome::Effort;
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -122,7 +123,8 @@ pub struct FeedTarget {
     pub target: Target,
     /// The key layout, for the feed's channels and the stock hashes it reads.
     pub keys: Keys,
-    /// The store's shared connection, for the outbox's reads and publishes.
+    /// A multiplexed connection of the feed's own, for the outbox's reads and publishes (and
+    /// the inbox's resync reads). Made on first use, so it runs on the outbox's thread.
     pub conn: Shared,
     /// Bound on each read or publish.
     pub timeout: Duration,
@@ -136,6 +138,8 @@ pub struct Events {
     publish: bool,
     feed: broadcast::Sender<StockEvent>,
     outbox: OnceLock<mpsc::UnboundedSender<Change>>,
+    /// Whether the outbox's last publish reached anyone.
+    listeners: Arc<listeners::Listeners>,
     /// Whether the inbox's subscription is live; set once the inbox has started.
     inbox: OnceLock<watch::Receiver<bool>>,
 }
@@ -156,14 +160,16 @@ impl Events {
             publish,
             feed: broadcast::channel(BACKLOG).0,
             outbox: OnceLock::new(),
+            listeners: Arc::new(listeners::Listeners::new()),
             inbox: OnceLock::new(),
         }
     }
 
     /// A new subscription to every process's changes. The first one starts the inbox (on
     /// the current runtime; it ends when the store is dropped). Waits, up to the response
-    /// timeout, until the inbox is subscribed on Redis, so that what commits after this
-    /// returns is seen; if Redis is down, the subscription starts empty and catches up.
+    /// timeout, until the inbox is subscribed on Redis and every outbox knows it (a moment
+    /// more: [`listeners`]), so that what commits after this returns is seen; if Redis is
+    /// down, the subscription starts empty and catches up.
     pub async fn subscribe(&self) -> broadcast::Receiver<StockEvent> {
         let receiver = self.feed.subscribe();
         let mut live = self
@@ -178,14 +184,15 @@ impl Events {
         receiver
     }
 
-    /// Queues a committed change for publishing.
+    /// Queues a committed change for publishing, unless no process follows the feed
+    /// ([`listeners`]: the outbox's last publish, a moment ago, reached no subscriber).
     pub fn changed(&self, change: Change) {
-        if !self.publish || change.skus.is_empty() {
+        if !self.publish || change.skus.is_empty() || self.listeners.nobody() {
             return;
         }
         let outbox = self.outbox.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(outbox::run(rx, self.wiring.clone()));
+            tokio::spawn(outbox::run(rx, self.wiring.clone(), self.listeners.clone()));
             tx
         });
         let _ = outbox.send(change);

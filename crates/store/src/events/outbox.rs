@@ -1,19 +1,22 @@
 //! Publishes this process's committed changes, with the stock read after them.
 
+use super::listeners::Listeners;
 use super::{Change, FeedKind, FeedTarget, StockEvent};
 use crate::conn::Shared;
 use crate::domain::Sku;
 use crate::keys;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// Most changes read and published in one round.
 const READ_BATCH: usize = 256;
 
 /// Takes changes in the order they were reported, reads each SKU once per batch (a hot SKU
-/// can have hundreds of changes in one), and publishes the events per channel. Ends when
-/// the store (holding the sender) is dropped.
-pub(super) async fn run(mut queue: mpsc::UnboundedReceiver<Change>, wiring: FeedTarget) {
+/// can have hundreds of changes in one), and publishes the events per channel, telling
+/// `listeners` whether anyone received them. Ends when the store (holding the sender) is
+/// dropped.
+pub(super) async fn run(mut queue: mpsc::UnboundedReceiver<Change>, wiring: FeedTarget, listeners: Arc<Listeners>) {
     let mut changes = Vec::with_capacity(READ_BATCH);
     while queue.recv_many(&mut changes, READ_BATCH).await > 0 {
         let events = match tokio::time::timeout(wiring.timeout, read(&wiring, &changes)).await {
@@ -29,9 +32,13 @@ pub(super) async fn run(mut queue: mpsc::UnboundedReceiver<Change>, wiring: Feed
             }
         };
         changes.clear();
-        let published = tokio::time::timeout(wiring.timeout, publish(&wiring, events)).await;
-        if !matches!(published, Ok(Ok(()))) {
-            tracing::warn!("events: publish failed; subscribers resync when they reconnect");
+        if events.is_empty() {
+            continue;
+        }
+        let sent = tokio::time::Instant::now();
+        match tokio::time::timeout(wiring.timeout, publish(&wiring, events)).await {
+            Ok(Ok(receivers)) => listeners.heard(sent, receivers),
+            _ => tracing::warn!("events: publish failed; subscribers resync when they reconnect"),
         }
     }
 }
@@ -92,11 +99,9 @@ pub(super) async fn read_levels(
 }
 
 /// One message per channel: a JSON array of events, in order. On one server every event
-/// goes to one channel; on a cluster, to its SKU's shard channel.
-async fn publish(wiring: &FeedTarget, events: Vec<(u16, StockEvent)>) -> Result<(), crate::error::StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
+/// goes to one channel; on a cluster, to its SKU's shard channel. Returns how many
+/// subscriptions received them (every inbox subscribes to every channel).
+async fn publish(wiring: &FeedTarget, events: Vec<(u16, StockEvent)>) -> Result<i64, crate::error::StoreError> {
     let cluster = matches!(wiring.conn, Shared::Cluster(_));
     let mut by_channel: BTreeMap<String, Vec<StockEvent>> = BTreeMap::new();
     for (slot, event) in events {
@@ -119,6 +124,5 @@ async fn publish(wiring: &FeedTarget, events: Vec<(u16, StockEvent)>) -> Result<
                 .await
         }
     });
-    futures_util::future::try_join_all(sends).await?;
-    Ok(())
+    Ok(futures_util::future::try_join_all(sends).await?.into_iter().sum())
 }
