@@ -23,7 +23,7 @@ use std::collections::HashMap;
 pub(super) async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     let store = &takes[0].store;
     let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
-    let decided = txn::run_until(store, &Batch { takes }, deadline).await;
+    let decided = txn::run_until(store, &Batch::new(takes), deadline).await;
     if matches!(decided, Ok(_) | Err(TxError::Rejected { .. })) {
         store.metrics().group_commit("watch", takes.len());
     }
@@ -41,20 +41,36 @@ pub(super) async fn commit(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
 /// Many takes, decided in order against one read of every SKU they touch.
 struct Batch<'a> {
     takes: &'a [Take],
+    /// Every stock key the batch touches, each once, in order of first use, with its SKU.
+    touched: Vec<(String, Sku)>,
+    /// Per take, per line: where its SKU is in `touched` (each key is formatted once).
+    at: Vec<Vec<usize>>,
 }
 
-impl Batch<'_> {
-    /// Every stock key the batch touches, each once, in order of first use, with its SKU.
-    fn stock_keys(&self) -> Vec<(String, Sku)> {
-        let mut keys: Vec<(String, Sku)> = Vec::new();
-        for take in self.takes {
-            for (key, line) in take.stock_keys().into_iter().zip(take.items.lines()) {
-                if !keys.iter().any(|(k, _)| *k == key) {
-                    keys.push((key, line.sku.clone()));
-                }
-            }
-        }
-        keys
+impl<'a> Batch<'a> {
+    fn new(takes: &'a [Take]) -> Self {
+        let mut touched: Vec<(String, Sku)> = Vec::new();
+        let at = takes
+            .iter()
+            .map(|take| {
+                let lines = take.items.lines().iter();
+                lines
+                    .map(|line| match touched.iter().position(|(_, sku)| *sku == line.sku) {
+                        Some(i) => i,
+                        None => {
+                            touched.push((take.store.keys().stock(&line.sku), line.sku.clone()));
+                            touched.len() - 1
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { takes, touched, at }
+    }
+
+    /// Each take with where its lines' SKUs are in `touched`.
+    fn takes(&self) -> impl Iterator<Item = (&'a Take, &[usize])> {
+        self.takes.iter().zip(self.at.iter().map(Vec::as_slice))
     }
 }
 
@@ -68,13 +84,13 @@ impl Optimistic for Batch<'_> {
 
     /// Every SKU and every stored answer: a repeat committed elsewhere must abort us.
     fn watch_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.stock_keys().into_iter().map(|(k, _)| k).collect();
+        let mut keys: Vec<String> = self.touched.iter().map(|(k, _)| k.clone()).collect();
         keys.extend(self.takes.iter().filter_map(|t| t.idem.as_ref().map(|s| s.key.clone())));
         keys
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        for (key, _) in self.stock_keys() {
+        for (key, _) in &self.touched {
             pipe.cmd("HGETALL").arg(key);
         }
         for slot in self.takes.iter().filter_map(|t| t.idem.as_ref()) {
@@ -90,16 +106,10 @@ impl Optimistic for Batch<'_> {
         if !hashes.iter().any(has_sale) {
             return;
         }
-        let on_sale: HashMap<String, bool> = self
-            .stock_keys()
-            .into_iter()
-            .zip(hashes)
-            .map(|((key, _), v)| (key, has_sale(v)))
-            .collect();
+        let on_sale: Vec<bool> = hashes.iter().map(has_sale).collect();
         let mut pairs = Vec::new();
-        for take in self.takes {
-            let keys = take.stock_keys();
-            take.sale_pairs(|i| on_sale.get(&keys[i]).copied().unwrap_or(false), &mut pairs);
+        for (take, at) in self.takes() {
+            take.sale_pairs(|i| on_sale.get(at[i]).copied().unwrap_or(false), &mut pairs);
         }
         Gate::read(&self.takes[0].store, &pairs, pipe);
     }
@@ -117,18 +127,18 @@ impl Optimistic for Batch<'_> {
             attempts: attempt,
             conflicts: attempt - 1,
         };
-        let keys = self.stock_keys();
         let mut values = snapshot.into_iter();
-        let mut level: HashMap<String, Option<Level>> = HashMap::with_capacity(keys.len());
+        // Each touched SKU's level, by its place in `touched`.
+        let mut level: Vec<Option<Level>> = Vec::with_capacity(self.touched.len());
         // As read, the SKUs whose locations have low-stock entries: written once per batch.
-        let mut indexed: Vec<(String, Sku, Level)> = Vec::new();
-        for (key, sku) in keys {
-            match level_from(&sku, values.next()) {
+        let mut indexed: Vec<(usize, Level)> = Vec::new();
+        for (i, (_, sku)) in self.touched.iter().enumerate() {
+            match level_from(sku, values.next()) {
                 Ok(l) => {
                     if let Some(l) = l.as_ref().filter(|l| l.indexes_places()) {
-                        indexed.push((key.clone(), sku, l.clone()));
+                        indexed.push((i, l.clone()));
                     }
-                    level.insert(key, l);
+                    level.push(l);
                 }
                 Err(e) => return Err(self.takes.iter().map(|_| Err(e.clone())).collect()),
             }
@@ -139,18 +149,11 @@ impl Optimistic for Batch<'_> {
             .collect();
         let mut stored = stored.into_iter();
         let mut gate = Gate::default();
-        if level.values().any(|l| l.as_ref().is_some_and(|l| l.sale.is_some())) {
+        let on_sale = |i: usize| level[i].as_ref().is_some_and(|l| l.sale.is_some());
+        if (0..level.len()).any(on_sale) {
             let mut pairs = Vec::new();
-            for take in self.takes {
-                let keys = take.stock_keys();
-                take.sale_pairs(
-                    |i| {
-                        level
-                            .get(&keys[i])
-                            .is_some_and(|l| l.as_ref().is_some_and(|l| l.sale.is_some()))
-                    },
-                    &mut pairs,
-                );
+            for (take, at) in self.takes() {
+                take.sale_pairs(|i| on_sale(at[i]), &mut pairs);
             }
             gate = match Gate::parse(pairs, values.collect()) {
                 Ok(gate) => gate,
@@ -163,7 +166,7 @@ impl Optimistic for Batch<'_> {
         let mut results = Vec::with_capacity(self.takes.len());
         // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
         let mut answered: HashMap<&str, (&StoredAnswer, Result<Receipt, Error>)> = HashMap::new();
-        for take in self.takes {
+        for (take, at) in self.takes() {
             let stored = take.idem.as_ref().and_then(|_| stored.next());
             if let Some(slot) = &take.idem
                 && let Some((first, answer)) = answered.get(slot.key.as_str())
@@ -174,8 +177,7 @@ impl Optimistic for Batch<'_> {
                 });
                 continue;
             }
-            let keys = take.stock_keys();
-            let levels: Vec<Option<&Level>> = keys.iter().map(|k| level.get(k).and_then(Option::as_ref)).collect();
+            let levels: Vec<Option<&Level>> = at.iter().map(|&i| level[i].as_ref()).collect();
             let verdict = match take.recall(stored) {
                 Ok(prior) => take.verdict(&levels, prior, effort, &mut log, &mut gate),
                 Err(e) => Verdict::Failed(e),
@@ -183,8 +185,8 @@ impl Optimistic for Batch<'_> {
             let result = match verdict {
                 Verdict::Commit { writes: w, receipt, .. } => {
                     if let Outcome::Taken(_) = &receipt.outcome {
-                        for (key, drawn) in keys.iter().zip(&receipt.drawn) {
-                            if let Some(Some(l)) = level.get_mut(key) {
+                        for (&i, drawn) in at.iter().zip(&receipt.drawn) {
+                            if let Some(l) = level[i].as_mut() {
                                 l.withdraw(drawn);
                             }
                         }
@@ -201,9 +203,9 @@ impl Optimistic for Batch<'_> {
             results.push(result);
         }
         if let Some(first) = self.takes.first() {
-            for (key, sku, before) in &indexed {
-                if let Some(Some(after)) = level.get(key) {
-                    writes.extend(places_cmds(&first.store, sku, before, after));
+            for (i, before) in &indexed {
+                if let Some(after) = &level[*i] {
+                    writes.extend(places_cmds(&first.store, &self.touched[*i].1, before, after));
                 }
             }
             writes.extend(log.cmds(&first.store));

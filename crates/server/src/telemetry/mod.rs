@@ -1,15 +1,16 @@
 //! Logging setup: `tracing` to stderr, level from `RUST_LOG` (default [`DEFAULT_FILTER`]), either as
 //! human-readable lines or as JSON lines (`--log-format json`) for log shippers.
 //!
-//! Lines go through `tracing-appender`'s non-blocking writer: a request's worker thread only
-//! queues its line, and one background thread writes. Should the queue ever fill (stderr
-//! blocked by a stuck reader), lines are dropped rather than stalling checkout. That thread
-//! writes in batches: whatever queued up while it wrote last goes out in one write. Colour
-//! codes are written only when stderr is a terminal, so files and log shippers get plain
-//! text.
+//! Lines go through [`writer`]: a request's thread appends its line to a buffer in memory,
+//! and one thread of their own writes them out a burst at a time (lines are dropped, and
+//! counted, rather than stall checkout should stderr block). Colour codes are written only
+//! when stderr is a terminal, so files and log shippers get plain text.
+
+mod writer;
+
+pub use writer::Flush;
 
 use std::io::IsTerminal;
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 /// How log lines are written.
@@ -32,12 +33,9 @@ pub const DEFAULT_FILTER: &str = "info,actix_http::h1::dispatcher=off";
 /// Installs the global subscriber once; later calls (tests) are ignored. Keep the guard
 /// until the process ends: dropping it flushes the lines still queued.
 #[must_use = "dropping the guard stops the log writer"]
-pub fn init(format: LogFormat) -> WorkerGuard {
+pub fn init(format: LogFormat) -> Flush {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    // Buffered: the writer thread drains every queued line into the buffer and flushes when
-    // the queue is empty, so a burst of requests costs one write(2), not one per line.
-    let (writer, guard) =
-        tracing_appender::non_blocking(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+    let (writer, guard) = writer::start();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
