@@ -4,6 +4,7 @@
 //! Every label value comes from a closed set (operation, strategy, route pattern, error
 //! kind), never from a SKU, user or id, so the number of series stays bounded.
 
+mod calls;
 mod drops;
 mod ledger;
 pub use drops::DropMetrics;
@@ -11,7 +12,6 @@ pub use ledger::LedgerMetrics;
 
 use crate::convert;
 use crate::error::StoreError;
-use crate::outcome::{CallOutcome, Effort};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -76,6 +76,8 @@ pub struct Metrics {
     pub ledger: LedgerMetrics,
     /// Waiting rooms'.
     pub drops: DropMetrics,
+    /// Each call's series, found once by label.
+    call_handles: calls::Handles,
     /// Totals the bench reads without parsing the text format.
     totals: [std::sync::atomic::AtomicU64; 2],
     /// The same totals, counted as Redis answers each attempt rather than when the call
@@ -237,34 +239,10 @@ impl Metrics {
             ledger: LedgerMetrics::new(&r),
             drops: DropMetrics::new(&r),
             registry: r,
+            call_handles: Default::default(),
             totals: Default::default(),
             live: Default::default(),
         }
-    }
-
-    /// Records one finished stock-moving call.
-    pub fn call(&self, op: &str, strategy: &str, outcome: CallOutcome, effort: Effort, elapsed: Duration) {
-        let labels = &[op, strategy];
-        self.calls.with_label_values(&[op, strategy, outcome.label()]).inc();
-        self.attempts.with_label_values(labels).inc_by(effort.attempts.into());
-        self.conflicts.with_label_values(labels).inc_by(effort.conflicts.into());
-        self.attempts_per_call
-            .with_label_values(labels)
-            .observe(effort.attempts.into());
-        self.duration.with_label_values(labels).observe(elapsed.as_secs_f64());
-        match outcome {
-            CallOutcome::GaveUp { throttled } => {
-                self.giveups.with_label_values(labels).inc();
-                if throttled {
-                    self.budget_exhausted.with_label_values(labels).inc();
-                }
-            }
-            CallOutcome::Rejected(reason) => self.rejections.with_label_values(&[op, strategy, reason]).inc(),
-            CallOutcome::Committed | CallOutcome::Failed => {}
-        }
-        let [a, c] = &self.totals;
-        a.fetch_add(effort.attempts.into(), std::sync::atomic::Ordering::Relaxed);
-        c.fetch_add(effort.conflicts.into(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// One attempt that Redis answered, made on behalf of `callers` calls (a group commit
@@ -356,6 +334,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::{CallOutcome, Effort};
 
     #[test]
     fn a_call_moves_its_counters_and_nothing_names_a_sku() {
