@@ -76,6 +76,7 @@ pub(crate) async fn sell(
         at_ms,
         idem,
         deadline: store.deadline(),
+        stock_keys: crate::take::stock_keys(store, items),
     };
     let taken = take.run(strategy).await?;
     Ok((order_id_of(&taken)?, taken))

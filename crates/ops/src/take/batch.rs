@@ -265,10 +265,10 @@ impl Combiner {
     /// is empty and nothing is in flight.
     fn next_batch(&self, queue: (Path, u16), room: usize) -> Next {
         let idle = room == IN_FLIGHT;
-        // Each take with the keys its batch will watch (on `watch`), made once: those still
-        // awaited, and those whose callers have gone.
-        type Entries = Vec<((Take, Reply), Vec<String>)>;
-        let batch: (Entries, Entries) = {
+        let watch = queue.0 == Path::Watch;
+        // The takes still awaited, the keys they watch (on `watch`, each once), and those
+        // whose callers have gone.
+        let (live, claimed, expired) = {
             let mut queues = self.queues.lock().expect("combiner lock");
             let Some(waiting) = queues.get_mut(&queue).filter(|q| !q.waiting.is_empty()) else {
                 if idle {
@@ -278,36 +278,31 @@ impl Combiner {
                 return Next::Empty;
             };
             let waiting = &mut waiting.waiting;
-            let mut keys: Vec<Vec<String>> = Vec::new();
             // On `watch`, held from the check to the claim, so that two lanes cannot claim
             // one key.
-            let mut claims = (queue.0 == Path::Watch).then(|| self.watched.claims.lock().expect("watched lock"));
+            let mut claims = watch.then(|| self.watched.claims.lock().expect("watched lock"));
             let n = match queue.0 {
                 Path::Lua => waiting.len().div_ceil(room).min(MAX_BATCH),
                 Path::Watch => {
-                    // The front run of takes that touch no busy key: their SKUs, then their
-                    // idempotency key.
+                    // The front run of takes that touch no busy key.
+                    let mut free = 0;
                     for (take, _) in waiting.iter().take(MAX_BATCH) {
-                        let mut watched = take.stock_keys();
-                        watched.extend(take.idem.as_ref().map(|a| a.key.clone()));
                         if let Some(claims) = claims.as_mut()
-                            && watched.iter().any(|k| claims.blocks(k, self.lane))
+                            && watched(take).any(|k| claims.blocks(k, self.lane))
                         {
-                            for key in &watched {
+                            for key in watched(take) {
                                 if claims.held.get(key).is_some_and(|&l| l != self.lane) {
                                     claims.next.entry(key.clone()).or_insert(self.lane);
                                 }
                             }
                             break;
                         }
-                        keys.push(watched);
+                        free += 1;
                     }
-                    let skus: HashSet<&str> = waiting
+                    let skus: HashSet<&str> = waiting[..free]
                         .iter()
-                        .zip(&keys)
-                        .flat_map(|((t, _), k)| k[..t.items.lines().len()].iter().map(String::as_str))
+                        .flat_map(|(t, _)| t.stock_keys.iter().map(String::as_str))
                         .collect();
-                    let free = keys.len();
                     if skus.len() * 2 >= free {
                         free.div_ceil(room)
                     } else {
@@ -318,44 +313,46 @@ impl Combiner {
             if n == 0 {
                 return Next::Blocked;
             }
-            keys.resize_with(n, Vec::new);
             // A take whose caller has already timed out is answered, not run: committing it
             // now would turn its 503 into a lie. Only the others' keys are claimed.
             let now = tokio::time::Instant::now();
-            let (live, expired): (Vec<_>, Vec<_>) =
-                waiting.drain(..n).zip(keys).partition(|((t, _), _)| t.deadline > now);
+            let (live, expired): (Vec<_>, Vec<_>) = waiting.drain(..n).partition(|(t, _)| t.deadline > now);
+            let mut claimed: Vec<String> = Vec::new();
             if let Some(claims) = claims.as_mut() {
                 // This lane's turn, taken or given up with the takes it was waiting for.
                 let before = claims.next.len();
-                for key in expired.iter().chain(&live).flat_map(|(_, k)| k) {
+                for key in expired.iter().chain(&live).flat_map(|(t, _)| watched(t)) {
                     if claims.next.get(key) == Some(&self.lane) {
                         claims.next.remove(key);
                     }
                 }
-                for key in live.iter().flat_map(|(_, k)| k) {
-                    claims.held.insert(key.clone(), self.lane);
+                // Each key once: a hot SKU's batch claims one key, not one per take.
+                for key in live.iter().flat_map(|(t, _)| watched(t)) {
+                    if !claimed.contains(key) {
+                        claims.held.insert(key.clone(), self.lane);
+                        claimed.push(key.clone());
+                    }
                 }
                 if claims.next.len() != before {
                     self.watched.freed.notify_waiters();
                 }
             }
-            (live, expired)
+            (live, claimed, expired)
         };
-        let (live, expired) = batch;
-        for ((_, reply), _) in expired {
+        for (_, reply) in expired {
             let _ = reply.send(Err(Error::Store(StoreError::Timeout)));
         }
         if live.is_empty() {
             return Next::Expired;
         }
-        let (mut takes, mut replies, mut keys) = (Vec::new(), Vec::new(), Vec::new());
-        for ((take, reply), watched) in live {
-            takes.push(take);
-            replies.push(reply);
-            keys.extend(watched);
-        }
-        Next::Batch(takes, replies, keys)
+        let (takes, replies) = live.into_iter().unzip();
+        Next::Batch(takes, replies, claimed)
     }
+}
+
+/// The keys a `watch` batch watches for `take`: its SKUs', then its idempotency key.
+fn watched(take: &Take) -> impl Iterator<Item = &String> {
+    take.stock_keys.iter().chain(take.idem.as_ref().map(|a| &a.key))
 }
 
 /// What the leader found in its queue.

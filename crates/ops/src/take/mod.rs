@@ -89,6 +89,8 @@ pub(crate) struct Take {
     pub deadline: tokio::time::Instant,
     /// Its ledger entry, encoded once (`super::journal::encoded`); `None` with the ledger off.
     pub entry: Option<String>,
+    /// Each line's stock key, in cart order: formatted once, read by every step.
+    pub stock_keys: Vec<String>,
 }
 
 /// The process's group commit.
@@ -107,6 +109,7 @@ impl Take {
         deadline: tokio::time::Instant,
     ) -> Self {
         let (id, slot) = (resv.reservation_id, resv.reservation_id.slot());
+        let stock_keys = stock_keys(store, &items);
         Self {
             store: store.clone(),
             items,
@@ -133,6 +136,7 @@ impl Take {
                 .lines(resv.items.clone())
                 .reservation(resv)
             }),
+            stock_keys,
         }
     }
 
@@ -208,13 +212,9 @@ impl Take {
             drawn: Vec::new(),
         }
     }
+}
 
-    /// The stock key of each line, in cart order.
-    pub(crate) fn stock_keys(&self) -> Vec<String> {
-        self.items
-            .lines()
-            .iter()
-            .map(|l| self.store.keys().stock(&l.sku))
-            .collect()
-    }
+/// The stock key of each line of `items`, in cart order.
+pub(crate) fn stock_keys(store: &Inventory, items: &CartItems) -> Vec<String> {
+    items.lines().iter().map(|l| store.keys().stock(&l.sku)).collect()
 }

@@ -39,13 +39,12 @@ impl Take {
         let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 3);
         let mut positions = Vec::with_capacity(lines.len());
         let all_default = drawn.iter().all(|d| Allocation::is_all_default(d));
-        for ((line, drawn), alerting) in lines.iter().zip(drawn).zip(alerting) {
-            let key = self.store.keys().stock(&line.sku);
+        for (((line, key), drawn), alerting) in lines.iter().zip(&self.stock_keys).zip(drawn).zip(alerting) {
             positions.push(writes.len());
             // A preorder's units come from no shelf: they wait for their purchase order.
             let preorder = Allocation::preorder_of(drawn).is_some();
             let from = (!preorder).then_some("available");
-            writes.extend(shift(&key, drawn, from, Some(self.destination())));
+            writes.extend(shift(key, drawn, from, Some(self.destination())));
             if *alerting && !preorder {
                 writes.push(crossing_cmd(
                     &self.store,
@@ -129,14 +128,14 @@ impl Optimistic for Take {
     type Rejection = Unwritten<Receipt>;
 
     fn watch_keys(&self) -> Vec<String> {
-        let mut keys = self.stock_keys();
+        let mut keys = self.stock_keys.clone();
         keys.extend(self.idem.as_ref().map(|s| s.key.clone()));
         keys
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        for line in self.items.lines() {
-            pipe.cmd("HGETALL").arg(self.store.keys().stock(&line.sku));
+        for key in &self.stock_keys {
+            pipe.cmd("HGETALL").arg(key);
         }
         if let Some(slot) = &self.idem {
             slot.read(pipe);

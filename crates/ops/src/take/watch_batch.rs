@@ -55,13 +55,16 @@ impl<'a> Batch<'a> {
             .map(|take| {
                 let lines = take.items.lines().iter();
                 lines
-                    .map(|line| match touched.iter().position(|(_, sku)| *sku == line.sku) {
-                        Some(i) => i,
-                        None => {
-                            touched.push((take.store.keys().stock(&line.sku), line.sku.clone()));
-                            touched.len() - 1
-                        }
-                    })
+                    .zip(&take.stock_keys)
+                    .map(
+                        |(line, key)| match touched.iter().position(|(_, sku)| *sku == line.sku) {
+                            Some(i) => i,
+                            None => {
+                                touched.push((key.clone(), line.sku.clone()));
+                                touched.len() - 1
+                            }
+                        },
+                    )
                     .collect()
             })
             .collect();
