@@ -67,7 +67,7 @@ fn typed<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         Err(e) => return Err(InvalidInput::new(format!("body is not valid JSON: {e}")).into()),
     };
     // Bodies whose fields are `Field`s cannot fail here; a typed field would.
-    T::deserialize(&value).map_err(|e| InvalidInput::new(format!("body does not fit: {e}")).into())
+    T::deserialize(value).map_err(|e| InvalidInput::new(format!("body does not fit: {e}")).into())
 }
 
 /// An optional request body of type `T`: none (or a blank one) is `T::default()`, anything
