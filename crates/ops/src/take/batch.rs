@@ -301,7 +301,7 @@ impl Combiner {
                     }
                     let skus: HashSet<&str> = waiting[..free]
                         .iter()
-                        .flat_map(|(t, _)| t.stock_keys.iter().map(String::as_str))
+                        .flat_map(|(t, _)| t.stock_keys().iter().map(String::as_str))
                         .collect();
                     if skus.len() * 2 >= free {
                         free.div_ceil(room)
@@ -352,7 +352,7 @@ impl Combiner {
 
 /// The keys a `watch` batch watches for `take`: its SKUs', then its idempotency key.
 fn watched(take: &Take) -> impl Iterator<Item = &String> {
-    take.stock_keys.iter().chain(take.idem.as_ref().map(|a| &a.key))
+    take.stock_keys().iter().chain(take.idem.as_ref().map(|a| &a.key))
 }
 
 /// What the leader found in its queue.

@@ -89,8 +89,9 @@ pub(crate) struct Take {
     pub deadline: tokio::time::Instant,
     /// Its ledger entry, encoded once (`super::journal::encoded`); `None` with the ledger off.
     pub entry: Option<String>,
-    /// Each line's stock key, in cart order: formatted once, read by every step.
-    pub stock_keys: Vec<String>,
+    /// Each line's stock key, in cart order: formatted once, on the paths that use them
+    /// (`watch`'s; the Lua path names SKUs to its script instead). See [`Take::stock_keys`].
+    pub stock_keys: std::sync::OnceLock<Vec<String>>,
 }
 
 /// The process's group commit.
@@ -109,7 +110,6 @@ impl Take {
         deadline: tokio::time::Instant,
     ) -> Self {
         let (id, slot) = (resv.reservation_id, resv.reservation_id.slot());
-        let stock_keys = stock_keys(store, &items);
         Self {
             store: store.clone(),
             items,
@@ -136,7 +136,7 @@ impl Take {
                 .lines(resv.items.clone())
                 .reservation(resv)
             }),
-            stock_keys,
+            stock_keys: Default::default(),
         }
     }
 
@@ -203,6 +203,14 @@ impl Take {
         receipt
     }
 
+    /// The stock key of each line, in cart order.
+    pub(crate) fn stock_keys(&self) -> &[String] {
+        self.stock_keys.get_or_init(|| {
+            let keys = self.store.keys();
+            self.items.lines().iter().map(|l| keys.stock(&l.sku)).collect()
+        })
+    }
+
     fn receipt(&self, outcome: Outcome, effort: Effort) -> Receipt {
         Receipt {
             reference: self.reference,
@@ -212,9 +220,4 @@ impl Take {
             drawn: Vec::new(),
         }
     }
-}
-
-/// The stock key of each line of `items`, in cart order.
-pub(crate) fn stock_keys(store: &Inventory, items: &CartItems) -> Vec<String> {
-    items.lines().iter().map(|l| store.keys().stock(&l.sku)).collect()
 }

@@ -39,7 +39,7 @@ impl Take {
         let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 3);
         let mut positions = Vec::with_capacity(lines.len());
         let all_default = drawn.iter().all(|d| Allocation::is_all_default(d));
-        for (((line, key), drawn), alerting) in lines.iter().zip(&self.stock_keys).zip(drawn).zip(alerting) {
+        for (((line, key), drawn), alerting) in lines.iter().zip(self.stock_keys()).zip(drawn).zip(alerting) {
             positions.push(writes.len());
             // A preorder's units come from no shelf: they wait for their purchase order.
             let preorder = Allocation::preorder_of(drawn).is_some();
@@ -128,13 +128,13 @@ impl Optimistic for Take {
     type Rejection = Unwritten<Receipt>;
 
     fn watch_keys(&self) -> Vec<String> {
-        let mut keys = self.stock_keys.clone();
+        let mut keys = self.stock_keys().to_vec();
         keys.extend(self.idem.as_ref().map(|s| s.key.clone()));
         keys
     }
 
     fn read(&self, pipe: &mut redis::Pipeline) {
-        for key in &self.stock_keys {
+        for key in self.stock_keys() {
             pipe.cmd("HGETALL").arg(key);
         }
         if let Some(slot) = &self.idem {

@@ -55,7 +55,7 @@ impl<'a> Batch<'a> {
             .map(|take| {
                 let lines = take.items.lines().iter();
                 lines
-                    .zip(&take.stock_keys)
+                    .zip(take.stock_keys())
                     .map(
                         |(line, key)| match touched.iter().position(|(_, sku)| *sku == line.sku) {
                             Some(i) => i,
