@@ -198,8 +198,6 @@ impl Redis {
     }
 }
 
-/// A pool of dedicated connections to one server: each transaction holds one from WATCH to
-/// EXEC, so `size` caps concurrent transactions on that server.
 /// A self-reconnecting multiplexed connection, made on first use.
 fn lazy_manager(client: &redis::Client, timeout: Duration) -> Result<ConnectionManager, ConnectError> {
     ConnectionManager::new_lazy_with_config(
@@ -213,6 +211,8 @@ fn lazy_manager(client: &redis::Client, timeout: Duration) -> Result<ConnectionM
     .map_err(ConnectError::Client)
 }
 
+/// A pool of dedicated connections to one server: each transaction holds one from WATCH to
+/// EXEC, so `size` caps concurrent transactions on that server.
 fn dedicated_pool(url: &str, size: usize, timeout: Duration) -> Result<super::pool::Pool, ConnectError> {
     let conn_config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))

@@ -50,22 +50,17 @@ struct Batch<'a> {
 impl<'a> Batch<'a> {
     fn new(takes: &'a [Take]) -> Self {
         let mut touched: Vec<(String, Sku)> = Vec::new();
+        let mut place = |sku: &Sku, key: &String| {
+            touched.iter().position(|(_, s)| s == sku).unwrap_or_else(|| {
+                touched.push((key.clone(), sku.clone()));
+                touched.len() - 1
+            })
+        };
         let at = takes
             .iter()
             .map(|take| {
-                let lines = take.items.lines().iter();
-                lines
-                    .zip(take.stock_keys())
-                    .map(
-                        |(line, key)| match touched.iter().position(|(_, sku)| *sku == line.sku) {
-                            Some(i) => i,
-                            None => {
-                                touched.push((key.clone(), line.sku.clone()));
-                                touched.len() - 1
-                            }
-                        },
-                    )
-                    .collect()
+                let lines = take.items.lines().iter().zip(take.stock_keys());
+                lines.map(|(line, key)| place(&line.sku, key)).collect()
             })
             .collect();
         Self { takes, touched, at }

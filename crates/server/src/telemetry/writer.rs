@@ -25,8 +25,9 @@ struct Pending {
     closing: bool,
 }
 
+/// The lines waiting to be written, shared by every logging thread and the writer.
 #[derive(Default)]
-struct Shared {
+pub(super) struct Shared {
     pending: Mutex<Pending>,
     /// Signalled when the first line of a burst arrives, and at shutdown.
     arrived: Condvar,
@@ -101,10 +102,10 @@ fn write_out(shared: &Shared, out: &mut impl Write) {
     }
 }
 
-impl Write for Lines {
+impl Write for &Shared {
     /// One call per line: the formatter hands each event over whole.
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        let mut pending = self.0.lock();
+        let mut pending = self.lock();
         if pending.lines.len() + line.len() > LIMIT {
             pending.dropped += 1;
             return Ok(line.len());
@@ -113,7 +114,7 @@ impl Write for Lines {
         pending.lines.extend_from_slice(line);
         drop(pending);
         if first {
-            self.0.arrived.notify_one();
+            self.arrived.notify_one();
         }
         Ok(line.len())
     }
@@ -123,11 +124,12 @@ impl Write for Lines {
     }
 }
 
+/// Each line is written through a borrow of the shared buffer: nothing is cloned per line.
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
-    type Writer = Lines;
+    type Writer = &'a Shared;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        &self.0
     }
 }
 
@@ -163,8 +165,9 @@ mod tests {
         });
         let loggers: Vec<_> = (0..8)
             .map(|t| {
-                let mut lines = Lines(shared.clone());
+                let shared = shared.clone();
                 std::thread::spawn(move || {
+                    let mut lines = &*shared;
                     for i in 0..2_000 {
                         lines.write_all(format!("thread {t} line {i}\n").as_bytes()).unwrap();
                     }
@@ -192,7 +195,7 @@ mod tests {
     #[test]
     fn a_full_buffer_drops_lines_and_says_so() {
         let shared = Arc::new(Shared::default());
-        let mut lines = Lines(shared.clone());
+        let mut lines = &*shared;
         let line = vec![b'x'; 1024];
         for _ in 0..(LIMIT / 1024 + 10) {
             lines.write_all(&line).unwrap();
