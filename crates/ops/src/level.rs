@@ -19,7 +19,6 @@ pub use super::purchase_order::Preorders;
 use super::purchase_order::PurchaseOrder;
 use crate::domain::{Location, Sku};
 use crate::error::StoreError;
-use redis::Cmd;
 use std::collections::HashMap;
 
 /// Most locations one SKU may have: bounds the fields a script reads per line.
@@ -360,29 +359,6 @@ impl Level {
 /// `None` for `default`, whose counters are derived, never stored.
 pub fn field_at(counter: &str, location: &str) -> Option<String> {
     (location != Location::DEFAULT).then(|| format!("{counter}@{location}"))
-}
-
-/// The writes that move `drawn` from counter `from` to counter `to` (`None` on either side:
-/// units entering or leaving the SKU) in the totals and at each named location.
-pub fn shift(key: &str, drawn: &[Allocation], from: Option<&str>, to: Option<&str>) -> Vec<Cmd> {
-    let total: i64 = drawn.iter().map(|a| a.quantity).sum();
-    let mut writes = Vec::with_capacity(2 + drawn.len() * 2);
-    let mut incr = |field: String, by: i64| writes.push(redis::cmd("HINCRBY").arg(key).arg(field).arg(by).to_owned());
-    if let Some(from) = from {
-        incr(from.to_owned(), -total);
-    }
-    if let Some(to) = to {
-        incr(to.to_owned(), total);
-    }
-    for a in drawn {
-        if let Some(from) = from.and_then(|f| field_at(f, a.location.as_str())) {
-            incr(from, -a.quantity);
-        }
-        if let Some(to) = to.and_then(|t| field_at(t, a.location.as_str())) {
-            incr(to, a.quantity);
-        }
-    }
-    writes
 }
 
 #[cfg(test)]

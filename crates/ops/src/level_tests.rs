@@ -1,4 +1,4 @@
-//! `level.rs`'s unit tests: decoding, drawing and shifting.
+//! `level.rs`'s unit tests: decoding and drawing.
 
 use super::*;
 
@@ -72,22 +72,4 @@ fn lines_are_drawn_by_priority_and_split_when_one_runs_short() {
     l.withdraw(&alloc(&[("east", 3), ("west", 2)]));
     assert_eq!(l.totals.available, 4);
     assert_eq!(l.draw(4, None), Draw::Drawn(alloc(&[("west", 4)])));
-}
-
-#[test]
-fn a_shift_moves_totals_and_named_locations_only() {
-    let writes = shift(
-        "k",
-        &alloc(&[("default", 1), ("east", 2)]),
-        Some("available"),
-        Some("sold"),
-    );
-    let text: Vec<String> = writes
-        .iter()
-        .map(|c| String::from_utf8_lossy(&c.get_packed_command()).replace("\r\n", " "))
-        .collect();
-    assert_eq!(writes.len(), 4, "{text:?}");
-    assert!(text[0].contains("available") && text[0].contains("-3"));
-    assert!(text.iter().any(|t| t.contains("sold@east")));
-    assert!(!text.iter().any(|t| t.contains("@default")));
 }

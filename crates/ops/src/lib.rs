@@ -51,6 +51,7 @@ mod hold_writes;
 mod idempotency;
 pub mod import;
 pub mod incoming;
+mod increments;
 mod inventory;
 pub mod journal;
 pub mod level;

@@ -2,7 +2,9 @@
 //! slots it listed for every worker lately.
 
 use super::Store;
+use super::gather::{Gather, Gathered};
 use crate::error::StoreError;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// How often a slot in use is listed again for the expiry worker: were the set lost (a
@@ -26,6 +28,38 @@ pub(crate) struct Holds {
     /// When this process last added each slot to the expiry worker's set (epoch s; 0:
     /// never), so a hold costs that extra write once per slot per [`EXPIRY_SLOT_REFRESH_S`].
     listed: Listed,
+    /// New holds' deadlines not yet in the workers' schedule.
+    due: Gather<Due>,
+}
+
+/// The earliest new deadline per slot, for the workers' schedule.
+#[derive(Debug, Default)]
+struct Due(BTreeMap<u16, i64>);
+
+impl Gathered for Due {
+    /// Short: a hold due sooner than the local worker's next wake waits this much longer.
+    const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
+
+    /// Lowers every gathered slot's entry in one `ZADD … LT`, then wakes this process's
+    /// worker if it planned to sleep past the earliest: after the write, so the schedule it
+    /// reads on waking has it.
+    async fn send(self, store: Store) {
+        let Some(&earliest) = self.0.values().min() else {
+            return;
+        };
+        let mut hint = redis::cmd("ZADD");
+        hint.arg(store.inner.keys.expiry_due()).arg("LT");
+        for (slot, at) in &self.0 {
+            hint.arg(at).arg(slot);
+        }
+        if let Err(e) = store.query::<i64>(&hint).await {
+            tracing::warn!(error = %e, slots = self.0.len(), "could not schedule holds; the worker's full pass will find them");
+        }
+        let signal = &store.inner.holds.signal;
+        if earliest < signal.next_wake_ms.load(Ordering::Acquire) {
+            signal.notify.notify_one();
+        }
+    }
 }
 
 /// When this process last listed each slot in some set of slots (epoch s; 0: never), so a
@@ -64,6 +98,7 @@ impl Default for Holds {
                 next_wake_ms: AtomicI64::new(i64::MAX),
             },
             listed: Listed::default(),
+            due: Gather::default(),
         }
     }
 }
@@ -86,21 +121,13 @@ impl Store {
 
     /// After a hold in `slot` due at `expires_at` committed: lowers the slot's entry in the
     /// workers' schedule (every process's workers read it) and wakes this process's worker
-    /// if it planned to sleep past that. A failure here delays nothing for long: the
+    /// if it planned to sleep past that. Sent in the background, one write for every hold
+    /// committed within a millisecond (`gather`). A lost write delays nothing for long: the
     /// worker's full pass finds every listed slot's holds.
-    pub async fn hold_added(&self, slot: u16, expires_at: i64) {
-        let hint = redis::cmd("ZADD")
-            .arg(self.inner.keys.expiry_due())
-            .arg("LT")
-            .arg(expires_at)
-            .arg(slot)
-            .to_owned();
-        if let Err(e) = self.query::<i64>(&hint).await {
-            tracing::warn!(error = %e, slot, "could not schedule a hold; the worker's full pass will find it");
-        }
-        let signal = &self.inner.holds.signal;
-        if expires_at < signal.next_wake_ms.load(std::sync::atomic::Ordering::Acquire) {
-            signal.notify.notify_one();
-        }
+    pub fn hold_added(&self, slot: u16, expires_at: i64) {
+        self.inner.holds.due.report(self, |due| {
+            let at = due.0.entry(slot).or_insert(expires_at);
+            *at = (*at).min(expires_at);
+        });
     }
 }

@@ -3,13 +3,10 @@
 //! commits it hints which slots were written (so projectors look there first, not at all).
 
 use super::Store;
+use super::gather::{Gather, Gathered};
 use super::holds::Listed;
 use crate::error::StoreError;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
-
-/// How long the hint sender gathers slots before one SADD: many commits, one write.
-const HINT_GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Per-process ledger state of a store.
 #[derive(Debug, Default)]
@@ -17,11 +14,28 @@ pub(crate) struct Journal {
     /// Slots listed in `sw:ledger:slots` lately.
     listed: Listed,
     /// Slots committed to since the last hint was sent.
-    pending: Arc<Mutex<BTreeSet<u16>>>,
-    /// Wakes the hint sender.
-    wake: Arc<tokio::sync::Notify>,
-    /// Whether the hint sender runs (started on the first hint).
-    started: std::sync::OnceLock<()>,
+    hints: Gather<Hints>,
+}
+
+/// Slots written since the last hint.
+#[derive(Debug, Default)]
+struct Hints(BTreeSet<u16>);
+
+impl Gathered for Hints {
+    const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+
+    async fn send(self, store: Store) {
+        if self.0.is_empty() {
+            return;
+        }
+        let hint = redis::cmd("SADD")
+            .arg(store.inner.keys.ledger_dirty())
+            .arg(self.0.into_iter().collect::<Vec<_>>())
+            .to_owned();
+        if let Err(e) = store.query::<i64>(&hint).await {
+            tracing::debug!(error = %e, "ledger hint lost; the projectors' full pass covers it");
+        }
+    }
 }
 
 impl Store {
@@ -53,47 +67,7 @@ impl Store {
         if !self.config.journal {
             return;
         }
-        let journal = &self.inner.journal;
-        journal
-            .pending
-            .lock()
-            .expect("not poisoned")
-            .extend(slots.into_iter().map(|s| self.feed_slot(s)));
-        journal.started.get_or_init(|| {
-            // The sender holds the store weakly, so dropping the store ends it.
-            let (inner, config) = (Arc::downgrade(&self.inner), self.config.clone());
-            let redis = Arc::downgrade(&self.redis);
-            let (wake, pending) = (journal.wake.clone(), journal.pending.clone());
-            tokio::spawn(async move {
-                loop {
-                    wake.notified().await;
-                    tokio::time::sleep(HINT_GATHER).await;
-                    let slots = std::mem::take(&mut *pending.lock().expect("not poisoned"));
-                    let (Some(inner), Some(redis)) = (inner.upgrade(), redis.upgrade()) else {
-                        return;
-                    };
-                    let store = Store {
-                        inner,
-                        config: config.clone(),
-                        redis,
-                    };
-                    store.send_hints(slots).await;
-                }
-            });
-        });
-        journal.wake.notify_one();
-    }
-
-    async fn send_hints(&self, slots: BTreeSet<u16>) {
-        if slots.is_empty() {
-            return;
-        }
-        let hint = redis::cmd("SADD")
-            .arg(self.inner.keys.ledger_dirty())
-            .arg(slots.into_iter().collect::<Vec<_>>())
-            .to_owned();
-        if let Err(e) = self.query::<i64>(&hint).await {
-            tracing::debug!(error = %e, "ledger hint lost; the projectors' full pass covers it");
-        }
+        let slots = slots.into_iter().map(|s| self.feed_slot(s));
+        self.inner.journal.hints.report(self, |hints| hints.0.extend(slots));
     }
 }

@@ -22,6 +22,7 @@ use stockwatch_core::{convert, domain, error, keys, outcome, retry};
 
 mod cluster;
 mod connections;
+mod gather;
 mod holds;
 mod journal;
 mod lanes;

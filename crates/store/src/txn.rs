@@ -225,12 +225,12 @@ async fn attempt_once<O: Optimistic>(
             answered(false);
             Err(AttemptError::Rejected(rejection))
         }
-        Ok(plan) => match conn.exec(&plan.writes).await {
+        Ok(Plan { writes, output }) => match conn.exec(writes).await {
             Err(e) => Err(moved(store, e).await),
             Ok(committed) => match committed {
                 true => {
                     answered(false);
-                    Ok(plan.output)
+                    Ok(output)
                 }
                 false => {
                     answered(true);
@@ -306,11 +306,11 @@ impl Dedicated {
     /// MULTI, the writes, EXEC in one round trip. `Ok(true)` committed, `Ok(false)` aborted
     /// by a watched key's change. Every reply is checked, so a queue-time error (OOM,
     /// EXECABORT) or a runtime error inside EXEC (WRONGTYPE) is an error, never a commit.
-    async fn exec(&mut self, writes: &[Cmd]) -> Result<bool, StoreError> {
+    async fn exec(&mut self, writes: Vec<Cmd>) -> Result<bool, StoreError> {
         let mut pipe = redis::pipe();
         pipe.ignore_errors().cmd("MULTI");
         for cmd in writes {
-            pipe.add_command(cmd.clone());
+            pipe.add_command(cmd);
         }
         pipe.cmd("EXEC");
         let deadline = self.deadline;

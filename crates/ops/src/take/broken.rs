@@ -59,17 +59,20 @@ impl Take {
             conflicts: 0,
         };
         let levels: Vec<Option<&Level>> = levels.iter().map(Option::as_ref).collect();
-        let mut log = crate::movements::MovementLog::default();
-        match self.verdict(&levels, prior, effort, &mut log, &mut gate) {
-            Verdict::Commit {
-                writes,
-                mut receipt,
-                positions,
-            } => {
+        let mut tail = super::tail::Tail::default();
+        match self.verdict(&levels, prior, effort, &mut tail, &mut gate) {
+            Verdict::Commit { writes, mut receipt } => {
                 let mut act = redis::pipe();
                 act.atomic();
-                for cmd in writes.into_iter().chain(log.cmds(&self.store)) {
+                for cmd in writes.into_iter().chain(tail.cmds(&self.store)) {
                     act.add_command(cmd);
+                }
+                // Then each line's level as the writes leave it.
+                let read_back = act.len();
+                if let Outcome::Taken(_) = &receipt.outcome {
+                    for key in self.stock_keys() {
+                        act.cmd("HGET").arg(key).arg("available");
+                    }
                 }
                 let replies: Vec<Value> = Store::bounded(deadline, act.query_async(&mut conn)).await?;
                 self.store.metrics().attempt_answered(1, false);
@@ -77,8 +80,8 @@ impl Take {
                 // predicted: that is how an oversold level below zero reaches the client (and
                 // the race's timeline). A stored idempotent receipt keeps the prediction.
                 if let Outcome::Taken(left) = &mut receipt.outcome {
-                    for (level, at) in left.iter_mut().zip(positions) {
-                        if let Some(v) = replies.get(at) {
+                    for (i, level) in left.iter_mut().enumerate() {
+                        if let Some(v) = replies.get(read_back + i) {
                             *level = redis::from_redis_value(v.clone()).map_err(StoreError::from)?;
                         }
                     }

@@ -6,22 +6,18 @@ use super::super::level::{Allocation, Draw, Level};
 use super::Take;
 use super::gate::{Gate, counting};
 use super::receipt::{Outcome, Receipt};
+use super::tail::Tail;
 use crate::domain::Sku;
 use crate::error::{Error, StoreError};
-use crate::movements::MovementLog;
 use crate::outcome::Effort;
 use redis::{Cmd, Value};
 use std::collections::HashMap;
 
 /// A take's verdict: what it does, given the levels read and what its stored answer held.
 pub(crate) enum Verdict {
-    /// Commit these writes; the receipt is the answer. `positions`: where each line's
-    /// `HINCRBY … available` sits among the writes (empty when nothing was taken).
-    Commit {
-        writes: Vec<Cmd>,
-        receipt: Receipt,
-        positions: Vec<usize>,
-    },
+    /// Commit these writes, and what the take added to the MULTI's [`Tail`]; the receipt
+    /// is the answer.
+    Commit { writes: Vec<Cmd>, receipt: Receipt },
     /// Nothing to write: the answer an earlier call stored, or a refusal without a key
     /// to store it under. A refusal stays an [`Outcome`] naming its lines; it becomes an
     /// error only when it is rendered for the caller.
@@ -62,13 +58,14 @@ impl Take {
     }
 
     /// Settles this take against each line's stock (in cart order). A take that commits
-    /// adds its movements to `log`, whose writes its caller appends to the MULTI.
-    pub(crate) fn verdict(
-        &self,
+    /// adds its movements and counter moves to `tail`, whose writes its caller appends to
+    /// the MULTI.
+    pub(crate) fn verdict<'a>(
+        &'a self,
         levels: &[Option<&Level>],
         prior: Prior,
         effort: Effort,
-        log: &mut MovementLog,
+        tail: &mut Tail<'a>,
         gate: &mut Gate,
     ) -> Verdict {
         if let Prior::Replay(fields) = prior {
@@ -83,31 +80,27 @@ impl Take {
         };
         let mut receipt = self.receipt(outcome, effort);
         receipt.drawn = drawn;
-        let (mut writes, positions) = match (&receipt.outcome, &self.idem) {
+        let mut writes = match (&receipt.outcome, &self.idem) {
             (Outcome::Taken(_), _) => {
-                self.log_movements(log, levels, &receipt.drawn);
+                self.log_movements(&mut tail.log, levels, &receipt.drawn);
                 // Empty (no allocation) unless a SKU has a sale.
                 let counting = counting(levels);
-                let (mut writes, positions) = self.writes(&receipt.drawn, &alerting(levels), &counting);
+                let mut writes = self.writes(&receipt.drawn, &alerting(levels), &counting, tail);
                 if receipt.drawn.iter().any(|d| Allocation::preorder_of(d).is_some()) {
                     writes.extend(self.preorder_writes(levels, &receipt.drawn));
                 }
                 if !counting.is_empty() {
                     writes.extend(self.count_writes(&counting, gate));
                 }
-                (writes, positions)
+                writes
             }
-            (_, Some(_)) => (Vec::new(), Vec::new()),
+            (_, Some(_)) => Vec::new(),
             (_, None) => return Verdict::Answer(receipt),
         };
         if let Some(slot) = &self.idem {
             writes.extend(slot.remember(&receipt.fields()));
         }
-        Verdict::Commit {
-            writes,
-            receipt,
-            positions,
-        }
+        Verdict::Commit { writes, receipt }
     }
 
     /// The decision: every SKU exists and each line can be drawn from its locations (the

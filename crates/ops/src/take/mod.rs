@@ -13,7 +13,8 @@
 //! - `receipt`: the outcome and the stored answer, and their encodings;
 //! - `decide`: the decision from the levels read, shared by every strategy;
 //! - `gate`: a drop's checks (sale window, per-customer limits) and their second read;
-//! - `multi`: the writes and the WATCH/MULTI/EXEC form (`txn::Optimistic`);
+//! - `multi`: the writes and the WATCH/MULTI/EXEC form (`txn::Optimistic`); `tail`: the
+//!   writes a MULTI's takes share, merged and queued at its end;
 //! - `batch`: group commit: the queues, their leaders and the batches in flight;
 //! - `watch_batch`: one `watch` batch as one WATCH/MULTI/EXEC;
 //! - `lua`: the script form, and `lua_layout` its arguments' layout; `broken`:
@@ -27,6 +28,7 @@ mod lua;
 mod lua_layout;
 mod multi;
 mod receipt;
+mod tail;
 mod watch_batch;
 
 pub(crate) use receipt::{Outcome, Receipt, Taken};

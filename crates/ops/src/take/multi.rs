@@ -4,8 +4,9 @@
 
 use super::super::OrderLine;
 use super::super::alerts::{crossing_cmd, places_cmds};
+use super::super::increments::shift;
 use super::super::journal::{with_allocations, xadd};
-use super::super::level::{Allocation, Level, shift};
+use super::super::level::{Allocation, Level};
 use super::super::movements::MovementLog;
 use super::super::purchase_order::PurchaseOrder;
 use super::Record;
@@ -13,6 +14,7 @@ use super::Take;
 use super::decide::Verdict;
 use super::gate::{Gate, has_sale};
 use super::receipt::Receipt;
+use super::tail::Tail;
 use crate::Unwritten;
 use crate::domain::Reference;
 use crate::outcome::Effort;
@@ -20,32 +22,35 @@ use crate::txn::{Optimistic, Plan};
 use redis::{Cmd, Value};
 
 impl Take {
-    /// The writes of an accepted take drawn as `drawn` (per line, in cart order), and where
-    /// each line's `HINCRBY … available` sits among them: the broken path reads the level
-    /// Redis answered from there. Counters move by increments, so the writes do not depend
-    /// on the levels read; that is what lets a group commit queue many takes in one MULTI.
-    /// `alerting` says, per line, whether its SKU has alert rules: only then is the alert
-    /// check queued after its writes. Its movements go to the MULTI's [`MovementLog`]
-    /// ([`Take::log_movements`]), written once per SKU at the MULTI's end.
-    /// `counting` (empty when no SKU has a limit) says which lines a hold's record lists as
-    /// counted, so that its release gives the count back.
-    pub(super) fn writes(
-        &self,
+    /// The writes of an accepted take drawn as `drawn` (per line, in cart order). Counters
+    /// move by increments, so the writes do not depend on the levels read; that is what
+    /// lets a group commit queue many takes in one MULTI. The counter moves (and a hold's
+    /// expiry entry) go to the MULTI's [`Tail`], merged with the other takes' and written at
+    /// its end, but on a line whose SKU has alert rules (`alerting`): its alert check reads
+    /// the level its own moves leave, so they stay in place, just before it. Its movements
+    /// go to the tail's log ([`Take::log_movements`]). `counting` (empty when no SKU has a
+    /// limit) says which lines a hold's record lists as counted, so that its release gives
+    /// the count back.
+    pub(super) fn writes<'a>(
+        &'a self,
         drawn: &[Vec<Allocation>],
         alerting: &[bool],
         counting: &[bool],
-    ) -> (Vec<Cmd>, Vec<usize>) {
+        tail: &mut Tail<'a>,
+    ) -> Vec<Cmd> {
         let lines = self.items.lines();
-        let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() * 3 + 3);
-        let mut positions = Vec::with_capacity(lines.len());
+        let mut writes: Vec<Cmd> = Vec::with_capacity(lines.len() + 3);
         let all_default = drawn.iter().all(|d| Allocation::is_all_default(d));
         for (((line, key), drawn), alerting) in lines.iter().zip(self.stock_keys()).zip(drawn).zip(alerting) {
-            positions.push(writes.len());
             // A preorder's units come from no shelf: they wait for their purchase order.
             let preorder = Allocation::preorder_of(drawn).is_some();
             let from = (!preorder).then_some("available");
+            if !*alerting {
+                tail.counters.shift(key, drawn, from, Some(self.destination()));
+                continue;
+            }
             writes.extend(shift(key, drawn, from, Some(self.destination())));
-            if *alerting && !preorder {
+            if !preorder {
                 writes.push(crossing_cmd(
                     &self.store,
                     &line.sku,
@@ -57,7 +62,9 @@ impl Take {
         }
         match &self.record {
             Record::Order { key, json, .. } if all_default => {
-                writes.push(redis::cmd("SET").arg(key).arg(json).to_owned())
+                let mut set = redis::cmd("SET");
+                set.arg(key).arg(json);
+                writes.push(set);
             }
             Record::Order { key, order, .. } => {
                 let mut order = order.as_ref().clone();
@@ -88,20 +95,14 @@ impl Take {
                     hset.arg("counted").arg(self.counted_skus(counting));
                 }
                 writes.push(hset);
-                writes.push(
-                    redis::cmd("ZADD")
-                        .arg(index)
-                        .arg(expires_at)
-                        .arg(self.reference)
-                        .to_owned(),
-                );
+                tail.expire_at(index, *expires_at, self.reference);
             }
         }
         writes.extend(self.entry.as_deref().map(|json| match all_default {
             true => xadd(&self.store, self.slot, json),
             false => xadd(&self.store, self.slot, &with_allocations(json, drawn)),
         }));
-        (writes, positions)
+        writes
     }
 }
 
@@ -162,13 +163,11 @@ impl Optimistic for Take {
             conflicts: attempt - 1,
         };
         let levels: Vec<Option<&_>> = levels.iter().map(Option::as_ref).collect();
-        let mut log = MovementLog::default();
-        match self.verdict(&levels, prior, effort, &mut log, &mut gate) {
-            Verdict::Commit {
-                mut writes, receipt, ..
-            } => {
+        let mut tail = Tail::default();
+        match self.verdict(&levels, prior, effort, &mut tail, &mut gate) {
+            Verdict::Commit { mut writes, receipt } => {
                 writes.extend(self.places_writes(&levels, &receipt.drawn));
-                writes.extend(log.cmds(&self.store));
+                writes.extend(tail.cmds(&self.store));
                 Ok(Plan {
                     writes,
                     output: receipt,

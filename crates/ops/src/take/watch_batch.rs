@@ -7,13 +7,13 @@ use super::Take;
 use super::decide::{Verdict, level_from};
 use super::gate::{Gate, has_sale};
 use super::receipt::{Outcome, Receipt};
+use super::tail::Tail;
 use crate::alerts::places_cmds;
 use crate::convert;
 use crate::domain::Sku;
 use crate::error::Error;
 use crate::idempotency::StoredAnswer;
 use crate::level::Level;
-use crate::movements::MovementLog;
 use crate::outcome::Effort;
 use crate::txn::{self, Optimistic, Plan, TxError};
 use redis::Value;
@@ -159,8 +159,9 @@ impl Optimistic for Batch<'_> {
             };
         }
         let mut writes = Vec::new();
-        // Every take's movements, written once per SKU after all their other writes.
-        let mut log = MovementLog::default();
+        // Every take's movements and counter moves, written once per SKU and field after
+        // all their other writes.
+        let mut tail = Tail::default();
         let mut results = Vec::with_capacity(self.takes.len());
         // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
         let mut answered: HashMap<&str, (&StoredAnswer, Result<Receipt, Error>)> = HashMap::new();
@@ -177,7 +178,7 @@ impl Optimistic for Batch<'_> {
             }
             let levels: Vec<Option<&Level>> = at.iter().map(|&i| level[i].as_ref()).collect();
             let verdict = match take.recall(stored) {
-                Ok(prior) => take.verdict(&levels, prior, effort, &mut log, &mut gate),
+                Ok(prior) => take.verdict(&levels, prior, effort, &mut tail, &mut gate),
                 Err(e) => Verdict::Failed(e),
             };
             let result = match verdict {
@@ -206,7 +207,7 @@ impl Optimistic for Batch<'_> {
                     writes.extend(places_cmds(&first.store, &self.touched[*i].1, before, after));
                 }
             }
-            writes.extend(log.cmds(&first.store));
+            writes.extend(tail.cmds(&first.store));
         }
         if writes.is_empty() {
             Err(results)

@@ -1,0 +1,142 @@
+//! What a `watch` batch's takes write once between them, at the MULTI's end: their counter
+//! moves as one `HINCRBY` per SKU and field, their holds' expiry entries as one `ZADD`, and
+//! the expiry schedule, gathered across commits. Counted from Redis's own command stats,
+//! beside the exact levels.
+
+use crate::helpers::{AppOptions, TestApp, count, spawn_app_with};
+use crate::operability::{scrape, value};
+use serde_json::json;
+
+const WATCH_BATCHES: &str = r#"stockwatch_group_commit_batch_size_count{strategy="watch"}"#;
+
+/// Calls of each command Redis ran since its stats were reset (`INFO commandstats`).
+async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await.unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+}
+
+async fn reset_stats(app: &TestApp) -> redis::aio::MultiplexedConnection {
+    let mut raw = app.redis.raw().await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    raw
+}
+
+/// A rush on one SKU, one from named locations, and one with alert rules, all at once:
+/// every level exact, and the counters written once per batch and field, not per buyer,
+/// but on the SKU whose alert check reads its level after each buyer's own moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_moves_each_counter_once_and_every_level_is_exact() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    app.set_stock("plain", 300).await;
+    app.set_stock("alerting", 300).await;
+    for (location, n) in [("east", 150), ("west", 150)] {
+        let (status, body) = app
+            .send(
+                reqwest::Method::PUT,
+                &format!("/v1/skus/placed/locations/{location}/stock"),
+                Some(json!({"available": n})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            "/v1/skus/alerting/alerts",
+            Some(json!({"low_stock_threshold": 100})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let before = value(&scrape(&app).await, WATCH_BATCHES);
+    let mut raw = reset_stats(&app).await;
+    let (plain, placed, alerting) = tokio::join!(
+        app.rush_limited("plain", 400, "watch", 100),
+        app.rush_limited("placed", 400, "watch", 100),
+        app.rush_limited("alerting", 400, "watch", 100),
+    );
+    for (sku, statuses) in [("plain", &plain), ("placed", &placed), ("alerting", &alerting)] {
+        assert_eq!((count(statuses, 201), count(statuses, 409)), (300, 100), "{sku}");
+        let totals = app.totals(sku).await;
+        assert_eq!(
+            (totals["available"].as_i64(), totals["sold"].as_i64()),
+            (Some(0), Some(300)),
+            "{sku}"
+        );
+        assert_eq!(app.units_in_orders(sku).await, 300, "{sku}");
+    }
+    let stock = app.stock("placed").await;
+    for location in ["east", "west"] {
+        assert_eq!(crate::helpers::at_location(&stock, location, "available"), 0);
+        assert_eq!(crate::helpers::at_location(&stock, location, "sold"), 150);
+    }
+    let report = app.verify().await;
+    assert!(report.ok, "{report:?}");
+
+    // Per batch: `available` and `sold` (and at `placed`, each location's two), plus the
+    // movements' `moved`. The SKU with alert rules still pays two per buyer: 600.
+    let batches = value(&scrape(&app).await, WATCH_BATCHES) - before;
+    let hincrby = calls(&mut raw, "hincrby").await as f64;
+    assert!(batches < 900.0, "the rush was batched: {batches} batches for 900 sales");
+    assert!(
+        hincrby <= 600.0 + 5.0 * batches,
+        "{hincrby} HINCRBY for {batches} batches: counters were written per buyer"
+    );
+}
+
+/// Holds of one cart: each batch indexes its holds with one `ZADD`, and the expiry
+/// schedule is written once per gathering, not once per hold; every hold still lapses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_holds_indexes_them_at_once_and_they_all_lapse() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    for sku in ["a", "b", "c"] {
+        app.set_stock(sku, 1_000).await;
+    }
+    let mut raw = reset_stats(&app).await;
+    let items = json!([{"sku": "a", "quantity": 1}, {"sku": "b", "quantity": 2}, {"sku": "c", "quantity": 1}]);
+    let statuses = app
+        .fire(
+            "/v1/reservations?strategy=watch",
+            300,
+            100,
+            |i| json!({"user_id": format!("h{i}"), "items": items, "ttl_seconds": 1}),
+        )
+        .await;
+    assert_eq!(count(&statuses, 201), 300, "{statuses:?}");
+    let zadd = calls(&mut raw, "zadd").await;
+    let hincrby = calls(&mut raw, "hincrby").await;
+    assert!(
+        zadd < 300,
+        "{zadd} ZADD for 300 holds: one index entry and one schedule write each"
+    );
+    assert!(hincrby < 300 * 6, "{hincrby} HINCRBY for 300 holds of three lines");
+    let (a, b) = (app.totals("a").await, app.totals("b").await);
+    assert_eq!(
+        (a["available"].as_i64(), a["reserved"].as_i64()),
+        (Some(700), Some(300))
+    );
+    assert_eq!(
+        (b["available"].as_i64(), b["reserved"].as_i64()),
+        (Some(400), Some(600))
+    );
+
+    // The schedule was written after the commits, in the background: the worker finds
+    // every hold in its slot and gives all the units back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let b = app.totals("b").await;
+        if b["available"].as_i64() == Some(1_000) {
+            assert_eq!(b["reserved"].as_i64(), Some(0));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "holds did not lapse: {b}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(app.verify().await.ok);
+}
