@@ -11,10 +11,7 @@ const QUIET_FOR: Duration = Duration::from_millis(100);
 
 /// `PUBLISH` calls Redis has run since its stats were last reset.
 async fn publishes(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await.unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("cmdstat_publish:calls="))
-        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+    crate::helpers::calls(conn, "publish").await
 }
 
 /// A rush with no subscriber anywhere: at most two publishes per quiet period (the one that
@@ -23,12 +20,7 @@ async fn publishes(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
 async fn a_feed_nobody_follows_publishes_only_to_ask() {
     let app = spawn_app_with(AppOptions::default(), |_| {}).await;
     app.set_stock("quiet", 100_000).await;
-    let mut raw = app.redis.raw().await;
-    let _: () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let mut raw = app.redis.raw_counting().await;
     let started = Instant::now();
     for strategy in ["watch", "lua"] {
         let statuses = app.rush_limited("quiet", 1_500, strategy, 50).await;

@@ -53,6 +53,26 @@ impl TestRedis {
             .await
             .unwrap()
     }
+
+    /// [`TestRedis::raw`], with Redis's command stats reset first, for [`calls`].
+    pub async fn raw_counting(&self) -> redis::aio::MultiplexedConnection {
+        let mut raw = self.raw().await;
+        let _: () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        raw
+    }
+}
+
+/// Calls of `command` Redis ran since its stats were reset (`INFO commandstats`).
+pub async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await.unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
 }
 
 /// A key prefix no other test in this run uses.

@@ -3,30 +3,11 @@
 //! the expiry schedule, gathered across commits. Counted from Redis's own command stats,
 //! beside the exact levels.
 
-use crate::helpers::{AppOptions, TestApp, count, spawn_app_with};
+use crate::helpers::{AppOptions, calls, count, spawn_app_with};
 use crate::operability::{scrape, value};
 use serde_json::json;
 
 const WATCH_BATCHES: &str = r#"stockwatch_group_commit_batch_size_count{strategy="watch"}"#;
-
-/// Calls of each command Redis ran since its stats were reset (`INFO commandstats`).
-async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) -> u64 {
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await.unwrap();
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
-}
-
-async fn reset_stats(app: &TestApp) -> redis::aio::MultiplexedConnection {
-    let mut raw = app.redis.raw().await;
-    let _: () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    raw
-}
 
 /// A rush on one SKU, one from named locations, and one with alert rules, all at once:
 /// every level exact, and the counters written once per batch and field, not per buyer,
@@ -55,7 +36,7 @@ async fn a_batch_moves_each_counter_once_and_every_level_is_exact() {
         .await;
     assert_eq!(status, 200, "{body}");
     let before = value(&scrape(&app).await, WATCH_BATCHES);
-    let mut raw = reset_stats(&app).await;
+    let mut raw = app.redis.raw_counting().await;
     let (plain, placed, alerting) = tokio::join!(
         app.rush_limited("plain", 400, "watch", 100),
         app.rush_limited("placed", 400, "watch", 100),
@@ -98,7 +79,7 @@ async fn a_batch_of_holds_indexes_them_at_once_and_they_all_lapse() {
     for sku in ["a", "b", "c"] {
         app.set_stock(sku, 1_000).await;
     }
-    let mut raw = reset_stats(&app).await;
+    let mut raw = app.redis.raw_counting().await;
     let items = json!([{"sku": "a", "quantity": 1}, {"sku": "b", "quantity": 2}, {"sku": "c", "quantity": 1}]);
     let statuses = app
         .fire(

@@ -20,13 +20,17 @@ pub(crate) fn shift(key: &str, drawn: &[Allocation], from: Option<&str>, to: Opt
     moves.cmds()
 }
 
+/// Up to this many moves, one is found by a scan; past it, by `Increments::at`.
+const SCAN: usize = 16;
+
 /// Counter moves gathered from many takes, written as one `HINCRBY` per stock key and
 /// field: a batch of fifty buyers of one SKU writes two increments, not a hundred.
 #[derive(Debug, Default)]
 pub(crate) struct Increments<'a> {
     /// Each key and field with its net change, in order of first use.
     moves: Vec<(&'a str, Cow<'a, str>, i64)>,
-    /// Where each key and field is in `moves`: a flat batch moves hundreds of SKUs.
+    /// Where each key and field is in `moves`, once there are more than [`SCAN`]: a flat
+    /// batch moves hundreds of SKUs.
     at: HashMap<(&'a str, Cow<'a, str>), usize>,
 }
 
@@ -51,10 +55,23 @@ impl<'a> Increments<'a> {
     }
 
     fn add(&mut self, key: &'a str, field: Cow<'a, str>, by: i64) {
-        match self.at.get(&(key, field.clone())) {
-            Some(&i) => self.moves[i].2 += by,
+        // A few moves (a hot SKU's batch) are found faster by a scan than by hashing.
+        let found = match self.moves.len() <= SCAN {
+            true => self.moves.iter().position(|(k, f, _)| *k == key && *f == field),
+            false => {
+                if self.at.is_empty() {
+                    let listed = self.moves.iter().enumerate();
+                    self.at = listed.map(|(i, (k, f, _))| ((*k, f.clone()), i)).collect();
+                }
+                self.at.get(&(key, field.clone())).copied()
+            }
+        };
+        match found {
+            Some(i) => self.moves[i].2 += by,
             None => {
-                self.at.insert((key, field.clone()), self.moves.len());
+                if !self.at.is_empty() {
+                    self.at.insert((key, field.clone()), self.moves.len());
+                }
                 self.moves.push((key, field, by));
             }
         }
@@ -115,6 +132,22 @@ mod tests {
         .map(|(k, f, n)| text(&[redis::cmd("HINCRBY").arg(*k).arg(*f).arg(*n).clone()]).remove(0))
         .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn many_skus_merge_as_a_few_do() {
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        let mut moves = Increments::default();
+        for round in 1..=3 {
+            for key in &keys {
+                moves.shift(key, &alloc(&[("default", round)]), Some("available"), Some("sold"));
+            }
+        }
+        let got = text(&moves.cmds());
+        assert_eq!(got.len(), 80, "one write per key and field");
+        let first = text(&[redis::cmd("HINCRBY").arg("k0").arg("available").arg(-6).clone()]);
+        let last = text(&[redis::cmd("HINCRBY").arg("k39").arg("sold").arg(6).clone()]);
+        assert_eq!((&got[0], &got[79]), (&first[0], &last[0]));
     }
 
     #[test]

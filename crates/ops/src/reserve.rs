@@ -77,9 +77,9 @@ pub async fn reserve(
     // Before the hold exists, so the worker's set of slots is never missing this one.
     store.index_expiry_slot(slot).await?;
     let taken = Take::hold(store, items.clone(), &resv, idem, store.deadline())
-        .run(strategy)
+        .run(strategy, items)
         .await?;
-    store.hold_added(slot, taken.expires_at);
+    store.hold_added(slot, taken.expires_at).await;
     reserved(items, user, taken)
 }
 

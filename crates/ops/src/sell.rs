@@ -78,7 +78,7 @@ pub(crate) async fn sell(
         deadline: store.deadline(),
         stock_keys: Default::default(),
     };
-    let taken = take.run(strategy).await?;
+    let taken = take.run(strategy, items).await?;
     Ok((order_id_of(&taken)?, taken))
 }
 

@@ -37,8 +37,12 @@ pub(crate) struct Holds {
 struct Due(BTreeMap<u16, i64>);
 
 impl Gathered for Due {
-    /// Short: a hold due sooner than the local worker's next wake waits this much longer.
-    const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
+    /// None: the holds of a batch, answered together, report before their send.
+    const GATHER: std::time::Duration = std::time::Duration::ZERO;
+
+    fn of(store: &Store) -> &Gather<Self> {
+        &store.inner.holds.due
+    }
 
     /// Lowers every gathered slot's entry in one `ZADD … LT`, then wakes this process's
     /// worker if it planned to sleep past the earliest: after the write, so the schedule it
@@ -121,13 +125,14 @@ impl Store {
 
     /// After a hold in `slot` due at `expires_at` committed: lowers the slot's entry in the
     /// workers' schedule (every process's workers read it) and wakes this process's worker
-    /// if it planned to sleep past that. Sent in the background, one write for every hold
-    /// committed within a millisecond (`gather`). A lost write delays nothing for long: the
-    /// worker's full pass finds every listed slot's holds.
-    pub fn hold_added(&self, slot: u16, expires_at: i64) {
-        self.inner.holds.due.report(self, |due| {
+    /// if it planned to sleep past that. One write for the holds committed together (a
+    /// batch's; `gather`), which each of them waits for. A failed write delays nothing for
+    /// long: the worker's full pass finds every listed slot's holds.
+    pub async fn hold_added(&self, slot: u16, expires_at: i64) {
+        let sent = self.inner.holds.due.report(self, |due| {
             let at = due.0.entry(slot).or_insert(expires_at);
             *at = (*at).min(expires_at);
         });
+        sent.await;
     }
 }

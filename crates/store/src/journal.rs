@@ -24,6 +24,10 @@ struct Hints(BTreeSet<u16>);
 impl Gathered for Hints {
     const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
+    fn of(store: &Store) -> &Gather<Self> {
+        &store.inner.journal.hints
+    }
+
     async fn send(self, store: Store) {
         if self.0.is_empty() {
             return;
@@ -68,6 +72,7 @@ impl Store {
             return;
         }
         let slots = slots.into_iter().map(|s| self.feed_slot(s));
-        self.inner.journal.hints.report(self, |hints| hints.0.extend(slots));
+        // Nobody waits for a hint.
+        drop(self.inner.journal.hints.report(self, |hints| hints.0.extend(slots)));
     }
 }

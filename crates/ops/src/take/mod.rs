@@ -166,10 +166,10 @@ impl Take {
     }
 
     /// Runs the take under `strategy`. On `watch` and `lua`, takes go through the store's
-    /// group commit unless batching is off.
-    pub(crate) async fn run(self, strategy: Strategy) -> Result<Taken, Error> {
-        let items = self.items.clone();
-        self.run_to_receipt(strategy, &items).await?.into_taken(&items)
+    /// group commit unless batching is off. `items` are the take's own, which the caller
+    /// still holds (the take itself travels into the batch).
+    pub(crate) async fn run(self, strategy: Strategy, items: &CartItems) -> Result<Taken, Error> {
+        self.run_to_receipt(strategy, items).await?.into_taken(items)
     }
 
     /// [`Take::run`], answering with the receipt: a refusal stays an [`Outcome`] naming its

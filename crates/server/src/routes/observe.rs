@@ -129,13 +129,12 @@ pub async fn observe(
         method = %req.method(),
         path = %req.path(),
         operation = Empty,
-        strategy = Empty,
+        // Given at creation when the query string names it (one record call less); else
+        // recorded by the handler (`RequestSpan::took`).
+        strategy = strategy.as_deref(),
         attempts = Empty,
         status = Empty,
     );
-    if let Some(strategy) = &strategy {
-        span.record("strategy", strategy.as_str());
-    }
     if let Some((trace_id, _)) = &trace {
         span.record("trace_id", trace_id.as_str());
     }

@@ -11,7 +11,10 @@ mod writer;
 pub use writer::Flush;
 
 use std::io::IsTerminal;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{ParseError, Targets};
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -34,15 +37,67 @@ pub const DEFAULT_FILTER: &str = "info,actix_http::h1::dispatcher=off";
 /// until the process ends: dropping it flushes the lines still queued.
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(format: LogFormat) -> Flush {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let (writer, guard) = writer::start();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let directives = std::env::var("RUST_LOG").ok();
+    match directives.as_deref().map_or(Ok(DEFAULT_FILTER.parse()), targets_only) {
+        Ok(Ok(targets)) => install(targets, format, writer),
+        _ => {
+            let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+            install(filter, format, writer);
+        }
+    }
+    guard
+}
+
+/// `RUST_LOG` as a filter of targets and levels only, when it is one: such a filter decides
+/// per call site once, where `EnvFilter` takes a lock shared by every thread on each span
+/// enter, exit and record, for span and field directives (`[span{field}]=level`) that
+/// most deployments never write. `Err` when the directives need `EnvFilter`.
+fn targets_only(directives: &str) -> Result<Result<Targets, ParseError>, ()> {
+    match directives.trim().is_empty() || directives.contains(['[', '{']) {
+        true => Err(()),
+        false => Ok(directives.parse()),
+    }
+}
+
+/// Installs `filter` in front of the formatter.
+fn install<F>(filter: F, format: LogFormat, writer: writer::Lines)
+where
+    F: Layer<Registry> + Send + Sync + 'static,
+{
+    let lines = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
+    let subscriber = tracing_subscriber::registry().with(filter);
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+        LogFormat::Text => subscriber.with(lines).try_init(),
+        LogFormat::Json => subscriber
+            .with(lines.json().with_current_span(true).with_span_list(true))
+            .try_init(),
     };
-    guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+    use tracing_subscriber::filter::LevelFilter;
+
+    #[test]
+    fn targets_and_levels_get_the_lock_free_filter_and_span_directives_do_not() {
+        let default = targets_only(DEFAULT_FILTER).unwrap().unwrap();
+        assert!(default.would_enable("stockwatch_server::routes", &Level::INFO));
+        assert!(!default.would_enable("stockwatch_server::routes", &Level::DEBUG));
+        assert!(!default.would_enable("actix_http::h1::dispatcher", &Level::ERROR));
+        assert_eq!(default.default_level(), Some(LevelFilter::INFO));
+        let debug = targets_only("warn,stockwatch_ops=debug").unwrap().unwrap();
+        assert!(debug.would_enable("stockwatch_ops::take", &Level::DEBUG));
+        assert!(!debug.would_enable("actix_web", &Level::INFO));
+        assert!(targets_only("info,[request{strategy=lua}]=debug").is_err());
+        assert!(
+            targets_only("  ").is_err(),
+            "an empty RUST_LOG keeps EnvFilter's meaning"
+        );
+        assert!(targets_only("info,=bogus=").unwrap().is_err());
+    }
 }
