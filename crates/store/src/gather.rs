@@ -58,7 +58,7 @@ impl<G: Gathered> Gather<G> {
     /// included); dropping it does not withdraw the report.
     pub(crate) fn report<F: FnOnce(&mut G)>(&self, store: &Store, add: F) -> impl Future<Output = ()> + use<G, F> {
         let (generation, start) = {
-            let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut state = self.lock();
             add(state.pending.get_or_insert_with(G::default));
             let start = !std::mem::replace(&mut state.sending, true);
             (state.generation, start)
@@ -75,24 +75,58 @@ impl<G: Gathered> Gather<G> {
 
     /// Sends what is pending, again and again, until a round finds nothing new.
     async fn send_all(store: Store) {
+        let mut running = Running {
+            gather: G::of(&store),
+            done: false,
+        };
         loop {
             match G::GATHER.is_zero() {
                 true => tokio::task::yield_now().await,
                 false => tokio::time::sleep(G::GATHER).await,
             }
-            let gather = G::of(&store);
             let (pending, generation) = {
-                let mut state = gather.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut state = running.gather.lock();
                 let pending = state.pending.take();
                 state.sending = pending.is_some();
                 state.generation += u64::from(pending.is_some());
                 (pending, state.generation - 1)
             };
             let Some(pending) = pending else {
+                running.done = true;
                 return;
             };
             pending.send(store.clone()).await;
-            G::of(&store).sent.send_replace(generation);
+            running.gather.sent.send_replace(generation);
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<G>> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A running sender. Should it stop before it is done (its runtime shut down under it),
+/// it releases everyone waiting and lets the next report start a new one: what it had not
+/// sent is then unsent, which costs only time (see the module docs).
+struct Running<'a, G> {
+    gather: &'a Gather<G>,
+    done: bool,
+}
+
+impl<G> Drop for Running<'_, G> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let generation = {
+            let mut state = self
+                .gather
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.sending = false;
+            state.generation
+        };
+        self.gather.sent.send_replace(generation);
     }
 }
