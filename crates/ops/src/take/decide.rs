@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 /// A take's verdict: what it does, given the levels read and what its stored answer held.
 pub(crate) enum Verdict {
-    /// Commit these writes, and what the take added to the MULTI's [`Tail`]; the receipt
+    /// Commit these writes, with what the take added to the MULTI's [`Tail`]; the receipt
     /// is the answer.
     Commit { writes: Vec<Cmd>, receipt: Receipt },
     /// Nothing to write: the answer an earlier call stored, or a refusal without a key

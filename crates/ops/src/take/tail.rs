@@ -1,8 +1,8 @@
 //! What the takes of one MULTI write once, at its end, however many they are: their
 //! movements, one `LPUSH` per SKU ([`MovementLog`]), their counter moves, one `HINCRBY`
 //! per key and field ([`Increments`]), and their holds' entries in the expiry index, one
-//! `ZADD` per index. A batch of fifty buyers of one SKU then queues fifty records and five
-//! or six writes besides, not two hundred.
+//! `ZADD` per index. A batch of fifty buyers of one SKU then queues its fifty orders and a
+//! handful of writes besides, not two hundred.
 
 use crate::Inventory;
 use crate::domain::RecordId;
@@ -29,9 +29,7 @@ impl<'a> Tail<'a> {
             None => self.expiring.push((index, vec![(expires_at, id)])),
         }
     }
-}
 
-impl Tail<'_> {
     /// The writes, for the end of the MULTI: counters, expiry entries, then movements.
     pub(crate) fn cmds(self, store: &Inventory) -> Vec<Cmd> {
         let mut cmds = self.counters.cmds();
