@@ -27,8 +27,9 @@ pub struct CartLine {
 impl CartLine {
     /// The line as line `i` of a cart; errors name `items[i].<field>`.
     fn parse(&self, i: usize) -> Result<CartItem, InvalidInput> {
-        let (sku, quantity) = sku_and_quantity(&self.sku, &self.quantity, &format!("items[{i}]"))?;
-        let location = Location::parse_optional(self.location.get(), &format!("items[{i}].location"))?;
+        let within = |e: InvalidInput| e.within(format_args!("items[{i}]"));
+        let (sku, quantity) = sku_and_quantity(&self.sku, &self.quantity).map_err(within)?;
+        let location = Location::parse_optional(self.location.get(), "location").map_err(within)?;
         Ok(CartItem {
             sku,
             quantity,
@@ -37,17 +38,15 @@ impl CartLine {
     }
 }
 
-/// The `sku` and `quantity` of the line called `line` (`items[3]`), for carts and returns.
-pub(crate) fn sku_and_quantity(sku: &Field, quantity: &Field, line: &str) -> Result<(Sku, Quantity), InvalidInput> {
+/// The `sku` and `quantity` of a line, for carts and returns; errors name the field alone
+/// (the caller puts the line in front: [`InvalidInput::within`]).
+pub(crate) fn sku_and_quantity(sku: &Field, quantity: &Field) -> Result<(Sku, Quantity), InvalidInput> {
     let sku = sku
         .get()
         .and_then(|s| s.as_str())
-        .ok_or_else(|| InvalidInput::new(format!("{line}.sku must be a string")))
-        .and_then(|s| Sku::parse(s).map_err(|e| InvalidInput::new(format!("{line}.{e}"))))?;
-    let quantity = Quantity::parse(
-        quantity.get().unwrap_or(&serde_json::Value::Null),
-        &format!("{line}.quantity"),
-    )?;
+        .ok_or_else(|| InvalidInput::new("sku must be a string"))
+        .and_then(Sku::parse)?;
+    let quantity = Quantity::parse(quantity.get().unwrap_or(&serde_json::Value::Null), "quantity")?;
     Ok((sku, quantity))
 }
 
@@ -232,6 +231,13 @@ mod tests {
             assert!(err.0.contains(needle), "{body}: {err}");
         }
         assert!(CartItems::parse(None).is_err());
+        // The line's path goes in front of the field's own message, whole.
+        let err = |body: serde_json::Value| CartItems::parse(Some(&body)).unwrap_err().0;
+        assert_eq!(
+            err(json!([{"sku": "a", "quantity": 1}, {"sku": "b", "quantity": 0}])),
+            format!("items[1].quantity must be an integer from 1 to {}", Quantity::MAX)
+        );
+        assert_eq!(err(json!([{"sku": 5, "quantity": 1}])), "items[0].sku must be a string");
     }
 
     #[test]

@@ -70,6 +70,13 @@ impl InvalidInput {
     pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }
+
+    /// The error of a field inside `parent` (`items[2]`): its message with the parent's
+    /// path in front. Callers name the parent only once a field failed, so a valid line
+    /// formats no paths.
+    pub fn within(self, parent: impl std::fmt::Display) -> Self {
+        Self(format!("{parent}.{}", self.0))
+    }
 }
 
 /// A JSON number that is a non-negative whole number, as JSON Schema counts them: `7` and

@@ -76,12 +76,13 @@ impl ReturnItems {
 
 impl ReturnLineRequest {
     fn parse(&self, i: usize) -> Result<ReturnItem, InvalidInput> {
-        let (sku, quantity) = sku_and_quantity(&self.sku, &self.quantity, &format!("lines[{i}]"))?;
+        let within = |e: InvalidInput| e.within(format_args!("lines[{i}]"));
+        let (sku, quantity) = sku_and_quantity(&self.sku, &self.quantity).map_err(within)?;
         Ok(ReturnItem {
             sku,
             quantity,
-            disposition: Disposition::parse_optional(self.disposition.get(), &format!("lines[{i}].disposition"))?,
-            location: Location::parse_optional(self.location.get(), &format!("lines[{i}].location"))?,
+            disposition: Disposition::parse_optional(self.disposition.get(), "disposition").map_err(within)?,
+            location: Location::parse_optional(self.location.get(), "location").map_err(within)?,
         })
     }
 }
