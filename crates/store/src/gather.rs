@@ -99,7 +99,9 @@ impl<G: Gathered> Gather<G> {
             running.gather.sent.send_replace(generation);
         }
     }
+}
 
+impl<G> Gather<G> {
     fn lock(&self) -> std::sync::MutexGuard<'_, State<G>> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -119,11 +121,7 @@ impl<G> Drop for Running<'_, G> {
             return;
         }
         let generation = {
-            let mut state = self
-                .gather
-                .state
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut state = self.gather.lock();
             state.sending = false;
             state.generation
         };

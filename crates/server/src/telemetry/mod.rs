@@ -11,7 +11,7 @@ mod writer;
 pub use writer::Flush;
 
 use std::io::IsTerminal;
-use tracing_subscriber::filter::{ParseError, Targets};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Registry};
@@ -38,11 +38,11 @@ pub const DEFAULT_FILTER: &str = "info,actix_http::h1::dispatcher=off";
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(format: LogFormat) -> Flush {
     let (writer, guard) = writer::start();
-    let directives = std::env::var("RUST_LOG").ok();
-    match directives.as_deref().map_or(Ok(DEFAULT_FILTER.parse()), targets_only) {
-        Ok(Ok(targets)) => install(targets, format, writer),
-        _ => {
-            let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| DEFAULT_FILTER.to_owned());
+    match targets_only(&directives) {
+        Some(targets) => install(targets, format, writer),
+        None => {
+            let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
             install(filter, format, writer);
         }
     }
@@ -52,11 +52,12 @@ pub fn init(format: LogFormat) -> Flush {
 /// `RUST_LOG` as a filter of targets and levels only, when it is one: such a filter decides
 /// per call site once, where `EnvFilter` takes a lock shared by every thread on each span
 /// enter, exit and record, for span and field directives (`[span{field}]=level`) that
-/// most deployments never write. `Err` when the directives need `EnvFilter`.
-fn targets_only(directives: &str) -> Result<Result<Targets, ParseError>, ()> {
+/// most deployments never write. `None` when the directives need `EnvFilter` (or do not
+/// parse: `EnvFilter` then says what it does with them, as it always did).
+fn targets_only(directives: &str) -> Option<Targets> {
     match directives.trim().is_empty() || directives.contains(['[', '{']) {
-        true => Err(()),
-        false => Ok(directives.parse()),
+        true => None,
+        false => directives.parse().ok(),
     }
 }
 
@@ -85,19 +86,19 @@ mod tests {
 
     #[test]
     fn targets_and_levels_get_the_lock_free_filter_and_span_directives_do_not() {
-        let default = targets_only(DEFAULT_FILTER).unwrap().unwrap();
+        let default = targets_only(DEFAULT_FILTER).unwrap();
         assert!(default.would_enable("stockwatch_server::routes", &Level::INFO));
         assert!(!default.would_enable("stockwatch_server::routes", &Level::DEBUG));
         assert!(!default.would_enable("actix_http::h1::dispatcher", &Level::ERROR));
         assert_eq!(default.default_level(), Some(LevelFilter::INFO));
-        let debug = targets_only("warn,stockwatch_ops=debug").unwrap().unwrap();
+        let debug = targets_only("warn,stockwatch_ops=debug").unwrap();
         assert!(debug.would_enable("stockwatch_ops::take", &Level::DEBUG));
         assert!(!debug.would_enable("actix_web", &Level::INFO));
-        assert!(targets_only("info,[request{strategy=lua}]=debug").is_err());
+        assert!(targets_only("info,[request{strategy=lua}]=debug").is_none());
         assert!(
-            targets_only("  ").is_err(),
+            targets_only("  ").is_none(),
             "an empty RUST_LOG keeps EnvFilter's meaning"
         );
-        assert!(targets_only("info,=bogus=").unwrap().is_err());
+        assert!(targets_only("info,=bogus=").is_none());
     }
 }
