@@ -24,8 +24,11 @@ impl Feed {
         let mut lag = Lag::default();
         // Per slot, each group's floor; pending groups' floors are filled in below.
         let mut floors: Vec<(u16, String, Option<EntryId>)> = Vec::new();
+        // Feeds the ledger group has not been made on yet: none of their entries is read.
+        let mut ungrouped: Vec<u16> = Vec::new();
         for (&slot, info) in slots.iter().zip(infos) {
             let groups: Vec<HashMap<String, Value>> = redis::from_redis_value(info).unwrap_or_default();
+            let mut grouped = false;
             for group in &groups {
                 let text = |name: &str| {
                     group
@@ -40,12 +43,16 @@ impl Feed {
                 let name = text("name").unwrap_or_default();
                 let pending = num("pending").unwrap_or(0);
                 if name == GROUP {
+                    grouped = true;
                     // `lag` is nil when Redis cannot tell (after deletions): pending counts still.
                     lag.entries += pending + num("lag").unwrap_or(0);
                 }
                 let delivered = text("last-delivered-id").and_then(|id| parse_id(&id)).unwrap_or((0, 0));
                 let floor = (pending == 0).then_some((delivered.0, delivered.1 + 1));
                 floors.push((slot, name, floor));
+            }
+            if !grouped {
+                ungrouped.push(slot);
             }
         }
         let pending_reads = floors
@@ -91,6 +98,13 @@ impl Feed {
             .collect();
         let counts: Vec<u64> = self.store().read_all(cmds).await?;
         lag.dead_letters = counts[trims.len()..].iter().sum();
+        if !ungrouped.is_empty() {
+            let lengths = ungrouped
+                .iter()
+                .map(|&s| redis::cmd("XLEN").arg(keys.ledger_feed(s)).to_owned())
+                .collect();
+            lag.entries += self.store().read_all::<u64>(lengths).await?.iter().sum::<u64>();
+        }
         if lag.entries > 0 {
             // Trimmed to the floors, each feed now starts at its oldest unacknowledged entry.
             let now = crate::ops::now_ms() as f64;
