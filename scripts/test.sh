@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 # The dashboard test drives headless Chromium through ChromeDriver; the TLS test needs openssl.
 # The ledger tests start a private PostgreSQL (pg_ctlcluster is how the package shows on PATH).
 # The drop test runs `serve` under a shifted clock with libfaketime (the faketime package).
-scripts/ensure-packages.sh redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver openssl:openssl pg_ctlcluster:postgresql faketime:faketime
+# A preorder test runs a redis-server under en_US's collation (the locales package).
+scripts/ensure-packages.sh redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver openssl:openssl pg_ctlcluster:postgresql faketime:faketime locale-gen:locales
+locale -a | grep -qix 'en_US.utf8' || localedef -i en_US -f UTF-8 en_US.UTF-8
 # A Redis below the floor, for the test that `serve` refuses it at start.
 STOCKWATCH_OLD_REDIS_SERVER=$(scripts/old-redis.sh)
 export STOCKWATCH_OLD_REDIS_SERVER

@@ -1,7 +1,7 @@
 //! Preorders: sales against incoming stock, never more than is on its way, filled oldest
 //! first by receipts, given back to the purchase order by a cancel; on `watch` and `lua`.
 
-use crate::helpers::{TestApp, count, spawn_app};
+use crate::helpers::{AppOptions, TestApp, TestRedis, count, fresh_prefix, serve_store, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -520,4 +520,78 @@ async fn returned_units(app: &TestApp) -> i64 {
         }
     }
     back
+}
+
+/// A redis-server of this test's own, started in a locale whose collation is not byte
+/// order (redis-server takes `LC_COLLATE` from its environment, and Lua's `<` on strings
+/// follows it). Killed on drop.
+struct LocaleRedis {
+    _child: tokio::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl LocaleRedis {
+    async fn start(locale: &str) -> Self {
+        let listed = std::process::Command::new("locale").arg("-a").output().unwrap();
+        let listed = String::from_utf8_lossy(&listed.stdout).to_lowercase();
+        assert!(
+            listed.contains(&locale.to_lowercase().replace("utf-8", "utf8")),
+            "this test needs the {locale} locale (scripts/test.sh makes it)"
+        );
+        let dir = tempfile::Builder::new().prefix("sw-locale").tempdir().unwrap();
+        let child = tokio::process::Command::new(stockwatch::managed::redis_server::server_binary())
+            .args(["--port", "0", "--save", "", "--appendonly", "no", "--unixsocket"])
+            .arg(dir.path().join("r.sock"))
+            .arg("--dir")
+            .arg(dir.path())
+            .env("LC_ALL", locale)
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server starts");
+        let me = Self { _child: child, dir };
+        for _ in 0..500 {
+            let ping = async {
+                let mut conn = redis::Client::open(me.url())?
+                    .get_multiplexed_async_connection()
+                    .await?;
+                redis::cmd("PING").query_async::<String>(&mut conn).await
+            };
+            if ping.await.is_ok() {
+                return me;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("redis-server in {locale} did not answer");
+    }
+
+    fn url(&self) -> String {
+        format!("redis+unix://{}", self.dir.path().join("r.sock").display())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_expected_in_the_same_ms_take_preorders_in_one_order_whatever_the_locale() {
+    let redis = LocaleRedis::start("en_US.UTF-8").await;
+    let config = stockwatch::StoreConfig {
+        key_prefix: fresh_prefix(),
+        ..Default::default()
+    };
+    let store = stockwatch::ops::Inventory::new(stockwatch::Store::new(&redis.url(), config).unwrap());
+    let app = serve_store(TestRedis::start().await, store, AppOptions::default()).await;
+    for strategy in ["watch", "lua"] {
+        let sku = format!("tie-{strategy}");
+        app.set_stock(&sku, 0).await;
+        // Due in the same ms: the reference breaks the tie, in byte order ("PO-B" first), as
+        // the listing shows them. en_US's collation would put "PO-a" first.
+        expect(&app, &sku, "PO-a", 5, "2030-01-15T09:00:00Z").await;
+        expect(&app, &sku, "PO-B", 5, "2030-01-15T09:00:00Z").await;
+        let (status, _) = preorders(&app, &sku, json!({"enabled": true})).await;
+        assert_eq!(status, 200);
+        let (status, body) = buy(&app, &sku, 1, strategy).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["purchase_order"], "PO-B", "{strategy}: {body}");
+        let (_, listed) = app.get(&format!("/v1/skus/{sku}/incoming")).await;
+        assert_eq!(listed["purchase_orders"][0]["ref"], "PO-B", "{listed}");
+    }
 }
