@@ -238,17 +238,6 @@ end
 -- with `preordered[key]` their units waiting. `queued[line]`: the order a line's preorder
 -- waits for, and its position; `dirty`: orders whose field is written at the end.
 local orders, preordered, queued, dirty = {}, {}, {}, {}
--- Whether `a` sorts before `b` byte by byte, as Rust's `str` order does. Lua's `<` on
--- strings follows the server's locale (redis-server sets LC_COLLATE from its environment):
--- under en_US, 'a' < 'B', so two orders expected in the same ms would be queued on in
--- another order than the `watch` path's.
-local function bytes_before(a, b)
-  for i = 1, math.min(#a, #b) do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
 local function read_orders(key)
   local list, total, all = {}, 0, redis.call('HGETALL', key)
   for j = 1, #all - 1, 2 do
@@ -267,7 +256,18 @@ local function read_orders(key)
       list[#list + 1] = o
     end
   end
-  table.sort(list, function(x, y) return x[8] < y[8] or (x[8] == y[8] and bytes_before(x[1], y[1])) end)
+  -- Ties by reference in byte order, as Rust's `str` order: Lua's `<` on strings follows
+  -- the server's locale (redis-server sets LC_COLLATE from its environment), and under
+  -- en_US 'a' < 'B', which would queue preorders on another order than `watch` does.
+  table.sort(list, function(x, y)
+    if x[8] ~= y[8] then return x[8] < y[8] end
+    local a, b = x[1], y[1]
+    for i = 1, math.min(#a, #b) do
+      local p, q = string.byte(a, i), string.byte(b, i)
+      if p ~= q then return p < q end
+    end
+    return #a < #b
+  end)
   orders[key], preordered[key] = list, total
 end
 -- The order that takes a preorder of q units (at `pin` when given), or nil.
