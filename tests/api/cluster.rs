@@ -103,7 +103,13 @@ pub(crate) fn one_per_master(name: &str) -> [Sku; 3] {
 /// Buyers in flight at once.
 const IN_FLIGHT: usize = 300;
 
-async fn rush(store: &Inventory, strategy: Strategy, sku: &Sku, buyers: usize, stock: i64) -> (usize, usize) {
+pub(crate) async fn rush(
+    store: &Inventory,
+    strategy: Strategy,
+    sku: &Sku,
+    buyers: usize,
+    stock: i64,
+) -> (usize, usize) {
     self::stock(store, sku, stock).await;
     // Hundreds in flight at once (a busy shop's front end), through every buyer.
     use futures_util::StreamExt;

@@ -35,6 +35,43 @@ async fn a_feed_nobody_follows_publishes_only_to_ask() {
     );
 }
 
+/// The same on a 3-master cluster, where the feed publishes sharded (`SPUBLISH` on the
+/// SKU's shard channel): counted over every master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_feed_nobody_follows_on_a_cluster_publishes_only_to_ask() {
+    use crate::cluster::{TestCluster, node, rush};
+    use stockwatch::domain::{Sku, Strategy};
+    let cluster = TestCluster::start().await;
+    let store = cluster.store(|_| {});
+    let sku = Sku::parse("quiet").unwrap();
+    let mut masters = Vec::new();
+    for port in cluster.cluster.ports() {
+        let (mut conn, _) = node(port).await;
+        let _: () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        masters.push(conn);
+    }
+    let started = Instant::now();
+    for strategy in [Strategy::Watch, Strategy::Lua] {
+        let (sold, _) = rush(&store, strategy, &sku, 1_500, 100_000).await;
+        assert_eq!(sold, 1_500, "{strategy:?}");
+    }
+    let periods = started.elapsed().as_micros() / QUIET_FOR.as_micros() + 1;
+    let mut published = 0;
+    for conn in &mut masters {
+        published += crate::helpers::calls(conn, "spublish").await;
+        assert_eq!(crate::helpers::calls(conn, "publish").await, 0, "sharded only");
+    }
+    assert!(published >= 1, "the outbox still asks whether anyone listens");
+    assert!(
+        u128::from(published) <= 2 * periods,
+        "{published} publishes for 3,000 purchases over {periods} quiet periods"
+    );
+}
+
 /// Each round, the serving process has just published to nobody (so it is quiet), then a
 /// second process subscribes, and the first sells at once: the second sees the sale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
