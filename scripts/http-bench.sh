@@ -20,8 +20,9 @@
 # purchase's server CPU at most 2× a health check's, a cart's or a hold's at most 3×).
 # On two shared cores one run can be off by a third, so `--rounds N` repeats the round, each
 # on a fresh server and Redis (no round inherits another's keys or AOF), and the summary
-# gives each ratio's median and range over the rounds. `--library` also runs `stockwatch bench` on the same workloads
-# against the same Redis, so Redis's CPU per order over HTTP can be set against the library's.
+# gives each ratio's median and range over the rounds. `--library` also runs `stockwatch
+# bench` on the same workloads against a Redis configured as the server's, so Redis's CPU per
+# order over HTTP can be set against the library's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
