@@ -1,6 +1,6 @@
-//! What a `watch` batch's takes write once between them, at the MULTI's end: their counter
-//! moves as one `HINCRBY` per SKU and field, their holds' expiry entries as one `ZADD`, and
-//! the expiry schedule, gathered across commits. Counted from Redis's own command stats,
+//! What a `watch` batch's takes write once between them, at the MULTI's end: their orders
+//! as one `MSET`, their counter moves as one `HINCRBY` per SKU and field, their holds' expiry
+//! entries as one `ZADD`, and the expiry schedule, gathered across commits. Counted from Redis's own command stats,
 //! beside the exact levels.
 
 use crate::helpers::{AppOptions, calls, count, spawn_app_with};
@@ -69,6 +69,11 @@ async fn a_batch_moves_each_counter_once_and_every_level_is_exact() {
         hincrby <= 600.0 + 5.0 * batches,
         "{hincrby} HINCRBY for {batches} batches: counters were written per buyer"
     );
+    // The 900 orders (those from named locations with their allocations): one `MSET` per
+    // batch, no `SET` per buyer.
+    let (mset, set) = (calls(&mut raw, "mset").await as f64, calls(&mut raw, "set").await);
+    assert!(mset >= 1.0 && mset <= batches, "{mset} MSET for {batches} batches");
+    assert_eq!(set, 0, "orders written one by one");
 }
 
 /// Holds of one cart: each batch indexes its holds with one `ZADD`, and the expiry

@@ -20,12 +20,13 @@ use crate::domain::Reference;
 use crate::outcome::Effort;
 use crate::txn::{Optimistic, Plan};
 use redis::{Cmd, Value};
+use std::borrow::Cow;
 
 impl Take {
     /// The writes of an accepted take drawn as `drawn` (per line, in cart order). Counters
     /// move by increments, so the writes do not depend on the levels read; that is what
-    /// lets a group commit queue many takes in one MULTI. The counter moves (and a hold's
-    /// expiry entry) go to the MULTI's [`Tail`], merged with the other takes' and written at
+    /// lets a group commit queue many takes in one MULTI. The counter moves (and a sale's
+    /// order record, a hold's expiry entry) go to the MULTI's [`Tail`], merged with the other takes' and written at
     /// its end, but on a line whose SKU has alert rules (`alerting`): its alert check reads
     /// the level its own moves leave, so they stay in place, just before it. Its movements
     /// go to the tail's log ([`Take::log_movements`]). `counting` (empty when no SKU has a
@@ -61,16 +62,12 @@ impl Take {
             }
         }
         match &self.record {
-            Record::Order { key, json, .. } if all_default => {
-                let mut set = redis::cmd("SET");
-                set.arg(key).arg(json);
-                writes.push(set);
-            }
+            Record::Order { key, json, .. } if all_default => tail.order(key, Cow::Borrowed(json)),
             Record::Order { key, order, .. } => {
                 let mut order = order.as_ref().clone();
                 OrderLine::allocate(&mut order.items, drawn);
                 let json = serde_json::to_string(&order).expect("order serializes");
-                writes.push(redis::cmd("SET").arg(key).arg(json).to_owned());
+                tail.order(key, Cow::Owned(json));
             }
             Record::Reservation {
                 key,

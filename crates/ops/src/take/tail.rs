@@ -1,14 +1,16 @@
-//! What the takes of one MULTI write once, at its end, however many they are: their
-//! movements, one `LPUSH` per SKU ([`MovementLog`]), their counter moves, one `HINCRBY`
-//! per key and field ([`Increments`]), and their holds' entries in the expiry index, one
-//! `ZADD` per index. A batch of fifty buyers of one SKU then queues its fifty orders and a
-//! handful of writes besides, not two hundred.
+//! What the takes of one MULTI write once, at its end, however many they are: their orders,
+//! one `MSET`; their movements, one `LPUSH` per SKU ([`MovementLog`]); their counter moves,
+//! one `HINCRBY` per key and field ([`Increments`]); and their holds' entries in the expiry
+//! index, one `ZADD` per index. A batch of fifty buyers of one SKU then queues a handful of
+//! writes, not two hundred. (A batch's orders share its slot, so one `MSET` is legal on a
+//! cluster too; nothing in the MULTI reads an order, so where it is written does not matter.)
 
 use crate::Inventory;
 use crate::domain::RecordId;
 use crate::increments::Increments;
 use crate::movements::MovementLog;
 use redis::Cmd;
+use std::borrow::Cow;
 
 /// The writes a MULTI's takes share, gathered while each take is decided.
 #[derive(Debug, Default)]
@@ -19,6 +21,8 @@ pub(crate) struct Tail<'a> {
     pub(crate) counters: Increments<'a>,
     /// Every hold's entry, by expiry index (a batch's holds share their slot's).
     expiring: Vec<(&'a str, Vec<(i64, RecordId)>)>,
+    /// Every sale's order record: key and JSON.
+    orders: Vec<(&'a str, Cow<'a, str>)>,
 }
 
 impl<'a> Tail<'a> {
@@ -30,9 +34,23 @@ impl<'a> Tail<'a> {
         }
     }
 
-    /// The writes, for the end of the MULTI: counters, expiry entries, then movements.
+    /// Writes the order record `json` at `key`.
+    pub(crate) fn order(&mut self, key: &'a str, json: Cow<'a, str>) {
+        self.orders.push((key, json));
+    }
+
+    /// The writes, for the end of the MULTI: orders, counters, expiry entries, then
+    /// movements.
     pub(crate) fn cmds(self, store: &Inventory) -> Vec<Cmd> {
-        let mut cmds = self.counters.cmds();
+        let mut cmds = Vec::new();
+        if !self.orders.is_empty() {
+            let mut mset = redis::cmd("MSET");
+            for (key, json) in &self.orders {
+                mset.arg(*key).arg(json.as_ref());
+            }
+            cmds.push(mset);
+        }
+        cmds.extend(self.counters.cmds());
         for (index, entries) in self.expiring {
             let mut zadd = redis::cmd("ZADD");
             zadd.arg(index);
