@@ -25,11 +25,12 @@ use std::borrow::Cow;
 impl Take {
     /// The writes of an accepted take drawn as `drawn` (per line, in cart order). Counters
     /// move by increments, so the writes do not depend on the levels read; that is what
-    /// lets a group commit queue many takes in one MULTI. The counter moves (and a sale's
-    /// order record, a hold's expiry entry) go to the MULTI's [`Tail`], merged with the other takes' and written at
-    /// its end, but on a line whose SKU has alert rules (`alerting`): its alert check reads
-    /// the level its own moves leave, so they stay in place, just before it. Its movements
-    /// go to the tail's log ([`Take::log_movements`]). `counting` (empty when no SKU has a
+    /// lets a group commit queue many takes in one MULTI. A sale's order record, a hold's
+    /// expiry entry and the counter moves go to the MULTI's [`Tail`], written at its end
+    /// with the other takes' (moves merged), but the moves of a line whose SKU has alert
+    /// rules (`alerting`): its alert check reads the level its own moves leave, so they stay
+    /// in place, just before it. Its movements go to the tail's log
+    /// ([`Take::log_movements`]). `counting` (empty when no SKU has a
     /// limit) says which lines a hold's record lists as counted, so that its release gives
     /// the count back.
     pub(super) fn writes<'a>(
