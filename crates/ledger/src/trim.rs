@@ -95,16 +95,16 @@ impl Feed {
                     .iter()
                     .map(|&s| redis::cmd("XLEN").arg(keys.ledger_dead(s)).to_owned()),
             )
+            .chain(
+                ungrouped
+                    .iter()
+                    .map(|&s| redis::cmd("XLEN").arg(keys.ledger_feed(s)).to_owned()),
+            )
             .collect();
         let counts: Vec<u64> = self.store().read_all(cmds).await?;
-        lag.dead_letters = counts[trims.len()..].iter().sum();
-        if !ungrouped.is_empty() {
-            let lengths = ungrouped
-                .iter()
-                .map(|&s| redis::cmd("XLEN").arg(keys.ledger_feed(s)).to_owned())
-                .collect();
-            lag.entries += self.store().read_all::<u64>(lengths).await?.iter().sum::<u64>();
-        }
+        let (dead, unread) = counts[trims.len()..].split_at(slots.len());
+        lag.dead_letters = dead.iter().sum();
+        lag.entries += unread.iter().sum::<u64>();
         if lag.entries > 0 {
             // Trimmed to the floors, each feed now starts at its oldest unacknowledged entry.
             let now = crate::ops::now_ms() as f64;

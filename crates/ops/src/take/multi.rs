@@ -30,9 +30,8 @@ impl Take {
     /// with the other takes' (moves merged), but the moves of a line whose SKU has alert
     /// rules (`alerting`): its alert check reads the level its own moves leave, so they stay
     /// in place, just before it. Its movements go to the tail's log
-    /// ([`Take::log_movements`]). `counting` (empty when no SKU has a
-    /// limit) says which lines a hold's record lists as counted, so that its release gives
-    /// the count back.
+    /// ([`Take::log_movements`]). `counting` (empty when no SKU has a limit) says which
+    /// lines a hold's record lists as counted, so that its release gives the count back.
     pub(super) fn writes<'a>(
         &'a self,
         drawn: &[Vec<Allocation>],

@@ -159,8 +159,8 @@ impl Optimistic for Batch<'_> {
             };
         }
         let mut writes = Vec::new();
-        // Every take's movements and counter moves, written once per SKU and field after
-        // all their other writes.
+        // What the takes share, written after all their other writes: their orders (one
+        // MSET), counter moves (once per SKU and field), expiry entries and movements.
         let mut tail = Tail::default();
         let mut results = Vec::with_capacity(self.takes.len());
         // Slots answered earlier in this batch: a repeat inside one batch gets that answer.
