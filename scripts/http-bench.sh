@@ -12,6 +12,11 @@
 # (and from the shell's child times for wrk) over each run. Against `--url` it reports
 # throughput and latency only.
 #
+# Two more columns say why a row costs what it does: `batch`, the takes per group commit over
+# the run (from /metrics: a batch's Redis round trips are shared by its buyers), and
+# `sleeps`, how often per request the server's threads went idle and had to be woken
+# (voluntary context switches, from /proc: a wake-up costs about as much as a small request).
+#
 # A round: healthz (the ceiling of the HTTP tier itself), purchases of one hot SKU, carts of
 # three SKUs and holds of the same three, each on watch and lua, then healthz again. Each run
 # sets stock that it cannot sell out (a refusal is cheaper than a sale and would flatter the
@@ -100,28 +105,45 @@ set_stock() {
     -d '{"available": 1000000000}' "$url/v1/skus/$1/stock" >/dev/null
 }
 
+# Takes and group commits so far, summed over strategies ("sum count"), from /metrics.
+commits_of() {
+  curl -fsS "${auth[@]}" "$url/metrics" 2>/dev/null |
+    awk '/^stockwatch_group_commit_batch_size_sum/ { s += $2 } /^stockwatch_group_commit_batch_size_count/ { c += $2 }
+      END { print s + 0, c + 0 }'
+}
+# Times the server's threads went to sleep so far (voluntary context switches), or 0.
+sleeps_of() {
+  if [ -n "$1" ]; then cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'; else echo 0; fi
+}
+
 results=$(mktemp)
 header() {
-  printf '%-18s %10s %7s %7s %7s %7s %10s %9s %8s\n' "what" "req/s" "p50 ms" "p90 ms" "p99 ms" "non-2xx" \
-    "server µs" "redis µs" "wrk µs"
+  printf '%-18s %10s %7s %7s %7s %7s %10s %9s %8s %6s %7s\n' "what" "req/s" "p50 ms" "p90 ms" "p99 ms" "non-2xx" \
+    "server µs" "redis µs" "wrk µs" "batch" "sleeps"
 }
 # run NAME METHOD PATH BODY: one wrk run, one row (and, for the summary, a line of
 # round, name, req/s and server µs in $results).
 run() {
-  local name="$1" out line s0 r0 w0 s1 r1 w1
+  local name="$1" out line s0 r0 w0 s1 r1 w1 c0 c1 z0 z1
+  c0=$(commits_of); z0=$(sleeps_of "$server_pid")
   s0=$(cpu_of "$server_pid"); r0=$(cpu_of "$redis_pid"); children_cpu >"$times_file.0"
   out=$(BENCH_METHOD="$2" BENCH_PATH="$3" BENCH_BODY="$4" BENCH_TOKEN="$token" \
     wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s scripts/wrk/request.lua "$url$3")
   s1=$(cpu_of "$server_pid"); r1=$(cpu_of "$redis_pid"); children_cpu >"$times_file.1"
+  z1=$(sleeps_of "$server_pid"); c1=$(commits_of)
   w0=$(cat "$times_file.0"); w1=$(cat "$times_file.1")
   line=$(grep '^RESULT' <<<"$out")
   eval "local ${line#RESULT }"
   # shellcheck disable=SC2154 # requests, duration_us, p50_us... come from the eval above
   awk -v n="$name" -v q="$requests" -v us="$duration_us" -v a="$p50_us" -v b="$p90_us" -v c="$p99_us" \
     -v e="$((non2xx + socket_errors))" -v s="$((s1 - s0))" -v r="$((r1 - r0))" -v w="$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" \
-    -v t="$ticks" -v known="${server_pid:+yes}" -v round="$round" -v out="$results" 'BEGIN {
+    -v t="$ticks" -v known="${server_pid:+yes}" -v round="$round" -v out="$results" \
+    -v c0="$c0" -v c1="$c1" -v z="$((z1 - z0))" 'BEGIN {
       cpu = known == "yes" ? sprintf("%10.1f %9.1f %8.1f", s / t * 1e6 / q, r / t * 1e6 / q, w * 1e6 / q) : sprintf("%10s %9s %8s", "-", "-", "-")
-      printf "%-18s %10d %7.2f %7.2f %7.2f %7d %s\n", n, q * 1e6 / us, a / 1000, b / 1000, c / 1000, e, cpu
+      split(c0, x, " "); split(c1, y, " ")
+      batch = y[2] > x[2] ? sprintf("%6.1f", (y[1] - x[1]) / (y[2] - x[2])) : sprintf("%6s", "-")
+      sleeps = known == "yes" ? sprintf("%7.3f", z / q) : sprintf("%7s", "-")
+      printf "%-18s %10d %7.2f %7.2f %7.2f %7d %s %s %s\n", n, q * 1e6 / us, a / 1000, b / 1000, c / 1000, e, cpu, batch, sleeps
       printf "%d\t%s\t%f\t%s\n", round, n, q * 1e6 / us, known == "yes" ? s / t * 1e6 / q : "-" >> out }'
 }
 
