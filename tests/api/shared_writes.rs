@@ -1,13 +1,26 @@
-//! What a `watch` batch's takes write once between them, at the MULTI's end: their orders
-//! as one `MSET`, their counter moves as one `HINCRBY` per SKU and field, their holds' expiry
-//! entries as one `ZADD`, and the expiry schedule, gathered across commits. Counted from Redis's own command stats,
-//! beside the exact levels.
+//! What a batch's takes write once between them: on `watch`, at the MULTI's end, their
+//! orders as one `MSET`, their counter moves as one `HINCRBY` per SKU and field, their holds'
+//! expiry entries as one `ZADD`; on `lua`, at the script's end, the same, and each SKU's
+//! movements as one `LPUSH`; and the expiry schedule, gathered across commits. Counted from
+//! Redis's own command stats (which count a script's calls too), beside the exact levels.
 
 use crate::helpers::{AppOptions, calls, count, spawn_app_with};
 use crate::operability::{scrape, value};
 use serde_json::json;
 
 const WATCH_BATCHES: &str = r#"stockwatch_group_commit_batch_size_count{strategy="watch"}"#;
+const LUA_BATCHES: &str = r#"stockwatch_group_commit_batch_size_count{strategy="lua"}"#;
+
+/// Puts `n` units of `sku` at each of `places`.
+async fn place(app: &crate::helpers::TestApp, sku: &str, places: &[(&str, i64)]) {
+    for (location, n) in places {
+        let path = format!("/v1/skus/{sku}/locations/{location}/stock");
+        let (status, body) = app
+            .send(reqwest::Method::PUT, &path, Some(json!({"available": n})))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
 
 /// A rush on one SKU, one from named locations, and one with alert rules, all at once:
 /// every level exact, and the counters written once per batch and field, not per buyer,
@@ -17,16 +30,7 @@ async fn a_batch_moves_each_counter_once_and_every_level_is_exact() {
     let app = spawn_app_with(AppOptions::default(), |_| {}).await;
     app.set_stock("plain", 300).await;
     app.set_stock("alerting", 300).await;
-    for (location, n) in [("east", 150), ("west", 150)] {
-        let (status, body) = app
-            .send(
-                reqwest::Method::PUT,
-                &format!("/v1/skus/placed/locations/{location}/stock"),
-                Some(json!({"available": n})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    place(&app, "placed", &[("east", 150), ("west", 150)]).await;
     let (status, body) = app
         .send(
             reqwest::Method::PUT,
@@ -74,6 +78,74 @@ async fn a_batch_moves_each_counter_once_and_every_level_is_exact() {
     let (mset, set) = (calls(&mut raw, "mset").await as f64, calls(&mut raw, "set").await);
     assert!(mset >= 1.0 && mset <= batches, "{mset} MSET for {batches} batches");
     assert_eq!(set, 0, "orders written one by one");
+}
+
+/// On `lua`, a script call writes its buyers' orders with one `MSET` (those from named
+/// locations with their allocations spliced in), each SKU's movements with one `LPUSH`, and
+/// its holds' expiry entries with one `ZADD`: every level, order, movement and hold is still
+/// there, and every hold still lapses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_writes_what_its_buyers_share_once() {
+    let app = spawn_app_with(AppOptions::default(), |_| {}).await;
+    app.set_stock("plain", 300).await;
+    place(&app, "placed", &[("east", 150), ("west", 150)]).await;
+    app.set_stock("held", 1_000).await;
+    let before = value(&scrape(&app).await, LUA_BATCHES);
+    let mut raw = app.redis.raw_counting().await;
+    let (plain, placed) = tokio::join!(
+        app.rush_limited("plain", 400, "lua", 100),
+        app.rush_limited("placed", 400, "lua", 100),
+    );
+    for (sku, statuses) in [("plain", &plain), ("placed", &placed)] {
+        assert_eq!((count(statuses, 201), count(statuses, 409)), (300, 100), "{sku}");
+        let totals = app.totals(sku).await;
+        assert_eq!(
+            (totals["available"].as_i64(), totals["sold"].as_i64()),
+            (Some(0), Some(300)),
+            "{sku}"
+        );
+        assert_eq!(app.units_in_orders(sku).await, 300, "{sku}");
+        let kinds = app.movement_kinds(sku, 1_000).await;
+        let sales = kinds.iter().filter(|k| *k == "purchase").count();
+        assert_eq!(sales, 300, "{sku}: one movement per sale: {kinds:?}");
+    }
+    let stock = app.stock("placed").await;
+    for location in ["east", "west"] {
+        assert_eq!(crate::helpers::at_location(&stock, location, "sold"), 150);
+    }
+    let batches = value(&scrape(&app).await, LUA_BATCHES) - before;
+    let (mset, set) = (calls(&mut raw, "mset").await as f64, calls(&mut raw, "set").await);
+    let lpush = calls(&mut raw, "lpush").await as f64;
+    assert!(
+        batches < 800.0,
+        "the rush was batched: {batches} script calls for 800 buyers"
+    );
+    assert!(mset >= 1.0 && mset <= batches, "{mset} MSET for {batches} script calls");
+    assert_eq!(set, 0, "orders written one by one");
+    assert!(
+        lpush <= 2.0 * batches && lpush < 600.0,
+        "{lpush} LPUSH for {batches} script calls of two SKUs: movements pushed one by one"
+    );
+
+    let mut raw = app.redis.raw_counting().await;
+    let statuses = app
+        .fire(
+            "/v1/reservations?strategy=lua",
+            300,
+            100,
+            |i| json!({"user_id": format!("h{i}"), "items": [{"sku": "held", "quantity": 1}], "ttl_seconds": 1}),
+        )
+        .await;
+    assert_eq!(count(&statuses, 201), 300, "{statuses:?}");
+    let zadd = calls(&mut raw, "zadd").await;
+    assert!(zadd < 300, "{zadd} ZADD for 300 holds: one index entry each");
+    assert_eq!(app.totals("held").await["reserved"].as_i64(), Some(300));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.totals("held").await["available"].as_i64() != Some(1_000) {
+        assert!(std::time::Instant::now() < deadline, "holds did not lapse");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(app.verify().await.ok);
 }
 
 /// Holds of one cart: each batch indexes its holds with one `ZADD`, and the expiry

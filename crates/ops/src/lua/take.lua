@@ -8,7 +8,9 @@
 --   1. parse: where each buyer's keys, arguments and lines start;
 --   2. decide every buyer against the levels read once per SKU, kept up to date in Lua as
 --      earlier buyers in the batch take from them;
---   3. write what was decided, buyer by buyer, then each SKU's summed counters once.
+--   3. write what was decided, buyer by buyer, then what they share once: the orders (one
+--      MSET), the holds' expiry entries (one ZADD), each history list's movements (one
+--      LPUSH) and each SKU's summed counters.
 -- With an idempotency key, a stored answer is replayed (an earlier buyer in the same batch
 -- counts as stored), and a fresh answer (a refusal too) is stored with the effect.
 -- The same decision as `Level::draw` in crates/ops/src/level.rs: keep the two in step.
@@ -451,9 +453,16 @@ end
 -- reader can tell. A SKU with alert rules is written take by take instead, so that each
 -- alert reports the level its own take left. `took`: units out of `available` per key, in
 -- the order `touched` (every summed key: each take moves `available`, a preorder by 0); `into[field][key]`:
--- units into every other field. `logs`: the history lists pushed past their cap, trimmed once
--- at the end (most pushes leave a list under it: no LTRIM at all).
-local took, touched, into, fields, logs = {}, {}, {}, {}, {}
+-- units into every other field.
+local took, touched, into, fields = {}, {}, {}, {}
+-- The batch's movements per history list (`pushes[log]`, lists in order of first push:
+-- `pushed`) and its orders as key, JSON pairs (`orders`): each list gets one LPUSH, the
+-- orders one MSET, after every buyer is written. A call from the script costs Redis about as
+-- much as the write it makes, and nothing in the script reads them back. LPUSH of many
+-- values leaves the list as one push per value would.
+local pushes, pushed, orders = {}, {}, {}
+-- And the holds' entries in their expiry index (a batch's holds share their slot's): one ZADD.
+local expiring, indexes = {}, {}
 -- The SKUs with a threshold and named locations this batch took from (their low-stock key),
 -- in order: their locations' index entries are written once, at the end.
 local relow = {}
@@ -508,11 +517,13 @@ for b = 1, buyers do
       local entry = ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] .. ' ' .. ARGV[a + A_REFERENCE] ..
         ' ' .. ARGV[a + A_AT_MS]
       if o then entry = entry .. ' po=' .. o[1][1] end
-      local length = redis.call('LPUSH', log, entry)
-      if length > maxlen and not logs[log] then
-        logs[log] = true
-        logs[#logs + 1] = log
+      local list = pushes[log]
+      if not list then
+        list = {}
+        pushes[log] = list
+        pushed[#pushed + 1] = log
       end
+      list[#list + 1] = entry
       add(key, 'moved', 1)
       if counted[base + i] then
         redis.call('HINCRBY', key .. ':customers', 'u:' .. users[b], q)
@@ -530,7 +541,8 @@ for b = 1, buyers do
     end
     local record, first = KEYS[k + 2 * n + K_RECORD], a + A_COUNT + 2 * n
     if ARGV[a + A_MODE] == 'order' then
-      redis.call('SET', record, named and splice(ARGV[first], base, n) or ARGV[first])
+      orders[#orders + 1] = record
+      orders[#orders + 1] = named and splice(ARGV[first], base, n) or ARGV[first]
     else
       local last = first + tonumber(ARGV[a + A_RECORD_ARGS]) - 1
       if named then
@@ -542,7 +554,15 @@ for b = 1, buyers do
       else
         redis.call('HSET', record, unpack(ARGV, first, last))
       end
-      redis.call('ZADD', KEYS[k + 2 * n + K_EXPIRY], ARGV[a + A_EXPIRES_AT], ARGV[a + A_REFERENCE])
+      local index = KEYS[k + 2 * n + K_EXPIRY]
+      local entries = expiring[index]
+      if not entries then
+        entries = {}
+        expiring[index] = entries
+        indexes[#indexes + 1] = index
+      end
+      entries[#entries + 1] = ARGV[a + A_EXPIRES_AT]
+      entries[#entries + 1] = ARGV[a + A_REFERENCE]
       -- The SKUs whose count the hold took, for its release (`Reservation::end`).
       local skus = {}
       for i = 1, n do
@@ -565,9 +585,28 @@ end
 for _, o in ipairs(dirty) do
   redis.call('HSET', dirty[o], 'po:' .. o[1], o[6] .. ',' .. o[4] .. ',' .. o[5] .. ';' .. o[7])
 end
--- Each history list over its cap is trimmed once per batch, after its pushes.
-for _, log in ipairs(logs) do
-  redis.call('LTRIM', log, 0, maxlen - 1)
+-- `cmd` with `key` (if any), then `values`, in calls of at most 1,000 values: Lua's unpack()
+-- is bounded by its C stack. Answers the last call's reply.
+local function call_all(cmd, key, values)
+  local reply
+  for i = 1, #values, 1000 do
+    local j = math.min(i + 999, #values)
+    if key then
+      reply = redis.call(cmd, key, unpack(values, i, j))
+    else
+      reply = redis.call(cmd, unpack(values, i, j))
+    end
+  end
+  return reply
+end
+call_all('MSET', nil, orders)
+for _, index in ipairs(indexes) do
+  call_all('ZADD', index, expiring[index])
+end
+-- Each history list gets its movements in one push, and is trimmed to its cap only when
+-- that push took it over (most leave it under: no LTRIM at all).
+for _, log in ipairs(pushed) do
+  if call_all('LPUSH', log, pushes[log]) > maxlen then redis.call('LTRIM', log, 0, maxlen - 1) end
 end
 -- Each location that moved within the low range or across its edge, as the batch left it
 -- (the alert check keeps the total, and `default` of a SKU without named locations).
