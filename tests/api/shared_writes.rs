@@ -11,7 +11,7 @@ use serde_json::json;
 const WATCH_BATCHES: &str = r#"stockwatch_group_commit_batch_size_count{strategy="watch"}"#;
 const LUA_BATCHES: &str = r#"stockwatch_group_commit_batch_size_count{strategy="lua"}"#;
 
-/// Puts `n` units of `sku` at each of `places`.
+/// Puts `sku`'s stock at each named location: `(location, units)`.
 async fn place(app: &crate::helpers::TestApp, sku: &str, places: &[(&str, i64)]) {
     for (location, n) in places {
         let path = format!("/v1/skus/{sku}/locations/{location}/stock");
@@ -20,6 +20,19 @@ async fn place(app: &crate::helpers::TestApp, sku: &str, places: &[(&str, i64)])
             .await;
         assert_eq!(status, 200, "{body}");
     }
+}
+
+/// A rush of 400 buyers on 300 units of `sku` sold exactly: 300 sales, 100 refusals, every
+/// unit in an order.
+async fn sold_out(app: &crate::helpers::TestApp, sku: &str, statuses: &[u16]) {
+    assert_eq!((count(statuses, 201), count(statuses, 409)), (300, 100), "{sku}");
+    let totals = app.totals(sku).await;
+    assert_eq!(
+        (totals["available"].as_i64(), totals["sold"].as_i64()),
+        (Some(0), Some(300)),
+        "{sku}"
+    );
+    assert_eq!(app.units_in_orders(sku).await, 300, "{sku}");
 }
 
 /// A rush on one SKU, one from named locations, and one with alert rules, all at once:
@@ -47,14 +60,7 @@ async fn a_batch_moves_each_counter_once_and_every_level_is_exact() {
         app.rush_limited("alerting", 400, "watch", 100),
     );
     for (sku, statuses) in [("plain", &plain), ("placed", &placed), ("alerting", &alerting)] {
-        assert_eq!((count(statuses, 201), count(statuses, 409)), (300, 100), "{sku}");
-        let totals = app.totals(sku).await;
-        assert_eq!(
-            (totals["available"].as_i64(), totals["sold"].as_i64()),
-            (Some(0), Some(300)),
-            "{sku}"
-        );
-        assert_eq!(app.units_in_orders(sku).await, 300, "{sku}");
+        sold_out(&app, sku, statuses).await;
     }
     let stock = app.stock("placed").await;
     for location in ["east", "west"] {
@@ -97,14 +103,7 @@ async fn a_script_writes_what_its_buyers_share_once() {
         app.rush_limited("placed", 400, "lua", 100),
     );
     for (sku, statuses) in [("plain", &plain), ("placed", &placed)] {
-        assert_eq!((count(statuses, 201), count(statuses, 409)), (300, 100), "{sku}");
-        let totals = app.totals(sku).await;
-        assert_eq!(
-            (totals["available"].as_i64(), totals["sold"].as_i64()),
-            (Some(0), Some(300)),
-            "{sku}"
-        );
-        assert_eq!(app.units_in_orders(sku).await, 300, "{sku}");
+        sold_out(&app, sku, statuses).await;
         let kinds = app.movement_kinds(sku, 1_000).await;
         let sales = kinds.iter().filter(|k| *k == "purchase").count();
         assert_eq!(sales, 300, "{sku}: one movement per sale: {kinds:?}");

@@ -466,6 +466,16 @@ local expiring, indexes = {}, {}
 -- The SKUs with a threshold and named locations this batch took from (their low-stock key),
 -- in order: their locations' index entries are written once, at the end.
 local relow = {}
+-- The table `map[key]`, made on first use, when `key` joins `order`.
+local function table_in(map, order, key)
+  local t = map[key]
+  if not t then
+    t = {}
+    map[key] = t
+    order[#order + 1] = key
+  end
+  return t
+end
 local function add(key, field, delta)
   if ruled[key] then
     redis.call('HINCRBY', key, field, delta)
@@ -476,12 +486,7 @@ local function add(key, field, delta)
     end
     took[key] = took[key] - delta
   else
-    local sums = into[field]
-    if not sums then
-      sums = {}
-      into[field] = sums
-      fields[#fields + 1] = field
-    end
+    local sums = table_in(into, fields, field)
     sums[key] = (sums[key] or 0) + delta
   end
 end
@@ -517,12 +522,7 @@ for b = 1, buyers do
       local entry = ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] .. ' ' .. ARGV[a + A_REFERENCE] ..
         ' ' .. ARGV[a + A_AT_MS]
       if o then entry = entry .. ' po=' .. o[1][1] end
-      local list = pushes[log]
-      if not list then
-        list = {}
-        pushes[log] = list
-        pushed[#pushed + 1] = log
-      end
+      local list = table_in(pushes, pushed, log)
       list[#list + 1] = entry
       add(key, 'moved', 1)
       if counted[base + i] then
@@ -554,13 +554,7 @@ for b = 1, buyers do
       else
         redis.call('HSET', record, unpack(ARGV, first, last))
       end
-      local index = KEYS[k + 2 * n + K_EXPIRY]
-      local entries = expiring[index]
-      if not entries then
-        entries = {}
-        expiring[index] = entries
-        indexes[#indexes + 1] = index
-      end
+      local entries = table_in(expiring, indexes, KEYS[k + 2 * n + K_EXPIRY])
       entries[#entries + 1] = ARGV[a + A_EXPIRES_AT]
       entries[#entries + 1] = ARGV[a + A_REFERENCE]
       -- The SKUs whose count the hold took, for its release (`Reservation::end`).
