@@ -53,6 +53,8 @@ capture() { # BINARY NAME: the binary's script and batches, in $work/NAME.monito
   fi
   redis-cli -s "$work/$2/redis.sock" monitor >"$work/$2.monitor" &
   local monitor=$!
+  # MONITOR answers OK once it listens; the script is loaded by the first take after that.
+  for _ in $(seq 50); do [ -s "$work/$2.monitor" ] && break; sleep 0.1; done
   BENCH_METHOD=POST BENCH_PATH="$path?strategy=lua" BENCH_BODY="$body" \
     wrk -t2 -c50 -d2s -s scripts/wrk/request.lua "$url$path" >/dev/null
   sleep 0.5
