@@ -4,10 +4,9 @@
 #
 #   scripts/lua-ab.sh BINARY_A BINARY_B [--op purchase|hold] [--calls 2000] [--buyers 10]
 #
-# For each binary it starts `BINARY serve` (its managed Redis), puts load on it with wrk for
-# two seconds (`--op purchase`: one SKU; `hold`: three-line holds) while MONITOR records what
-# the server sends, and keeps the take script it loads and, from the first binary, one
-# batch of about `--buyers` buyers. Then both scripts are loaded into a fresh redis-server
+# For each binary it starts `BINARY serve` (its managed Redis) and keeps, from MONITOR, the
+# take script it loads; the first is put under wrk's load for two seconds (`--op purchase`:
+# one SKU; `hold`: three-line holds), and one of its batches of about `--buyers` buyers kept. Then both scripts are loaded into a fresh redis-server
 # and that batch is replayed `--calls` times through each, in alternating blocks, with
 # Redis's own time in the script (INFO commandstats, its commands included) read around each
 # block. The two builds must share the script's argument layout
@@ -35,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-capture() { # BINARY NAME: the binary's script and batches, in $work/NAME.monitor
+capture() { # BINARY NAME SECONDS: the binary's script (and, under SECONDS of load, batches) in $work/NAME.monitor
   local port url body path
   port=$(free_port); url="http://127.0.0.1:$port"
   "$1" serve --bind "127.0.0.1:$port" --data-dir "$work/$2" 2>"$work/$2.log" &
@@ -55,15 +54,19 @@ capture() { # BINARY NAME: the binary's script and batches, in $work/NAME.monito
   local monitor=$!
   # MONITOR answers OK once it listens; the script is loaded by the first take after that.
   for _ in $(seq 50); do [ -s "$work/$2.monitor" ] && break; sleep 0.1; done
-  BENCH_METHOD=POST BENCH_PATH="$path?strategy=lua" BENCH_BODY="$body" \
-    wrk -t2 -c50 -d2s -s scripts/wrk/request.lua "$url$path" >/dev/null
+  if [ "$3" -gt 0 ]; then
+    BENCH_METHOD=POST BENCH_PATH="$path?strategy=lua" BENCH_BODY="$body" \
+      wrk -t2 -c50 -d"$3"s -s scripts/wrk/request.lua "$url$path" >/dev/null
+  else # one take loads the script
+    curl -fsS -X POST -H 'Content-Type: application/json' -d "$body" "$url$path?strategy=lua" >/dev/null
+  fi
   sleep 0.5
   kill "$monitor"; wait "$monitor" 2>/dev/null || true
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
   server_pid=""
 }
-capture "$a" a
-capture "$b" b
+capture "$a" a 2
+capture "$b" b 0
 redis-server --port 0 --unixsocket "$work/quiet.sock" --save "" --appendonly no --daemonize yes \
   --dir "$work" --logfile "$work/quiet.log" --pidfile "$work/quiet.pid" >/dev/null
 quiet=yes

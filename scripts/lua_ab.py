@@ -1,7 +1,7 @@
 """The replay half of scripts/lua-ab.sh: WORK CALLS BUYERS NAME_A NAME_B.
 
 Reads WORK/a.monitor and WORK/b.monitor (MONITOR output of two servers), takes each one's
-take script and, from the first, the batch closest to BUYERS buyers, loads both scripts into
+take script and, from the first (the one put under load), the batch closest to BUYERS buyers, loads both scripts into
 the quiet Redis at WORK/quiet.sock and replays that batch CALLS times through each,
 alternating in blocks; prints each script's time per call (Redis's own, from INFO
 commandstats), the median over the blocks."""
@@ -80,10 +80,8 @@ class Redis:
 
 
 scripts = {}
-for name, file in zip(names, ("a", "b")):
-    scripts[name], found = script_and_batches(f"{work}/{file}.monitor")
-    if file == "a":
-        batches = found
+scripts[names[0]], batches = script_and_batches(f"{work}/a.monitor")
+scripts[names[1]], _ = script_and_batches(f"{work}/b.monitor")
 if not batches:
     sys.exit("no batch was captured")
 size = lambda cmd: int(cmd[3 + int(cmd[2])])
