@@ -15,7 +15,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "schemathesis>=4,<5"
 fi
-cargo build -q --bin stockwatch
+scripts/debug-build.sh
 bin=target/debug/stockwatch
 
 fuzz() {

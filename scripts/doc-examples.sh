@@ -24,7 +24,7 @@ root=$(pwd)
 [ $# -gt 0 ] || set -- README.md docs/guides/*.md
 scripts/ensure-packages.sh redis-server:redis-server curl:curl
 scripts/ensure-packages.sh redis-cli:redis-tools
-cargo build -q --bin stockwatch --example webhook_receiver --example postgres --example cluster
+scripts/debug-build.sh
 
 # Rust blocks cannot run on their own: each must be an excerpt of an example that CI runs
 # (each paragraph of the block found, line for line, in one file under examples/).

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-packages.sh node:nodejs npm:npm curl:curl
-cargo build -q --bin stockwatch
+scripts/debug-build.sh
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 target/debug/stockwatch serve --bind "127.0.0.1:$port" --data-dir "$dir" --appendfsync none 2>"$dir/serve.log" &
