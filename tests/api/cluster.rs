@@ -1,6 +1,6 @@
 //! On a real 3-master Redis Cluster (started here, killed on drop): rushes sell exactly the
-//! stock on every strategy, records are found from their ids, holds on every master expire,
-//! and `verify` scans every master.
+//! stock on every strategy, records are found from their ids, holds on every master expire
+//! (and answer before their expiry schedule is written), and `verify` scans every master.
 
 use crate::helpers::fresh_prefix;
 use stockwatch::domain::{Available, CartItems, Quantity, Sku, Strategy, TtlSeconds, UserId};
@@ -308,4 +308,101 @@ async fn three_workers_on_a_cluster_release_each_hold_once() {
     }
     let report = ops::verify(&store).await.unwrap();
     assert!(report.ok, "{:?}", report.violations);
+}
+
+/// The expiry schedule is a hint, written after a hold commits, and the hold's answer does
+/// not wait for it: with the schedule's master paused for writes (reads go on), a hold on
+/// another master answers while the schedule still shows the earlier deadline; once the
+/// pause ends the schedule catches up, and a sweep of due slots alone releases the hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_answers_before_its_schedule_write_lands() {
+    let cluster = TestCluster::start().await;
+    // Long enough that a hold waiting for the schedule would wait out the whole pause.
+    let store = cluster.store(|c| c.response_timeout = std::time::Duration::from_secs(30));
+    let ports = cluster.cluster.ports();
+    let due = store.keys().expiry_due();
+    let paused = owner(ports[0], keys::slot_of(&due)).await;
+    let mut elsewhere = None;
+    for sku in one_per_master("unpaused") {
+        if owner(ports[0], keys::slot_of(sku.as_str())).await != paused {
+            elsewhere = Some(sku);
+        }
+    }
+    let sku = elsewhere.expect("a SKU off the schedule's master");
+    let slot = keys::slot_of(sku.as_str());
+    stock(&store, &sku, 10).await;
+    let user = UserId::parse(&"u".into()).unwrap();
+    let items = CartItems::single(sku.clone(), Quantity::parse(&1.into(), "q").unwrap());
+    let hold = |ttl: u64| {
+        ops::reserve(
+            &store,
+            Strategy::Watch,
+            &items,
+            &user,
+            TtlSeconds::parse(Some(&ttl.into())).unwrap(),
+            None,
+        )
+    };
+    // The first hold lists the slot for the workers and schedules it a minute ahead.
+    let first = hold(60).await.unwrap();
+    let (mut schedule, _) = node(paused).await;
+    let entry = |mut conn: redis::aio::MultiplexedConnection| {
+        let due = due.clone();
+        async move {
+            let score: Option<i64> = redis::cmd("ZSCORE")
+                .arg(&due)
+                .arg(slot)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            score
+        }
+    };
+    let mut ready = None;
+    for _ in 0..100 {
+        ready = entry(schedule.clone()).await;
+        if ready == Some(first.expires_at) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready, Some(first.expires_at), "the first hold's schedule entry");
+
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(20_000)
+        .arg("WRITE")
+        .query_async(&mut schedule)
+        .await
+        .unwrap();
+    let second = hold(1).await;
+    let still = entry(schedule.clone()).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query_async(&mut schedule)
+        .await
+        .unwrap();
+    let second = second.unwrap();
+    assert_eq!(still, Some(first.expires_at), "answered only after the schedule write");
+
+    let mut lowered = None;
+    for _ in 0..100 {
+        lowered = entry(schedule.clone()).await;
+        if lowered == Some(second.expires_at) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        lowered,
+        Some(second.expires_at),
+        "the schedule caught up after the pause"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let swept = stockwatch::expiry::sweep_due(&store, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(swept.released, 1, "{swept:?}");
+    let level = ops::get_stock(&store, &sku).await.unwrap();
+    assert_eq!((level.available, level.reserved), (9, 1));
 }

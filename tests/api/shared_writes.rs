@@ -199,33 +199,55 @@ async fn a_batch_of_holds_indexes_them_at_once_and_they_all_lapse() {
 }
 
 /// A schedule write in flight when its runtime shuts down (a server worker that stopped,
-/// and that actix replaces) strands nobody: the next hold, on another worker's lane,
-/// starts a sender of its own and is answered within the response timeout, although the
-/// Redis it talks to never answers.
+/// and that actix replaces) leaves no sender marked as running: the next hold's report, on
+/// another worker's lane, starts a sender of its own, and its deadline reaches the
+/// schedule. The first write is held up by pausing Redis's writes (reads go on).
 #[test]
-fn a_sender_stopped_mid_write_strands_no_later_hold() {
-    // Accepts connections (the kernel's backlog) and never answers.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let config = stockwatch::StoreConfig {
-        key_prefix: crate::helpers::fresh_prefix(),
-        response_timeout: std::time::Duration::from_millis(300),
-        ..stockwatch::StoreConfig::default()
-    };
+fn a_sender_stopped_mid_write_strands_no_later_report() {
     // The store's own tasks (the feed's connection) run on a runtime that outlives the test.
     let home = tokio::runtime::Runtime::new().unwrap();
     let _home = home.enter();
-    let store = stockwatch::Store::new(&format!("redis://{}", silent.local_addr().unwrap()), config).unwrap();
+    let redis = home.block_on(crate::helpers::TestRedis::start());
+    let mut raw = home.block_on(redis.raw());
+    let config = stockwatch::StoreConfig {
+        key_prefix: crate::helpers::fresh_prefix(),
+        ..stockwatch::StoreConfig::default()
+    };
+    let store = stockwatch::Store::new(&redis.url(), config).unwrap();
+    let due = store.keys().expiry_due();
     let (one, two) = (store.lane().unwrap(), store.lane().unwrap());
+    let pause = |raw: &mut redis::aio::MultiplexedConnection, args: &[&str]| {
+        let _: () = home.block_on(redis::cmd("CLIENT").arg(args).query_async(raw)).unwrap();
+    };
+    pause(&mut raw, &["PAUSE", "20000", "WRITE"]);
     let first = tokio::runtime::Runtime::new().unwrap();
     first.block_on(async {
-        tokio::spawn(async move { one.hold_added(1, 1_000).await });
-        // Long enough for the sender to start its write, short of the timeout.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        one.hold_added(1, 1_000);
+        // Long enough for the sender to send its write, which the pause holds.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     });
     drop(first);
+    pause(&mut raw, &["UNPAUSE"]);
     let second = tokio::runtime::Runtime::new().unwrap();
     second.block_on(async {
-        let answered = tokio::time::timeout(std::time::Duration::from_secs(5), two.hold_added(2, 2_000)).await;
-        assert!(answered.is_ok(), "a hold waited for a sender that no longer runs");
+        two.hold_added(2, 2_000);
+        let mut score = None;
+        for _ in 0..100 {
+            score = redis::cmd("ZSCORE")
+                .arg(&due)
+                .arg(2)
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            if score.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            score,
+            Some(2_000),
+            "a report waited behind a sender that no longer runs"
+        );
     });
 }

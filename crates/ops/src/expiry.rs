@@ -5,8 +5,8 @@
 //! slots that matter (see [`crate::keys`]):
 //! - the set of listed slots, which a slot joins *before* its first hold, so it is never
 //!   missing a slot with holds;
-//! - the schedule (`expiry:due`), lowered to each hold's deadline *after* it commits (one
-//!   write for the holds committed together, a batch's: `Store::hold_added`). A
+//! - the schedule (`expiry:due`), lowered to each hold's deadline *after* it commits, in
+//!   the background (one write for the holds committed together: `Store::hold_added`). A
 //!   worker parks a slot's entry far ahead before sweeping it, then lowers it to the head
 //!   it leaves, so a hold committed during a sweep is either seen by the sweep or lowers
 //!   the entry itself.

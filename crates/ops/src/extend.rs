@@ -17,7 +17,7 @@ pub async fn extend(
 ) -> Result<Reservation, Error> {
     let ran = reservation::run(store, id, EntryKind::Extend, idem, Extend { ttl }).await?;
     if ran.parts.is_empty() {
-        store.hold_added(id.slot(), ran.output.expires_at).await;
+        store.hold_added(id.slot(), ran.output.expires_at);
     }
     saga::follow(store, &ran.parts).await;
     Ok(ran.output)

@@ -79,7 +79,7 @@ pub async fn reserve(
     let taken = Take::hold(store, items.clone(), &resv, idem, store.deadline())
         .run(strategy, items)
         .await?;
-    store.hold_added(slot, taken.expires_at).await;
+    store.hold_added(slot, taken.expires_at);
     reserved(items, user, taken)
 }
 

@@ -126,13 +126,13 @@ impl Store {
     /// After a hold in `slot` due at `expires_at` committed: lowers the slot's entry in the
     /// workers' schedule (every process's workers read it) and wakes this process's worker
     /// if it planned to sleep past that. One write for the holds committed together (a
-    /// batch's; `gather`), which each of them waits for. A failed write delays nothing for
-    /// long: the worker's full pass finds every listed slot's holds.
-    pub async fn hold_added(&self, slot: u16, expires_at: i64) {
-        let sent = self.inner.holds.due.report(self, |due| {
+    /// batch's; `gather`), sent in the background: the hold is answered without waiting for
+    /// it. A write that never lands delays nothing for long: the worker's full pass finds
+    /// every listed slot's holds.
+    pub fn hold_added(&self, slot: u16, expires_at: i64) {
+        self.inner.holds.due.report(self, |due| {
             let at = due.0.entry(slot).or_insert(expires_at);
             *at = (*at).min(expires_at);
         });
-        sent.await;
     }
 }

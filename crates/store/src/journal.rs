@@ -72,7 +72,6 @@ impl Store {
             return;
         }
         let slots = slots.into_iter().map(|s| self.feed_slot(s));
-        // Nobody waits for a hint.
-        drop(self.inner.journal.hints.report(self, |hints| hints.0.extend(slots)));
+        self.inner.journal.hints.report(self, |hints| hints.0.extend(slots));
     }
 }

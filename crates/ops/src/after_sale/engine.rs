@@ -83,7 +83,7 @@ pub(super) async fn run<S: Step>(
     if let (Some(ret), true) = (&made, committed)
         && !ret.pending.is_empty()
     {
-        store.hold_added(id.slot(), remote::due_at(ret.at)).await;
+        store.hold_added(id.slot(), remote::due_at(ret.at));
         // Best effort now; the expiry worker finishes it otherwise.
         if let Err(e) = remote::settle(store, id, &ret.return_id).await {
             tracing::warn!(error = %e, order_id = %id, "a return's other slots are left to the expiry worker");

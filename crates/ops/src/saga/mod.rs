@@ -276,7 +276,7 @@ impl CrossSlotCart<'_> {
                 receipt.effort.attempts,
             ));
         }
-        store.hold_added(slot, hold_until).await;
+        store.hold_added(slot, hold_until);
         Ok(PartHold::Taken(receipt.into_taken(&items)?))
     }
 

@@ -74,7 +74,7 @@ pub(crate) async fn settle_part(store: &Inventory, id: &ReservationId) -> Result
     let followed = reservation::run(store, id, scope, None, action).await?.output;
     if let (PartOutcome::Rearmed, Some(at)) = (followed, rearmed_to) {
         // An earlier deadline than the hold's must reach the worker's schedule too.
-        store.hold_added(id.slot(), at).await;
+        store.hold_added(id.slot(), at);
     }
     Ok(followed)
 }
