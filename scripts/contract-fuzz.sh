@@ -9,6 +9,7 @@
 # The seed is fixed so CI is reproducible; SCHEMATHESIS_SEED=<n> explores others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/serving.sh
 examples=${1:-50}
 venv=target/schemathesis-venv
 if [ ! -x "$venv/bin/schemathesis" ]; then
@@ -21,7 +22,7 @@ bin=target/debug/stockwatch
 fuzz() {
   local mode=$1 dir port token pid base credential
   dir=$(mktemp -d)
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   token=fuzz-$RANDOM$RANDOM
   local extra=()
   [ "$mode" = on ] && extra=(--require-keys)
@@ -31,7 +32,7 @@ fuzz() {
   # shellcheck disable=SC2064  # expand now: the trap must stop this mode's server
   trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null; [ \"\${keep_log:-}\" ] && tail -50 '$dir/serve.log'; rm -rf '$dir'" EXIT
   base=http://127.0.0.1:$port
-  for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+  wait_ready "$base" "$dir/serve.log"
   # SKUs the generator tends to pick, stocked, so that stateful runs reach reservations.
   for sku in 0 00 A a ps5 I; do
     curl -sf -X PUT "$base/v1/skus/$sku/stock" -H "Authorization: Bearer $token" \

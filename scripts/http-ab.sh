@@ -36,7 +36,7 @@ build_revs "${revs[@]}"
 
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source scripts/serving.sh
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
@@ -49,7 +49,7 @@ one() {
   "target/ab/stockwatch-$build" serve --bind "127.0.0.1:$port" --data-dir "$dir" 2>"$dir/serve.log" &
   pid=$!
   base=http://127.0.0.1:$port
-  for _ in $(seq 200); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+  wait_ready "$base" "$dir/serve.log"
   redis_pid=$(pgrep -P "$pid" redis-server)
   curl -fsS -X PUT -H 'Content-Type: application/json' -d '{"available": 1000000000}' \
     "$base/v1/skus/ab-hot/stock" >/dev/null

@@ -30,6 +30,7 @@
 # order over HTTP can be set against the library's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/serving.sh
 
 binary=target/release/stockwatch
 url=""
@@ -72,11 +73,11 @@ trap cleanup EXIT
 start_server() {
   local port
   dir=$(mktemp -d)
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   "$binary" serve --bind "127.0.0.1:$port" --data-dir "$dir" "${serve_args[@]}" 2>"$dir/serve.log" &
   server_pid=$!
   url="http://127.0.0.1:$port"
-  for _ in $(seq 300); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
+  wait_ready "$url" "$dir/serve.log"
   redis_pid=$(pgrep -P "$server_pid" redis-server || true)
 }
 stop_server() {

@@ -33,13 +33,13 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source scripts/serving.sh
 capture() { # BINARY NAME SECONDS: the binary's script (and, under SECONDS of load, batches) in $work/NAME.monitor
   local port url body path
   port=$(free_port); url="http://127.0.0.1:$port"
   "$1" serve --bind "127.0.0.1:$port" --data-dir "$work/$2" 2>"$work/$2.log" &
   server_pid=$!
-  for _ in $(seq 300); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
+  wait_ready "$url" "$work/$2.log"
   for sku in lua-ab-a lua-ab-b lua-ab-c; do
     curl -fsS -X PUT -H 'Content-Type: application/json' -d '{"available": 1000000000}' "$url/v1/skus/$sku/stock" >/dev/null
   done

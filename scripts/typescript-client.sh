@@ -5,14 +5,15 @@
 # holds, confirms and reads an order, and checks a retried call makes one effect.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/serving.sh
 scripts/ensure-packages.sh node:nodejs npm:npm curl:curl
 scripts/debug-build.sh
 dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 target/debug/stockwatch serve --bind "127.0.0.1:$port" --data-dir "$dir" --appendfsync none 2>"$dir/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do curl -sf "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+wait_ready "http://127.0.0.1:$port" "$dir/serve.log"
 cd examples/typescript
 npm ci --no-audit --no-fund --loglevel=error
 STOCKWATCH_URL="http://127.0.0.1:$port" npm run -s types

@@ -310,6 +310,25 @@ async fn three_workers_on_a_cluster_release_each_hold_once() {
     assert!(report.ok, "{:?}", report.violations);
 }
 
+/// `slot`'s entry in the expiry schedule `due`, read once, or polled for up to 5 s until it
+/// is `want`.
+async fn schedule_entry(
+    conn: &mut redis::aio::MultiplexedConnection,
+    due: &str,
+    slot: u16,
+    want: Option<i64>,
+) -> Option<i64> {
+    let mut entry = None;
+    for _ in 0..100 {
+        entry = redis::cmd("ZSCORE").arg(due).arg(slot).query_async(conn).await.unwrap();
+        if want.is_none() || entry == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    entry
+}
+
 /// The expiry schedule is a hint, written after a hold commits, and the hold's answer does
 /// not wait for it: with the schedule's master paused for writes (reads go on), a hold on
 /// another master answers while the schedule still shows the earlier deadline; once the
@@ -334,70 +353,29 @@ async fn a_hold_answers_before_its_schedule_write_lands() {
     let user = UserId::parse(&"u".into()).unwrap();
     let items = CartItems::single(sku.clone(), Quantity::parse(&1.into(), "q").unwrap());
     let hold = |ttl: u64| {
-        ops::reserve(
-            &store,
-            Strategy::Watch,
-            &items,
-            &user,
-            TtlSeconds::parse(Some(&ttl.into())).unwrap(),
-            None,
-        )
+        let ttl = TtlSeconds::parse(Some(&ttl.into())).unwrap();
+        ops::reserve(&store, Strategy::Watch, &items, &user, ttl, None)
     };
     // The first hold lists the slot for the workers and schedules it a minute ahead.
     let first = hold(60).await.unwrap();
-    let (mut schedule, _) = node(paused).await;
-    let entry = |mut conn: redis::aio::MultiplexedConnection| {
-        let due = due.clone();
-        async move {
-            let score: Option<i64> = redis::cmd("ZSCORE")
-                .arg(&due)
-                .arg(slot)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            score
-        }
-    };
-    let mut ready = None;
-    for _ in 0..100 {
-        ready = entry(schedule.clone()).await;
-        if ready == Some(first.expires_at) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(ready, Some(first.expires_at), "the first hold's schedule entry");
+    let (mut conn, _) = node(paused).await;
+    let entry = schedule_entry(&mut conn, &due, slot, Some(first.expires_at)).await;
+    assert_eq!(entry, Some(first.expires_at), "the first hold's schedule entry");
 
-    let _: () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(20_000)
-        .arg("WRITE")
-        .query_async(&mut schedule)
-        .await
-        .unwrap();
+    let pause = redis::cmd("CLIENT").arg("PAUSE").arg(20_000).arg("WRITE").to_owned();
+    let _: () = pause.query_async(&mut conn).await.unwrap();
     let second = hold(1).await;
-    let still = entry(schedule.clone()).await;
+    let still = schedule_entry(&mut conn, &due, slot, None).await;
     let _: () = redis::cmd("CLIENT")
         .arg("UNPAUSE")
-        .query_async(&mut schedule)
+        .query_async(&mut conn)
         .await
         .unwrap();
     let second = second.unwrap();
     assert_eq!(still, Some(first.expires_at), "answered only after the schedule write");
+    let entry = schedule_entry(&mut conn, &due, slot, Some(second.expires_at)).await;
+    assert_eq!(entry, Some(second.expires_at), "the schedule caught up after the pause");
 
-    let mut lowered = None;
-    for _ in 0..100 {
-        lowered = entry(schedule.clone()).await;
-        if lowered == Some(second.expires_at) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(
-        lowered,
-        Some(second.expires_at),
-        "the schedule caught up after the pause"
-    );
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let swept = stockwatch::expiry::sweep_due(&store, &Default::default())
         .await
