@@ -312,7 +312,7 @@ async fn three_workers_on_a_cluster_release_each_hold_once() {
 
 /// `slot`'s entry in the expiry schedule `due`, read once, or polled for up to 5 s until it
 /// is `want`.
-async fn schedule_entry(
+pub(crate) async fn schedule_entry(
     conn: &mut redis::aio::MultiplexedConnection,
     due: &str,
     slot: u16,

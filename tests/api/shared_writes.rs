@@ -231,19 +231,7 @@ fn a_sender_stopped_mid_write_strands_no_later_report() {
     let second = tokio::runtime::Runtime::new().unwrap();
     second.block_on(async {
         two.hold_added(2, 2_000);
-        let mut score = None;
-        for _ in 0..100 {
-            score = redis::cmd("ZSCORE")
-                .arg(&due)
-                .arg(2)
-                .query_async(&mut raw)
-                .await
-                .unwrap();
-            if score.is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let score = crate::cluster::schedule_entry(&mut raw, &due, 2, Some(2_000)).await;
         assert_eq!(
             score,
             Some(2_000),
