@@ -424,8 +424,15 @@ async fn out_of_memory_is_a_clear_503_that_writes_nothing() {
     let app = spawn_app_with(AppOptions::default(), |_| {}).await;
     app.set_stock("oom", 10).await;
     let held = app.reserve("watch", &[("oom", 1)], 600).await;
-    let before = app.dump().await;
     let mut raw = app.redis.raw().await;
+    // The hold's schedule entry is written after its answer: in the snapshot, not after it.
+    let (due, slot) = (app.store.keys().expiry_due(), stockwatch::keys::slot_of("oom"));
+    let scheduled = held["expires_at"].as_i64();
+    assert_eq!(
+        crate::cluster::schedule_entry(&mut raw, &due, slot, scheduled).await,
+        scheduled
+    );
+    let before = app.dump().await;
     let set = |value: &'static str| redis::cmd("CONFIG").arg(&["SET", "maxmemory", value]).to_owned();
     let _: () = set("1").query_async(&mut raw).await.unwrap();
     let _: () = redis::cmd("CONFIG")
