@@ -6,11 +6,12 @@
 #
 # For each binary it starts `BINARY serve` (its managed Redis) and keeps, from MONITOR, the
 # take script it loads; the first is put under wrk's load for two seconds (`--op purchase`:
-# one SKU; `hold`: three-line holds), and one of its batches of about `--buyers` buyers kept. Then both scripts are loaded into a fresh redis-server
-# and that batch is replayed `--calls` times through each, in alternating blocks, with
-# Redis's own time in the script (INFO commandstats, its commands included) read around each
-# block. The two builds must share the script's argument layout
-# (crates/ops/src/take/lua_layout.rs); a script refuses a batch it cannot read.
+# one SKU; `hold`: three-line holds), and one of its batches of about `--buyers` buyers is
+# kept. Then both scripts are loaded into a fresh redis-server and that batch is replayed
+# `--calls` times through each, in alternating blocks, with Redis's own time in the script
+# (INFO commandstats, its commands included) read around each block. The two builds must
+# share the script's argument layout (crates/ops/src/take/lua_layout.rs); a script refuses
+# a batch it cannot read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }

@@ -1,8 +1,9 @@
 """The replay half of scripts/lua-ab.sh: WORK CALLS BUYERS NAME_A NAME_B.
 
 Reads WORK/a.monitor and WORK/b.monitor (MONITOR output of two servers), takes each one's
-take script and, from the first (the one put under load), the batch closest to BUYERS buyers, loads both scripts into
-the quiet Redis at WORK/quiet.sock and replays that batch CALLS times through each,
+take script and, from the first (the one put under load), the batch closest to BUYERS
+buyers, loads both scripts into the quiet Redis at WORK/quiet.sock and replays that batch
+CALLS times through each,
 alternating in blocks; prints each script's time per call (Redis's own, from INFO
 commandstats), the median over the blocks."""
 import collections

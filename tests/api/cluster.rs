@@ -2,7 +2,7 @@
 //! stock on every strategy, records are found from their ids, holds on every master expire
 //! (and answer before their expiry schedule is written), and `verify` scans every master.
 
-use crate::helpers::fresh_prefix;
+use crate::helpers::{eventually, fresh_prefix, schedule_entry};
 use stockwatch::domain::{Available, CartItems, Quantity, Sku, Strategy, TtlSeconds, UserId};
 use stockwatch::managed::redis_cluster::ManagedCluster;
 use stockwatch::ops::Inventory;
@@ -318,25 +318,6 @@ async fn three_workers_on_a_cluster_release_each_hold_once() {
     assert!(report.ok, "{:?}", report.violations);
 }
 
-/// `slot`'s entry in the expiry schedule `due`, read once, or polled for up to 5 s until it
-/// is `want`.
-pub(crate) async fn schedule_entry(
-    conn: &mut redis::aio::MultiplexedConnection,
-    due: &str,
-    slot: u16,
-    want: Option<i64>,
-) -> Option<i64> {
-    let mut entry = None;
-    for _ in 0..100 {
-        entry = redis::cmd("ZSCORE").arg(due).arg(slot).query_async(conn).await.unwrap();
-        if want.is_none() || entry == want {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    entry
-}
-
 /// The expiry schedule is a hint, written after a hold commits, and the hold's answer does
 /// not wait for it: with the schedule's master paused for writes (reads go on), a hold on
 /// another master answers while the schedule still shows the earlier deadline; once the
@@ -367,13 +348,16 @@ async fn a_hold_answers_before_its_schedule_write_lands() {
     // The first hold lists the slot for the workers and schedules it a minute ahead.
     let first = hold(60).await.unwrap();
     let (mut conn, _) = node(paused).await;
-    let entry = schedule_entry(&mut conn, &due, slot, Some(first.expires_at)).await;
+    let five = std::time::Duration::from_secs(5);
+    let first_due = Some(first.expires_at);
+    eventually(five, async || schedule_entry(&mut conn, &due, slot).await == first_due).await;
+    let entry = schedule_entry(&mut conn, &due, slot).await;
     assert_eq!(entry, Some(first.expires_at), "the first hold's schedule entry");
 
     let pause = redis::cmd("CLIENT").arg("PAUSE").arg(20_000).arg("WRITE").to_owned();
     let _: () = pause.query_async(&mut conn).await.unwrap();
     let second = hold(1).await;
-    let still = schedule_entry(&mut conn, &due, slot, None).await;
+    let still = schedule_entry(&mut conn, &due, slot).await;
     let _: () = redis::cmd("CLIENT")
         .arg("UNPAUSE")
         .query_async(&mut conn)
@@ -381,7 +365,9 @@ async fn a_hold_answers_before_its_schedule_write_lands() {
         .unwrap();
     let second = second.unwrap();
     assert_eq!(still, Some(first.expires_at), "answered only after the schedule write");
-    let entry = schedule_entry(&mut conn, &due, slot, Some(second.expires_at)).await;
+    let second_due = Some(second.expires_at);
+    eventually(five, async || schedule_entry(&mut conn, &due, slot).await == second_due).await;
+    let entry = schedule_entry(&mut conn, &due, slot).await;
     assert_eq!(entry, Some(second.expires_at), "the schedule caught up after the pause");
 
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;

@@ -1,7 +1,7 @@
 //! The expiry worker: lapsed holds are released once, whoever races for them, and a
 //! backlog survives a killed worker.
 
-use crate::helpers::{AppOptions, TestApp, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, eventually, spawn_app_with};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
@@ -75,18 +75,6 @@ async fn index_len(app: &TestApp) -> usize {
         total += n;
     }
     total
-}
-
-/// Polls until `done` holds or `limit` passes; a generous bound, not a speed assertion.
-async fn eventually(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
-    let until = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < until {
-        if done().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    done().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 //! and RELIABILITY.md states the window.
 
 use crate::cluster::{owner, owner_in_view};
-use crate::helpers::fresh_prefix;
+use crate::helpers::{eventually, fresh_prefix};
 use futures_util::StreamExt;
 use std::time::Duration;
 use stockwatch::domain::{Available, Quantity, Sku, Strategy, UserId};
@@ -91,14 +91,9 @@ async fn a_killed_master_fails_over_and_the_service_recovers_without_a_restart()
         .await
         .expect("purchases succeed again after the failover, through the same store");
     // The survivor learns of the promotion by gossip, which may trail the first sales.
-    let mut new_master = None;
-    for _ in 0..100 {
-        new_master = owner_in_view(survivor, slot).await;
-        if new_master.is_some_and(|p| p != master) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let promoted = async || owner_in_view(survivor, slot).await.is_some_and(|p| p != master);
+    eventually(Duration::from_secs(10), promoted).await;
+    let new_master = owner_in_view(survivor, slot).await;
     assert!(
         new_master.is_some_and(|p| p != master),
         "a replica was promoted: {new_master:?}"

@@ -2,7 +2,7 @@
 //! under HTTP load. Each case names the fault and the outcome it must have; RELIABILITY.md
 //! lists them as a matrix.
 
-use crate::helpers::{AppOptions, TestApp, TestRedis, kill, spawn_app_on, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, TestRedis, eventually, kill, schedule_entry, spawn_app_on, spawn_app_with};
 use crate::proxy::FaultProxy;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -428,10 +428,9 @@ async fn out_of_memory_is_a_clear_503_that_writes_nothing() {
     // The hold's schedule entry is written after its answer: in the snapshot, not after it.
     let (due, slot) = (app.store.keys().expiry_due(), stockwatch::keys::slot_of("oom"));
     let scheduled = held["expires_at"].as_i64();
-    assert_eq!(
-        crate::cluster::schedule_entry(&mut raw, &due, slot, scheduled).await,
-        scheduled
-    );
+    let five = Duration::from_secs(5);
+    eventually(five, async || schedule_entry(&mut raw, &due, slot).await == scheduled).await;
+    assert_eq!(schedule_entry(&mut raw, &due, slot).await, scheduled);
     let before = app.dump().await;
     let set = |value: &'static str| redis::cmd("CONFIG").arg(&["SET", "maxmemory", value]).to_owned();
     let _: () = set("1").query_async(&mut raw).await.unwrap();

@@ -75,6 +75,23 @@ pub async fn calls(conn: &mut redis::aio::MultiplexedConnection, command: &str) 
         .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
 }
 
+/// Polls until `done` holds or `limit` passes; a generous bound, not a speed assertion.
+pub async fn eventually(limit: std::time::Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+    let until = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < until {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    done().await
+}
+
+/// `slot`'s entry in the expiry schedule `due` (the workers' next look, epoch ms).
+pub async fn schedule_entry(conn: &mut redis::aio::MultiplexedConnection, due: &str, slot: u16) -> Option<i64> {
+    redis::cmd("ZSCORE").arg(due).arg(slot).query_async(conn).await.unwrap()
+}
+
 /// A key prefix no other test in this run uses.
 pub fn fresh_prefix() -> String {
     static N: AtomicU32 = AtomicU32::new(0);

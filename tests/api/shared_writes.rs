@@ -4,7 +4,7 @@
 //! movements as one `LPUSH`; and the expiry schedule, gathered across commits. Counted from
 //! Redis's own command stats (which count a script's calls too), beside the exact levels.
 
-use crate::helpers::{AppOptions, calls, count, spawn_app_with};
+use crate::helpers::{AppOptions, calls, count, eventually, schedule_entry, spawn_app_with};
 use crate::operability::{scrape, value};
 use serde_json::json;
 
@@ -216,10 +216,10 @@ fn a_sender_stopped_mid_write_strands_no_later_report() {
     let store = stockwatch::Store::new(&redis.url(), config).unwrap();
     let due = store.keys().expiry_due();
     let (one, two) = (store.lane().unwrap(), store.lane().unwrap());
-    let pause = |raw: &mut redis::aio::MultiplexedConnection, args: &[&str]| {
+    let client = |raw: &mut redis::aio::MultiplexedConnection, args: &[&str]| {
         let _: () = home.block_on(redis::cmd("CLIENT").arg(args).query_async(raw)).unwrap();
     };
-    pause(&mut raw, &["PAUSE", "20000", "WRITE"]);
+    client(&mut raw, &["PAUSE", "20000", "WRITE"]);
     let first = tokio::runtime::Runtime::new().unwrap();
     first.block_on(async {
         one.hold_added(1, 1_000);
@@ -227,11 +227,13 @@ fn a_sender_stopped_mid_write_strands_no_later_report() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     });
     drop(first);
-    pause(&mut raw, &["UNPAUSE"]);
+    client(&mut raw, &["UNPAUSE"]);
     let second = tokio::runtime::Runtime::new().unwrap();
     second.block_on(async {
         two.hold_added(2, 2_000);
-        let score = crate::cluster::schedule_entry(&mut raw, &due, 2, Some(2_000)).await;
+        let landed = async || schedule_entry(&mut raw, &due, 2).await == Some(2_000);
+        eventually(std::time::Duration::from_secs(5), landed).await;
+        let score = schedule_entry(&mut raw, &due, 2).await;
         assert_eq!(
             score,
             Some(2_000),
