@@ -183,9 +183,9 @@ pub fn duplicated(req: &HttpRequest) -> Option<Error> {
     if let Some(name) = read_once.iter().find(|h| req.headers().get_all(*h).nth(1).is_some()) {
         return Some(InvalidInput::new(format!("the {name} header is given more than once")).into());
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = crate::domain::Seen::default();
     for (name, _) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
-        if !seen.insert(name.clone()) {
+        if !seen.first_time(name.clone()) {
             let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
             return Some(InvalidInput::new(format!("query parameter {shown:?} is given more than once")).into());
         }
