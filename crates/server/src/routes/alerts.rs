@@ -14,7 +14,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 fn sku_of(req: &HttpRequest) -> Result<Sku, Error> {
     let sku = path_sku(req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     Ok(sku)
 }
 

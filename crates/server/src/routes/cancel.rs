@@ -19,7 +19,7 @@ pub(super) async fn cancel(
     _: NoBody,
 ) -> Result<HttpResponse, Error> {
     let id = reservation_id(&req)?;
-    tracing::Span::current().record("reservation_id", tracing::field::display(&id));
+    note!("reservation_id", tracing::field::display(&id));
     let idem = idem.for_request(&[]);
     Ok(HttpResponse::Ok().json(ops::cancel(&state.store, &id, idem.as_ref()).await?))
 }

@@ -24,7 +24,7 @@ pub(super) async fn cancel_order(
 ) -> Result<HttpResponse, Error> {
     let command = NewCancel::try_from(body.get())?;
     let id = order_id(&req)?;
-    tracing::Span::current().record("order_id", tracing::field::display(&id));
+    note!("order_id", tracing::field::display(&id));
     let idem = idem.for_command(&[], &command);
     let order = ops::cancel_order(&state.store, &id, command.disposition, idem.as_ref()).await?;
     Ok(HttpResponse::Ok().json(order))

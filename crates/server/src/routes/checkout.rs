@@ -26,7 +26,7 @@ pub(super) async fn checkout(
     let command = NewCart::try_from(body.get())?;
     let idem = idem.for_command(&[strategy.0.as_str()], &command);
     let NewCart { user, items } = command;
-    tracing::Span::current().record("lines", items.lines().len());
+    note!("lines", items.lines().len());
     let done = ops::checkout(
         &state.store_for(&admission, &user),
         strategy.0,
@@ -36,5 +36,5 @@ pub(super) async fn checkout(
     )
     .await?;
     span.took(strategy.0, done.effort.attempts);
-    Ok(HttpResponse::Created().json(done))
+    Ok(super::reply::created(&done))
 }

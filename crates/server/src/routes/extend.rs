@@ -22,7 +22,7 @@ pub(super) async fn extend(
     body: JsonBody<ExtendRequest>,
 ) -> Result<HttpResponse, Error> {
     let id = reservation_id(&req)?;
-    tracing::Span::current().record("reservation_id", tracing::field::display(&id));
+    note!("reservation_id", tracing::field::display(&id));
     let ttl = TtlSeconds::try_from(body.get())?;
     let idem = idem.for_command(&[], &ttl);
     Ok(HttpResponse::Ok().json(ops::extend(&state.store, &id, ttl, idem.as_ref()).await?))

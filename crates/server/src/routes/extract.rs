@@ -215,7 +215,7 @@ pub fn path_param(req: &HttpRequest, name: &str) -> String {
 pub fn path_sku(req: &HttpRequest) -> Result<Sku, Error> {
     let sku = Sku::parse(req.match_info().get("sku").unwrap_or_default())
         .map_err(|e| InvalidInput::new(format!("path {e}")))?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     Ok(sku)
 }
 

@@ -17,6 +17,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub(super) async fn get_stock(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     Ok(HttpResponse::Ok().json(ops::get_stock(&state.store, &sku).await?))
 }

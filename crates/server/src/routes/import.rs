@@ -65,7 +65,7 @@ pub(super) async fn import(
         loader.push(line, row).await?;
     }
     let summary = loader.finish().await?;
-    tracing::Span::current().record("rows", summary.rows());
+    note!("rows", summary.rows());
     Ok(HttpResponse::Ok().json(summary))
 }
 

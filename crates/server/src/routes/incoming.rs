@@ -27,7 +27,7 @@ pub(super) async fn expect(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     let command = NewPurchaseOrder::try_from(body.get())?;
     once::respond(&state, idem, &format!("expect:{sku}"), &command, || async {
         let NewPurchaseOrder {
@@ -59,7 +59,7 @@ pub(super) async fn receive(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     let command = NewReceipt::try_from(body.get())?;
     let reference = PoRef::parse(&path_param(&req, "ref"), "ref")?;
     once::respond(
@@ -92,7 +92,7 @@ pub(super) async fn purchase_orders(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     Ok(HttpResponse::Ok().json(ops::purchase_orders(&state.store, &sku).await?))
 }
 
@@ -118,7 +118,7 @@ pub(super) async fn set_preorders(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     let NewPreorders(preorders) = NewPreorders::try_from(body.get())?;
     once::respond(&state, idem, &format!("preorders:{sku}"), &preorders, || async {
         Ok(once::json(

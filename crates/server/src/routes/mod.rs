@@ -2,6 +2,17 @@
 //! checked input from [`extract`] (bodies are [`api`] types), call one operation, shape the
 //! JSON. [`openapi`] lists the handlers; handlers never import it back.
 
+/// Records a field on the handler's own span (its `#[tracing::instrument(level = "debug")]`),
+/// only when debug spans are on: at `info` the current span is the request's, which has no
+/// such field, and finding it would be paid on every request for nothing.
+macro_rules! note {
+    ($field:literal, $value:expr) => {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::Span::current().record($field, $value);
+        }
+    };
+}
+
 mod adjust;
 mod alerts;
 pub mod api;
@@ -30,6 +41,7 @@ pub mod openapi;
 mod purchase;
 mod queue;
 mod replay;
+mod reply;
 mod reserve;
 mod restock;
 mod retire;

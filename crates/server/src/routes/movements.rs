@@ -18,7 +18,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 #[tracing::instrument(level = "debug", skip_all, fields(sku))]
 pub(super) async fn movements(_: Reader, req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     let limit = Limit::parse(query_param(&req, "limit")?.as_deref())?;
     Ok(HttpResponse::Ok().json(ops::movements(&state.store, &sku, limit).await?))
 }

@@ -31,7 +31,7 @@ pub(super) async fn purchase(
         user,
         location,
     } = command;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     let done = ops::purchase_from(
         &state.store_for(&admission, &user),
         strategy.0,
@@ -43,5 +43,5 @@ pub(super) async fn purchase(
     )
     .await?;
     span.took(strategy.0, done.effort.attempts);
-    Ok(HttpResponse::Created().json(done))
+    Ok(super::reply::created(&done))
 }

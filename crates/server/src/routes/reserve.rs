@@ -26,7 +26,7 @@ pub(super) async fn reserve(
     let command = NewHold::try_from(body.get())?;
     let idem = idem.for_command(&[strategy.0.as_str()], &command);
     let NewHold { user, items, ttl } = command;
-    tracing::Span::current().record("lines", items.lines().len());
+    note!("lines", items.lines().len());
     let done = ops::reserve(
         &state.store_for(&admission, &user),
         strategy.0,
@@ -37,5 +37,5 @@ pub(super) async fn reserve(
     )
     .await?;
     span.took(strategy.0, done.effort.attempts);
-    Ok(HttpResponse::Created().json(done))
+    Ok(super::reply::created(&done))
 }

@@ -28,7 +28,7 @@ pub(super) async fn restock(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     let command = NewRestock::try_from(body.get())?;
     once::respond(&state, idem, &format!("restock:{sku}"), &command, || async {
         let NewRestock { quantity, location } = &command;

@@ -29,7 +29,7 @@ pub(super) async fn retire(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     once::respond(&state, idem, &format!("retire:{sku}"), &(), || async {
         Ok(once::json(StatusCode::OK, &ops::retire(&state.store, &sku).await?))
     })

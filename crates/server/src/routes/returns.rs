@@ -23,7 +23,7 @@ pub(super) async fn return_order(
 ) -> Result<HttpResponse, Error> {
     let command = NewReturn::try_from(body.get())?;
     let id = order_id(&req)?;
-    tracing::Span::current().record("order_id", tracing::field::display(&id));
+    note!("order_id", tracing::field::display(&id));
     let idem = idem.for_command(&[], &command);
     let returned = ops::return_order(&state.store, &id, &command.lines, idem.as_ref()).await?;
     Ok(HttpResponse::Created().json(returned))

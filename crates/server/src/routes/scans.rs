@@ -34,7 +34,7 @@ pub(super) async fn record(
     body: JsonBody<MovementBatchRequest>,
 ) -> Result<HttpResponse, Error> {
     let rows = parse_batch(body.get())?;
-    tracing::Span::current().record("rows", rows.len());
+    note!("rows", rows.len());
     // Rows grouped by SKU, first appearance first; refused rows answer at once.
     let mut results: Vec<Value> = vec![Value::Null; rows.len()];
     let mut groups: Vec<(String, Vec<(usize, ScanRow)>)> = Vec::new();

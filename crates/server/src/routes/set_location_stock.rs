@@ -55,7 +55,7 @@ pub(super) async fn set_location_stock(
 pub(super) fn sku_and_location(req: &HttpRequest) -> Result<(Sku, Location), Error> {
     let sku = path_sku(req)?;
     let location = Location::parse(&path_param(req, "location"), "path location")?;
-    tracing::Span::current().record("sku", sku.as_str());
-    tracing::Span::current().record("location", location.as_str());
+    note!("sku", sku.as_str());
+    note!("location", location.as_str());
     Ok((sku, location))
 }

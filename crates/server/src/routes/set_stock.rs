@@ -27,7 +27,7 @@ pub(super) async fn set_stock(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     let command = NewStock::try_from(body.get())?;
     once::respond(&state, idem, &format!("set_stock:{sku}"), &command, || async {
         let (available, safety) = match command {

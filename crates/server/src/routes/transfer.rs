@@ -24,7 +24,7 @@ pub(super) async fn transfer(
     idem: IdempotencyHeader,
 ) -> Result<HttpResponse, Error> {
     let sku = path_sku(&req)?;
-    tracing::Span::current().record("sku", sku.as_str());
+    note!("sku", sku.as_str());
     let command = NewTransfer::try_from(body.get())?;
     once::respond(&state, idem, &format!("transfer:{sku}"), &command, || async {
         let NewTransfer { from, to, quantity } = &command;
