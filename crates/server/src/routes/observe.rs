@@ -68,18 +68,35 @@ fn trace_context(req: &ServiceRequest) -> Option<Caller<'_>> {
 #[derive(Debug, Clone)]
 pub struct RequestSpan {
     span: tracing::Span,
-    /// Whether the span was opened with the strategy from the query string: a field
-    /// recorded twice is written twice.
-    has_strategy: bool,
+    /// The strategy the query string names, when it names one (once, and a known one): the
+    /// span was opened with it, and a field recorded twice is written twice.
+    strategy: Option<crate::domain::Strategy>,
+    /// What the handler learned, recorded by the middleware with the status in one call
+    /// (each record formats into the span again).
+    took: std::rc::Rc<std::cell::Cell<Option<(crate::domain::Strategy, u32)>>>,
 }
 
 impl RequestSpan {
-    /// Records the strategy the request ran on and the attempts its transaction took.
+    /// Notes the strategy the request ran on and the attempts its transaction took; they
+    /// reach the span when the request is answered, before its log line.
     pub fn took(&self, strategy: crate::domain::Strategy, attempts: u32) {
-        if !self.has_strategy {
-            self.span.record("strategy", strategy.as_str());
-        }
-        self.span.record("attempts", attempts);
+        self.took.set(Some((strategy, attempts)));
+    }
+
+    /// Records what the handler noted, then the operation and the status: one call, the
+    /// fields in the order separate calls wrote them.
+    fn answered(&self, operation: &str, status: u16) {
+        let took = self.took.get();
+        let strategy = took.filter(|_| self.strategy.is_none()).map(|(s, _)| s.as_str());
+        let attempts = took.map(|(_, a)| a);
+        let span = &self.span;
+        tracing::record_all!(
+            span,
+            strategy = strategy,
+            attempts = attempts,
+            operation = operation,
+            status = status
+        );
     }
 }
 
@@ -94,7 +111,8 @@ impl FromRequest for RequestSpan {
             .cloned()
             .unwrap_or_else(|| RequestSpan {
                 span: tracing::Span::none(),
-                has_strategy: true,
+                strategy: None,
+                took: Default::default(),
             });
         std::future::ready(Ok(span))
     }
@@ -110,7 +128,7 @@ pub async fn observe(
     let strategy = super::extract::query_param(req.request(), "strategy")
         .ok()
         .flatten()
-        .filter(|s| crate::domain::Strategy::parse(Some(s)).is_ok());
+        .and_then(|s| crate::domain::Strategy::parse(Some(&s)).ok());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // With export on, this request's span in the exported trace (a new trace when the
     // caller sent none); without, the caller's trace id and flags only, passed on.
@@ -131,17 +149,19 @@ pub async fn observe(
         operation = Empty,
         // Given at creation when the query string names it (one record call less); else
         // recorded by the handler (`RequestSpan::took`).
-        strategy = strategy.as_deref(),
+        strategy = strategy.map(crate::domain::Strategy::as_str),
         attempts = Empty,
         status = Empty,
     );
     if let Some((trace_id, _)) = &trace {
         span.record("trace_id", trace_id.as_str());
     }
-    req.extensions_mut().insert(RequestSpan {
+    let noted = RequestSpan {
         span: span.clone(),
-        has_strategy: strategy.is_some(),
-    });
+        strategy,
+        took: Default::default(),
+    };
+    req.extensions_mut().insert(noted.clone());
     let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
     let malformed = if header_bytes > HEADER_LIMIT {
         Some(Error::HeadersTooLarge { limit: HEADER_LIMIT })
@@ -163,8 +183,7 @@ pub async fn observe(
     let status = res.status().as_u16();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
     let elapsed = started.elapsed();
-    span.record("operation", format!("{} {route}", res.request().method()).as_str());
-    span.record("status", status);
+    noted.answered(&format!("{} {route}", res.request().method()), status);
     if let Some(state) = state {
         state
             .store
@@ -198,7 +217,14 @@ pub async fn observe(
     }
     if let Some(exported) = exported {
         let method = res.request().method().as_str().to_owned();
-        exported.end(&method, &route, res.request().path(), status, &id, strategy.as_deref());
+        exported.end(
+            &method,
+            &route,
+            res.request().path(),
+            status,
+            &id,
+            strategy.map(crate::domain::Strategy::as_str),
+        );
     }
     Ok(res)
 }
