@@ -18,7 +18,7 @@
 //! so what it saves is the call itself: one EVALSHA, one round trip and one reply for up to
 //! [`MAX_BATCH`] buyers, instead of one each.
 //!
-//! A `lua` queue keeps up to [`IN_FLIGHT`] batches in flight, pipelined on the one
+//! A `lua` queue keeps up to [`LUA_IN_FLIGHT`] batches in flight, pipelined on the one
 //! connection: while Redis runs one, the process answers the one before and gathers the
 //! next. With one at a time, the two take turns (a convoy: a closed loop of 50 buyers made
 //! batches of exactly 50, and Redis idled while they were answered). Batches still run in
@@ -47,8 +47,14 @@ use tokio::sync::{Notify, oneshot};
 /// Most takes one transaction commits; bounds the size of a MULTI.
 const MAX_BATCH: usize = 256;
 
-/// Most batches of one queue in flight at once.
-const IN_FLIGHT: usize = 4;
+/// Most `watch` batches of one queue in flight at once (on different keys).
+const WATCH_IN_FLIGHT: usize = 4;
+
+/// Most `lua` batches of one queue in flight at once: two already overlap Redis and the
+/// process; four split a trickle of HTTP buyers into batches of one or two, a script call
+/// (a write that wakes Redis, a reply to read) for each (BENCHMARKS.md, "Two `lua` batches
+/// in flight").
+const LUA_IN_FLIGHT: usize = 2;
 
 type Reply = oneshot::Sender<Result<Receipt, Error>>;
 type Results = Vec<Result<Receipt, Error>>;
@@ -97,6 +103,16 @@ pub(crate) enum Path {
     Watch,
     /// One script call per batch.
     Lua,
+}
+
+impl Path {
+    /// Most batches of one queue of this path in flight at once.
+    fn in_flight(self) -> usize {
+        match self {
+            Self::Watch => WATCH_IN_FLIGHT,
+            Self::Lua => LUA_IN_FLIGHT,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -216,8 +232,9 @@ impl Combiner {
             // On `watch`, whether the front of the queue waits for a batch in flight: takes
             // arriving behind it cannot go first, so they need not wake the leader.
             let mut blocked = false;
-            while flight.len() < IN_FLIGHT {
-                match self.next_batch(queue, IN_FLIGHT - flight.len()) {
+            let most = queue.0.in_flight();
+            while flight.len() < most {
+                match self.next_batch(queue, most - flight.len()) {
                     Next::Batch(takes, replies, keys) => {
                         flight.push_back(InFlight::send(queue.0, takes, replies, keys, &watched));
                     }
@@ -230,7 +247,7 @@ impl Combiner {
                     Next::SteppedDown => return,
                 }
             }
-            let room = flight.len() < IN_FLIGHT && !blocked;
+            let room = flight.len() < most && !blocked;
             let arrival = arrived.notified();
             tokio::pin!(arrival);
             let oldest_done = std::future::poll_fn(|cx| {
@@ -264,7 +281,7 @@ impl Combiner {
     /// SKUs; the batch's keys are claimed in the same step. Steps down instead when the queue
     /// is empty and nothing is in flight.
     fn next_batch(&self, queue: (Path, u16), room: usize) -> Next {
-        let idle = room == IN_FLIGHT;
+        let idle = room == queue.0.in_flight();
         let watch = queue.0 == Path::Watch;
         // The takes still awaited, the keys they watch (on `watch`, each once), and those
         // whose callers have gone.
