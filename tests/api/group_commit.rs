@@ -286,8 +286,9 @@ async fn lua_batches_overlap_in_a_closed_loop_and_still_sell_exactly() {
     let metrics = scrape(&app).await;
     let (batches, takes) = (value(&metrics, LUA_BATCHES), value(&metrics, LUA_TAKES));
     assert_eq!(takes, 1000.0);
-    // Measured on 2 cores: about 7 takes per batch pipelined, 23 with one batch in flight.
-    assert!(takes / batches < 16.0, "{batches} batches for {takes} takes: a convoy");
+    // Measured on 2 cores: about 13 takes per batch with two batches in flight (7 with four),
+    // 23 with one.
+    assert!(takes / batches < 18.0, "{batches} batches for {takes} takes: a convoy");
 }
 
 /// `watch` batches overlap only on different keys: in a closed loop over many SKUs they are
