@@ -25,10 +25,9 @@ where
     let idem = idem.for_command(&[scope], command);
     let answer = ops::once(&state.store, scope, idem.as_ref(), write).await?;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    let mut response = HttpResponse::build(status);
     Ok(match answer.body.is_empty() {
-        true => response.finish(),
-        false => response.content_type("application/json").body(answer.body),
+        true => HttpResponse::build(status).finish(),
+        false => super::reply::json_body(status, answer.body),
     })
 }
 
