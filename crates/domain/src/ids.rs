@@ -5,6 +5,9 @@ use uuid::Uuid;
 /// Redis Cluster's hash slots: an id names one of them (its low 14 bits).
 pub const CLUSTER_SLOTS: u16 = 16384;
 
+/// The length of an id's text: a hyphenated UUID.
+pub const ID_TEXT: usize = uuid::fmt::Hyphenated::LENGTH;
+
 macro_rules! time_ordered_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -67,13 +70,21 @@ macro_rules! time_ordered_id {
             }
         }
 
+        impl $name {
+            /// The id's canonical text (what `Display` writes), in `buf`: for a key built
+            /// per request, without the formatting machinery.
+            pub fn encode<'b>(&self, buf: &'b mut [u8; ID_TEXT]) -> &'b str {
+                self.0.hyphenated().encode_lower(buf)
+            }
+        }
+
         /// Written as its canonical text from a stack buffer: a take names its id in
         /// several commands, and none of them needs a `String` of it.
         #[cfg(feature = "redis")]
         impl redis::ToRedisArgs for $name {
             fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
-                let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-                out.write_arg(self.0.hyphenated().encode_lower(&mut buf).as_bytes());
+                let mut buf = [0u8; ID_TEXT];
+                out.write_arg(self.encode(&mut buf).as_bytes());
             }
         }
     };

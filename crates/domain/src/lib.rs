@@ -43,7 +43,7 @@ pub use api_key::{ApiKey, KeyId, Scope, Scopes};
 pub use catalog_row::CatalogRow;
 pub use field::Field;
 pub use idempotency_key::IdempotencyKey;
-pub use ids::{CLUSTER_SLOTS, OrderId, RecordId, Reference, ReservationId, ReturnId};
+pub use ids::{CLUSTER_SLOTS, ID_TEXT, OrderId, RecordId, Reference, ReservationId, ReturnId};
 pub use items::{CartItem, CartItems, CartLine};
 pub use kind::EntryKind;
 pub use limit::Limit;

@@ -22,7 +22,10 @@ pub(crate) fn finished<T>(
         Ok(_) => effort.unwrap_or(Effort::of(1, 0)),
         Err(e) => effort_of(effort, e),
     };
-    report(store, op, strategy, started, CallOutcome::of(result), effort, skus);
+    let mut owned = None;
+    report(store, op, strategy, started, CallOutcome::of(result), effort, || {
+        owned.insert(skus()).iter()
+    });
 }
 
 /// A failed call's effort: as measured, else what the error says of it, else one attempt.
@@ -35,29 +38,34 @@ pub(crate) fn effort_of(effort: Option<Effort>, error: &Error) -> Effort {
     }
 }
 
-/// [`finished`] for a call already classified (a take's receipt says what it was).
-pub(crate) fn report(
+/// [`finished`] for a call already classified (a take's receipt says what it was). `skus`
+/// are borrowed: a take reports the SKUs of the cart it still holds, and a copy is made only
+/// for a feed that someone follows.
+pub(crate) fn report<'s, S>(
     store: &Inventory,
     op: EntryKind,
     strategy: &'static str,
     started: tokio::time::Instant,
     outcome: CallOutcome,
     effort: Effort,
-    skus: impl FnOnce() -> Vec<Sku>,
-) {
+    skus: impl FnOnce() -> S,
+) where
+    S: IntoIterator<Item = &'s Sku>,
+    S::IntoIter: Clone,
+{
     store
         .metrics()
         .call(op.as_str(), strategy, outcome, effort, started.elapsed());
     let conflicted = effort.conflicts > 0 || matches!(outcome, CallOutcome::GaveUp { .. });
     if outcome == CallOutcome::Committed || conflicted {
-        let skus = skus();
-        store.contention().observe(store, &skus, effort);
+        let skus = skus().into_iter();
+        store.contention().observe(store, skus.clone(), effort);
         if outcome != CallOutcome::Committed {
             return;
         }
-        store.journal_written(skus.iter().map(|s| store.keys().slot_of_sku(s)));
-        store.events().changed(crate::events::Change {
-            skus,
+        store.journal_written(skus.clone().map(|s| store.keys().slot_of_sku(s)));
+        store.events().changed(|| crate::events::Change {
+            skus: skus.cloned().collect(),
             kind: op,
             strategy,
             effort,

@@ -56,7 +56,7 @@
 //! SKUs are validated ([`Sku`]) before they get here, so no input can forge a `:` or `}`
 //! and reach a key it should not.
 
-use crate::domain::{CartItems, OrderId, RecordId, ReservationId, ReturnId, Sku};
+use crate::domain::{CartItems, ID_TEXT, OrderId, RecordId, ReservationId, ReturnId, Sku};
 use sha2::{Digest, Sha256};
 
 mod slots;
@@ -100,7 +100,7 @@ impl Keys {
 
     /// The stock counters of one SKU.
     pub fn stock(&self, sku: &Sku) -> String {
-        format!("{}:sku:{{{sku}}}", self.prefix)
+        slots::joined(&[&self.prefix, ":sku:{", sku.as_str(), "}"])
     }
 
     /// The cluster slot of a SKU's keys, where every step that moves its stock runs.
@@ -168,7 +168,8 @@ impl Keys {
 
     /// One order, in the slot its id names.
     pub fn order(&self, id: &OrderId) -> String {
-        format!("{}:order:{{{}}}:{id}", self.prefix, tag_for(id.slot()))
+        let mut text = [0; ID_TEXT];
+        slots::joined(&[&self.prefix, ":order:{", tag_for(id.slot()), "}:", id.encode(&mut text)])
     }
 
     /// A SCAN pattern matching every order key.
@@ -178,7 +179,8 @@ impl Keys {
 
     /// One reservation, in the slot its id names.
     pub fn reservation(&self, id: &ReservationId) -> String {
-        format!("{}:resv:{{{}}}:{id}", self.prefix, tag_for(id.slot()))
+        let mut text = [0; ID_TEXT];
+        slots::joined(&[&self.prefix, ":resv:{", tag_for(id.slot()), "}:", id.encode(&mut text)])
     }
 
     /// The decision of a cross-slot saga whose order or reservation is `parent`: written once
@@ -202,7 +204,7 @@ impl Keys {
     /// The expiry index of the active reservations of one slot: a hold is indexed in the
     /// same transaction that takes it, so the index must live in the hold's slot.
     pub fn expiry(&self, slot: u16) -> String {
-        format!("{}:expiry:{{{}}}", self.prefix, tag_for(slot))
+        slots::joined(&[&self.prefix, ":expiry:{", tag_for(slot), "}"])
     }
 
     /// The set of slots whose expiry index may hold entries, so the worker sweeps only

@@ -47,3 +47,13 @@ fn base36(mut n: u64) -> String {
 pub fn tag_for(slot: u16) -> &'static str {
     &TAGS[(slot % SLOTS) as usize]
 }
+
+/// `parts` end to end, in a string of exactly their length: a take's keys are built on every
+/// request, and `format!` guesses short and grows.
+pub(super) fn joined(parts: &[&str]) -> String {
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        key.push_str(part);
+    }
+    key
+}

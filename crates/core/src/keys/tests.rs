@@ -81,3 +81,15 @@ fn records_live_in_the_slot_their_id_names() {
         format!("{}:at:east-1", keys.low_stock(slot))
     );
 }
+
+#[test]
+fn record_keys_spell_the_id_as_display_does() {
+    // Built from the id's text in a buffer, not `format!`: the spelling must not drift.
+    let keys = Keys::new("t1").unwrap();
+    let (order, resv) = (OrderId::generate_in(7), ReservationId::generate_in(7));
+    let tag = tag_for(7);
+    assert_eq!(keys.order(&order), format!("t1:order:{{{tag}}}:{order}"));
+    assert_eq!(keys.reservation(&resv), format!("t1:resv:{{{tag}}}:{resv}"));
+    assert_eq!(keys.expiry(7), format!("t1:expiry:{{{tag}}}"));
+    assert_eq!(keys.order(&order).len(), keys.order(&order).capacity(), "sized exactly");
+}

@@ -37,9 +37,10 @@ struct Window {
 impl ContentionWatch {
     /// Counts one call's effort against each of its SKUs; raises the alert for any SKU
     /// whose window just crossed the level.
-    pub fn observe(&self, store: &Inventory, skus: &[Sku], effort: Effort) {
+    pub fn observe<'s>(&self, store: &Inventory, skus: impl IntoIterator<Item = &'s Sku>, effort: Effort) {
         let level = store.config().contention_alert;
-        if level.rate <= 0.0 || skus.is_empty() {
+        let mut skus = skus.into_iter().peekable();
+        if level.rate <= 0.0 || skus.peek().is_none() {
             return;
         }
         let crossed = self
@@ -62,7 +63,13 @@ impl ContentionWatch {
 impl Windows {
     /// Counts `effort` against each of `skus` at `now`; the SKUs whose window just crossed
     /// the level.
-    fn count(&mut self, now: Instant, level: ContentionAlert, skus: &[Sku], effort: Effort) -> Vec<Sku> {
+    fn count<'s>(
+        &mut self,
+        now: Instant,
+        level: ContentionAlert,
+        skus: impl IntoIterator<Item = &'s Sku>,
+        effort: Effort,
+    ) -> Vec<Sku> {
         // Once a window, forget the SKUs whose window ended and would re-arm, so a process
         // holds the SKUs it touched lately, not every SKU of a catalog it ever touched.
         if self.swept.is_none_or(|at| now.duration_since(at) >= level.window) {

@@ -200,7 +200,7 @@ impl Take {
             Err(e) => (CallOutcome::of_error(e), super::effort_of(effort, e)),
         };
         super::report(&store, kind, strategy.as_str(), started, outcome, effort, || {
-            items.lines().iter().map(|l| l.sku.clone()).collect()
+            items.lines().iter().map(|l| &l.sku)
         });
         receipt
     }

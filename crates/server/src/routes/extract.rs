@@ -58,7 +58,7 @@ impl FromRequest for AdmissionHeader {
     type Future = std::future::Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let mut values = req.headers().get_all("Admission");
+        let mut values = req.headers().get_all(ADMISSION);
         let first = values.next();
         let checked = match (first, values.next()) {
             (_, Some(_)) => Err(InvalidInput::new("the Admission header is given more than once")),
@@ -138,7 +138,7 @@ impl FromRequest for IdempotencyHeader {
     type Future = std::future::Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let raw = req.headers().get("Idempotency-Key");
+        let raw = req.headers().get(IDEMPOTENCY_KEY);
         std::future::ready(match raw.map(|v| IdempotencyKey::parse(v.as_bytes())).transpose() {
             Ok(key) => Ok(Self(key)),
             Err(e) => Err(e.into()),
@@ -146,11 +146,12 @@ impl FromRequest for IdempotencyHeader {
     }
 }
 
-/// A query parameter, percent-decoded; given twice, a `400` (which one counts would be a
-/// guess that a proxy or cache may make differently).
-pub fn query_param(req: &HttpRequest, name: &str) -> Result<Option<String>, Error> {
+/// A query parameter, percent-decoded (borrowed from the request unless it had escapes);
+/// given twice, a `400` (which one counts would be a guess that a proxy or cache may make
+/// differently).
+pub fn query_param<'r>(req: &'r HttpRequest, name: &str) -> Result<Option<std::borrow::Cow<'r, str>>, Error> {
     let mut found = url::form_urlencoded::parse(req.query_string().as_bytes()).filter(|(k, _)| k == name);
-    let first = found.next().map(|(_, v)| v.into_owned());
+    let first = found.next().map(|(_, v)| v);
     if found.next().is_some() {
         return Err(InvalidInput::new(format!("query parameter {name} is given more than once")).into());
     }
@@ -192,6 +193,11 @@ pub fn duplicated(req: &HttpRequest) -> Option<Error> {
     }
     None
 }
+
+/// The `Admission` header's name (a static name: looking a header up by a string parses
+/// and, for a name HTTP does not define, allocates it on every request).
+pub const ADMISSION: actix_web::http::header::HeaderName =
+    actix_web::http::header::HeaderName::from_static("admission");
 
 /// The `Idempotency-Key` header's name.
 pub const IDEMPOTENCY_KEY: actix_web::http::header::HeaderName =

@@ -186,8 +186,13 @@ impl Events {
 
     /// Queues a committed change for publishing, unless no process follows the feed
     /// ([`listeners`]: the outbox's last publish, a moment ago, reached no subscriber).
-    pub fn changed(&self, change: Change) {
-        if !self.publish || change.skus.is_empty() || self.listeners.nobody() {
+    /// The change is built only then: a take with nobody listening copies nothing.
+    pub fn changed(&self, change: impl FnOnce() -> Change) {
+        if !self.publish || self.listeners.nobody() {
+            return;
+        }
+        let change = change();
+        if change.skus.is_empty() {
             return;
         }
         let outbox = self.outbox.get_or_init(|| {
