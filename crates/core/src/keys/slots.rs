@@ -1,4 +1,5 @@
-//! Which cluster slot a key lives in, and a short hash tag for every slot.
+//! Which cluster slot a key lives in, a short hash tag for every slot, and the joining of a
+//! key's parts (a tag is one of them).
 
 use super::SLOTS;
 use std::sync::LazyLock;
