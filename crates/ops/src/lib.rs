@@ -291,6 +291,14 @@ pub struct Order {
 }
 
 impl Order {
+    /// The order as stored: its JSON, written into a buffer of a typical order's size (about
+    /// 240 bytes) rather than grown from empty, as every sale writes one.
+    pub(crate) fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(256);
+        serde_json::to_writer(&mut out, self).expect("order serializes");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+
     /// This order as answered: every line's allocations shown (`default` where none were
     /// stored) and its `returned`, and the order's `status`.
     pub fn with_allocations(self) -> Self {

@@ -69,7 +69,7 @@ pub(crate) async fn sell(
         reference: RecordId::Order(order_id),
         record: Record::Order {
             key: store.keys().order(&order_id),
-            json: serde_json::to_string(&order).expect("order serializes"),
+            json: order.to_json(),
             order: Box::new(order),
         },
         entry,

@@ -85,7 +85,7 @@ impl Parent {
                 let id = order.order_id;
                 let set = redis::cmd("SET")
                     .arg(store.keys().order(&id))
-                    .arg(serde_json::to_string(order).expect("order serializes"))
+                    .arg(order.to_json())
                     .to_owned();
                 (
                     id.slot(),

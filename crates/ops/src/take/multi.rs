@@ -66,8 +66,7 @@ impl Take {
             Record::Order { key, order, .. } => {
                 let mut order = order.as_ref().clone();
                 OrderLine::allocate(&mut order.items, drawn);
-                let json = serde_json::to_string(&order).expect("order serializes");
-                tail.order(key, Cow::Owned(json));
+                tail.order(key, Cow::Owned(order.to_json()));
             }
             Record::Reservation {
                 key,
