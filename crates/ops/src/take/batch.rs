@@ -36,6 +36,7 @@
 //! batch takes everyone, as before.
 
 use super::Take;
+use super::claims::{Turn, Watched};
 use super::receipt::Receipt;
 use crate::error::{Error, StoreError};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -69,31 +70,6 @@ pub(crate) struct Combiner {
     watched: Arc<Watched>,
     /// This combiner's lane, among its siblings.
     lane: u64,
-}
-
-/// Keys watched by batches in flight, and a wake-up for leaders that wait on them.
-#[derive(Default)]
-struct Watched {
-    claims: Mutex<Claims>,
-    freed: Notify,
-    lanes: std::sync::atomic::AtomicU64,
-}
-
-/// Who holds each watched key, and whose turn it is next.
-#[derive(Default)]
-struct Claims {
-    /// Key → the lane whose batch in flight watches it.
-    held: HashMap<String, u64>,
-    /// Key → the lane that found it held by another and waits for it: it goes next, so that
-    /// a lane that frees a key cannot take it straight back while another waits.
-    next: HashMap<String, u64>,
-}
-
-impl Claims {
-    /// Whether `lane` may not watch `key` now.
-    fn blocks(&self, key: &str, lane: u64) -> bool {
-        self.held.contains_key(key) || self.next.get(key).is_some_and(|&l| l != lane)
-    }
 }
 
 /// How a queue's batches commit.
@@ -305,12 +281,10 @@ impl Combiner {
                     let mut free = 0;
                     for (take, _) in waiting.iter().take(MAX_BATCH) {
                         if let Some(claims) = claims.as_mut()
-                            && watched(take).any(|k| claims.blocks(k, self.lane))
+                            && let Turn::Wait { gave_up } = claims.turn(watched(take), self.lane)
                         {
-                            for key in watched(take) {
-                                if claims.held.get(key).is_some_and(|&l| l != self.lane) {
-                                    claims.next.entry(key.clone()).or_insert(self.lane);
-                                }
+                            if gave_up {
+                                self.watched.freed.notify_waiters();
                             }
                             break;
                         }
@@ -368,7 +342,7 @@ impl Combiner {
 }
 
 /// The keys a `watch` batch watches for `take`: its SKUs', then its idempotency key.
-fn watched(take: &Take) -> impl Iterator<Item = &String> {
+fn watched(take: &Take) -> impl Iterator<Item = &String> + Clone {
     take.stock_keys().iter().chain(take.idem.as_ref().map(|a| &a.key))
 }
 

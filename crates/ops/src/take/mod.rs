@@ -15,13 +15,15 @@
 //! - `gate`: a drop's checks (sale window, per-customer limits) and their second read;
 //! - `multi`: the writes and the WATCH/MULTI/EXEC form (`txn::Optimistic`); `tail`: the
 //!   writes a MULTI's takes share, merged and queued at its end;
-//! - `batch`: group commit: the queues, their leaders and the batches in flight;
+//! - `batch`: group commit: the queues, their leaders and the batches in flight; `claims`:
+//!   the keys `watch` batches in flight hold, process-wide, and whose turn each is next;
 //! - `watch_batch`: one `watch` batch as one WATCH/MULTI/EXEC;
 //! - `lua`: the script form, and `lua_layout` its arguments' layout; `broken`:
 //!   check-then-act, for teaching.
 
 pub(crate) mod batch;
 mod broken;
+mod claims;
 mod decide;
 mod gate;
 mod lua;
