@@ -22,6 +22,7 @@ pub(crate) fn finished<T>(
         Ok(_) => effort.unwrap_or(Effort::of(1, 0)),
         Err(e) => effort_of(effort, e),
     };
+    // Made only if the report reads them, and kept here for the borrow it hands out.
     let mut owned = None;
     report(store, op, strategy, started, CallOutcome::of(result), effort, || {
         owned.insert(skus()).iter()

@@ -117,11 +117,7 @@ impl Drop for InFlight {
         if self.keys.is_empty() {
             return;
         }
-        let mut claims = self.watched.claims.lock().expect("watched lock");
-        for key in &self.keys {
-            claims.held.remove(key);
-        }
-        drop(claims);
+        self.watched.claims.lock().expect("watched lock").release(&self.keys);
         self.watched.freed.notify_waiters();
     }
 }
@@ -310,21 +306,10 @@ impl Combiner {
             let (live, expired): (Vec<_>, Vec<_>) = waiting.drain(..n).partition(|(t, _)| t.deadline > now);
             let mut claimed: Vec<String> = Vec::new();
             if let Some(claims) = claims.as_mut() {
-                // This lane's turn, taken or given up with the takes it was waiting for.
-                let before = claims.next.len();
-                for key in expired.iter().chain(&live).flat_map(|(t, _)| watched(t)) {
-                    if claims.next.get(key) == Some(&self.lane) {
-                        claims.next.remove(key);
-                    }
-                }
-                // Each key once: a hot SKU's batch claims one key, not one per take.
-                for key in live.iter().flat_map(|(t, _)| watched(t)) {
-                    if !claimed.contains(key) {
-                        claims.held.insert(key.clone(), self.lane);
-                        claimed.push(key.clone());
-                    }
-                }
-                if claims.next.len() != before {
+                let drained = expired.iter().chain(&live).flat_map(|(t, _)| watched(t));
+                let turns_ended;
+                (claimed, turns_ended) = claims.claim(drained, live.iter().flat_map(|(t, _)| watched(t)), self.lane);
+                if turns_ended {
                     self.watched.freed.notify_waiters();
                 }
             }

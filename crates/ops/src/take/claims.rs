@@ -18,9 +18,9 @@ pub(super) struct Watched {
 #[derive(Default)]
 pub(super) struct Claims {
     /// Key → the lane whose batch in flight watches it.
-    pub(super) held: HashMap<String, u64>,
+    held: HashMap<String, u64>,
     /// Key → the lane that found it held by another and waits for it: it goes next.
-    pub(super) next: HashMap<String, u64>,
+    next: HashMap<String, u64>,
 }
 
 /// Whether a take may be sent now, as [`Claims::turn`] decides.
@@ -63,6 +63,39 @@ impl Claims {
             }
         }
         Turn::Wait { gave_up }
+    }
+
+    /// Claims for `lane` each key of `live` (the batch it sends) once: a hot SKU's batch
+    /// claims one key, not one per take. Ends the lane's turn on every key of `drained` (the
+    /// takes it sends or answers as expired). Returns the keys claimed, and whether a turn
+    /// ended (the other lanes should look again).
+    pub(super) fn claim<'k>(
+        &mut self,
+        drained: impl Iterator<Item = &'k String>,
+        live: impl Iterator<Item = &'k String>,
+        lane: u64,
+    ) -> (Vec<String>, bool) {
+        let before = self.next.len();
+        for key in drained {
+            if self.next.get(key) == Some(&lane) {
+                self.next.remove(key);
+            }
+        }
+        let mut claimed: Vec<String> = Vec::new();
+        for key in live {
+            if !claimed.contains(key) {
+                self.held.insert(key.clone(), lane);
+                claimed.push(key.clone());
+            }
+        }
+        (claimed, self.next.len() != before)
+    }
+
+    /// Frees the keys of a batch that was answered (or dropped unanswered).
+    pub(super) fn release(&mut self, keys: &[String]) {
+        for key in keys {
+            self.held.remove(key);
+        }
     }
 }
 
