@@ -15,14 +15,16 @@
 -- counts as stored), and a fresh answer (a refusal too) is stored with the effect.
 -- The same decision as `Level::draw` in crates/ops/src/level.rs: keep the two in step.
 --
--- The argument layout is declared once, in crates/ops/src/take/lua.rs, and the `B_*` (the batch's
--- header), `A_*` (a buyer's header) and `K_*` (a buyer's keys after its lines) offsets used
--- here are generated from that declaration and prepended, with alerts.lua's `raise_alerts`.
+-- The argument layout is declared once, in crates/ops/src/take/lua_layout.rs, and the `S_*`
+-- (the keys the batch shares), `B_*` (the batch's header), `A_*` (a buyer's header) and `K_*`
+-- (a buyer's keys after its lines) offsets used here are generated from that declaration and
+-- prepended, with alerts.lua's `raise_alerts`.
 -- ARGV: the batch header, then per buyer: its header, q_1..q_n, pin_1..pin_n ('' = not
 --       pinned), then A_RECORD_ARGS arguments: the order JSON, or the reservation's
 --       field/value pairs.
--- KEYS, per buyer: stock_1..n, history_1..n, then the K_* keys (K_IDEMPOTENCY only when the
---       buyer's A_IDEMPOTENT is '1').
+-- KEYS: the S_* keys every buyer shares (the slot's feed, alert stream and low-stock index),
+--       then per buyer: stock_1..n, history_1..n, then the K_* keys (K_IDEMPOTENCY only
+--       when the buyer's A_IDEMPOTENT is '1').
 -- Returns one reply per buyer, in order:
 --       {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
 --       | {'insufficient_stock', i, avail, ...} | {'not_on_sale', i, closed, at, now}
@@ -52,7 +54,8 @@ if not buyers then return redis.error_reply('take.lua: bad batch header') end
 -- 1. Parse. Buyer b's first key, first argument, line count and line base (its lines are
 -- base + 1 .. base + n across the batch) are at[4b-3 .. 4b]; qty[line] is each quantity.
 local at, qty = {}, {}
-local k, a, base = 1, 1 + B_COUNT, 0
+local feed, alerts, low = KEYS[1 + S_FEED], KEYS[1 + S_ALERTS], KEYS[1 + S_LOW]
+local k, a, base = 1 + S_COUNT, 1 + B_COUNT, 0
 for b = 1, buyers do
   local n, nrec = tonumber(ARGV[a + A_LINES]), tonumber(ARGV[a + A_RECORD_ARGS])
   if not n or n < 1 or not nrec then return redis.error_reply('take.lua: bad header of buyer ' .. b) end
@@ -530,11 +533,11 @@ for b = 1, buyers do
         if holds[b] then redis.call('HINCRBY', key .. ':customers', 'h:' .. users[b], 1) end
       end
       if ruled[key] and not o then
-        raise_alerts(key, KEYS[k + 2 * n + K_ALERTS], KEYS[k + 2 * n + K_LOW],
+        raise_alerts(key, alerts, low,
           string.match(key, '{([^}]*)}$'), -q,
           ARGV[a + A_AT_MS], maxlen)
         if low_t[key] and places[key] and not relow[key] then
-          relow[key] = KEYS[k + 2 * n + K_LOW]
+          relow[key] = low
           relow[#relow + 1] = key
         end
       end
@@ -566,7 +569,7 @@ for b = 1, buyers do
     end
     local entry = ARGV[a + A_ENTRY]
     if entry ~= '' then
-      redis.call('XADD', KEYS[k + 2 * n + K_FEED], '*', 'e', named and splice(entry, base, n) or entry)
+      redis.call('XADD', feed, '*', 'e', named and splice(entry, base, n) or entry)
     end
   end
   if stored[b] then

@@ -6,7 +6,7 @@
 //! fills each slot through an exhaustive `match` over its lists.
 
 use super::super::alerts::with_alerts;
-use super::lua_layout::{BatchArg, BuyerArg, BuyerKey, layout_header};
+use super::lua_layout::{BatchArg, BatchKey, BuyerArg, BuyerKey, layout_header};
 use super::receipt::{Outcome, Receipt};
 use super::{Record, Take};
 use crate::convert;
@@ -15,7 +15,7 @@ use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
 use crate::store::Store;
 use backon::{ExponentialBuilder, RetryableWithContext};
-use redis::{RedisWrite, ToRedisArgs, Value};
+use redis::{Cmd, RedisWrite, ToRedisArgs, Value};
 use std::sync::LazyLock;
 
 /// One argument: a number or a string, written as redis-rs writes either.
@@ -60,33 +60,27 @@ static TAKE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| {
 pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
     let store = &takes[0].store;
     let deadline = takes.iter().map(|t| t.deadline).min().expect("a batch is never empty");
-    let mut inv = TAKE_SCRIPT.prepare_invoke();
-    for arg in BatchArg::ALL {
-        inv.arg(match arg {
-            BatchArg::Buyers => takes.len(),
-            BatchArg::Maxlen => store.config().movements_maxlen.max(1),
-        });
-    }
-    for take in takes {
-        take.push_args(&mut inv);
-    }
+    let call = script_call(takes);
     let invoke = {
-        // redis-rs answers NOSCRIPT with SCRIPT LOAD and a second EVALSHA; a SCRIPT FLUSH
-        // in between makes that one fail too. On a cluster mid-resharding, a slot that
-        // moved or is half moved answers MOVED, ASK or TRYAGAIN past the client's own few
-        // tries. Each of these means the script did not run, so trying again is safe; the
-        // deadline bounds it.
-        let inv = &inv;
+        // A Redis that does not hold the script yet (a new one, or after SCRIPT FLUSH)
+        // answers NOSCRIPT: the script is loaded and called again. A SCRIPT FLUSH in between
+        // makes that call fail too. On a cluster mid-resharding, a slot that moved or is half
+        // moved answers MOVED, ASK or TRYAGAIN past the client's own few tries. Each of these
+        // means the script did not run, so trying again is safe; the deadline bounds it.
+        let call = &call;
         (move |mut conn| async move {
-            let reply = inv.invoke_async::<Vec<Value>>(&mut conn).await;
+            let mut reply = call.query_async::<Vec<Value>>(&mut conn).await;
+            if reply.as_ref().is_err_and(no_script) {
+                reply = match TAKE_SCRIPT.load_async(&mut conn).await {
+                    Ok(_) => call.query_async(&mut conn).await,
+                    Err(e) => Err(e),
+                };
+            }
             (conn, reply)
         })
         .retry(SCRIPT_RETRY)
         .context(store.shared())
-        .when(|e: &redis::RedisError| {
-            e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
-                || matches!(StoreError::from(e.clone()), StoreError::Moved(_))
-        })
+        .when(|e: &redis::RedisError| no_script(e) || matches!(StoreError::from(e.clone()), StoreError::Moved(_)))
     };
     let invoke = async { invoke.await.1 };
     let replies: Vec<Value> = match Store::bounded(deadline, invoke).await {
@@ -113,6 +107,45 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
         .collect()
 }
 
+/// The batch's `EVALSHA`, written straight into one command's buffer: the keys every buyer
+/// shares, each buyer's keys, the batch's header, then each buyer's arguments. (redis-rs's
+/// script invocation would hold each key and argument in a buffer of its own, about twenty
+/// a buyer, and then copy them all into the command.)
+fn script_call(takes: &[Take]) -> Cmd {
+    let store = &takes[0].store;
+    let keys = store.keys();
+    // A batch is one slot's (one queue per slot on a cluster), so its takes share these.
+    let feed_slot = store.feed_slot(takes[0].slot);
+    let key_count = BatchKey::ALL.len() + takes.iter().map(Take::key_count).sum::<usize>();
+    let mut call = Cmd::with_capacity(3 + key_count + takes.len() * 20, takes.len() * 512);
+    call.arg("EVALSHA").arg(TAKE_SCRIPT.get_hash()).arg(key_count);
+    for key in BatchKey::ALL {
+        call.arg(match key {
+            BatchKey::Feed => keys.ledger_feed(feed_slot),
+            BatchKey::Alerts => keys.alerts(feed_slot),
+            BatchKey::Low => keys.low_stock(feed_slot),
+        });
+    }
+    for take in takes {
+        take.push_keys(&mut call);
+    }
+    for arg in BatchArg::ALL {
+        call.arg(match arg {
+            BatchArg::Buyers => takes.len(),
+            BatchArg::Maxlen => store.config().movements_maxlen.max(1),
+        });
+    }
+    for take in takes {
+        take.push_args(&mut call);
+    }
+    call
+}
+
+/// Whether Redis did not hold the script.
+fn no_script(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
 impl Take {
     /// One take by itself: a batch of one (`--batching off`, and the teaching path).
     pub(super) async fn run_lua(&self) -> Result<Receipt, Error> {
@@ -120,35 +153,44 @@ impl Take {
         results.pop().expect("one result per take")
     }
 
-    /// Appends this take's keys and arguments, in take.lua's layout for one buyer.
-    fn push_args(&self, inv: &mut redis::ScriptInvocation<'_>) {
+    /// How many keys this take gives the script: its lines' stock and history keys, then
+    /// its [`BuyerKey`]s (the idempotency key only when it has one).
+    fn key_count(&self) -> usize {
+        2 * self.items.lines().len() + BuyerKey::ALL.len() - usize::from(self.idem.is_none())
+    }
+
+    /// Appends this take's keys, in take.lua's layout for one buyer.
+    fn push_keys(&self, call: &mut Cmd) {
         let keys = self.store.keys();
-        let lines = self.items.lines();
-        for line in lines {
-            inv.key(keys.stock(&line.sku));
+        for key in self.stock_keys() {
+            call.arg(key);
         }
-        for line in lines {
-            inv.key(keys.movements(&line.sku));
+        for line in self.items.lines() {
+            call.arg(keys.movements(&line.sku));
         }
-        let (mode, record_key, record_args) = match &self.record {
-            Record::Order { key, .. } => ("order", key, 1),
-            Record::Reservation { key, fields, .. } => ("reservation", key, 2 * fields.len()),
+        let record_key = match &self.record {
+            Record::Order { key, .. } | Record::Reservation { key, .. } => key,
         };
-        let feed_slot = self.store.feed_slot(self.slot);
-        let idem = self.idem.as_ref().map(|a| a.script_args());
         for key in BuyerKey::ALL {
             match key {
-                BuyerKey::Record => inv.key(record_key),
-                BuyerKey::Expiry => inv.key(keys.expiry(self.slot)),
-                BuyerKey::Feed => inv.key(keys.ledger_feed(feed_slot)),
-                BuyerKey::Alerts => inv.key(keys.alerts(feed_slot)),
-                BuyerKey::Low => inv.key(keys.low_stock(feed_slot)),
-                BuyerKey::Idempotency => match idem {
-                    Some((key, _, _)) => inv.key(key),
-                    None => inv,
+                BuyerKey::Record => call.arg(record_key),
+                BuyerKey::Expiry => call.arg(keys.expiry(self.slot)),
+                BuyerKey::Idempotency => match &self.idem {
+                    Some(idem) => call.arg(&idem.key),
+                    None => call,
                 },
             };
         }
+    }
+
+    /// Appends this take's arguments, in take.lua's layout for one buyer.
+    fn push_args(&self, call: &mut Cmd) {
+        let lines = self.items.lines();
+        let (mode, record_args) = match &self.record {
+            Record::Order { .. } => ("order", 1),
+            Record::Reservation { fields, .. } => ("reservation", 2 * fields.len()),
+        };
+        let idem = self.idem.as_ref().map(|a| a.script_args());
         let (fp, retention) = idem.map_or(("", 0), |(_, fp, retention)| (fp, retention));
         // Empty, with no allocation, unless the request presented an admission.
         let admission = self.store.admissions().map_or_else(String::new, |a| {
@@ -159,7 +201,7 @@ impl Take {
             text
         });
         for arg in BuyerArg::ALL {
-            inv.arg(match arg {
+            call.arg(match arg {
                 BuyerArg::Lines => Arg::Int(convert::i64_of(lines.len())),
                 BuyerArg::Idempotent => Arg::Int(i64::from(self.idem.is_some())),
                 BuyerArg::RecordArgs => Arg::Int(convert::i64_of(record_args)),
@@ -176,19 +218,15 @@ impl Take {
             });
         }
         for line in lines {
-            inv.arg(line.quantity.get());
+            call.arg(line.quantity.get());
         }
         for line in lines {
-            inv.arg(line.location.as_ref().map_or("", |l| l.as_str()));
+            call.arg(line.location.as_ref().map_or("", |l| l.as_str()));
         }
         match &self.record {
-            Record::Order { json, .. } => {
-                inv.arg(json);
-            }
-            Record::Reservation { fields, .. } => {
-                inv.arg(fields);
-            }
-        }
+            Record::Order { json, .. } => call.arg(json),
+            Record::Reservation { fields, .. } => call.arg(fields),
+        };
     }
 
     fn script_receipt(&self, reply: Vec<Value>) -> Result<Receipt, Error> {

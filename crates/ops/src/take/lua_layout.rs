@@ -1,7 +1,7 @@
-//! The take script's argument layout, declared once: [`BatchArg`], [`BuyerArg`] and
-//! [`BuyerKey`] list the slots in order, and the script's `B_*`, `A_*` and `K_*` offsets are
-//! generated from those lists ([`layout_header`]); `Take::push_args` (in `lua.rs`) fills
-//! each slot through an exhaustive `match` over the same lists. Neither side can add, drop
+//! The take script's argument layout, declared once: [`BatchKey`], [`BatchArg`],
+//! [`BuyerArg`] and [`BuyerKey`] list the slots in order, and the script's `S_*`, `B_*`,
+//! `A_*` and `K_*` offsets are generated from those lists ([`layout_header`]); `lua.rs`
+//! fills each slot through an exhaustive `match` over the same lists. Neither side can add, drop
 //! or reorder a slot without the other following: the tests below check that the script
 //! names only declared slots, and every declared one, and hold the JSON the script splices
 //! into to [`LINE_QUANTITY`].
@@ -25,6 +25,19 @@ macro_rules! layout {
             pub(super) const COUNT: &'static str = $count;
         }
     };
+}
+
+layout! {
+    /// The keys every buyer of a batch shares (a batch is one slot's, or one Redis's): the
+    /// first keys of the call, given once instead of once per buyer.
+    enum BatchKey, count "S_COUNT" {
+        /// The ledger's feed of the slot.
+        Feed = "S_FEED",
+        /// The slot's alert stream.
+        Alerts = "S_ALERTS",
+        /// The slot's low-stock index.
+        Low = "S_LOW",
+    }
 }
 
 layout! {
@@ -75,14 +88,9 @@ layout! {
     enum BuyerKey, count "K_COUNT" {
         /// The order or reservation.
         Record = "K_RECORD",
-        /// The expiry index of the take's slot.
+        /// The expiry index of the take's slot (on one Redis, a batch's takes may be of
+        /// different slots).
         Expiry = "K_EXPIRY",
-        /// The ledger's feed of the slot.
-        Feed = "K_FEED",
-        /// The slot's alert stream.
-        Alerts = "K_ALERTS",
-        /// The slot's low-stock index.
-        Low = "K_LOW",
         /// The stored answer; only with an Idempotency-Key.
         Idempotency = "K_IDEMPOTENCY",
     }
@@ -99,6 +107,7 @@ pub(super) const LINE_QUANTITY: &str = ",\"quantity\":";
 pub(super) fn layout_header() -> String {
     let mut out = format!("local LINE_QUANTITY = '{LINE_QUANTITY}'\n");
     for (names, count) in [
+        (BatchKey::LUA, BatchKey::COUNT),
         (BatchArg::LUA, BatchArg::COUNT),
         (BuyerArg::LUA, BuyerArg::COUNT),
         (BuyerKey::LUA, BuyerKey::COUNT),
@@ -115,7 +124,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    /// The script and the declaration cannot drift: every `B_`/`A_`/`K_` name the script
+    /// The script and the declaration cannot drift: every `S_`/`B_`/`A_`/`K_` name the script
     /// uses is declared here, and every declared one is used.
     /// The splice's contract, from this side: in every document a take writes for the
     /// script (an order, a reservation's items, a ledger entry), each line's JSON ends with
@@ -172,14 +181,15 @@ mod tests {
             .join("\n");
         let used: BTreeSet<&str> = code
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .filter(|w| ["B_", "A_", "K_"].iter().any(|p| w.starts_with(p)))
+            .filter(|w| ["S_", "B_", "A_", "K_"].iter().any(|p| w.starts_with(p)))
             .collect();
         let header = layout_header();
-        let declared: BTreeSet<&str> = BatchArg::LUA
+        let declared: BTreeSet<&str> = BatchKey::LUA
             .iter()
+            .chain(BatchArg::LUA)
             .chain(BuyerArg::LUA)
             .chain(BuyerKey::LUA)
-            .chain([BatchArg::COUNT, BuyerArg::COUNT, BuyerKey::COUNT].iter())
+            .chain([BatchKey::COUNT, BatchArg::COUNT, BuyerArg::COUNT, BuyerKey::COUNT].iter())
             .copied()
             .collect();
         for name in &declared {
@@ -207,6 +217,10 @@ mod tests {
         let header = layout_header();
         assert!(
             header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
+            "{header}"
+        );
+        assert!(
+            header.contains("local S_FEED, S_ALERTS, S_LOW = 0, 1, 2\nlocal S_COUNT = 3\n"),
             "{header}"
         );
         assert!(header.contains("local A_COUNT = 13\n"), "{header}");
