@@ -7,7 +7,7 @@ use crate::Inventory;
 use crate::convert;
 use crate::domain::{AlertKind, Sku};
 use crate::outcome::Effort;
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Mutex;
 use stockwatch_core::retry::ContentionAlert;
 use tokio::time::Instant;

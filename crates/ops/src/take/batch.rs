@@ -39,7 +39,8 @@ use super::Take;
 use super::claims::{Turn, Watched};
 use super::receipt::Receipt;
 use crate::error::{Error, StoreError};
-use std::collections::{HashMap, HashSet, VecDeque};
+use foldhash::{HashMap, HashSet, HashSetExt};
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -286,10 +287,12 @@ impl Combiner {
                         }
                         free += 1;
                     }
-                    let skus: HashSet<&str> = waiting[..free]
-                        .iter()
-                        .flat_map(|(t, _)| t.stock_keys().iter().map(String::as_str))
-                        .collect();
+                    let mut skus: HashSet<&str> = HashSet::with_capacity(free);
+                    skus.extend(
+                        waiting[..free]
+                            .iter()
+                            .flat_map(|(t, _)| t.stock_keys().iter().map(String::as_str)),
+                    );
                     if skus.len() * 2 >= free {
                         free.div_ceil(room)
                     } else {

@@ -2,7 +2,7 @@
 //! two batches of one process watch one key (they would abort each other), and a lane that
 //! frees a key cannot take it straight back while another lane waits for it.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
@@ -14,7 +14,8 @@ pub(super) struct Watched {
     pub(super) lanes: std::sync::atomic::AtomicU64,
 }
 
-/// Who holds each watched key, and whose turn it is next.
+/// Who holds each watched key, and whose turn it is next. Looked up for every key of every
+/// `watch` take, so hashed with foldhash (seeded per process) rather than SipHash.
 #[derive(Default)]
 pub(super) struct Claims {
     /// Key → the lane whose batch in flight watches it.

@@ -27,13 +27,15 @@ pub(super) async fn checkout(
     let idem = idem.for_command(&[strategy.0.as_str()], &command);
     let NewCart { user, items } = command;
     note!("lines", items.lines().len());
-    let done = ops::checkout(
+    // Boxed: the take's future is kilobytes, and inline it would be copied with this
+    // handler's future wherever actix moves that.
+    let done = Box::pin(ops::checkout(
         &state.store_for(&admission, &user),
         strategy.0,
         &items,
         &user,
         idem.as_ref(),
-    )
+    ))
     .await?;
     span.took(strategy.0, done.effort.attempts);
     Ok(super::reply::created(&done))

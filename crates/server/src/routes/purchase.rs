@@ -32,7 +32,9 @@ pub(super) async fn purchase(
         location,
     } = command;
     note!("sku", sku.as_str());
-    let done = ops::purchase_from(
+    // Boxed: the take's future is kilobytes, and inline it would be copied with this
+    // handler's future wherever actix moves that.
+    let done = Box::pin(ops::purchase_from(
         &state.store_for(&admission, &user),
         strategy.0,
         &sku,
@@ -40,7 +42,7 @@ pub(super) async fn purchase(
         location.as_ref(),
         &user,
         idem.as_ref(),
-    )
+    ))
     .await?;
     span.took(strategy.0, done.effort.attempts);
     Ok(super::reply::created(&done))

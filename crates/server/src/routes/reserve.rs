@@ -27,14 +27,16 @@ pub(super) async fn reserve(
     let idem = idem.for_command(&[strategy.0.as_str()], &command);
     let NewHold { user, items, ttl } = command;
     note!("lines", items.lines().len());
-    let done = ops::reserve(
+    // Boxed: the take's future is kilobytes, and inline it would be copied with this
+    // handler's future wherever actix moves that.
+    let done = Box::pin(ops::reserve(
         &state.store_for(&admission, &user),
         strategy.0,
         &items,
         &user,
         ttl,
         idem.as_ref(),
-    )
+    ))
     .await?;
     span.took(strategy.0, done.effort.attempts);
     Ok(super::reply::created(&done))
