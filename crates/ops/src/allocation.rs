@@ -87,16 +87,13 @@ impl Allocation {
     /// empty string, as an answer stored before locations existed) is all from `default`.
     pub fn decode(text: &str, quantities: &[i64]) -> Result<Vec<Vec<Self>>, StoreError> {
         let bad = || StoreError::Protocol(format!("allocations {text:?} do not fit {} lines", quantities.len()).into());
-        let lines: Vec<&str> = if text.is_empty() {
-            vec![""; quantities.len()]
-        } else {
-            text.split(';').collect()
-        };
-        if lines.len() != quantities.len() {
+        if text.is_empty() {
+            return Ok(quantities.iter().map(|&q| Self::all_default(q)).collect());
+        }
+        if text.split(';').count() != quantities.len() {
             return Err(bad());
         }
-        lines
-            .iter()
+        text.split(';')
             .zip(quantities)
             .map(|(line, &q)| {
                 if line.is_empty() {

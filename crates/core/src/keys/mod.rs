@@ -117,7 +117,7 @@ impl Keys {
     /// The movement history list of one SKU (same hash tag as its stock). Not `:moves`:
     /// that was the stream of earlier versions ([`Self::old_movements_pattern`]).
     pub fn movements(&self, sku: &Sku) -> String {
-        format!("{}:sku:{{{sku}}}:history", self.prefix)
+        slots::joined(&[&self.prefix, ":sku:{", sku.as_str(), "}:history"])
     }
 
     /// What each customer took of one SKU with a sale limit (same hash tag as its stock:

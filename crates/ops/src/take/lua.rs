@@ -141,6 +141,19 @@ fn script_call(takes: &[Take]) -> Cmd {
     call
 }
 
+/// A script reply's string, borrowed.
+fn text(value: &Value) -> Result<&str, StoreError> {
+    match value {
+        Value::BulkString(bytes) => {
+            std::str::from_utf8(bytes).map_err(|_| StoreError::Protocol("take.lua: a reply that is not UTF-8".into()))
+        }
+        Value::SimpleString(s) => Ok(s),
+        other => Err(StoreError::Protocol(
+            format!("take.lua: {other:?} where text was expected").into(),
+        )),
+    }
+}
+
 /// Whether Redis did not hold the script.
 fn no_script(e: &redis::RedisError) -> bool {
     e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
@@ -230,16 +243,15 @@ impl Take {
     }
 
     fn script_receipt(&self, reply: Vec<Value>) -> Result<Receipt, Error> {
-        let mut it = reply.into_iter();
-        let tag: String = match it.next() {
-            Some(v) => redis::from_redis_value(v).map_err(StoreError::from)?,
-            None => return Err(StoreError::Protocol("take.lua: empty reply".into()).into()),
+        let Some((tag, rest)) = reply.split_first() else {
+            return Err(StoreError::Protocol("take.lua: empty reply".into()).into());
         };
-        match tag.as_str() {
+        match text(tag)? {
             "key_reused" => Err(Error::IdempotencyKeyReused),
             "replay" => {
-                let flat: Vec<String> = it
-                    .map(redis::from_redis_value)
+                let flat: Vec<String> = rest
+                    .iter()
+                    .map(redis::from_redis_value_ref)
                     .collect::<Result<_, _>>()
                     .map_err(StoreError::from)?;
                 let fields = flat
@@ -254,18 +266,21 @@ impl Take {
             tag => {
                 // A take answers its levels, then each line's allocations.
                 let n = self.items.lines().len();
-                let values: Vec<Value> = it.collect();
-                let (nums, allocs) = values.split_at(if tag == "ok" { n.min(values.len()) } else { values.len() });
+                let (nums, allocs) = rest.split_at(if tag == "ok" { n.min(rest.len()) } else { rest.len() });
                 let nums: Vec<i64> = nums
                     .iter()
                     .map(redis::from_redis_value_ref)
                     .collect::<Result<_, _>>()
                     .map_err(StoreError::from)?;
-                let allocs: Vec<String> = allocs
-                    .iter()
-                    .map(redis::from_redis_value_ref)
-                    .collect::<Result<_, _>>()
-                    .map_err(StoreError::from)?;
+                // The lines' allocations as `Allocation::decode` reads them, borrowed from the
+                // reply: a purchase drawn all from `default` answers '', and needs no string.
+                let mut drawn = String::new();
+                for (i, alloc) in allocs.iter().enumerate() {
+                    if i > 0 {
+                        drawn.push(';');
+                    }
+                    drawn.push_str(text(alloc)?);
+                }
                 let outcome = Outcome::decode(tag, &nums, n)?;
                 let mut receipt = self.receipt(
                     outcome,
@@ -274,7 +289,7 @@ impl Take {
                         conflicts: 0,
                     },
                 );
-                receipt.drawn = Receipt::drawn_of(&receipt.outcome, &allocs.join(";"), &self.items.quantities())?;
+                receipt.drawn = Receipt::drawn_of(&receipt.outcome, &drawn, &self.items.quantities())?;
                 Ok(receipt)
             }
         }
