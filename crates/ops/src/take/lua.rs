@@ -2,8 +2,9 @@
 //! with the arguments encoded here and each reply decoded back into a [`Receipt`]. One call
 //! carries a batch of takes (group commit, as on `watch`), or one take with batching off.
 //!
-//! The script's argument layout is declared once, in `lua_layout.rs`; [`Take::push_args`]
-//! fills each slot through an exhaustive `match` over its lists.
+//! The script's argument layout is declared once, in `lua_layout.rs`; `script_call` (with
+//! each take's `push_keys` and `push_args`) fills each slot through an exhaustive `match`
+//! over its lists.
 
 use super::super::alerts::with_alerts;
 use super::lua_layout::{BatchArg, BatchKey, BuyerArg, BuyerKey, layout_header};

@@ -93,8 +93,8 @@ pub(crate) struct Take {
     pub deadline: tokio::time::Instant,
     /// Its ledger entry, encoded once (`super::journal::encoded`); `None` with the ledger off.
     pub entry: Option<String>,
-    /// Each line's stock key, in cart order: formatted once, on the paths that use them
-    /// (`watch`'s; the Lua path names SKUs to its script instead). See [`Take::stock_keys`].
+    /// Each line's stock key, in cart order: formatted once, when first needed (a `watch`
+    /// batch's claims and reads, a `lua` call's keys). See [`Take::stock_keys`].
     pub stock_keys: std::sync::OnceLock<Vec<String>>,
 }
 
