@@ -82,9 +82,12 @@ impl Claims {
                 self.next.remove(key);
             }
         }
+        // A take is sent only when no key it watches is held, so a key already held here is
+        // one an earlier take of this batch claimed: the map is the batch's seen-set too
+        // (a list searched per key grew with the square of a batch of many SKUs).
         let mut claimed: Vec<String> = Vec::new();
         for key in live {
-            if !claimed.contains(key) {
+            if !self.held.contains_key(key) {
                 self.held.insert(key.clone(), lane);
                 claimed.push(key.clone());
             }
