@@ -30,6 +30,10 @@ impl TestCluster {
     pub fn store(&self, tweak: impl FnOnce(&mut StoreConfig)) -> Inventory {
         let mut config = StoreConfig {
             key_prefix: fresh_prefix(),
+            // The suite shares two cores with every other test's servers; a racing test's
+            // script can wait its turn longer than the production default of 2 s. Tests of
+            // timeouts set their own.
+            response_timeout: std::time::Duration::from_secs(10),
             ..StoreConfig::default()
         };
         tweak(&mut config);
