@@ -54,14 +54,19 @@ if not buyers then return redis.error_reply('take.lua: bad batch header') end
 -- 1. Parse. Buyer b's first key, first argument, line count and line base (its lines are
 -- base + 1 .. base + n across the batch) are at[4b-3 .. 4b]; qty[line] is each quantity.
 local at, qty = {}, {}
+-- The small counts most headers and quantities hold, by their text: a lookup here costs a
+-- fraction of tonumber(), which parses with strtod.
+local SMALL = {['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7,
+  ['8'] = 8, ['9'] = 9}
+local function count(s) return SMALL[s] or tonumber(s) end
 local feed, alerts, low = KEYS[1 + S_FEED], KEYS[1 + S_ALERTS], KEYS[1 + S_LOW]
 local k, a, base = 1 + S_COUNT, 1 + B_COUNT, 0
 for b = 1, buyers do
-  local n, nrec = tonumber(ARGV[a + A_LINES]), tonumber(ARGV[a + A_RECORD_ARGS])
+  local n, nrec = count(ARGV[a + A_LINES]), count(ARGV[a + A_RECORD_ARGS])
   if not n or n < 1 or not nrec then return redis.error_reply('take.lua: bad header of buyer ' .. b) end
   at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b] = k, a, n, base
   for i = 1, n do
-    local q = tonumber(ARGV[a + A_COUNT + i - 1])
+    local q = count(ARGV[a + A_COUNT + i - 1])
     if not q or q < 1 or not ARGV[a + A_COUNT + n + i - 1] then
       return redis.error_reply('take.lua: bad line ' .. i .. ' of buyer ' .. b)
     end
@@ -87,9 +92,10 @@ local function read_level(key)
     return
   end
   -- What takes see: `available` less the safety stock kept back.
-  avail[key] = tonumber(v[1]) - tonumber(v[6] or '0')
+  avail[key] = v[6] and tonumber(v[1]) - tonumber(v[6]) or tonumber(v[1])
   if v[3] or v[4] then ruled[key] = true end
-  low_t[key] = tonumber(v[3])
+  -- Only when set: even a nil stored under a new key makes the table grow a slot for it.
+  if v[3] then low_t[key] = tonumber(v[3]) end
   -- Preorders on: the limit, or true without one.
   if v[7] then pre[key] = tonumber(v[7]) or true end
   if v[5] then
@@ -341,7 +347,8 @@ local function decide(b)
     end
   end
   -- Taken: later buyers in the batch see what is left.
-  local reply = {'ok'}
+  -- Sized at once for a cart of one line: a table grown slot by slot is rebuilt as it grows.
+  local reply = n == 1 and {'ok', false, false} or {'ok'}
   for i = 1, n do
     local key, q, parts, o = KEYS[k + i - 1], qty[base + i], drawn[base + i], queued[base + i]
     local alloc = ''
@@ -525,8 +532,13 @@ for b = 1, buyers do
       local entry = ARGV[a + A_KIND] .. ' ' .. ARGV[a + A_COUNT + i - 1] .. ' ' .. ARGV[a + A_REFERENCE] ..
         ' ' .. ARGV[a + A_AT_MS]
       if o then entry = entry .. ' po=' .. o[1][1] end
-      local list = table_in(pushes, pushed, log)
-      list[#list + 1] = entry
+      local list = pushes[log]
+      if list then
+        list[#list + 1] = entry
+      else
+        pushes[log] = {entry}
+        pushed[#pushed + 1] = log
+      end
       add(key, 'moved', 1)
       if counted[base + i] then
         redis.call('HINCRBY', key .. ':customers', 'u:' .. users[b], q)
@@ -613,11 +625,23 @@ for _, key in ipairs(relow) do
     if p[2] ~= p[3] and (p[2] < t or p[3] < t) then index_low(relow[key] .. ':at:' .. p[1], sku, p[2], t) end
   end
 end
+-- An integer as Redis's argument text: a Lua number given to redis.call is formatted as a
+-- float ("%.17g"), which costs Redis several times more. Each value is formatted once per
+-- call: most deltas are the same few small numbers.
+local texts = {}
+local function int(n)
+  local text = texts[n]
+  if not text then
+    text = string.format('%d', n)
+    texts[n] = text
+  end
+  return text
+end
 for _, key in ipairs(touched) do
-  if took[key] ~= 0 then redis.call('HINCRBY', key, 'available', -took[key]) end
+  if took[key] ~= 0 then redis.call('HINCRBY', key, 'available', int(-took[key])) end
   for _, field in ipairs(fields) do
     local delta = into[field][key]
-    if delta then redis.call('HINCRBY', key, field, delta) end
+    if delta then redis.call('HINCRBY', key, field, int(delta)) end
   end
 end
 return replies
