@@ -21,10 +21,14 @@
 -- prepended, with alerts.lua's `raise_alerts`.
 -- ARGV: the batch header, then per buyer: its header, q_1..q_n, pin_1..pin_n ('' = not
 --       pinned), then A_RECORD_ARGS arguments: the order JSON, or the reservation's
---       field/value pairs.
+--       field/value pairs, then the optional arguments its A_EXTRAS names, in this order:
+--       'i' (an idempotency key): the request's fingerprint and the stored answer's
+--       lifetime in ms; 'e': its ledger entry; 'a': the admissions its request presented.
+--       A plain purchase has none (A_EXTRAS ''): every argument is a string Redis makes
+--       for every buyer, whether the script reads it or not.
 -- KEYS: the S_* keys every buyer shares (the slot's feed, alert stream and low-stock index),
 --       then per buyer: stock_1..n, history_1..n, then the K_* keys (K_IDEMPOTENCY only
---       when the buyer's A_IDEMPOTENT is '1').
+--       when the buyer's A_EXTRAS has 'i').
 -- Returns one reply per buyer, in order:
 --       {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
 --       | {'insufficient_stock', i, avail, ...} | {'not_on_sale', i, closed, at, now}
@@ -35,7 +39,7 @@
 --
 -- A SKU with sale settings (its stock hash's `sale`: `opens,closes,limit,holds,rate,ttl`,
 -- see crates/ops/src/sale.rs) is gated before its stock is drawn: Redis's clock (TIME)
--- against the window; with a waiting room (rate), the buyer's admissions (A_ADMISSION:
+-- against the window; with a waiting room (rate), the buyer's admissions (extra 'a':
 -- '' when the request presented none, else '+' then ';SKU:UNTIL' per verified admission
 -- of its customer); then the customer's counts in the SKU's `…:customers` hash against
 -- the limits.
@@ -59,6 +63,17 @@ local at, qty = {}, {}
 local SMALL = {['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7,
   ['8'] = 8, ['9'] = 9}
 local function count(s) return SMALL[s] or tonumber(s) end
+-- Where buyer b's optional argument `flag` ('i', 'e' or 'a') is in ARGV, or nil without it.
+-- EXTRA_ARGS (generated with the offsets) is how many arguments each letter brings.
+local function extra(b, flag)
+  local a, n = at[4 * b - 2], at[4 * b - 1]
+  local extras = ARGV[a + A_EXTRAS]
+  local place = extras ~= '' and string.find(extras, flag, 1, true)
+  if not place then return nil end
+  local j = a + A_COUNT + 2 * n + count(ARGV[a + A_RECORD_ARGS])
+  for p = 1, place - 1 do j = j + EXTRA_ARGS[string.sub(extras, p, p)] end
+  return j
+end
 local feed, alerts, low = KEYS[1 + S_FEED], KEYS[1 + S_ALERTS], KEYS[1 + S_LOW]
 local k, a, base = 1 + S_COUNT, 1 + B_COUNT, 0
 for b = 1, buyers do
@@ -74,8 +89,15 @@ for b = 1, buyers do
   end
   base = base + n
   -- K_IDEMPOTENCY is the last key, present only with an idempotency key.
-  k = k + 2 * n + K_IDEMPOTENCY + (ARGV[a + A_IDEMPOTENT] == '1' and 1 or 0)
-  a = a + A_COUNT + 2 * n + nrec
+  local extras, more = ARGV[a + A_EXTRAS], 0
+  if not extras then return redis.error_reply('take.lua: short buyer ' .. b) end
+  for p = 1, #extras do
+    local m = EXTRA_ARGS[string.sub(extras, p, p)]
+    if not m then return redis.error_reply('take.lua: bad extras of buyer ' .. b) end
+    more = more + m
+  end
+  k = k + 2 * n + K_IDEMPOTENCY + (extras ~= '' and string.find(extras, 'i', 1, true) and 1 or 0)
+  a = a + A_COUNT + 2 * n + nrec + more
   if not KEYS[k - 1] or not ARGV[a - 1] then return redis.error_reply('take.lua: short buyer ' .. b) end
 end
 
@@ -214,7 +236,8 @@ local function gate(b, k, a, n, base)
       if s[2] and t >= s[2] then return {'not_on_sale', i, 1, s[2], t} end
     end
   end
-  local admissions = ARGV[a + A_ADMISSION]
+  local j = extra(b, 'a')
+  local admissions = j and ARGV[j] or ''
   for i = 1, n do
     local key = KEYS[k + i - 1]
     local s = sale[key]
@@ -383,7 +406,7 @@ local function decide(b)
 end
 
 -- The answer stored under an idempotency key: the same fields as the Rust side's Receipt.
-local function stored_fields(a, n, reply)
+local function stored_fields(b, a, n, reply)
   local nums, alloc = {}, ''
   if reply[1] == 'ok' then
     for i = 1, n do nums[i] = reply[1 + i] end
@@ -391,7 +414,7 @@ local function stored_fields(a, n, reply)
   else
     for j = 2, #reply do nums[j - 1] = reply[j] end
   end
-  return {'fp', ARGV[a + A_FINGERPRINT], 'ref', ARGV[a + A_REFERENCE], 'exp', ARGV[a + A_EXPIRES_AT],
+  return {'fp', ARGV[extra(b, 'i')], 'ref', ARGV[a + A_REFERENCE], 'exp', ARGV[a + A_EXPIRES_AT],
     'tag', reply[1], 'nums', table.concat(nums, ','), 'attempts', 1, 'conflicts', 0, 'alloc', alloc}
 end
 
@@ -400,12 +423,13 @@ local stored = {}  -- buyer -> the fields to store under its idempotency key
 local answered = {}  -- idempotency key -> the stored fields of an earlier buyer in this batch
 for b = 1, buyers do
   local k, a, n = at[4 * b - 3], at[4 * b - 2], at[4 * b - 1]
-  local idem = ARGV[a + A_IDEMPOTENT] == '1' and KEYS[k + 2 * n + K_IDEMPOTENCY]
+  local extras = ARGV[a + A_EXTRAS]
+  local idem = extras ~= '' and string.find(extras, 'i', 1, true) and KEYS[k + 2 * n + K_IDEMPOTENCY]
   local reply = nil
   if idem then
     local earlier = answered[idem]
     local fp = earlier and earlier[2] or redis.call('HGET', idem, 'fp')
-    if fp and fp ~= ARGV[a + A_FINGERPRINT] then
+    if fp and fp ~= ARGV[extra(b, 'i')] then
       reply = {'key_reused'}
     elseif fp then
       reply = {'replay'}
@@ -415,7 +439,7 @@ for b = 1, buyers do
   if not reply then
     reply = decide(b)
     if idem then
-      stored[b] = stored_fields(a, n, reply)
+      stored[b] = stored_fields(b, a, n, reply)
       answered[idem] = stored[b]
     end
   end
@@ -504,7 +528,7 @@ end
 for b = 1, buyers do
   local k, a, n, base = at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b]
   if replies[b][1] == 'ok' then
-    local dest, named = ARGV[a + A_DESTINATION], false
+    local dest, named = ARGV[a + A_MODE] == 'order' and 'sold' or 'reserved', false
     for i = 1, n do
       local key, q, o = KEYS[k + i - 1], qty[base + i], queued[base + i]
       local parts = drawn[base + i]
@@ -579,15 +603,16 @@ for b = 1, buyers do
       end
       if #skus > 0 then redis.call('HSET', record, 'counted', table.concat(skus, ',')) end
     end
-    local entry = ARGV[a + A_ENTRY]
-    if entry ~= '' then
+    local j = ARGV[a + A_EXTRAS] ~= '' and extra(b, 'e')
+    local entry = j and ARGV[j]
+    if entry then
       redis.call('XADD', feed, '*', 'e', named and splice(entry, base, n) or entry)
     end
   end
   if stored[b] then
     -- The stored answer carries the allocations, as the reply does.
     redis.call('HSET', KEYS[k + 2 * n + K_IDEMPOTENCY], unpack(stored[b]))
-    redis.call('PEXPIRE', KEYS[k + 2 * n + K_IDEMPOTENCY], ARGV[a + A_RETENTION_MS])
+    redis.call('PEXPIRE', KEYS[k + 2 * n + K_IDEMPOTENCY], ARGV[extra(b, 'i') + 1])
   end
 end
 -- Each purchase order the batch's preorders queued on, written once, as they left it.

@@ -7,7 +7,7 @@
 //! over its lists.
 
 use super::super::alerts::with_alerts;
-use super::lua_layout::{BatchArg, BatchKey, BuyerArg, BuyerKey, layout_header};
+use super::lua_layout::{BatchArg, BatchKey, BuyerArg, BuyerKey, Extras, layout_header};
 use super::receipt::{Outcome, Receipt};
 use super::{Record, Take};
 use crate::convert;
@@ -205,30 +205,23 @@ impl Take {
             Record::Reservation { fields, .. } => ("reservation", 2 * fields.len()),
         };
         let idem = self.idem.as_ref().map(|a| a.script_args());
-        let (fp, retention) = idem.map_or(("", 0), |(_, fp, retention)| (fp, retention));
-        // Empty, with no allocation, unless the request presented an admission.
-        let admission = self.store.admissions().map_or_else(String::new, |a| {
-            let mut text = String::from("+");
-            for (sku, until) in &a.valid {
-                text.push_str(&format!(";{sku}:{until}"));
-            }
-            text
-        });
+        let entry = self.entry.as_deref().filter(|e| !e.is_empty());
+        let admissions = self.store.admissions();
+        let extras = Extras {
+            idempotency: idem.is_some(),
+            entry: entry.is_some(),
+            admission: admissions.is_some(),
+        };
         for arg in BuyerArg::ALL {
             call.arg(match arg {
                 BuyerArg::Lines => Arg::Int(convert::i64_of(lines.len())),
-                BuyerArg::Idempotent => Arg::Int(i64::from(self.idem.is_some())),
+                BuyerArg::Extras => Arg::Str(extras.flags()),
                 BuyerArg::RecordArgs => Arg::Int(convert::i64_of(record_args)),
-                BuyerArg::Destination => Arg::Str(self.destination()),
                 BuyerArg::Kind => Arg::Str(self.kind.as_str()),
                 BuyerArg::Reference => Arg::Id(self.reference),
                 BuyerArg::AtMs => Arg::Int(self.at_ms),
                 BuyerArg::Mode => Arg::Str(mode),
                 BuyerArg::ExpiresAt => Arg::Int(self.expires_at()),
-                BuyerArg::Fingerprint => Arg::Str(fp),
-                BuyerArg::RetentionMs => Arg::Int(convert::i64_of(retention)),
-                BuyerArg::Entry => Arg::Str(self.entry.as_deref().unwrap_or("")),
-                BuyerArg::Admission => Arg::Str(admission.as_str()),
             });
         }
         for line in lines {
@@ -241,6 +234,21 @@ impl Take {
             Record::Order { json, .. } => call.arg(json),
             Record::Reservation { fields, .. } => call.arg(fields),
         };
+        // The extras, in the order their letters name them.
+        if let Some((_, fingerprint, retention)) = idem {
+            call.arg(fingerprint).arg(convert::i64_of(retention));
+        }
+        if let Some(entry) = entry {
+            call.arg(entry);
+        }
+        if let Some(a) = admissions {
+            // '+' says the request presented admissions, even when none of them is valid.
+            let mut text = String::from("+");
+            for (sku, until) in &a.valid {
+                text.push_str(&format!(";{sku}:{until}"));
+            }
+            call.arg(text);
+        }
     }
 
     fn script_receipt(&self, reply: Vec<Value>) -> Result<Receipt, Error> {

@@ -55,31 +55,54 @@ layout! {
     enum BuyerArg, count "A_COUNT" {
         /// Its lines, n.
         Lines = "A_LINES",
-        /// `1` when it has an idempotency key (one more key), else `0`.
-        Idempotent = "A_IDEMPOTENT",
-        /// How many record arguments end its arguments.
+        /// The optional arguments that follow its record arguments ([`Extras`]): '' for a
+        /// plain take.
+        Extras = "A_EXTRAS",
+        /// How many record arguments follow its lines.
         RecordArgs = "A_RECORD_ARGS",
-        /// `sold` or `reserved`.
-        Destination = "A_DESTINATION",
         /// The movement kind.
         Kind = "A_KIND",
         /// The order or reservation id.
         Reference = "A_REFERENCE",
         /// When, epoch ms.
         AtMs = "A_AT_MS",
-        /// `order` or `reservation`.
+        /// `order` (its units go to `sold`) or `reservation` (to `reserved`).
         Mode = "A_MODE",
         /// The reservation's deadline (0 for an order).
         ExpiresAt = "A_EXPIRES_AT",
-        /// The request's fingerprint ('' without a key).
-        Fingerprint = "A_FINGERPRINT",
-        /// How long the stored answer lives, ms.
-        RetentionMs = "A_RETENTION_MS",
-        /// Its ledger entry, or '' with the ledger off.
-        Entry = "A_ENTRY",
-        /// The admissions its request presented: '' for none, else '+' then ';SKU:UNTIL'
-        /// for each verified admission of its customer.
-        Admission = "A_ADMISSION",
+    }
+}
+
+/// Which optional arguments follow a buyer's record arguments: its `A_EXTRAS` names them,
+/// one letter each, in the order they come. A plain purchase has none; passing an empty
+/// string for each instead costs Redis an argument to parse and a Lua string to make, per
+/// buyer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Extras {
+    /// `i`: the request's fingerprint, then how long its stored answer lives (ms).
+    pub(super) idempotency: bool,
+    /// `e`: its ledger entry.
+    pub(super) entry: bool,
+    /// `a`: the admissions its request presented.
+    pub(super) admission: bool,
+}
+
+impl Extras {
+    /// Each letter, in the order its arguments come, with how many arguments it brings.
+    const LETTERS: [(char, usize); 3] = [('i', 2), ('e', 1), ('a', 1)];
+
+    /// The letters of `A_EXTRAS`.
+    pub(super) fn flags(self) -> &'static str {
+        match (self.idempotency, self.entry, self.admission) {
+            (false, false, false) => "",
+            (true, false, false) => "i",
+            (false, true, false) => "e",
+            (false, false, true) => "a",
+            (true, true, false) => "ie",
+            (true, false, true) => "ia",
+            (false, true, true) => "ea",
+            (true, true, true) => "iea",
+        }
     }
 }
 
@@ -103,9 +126,12 @@ layout! {
 pub(super) const LINE_QUANTITY: &str = ",\"quantity\":";
 
 /// The script's offsets, as Lua locals: each slot's 0-based offset in its part, and each
-/// part's slot count; and the text that marks a line's quantity ([`LINE_QUANTITY`]).
+/// part's slot count; the text that marks a line's quantity ([`LINE_QUANTITY`]); and how
+/// many arguments each letter of [`Extras`] brings (`EXTRA_ARGS`).
 pub(super) fn layout_header() -> String {
     let mut out = format!("local LINE_QUANTITY = '{LINE_QUANTITY}'\n");
+    let letters: Vec<String> = Extras::LETTERS.iter().map(|(c, n)| format!("{c} = {n}")).collect();
+    out.push_str(&format!("local EXTRA_ARGS = {{{}}}\n", letters.join(", ")));
     for (names, count) in [
         (BatchKey::LUA, BatchKey::COUNT),
         (BatchArg::LUA, BatchArg::COUNT),
@@ -223,7 +249,32 @@ mod tests {
             header.contains("local S_FEED, S_ALERTS, S_LOW = 0, 1, 2\nlocal S_COUNT = 3\n"),
             "{header}"
         );
-        assert!(header.contains("local A_COUNT = 13\n"), "{header}");
+        assert!(header.contains("local A_COUNT = 8\n"), "{header}");
         assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
+        assert!(
+            header.contains("local EXTRA_ARGS = {i = 2, e = 1, a = 1}\n"),
+            "{header}"
+        );
+    }
+
+    /// Every combination of extras names its letters once each, in the order their
+    /// arguments come, and a plain take names none.
+    #[test]
+    fn extras_name_their_arguments_in_order() {
+        assert_eq!(Extras::default().flags(), "");
+        let order: String = Extras::LETTERS.iter().map(|(c, _)| *c).collect();
+        for bits in 0..8u8 {
+            let extras = Extras {
+                idempotency: bits & 1 != 0,
+                entry: bits & 2 != 0,
+                admission: bits & 4 != 0,
+            };
+            let expected: String = order
+                .chars()
+                .zip([extras.idempotency, extras.entry, extras.admission])
+                .filter_map(|(c, on)| on.then_some(c))
+                .collect();
+            assert_eq!(extras.flags(), expected);
+        }
     }
 }
