@@ -52,6 +52,10 @@
 -- flat array, levels in per-batch maps, and the locations' tables exist only for SKUs that
 -- have named locations.
 
+-- The globals read for every buyer, as locals: reading a global is a lookup in the globals'
+-- table each time, a local is a register.
+local KEYS, ARGV, redis, string, tonumber, ipairs, unpack = KEYS, ARGV, redis, string, tonumber, ipairs, unpack
+
 local buyers, maxlen = tonumber(ARGV[1 + B_BUYERS]), tonumber(ARGV[1 + B_MAXLEN])
 if not buyers then return redis.error_reply('take.lua: bad batch header') end
 
@@ -63,6 +67,15 @@ local at, qty = {}, {}
 local SMALL = {['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7,
   ['8'] = 8, ['9'] = 9}
 local function count(s) return SMALL[s] or tonumber(s) end
+-- An integer as Redis's argument text: a Lua number given to redis.call is formatted as a
+-- float ("%.17g"), which costs Redis several times more. Each value is formatted once per
+-- call (`texts[n] or int(n)`): most deltas are the same few small numbers.
+local texts = {}
+local function int(n)
+  local text = string.format('%d', n)
+  texts[n] = text
+  return text
+end
 -- Where buyer b's optional argument `flag` ('i', 'e' or 'a') is in ARGV, or nil without it.
 -- EXTRA_ARGS (generated with the offsets) is how many arguments each letter brings.
 local function extra(b, flag)
@@ -77,11 +90,13 @@ end
 local feed, alerts, low = KEYS[1 + S_FEED], KEYS[1 + S_ALERTS], KEYS[1 + S_LOW]
 local k, a, base = 1 + S_COUNT, 1 + B_COUNT, 0
 for b = 1, buyers do
-  local n, nrec = count(ARGV[a + A_LINES]), count(ARGV[a + A_RECORD_ARGS])
+  local n, nrec = ARGV[a + A_LINES], ARGV[a + A_RECORD_ARGS]
+  n, nrec = SMALL[n] or tonumber(n), SMALL[nrec] or tonumber(nrec)
   if not n or n < 1 or not nrec then return redis.error_reply('take.lua: bad header of buyer ' .. b) end
   at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b] = k, a, n, base
   for i = 1, n do
-    local q = count(ARGV[a + A_COUNT + i - 1])
+    local q = ARGV[a + A_COUNT + i - 1]
+    q = SMALL[q] or tonumber(q)
     if not q or q < 1 or not ARGV[a + A_COUNT + n + i - 1] then
       return redis.error_reply('take.lua: bad line ' .. i .. ' of buyer ' .. b)
     end
@@ -512,15 +527,21 @@ local function table_in(map, order, key)
 end
 local function add(key, field, delta)
   if ruled[key] then
-    redis.call('HINCRBY', key, field, delta)
+    redis.call('HINCRBY', key, field, texts[delta] or int(delta))
   elseif field == 'available' then
-    if not took[key] then
-      took[key] = 0
+    local t = took[key]
+    if not t then
+      t = 0
       touched[#touched + 1] = key
     end
-    took[key] = took[key] - delta
+    took[key] = t - delta
   else
-    local sums = table_in(into, fields, field)
+    local sums = into[field]
+    if not sums then
+      sums = {}
+      into[field] = sums
+      fields[#fields + 1] = field
+    end
     sums[key] = (sums[key] or 0) + delta
   end
 end
@@ -650,23 +671,12 @@ for _, key in ipairs(relow) do
     if p[2] ~= p[3] and (p[2] < t or p[3] < t) then index_low(relow[key] .. ':at:' .. p[1], sku, p[2], t) end
   end
 end
--- An integer as Redis's argument text: a Lua number given to redis.call is formatted as a
--- float ("%.17g"), which costs Redis several times more. Each value is formatted once per
--- call: most deltas are the same few small numbers.
-local texts = {}
-local function int(n)
-  local text = texts[n]
-  if not text then
-    text = string.format('%d', n)
-    texts[n] = text
-  end
-  return text
-end
 for _, key in ipairs(touched) do
-  if took[key] ~= 0 then redis.call('HINCRBY', key, 'available', int(-took[key])) end
+  local d = -took[key]
+  if d ~= 0 then redis.call('HINCRBY', key, 'available', texts[d] or int(d)) end
   for _, field in ipairs(fields) do
     local delta = into[field][key]
-    if delta then redis.call('HINCRBY', key, field, int(delta)) end
+    if delta then redis.call('HINCRBY', key, field, texts[delta] or int(delta)) end
   end
 end
 return replies
