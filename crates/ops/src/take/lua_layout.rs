@@ -4,7 +4,9 @@
 //! fills each slot through an exhaustive `match` over the same lists. Neither side can add, drop
 //! or reorder a slot without the other following: the tests below check that the script
 //! names only declared slots, and every declared one, and hold the JSON the script splices
-//! into to [`LINE_QUANTITY`].
+//! into to [`LINE_QUANTITY`]. A buyer's optional arguments come after its record ones, named
+//! by the letters of its `A_EXTRAS` ([`Extras`]); how many arguments each letter brings is
+//! generated into the script the same way.
 
 /// Declares one part of the script's layout: an enum of its slots in order, and the Lua
 /// name of each slot's offset. The script's offsets are generated from `LUA`.
