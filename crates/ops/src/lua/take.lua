@@ -536,12 +536,7 @@ local function add(key, field, delta)
     end
     took[key] = t - delta
   else
-    local sums = into[field]
-    if not sums then
-      sums = {}
-      into[field] = sums
-      fields[#fields + 1] = field
-    end
+    local sums = table_in(into, fields, field)
     sums[key] = (sums[key] or 0) + delta
   end
 end
