@@ -178,9 +178,12 @@ pub async fn serve_store(redis: TestRedis, store: Inventory, options: AppOptions
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     // Idle connections are dropped before the server's 5 s keep-alive closes them, so a
     // request never races the server closing the connection it was sent on.
+    // No request waits forever: one that hangs fails its test, by name, instead of hanging
+    // the whole run. Far longer than any test's request needs.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(600)
         .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .timeout(std::time::Duration::from_secs(120))
         .build()
         .unwrap();
     // Ready once it answers: what `serve` does before its first request (the catalog's
