@@ -90,13 +90,11 @@ end
 local feed, alerts, low = KEYS[1 + S_FEED], KEYS[1 + S_ALERTS], KEYS[1 + S_LOW]
 local k, a, base = 1 + S_COUNT, 1 + B_COUNT, 0
 for b = 1, buyers do
-  local n, nrec = ARGV[a + A_LINES], ARGV[a + A_RECORD_ARGS]
-  n, nrec = SMALL[n] or tonumber(n), SMALL[nrec] or tonumber(nrec)
+  local n, nrec = count(ARGV[a + A_LINES]), count(ARGV[a + A_RECORD_ARGS])
   if not n or n < 1 or not nrec then return redis.error_reply('take.lua: bad header of buyer ' .. b) end
   at[4 * b - 3], at[4 * b - 2], at[4 * b - 1], at[4 * b] = k, a, n, base
   for i = 1, n do
-    local q = ARGV[a + A_COUNT + i - 1]
-    q = SMALL[q] or tonumber(q)
+    local q = count(ARGV[a + A_COUNT + i - 1])
     if not q or q < 1 or not ARGV[a + A_COUNT + n + i - 1] then
       return redis.error_reply('take.lua: bad line ' .. i .. ' of buyer ' .. b)
     end
