@@ -19,7 +19,7 @@ macro_rules! time_ordered_id {
 
         impl $name {
             /// A fresh UUIDv7 whose low 14 bits name the Redis Cluster slot its record lives
-            /// in (see [`crate::keys`]). Every other bit after the 48-bit millisecond
+            /// in (see the core crate's `keys` module). Every other bit after the 48-bit millisecond
             /// timestamp (less the version and variant) is random: 60 bits, no counter, so
             /// one id tells nothing about its neighbours. Ids still sort by creation time to
             /// the millisecond; within one, their order is random.

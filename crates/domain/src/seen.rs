@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 use std::collections::HashSet;
 use std::hash::Hash;
 
-/// Names kept inline while there are few; past [`Seen::FEW`] they move to a set, so a
+/// Names kept inline while there are few; past `Seen::FEW` they move to a set, so a
 /// request that sends thousands of distinct names stays linear.
 #[derive(Debug)]
 pub struct Seen<T: Eq + Hash> {

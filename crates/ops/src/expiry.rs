@@ -2,7 +2,7 @@
 //!
 //! A hold is indexed in a ZSET of its own cluster slot, scored by `expires_at`, because the
 //! index is written in the hold's own transaction. Two small keys steer the workers to the
-//! slots that matter (see [`crate::keys`]):
+//! slots that matter (see the core crate's `keys` module):
 //! - the set of listed slots, which a slot joins *before* its first hold, so it is never
 //!   missing a slot with holds;
 //! - the schedule (`expiry:due`), lowered to each hold's deadline *after* it commits, in

@@ -1,5 +1,5 @@
 //! The one-time conversion of movement streams (the layout of earlier versions, one stream per SKU,
-//! about 4.7 KB each at rest) into history lists ([`crate::ops::movements`]). `serve` runs
+//! about 4.7 KB each at rest) into history lists ([`crate::movements`]). `serve` runs
 //! it before its first request, once per store, as it backfills the catalog.
 
 use crate::Inventory;

@@ -227,7 +227,7 @@ impl Turn {
 /// Runs an admin write at most once per Idempotency-Key (`scope` names the endpoint and its
 /// path): the first call runs `write` and stores its answer, refusals (4xx) included; a
 /// repeat with the same fingerprint gets that answer back, one with another fingerprint
-/// `422 idempotency_key_reused`. Repeats that race take [`Turn`]s, so exactly one runs. A
+/// `422 idempotency_key_reused`. Repeats that race take `Turn`s, so exactly one runs. A
 /// failure of our own (5xx) is not stored: the repeat runs again.
 ///
 /// Unlike a take, the answer is stored just after the effect, not in its transaction: a

@@ -289,7 +289,7 @@ impl Level {
         Draw::Short(quantity - left)
     }
 
-    /// A line the shelf cannot cover, as a preorder ([`PurchaseOrder::draw`]).
+    /// A line the shelf cannot cover, as a preorder (`PurchaseOrder::draw`).
     pub fn draw_preorder(&self, quantity: i64, pin: Option<&Location>) -> Option<Allocation> {
         PurchaseOrder::draw(&self.orders, self.preorders?, self.totals.preordered, quantity, pin)
     }

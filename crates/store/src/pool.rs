@@ -22,7 +22,7 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// A pool of dedicated connections to one server.
 pub(crate) type Pool = deadpool::managed::Pool<Manager>;
-/// A connection borrowed from a [`Pool`].
+/// A connection borrowed from a `Pool`.
 pub type Pooled = deadpool::managed::Object<Manager>;
 
 /// deadpool-redis's manager for making connections, without its per-loan round trip.

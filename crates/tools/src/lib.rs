@@ -1,6 +1,6 @@
 //! # stockwatch-tools: measure it
 //!
-//! - [`bench`]: the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`);
+//! - [`bench`](mod@bench): the benchmark harness (`stockwatch bench`, `bench sweep`, `cargo bench`);
 //! - [`soak`]: the long mixed-workload run against a server (`stockwatch soak`);
 //! - [`plot`]: pictures of races and sweeps (SVG).
 //!

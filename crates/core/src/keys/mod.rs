@@ -273,7 +273,7 @@ impl Keys {
         format!("{}:ledger:dirty", self.prefix)
     }
 
-    /// The stock alerts raised in one slot ([`crate::store::Store::feed_slot`]), beside the
+    /// The stock alerts raised in one slot (`Store::feed_slot` in the store crate), beside the
     /// SKUs whose changes raise them, so an alert commits with its change.
     pub fn alerts(&self, slot: u16) -> String {
         format!("{}:alerts:{{{}}}", self.prefix, tag_for(slot))

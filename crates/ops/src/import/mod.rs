@@ -91,7 +91,7 @@ impl Summary {
 }
 
 /// Feeds rows to the store a chunk at a time, in a pipeline: while one chunk commits, the
-/// ones after it (up to [`IN_FLIGHT`] in all) are read and name their SKUs (catalog, alert
+/// ones after it (up to `IN_FLIGHT` in all) are read and name their SKUs (catalog, alert
 /// list). Chunks commit one after another, so the rows of a SKU land in file order.
 pub struct Loader {
     store: Inventory,

@@ -1,5 +1,5 @@
-//! What handlers take from a request: the app's state (the caller's proof is in [`super::auth`]), the typed JSON
-//! body (in [`super::body`]), the strategy, the Idempotency-Key, and path and query parameters. Each refusal is a
+//! What handlers take from a request: the app's state (the caller's proof is in `auth`), the typed JSON
+//! body (in `body`), the strategy, the Idempotency-Key, and path and query parameters. Each refusal is a
 //! contract error, so handlers only ever see checked input.
 
 pub use super::body::{BODY_LIMIT, JsonBody, NoBody, strict_json};

@@ -1,7 +1,7 @@
 //! Logging setup: `tracing` to stderr, level from `RUST_LOG` (default [`DEFAULT_FILTER`]), either as
 //! human-readable lines or as JSON lines (`--log-format json`) for log shippers.
 //!
-//! Lines go through [`writer`]: a request's thread appends its line to a buffer in memory,
+//! Lines go through `writer`: a request's thread appends its line to a buffer in memory,
 //! and one thread of their own writes them out a burst at a time (lines are dropped, and
 //! counted, rather than stall checkout should stderr block). Colour codes are written only
 //! when stderr is a terminal, so files and log shippers get plain text.

@@ -3,12 +3,12 @@
 //!
 //! Operations report a change only after their transaction committed, so an aborted attempt
 //! never shows up. Two tasks per process carry it:
-//! - the **outbox** ([`outbox`]) takes this process's changes in the order they were
+//! - the **outbox** (`outbox`) takes this process's changes in the order they were
 //!   reported, reads the new stock of their SKUs (once per SKU per batch) and publishes the
 //!   events on Redis: `PUBLISH` on one server; on a cluster, sharded `SPUBLISH` on one of
 //!   [`crate::keys::EVENT_SHARDS`] channels chosen by the SKU's slot, so the feed's traffic
 //!   spreads over the masters with the stock;
-//! - the **inbox** ([`inbox`]) subscribes (`SUBSCRIBE` / `SSUBSCRIBE`, RESP3 pushes),
+//! - the **inbox** (`inbox`) subscribes (`SUBSCRIBE` / `SSUBSCRIBE`, RESP3 pushes),
 //!   broadcasts what any process published to this process's subscribers and, after it
 //!   reconnects, re-reads the stock of every SKU it has shown, so a gap never leaves a
 //!   stale number on screen.
@@ -168,7 +168,7 @@ impl Events {
     /// A new subscription to every process's changes. The first one starts the inbox (on
     /// the current runtime; it ends when the store is dropped). Waits, up to the response
     /// timeout, until the inbox is subscribed on Redis and every outbox knows it (a moment
-    /// more: [`listeners`]), so that what commits after this returns is seen; if Redis is
+    /// more: `listeners`), so that what commits after this returns is seen; if Redis is
     /// down, the subscription starts empty and catches up.
     pub async fn subscribe(&self) -> broadcast::Receiver<StockEvent> {
         let receiver = self.feed.subscribe();
@@ -185,7 +185,7 @@ impl Events {
     }
 
     /// Queues a committed change for publishing, unless no process follows the feed
-    /// ([`listeners`]: the outbox's last publish, a moment ago, reached no subscriber).
+    /// (`listeners`: the outbox's last publish, a moment ago, reached no subscriber).
     /// The change is built only then: a take with nobody listening copies nothing.
     pub fn changed(&self, change: impl FnOnce() -> Change) {
         if !self.publish || self.listeners.nobody() {

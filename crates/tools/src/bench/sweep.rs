@@ -1,6 +1,6 @@
 //! `stockwatch bench sweep`: the workload over a grid of concurrency × jitter × base × cap
 //! (and strategy), written as CSV and plotted, so retry settings are chosen from
-//! measurements; [`recommend`] picks the fastest settings that keep p99 under a target.
+//! measurements; [`recommend()`](super::recommend::recommend) picks the fastest settings that keep p99 under a target.
 
 use super::{Driver, StrategyResult, Workload, run_strategy};
 use crate::ToolError;
