@@ -55,6 +55,7 @@ mod saga;
 mod scans;
 mod security;
 mod server;
+mod settings_mark;
 mod shared_writes;
 mod soak;
 mod stockroom;

@@ -9,6 +9,7 @@ use crate::store::Store;
 use crate::take::batch::Combiner;
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A [`Store`] with the operations' per-process state. Cheap to clone; make one per
 /// process (from its store) and share it: two inventories on one store would keep two
@@ -30,6 +31,9 @@ struct State {
     alerts: Follower,
     /// Conflicts per SKU, for the `contention` alert.
     contention: ContentionWatch,
+    /// Whether the store is known to carry the settings mark (`settings_mark`): set by
+    /// `ops::upgrade`, never unset.
+    settings_marked: AtomicBool,
 }
 
 impl Inventory {
@@ -99,6 +103,16 @@ impl Inventory {
 
     pub(crate) fn contention(&self) -> &ContentionWatch {
         &self.state.contention
+    }
+
+    /// Whether a take may read a SKU's settings only where it carries the settings mark.
+    pub(crate) fn settings_marked(&self) -> bool {
+        self.state.settings_marked.load(Ordering::Relaxed)
+    }
+
+    /// The store carries the settings mark (`settings_mark::upgrade` saw it done).
+    pub(crate) fn settings_are_marked(&self) {
+        self.state.settings_marked.store(true, Ordering::Relaxed);
     }
 }
 

@@ -22,6 +22,9 @@
 //! entry and `alerts/` the alert check to the same MULTI or script.
 //! `answered.rs` turns the run into the caller's answer (a commit, a replay, a refusal)
 //! and reports it: metrics, and a stock event when it committed.
+//!
+//! `upgrade.rs` runs the one-time conversions of stores earlier versions wrote; one of
+//! them, `settings_mark.rs`, lets a `lua` take skip the settings of a SKU that has none.
 
 #![recursion_limit = "256"]
 
@@ -69,6 +72,7 @@ mod sell;
 mod set_preorders;
 mod set_sale;
 mod set_stock;
+pub mod settings_mark;
 mod stockroom;
 mod take;
 mod transfer;

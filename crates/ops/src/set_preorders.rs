@@ -7,6 +7,7 @@ use crate::domain::Sku;
 use crate::error::Error;
 use crate::level::{Level, Preorders};
 use crate::read_stock;
+use crate::settings_mark;
 use crate::txn::{Optimistic, Plan};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -67,6 +68,9 @@ impl Optimistic for SetPreorders<'_> {
                 .arg(&key)
                 .arg(Preorders::FIELD)
                 .arg(p.encode())
+                // With the settings mark, so that a `lua` take reads the setting.
+                .arg(settings_mark::FIELD)
+                .arg(1)
                 .to_owned(),
         };
         Ok(Plan {

@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::level::Level;
 use crate::read_stock;
 use crate::sale::{FIELD, Sale, SaleChange};
+use crate::settings_mark;
 use crate::txn::{Optimistic, Plan};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -73,7 +74,14 @@ impl Optimistic for SetSale<'_> {
         let key = self.store.keys().stock(self.sku);
         let write = match sale.is_empty() {
             true => redis::cmd("HDEL").arg(&key).arg(FIELD).to_owned(),
-            false => redis::cmd("HSET").arg(&key).arg(FIELD).arg(sale.encode()).to_owned(),
+            // With the settings mark, so that a `lua` take reads the sale.
+            false => redis::cmd("HSET")
+                .arg(&key)
+                .arg(FIELD)
+                .arg(sale.encode())
+                .arg(settings_mark::FIELD)
+                .arg(1)
+                .to_owned(),
         };
         Ok(Plan {
             writes: vec![write],

@@ -5,7 +5,7 @@
 use super::alerts::crossing_cmd;
 use super::level::{Level, MAX_LOCATIONS, Place, field_at};
 use super::movements::{BORN, BORN_IN_LIST, born_entry, record_cmds};
-use super::{Stock, admin_entry, now_ms, read_stock};
+use super::{Stock, admin_entry, now_ms, read_stock, settings_mark};
 use crate::Inventory;
 use crate::domain::EntryKind;
 use crate::domain::{InvalidInput, Location, Reference, Sku};
@@ -187,8 +187,16 @@ impl<'a> Change<'a> {
         self.edits += 1;
     }
 
-    /// Sets fields of the stock hash: in the new SKU's one `HSET`, or by an `HSET` of their own.
-    fn hset(&mut self, fields: Vec<(String, String)>) {
+    /// Sets fields of the stock hash: in the new SKU's one `HSET`, or by an `HSET` of their own;
+    /// a setting with the settings mark, in the same `HSET` (no state kept, so a step
+    /// undone by `apply_row` takes its mark with it).
+    fn hset(&mut self, mut fields: Vec<(String, String)>) {
+        if fields
+            .iter()
+            .any(|(f, _)| settings_mark::SETTINGS.contains(&f.as_str()))
+        {
+            fields.push((settings_mark::FIELD.to_owned(), "1".to_owned()));
+        }
         match &mut self.fresh {
             Some(fresh) => {
                 for (field, value) in fields {
@@ -210,7 +218,12 @@ impl<'a> Change<'a> {
         });
         match counted {
             Some(value) => self.hset(vec![(field, value.to_string())]),
-            None => self.push(redis::cmd("HINCRBY").arg(&self.key).arg(field).arg(by).to_owned()),
+            None => {
+                if settings_mark::SETTINGS.contains(&field.as_str()) {
+                    self.push(settings_mark::cmd(&self.key));
+                }
+                self.push(redis::cmd("HINCRBY").arg(&self.key).arg(field).arg(by).to_owned());
+            }
         }
     }
 

@@ -19,6 +19,13 @@ pub async fn upgrade(store: &Inventory) {
         Ok(converted) => tracing::info!(converted, "movement streams converted to history lists"),
         Err(e) => tracing::warn!(error = %e, "movement history upgrade failed; the next start tries again"),
     }
+    // SKUs with settings from before the settings mark get it; until then, takes read every
+    // setting of every SKU.
+    match crate::settings_mark::upgrade(store).await {
+        Ok(0) => {}
+        Ok(marked) => tracing::info!(marked, "SKUs with settings marked"),
+        Err(e) => tracing::warn!(error = %e, "settings mark upgrade failed; the next start tries again"),
+    }
     // SKUs with thresholds from before the low-stock index join it.
     match crate::alerts::backfill_low_stock(store).await {
         Ok(0) => {}

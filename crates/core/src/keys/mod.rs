@@ -4,12 +4,13 @@
 //!
 //! | key | type | holds | slot |
 //! |---|---|---|---|
-//! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received`; per location `…@L`, `locs`, `priority@L`; alert rules; `born` (the creating movement) and `moved` (movements in the history list) | the SKU's |
+//! | `sw:sku:{SKU}` | hash | `available`, `reserved`, `sold`, `received`; per location `…@L`, `locs`, `priority@L`; alert rules; `born` (the creating movement) and `moved` (movements in the history list); `opt`, the settings mark | the SKU's |
 //! | `sw:sku:{SKU}:history` | list | the SKU's later movements, newest first, capped by LTRIM (`crate::ops::movements` has the entry format) | the SKU's |
 //! | `sw:sku:{SKU}:customers` | hash | for a SKU with a per-customer limit: `u:USER` units a customer took, `h:USER` their active holds (`crate::ops::sale`) | the SKU's |
 //! | `sw:sku:{SKU}:queue` | zset | a waiting room's tickets: early arrivals at random places below 1, later ones at the instant they are admitted (ms) (`crate::ops::queue`) | the SKU's |
 //! | `sw:sku:{SKU}:tickets` | hash | `u:USER` → the customer's ticket, `t:TICKET` → its customer, `last` → the latest admission instant | the SKU's |
 //! | `sw:history:upgraded` | string | set once the movement streams of earlier versions (`sw:sku:{SKU}:moves`) were converted | its own |
+//! | `sw:settings:marked` | string | set once every SKU with a setting carries `opt` in its stock hash (`crate::ops::settings_mark`) | its own |
 //! | `sw:order:{T}:ID` | string | the order as JSON | the id's |
 //! | `sw:resv:{T}:ID` | hash | a reservation | the id's |
 //! | `sw:returned:{T}:ID` | string | set once slot T's lines of return ID (of a cross-slot order) were put back, in the same MULTI (`crate::ops::after_sale`) | T |
@@ -60,6 +61,7 @@ use crate::domain::{CartItems, ID_TEXT, OrderId, RecordId, ReservationId, Return
 use sha2::{Digest, Sha256};
 
 mod slots;
+mod upgrades;
 pub use slots::{slot_of, tag_for};
 
 /// Redis Cluster's hash slots.
@@ -134,22 +136,6 @@ impl Keys {
     /// Who holds which ticket of a SKU's waiting room, and its latest admission instant.
     pub fn tickets(&self, sku: &Sku) -> String {
         format!("{}:sku:{{{sku}}}:tickets", self.prefix)
-    }
-
-    /// A SCAN pattern matching the movement streams of earlier versions, which
-    /// `ops::history_upgrade` converts to history lists.
-    pub fn old_movements_pattern(&self) -> String {
-        format!("{}:sku:{{*}}:moves", self.prefix)
-    }
-
-    /// The SKU whose old movement stream `key` is.
-    pub fn sku_of_old_movements_key(&self, key: &str) -> Option<Sku> {
-        self.sku_of_stock_key(key.strip_suffix(":moves")?)
-    }
-
-    /// Set once every old movement stream was converted (`ops::history_upgrade`).
-    pub fn history_upgraded(&self) -> String {
-        format!("{}:history:upgraded", self.prefix)
     }
 
     /// A SCAN pattern matching every stock key and nothing else.
@@ -292,18 +278,6 @@ impl Keys {
         format!("{}:catalog:{{catalog}}:page:", self.prefix)
     }
 
-    /// Set once the catalog holds every SKU that existed before it did (see
-    /// `ops::catalog::backfill`).
-    pub fn catalog_complete(&self) -> String {
-        format!("{}:catalog:{{catalog}}:complete", self.prefix)
-    }
-
-    /// The catalog of earlier versions, one sorted set of every name (about 110 bytes a
-    /// SKU); the backfill builds the paged one and deletes it.
-    pub fn old_catalog(&self) -> String {
-        format!("{}:catalog", self.prefix)
-    }
-
     /// SKUs with alert rules, added when their rules are set.
     pub fn alert_skus(&self) -> String {
         format!("{}:alerts:skus", self.prefix)
@@ -355,12 +329,6 @@ impl Keys {
     /// SKU's threshold is set.
     pub fn low_stock_slots(&self) -> String {
         format!("{}:alerts:low:slots", self.prefix)
-    }
-
-    /// Set once every SKU that had a threshold before the index existed was indexed, and
-    /// every SKU with alerts has its slot listed (the value says which version did it).
-    pub fn low_stock_complete(&self) -> String {
-        format!("{}:alerts:low:complete", self.prefix)
     }
 
     /// Per SKU retired in one slot (`DELETE /v1/skus/{sku}`), the units its orders hold:

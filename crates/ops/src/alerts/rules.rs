@@ -95,6 +95,8 @@ impl Optimistic for SetRules<'_> {
         }
         let mut writes = Vec::new();
         if !set.is_empty() {
+            // With the settings mark, so that a `lua` take reads the rules.
+            set.push((crate::settings_mark::FIELD, 1));
             writes.push(redis::cmd("HSET").arg(&key).arg(&set).to_owned());
         }
         if !unset.is_empty() {

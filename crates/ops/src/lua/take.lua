@@ -57,6 +57,7 @@
 local KEYS, ARGV, redis, string, tonumber, ipairs, unpack = KEYS, ARGV, redis, string, tonumber, ipairs, unpack
 
 local buyers, maxlen = tonumber(ARGV[1 + B_BUYERS]), tonumber(ARGV[1 + B_MAXLEN])
+local marked = ARGV[1 + B_MARKED] == '1'
 if not buyers then return redis.error_reply('take.lua: bad batch header') end
 
 -- 1. Parse. Buyer b's first key, first argument, line count and line base (its lines are
@@ -119,9 +120,20 @@ end
 -- and `places`, only for a SKU with named locations, its locations in draw order as
 -- {name, sellable, sellable as read}, where `default` holds what the named ones do not;
 -- `low_t` its low-stock threshold.
+-- The settings (SETTINGS: locs, low_threshold, reorder_point, sale, safety, pre) are
+-- v[2] .. v[7]. On a marked store (`marked`, see crates/ops/src/settings_mark.rs) they are
+-- read only for a SKU with the mark: a field a hash lacks costs Redis a scan of the hash,
+-- and most SKUs have none of them.
 local avail, ruled, places, sale, pre, low_t = {}, {}, {}, {}, {}, {}
 local function read_level(key)
-  local v = redis.call('HMGET', key, 'available', 'locs', 'low_threshold', 'reorder_point', 'sale', 'safety', 'pre')
+  local v
+  if marked then
+    v = redis.call('HMGET', key, 'available', MARK)
+    -- Without the mark v[2] is false, as an unset `locs` would be, and v[3] .. v[7] nil.
+    if v[2] then v = redis.call('HMGET', key, 'available', unpack(SETTINGS)) end
+  else
+    v = redis.call('HMGET', key, 'available', unpack(SETTINGS))
+  end
   if not v[1] then
     avail[key] = false
     return

@@ -134,6 +134,7 @@ fn script_call(takes: &[Take]) -> Cmd {
         call.arg(match arg {
             BatchArg::Buyers => takes.len(),
             BatchArg::Maxlen => store.config().movements_maxlen.max(1),
+            BatchArg::Marked => usize::from(store.settings_marked()),
         });
     }
     for take in takes {

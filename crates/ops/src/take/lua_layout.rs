@@ -6,7 +6,10 @@
 //! names only declared slots, and every declared one, and hold the JSON the script splices
 //! into to [`LINE_QUANTITY`]. A buyer's optional arguments come after its record ones, named
 //! by the letters of its `A_EXTRAS` ([`Extras`]); how many arguments each letter brings is
-//! generated into the script the same way.
+//! generated into the script the same way, and so are the settings a take reads
+//! (`settings_mark::SETTINGS`) and the mark that says a SKU may have some.
+
+use crate::settings_mark;
 
 /// Declares one part of the script's layout: an enum of its slots in order, and the Lua
 /// name of each slot's offset. The script's offsets are generated from `LUA`.
@@ -49,6 +52,9 @@ layout! {
         Buyers = "B_BUYERS",
         /// The cap of the movement history lists (and `MAXLEN ~` of the alert streams).
         Maxlen = "B_MAXLEN",
+        /// '1' when the store carries the settings mark (`settings_mark`): a SKU's settings
+        /// are read only where its stock hash has the mark. '0': read for every SKU.
+        Marked = "B_MARKED",
     }
 }
 
@@ -129,11 +135,18 @@ pub(super) const LINE_QUANTITY: &str = ",\"quantity\":";
 
 /// The script's offsets, as Lua locals: each slot's 0-based offset in its part, and each
 /// part's slot count; the text that marks a line's quantity ([`LINE_QUANTITY`]); and how
-/// many arguments each letter of [`Extras`] brings (`EXTRA_ARGS`).
+/// many arguments each letter of [`Extras`] brings (`EXTRA_ARGS`); the settings mark's field
+/// and the settings it stands for (`MARK`, `SETTINGS`).
 pub(super) fn layout_header() -> String {
     let mut out = format!("local LINE_QUANTITY = '{LINE_QUANTITY}'\n");
     let letters: Vec<String> = Extras::LETTERS.iter().map(|(c, n)| format!("{c} = {n}")).collect();
     out.push_str(&format!("local EXTRA_ARGS = {{{}}}\n", letters.join(", ")));
+    let settings: Vec<String> = settings_mark::SETTINGS.iter().map(|f| format!("'{f}'")).collect();
+    out.push_str(&format!(
+        "local MARK, SETTINGS = '{}', {{{}}}\n",
+        settings_mark::FIELD,
+        settings.join(", ")
+    ));
     for (names, count) in [
         (BatchKey::LUA, BatchKey::COUNT),
         (BatchArg::LUA, BatchArg::COUNT),
@@ -244,7 +257,7 @@ mod tests {
     fn the_header_gives_each_slot_its_offset() {
         let header = layout_header();
         assert!(
-            header.contains("local B_BUYERS, B_MAXLEN = 0, 1\nlocal B_COUNT = 2\n"),
+            header.contains("local B_BUYERS, B_MAXLEN, B_MARKED = 0, 1, 2\nlocal B_COUNT = 3\n"),
             "{header}"
         );
         assert!(
@@ -255,6 +268,12 @@ mod tests {
         assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
         assert!(
             header.contains("local EXTRA_ARGS = {i = 2, e = 1, a = 1}\n"),
+            "{header}"
+        );
+        assert!(
+            header.contains(
+                "local MARK, SETTINGS = 'opt', {'locs', 'low_threshold', 'reorder_point', 'sale', 'safety', 'pre'}\n"
+            ),
             "{header}"
         );
     }

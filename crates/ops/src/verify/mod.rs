@@ -31,7 +31,7 @@ pub struct Violation {
     /// Which rule: `available_negative`, `reserved_negative`, `sold_negative`,
     /// `reserved_mismatch`, `sold_mismatch`, `conservation`, `movements_mismatch`,
     /// `damaged_negative`, `damaged_mismatch`, `return_exceeds_sold`, `incoming_mismatch`,
-    /// `low_stock_index_mismatch`,
+    /// `low_stock_index_mismatch`, `settings_unmarked`,
     /// `unknown_sku_reference`, `hold_not_indexed`, `corrupt_record`, or one of
     /// `location_negative`, `location_reserved_mismatch`, `location_sold_mismatch`,
     /// `location_conservation` (the same rules, per location).
@@ -209,6 +209,10 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
     let complete: Option<String> = store.query(redis::cmd("GET").arg(keys.low_stock_complete())).await?;
     let low_at = (complete.as_deref() == Some(crate::alerts::LOW_STOCK_COMPLETE)).then(low_at::LowAt::default);
 
+    // Once the store is marked, a SKU with a setting must carry the settings mark, or a `lua`
+    // take would not see the setting.
+    let marked: bool = store.query(redis::cmd("EXISTS").arg(keys.settings_marked())).await?;
+
     // Last the SKUs, a SCAN step at a time, each checked as it is read and then dropped: what
     // stays in memory is per SKU with orders or holds, not per SKU.
     let mut expected = Expected {
@@ -230,6 +234,13 @@ pub async fn verify(store: &Inventory) -> Result<Report, Error> {
             let Some(sku) = keys.sku_of_stock_key(key) else {
                 continue;
             };
+            if let Some(setting) = crate::settings_mark::unmarked(&fields).filter(|_| marked) {
+                violations.push(Violation {
+                    rule: "settings_unmarked",
+                    sku: Some(sku.to_string()),
+                    message: format!("has `{setting}` but not the settings mark: a `lua` take would not see it"),
+                });
+            }
             match Level::parse(&sku, &fields) {
                 Ok(Some(level)) => {
                     match History::from_fields(fields.get(BORN).cloned(), fields.get(MOVED).map(String::as_str)) {

@@ -104,8 +104,11 @@ impl Driver {
                 // service's cost, measured over HTTP.
                 let mut config = config.clone();
                 (config.key_prefix, config.publish_events) = (format!("bench-{run}-{}", strategy.as_str()), false);
-                let store = Store::connect(redis, config)?;
-                Target::Library(Inventory::new(store))
+                let store = Inventory::new(Store::connect(redis, config)?);
+                // As `serve` does at start: a fresh prefix has nothing to convert, and a
+                // marked store lets a `lua` take skip the settings of plain SKUs.
+                ops::settings_mark::upgrade(&store).await?;
+                Target::Library(store)
             }
             Self::Http { base, client, .. } => Target::Http {
                 base: base.clone(),
