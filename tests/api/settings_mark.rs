@@ -3,8 +3,8 @@
 //! obeying every setting meanwhile.
 
 use crate::helpers::{TestApp, spawn_app};
-use reqwest::Method;
-use serde_json::{Value, json};
+use crate::low_stock::put;
+use serde_json::json;
 use stockwatch::domain::{Quantity, Sku, Strategy, UserId};
 use stockwatch::ops::{self, Inventory};
 
@@ -16,11 +16,6 @@ async fn mark(app: &TestApp, sku: &str) -> Option<String> {
         .query_async(&mut app.redis.raw().await)
         .await
         .unwrap()
-}
-
-async fn put(app: &TestApp, path: &str, body: Value) {
-    let (status, answer) = app.send(Method::PUT, path, Some(body)).await;
-    assert_eq!(status, 200, "{path}: {answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
