@@ -64,14 +64,14 @@ impl Optimistic for SetPreorders<'_> {
         let key = self.store.keys().stock(self.sku);
         let write = match &self.preorders {
             None => redis::cmd("HDEL").arg(&key).arg(Preorders::FIELD).to_owned(),
-            Some(p) => redis::cmd("HSET")
-                .arg(&key)
-                .arg(Preorders::FIELD)
-                .arg(p.encode())
-                // With the settings mark, so that a `lua` take reads the setting.
-                .arg(settings_mark::FIELD)
-                .arg(1)
-                .to_owned(),
+            // With the settings mark, so that a `lua` take reads the setting.
+            Some(p) => settings_mark::marking(
+                redis::cmd("HSET")
+                    .arg(&key)
+                    .arg(Preorders::FIELD)
+                    .arg(p.encode())
+                    .to_owned(),
+            ),
         };
         Ok(Plan {
             writes: vec![write],

@@ -75,13 +75,7 @@ impl Optimistic for SetSale<'_> {
         let write = match sale.is_empty() {
             true => redis::cmd("HDEL").arg(&key).arg(FIELD).to_owned(),
             // With the settings mark, so that a `lua` take reads the sale.
-            false => redis::cmd("HSET")
-                .arg(&key)
-                .arg(FIELD)
-                .arg(sale.encode())
-                .arg(settings_mark::FIELD)
-                .arg(1)
-                .to_owned(),
+            false => settings_mark::marking(redis::cmd("HSET").arg(&key).arg(FIELD).arg(sale.encode()).to_owned()),
         };
         Ok(Plan {
             writes: vec![write],

@@ -35,9 +35,16 @@ pub(crate) fn unmarked(fields: &std::collections::HashMap<String, String>) -> Op
     }
 }
 
-/// The write that marks the SKU of stock key `key`: queued beside any write of a setting.
+/// `hset`, an `HSET` of a stock hash's settings, with the mark among its fields.
+pub(crate) fn marking(mut hset: Cmd) -> Cmd {
+    hset.arg(FIELD).arg(1);
+    hset
+}
+
+/// The write that marks the SKU of stock key `key`: queued beside a write of a setting that
+/// is not an `HSET` (a counter's `HINCRBY`).
 pub(crate) fn cmd(key: &str) -> Cmd {
-    redis::cmd("HSET").arg(key).arg(FIELD).arg(1).to_owned()
+    marking(redis::cmd("HSET").arg(key).to_owned())
 }
 
 /// Marks every SKU that has a setting but no mark (a store from before the mark), then the

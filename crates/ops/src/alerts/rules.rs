@@ -96,8 +96,8 @@ impl Optimistic for SetRules<'_> {
         let mut writes = Vec::new();
         if !set.is_empty() {
             // With the settings mark, so that a `lua` take reads the rules.
-            set.push((crate::settings_mark::FIELD, 1));
-            writes.push(redis::cmd("HSET").arg(&key).arg(&set).to_owned());
+            let hset = redis::cmd("HSET").arg(&key).arg(&set).to_owned();
+            writes.push(crate::settings_mark::marking(hset));
         }
         if !unset.is_empty() {
             writes.push(redis::cmd("HDEL").arg(&key).arg(&unset).to_owned());

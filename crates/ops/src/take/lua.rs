@@ -17,6 +17,7 @@ use crate::outcome::Effort;
 use crate::store::Store;
 use backon::{ExponentialBuilder, RetryableWithContext};
 use redis::{Cmd, RedisWrite, ToRedisArgs, Value};
+use std::fmt::Write;
 use std::sync::LazyLock;
 
 /// One argument: a number or a string, written as redis-rs writes either.
@@ -246,7 +247,7 @@ impl Take {
             // '+' says the request presented admissions, even when none of them is valid.
             let mut text = String::from("+");
             for (sku, until) in &a.valid {
-                text.push_str(&format!(";{sku}:{until}"));
+                let _ = write!(text, ";{sku}:{until}");
             }
             call.arg(text);
         }
