@@ -29,7 +29,8 @@
 -- KEYS: the S_* keys every buyer shares (the slot's feed, alert stream and low-stock index),
 --       then per buyer: stock_1..n, history_1..n, then the K_* keys (K_IDEMPOTENCY only
 --       when the buyer's A_EXTRAS has 'i').
--- Returns one reply per buyer, in order:
+-- Returns one string: each buyer's reply in order, joined by BUYER_SEPARATOR, its fields
+-- joined by FIELD_SEPARATOR (numbers as integers' text). A reply is one of:
 --       {'ok', remaining_1..n, alloc_1..n} | {'unknown_sku', i} | {'unknown_location', i}
 --       | {'insufficient_stock', i, avail, ...} | {'not_on_sale', i, closed, at, now}
 --       | {'limit_exceeded', i, holds, limit, already}
@@ -684,4 +685,14 @@ for _, key in ipairs(touched) do
     if delta then redis.call('HINCRBY', key, field, texts[delta] or int(delta)) end
   end
 end
-return replies
+-- One string for the batch (lua_layout.rs, BUYER_SEPARATOR): a RESP value to parse,
+-- not an array of about four a buyer. Numbers as integers' text, as Redis would answer them.
+for b = 1, buyers do
+  local reply = replies[b]
+  for j = 2, #reply do
+    local v = reply[j]
+    if type(v) == 'number' then reply[j] = texts[v] or int(v) end
+  end
+  replies[b] = table.concat(reply, FIELD_SEPARATOR)
+end
+return table.concat(replies, BUYER_SEPARATOR)

@@ -7,7 +7,9 @@
 //! over its lists.
 
 use super::super::alerts::with_alerts;
-use super::lua_layout::{BatchArg, BatchKey, BuyerArg, BuyerKey, Extras, layout_header};
+use super::lua_layout::{
+    BUYER_SEPARATOR, BatchArg, BatchKey, BuyerArg, BuyerKey, Extras, FIELD_SEPARATOR, layout_header,
+};
 use super::receipt::{Outcome, Receipt};
 use super::{Record, Take};
 use crate::convert;
@@ -71,7 +73,7 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
         // means the script did not run, so trying again is safe; the deadline bounds it.
         let call = &call;
         (move |mut conn| async move {
-            let mut reply = call.query_async::<Vec<Value>>(&mut conn).await;
+            let mut reply = call.query_async::<Value>(&mut conn).await;
             if reply.as_ref().is_err_and(no_script) {
                 reply = match TAKE_SCRIPT.load_async(&mut conn).await {
                     Ok(_) => call.query_async(&mut conn).await,
@@ -85,27 +87,27 @@ pub(super) async fn run_script(takes: &[Take]) -> Vec<Result<Receipt, Error>> {
         .when(|e: &redis::RedisError| no_script(e) || matches!(StoreError::from(e.clone()), StoreError::Moved(_)))
     };
     let invoke = async { invoke.await.1 };
-    let replies: Vec<Value> = match Store::bounded(deadline, invoke).await {
-        Ok(replies) if replies.len() == takes.len() => replies,
-        Ok(replies) => {
-            let e =
-                StoreError::Protocol(format!("take.lua: {} replies for {} takes", replies.len(), takes.len()).into());
-            return takes.iter().map(|_| Err(e.clone().into())).collect();
-        }
+    let reply = match Store::bounded(deadline, invoke).await {
+        Ok(reply) => reply,
         Err(e) => {
             store.master_lost(&e).await;
             return takes.iter().map(|_| Err(e.clone().into())).collect();
         }
     };
+    let replies = match text(&reply) {
+        Ok(text) => text.split(BUYER_SEPARATOR),
+        Err(e) => return takes.iter().map(|_| Err(e.clone().into())).collect(),
+    };
+    if replies.clone().count() != takes.len() {
+        let e = StoreError::Protocol(format!("take.lua: {} replies for {} takes", replies.count(), takes.len()).into());
+        return takes.iter().map(|_| Err(e.clone().into())).collect();
+    }
     store.metrics().attempt_answered(convert::u32_of(takes.len()), false);
     store.metrics().group_commit("lua", takes.len());
     takes
         .iter()
         .zip(replies)
-        .map(|(take, reply)| match reply {
-            Value::Array(reply) => take.script_receipt(reply),
-            other => Err(StoreError::Protocol(format!("take.lua: reply {other:?}").into()).into()),
-        })
+        .map(|(take, reply)| take.script_receipt(reply))
         .collect()
 }
 
@@ -144,16 +146,14 @@ fn script_call(takes: &[Take]) -> Cmd {
     call
 }
 
-/// A script reply's string, borrowed.
+/// The script's reply, borrowed as text.
 fn text(value: &Value) -> Result<&str, StoreError> {
     match value {
         Value::BulkString(bytes) => {
             std::str::from_utf8(bytes).map_err(|_| StoreError::Protocol("take.lua: a reply that is not UTF-8".into()))
         }
         Value::SimpleString(s) => Ok(s),
-        other => Err(StoreError::Protocol(
-            format!("take.lua: {other:?} where text was expected").into(),
-        )),
+        other => Err(StoreError::Protocol(format!("take.lua: reply {other:?}").into())),
     }
 }
 
@@ -253,23 +253,18 @@ impl Take {
         }
     }
 
-    fn script_receipt(&self, reply: Vec<Value>) -> Result<Receipt, Error> {
-        let Some((tag, rest)) = reply.split_first() else {
-            return Err(StoreError::Protocol("take.lua: empty reply".into()).into());
-        };
-        match text(tag)? {
+    /// This take's receipt from its reply: its fields, joined by [`FIELD_SEPARATOR`].
+    fn script_receipt(&self, reply: &str) -> Result<Receipt, Error> {
+        let mut fields = reply.split(FIELD_SEPARATOR);
+        match fields.next().unwrap_or_default() {
             "key_reused" => Err(Error::IdempotencyKeyReused),
             "replay" => {
-                let flat: Vec<String> = rest
-                    .iter()
-                    .map(redis::from_redis_value_ref)
-                    .collect::<Result<_, _>>()
-                    .map_err(StoreError::from)?;
-                let fields = flat
+                let flat: Vec<&str> = fields.collect();
+                let stored = flat
                     .chunks(2)
-                    .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()));
+                    .map(|c| (c[0].to_owned(), c.get(1).map_or_else(String::new, |v| (*v).to_owned())));
                 Ok(Receipt::from_fields(
-                    &fields.collect(),
+                    &stored.collect(),
                     &self.items.quantities(),
                     self.reference,
                 )?)
@@ -277,20 +272,21 @@ impl Take {
             tag => {
                 // A take answers its levels, then each line's allocations.
                 let n = self.items.lines().len();
-                let (nums, allocs) = rest.split_at(if tag == "ok" { n.min(rest.len()) } else { rest.len() });
-                let nums: Vec<i64> = nums
-                    .iter()
-                    .map(redis::from_redis_value_ref)
+                let count = if tag == "ok" { n } else { usize::MAX };
+                let nums: Vec<i64> = fields
+                    .by_ref()
+                    .take(count)
+                    .map(str::parse)
                     .collect::<Result<_, _>>()
-                    .map_err(StoreError::from)?;
+                    .map_err(|_| StoreError::Protocol(format!("take.lua: reply {reply:?}").into()))?;
                 // The lines' allocations as `Allocation::decode` reads them, borrowed from the
                 // reply: a purchase drawn all from `default` answers '', and needs no string.
                 let mut drawn = String::new();
-                for (i, alloc) in allocs.iter().enumerate() {
+                for (i, alloc) in fields.enumerate() {
                     if i > 0 {
                         drawn.push(';');
                     }
-                    drawn.push_str(text(alloc)?);
+                    drawn.push_str(alloc);
                 }
                 let outcome = Outcome::decode(tag, &nums, n)?;
                 let mut receipt = self.receipt(

@@ -133,12 +133,26 @@ layout! {
 /// documents has this key; `tests::every_line_ends_at_its_quantity` holds both to it.
 pub(super) const LINE_QUANTITY: &str = ",\"quantity\":";
 
+/// How the script answers a batch: one string, each buyer's fields joined by
+/// [`FIELD_SEPARATOR`] and the buyers by [`BUYER_SEPARATOR`] (ASCII's unit and record
+/// separators; no field can hold either: tags, numbers, ids, location names and stored answers
+/// are printable). One RESP value a batch for the client to parse, where an array a buyer was
+/// about four values a buyer.
+pub(super) const BUYER_SEPARATOR: char = '\x1e';
+/// See [`BUYER_SEPARATOR`].
+pub(super) const FIELD_SEPARATOR: char = '\x1f';
+
 /// The script's offsets, as Lua locals: each slot's 0-based offset in its part, and each
 /// part's slot count; the text that marks a line's quantity ([`LINE_QUANTITY`]); and how
 /// many arguments each letter of [`Extras`] brings (`EXTRA_ARGS`); the settings mark's field
-/// and the settings it stands for (`MARK`, `SETTINGS`).
+/// and the settings it stands for (`MARK`, `SETTINGS`); the reply's separators.
 pub(super) fn layout_header() -> String {
     let mut out = format!("local LINE_QUANTITY = '{LINE_QUANTITY}'\n");
+    out.push_str(&format!(
+        "local BUYER_SEPARATOR, FIELD_SEPARATOR = '\\{}', '\\{}'\n",
+        u32::from(BUYER_SEPARATOR),
+        u32::from(FIELD_SEPARATOR)
+    ));
     let letters: Vec<String> = Extras::LETTERS.iter().map(|(c, n)| format!("{c} = {n}")).collect();
     out.push_str(&format!("local EXTRA_ARGS = {{{}}}\n", letters.join(", ")));
     let settings: Vec<String> = settings_mark::SETTINGS.iter().map(|f| format!("'{f}'")).collect();
@@ -265,6 +279,10 @@ mod tests {
             "{header}"
         );
         assert!(header.contains("local A_COUNT = 8\n"), "{header}");
+        assert!(
+            header.contains("local BUYER_SEPARATOR, FIELD_SEPARATOR = '\\30', '\\31'\n"),
+            "{header}"
+        );
         assert_eq!(BuyerArg::ALL.len(), BuyerArg::LUA.len());
         assert!(
             header.contains("local EXTRA_ARGS = {i = 2, e = 1, a = 1}\n"),
@@ -276,6 +294,19 @@ mod tests {
             ),
             "{header}"
         );
+    }
+
+    /// A reply's fields are split at the separators, so none may hold one: they are control
+    /// characters, which neither a location nor a purchase order (the only names a reply
+    /// carries besides tags, numbers and ids) admits.
+    #[test]
+    fn no_name_in_a_reply_can_hold_a_separator() {
+        for separator in [BUYER_SEPARATOR, FIELD_SEPARATOR] {
+            assert!(separator.is_ascii_control());
+            let name = format!("east{separator}1");
+            assert!(crate::domain::Location::parse(&name, "location").is_err());
+            assert!(crate::domain::PoRef::parse(&name, "purchase_order").is_err());
+        }
     }
 
     /// Every combination of extras names its letters once each, in the order their
