@@ -417,7 +417,7 @@ local function decide(b)
     else
       avail[key] = avail[key] - q
     end
-    reply[1 + i] = avail[key]
+    reply[1 + i] = string.format('%d', avail[key])
     if parts then
       for _, part in ipairs(parts) do part[1][2] = part[1][2] - part[2] end
       if not (#parts == 1 and parts[1][1][1] == 'default') then
@@ -686,12 +686,14 @@ for _, key in ipairs(touched) do
   end
 end
 -- One string for the batch (lua_layout.rs, BUYER_SEPARATOR): a RESP value to parse,
--- not an array of about four a buyer. Numbers as integers' text, as Redis would answer them.
+-- not an array of about four a buyer. Numbers as integers' text (a taken buyer's levels
+-- are text already; a refusal's numbers are made text here).
 for b = 1, buyers do
   local reply = replies[b]
-  for j = 2, #reply do
-    local v = reply[j]
-    if type(v) == 'number' then reply[j] = texts[v] or int(v) end
+  if reply[1] ~= 'ok' then
+    for j = 2, #reply do
+      if type(reply[j]) == 'number' then reply[j] = string.format('%d', reply[j]) end
+    end
   end
   replies[b] = table.concat(reply, FIELD_SEPARATOR)
 end
