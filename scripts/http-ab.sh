@@ -10,7 +10,8 @@
 # its own managed Redis (default logging to a file, AOF everysec) and drives it with wrk:
 # GET /healthz, then purchases of one hot SKU on watch and on lua. Each run reports
 # requests/s, p50 and p99, and the CPU that the server and its Redis spent per request (from
-# /proc, over wrk's window). The summary is the median of the rounds.
+# /proc, over wrk's window). The summary is the median of the rounds, and each build's server
+# CPU per purchase as a multiple of its round's health check (issue #28's ratio).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,3 +89,13 @@ for build in "${builds[@]}"; do
   done | awk -v b="$build" 'NR == 1 { h = $1 } { w = NR == 1 ? "healthz" : NR == 2 ? "watch" : "lua";
     printf "%-9s %-8s %10d %6.2f %10.1f %9.1f\n", b, w, $1, $1 / h, $2, $3 }'
 done
+
+echo
+echo "server CPU per request as a multiple of the same round's healthz (issue #28: at most 2), median (range) of $rounds:"
+awk '$3 == "healthz" { h[$1 " " $2] = $7 } $3 != "healthz" { row[NR] = $1 " " $2 " " $3 " " $7 }
+  END { for (i in row) { split(row[i], f, " "); print f[1], f[3], f[4] / h[f[1] " " f[2]] } }' "$results" |
+  sort -k1,1 -k2,2 -k3,3n |
+  awk '{ k = $1 " " $2; if (k != last && last != "") show(); if (k != last) { n = 0; last = k } v[++n] = $3 }
+    function show(   m, parts) { split(last, parts, " "); m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      printf "%-9s %-8s %6.2f× (%.2f–%.2f)\n", parts[1], parts[2], m, v[1], v[n] }
+    END { if (n) show() }'
