@@ -167,15 +167,17 @@ impl Drop for ManagedCluster {
 
 /// `count` ports that are free now, each with its bus port (port + 10000) free too.
 fn free_ports(count: usize) -> Result<Vec<u16>, ManagedError> {
-    // Node ports below 30000 and their bus ports (+10000) from 30000 up, so one cluster's
-    // node can never take another's bus port; and no port handed out in this process is
-    // handed out again, so clusters started at once (tests run in parallel) cannot pick the
-    // same free port before either binds it.
+    // Node ports from 10000 and their bus ports (+10000) from 20000, so one cluster's node
+    // can never take another's bus port, and both stay below Linux's ephemeral ports (32768
+    // up): an outgoing connection made between this check and the node's bind (the tests
+    // make thousands) cannot take a bus port. No port handed out in this process is handed
+    // out again, so clusters started at once (tests run in parallel) cannot pick the same
+    // free port before either binds it.
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut ports = Vec::new();
     for _ in 0..400 {
-        let port = rand::random_range(20_000..30_000u16);
+        let port = rand::random_range(10_000..20_000u16);
         let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
         if !ports.contains(&port) && !given.contains(&port) && free(port) && free(port + 10_000) {
             ports.push(port);
