@@ -92,10 +92,16 @@ done
 
 echo
 echo "server CPU per request as a multiple of the same round's healthz (issue #28: at most 2), median (range) of $rounds:"
-awk '$3 == "healthz" { h[$1 " " $2] = $7 } $3 != "healthz" { row[NR] = $1 " " $2 " " $3 " " $7 }
-  END { for (i in row) { split(row[i], f, " "); print f[1], f[3], f[4] / h[f[1] " " f[2]] } }' "$results" |
-  sort -k1,1 -k2,2 -k3,3n |
-  awk '{ k = $1 " " $2; if (k != last && last != "") show(); if (k != last) { n = 0; last = k } v[++n] = $3 }
-    function show(   m, parts) { split(last, parts, " "); m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-      printf "%-9s %-8s %6.2f× (%.2f–%.2f)\n", parts[1], parts[2], m, v[1], v[n] }
-    END { if (n) show() }'
+python3 - "$results" <<'EOF'
+import statistics, sys
+healthz, ratios = {}, {}
+rows = [line.split() for line in open(sys.argv[1])]
+for build, rnd, what, *_, server, _redis in rows:
+    if what == "healthz":
+        healthz[(build, rnd)] = float(server)
+for build, rnd, what, *_, server, _redis in rows:
+    if what != "healthz":
+        ratios.setdefault((build, what), []).append(float(server) / healthz[(build, rnd)])
+for (build, what), r in ratios.items():
+    print(f"{build:<9} {what:<8} {statistics.median(r):6.2f}× ({min(r):.2f}–{max(r):.2f})")
+EOF
