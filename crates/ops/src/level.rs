@@ -20,6 +20,7 @@ use super::purchase_order::PurchaseOrder;
 use crate::domain::{Location, Sku};
 use crate::error::StoreError;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Most locations one SKU may have: bounds the fields a script reads per line.
 pub const MAX_LOCATIONS: usize = 64;
@@ -155,8 +156,9 @@ pub struct Level {
 }
 
 impl Level {
-    /// Decodes a stock hash (HGETALL); `None` when the SKU does not exist.
-    pub fn parse(sku: &Sku, fields: &HashMap<String, String>) -> Result<Option<Self>, StoreError> {
+    /// Decodes a stock hash (HGETALL); `None` when the SKU does not exist. Any hasher: a
+    /// take's read uses a fast one, as it looks up a dozen fields per SKU it decides on.
+    pub fn parse<S: BuildHasher>(sku: &Sku, fields: &HashMap<String, String, S>) -> Result<Option<Self>, StoreError> {
         if fields.is_empty() {
             return Ok(None);
         }

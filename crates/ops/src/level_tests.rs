@@ -3,7 +3,7 @@
 use super::*;
 
 fn level(fields: &[(&str, &str)]) -> Level {
-    let map = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let map: HashMap<String, String> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     Level::parse(&Sku::parse("s").unwrap(), &map).unwrap().unwrap()
 }
 

@@ -174,17 +174,18 @@ impl MovementLog {
             let under_cap = moved
                 .and_then(|m| usize::try_from(m).ok())
                 .is_some_and(|m| m.saturating_add(pushed) <= cap);
-            cmds.push(redis::cmd("LPUSH").arg(&list).arg(entries).to_owned());
+            // Built in place: `.arg(..).to_owned()` would copy every entry once more.
+            let mut lpush = redis::cmd("LPUSH");
+            lpush.arg(&list).arg(entries);
+            cmds.push(lpush);
             if !under_cap {
-                cmds.push(redis::cmd("LTRIM").arg(&list).arg(0).arg(cap - 1).to_owned());
+                let mut ltrim = redis::cmd("LTRIM");
+                ltrim.arg(&list).arg(0).arg(cap - 1);
+                cmds.push(ltrim);
             }
-            cmds.push(
-                redis::cmd("HINCRBY")
-                    .arg(store.keys().stock(&sku))
-                    .arg(MOVED)
-                    .arg(pushed)
-                    .to_owned(),
-            );
+            let mut moved = redis::cmd("HINCRBY");
+            moved.arg(store.keys().stock(&sku)).arg(MOVED).arg(pushed);
+            cmds.push(moved);
         }
         cmds
     }

@@ -19,6 +19,7 @@ use crate::domain::{Location, PoRef, Sku, Timestamp};
 use crate::error::StoreError;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// A SKU's preorder settings (`PUT /v1/skus/{sku}/preorders`, v1.5): kept in its stock
 /// hash (`pre`: empty, or the limit) so a take reads them with the level.
@@ -247,7 +248,10 @@ impl PurchaseOrder {
     }
 
     /// Every purchase order in a stock hash as read, soonest expected first.
-    pub(crate) fn all_of(sku: &Sku, fields: &HashMap<String, String>) -> Result<Vec<Self>, StoreError> {
+    pub(crate) fn all_of<S: BuildHasher>(
+        sku: &Sku,
+        fields: &HashMap<String, String, S>,
+    ) -> Result<Vec<Self>, StoreError> {
         let mut orders = fields
             .iter()
             .filter_map(|(name, text)| Some((name.strip_prefix(PREFIX)?, text)))

@@ -11,7 +11,6 @@ use crate::domain::Sku;
 use crate::error::{Error, StoreError};
 use crate::outcome::Effort;
 use redis::{Cmd, Value};
-use std::collections::HashMap;
 
 /// A take's verdict: what it does, given the levels read and what its stored answer held.
 pub(crate) enum Verdict {
@@ -162,6 +161,6 @@ pub(crate) fn alerting(levels: &[Option<&Level>]) -> Vec<bool> {
 /// Decodes one stock hash of a take's read (HGETALL); `None` when the SKU does not exist.
 pub(crate) fn level_from(sku: &Sku, value: Option<Value>) -> Result<Option<Level>, Error> {
     let value = value.ok_or_else(|| StoreError::Protocol("take read is missing a stock hash".into()))?;
-    let fields: HashMap<String, String> = redis::from_redis_value(value).map_err(StoreError::from)?;
+    let fields: foldhash::HashMap<String, String> = redis::from_redis_value(value).map_err(StoreError::from)?;
     Ok(Level::parse(sku, &fields)?)
 }

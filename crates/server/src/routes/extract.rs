@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::ops::Idempotency;
 use crate::ops::Inventory;
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 /// What every handler can reach: one per worker thread, alike but for the worker's lane.
 #[derive(Debug, Clone)]
@@ -98,11 +98,15 @@ impl FromRequest for StrategyParam {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
-        let raw = match query_param(req, "strategy") {
-            Ok(raw) => raw,
-            Err(e) => return std::future::ready(Err(e)),
+        // Read by the request middleware with its duplicate check; read here only without it.
+        let named = match req.extensions().get::<NamedStrategy>() {
+            Some(NamedStrategy(named)) => named.clone(),
+            None => match query_param(req, "strategy") {
+                Ok(raw) => raw.map(|raw| Strategy::parse(Some(&raw))),
+                Err(e) => return std::future::ready(Err(e)),
+            },
         };
-        std::future::ready(match Strategy::parse(raw.as_deref()) {
+        std::future::ready(match named.unwrap_or(Ok(Strategy::Watch)) {
             Ok(Strategy::Broken) if !state.allow_broken => Err(Error::BrokenDisabled),
             Ok(s) => Ok(StrategyParam(s)),
             Err(e) => Err(e.into()),
@@ -170,10 +174,33 @@ pub fn only_query_params(req: &HttpRequest, known: &[&str]) -> Result<(), Error>
     Ok(())
 }
 
+/// The `?strategy=` a request names, parsed (`None`: it names none), as the request
+/// middleware found it while it looked for duplicates ([`screened`]), for [`StrategyParam`].
+#[derive(Debug, Clone)]
+pub struct NamedStrategy(pub Option<Result<Strategy, InvalidInput>>);
+
+/// [`duplicated`], and in the same pass over the query string, the strategy it names.
+pub fn screened(req: &HttpRequest) -> Result<NamedStrategy, Error> {
+    let mut named = None;
+    match duplicated_with(req, |name, value| {
+        if name == "strategy" {
+            named = Some(Strategy::parse(Some(value)));
+        }
+    }) {
+        Some(refusal) => Err(refusal),
+        None => Ok(NamedStrategy(named)),
+    }
+}
+
 /// What makes a request malformed before any handler reads it: a query parameter or a
 /// header the API reads given twice (the first and the last could each be taken for the
 /// one that counts; two `Authorization` headers once decided between 200 and 403).
 pub fn duplicated(req: &HttpRequest) -> Option<Error> {
+    duplicated_with(req, |_, _| {})
+}
+
+/// [`duplicated`], showing each query parameter to `each` as it goes.
+fn duplicated_with(req: &HttpRequest, mut each: impl FnMut(&str, &str)) -> Option<Error> {
     use actix_web::http::header;
     let read_once = [
         header::AUTHORIZATION,
@@ -185,7 +212,8 @@ pub fn duplicated(req: &HttpRequest) -> Option<Error> {
         return Some(InvalidInput::new(format!("the {name} header is given more than once")).into());
     }
     let mut seen = crate::domain::Seen::default();
-    for (name, _) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+    for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        each(&name, &value);
         if !seen.first_time(name.clone()) {
             let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
             return Some(InvalidInput::new(format!("query parameter {shown:?} is given more than once")).into());

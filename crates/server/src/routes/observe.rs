@@ -125,10 +125,10 @@ pub async fn observe(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let id = request_id(&req);
-    let strategy = super::extract::query_param(req.request(), "strategy")
-        .ok()
-        .flatten()
-        .and_then(|s| crate::domain::Strategy::parse(Some(&s)).ok());
+    // The query string, read once: a parameter given twice refuses the request (below),
+    // and the strategy it names goes to the span and to the handler (`StrategyParam`).
+    let screened = super::extract::screened(req.request());
+    let strategy = screened.as_ref().ok().and_then(|s| s.0.clone()).and_then(Result::ok);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // With export on, this request's span in the exported trace (a new trace when the
     // caller sent none); without, the caller's trace id and flags only, passed on.
@@ -166,7 +166,13 @@ pub async fn observe(
     let malformed = if header_bytes > HEADER_LIMIT {
         Some(Error::HeadersTooLarge { limit: HEADER_LIMIT })
     } else {
-        super::extract::duplicated(req.request())
+        match screened {
+            Ok(named) => {
+                req.extensions_mut().insert(named);
+                None
+            }
+            Err(refusal) => Some(refusal),
+        }
     };
     // HEAD is GET without the body (RFC 9110 §9.3.2): routed as GET, answered with GET's
     // status and headers; actix's codec remembers the request was HEAD and sends no body.

@@ -4,8 +4,8 @@
 
 use super::Metrics;
 use crate::outcome::{CallOutcome, Effort};
+use foldhash::HashMap;
 use prometheus::{Histogram, IntCounter};
-use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ struct CallSet {
 type Key = [(usize, usize); 3];
 
 /// The call sets met so far; a handful per process (operations × strategies × outcomes).
+/// Looked up on every call, so hashed with foldhash rather than SipHash (the keys are
+/// addresses, nothing a caller chooses).
 #[derive(Default)]
 pub(super) struct Handles(RwLock<HashMap<Key, CallSet>>);
 
