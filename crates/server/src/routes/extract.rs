@@ -175,32 +175,15 @@ pub fn only_query_params(req: &HttpRequest, known: &[&str]) -> Result<(), Error>
 }
 
 /// The `?strategy=` a request names, parsed (`None`: it names none), as the request
-/// middleware found it while it looked for duplicates ([`screened`]), for [`StrategyParam`].
+/// middleware found it while it screened the request ([`screened`]), for [`StrategyParam`].
 #[derive(Debug, Clone)]
 pub struct NamedStrategy(pub Option<Result<Strategy, InvalidInput>>);
 
-/// [`duplicated`], and in the same pass over the query string, the strategy it names.
-pub fn screened(req: &HttpRequest) -> Result<NamedStrategy, Error> {
-    let mut named = None;
-    match duplicated_with(req, |name, value| {
-        if name == "strategy" {
-            named = Some(Strategy::parse(Some(value)));
-        }
-    }) {
-        Some(refusal) => Err(refusal),
-        None => Ok(NamedStrategy(named)),
-    }
-}
-
 /// What makes a request malformed before any handler reads it: a query parameter or a
 /// header the API reads given twice (the first and the last could each be taken for the
-/// one that counts; two `Authorization` headers once decided between 200 and 403).
-pub fn duplicated(req: &HttpRequest) -> Option<Error> {
-    duplicated_with(req, |_, _| {})
-}
-
-/// [`duplicated`], showing each query parameter to `each` as it goes.
-fn duplicated_with(req: &HttpRequest, mut each: impl FnMut(&str, &str)) -> Option<Error> {
+/// one that counts; two `Authorization` headers once decided between 200 and 403). Else, from
+/// the same pass over the query string, the strategy it names.
+pub fn screened(req: &HttpRequest) -> Result<NamedStrategy, Error> {
     use actix_web::http::header;
     let read_once = [
         header::AUTHORIZATION,
@@ -209,17 +192,19 @@ fn duplicated_with(req: &HttpRequest, mut each: impl FnMut(&str, &str)) -> Optio
         IDEMPOTENCY_KEY,
     ];
     if let Some(name) = read_once.iter().find(|h| req.headers().get_all(*h).nth(1).is_some()) {
-        return Some(InvalidInput::new(format!("the {name} header is given more than once")).into());
+        return Err(InvalidInput::new(format!("the {name} header is given more than once")).into());
     }
-    let mut seen = crate::domain::Seen::default();
+    let (mut seen, mut named) = (crate::domain::Seen::default(), None);
     for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
-        each(&name, &value);
         if !seen.first_time(name.clone()) {
             let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
-            return Some(InvalidInput::new(format!("query parameter {shown:?} is given more than once")).into());
+            return Err(InvalidInput::new(format!("query parameter {shown:?} is given more than once")).into());
+        }
+        if name == "strategy" {
+            named = Some(Strategy::parse(Some(&value)));
         }
     }
-    None
+    Ok(NamedStrategy(named))
 }
 
 /// The `Admission` header's name (a static name: looking a header up by a string parses
