@@ -3,7 +3,7 @@
 # on a private redis-server with a release build:
 #   - `stockwatch verify` over N orders: seconds and peak RSS;
 #   - the expiry worker releasing N lapsed holds: seconds until the index is empty;
-#   - `GET /v1/skus/{sku}/movements?limit=N` on a SKU with a full stream: ms per call;
+#   - `GET /v1/skus/{sku}/movements?limit=N` on a SKU with a full history: ms per call;
 #   - a `GET /metrics` scrape with N SKUs in the store: ms per scrape.
 #
 #   scripts/growth.sh            # N up to 1,000,000 orders, 100,000 holds (a few minutes)
@@ -18,6 +18,8 @@ bin=target/release/stockwatch
 server=""
 # shellcheck source=scripts/private-redis.sh
 . scripts/private-redis.sh
+# shellcheck source=scripts/serving.sh
+. scripts/serving.sh
 on_exit='[ -z "$server" ] || kill "$server" 2>/dev/null'
 # bench ARGS...: runs the lua strategy with --keep; prints the prefix it kept.
 keep() {
@@ -58,23 +60,23 @@ echo "## movements listing and /metrics"
 cli flushall >/dev/null
 hot=$(keep --buyers $((100000 / scale)) --stock $((100000 / scale)))
 flat=$(keep --buyers 20000 --stock 10 --skus 10000)
-port=$((20000 + RANDOM % 20000))
-"$bin" serve --bind "127.0.0.1:$port" --redis-url "$url" --key-prefix "$hot" --expiry-worker off 2>/dev/null &
+port=$(free_port)
+"$bin" serve --bind "127.0.0.1:$port" --redis-url "$url" --key-prefix "$hot" --expiry-worker off 2>"$dir/serve.log" &
 server=$!
-for _ in $(seq 100); do curl -fsS "127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_ready "http://127.0.0.1:$port" "$dir/serve.log"
 avg_ms() { # URL: mean ms over 20 calls
   local total=0
   for _ in $(seq 20); do total=$(awk -v t="$total" -v x="$(curl -fsS -o /dev/null -w '%{time_total}' "$1")" 'BEGIN { print t + x }'); done
   awk -v t="$total" 'BEGIN { printf "%.2f", t * 1000 / 20 }'
 }
-echo "| movements limit | ms per call (stream of $(cli xlen "$hot:sku:{sku0}:moves") entries) |"
+echo "| movements limit | ms per call (history of $(cli llen "$hot:sku:{sku0}:history") entries) |"
 for limit in 10 100 1000; do
   echo "| $limit | $(avg_ms "127.0.0.1:$port/v1/skus/sku0/movements?limit=$limit") |"
 done
 echo "| SKUs in the store | ms per /metrics scrape |"
 echo "| 1 | $(avg_ms "127.0.0.1:$port/metrics") |"
 kill "$server"; wait "$server" 2>/dev/null || true
-"$bin" serve --bind "127.0.0.1:$port" --redis-url "$url" --key-prefix "$flat" --expiry-worker off 2>/dev/null &
+"$bin" serve --bind "127.0.0.1:$port" --redis-url "$url" --key-prefix "$flat" --expiry-worker off 2>"$dir/serve.log" &
 server=$!
-for _ in $(seq 100); do curl -fsS "127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_ready "http://127.0.0.1:$port" "$dir/serve.log"
 echo "| 10000 | $(avg_ms "127.0.0.1:$port/metrics") |"
