@@ -98,13 +98,12 @@ impl FromRequest for StrategyParam {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
-        // Read by the request middleware with its duplicate check; read here only without it.
-        let named = match req.extensions().get::<NamedStrategy>() {
-            Some(NamedStrategy(named)) => named.clone(),
-            None => match query_param(req, "strategy") {
-                Ok(raw) => raw.map(|raw| Strategy::parse(Some(&raw))),
-                Err(e) => return std::future::ready(Err(e)),
-            },
+        // Found by the request middleware as it screened the request; screened here only
+        // where no middleware did (the same function, so the same answer).
+        let found = req.extensions().get::<NamedStrategy>().cloned();
+        let named = match found.map_or_else(|| screened(req), Ok) {
+            Ok(NamedStrategy(named)) => named,
+            Err(e) => return std::future::ready(Err(e)),
         };
         std::future::ready(match named.unwrap_or(Ok(Strategy::Watch)) {
             Ok(Strategy::Broken) if !state.allow_broken => Err(Error::BrokenDisabled),

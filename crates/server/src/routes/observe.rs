@@ -128,7 +128,10 @@ pub async fn observe(
     // The query string, read once: a parameter given twice refuses the request (below),
     // and the strategy it names goes to the span and to the handler (`StrategyParam`).
     let screened = super::extract::screened(req.request());
-    let strategy = screened.as_ref().ok().and_then(|s| s.0.clone()).and_then(Result::ok);
+    let strategy = screened
+        .as_ref()
+        .ok()
+        .and_then(|s| s.0.as_ref()?.as_ref().ok().copied());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // With export on, this request's span in the exported trace (a new trace when the
     // caller sent none); without, the caller's trace id and flags only, passed on.
