@@ -2,7 +2,9 @@
 # working tree, in release, and sets `builds` to their names (short hashes, then
 # `worktree`); each binary is target/ab/stockwatch-<name>. A revision builds in a worktree
 # under target/ab that shares this target dir, so only stockwatch itself is rebuilt, and its
-# binary is kept for the next run.
+# binary is kept for the next run. A path to a built `stockwatch` binary stands for itself,
+# named after its target dir (`target/thin/release/stockwatch` is `thin`): a build with other
+# compiler settings than the working tree's.
 build_revs() {
   mkdir -p target/ab
   local root_target
@@ -10,6 +12,12 @@ build_revs() {
   builds=()
   local rev sha
   for rev in "$@"; do
+    if [ -f "$rev" ] && [ -x "$rev" ]; then
+      sha=$(sed 's|/release/stockwatch$||; s|.*/||' <<<"$rev")
+      cp "$rev" "target/ab/stockwatch-$sha"
+      builds+=("$sha")
+      continue
+    fi
     sha=$(git rev-parse --short "$rev")
     if [ ! -x "target/ab/stockwatch-$sha" ]; then
       rm -rf "target/ab/src-$sha"

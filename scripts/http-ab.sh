@@ -5,13 +5,15 @@
 #   scripts/http-ab.sh REV [REV...] [--rounds 3] [--duration 8] [--connections 50]
 #
 # Builds each REV (in a worktree under target/ab, sharing this target dir, so only
-# stockwatch itself is rebuilt) and the working tree, all in release. Then, for each round, and for
-# each build in turn (the order rotates between rounds), it starts a fresh `serve` with
-# its own managed Redis (default logging to a file, AOF everysec) and drives it with wrk:
-# GET /healthz, then purchases of one hot SKU on watch and on lua. Each run reports
-# requests/s, p50 and p99, and the CPU that the server and its Redis spent per request (from
-# /proc, over wrk's window). The summary is the median of the rounds, and each build's server
-# CPU per purchase as a multiple of its round's health check (issue #28's ratio).
+# stockwatch itself is rebuilt; a REV that is the path of a built binary is taken as it is,
+# for a build with other compiler settings) and the working tree, all in release. Then, for
+# each round, and for each build in turn (the order rotates between rounds), it starts a
+# fresh `serve` with its own managed Redis (default logging to a file, AOF everysec) and
+# drives it with wrk: GET /healthz, then purchases of one hot SKU on watch and on lua. Each
+# run reports requests/s, p50 and p99, and the CPU that the server and its Redis spent per
+# request (from /proc, over wrk's window). The summary is the median of the rounds, and each
+# build's server CPU per purchase as a multiple of its round's health check (issue #28's
+# ratio).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,8 +5,8 @@
 #   scripts/library-ab.sh [REV...] [--rounds 3] [--buyers 40000]
 #                         [--workloads "flat hot"] [--strategies "lua watch"]
 #
-# Builds each REV (in a worktree under target/ab, sharing this target dir) and the working
-# tree in release, then, for each round and each workload, runs `stockwatch bench` of every
+# Builds each REV (in a worktree under target/ab, sharing this target dir; the path of a
+# built binary is taken as it is) and the working tree in release, then, for each round and each workload, runs `stockwatch bench` of every
 # build in turn (the order rotates between rounds). Workloads: purchases over 10,000 SKUs
 # (flat) and of one hot SKU, on lua and on watch, concurrency 50, group commit on (the
 # default). `flat-sale` and `hot-sale` are the same with a drop's sale settings on every
