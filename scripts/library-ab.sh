@@ -6,20 +6,21 @@
 #                         [--workloads "flat hot"] [--strategies "lua watch"]
 #
 # Builds each REV (in a worktree under target/ab, sharing this target dir; the path of a
-# built binary is taken as it is) and the working tree in release, then, for each round and each workload, runs `stockwatch bench` of every
-# build in turn (the order rotates between rounds). Workloads: purchases over 10,000 SKUs
-# (flat) and of one hot SKU, on lua and on watch, concurrency 50, group commit on (the
-# default). `flat-sale` and `hot-sale` are the same with a drop's sale settings on every
-# SKU (`bench --sale`), `flat-queue` and `hot-queue` with a waiting room that admits
-# everyone (`bench --queue`), `flat-rules` and `hot-rules` with three named locations and a
-# low-stock threshold on every SKU (`bench --locations 3 --alerts`: every take runs the
-# alert check and keeps the per-location low-stock index): with no REV, the working tree alone,
-# `--workloads "hot hot-sale hot-queue"` prices a drop per take. Each run reports orders/s, the bench process's CPU per order (the client: the
-# library's take path plus the harness) and Redis's CPU per order (from /proc, the whole
-# run, the stock setup included). The summary is the
-# median of the rounds, per column, and each build against the first one listed: the
-# difference of the medians and in how many rounds it was ahead. On two shared cores one
-# 40,000-buyer run moves by a third; `--buyers 200000` gives steadier medians.
+# built binary is taken as it is) and the working tree in release, then, for each round and
+# each workload, runs `stockwatch bench` of every build in turn (the order rotates between
+# rounds). Workloads: purchases over 10,000 SKUs (flat) and of one hot SKU, on lua and on
+# watch, concurrency 50, group commit on (the default). `flat-sale` and `hot-sale` are the
+# same with a drop's sale settings on every SKU (`bench --sale`), `flat-queue` and
+# `hot-queue` with a waiting room that admits everyone (`bench --queue`), `flat-rules` and
+# `hot-rules` with three named locations and a low-stock threshold on every SKU (`bench
+# --locations 3 --alerts`: every take runs the alert check and keeps the per-location
+# low-stock index): with no REV, the working tree alone, `--workloads "hot hot-sale
+# hot-queue"` prices a drop per take. Each run reports orders/s, the bench process's CPU per
+# order (the client: the library's take path plus the harness) and Redis's CPU per order
+# (from /proc, the whole run, the stock setup included). The summary is the median of the
+# rounds, per column, and each build against the first one listed: the difference of the
+# medians and in how many rounds it was ahead. On two shared cores one 40,000-buyer run
+# moves by a third; `--buyers 200000` gives steadier medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
