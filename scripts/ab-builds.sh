@@ -10,12 +10,13 @@ build_revs() {
   local root_target
   root_target="$(pwd)/target"
   builds=()
-  local rev sha
+  local rev sha name
   for rev in "$@"; do
     if [ -f "$rev" ] && [ -x "$rev" ]; then
-      sha=$(sed 's|/release/stockwatch$||; s|.*/||' <<<"$rev")
-      cp "$rev" "target/ab/stockwatch-$sha"
-      builds+=("$sha")
+      name=$(sed 's|/release/stockwatch$||; s|.*/||' <<<"$rev")
+      [ "$name" != worktree ] || { echo "a built binary cannot be named worktree: $rev" >&2; exit 2; }
+      cp "$rev" "target/ab/stockwatch-$name"
+      builds+=("$name")
       continue
     fi
     sha=$(git rev-parse --short "$rev")
